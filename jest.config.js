@@ -32,12 +32,12 @@ export default {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{apps,packages,operators,scripts}/*/src/**/*.test.ts', '<rootDir>/scripts/**/*.test.ts'],
+      testMatch: ['<rootDir>/{apps,packages,operators}/*/src/**/*.test.ts', '<rootDir>/scripts/infra/**/*.test.ts'],
     },
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/{apps,packages,operators}/*/test/**/*.test.ts'],
+      testMatch: ['<rootDir>/{apps,packages,operators}/*/test/**/*.test.ts', '<rootDir>/scripts/test/**/*.test.ts'],
       globalSetup: '<rootDir>/scripts/jest/global-setup.ts',
       testTimeout: 60_000,
     },

@@ -1,0 +1,128 @@
+/**
+ * PostgreSQL 15 under .local/postgres: wal_level=logical (for CDC), ready to
+ * serve streaming replicas, password auth with a generated superuser password
+ * kept in .local/postgres/password (0600). The replica is a second instance
+ * made by pg_basebackup -R from the primary, started only when asked for.
+ * PostgreSQL refuses to run as root, so as root we run it as `postgres`.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensurePrereqs, PG_BIN } from './prereqs.ts';
+import { isOurProcess, readPid, run, tcpProbe, waitFor } from './proc.ts';
+import type { LocalServer } from './server.ts';
+import { localDir, settings } from './settings.ts';
+
+const asUser = process.getuid?.() === 0 ? 'postgres' : undefined;
+const passwordFile = path.join(settings.postgres.dir, 'password');
+
+function ensureDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (asUser) run('chown', ['-R', `${asUser}:${asUser}`, dir]);
+}
+
+function password(): string {
+  return fs.existsSync(passwordFile) ? fs.readFileSync(passwordFile, 'utf8').trim() : '';
+}
+
+function connectionUrl(port: number): string {
+  return `postgres://postgres:${encodeURIComponent(password())}@${settings.host}:${port}/postgres`;
+}
+
+function pgIsReady(port: number): boolean {
+  try {
+    run(`${PG_BIN}/pg_isready`, ['-q', '-h', settings.host, '-p', String(port)]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const commonConf = (port: number): string => `
+listen_addresses = '${settings.host}'
+port = ${port}
+unix_socket_directories = ''
+max_connections = 300
+shared_buffers = 128MB
+wal_level = logical
+max_wal_senders = 10
+max_replication_slots = 10
+wal_keep_size = 256MB
+hot_standby = on
+wal_log_hints = on
+max_prepared_transactions = 20
+fsync = ${process.env.BULWARK_PG_FSYNC ?? 'on'}
+logging_collector = off
+log_min_messages = warning
+`;
+
+function makeInstance(opts: { name: string; dir: string; port: number; init: () => void }): LocalServer {
+  const dataDir = path.join(opts.dir, 'data');
+  const logFile = path.join(opts.dir, 'postgres.log');
+  const pidOf = (): number | undefined => readPid(path.join(dataDir, 'postmaster.pid'));
+  const server: LocalServer = {
+    name: opts.name,
+    get url() {
+      return connectionUrl(opts.port);
+    },
+    logFile,
+    clientEnv: () => ({ [opts.name === 'postgres' ? 'BULWARK_PG_URL' : 'BULWARK_PG_REPLICA_URL']: connectionUrl(opts.port) }),
+    async status() {
+      const healthy = pgIsReady(opts.port);
+      return { healthy, ours: isOurProcess(pidOf(), dataDir) };
+    },
+    async up() {
+      ensurePrereqs(['postgres']);
+      if ((await server.status()).healthy) return;
+      if (await tcpProbe(settings.host, opts.port)) throw new Error(`port ${opts.port} is taken by something that is not PostgreSQL; set BULWARK_PG_PORT`);
+      if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) opts.init();
+      ensureDir(opts.dir);
+      run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], { user: asUser });
+      await waitFor(`${opts.name} on :${opts.port}`, async () => pgIsReady(opts.port), 30_000, logFile);
+    },
+    async down() {
+      if (!isOurProcess(pidOf(), dataDir)) return;
+      run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { user: asUser });
+    },
+  };
+  return server;
+}
+
+export const postgres: LocalServer = makeInstance({
+  name: 'postgres',
+  dir: settings.postgres.dir,
+  port: settings.postgres.port,
+  init() {
+    const dataDir = path.join(settings.postgres.dir, 'data');
+    fs.mkdirSync(localDir, { recursive: true });
+    ensureDir(settings.postgres.dir);
+    if (!password()) fs.writeFileSync(passwordFile, crypto.randomBytes(18).toString('base64url'), { mode: 0o600 });
+    const pwFile = path.join(settings.postgres.dir, 'initdb-pw');
+    fs.writeFileSync(pwFile, password(), { mode: 0o600 });
+    if (asUser) run('chown', [`${asUser}:${asUser}`, pwFile]);
+    try {
+      run(`${PG_BIN}/initdb`, ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwFile}`, '-E', 'UTF8', '--locale=C.UTF-8'], { user: asUser });
+    } finally {
+      fs.rmSync(pwFile, { force: true });
+    }
+    fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), commonConf(settings.postgres.port));
+    fs.appendFileSync(path.join(dataDir, 'pg_hba.conf'), `host replication all ${settings.host}/32 scram-sha-256\n`);
+  },
+});
+
+/** A streaming replica of `postgres`, for failover work. Not started by default. */
+export const postgresReplica: LocalServer = makeInstance({
+  name: 'postgres-replica',
+  dir: settings.postgresReplica.dir,
+  port: settings.postgresReplica.port,
+  init() {
+    if (!pgIsReady(settings.postgres.port)) throw new Error('the replica needs the primary: npm run infra -- up postgres');
+    const dataDir = path.join(settings.postgresReplica.dir, 'data');
+    ensureDir(settings.postgresReplica.dir);
+    run(`${PG_BIN}/pg_basebackup`, ['-h', settings.host, '-p', String(settings.postgres.port), '-U', 'postgres', '-D', dataDir, '-R', '-X', 'stream', '-c', 'fast'], {
+      user: asUser,
+      env: { ...process.env, PGPASSWORD: password() },
+    });
+    fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), `port = ${settings.postgresReplica.port}\n`);
+  },
+});

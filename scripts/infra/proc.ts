@@ -1,0 +1,117 @@
+/**
+ * Small process and network helpers for the infrastructure scripts: pid files,
+ * liveness of a pid, TCP probes and bounded polling. Nothing here retries
+ * forever; every wait has a deadline and names what it waited for.
+ */
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+
+export function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').split('\n')[0]?.trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the pid runs and its command line contains `expect` (guards against pid reuse). */
+export function isOurProcess(pid: number | undefined, expect: string): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(expect);
+  } catch {
+    return true;
+  }
+}
+
+export function tcpProbe(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Sends one inline command to a RESP server and returns the first reply line. */
+export function redisCommand(host: string, port: number, command: string, timeoutMs = 1000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    let data = '';
+    const done = (value: string | undefined): void => {
+      socket.destroy();
+      resolve(value);
+    };
+    socket.setTimeout(timeoutMs, () => done(undefined));
+    socket.once('connect', () => socket.write(`${command}\r\n`));
+    socket.on('data', (chunk) => {
+      data += chunk.toString('utf8');
+      if (data.includes('\r\n')) done(data.split('\r\n')[0]);
+    });
+    socket.once('error', () => done(undefined));
+  });
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile?: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const tail = logFile && fs.existsSync(logFile) ? `\n--- last lines of ${logFile} ---\n${fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n')}` : '';
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms${tail}`);
+}
+
+/** Runs a command to completion; throws with its output on a non-zero exit. */
+export function run(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; user?: string } = {}): string {
+  const [file, argv] = options.user && process.getuid?.() === 0 ? ['runuser', ['-u', options.user, '--', cmd, ...args]] : [cmd, args];
+  const result = spawnSync(file, argv, { cwd: options.cwd, env: options.env ?? process.env, encoding: 'utf8' });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${result.status}:\n${result.stdout}${result.stderr}`);
+  return result.stdout;
+}
+
+/** Starts a long-running process detached from us, output to logFile, pid to pidFile. */
+export function startDetached(cmd: string, args: string[], logFile: string, pidFile: string, options: SpawnOptions = {}): number {
+  const out = fs.openSync(logFile, 'a');
+  const child = spawn(cmd, args, { ...options, detached: true, stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
+  child.unref();
+  fs.writeFileSync(pidFile, `${child.pid}\n`);
+  return child.pid;
+}
+
+/** SIGTERM, wait up to timeoutMs, then SIGKILL. */
+export async function stopPid(pid: number, timeoutMs = 15_000): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}

@@ -1,0 +1,86 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { ensureInfra, selectServers } from '../infra/index.ts';
+
+const pgUrl = process.env.BULWARK_PG_URL!;
+const clients: { end(): Promise<unknown> }[] = [];
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.end()));
+});
+
+async function pgClient(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  clients.push(client);
+  return client;
+}
+
+describe('local infrastructure', () => {
+  it('when up runs twice, then the second run reuses the running servers', async () => {
+    const before = await Promise.all(selectServers(['postgres', 'redis', 'kafka']).map((s) => s.status()));
+    const env = await ensureInfra(['postgres', 'redis', 'kafka']);
+    expect(env.BULWARK_PG_URL).toBe(pgUrl);
+    const after = await Promise.all(selectServers(['postgres', 'redis', 'kafka']).map((s) => s.status()));
+    expect(after).toEqual(before);
+    expect(after.every((s) => s.healthy)).toBe(true);
+  });
+
+  it('when PostgreSQL is asked for its settings, then logical WAL is on for CDC', async () => {
+    const client = await pgClient(pgUrl);
+    const { rows } = await client.query<{ wal_level: string }>('SHOW wal_level');
+    expect(rows[0]?.wal_level).toBe('logical');
+    const version = await client.query<{ server_version_num: string }>('SHOW server_version_num');
+    expect(Number(version.rows[0]?.server_version_num)).toBeGreaterThanOrEqual(150000);
+  });
+
+  it('when a replica is started, then a row written on the primary streams to it', async () => {
+    const env = await ensureInfra(['postgres-replica']);
+    const primary = await pgClient(pgUrl);
+    const replica = await pgClient(env.BULWARK_PG_REPLICA_URL!);
+    const table = `repl_${randomUUID().replaceAll('-', '')}`;
+    await primary.query(`CREATE TABLE ${table} (v text)`);
+    await primary.query(`INSERT INTO ${table} VALUES ($1)`, ['streamed']);
+    const { rows } = await replica.query<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery');
+    expect(rows[0]?.recovery).toBe(true);
+    let seen: string | undefined;
+    for (let i = 0; i < 100 && seen === undefined; i++) {
+      const res = await replica.query<{ v: string }>(`SELECT v FROM ${table}`).catch(() => ({ rows: [] as { v: string }[] }));
+      seen = res.rows[0]?.v;
+      if (seen === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(seen).toBe('streamed');
+    await primary.query(`DROP TABLE ${table}`);
+  });
+
+  it('when Redis is asked for its policy, then it is noeviction with AOF on', async () => {
+    const redis = new Redis(process.env.BULWARK_REDIS_URL!);
+    clients.push({ end: () => redis.quit() });
+    expect(await redis.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+    expect(await redis.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+  });
+
+  it('when a message is produced to a fresh topic, then a consumer reads it back', async () => {
+    const kafka = new Kafka({ brokers: process.env.BULWARK_KAFKA_BROKERS!.split(','), clientId: 'infra-test', logLevel: logLevel.NOTHING });
+    const topic = `infra-test-${randomUUID()}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [{ key: 'k', value: 'hello' }] });
+    const consumer = kafka.consumer({ groupId: `g-${topic}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const received = await new Promise<string>((resolve) => {
+      void consumer.run({ eachMessage: async ({ message }) => resolve(message.value!.toString()) });
+    });
+    expect(received).toBe('hello');
+    await consumer.disconnect();
+    await producer.disconnect();
+    await admin.deleteTopics({ topics: [topic] });
+    await admin.disconnect();
+  });
+});
