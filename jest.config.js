@@ -28,6 +28,7 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  reporters: ['default', '<rootDir>/scripts/jest/summary-reporter.js'],
   projects: [
     {
       ...common,

@@ -1,0 +1,44 @@
+/**
+ * `npm run up`: installs what is missing, starts PostgreSQL, Redis, Kafka and
+ * Prometheus, then every service under apps/, and prints their URLs.
+ * `npm run down` stops the services and then the infrastructure we started.
+ */
+import { allServers, ensureInfra } from './infra/index.ts';
+import { discoverApps, startApp, stopApp } from './infra/services.ts';
+
+const down = process.argv.includes('--down');
+
+/** Maps infrastructure URLs to the generic names service configs read. */
+function serviceEnv(infra: Record<string, string>): Record<string, string> {
+  return {
+    ...infra,
+    DATABASE_URL: infra.BULWARK_PG_URL ?? '',
+    REDIS_URL: infra.BULWARK_REDIS_URL ?? '',
+    KAFKA_BROKERS: infra.BULWARK_KAFKA_BROKERS ?? '',
+  };
+}
+
+async function main(): Promise<void> {
+  const apps = discoverApps();
+  if (down) {
+    for (const app of [...apps].reverse()) if (await stopApp(app)) console.log(`stopped ${app.name}`);
+    for (const server of [...allServers].reverse()) await server.down();
+    console.log('infrastructure stopped');
+    return;
+  }
+  const infra = await ensureInfra();
+  console.log('infrastructure');
+  for (const server of allServers.filter((s) => s.name !== 'postgres-replica')) {
+    console.log(`  ${server.name.padEnd(12)} ${server.url.replace(/:[^:@/]+@/, ':***@')}`);
+  }
+  console.log(apps.length > 0 ? 'services' : 'services: none under apps/ yet');
+  for (const app of apps) {
+    const running = await startApp(app, serviceEnv(infra));
+    console.log(`  ${app.name.padEnd(12)} ${running.url}  (openapi ${running.url}/openapi.json, log .local/services/${app.name}.log)`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
