@@ -9,7 +9,7 @@ import fs from 'node:fs';
 
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
 
-interface Requirement {
+export interface Requirement {
   binary: string;
   debianPackage: string;
 }
@@ -36,7 +36,11 @@ let aptUpdated = false;
 
 /** Ensures every requirement of the named servers is present, installing where allowed. */
 export function ensurePrereqs(names: (keyof typeof requirements)[]): void {
-  const missing = [...new Set(names.flatMap((n) => requirements[n]).filter((r) => !have(r.binary)).map((r) => r.debianPackage))];
+  ensureRequirements(names.flatMap((n) => requirements[n]));
+}
+
+export function ensureRequirements(reqs: Requirement[]): void {
+  const missing = [...new Set(reqs.filter((r) => !have(r.binary)).map((r) => r.debianPackage))];
   if (missing.length === 0) return;
   const installCmd = `apt-get install -y ${missing.join(' ')}`;
   const canInstall = process.getuid?.() === 0 && have('apt-get') && process.env.BULWARK_NO_INSTALL !== '1';
