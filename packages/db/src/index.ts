@@ -1,0 +1,28 @@
+export {
+  createPool,
+  type CreatePoolOptions,
+  type AutoscaleOptions,
+  type DbPool,
+  type DbClient,
+  type DbQuery,
+  type DbLogger,
+  type PoolStats,
+  type Queryable,
+} from './pool.ts';
+export { decidePoolSize, DEFAULT_AUTOSCALE, type AutoscaleConfig, type AutoscaleSample, type AutoscaleDecision, type AutoscaleState } from './autoscale.ts';
+export { backoffDelayMs, type BackoffOptions } from './backoff.ts';
+export { withTransaction, RETRYABLE_SQLSTATES, type TransactionOptions, type IsolationLevel, type RetryInfo } from './transaction.ts';
+export { migrate, migrationStatus, type MigrateOptions, type MigrateResult, type MigrationTarget, type AppliedMigration } from './migrations/migrate.ts';
+export { formatMigrationStatus, type MigratePhase, type MigrationStatus, type MigrationState } from './migrations/plan.ts';
+export { parseMigrationFileName, migrationChecksum, type MigrationPhase } from './migrations/files.ts';
+export {
+  DB_ERROR_CODES,
+  PoolExhaustedError,
+  DbUnavailableError,
+  PoolClosedError,
+  StatementTimeoutError,
+  TransactionConflictError,
+  MigrationError,
+  sqlStateOf,
+  type DbErrorCode,
+} from './errors.ts';

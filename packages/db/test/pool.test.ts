@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { toProblem } from '@bulwark/errors';
+import { DbUnavailableError, PoolClosedError, PoolExhaustedError, StatementTimeoutError, type DbClient } from '../src/index.ts';
+import { createSchema, metricValue, sleep, testPool, waitFor, type TestPool } from './support.ts';
+
+const pools: TestPool[] = [];
+const held: DbClient[] = [];
+function pool(overrides: Parameters<typeof testPool>[0] = {}): TestPool {
+  const p = testPool(overrides);
+  pools.push(p);
+  return p;
+}
+
+afterEach(async () => {
+  for (const c of held.splice(0)) c.release();
+  await Promise.all(pools.splice(0).map((p) => p.close()));
+});
+
+describe('pool', () => {
+  it('when a client is held past the leak threshold, then it is logged once with the acquiring stack and counted', async () => {
+    const p = pool({ leakThresholdMs: 50 });
+    const client = await p.connect();
+    held.push(client);
+    await waitFor(() => p.log.withMsg('database client held past leak threshold').length > 0, 'leak log');
+    await sleep(200);
+
+    const leaks = p.log.withMsg('database client held past leak threshold');
+    expect(leaks).toHaveLength(1);
+    expect(leaks[0]!.level).toBe('warn');
+    expect(String(leaks[0]!.obj.stack)).toContain('pool.test.ts');
+    expect(await metricValue(p.registry, 'db_pool_leaks_total', { pool: p.name })).toBe(1);
+
+    held.pop()!.release();
+    expect(p.log.withMsg('leaked database client released')).toHaveLength(1);
+  });
+
+  it('when a client is released before the threshold, then no leak is reported', async () => {
+    const p = pool({ leakThresholdMs: 100 });
+    await p.withClient((c) => c.query('SELECT 1'));
+    await sleep(200);
+    expect(p.log.withMsg('database client held past leak threshold')).toHaveLength(0);
+    expect(await metricValue(p.registry, 'db_pool_leaks_total')).toBe(0);
+  });
+
+  it('when the pool stays exhausted past the acquire timeout, then callers get a 503 PoolExhaustedError and the pool recovers', async () => {
+    const p = pool({ max: 2, acquireTimeoutMs: 100 });
+    held.push(await p.connect(), await p.connect());
+
+    const err = await p.query('SELECT 1').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PoolExhaustedError);
+    expect(err).toMatchObject({ code: 'DB_POOL_EXHAUSTED', status: 503, retryAfterSeconds: 1 });
+    const problem = toProblem(err);
+    expect(problem.status).toBe(503);
+    expect(problem.headers['retry-after']).toBe('1');
+    await expect(p.connect()).rejects.toBeInstanceOf(PoolExhaustedError);
+    expect(await metricValue(p.registry, 'db_pool_exhausted_total', { pool: p.name })).toBe(2);
+
+    for (const c of held.splice(0)) c.release();
+    const { rows } = await p.query<{ one: number }>('SELECT 1 AS one');
+    expect(rows[0]!.one).toBe(1);
+  });
+
+  it('when a statement runs past the statement timeout, then PostgreSQL cancels it and the pool stays usable', async () => {
+    const p = pool({ statementTimeoutMs: 100 });
+    const err = await p.query({ name: 'test.sleep', text: 'SELECT pg_sleep(30)' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StatementTimeoutError);
+    expect(err).toMatchObject({ code: 'DB_STATEMENT_TIMEOUT', status: 503, statement: 'test.sleep', cause: { code: '57014' } });
+    expect(await metricValue(p.registry, 'db_query_errors_total', { pool: p.name, sqlstate: '57014' })).toBe(1);
+    await expect(p.query('SELECT 1')).resolves.toMatchObject({ rowCount: 1 });
+  });
+
+  it('when queries are named, then durations are recorded per statement name and unnamed ones share a label', async () => {
+    const p = pool();
+    await p.query({ name: 'orders.byId', text: 'SELECT $1::int AS id', values: [7] });
+    await p.query({ name: 'orders.byId', text: 'SELECT $1::int AS id', values: [8] });
+    await p.query('SELECT 1');
+    const count = (statement: string) => metricValue(p.registry, 'db_query_duration_seconds', { pool: p.name, statement }, 'db_query_duration_seconds_count');
+    expect(await count('orders.byId')).toBe(2);
+    expect(await count('unnamed')).toBe(1);
+    expect(await metricValue(p.registry, 'db_pool_acquire_wait_seconds', { pool: p.name }, 'db_pool_acquire_wait_seconds_count')).toBe(3);
+  });
+
+  it('when scraped, then the gauges report open, idle and waiting clients and the size', async () => {
+    const p = pool({ max: 3 });
+    held.push(await p.connect());
+    await p.query('SELECT 1');
+    expect(await metricValue(p.registry, 'db_pool_clients', { pool: p.name })).toBe(2);
+    expect(await metricValue(p.registry, 'db_pool_clients_idle', { pool: p.name })).toBe(1);
+    expect(await metricValue(p.registry, 'db_pool_waiting', { pool: p.name })).toBe(0);
+    expect(await metricValue(p.registry, 'db_pool_size', { pool: p.name })).toBe(3);
+  });
+
+  it('when a query fails with a SQL error, then the error keeps its SQLSTATE and is counted', async () => {
+    const p = pool();
+    await expect(p.query('SELECT * FROM no_such_table')).rejects.toMatchObject({ code: '42P01' });
+    expect(await metricValue(p.registry, 'db_query_errors_total', { pool: p.name, sqlstate: '42P01' })).toBe(1);
+  });
+
+  it('when searchPath is set, then unqualified names resolve in that schema', async () => {
+    const s = await createSchema();
+    try {
+      const p = pool({ searchPath: [s.schema] });
+      await p.query('CREATE TABLE things (id int)');
+      const { rows } = await p.query<{ schema: string }>("SELECT table_schema AS schema FROM information_schema.tables WHERE table_name = 'things'");
+      expect(rows.map((r) => r.schema)).toContain(s.schema);
+    } finally {
+      await s.drop();
+    }
+  });
+
+  it('when the database is reachable, then check() resolves; when aborted or closed, it throws a 503', async () => {
+    const p = pool();
+    await expect(p.check()).resolves.toBeUndefined();
+    await expect(p.check(AbortSignal.abort())).rejects.toBeInstanceOf(DbUnavailableError);
+    await p.close();
+    await expect(p.check()).rejects.toMatchObject({ status: 503 });
+    await expect(p.query('SELECT 1')).rejects.toBeInstanceOf(PoolClosedError);
+  });
+
+  it('when the server cannot be reached, then queries fail with DbUnavailableError', async () => {
+    const p = pool({ connectionString: 'postgres://postgres@127.0.0.1:1/postgres', acquireTimeoutMs: 2_000 });
+    await expect(p.query('SELECT 1')).rejects.toMatchObject({ code: 'DB_UNAVAILABLE', status: 503 });
+    await expect(p.check()).rejects.toBeInstanceOf(DbUnavailableError);
+  });
+});
