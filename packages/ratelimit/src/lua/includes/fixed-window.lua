@@ -1,0 +1,31 @@
+--[[
+  Fixed window counter, as peek/commit functions for check-policies-n.lua.
+  Windows are aligned to the epoch; the count starts from zero in each window.
+  State: hash { w = index of the window the count belongs to, c = count }.
+  peek returns { allowed, retry, rem0/reset0, rem1/reset1, idx, count }.
+]]
+local function fixed_window_peek(key, limit, window, now, cost)
+  local state = redis.call('HMGET', key, 'w', 'c')
+  local idx = math.floor(now / window)
+  local count = 0
+  if tonumber(state[1]) == idx then count = tonumber(state[2]) or 0 end
+  local ends = math.ceil((idx + 1) * window - now)
+  local r = { idx = idx, count = count + cost, allowed = count + cost <= limit }
+  r.rem0 = math.max(0, limit - count)
+  r.rem1 = math.max(0, limit - count - cost)
+  r.reset0 = ends
+  r.reset1 = ends
+  if r.allowed then
+    r.retry = 0
+  elseif cost > limit then
+    r.retry = -1
+  else
+    r.retry = math.max(1, ends)
+  end
+  return r
+end
+
+local function fixed_window_commit(key, r, now)
+  redis.call('HSET', key, 'w', r.idx, 'c', r.count)
+  redis.call('PEXPIRE', key, math.max(1, r.reset1))
+end

@@ -1,0 +1,53 @@
+--[[
+  Sliding window counter (weighted), as peek/commit functions for
+  check-policies-n.lua. Windows are aligned to the epoch; the units used in
+  the last `window` ms are estimated as
+      previous_window_count * (1 - elapsed_fraction_of_current) + current_count
+  which needs two counters per subject instead of one entry per request (a log).
+  State: hash { w = index of the current window, c = its count,
+                p = count of the window before it }.
+  peek returns { allowed, retry, rem0/reset0, rem1/reset1, idx, cur, prev }.
+]]
+local function sliding_window_peek(key, limit, window, now, cost)
+  local state = redis.call('HMGET', key, 'w', 'c', 'p')
+  local idx = math.floor(now / window)
+  local w = tonumber(state[1])
+  local cur, prev = 0, 0
+  if w == idx then
+    cur = tonumber(state[2]) or 0
+    prev = tonumber(state[3]) or 0
+  elseif w == idx - 1 then
+    prev = tonumber(state[2]) or 0
+  end
+  local start = idx * window
+  local used = prev * (1 - (now - start) / window) + cur
+  local r = { idx = idx, cur = cur + cost, prev = prev, allowed = used + cost <= limit }
+  r.rem0 = math.max(0, math.floor(limit - used))
+  r.rem1 = math.max(0, math.floor(limit - used - cost))
+  -- Quota is whole again once every counted unit has slid out of the window.
+  if cur > 0 then
+    r.reset0 = math.ceil(start + 2 * window - now)
+  elseif prev > 0 then
+    r.reset0 = math.ceil(start + window - now)
+  else
+    r.reset0 = 0
+  end
+  r.reset1 = math.ceil(start + 2 * window - now)
+  if r.allowed then
+    r.retry = 0
+  elseif cost > limit then
+    r.retry = -1
+  elseif cur + cost > limit then
+    -- Must wait into the next window, until this window's count weighs little enough.
+    r.retry = math.ceil(start + window + window * (1 - (limit - cost) / cur) - now)
+  else
+    r.retry = math.ceil(start + window * (1 - (limit - cost - cur) / prev) - now)
+  end
+  if r.retry == 0 and not r.allowed then r.retry = 1 end
+  return r
+end
+
+local function sliding_window_commit(key, r, now)
+  redis.call('HSET', key, 'w', r.idx, 'c', r.cur, 'p', r.prev)
+  redis.call('PEXPIRE', key, math.max(1, r.reset1))
+end

@@ -1,0 +1,40 @@
+--[[
+  Token bucket, as peek/commit functions for check-policies-n.lua.
+  A bucket holds up to `limit` tokens and refills continuously at
+  limit/window tokens per ms; a request takes `cost` tokens. A missing key is a
+  full bucket, so the key may expire once the bucket would be full again.
+  State: hash { tk = tokens left after the last admitted request,
+                ts = time of that request in ms }.
+  peek returns { allowed, retry, rem0/reset0 (nothing consumed),
+                 rem1/reset1 (this request consumed), tokens_after }.
+]]
+local function token_bucket_peek(key, limit, window, now, cost)
+  local state = redis.call('HMGET', key, 'tk', 'ts')
+  local rate = limit / window
+  local tokens = limit
+  local stored, at = tonumber(state[1]), tonumber(state[2])
+  if stored and at then
+    local elapsed = now - at
+    -- A clock that steps back (failover to a replica) must not drain the bucket.
+    if elapsed < 0 then elapsed = 0 end
+    tokens = math.min(limit, stored + elapsed * rate)
+  end
+  local r = { allowed = tokens >= cost, tokens_after = tokens - cost }
+  r.rem0 = math.floor(tokens)
+  r.reset0 = math.ceil((limit - tokens) / rate)
+  r.rem1 = math.floor(tokens - cost)
+  r.reset1 = math.ceil((limit - tokens + cost) / rate)
+  if r.allowed then
+    r.retry = 0
+  elseif cost > limit then
+    r.retry = -1
+  else
+    r.retry = math.ceil((cost - tokens) / rate)
+  end
+  return r
+end
+
+local function token_bucket_commit(key, r, now)
+  redis.call('HSET', key, 'tk', r.tokens_after, 'ts', now)
+  redis.call('PEXPIRE', key, math.max(1, r.reset1))
+end

@@ -1,0 +1,102 @@
+/**
+ * Prometheus metrics of the limiter, registered on the registry the caller
+ * passes in (several limiters may share one registry: existing metrics are
+ * reused). Label children are cached so a check does no label hashing.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export type Outcome = 'allowed' | 'denied' | 'unavailable';
+export type Source = 'redis' | 'local' | 'none';
+export type ScriptResult = 'ok' | 'error' | 'timeout';
+
+const OUTCOMES: Record<Outcome, number> = { allowed: 0, denied: 1, unavailable: 2 };
+const SOURCES: Record<Source, number> = { redis: 0, local: 1, none: 2 };
+const OUTCOME_NAMES: Outcome[] = ['allowed', 'denied', 'unavailable'];
+const SOURCE_NAMES: Source[] = ['redis', 'local', 'none'];
+type HistogramChild = ReturnType<Histogram['labels']>;
+
+function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? create();
+}
+
+export class RateLimitMetrics {
+  readonly decisions: Counter<'policy' | 'outcome' | 'source'>;
+  readonly scriptDuration: Histogram<'result'>;
+  readonly fallbackActivations: Counter<'mode'>;
+  readonly degraded: Gauge;
+  /** Per policy name, decision counts (outcome × source) not yet handed to prom-client. */
+  readonly #pending = new Map<string, number[]>();
+  static readonly #flushers = new WeakMap<Counter, Set<RateLimitMetrics>>();
+  readonly #durationChildren: Record<ScriptResult, HistogramChild>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    const flushers = new Set<RateLimitMetrics>();
+    this.decisions = getOrCreate(registry, 'bulwark_ratelimit_decisions_total', () => new Counter({
+      name: 'bulwark_ratelimit_decisions_total',
+      collect() {
+        for (const m of flushers) m.flush();
+      },
+      help: 'Rate-limit decisions per policy: outcome (allowed, denied, unavailable) and source (redis, local fallback, none).',
+      labelNames: ['policy', 'outcome', 'source'] as const,
+      registers,
+    }));
+    // Limiters sharing a registry share the counter; each registers to be flushed by its collect().
+    const set = RateLimitMetrics.#flushers.get(this.decisions) ?? flushers;
+    RateLimitMetrics.#flushers.set(this.decisions, set);
+    set.add(this);
+    this.scriptDuration = getOrCreate(registry, 'bulwark_ratelimit_script_duration_seconds', () => new Histogram({
+      name: 'bulwark_ratelimit_script_duration_seconds',
+      help: 'Latency of the rate-limit Lua script round trip, by result (ok, error, timeout).',
+      labelNames: ['result'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }));
+    this.fallbackActivations = getOrCreate(registry, 'bulwark_ratelimit_fallback_activations_total', () => new Counter({
+      name: 'bulwark_ratelimit_fallback_activations_total',
+      help: 'Times the limiter switched from Redis to its failure mode (fail-open local limiter or fail-closed).',
+      labelNames: ['mode'] as const,
+      registers,
+    }));
+    this.degraded = getOrCreate(registry, 'bulwark_ratelimit_degraded', () => new Gauge({
+      name: 'bulwark_ratelimit_degraded',
+      help: '1 while the limiter bypasses Redis because it is down or slow, else 0.',
+      registers,
+    }));
+    this.#durationChildren = {
+      ok: this.scriptDuration.labels('ok'),
+      error: this.scriptDuration.labels('error'),
+      timeout: this.scriptDuration.labels('timeout'),
+    };
+  }
+
+  /**
+   * Counts a decision. prom-client hashes and validates labels on every inc,
+   * even through a labels() child, so decisions are tallied in plain arrays
+   * and handed to the counter when a scrape collects it.
+   */
+  decision(policy: string, outcome: Outcome, source: Source): void {
+    let pending = this.#pending.get(policy);
+    if (!pending) {
+      pending = new Array<number>(9).fill(0);
+      this.#pending.set(policy, pending);
+    }
+    pending[OUTCOMES[outcome] * 3 + SOURCES[source]]! += 1;
+  }
+
+  /** Moves pending decision counts into the prom-client counter (runs on scrape). */
+  flush(): void {
+    for (const [policy, pending] of this.#pending) {
+      for (let i = 0; i < 9; i++) {
+        const n = pending[i]!;
+        if (n === 0) continue;
+        pending[i] = 0;
+        this.decisions.inc({ policy, outcome: OUTCOME_NAMES[Math.floor(i / 3)]!, source: SOURCE_NAMES[i % 3]! }, n);
+      }
+    }
+  }
+
+  scriptSeconds(result: ScriptResult, seconds: number): void {
+    this.#durationChildren[result].observe(seconds);
+  }
+}

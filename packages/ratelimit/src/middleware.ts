@@ -1,0 +1,69 @@
+/**
+ * Express 5 middleware: runs one limiter check per request, sets the
+ * RateLimit-Policy / RateLimit header fields, and answers 429 (rejected) or
+ * 503 (fail-closed while Redis is unavailable) as problem+json.
+ */
+import { AppError, PROBLEM_CONTENT_TYPE, toProblem } from '@bulwark/errors';
+import type { Request, RequestHandler, Response } from 'express';
+import { RATE_LIMITED, RATE_LIMIT_UNAVAILABLE } from './errors.ts';
+import { rateLimitHeaders, retryAfterSeconds } from './headers.ts';
+import type { Decision, Hit, RateLimiter } from './rate-limiter.ts';
+
+export interface RateLimitMiddlewareOptions {
+  limiter: RateLimiter;
+  /**
+   * The policies that apply to this request, primary identity first (it is the
+   * default scope, see README "Key design"). An empty list skips limiting.
+   */
+  policies: (req: Request) => readonly Hit[];
+  /** Cluster hash tag for the request's keys; default: the first hit. */
+  scope?: (req: Request) => string;
+  /** Units the request costs; default 1. */
+  cost?: (req: Request) => number;
+  /** Set RateLimit-Policy / RateLimit on every response (default) or only on rejections. */
+  headers?: 'always' | 'on-reject';
+}
+
+/** Builds the 429/503 problem for a rejecting decision. */
+export function decisionError(decision: Decision): AppError {
+  const retry = retryAfterSeconds(decision);
+  if (decision.outcome === 'unavailable') {
+    return new AppError(RATE_LIMIT_UNAVAILABLE, 'The rate limiter is unavailable; try again shortly.', {
+      status: 503,
+      ...(retry === undefined ? {} : { retryAfterSeconds: retry }),
+    });
+  }
+  const denied = decision.policies.filter((p) => !p.allowed).map((p) => p.name);
+  return new AppError(RATE_LIMITED, `Rate limit exceeded for policy ${denied.map((n) => `"${n}"`).join(', ')}.`, {
+    status: 429,
+    extensions: { policies: denied },
+    ...(retry === undefined ? {} : { retryAfterSeconds: retry }),
+  });
+}
+
+function send(res: Response, headers: Record<string, string>): void {
+  for (const name in headers) res.setHeader(name, headers[name]!);
+}
+
+export function rateLimit(options: RateLimitMiddlewareOptions): RequestHandler {
+  const { limiter, policies, scope, cost } = options;
+  const always = (options.headers ?? 'always') === 'always';
+  return async (req, res, next) => {
+    const hits = policies(req);
+    if (hits.length === 0) return next();
+    const checkOptions = scope === undefined && cost === undefined ? undefined : {
+      ...(scope === undefined ? {} : { scope: scope(req) }),
+      ...(cost === undefined ? {} : { cost: cost(req) }),
+    };
+    const decision = await limiter.check(hits, checkOptions);
+    if (decision.allowed) {
+      if (always && decision.policies.length > 0) send(res, rateLimitHeaders(decision));
+      return next();
+    }
+    const problem = toProblem(decisionError(decision), req.originalUrl);
+    if (decision.outcome === 'denied') send(res, rateLimitHeaders(decision));
+    send(res, problem.headers);
+    res.status(problem.status).setHeader('content-type', PROBLEM_CONTENT_TYPE);
+    res.send(JSON.stringify(problem.body));
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Redis slow or down, with a private redis-server that the tests SIGSTOP
+ * (accepts connections, answers nothing), SIGCONT or kill. Assertions are on
+ * outcomes: every check settles with the configured failure mode, never hangs.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { RateLimiter, type Decision, type Logger } from '../src/index.ts';
+import { RedisProcess, connect } from './support/redis.ts';
+
+let server: RedisProcess;
+let redis: Redis;
+let registry: Registry;
+let logs: { level: string; obj: object; msg: string }[];
+const logger: Logger = {
+  warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }),
+  info: (obj, msg) => logs.push({ level: 'info', obj, msg }),
+};
+
+beforeEach(async () => {
+  server = await RedisProcess.start();
+  redis = connect(server.url);
+  registry = new Registry();
+  logs = [];
+});
+afterEach(async () => {
+  server.resume();
+  redis.disconnect();
+  await server.stop();
+});
+
+const hit = [{ policy: 'api', subject: 'client-1' }];
+
+function limiter(failureMode: 'fail-open' | 'fail-closed'): RateLimiter {
+  return new RateLimiter({
+    redis,
+    registry,
+    logger,
+    failureMode,
+    policies: [{ name: 'api', algorithm: 'token-bucket', limit: 40, windowSeconds: 3600 }],
+    expectedInstances: 4,
+    timeoutMs: 50,
+    retryIntervalMs: 30,
+  });
+}
+
+async function metric(name: string, labels: Record<string, string> = {}, series = name): Promise<number> {
+  const text = await registry.getSingleMetricAsString(name);
+  const line = text.split('\n').find((l) => l.startsWith(series) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+async function untilSource(l: RateLimiter, source: Decision['source']): Promise<Decision> {
+  let d = await l.check(hit);
+  for (let i = 0; i < 500 && d.source !== source; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    d = await l.check(hit);
+  }
+  return d;
+}
+
+describe('when Redis hangs (SIGSTOP)', () => {
+  it('when the limiter fails open, then checks settle from the local limiter with the limit divided by the instance count', async () => {
+    const l = limiter('fail-open');
+    expect((await l.check(hit)).source).toBe('redis');
+    server.pause();
+    const decisions: Decision[] = [];
+    for (let i = 0; i < 15; i++) decisions.push(await l.check(hit));
+    expect(decisions.every((d) => d.source === 'local')).toBe(true);
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(10); // floor(40 / 4)
+    expect(decisions.at(-1)).toMatchObject({ allowed: false, outcome: 'denied' });
+    expect(l.degraded).toBe(true);
+    expect(await metric('bulwark_ratelimit_fallback_activations_total', { mode: 'fail-open' })).toBe(1);
+    expect(await metric('bulwark_ratelimit_degraded')).toBe(1);
+    expect(await metric('bulwark_ratelimit_decisions_total', { policy: 'api', outcome: 'allowed', source: 'local' })).toBe(10);
+    expect(logs.filter((l) => l.msg.includes('switching to fail-open'))).toHaveLength(1);
+  });
+
+  it('when many checks run concurrently against the hung Redis, then all of them settle', async () => {
+    const l = limiter('fail-open');
+    await l.check(hit);
+    server.pause();
+    const decisions = await Promise.all(Array.from({ length: 50 }, () => l.check(hit)));
+    expect(decisions.every((d) => d.source === 'local')).toBe(true);
+    expect(await metric('bulwark_ratelimit_script_duration_seconds', { result: 'timeout' }, 'bulwark_ratelimit_script_duration_seconds_count')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('when the limiter fails closed, then checks settle as unavailable', async () => {
+    const l = limiter('fail-closed');
+    await l.check(hit);
+    server.pause();
+    const d = await l.check(hit);
+    expect(d).toMatchObject({ allowed: false, outcome: 'unavailable', source: 'none' });
+    expect(d.retryAfterMs).toBeGreaterThan(0);
+    expect(await metric('bulwark_ratelimit_fallback_activations_total', { mode: 'fail-closed' })).toBe(1);
+    expect(await metric('bulwark_ratelimit_decisions_total', { policy: 'api', outcome: 'unavailable', source: 'none' })).toBe(1);
+  });
+
+  it('when Redis resumes (SIGCONT), then the limiter recovers by itself and logs it once', async () => {
+    const l = limiter('fail-closed');
+    await l.check(hit);
+    server.pause();
+    for (let i = 0; i < 20; i++) expect((await l.check(hit)).outcome).toBe('unavailable');
+    server.resume();
+    const d = await untilSource(l, 'redis');
+    expect(d).toMatchObject({ source: 'redis', allowed: true });
+    expect(l.degraded).toBe(false);
+    expect(await metric('bulwark_ratelimit_degraded')).toBe(0);
+    expect(logs.filter((x) => x.level === 'warn' && x.msg.includes('switching'))).toHaveLength(1);
+    expect(logs.filter((x) => x.msg.includes('Redis is back'))).toHaveLength(1);
+  });
+});
+
+describe('when Redis is gone (killed)', () => {
+  it('when the server is killed, then checks settle with the failure mode', async () => {
+    const l = limiter('fail-open');
+    await l.check(hit);
+    await server.stop();
+    const d = await l.check(hit);
+    expect(d).toMatchObject({ allowed: true, source: 'local' });
+    const second = await l.check(hit);
+    expect(second.source).toBe('local');
+  });
+});

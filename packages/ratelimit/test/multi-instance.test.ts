@@ -1,0 +1,87 @@
+/**
+ * Four separate Node processes (real gateway instances, each with its own
+ * limiter and connection) hammer one token-bucket key in the shared Redis.
+ * The bucket starts full at the first check (server time T0 ≥ `before`) and
+ * refills at limit/window per ms until the last check (T1 ≤ `after`), so
+ *   admitted ≤ limit + floor((after − before) × limit / window)
+ * with `before`/`after` read from Redis TIME, the clock the script uses.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { deletePrefix, sharedRedisUrl, testPrefix } from './support/redis.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../../..');
+const prefix = testPrefix();
+let redis: Redis;
+
+beforeAll(() => {
+  redis = new Redis(sharedRedisUrl());
+});
+afterAll(async () => {
+  await deletePrefix(redis, prefix);
+  redis.disconnect();
+});
+
+async function serverTimeMs(): Promise<number> {
+  const [s, us] = await redis.time();
+  return Number(s) * 1000 + Number(us) / 1000;
+}
+
+interface InstanceResult {
+  admitted: number;
+  attempts: number;
+  unavailable: number;
+}
+
+function runInstance(env: Record<string, string>): Promise<InstanceResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(repoRoot, 'scripts/run'), ['node', '--conditions=bulwark-source', path.join(here, 'fixtures/hammer.ts')], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`instance exited ${code}: ${err}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()!) as InstanceResult);
+      } catch (e) {
+        reject(new Error(`bad output ${JSON.stringify(out)} ${err}`, { cause: e }));
+      }
+    });
+  });
+}
+
+describe('multi-instance correctness', () => {
+  it('when 4 processes hammer one token bucket, then total admitted never exceeds the burst plus the refill over the run', async () => {
+    const limit = 50;
+    const windowSeconds = 2; // 25 tokens/s refill
+    const before = await serverTimeMs();
+    const env = {
+      REDIS_URL: sharedRedisUrl(),
+      PREFIX: prefix,
+      LIMIT: String(limit),
+      WINDOW_SECONDS: String(windowSeconds),
+      CONCURRENCY: '8',
+      DURATION_MS: '1500',
+      START_AT: String(Date.now() + 1500), // after every process has booted
+    };
+    const results = await Promise.all([1, 2, 3, 4].map(() => runInstance(env)));
+    const after = await serverTimeMs();
+
+    const admitted = results.reduce((sum, r) => sum + r.admitted, 0);
+    const bound = limit + Math.floor(((after - before) * limit) / (windowSeconds * 1000));
+    expect(results.every((r) => r.unavailable === 0 && r.attempts > 0)).toBe(true);
+    expect(admitted).toBeGreaterThanOrEqual(limit); // the full bucket was drained by the fleet
+    expect(admitted).toBeLessThanOrEqual(bound);
+    expect(results.filter((r) => r.admitted > 0).length).toBeGreaterThan(1); // the instances really competed
+  });
+});

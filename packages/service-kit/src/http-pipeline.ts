@@ -1,0 +1,268 @@
+/**
+ * The per-request machinery shared by every route: request id, server span,
+ * metrics and the completion log line (observe), the route wrapper that
+ * validates and runs a handler, and the fallthrough/error handlers that turn
+ * everything into problem+json. Kept allocation-light: one state object per
+ * request; the child logger and abort signal only exist if a handler asks.
+ */
+import { randomUUID } from 'node:crypto';
+import { context } from '@opentelemetry/api';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { Logger } from 'pino';
+import { isAppError, PROBLEM_CONTENT_TYPE, toProblem, type AppError } from '@bulwark/errors';
+import { kitError } from './errors.ts';
+import { saneRequestId } from './logger.ts';
+import type { HttpMetrics } from './metrics.ts';
+import { methodLabel, UNMATCHED_ROUTE, type RouteTable } from './route-table.ts';
+import { validateRequest, type RouteContext, type RouteDefinition, type RouteResult, type ResponseSchemas } from './routes.ts';
+import { endServerSpan, startServerSpan, type ServerSpan } from './tracing.ts';
+
+interface RequestState {
+  requestId: string;
+  route: string | undefined;
+  trace: ServerSpan;
+  log: Logger | undefined;
+}
+
+const kState = Symbol('bulwark.request-state');
+type WithState = { [kState]?: RequestState };
+
+function stateOf(req: Request): RequestState | undefined {
+  return (req as WithState)[kState];
+}
+
+/** Routes whose completion is logged at debug: probes and scrapes would drown the rest. */
+const QUIET_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+export interface PipelineDeps {
+  name: string;
+  log: Logger;
+  metrics: HttpMetrics;
+  table: RouteTable;
+  bodyLimitBytes: number;
+  isDraining(): boolean;
+  /** Called after each response while draining, to let go of now-idle keep-alive sockets. */
+  onResponseWhileDraining(): void;
+}
+
+function requestLogger(deps: PipelineDeps, state: RequestState): Logger {
+  return (state.log ??= deps.log.child({ reqId: state.requestId, traceId: state.trace.traceId, spanId: state.trace.spanId }));
+}
+
+/** First middleware: ids, span, response headers; on close, metrics, span end and one log line. */
+export function observe(deps: PipelineDeps): RequestHandler {
+  const { metrics } = deps;
+  // The completion line carries only fields the kit chose (no headers, no
+  // query), so it skips redaction, which is the costliest part of a log call.
+  const log = deps.log.child({}, { redact: [] });
+  return function observeRequest(req, res, next) {
+    const start = performance.now();
+    const requestId = saneRequestId(req.headers['x-request-id']) ?? randomUUID();
+    const trace = startServerSpan(deps.name, req.method, req.headers);
+    const state: RequestState = { requestId, route: undefined, trace, log: undefined };
+    (req as WithState)[kState] = state;
+    res.setHeader('x-request-id', requestId);
+    res.setHeader('traceparent', trace.traceparent);
+    if (deps.isDraining()) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      const route = state.route ?? UNMATCHED_ROUTE;
+      const method = methodLabel(req.method);
+      // 499 (nginx's "client closed request") when the client left before the response completed.
+      const status = res.writableFinished ? res.statusCode : 499;
+      const durationMs = performance.now() - start;
+      metrics.observe(method, route, status, durationMs / 1000);
+      endServerSpan(trace.span, method, route, status);
+      const level = QUIET_ROUTES.has(route) ? 'debug' : 'info';
+      if (log.isLevelEnabled(level)) {
+        log[level]({ reqId: requestId, traceId: trace.traceId, spanId: trace.spanId, method, route, path: pathOf(req), status, durationMs: Math.round(durationMs * 1000) / 1000 }, 'request completed');
+      }
+      if (deps.isDraining()) deps.onResponseWhileDraining();
+    });
+    context.with(trace.ctx, next);
+  };
+}
+
+function pathOf(req: Request): string {
+  const url = req.originalUrl;
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q); // the query may carry tokens; keep it out of logs
+}
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+class HandlerContext<P, Q, B> implements RouteContext<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  req: Request;
+  res: Response;
+  readonly #deps: PipelineDeps;
+  readonly #state: RequestState;
+  #signal: AbortSignal | undefined;
+
+  constructor(deps: PipelineDeps, state: RequestState, req: Request, res: Response, input: { params: unknown; query: unknown; body: unknown }) {
+    this.params = input.params as P;
+    this.query = input.query as Q;
+    this.body = input.body as B;
+    this.req = req;
+    this.res = res;
+    this.#deps = deps;
+    this.#state = state;
+  }
+
+  get log(): Logger {
+    return requestLogger(this.#deps, this.#state);
+  }
+
+  get requestId(): string {
+    return this.#state.requestId;
+  }
+
+  get traceId(): string {
+    return this.#state.trace.traceId;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#signal) {
+      const controller = new AbortController();
+      const res = this.res;
+      res.once('close', () => {
+        if (!res.writableFinished) controller.abort(new Error('client closed the request'));
+      });
+      this.#signal = controller.signal;
+    }
+    return this.#signal;
+  }
+}
+
+function send(res: Response, result: { status: number; body?: unknown; headers?: Record<string, string> }): void {
+  if (result.headers) res.set(result.headers);
+  res.status(result.status);
+  if (result.body === undefined) res.end();
+  else res.json(result.body);
+}
+
+/** The Express handler chain of one declared route. */
+export function routeHandlers(deps: PipelineDeps, definition: RouteDefinition): RequestHandler[] {
+  const template = definition.path;
+  const handlers: RequestHandler[] = [
+    function enterRoute(req, _res, next) {
+      const state = stateOf(req);
+      if (state) state.route = template;
+      if (definition.body && hasBody(req) && !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+        next(kitError('UNSUPPORTED_MEDIA_TYPE', 'This route accepts application/json bodies only.'));
+        return;
+      }
+      next();
+    },
+  ];
+  if (definition.body) handlers.push(express.json({ limit: deps.bodyLimitBytes, strict: false, type: (req) => JSON_TYPE.test(req.headers['content-type'] ?? '') }));
+  const validates = definition.params !== undefined || definition.query !== undefined || definition.body !== undefined;
+  handlers.push(function runRoute(req, res, next) {
+    const state = stateOf(req)!;
+    let input = { params: undefined as unknown, query: undefined as unknown, body: undefined as unknown };
+    if (validates) {
+      const checked = validateRequest(definition, { params: req.params, query: definition.query ? req.query : undefined, body: req.body });
+      if (!checked.ok) {
+        next(checked.error);
+        return;
+      }
+      input = checked.value;
+    }
+    const ctx = new HandlerContext(deps, state, req, res, input);
+    // Re-enter the request's trace context: body parsing resumes from stream
+    // callbacks that do not carry it.
+    let result: ReturnType<typeof definition.handler>;
+    try {
+      result = context.with(state.trace.ctx, () => definition.handler(ctx as never));
+    } catch (err) {
+      next(err);
+      return;
+    }
+    if (result instanceof Promise) result.then((r: RouteResult<ResponseSchemas>) => send(res, r), next);
+    else send(res, result);
+  });
+  return handlers;
+}
+
+/** Last regular middleware: a known path with another method is 405, anything else 404. */
+export function fallthrough(deps: PipelineDeps): RequestHandler {
+  return function unmatched(req, _res, next) {
+    const match = deps.table.match(req.path);
+    const state = stateOf(req);
+    if (match) {
+      if (state) state.route = match.template;
+      next(kitError('METHOD_NOT_ALLOWED', `${req.method} is not supported on ${match.template}.`, { headers: { allow: match.allow.join(', ') } }));
+      return;
+    }
+    next(kitError('ROUTE_NOT_FOUND', `No route matches ${req.method} ${pathOf(req)}.`));
+  };
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+/** Errors raised by express.json (http-errors with a `type`) become kit AppErrors. */
+export function fromRequestError(err: unknown, bodyLimitBytes: number): unknown {
+  if (isAppError(err) || typeof err !== 'object' || err === null) return err;
+  const { type, status } = err as BodyParserError;
+  switch (type) {
+    case 'entity.parse.failed':
+      return kitError('MALFORMED_JSON', 'The request body is not valid JSON.', { cause: err });
+    case 'entity.too.large':
+      return kitError('BODY_TOO_LARGE', `The request body exceeds ${bodyLimitBytes} bytes.`, { extensions: { limitBytes: bodyLimitBytes }, cause: err });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return kitError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be UTF-8 JSON.', { cause: err });
+    default:
+      if (typeof status === 'number' && status >= 400 && status < 500) return kitError('BAD_REQUEST', 'The request body could not be read.', { cause: err });
+      return err;
+  }
+}
+
+/** Writes any error as problem+json; unexpected ones are logged with stack and leak nothing. */
+export function problemHandler(deps: PipelineDeps) {
+  return function writeProblem(err: unknown, req: Request, res: Response, _next: NextFunction): void {
+    const error = fromRequestError(err, deps.bodyLimitBytes);
+    const state = stateOf(req);
+    const problem = toProblem(error, pathOf(req));
+    const log = state ? requestLogger(deps, state) : deps.log;
+    if (problem.status >= 500) {
+      log.error({ err: error, code: problem.body.code }, 'request failed');
+      state?.trace.span.recordException(error instanceof Error ? error : String(error));
+    } else if (log.isLevelEnabled('debug')) {
+      log.debug({ code: problem.body.code, detail: (error as AppError).message }, 'request rejected');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(problem.status);
+    for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+    res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
+    res.end(JSON.stringify(problem.body));
+  };
+}
+
+/** Sends an AppError as problem+json from a handler outside the route machinery. */
+export function sendProblem(res: Response, error: AppError, instance: string): void {
+  const problem = toProblem(error, instance);
+  res.status(problem.status);
+  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+  res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
+  res.end(JSON.stringify(problem.body));
+}
+
+/** Marks the route template of an operational endpoint (health, metrics, OpenAPI). */
+export function markRoute(req: Request, template: string): void {
+  const state = stateOf(req);
+  if (state) state.route = template;
+}

@@ -1,0 +1,12 @@
+export { createService, type Service, type ServiceOptions, type ServiceKit, type StartedService } from './service.ts';
+export { runService, type RunServiceOptions } from './run-service.ts';
+export { loadConfig, baseConfigSchema, formatConfigIssues, ConfigError, type BaseConfig, type ConfigIssue } from './config.ts';
+export type { Dependency } from './health.ts';
+export type { RouteDefinition, RouteSpec, RouteRegistrar, RouteContext, RouteResult, ResponseSchemas, ValidationIssue } from './routes.ts';
+export type { HttpMethod } from './route-table.ts';
+export { UNMATCHED_ROUTE } from './route-table.ts';
+export type { OpenApiDocument } from './openapi.ts';
+export { propagationHeaders } from './tracing.ts';
+export { startTelemetry, shutdownTelemetry, defaultInstrumentations, type Telemetry, type TelemetryOptions } from './telemetry.ts';
+export { DEFAULT_REDACT_PATHS, createLogDestination, type Logger } from './logger.ts';
+export { KIT_ERROR_CODES } from './errors.ts';

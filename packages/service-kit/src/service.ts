@@ -1,0 +1,234 @@
+/**
+ * createService: one Express 5 app with the platform's cross-cutting behaviour
+ * (config, logs, metrics, tracing, health, OpenAPI, problem+json errors,
+ * graceful shutdown). Building the service does not listen; `start()` does and
+ * returns the bound address, `stop()` drains and releases everything.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express, type RequestHandler } from 'express';
+import type { DestinationStream, Logger } from 'pino';
+import type { BaseConfig } from './config.ts';
+import { kitError } from './errors.ts';
+import { checkDependencies, closeDependencies, type Dependency } from './health.ts';
+import { fallthrough, markRoute, observe, problemHandler, routeHandlers, sendProblem, type PipelineDeps } from './http-pipeline.ts';
+import { createLogger } from './logger.ts';
+import { createHttpMetrics, type Registry } from './metrics.ts';
+import { buildOpenApiDocument, type OpenApiDocument } from './openapi.ts';
+import { RouteTable, templateParams, type HttpMethod } from './route-table.ts';
+import type { RouteDefinition, RouteRegistrar, RouteSpec } from './routes.ts';
+import { ensureContextManager } from './tracing.ts';
+
+export interface ServiceKit<C extends BaseConfig> {
+  config: C;
+  log: Logger;
+  metrics: Registry;
+  addDependency(dependency: Dependency): void;
+}
+
+export interface ServiceOptions<C extends BaseConfig> {
+  /** Service name: logs, metrics `service` label, tracer name, OpenAPI title. */
+  name: string;
+  version?: string;
+  /** Output of loadConfig on a schema extending baseConfigSchema. */
+  config: C;
+  /** Registers the service's routes; runs once, inside createService. */
+  routes?: (router: RouteRegistrar, kit: ServiceKit<C>) => void;
+  /** Checked by /readyz, closed in reverse order at shutdown. */
+  dependencies?: readonly Dependency[];
+  /** Log destination (default stdout), e.g. `pino.destination('/dev/null')` or a test stream. */
+  logDestination?: DestinationStream;
+  /** Extra pino redaction paths. */
+  redactPaths?: readonly string[];
+  /** Collect prom-client's default process metrics (default true). */
+  defaultMetrics?: boolean;
+}
+
+export interface StartedService {
+  url: string;
+  port: number;
+}
+
+export interface Service<C extends BaseConfig = BaseConfig> {
+  readonly name: string;
+  readonly config: C;
+  /** The Express app, for anything the kit does not cover (prefer routes). */
+  readonly app: Express;
+  readonly log: Logger;
+  /** This service's Prometheus registry; register custom metrics with `registers: [service.metrics]`. */
+  readonly metrics: Registry;
+  readonly openapi: OpenApiDocument;
+  /** The listening server once started. */
+  readonly server: Server | undefined;
+  addDependency(dependency: Dependency): void;
+  /** Listens on config.HOST:config.PORT (0 = any free port). */
+  start(): Promise<StartedService>;
+  /**
+   * Readiness goes false, the listener closes, in-flight requests drain for
+   * up to SHUTDOWN_TIMEOUT_MS (then sockets are destroyed), dependencies close
+   * in reverse order. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+export function createService<C extends BaseConfig>(options: ServiceOptions<C>): Service<C> {
+  ensureContextManager();
+  const { name, config } = options;
+  const version = options.version ?? '0.0.0';
+  const log = createLogger({ name, version, level: config.LOG_LEVEL, destination: options.logDestination, redactPaths: options.redactPaths });
+  const metrics = createHttpMetrics(name, options.defaultMetrics ?? true);
+  const dependencies: Dependency[] = [...(options.dependencies ?? [])];
+  const table = new RouteTable();
+  const definitions: RouteDefinition[] = [];
+  let server: Server | undefined;
+  let draining = false;
+  let stopping: Promise<void> | undefined;
+  let idleSweepScheduled = false;
+
+  const deps: PipelineDeps = {
+    name,
+    log,
+    metrics,
+    table,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    isDraining: () => draining,
+    onResponseWhileDraining() {
+      if (idleSweepScheduled || !server) return;
+      idleSweepScheduled = true;
+      setImmediate(() => {
+        idleSweepScheduled = false;
+        server?.closeIdleConnections();
+      });
+    },
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(observe(deps));
+
+  const operational = (path: string, handler: RequestHandler): void => {
+    table.add('GET', path);
+    app.get(path, (req, res, next) => {
+      markRoute(req, path);
+      return handler(req, res, next);
+    });
+  };
+  operational('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  operational('/readyz', async (req, res) => {
+    if (draining) return sendProblem(res, kitError('NOT_READY', 'The service is shutting down.', { extensions: { draining: true, failing: [] } }), req.path);
+    const failing = await checkDependencies(dependencies, config.READINESS_TIMEOUT_MS);
+    for (const f of failing) log.warn({ dependency: f.name, reason: f.reason, err: f.error }, 'readiness check failed');
+    if (draining) return sendProblem(res, kitError('NOT_READY', 'The service is shutting down.', { extensions: { draining: true, failing: [] } }), req.path);
+    if (failing.length > 0) {
+      const list = failing.map((f) => ({ name: f.name, reason: f.reason }));
+      return sendProblem(res, kitError('NOT_READY', `Not ready: ${list.map((f) => `${f.name} (${f.reason})`).join(', ')}.`, { extensions: { draining: false, failing: list } }), req.path);
+    }
+    res.json({ status: 'ready', dependencies: dependencies.map((d) => d.name) });
+  });
+  operational('/metrics', async (_req, res) => {
+    res.setHeader('content-type', metrics.registry.contentType);
+    res.end(await metrics.registry.metrics());
+  });
+
+  const register = (definition: RouteDefinition): void => {
+    const declared = definition.params ? Object.keys(definition.params.shape) : [];
+    const inPath = templateParams(definition.path);
+    const missing = inPath.filter((p) => !declared.includes(p));
+    const extra = declared.filter((p) => !inPath.includes(p));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new Error(`route ${definition.method} ${definition.path}: params schema must declare exactly ${JSON.stringify(inPath)}`);
+    }
+    table.add(definition.method, definition.path);
+    definitions.push(definition);
+    const method = definition.method.toLowerCase() as Lowercase<HttpMethod>;
+    app[method](definition.path, ...routeHandlers(deps, definition));
+  };
+  const verb =
+    (method: HttpMethod) =>
+    (path: string, spec: RouteSpec<never, never, never, never>): void =>
+      register({ ...(spec as unknown as RouteSpec<undefined, undefined, undefined, never>), method, path } as unknown as RouteDefinition);
+  const router = {
+    route: (definition: RouteDefinition) => register(definition),
+    get: verb('GET'),
+    post: verb('POST'),
+    put: verb('PUT'),
+    patch: verb('PATCH'),
+    delete: verb('DELETE'),
+  } as unknown as RouteRegistrar;
+
+  const addDependency = (dependency: Dependency): void => {
+    if (dependencies.some((d) => d.name === dependency.name)) throw new Error(`dependency ${dependency.name} is already registered`);
+    dependencies.push(dependency);
+  };
+
+  options.routes?.(router, { config, log, metrics: metrics.registry, addDependency });
+
+  const openapi = buildOpenApiDocument({ title: name, version }, definitions);
+  const openapiJson = JSON.stringify(openapi);
+  operational('/openapi.json', (_req, res) => {
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.end(openapiJson);
+  });
+
+  app.use(fallthrough(deps));
+  app.use(problemHandler(deps));
+
+  async function start(): Promise<StartedService> {
+    if (server) throw new Error(`service ${name} is already started`);
+    if (stopping) throw new Error(`service ${name} was stopped; create a new one`);
+    const s = createServer(app);
+    server = s;
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen({ port: config.PORT, host: config.HOST }, () => {
+        s.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = s.address() as AddressInfo;
+    const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    log.info({ url, port }, 'listening');
+    return { url, port };
+  }
+
+  async function drain(s: Server): Promise<void> {
+    if (config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
+    const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+    s.closeIdleConnections(); // keep-alive sockets with no request in flight must not hold shutdown
+    const deadline = setTimeout(() => {
+      log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'drain deadline passed; destroying remaining connections');
+      s.closeAllConnections();
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    await closed;
+    clearTimeout(deadline);
+  }
+
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      draining = true;
+      log.info('draining');
+      if (server) await drain(server);
+      await closeDependencies(dependencies, log);
+      log.info('stopped');
+    })();
+    return stopping;
+  }
+
+  return {
+    name,
+    config,
+    app,
+    log,
+    metrics: metrics.registry,
+    openapi,
+    get server() {
+      return server;
+    },
+    addDependency,
+    start,
+    stop,
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * Per-request tracing through @opentelemetry/api only, so trace ids exist and
+ * propagate whether or not an SDK is running: the W3C `traceparent` of the
+ * request is extracted, a server span is started as its child, and the span's
+ * context becomes active for the handler. Without an SDK the API hands back
+ * non-recording spans; we then mint ids ourselves so logs and responses still
+ * carry a trace id, and outbound calls still continue the caller's trace.
+ */
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** W3C trace context + baggage, used whether or not a global propagator is registered. */
+const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
+
+const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => carrier[key],
+};
+
+let contextManagerEnsured = false;
+
+/**
+ * Makes sure an async context manager is registered, so the active span
+ * follows the request through awaits. If an SDK registered one first, the
+ * registration below is refused and theirs is kept.
+ */
+export function ensureContextManager(): void {
+  if (contextManagerEnsured) return;
+  contextManagerEnsured = true;
+  const manager = new AsyncLocalStorageContextManager();
+  if (context.setGlobalContextManager(manager.enable())) return;
+  manager.disable();
+}
+
+export interface ServerSpan {
+  span: Span;
+  ctx: Context;
+  traceId: string;
+  spanId: string;
+  /** Value for the response `traceparent` header. */
+  traceparent: string;
+}
+
+const HEX = '0123456789abcdef';
+
+/** Non-cryptographic random hex id; trace ids need uniqueness, not secrecy. */
+function randomHex(length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += HEX[(Math.random() * 16) | 0];
+  return out;
+}
+
+/** Starts the server span of a request; `name` is refined later with the route template. */
+export function startServerSpan(tracerName: string, method: string, headers: IncomingHttpHeaders): ServerSpan {
+  const active = context.active();
+  const parentCtx = trace.getSpan(active) ? active : propagator.extract(ROOT_CONTEXT, headers, headerGetter);
+  const parent = trace.getSpanContext(parentCtx);
+  let span = trace.getTracer(tracerName).startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } }, parentCtx);
+  let sc = span.spanContext();
+  if (!span.isRecording() && (!trace.isSpanContextValid(sc) || sc.spanId === parent?.spanId)) {
+    // No SDK (or sampled out by a no-op tracer): continue the caller's trace, or start one.
+    const valid = parent !== undefined && trace.isSpanContextValid(parent);
+    sc = { traceId: valid ? parent.traceId : randomHex(32), spanId: randomHex(16), traceFlags: valid ? parent.traceFlags : TraceFlags.NONE, isRemote: false };
+    span = trace.wrapSpanContext(sc);
+  }
+  const ctx = trace.setSpan(parentCtx, span);
+  return { span, ctx, traceId: sc.traceId, spanId: sc.spanId, traceparent: `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}` };
+}
+
+/** Names the span after the route template and records the outcome. */
+export function endServerSpan(span: Span, method: string, route: string, status: number): void {
+  if (!span.isRecording()) return;
+  span.updateName(`${method} ${route}`);
+  span.setAttribute('http.route', route);
+  span.setAttribute('http.response.status_code', status);
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
+
+/**
+ * Headers that carry the current trace (and baggage) to an outbound call:
+ * `fetch(url, { headers: { ...propagationHeaders(), accept: 'application/json' } })`.
+ * Works for fetch/undici, which the http instrumentation does not patch.
+ */
+export function propagationHeaders(ctx: Context = context.active()): Record<string, string> {
+  const headers: Record<string, string> = {};
+  propagator.inject(ctx, headers, { set: (carrier, key, value) => (carrier[key] = value) });
+  // A global propagator registered by an SDK may carry more (e.g. b3); let it add its headers too.
+  propagation.inject(ctx, headers);
+  return headers;
+}
