@@ -29,6 +29,8 @@ const common = {
 /** @type {import('jest').Config} */
 export default {
   reporters: ['default', '<rootDir>/scripts/jest/summary-reporter.js'],
+  // Global only: Jest ignores testTimeout inside a project. Integration tests talk to real servers.
+  testTimeout: 60_000,
   projects: [
     {
       ...common,
@@ -40,7 +42,6 @@ export default {
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,packages,operators}/*/test/**/*.test.ts', '<rootDir>/scripts/test/**/*.test.ts'],
       globalSetup: '<rootDir>/scripts/jest/global-setup.ts',
-      testTimeout: 60_000,
     },
   ],
 };

@@ -1,0 +1,59 @@
+/**
+ * `npm run cluster -- up|down|status|crds|logs [component...]`: the local
+ * Kubernetes control plane for tests (etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler, kwok with fake nodes), built from
+ * source once per machine under .local/cluster. See scripts/cluster/index.ts.
+ */
+import fs from 'node:fs';
+import { clusterSettings, components, ensureCluster, ensureCrds, stopCluster } from './cluster/index.ts';
+
+const [command = 'status', ...names] = process.argv.slice(2);
+
+async function status(): Promise<number> {
+  let bad = 0;
+  for (const component of components) {
+    const s = await component.status();
+    if (!s.healthy) bad++;
+    const state = s.healthy ? 'up' : 'down';
+    const owner = s.healthy ? (s.ours ? 'started by bulwark' : 'not ours, reused') : s.ours ? 'process runs, not healthy' : '';
+    console.log(`${component.name.padEnd(24)} ${state.padEnd(5)} ${component.url.padEnd(28)} ${owner}`);
+  }
+  console.log(`kubeconfig: ${clusterSettings.kubeconfig}`);
+  return bad === 0 ? 0 : 1;
+}
+
+async function main(): Promise<number> {
+  switch (command) {
+    case 'up': {
+      const started = Date.now();
+      await ensureCluster({ crds: !names.includes('--no-crds') });
+      console.error(`cluster: up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return status();
+    }
+    case 'down':
+      await stopCluster();
+      return status().then(() => 0);
+    case 'status':
+      return status();
+    case 'crds':
+      ensureCrds({ force: true });
+      return 0;
+    case 'logs':
+      for (const component of components.filter((c) => names.length === 0 || names.includes(c.name))) {
+        console.log(`==> ${component.logFile} <==`);
+        console.log(fs.existsSync(component.logFile) ? fs.readFileSync(component.logFile, 'utf8').split('\n').slice(-40).join('\n') : '(no log yet)');
+      }
+      return 0;
+    default:
+      console.error('usage: npm run cluster -- up [--no-crds]|down|status|crds|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');
+      return 2;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

