@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../infra/proc.ts';
 import { clusterSettings, versions } from './settings.ts';
+import { ensureRequirements } from '../infra/prereqs.ts';
 
 const { binDir, npmDir, goModules } = clusterSettings;
 const stampFile = path.join(binDir, 'versions.json');
@@ -114,6 +115,10 @@ function readStamp(): Record<string, string> {
  * a file check.
  */
 export function ensureBinaries(): void {
+  ensureRequirements([
+    { binary: 'unzip', debianPackage: 'unzip' },
+    { binary: 'openssl', debianPackage: 'openssl' },
+  ]);
   assertGoModsMatch();
   fs.mkdirSync(binDir, { recursive: true });
   const stamp = readStamp();
