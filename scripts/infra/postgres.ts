@@ -73,7 +73,11 @@ function makeInstance(opts: { name: string; dir: string; port: number; init: () 
     },
     async up() {
       ensurePrereqs(['postgres']);
-      if ((await server.status()).healthy) return;
+      const current = await server.status();
+      if (current.healthy && !current.ours && !password()) {
+        throw new Error(`a PostgreSQL we did not start answers on port ${opts.port}: set BULWARK_PG_URL to use it, or BULWARK_PG_PORT to move ours`);
+      }
+      if (current.healthy) return;
       if (await tcpProbe(settings.host, opts.port)) throw new Error(`port ${opts.port} is taken by something that is not PostgreSQL; set BULWARK_PG_PORT`);
       if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) opts.init();
       ensureDir(opts.dir);
