@@ -1,0 +1,66 @@
+/**
+ * Trace context across Kafka with @opentelemetry/api only: the producer
+ * injects the active context (W3C traceparent/tracestate) into each event,
+ * the consumer extracts it, starts a consumer span as its child and runs the
+ * handler inside that context. Works with or without an SDK: without one the
+ * API's non-recording spans still carry the producer's trace id.
+ */
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+
+const TRACER = '@bulwark/events';
+const w3c = new W3CTraceContextPropagator();
+
+let contextManagerEnsured = false;
+
+/** Registers an async context manager unless an SDK already did, so `context.with` reaches the handler's awaits. */
+export function ensureContextManager(): void {
+  if (contextManagerEnsured) return;
+  contextManagerEnsured = true;
+  const manager = new AsyncLocalStorageContextManager();
+  if (!context.setGlobalContextManager(manager.enable())) manager.disable();
+}
+
+export interface TraceHeaders {
+  traceparent: string | undefined;
+  tracestate: string | undefined;
+}
+
+/** Starts a producer span under the active context and returns it with the headers that continue it. */
+export function startPublishSpan(type: string, topic: string): { span: Span; headers: TraceHeaders } {
+  const parent = context.active();
+  const span = trace.getTracer(TRACER).startSpan(`publish ${type}`, {
+    kind: SpanKind.PRODUCER,
+    attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.operation.type': 'send', 'cloudevents.event_type': type },
+  }, parent);
+  const ctx = trace.setSpan(parent, span);
+  const carrier: Record<string, string> = {};
+  w3c.inject(ctx, carrier, { set: (c, k, v) => (c[k] = v) });
+  return { span, headers: { traceparent: carrier.traceparent, tracestate: carrier.tracestate } };
+}
+
+/** The context a consumer handler runs in: a consumer span, child of the producer's context when present. */
+export function startProcessSpan(type: string, topic: string, headers: TraceHeaders): { span: Span; ctx: Context } {
+  const carrier: Record<string, string> = {};
+  if (headers.traceparent) carrier.traceparent = headers.traceparent;
+  if (headers.tracestate) carrier.tracestate = headers.tracestate;
+  const parent = w3c.extract(ROOT_CONTEXT, carrier, { keys: (c) => Object.keys(c), get: (c, k) => c[k] });
+  // Let a registered global propagator (e.g. baggage) add what it understands.
+  const withGlobal = propagation.extract(parent, carrier);
+  const span = trace.getTracer(TRACER).startSpan(`process ${type}`, {
+    kind: SpanKind.CONSUMER,
+    attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.operation.type': 'process', 'cloudevents.event_type': type },
+  }, withGlobal);
+  return { span, ctx: trace.setSpan(withGlobal, span) };
+}
+
+export function endSpan(span: Span, err?: unknown): void {
+  if (err !== undefined) {
+    span.recordException(err instanceof Error ? err : String(err));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+  }
+  span.end();
+}
+
+export { context };

@@ -1,0 +1,166 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { createConsumer, createProducer, handle, type CloudEvent } from '../src/index.ts';
+import { OrderPlaced, PaymentCapturedV1, PaymentCapturedV2, schemas } from './events.ts';
+import { fastConsumer, metricValue, setupEnv, waitFor, type TestEnv } from './support.ts';
+
+// A real SDK tracer provider exporting to memory (the SDK, not infrastructure).
+const exporter = new InMemorySpanExporter();
+const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+trace.setGlobalTracerProvider(provider);
+const contextManager = new AsyncLocalStorageContextManager().enable();
+context.setGlobalContextManager(contextManager);
+afterAll(() => {
+  contextManager.disable();
+});
+
+let env: TestEnv;
+beforeEach(async () => {
+  env = await setupEnv();
+});
+afterEach(async () => {
+  await env.cleanup();
+});
+
+describe('publish and consume', () => {
+  it('when an event is published inside a span, then the consumer handles it as a CloudEvent inside a child span of the same trace', async () => {
+    const topic = env.topic('orders');
+    await env.createTopics([{ name: topic, partitions: 1 }]);
+    const producer = createProducer({ kafka: env.kafka, schemas, source: '/bulwark/test', registry: env.registry });
+    env.defer(() => producer.close());
+
+    const seen: { event: CloudEvent<{ orderId: string; seq: number }>; traceId: string | undefined; attempt: number; db: boolean }[] = [];
+    const consumer = createConsumer({
+      ...fastConsumer,
+      kafka: env.kafka,
+      group: env.group('round-trip'),
+      topics: [topic],
+      schemas,
+      pool: env.pool,
+      storeSchema: env.schema,
+      registry: env.registry,
+      handlers: [
+        handle(OrderPlaced, async (event, ctx) => {
+          const { rows } = await ctx.db.query<{ one: number }>('SELECT 1 AS one');
+          seen.push({ event, traceId: trace.getActiveSpan()?.spanContext().traceId, attempt: ctx.attempt, db: rows[0]?.one === 1 });
+        }),
+      ],
+    });
+    env.defer(() => consumer.stop());
+    await consumer.start();
+
+    const tracer = trace.getTracer('test');
+    const { published, requestTraceId } = await tracer.startActiveSpan('POST /orders', async (span) => {
+      const published = await producer.publish(topic, OrderPlaced, { orderId: 'o-1', seq: 1 }, { key: 'o-1' });
+      span.end();
+      return { published, requestTraceId: span.spanContext().traceId };
+    });
+
+    await waitFor(() => seen.length === 1, 'event handled');
+    const [got] = seen;
+    expect(got?.event).toEqual(
+      expect.objectContaining({
+        specversion: '1.0',
+        id: published.id,
+        source: '/bulwark/test',
+        type: 'com.bulwark.test.order-placed',
+        subject: 'o-1',
+        time: published.time,
+        datacontenttype: 'application/json',
+        dataversion: 1,
+        data: { orderId: 'o-1', seq: 1 },
+      }),
+    );
+    expect(got?.event.traceparent).toMatch(new RegExp(`^00-${requestTraceId}-[0-9a-f]{16}-01$`));
+    expect(got?.traceId).toBe(requestTraceId);
+    expect(got?.attempt).toBe(1);
+    expect(got?.db).toBe(true);
+
+    await waitFor(() => exporter.getFinishedSpans().some((s) => s.name.startsWith('process ')), 'consumer span ended');
+    const spans = exporter.getFinishedSpans();
+    const publishSpan = spans.find((s) => s.name === 'publish com.bulwark.test.order-placed');
+    const processSpan = spans.find((s) => s.name === 'process com.bulwark.test.order-placed');
+    expect(publishSpan?.spanContext().traceId).toBe(requestTraceId);
+    expect(processSpan?.spanContext().traceId).toBe(requestTraceId);
+    expect(processSpan?.parentSpanContext?.spanId).toBe(publishSpan?.spanContext().spanId);
+
+    expect(await metricValue(env.registry, 'events_produced_total', { topic, type: OrderPlaced.type })).toBe(1);
+    expect(await metricValue(env.registry, 'events_consumed_total', { topic, outcome: 'handled' })).toBe(1);
+  });
+
+  it('when many events for many keys are published, then each key is handled in publish order', async () => {
+    const topic = env.topic('ordering');
+    await env.createTopics([{ name: topic, partitions: 3 }]);
+    const producer = createProducer({ kafka: env.kafka, schemas, source: '/bulwark/test', registry: env.registry, lingerMs: 2, maxBatchSize: 50 });
+    env.defer(() => producer.close());
+
+    const keys = Array.from({ length: 12 }, (_, i) => `order-${i}`);
+    const perKey = 25;
+    const handled = new Map<string, number[]>();
+    const consumer = createConsumer({
+      ...fastConsumer,
+      kafka: env.kafka,
+      group: env.group('ordering'),
+      topics: [topic],
+      schemas,
+      pool: env.pool,
+      storeSchema: env.schema,
+      registry: env.registry,
+      partitionsConsumedConcurrently: 3,
+      handlers: [
+        handle(OrderPlaced, async (event) => {
+          const list = handled.get(event.data.orderId) ?? [];
+          list.push(event.data.seq);
+          handled.set(event.data.orderId, list);
+        }),
+      ],
+    });
+    env.defer(() => consumer.stop());
+    await consumer.start();
+
+    // Publish without awaiting in between: batching must not reorder a key.
+    const sends: Promise<unknown>[] = [];
+    for (let seq = 0; seq < perKey; seq++) for (const key of keys) sends.push(producer.publish(topic, OrderPlaced, { orderId: key, seq }, { key }));
+    await Promise.all(sends);
+
+    const total = () => [...handled.values()].reduce((n, l) => n + l.length, 0);
+    await waitFor(() => total() === keys.length * perKey, 'all events handled');
+    const expected = Array.from({ length: perKey }, (_, i) => i);
+    for (const key of keys) expect(handled.get(key)).toEqual(expected);
+    // Batched: fewer sends than events.
+    expect(await metricValue(env.registry, 'events_producer_batch_size_count')).toBeLessThan(keys.length * perKey);
+  });
+
+  it('when a v1 event is consumed by a v2 handler, then the handler receives the data upcast to v2', async () => {
+    const topic = env.topic('payments');
+    await env.createTopics([{ name: topic, partitions: 1 }]);
+    const producer = createProducer({ kafka: env.kafka, schemas, source: '/bulwark/legacy', registry: env.registry });
+    env.defer(() => producer.close());
+
+    const seen: CloudEvent<{ paymentId: string; amountCents: number; currency: string }>[] = [];
+    const consumer = createConsumer({
+      ...fastConsumer,
+      kafka: env.kafka,
+      group: env.group('upcast'),
+      topics: [topic],
+      schemas,
+      pool: env.pool,
+      storeSchema: env.schema,
+      registry: env.registry,
+      handlers: [handle(PaymentCapturedV2, async (event) => void seen.push(event))],
+    });
+    env.defer(() => consumer.stop());
+    await consumer.start();
+
+    await producer.publish(topic, PaymentCapturedV1, { paymentId: 'p-1', amount: 12.34 }, { key: 'p-1' });
+    await producer.publish(topic, PaymentCapturedV2, { paymentId: 'p-2', amountCents: 500, currency: 'USD' }, { key: 'p-2' });
+
+    await waitFor(() => seen.length === 2, 'both versions handled');
+    expect(seen.map((e) => [e.dataversion, e.data])).toEqual([
+      [2, { paymentId: 'p-1', amountCents: 1234, currency: 'EUR' }],
+      [2, { paymentId: 'p-2', amountCents: 500, currency: 'USD' }],
+    ]);
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * Test helpers: the servers from global setup, a random suffix per test for
+ * topics, groups and schemas, and a bounded poll. Nothing here fakes Kafka or
+ * PostgreSQL.
+ */
+import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
+import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
+import { connectAdmin, createKafka, migrateProcessedEventStore, provisionTopics, type EventsKafka, type EventsLogger, type TopicAdmin, type TopicSpec } from '../src/index.ts';
+
+export function brokers(): string[] {
+  const value = process.env.BULWARK_KAFKA_BROKERS;
+  if (!value) throw new Error('BULWARK_KAFKA_BROKERS is not set: run tests with `npm test` so global setup starts Kafka');
+  return value.split(',');
+}
+
+export function pgUrl(): string {
+  const url = process.env.BULWARK_PG_URL;
+  if (!url) throw new Error('BULWARK_PG_URL is not set: run tests with `npm test` so global setup starts PostgreSQL');
+  return url;
+}
+
+export function suffix(): string {
+  return randomUUID().replaceAll('-', '').slice(0, 10);
+}
+
+export interface LogEntry {
+  level: string;
+  obj: Record<string, unknown>;
+  msg: string | undefined;
+}
+
+export function captureLog(): EventsLogger & DbLogger & { entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const at = (level: string) => (obj: object, msg?: string) => void entries.push({ level, obj: obj as Record<string, unknown>, msg });
+  return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** Consumer settings that keep group joins and shutdown quick against the one local broker. */
+export const fastConsumer = {
+  sessionTimeoutMs: 6_000,
+  rebalanceTimeoutMs: 5_000,
+  heartbeatIntervalMs: 300,
+  maxWaitTimeMs: 100,
+  lagIntervalMs: 0,
+} as const;
+
+/** Everything one test needs, named with its own suffix, and a cleanup that removes it all. */
+export interface TestEnv {
+  id: string;
+  kafka: EventsKafka;
+  admin: TopicAdmin;
+  pool: DbPool;
+  schema: string;
+  registry: Registry;
+  log: ReturnType<typeof captureLog>;
+  topic(name: string): string;
+  group(name: string): string;
+  createTopics(specs: TopicSpec[]): Promise<void>;
+  /** Runs at cleanup, before topics and schema go (stop consumers, close producers). */
+  defer(fn: () => Promise<unknown>): void;
+  cleanup(): Promise<void>;
+}
+
+export async function setupEnv(): Promise<TestEnv> {
+  const id = suffix();
+  const log = captureLog();
+  const kafka = createKafka({ brokers: brokers(), clientId: `events-test-${id}`, log });
+  const admin = await connectAdmin(kafka);
+  const schema = `events_${id}`;
+  const registry = new Registry();
+  const pool = createPool({ connectionString: pgUrl(), name: `events_${id}`, registry, log, max: 5 });
+  await migrateProcessedEventStore({ pool, schema });
+  const groups: string[] = [];
+  const deferred: (() => Promise<unknown>)[] = [];
+  const prefix = `test.${id}.`;
+  return {
+    id,
+    kafka,
+    admin,
+    pool,
+    schema,
+    registry,
+    log,
+    topic: (name) => `${prefix}${name}`,
+    group: (name) => {
+      const g = `g-${name}-${id}`;
+      groups.push(g);
+      return g;
+    },
+    async createTopics(specs) {
+      await provisionTopics(admin, specs);
+    },
+    defer: (fn) => void deferred.push(fn),
+    async cleanup() {
+      for (const fn of deferred.reverse()) await fn().catch(() => undefined);
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+      await admin.deleteTopics(topics);
+      await admin.deleteGroups(groups);
+      await admin.disconnect();
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.close();
+    },
+  };
+}
+
+/** Polls until `predicate` holds; the deadline only bounds a hang, it asserts nothing about speed. */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, deadlineMs = 30_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
+    await sleep(25);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  return values
+    .filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))
+    .reduce((sum, v) => sum + v.value, 0);
+}
