@@ -18,6 +18,7 @@ import { validateRequest, type RouteContext, type RouteDefinition, type RouteRes
 import { endServerSpan, startServerSpan, type ServerSpan } from './tracing.ts';
 
 interface RequestState {
+  start: number;
   requestId: string;
   route: string | undefined;
   trace: ServerSpan;
@@ -40,6 +41,12 @@ export interface PipelineDeps {
   metrics: HttpMetrics;
   table: RouteTable;
   bodyLimitBytes: number;
+  /**
+   * Operational GET endpoints (health, metrics, OpenAPI) by exact path, served
+   * by observe before the router. Looked up per request, so endpoints added
+   * after observe() was built are served too.
+   */
+  operational: ReadonlyMap<string, RequestHandler>;
   isDraining(): boolean;
   /** Called after each response while draining, to let go of now-idle keep-alive sockets. */
   onResponseWhileDraining(): void;
@@ -49,35 +56,51 @@ function requestLogger(deps: PipelineDeps, state: RequestState): Logger {
   return (state.log ??= deps.log.child({ reqId: state.requestId, traceId: state.trace.traceId, spanId: state.trace.spanId }));
 }
 
-/** First middleware: ids, span, response headers; on close, metrics, span end and one log line. */
+/**
+ * First middleware: ids, span, response headers; on close, metrics, span end
+ * and one log line. Exact-path operational endpoints are answered here, so
+ * application routes do not pay a router layer for each of them.
+ */
 export function observe(deps: PipelineDeps): RequestHandler {
-  const { metrics } = deps;
+  const { metrics, operational } = deps;
   // The completion line carries only fields the kit chose (no headers, no
   // query), so it skips redaction, which is the costliest part of a log call.
   const log = deps.log.child({}, { redact: [] });
+  // One listener shared by every response (no closure per request); `this` is the response.
+  function onResponseClose(this: Response): void {
+    const req = this.req;
+    const state = stateOf(req);
+    if (!state) return;
+    const route = state.route ?? UNMATCHED_ROUTE;
+    const method = methodLabel(req.method);
+    // 499 (nginx's "client closed request") when the client left before the response completed.
+    const status = this.writableFinished ? this.statusCode : 499;
+    const durationMs = performance.now() - state.start;
+    metrics.observe(method, route, status, durationMs / 1000);
+    const { trace } = state;
+    endServerSpan(trace.span, method, route, status);
+    const level = QUIET_ROUTES.has(route) ? 'debug' : 'info';
+    if (log.isLevelEnabled(level)) {
+      log[level]({ reqId: state.requestId, traceId: trace.traceId, spanId: trace.spanId, method, route, path: pathOf(req), status, durationMs: Math.round(durationMs * 1000) / 1000 }, 'request completed');
+    }
+    if (deps.isDraining()) deps.onResponseWhileDraining();
+  }
   return function observeRequest(req, res, next) {
     const start = performance.now();
     const requestId = saneRequestId(req.headers['x-request-id']) ?? randomUUID();
     const trace = startServerSpan(deps.name, req.method, req.headers);
-    const state: RequestState = { requestId, route: undefined, trace, log: undefined };
+    const state: RequestState = { start, requestId, route: undefined, trace, log: undefined };
     (req as WithState)[kState] = state;
     res.setHeader('x-request-id', requestId);
     res.setHeader('traceparent', trace.traceparent);
     if (deps.isDraining()) res.setHeader('connection', 'close');
-    res.once('close', () => {
-      const route = state.route ?? UNMATCHED_ROUTE;
-      const method = methodLabel(req.method);
-      // 499 (nginx's "client closed request") when the client left before the response completed.
-      const status = res.writableFinished ? res.statusCode : 499;
-      const durationMs = performance.now() - start;
-      metrics.observe(method, route, status, durationMs / 1000);
-      endServerSpan(trace.span, method, route, status);
-      const level = QUIET_ROUTES.has(route) ? 'debug' : 'info';
-      if (log.isLevelEnabled(level)) {
-        log[level]({ reqId: requestId, traceId: trace.traceId, spanId: trace.spanId, method, route, path: pathOf(req), status, durationMs: Math.round(durationMs * 1000) / 1000 }, 'request completed');
-      }
-      if (deps.isDraining()) deps.onResponseWhileDraining();
-    });
+    res.on('close', onResponseClose);
+    const endpoint = req.method === 'GET' || req.method === 'HEAD' ? operational.get(req.path) : undefined;
+    if (endpoint) {
+      state.route = req.path;
+      context.with(trace.ctx, endpoint, undefined, req, res, next);
+      return;
+    }
     context.with(trace.ctx, next);
   };
 }
@@ -140,30 +163,35 @@ class HandlerContext<P, Q, B> implements RouteContext<P, Q, B> {
   }
 }
 
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * Writes a JSON body directly: no ETag (conditional requests are the
+ * gateway's business), no charset negotiation, one write of a string.
+ */
+export function sendJson(res: Response, status: number, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.statusCode = status;
+  if (!res.hasHeader('content-type')) res.setHeader('content-type', JSON_CONTENT_TYPE);
+  res.setHeader('content-length', Buffer.byteLength(json));
+  res.end(json);
+}
+
 function send(res: Response, result: { status: number; body?: unknown; headers?: Record<string, string> }): void {
   if (result.headers) res.set(result.headers);
-  res.status(result.status);
-  if (result.body === undefined) res.end();
-  else res.json(result.body);
+  if (result.body === undefined) {
+    res.statusCode = result.status;
+    res.end();
+  } else {
+    sendJson(res, result.status, result.body);
+  }
 }
 
 /** The Express handler chain of one declared route. */
 export function routeHandlers(deps: PipelineDeps, definition: RouteDefinition): RequestHandler[] {
   const template = definition.path;
-  const handlers: RequestHandler[] = [
-    function enterRoute(req, _res, next) {
-      const state = stateOf(req);
-      if (state) state.route = template;
-      if (definition.body && hasBody(req) && !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
-        next(kitError('UNSUPPORTED_MEDIA_TYPE', 'This route accepts application/json bodies only.'));
-        return;
-      }
-      next();
-    },
-  ];
-  if (definition.body) handlers.push(express.json({ limit: deps.bodyLimitBytes, strict: false, type: (req) => JSON_TYPE.test(req.headers['content-type'] ?? '') }));
   const validates = definition.params !== undefined || definition.query !== undefined || definition.body !== undefined;
-  handlers.push(function runRoute(req, res, next) {
+  function runRoute(req: Request, res: Response, next: NextFunction): void {
     const state = stateOf(req)!;
     let input = { params: undefined as unknown, query: undefined as unknown, body: undefined as unknown };
     if (validates) {
@@ -175,19 +203,42 @@ export function routeHandlers(deps: PipelineDeps, definition: RouteDefinition): 
       input = checked.value;
     }
     const ctx = new HandlerContext(deps, state, req, res, input);
-    // Re-enter the request's trace context: body parsing resumes from stream
-    // callbacks that do not carry it.
     let result: ReturnType<typeof definition.handler>;
     try {
-      result = context.with(state.trace.ctx, () => definition.handler(ctx as never));
+      // Body parsing resumes from stream callbacks that do not carry the
+      // request's trace context: re-enter it only when it was lost.
+      const traceCtx = state.trace.ctx;
+      result = context.active() === traceCtx ? definition.handler(ctx as never) : context.with(traceCtx, definition.handler, definition, ctx as never);
     } catch (err) {
       next(err);
       return;
     }
     if (result instanceof Promise) result.then((r: RouteResult<ResponseSchemas>) => send(res, r), next);
     else send(res, result);
-  });
-  return handlers;
+  }
+  if (!definition.body) {
+    // No body to parse: one handler enters and runs the route.
+    return [
+      function enterAndRunRoute(req, res, next) {
+        const state = stateOf(req);
+        if (state) state.route = template;
+        runRoute(req, res, next);
+      },
+    ];
+  }
+  return [
+    function enterRoute(req, _res, next) {
+      const state = stateOf(req);
+      if (state) state.route = template;
+      if (hasBody(req) && !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+        next(kitError('UNSUPPORTED_MEDIA_TYPE', 'This route accepts application/json bodies only.'));
+        return;
+      }
+      next();
+    },
+    express.json({ limit: deps.bodyLimitBytes, strict: false, type: (req) => JSON_TYPE.test(req.headers['content-type'] ?? '') }),
+    runRoute,
+  ];
 }
 
 /** Last regular middleware: a known path with another method is 405, anything else 404. */

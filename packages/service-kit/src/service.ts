@@ -11,7 +11,7 @@ import type { DestinationStream, Logger } from 'pino';
 import type { BaseConfig } from './config.ts';
 import { kitError } from './errors.ts';
 import { checkDependencies, closeDependencies, type Dependency } from './health.ts';
-import { fallthrough, markRoute, observe, problemHandler, routeHandlers, sendProblem, type PipelineDeps } from './http-pipeline.ts';
+import { fallthrough, markRoute, observe, problemHandler, routeHandlers, sendJson, sendProblem, type PipelineDeps } from './http-pipeline.ts';
 import { createLogger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi.ts';
@@ -84,6 +84,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
   let draining = false;
   let stopping: Promise<void> | undefined;
   let idleSweepScheduled = false;
+  const operationalEndpoints = new Map<string, RequestHandler>();
 
   const deps: PipelineDeps = {
     name,
@@ -91,6 +92,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     metrics,
     table,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    operational: operationalEndpoints,
     isDraining: () => draining,
     onResponseWhileDraining() {
       if (idleSweepScheduled || !server) return;
@@ -106,15 +108,17 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
   app.disable('x-powered-by');
   app.use(observe(deps));
 
+  // Operational endpoints: observe answers their exact paths before the
+  // router; the router layers registered after the application routes keep
+  // Express's matching for the rest (trailing slash, case).
+  const operationalLayers: [string, RequestHandler][] = [];
   const operational = (path: string, handler: RequestHandler): void => {
     table.add('GET', path);
-    app.get(path, (req, res, next) => {
-      markRoute(req, path);
-      return handler(req, res, next);
-    });
+    operationalEndpoints.set(path, handler);
+    operationalLayers.push([path, handler]);
   };
   operational('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    sendJson(res, 200, { status: 'ok' });
   });
   operational('/readyz', async (req, res) => {
     if (draining) return sendProblem(res, kitError('NOT_READY', 'The service is shutting down.', { extensions: { draining: true, failing: [] } }), req.path);
@@ -125,7 +129,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
       const list = failing.map((f) => ({ name: f.name, reason: f.reason }));
       return sendProblem(res, kitError('NOT_READY', `Not ready: ${list.map((f) => `${f.name} (${f.reason})`).join(', ')}.`, { extensions: { draining: false, failing: list } }), req.path);
     }
-    res.json({ status: 'ready', dependencies: dependencies.map((d) => d.name) });
+    sendJson(res, 200, { status: 'ready', dependencies: dependencies.map((d) => d.name) });
   });
   operational('/metrics', async (_req, res) => {
     res.setHeader('content-type', metrics.registry.contentType);
@@ -171,6 +175,12 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     res.setHeader('content-type', 'application/json; charset=utf-8');
     res.end(openapiJson);
   });
+  for (const [path, handler] of operationalLayers) {
+    app.get(path, (req, res, next) => {
+      markRoute(req, path);
+      return handler(req, res, next);
+    });
+  }
 
   app.use(fallthrough(deps));
   app.use(problemHandler(deps));

@@ -6,9 +6,10 @@
  * non-recording spans; we then mint ids ourselves so logs and responses still
  * carry a trace id, and outbound calls still continue the caller's trace.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
+import { context, propagation, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span, type TextMapGetter, type TracerProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { randomFillSync } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** W3C trace context + baggage, used whether or not a global propagator is registered. */
@@ -43,18 +44,44 @@ export interface ServerSpan {
   traceparent: string;
 }
 
-const HEX = '0123456789abcdef';
+/** Random bytes are drawn in blocks: one CSPRNG call per ~170 requests instead of per id. */
+const ID_POOL_BYTES = 4096;
+const idPool = Buffer.allocUnsafe(ID_POOL_BYTES);
+let idPoolHex = '';
+let idPoolOffset = 0;
 
-/** Non-cryptographic random hex id; trace ids need uniqueness, not secrecy. */
-function randomHex(length: number): string {
-  let out = '';
-  for (let i = 0; i < length; i++) out += HEX[(Math.random() * 16) | 0];
-  return out;
+/** Random lowercase hex id of `length` characters from the pool (trace ids need uniqueness, not secrecy). */
+export function randomHexId(length: number): string {
+  if (idPoolOffset + length > idPoolHex.length) {
+    randomFillSync(idPool);
+    idPoolHex = idPool.toString('hex');
+    idPoolOffset = 0;
+  }
+  const id = idPoolHex.slice(idPoolOffset, idPoolOffset + length);
+  idPoolOffset += length;
+  return id;
+}
+
+/** The provider the API hands out before an SDK registers one (a shared no-op singleton). */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/** True once an SDK (or any real provider) is behind the API's global tracer provider. */
+function tracerProviderRegistered(): boolean {
+  const provider = trace.getTracerProvider() as TracerProvider & { getDelegate?(): TracerProvider };
+  return provider.getDelegate === undefined || provider.getDelegate() !== NOOP_TRACER_PROVIDER;
 }
 
 /** Starts the server span of a request; `name` is refined later with the route template. */
 export function startServerSpan(tracerName: string, method: string, headers: IncomingHttpHeaders): ServerSpan {
   const active = context.active();
+  if (headers.traceparent === undefined && headers.baggage === undefined && !tracerProviderRegistered() && trace.getSpan(active) === undefined) {
+    // Fast path, no SDK and nothing to continue: the API would only hand back
+    // an invalid non-recording span, so mint a root span context directly.
+    const traceId = randomHexId(32);
+    const spanId = randomHexId(16);
+    const span = trace.wrapSpanContext({ traceId, spanId, traceFlags: TraceFlags.NONE, isRemote: false });
+    return { span, ctx: trace.setSpan(ROOT_CONTEXT, span), traceId, spanId, traceparent: `00-${traceId}-${spanId}-00` };
+  }
   const parentCtx = trace.getSpan(active) ? active : propagator.extract(ROOT_CONTEXT, headers, headerGetter);
   const parent = trace.getSpanContext(parentCtx);
   let span = trace.getTracer(tracerName).startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } }, parentCtx);
@@ -62,7 +89,7 @@ export function startServerSpan(tracerName: string, method: string, headers: Inc
   if (!span.isRecording() && (!trace.isSpanContextValid(sc) || sc.spanId === parent?.spanId)) {
     // No SDK (or sampled out by a no-op tracer): continue the caller's trace, or start one.
     const valid = parent !== undefined && trace.isSpanContextValid(parent);
-    sc = { traceId: valid ? parent.traceId : randomHex(32), spanId: randomHex(16), traceFlags: valid ? parent.traceFlags : TraceFlags.NONE, isRemote: false };
+    sc = { traceId: valid ? parent.traceId : randomHexId(32), spanId: randomHexId(16), traceFlags: valid ? parent.traceFlags : TraceFlags.NONE, isRemote: false };
     span = trace.wrapSpanContext(sc);
   }
   const ctx = trace.setSpan(parentCtx, span);
