@@ -50,9 +50,9 @@ function assertGoModsMatch(): void {
 
 function timed(what: string, step: () => void): void {
   const started = Date.now();
-  console.error(`cluster: building ${what} ...`);
+  process.stderr.write(`cluster: building ${what} ...` + '\n');
   step();
-  console.error(`cluster: built ${what} in ${Math.round((Date.now() - started) / 1000)} s`);
+  process.stderr.write(`cluster: built ${what} in ${Math.round((Date.now() - started) / 1000)} s` + '\n');
 }
 
 function goEnv(): NodeJS.ProcessEnv {

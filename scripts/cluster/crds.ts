@@ -51,7 +51,7 @@ export function ensureCrds(options: { force?: boolean } = {}): void {
     const started = Date.now();
     const files = crdFiles(source);
     kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=bulwark-cluster', ...files.flatMap((f) => ['-f', f])]);
-    console.error(`cluster: applied ${files.length} CRD file(s) of ${source.name} ${source.version} in ${Date.now() - started} ms`);
+    process.stderr.write(`cluster: applied ${files.length} CRD file(s) of ${source.name} ${source.version} in ${Date.now() - started} ms` + '\n');
   }
   kubectl(['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
   fs.writeFileSync(appliedFile, pinKey());

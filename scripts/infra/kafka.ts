@@ -87,7 +87,7 @@ function classpath(): string {
 
 function fetchJars(): void {
   if (fs.existsSync(path.join(libs, '.complete'))) return;
-  console.error('fetching Kafka broker jars from Maven Central (scripts/kafka/pom.xml)');
+  process.stderr.write('fetching Kafka broker jars from Maven Central (scripts/kafka/pom.xml)' + '\n');
   run('mvn', ['-q', '-B', '-f', path.join(repoRoot, 'scripts/kafka/pom.xml'), 'package', `-Dkafka.libs=${libs}`, `-Dproject.build.directory=${path.join(dir, 'target')}`]);
   fs.writeFileSync(path.join(libs, '.complete'), new Date().toISOString());
 }

@@ -45,7 +45,7 @@ export function ensureRequirements(reqs: Requirement[]): void {
   const installCmd = `apt-get install -y ${missing.join(' ')}`;
   const canInstall = process.getuid?.() === 0 && have('apt-get') && process.env.BULWARK_NO_INSTALL !== '1';
   if (!canInstall) throw new Error(`missing ${missing.join(', ')}: run \`sudo ${installCmd}\``);
-  console.error(`installing ${missing.join(' ')} (apt-get)`);
+  process.stderr.write(`installing ${missing.join(' ')} (apt-get)` + '\n');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   if (!aptUpdated) {
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
