@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isOurProcess } from '../infra/proc.ts';
+import { ensureInfra } from '../infra/index.ts';
+import { isOurProcess, waitFor } from '../infra/proc.ts';
 import { discoverApps, startApp, stopApp } from '../infra/services.ts';
 import { settings } from '../infra/settings.ts';
 
@@ -23,6 +24,13 @@ describe('npm run up service launcher', () => {
     expect(body).toEqual({ path: '/readyz', port: '58999', service: 'echo', db: true });
     const target = path.join(settings.prometheus.dir, 'targets', 'echo.json');
     expect(JSON.parse(fs.readFileSync(target, 'utf8'))).toEqual([{ targets: ['127.0.0.1:58999'], labels: { service: 'echo' } }]);
+    // Prometheus picks the target up through file_sd without a reload.
+    const { BULWARK_PROMETHEUS_URL: prometheus } = await ensureInfra(['prometheus']);
+    const discovered = async (): Promise<boolean> => {
+      const res = (await (await fetch(`${prometheus}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: { labels: Record<string, string> }[] } };
+      return res.data.activeTargets.some((t) => t.labels.service === 'echo' && t.labels.instance === '127.0.0.1:58999');
+    };
+    await waitFor('prometheus to discover the echo target', discovered, 30_000);
 
     expect(await stopApp(app!)).toBe(true);
     expect(isOurProcess(first.pid, app!.main)).toBe(false);
