@@ -1,0 +1,100 @@
+/**
+ * Access-token verification with jose against a remote JWKS: keys are cached,
+ * refetched when a token names an unknown `kid` (at most once per cooldown),
+ * so the identity service can rotate keys without a gateway restart. Only
+ * asymmetric algorithms from the allow-list are accepted (never `none`, never
+ * HS*, so an HS256 token "signed" with a public key is refused before any
+ * key is looked up).
+ */
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { gatewayError } from '../errors.ts';
+
+export interface Principal {
+  sub: string;
+  tenant: string | undefined;
+  roles: string[];
+}
+
+export interface AuthenticatorOptions {
+  jwksUrl: string;
+  algorithms: string[];
+  issuer?: string | undefined;
+  audience?: string | undefined;
+  clockToleranceS: number;
+  cooldownMs: number;
+  cacheMaxAgeMs: number;
+  tenantClaim: string;
+  rolesClaim: string;
+}
+
+export type Authenticator = (authorization: string | undefined) => Promise<Principal | undefined>;
+
+function bearerChallenge(description: string): Record<string, string> {
+  // The description is ours (never the token), so quoting it is safe; strip quotes anyway.
+  return { 'www-authenticate': `Bearer error="invalid_token", error_description="${description.replace(/["\\\r\n]/g, '')}"` };
+}
+
+function invalid(description: string, cause?: unknown) {
+  return gatewayError('TOKEN_INVALID', description, { headers: bearerChallenge(description), cause });
+}
+
+function rolesOf(payload: JWTPayload, claim: string): string[] {
+  const value = payload[claim];
+  if (Array.isArray(value)) return value.filter((r): r is string => typeof r === 'string');
+  if (typeof value === 'string') return value.split(' ').filter(Boolean);
+  return [];
+}
+
+/** Header values we forward must be plain visible ASCII: claims are attacker-chosen text. */
+const SAFE_CLAIM = /^[\x21-\x7e]{1,256}$/;
+
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const jwks = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: options.cooldownMs, cacheMaxAge: options.cacheMaxAgeMs, timeoutDuration: 2000 });
+  const verifyOptions = {
+    algorithms: options.algorithms,
+    clockTolerance: options.clockToleranceS,
+    ...(options.issuer ? { issuer: options.issuer } : {}),
+    ...(options.audience ? { audience: options.audience } : {}),
+  };
+  return async (authorization) => {
+    if (authorization === undefined) return undefined;
+    const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization);
+    if (!match) throw invalid('malformed bearer token');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(match[1]!, jwks, verifyOptions));
+    } catch (err) {
+      throw mapJoseError(err);
+    }
+    const sub = payload.sub;
+    if (typeof sub !== 'string' || !SAFE_CLAIM.test(sub)) throw invalid('token has no usable sub claim');
+    const tenantValue = payload[options.tenantClaim];
+    const tenant = typeof tenantValue === 'string' && SAFE_CLAIM.test(tenantValue) ? tenantValue : undefined;
+    const roles = rolesOf(payload, options.rolesClaim).filter((r) => SAFE_CLAIM.test(r) && !r.includes(','));
+    return { sub, tenant, roles };
+  };
+}
+
+function mapJoseError(err: unknown) {
+  if (err instanceof joseErrors.JWTExpired) return invalid('token expired', err);
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return invalid('token algorithm not allowed', err);
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return invalid('signature verification failed', err);
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return invalid('no key matches the token', err);
+  if (err instanceof joseErrors.JWTClaimValidationFailed) return invalid(`claim check failed: ${err.claim}`, err);
+  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) {
+    return gatewayError('AUTH_UNAVAILABLE', 'the key set could not be fetched', { retryAfterSeconds: 1, cause: err });
+  }
+  if (err instanceof joseErrors.JOSEError) return invalid('malformed token', err);
+  // fetch failures (JWKS endpoint down) surface as plain errors
+  return gatewayError('AUTH_UNAVAILABLE', 'the key set could not be fetched', { retryAfterSeconds: 1, cause: err });
+}
+
+/** Throws 403 ROLE_MISSING unless the principal has every required role. */
+export function assertHasRoles(principal: Principal, required: readonly string[]): void {
+  const missing = required.filter((r) => !principal.roles.includes(r));
+  if (missing.length > 0) throw gatewayError('ROLE_MISSING', `missing role${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, { extensions: { requiredRoles: required } });
+}
+
+export function tokenMissing() {
+  return gatewayError('TOKEN_MISSING', 'this route requires a bearer token', { headers: { 'www-authenticate': 'Bearer' } });
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from '@jest/globals';
+import { isAppError } from '@bulwark/errors';
+import { loadRoutesFile, validateRoutesFile } from './routes-file.ts';
+import { RouteTable } from './route-table.ts';
+
+const base = {
+  upstreams: { orders: { url: 'http://127.0.0.1:8082' } },
+  rateLimitPolicies: [{ name: 'per-ip', algorithm: 'token-bucket', limit: 10, windowSeconds: 1 }],
+  routes: [{ id: 'orders-v1', version: 'v1', match: { prefix: '/orders' }, upstream: 'orders', rateLimits: [{ policy: 'per-ip', by: 'ip' }] }],
+};
+
+function problemsOf(input: unknown): string[] {
+  try {
+    validateRoutesFile(input);
+  } catch (err) {
+    if (isAppError(err)) return err.extensions.problems as string[];
+    throw err;
+  }
+  return [];
+}
+
+describe('validateRoutesFile', () => {
+  it('when the file is valid, then defaults are filled in', () => {
+    const file = validateRoutesFile(base);
+    expect(file.upstreams.orders!.retry.attempts).toBe(1);
+    expect(file.upstreams.orders!.breaker.volumeThreshold).toBe(20);
+    expect(file.securityHeaders['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('when fields are wrong, then every problem names the route and the field', () => {
+    const problems = problemsOf({
+      ...base,
+      routes: [{ id: 'orders-v1', match: { prefix: 'orders' }, upstream: 'orders', timeoutMs: -1, methods: ['FETCH'] }],
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^route "orders-v1" field match/), expect.stringMatching(/^route "orders-v1" field timeoutMs/), expect.stringMatching(/^route "orders-v1" field methods\.0/)]),
+    );
+  });
+
+  it('when a route names an unknown upstream or policy, then the cross-check says which', () => {
+    const problems = problemsOf({ ...base, routes: [{ id: 'x', match: { prefix: '/x' }, upstream: 'nope', rateLimits: [{ policy: 'missing', by: 'user' }] }] });
+    expect(problems).toEqual([expect.stringContaining('route "x" field upstream: no upstream named "nope"'), expect.stringContaining('route "x" field rateLimits.0.policy: no rate-limit policy named "missing"')]);
+  });
+
+  it('when a retired route has no successor, then it is refused', () => {
+    expect(problemsOf({ ...base, routes: [{ ...base.routes[0], lifecycle: { retired: true } }] })).toEqual([expect.stringContaining('lifecycle.successor')]);
+  });
+
+  it('when the shipped routes.json is loaded, then it validates', () => {
+    const file = loadRoutesFile(new URL('../../routes.json', import.meta.url).pathname);
+    expect(file.routes.length).toBeGreaterThan(3);
+  });
+});
+
+describe('RouteTable', () => {
+  const table = new RouteTable(
+    validateRoutesFile({
+      defaultVersion: 'v1',
+      upstreams: { orders: { url: 'http://127.0.0.1:1' }, catalog: { url: 'http://127.0.0.1:2' } },
+      routes: [
+        { id: 'orders-v1', version: 'v1', match: { prefix: '/orders' }, upstream: 'orders', rewrite: { stripPrefix: true, addPrefix: '/api' } },
+        { id: 'orders-v2', version: 'v2', match: { prefix: '/orders' }, upstream: 'orders' },
+        { id: 'item', match: { pattern: '/items/:id' }, upstream: 'catalog', methods: ['GET'] },
+      ],
+    }),
+  );
+
+  it('when the version is in the path, then the route of that version answers with the rewritten path', () => {
+    expect(table.resolve('GET', '/v1/orders/42', undefined)).toMatchObject({ kind: 'found', upstreamPath: '/api/42', version: 'v1' });
+    expect(table.resolve('GET', '/v2/orders/42', 'v1')).toMatchObject({ kind: 'found', upstreamPath: '/orders/42', version: 'v2' });
+  });
+
+  it('when the version comes from Accept-Version or the default, then it selects the route', () => {
+    expect(table.resolve('GET', '/orders', 'v2')).toMatchObject({ kind: 'found', version: 'v2' });
+    expect(table.resolve('GET', '/orders', undefined)).toMatchObject({ kind: 'found', version: 'v1' });
+  });
+
+  it('when a version is unknown, then resolution says so with the known ones', () => {
+    expect(table.resolve('GET', '/v7/orders', undefined)).toEqual({ kind: 'unknown-version', version: 'v7', known: ['v1', 'v2'] });
+    expect(table.resolve('GET', '/orders', 'v7')).toMatchObject({ kind: 'unknown-version' });
+  });
+
+  it('when a prefix only shares characters, or the method is not allowed, then it does not match', () => {
+    expect(table.resolve('GET', '/v1/ordersx', undefined)).toEqual({ kind: 'not-found' });
+    expect(table.resolve('POST', '/items/1', undefined)).toEqual({ kind: 'method-not-allowed', allow: ['GET'] });
+    expect(table.resolve('GET', '/items/1/extra', undefined)).toEqual({ kind: 'not-found' });
+  });
+});

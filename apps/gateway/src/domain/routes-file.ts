@@ -1,0 +1,192 @@
+/**
+ * The routes file: its zod schema, loading (JSON or YAML) and validation with
+ * errors that name the route and the field. Resilience settings live on the
+ * upstream (breaker and bulkhead state is per upstream); a route may override
+ * its timeout and retry policy.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { gatewayError } from '../errors.ts';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const VERSION = /^v\d+$/;
+const PATH = /^\/[A-Za-z0-9._~\-/:*]*$/;
+
+const retrySchema = z.strictObject({
+  attempts: z.number().int().min(1).max(10).default(1).describe('Total attempts including the first (1 = no retry).'),
+  baseDelayMs: z.number().int().min(0).default(25),
+  maxDelayMs: z.number().int().min(0).default(1000),
+  budgetRatio: z.number().min(0).max(1).default(0.2).describe('Retries may be at most this fraction of requests over the window.'),
+  budgetWindowSeconds: z.number().int().min(1).max(600).default(10),
+  minRetriesPerWindow: z.number().int().min(0).default(10).describe('Retries always allowed per window, so low traffic can still retry.'),
+  retryOn: z.array(z.number().int().min(500).max(599)).default([502, 503, 504]),
+  maxBufferedBodyBytes: z.number().int().min(0).default(65_536).describe('Request bodies up to this size are buffered so they can be retried; larger ones stream with no retry.'),
+});
+
+const breakerSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  errorThresholdPercentage: z.number().min(1).max(100).default(50),
+  volumeThreshold: z.number().int().min(1).default(20),
+  rollingWindowMs: z.number().int().min(100).default(10_000),
+  resetTimeoutMs: z.number().int().min(10).default(10_000),
+});
+
+const bulkheadSchema = z.strictObject({
+  maxConcurrent: z.number().int().min(1).default(256),
+  retryAfterSeconds: z.number().int().min(0).default(1),
+});
+
+const upstreamSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  connections: z.number().int().min(1).default(128).describe('Keep-alive connections per upstream origin.'),
+  timeoutMs: z.number().int().min(1).default(10_000),
+  retry: retrySchema.default(retrySchema.parse({})),
+  breaker: breakerSchema.default(breakerSchema.parse({})),
+  bulkhead: bulkheadSchema.default(bulkheadSchema.parse({})),
+});
+
+const rateLimitRefSchema = z.strictObject({
+  policy: z.string().min(1),
+  by: z.enum(['ip', 'user', 'tenant', 'route']),
+});
+
+const lifecycleSchema = z.strictObject({
+  deprecated: z.union([z.iso.datetime({ offset: true }), z.literal(true)]).optional().describe('Sends `Deprecation`: since when (RFC 9745 date) or just true.'),
+  sunset: z.iso.datetime({ offset: true }).optional().describe('Sends `Sunset` (RFC 8594).'),
+  successor: z.string().min(1).optional().describe('Path or URL of the successor version; `Link: <…>; rel="successor-version"`.'),
+  retired: z.boolean().default(false).describe('Answer 410 pointing at the successor instead of proxying.'),
+});
+
+const matchSchema = z.union([
+  z.strictObject({ prefix: z.string().regex(PATH, 'must be an absolute path') }),
+  z.strictObject({ pattern: z.string().regex(PATH, 'must be an absolute path with :params and an optional trailing *') }),
+]);
+
+const routeSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
+  match: matchSchema,
+  version: z.string().regex(VERSION, 'like "v1"').optional(),
+  upstream: z.string().min(1),
+  methods: z.array(z.enum(METHODS)).min(1).optional().describe('Allowed methods; all when omitted.'),
+  rewrite: z
+    .strictObject({
+      stripPrefix: z.boolean().default(false),
+      addPrefix: z.string().regex(PATH).optional(),
+    })
+    .optional(),
+  auth: z.strictObject({ required: z.boolean().default(true), roles: z.array(z.string().min(1)).default([]) }).optional(),
+  rateLimits: z.array(rateLimitRefSchema).default([]),
+  timeoutMs: z.number().int().min(1).optional(),
+  retry: retrySchema.partial().optional(),
+  maxBodyBytes: z.number().int().min(0).optional(),
+  websocket: z.boolean().default(false),
+  lifecycle: lifecycleSchema.optional(),
+});
+
+const corsSchema = z.strictObject({
+  allowedOrigins: z.array(z.union([z.url(), z.literal('*')])).default([]),
+  allowedMethods: z.array(z.enum(METHODS)).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
+  allowedHeaders: z.array(z.string().min(1)).default(['authorization', 'content-type', 'accept-version', 'idempotency-key', 'x-request-id']),
+  exposedHeaders: z.array(z.string().min(1)).default(['x-request-id', 'ratelimit', 'ratelimit-policy', 'retry-after', 'deprecation', 'sunset', 'link']),
+  allowCredentials: z.boolean().default(false),
+  maxAgeSeconds: z.number().int().min(0).default(600),
+});
+
+const policySchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+  algorithm: z.enum(['token-bucket', 'sliding-window', 'fixed-window']),
+  limit: z.number().int().min(1),
+  windowSeconds: z.number().positive(),
+});
+
+export const DEFAULT_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
+
+export const routesFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  defaultVersion: z.string().regex(VERSION).optional().describe('Version assumed when neither the path nor Accept-Version names one.'),
+  upstreams: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/), upstreamSchema),
+  rateLimitPolicies: z.array(policySchema).default([]),
+  cors: corsSchema.optional(),
+  securityHeaders: z.record(z.string().regex(/^[a-z0-9-]+$/), z.string()).default({ ...DEFAULT_SECURITY_HEADERS }),
+  knownClients: z.array(z.string().min(1)).default([]).describe('Clients always given their own label on the per-version metric.'),
+  routes: z.array(routeSchema).min(1),
+});
+
+export type RoutesFile = z.output<typeof routesFileSchema>;
+export type RouteConfig = RoutesFile['routes'][number];
+export type UpstreamConfig = RoutesFile['upstreams'][string];
+export type RetryConfig = z.output<typeof retrySchema>;
+export type BreakerConfig = z.output<typeof breakerSchema>;
+export type BulkheadConfig = z.output<typeof bulkheadSchema>;
+export type CorsConfig = z.output<typeof corsSchema>;
+
+/** Names the route (by id when it has one) and the field of a zod issue path. */
+function describePath(input: unknown, path: readonly PropertyKey[]): string {
+  if (path[0] === 'routes' && typeof path[1] === 'number') {
+    const routes = (input as { routes?: unknown[] }).routes;
+    const id = (routes?.[path[1]] as { id?: unknown } | undefined)?.id;
+    const name = typeof id === 'string' ? `route "${id}"` : `route #${path[1]}`;
+    return path.length > 2 ? `${name} field ${path.slice(2).map(String).join('.')}` : name;
+  }
+  if (path[0] === 'upstreams' && path.length > 1) return `upstream "${String(path[1])}"${path.length > 2 ? ` field ${path.slice(2).map(String).join('.')}` : ''}`;
+  return path.length > 0 ? `field ${path.map(String).join('.')}` : '(root)';
+}
+
+/** Validates a parsed routes document; throws ROUTES_FILE_INVALID listing every problem. */
+export function validateRoutesFile(input: unknown, source = 'routes file'): RoutesFile {
+  const parsed = routesFileSchema.safeParse(input);
+  const problems: string[] = parsed.success ? [] : parsed.error.issues.map((i) => `${describePath(input, i.path)}: ${i.message}`);
+  if (parsed.success) problems.push(...crossCheck(parsed.data));
+  if (problems.length > 0 || !parsed.success) {
+    throw gatewayError('ROUTES_FILE_INVALID', `${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`, { extensions: { problems } });
+  }
+  return parsed.data;
+}
+
+/** What zod cannot see alone: references between sections, duplicates. */
+function crossCheck(file: RoutesFile): string[] {
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  const policies = new Set(file.rateLimitPolicies.map((p) => p.name));
+  for (const route of file.routes) {
+    const name = `route "${route.id}"`;
+    if (ids.has(route.id)) problems.push(`${name}: duplicate id`);
+    ids.add(route.id);
+    if (!Object.hasOwn(file.upstreams, route.upstream)) problems.push(`${name} field upstream: no upstream named "${route.upstream}" (known: ${Object.keys(file.upstreams).join(', ')})`);
+    route.rateLimits.forEach((ref, i) => {
+      if (!policies.has(ref.policy)) problems.push(`${name} field rateLimits.${i}.policy: no rate-limit policy named "${ref.policy}"`);
+    });
+    const seen = new Set<string>();
+    route.rateLimits.forEach((ref, i) => {
+      if (seen.has(ref.policy)) problems.push(`${name} field rateLimits.${i}.policy: "${ref.policy}" is applied twice`);
+      seen.add(ref.policy);
+    });
+    if ('pattern' in route.match && route.rewrite?.stripPrefix) problems.push(`${name} field rewrite.stripPrefix: only prefix routes can strip their prefix`);
+    if (route.lifecycle?.retired && !route.lifecycle.successor) problems.push(`${name} field lifecycle.successor: a retired route must name its successor`);
+  }
+  return problems;
+}
+
+/** Reads and validates the routes file at `file` (YAML for .yaml/.yml, else JSON). */
+export function loadRoutesFile(file: string): RoutesFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw gatewayError('ROUTES_FILE_INVALID', `cannot read routes file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  let doc: unknown;
+  try {
+    doc = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw gatewayError('ROUTES_FILE_INVALID', `routes file ${file} does not parse: ${(err as Error).message}`, { cause: err });
+  }
+  return validateRoutesFile(doc, `routes file ${file}`);
+}

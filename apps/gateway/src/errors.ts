@@ -1,0 +1,34 @@
+/**
+ * Error codes owned by the gateway, registered once at import. Each code means
+ * one thing forever; the kit's problem handler turns them into problem+json.
+ */
+import { AppError, registerErrorCodes, type AppErrorOptions } from '@bulwark/errors';
+
+export const GATEWAY_ERROR_CODES = [
+  { code: 'ROUTES_FILE_INVALID', status: 500, title: 'Invalid routes file', description: 'The routes file is unreadable or fails validation; the gateway refuses to start and names each route and field.' },
+  { code: 'GATEWAY_ROUTE_NOT_FOUND', status: 404, title: 'No gateway route', description: 'No route of the routes file matches the path (after version resolution).' },
+  { code: 'GATEWAY_METHOD_NOT_ALLOWED', status: 405, title: 'Method not allowed', description: 'The route exists but not for this method; `Allow` lists the methods.' },
+  { code: 'GATEWAY_BODY_TOO_LARGE', status: 413, title: 'Request body too large', description: 'The request body exceeds the route limit (`limitBytes`); nothing was forwarded.' },
+  { code: 'GATEWAY_BAD_REQUEST', status: 400, title: 'Bad request', description: 'The request is malformed (e.g. invalid header syntax); nothing was forwarded.' },
+  { code: 'TOKEN_MISSING', status: 401, title: 'Authentication required', description: 'The route requires a Bearer access token; `WWW-Authenticate` says so.' },
+  { code: 'TOKEN_INVALID', status: 401, title: 'Invalid access token', description: 'The token is malformed, expired, not yet valid, signed with a refused algorithm or an unknown key; get a new token.' },
+  { code: 'ROLE_MISSING', status: 403, title: 'Insufficient role', description: 'The token is valid but lacks a role the route requires (`requiredRoles`).' },
+  { code: 'AUTH_UNAVAILABLE', status: 503, title: 'Authentication unavailable', description: 'The JWKS endpoint could not be reached to verify the token; retry shortly.' },
+  { code: 'VERSION_UNKNOWN', status: 400, title: 'Unknown API version', description: 'The version in the path or `Accept-Version` is not served; `knownVersions` lists those that are.' },
+  { code: 'VERSION_RETIRED', status: 410, title: 'API version retired', description: 'This version of the route is retired; use `successor` (also in `Link`).' },
+  { code: 'UPSTREAM_TIMEOUT', status: 504, title: 'Upstream timeout', description: 'The upstream did not answer within the route timeout; the request may or may not have taken effect.' },
+  { code: 'UPSTREAM_UNAVAILABLE', status: 502, title: 'Upstream unavailable', description: 'The upstream could not be reached or failed mid-response.' },
+  { code: 'CIRCUIT_OPEN', status: 503, title: 'Upstream circuit open', description: 'Recent calls to the upstream failed too often; calls are refused until a probe succeeds. Retry after `Retry-After`.' },
+  { code: 'BULKHEAD_FULL', status: 503, title: 'Upstream at capacity', description: 'The upstream has its maximum of concurrent requests in flight; retry after `Retry-After`.' },
+  { code: 'CORS_ORIGIN_REFUSED', status: 403, title: 'Origin not allowed', description: 'A CORS preflight came from an origin that is not configured.' },
+] as const;
+
+registerErrorCodes(GATEWAY_ERROR_CODES);
+
+export type GatewayErrorCode = (typeof GATEWAY_ERROR_CODES)[number]['code'];
+
+/** An AppError for one of the gateway's codes, with its registered status. */
+export function gatewayError(code: GatewayErrorCode, message: string, options: Omit<AppErrorOptions, 'status'> = {}): AppError {
+  const info = GATEWAY_ERROR_CODES.find((c) => c.code === code)!;
+  return new AppError(code, message, { status: info.status, ...options });
+}

@@ -1,0 +1,29 @@
+/**
+ * A route joined with what it needs at request time: its upstream, effective
+ * timeout, retry policy, body limit and lifecycle headers, computed once.
+ */
+import type { CompiledRoute } from '../domain/route-table.ts';
+import type { RetryConfig } from '../domain/routes-file.ts';
+import { lifecycleOf, type Lifecycle } from '../domain/versioning.ts';
+import type { Upstream } from '../upstreams/upstream.ts';
+
+export interface RouteRuntime {
+  route: CompiledRoute;
+  upstream: Upstream;
+  timeoutMs: number;
+  retry: RetryConfig;
+  maxBodyBytes: number;
+  lifecycle: Lifecycle;
+}
+
+export function routeRuntime(route: CompiledRoute, upstream: Upstream, defaultMaxBodyBytes: number): RouteRuntime {
+  const c = route.config;
+  return {
+    route,
+    upstream,
+    timeoutMs: c.timeoutMs ?? upstream.config.timeoutMs,
+    retry: { ...upstream.config.retry, ...(c.retry ?? {}) } as RetryConfig,
+    maxBodyBytes: c.maxBodyBytes ?? defaultMaxBodyBytes,
+    lifecycle: lifecycleOf(c),
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * WebSocket (and any HTTP/1.1 Upgrade) pass-through on the server's 'upgrade'
+ * event: the same route resolution, authentication and rate limits as the
+ * proxy, then a raw TCP connection to the upstream carrying the rewritten
+ * handshake, and the two sockets piped together until either side closes.
+ * The route must say `"websocket": true`.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '@bulwark/errors';
+import { decisionError } from '@bulwark/ratelimit';
+import { gatewayError } from '../errors.ts';
+import { upstreamRequestHeaders } from '../domain/headers.ts';
+import { admit, hitsOf, identityHeaders, type ProxyDeps } from './proxy.ts';
+
+/** Writes a problem+json response on a raw socket and closes it. */
+export function writeRawProblem(socket: Duplex, err: unknown, instance: string): void {
+  if (!socket.writable) return void socket.destroy();
+  const problem = toProblem(err, instance);
+  const body = JSON.stringify(problem.body);
+  const extra = Object.entries(problem.headers).map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, '')}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${problem.status} ${problem.body.title.replace(/[\r\n]/g, '')}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${extra}\r\n${body}`);
+}
+
+export function handleUpgrades(server: Server, deps: ProxyDeps): void {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    upgrade(deps, req, socket, head).catch((err: unknown) => {
+      deps.log.info({ code: (err as { code?: unknown }).code, path: (req.url ?? '').split('?')[0] }, 'upgrade refused');
+      writeRawProblem(socket, err, (req.url ?? '/').split('?')[0]!);
+    });
+  });
+}
+
+async function upgrade(deps: ProxyDeps, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  const state = await admit(deps, req);
+  if (!state || !state.runtime.route.config.websocket) throw gatewayError('GATEWAY_ROUTE_NOT_FOUND', 'no WebSocket route matches this path');
+  if (deps.limiter) {
+    const hits = hitsOf(state);
+    if (hits.length > 0) {
+      const decision = await deps.limiter.check(hits);
+      if (!decision.allowed) throw decisionError(decision);
+    }
+  }
+  const { upstream, timeoutMs } = state.runtime;
+  const release = upstream.bulkhead.tryAcquire();
+  if (!release) throw gatewayError('BULKHEAD_FULL', `upstream ${upstream.name} is at capacity`, { retryAfterSeconds: upstream.config.bulkhead.retryAfterSeconds });
+  const target = new URL(upstream.origin);
+  const headers = upstreamRequestHeaders(req.headers, { clientIp: state.clientIp, trustProxyHops: deps.trustProxyHops, proto: 'http', set: identityHeaders(state, undefined) });
+  headers.host = target.host;
+  headers.connection = 'Upgrade';
+  headers.upgrade = req.headers.upgrade ?? 'websocket';
+  const lines = [`${req.method} ${upstream.basePath}${state.upstreamPath} HTTP/1.1`];
+  for (const [name, value] of Object.entries(headers)) for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
+  const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
+  const upstreamSocket = target.protocol === 'https:' ? tls.connect({ host: target.hostname, port, servername: target.hostname }) : net.connect({ host: target.hostname, port });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(gatewayError('UPSTREAM_TIMEOUT', `upstream ${upstream.name} did not accept within ${timeoutMs} ms`)), timeoutMs);
+    upstreamSocket.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    upstreamSocket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(gatewayError('UPSTREAM_UNAVAILABLE', `upstream ${upstream.name} is unreachable`, { cause: err }));
+    });
+  }).catch((err: unknown) => {
+    upstreamSocket.destroy();
+    release();
+    throw err;
+  });
+  upstreamSocket.write(`${lines.join('\r\n')}\r\n\r\n`);
+  if (head.length > 0) upstreamSocket.write(head);
+  const close = (): void => {
+    release();
+    socket.destroy();
+    upstreamSocket.destroy();
+  };
+  upstreamSocket.on('error', close).on('close', close);
+  socket.on('error', close).on('close', close);
+  upstreamSocket.pipe(socket);
+  socket.pipe(upstreamSocket);
+}
+
+/**
+ * Requests Node's parser refuses (CR/LF or other bytes not allowed in a header,
+ * oversized headers) never reach Express; answer them as problem+json and log.
+ */
+export function handleClientErrors(server: Server, deps: Pick<ProxyDeps, 'log'>): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    deps.log.info({ code: err.code, status }, 'malformed request refused');
+    if (status === 431) {
+      socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    writeRawProblem(socket, gatewayError('GATEWAY_BAD_REQUEST', 'the request is malformed (invalid header syntax or characters)'), '/');
+  });
+}

@@ -1,0 +1,160 @@
+/**
+ * Rate limiting through @bulwark/ratelimit against real Redis: 429 with
+ * headers, four gateway processes sharing one bucket, and a Redis killed under
+ * load (failure mode holds, nothing hangs, recovery without restart).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import { deletePrefix, freePort, RedisProcess, sharedRedisUrl, startGateway, startUpstream, type TestGateway, type Upstream } from './support.ts';
+
+let upstream: Upstream;
+let shared: Redis;
+const prefixes: string[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  upstream = await startUpstream((_req, res) => res.end('ok'));
+  shared = new Redis(sharedRedisUrl());
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  for (const p of prefixes.splice(0)) await deletePrefix(shared, p);
+});
+afterAll(async () => {
+  shared.disconnect();
+  await upstream.close();
+});
+
+function routesWith(policy: object, by: string) {
+  return {
+    upstreams: { u: { url: upstream.url } },
+    rateLimitPolicies: [{ name: 'global', ...policy }],
+    routes: [{ id: 'limited', match: { prefix: '/' }, upstream: 'u', rateLimits: [{ policy: 'global', by }] }],
+  };
+}
+
+async function status(url: string): Promise<number> {
+  const res = await request(url, { headersTimeout: 5000, bodyTimeout: 5000 });
+  await res.body.dump();
+  return res.statusCode;
+}
+
+describe('rate limits', () => {
+  it('when a route policy is exhausted, then 429 problem+json with RateLimit headers and Retry-After, and the upstream is not called', async () => {
+    const prefix = `gwtest-${randomUUID()}`;
+    prefixes.push(prefix);
+    const gw = await startGateway(routesWith({ algorithm: 'fixed-window', limit: 3, windowSeconds: 60 }, 'ip'), { REDIS_URL: sharedRedisUrl(), RATE_LIMIT_PREFIX: prefix });
+    cleanups.push(() => gw.stop());
+    const before = upstream.seen.length;
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push(await status(`${gw.url}/x`));
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const res = await request(`${gw.url}/x`);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.headers['ratelimit-policy']).toBe('"global";q=3;w=60');
+    expect(res.headers['ratelimit']).toMatch(/^"global";r=0;t=\d+$/);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(((await res.body.json()) as { code: string }).code).toBe('RATE_LIMITED');
+    expect(upstream.seen.length - before).toBe(3);
+  });
+
+  it('when four gateway processes share one Redis under concurrent load, then no more than the bucket plus its refill is admitted', async () => {
+    const prefix = `gwtest-${randomUUID()}`;
+    prefixes.push(prefix);
+    const dir = mkdtempSync(path.join(tmpdir(), 'gw-routes-'));
+    const routesFile = path.join(dir, 'routes.json');
+    const limit = 20;
+    const windowSeconds = 60;
+    writeFileSync(routesFile, JSON.stringify(routesWith({ algorithm: 'token-bucket', limit, windowSeconds }, 'route')));
+    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+    const urls: string[] = [];
+    const children: ChildProcess[] = [];
+    cleanups.push(async () => {
+      await Promise.all(children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : (c.once('exit', resolve), c.kill('SIGTERM'))))));
+    });
+    for (let i = 0; i < 4; i++) {
+      const port = await freePort();
+      const child = spawn(process.execPath, ['--conditions=bulwark-source', main], {
+        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', GATEWAY_ROUTES_FILE: routesFile, REDIS_URL: sharedRedisUrl(), RATE_LIMIT_PREFIX: prefix, GATEWAY_INSTANCES: '4' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      children.push(child);
+      urls.push(`http://127.0.0.1:${port}`);
+    }
+    for (const url of urls) {
+      for (let attempt = 0; ; attempt++) {
+        const ok = await request(`${url}/readyz`).then((r) => (r.body.dump(), r.statusCode === 200), () => false);
+        if (ok) break;
+        if (attempt > 300) throw new Error(`gateway ${url} did not become ready`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => status(`${urls[i % 4]}/x`)));
+    const elapsedS = (Date.now() - started) / 1000;
+    const admitted = results.filter((s) => s === 200).length;
+    expect(results.every((s) => s === 200 || s === 429)).toBe(true);
+    expect(admitted).toBeGreaterThanOrEqual(limit);
+    expect(admitted).toBeLessThanOrEqual(limit + Math.ceil((elapsedS * limit) / windowSeconds));
+  });
+});
+
+describe('Redis failure', () => {
+  let redis: RedisProcess;
+  beforeAll(async () => {
+    redis = await RedisProcess.start();
+  });
+  afterAll(async () => {
+    await redis.kill();
+  });
+
+  async function degraded(gw: TestGateway): Promise<number> {
+    const text = await (await request(`${gw.url}/metrics`)).body.text();
+    return Number(/^bulwark_ratelimit_degraded(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? NaN);
+  }
+
+  it('when Redis is killed during load with fail-open, then requests keep being answered, none hangs, and limiting recovers when Redis returns', async () => {
+    const gw = await startGateway(routesWith({ algorithm: 'token-bucket', limit: 10_000, windowSeconds: 60 }, 'ip'), { REDIS_URL: redis.url, RATE_LIMIT_FAILURE_MODE: 'fail-open', RATE_LIMIT_TIMEOUT_MS: '100' });
+    cleanups.push(() => gw.stop());
+    const load = async (n: number) => Promise.all(Array.from({ length: n }, () => status(`${gw.url}/x`)));
+    expect(new Set(await load(20))).toEqual(new Set([200]));
+    const during = load(50);
+    await redis.kill();
+    const after = await load(50);
+    expect([...(await during), ...after].every((s) => s === 200)).toBe(true);
+    expect(await degraded(gw)).toBe(1);
+    redis = await RedisProcess.start(redis.port);
+    for (let attempt = 0; (await degraded(gw)) !== 0; attempt++) {
+      if (attempt > 200) throw new Error('limiter did not recover');
+      await status(`${gw.url}/x`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const fromRedis = async () => {
+      const text = await (await request(`${gw.url}/metrics`)).body.text();
+      return text.split('\n').filter((l) => l.startsWith('bulwark_ratelimit_decisions_total') && l.includes('source="redis"')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    };
+    const before = await fromRedis();
+    expect(new Set(await load(10))).toEqual(new Set([200]));
+    expect(await fromRedis()).toBe(before + 10); // decided by Redis again, not the local fallback
+  });
+
+  it('when Redis is down with fail-closed, then 503 problem+json with Retry-After and the upstream is not called', async () => {
+    const dead = await RedisProcess.start();
+    const gw = await startGateway(routesWith({ algorithm: 'token-bucket', limit: 100, windowSeconds: 60 }, 'ip'), { REDIS_URL: dead.url, RATE_LIMIT_FAILURE_MODE: 'fail-closed', RATE_LIMIT_TIMEOUT_MS: '100' });
+    cleanups.push(() => gw.stop());
+    await dead.kill();
+    const before = upstream.seen.length;
+    const res = await request(`${gw.url}/x`, { headersTimeout: 5000 });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBeDefined();
+    expect(((await res.body.json()) as { code: string }).code).toBe('RATE_LIMIT_UNAVAILABLE');
+    expect(upstream.seen.length).toBe(before);
+  });
+});

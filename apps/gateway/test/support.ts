@@ -1,0 +1,193 @@
+/**
+ * Test support: real upstream HTTP servers on port 0 that record what reached
+ * them, a real JWKS server with jose-generated keys (rotatable), the gateway
+ * built in-process on port 0 from a routes object, and private redis-servers
+ * for fault injection.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { Redis } from 'ioredis';
+import { createGateway, type Gateway } from '../src/app.ts';
+import { loadGatewayConfig } from '../src/config.ts';
+import { validateRoutesFile } from '../src/domain/routes-file.ts';
+
+export interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface Upstream {
+  url: string;
+  seen: Seen[];
+  server: Server;
+  close(): Promise<void>;
+}
+
+export type UpstreamHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
+
+/** Echoes method, url, headers and body size as JSON unless a handler is given. Records every request. */
+export async function startUpstream(handler?: UpstreamHandler, options: { readBody?: boolean } = {}): Promise<Upstream> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    const record = (body: Buffer): void => {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+      if (handler) return handler(req, res, body);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, bodyBytes: body.length }));
+    };
+    if (options.readBody === false) return record(Buffer.alloc(0));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => record(Buffer.concat(chunks)));
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface Issuer {
+  jwksUrl: string;
+  /** Signs with the current key. */
+  sign(claims: Record<string, unknown>, options?: { expiresIn?: string | number; alg?: string }): Promise<string>;
+  /** Generates a new key (new kid) and publishes only it. */
+  rotate(): Promise<void>;
+  publicJwk: JWK;
+  close(): Promise<void>;
+}
+
+export async function startIssuer(alg: 'RS256' | 'ES256' | 'EdDSA' = 'ES256'): Promise<Issuer> {
+  let key: { privateKey: CryptoKey; publicKey: CryptoKey; kid: string; jwk: JWK };
+  const make = async () => {
+    const pair = await generateKeyPair(alg, { extractable: true });
+    const kid = randomUUID();
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' };
+    return { ...pair, kid, jwk };
+  };
+  key = await make();
+  const server = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys: [key.jwk] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    get publicJwk() {
+      return key.jwk;
+    },
+    async sign(claims, options = {}) {
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg, kid: key.kid, typ: 'JWT' })
+        .setIssuedAt()
+        .setExpirationTime(options.expiresIn ?? '5m')
+        .sign(key.privateKey);
+    },
+    async rotate() {
+      key = await make();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface TestGateway {
+  url: string;
+  port: number;
+  gateway: Gateway;
+  logs: Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+/** Builds and starts the gateway in-process on port 0 from a routes object (validated like the file). */
+export async function startGateway(routes: unknown, env: Record<string, string> = {}): Promise<TestGateway> {
+  const logs: Record<string, unknown>[] = [];
+  const config = loadGatewayConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', RATE_LIMIT_PREFIX: `gwtest-${randomUUID()}`, ...env });
+  const gateway = createGateway({ config, routes: validateRoutesFile(routes), logDestination: { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) } });
+  const { url, port } = await gateway.start();
+  return { url, port, gateway, logs, stop: () => gateway.stop() };
+}
+
+export function sharedRedisUrl(): string {
+  const url = process.env.BULWARK_REDIS_URL;
+  if (!url) throw new Error('BULWARK_REDIS_URL is not set; run through `npm test` so Jest global setup starts Redis');
+  return url;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A private redis-server that a test may SIGSTOP or kill. */
+export class RedisProcess {
+  readonly port: number;
+  readonly url: string;
+  #child: ChildProcess;
+
+  private constructor(port: number, child: ChildProcess) {
+    this.port = port;
+    this.url = `redis://127.0.0.1:${port}`;
+    this.#child = child;
+  }
+
+  static async start(port?: number): Promise<RedisProcess> {
+    const p = port ?? (await freePort());
+    const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const server = new RedisProcess(p, child);
+    for (let attempt = 0; ; attempt++) {
+      const probe = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => undefined);
+      try {
+        await probe.connect();
+        await probe.ping();
+        return server;
+      } catch (err) {
+        if (attempt >= 100 || child.exitCode !== null) throw new Error(`redis-server on port ${p} did not start`, { cause: err });
+        await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        probe.disconnect();
+      }
+    }
+  }
+
+  async kill(): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
+    this.#child.kill('SIGCONT');
+    this.#child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
