@@ -1,0 +1,58 @@
+/**
+ * The order's domain events: their names in the event store, the zod schema
+ * of each payload, and the CloudEvents definitions the CDC relay publishes to
+ * Kafka (`com.bulwark.orders.<kebab-name>` v1, data = payload + orderId +
+ * version).
+ */
+import { z } from 'zod';
+import { createEventRegistry, defineEvent, type EventDefinition } from '@bulwark/events';
+
+export const Address = z.object({
+  line1: z.string().min(1).max(200),
+  city: z.string().min(1).max(100),
+  postalCode: z.string().min(1).max(20),
+  country: z.string().length(2),
+});
+export type Address = z.infer<typeof Address>;
+
+export const OrderItem = z.object({
+  sku: z.string().min(1).max(64),
+  quantity: z.number().int().positive().max(1000),
+  unitPriceCents: z.number().int().nonnegative(),
+});
+export type OrderItem = z.infer<typeof OrderItem>;
+
+export const EVENT_PAYLOADS = {
+  OrderCreated: z.object({ customerId: z.string() }),
+  ItemAdded: OrderItem,
+  ItemRemoved: z.object({ sku: z.string() }),
+  AddressSet: z.object({ address: Address }),
+  OrderPlaced: z.object({ totalCents: z.number().int() }),
+  OrderCancelled: z.object({ reason: z.string() }),
+  OrderShipped: z.object({ carrier: z.string() }),
+} as const;
+
+export type OrderEventType = keyof typeof EVENT_PAYLOADS;
+export type OrderEvent = { [K in OrderEventType]: { type: K; data: z.infer<(typeof EVENT_PAYLOADS)[K]> } }[OrderEventType];
+
+export const ORDER_EVENT_TYPES = Object.keys(EVENT_PAYLOADS) as OrderEventType[];
+
+export function isOrderEventType(type: string): type is OrderEventType {
+  return Object.hasOwn(EVENT_PAYLOADS, type);
+}
+
+const kebab = (name: string): string => name.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? '' : '-') + c.toLowerCase());
+
+/** CloudEvents type of a stored event type, e.g. ItemAdded → com.bulwark.orders.item-added. */
+export function cloudEventType(type: OrderEventType): string {
+  return `com.bulwark.orders.${kebab(type)}`;
+}
+
+const envelopeFields = z.object({ orderId: z.string(), version: z.number().int().positive() });
+
+/** Kafka definitions, one per stored type; the relay publishes with these. */
+export const KAFKA_EVENTS = Object.fromEntries(
+  ORDER_EVENT_TYPES.map((type) => [type, defineEvent({ type: cloudEventType(type), version: 1, schema: envelopeFields.extend(EVENT_PAYLOADS[type].shape) })]),
+) as unknown as Record<OrderEventType, EventDefinition<string, Record<string, unknown>>>;
+
+export const orderEventSchemas = createEventRegistry(Object.values(KAFKA_EVENTS));

@@ -1,0 +1,73 @@
+/**
+ * Error codes of the orders service, registered once at import. Each code
+ * means one thing forever; the service kit maps them to problem+json.
+ */
+import { AppError, registerErrorCodes, type ErrorCodeInfo } from '@bulwark/errors';
+
+export const ORDERS_ERROR_CODES = [
+  {
+    code: 'ORDERS_VERSION_CONFLICT',
+    status: 409,
+    title: 'Version conflict',
+    description: 'The stream is not at the expected version (If-Match / expectedVersion): someone else wrote first. Re-read the order and retry the command.',
+  },
+  {
+    code: 'ORDERS_NOT_FOUND',
+    status: 404,
+    title: 'Order not found',
+    description: 'No order exists with this id (for queries: not projected yet, or never created).',
+  },
+  {
+    code: 'ORDERS_ALREADY_EXISTS',
+    status: 409,
+    title: 'Order already exists',
+    description: 'An order with this id was already created; use a new id or read the existing order.',
+  },
+  {
+    code: 'ORDERS_INVALID_STATE',
+    status: 409,
+    title: 'Order is in the wrong state',
+    description: 'The command is not allowed in the order\'s current status (e.g. adding items after placing, cancelling after shipping).',
+  },
+  {
+    code: 'ORDERS_RULE_VIOLATED',
+    status: 422,
+    title: 'Business rule violated',
+    description: 'The command is well-formed but breaks a business rule (e.g. placing an order without items or address, removing an item that is not there).',
+  },
+  {
+    code: 'ORDERS_INVALID_PRECONDITION',
+    status: 400,
+    title: 'Invalid expected version',
+    description: 'If-Match is not a stream version ETag ("3"), or it disagrees with the body\'s expectedVersion.',
+  },
+  {
+    code: 'ORDERS_UNKNOWN_PROJECTION',
+    status: 404,
+    title: 'Unknown projection',
+    description: 'No projection with this name is registered.',
+  },
+] as const satisfies readonly ErrorCodeInfo[];
+
+registerErrorCodes(ORDERS_ERROR_CODES);
+
+export type OrdersErrorCode = (typeof ORDERS_ERROR_CODES)[number]['code'];
+
+function statusOf(code: OrdersErrorCode): number {
+  return ORDERS_ERROR_CODES.find((c) => c.code === code)!.status;
+}
+
+/** The one way this service raises its codes. */
+export function ordersError(code: OrdersErrorCode, message: string, extensions?: Record<string, unknown>): AppError {
+  return new AppError(code, message, { status: statusOf(code), extensions });
+}
+
+export class VersionConflictError extends AppError {
+  constructor(streamId: string, expectedVersion: number, actualVersion: number | undefined) {
+    super('ORDERS_VERSION_CONFLICT', `stream ${streamId} is not at version ${expectedVersion}`, {
+      status: 409,
+      extensions: { streamId, expectedVersion, ...(actualVersion === undefined ? {} : { actualVersion }) },
+    });
+    this.name = 'VersionConflictError';
+  }
+}

@@ -1,0 +1,28 @@
+/** Operational routes: projection lag, rebuild (zero-downtime swap), relay slot status. */
+import type { RouteRegistrar } from '@bulwark/service-kit';
+import { z } from 'zod';
+import { ordersError } from '../errors.ts';
+import type { Workers } from '../workers.ts';
+import { ProjectionsResponse, RebuildResponse, RelayResponse } from './schemas.ts';
+
+export function registerAdminRoutes(r: RouteRegistrar, workers: Workers): void {
+  r.get('/projections', {
+    summary: 'Projection checkpoints and lag (events not yet applied)',
+    responses: { 200: ProjectionsResponse },
+    handler: async () => ({ status: 200, body: { projections: await workers.projectionStatus() } }),
+  });
+  r.post('/projections/:name/rebuild', {
+    summary: 'Replay a projection from position 0 into fresh tables and swap them in',
+    params: z.object({ name: z.string().min(1).max(64) }),
+    responses: { 200: RebuildResponse },
+    handler: async ({ params }) => {
+      if (!workers.hasProjection(params.name)) throw ordersError('ORDERS_UNKNOWN_PROJECTION', `no projection ${params.name}`, { projection: params.name });
+      return { status: 200, body: await workers.rebuild(params.name) };
+    },
+  });
+  r.get('/relay', {
+    summary: 'CDC relay and replication slot status',
+    responses: { 200: RelayResponse },
+    handler: async () => ({ status: 200, body: await workers.relayStatus() }),
+  });
+}

@@ -1,0 +1,66 @@
+/** Thin command routes: parse, resolve the expected version, call the use case, answer with the new version as ETag. */
+import type { RouteRegistrar } from '@bulwark/service-kit';
+import { addItem, cancelOrder, createOrder, placeOrder, removeItem, setAddress, shipOrder, type CommandResult } from '../domain/order-commands.ts';
+import type { OrderRepository } from '../domain/order-repository.ts';
+import { etagOf, expectedVersionOf } from './preconditions.ts';
+import { AddItemBody, CancelBody, CommandResponse, CreateOrderBody, OrderIdParams, SetAddressBody, ShipBody, VersionedBody } from './schemas.ts';
+import { z } from 'zod';
+
+const ok = (result: CommandResult) => ({ status: 200 as const, body: result, headers: { etag: etagOf(result.version) } });
+
+export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository): void {
+  const responses = { 200: CommandResponse };
+  r.post('/orders', {
+    summary: 'Create an order (draft)',
+    body: CreateOrderBody,
+    responses: { 201: CommandResponse },
+    handler: async ({ body }) => {
+      const result = await createOrder(orders, body);
+      return { status: 201, body: result, headers: { etag: etagOf(result.version), location: `/orders/${result.order.orderId}` } };
+    },
+  });
+  r.post('/orders/:id/items', {
+    summary: 'Add an item (or more of it) to a draft order',
+    params: OrderIdParams,
+    body: AddItemBody,
+    responses,
+    handler: async ({ params, body, req }) => {
+      const { expectedVersion, ...item } = body;
+      return ok(await addItem(orders, params.id, item, expectedVersionOf(req.get('if-match'), expectedVersion)));
+    },
+  });
+  r.delete('/orders/:id/items/:sku', {
+    summary: 'Remove an item from a draft order',
+    params: OrderIdParams.extend({ sku: z.string().min(1).max(64) }),
+    responses,
+    handler: async ({ params, req }) => ok(await removeItem(orders, params.id, params.sku, expectedVersionOf(req.get('if-match'), undefined))),
+  });
+  r.put('/orders/:id/address', {
+    summary: 'Set the shipping address of a draft order',
+    params: OrderIdParams,
+    body: SetAddressBody,
+    responses,
+    handler: async ({ params, body, req }) => ok(await setAddress(orders, params.id, body.address, expectedVersionOf(req.get('if-match'), body.expectedVersion))),
+  });
+  r.post('/orders/:id/place', {
+    summary: 'Place the order (checkout starts)',
+    params: OrderIdParams,
+    body: VersionedBody,
+    responses,
+    handler: async ({ params, body, req }) => ok(await placeOrder(orders, params.id, expectedVersionOf(req.get('if-match'), body.expectedVersion))),
+  });
+  r.post('/orders/:id/cancel', {
+    summary: 'Cancel a draft or placed order',
+    params: OrderIdParams,
+    body: CancelBody,
+    responses,
+    handler: async ({ params, body, req }) => ok(await cancelOrder(orders, params.id, body.reason, expectedVersionOf(req.get('if-match'), body.expectedVersion))),
+  });
+  r.post('/orders/:id/ship', {
+    summary: 'Mark a placed order shipped (fulfilment)',
+    params: OrderIdParams,
+    body: ShipBody,
+    responses,
+    handler: async ({ params, body, req }) => ok(await shipOrder(orders, params.id, body.carrier, expectedVersionOf(req.get('if-match'), body.expectedVersion))),
+  });
+}

@@ -1,0 +1,44 @@
+/** Request and response schemas of the HTTP API (validation and /openapi.json). */
+import { z } from 'zod';
+import { Address, OrderItem } from '../domain/events.ts';
+
+export const OrderIdParams = z.object({ id: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/) });
+const expectedVersion = z.number().int().min(0).optional().describe('Stream version the command is based on (or send If-Match).');
+
+export const CreateOrderBody = z.object({ orderId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/).optional(), customerId: z.string().min(1).max(64) });
+export const AddItemBody = OrderItem.extend({ expectedVersion });
+export const SetAddressBody = z.object({ address: Address, expectedVersion });
+export const VersionedBody = z.object({ expectedVersion }).default({});
+export const CancelBody = z.object({ reason: z.string().min(1).max(500), expectedVersion });
+export const ShipBody = z.object({ carrier: z.string().min(1).max(100), expectedVersion });
+
+const OrderStatus = z.enum(['draft', 'placed', 'cancelled', 'shipped']);
+
+export const CommandResponse = z.object({
+  order: z.object({ orderId: z.string(), customerId: z.string(), status: OrderStatus, items: z.array(OrderItem), address: Address.nullable(), totalCents: z.number() }),
+  version: z.number().int(),
+});
+
+export const OrderSummaryResponse = z.object({
+  orderId: z.string(),
+  customerId: z.string(),
+  status: OrderStatus,
+  items: z.array(OrderItem),
+  address: Address.nullable(),
+  totalCents: z.number(),
+  version: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const CustomerOrdersQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: z.string().max(200).optional().describe('Cursor from the previous page (nextCursor).'),
+});
+
+export const CustomerOrdersResponse = z.object({ orders: z.array(OrderSummaryResponse), nextCursor: z.string().nullable() });
+export const StatusCountsResponse = z.object({ counts: z.record(z.string(), z.number()) });
+export const ProjectionStatus = z.object({ name: z.string(), position: z.string(), lagEvents: z.number(), running: z.boolean() });
+export const ProjectionsResponse = z.object({ projections: z.array(ProjectionStatus) });
+export const RebuildResponse = z.object({ projection: z.string(), events: z.number(), position: z.string() });
+export const RelayResponse = z.object({ enabled: z.boolean(), streaming: z.boolean(), slot: z.string(), active: z.boolean().nullable(), lagBytes: z.number().nullable() });

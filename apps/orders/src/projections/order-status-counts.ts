@@ -1,0 +1,56 @@
+/**
+ * The order-status-counts read model: how many orders are in each status.
+ * It keeps each order's last status in its own `order_statuses` table, so a
+ * cancellation knows whether it leaves `draft` or `placed`.
+ */
+import type { OrderStatus } from '../domain/order.ts';
+import { table, type Projection } from './projection.ts';
+
+const STATUS_OF_EVENT: Readonly<Record<string, OrderStatus>> = {
+  OrderCreated: 'draft',
+  OrderPlaced: 'placed',
+  OrderCancelled: 'cancelled',
+  OrderShipped: 'shipped',
+};
+
+export const orderStatusCounts: Projection = {
+  name: 'order-status-counts',
+  tables: ['order_status_counts', 'order_statuses'],
+  async apply(db, events, tables) {
+    const counts = table(tables, 'order_status_counts');
+    const statuses = table(tables, 'order_statuses');
+    const relevant = events.filter((e) => STATUS_OF_EVENT[e.type] !== undefined);
+    if (relevant.length === 0) return;
+    const ids = [...new Set(relevant.map((e) => e.streamId))];
+    const { rows } = await db.query<{ order_id: string; status: OrderStatus }>({
+      name: 'orders.projection.counts.load',
+      text: `SELECT order_id, status FROM ${statuses} WHERE order_id = ANY($1::text[])`,
+      values: [ids],
+    });
+    const current = new Map(rows.map((r) => [r.order_id, r.status]));
+    const delta = new Map<OrderStatus, number>();
+    const bump = (status: OrderStatus, by: number): void => void delta.set(status, (delta.get(status) ?? 0) + by);
+    for (const event of relevant) {
+      const next = STATUS_OF_EVENT[event.type]!;
+      const previous = current.get(event.streamId);
+      if (previous === next) continue;
+      if (previous) bump(previous, -1);
+      bump(next, 1);
+      current.set(event.streamId, next);
+    }
+    await db.query({
+      name: 'orders.projection.counts.statuses',
+      text: `INSERT INTO ${statuses} (order_id, status) SELECT * FROM unnest($1::text[], $2::text[])
+             ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status`,
+      values: [ids, ids.map((id) => current.get(id))],
+    });
+    const changed = [...delta].filter(([, n]) => n !== 0);
+    if (changed.length === 0) return;
+    await db.query({
+      name: 'orders.projection.counts.bump',
+      text: `INSERT INTO ${counts} (status, count) SELECT * FROM unnest($1::text[], $2::bigint[])
+             ON CONFLICT (status) DO UPDATE SET count = ${counts}.count + EXCLUDED.count`,
+      values: [changed.map(([s]) => s), changed.map(([, n]) => n)],
+    });
+  },
+};

@@ -1,0 +1,190 @@
+/**
+ * The CDC relay: streams the event table's inserts from a pgoutput logical
+ * replication slot and publishes each event to Kafka through the events
+ * package's idempotent producer (CloudEvents id = the stored event id, key =
+ * the order id). The slot position (LSN) is acknowledged only after Kafka has
+ * confirmed every event of a transaction and of all transactions before it,
+ * so a crash at any point loses nothing: PostgreSQL redelivers from the last
+ * acknowledged commit, and consumers drop the duplicates by event id (the
+ * processed-event store). Only one relay can stream from a slot at a time;
+ * a second replica keeps retrying and takes over when the first goes away.
+ */
+import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
+import type { Registry } from 'prom-client';
+import type { DbLogger } from '@bulwark/db';
+import type { EventProducer } from '@bulwark/events';
+import { isOrderEventType, KAFKA_EVENTS } from '../domain/events.ts';
+
+export interface CdcRelayOptions {
+  /** PostgreSQL URL of a role allowed to replicate. */
+  connectionString: string;
+  /** Schema of the event table. */
+  schema: string;
+  slot: string;
+  publication: string;
+  producer: EventProducer;
+  topic: string;
+  log: DbLogger;
+  registry?: Registry;
+  /** Test seam: runs after Kafka confirmed a transaction and before its LSN is acknowledged. */
+  beforeAcknowledge?: (lsn: string) => Promise<void>;
+}
+
+export interface CdcRelay {
+  /** Connects and starts streaming; retries in the background on failure. */
+  start(): void;
+  /** Stops streaming; unacknowledged events stay in the slot for the next relay. */
+  stop(): Promise<void>;
+  /** True while a replication stream is open. */
+  readonly streaming: boolean;
+  /** Events confirmed by Kafka since start (duplicates of a redelivery included). */
+  readonly published: number;
+  /** Events received from the slot since start, confirmed or not. */
+  readonly received: number;
+}
+
+interface RowEvent {
+  event_id: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  data: Record<string, unknown>;
+  recorded_at: Date;
+}
+
+const ZERO_LSN = '0/00000000';
+
+export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
+  const { log, producer, topic } = options;
+  let stopped = true;
+  let service: LogicalReplicationService | undefined;
+  let streaming = false;
+  let published = 0;
+  let received = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let pingTimer: NodeJS.Timeout | undefined;
+  let failures = 0;
+  let generation = 0;
+
+  function scheduleRestart(reason: unknown): void {
+    if (stopped) return;
+    const current = service;
+    service = undefined;
+    streaming = false;
+    generation++;
+    void current?.destroy().catch(() => undefined);
+    failures++;
+    const delay = Math.min(5_000, 100 * 2 ** Math.min(failures, 6));
+    log.warn({ err: reason, delayMs: delay, slot: options.slot }, 'cdc relay stream ended; restarting from the slot');
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  function connect(): void {
+    if (stopped) return;
+    const gen = ++generation;
+    // A new service per stream: it must start from the slot's confirmed LSN, never from what it last received.
+    const svc = new LogicalReplicationService({ connectionString: options.connectionString }, { acknowledge: { auto: false, timeoutSeconds: 0 } });
+    service = svc;
+    let txPublishes: Promise<unknown>[] | undefined;
+    let chain: Promise<void> = Promise.resolve();
+    let inFlight = 0;
+    let confirmed = ZERO_LSN;
+
+    const ack = (lsn: string, ping = false): void => {
+      if (gen === generation) void svc.acknowledge(lsn, ping).catch(() => undefined);
+    };
+
+    svc.on('start', () => {
+      streaming = true;
+      failures = 0;
+      log.info({ slot: options.slot }, 'cdc relay streaming');
+    });
+    svc.on('error', (err) => {
+      if (gen === generation) scheduleRestart(err);
+    });
+    svc.on('heartbeat', (lsn) => {
+      // Nothing received is waiting for Kafka: the server's position is safe to confirm (keeps the slot lag near 0 when idle).
+      if (inFlight === 0 && !txPublishes) {
+        confirmed = lsn;
+        ack(lsn);
+      }
+    });
+    svc.on('data', (_lsn: string, msg: { tag: string; relation?: { schema: string; name: string }; new?: RowEvent; commitEndLsn?: string | null }) => {
+      if (msg.tag === 'begin') {
+        txPublishes = [];
+      } else if (msg.tag === 'insert' && msg.relation?.schema === options.schema && msg.relation.name === 'events' && msg.new) {
+        const row = msg.new;
+        received++;
+        if (!isOrderEventType(row.type)) {
+          log.error({ eventId: row.event_id, type: row.type }, 'cdc relay skipped an event of unknown type');
+          return;
+        }
+        const publishing = producer.publish(topic, KAFKA_EVENTS[row.type], { ...row.data, orderId: row.stream_id, version: row.version }, { key: row.stream_id, id: row.event_id, time: row.recorded_at });
+        // Awaited by the commit's link of the chain; a link that never runs (earlier failure, stop) must not leave an unhandled rejection.
+        publishing.catch(() => undefined);
+        (txPublishes ??= []).push(publishing);
+      } else if (msg.tag === 'commit') {
+        const publishes = txPublishes ?? [];
+        txPublishes = undefined;
+        const lsn = msg.commitEndLsn ?? ZERO_LSN;
+        inFlight++;
+        chain = chain.then(async () => {
+          await Promise.all(publishes);
+          if (gen !== generation) return;
+          await options.beforeAcknowledge?.(lsn);
+          published += publishes.length;
+          inFlight--;
+          confirmed = lsn;
+          ack(lsn);
+        });
+        chain.catch((err: unknown) => {
+          if (gen === generation) scheduleRestart(err);
+        });
+      }
+    });
+
+    clearInterval(pingTimer);
+    // Ask the server for a keepalive now and then, so an idle relay keeps confirming the WAL position.
+    pingTimer = setInterval(() => {
+      if (streaming && inFlight === 0 && !txPublishes) ack(confirmed === ZERO_LSN ? ZERO_LSN : confirmed, true);
+    }, 1_000);
+    pingTimer.unref();
+
+    svc.subscribe(new PgoutputPlugin({ protoVersion: 1, publicationNames: [options.publication] }), options.slot, ZERO_LSN).then(
+      () => {
+        if (gen === generation && !stopped) scheduleRestart(new Error('replication stream closed'));
+      },
+      (err: unknown) => {
+        if (gen === generation) scheduleRestart(err);
+      },
+    );
+  }
+
+  return {
+    get streaming() {
+      return streaming;
+    },
+    get published() {
+      return published;
+    },
+    get received() {
+      return received;
+    },
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      connect();
+    },
+    async stop() {
+      stopped = true;
+      generation++;
+      clearTimeout(retryTimer);
+      clearInterval(pingTimer);
+      const current = service;
+      service = undefined;
+      streaming = false;
+      await current?.destroy().catch(() => undefined);
+    },
+  };
+}

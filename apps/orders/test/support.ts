@@ -1,0 +1,135 @@
+/**
+ * Test helpers: the real orders service on port 0 against the PostgreSQL and
+ * Kafka from Jest global setup, each test in its own schema, topic,
+ * replication slot and publication (random suffix), all removed at cleanup.
+ */
+import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
+import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
+import { connectAdmin, createKafka } from '@bulwark/events';
+import { loadConfig } from '@bulwark/service-kit';
+import { createOrdersApp, type OrdersApp } from '../src/app.ts';
+import { ordersConfigSchema } from '../src/config.ts';
+import { dropReplication } from '../src/relay/replication-setup.ts';
+
+export const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
+
+export function pgUrl(): string {
+  const url = process.env.BULWARK_PG_URL;
+  if (!url) throw new Error('BULWARK_PG_URL is not set: run tests with `npm test` so global setup starts PostgreSQL');
+  return url;
+}
+
+export function brokers(): string {
+  const value = process.env.BULWARK_KAFKA_BROKERS;
+  if (!value) throw new Error('BULWARK_KAFKA_BROKERS is not set: run tests with `npm test` so global setup starts Kafka');
+  return value;
+}
+
+export function suffix(): string {
+  return randomUUID().replaceAll('-', '').slice(0, 10);
+}
+
+export interface TestOrders {
+  id: string;
+  schema: string;
+  topic: string;
+  slot: string;
+  publication: string;
+  /** Admin pool with search_path = the test schema. */
+  db: DbPool;
+  /** Builds (not starts) an app on this test's schema; relay optional. */
+  build(overrides?: { relay?: boolean; kafkaBrokers?: string; projector?: boolean; beforeAcknowledge?: (lsn: string) => Promise<void> }): OrdersApp;
+  /** Builds and starts one app; returns its base URL. */
+  start(overrides?: Parameters<TestOrders['build']>[0]): Promise<{ app: OrdersApp; url: string }>;
+  cleanup(): Promise<void>;
+}
+
+export async function setupOrders(): Promise<TestOrders> {
+  const id = suffix();
+  const schema = `orders_${id}`;
+  const topic = `test.${id}.orders`;
+  const slot = `orders_relay_${id}`;
+  const publication = `orders_events_${id}`;
+  const db = createPool({ connectionString: pgUrl(), name: `orders_test_${id}`, max: 20, registry: new Registry(), log: silent, searchPath: [schema] });
+  const apps: OrdersApp[] = [];
+  let usedKafka = false;
+  const build: TestOrders['build'] = (o = {}) => {
+    const relay = o.relay ?? false;
+    usedKafka ||= relay;
+    const config = loadConfig(ordersConfigSchema, {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: pgUrl(),
+      KAFKA_BROKERS: relay ? (o.kafkaBrokers ?? brokers()) : undefined,
+      ORDERS_SCHEMA: schema,
+      ORDERS_TOPIC: topic,
+      ORDERS_TOPIC_PARTITIONS: '3',
+      SNAPSHOT_EVERY: '5',
+      PROJECTOR_ENABLED: String(o.projector ?? true),
+      PROJECTOR_POLL_MS: '20',
+      RELAY_ENABLED: String(relay),
+      RELAY_SLOT: slot,
+      RELAY_PUBLICATION: publication,
+      SHUTDOWN_TIMEOUT_MS: '2000',
+    });
+    const app = createOrdersApp({ config, logDestination: devNull as never, beforeAcknowledge: o.beforeAcknowledge });
+    apps.push(app);
+    return app;
+  };
+  return {
+    id,
+    schema,
+    topic,
+    slot,
+    publication,
+    db,
+    build,
+    async start(o) {
+      const app = build(o);
+      const { url } = await app.start();
+      return { app, url };
+    },
+    async cleanup() {
+      for (const app of apps.reverse()) await app.service.stop().catch(() => undefined);
+      await dropReplication(db, slot, publication).catch(() => undefined);
+      await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await db.close();
+      if (usedKafka) {
+        const admin = await connectAdmin(createKafka({ brokers: brokers().split(','), clientId: `orders-test-${id}` }));
+        const topics = (await admin.listTopics()).filter((t) => t.startsWith(`test.${id}.`));
+        if (topics.length > 0) await admin.deleteTopics(topics);
+        await admin.disconnect();
+      }
+    },
+  };
+}
+
+/** Polls until `predicate` holds; the deadline only bounds a hang, it asserts nothing about speed. */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, deadlineMs = 30_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+export const ADDRESS = { line1: '1 Main St', city: 'Lyon', postalCode: '69001', country: 'FR' };
