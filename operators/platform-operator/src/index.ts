@@ -1,0 +1,19 @@
+/** Public face of the operator's controller machinery (queue, leader election, informers, controller glue). */
+export { type Clock, systemClock } from './clock.ts';
+export { ConfigError, loadConfig, type OperatorConfig } from './config.ts';
+export { Controller, type ControllerOptions, type ReconcileContext, type Reconciler } from './controller.ts';
+export { enqueueHandler, Informer, type InformerEventType, type InformerHandler, type InformerOptions, objectKey } from './informer.ts';
+export { type Condition, type CustomRef, FIELD_MANAGER, KubeWriter, setCondition } from './kube.ts';
+export {
+  DEFAULT_TIMINGS,
+  LeaderElectionConfigError,
+  type LeaderElectionTimings,
+  LeaderElector,
+  type LeaderElectorOptions,
+  resolveTimings,
+} from './leader.ts';
+export { jsonLogger, type Logger, silentLogger } from './log.ts';
+export { Operator, type OperatorOptions } from './operator.ts';
+export { backoffDelay, type BackoffOptions, type RateLimitOptions, TokenBucket, WorkQueue, type WorkQueueOptions } from './queue.ts';
+export { CRONTASK, CRONTASK_FINALIZER, type CronTask, cronTaskController, cronTaskReconciler, desiredStatus } from './reconcilers/crontask.ts';
+export { nextScheduleTime, ScheduleError } from './reconcilers/crontask-schedule.ts';

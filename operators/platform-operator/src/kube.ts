@@ -1,0 +1,151 @@
+/**
+ * What reconcilers do to the API server besides reading: status with
+ * conditions and observedGeneration (status subresource, merge patch),
+ * finalizers (JSON patch guarded by a `test` op, so a concurrent change fails
+ * with 422/409 and the key is retried rather than clobbered), Kubernetes
+ * Events (events.k8s.io/v1) and server-side apply of owned objects.
+ */
+import {
+  CustomObjectsApi,
+  EventsV1Api,
+  type KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  V1MicroTime,
+} from '@kubernetes/client-node';
+import { randomUUID } from 'node:crypto';
+
+/** The field manager of every write by this operator. */
+export const FIELD_MANAGER = 'bulwark-operator';
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+/**
+ * Returns the conditions with `next` set: lastTransitionTime moves only when
+ * the status changes (metav1.Condition semantics). The input is not modified.
+ */
+export function setCondition(conditions: readonly Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {
+  const list = [...(conditions ?? [])];
+  const index = list.findIndex((c) => c.type === next.type);
+  const existing = index >= 0 ? list[index] : undefined;
+  const lastTransitionTime = existing && existing.status === next.status ? existing.lastTransitionTime : now.toISOString();
+  const condition: Condition = { ...next, lastTransitionTime };
+  if (index >= 0) list[index] = condition;
+  else list.push(condition);
+  return list;
+}
+
+/** Identifies a namespaced custom object. */
+export interface CustomRef {
+  group: string;
+  version: string;
+  plural: string;
+  namespace: string;
+  name: string;
+}
+
+export class KubeWriter {
+  readonly #custom: CustomObjectsApi;
+  readonly #objects: KubernetesObjectApi;
+  readonly #events: EventsV1Api;
+  readonly #reportingInstance: string;
+
+  /** `reportingInstance` names this replica in Events (e.g. the Pod name). */
+  constructor(kc: KubeConfig, reportingInstance: string) {
+    this.#custom = kc.makeApiClient(CustomObjectsApi);
+    this.#objects = KubernetesObjectApi.makeApiClient(kc);
+    this.#events = kc.makeApiClient(EventsV1Api);
+    this.#reportingInstance = reportingInstance;
+  }
+
+  /** Merge-patches the status subresource; `status` should carry observedGeneration. */
+  async patchStatus<T>(ref: CustomRef, status: Record<string, unknown>): Promise<T> {
+    return (await this.#custom.patchNamespacedCustomObjectStatus(
+      { ...ref, body: { status }, fieldManager: FIELD_MANAGER },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    )) as T;
+  }
+
+  /**
+   * Adds a finalizer unless present. Guarded by the object's resourceVersion:
+   * if the object changed since it was read, the patch fails and the caller retries.
+   */
+  async addFinalizer(ref: CustomRef, obj: KubernetesObject, finalizer: string): Promise<boolean> {
+    const finalizers = obj.metadata?.finalizers;
+    if (finalizers?.includes(finalizer)) return false;
+    const ops = [
+      { op: 'test', path: '/metadata/resourceVersion', value: obj.metadata?.resourceVersion },
+      finalizers ? { op: 'add', path: '/metadata/finalizers/-', value: finalizer } : { op: 'add', path: '/metadata/finalizers', value: [finalizer] },
+    ];
+    await this.#custom.patchNamespacedCustomObject({ ...ref, body: ops, fieldManager: FIELD_MANAGER }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+    return true;
+  }
+
+  /** Removes a finalizer if present; the `test` op makes sure we remove the entry we saw. */
+  async removeFinalizer(ref: CustomRef, obj: KubernetesObject, finalizer: string): Promise<boolean> {
+    const index = obj.metadata?.finalizers?.indexOf(finalizer) ?? -1;
+    if (index < 0) return false;
+    const ops = [
+      { op: 'test', path: `/metadata/finalizers/${index}`, value: finalizer },
+      { op: 'remove', path: `/metadata/finalizers/${index}` },
+    ];
+    await this.#custom.patchNamespacedCustomObject({ ...ref, body: ops, fieldManager: FIELD_MANAGER }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+    return true;
+  }
+
+  /** Records a decision as an events.k8s.io/v1 Event about `regarding`. */
+  async recordEvent(
+    regarding: KubernetesObject,
+    event: { type: 'Normal' | 'Warning'; reason: string; action: string; note: string },
+  ): Promise<void> {
+    const meta = regarding.metadata ?? {};
+    const namespace = meta.namespace ?? 'default';
+    await this.#events.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { name: `${meta.name ?? 'object'}.${randomUUID().slice(0, 13)}`, namespace },
+        eventTime: new V1MicroTime(),
+        type: event.type,
+        reason: event.reason,
+        action: event.action,
+        note: event.note.slice(0, 1024),
+        reportingController: `bulwark.dev/${FIELD_MANAGER}`,
+        reportingInstance: this.#reportingInstance,
+        regarding: {
+          apiVersion: regarding.apiVersion,
+          kind: regarding.kind,
+          name: meta.name,
+          namespace: meta.namespace,
+          uid: meta.uid,
+          resourceVersion: meta.resourceVersion,
+        },
+      },
+    });
+  }
+
+  /**
+   * Server-side applies an object owned (controller reference) by `owner`,
+   * forcing ownership of the fields it sets: this operator is their only writer.
+   */
+  async applyOwned<T extends KubernetesObject>(obj: T, owner: KubernetesObject): Promise<T> {
+    const om = owner.metadata ?? {};
+    if (!owner.apiVersion || !owner.kind || !om.name || !om.uid) throw new Error('applyOwned: owner needs apiVersion, kind, metadata.name and metadata.uid');
+    const body = {
+      ...obj,
+      metadata: {
+        ...obj.metadata,
+        ownerReferences: [{ apiVersion: owner.apiVersion, kind: owner.kind, name: om.name, uid: om.uid, controller: true, blockOwnerDeletion: true }],
+      },
+    };
+    return this.#objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+  }
+}

@@ -1,0 +1,192 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { CoordinationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
+import { LeaderElector, type LeaderElectorOptions } from '../src/leader.ts';
+import { silentLogger } from '../src/log.ts';
+import { CLUSTER_START_MS, connect, createNamespace, deleteNamespace, eventually } from './helpers.ts';
+
+// Short timings so expiry happens within a test; same ratios rules as production.
+const timings = { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 300 };
+
+let kc: KubeConfig;
+let api: CoordinationV1Api;
+let namespace: string;
+let electors: LeaderElector[] = [];
+
+beforeAll(async () => {
+  kc = await connect();
+  api = kc.makeApiClient(CoordinationV1Api);
+}, CLUSTER_START_MS);
+
+beforeEach(async () => {
+  namespace = await createNamespace(kc, 'leader');
+});
+
+afterEach(async () => {
+  await Promise.all(electors.map((e) => e.stop()));
+  electors = [];
+  await deleteNamespace(kc, namespace);
+});
+
+afterAll(() => undefined);
+
+function elector(identity: string, events: string[], extra: Partial<LeaderElectorOptions> = {}): LeaderElector {
+  const e = new LeaderElector({
+    api,
+    namespace,
+    leaseName: 'platform-operator',
+    identity,
+    ...timings,
+    log: silentLogger,
+    onStartedLeading: () => void events.push(`${identity} started`),
+    onStoppedLeading: () => void events.push(`${identity} stopped`),
+    ...extra,
+  });
+  electors.push(e);
+  return e;
+}
+
+const holder = async (): Promise<string> => (await api.readNamespacedLease({ name: 'platform-operator', namespace })).spec?.holderIdentity ?? '';
+
+describe('leader election on a Lease', () => {
+  it('when two electors campaign, then exactly one leads and the Lease names it through several renewals', async () => {
+    const events: string[] = [];
+    const a = elector('replica-a', events);
+    const b = elector('replica-b', events);
+    a.start();
+    b.start();
+    const leader = await eventually('a leader', () => [a, b].filter((e) => e.isLeader), (l) => l.length === 1);
+    const first = await api.readNamespacedLease({ name: 'platform-operator', namespace });
+    // Wait for three more renewals by the leader, then check nobody else took over meanwhile.
+    const renewals = new Set<string>();
+    await eventually(
+      'three renewals',
+      async () => {
+        const lease = await api.readNamespacedLease({ name: 'platform-operator', namespace });
+        renewals.add(String(lease.spec?.renewTime?.valueOf()));
+        return lease;
+      },
+      () => renewals.size >= 4,
+    );
+    expect([a, b].filter((e) => e.isLeader)).toEqual(leader);
+    expect(await holder()).toBe(leader[0]?.identity);
+    expect(first.spec?.leaseDurationSeconds).toBe(2);
+    expect(events).toEqual([`${leader[0]?.identity} started`]);
+  });
+
+  it('when the leader stops, then it releases the Lease and the other elector takes over', async () => {
+    const events: string[] = [];
+    const registry = new Registry();
+    const a = elector('replica-a', events, { registry });
+    a.start();
+    await eventually('a leads', () => a.isLeader, Boolean);
+    const b = elector('replica-b', events, { registry });
+    b.start();
+    await a.stop();
+    expect(a.isLeader).toBe(false);
+    await eventually('b leads', () => b.isLeader, Boolean);
+    expect(await holder()).toBe('replica-b');
+    expect(events).toEqual(['replica-a started', 'replica-a stopped', 'replica-b started']);
+    const lease = await api.readNamespacedLease({ name: 'platform-operator', namespace });
+    expect(lease.spec?.leaseTransitions).toBe(1);
+    const metrics = await registry.metrics();
+    expect(metrics).toContain('operator_leader_transitions_total{lease="platform-operator",event="started"} 2');
+    expect(metrics).toContain('operator_leader_transitions_total{lease="platform-operator",event="stopped"} 1');
+  });
+
+  it('when the leader stops renewing without releasing, then the other takes over only after the lease expires', async () => {
+    const events: string[] = [];
+    const a = elector('replica-a', events, { releaseOnCancel: false });
+    a.start();
+    await eventually('a leads', () => a.isLeader, Boolean);
+    const b = elector('replica-b', events);
+    b.start();
+    // b has seen a's live lease; a now vanishes without a word, as a crashed or partitioned replica would.
+    await eventually('b observes a', () => holder(), (h) => h === 'replica-a');
+    await a.stop();
+    expect(await holder()).toBe('replica-a');
+    await eventually('b leads', () => b.isLeader, Boolean);
+    const lease = await api.readNamespacedLease({ name: 'platform-operator', namespace });
+    expect(lease.spec?.holderIdentity).toBe('replica-b');
+    expect(lease.spec?.leaseTransitions).toBe(1);
+    expect(events).toEqual(['replica-a started', 'replica-a stopped', 'replica-b started']);
+  });
+
+  it('when the Lease is taken by someone else, then the leader notices and stops leading', async () => {
+    const events: string[] = [];
+    let signal: AbortSignal | undefined;
+    const a = elector('replica-a', events, {
+      onStartedLeading: (s) => {
+        signal = s;
+        events.push('replica-a started');
+      },
+    });
+    a.start();
+    await eventually('a leads', () => a.isLeader, Boolean);
+    const lease = await api.readNamespacedLease({ name: 'platform-operator', namespace });
+    await api.replaceNamespacedLease({
+      name: 'platform-operator',
+      namespace,
+      body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', leaseDurationSeconds: 60 } },
+    }).catch(async () => {
+      // a renewed in between: take the fresh copy.
+      const fresh = await api.readNamespacedLease({ name: 'platform-operator', namespace });
+      await api.replaceNamespacedLease({ name: 'platform-operator', namespace, body: { ...fresh, spec: { ...fresh.spec, holderIdentity: 'intruder', leaseDurationSeconds: 60 } } });
+    });
+    await eventually('a stops leading', () => a.isLeader, (l) => !l);
+    expect(signal?.aborted).toBe(true);
+    expect(events).toEqual(['replica-a started', 'replica-a stopped']);
+    expect(await holder()).toBe('intruder');
+  });
+
+  it('when the leader loses permission to renew, then it steps down by the renew deadline and the other takes over after expiry, never both at once', async () => {
+    // A Lease longer than the renew deadline by a wide margin: the gap is what keeps the two terms apart.
+    const wide = { leaseDurationMs: 4_000, renewDeadlineMs: 1_500, retryPeriodMs: 300 };
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'elector-a' } } });
+    await rbac.createNamespacedRole({
+      namespace,
+      body: { metadata: { name: 'leases' }, rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }] },
+    });
+    await rbac.createNamespacedRoleBinding({
+      namespace,
+      body: {
+        metadata: { name: 'elector-a-leases' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'leases' },
+        subjects: [{ kind: 'ServiceAccount', name: 'elector-a', namespace }],
+      },
+    });
+    const { status } = await core.createNamespacedServiceAccountToken({ name: 'elector-a', namespace, body: { spec: { expirationSeconds: 600 } } });
+    const cluster = kc.getCurrentCluster();
+    if (!cluster || !status?.token) throw new Error('no cluster or token');
+    const saKc = new KubeConfig();
+    saKc.loadFromOptions({
+      clusters: [cluster],
+      users: [{ name: 'elector-a', token: status.token }],
+      contexts: [{ name: 'elector-a', cluster: cluster.name, user: 'elector-a' }],
+      currentContext: 'elector-a',
+    });
+
+    const events: string[] = [];
+    let overlap = false;
+    const a = elector('replica-a', events, { ...wide, api: saKc.makeApiClient(CoordinationV1Api) });
+    const b = elector('replica-b', events, {
+      ...wide,
+      onStartedLeading: () => {
+        if (a.isLeader) overlap = true;
+        events.push('replica-b started');
+      },
+    });
+    a.start();
+    await eventually('a leads with its own credentials', () => a.isLeader, Boolean);
+    b.start();
+    await eventually('b observes a', () => holder(), (h) => h === 'replica-a');
+    await rbac.deleteNamespacedRoleBinding({ name: 'elector-a-leases', namespace });
+    await eventually('b leads', () => b.isLeader, Boolean);
+    expect(a.isLeader).toBe(false);
+    expect(overlap).toBe(false);
+    expect(events).toEqual(['replica-a started', 'replica-a stopped', 'replica-b started']);
+    expect(await holder()).toBe('replica-b');
+  });
+});
