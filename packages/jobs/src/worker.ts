@@ -1,0 +1,288 @@
+/**
+ * The consumer side: `JobWorker` runs one BullMQ Worker per partition of a
+ * definition (a provider partition carries that provider's limiter), wraps the
+ * handler to record attempt history and metrics, moves final failures to the
+ * dead-letter queue, and stops within a deadline: in-flight jobs finish, or
+ * are handed back to wait when the deadline passes — never left active.
+ */
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { FULL_JITTER, fullJitterDelay } from './backoff.ts';
+import { deadLetterQueueName, partitions, resolveDefinition, type QueueDefinition, type ResolvedDefinition } from './definition.ts';
+import { classifyFailure, moveToDeadLetter, recordAttempt, type DeadLetterTarget } from './dead-letter.ts';
+import { configInvalid } from './errors.ts';
+import type { JobMetrics } from './metrics.ts';
+import { DEFAULT_PREFIX } from './queue.ts';
+
+/** What a handler sees of its job. */
+export interface JobContext<T> {
+  id: string;
+  name: string;
+  data: T;
+  provider: string | undefined;
+  /** 1-based attempt number. */
+  attempt: number;
+  /** Aborted when the job is cancelled or handed back at shutdown; stop work and throw. */
+  signal: AbortSignal;
+  /** Appends a line to the job's log (kept in Redis with the job). */
+  log(message: string): Promise<void>;
+}
+
+/** Returns the job's result; throws to fail the attempt (NonRetryableError: no more attempts). */
+export type JobHandler<T> = (job: JobContext<T>) => Promise<unknown>;
+
+export interface JobWorkerOptions {
+  connection: ConnectionOptions;
+  prefix?: string;
+  metrics?: JobMetrics;
+  /** Jobs run in parallel per partition (default 1). */
+  concurrency?: number;
+  /** Lock time-to-live; a job whose worker stops renewing it is stalled after this (default 30 s). */
+  lockDurationMs?: number;
+  /** How often this worker looks for stalled jobs (default 30 s). */
+  stalledIntervalMs?: number;
+  /** Stalls a job may survive before it is failed as poison (default 1). */
+  maxStalledCount?: number;
+  /** Starts a job may have (first run, retries, stall recoveries) before it is failed as poison (default none). */
+  maxStartedAttempts?: number;
+  /** Default deadline of `stop()` (default 10 s). */
+  shutdownDeadlineMs?: number;
+  /** Receives errors that have no caller (Redis hiccups, dead-letter moves that will be retried by the next sweep). */
+  onError?: (err: Error) => void;
+  /** Start consuming at construction (default true). */
+  autorun?: boolean;
+}
+
+export interface StopResult {
+  /** Ids of jobs that were still running at the deadline and were moved back to wait. */
+  handedBack: string[];
+}
+
+interface InFlight {
+  job: Job;
+  token: string;
+  handBack: AbortController;
+}
+
+class HandedBackError extends Error {
+  constructor() {
+    super('job handed back to wait at worker shutdown');
+    this.name = 'HandedBackError';
+  }
+}
+
+export class JobWorker<T = unknown> {
+  readonly definition: ResolvedDefinition;
+  readonly #workers: { worker: Worker; queue: Queue; target: DeadLetterTarget }[] = [];
+  readonly #deadLetters: Queue;
+  readonly #inFlight = new Map<string, InFlight>();
+  readonly #handler: JobHandler<T>;
+  readonly #metrics: JobMetrics | undefined;
+  readonly #onError: (err: Error) => void;
+  readonly #deadlineMs: number;
+  #stopping: Promise<StopResult> | undefined;
+  /** Dead-letter moves and history writes started by worker events; stop() awaits them before closing. */
+  readonly #background = new Set<Promise<void>>();
+
+  constructor(definition: QueueDefinition | ResolvedDefinition, handler: JobHandler<T>, options: JobWorkerOptions) {
+    this.definition = resolveDefinition(definition);
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw configInvalid(`worker of "${this.definition.name}": concurrency must be an integer ≥ 1`);
+    this.#handler = handler;
+    this.#metrics = options.metrics;
+    this.#onError = options.onError ?? (() => {});
+    this.#deadlineMs = options.shutdownDeadlineMs ?? 10_000;
+    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    const base = { connection: options.connection, prefix };
+    this.#deadLetters = new Queue(deadLetterQueueName(this.definition), base);
+    const backoff = this.definition.backoff;
+    for (const p of partitions(this.definition)) {
+      const worker = new Worker(p.queue, (job: Job, token: string | undefined, signal: AbortSignal | undefined) => this.#process(job, token, signal, p.provider), {
+        ...base,
+        concurrency,
+        autorun: false,
+        ...(p.limit ? { limiter: { max: p.limit.max, duration: p.limit.durationMs } } : {}),
+        ...(options.lockDurationMs !== undefined ? { lockDuration: options.lockDurationMs } : {}),
+        ...(options.stalledIntervalMs !== undefined ? { stalledInterval: options.stalledIntervalMs } : {}),
+        maxStalledCount: options.maxStalledCount ?? 1,
+        ...(options.maxStartedAttempts !== undefined ? { maxStartedAttempts: options.maxStartedAttempts } : {}),
+        settings: {
+          backoffStrategy: (attemptsMade: number, type?: string) => (type === FULL_JITTER ? fullJitterDelay(attemptsMade, backoff) : 0),
+        },
+      });
+      const queue = new Queue(p.queue, base);
+      const target: DeadLetterTarget = { queue: this.definition.name, provider: p.provider, deadLetters: this.#deadLetters };
+      worker.on('error', (err) => this.#onError(err));
+      worker.on('failed', (job, err) => {
+        if (job) this.#track(this.#afterFailure(job, err, queue, target));
+      });
+      worker.on('completed', () => this.#metrics?.completed.inc({ queue: p.queue }));
+      worker.on('stalled', (jobId) => this.#track(this.#recordStall(queue, jobId)));
+      this.#workers.push({ worker, queue, target });
+    }
+    if (options.autorun ?? true) void this.start().catch((e: unknown) => this.#onError(toError(e)));
+  }
+
+  /**
+   * Dead-letters jobs left in a failed set (a worker died between a final
+   * failure and its dead-letter move), then starts consuming.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.sweepFailed();
+    } catch (err) {
+      // Consuming matters more than tidying: the next start sweeps again.
+      this.#onError(toError(err));
+    }
+    for (const { worker } of this.#workers) {
+      if (!worker.isRunning()) void worker.run().catch((e: unknown) => this.#onError(toError(e)));
+    }
+    await Promise.all(this.#workers.map(({ worker }) => worker.waitUntilReady()));
+  }
+
+  /** Moves every job in the partitions' failed sets to the dead-letter queue; returns how many moved. */
+  async sweepFailed(): Promise<number> {
+    let moved = 0;
+    for (const { queue, target } of this.#workers) {
+      for (;;) {
+        const failed = await queue.getJobs(['failed'], 0, 99);
+        if (failed.length === 0) break;
+        for (const job of failed) {
+          const reason = classifyFailure(job);
+          if (await moveToDeadLetter(job, queue, target, reason)) {
+            moved++;
+            this.#metrics?.deadLettered.inc({ queue: queue.name, reason });
+          }
+        }
+      }
+    }
+    return moved;
+  }
+
+  /**
+   * Graceful stop: stops fetching, lets in-flight jobs finish until the
+   * deadline, then hands the rest back to wait (their handlers' signals abort)
+   * and closes. Safe to call more than once.
+   */
+  stop(options: { deadlineMs?: number } = {}): Promise<StopResult> {
+    this.#stopping ??= this.#stop(options.deadlineMs ?? this.#deadlineMs);
+    return this.#stopping;
+  }
+
+  async #stop(deadlineMs: number): Promise<StopResult> {
+    const closing = Promise.all(this.#workers.map(({ worker }) => worker.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), deadlineMs);
+    });
+    const handedBack: string[] = [];
+    try {
+      if ((await Promise.race([closing.then(() => 'closed' as const), deadline])) === 'deadline') {
+        for (const [id, entry] of this.#inFlight) {
+          try {
+            // Removes the lock and puts the job back at the head of wait; the
+            // handler's late completion then fails on the missing lock.
+            await entry.job.moveToWait(entry.token);
+            handedBack.push(id);
+          } catch (err) {
+            this.#onError(toError(err));
+          }
+          entry.handBack.abort(new HandedBackError());
+        }
+        await closing;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    await Promise.all(this.#background);
+    await Promise.all(this.#workers.map(({ queue }) => queue.close()));
+    await this.#deadLetters.close();
+    return { handedBack };
+  }
+
+  async #process(job: Job, token: string | undefined, signal: AbortSignal | undefined, provider: string | undefined): Promise<unknown> {
+    const id = job.id!;
+    const handBack = new AbortController();
+    this.#inFlight.set(id, { job, token: token ?? '', handBack });
+    const partition = job.queueName;
+    // Queue wait of first runs only: BullMQ records no time for when a retry became runnable.
+    if (job.attemptsStarted <= 1) {
+      const runnableSince = job.timestamp + (job.delay ?? 0);
+      this.#metrics?.waiting.observe({ queue: partition }, Math.max(0, (job.processedOn ?? Date.now()) - runnableSince) / 1000);
+    }
+    const started = performance.now();
+    const abort = signal ? AbortSignal.any([signal, handBack.signal]) : handBack.signal;
+    try {
+      const result = await untilAborted(
+        this.#handler({
+          id,
+          name: job.name,
+          data: job.data as T,
+          provider,
+          attempt: job.attemptsStarted,
+          signal: abort,
+          log: async (message) => {
+            await job.log(message);
+          },
+        }),
+        handBack.signal,
+      );
+      this.#metrics?.processing.observe({ queue: partition, outcome: 'completed' }, (performance.now() - started) / 1000);
+      return result;
+    } catch (err) {
+      if (handBack.signal.aborted) throw err;
+      this.#metrics?.processing.observe({ queue: partition, outcome: 'failed' }, (performance.now() - started) / 1000);
+      const error = toError(err);
+      await recordAttempt(job, { attempt: job.attemptsStarted, kind: 'error', error: `${error.name}: ${error.message}`, at: Date.now() }).catch((e: unknown) =>
+        this.#onError(toError(e)),
+      );
+      throw err;
+    } finally {
+      this.#inFlight.delete(id);
+    }
+  }
+
+  #track(work: Promise<void>): void {
+    const tracked = work.catch((e: unknown) => this.#onError(toError(e))).finally(() => this.#background.delete(tracked));
+    this.#background.add(tracked);
+  }
+
+  async #afterFailure(job: Job, err: Error, queue: Queue, target: DeadLetterTarget): Promise<void> {
+    if (err instanceof HandedBackError) return;
+    this.#metrics?.failed.inc({ queue: queue.name });
+    const state = await job.getState();
+    if (state !== 'failed') {
+      this.#metrics?.retried.inc({ queue: queue.name });
+      return;
+    }
+    const reason = classifyFailure(job, err);
+    if (await moveToDeadLetter(job, queue, target, reason)) this.#metrics?.deadLettered.inc({ queue: queue.name, reason });
+  }
+
+  async #recordStall(queue: Queue, jobId: string): Promise<void> {
+    const job = await queue.getJob(jobId);
+    if (job) await recordAttempt(job, { attempt: job.attemptsStarted, kind: 'stalled', error: 'worker lost the job (crash or lock expiry)', at: Date.now() });
+  }
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Settles with `work`, or rejects with the abort reason as soon as `signal` aborts (a handler that ignores its signal cannot hold shutdown). */
+function untilAborted<R>(work: Promise<R>, signal: AbortSignal): Promise<R> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<R>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
+}
