@@ -4,8 +4,8 @@
  * kube-controller-manager, kube-scheduler, kwok with fake nodes), built from
  * source once per machine under .local/cluster. See scripts/cluster/index.ts.
  */
-import fs from 'node:fs';
 import { clusterSettings, components, ensureCluster, ensureCrds, stopCluster } from './cluster/index.ts';
+import { printLogTails } from './infra/proc.ts';
 
 const [command = 'status', ...names] = process.argv.slice(2);
 
@@ -39,10 +39,7 @@ async function main(): Promise<number> {
       ensureCrds({ force: true });
       return 0;
     case 'logs':
-      for (const component of components.filter((c) => names.length === 0 || names.includes(c.name))) {
-        console.log(`==> ${component.logFile} <==`);
-        console.log(fs.existsSync(component.logFile) ? fs.readFileSync(component.logFile, 'utf8').split('\n').slice(-40).join('\n') : '(no log yet)');
-      }
+      printLogTails(components.filter((c) => names.length === 0 || names.includes(c.name)));
       return 0;
     default:
       console.error('usage: npm run cluster -- up [--no-crds]|down|status|crds|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');

@@ -3,8 +3,8 @@
  * Redis, Kafka and Prometheus the platform runs against on a machine without
  * Docker, each in its own directory under .local/ on its own port.
  */
-import fs from 'node:fs';
 import { allServers, ensureInfra, selectServers } from './infra/index.ts';
+import { printLogTails } from './infra/proc.ts';
 
 const [command = 'status', ...names] = process.argv.slice(2);
 
@@ -31,10 +31,7 @@ async function main(): Promise<number> {
     case 'status':
       return status();
     case 'logs':
-      for (const server of selectServers(names)) {
-        console.log(`==> ${server.logFile} <==`);
-        console.log(fs.existsSync(server.logFile) ? fs.readFileSync(server.logFile, 'utf8').split('\n').slice(-40).join('\n') : '(no log yet)');
-      }
+      printLogTails(selectServers(names));
       return 0;
     default:
       console.error('usage: npm run infra -- up|down|status|logs [postgres|postgres-replica|redis|kafka|prometheus ...]');

@@ -5,17 +5,10 @@
  * side; everything is kept under the git-ignored `.local/cluster`.
  */
 import path from 'node:path';
-import { localDir, repoRoot } from '../infra/settings.ts';
+import { localDir, port, repoRoot } from '../infra/settings.ts';
 
 export { repoRoot };
 
-function port(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name}=${raw} is not a TCP port`);
-  return n;
-}
 
 const dir = path.join(localDir, 'cluster');
 

@@ -115,3 +115,11 @@ export async function stopPid(pid: number, timeoutMs = 15_000): Promise<void> {
     /* already gone */
   }
 }
+
+/** Prints the last lines of each log file, for the `logs` commands of the CLIs. */
+export function printLogTails(logs: { logFile: string }[], lines = 40): void {
+  for (const { logFile } of logs) {
+    console.log(`==> ${logFile} <==`);
+    console.log(fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n') : '(no log yet)');
+  }
+}

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const localDir = path.join(repoRoot, '.local');
 
-function port(name: string, fallback: number): number {
+/** A TCP port from the environment variable `name`, or `fallback`; anything else is an error. */
+export function port(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
