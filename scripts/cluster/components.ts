@@ -172,6 +172,9 @@ export const apiserver = detachedComponent({
     `--service-cluster-ip-range=${clusterSettings.serviceCidr}`,
     // The `kubernetes` Service cannot point at a loopback address, and nothing in-cluster could reach it anyway.
     '--endpoint-reconciler-type=none',
+    // ConfigMap watches go straight to etcd, so a compacted resourceVersion answers 410 Gone
+    // even on a young server (the watch cache would otherwise still replay from its own history).
+    '--watch-cache-sizes=configmaps#0',
     '--authorization-mode=RBAC',
     '--allow-privileged=true',
     '--profiling=false',
