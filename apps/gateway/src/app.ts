@@ -5,7 +5,7 @@
  * chain, WebSocket upgrades and /admin/state. `start()` listens and returns
  * the bound address; `stop()` drains, then closes Redis and upstream pools.
  */
-import type { Express, RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { RateLimiter } from '@bulwark/ratelimit';
@@ -33,20 +33,6 @@ export interface GatewayOptions {
 /** A kit Service (runService can run it) that also exposes its upstreams. */
 export interface Gateway extends Service<GatewayConfig> {
   upstreams: ReadonlyMap<string, Upstream>;
-}
-
-/**
- * The kit appends its 404/405 fallthrough when the service is built, and has
- * no hook for a catch-all handler; move our layers in front of it.
- */
-function mountBeforeFallthrough(app: Express, handlers: RequestHandler[]): void {
-  const router = (app as unknown as { router: { stack: { name: string }[] } }).router;
-  const before = router.stack.length;
-  app.use(...handlers);
-  const added = router.stack.splice(before);
-  const at = router.stack.findIndex((layer) => layer.name === 'unmatched');
-  if (at === -1) throw new Error('service kit layout changed: fallthrough layer "unmatched" not found');
-  router.stack.splice(at, 0, ...added);
 }
 
 export function createGateway(options: GatewayOptions): Gateway {
@@ -118,6 +104,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         trustProxyHops: config.TRUST_PROXY_HOPS,
         log: kit.log,
       };
+      const chain: RequestHandler[] = [securityHeaders(file.securityHeaders)];
+      if (file.cors) chain.push(cors(file.cors));
+      kit.mountFallback(...chain, ...proxyHandlers(proxyDeps));
 
       r.get('/admin/state', {
         summary: 'Breaker states, bulkhead usage and the route table (admin role).',
@@ -154,11 +143,6 @@ export function createGateway(options: GatewayOptions): Gateway {
       })),
     };
   }
-
-  const chain: RequestHandler[] = [securityHeaders(file.securityHeaders)];
-  if (file.cors) chain.push(cors(file.cors));
-  chain.push(...proxyHandlers(proxyDeps));
-  mountBeforeFallthrough(service.app, chain);
 
   return {
     name: service.name,

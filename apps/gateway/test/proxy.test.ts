@@ -78,6 +78,13 @@ describe('proxying', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
   });
 
+  it('when a request is proxied, then the RED histogram labels it with its route id, not as unmatched', async () => {
+    const res = await request(`${gw.url}/echo/labelled`);
+    await res.body.dump();
+    const metrics = await gw.gateway.metrics.metrics();
+    expect(metrics).toMatch(/http_server_request_duration_seconds_count\{[^}]*route="proxy:echo"[^}]*status_code="200"[^}]*\} [1-9]/);
+  });
+
   it('when a client sends hop-by-hop and spoofed x-auth-* headers, then the upstream sees none of them', async () => {
     // Raw bytes: HTTP clients refuse to send a Connection header naming other headers.
     const raw = await rawRequest(gw.port, 'GET /echo/x HTTP/1.1\r\nhost: a\r\nx-auth-sub: admin\r\nx-auth-roles: gateway-admin\r\nx-auth-tenant: t\r\nx-forwarded-for: 6.6.6.6\r\nte: trailers\r\nx-drop: 1\r\nconnection: close, x-drop\r\n\r\n');

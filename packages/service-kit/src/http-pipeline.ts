@@ -312,8 +312,12 @@ export function sendProblem(res: Response, error: AppError, instance: string): v
   res.end(JSON.stringify(problem.body));
 }
 
-/** Marks the route template of an operational endpoint (health, metrics, OpenAPI). */
-export function markRoute(req: Request, template: string): void {
-  const state = stateOf(req);
+/**
+ * Sets the route label of a request's RED metrics and span. For handlers the
+ * kit does not route itself (operational endpoints, a service's fallback);
+ * `template` must come from a bounded set, never from the raw path.
+ */
+export function markRoute(req: object, template: string): void {
+  const state = stateOf(req as Request);
   if (state) state.route = template;
 }

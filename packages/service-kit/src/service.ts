@@ -24,6 +24,12 @@ export interface ServiceKit<C extends BaseConfig> {
   log: Logger;
   metrics: Registry;
   addDependency(dependency: Dependency): void;
+  /**
+   * Mounts handlers that see every request no declared route answered, in
+   * front of the kit's 404/405 (a proxy's catch-all). They may call
+   * `markRoute` to label what they serve.
+   */
+  mountFallback(...handlers: RequestHandler[]): void;
 }
 
 export interface ServiceOptions<C extends BaseConfig> {
@@ -167,7 +173,8 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     dependencies.push(dependency);
   };
 
-  options.routes?.(router, { config, log, metrics: metrics.registry, addDependency });
+  const fallbacks: RequestHandler[] = [];
+  options.routes?.(router, { config, log, metrics: metrics.registry, addDependency, mountFallback: (...handlers) => void fallbacks.push(...handlers) });
 
   const openapi = buildOpenApiDocument({ title: name, version }, definitions);
   const openapiJson = JSON.stringify(openapi);
@@ -182,6 +189,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     });
   }
 
+  if (fallbacks.length > 0) app.use(...fallbacks);
   app.use(fallthrough(deps));
   app.use(problemHandler(deps));
 

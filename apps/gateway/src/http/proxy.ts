@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import { rateLimit, type Hit, type RateLimiter } from '@bulwark/ratelimit';
-import { propagationHeaders, type Logger } from '@bulwark/service-kit';
+import { markRoute, propagationHeaders, type Logger } from '@bulwark/service-kit';
 import { gatewayError } from '../errors.ts';
 import { assertHasRoles, tokenMissing, type Authenticator, type Principal } from '../domain/authenticate.ts';
 import { clientIpOf, upstreamRequestHeaders } from '../domain/headers.ts';
@@ -64,6 +64,7 @@ export async function admit(deps: ProxyDeps, req: IncomingMessage): Promise<Prox
     case 'found':
       break;
   }
+  markRoute(req, `proxy:${resolution.route.id}`);
   const runtime = deps.runtimes.get(resolution.route.id)!;
   if (runtime.lifecycle.retired) throw runtime.lifecycle.retired;
   const auth = runtime.route.config.auth;
