@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createConsumer, createProducer, fetchConsumerLag, handle, provisionTopics } from '../src/index.ts';
+import { createConsumer, fetchConsumerLag, handle, provisionTopics } from '../src/index.ts';
 import { OrderPlaced, schemas } from './events.ts';
-import { fastConsumer, metricValue, setupEnv, waitFor, type TestEnv } from './support.ts';
+import { metricValue, setupEnv, waitFor, type TestEnv } from './support.ts';
 
 let env: TestEnv;
 beforeEach(async () => {
@@ -62,8 +62,7 @@ describe('consumer lag', () => {
     const topic = env.topic('orders');
     const group = env.group('lag');
     await env.createTopics([{ name: topic, partitions: 1 }]);
-    const producer = createProducer({ kafka: env.kafka, schemas, source: '/bulwark/test', registry: env.registry });
-    env.defer(() => producer.close());
+    const producer = env.producer(schemas);
     await Promise.all(Array.from({ length: 5 }, (_, seq) => producer.publish(topic, OrderPlaced, { orderId: `o-${seq}`, seq }, { key: 'k' })));
 
     // A group that never committed lags by everything in the topic.
@@ -73,15 +72,9 @@ describe('consumer lag', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     let handled = 0;
     const consumer = createConsumer({
-      ...fastConsumer,
+      ...env.consumerBase(group, [topic]),
       lagIntervalMs: 100,
-      kafka: env.kafka,
-      group,
-      topics: [topic],
       schemas,
-      pool: env.pool,
-      storeSchema: env.schema,
-      registry: env.registry,
       handlers: [
         handle(OrderPlaced, async () => {
           await gate;

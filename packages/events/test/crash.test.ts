@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createConsumer, createProducer, fetchConsumerLag, handle } from '../src/index.ts';
+import { createConsumer, fetchConsumerLag, handle } from '../src/index.ts';
 import { OrderPlaced, schemas } from './events.ts';
-import { fastConsumer, metricValue, setupEnv, waitFor, type TestEnv } from './support.ts';
+import { metricValue, setupEnv, waitFor, type TestEnv } from './support.ts';
 
 let env: TestEnv;
 beforeEach(async () => {
@@ -28,8 +28,7 @@ describe('crash between handling and committing', () => {
     const group = env.group('crash');
     await env.createTopics([{ name: topic, partitions: 1 }]);
     await env.pool.query(`CREATE TABLE "${env.schema}".effects (order_id text NOT NULL, seq int NOT NULL)`);
-    const producer = createProducer({ kafka: env.kafka, schemas, source: '/bulwark/test', registry: env.registry });
-    env.defer(() => producer.close());
+    const producer = env.producer(schemas);
     const total = 20;
     const crashAt = 10;
     await Promise.all(Array.from({ length: total }, (_, seq) => producer.publish(topic, OrderPlaced, { orderId: `o-${seq}`, seq }, { key: 'one-aggregate' })));
@@ -51,14 +50,8 @@ describe('crash between handling and committing', () => {
     expect(committed).toBeLessThan(crashAt);
 
     const consumer = createConsumer({
-      ...fastConsumer,
-      kafka: env.kafka,
-      group,
-      topics: [topic],
+      ...env.consumerBase(group, [topic]),
       schemas,
-      pool: env.pool,
-      storeSchema: env.schema,
-      registry: env.registry,
       handlers: [
         handle(OrderPlaced, async (event, ctx) => {
           await ctx.db.query(`INSERT INTO "${env.schema}".effects (order_id, seq) VALUES ($1, $2)`, [event.data.orderId, event.data.seq]);

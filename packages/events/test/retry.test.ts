@@ -3,7 +3,6 @@ import { z } from 'zod';
 import {
   createConsumer,
   createEventRegistry,
-  createProducer,
   deadLetterTopicName,
   defineEvent,
   handle,
@@ -13,7 +12,7 @@ import {
   type DeadLetter,
 } from '../src/index.ts';
 import { OrderPlaced, schemas } from './events.ts';
-import { fastConsumer, metricValue, setupEnv, waitFor, type TestEnv } from './support.ts';
+import { metricValue, setupEnv, waitFor, type TestEnv } from './support.ts';
 
 let env: TestEnv;
 beforeEach(async () => {
@@ -34,19 +33,12 @@ describe('retries and dead letters', () => {
     const group = env.group('retry-once');
     await env.createTopics([{ name: topic, partitions: 1 }]);
     await env.pool.query(`CREATE TABLE "${env.schema}".effects (order_id text NOT NULL)`);
-    const producer = createProducer({ kafka: env.kafka, schemas, source: '/bulwark/test', registry: env.registry });
-    env.defer(() => producer.close());
+    const producer = env.producer(schemas);
 
     const attempts: number[] = [];
     const consumer = createConsumer({
-      ...fastConsumer,
-      kafka: env.kafka,
-      group,
-      topics: [topic],
+      ...env.consumerBase(group, [topic]),
       schemas,
-      pool: env.pool,
-      storeSchema: env.schema,
-      registry: env.registry,
       retry: { delaysMs: [300, 600] },
       handlers: [
         handle(OrderPlaced, async (event, ctx) => {
@@ -81,20 +73,13 @@ describe('retries and dead letters', () => {
     const group = env.group('poison');
     await env.createTopics([{ name: topic, partitions: 2 }]);
     await env.pool.query(`CREATE TABLE "${env.schema}".effects (order_id text NOT NULL)`);
-    const producer = createProducer({ kafka: env.kafka, schemas, source: '/bulwark/test', registry: env.registry });
-    env.defer(() => producer.close());
+    const producer = env.producer(schemas);
 
     let broken = true;
     const attempts: number[] = [];
     const consumer = createConsumer({
-      ...fastConsumer,
-      kafka: env.kafka,
-      group,
-      topics: [topic],
+      ...env.consumerBase(group, [topic]),
       schemas,
-      pool: env.pool,
-      storeSchema: env.schema,
-      registry: env.registry,
       retry: { delaysMs: [100, 200], maxAttempts: 3 },
       handlers: [
         handle(OrderPlaced, async (event, ctx) => {
@@ -147,17 +132,9 @@ describe('retries and dead letters', () => {
     const topic = env.topic('orders');
     const group = env.group('garbage');
     await env.createTopics([{ name: topic, partitions: 1 }]);
-    const producer = createProducer({ kafka: env.kafka, schemas, source: '/bulwark/test', registry: env.registry });
-    env.defer(() => producer.close());
     const consumer = createConsumer({
-      ...fastConsumer,
-      kafka: env.kafka,
-      group,
-      topics: [topic],
+      ...env.consumerBase(group, [topic]),
       schemas,
-      pool: env.pool,
-      storeSchema: env.schema,
-      registry: env.registry,
       retry: { delaysMs: [100] },
       handlers: [handle(OrderPlaced, async () => undefined)],
     });
@@ -166,8 +143,7 @@ describe('retries and dead letters', () => {
 
     // Valid envelope, data that fails the consumer's schema: published under a looser definition of the same type.
     const Loose = defineEvent({ type: OrderPlaced.type, version: 1, schema: z.object({ orderId: z.string() }) });
-    const loose = createProducer({ kafka: env.kafka, schemas: createEventRegistry([Loose]), source: '/bulwark/test', registry: env.registry });
-    env.defer(() => loose.close());
+    const loose = env.producer(createEventRegistry([Loose]));
     await loose.publish(topic, Loose, { orderId: 'no-seq' }, { key: 'no-seq' });
 
     await waitFor(async () => (await metricValue(env.registry, 'events_consumed_total', { group, outcome: 'dead_lettered' })) === 1, 'dead-lettered');

@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/glo
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { createConsumer, createProducer, handle, type CloudEvent } from '../src/index.ts';
+import { createConsumer, handle, type CloudEvent } from '../src/index.ts';
 import { OrderPlaced, PaymentCapturedV1, PaymentCapturedV2, schemas } from './events.ts';
-import { fastConsumer, metricValue, setupEnv, waitFor, type TestEnv } from './support.ts';
+import { metricValue, setupEnv, waitFor, type TestEnv } from './support.ts';
 
 // A real SDK tracer provider exporting to memory (the SDK, not infrastructure).
 const exporter = new InMemorySpanExporter();
@@ -28,19 +28,12 @@ describe('publish and consume', () => {
   it('when an event is published inside a span, then the consumer handles it as a CloudEvent inside a child span of the same trace', async () => {
     const topic = env.topic('orders');
     await env.createTopics([{ name: topic, partitions: 1 }]);
-    const producer = createProducer({ kafka: env.kafka, schemas, source: '/bulwark/test', registry: env.registry });
-    env.defer(() => producer.close());
+    const producer = env.producer(schemas);
 
     const seen: { event: CloudEvent<{ orderId: string; seq: number }>; traceId: string | undefined; attempt: number; db: boolean }[] = [];
     const consumer = createConsumer({
-      ...fastConsumer,
-      kafka: env.kafka,
-      group: env.group('round-trip'),
-      topics: [topic],
+      ...env.consumerBase(env.group('round-trip'), [topic]),
       schemas,
-      pool: env.pool,
-      storeSchema: env.schema,
-      registry: env.registry,
       handlers: [
         handle(OrderPlaced, async (event, ctx) => {
           const { rows } = await ctx.db.query<{ one: number }>('SELECT 1 AS one');
@@ -93,21 +86,14 @@ describe('publish and consume', () => {
   it('when many events for many keys are published, then each key is handled in publish order', async () => {
     const topic = env.topic('ordering');
     await env.createTopics([{ name: topic, partitions: 3 }]);
-    const producer = createProducer({ kafka: env.kafka, schemas, source: '/bulwark/test', registry: env.registry, lingerMs: 2, maxBatchSize: 50 });
-    env.defer(() => producer.close());
+    const producer = env.producer(schemas, { lingerMs: 2, maxBatchSize: 50 });
 
     const keys = Array.from({ length: 12 }, (_, i) => `order-${i}`);
     const perKey = 25;
     const handled = new Map<string, number[]>();
     const consumer = createConsumer({
-      ...fastConsumer,
-      kafka: env.kafka,
-      group: env.group('ordering'),
-      topics: [topic],
+      ...env.consumerBase(env.group('ordering'), [topic]),
       schemas,
-      pool: env.pool,
-      storeSchema: env.schema,
-      registry: env.registry,
       partitionsConsumedConcurrently: 3,
       handlers: [
         handle(OrderPlaced, async (event) => {
@@ -136,19 +122,12 @@ describe('publish and consume', () => {
   it('when a v1 event is consumed by a v2 handler, then the handler receives the data upcast to v2', async () => {
     const topic = env.topic('payments');
     await env.createTopics([{ name: topic, partitions: 1 }]);
-    const producer = createProducer({ kafka: env.kafka, schemas, source: '/bulwark/legacy', registry: env.registry });
-    env.defer(() => producer.close());
+    const producer = env.producer(schemas, { source: '/bulwark/legacy' });
 
     const seen: CloudEvent<{ paymentId: string; amountCents: number; currency: string }>[] = [];
     const consumer = createConsumer({
-      ...fastConsumer,
-      kafka: env.kafka,
-      group: env.group('upcast'),
-      topics: [topic],
+      ...env.consumerBase(env.group('upcast'), [topic]),
       schemas,
-      pool: env.pool,
-      storeSchema: env.schema,
-      registry: env.registry,
       handlers: [handle(PaymentCapturedV2, async (event) => void seen.push(event))],
     });
     env.defer(() => consumer.stop());

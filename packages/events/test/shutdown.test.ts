@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createConsumer, createProducer, fetchConsumerLag, handle } from '../src/index.ts';
+import { createConsumer, fetchConsumerLag, handle } from '../src/index.ts';
 import { OrderPlaced, schemas } from './events.ts';
-import { fastConsumer, setupEnv, waitFor, type TestEnv } from './support.ts';
+import { setupEnv, waitFor, type TestEnv } from './support.ts';
 
 let env: TestEnv;
 beforeEach(async () => {
@@ -16,8 +16,7 @@ describe('graceful shutdown', () => {
     const topic = env.topic('orders');
     const group = env.group('shutdown');
     await env.createTopics([{ name: topic, partitions: 1 }]);
-    const producer = createProducer({ kafka: env.kafka, schemas, source: '/bulwark/test', registry: env.registry });
-    env.defer(() => producer.close());
+    const producer = env.producer(schemas);
     await Promise.all(Array.from({ length: 5 }, (_, seq) => producer.publish(topic, OrderPlaced, { orderId: `o-${seq}`, seq }, { key: 'k' })));
 
     let release!: () => void;
@@ -25,14 +24,8 @@ describe('graceful shutdown', () => {
     let entered = false;
     const finished: number[] = [];
     const consumer = createConsumer({
-      ...fastConsumer,
-      kafka: env.kafka,
-      group,
-      topics: [topic],
+      ...env.consumerBase(group, [topic]),
       schemas,
-      pool: env.pool,
-      storeSchema: env.schema,
-      registry: env.registry,
       handlers: [
         handle(OrderPlaced, async (event) => {
           entered = true;

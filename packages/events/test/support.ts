@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
-import { connectAdmin, createKafka, migrateProcessedEventStore, provisionTopics, type EventsKafka, type EventsLogger, type TopicAdmin, type TopicSpec } from '../src/index.ts';
+import { connectAdmin, createKafka, createProducer, migrateProcessedEventStore, provisionTopics, type EventProducer, type EventRegistry, type EventsKafka, type EventsLogger, type ProducerOptions, type TopicAdmin, type TopicSpec } from '../src/index.ts';
 
 export function brokers(): string[] {
   const value = process.env.BULWARK_KAFKA_BROKERS;
@@ -57,6 +57,10 @@ export interface TestEnv {
   topic(name: string): string;
   group(name: string): string;
   createTopics(specs: TopicSpec[]): Promise<void>;
+  /** The consumer options every test shares: this env's Kafka, store, metrics and fast group timings. */
+  consumerBase(group: string, topics: string[]): typeof fastConsumer & { kafka: EventsKafka; group: string; topics: string[]; pool: DbPool; storeSchema: string; registry: Registry };
+  /** A producer on this env's Kafka and registry, closed at cleanup. */
+  producer(schemas: EventRegistry, options?: Partial<Omit<ProducerOptions, 'kafka' | 'schemas' | 'registry'>>): EventProducer;
   /** Runs at cleanup, before topics and schema go (stop consumers, close producers). */
   defer(fn: () => Promise<unknown>): void;
   cleanup(): Promise<void>;
@@ -90,6 +94,12 @@ export async function setupEnv(): Promise<TestEnv> {
     },
     async createTopics(specs) {
       await provisionTopics(admin, specs);
+    },
+    consumerBase: (group, topics) => ({ ...fastConsumer, kafka, group, topics, pool, storeSchema: schema, registry }),
+    producer(schemas, options = {}) {
+      const producer = createProducer({ kafka, schemas, source: '/bulwark/test', registry, ...options });
+      deferred.push(() => producer.close());
+      return producer;
     },
     defer: (fn) => void deferred.push(fn),
     async cleanup() {
