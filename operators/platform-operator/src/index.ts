@@ -17,3 +17,19 @@ export { Operator, type OperatorOptions } from './operator.ts';
 export { backoffDelay, type BackoffOptions, type RateLimitOptions, TokenBucket, WorkQueue, type WorkQueueOptions } from './queue.ts';
 export { CRONTASK, CRONTASK_FINALIZER, type CronTask, cronTaskController, cronTaskReconciler, desiredStatus } from './reconcilers/crontask.ts';
 export { nextScheduleTime, ScheduleError } from './reconcilers/crontask-schedule.ts';
+export {
+  ClusterLease,
+  clusterObjects,
+  EndpointSliceRouter,
+  KubernetesDriver,
+  POSTGRESCLUSTER,
+  type PostgresCluster,
+  postgresClusterController,
+  postgresClusterReconciler,
+  PodLabelRouter,
+  type Router,
+  SWITCHOVER_ANNOTATION,
+} from './reconcilers/postgrescluster.ts';
+export { chooseCandidate, decide, failoverSteps, type InstanceProbe, type PostgresClusterSpec, validateSpec } from './reconcilers/postgrescluster-decide.ts';
+export type { InstanceDriver, InstanceInfo } from './postgres/driver.ts';
+export { LocalDriver, LocalInstance } from './postgres/local.ts';

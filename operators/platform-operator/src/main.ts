@@ -10,6 +10,7 @@ import { jsonLogger as log } from './log.ts';
 import { Registry } from './metrics.ts';
 import { Operator } from './operator.ts';
 import { cronTaskController } from './reconcilers/crontask.ts';
+import { postgresClusterController } from './reconcilers/postgrescluster.ts';
 
 const config = loadConfig();
 const timings = resolveTimings({
@@ -32,7 +33,10 @@ const operator = new Operator({
   registry,
   port: config.port,
   log,
-  controllers: [cronTaskController({ kc, identity: config.identity, namespace: config.watchNamespace, registry, log })],
+  controllers: [
+    cronTaskController({ kc, identity: config.identity, namespace: config.watchNamespace, registry, log }),
+    postgresClusterController({ kc, identity: config.identity, namespace: config.watchNamespace, registry, log }),
+  ],
 });
 
 let stopping = false;
