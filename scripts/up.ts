@@ -21,7 +21,10 @@ function serviceEnv(infra: Record<string, string>): Record<string, string> {
 async function main(): Promise<void> {
   const apps = discoverApps();
   if (down) {
-    for (const app of [...apps].reverse()) if (await stopApp(app)) console.log(`stopped ${app.name}`);
+    for (const app of [...apps].reverse()) {
+      if (await stopApp(app)) console.log(`stopped ${app.name}`);
+      for (const companion of app.companions ?? []) if (await stopApp(companion)) console.log(`stopped ${companion.name}`);
+    }
     for (const server of [...allServers].reverse()) await server.down();
     console.log('infrastructure stopped');
     return;
@@ -33,6 +36,10 @@ async function main(): Promise<void> {
   }
   console.log(apps.length > 0 ? 'services' : 'services: none under apps/ yet');
   for (const app of apps) {
+    for (const companion of app.companions ?? []) {
+      const running = await startApp(companion, serviceEnv(infra));
+      console.log(`  ${companion.name.padEnd(12)} ${running.url}  (companion of ${app.name}, log .local/services/${companion.name}.log)`);
+    }
     const running = await startApp(app, serviceEnv(infra));
     console.log(`  ${app.name.padEnd(12)} ${running.url}  (openapi ${running.url}/openapi.json, log .local/services/${app.name}.log)`);
   }

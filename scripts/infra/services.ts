@@ -4,7 +4,16 @@
  * package.json is started with Node 24 straight from its TypeScript sources,
  * detached, logging to .local/services/<name>.log, then awaited on /readyz and
  * registered as a Prometheus scrape target.
+ *
+ * An app may declare companion processes it needs locally (the PSP simulator
+ * next to payments) and extra environment for itself and them:
+ *   "bulwark": { "port": 8083, "env": { … },
+ *                "processes": [{ "name": "psp-simulator", "main": "src/psp/main.ts", "port": 8085, "env": { … } }] }
+ * Environment values may name a local secret as `{{secret:<name>}}`: it is
+ * generated once into .local/services/secrets/<name> (mode 0600) and the same
+ * value is given to every process that names it, so no secret is committed.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isOurProcess, readPid, startDetached, stopPid, waitFor } from './proc.ts';
@@ -16,6 +25,54 @@ export interface AppInfo {
   dir: string;
   main: string;
   port: number;
+  /** Extra environment from package.json, secrets already resolved at start. */
+  env?: Record<string, string>;
+  /** Companion processes started before the app itself. */
+  companions?: AppInfo[];
+}
+
+interface ProcessDeclaration {
+  name?: unknown;
+  main?: unknown;
+  port?: unknown;
+  env?: unknown;
+}
+
+function envOf(value: unknown, where: string): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Object.values(value).some((v) => typeof v !== 'string')) {
+    throw new Error(`${where}: "env" must map names to strings`);
+  }
+  return value as Record<string, string>;
+}
+
+function companionsOf(value: unknown, dir: string, pkgFile: string): AppInfo[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw new Error(`${pkgFile}: "bulwark.processes" must be a list`);
+  return (value as ProcessDeclaration[]).map((p, i) => {
+    const where = `${pkgFile}: bulwark.processes[${i}]`;
+    if (typeof p.name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(p.name)) throw new Error(`${where}: "name" must be a lowercase name`);
+    if (typeof p.main !== 'string' || !fs.existsSync(path.join(dir, p.main))) throw new Error(`${where}: "main" must name an existing file`);
+    if (!Number.isInteger(p.port)) throw new Error(`${where}: "port" must be a number`);
+    const env = envOf(p.env, where);
+    return { name: p.name, dir, main: path.join(dir, p.main), port: p.port as number, ...(env ? { env } : {}) };
+  });
+}
+
+/** Replaces `{{secret:<name>}}` with a per-machine generated secret kept under .local/services/secrets. */
+export function resolveEnv(env: Record<string, string> | undefined, secretsDir = path.join(settings.services.dir, 'secrets')): Record<string, string> {
+  const resolved: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env ?? {})) {
+    resolved[key] = value.replace(/\{\{secret:([a-z0-9-]+)\}\}/g, (_m, name: string) => {
+      const file = path.join(secretsDir, name);
+      if (!fs.existsSync(file)) {
+        fs.mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+      }
+      return fs.readFileSync(file, 'utf8').trim();
+    });
+  }
+  return resolved;
 }
 
 export interface RunningApp extends AppInfo {
@@ -32,10 +89,12 @@ export function discoverApps(appsDir = path.join(repoRoot, 'apps')): AppInfo[] {
     const main = path.join(dir, 'src', 'main.ts');
     const pkgFile = path.join(dir, 'package.json');
     if (!fs.existsSync(main) || !fs.existsSync(pkgFile)) continue;
-    const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { bulwark?: { port?: number } };
+    const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { bulwark?: { port?: number; env?: unknown; processes?: unknown } };
     const port = pkg.bulwark?.port;
     if (!Number.isInteger(port)) throw new Error(`${pkgFile}: declare "bulwark": { "port": <number> } so npm run up can start it`);
-    apps.push({ name: entry.name, dir, main, port: port! });
+    const env = envOf(pkg.bulwark?.env, pkgFile);
+    const companions = companionsOf(pkg.bulwark?.processes, dir, pkgFile);
+    apps.push({ name: entry.name, dir, main, port: port!, ...(env ? { env } : {}), ...(companions ? { companions } : {}) });
   }
   return apps.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -59,7 +118,7 @@ export async function startApp(app: AppInfo, env: Record<string, string>, timeou
   if (isOurProcess(existing, app.main) && (await ready(url))) return { ...app, url, pid: existing! };
   const pid = startDetached(process.execPath, ['--conditions=bulwark-source', '--enable-source-maps', app.main], logFileOf(app.name), pidFileOf(app.name), {
     cwd: app.dir,
-    env: { ...process.env, ...env, PORT: String(app.port), HOST: settings.host, SERVICE_NAME: app.name },
+    env: { ...process.env, ...env, ...resolveEnv(app.env), PORT: String(app.port), HOST: settings.host, SERVICE_NAME: app.name },
   });
   await waitFor(`${app.name} on ${url}/readyz`, () => ready(url), timeoutMs, logFileOf(app.name));
   writeScrapeTarget(app.name, app.port);

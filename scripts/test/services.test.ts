@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureInfra } from '../infra/index.ts';
 import { isOurProcess, waitFor } from '../infra/proc.ts';
-import { discoverApps, startApp, stopApp } from '../infra/services.ts';
+import os from 'node:os';
+import { discoverApps, resolveEnv, startApp, stopApp } from '../infra/services.ts';
 import { settings } from '../infra/settings.ts';
 
 const appsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'apps');
@@ -13,6 +14,39 @@ describe('npm run up service launcher', () => {
   it('when apps/ is scanned, then only workspaces with src/main.ts and a declared port are services', () => {
     const apps = discoverApps(appsDir);
     expect(apps.map((a) => [a.name, a.port])).toEqual([['echo', 58999]]);
+  });
+
+  it('when an app declares companion processes, then they are discovered with their own port and env, and bad declarations are named', () => {
+    const payments = discoverApps().find((a) => a.name === 'payments');
+    expect(payments?.companions?.map((c) => [c.name, c.port, path.relative(c.dir, c.main)])).toEqual([['psp-simulator', 8085, 'src/psp/main.ts']]);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-apps-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'svc', 'src'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'svc', 'src', 'main.ts'), '');
+      const write = (bulwark: unknown): void => fs.writeFileSync(path.join(dir, 'svc', 'package.json'), JSON.stringify({ bulwark }));
+      write({ port: 1, processes: [{ name: 'sim', main: 'src/missing.ts', port: 2 }] });
+      expect(() => discoverApps(dir)).toThrow(/processes\[0\]: "main" must name an existing file/);
+      write({ port: 1, env: { N: 3 } });
+      expect(() => discoverApps(dir)).toThrow(/"env" must map names to strings/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('when env names a local secret, then one generated value is shared by every process, kept private, and stable', () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-secrets-')), 'secrets');
+    try {
+      const a = resolveEnv({ SECRETS: '{{secret:hook}}', PLAIN: 'x' }, dir);
+      const b = resolveEnv({ OTHER: 'v1={{secret:hook}}' }, dir);
+      expect(a.SECRETS).toMatch(/^[0-9a-f]{64}$/);
+      expect(b.OTHER).toBe(`v1=${a.SECRETS}`);
+      expect(a.PLAIN).toBe('x');
+      expect(fs.statSync(path.join(dir, 'hook')).mode & 0o777).toBe(0o600);
+      expect(resolveEnv({ S: '{{secret:hook}}' }, dir).S).toBe(a.SECRETS);
+    } finally {
+      fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+    }
   });
 
   it('when an app is started twice and stopped, then one process ran, was scraped, and is gone', async () => {

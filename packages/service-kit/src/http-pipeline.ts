@@ -163,6 +163,12 @@ class HandlerContext<P, Q, B> implements RouteContext<P, Q, B> {
   }
 }
 
+interface HandlerInput {
+  params: unknown;
+  query: unknown;
+  body: unknown;
+}
+
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /**
@@ -191,9 +197,10 @@ function send(res: Response, result: { status: number; body?: unknown; headers?:
 export function routeHandlers(deps: PipelineDeps, definition: RouteDefinition): RequestHandler[] {
   const template = definition.path;
   const validates = definition.params !== undefined || definition.query !== undefined || definition.body !== undefined;
+  const middleware = definition.middleware ?? [];
   function runRoute(req: Request, res: Response, next: NextFunction): void {
     const state = stateOf(req)!;
-    let input = { params: undefined as unknown, query: undefined as unknown, body: undefined as unknown };
+    let input: HandlerInput = { params: undefined, query: undefined, body: undefined };
     if (validates) {
       const checked = validateRequest(definition, { params: req.params, query: definition.query ? req.query : undefined, body: req.body });
       if (!checked.ok) {
@@ -202,6 +209,26 @@ export function routeHandlers(deps: PipelineDeps, definition: RouteDefinition): 
       }
       input = checked.value;
     }
+    if (middleware.length > 0) runMiddleware(0, req, res, next, state, input);
+    else runHandler(req, res, next, state, input);
+  }
+  function runMiddleware(index: number, req: Request, res: Response, next: NextFunction, state: RequestState, input: HandlerInput): void {
+    if (index === middleware.length) {
+      runHandler(req, res, next, state, input);
+      return;
+    }
+    const proceed = (err?: unknown): void => {
+      if (err) next(err);
+      else context.with(state.trace.ctx, runMiddleware, undefined, index + 1, req, res, next, state, input);
+    };
+    try {
+      const ret = middleware[index]!(req, res, proceed) as unknown;
+      if (ret instanceof Promise) ret.catch(next);
+    } catch (err) {
+      next(err);
+    }
+  }
+  function runHandler(req: Request, res: Response, next: NextFunction, state: RequestState, input: HandlerInput): void {
     const ctx = new HandlerContext(deps, state, req, res, input);
     let result: ReturnType<typeof definition.handler>;
     try {

@@ -5,7 +5,7 @@
  * the two cannot drift. Handlers return `{ status, body }`, typed against the
  * declared responses.
  */
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { kitError } from './errors.ts';
@@ -55,6 +55,12 @@ export interface RouteSpec<
   /** Schema of the JSON body; declaring it makes the route accept `application/json` only. */
   body?: B;
   responses: R;
+  /**
+   * Express handlers run after the request is parsed and validated, before
+   * `handler` (e.g. an Idempotency-Key middleware). One may answer the
+   * request itself instead of calling next(); `next(err)` is a problem.
+   */
+  middleware?: readonly RequestHandler[];
   handler(ctx: RouteContext<Infer<NoInfer<P>>, Infer<NoInfer<Q>>, Infer<NoInfer<B>>>): Promise<RouteResult<NoInfer<R>>> | RouteResult<NoInfer<R>>;
 }
 

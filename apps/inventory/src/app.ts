@@ -1,0 +1,149 @@
+/**
+ * Builds the inventory service without listening: the PostgreSQL pool, the
+ * idempotency middleware over the same pool (keys in the service schema),
+ * the routes and the expiry sweeper, the outbox relay with its Kafka producer (when
+ * EVENTS_ENABLED), registered as kit dependencies so that shutdown stops the
+ * relay and the sweeper before the pool closes. `start()` migrates,
+ * provisions the topic, starts the sweeper and the relay, and listens.
+ */
+import { fileURLToPath } from 'node:url';
+import type { DestinationStream } from 'pino';
+import { createPool, migrate, type DbPool } from '@bulwark/db';
+import { connectAdmin, createKafka, createProducer, provisionTopics } from '@bulwark/events';
+import { createIdempotency, migrateIdempotency, type Idempotency } from '@bulwark/idempotency';
+import { createService, type Service, type StartedService } from '@bulwark/service-kit';
+import type { InventoryConfig } from './config.ts';
+import { createExpirySweeper, type ExpirySweeper } from './domain/expiry-sweeper.ts';
+import { inventoryEventSchemas } from './domain/inventory-events.ts';
+import { createOutboxRelay, type OutboxRelay } from './relay/outbox-relay.ts';
+import { registerRoutes } from './http/routes.ts';
+import { createInventoryMetrics } from './metrics.ts';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
+
+export interface InventoryAppOptions {
+  config: InventoryConfig;
+  logDestination?: DestinationStream;
+}
+
+export interface InventoryApp {
+  readonly service: Service<InventoryConfig>;
+  readonly pool: DbPool;
+  readonly sweeper: ExpirySweeper;
+  readonly idempotency: Idempotency;
+  /** The outbox relay when EVENTS_ENABLED. */
+  readonly relay: OutboxRelay | undefined;
+  /** Schema and migrations; idempotent, safe from every replica. */
+  prepare(): Promise<void>;
+  /** prepare(), start the sweeper (when enabled), listen. */
+  start(): Promise<StartedService>;
+}
+
+export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
+  const { config } = options;
+  let pool!: DbPool;
+  let sweeper!: ExpirySweeper;
+  let idempotency!: Idempotency;
+  let relay: OutboxRelay | undefined;
+  const brokers = config.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
+  if (config.EVENTS_ENABLED && brokers.length === 0) throw new Error('KAFKA_BROKERS is required when EVENTS_ENABLED=true');
+  const kafka = config.EVENTS_ENABLED ? createKafka({ brokers, clientId: 'inventory-outbox' }) : undefined;
+
+  const service = createService({
+    name: 'inventory',
+    version: '0.1.0',
+    config,
+    logDestination: options.logDestination,
+    routes(r, kit) {
+      pool = createPool({ connectionString: config.DATABASE_URL, name: 'inventory', max: config.DB_POOL_MAX, searchPath: [config.INVENTORY_SCHEMA], registry: kit.metrics, log: kit.log });
+      kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
+      const metrics = createInventoryMetrics(kit.metrics);
+      if (kafka) {
+        const producer = createProducer({ kafka, schemas: inventoryEventSchemas, source: '/bulwark/inventory', registry: kit.metrics, log: kit.log });
+        const r = createOutboxRelay({ pool, producer, topic: config.INVENTORY_TOPIC, batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_MS, log: kit.log });
+        relay = r;
+        // Kafka being away must not make the API unready: events wait in the outbox. Close is bounded for the same reason.
+        kit.addDependency({
+          name: 'outbox-relay',
+          async check() {
+            if (!r.running) throw new Error('the outbox relay is not running');
+          },
+          async close() {
+            await r.stop();
+            await Promise.race([producer.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+          },
+        });
+      }
+      idempotency = createIdempotency({
+        pool,
+        scope: 'inventory',
+        schema: config.INVENTORY_SCHEMA,
+        ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+        concurrent: config.IDEMPOTENCY_CONCURRENT,
+        waitTimeoutMs: config.IDEMPOTENCY_WAIT_MS,
+        registry: kit.metrics,
+        onError: (err, ctx) => kit.log.warn({ err, stage: ctx.stage }, 'idempotency store error'),
+      });
+      const idem = idempotency;
+      sweeper = createExpirySweeper({
+        pool,
+        batchSize: config.SWEEP_BATCH_SIZE,
+        intervalMs: config.SWEEP_INTERVAL_MS,
+        log: kit.log,
+        released: metrics.expired,
+        onFailure: () => metrics.sweepFailures.inc(),
+        housekeeping: () => idem.sweep(),
+      });
+      kit.addDependency({
+        name: 'expiry-sweeper',
+        async check() {
+          if (config.SWEEPER_ENABLED && !sweeper.running) throw new Error('the expiry sweeper is not running');
+        },
+        close: () => sweeper.stop(),
+      });
+      registerRoutes(r, {
+        pool,
+        idempotency: idem.middleware,
+        reservationTtlSeconds: config.RESERVATION_TTL_SECONDS,
+        onTransition: (transition) => metrics.reservations.inc({ transition }),
+      });
+    },
+  });
+
+  async function prepare(): Promise<void> {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${config.INVENTORY_SCHEMA}"`);
+    await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.INVENTORY_SCHEMA, phase: 'all' });
+    await migrateIdempotency({ pool, schema: config.INVENTORY_SCHEMA });
+    if (kafka) {
+      const admin = await connectAdmin(kafka);
+      try {
+        await provisionTopics(admin, [{ name: config.INVENTORY_TOPIC, partitions: config.INVENTORY_TOPIC_PARTITIONS, retentionMs: 7 * 86_400_000 }]);
+      } finally {
+        await admin.disconnect();
+      }
+    }
+  }
+
+  return {
+    service,
+    get pool() {
+      return pool;
+    },
+    get sweeper() {
+      return sweeper;
+    },
+    get idempotency() {
+      return idempotency;
+    },
+    get relay() {
+      return relay;
+    },
+    prepare,
+    async start() {
+      await prepare();
+      if (config.SWEEPER_ENABLED) sweeper.start();
+      relay?.start();
+      return service.start();
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { Kafka, logLevel } from 'kafkajs';
+import { call, key, setupInventory, suffix, type TestInventory } from './support.ts';
+
+function brokers(): string[] {
+  const value = process.env.BULWARK_KAFKA_BROKERS;
+  if (!value) throw new Error('BULWARK_KAFKA_BROKERS is not set: run tests with `npm test` so global setup starts Kafka');
+  return value.split(',');
+}
+
+let env: TestInventory;
+let topic: string;
+beforeEach(async () => {
+  env = await setupInventory();
+  topic = `test.${suffix()}.inventory`;
+});
+afterEach(async () => {
+  await env.cleanup();
+  const admin = new Kafka({ brokers: brokers(), clientId: 'inventory-test-cleanup', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
+});
+
+interface Seen {
+  type: string;
+  key: string;
+  data: { reservationId: string; orderId: string; reason: string | null; restocked: boolean; items: unknown[] };
+}
+
+/** Reads the topic from the beginning until `count` messages arrived. */
+async function readEvents(count: number): Promise<Seen[]> {
+  const kafka = new Kafka({ brokers: brokers(), clientId: 'inventory-test-reader', logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `reader-${suffix()}`, sessionTimeout: 6_000, rebalanceTimeout: 5_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const seen: Seen[] = [];
+  const done = new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.push({ type: String(message.headers?.ce_type), key: String(message.key), data: JSON.parse(String(message.value)) as Seen['data'] });
+        if (seen.length >= count) resolve();
+      },
+    });
+  });
+  const deadline = new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`saw ${seen.length} of ${count} events: ${JSON.stringify(seen)}`)), 45_000).unref());
+  try {
+    await Promise.race([done, deadline]);
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
+}
+
+describe('inventory events', () => {
+  it('when reservations are held, confirmed, released and expired, then one event per committed transition reaches Kafka, keyed by order', async () => {
+    const { url, app } = await env.start({ EVENTS_ENABLED: 'true', KAFKA_BROKERS: brokers().join(','), INVENTORY_TOPIC: topic, INVENTORY_TOPIC_PARTITIONS: '1', OUTBOX_POLL_MS: '20' });
+    await call(url, 'PUT', '/v1/skus/A', { onHand: 10 });
+    const reserve = async (orderId: string) => (await call(url, 'POST', '/v1/reservations', { orderId, items: [{ sku: 'A', quantity: 1 }] }, key())).body.id as string;
+    const a = await reserve('o-a');
+    const b = await reserve('o-b');
+    const c = await reserve('o-c');
+    const h = key();
+    await call(url, 'POST', `/v1/reservations/${a}/confirm`, undefined, h);
+    await call(url, 'POST', `/v1/reservations/${a}/confirm`, undefined, h); // replay: no second event
+    await call(url, 'POST', `/v1/reservations/${a}/release`, undefined, key()); // refund: restocked
+    await call(url, 'POST', `/v1/reservations/${b}/release`, undefined, key());
+    await call(url, 'POST', `/v1/reservations/${b}/release`, undefined, key()); // already released: no event
+    expect((await call(url, 'POST', '/v1/reservations', { orderId: 'o-x', items: [{ sku: 'A', quantity: 99 }] }, key())).status).toBe(409); // rolled back: no event
+    await env.db.query(`UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = $1`, [c]);
+    expect(await app.sweeper.sweepOnce()).toBe(1);
+
+    const seen = await readEvents(7);
+    const summary = seen.map((e) => [e.type.replace('com.bulwark.inventory.', ''), e.key, e.data.reservationId, e.data.reason, e.data.restocked]);
+    expect(summary).toEqual([
+      ['reserved', 'o-a', a, null, false],
+      ['reserved', 'o-b', b, null, false],
+      ['reserved', 'o-c', c, null, false],
+      ['confirmed', 'o-a', a, null, false],
+      ['released', 'o-a', a, 'requested', true],
+      ['released', 'o-b', b, 'requested', false],
+      ['released', 'o-c', c, 'expired', false],
+    ]);
+    await app.relay!.publishOnce();
+    const { rows } = await env.db.query<{ total: number; unpublished: number }>('SELECT count(*)::int AS total, (count(*) FILTER (WHERE published_at IS NULL))::int AS unpublished FROM inventory_events_outbox');
+    expect(rows[0]).toEqual({ total: 7, unpublished: 0 });
+  });
+});

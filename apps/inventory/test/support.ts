@@ -1,0 +1,101 @@
+/**
+ * Test helpers: the real inventory service on port 0 against the PostgreSQL
+ * from Jest global setup, each test in its own schema (random suffix),
+ * removed at cleanup.
+ */
+import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
+import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
+import { loadConfig } from '@bulwark/service-kit';
+import { createInventoryApp, type InventoryApp } from '../src/app.ts';
+import { inventoryConfigSchema } from '../src/config.ts';
+
+export const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
+
+export function pgUrl(): string {
+  const url = process.env.BULWARK_PG_URL;
+  if (!url) throw new Error('BULWARK_PG_URL is not set: run tests with `npm test` so global setup starts PostgreSQL');
+  return url;
+}
+
+export function suffix(): string {
+  return randomUUID().replaceAll('-', '').slice(0, 10);
+}
+
+export interface TestInventory {
+  schema: string;
+  /** Admin pool with search_path = the test schema. */
+  db: DbPool;
+  build(env?: Record<string, string>): InventoryApp;
+  start(env?: Record<string, string>): Promise<{ app: InventoryApp; url: string }>;
+  cleanup(): Promise<void>;
+}
+
+export async function setupInventory(): Promise<TestInventory> {
+  const id = suffix();
+  const schema = `inventory_${id}`;
+  const db = createPool({ connectionString: pgUrl(), name: `inventory_test_${id}`, max: 10, registry: new Registry(), log: silent, searchPath: [schema] });
+  const apps: InventoryApp[] = [];
+  const build = (env: Record<string, string> = {}): InventoryApp => {
+    const config = loadConfig(inventoryConfigSchema, {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: pgUrl(),
+      INVENTORY_SCHEMA: schema,
+      SWEEPER_ENABLED: 'false',
+      EVENTS_ENABLED: 'false',
+      SHUTDOWN_TIMEOUT_MS: '2000',
+      DB_POOL_MAX: '60',
+      ...env,
+    });
+    const app = createInventoryApp({ config, logDestination: devNull as never });
+    apps.push(app);
+    return app;
+  };
+  return {
+    schema,
+    db,
+    build,
+    async start(env) {
+      const app = build(env);
+      const { url } = await app.start();
+      return { app, url };
+    },
+    async cleanup() {
+      for (const app of apps.reverse()) await app.service.stop().catch(() => undefined);
+      await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await db.close();
+    },
+  };
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  text: string;
+}
+
+export async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined, text };
+}
+
+export const key = (): Record<string, string> => ({ 'idempotency-key': randomUUID() });
+
+/** Stock invariants over every SKU of the schema: nothing negative, nothing reserved beyond what is on hand, reserved = sum of held items. */
+export async function assertStockConsistent(db: DbPool): Promise<void> {
+  const { rows } = await db.query<{ sku: string; on_hand: number; reserved: number; held: number }>(
+    `SELECT s.sku, s.on_hand, s.reserved, COALESCE((SELECT sum(i.quantity)::int FROM reservation_items i JOIN reservations r ON r.id = i.reservation_id WHERE i.sku = s.sku AND r.status = 'held'), 0) AS held FROM skus s`,
+  );
+  for (const r of rows) {
+    if (r.on_hand < 0 || r.reserved < 0 || r.reserved > r.on_hand || r.reserved !== r.held) throw new Error(`stock of ${r.sku} is inconsistent: ${JSON.stringify(r)}`);
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Builds the payments service without listening: the PostgreSQL pool, the
+ * PSP client (opossum breaker), the payment and webhook routes, and the
+ * outbox relay with its Kafka producer, registered as kit dependencies so
+ * shutdown stops the relay, closes the producer and the breaker, then the
+ * pool. `start()` migrates the schema, provisions the topic, starts the
+ * relay, then listens.
+ */
+import { fileURLToPath } from 'node:url';
+import type { DestinationStream } from 'pino';
+import { createPool, migrate, type DbPool } from '@bulwark/db';
+import { connectAdmin, createKafka, createProducer, provisionTopics } from '@bulwark/events';
+import { createIdempotency, migrateIdempotency } from '@bulwark/idempotency';
+import { createService, type Service, type StartedService } from '@bulwark/service-kit';
+import type { PaymentsConfig } from './config.ts';
+import { registerPaymentRoutes } from './http/payment-routes.ts';
+import { registerWebhookRoutes } from './http/webhook-routes.ts';
+import { createPaymentsMetrics } from './metrics.ts';
+import { paymentEventSchemas } from './domain/payment-events.ts';
+import { createPspClient, type PspClient } from './psp-client.ts';
+import { createOutboxRelay, type OutboxRelay } from './relay/outbox-relay.ts';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
+
+export interface PaymentsAppOptions {
+  config: PaymentsConfig;
+  logDestination?: DestinationStream;
+}
+
+export interface PaymentsApp {
+  readonly service: Service<PaymentsConfig>;
+  readonly pool: DbPool;
+  readonly psp: PspClient;
+  /** The outbox relay when EVENTS_ENABLED. */
+  readonly relay: OutboxRelay | undefined;
+  /** Schema, migrations and topic; idempotent, safe from every replica. */
+  prepare(): Promise<void>;
+  start(): Promise<StartedService>;
+}
+
+export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
+  const { config } = options;
+  let pool!: DbPool;
+  let psp!: PspClient;
+  let relay: OutboxRelay | undefined;
+  const brokers = config.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
+  if (config.EVENTS_ENABLED && brokers.length === 0) throw new Error('KAFKA_BROKERS is required when EVENTS_ENABLED=true');
+  const kafka = config.EVENTS_ENABLED ? createKafka({ brokers, clientId: 'payments-outbox' }) : undefined;
+  const service = createService({
+    name: 'payments',
+    version: '0.1.0',
+    config,
+    logDestination: options.logDestination,
+    redactPaths: ['req.headers["bulwark-signature"]'],
+    routes(r, kit) {
+      pool = createPool({ connectionString: config.DATABASE_URL, name: 'payments', max: config.DB_POOL_MAX, searchPath: [config.PAYMENTS_SCHEMA], registry: kit.metrics, log: kit.log });
+      kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
+      psp = createPspClient({
+        baseUrl: config.PSP_URL.replace(/\/$/, ''),
+        timeoutMs: config.PSP_TIMEOUT_MS,
+        breaker: { errorThresholdPercentage: config.PSP_BREAKER_ERROR_PERCENT, volumeThreshold: config.PSP_BREAKER_VOLUME, resetTimeoutMs: config.PSP_BREAKER_RESET_MS },
+        log: kit.log,
+        registry: kit.metrics,
+      });
+      // The PSP being away must not make payments unready (reads and webhooks still work; the breaker answers 503 fast).
+      kit.addDependency({ name: 'psp-breaker', check: async () => undefined, close: async () => psp.close() });
+      if (kafka) {
+        const producer = createProducer({ kafka, schemas: paymentEventSchemas, source: '/bulwark/payments', registry: kit.metrics, log: kit.log });
+        const r = createOutboxRelay({ pool, producer, topic: config.PAYMENTS_TOPIC, batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_MS, log: kit.log });
+        relay = r;
+        // Kafka being away must not make payments unready: events wait in the outbox. Close is bounded for the same reason.
+        kit.addDependency({
+          name: 'outbox-relay',
+          check: async () => {
+            if (!r.running) throw new Error('the outbox relay is not running');
+          },
+          close: async () => {
+            await r.stop();
+            await Promise.race([producer.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+          },
+        });
+      }
+      const idempotency = createIdempotency({
+        pool,
+        scope: 'payments',
+        ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+        concurrent: 'wait',
+        waitTimeoutMs: config.IDEMPOTENCY_WAIT_MS,
+        onError: (err, context) => kit.log.error({ err, scope: context.scope, stage: context.stage }, 'idempotency store error'),
+      });
+      // Expired keys go every minute; safe from every replica.
+      const sweeper = setInterval(() => void idempotency.sweep().catch((err: unknown) => kit.log.warn({ err }, 'idempotency sweep failed')), 60_000);
+      sweeper.unref();
+      kit.addDependency({ name: 'idempotency-sweeper', check: async () => undefined, close: async () => clearInterval(sweeper) });
+      if (config.PSP_WEBHOOK_SECRETS.length === 0) kit.log.warn('PSP_WEBHOOK_SECRETS is not set: every PSP webhook will be refused (401)');
+      const metrics = createPaymentsMetrics(kit.metrics);
+      registerPaymentRoutes(r, { pool, psp, forwardSimulate: config.PSP_FORWARD_SIMULATE_HEADER, metrics, idempotency: idempotency.middleware });
+      registerWebhookRoutes(r, { pool, secrets: () => config.PSP_WEBHOOK_SECRETS, toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS, metrics });
+    },
+  });
+
+  async function prepare(): Promise<void> {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${config.PAYMENTS_SCHEMA}"`);
+    await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.PAYMENTS_SCHEMA, phase: 'all' });
+    await migrateIdempotency({ pool, schema: config.PAYMENTS_SCHEMA });
+    if (kafka) {
+      const admin = await connectAdmin(kafka);
+      try {
+        await provisionTopics(admin, [{ name: config.PAYMENTS_TOPIC, partitions: config.PAYMENTS_TOPIC_PARTITIONS, retentionMs: 7 * 86_400_000 }]);
+      } finally {
+        await admin.disconnect();
+      }
+    }
+  }
+
+  return {
+    service,
+    get pool() {
+      return pool;
+    },
+    get psp() {
+      return psp;
+    },
+    get relay() {
+      return relay;
+    },
+    prepare,
+    async start() {
+      await prepare();
+      relay?.start();
+      return service.start();
+    },
+  };
+}

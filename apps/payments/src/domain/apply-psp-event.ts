@@ -1,0 +1,54 @@
+/**
+ * A verified PSP webhook, applied at most once per event id and only ever
+ * forward: the event is recorded (a duplicate stops here), its transition is
+ * recorded (ledger rows and outbox event, keyed by intent version, so the API
+ * path and the webhook never both post), and the snapshot moves the payment
+ * only when its version is newer (an out-of-order event cannot regress it).
+ */
+import { z } from 'zod';
+import { paymentsError } from '../errors.ts';
+import { applyIntentSnapshot, lockPayment, markWebhookApplied, recordTransition, recordWebhookEvent } from '../store/payments-store.ts';
+import type { PaymentIntent } from '../psp/intent.ts';
+import { inTransaction, type TxSource } from './transaction.ts';
+
+const Transition = z.object({ kind: z.enum(['authorized', 'declined', 'captured', 'voided', 'refunded']), amount: z.number().int().min(0), version: z.number().int().positive() });
+
+export const PspEvent = z.object({
+  id: z.string().min(1).max(200),
+  type: z.string().startsWith('payment_intent.'),
+  created: z.number().int(),
+  data: z.object({
+    object: z.object({
+      id: z.string().min(1),
+      amount: z.number().int(),
+      currency: z.string(),
+      status: z.enum(['authorized', 'declined', 'captured', 'partially_refunded', 'refunded', 'voided']),
+      amountCaptured: z.number().int(),
+      amountRefunded: z.number().int(),
+      version: z.number().int().positive(),
+      declineCode: z.string().nullable(),
+      metadata: z.record(z.string(), z.string()),
+      lastTransition: Transition,
+    }),
+    transition: Transition,
+  }),
+});
+export type PspEvent = z.output<typeof PspEvent>;
+
+export type EventOutcome = 'applied' | 'stale' | 'duplicate';
+
+export async function applyPspEvent(source: TxSource, event: PspEvent): Promise<EventOutcome> {
+  const intent = event.data.object as PaymentIntent;
+  return inTransaction(source, async (tx) => {
+    const payment = await lockPayment(tx, { pspIntentId: intent.id, id: intent.metadata.paymentId });
+    if (!payment || payment.status === 'pending') {
+      // The authorization that created the intent has not committed yet (or rolled back and will be retried): let the PSP retry.
+      throw paymentsError('PAYMENTS_WEBHOOK_PAYMENT_UNKNOWN', `no committed payment for intent ${intent.id} yet`, { extensions: { intentId: intent.id }, retryAfterSeconds: 1 });
+    }
+    if (!(await recordWebhookEvent(tx, { id: event.id, paymentId: payment.id, type: event.type, version: event.data.transition.version }))) return 'duplicate';
+    await recordTransition(tx, payment, intent, event.data.transition);
+    const applied = await applyIntentSnapshot(tx, payment.id, intent);
+    if (applied) await markWebhookApplied(tx, event.id);
+    return applied ? 'applied' : 'stale';
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * Authorize a payment, exactly once per Idempotency-Key. The pending row is
+ * inserted and locked in one transaction that also spans the PSP call: a
+ * concurrent request with the same key blocks on the row and then replays
+ * the committed outcome; a PSP timeout rolls everything back (nothing
+ * recorded) and the retry calls the PSP with the same key, which returns the
+ * authorization it already made instead of making a second one.
+ */
+import { paymentsError } from '../errors.ts';
+import type { PspClient } from '../psp-client.ts';
+import { applyIntentSnapshot, insertPendingPayment, lockPaymentByKey, recordTransition, type PaymentRow } from '../store/payments-store.ts';
+import { fingerprint, paymentIdForKey } from './payment-rules.ts';
+import { inTransaction, type TxSource } from './transaction.ts';
+
+export interface AuthorizeInput {
+  key: string;
+  orderId: string;
+  amount: number;
+  currency: string;
+  simulate?: string;
+}
+
+export interface AuthorizedPayment {
+  id: string;
+  orderId: string;
+  status: 'authorized';
+  amount: number;
+  currency: string;
+  pspIntentId: string;
+}
+
+export interface AuthorizeResult {
+  payment: AuthorizedPayment;
+  replayed: boolean;
+}
+
+type Attempt = { kind: 'done'; row: PaymentRow; replayed: boolean } | { kind: 'vanished' };
+
+const responseOf = (row: PaymentRow): AuthorizedPayment => ({ id: row.id, orderId: row.orderId, status: 'authorized', amount: row.amount, currency: row.currency, pspIntentId: row.pspIntentId! });
+
+export async function authorizePayment(source: TxSource, psp: PspClient, input: AuthorizeInput): Promise<AuthorizeResult> {
+  const fp = fingerprint('authorize', input.orderId, input.amount, input.currency);
+  const id = paymentIdForKey(input.key);
+  for (let round = 0; round < 5; round++) {
+    const attempt = await inTransaction(source, async (tx): Promise<Attempt> => {
+      const inserted = await insertPendingPayment(tx, { id, orderId: input.orderId, amount: input.amount, currency: input.currency, key: input.key, fingerprint: fp });
+      const row = inserted ?? (await lockPaymentByKey(tx, input.key)); // not ours: wait for its owner's outcome
+      if (!row) return { kind: 'vanished' }; // its owner rolled back between our insert attempt and the lock
+      if (row.fingerprint !== fp) throw paymentsError('PAYMENTS_IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different payment request');
+      if (row.status !== 'pending') return { kind: 'done', row, replayed: !inserted };
+      const result = await psp.call({
+        method: 'POST',
+        path: '/v1/payment_intents',
+        key: input.key,
+        body: { amount: input.amount, currency: input.currency, metadata: { paymentId: id, orderId: input.orderId } },
+        simulate: input.simulate,
+      });
+      // A decline is an answer too (402 with the declined intent); any other refusal is the PSP misbehaving.
+      const intent = result.ok || result.status === 402 ? result.intent : undefined;
+      if (!intent) throw paymentsError('PAYMENTS_PSP_UNAVAILABLE', `the PSP refused the authorization (${result.ok ? 'no intent' : `${result.status} ${result.code}`})`);
+      await applyIntentSnapshot(tx, id, intent);
+      await recordTransition(tx, row, intent, intent.lastTransition);
+      return { kind: 'done', row: { ...row, status: intent.status, pspIntentId: intent.id, pspVersion: intent.version, declineCode: intent.declineCode }, replayed: false };
+    });
+    if (attempt.kind === 'vanished') continue;
+    const { row, replayed } = attempt;
+    if (row.status === 'declined') {
+      source.keepWritesOnFailure?.();
+      throw paymentsError('PAYMENT_DECLINED', 'the payment was declined by the PSP', {
+        extensions: { paymentId: row.id, orderId: row.orderId, declineCode: row.declineCode },
+        headers: replayed ? { 'idempotent-replayed': 'true' } : {},
+      });
+    }
+    return { payment: responseOf(row), replayed };
+  }
+  throw paymentsError('PAYMENTS_PSP_UNAVAILABLE', 'the authorization could not settle; retry with the same Idempotency-Key', { retryAfterSeconds: 1 });
+}

@@ -1,0 +1,44 @@
+/**
+ * Pure rules of the payments service: when an operation is already done,
+ * request fingerprints, the payment id derived from the
+ * idempotency key, and the currencies it accepts.
+ */
+import { createHash } from 'node:crypto';
+import type { PaymentStatus } from '../store/payments-store.ts';
+
+export type Operation = 'capture' | 'void' | 'refund';
+
+/**
+ * True when a whole-amount operation's effect is already there: captured
+ * (whatever was refunded since), voided, fully refunded. Such a request
+ * answers 200 with the state instead of 409, so "void/refund everything of
+ * this order" is idempotent by outcome, not only by key.
+ */
+export function alreadyDone(p: { status: PaymentStatus; amountCaptured: number }, operation: Operation): boolean {
+  if (operation === 'capture') return p.amountCaptured > 0;
+  if (operation === 'void') return p.status === 'voided';
+  return p.status === 'refunded';
+}
+
+/** sha256 over the parts, NUL-separated: same request ⇔ same fingerprint. */
+export function fingerprint(...parts: unknown[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(typeof p === 'string' ? p : JSON.stringify(p ?? null)).update('\0');
+  return h.digest('hex');
+}
+
+/**
+ * The payment id of an idempotency key (a name-based UUID, RFC 9562 v8):
+ * every retry of one authorization, even after a rollback, names the same
+ * payment, so what the PSP stored on the first attempt still points at it.
+ */
+export function paymentIdForKey(key: string): string {
+  const b = createHash('sha256').update('bulwark-payments:').update(key).digest().subarray(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x80;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** ISO 4217 codes this service accepts (minor units: 2 except where noted; JPY and KRW have 0). */
+export const CURRENCIES = ['EUR', 'USD', 'GBP', 'CHF', 'SEK', 'NOK', 'DKK', 'PLN', 'CZK', 'CAD', 'AUD', 'NZD', 'JPY', 'KRW', 'SGD', 'HKD'] as const;

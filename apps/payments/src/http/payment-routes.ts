@@ -1,0 +1,91 @@
+/**
+ * Thin payment routes: validated input, the idempotency middleware (key
+ * required; a replay never reaches the handler), one use case writing through
+ * the middleware's transaction, the answer.
+ */
+import type { RequestHandler } from 'express';
+import type { DbPool } from '@bulwark/db';
+import type { RouteRegistrar } from '@bulwark/service-kit';
+import { authorizePayment } from '../domain/authorize-payment.ts';
+import { changePayment } from '../domain/change-payment.ts';
+import type { Operation } from '../domain/payment-rules.ts';
+import { paymentsError } from '../errors.ts';
+import { failureOutcome, type PaymentsMetrics } from '../metrics.ts';
+import type { PspClient } from '../psp-client.ts';
+import { findPayment, listPaymentsByOrder } from '../store/payments-store.ts';
+import { requireKey, txSourceOf } from './idempotency-key.ts';
+import { AmountBody, AuthorizedResponse, ChangeResponse, CreatePaymentBody, EmptyBody, PaymentIdParams, PaymentListQuery, PaymentListResponse, PaymentResponse } from './schemas.ts';
+
+export interface PaymentRoutesDeps {
+  pool: DbPool;
+  psp: PspClient;
+  forwardSimulate: boolean;
+  metrics: PaymentsMetrics;
+  /** @bulwark/idempotency middleware (stored responses, 422 on reuse, waits for an in-flight duplicate). */
+  idempotency: RequestHandler;
+}
+
+/** Counts the outcome of one operation and passes the result or the error through. */
+async function counted<T extends { replayed: boolean }>(metrics: PaymentsMetrics, operation: string, work: Promise<T>): Promise<T> {
+  try {
+    const result = await work;
+    metrics.operations.inc({ operation, outcome: result.replayed ? 'replayed' : 'ok' });
+    return result;
+  } catch (err) {
+    metrics.operations.inc({ operation, outcome: failureOutcome(err) });
+    throw err;
+  }
+}
+
+const replayHeaders = (replayed: boolean): Record<string, string> => (replayed ? { 'idempotent-replayed': 'true' } : {});
+
+export function registerPaymentRoutes(r: RouteRegistrar, deps: PaymentRoutesDeps): void {
+  const simulateOf = (header: string | undefined) => (deps.forwardSimulate ? header : undefined);
+
+  r.post('/v1/payments', {
+    summary: 'Authorize a payment (Idempotency-Key required); 402 payment-declined when the PSP declines',
+    body: CreatePaymentBody,
+    middleware: [deps.idempotency],
+    responses: { 201: AuthorizedResponse },
+    handler: async ({ body, req, res }) => {
+      const key = requireKey(req, res);
+      const { payment, replayed } = await counted(deps.metrics, 'authorize', authorizePayment(txSourceOf(deps.pool, res), deps.psp, { key, ...body, simulate: simulateOf(req.get('psp-simulate')) }));
+      return { status: 201, body: payment, headers: { location: `/v1/payments/${payment.id}`, ...replayHeaders(replayed) } };
+    },
+  });
+
+  const change = (operation: Operation, body: typeof AmountBody | typeof EmptyBody) =>
+    r.post(`/v1/payments/:id/${operation}`, {
+      summary: `${operation[0]!.toUpperCase()}${operation.slice(1)} a payment (Idempotency-Key required); 409 when the transition is impossible`,
+      params: PaymentIdParams,
+      body,
+      middleware: [deps.idempotency],
+      responses: { 200: ChangeResponse },
+      handler: async ({ params, body: b, req, res }) => {
+        const key = requireKey(req, res);
+        const amount = (b as { amount?: number }).amount;
+        const result = await counted(deps.metrics, operation, changePayment(txSourceOf(deps.pool, res), deps.psp, { key, paymentId: params.id, operation, amount, simulate: simulateOf(req.get('psp-simulate')) }));
+        return { status: 200, body: result.body, headers: replayHeaders(result.replayed) };
+      },
+    });
+  change('capture', AmountBody);
+  change('void', EmptyBody);
+  change('refund', AmountBody);
+
+  r.get('/v1/payments/:id', {
+    summary: 'A payment',
+    params: PaymentIdParams,
+    responses: { 200: PaymentResponse },
+    handler: async ({ params }) => {
+      const payment = await findPayment(deps.pool, params.id);
+      if (!payment || payment.status === 'pending') throw paymentsError('PAYMENTS_NOT_FOUND', `no payment ${params.id}`, { extensions: { paymentId: params.id } });
+      return { status: 200, body: payment };
+    },
+  });
+  r.get('/v1/payments', {
+    summary: 'Payments of an order',
+    query: PaymentListQuery,
+    responses: { 200: PaymentListResponse },
+    handler: async ({ query }) => ({ status: 200, body: { payments: (await listPaymentsByOrder(deps.pool, query.orderId)).filter((p) => p.status !== 'pending') } }),
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Payment authorization through apps/payments (Idempotency-Key middleware,
+ * key-unique locked row, opossum breaker, PSP call with the same key, intent
+ * snapshot + outbox row, stored response) against calling the PSP simulator
+ * directly with a fresh key (the baseline: the PSP's own cost), plus the
+ * replay path (the same keys again, answered from idempotency_keys). Both
+ * services run in this process on port 0; PostgreSQL from scripts/infra in a
+ * throwaway schema; webhooks off so only the request path is measured.
+ * BENCH_PAYMENTS (1000) requests per round at BENCH_CONCURRENCY (16), BENCH_ROUNDS (3), variants
+ * alternating; figures: requests/s and p50/p99 latency, ratio per round.
+ */
+import { randomUUID } from 'node:crypto';
+import { createPool } from '@bulwark/db';
+import { Registry } from 'prom-client';
+import { ensureInfra } from '../scripts/infra/index.ts';
+import { createPaymentsApp, createPspApp, loadPaymentsConfig, loadPspConfig } from '../apps/payments/src/index.ts';
+
+const N = Number(process.env.BENCH_PAYMENTS ?? 1000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+type Variant = 'payments' | 'payments-replay' | 'psp-direct';
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+const silent = { write: () => true } as never;
+
+async function drive(send: (i: number) => Promise<Response>): Promise<Figures> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < N) {
+        const i = next++;
+        const t0 = performance.now();
+        const res = await send(i);
+        await res.arrayBuffer();
+        if (res.status >= 300) throw new Error(`request ${i}: ${res.status}`);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { rps: N / seconds, p50: latencies[Math.floor(N * 0.5)]!, p99: latencies[Math.floor(N * 0.99)]! };
+}
+
+export default async function run(): Promise<void> {
+  const pgUrl = process.env.BULWARK_PG_URL ?? (await ensureInfra(['postgres'])).BULWARK_PG_URL!;
+  const schema = `bench_payments_${process.pid}`;
+  const psp = createPspApp({ config: loadPspConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error' }), logDestination: silent });
+  const pspUrl = (await psp.service.start()).url;
+  const payments = createPaymentsApp({
+    config: loadPaymentsConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', DATABASE_URL: pgUrl, PAYMENTS_SCHEMA: schema, PSP_URL: pspUrl, EVENTS_ENABLED: 'false', DB_POOL_MAX: '32' }),
+    logDestination: silent,
+  });
+  const url = (await payments.start()).url;
+  const json = { 'content-type': 'application/json' };
+  const post = (base: string, path: string, key: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { ...json, 'idempotency-key': key }, body: JSON.stringify(body) });
+  const results: Record<Variant, Figures[]> = { payments: [], 'payments-replay': [], 'psp-direct': [] };
+  try {
+    for (let r = -1; r < ROUNDS; r++) {
+      const tag = randomUUID().slice(0, 8);
+      const keys = Array.from({ length: N }, (_, i) => `${tag}:${i}`);
+      const body = (i: number) => ({ orderId: `o-${tag}-${i}`, amount: 1000 + i, currency: 'EUR' });
+      const fresh = await drive((i) => post(url, '/v1/payments', keys[i]!, body(i)));
+      const replay = await drive((i) => post(url, '/v1/payments', keys[i]!, body(i)));
+      const direct = await drive((i) => post(pspUrl, '/v1/payment_intents', `direct:${keys[i]}`, { amount: 1000 + i, currency: 'EUR' }));
+      if (r < 0) continue; // warm-up
+      results.payments.push(fresh);
+      results['payments-replay'].push(replay);
+      results['psp-direct'].push(direct);
+    }
+  } finally {
+    await payments.service.stop();
+    await psp.service.stop();
+    const admin = createPool({ connectionString: pgUrl, name: 'bench-payments-cleanup', max: 1, registry: new Registry(), log: { debug() {}, info() {}, warn() {}, error() {} } });
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.close();
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(`payments: ${N} authorizations per round, concurrency ${CONCURRENCY}, ${ROUNDS} rounds (medians; shared 2-core box)`);
+  for (const v of Object.keys(results) as Variant[]) {
+    const f = results[v];
+    console.log(`  ${v.padEnd(16)} ${median(f.map((x) => x.rps)).toFixed(0).padStart(6)} req/s   p50 ${median(f.map((x) => x.p50)).toFixed(1)} ms   p99 ${median(f.map((x) => x.p99)).toFixed(1)} ms   rounds: ${f.map((x) => x.rps.toFixed(0)).join(' ')}`);
+  }
+  const ratio = (a: Variant, b: Variant) => median(results[a].map((x, i) => x.rps / results[b][i]!.rps)).toFixed(3);
+  console.log(`  payments / psp-direct ${ratio('payments', 'psp-direct')}×   payments-replay / psp-direct ${ratio('payments-replay', 'psp-direct')}×   (throughput, per-round median)`);
+}
