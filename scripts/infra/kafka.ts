@@ -3,6 +3,10 @@
  * under .local/kafka. The broker jars come from Maven Central through
  * scripts/kafka/pom.xml (maven-dependency-plugin), cached in .local/kafka/libs.
  * Health is a real Kafka ApiVersions round trip, not just an open port.
+ *
+ * `createKafkaInstance()` builds the same server for another directory and
+ * ports (sharing the cached jars): tests that must stop and restart a broker
+ * start their own with it and never touch the shared one.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -12,16 +16,40 @@ import { isOurProcess, readPid, run, startDetached, stopPid, tcpProbe, waitFor }
 import type { LocalServer } from './server.ts';
 import { repoRoot, settings } from './settings.ts';
 
-const { dir, port, controllerPort } = settings.kafka;
-const libs = path.join(dir, 'libs');
-const dataDir = path.join(dir, 'data');
-const pidFile = path.join(dir, 'kafka.pid');
-const logFile = path.join(dir, 'kafka.log');
-const propsFile = path.join(dir, 'server.properties');
-const log4jFile = path.join(dir, 'log4j.properties');
+const libs = path.join(settings.kafka.dir, 'libs');
 const MAIN_CLASS = 'kafka.Kafka';
 
-const props = `
+export interface KafkaInstanceOptions {
+  /** Server name (CLI, messages); default `kafka`. */
+  name?: string;
+  /** Directory of its data, logs, pid and config files. */
+  dir: string;
+  port: number;
+  controllerPort: number;
+  /** JVM heap; default BULWARK_KAFKA_HEAP or 512m. */
+  heap?: string;
+}
+
+/** A local Kafka server plus what a fault test needs: its pid and a hard kill. */
+export interface KafkaInstance extends LocalServer {
+  readonly port: number;
+  /** Pid of the running broker we started, if any. */
+  pid(): number | undefined;
+  /** Sends `signal` to the broker and waits until the process is gone (SIGTERM: graceful; SIGKILL: crash). */
+  kill(signal: 'SIGTERM' | 'SIGKILL', timeoutMs?: number): Promise<void>;
+}
+
+const log4j = `
+log4j.rootLogger=WARN, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.BrokerServer=INFO
+log4j.logger.kafka.server.ControllerServer=INFO
+`;
+
+function serverProperties(port: number, controllerPort: number, dataDir: string): string {
+  return `
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@${settings.host}:${controllerPort}
@@ -41,18 +69,89 @@ auto.create.topics.enable=false
 delete.topic.enable=true
 log.retention.hours=24
 `;
+}
 
-const log4j = `
-log4j.rootLogger=WARN, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.server.BrokerServer=INFO
-log4j.logger.kafka.server.ControllerServer=INFO
-`;
+export function createKafkaInstance(options: KafkaInstanceOptions): KafkaInstance {
+  const { dir, port, controllerPort } = options;
+  const name = options.name ?? 'kafka';
+  const dataDir = path.join(dir, 'data');
+  const pidFile = path.join(dir, 'kafka.pid');
+  const logFile = path.join(dir, 'kafka.log');
+  const propsFile = path.join(dir, 'server.properties');
+  const log4jFile = path.join(dir, 'log4j.properties');
 
-/** Sends ApiVersions v0 and checks for a well-formed answer with error code 0. */
-function apiVersionsOk(timeoutMs = 1000): Promise<boolean> {
+  return {
+    name,
+    port,
+    url: `kafka://${settings.host}:${port}`,
+    logFile,
+    clientEnv: () => ({ BULWARK_KAFKA_BROKERS: `${settings.host}:${port}` }),
+    async status() {
+      return { healthy: await apiVersionsOk(port), ours: isOurProcess(readPid(pidFile), MAIN_CLASS) };
+    },
+    async up() {
+      ensurePrereqs(['kafka']);
+      if (await apiVersionsOk(port)) return;
+      if (isOurProcess(readPid(pidFile), MAIN_CLASS)) {
+        await waitFor(`${name} on :${port}`, () => apiVersionsOk(port), 60_000, logFile);
+        return;
+      }
+      if (await tcpProbe(settings.host, port)) throw new Error(`port ${port} is taken by something that is not Kafka; set BULWARK_KAFKA_PORT`);
+      fs.mkdirSync(dir, { recursive: true });
+      fetchJars();
+      fs.writeFileSync(propsFile, serverProperties(port, controllerPort, dataDir));
+      fs.writeFileSync(log4jFile, log4j);
+      if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
+        const clusterId = run('java', ['-cp', classpath(), 'kafka.tools.StorageTool', 'random-uuid']).trim().split('\n').pop()!;
+        run('java', [`-Dlog4j.configuration=file:${log4jFile}`, '-cp', classpath(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile]);
+      }
+      const heap = options.heap ?? process.env.BULWARK_KAFKA_HEAP ?? '512m';
+      startDetached(
+        'java',
+        [`-Xms${heap}`, `-Xmx${heap}`, '-XX:+UseG1GC', `-Dlog4j.configuration=file:${log4jFile}`, '-cp', classpath(), MAIN_CLASS, propsFile],
+        logFile,
+        pidFile,
+      );
+      await waitFor(`${name} on :${port}`, () => apiVersionsOk(port), 90_000, logFile);
+    },
+    async down() {
+      const pid = readPid(pidFile);
+      if (!isOurProcess(pid, MAIN_CLASS)) return;
+      await stopPid(pid!, 30_000);
+      fs.rmSync(pidFile, { force: true });
+    },
+    pid() {
+      const pid = readPid(pidFile);
+      return isOurProcess(pid, MAIN_CLASS) ? pid : undefined;
+    },
+    async kill(signal, timeoutMs = 30_000) {
+      const pid = readPid(pidFile);
+      if (!isOurProcess(pid, MAIN_CLASS)) return;
+      process.kill(pid!, signal);
+      const deadline = Date.now() + timeoutMs;
+      while (isOurProcess(pid, MAIN_CLASS)) {
+        if (Date.now() > deadline) throw new Error(`${name} (pid ${pid}) still running ${timeoutMs} ms after ${signal}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      fs.rmSync(pidFile, { force: true });
+    },
+  };
+}
+
+
+function classpath(): string {
+  return `${libs}/*`;
+}
+
+function fetchJars(): void {
+  if (fs.existsSync(path.join(libs, '.complete'))) return;
+  process.stderr.write('fetching Kafka broker jars from Maven Central (scripts/kafka/pom.xml)' + '\n');
+  run('mvn', ['-q', '-B', '-f', path.join(repoRoot, 'scripts/kafka/pom.xml'), 'package', `-Dkafka.libs=${libs}`, `-Dproject.build.directory=${path.join(settings.kafka.dir, 'target')}`]);
+  fs.writeFileSync(path.join(libs, '.complete'), new Date().toISOString());
+}
+
+/** Sends ApiVersions v0 to `port` and checks for a well-formed answer with error code 0. */
+function apiVersionsOk(port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: settings.host, port });
     let buf = Buffer.alloc(0);
@@ -81,54 +180,6 @@ function apiVersionsOk(timeoutMs = 1000): Promise<boolean> {
   });
 }
 
-function classpath(): string {
-  return `${libs}/*`;
-}
 
-function fetchJars(): void {
-  if (fs.existsSync(path.join(libs, '.complete'))) return;
-  process.stderr.write('fetching Kafka broker jars from Maven Central (scripts/kafka/pom.xml)' + '\n');
-  run('mvn', ['-q', '-B', '-f', path.join(repoRoot, 'scripts/kafka/pom.xml'), 'package', `-Dkafka.libs=${libs}`, `-Dproject.build.directory=${path.join(dir, 'target')}`]);
-  fs.writeFileSync(path.join(libs, '.complete'), new Date().toISOString());
-}
-
-export const kafka: LocalServer = {
-  name: 'kafka',
-  url: `kafka://${settings.host}:${port}`,
-  logFile,
-  clientEnv: () => ({ BULWARK_KAFKA_BROKERS: `${settings.host}:${port}` }),
-  async status() {
-    return { healthy: await apiVersionsOk(), ours: isOurProcess(readPid(pidFile), MAIN_CLASS) };
-  },
-  async up() {
-    ensurePrereqs(['kafka']);
-    if (await apiVersionsOk()) return;
-    if (isOurProcess(readPid(pidFile), MAIN_CLASS)) {
-      await waitFor(`kafka on :${port}`, apiVersionsOk, 60_000, logFile);
-      return;
-    }
-    if (await tcpProbe(settings.host, port)) throw new Error(`port ${port} is taken by something that is not Kafka; set BULWARK_KAFKA_PORT`);
-    fs.mkdirSync(dir, { recursive: true });
-    fetchJars();
-    fs.writeFileSync(propsFile, props);
-    fs.writeFileSync(log4jFile, log4j);
-    if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
-      const clusterId = run('java', ['-cp', classpath(), 'kafka.tools.StorageTool', 'random-uuid']).trim().split('\n').pop()!;
-      run('java', [`-Dlog4j.configuration=file:${log4jFile}`, '-cp', classpath(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile]);
-    }
-    const heap = process.env.BULWARK_KAFKA_HEAP ?? '512m';
-    startDetached(
-      'java',
-      [`-Xms${heap}`, `-Xmx${heap}`, '-XX:+UseG1GC', `-Dlog4j.configuration=file:${log4jFile}`, '-cp', classpath(), MAIN_CLASS, propsFile],
-      logFile,
-      pidFile,
-    );
-    await waitFor(`kafka on :${port}`, apiVersionsOk, 90_000, logFile);
-  },
-  async down() {
-    const pid = readPid(pidFile);
-    if (!isOurProcess(pid, MAIN_CLASS)) return;
-    await stopPid(pid!, 30_000);
-    fs.rmSync(pidFile, { force: true });
-  },
-};
+/** The shared broker of `npm run infra` / Jest global setup. */
+export const kafka: KafkaInstance = createKafkaInstance({ name: 'kafka', ...settings.kafka });

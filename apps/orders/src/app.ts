@@ -10,14 +10,17 @@ import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createPool, migrate, type DbPool } from '@bulwark/db';
 import { connectAdmin, createKafka, createProducer, provisionTopics, type EventProducer } from '@bulwark/events';
+import { createIdempotency, migrateIdempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { OrdersConfig } from './config.ts';
 import { orderEventSchemas } from './domain/events.ts';
 import { createOrderRepository } from './domain/order-repository.ts';
 import { registerAdminRoutes } from './http/admin-routes.ts';
+import { registerCheckoutRoutes } from './http/checkout-routes.ts';
 import { registerCommandRoutes } from './http/command-routes.ts';
 import { registerQueryRoutes } from './http/query-routes.ts';
 import { ensurePublication, ensureSlot } from './relay/replication-setup.ts';
+import { createServiceClient, type BreakerSettings, type ServiceClient } from './saga/service-client.ts';
 import { createWorkers, type Workers } from './workers.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
@@ -65,6 +68,19 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
         // Kafka being away must not make the API unready: events wait in the WAL. Close is bounded for the same reason.
         kit.addDependency({ name: 'kafka-producer', check: async () => undefined, close: () => withDeadline(p.close(), 5_000).then(() => undefined) });
       }
+      const checkout = config.INVENTORY_URL && config.PAYMENTS_URL ? { inventoryUrl: config.INVENTORY_URL, paymentsUrl: config.PAYMENTS_URL } : undefined;
+      const orders = createOrderRepository(pool, { snapshotEvery: config.SNAPSHOT_EVERY, log: kit.log });
+      let clients: { inventory: ServiceClient; payments: ServiceClient } | undefined;
+      if (checkout && config.SAGA_RUNNER_ENABLED) {
+        const breaker: BreakerSettings = {
+          errorThresholdPercentage: config.SAGA_BREAKER_ERROR_PERCENT,
+          volumeThreshold: config.SAGA_BREAKER_VOLUME,
+          resetTimeoutMs: config.SAGA_BREAKER_RESET_MS,
+          rollingWindowMs: 10_000,
+        };
+        const common = { timeoutMs: config.SAGA_STEP_TIMEOUT_MS, breaker, registry: kit.metrics, log: kit.log };
+        clients = { inventory: createServiceClient({ name: 'inventory', baseUrl: checkout.inventoryUrl, ...common }), payments: createServiceClient({ name: 'payments', baseUrl: checkout.paymentsUrl, ...common }) };
+      }
       workers = createWorkers({
         pool,
         log: kit.log,
@@ -79,15 +95,35 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
           topic: config.ORDERS_TOPIC,
           beforeAcknowledge: options.beforeAcknowledge,
         },
+        saga: clients && {
+          deps: { ...clients, orders, reservationTtlSeconds: config.SAGA_RESERVATION_TTL_SECONDS },
+          policy: { retryBaseMs: config.SAGA_RETRY_BASE_MS, retryCapMs: config.SAGA_RETRY_CAP_MS },
+          leaseMs: config.SAGA_LEASE_MS,
+          pollIntervalMs: config.SAGA_POLL_MS,
+          concurrency: config.SAGA_CONCURRENCY,
+        },
       });
       kit.addDependency({
         name: 'workers',
         async check() {
           if (config.PROJECTOR_ENABLED && workers.projectors.some((p) => !p.running)) throw new Error('a projector is not running');
         },
-        close: () => workers.stop(),
+        close: async () => {
+          await workers.stop();
+          clients?.inventory.close();
+          clients?.payments.close();
+        },
       });
-      registerCommandRoutes(r, createOrderRepository(pool, { snapshotEvery: config.SNAPSHOT_EVERY, log: kit.log }));
+      const checkoutSettings = { currency: config.CHECKOUT_CURRENCY, deadlineMs: config.SAGA_DEADLINE_MS, snapshotEvery: config.SNAPSHOT_EVERY, log: kit.log };
+      registerCommandRoutes(r, orders, checkout ? { pool, settings: checkoutSettings, onStarted: () => workers.saga?.nudge() } : undefined);
+      if (checkout) {
+        // `wait`: a duplicate sent while the first is in flight gets the first one's response, not a 409.
+        const idempotency = createIdempotency({ pool, scope: 'orders', schema: config.ORDERS_SCHEMA, concurrent: 'wait', onError: (err, ctx) => kit.log.error({ err, ...ctx }, 'idempotency store error') });
+        const sweeper = setInterval(() => void idempotency.sweep().catch((err: unknown) => kit.log.warn({ err }, 'idempotency sweep failed')), 60_000);
+        sweeper.unref();
+        kit.addDependency({ name: 'idempotency-sweeper', check: async () => undefined, close: async () => clearInterval(sweeper) });
+        registerCheckoutRoutes(r, pool, checkoutSettings, () => workers.saga?.nudge(), idempotency.middleware);
+      }
       registerQueryRoutes(r, pool);
       registerAdminRoutes(r, workers);
     },
@@ -96,6 +132,7 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
   async function prepare(): Promise<void> {
     await pool.query(`CREATE SCHEMA IF NOT EXISTS "${config.ORDERS_SCHEMA}"`);
     await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.ORDERS_SCHEMA, phase: 'all' });
+    if (config.INVENTORY_URL && config.PAYMENTS_URL) await migrateIdempotency({ pool, schema: config.ORDERS_SCHEMA });
     if (kafka) {
       const admin = await connectAdmin(kafka);
       try {

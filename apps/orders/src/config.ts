@@ -21,6 +21,21 @@ export const ordersConfigSchema = baseConfigSchema.extend({
   RELAY_SLOT: z.string().regex(/^[a-z0-9_]+$/).default('orders_relay').describe('Logical replication slot of the relay.'),
   RELAY_PUBLICATION: z.string().regex(/^[a-z0-9_]+$/).default('orders_events').describe('Publication of the event table.'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(20).describe('Largest PostgreSQL pool size.'),
+  INVENTORY_URL: z.url().optional().describe('Base URL of the inventory service; with PAYMENTS_URL it enables the checkout saga.'),
+  PAYMENTS_URL: z.url().optional().describe('Base URL of the payments service; with INVENTORY_URL it enables the checkout saga.'),
+  SAGA_RUNNER_ENABLED: flag.default(true).describe('Run the checkout saga runner in this process (when the saga is configured).'),
+  CHECKOUT_CURRENCY: z.string().length(3).default('EUR').describe('ISO currency of order totals sent to payments.'),
+  SAGA_STEP_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000).describe('Timeout of one saga HTTP call.'),
+  SAGA_DEADLINE_MS: z.coerce.number().int().positive().default(120_000).describe('Forward steps must finish this long after checkout; then the saga compensates and is counted as expired.'),
+  SAGA_LEASE_MS: z.coerce.number().int().positive().default(15_000).describe('Lease of a runner on a saga; a crashed runner\'s sagas are resumed after it.'),
+  SAGA_POLL_MS: z.coerce.number().int().positive().default(200).describe('Idle poll interval of the saga runner.'),
+  SAGA_CONCURRENCY: z.coerce.number().int().positive().default(32).describe('Sagas one runner drives at once.'),
+  SAGA_RETRY_BASE_MS: z.coerce.number().int().positive().default(200).describe('First retry delay of a failed step (doubles, capped).'),
+  SAGA_RETRY_CAP_MS: z.coerce.number().int().positive().default(5_000).describe('Largest retry delay of a failed step.'),
+  SAGA_RESERVATION_TTL_SECONDS: z.coerce.number().int().positive().default(900).describe('Hold time asked for stock reservations (longer than the saga deadline).'),
+  SAGA_BREAKER_ERROR_PERCENT: z.coerce.number().int().min(1).max(100).default(50).describe('Circuit opens above this % of transient failures…'),
+  SAGA_BREAKER_VOLUME: z.coerce.number().int().positive().default(20).describe('…once this many calls were seen in the window.'),
+  SAGA_BREAKER_RESET_MS: z.coerce.number().int().positive().default(5_000).describe('Open circuit tries a call again after this long.'),
 });
 
 export type OrdersConfig = z.output<typeof ordersConfigSchema>;

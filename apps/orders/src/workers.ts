@@ -11,6 +11,7 @@ import type { Projection } from './projections/projection.ts';
 import { createProjector, readCheckpoint, type Projector } from './projections/projector.ts';
 import { rebuildProjection } from './projections/rebuild.ts';
 import { createCdcRelay, type CdcRelay, type CdcRelayOptions } from './relay/cdc-relay.ts';
+import { createSagaRunner, type SagaRunner, type SagaRunnerOptions } from './saga/saga-runner.ts';
 import { slotStatus } from './relay/replication-setup.ts';
 import { countEventsAfter, formatPosition } from './store/global-log.ts';
 
@@ -23,11 +24,14 @@ export interface WorkersOptions {
   projector: { enabled: boolean; batchSize: number; pollIntervalMs: number };
   /** Relay settings, or undefined when this process runs no relay. */
   relay?: Omit<CdcRelayOptions, 'log' | 'registry' | 'producer'> & { producer: EventProducer };
+  /** Checkout saga runner settings, or undefined when this process runs none. */
+  saga?: Omit<SagaRunnerOptions, 'pool' | 'log' | 'registry'>;
 }
 
 export interface Workers {
   readonly projectors: readonly Projector[];
   readonly relay: CdcRelay | undefined;
+  readonly saga: SagaRunner | undefined;
   start(): void;
   stop(): Promise<void>;
   hasProjection(name: string): boolean;
@@ -44,6 +48,7 @@ export function createWorkers(options: WorkersOptions): Workers {
     createProjector({ pool, projection, log, batchSize: options.projector.batchSize, pollIntervalMs: options.projector.pollIntervalMs }),
   );
   const relay = options.relay && createCdcRelay({ ...options.relay, log, registry: options.registry });
+  const saga = options.saga && createSagaRunner({ ...options.saga, pool, log, registry: options.registry });
 
   const projectionStatus = async () =>
     Promise.all(
@@ -78,11 +83,14 @@ export function createWorkers(options: WorkersOptions): Workers {
   return {
     projectors,
     relay,
+    saga,
     start() {
       if (options.projector.enabled) for (const p of projectors) p.start();
       relay?.start();
+      saga?.start();
     },
     async stop() {
+      await saga?.stop();
       await relay?.stop();
       await Promise.all(projectors.map((p) => p.stop()));
     },

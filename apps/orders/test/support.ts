@@ -31,6 +31,15 @@ export function suffix(): string {
   return randomUUID().replaceAll('-', '').slice(0, 10);
 }
 
+export interface BuildOverrides {
+  relay?: boolean;
+  kafkaBrokers?: string;
+  projector?: boolean;
+  beforeAcknowledge?: (lsn: string) => Promise<void>;
+  /** Extra configuration keys (e.g. INVENTORY_URL, SAGA_* for the checkout saga). */
+  env?: Record<string, string>;
+}
+
 export interface TestOrders {
   id: string;
   schema: string;
@@ -40,7 +49,9 @@ export interface TestOrders {
   /** Admin pool with search_path = the test schema. */
   db: DbPool;
   /** Builds (not starts) an app on this test's schema; relay optional. */
-  build(overrides?: { relay?: boolean; kafkaBrokers?: string; projector?: boolean; beforeAcknowledge?: (lsn: string) => Promise<void> }): OrdersApp;
+  build(overrides?: BuildOverrides): OrdersApp;
+  /** The environment build() configures an app with (for a child process running src/main.ts). */
+  env(overrides?: BuildOverrides): Record<string, string>;
   /** Builds and starts one app; returns its base URL. */
   start(overrides?: Parameters<TestOrders['build']>[0]): Promise<{ app: OrdersApp; url: string }>;
   cleanup(): Promise<void>;
@@ -55,10 +66,9 @@ export async function setupOrders(): Promise<TestOrders> {
   const db = createPool({ connectionString: pgUrl(), name: `orders_test_${id}`, max: 20, registry: new Registry(), log: silent, searchPath: [schema] });
   const apps: OrdersApp[] = [];
   let usedKafka = false;
-  const build: TestOrders['build'] = (o = {}) => {
+  const env: TestOrders['env'] = (o = {}) => {
     const relay = o.relay ?? false;
-    usedKafka ||= relay;
-    const config = loadConfig(ordersConfigSchema, {
+    const vars: Record<string, string | undefined> = {
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
@@ -74,7 +84,13 @@ export async function setupOrders(): Promise<TestOrders> {
       RELAY_SLOT: slot,
       RELAY_PUBLICATION: publication,
       SHUTDOWN_TIMEOUT_MS: '2000',
-    });
+      ...o.env,
+    };
+    return Object.fromEntries(Object.entries(vars).filter((e): e is [string, string] => e[1] !== undefined));
+  };
+  const build: TestOrders['build'] = (o = {}) => {
+    usedKafka ||= o.relay ?? false;
+    const config = loadConfig(ordersConfigSchema, env(o));
     const app = createOrdersApp({ config, logDestination: devNull as never, beforeAcknowledge: o.beforeAcknowledge });
     apps.push(app);
     return app;
@@ -87,6 +103,7 @@ export async function setupOrders(): Promise<TestOrders> {
     publication,
     db,
     build,
+    env,
     async start(o) {
       const app = build(o);
       const { url } = await app.start();
@@ -108,11 +125,11 @@ export async function setupOrders(): Promise<TestOrders> {
 }
 
 /** Polls until `predicate` holds; the deadline only bounds a hang, it asserts nothing about speed. */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, deadlineMs = 30_000): Promise<void> {
+export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, deadlineMs = 30_000, intervalMs = 20): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 

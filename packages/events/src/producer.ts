@@ -86,7 +86,8 @@ export function createProducer(options: ProducerOptions): EventProducer {
     return connecting;
   };
 
-  const sendBatch = async (batch: Pending[]): Promise<void> => {
+  /** Sends one batch; false when it failed (its publishes are rejected). */
+  const sendBatch = async (batch: Pending[]): Promise<boolean> => {
     const byTopic = new Map<string, { key: string | null; value: string | Buffer | null; headers: Record<string, string> }[]>();
     for (const item of batch) {
       let messages = byTopic.get(item.topic);
@@ -104,7 +105,14 @@ export function createProducer(options: ProducerOptions): EventProducer {
         endSpan(item.span);
         item.resolve();
       }
+      return true;
     } catch (err) {
+      // Start over with a new idempotent producer (new producer id, sequences from 0): after a broker crash the old one's
+      // sequence state can be refused forever (out-of-order sequence / unknown producer id) and kafkajs does not reset it.
+      const broken = raw;
+      raw = undefined;
+      connecting = undefined;
+      void broken?.disconnect().catch(() => undefined);
       metrics.sendDuration.observe({ outcome: 'error' }, (performance.now() - started) / 1000);
       log.error({ err, events: batch.length }, 'event batch not acknowledged');
       const failure = new PublishFailedError(`batch of ${batch.length} events not acknowledged: ${err instanceof Error ? err.message : String(err)}`, err);
@@ -113,6 +121,7 @@ export function createProducer(options: ProducerOptions): EventProducer {
         endSpan(item.span, err);
         item.reject(failure);
       }
+      return false;
     }
   };
 
@@ -120,7 +129,17 @@ export function createProducer(options: ProducerOptions): EventProducer {
     while (pending.length > 0) {
       const batch = pending.slice(0, maxBatchSize);
       pending = pending.slice(maxBatchSize);
-      await sendBatch(batch);
+      if (await sendBatch(batch)) continue;
+      // Publishes queued behind a failed batch fail with it, unsent: sending them would put an aggregate's later events on
+      // Kafka before the earlier ones its caller is about to retry (per-key order across a broker outage).
+      const behind = pending;
+      pending = [];
+      const failure = new PublishFailedError(`not sent: an earlier batch failed (${behind.length} events)`, undefined);
+      for (const item of behind) {
+        metrics.produceErrors.inc({ topic: item.topic, type: item.event.type });
+        endSpan(item.span, failure);
+        item.reject(failure);
+      }
     }
   };
 

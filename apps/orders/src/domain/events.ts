@@ -30,6 +30,14 @@ export const EVENT_PAYLOADS = {
   OrderPlaced: z.object({ totalCents: z.number().int() }),
   OrderCancelled: z.object({ reason: z.string() }),
   OrderShipped: z.object({ carrier: z.string() }),
+  // Checkout saga milestones (src/saga/): appended in the same transaction as the saga's state.
+  StockReserved: z.object({ sagaId: z.string(), reservationId: z.string() }),
+  PaymentAuthorized: z.object({ sagaId: z.string(), paymentId: z.string(), amountCents: z.number().int(), currency: z.string() }),
+  OrderConfirmed: z.object({ sagaId: z.string() }),
+  PaymentCaptured: z.object({ sagaId: z.string(), paymentId: z.string() }),
+  PaymentVoided: z.object({ sagaId: z.string() }),
+  StockReleased: z.object({ sagaId: z.string() }),
+  CheckoutFailed: z.object({ sagaId: z.string(), step: z.string(), reason: z.string() }),
 } as const;
 
 export type OrderEventType = keyof typeof EVENT_PAYLOADS;

@@ -8,7 +8,8 @@
 import { ordersError } from '../errors.ts';
 import type { Address, OrderEvent, OrderItem } from './events.ts';
 
-export type OrderStatus = 'draft' | 'placed' | 'cancelled' | 'shipped';
+/** `confirmed` / `checkout_failed` are set by the checkout saga (OrderConfirmed / CheckoutFailed). */
+export type OrderStatus = 'draft' | 'placed' | 'confirmed' | 'checkout_failed' | 'cancelled' | 'shipped';
 
 export interface OrderState {
   orderId: string;
@@ -51,6 +52,16 @@ export function evolve(state: OrderState | undefined, orderId: string, event: Or
       return { ...state, status: 'cancelled' };
     case 'OrderShipped':
       return { ...state, status: 'shipped' };
+    case 'OrderConfirmed':
+      return { ...state, status: 'confirmed' };
+    case 'CheckoutFailed':
+      return { ...state, status: 'checkout_failed' };
+    case 'StockReserved':
+    case 'PaymentAuthorized':
+    case 'PaymentCaptured':
+    case 'PaymentVoided':
+    case 'StockReleased':
+      return state;
   }
 }
 
@@ -93,5 +104,5 @@ export function assertCanCancel(state: OrderState): void {
 }
 
 export function assertCanShip(state: OrderState): void {
-  assertStatus(state, ['placed'], 'ship');
+  assertStatus(state, ['placed', 'confirmed'], 'ship');
 }

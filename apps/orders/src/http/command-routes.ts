@@ -2,13 +2,16 @@
 import type { RouteRegistrar } from '@bulwark/service-kit';
 import { addItem, cancelOrder, createOrder, placeOrder, removeItem, setAddress, shipOrder, type CommandResult } from '../domain/order-commands.ts';
 import type { OrderRepository } from '../domain/order-repository.ts';
+import type { DbPool } from '@bulwark/db';
+import { startCheckout, type CheckoutSettings } from '../saga/start-checkout.ts';
 import { etagOf, expectedVersionOf } from './preconditions.ts';
 import { AddItemBody, CancelBody, CommandResponse, CreateOrderBody, OrderIdParams, SetAddressBody, ShipBody, VersionedBody } from './schemas.ts';
 import { z } from 'zod';
 
 const ok = (result: CommandResult) => ({ status: 200 as const, body: result, headers: { etag: etagOf(result.version) } });
 
-export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository): void {
+/** With `checkout`, place also starts the order's checkout saga (same transaction). */
+export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository, checkout?: { pool: DbPool; settings: CheckoutSettings; onStarted: () => void }): void {
   const responses = { 200: CommandResponse };
   r.post('/orders', {
     summary: 'Create an order (draft)',
@@ -47,7 +50,13 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
     params: OrderIdParams,
     body: VersionedBody,
     responses,
-    handler: async ({ params, body, req }) => ok(await placeOrder(orders, params.id, expectedVersionOf(req.get('if-match'), body.expectedVersion))),
+    handler: async ({ params, body, req }) => {
+      const expectedVersion = expectedVersionOf(req.get('if-match'), body.expectedVersion);
+      if (!checkout) return ok(await placeOrder(orders, params.id, expectedVersion));
+      const { placed } = await startCheckout(checkout.pool, params.id, checkout.settings, { expectedVersion, reuseExisting: false });
+      checkout.onStarted();
+      return ok(placed!);
+    },
   });
   r.post('/orders/:id/cancel', {
     summary: 'Cancel a draft or placed order',

@@ -12,7 +12,7 @@ export const VersionedBody = z.object({ expectedVersion }).default({});
 export const CancelBody = z.object({ reason: z.string().min(1).max(500), expectedVersion });
 export const ShipBody = z.object({ carrier: z.string().min(1).max(100), expectedVersion });
 
-const OrderStatus = z.enum(['draft', 'placed', 'cancelled', 'shipped']);
+const OrderStatus = z.enum(['draft', 'placed', 'confirmed', 'checkout_failed', 'cancelled', 'shipped']);
 
 export const CommandResponse = z.object({
   order: z.object({ orderId: z.string(), customerId: z.string(), status: OrderStatus, items: z.array(OrderItem), address: Address.nullable(), totalCents: z.number() }),
@@ -42,3 +42,21 @@ export const ProjectionStatus = z.object({ name: z.string(), position: z.string(
 export const ProjectionsResponse = z.object({ projections: z.array(ProjectionStatus) });
 export const RebuildResponse = z.object({ projection: z.string(), events: z.number(), position: z.string() });
 export const RelayResponse = z.object({ enabled: z.boolean(), streaming: z.boolean(), slot: z.string(), active: z.boolean().nullable(), lagBytes: z.number().nullable() });
+
+const SagaStepName = z.enum(['reserve_stock', 'authorize_payment', 'confirm_order', 'capture_payment', 'void_payment', 'release_stock', 'mark_failed']);
+export const CheckoutResponse = z.object({
+  sagaId: z.string(),
+  orderId: z.string(),
+  status: z.enum(['running', 'compensating', 'completed', 'failed']),
+  step: SagaStepName.nullable().describe('The step that runs next (null when finished).'),
+  amountCents: z.number().int(),
+  currency: z.string(),
+  reservationId: z.string().nullable(),
+  paymentId: z.string().nullable(),
+  failure: z.object({ step: z.string(), reason: z.string() }).nullable(),
+  deadlineAt: z.string(),
+});
+export const CheckoutStatusResponse = CheckoutResponse.extend({
+  expired: z.boolean().describe('Compensated because the deadline passed.'),
+  steps: z.array(z.object({ step: z.string(), outcome: z.string(), detail: z.string().nullable(), at: z.string() })),
+});

@@ -11,6 +11,8 @@ const STATUS_OF_EVENT: Readonly<Record<string, OrderStatus>> = {
   OrderPlaced: 'placed',
   OrderCancelled: 'cancelled',
   OrderShipped: 'shipped',
+  OrderConfirmed: 'confirmed',
+  CheckoutFailed: 'checkout_failed',
 };
 
 export const orderStatusCounts: Projection = {

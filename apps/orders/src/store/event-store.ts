@@ -44,7 +44,8 @@ export interface StoredSnapshot {
   state: unknown;
 }
 
-const APPEND_SQL = `
+/** The append statement (exported for the benchmark's EXPLAIN). */
+export const APPEND_SQL = `
 WITH created AS (
   INSERT INTO streams (stream_id, stream_type, version)
   SELECT $1, $2, $3::int + cardinality($4::uuid[]) WHERE $3::int = 0

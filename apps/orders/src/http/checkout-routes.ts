@@ -1,0 +1,60 @@
+/** Checkout routes: start the saga (places the order) and read its progress. */
+import type { RequestHandler } from 'express';
+import type { DbPool } from '@bulwark/db';
+import type { IdempotencyLocals } from '@bulwark/idempotency';
+import type { RouteRegistrar } from '@bulwark/service-kit';
+import { ordersError } from '../errors.ts';
+import type { SagaState } from '../saga/checkout-saga.ts';
+import { findSagaByOrder, sagaSteps } from '../saga/saga-store.ts';
+import { startCheckout, type CheckoutSettings } from '../saga/start-checkout.ts';
+import { expectedVersionOf } from './preconditions.ts';
+import { CheckoutResponse, CheckoutStatusResponse, OrderIdParams, VersionedBody } from './schemas.ts';
+
+function view(s: SagaState) {
+  return {
+    sagaId: s.sagaId,
+    orderId: s.orderId,
+    status: s.status,
+    step: s.step,
+    amountCents: s.amountCents,
+    currency: s.currency,
+    reservationId: s.reservationId,
+    paymentId: s.paymentId,
+    failure: s.failure,
+    deadlineAt: new Date(s.deadlineAt).toISOString(),
+  };
+}
+
+/**
+ * `idempotency`: the Idempotency-Key middleware (packages/idempotency); the
+ * checkout then writes in its transaction, so the stored response and the
+ * placed order + saga commit together.
+ */
+export function registerCheckoutRoutes(r: RouteRegistrar, pool: DbPool, settings: CheckoutSettings, onStarted: () => void, idempotency?: RequestHandler): void {
+  r.post('/orders/:id/checkout', {
+    summary: 'Place the order and start its checkout saga (reserve stock → authorize → confirm → capture); needs an Idempotency-Key; a checkout of an order that has a saga answers that saga',
+    params: OrderIdParams,
+    body: VersionedBody,
+    responses: { 202: CheckoutResponse, 200: CheckoutResponse },
+    middleware: idempotency ? [idempotency] : [],
+    handler: async ({ params, body, req, res }) => {
+      const tx = (res.locals.idempotency as IdempotencyLocals | undefined)?.tx;
+      const result = await startCheckout(pool, params.id, settings, { expectedVersion: expectedVersionOf(req.get('if-match'), body.expectedVersion), reuseExisting: true, tx });
+      const headers = { location: `/orders/${params.id}/checkout` };
+      if (!result.created) return { status: 200 as const, body: view(result.saga), headers };
+      onStarted();
+      return { status: 202 as const, body: view(result.saga), headers };
+    },
+  });
+  r.get('/orders/:id/checkout', {
+    summary: 'Checkout saga status and step log of an order',
+    params: OrderIdParams,
+    responses: { 200: CheckoutStatusResponse },
+    handler: async ({ params }) => {
+      const row = await findSagaByOrder(pool, params.id);
+      if (!row) throw ordersError('ORDERS_NOT_FOUND', `order ${params.id} has no checkout`, { orderId: params.id });
+      const steps = await sagaSteps(pool, row.state.sagaId);
+      return { status: 200, body: { ...view(row.state), expired: row.expired, steps: steps.map((s) => ({ ...s, at: s.at.toISOString() })) } };
+    },
+  });
+}

@@ -1,0 +1,195 @@
+/**
+ * The checkout saga end to end against the REAL services started as child
+ * processes from their own entry points: inventory (apps/inventory), the PSP
+ * simulator and payments (apps/payments), each in its own PostgreSQL schema;
+ * orders runs in-process (real HTTP server, real saga runner).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { ADDRESS, call, pgUrl, setupOrders, silent, suffix, waitFor, type TestOrders } from './support.ts';
+import { createPool } from '@bulwark/db';
+import { Registry } from 'prom-client';
+
+const entry = (rel: string) => fileURLToPath(new URL(`../../${rel}`, import.meta.url));
+const ENTRIES = { inventory: entry('inventory/src/main.ts'), payments: entry('payments/src/main.ts'), psp: entry('payments/src/psp/main.ts') };
+const available = Object.values(ENTRIES).every((f) => fs.existsSync(f));
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+interface Started {
+  url: string;
+  child: ChildProcess;
+  exited: Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+async function startService(name: string, main: string, env: Record<string, string>): Promise<Started> {
+  return startServiceOnPort(name, main, await freePort(), env);
+}
+
+async function draftOrder(url: string, sku: string, quantity: number, unitPriceCents: number): Promise<string> {
+  const id = (await call(url, 'POST', '/orders', { customerId: 'c' })).body.order.orderId as string;
+  await call(url, 'POST', `/orders/${id}/items`, { sku, quantity, unitPriceCents });
+  await call(url, 'PUT', `/orders/${id}/address`, { address: ADDRESS });
+  return id;
+}
+
+(available ? describe : describe.skip)('checkout saga end to end (real inventory, payments and PSP simulator as processes)', () => {
+  let t: TestOrders;
+  let url: string;
+  const id = suffix();
+  const schemas = { inventory: `inventory_e2e_${id}`, payments: `payments_e2e_${id}` };
+  const services: Started[] = [];
+  let inventory: Started;
+  let payments: Started;
+  let psp: Started;
+
+  beforeAll(async () => {
+    const secret = `whsec_${randomUUID()}`;
+    const paymentsPort = await freePort();
+    psp = await startService('psp', ENTRIES.psp, { PSP_WEBHOOK_URLS: `http://127.0.0.1:${paymentsPort}/v1/psp/webhooks`, PSP_WEBHOOK_SECRETS: secret });
+    services.push(psp);
+    inventory = await startService('inventory', ENTRIES.inventory, { DATABASE_URL: pgUrl(), INVENTORY_SCHEMA: schemas.inventory, IDEMPOTENCY_CONCURRENT: 'wait', EVENTS_ENABLED: 'false' });
+    services.push(inventory);
+    // payments must listen where the PSP sends webhooks: start it on the port chosen above.
+    payments = await startServiceOnPort('payments', ENTRIES.payments, paymentsPort, { DATABASE_URL: pgUrl(), PAYMENTS_SCHEMA: schemas.payments, PSP_URL: psp.url, PSP_WEBHOOK_SECRETS: secret, EVENTS_ENABLED: 'false' });
+    services.push(payments);
+    t = await setupOrders();
+    ({ url } = await t.start({ env: { INVENTORY_URL: inventory.url, PAYMENTS_URL: payments.url, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '50', SAGA_RETRY_CAP_MS: '500' } }));
+  }, 180_000);
+
+  afterAll(async () => {
+    await t?.cleanup();
+    for (const s of services.reverse()) await s.stop();
+    const db = createPool({ connectionString: pgUrl(), name: `orders_e2e_cleanup_${id}`, max: 1, registry: new Registry(), log: silent });
+    for (const schema of Object.values(schemas)) await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    await db.close();
+  });
+
+  async function finished(n: number): Promise<boolean> {
+    const { rows } = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM checkout_sagas WHERE status IN ('completed', 'failed')");
+    return rows[0]!.n >= n;
+  }
+
+  it('when 50 checkouts race for 10 units, then exactly 10 orders are confirmed and paid, 40 fail cleanly, and stock ends at 0', async () => {
+    const sku = `e2e-${id}`;
+    expect((await call(inventory.url, 'PUT', `/v1/skus/${sku}`, { onHand: 10 })).status).toBe(200);
+    const ids = await Promise.all(Array.from({ length: 50 }, () => draftOrder(url, sku, 1, 1_250)));
+    const answers = await Promise.all(ids.map((o) => call(url, 'POST', `/orders/${o}/checkout`, {}, { 'idempotency-key': randomUUID() })));
+    expect(answers.map((a) => a.status)).toEqual(Array(50).fill(202));
+    await waitFor(() => finished(50), 'all 50 sagas finished', 120_000);
+    const { rows } = await t.db.query<{ status: string; reason: string | null; n: number }>(
+      "SELECT status, state->'failure'->>'reason' AS reason, count(*)::int AS n FROM checkout_sagas GROUP BY 1, 2 ORDER BY 1",
+    );
+    expect(rows).toEqual([
+      { status: 'completed', reason: null, n: 10 },
+      { status: 'failed', reason: 'insufficient-stock', n: 40 },
+    ]);
+    expect((await call(inventory.url, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ onHand: 0, reserved: 0, available: 0 });
+    // Money: one captured payment per completed order, none for the failed ones.
+    const completed = (await t.db.query<{ order_id: string }>("SELECT order_id FROM checkout_sagas WHERE status = 'completed'")).rows.map((r) => r.order_id);
+    for (const o of ids) {
+      const listed = (await call(payments.url, 'GET', `/v1/payments?orderId=${o}`)).body.payments as { status: string; amount: number }[];
+      if (completed.includes(o)) expect(listed.map((p) => [p.status, p.amount])).toEqual([['captured', 1_250]]);
+      else expect(listed).toEqual([]);
+    }
+  }, 240_000);
+
+  it('when the orders process is SIGKILLed at each saga step in turn, then after a restart every saga finishes and money and stock reconcile', async () => {
+    const sku = `e2e-kill-${id}`;
+    await call(inventory.url, 'PUT', `/v1/skus/${sku}`, { onHand: 20 });
+    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+    const env = t.env({ env: { INVENTORY_URL: inventory.url, PAYMENTS_URL: payments.url, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '50', SAGA_RETRY_CAP_MS: '500', SAGA_LEASE_MS: '1000', PROJECTOR_ENABLED: 'false' } });
+    const orders: string[] = [];
+    const steps = ['reserve_stock', 'authorize_payment', 'confirm_order', 'capture_payment'];
+    let proc = await startService('orders', main, env);
+    try {
+      for (const step of steps) {
+        const o = await draftOrder(proc.url, sku, 2, 300);
+        orders.push(o);
+        expect((await call(proc.url, 'POST', `/orders/${o}/checkout`, {}, { 'idempotency-key': randomUUID() })).status).toBe(202);
+        // Kill as soon as the saga's recorded next step is `step` (it is about to run it, or running it).
+        await waitFor(async () => (await t.db.query<{ step: string | null; status: string }>('SELECT step, status FROM checkout_sagas WHERE order_id = $1', [o])).rows[0]?.step === step, `saga at ${step}`, 30_000, 2);
+        proc.child.kill('SIGKILL');
+        await proc.exited;
+        proc = await startService('orders', main, env);
+        await waitFor(() => finished(orders.length), `saga killed at ${step} finished after the restart`, 60_000);
+      }
+    } finally {
+      await proc.stop();
+    }
+    // Reconciliation: each saga completed; one captured payment of the order total per order; stock fell by 2 per order, nothing held.
+    const { rows } = await t.db.query<{ order_id: string; status: string; amount: number }>("SELECT order_id, status, (state->>'amountCents')::int AS amount FROM checkout_sagas WHERE order_id = ANY($1)", [orders]);
+    expect(rows.map((r) => r.status)).toEqual(Array(4).fill('completed'));
+    for (const r of rows) {
+      const listed = (await call(payments.url, 'GET', `/v1/payments?orderId=${r.order_id}`)).body.payments as { status: string; amount: number }[];
+      expect(listed.map((p) => [p.status, p.amount])).toEqual([['captured', r.amount]]);
+    }
+    expect((await call(inventory.url, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ onHand: 20 - 2 * orders.length, reserved: 0 });
+  }, 240_000);
+
+  it('when the PSP declines, then the order fails, its stock is released and no money is taken', async () => {
+    const sku = `e2e-decline-${id}`;
+    await call(inventory.url, 'PUT', `/v1/skus/${sku}`, { onHand: 4 });
+    expect((await call(psp.url, 'PUT', '/v1/_simulator', { declineRate: 1 })).status).toBe(200);
+    try {
+      const o = await draftOrder(url, sku, 3, 500);
+      await call(url, 'POST', `/orders/${o}/checkout`, {}, { 'idempotency-key': randomUUID() });
+      await waitFor(async () => ['failed', 'completed'].includes((await call(url, 'GET', `/orders/${o}/checkout`)).body.status), 'saga finished', 60_000);
+      expect((await call(url, 'GET', `/orders/${o}/checkout`)).body).toMatchObject({ status: 'failed', failure: { step: 'authorize_payment', reason: 'payment-declined' } });
+      expect((await call(inventory.url, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
+      const listed = (await call(payments.url, 'GET', `/v1/payments?orderId=${o}`)).body.payments as { status: string }[];
+      expect(listed.every((p) => p.status !== 'authorized' && p.status !== 'captured')).toBe(true);
+    } finally {
+      await call(psp.url, 'PUT', '/v1/_simulator', { declineRate: 0 });
+    }
+  }, 120_000);
+});
+
+async function startServiceOnPort(name: string, main: string, port: number, env: Record<string, string>): Promise<Started> {
+  let output = '';
+  const child: ChildProcess = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', main], {
+    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
+  child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      resolve(signal ?? code);
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}`);
+      return (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200;
+    }, `${name} ready`, 60_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${String(err)}\n${name} output: ${output}`, { cause: err });
+  }
+  return {
+    url,
+    child,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

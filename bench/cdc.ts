@@ -1,0 +1,261 @@
+/**
+ * CDC to Kafka, in one run:
+ *  1. commit-to-Kafka latency: appendToStream (apps/orders event store) at
+ *     BENCH_RATE (1,000) events/s for BENCH_SECONDS (60) after a
+ *     BENCH_WARMUP_SECONDS (3) warm-up, one event per transaction, through
+ *     the real CDC relay (apps/orders/src/relay/cdc-relay.ts: pgoutput slot →
+ *     @bulwark/events producer) to a plain kafkajs consumer in its own
+ *     process. Latency = the consumer's receipt of the event id − the moment
+ *     the append's COMMIT returned to the writer (epoch clock of this machine). p50/p99/max; target p99 ≤ 100 ms.
+ *  2. producer throughput: @bulwark/events createProducer().publish() of
+ *     BENCH_PRODUCE_EVENTS (20,000) events against raw kafkajs with the same
+ *     settings (idempotent, acks=all, one request in flight, batches of 500,
+ *     the same CloudEvents records built per message), alternating for
+ *     BENCH_ROUNDS (3) rounds; medians; target wrapper ≥ 0.9× raw.
+ * Own schema, slot, publication and topics, all removed at the end.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import readline from 'node:readline';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import kafkajs from 'kafkajs';
+import { Registry } from 'prom-client';
+import { createPool, migrate, type DbLogger } from '@bulwark/db';
+import { connectAdmin, createKafka, createProducer, defineEvent, createEventRegistry, provisionTopics, toKafkaRecord, type EventProducer } from '@bulwark/events';
+import { z } from 'zod';
+import { ensureInfra } from '../scripts/infra/index.ts';
+import { orderEventSchemas } from '../apps/orders/src/domain/events.ts';
+import { createCdcRelay } from '../apps/orders/src/relay/cdc-relay.ts';
+import { dropReplication, ensurePublication, ensureSlot } from '../apps/orders/src/relay/replication-setup.ts';
+import { appendToStream } from '../apps/orders/src/store/event-store.ts';
+
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const PRODUCE_EVENTS = Number(process.env.BENCH_PRODUCE_EVENTS ?? 20_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const MIGRATIONS_DIR = fileURLToPath(new URL('../apps/orders/migrations/', import.meta.url));
+const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Epoch ms with sub-ms precision, comparable across processes of this machine. */
+const clock = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * The consumer runs in its own process (as consumers do in production), so
+ * the load generator and relay in this one do not delay its receipts. It
+ * prints `ready` once it joined the group, then `<event id> <epoch ms>` per event.
+ */
+const CONSUMER_SCRIPT = `
+import kafkajs from 'kafkajs';
+const [brokers, topic, group] = process.argv.slice(1);
+const clock = () => performance.timeOrigin + performance.now();
+const client = new kafkajs.Kafka({ clientId: group, brokers: brokers.split(','), logLevel: kafkajs.logLevel.NOTHING });
+const consumer = client.consumer({ groupId: group, maxWaitTimeInMs: 10, sessionTimeout: 10000, heartbeatInterval: 1000 });
+await consumer.connect();
+await consumer.subscribe({ topic, fromBeginning: true });
+consumer.on(consumer.events.GROUP_JOIN, () => process.stdout.write('ready\\n'));
+await consumer.run({ eachMessage: async ({ message }) => { const id = message.headers?.ce_id?.toString(); if (id) process.stdout.write(id + ' ' + clock() + '\\n'); } });
+process.on('SIGTERM', async () => { await consumer.disconnect(); process.exit(0); });
+`;
+
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function latency(pgUrl: string, brokers: string[], id: string): Promise<void> {
+  const schema = `bench_cdc_${id}`;
+  const slot = `bench_cdc_${id}`;
+  const publication = `bench_cdc_${id}`;
+  const topic = `bench.cdc.${id}.orders`;
+  const db = createPool({ connectionString: pgUrl, name: 'bench-cdc', max: Number(process.env.BENCH_PG_CONNECTIONS ?? 32), registry: new Registry(), log: silent, searchPath: [schema] });
+  const kafka = createKafka({ brokers, clientId: `bench-cdc-relay-${id}` });
+  const inner = createProducer({ kafka, schemas: orderEventSchemas, source: '/bulwark/orders', registry: new Registry(), log: silent });
+  // Pass-through that timestamps each event when the relay hands it over (decoded from the slot) and when Kafka acknowledged it.
+  const relayedAt = new Map<string, number>();
+  const ackedAt = new Map<string, number>();
+  const producer: EventProducer = {
+    publish(t, def, data, opts) {
+      const id = opts.id!;
+      relayedAt.set(id, clock());
+      return inner.publish(t, def, data, opts).then((e) => {
+        ackedAt.set(id, clock());
+        return e;
+      });
+    },
+    flush: () => inner.flush(),
+    close: () => inner.close(),
+  };
+  const relay = createCdcRelay({ connectionString: pgUrl, schema, slot, publication, producer, topic, log: silent });
+  let consumer: ReturnType<typeof spawn> | undefined;
+  const committedAt = new Map<string, number>();
+  const receivedAt = new Map<string, number>();
+  try {
+    await db.query(`CREATE SCHEMA "${schema}"`);
+    await migrate({ pool: db, dir: MIGRATIONS_DIR, schema, phase: 'all' });
+    const admin = await connectAdmin(kafka);
+    await provisionTopics(admin, [{ name: topic, partitions: 6 }]);
+    await admin.disconnect();
+    await ensurePublication(db, publication, schema);
+    await ensureSlot(db, slot);
+    consumer = spawn(process.execPath, ['--input-type=module', '--eval', CONSUMER_SCRIPT, brokers.join(','), topic, `bench-cdc-${id}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const joined = new Promise<void>((resolve) => {
+      readline.createInterface({ input: consumer!.stdout! }).on('line', (line) => {
+        if (line === 'ready') return resolve();
+        const [eventId, at] = line.split(' ');
+        if (eventId && at && !receivedAt.has(eventId)) receivedAt.set(eventId, Number(at));
+      });
+    });
+    await joined;
+    relay.start();
+    while (!relay.streaming) await sleep(20);
+
+    // Open-loop load: at each 5 ms tick, issue what the schedule owes; appends run concurrently on the pool.
+    const total = Math.round(RATE * (WARMUP_SECONDS + SECONDS));
+    const warmupEvents = Math.round(RATE * WARMUP_SECONDS);
+    const measuredIds: string[] = [];
+    let issued = 0;
+    let failed = 0;
+    let maxBacklog = 0;
+    const inFlight = new Set<Promise<void>>();
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
+    const started = performance.now();
+    while (issued < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE));
+      while (issued < due) {
+        const eventId = randomUUID();
+        if (issued >= warmupEvents) measuredIds.push(eventId);
+        issued++;
+        const p: Promise<void> = appendToStream(db, `order-${eventId}`, 'order', 0, [{ eventId, type: 'OrderCreated', data: { customerId: 'bench' } }])
+          .then(() => void committedAt.set(eventId, clock()))
+          .catch(() => void failed++)
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      maxBacklog = Math.max(maxBacklog, inFlight.size);
+      await sleep(5);
+    }
+    await Promise.all(inFlight);
+    loopDelay.disable();
+    const offered = issued / ((performance.now() - started) / 1000);
+    const deadline = Date.now() + 60_000;
+    while (measuredIds.some((i) => !receivedAt.has(i)) && Date.now() < deadline) await sleep(50);
+    const lat = measuredIds.flatMap((i) => {
+      const c = committedAt.get(i);
+      const r = receivedAt.get(i);
+      return c !== undefined && r !== undefined ? [Math.max(0, r - c)] : [];
+    });
+    lat.sort((a, b) => a - b);
+    const missing = measuredIds.length - lat.length;
+    const p99 = pct(lat, 99);
+    console.log(`commit-to-Kafka: ${lat.length} events measured at ${offered.toFixed(0)} events/s offered for ${SECONDS} s (+${WARMUP_SECONDS} s warm-up); append failures ${failed}, missing ${missing}, max appends in flight ${maxBacklog}`);
+    console.log(`  p50 ${pct(lat, 50).toFixed(1)} ms | p90 ${pct(lat, 90).toFixed(1)} ms | p99 ${p99.toFixed(1)} ms | p99.9 ${pct(lat, 99.9).toFixed(1)} ms | max ${lat.at(-1)?.toFixed(1)} ms`);
+    const stage = (from: Map<string, number>, to: Map<string, number>): string => {
+      const xs = measuredIds.flatMap((i) => (from.has(i) && to.has(i) ? [Math.max(0, to.get(i)! - from.get(i)!)] : [])).sort((a, b) => a - b);
+      return `p50 ${pct(xs, 50).toFixed(1)} / p99 ${pct(xs, 99).toFixed(1)} ms`;
+    };
+    console.log(`  stages: commit → relay decoded ${stage(committedAt, relayedAt)} | relay → Kafka ack (linger + send) ${stage(relayedAt, ackedAt)} | Kafka ack → consumer ${stage(ackedAt, receivedAt)}`);
+    console.log(`  event-loop delay of this process (load generator + relay; the consumer is a separate process): p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)} / p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} / max ${(loopDelay.max / 1e6).toFixed(1)} ms`);
+    console.log(`  target p99 ≤ 100 ms at ${RATE}/s: ${p99 <= 100 && missing === 0 ? 'MET' : 'NOT MET'}`);
+  } finally {
+    if (consumer && consumer.exitCode === null) {
+      const gone = new Promise((r) => consumer!.once('exit', r));
+      consumer.kill('SIGTERM');
+      await Promise.race([gone, sleep(5_000)]);
+      if (consumer.exitCode === null) consumer.kill('SIGKILL');
+    }
+    await relay.stop();
+    await producer.close().catch(() => undefined);
+    await dropReplication(db, slot, publication).catch(() => undefined);
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    await db.close();
+    const admin = await connectAdmin(kafka);
+    await admin.deleteTopics([topic]).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+const BenchEvent = defineEvent({ type: 'com.bulwark.bench.tick', version: 1, schema: z.object({ n: z.number().int(), orderId: z.string(), note: z.string() }) });
+const benchSchemas = createEventRegistry([BenchEvent]);
+
+async function throughput(brokers: string[], id: string): Promise<void> {
+  const topic = `bench.cdc.${id}.produce`;
+  const kafka = createKafka({ brokers, clientId: `bench-produce-${id}` });
+  const admin = await connectAdmin(kafka);
+  await provisionTopics(admin, [{ name: topic, partitions: 6 }]);
+  const keys = Array.from({ length: 100 }, () => randomUUID());
+  const data = (n: number) => ({ n, orderId: keys[n % keys.length]!, note: 'x'.repeat(120) });
+
+  const wrapperRound = async (): Promise<number> => {
+    const producer = createProducer({ kafka, schemas: benchSchemas, source: '/bulwark/bench', registry: new Registry(), log: silent });
+    await producer.publish(topic, BenchEvent, data(0), { key: keys[0]! }); // connect outside the clock
+    const started = performance.now();
+    await Promise.all(Array.from({ length: PRODUCE_EVENTS }, (_, n) => producer.publish(topic, BenchEvent, data(n), { key: keys[n % keys.length]! })));
+    const rate = PRODUCE_EVENTS / ((performance.now() - started) / 1000);
+    await producer.close();
+    return rate;
+  };
+  const rawRound = async (): Promise<number> => {
+    const client = new kafkajs.Kafka({ clientId: `bench-raw-${id}`, brokers, logLevel: kafkajs.logLevel.NOTHING });
+    const producer = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    const record = (n: number) =>
+      toKafkaRecord({
+        specversion: '1.0',
+        id: randomUUID(),
+        source: '/bulwark/bench',
+        type: BenchEvent.type,
+        subject: keys[n % keys.length]!,
+        time: new Date().toISOString(),
+        datacontenttype: 'application/json',
+        dataschema: BenchEvent.dataschema,
+        dataversion: 1,
+        traceparent: undefined,
+        tracestate: undefined,
+        data: data(n),
+      });
+    await producer.send({ topic, acks: -1, messages: [record(0)] });
+    const started = performance.now();
+    for (let from = 0; from < PRODUCE_EVENTS; from += 500) {
+      const messages = Array.from({ length: Math.min(500, PRODUCE_EVENTS - from) }, (_, i) => record(from + i));
+      await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });
+    }
+    const rate = PRODUCE_EVENTS / ((performance.now() - started) / 1000);
+    await producer.disconnect();
+    return rate;
+  };
+
+  const wrapper: number[] = [];
+  const raw: number[] = [];
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      if (r % 2 === 0) {
+        raw.push(await rawRound());
+        wrapper.push(await wrapperRound());
+      } else {
+        wrapper.push(await wrapperRound());
+        raw.push(await rawRound());
+      }
+      console.log(`  round ${r + 1}: wrapper ${wrapper.at(-1)!.toFixed(0)} events/s | raw kafkajs ${raw.at(-1)!.toFixed(0)} events/s`);
+    }
+    const w = median(wrapper);
+    const k = median(raw);
+    console.log(`producer throughput (${PRODUCE_EVENTS} events/round, median of ${ROUNDS}): wrapper ${w.toFixed(0)} events/s, raw kafkajs ${k.toFixed(0)} events/s`);
+    console.log(`  ratio wrapper/raw: ${(w / k).toFixed(2)}× (target ≥ 0.9×) ${w / k >= 0.9 ? 'MET' : 'NOT MET'}`);
+  } finally {
+    await admin.deleteTopics([topic]).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+export default async function bench(): Promise<void> {
+  const env = await ensureInfra(['postgres', 'kafka']);
+  const brokers = env.BULWARK_KAFKA_BROKERS!.split(',');
+  const id = `${process.pid}_${randomUUID().slice(0, 6)}`;
+  console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores shared with the other helpers)`);
+  console.log(`cdc bench: ${RATE} events/s for ${SECONDS} s through the CDC relay; then producer throughput, ${ROUNDS} rounds`);
+  if (process.env.BENCH_PART !== 'produce') await latency(env.BULWARK_PG_URL!, brokers, id);
+  if (process.env.BENCH_PART !== 'latency') await throughput(brokers, id.replaceAll('_', '-'));
+}
