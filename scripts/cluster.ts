@@ -1,9 +1,11 @@
 /**
- * `npm run cluster -- up|down|status|crds|logs [component...]`: the local
+ * `npm run cluster -- up|down|status|crds|tilt|dockerfile <app>|logs [component...]`: the local
  * Kubernetes control plane for tests (etcd, kube-apiserver,
  * kube-controller-manager, kube-scheduler, kwok with fake nodes), built from
  * source once per machine under .local/cluster. See scripts/cluster/index.ts.
  */
+import { ensureTilt } from './cluster/build.ts';
+import { writeDockerfile } from './cluster/dockerfile.ts';
 import { clusterSettings, components, ensureCluster, ensureCrds, stopCluster } from './cluster/index.ts';
 import { printLogTails } from './infra/proc.ts';
 
@@ -38,11 +40,22 @@ async function main(): Promise<number> {
     case 'crds':
       ensureCrds({ force: true });
       return 0;
+    case 'tilt': {
+      // Opt-in: a cold build takes minutes (see docs/RUNBOOK.md); the charts test then evaluates the Tiltfile.
+      const started = Date.now();
+      console.log(ensureTilt());
+      console.error(`cluster: tilt ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return 0;
+    }
+    case 'dockerfile':
+      // (Re)writes apps/<app>/Dockerfile in the shared pattern (scripts/cluster/dockerfile.ts).
+      for (const app of names) console.log(writeDockerfile(app));
+      return names.length > 0 ? 0 : 2;
     case 'logs':
       printLogTails(components.filter((c) => names.length === 0 || names.includes(c.name)));
       return 0;
     default:
-      console.error('usage: npm run cluster -- up [--no-crds]|down|status|crds|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');
+      console.error('usage: npm run cluster -- up [--no-crds]|down|status|crds|tilt|dockerfile <app...>|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');
       return 2;
   }
 }

