@@ -287,11 +287,36 @@ describe('manifests/ and chaos/', () => {
     expect(dryRun(fs.readFileSync(path.join(repoRoot, file), 'utf8'))).toMatch(/server dry run/);
   });
 
-  it('when every chaos experiment is applied (server-side dry-run), then the API server accepts it', () => {
-    const dir = path.join(repoRoot, 'chaos');
-    const files = fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => /\.ya?ml$/.test(f)) : [];
-    for (const file of files) dryRun(fs.readFileSync(path.join(dir, file), 'utf8'));
-    console.log(`${files.length} chaos experiment file(s) dry-run`);
+  const chaosDir = path.join(repoRoot, 'chaos');
+  const chaosFiles = fs.existsSync(chaosDir) ? (fs.readdirSync(chaosDir, { recursive: true }) as string[]).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
+
+  it('when chaos/ is listed, then there are experiments for the fault paths the services are built for', () => {
+    const kinds = chaosFiles.flatMap((f) => objects(fs.readFileSync(path.join(chaosDir, f), 'utf8')).map((o) => o.kind as string));
+    expect(kinds).toEqual(expect.arrayContaining(['PodChaos', 'NetworkChaos', 'HTTPChaos', 'StressChaos']));
+  });
+
+  it.each(chaosFiles)('when chaos/%s is applied (server-side dry-run), then the API server accepts it', (file) => {
+    expect(dryRun(fs.readFileSync(path.join(chaosDir, file), 'utf8'))).toMatch(/server dry run/);
+  });
+
+  it.each(chaosFiles)('when chaos/%s is read, then it is bounded and every selector matches Pods the charts and manifests render', (file) => {
+    // Pod templates the experiments can hit: each service chart as Tilt installs it (namespace bulwark), and the data stores.
+    const workloads = [
+      ...charts.flatMap((chart) => objects(render(chart, 'default', chart, 'bulwark'))),
+      ...['kafka', 'postgres', 'redis'].flatMap((name) => objects(fs.readFileSync(path.join(repoRoot, 'manifests/data', `${name}.yaml`), 'utf8'))),
+    ]
+      .filter((o) => ['Deployment', 'StatefulSet', 'Rollout'].includes(o.kind as string) && o.spec?.template)
+      .map((o) => ({ namespace: (o.metadata?.namespace as string | undefined) ?? 'bulwark', labels: (o.spec.template.metadata?.labels ?? {}) as Record<string, string> }));
+    const matches = (selector: Obj): boolean =>
+      workloads.some((w) => (selector.namespaces as string[]).includes(w.namespace) && Object.entries(selector.labelSelectors as Record<string, string>).every(([k, v]) => w.labels[k] === v));
+    for (const experiment of objects(fs.readFileSync(path.join(chaosDir, file), 'utf8'))) {
+      expect(experiment.apiVersion).toBe('chaos-mesh.org/v1alpha1');
+      const spec = experiment.spec as Obj;
+      // Everything but a one-shot pod kill must end by itself, so a forgotten button cannot leave the cluster broken.
+      if (!(experiment.kind === 'PodChaos' && spec.action === 'pod-kill')) expect(spec.duration).toMatch(/^\d+(ms|s|m)$/);
+      expect(matches(spec.selector as Obj)).toBe(true);
+      if (typeof spec.target === 'object') expect(matches((spec.target as Obj).selector as Obj)).toBe(true);
+    }
   });
 
   it('when the upstream chart pins are read, then each names a values file that exists', () => {
