@@ -76,6 +76,8 @@ export function serviceCharts(): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && !e.name.startsWith('_') && fs.existsSync(path.join(dir, e.name, 'Chart.yaml')))
+    // Operator charts (annotation bulwark.dev/chart-kind: operator) serve no traffic: scripts/test/operator-chart.test.ts.
+    .filter((e) => !/bulwark\.dev\/chart-kind:\s*operator/.test(fs.readFileSync(path.join(dir, e.name, 'Chart.yaml'), 'utf8')))
     .map((e) => e.name)
     .sort();
 }
