@@ -9,13 +9,12 @@
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createPool, migrate, type DbPool } from '@bulwark/db';
-import { connectAdmin, createKafka, createProducer, provisionTopics } from '@bulwark/events';
+import { connectAdmin, createKafka, createOutboxRelay, createProducer, provisionTopics, type OutboxRelay } from '@bulwark/events';
 import { createIdempotency, migrateIdempotency, type Idempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { InventoryConfig } from './config.ts';
 import { createExpirySweeper, type ExpirySweeper } from './domain/expiry-sweeper.ts';
-import { inventoryEventSchemas } from './domain/inventory-events.ts';
-import { createOutboxRelay, type OutboxRelay } from './relay/outbox-relay.ts';
+import { INVENTORY_EVENTS, inventoryEventSchemas } from './domain/inventory-events.ts';
 import { registerRoutes } from './http/routes.ts';
 import { createInventoryMetrics } from './metrics.ts';
 
@@ -60,7 +59,7 @@ export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
       const metrics = createInventoryMetrics(kit.metrics);
       if (kafka) {
         const producer = createProducer({ kafka, schemas: inventoryEventSchemas, source: '/bulwark/inventory', registry: kit.metrics, log: kit.log });
-        const r = createOutboxRelay({ pool, producer, topic: config.INVENTORY_TOPIC, batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_MS, log: kit.log });
+        const r = createOutboxRelay({ pool, producer, topic: config.INVENTORY_TOPIC, table: 'inventory_events_outbox', events: INVENTORY_EVENTS, batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_MS, log: kit.log });
         relay = r;
         // Kafka being away must not make the API unready: events wait in the outbox. Close is bounded for the same reason.
         kit.addDependency({

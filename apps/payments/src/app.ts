@@ -9,16 +9,15 @@
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createPool, migrate, type DbPool } from '@bulwark/db';
-import { connectAdmin, createKafka, createProducer, provisionTopics } from '@bulwark/events';
+import { connectAdmin, createKafka, createOutboxRelay, createProducer, provisionTopics, type OutboxRelay } from '@bulwark/events';
 import { createIdempotency, migrateIdempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { PaymentsConfig } from './config.ts';
 import { registerPaymentRoutes } from './http/payment-routes.ts';
 import { registerWebhookRoutes } from './http/webhook-routes.ts';
 import { createPaymentsMetrics } from './metrics.ts';
-import { paymentEventSchemas } from './domain/payment-events.ts';
+import { PAYMENT_EVENTS, paymentEventSchemas } from './domain/payment-events.ts';
 import { createPspClient, type PspClient } from './psp-client.ts';
-import { createOutboxRelay, type OutboxRelay } from './relay/outbox-relay.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
@@ -66,7 +65,7 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
       kit.addDependency({ name: 'psp-breaker', check: async () => undefined, close: async () => psp.close() });
       if (kafka) {
         const producer = createProducer({ kafka, schemas: paymentEventSchemas, source: '/bulwark/payments', registry: kit.metrics, log: kit.log });
-        const r = createOutboxRelay({ pool, producer, topic: config.PAYMENTS_TOPIC, batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_MS, log: kit.log });
+        const r = createOutboxRelay({ pool, producer, topic: config.PAYMENTS_TOPIC, table: 'payment_events_outbox', events: PAYMENT_EVENTS, batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_MS, log: kit.log });
         relay = r;
         // Kafka being away must not make payments unready: events wait in the outbox. Close is bounded for the same reason.
         kit.addDependency({

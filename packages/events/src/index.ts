@@ -15,6 +15,7 @@ export {
   type ProvisionResult,
   type PartitionLag,
 } from './admin.ts';
+export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox.ts';
 export { replayDeadLetters, type ReplayOptions, type ReplayResult, type DeadLetter } from './replay.ts';
 export { retryTopicName, deadLetterTopicName, planFailure, retryPolicy, RETRY_HEADERS, DEFAULT_RETRY_DELAYS_MS, type RetryPolicy, type FailurePlan } from './retry.ts';
 export { migrateProcessedEventStore, pruneProcessedEvents } from './processed-store.ts';
