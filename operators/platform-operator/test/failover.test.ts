@@ -174,7 +174,8 @@ describe('PostgresCluster failover with synchronous replication (real API server
       { ...ref(namespace), body: { metadata: { annotations: { [SWITCHOVER_ANNOTATION]: 'pg-0' } } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
-    const switched = await eventually('switched', () => read(namespace), (c) => c.status?.lastFailover?.kind === 'switchover' && c.status.phase === 'Healthy', 60_000);
+    // The annotation is removed right after the status records the switchover (same reconcile): wait for both.
+    const switched = await eventually('switched', () => read(namespace), (c) => c.status?.lastFailover?.kind === 'switchover' && c.status.phase === 'Healthy' && c.metadata?.annotations?.[SWITCHOVER_ANNOTATION] === undefined, 60_000);
     const count = writer.acked.length;
     await eventually('writes continue', () => writer!.acked.length, (n) => n >= count + 50, 60_000);
     await writer.stop();
