@@ -127,7 +127,20 @@ export class LocalInstance {
   }
 
   async start(): Promise<void> {
-    await runPg('pg_ctl', ['-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60', '-o', `-c listen_addresses=${this.host} -c port=${this.port}`, 'start']);
+    // Right after a SIGKILL the kernel may still hold the dead postmaster's socket or shared memory for a moment
+    // (seen once in CI on a loaded box: "could not start server"); try again briefly, then fail with the server log.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await runPg('pg_ctl', ['-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60', '-o', `-c listen_addresses=${this.host} -c port=${this.port}`, 'start']);
+        return;
+      } catch (err) {
+        if (attempt >= 3) {
+          const tail = fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, 'utf8').split('\n').slice(-15).join('\n') : '(no log)';
+          throw new Error(`${this.name} did not start after ${attempt} attempts; log tail:\n${tail}`, { cause: err });
+        }
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+      }
+    }
   }
 
   /** Clean stop (fast: disconnects clients, ships remaining WAL to connected standbys). */
