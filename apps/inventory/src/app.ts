@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createPool, migrate, type DbPool } from '@bulwark/db';
 import { connectAdmin, createKafka, createOutboxRelay, createProducer, provisionTopics, type OutboxRelay } from '@bulwark/events';
-import { createIdempotency, migrateIdempotency, type Idempotency } from '@bulwark/idempotency';
+import { createIdempotency, createTransactionOnly, migrateIdempotency, type Idempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { InventoryConfig } from './config.ts';
 import { createExpirySweeper, type ExpirySweeper } from './domain/expiry-sweeper.ts';
@@ -100,9 +100,10 @@ export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
         },
         close: () => sweeper.stop(),
       });
+      if (!config.IDEMPOTENCY_ENABLED) kit.log.warn('IDEMPOTENCY_ENABLED=false: Idempotency-Keys are not stored or replayed (benchmark baseline only)');
       registerRoutes(r, {
         pool,
-        idempotency: idem.middleware,
+        idempotency: config.IDEMPOTENCY_ENABLED ? idem.middleware : createTransactionOnly({ pool, onError: (err, stage) => kit.log.error({ err, stage }, 'request transaction failed') }),
         reservationTtlSeconds: config.RESERVATION_TTL_SECONDS,
         onTransition: (transition) => metrics.reservations.inc({ transition }),
       });

@@ -17,6 +17,7 @@ export const inventoryConfigSchema = baseConfigSchema.extend({
     .default('wait')
     .describe('A duplicate request while the first is in flight: wait for it and replay (default: a saga retrying after a client timeout gets the answer, not a 409 it could mistake for a stock-out), or 409 at once (conflict).'),
   IDEMPOTENCY_WAIT_MS: z.coerce.number().int().positive().default(10_000).describe('Longest wait of a duplicate in wait mode before 409 IDEMPOTENCY_KEY_IN_FLIGHT.'),
+  IDEMPOTENCY_ENABLED: flag.default(true).describe('Benchmark baseline only (`npm run bench -- checkout`): false replaces the Idempotency-Key store by a plain request transaction, so a retried request runs twice. Never false in a deployment.'),
   SWEEPER_ENABLED: flag.default(true).describe('Run the expiry sweeper (reservations, idempotency keys) in this process; safe on every replica.'),
   SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(1_000).describe('Pause between sweeps when the last one found nothing to do.'),
   SWEEP_BATCH_SIZE: z.coerce.number().int().positive().max(10_000).default(100).describe('Expired reservations released per sweep transaction.'),

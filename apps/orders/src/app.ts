@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createPool, migrate, type DbPool } from '@bulwark/db';
 import { connectAdmin, createKafka, createProducer, provisionTopics, type EventProducer } from '@bulwark/events';
-import { createIdempotency, migrateIdempotency } from '@bulwark/idempotency';
+import { createIdempotency, createTransactionOnly, migrateIdempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { OrdersConfig } from './config.ts';
 import { orderEventSchemas } from './domain/events.ts';
@@ -78,7 +78,8 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
           resetTimeoutMs: config.SAGA_BREAKER_RESET_MS,
           rollingWindowMs: 10_000,
         };
-        const common = { timeoutMs: config.SAGA_STEP_TIMEOUT_MS, breaker, registry: kit.metrics, log: kit.log };
+        if (!config.SAGA_BREAKERS_ENABLED) kit.log.warn('SAGA_BREAKERS_ENABLED=false: saga calls have no circuit breaker (benchmark baseline only)');
+        const common = { timeoutMs: config.SAGA_STEP_TIMEOUT_MS, breaker, breakerEnabled: config.SAGA_BREAKERS_ENABLED, registry: kit.metrics, log: kit.log };
         clients = { inventory: createServiceClient({ name: 'inventory', baseUrl: checkout.inventoryUrl, ...common }), payments: createServiceClient({ name: 'payments', baseUrl: checkout.paymentsUrl, ...common }) };
       }
       workers = createWorkers({
@@ -122,7 +123,8 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
         const sweeper = setInterval(() => void idempotency.sweep().catch((err: unknown) => kit.log.warn({ err }, 'idempotency sweep failed')), 60_000);
         sweeper.unref();
         kit.addDependency({ name: 'idempotency-sweeper', check: async () => undefined, close: async () => clearInterval(sweeper) });
-        registerCheckoutRoutes(r, pool, checkoutSettings, () => workers.saga?.nudge(), idempotency.middleware);
+        if (!config.IDEMPOTENCY_ENABLED) kit.log.warn('IDEMPOTENCY_ENABLED=false: Idempotency-Keys are not stored or replayed (benchmark baseline only)');
+        registerCheckoutRoutes(r, pool, checkoutSettings, () => workers.saga?.nudge(), config.IDEMPOTENCY_ENABLED ? idempotency.middleware : createTransactionOnly({ pool, onError: (err, stage) => kit.log.error({ err, stage }, 'request transaction failed') }));
       }
       registerQueryRoutes(r, pool);
       registerAdminRoutes(r, workers);

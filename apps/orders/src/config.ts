@@ -36,6 +36,8 @@ export const ordersConfigSchema = baseConfigSchema.extend({
   SAGA_BREAKER_ERROR_PERCENT: z.coerce.number().int().min(1).max(100).default(50).describe('Circuit opens above this % of transient failures…'),
   SAGA_BREAKER_VOLUME: z.coerce.number().int().positive().default(20).describe('…once this many calls were seen in the window.'),
   SAGA_BREAKER_RESET_MS: z.coerce.number().int().positive().default(5_000).describe('Open circuit tries a call again after this long.'),
+  SAGA_BREAKERS_ENABLED: flag.default(true).describe('Benchmark baseline only (`npm run bench -- checkout`): false calls inventory and payments without circuit breakers, keeping the timeouts. Never false in a deployment.'),
+  IDEMPOTENCY_ENABLED: flag.default(true).describe('Benchmark baseline only (`npm run bench -- checkout`): false replaces the Idempotency-Key store by a plain request transaction, so a retried request runs twice. Never false in a deployment.'),
 });
 
 export type OrdersConfig = z.output<typeof ordersConfigSchema>;

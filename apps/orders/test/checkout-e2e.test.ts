@@ -13,6 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { ADDRESS, call, pgUrl, setupOrders, silent, suffix, waitFor, type TestOrders } from './support.ts';
 import { createPool } from '@bulwark/db';
 import { Registry } from 'prom-client';
+import { SIGNATURE_HEADER, signatureHeader } from '@bulwark/webhook-signature';
+
+interface PspState {
+  webhooks: { delivered: number; gaveUp: number; inFlight: number };
+}
 
 const entry = (rel: string) => fileURLToPath(new URL(`../../${rel}`, import.meta.url));
 const ENTRIES = { inventory: entry('inventory/src/main.ts'), payments: entry('payments/src/main.ts'), psp: entry('payments/src/psp/main.ts') };
@@ -53,16 +58,16 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
   let inventory: Started;
   let payments: Started;
   let psp: Started;
+  const webhookSecret = `whsec_${randomUUID()}`;
 
   beforeAll(async () => {
-    const secret = `whsec_${randomUUID()}`;
     const paymentsPort = await freePort();
-    psp = await startService('psp', ENTRIES.psp, { PSP_WEBHOOK_URLS: `http://127.0.0.1:${paymentsPort}/v1/psp/webhooks`, PSP_WEBHOOK_SECRETS: secret });
+    psp = await startService('psp', ENTRIES.psp, { PSP_WEBHOOK_URLS: `http://127.0.0.1:${paymentsPort}/v1/psp/webhooks`, PSP_WEBHOOK_SECRETS: webhookSecret });
     services.push(psp);
     inventory = await startService('inventory', ENTRIES.inventory, { DATABASE_URL: pgUrl(), INVENTORY_SCHEMA: schemas.inventory, IDEMPOTENCY_CONCURRENT: 'wait', EVENTS_ENABLED: 'false' });
     services.push(inventory);
     // payments must listen where the PSP sends webhooks: start it on the port chosen above.
-    payments = await startServiceOnPort('payments', ENTRIES.payments, paymentsPort, { DATABASE_URL: pgUrl(), PAYMENTS_SCHEMA: schemas.payments, PSP_URL: psp.url, PSP_WEBHOOK_SECRETS: secret, EVENTS_ENABLED: 'false' });
+    payments = await startServiceOnPort('payments', ENTRIES.payments, paymentsPort, { DATABASE_URL: pgUrl(), PAYMENTS_SCHEMA: schemas.payments, PSP_URL: psp.url, PSP_WEBHOOK_SECRETS: webhookSecret, EVENTS_ENABLED: 'false' });
     services.push(payments);
     t = await setupOrders();
     ({ url } = await t.start({ env: { INVENTORY_URL: inventory.url, PAYMENTS_URL: payments.url, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '50', SAGA_RETRY_CAP_MS: '500' } }));
@@ -154,6 +159,72 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
       await call(psp.url, 'PUT', '/v1/_simulator', { declineRate: 0 });
     }
   }, 120_000);
+
+  it('when the PSP delivers every webhook twice and out of order and forged or stale webhooks arrive, then each order is charged once, none is confirmed without payment, and money reconciles', async () => {
+    const sku = `e2e-webhooks-${id}`;
+    await call(inventory.url, 'PUT', `/v1/skus/${sku}`, { onHand: 10 });
+    expect((await call(psp.url, 'PUT', '/v1/_simulator', { duplicateWebhookRate: 1, outOfOrderRate: 1 })).status).toBe(200);
+    const before = (await call(psp.url, 'GET', '/v1/_simulator')).body as PspState;
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 6; i++) ids.push(await draftOrder(url, sku, 1, 700 + i));
+      await Promise.all(ids.map((o) => call(url, 'POST', `/orders/${o}/checkout`, {}, { 'idempotency-key': randomUUID() })));
+      // While the sagas run: a void for the first order's payment, signed with a forged secret, then with the
+      // real secret but a timestamp an hour old (a replay). Both are refused and change nothing.
+      await waitFor(async () => ((await call(payments.url, 'GET', `/v1/payments?orderId=${ids[0]}`)).body.payments as unknown[]).length > 0, 'first payment recorded', 60_000);
+      const payment = ((await call(payments.url, 'GET', `/v1/payments?orderId=${ids[0]}`)).body.payments as { id: string; pspIntentId: string }[])[0]!;
+      const intent = (await call(psp.url, 'GET', `/v1/payment_intents/${payment.pspIntentId}`)).body as Record<string, unknown>;
+      const transition = { kind: 'voided', amount: 0, version: Number(intent.version) + 1 };
+      const body = JSON.stringify({ id: `evt_${randomUUID()}`, type: 'payment_intent.voided', created: Math.floor(Date.now() / 1000), data: { object: { ...intent, status: 'voided', version: transition.version, lastTransition: transition }, transition } });
+      const now = Math.floor(Date.now() / 1000);
+      for (const [signature, reason] of [
+        [signatureHeader(body, ['whsec_forged_0000000000000000']), 'mismatch'],
+        [signatureHeader(body, [webhookSecret], now - 3_600), 'stale'],
+      ] as const) {
+        const res = await fetch(`${payments.url}/v1/psp/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature }, body });
+        expect(res.status).toBe(401);
+        expect(await res.json()).toMatchObject({ reason });
+      }
+      await waitFor(async () => (await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM checkout_sagas WHERE order_id = ANY($1) AND status = 'completed'", [ids])).rows[0]!.n === ids.length, 'the six sagas completed', 120_000);
+      // Let the held-back (out-of-order) and duplicated deliveries land before reading the books.
+      await new Promise((r) => setTimeout(r, 1_500));
+      await waitFor(async () => ((await call(psp.url, 'GET', '/v1/_simulator')).body as PspState).webhooks.inFlight === 0, 'PSP webhooks delivered', 60_000);
+    } finally {
+      await call(psp.url, 'PUT', '/v1/_simulator', { duplicateWebhookRate: 0, outOfOrderRate: 0 });
+    }
+    const after = (await call(psp.url, 'GET', '/v1/_simulator')).body as PspState;
+    expect(after.webhooks.gaveUp).toBe(before.webhooks.gaveUp);
+    // Every order: one payment, captured for exactly its total, in the same state and version as at the PSP.
+    for (const [i, o] of ids.entries()) {
+      const listed = (await call(payments.url, 'GET', `/v1/payments?orderId=${o}`)).body.payments as { status: string; amount: number; pspIntentId: string; pspVersion: number; amountCaptured: number }[];
+      expect(listed.map((p) => [p.status, p.amount, p.amountCaptured])).toEqual([['captured', 700 + i, 700 + i]]);
+      const theirs = (await call(psp.url, 'GET', `/v1/payment_intents/${listed[0]!.pspIntentId}`)).body as { status: string; version: number };
+      expect({ status: listed[0]!.status, version: listed[0]!.pspVersion }).toEqual({ status: theirs.status, version: theirs.version });
+    }
+    // Each PSP transition recorded once though delivered twice; the ledger balances.
+    const db = createPool({ connectionString: pgUrl(), name: `orders_e2e_books_${id}`, max: 1, registry: new Registry(), log: silent });
+    try {
+      const events = await db.query<{ n: number; distinct: number }>(`SELECT count(*)::int AS n, count(DISTINCT (payment_id, psp_version))::int AS distinct FROM "${schemas.payments}".psp_webhook_events`);
+      expect(events.rows[0]!.n).toBe(events.rows[0]!.distinct);
+      // …and the PSP really did send each of this test's events twice (the knobs took effect).
+      const mine = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "${schemas.payments}".psp_webhook_events e JOIN "${schemas.payments}".payments p ON p.id = e.payment_id WHERE p.order_id = ANY($1)`,
+        [ids],
+      );
+      expect(mine.rows[0]!.n).toBeGreaterThanOrEqual(2 * ids.length); // authorized + captured at least
+      expect(after.webhooks.delivered - before.webhooks.delivered).toBe(2 * mine.rows[0]!.n);
+      const books = await db.query<{ ledger: number; receivable: number; held: number }>(
+        `SELECT (SELECT coalesce(sum(amount), 0)::float8 FROM "${schemas.payments}".ledger_entries) AS ledger,
+                (SELECT coalesce(sum(amount), 0)::float8 FROM "${schemas.payments}".ledger_entries WHERE account = 'psp_receivable') AS receivable,
+                (SELECT coalesce(sum(amount_captured - amount_refunded), 0)::float8 FROM "${schemas.payments}".payments) AS held`,
+      );
+      expect(books.rows[0]!.ledger).toBe(0);
+      expect(books.rows[0]!.receivable).toBe(books.rows[0]!.held);
+    } finally {
+      await db.close();
+    }
+    expect((await call(inventory.url, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ onHand: 4, reserved: 0 });
+  }, 240_000);
 });
 
 async function startServiceOnPort(name: string, main: string, port: number, env: Record<string, string>): Promise<Started> {

@@ -48,7 +48,7 @@ async function serve(route: Handler, hooks: { onRequest?: (method: string, path:
           if (again.delayMs) await new Promise((r) => setTimeout(r, again.delayMs));
           return send(again, true);
         }
-        if (scoped && inFlight.has(scoped)) return send(problem(409, 'idempotency-key-in-flight'));
+        if (scoped && inFlight.has(scoped)) return send(problem(409, 'idempotency-key-in-flight', { code: 'IDEMPOTENCY_KEY_IN_FLIGHT' }));
         if (scoped) inFlight.add(scoped);
         let reply: Reply;
         try {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createPool, migrate, type DbPool } from '@bulwark/db';
 import { connectAdmin, createKafka, createOutboxRelay, createProducer, provisionTopics, type OutboxRelay } from '@bulwark/events';
-import { createIdempotency, migrateIdempotency } from '@bulwark/idempotency';
+import { createIdempotency, createTransactionOnly, migrateIdempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { PaymentsConfig } from './config.ts';
 import { registerPaymentRoutes } from './http/payment-routes.ts';
@@ -58,6 +58,7 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
         baseUrl: config.PSP_URL.replace(/\/$/, ''),
         timeoutMs: config.PSP_TIMEOUT_MS,
         breaker: { errorThresholdPercentage: config.PSP_BREAKER_ERROR_PERCENT, volumeThreshold: config.PSP_BREAKER_VOLUME, resetTimeoutMs: config.PSP_BREAKER_RESET_MS },
+        breakerEnabled: config.PSP_BREAKER_ENABLED,
         log: kit.log,
         registry: kit.metrics,
       });
@@ -93,7 +94,10 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
       kit.addDependency({ name: 'idempotency-sweeper', check: async () => undefined, close: async () => clearInterval(sweeper) });
       if (config.PSP_WEBHOOK_SECRETS.length === 0) kit.log.warn('PSP_WEBHOOK_SECRETS is not set: every PSP webhook will be refused (401)');
       const metrics = createPaymentsMetrics(kit.metrics);
-      registerPaymentRoutes(r, { pool, psp, forwardSimulate: config.PSP_FORWARD_SIMULATE_HEADER, metrics, idempotency: idempotency.middleware });
+      if (!config.IDEMPOTENCY_ENABLED) kit.log.warn('IDEMPOTENCY_ENABLED=false: Idempotency-Keys are not stored or replayed (benchmark baseline only)');
+      if (!config.PSP_BREAKER_ENABLED) kit.log.warn('PSP_BREAKER_ENABLED=false: PSP calls have no circuit breaker (benchmark baseline only)');
+      const protect = config.IDEMPOTENCY_ENABLED ? idempotency.middleware : createTransactionOnly({ pool, onError: (err, stage) => kit.log.error({ err, stage }, 'request transaction failed') });
+      registerPaymentRoutes(r, { pool, psp, forwardSimulate: config.PSP_FORWARD_SIMULATE_HEADER, metrics, idempotency: protect });
       registerWebhookRoutes(r, { pool, secrets: () => config.PSP_WEBHOOK_SECRETS, toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS, metrics });
     },
   });

@@ -19,6 +19,7 @@ export const paymentsConfigSchema = baseConfigSchema.extend({
   PSP_BREAKER_ERROR_PERCENT: z.coerce.number().min(1).max(100).default(50).describe('Failure percentage over the rolling window that opens the breaker.'),
   PSP_BREAKER_VOLUME: z.coerce.number().int().min(1).default(10).describe('Calls in the window before the breaker may open.'),
   PSP_BREAKER_RESET_MS: z.coerce.number().int().positive().default(5_000).describe('Open time before a half-open probe.'),
+  PSP_BREAKER_ENABLED: flag.default(true).describe('Benchmark baseline only (`npm run bench -- checkout`): false calls the PSP without its circuit breaker, keeping the timeout. Never false in a deployment.'),
   PSP_WEBHOOK_SECRETS: z
     .string()
     .default('')
@@ -28,6 +29,7 @@ export const paymentsConfigSchema = baseConfigSchema.extend({
   WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300).describe('Largest accepted age (or future skew) of a webhook signature timestamp.'),
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(86_400).describe('How long an Idempotency-Key and its stored response live.'),
   IDEMPOTENCY_WAIT_MS: z.coerce.number().int().positive().default(15_000).describe('How long a duplicate waits for the in-flight request with its key before 409 (keep above PSP_TIMEOUT_MS).'),
+  IDEMPOTENCY_ENABLED: flag.default(true).describe('Benchmark baseline only (`npm run bench -- checkout`): false replaces the Idempotency-Key store by a plain request transaction, so a retried request runs twice. Never false in a deployment.'),
   KAFKA_BROKERS: z.string().min(1).optional().describe('Comma-separated host:port of Kafka bootstrap brokers; required when EVENTS_ENABLED.'),
   EVENTS_ENABLED: flag.default(true).describe('Run the outbox relay that publishes payment events to Kafka (the outbox fills either way).'),
   PAYMENTS_TOPIC: z.string().min(1).default('payments.events').describe('Kafka topic of payment events.'),

@@ -22,6 +22,8 @@ export interface PspClientOptions {
   baseUrl: string;
   timeoutMs: number;
   breaker: { errorThresholdPercentage: number; volumeThreshold: number; resetTimeoutMs: number };
+  /** false: no breaker, only the per-call timeout (the checkout benchmark's baseline; never in a deployment). Default true. */
+  breakerEnabled?: boolean;
   log: Logger;
   registry: Registry;
 }
@@ -53,6 +55,7 @@ export function createPspClient(options: PspClientOptions): PspClient {
   const calls = new Counter({ name: 'payments_psp_calls_total', help: 'PSP calls by outcome (ok, rejected, timeout, unavailable, open).', labelNames: ['outcome'], registers: [options.registry] });
   const transitions = new Counter({ name: 'payments_psp_breaker_transitions_total', help: 'PSP circuit breaker state changes.', labelNames: ['to'], registers: [options.registry] });
 
+  const breakerEnabled = options.breakerEnabled ?? true;
   const attempt = async (c: PspCall): Promise<PspResult> => {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (c.body !== undefined) headers['content-type'] = 'application/json';
@@ -63,7 +66,11 @@ export function createPspClient(options: PspClientOptions): PspClient {
       headers,
       body: c.body === undefined ? undefined : JSON.stringify(c.body),
       // A little past the breaker's timeout, so the socket is let go after opossum has answered.
-      signal: AbortSignal.timeout(options.timeoutMs + 1_000),
+      // Without the breaker this signal is the call's only timeout.
+      signal: AbortSignal.timeout(breakerEnabled ? options.timeoutMs + 1_000 : options.timeoutMs),
+    }).catch((err: unknown) => {
+      if ((err as { name?: unknown } | null)?.name === 'TimeoutError') throw Object.assign(new Error('PSP call timed out'), { code: 'ETIMEDOUT' });
+      throw err;
     });
     const text = await res.text();
     if (res.status >= 500) throw new PspServerError(res.status);
@@ -94,7 +101,7 @@ export function createPspClient(options: PspClientOptions): PspClient {
   return {
     async call(c) {
       try {
-        const result = await breaker.fire(c);
+        const result = breakerEnabled ? await breaker.fire(c) : await attempt(c);
         calls.inc({ outcome: result.ok ? 'ok' : 'rejected' });
         return result;
       } catch (err) {

@@ -17,6 +17,7 @@ import { idempotencyError } from './errors.ts';
 import { lockKeyOf, parseIdempotencyKey, requestFingerprint } from './fingerprint.ts';
 import { decide, outcomeOf } from './state-machine.ts';
 import { createKeyStore, type StoredResponse } from './store.ts';
+import { holdResponse } from './hold-response.ts';
 
 export const REPLAYED_HEADER = 'idempotent-replayed';
 const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -89,12 +90,6 @@ function storableHeaders(res: Response): Record<string, string> {
     out[name] = Array.isArray(value) ? value.join(', ') : String(value);
   }
   return out;
-}
-
-function toBuffer(chunk: unknown, encoding: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk);
-  return Buffer.from(String(chunk), typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
 }
 
 /** outcome label: what the middleware did with a request. */
@@ -227,46 +222,10 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
 
     // Hold the response until its outcome is recorded: the client must never
     // see a success that is not durable, nor a failure whose record is lost.
-    const chunks: Buffer[] = [];
-    const originalWrite = res.write;
-    const originalEnd = res.end;
-    let finishing = false;
-    res.write = function holdWrite(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
-      if (chunk !== undefined && chunk !== null) chunks.push(toBuffer(chunk, encoding));
-      const callback = typeof encoding === 'function' ? encoding : cb;
-      if (typeof callback === 'function') queueMicrotask(() => (callback as () => void)());
-      return true;
-    } as Response['write'];
-    res.end = function holdEnd(chunk?: unknown, encoding?: unknown, cb?: unknown): Response {
-      if (finishing) return res;
-      finishing = true;
-      if (typeof chunk === 'function') {
-        cb = chunk;
-        chunk = undefined;
-      } else if (typeof encoding === 'function') {
-        cb = encoding;
-        encoding = undefined;
-      }
-      if (chunk !== undefined && chunk !== null) chunks.push(toBuffer(chunk, encoding));
-      const body = Buffer.concat(chunks);
-      void settle(body).then((ok) => {
-        res.write = originalWrite;
-        res.end = originalEnd;
-        if (ok) {
-          if (!res.headersSent) res.setHeader('content-length', body.length);
-          res.end(body, cb as () => void);
-        } else {
-          count('store_failed');
-          if (res.headersSent) {
-            res.destroy(); // writeHead() already fixed a success status: the client must not take it for one
-            return;
-          }
-          for (const name of res.getHeaderNames()) if (!['x-request-id', 'traceparent'].includes(name)) res.removeHeader(name);
-          writeProblem(res, idempotencyError('IDEMPOTENCY_STORE_FAILED', 'The response could not be recorded; nothing was committed, retry with the same key.', { retryAfterSeconds }), instance);
-        }
-      });
-      return res;
-    } as Response['end'];
+    holdResponse(res, settle, () => {
+      count('store_failed');
+      writeProblem(res, idempotencyError('IDEMPOTENCY_STORE_FAILED', 'The response could not be recorded; nothing was committed, retry with the same key.', { retryAfterSeconds }), instance);
+    });
 
     /** Records the outcome; false when the business commit itself failed (then nothing is committed). */
     async function settle(body: Buffer): Promise<boolean> {

@@ -11,6 +11,7 @@
 import type { OrderRepository } from '../domain/order-repository.ts';
 import { idempotencyKey, type SagaState, type SagaStep, type StepOutcome } from './checkout-saga.ts';
 import { TransientCallError, type ServiceClient, type ServiceResponse } from './service-client.ts';
+import type { IdempotencyErrorCode } from '@bulwark/idempotency';
 
 export interface StepDeps {
   inventory: ServiceClient;
@@ -26,11 +27,11 @@ function problemReason(res: ServiceResponse, fallback: string): string {
   return type && type !== 'about:blank' ? type : `${fallback}-${res.status}`;
 }
 
-/** 409 from the idempotency layer: the same key is still being processed, so the outcome is not known yet. */
+const KEY_IN_FLIGHT: IdempotencyErrorCode = 'IDEMPOTENCY_KEY_IN_FLIGHT';
+
+/** 409 from the idempotency layer (packages/idempotency's code): the same key is still being processed, so the outcome is not known yet. */
 function keyInFlight(res: ServiceResponse): boolean {
-  if (res.status !== 409) return false;
-  const tag = `${String(res.body?.type ?? '')} ${String(res.body?.code ?? '')}`.toLowerCase();
-  return /idempot|in-flight|in_flight|inflight|concurrent/.test(tag);
+  return res.status === 409 && res.body?.code === KEY_IN_FLIGHT;
 }
 
 async function call(client: ServiceClient, method: 'GET' | 'POST', path: string, options?: { body?: unknown; idempotencyKey?: string }): Promise<ServiceResponse> {
