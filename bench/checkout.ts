@@ -1,0 +1,207 @@
+/**
+ * End-to-end checkouts through the three services, each a real process started
+ * from its own entry point (PSP simulator, payments, inventory, orders with the
+ * saga runner), PostgreSQL from scripts/infra in throwaway schemas.
+ *
+ * Two stacks run side by side and take turns, round by round:
+ *   protected  — as deployed: Idempotency-Key stores in orders, inventory and
+ *                payments; opossum breakers on the saga's calls and on the PSP.
+ *   baseline   — the same processes with IDEMPOTENCY_ENABLED=false (a plain
+ *                request transaction instead of the key store),
+ *                SAGA_BREAKERS_ENABLED=false and PSP_BREAKER_ENABLED=false.
+ * The overhead ratio (protected / baseline) is the figure.
+ *
+ * One checkout = POST /orders/:id/checkout with a fresh key, then the client
+ * polls GET /orders/:id/checkout every BENCH_POLL_MS (20) until `completed`;
+ * its latency is POST → first `completed` seen (reserve → authorize → confirm →
+ * capture, 4 service calls and 2 PSP calls). Orders are drafted before the
+ * timed part. BENCH_CHECKOUTS (200) per round at BENCH_CONCURRENCY (16),
+ * BENCH_ROUNDS (3) after one warm-up round. Kafka is left out (EVENTS_ENABLED /
+ * RELAY_ENABLED false): outbox rows are still written, only not relayed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createPool } from '@bulwark/db';
+import { Registry } from 'prom-client';
+import { ensureInfra } from '../scripts/infra/index.ts';
+
+const N = Number(process.env.BENCH_CHECKOUTS ?? 200);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 20);
+
+const entry = (rel: string) => fileURLToPath(new URL(`../apps/${rel}`, import.meta.url));
+const MAINS = { psp: entry('payments/src/psp/main.ts'), payments: entry('payments/src/main.ts'), inventory: entry('inventory/src/main.ts'), orders: entry('orders/src/main.ts') };
+
+type Variant = 'protected' | 'baseline';
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+interface Proc {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+async function startProcess(name: string, main: string, port: number, env: Record<string, string>): Promise<Proc> {
+  let output = '';
+  const child: ChildProcess = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', main], {
+    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (c: Buffer) => (output = (output + c.toString()).slice(-4000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${output}`);
+    if ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} not ready after 60 s: ${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+interface Stack {
+  variant: Variant;
+  orders: string;
+  inventory: string;
+  procs: Proc[];
+  schemas: string[];
+}
+
+async function startStack(variant: Variant, pgUrl: string): Promise<Stack> {
+  const tag = `${variant}_${process.pid}`;
+  const schemas = { orders: `bench_co_orders_${tag}`, inventory: `bench_co_inv_${tag}`, payments: `bench_co_pay_${tag}` };
+  const off = variant === 'baseline';
+  const idem = { IDEMPOTENCY_ENABLED: off ? 'false' : 'true' };
+  const secret = `whsec_${randomUUID()}`;
+  const procs: Proc[] = [];
+  const paymentsPort = await freePort();
+  const psp = await startProcess(`${variant} psp`, MAINS.psp, await freePort(), { PSP_WEBHOOK_URLS: `http://127.0.0.1:${paymentsPort}/v1/psp/webhooks`, PSP_WEBHOOK_SECRETS: secret });
+  procs.push(psp);
+  const payments = await startProcess(`${variant} payments`, MAINS.payments, paymentsPort, {
+    DATABASE_URL: pgUrl,
+    PAYMENTS_SCHEMA: schemas.payments,
+    PSP_URL: psp.url,
+    PSP_WEBHOOK_SECRETS: secret,
+    EVENTS_ENABLED: 'false',
+    PSP_BREAKER_ENABLED: off ? 'false' : 'true',
+    ...idem,
+  });
+  procs.push(payments);
+  const inventory = await startProcess(`${variant} inventory`, MAINS.inventory, await freePort(), { DATABASE_URL: pgUrl, INVENTORY_SCHEMA: schemas.inventory, EVENTS_ENABLED: 'false', ...idem });
+  procs.push(inventory);
+  const orders = await startProcess(`${variant} orders`, MAINS.orders, await freePort(), {
+    DATABASE_URL: pgUrl,
+    ORDERS_SCHEMA: schemas.orders,
+    RELAY_ENABLED: 'false',
+    INVENTORY_URL: inventory.url,
+    PAYMENTS_URL: payments.url,
+    SAGA_POLL_MS: '20',
+    SAGA_BREAKERS_ENABLED: off ? 'false' : 'true',
+    ...idem,
+  });
+  procs.push(orders);
+  return { variant, orders: orders.url, inventory: inventory.url, procs, schemas: Object.values(schemas) };
+}
+
+async function draft(stack: Stack, sku: string, i: number): Promise<string> {
+  const id = (await call(stack.orders, 'POST', '/orders', { customerId: `bench-${i}` })).body.order.orderId as string;
+  await call(stack.orders, 'POST', `/orders/${id}/items`, { sku, quantity: 1, unitPriceCents: 1_000 + (i % 100) });
+  await call(stack.orders, 'PUT', `/orders/${id}/address`, { address: { line1: '1 Bench Street', city: 'Lyon', postalCode: '69001', country: 'FR' } });
+  return id;
+}
+
+async function round(stack: Stack): Promise<Figures> {
+  const sku = `bench-${randomUUID().slice(0, 8)}`;
+  const put = await call(stack.inventory, 'PUT', `/v1/skus/${sku}`, { onHand: N * 2 });
+  if (put.status !== 200) throw new Error(`stock: ${put.status} ${JSON.stringify(put.body)}`);
+  const ids: string[] = [];
+  for (let i = 0; i < N; i += CONCURRENCY) ids.push(...(await Promise.all(Array.from({ length: Math.min(CONCURRENCY, N - i) }, (_, j) => draft(stack, sku, i + j)))));
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < N) {
+        const id = ids[next++]!;
+        const t0 = performance.now();
+        const res = await call(stack.orders, 'POST', `/orders/${id}/checkout`, {}, { 'idempotency-key': randomUUID() });
+        if (res.status !== 202) throw new Error(`${stack.variant} checkout ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+        for (;;) {
+          const s = (await call(stack.orders, 'GET', `/orders/${id}/checkout`)).body as { status: string; failure?: unknown };
+          if (s.status === 'completed') break;
+          if (s.status === 'failed') throw new Error(`${stack.variant} checkout ${id} failed: ${JSON.stringify(s.failure)}`);
+          await new Promise((r) => setTimeout(r, POLL_MS));
+        }
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { rps: N / seconds, p50: latencies[Math.floor(N * 0.5)]!, p99: latencies[Math.min(N - 1, Math.floor(N * 0.99))]!, max: latencies[N - 1]! };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export default async function run(): Promise<void> {
+  const pgUrl = process.env.BULWARK_PG_URL ?? (await ensureInfra(['postgres'])).BULWARK_PG_URL!;
+  const stacks: Stack[] = [];
+  const results: Record<Variant, Figures[]> = { protected: [], baseline: [] };
+  try {
+    stacks.push(await startStack('protected', pgUrl), await startStack('baseline', pgUrl));
+    for (let r = -1; r < ROUNDS; r++) {
+      // Alternate which stack goes first, so neither always runs on a warmer (or busier) box.
+      const order = r % 2 === 0 ? stacks : [...stacks].reverse();
+      for (const stack of order) {
+        const f = await round(stack);
+        if (r >= 0) results[stack.variant].push(f);
+        console.log(`  round ${r < 0 ? 'warm-up' : r + 1} ${stack.variant.padEnd(9)} ${f.rps.toFixed(1).padStart(6)} checkouts/s   p50 ${f.p50.toFixed(0)} ms   p99 ${f.p99.toFixed(0)} ms   max ${f.max.toFixed(0)} ms`);
+      }
+    }
+  } finally {
+    for (const s of stacks) for (const p of [...s.procs].reverse()) await p.stop();
+    const admin = createPool({ connectionString: pgUrl, name: 'bench-checkout-cleanup', max: 1, registry: new Registry(), log: { debug() {}, info() {}, warn() {}, error() {} } });
+    for (const s of stacks) for (const schema of s.schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    await admin.close();
+  }
+  console.log(`checkout: ${N} checkouts per round, ${CONCURRENCY} concurrent clients, ${ROUNDS} rounds (medians; shared 2-core box, load ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`);
+  for (const v of Object.keys(results) as Variant[]) {
+    const f = results[v];
+    console.log(`  ${v.padEnd(9)} ${median(f.map((x) => x.rps)).toFixed(1).padStart(6)} checkouts/s   p50 ${median(f.map((x) => x.p50)).toFixed(0)} ms   p99 ${median(f.map((x) => x.p99)).toFixed(0)} ms   max ${Math.max(...f.map((x) => x.max)).toFixed(0)} ms`);
+  }
+  const ratio = (pick: (f: Figures) => number) => median(results.protected.map((x, i) => pick(x) / pick(results.baseline[i]!))).toFixed(3);
+  console.log(`  protected / baseline: throughput ${ratio((f) => f.rps)}×   p50 ${ratio((f) => f.p50)}×   p99 ${ratio((f) => f.p99)}×   (per-round median; the seed's bar: an order in under 2 s)`);
+}
