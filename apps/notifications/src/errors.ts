@@ -35,6 +35,54 @@ export const NOTIFICATIONS_ERROR_CODES = [
     title: 'Payload too large',
     description: 'The webhook payload exceeds the configured maximum size.',
   },
+  {
+    code: 'NOTIFICATIONS_ENDPOINT_NOT_FOUND',
+    status: 404,
+    title: 'Endpoint not found',
+    description: 'The tenant has no webhook endpoint with this id.',
+  },
+  {
+    code: 'NOTIFICATIONS_ENDPOINT_DISABLED',
+    status: 409,
+    title: 'Endpoint disabled',
+    description: 'The endpoint is disabled (by an operator or after too many consecutive failures); enable it before sending to it.',
+  },
+  {
+    code: 'NOTIFICATIONS_DELIVERY_NOT_FOUND',
+    status: 404,
+    title: 'Delivery not found',
+    description: 'The tenant has no webhook delivery with this id.',
+  },
+  {
+    code: 'NOTIFICATIONS_MESSAGE_NOT_FOUND',
+    status: 404,
+    title: 'Message not found',
+    description: 'The tenant has no email/SMS message with this id.',
+  },
+  {
+    code: 'NOTIFICATIONS_RECIPIENT_SUPPRESSED',
+    status: 422,
+    title: 'Recipient suppressed',
+    description: 'The recipient is on the suppression list (an earlier hard bounce or complaint); nothing was sent.',
+  },
+  {
+    code: 'NOTIFICATIONS_IDEMPOTENCY_KEY_REUSED',
+    status: 422,
+    title: 'Idempotency key reused with another message',
+    description: 'A message with this idempotency key exists and differs (channel, recipient, template or variables); nothing was sent.',
+  },
+  {
+    code: 'NOTIFICATIONS_PROVIDER_MESSAGE_UNKNOWN',
+    status: 404,
+    title: 'Provider message unknown',
+    description: 'The provider webhook names a message id this service never sent.',
+  },
+  {
+    code: 'NOTIFICATIONS_PROVIDER_EVENT_INVALID',
+    status: 400,
+    title: 'Provider event invalid',
+    description: 'The provider webhook is correctly signed but is not JSON of a delivery report, bounce or complaint.',
+  },
 ] as const satisfies readonly ErrorCodeInfo[];
 
 registerErrorCodes(NOTIFICATIONS_ERROR_CODES);

@@ -45,6 +45,10 @@ export class TemplateRegistry {
     this.#defaultLocale = defaultLocale;
   }
 
+  has(name: string): boolean {
+    return this.#templates.has(name);
+  }
+
   add(name: string, locale: string, template: Template): this {
     let byLocale = this.#templates.get(name);
     if (!byLocale) this.#templates.set(name, (byLocale = new Map()));
@@ -52,11 +56,12 @@ export class TemplateRegistry {
     return this;
   }
 
-  render(name: string, locale: string, vars: Vars): Template {
+  /** Renders subject and body; `escapeBody: false` for plain-text channels (SMS). */
+  render(name: string, locale: string, vars: Vars, options: { escapeBody?: boolean } = {}): Template {
     const byLocale = this.#templates.get(name);
     const template = byLocale?.get(locale) ?? byLocale?.get(locale.split('-')[0]!) ?? byLocale?.get(this.#defaultLocale);
     if (!template) throw notificationsError('NOTIFICATIONS_TEMPLATE_NOT_FOUND', `no template ${name} for locale ${locale}`, { name, locale });
     // Subjects are plain text headers: not HTML-escaped, but still checked for missing variables.
-    return { subject: render(template.subject, vars, { escape: false }), body: render(template.body, vars) };
+    return { subject: render(template.subject, vars, { escape: false }), body: render(template.body, vars, { escape: options.escapeBody ?? true }) };
   }
 }

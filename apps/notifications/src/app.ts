@@ -1,0 +1,210 @@
+/**
+ * Builds the notifications service without listening: the PostgreSQL pool,
+ * the BullMQ queues and workers of webhook deliveries and of email/SMS
+ * messages (per-provider limits), the dispatcher that enqueues pending rows,
+ * the providers, and the Kafka consumer of domain events — all registered as
+ * kit dependencies, so shutdown stops the consumer, the dispatcher and the
+ * workers (in-flight jobs finish or are handed back), then closes the queues
+ * and the pool. `start()` migrates, starts the workers, then listens.
+ */
+import { fileURLToPath } from 'node:url';
+import type { DestinationStream } from 'pino';
+import { createPool, migrate, type DbPool } from '@bulwark/db';
+import { JobMetrics, JobQueue, JobWorker, type QueueDefinition } from '@bulwark/jobs';
+import { createService, type Service, type StartedService } from '@bulwark/service-kit';
+import type { NotificationsConfig } from './config.ts';
+import { createWebhookHandler } from './domain/deliver-webhook.ts';
+import { createDispatcher, type DeliveryJob, type Dispatcher, type MessageJob } from './domain/dispatcher.ts';
+import { createMessageHandler } from './domain/send-message.ts';
+import { createTemplateCatalog } from './domain/template-catalog.ts';
+import { registerMessageRoutes } from './http/message-routes.ts';
+import { registerWebhookRoutes } from './http/webhook-routes.ts';
+import { createNotificationsMetrics } from './metrics.ts';
+import type { MessageProvider } from './providers/provider.ts';
+import { createSmsSimulator, type SmsSimulator } from './providers/sms-simulator.ts';
+import { createSmtpProvider } from './providers/smtp-provider.ts';
+import type { TemplateRegistry } from './templates.ts';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
+
+export interface NotificationsAppOptions {
+  config: NotificationsConfig;
+  logDestination?: DestinationStream;
+  /** Replace the message providers (tests); default SMTP (nodemailer) and the SMS simulator. */
+  providers?: MessageProvider[];
+}
+
+export interface NotificationsApp {
+  readonly service: Service<NotificationsConfig>;
+  readonly pool: DbPool;
+  readonly webhookQueue: JobQueue<DeliveryJob>;
+  readonly messageQueue: JobQueue<MessageJob>;
+  readonly dispatcher: Dispatcher;
+  readonly templates: TemplateRegistry;
+  /** The SMS simulator when it is the SMS provider. */
+  readonly sms: SmsSimulator | undefined;
+  /** Schema and migrations; idempotent, safe from every replica. */
+  prepare(): Promise<void>;
+  /** Starts the workers, the dispatcher and the consumer (when enabled). */
+  startWorkers(): Promise<void>;
+  /** prepare(), startWorkers(), listen. */
+  start(): Promise<StartedService>;
+}
+
+export function webhookQueueDefinition(config: NotificationsConfig): QueueDefinition {
+  return { name: 'notifications-webhooks', attempts: config.WEBHOOK_MAX_ATTEMPTS, backoff: { baseMs: config.WEBHOOK_BACKOFF_BASE_MS, capMs: Math.max(config.WEBHOOK_BACKOFF_BASE_MS, config.WEBHOOK_BACKOFF_CAP_MS) } };
+}
+
+export function messageQueueDefinition(config: NotificationsConfig): QueueDefinition {
+  return {
+    name: 'notifications-messages',
+    attempts: config.MESSAGE_MAX_ATTEMPTS,
+    backoff: { baseMs: config.WEBHOOK_BACKOFF_BASE_MS, capMs: Math.max(config.WEBHOOK_BACKOFF_BASE_MS, Math.min(config.WEBHOOK_BACKOFF_CAP_MS, 600_000)) },
+    providers: { smtp: { max: config.EMAIL_RATE_PER_SECOND, durationMs: 1_000 }, sms: { max: config.SMS_RATE_PER_SECOND, durationMs: 1_000 } },
+  };
+}
+
+export function createNotificationsApp(options: NotificationsAppOptions): NotificationsApp {
+  const { config } = options;
+  let pool!: DbPool;
+  let webhookQueue!: JobQueue<DeliveryJob>;
+  let messageQueue!: JobQueue<MessageJob>;
+  let dispatcher!: Dispatcher;
+  const workers: JobWorker<never>[] = [];
+  let startWorkersImpl!: () => Promise<void>;
+  const templates = createTemplateCatalog('en');
+  const sms = options.providers ? undefined : createSmsSimulator();
+  const providers = new Map<string, MessageProvider>(
+    (
+      options.providers ?? [
+        createSmtpProvider({
+          host: config.SMTP_HOST,
+          port: config.SMTP_PORT,
+          secure: config.SMTP_SECURE,
+          ignoreTLS: config.SMTP_IGNORE_TLS,
+          user: config.SMTP_USER,
+          password: config.SMTP_PASSWORD,
+          from: config.EMAIL_FROM,
+        }),
+        sms!,
+      ]
+    ).map((p) => [p.name, p]),
+  );
+  const providerFor = (channel: 'email' | 'sms'): string => {
+    const p = [...providers.values()].find((x) => x.channel === channel);
+    if (!p) throw new Error(`no ${channel} provider configured`);
+    return p.name;
+  };
+  const connection = { url: config.REDIS_URL, maxRetriesPerRequest: null };
+  const ssrf = { allowLoopback: config.SSRF_ALLOW_LOOPBACK, allowPrivate: config.SSRF_ALLOW_PRIVATE };
+
+  const service = createService({
+    name: 'notifications',
+    version: '0.1.0',
+    config,
+    logDestination: options.logDestination,
+    redactPaths: ['req.headers["bulwark-signature"]', 'secret', '*.secret'],
+    routes(r, kit) {
+      pool = createPool({ connectionString: config.DATABASE_URL, name: 'notifications', max: config.DB_POOL_MAX, searchPath: [config.NOTIFICATIONS_SCHEMA], registry: kit.metrics, log: kit.log });
+      kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
+      const metrics = createNotificationsMetrics(kit.metrics);
+      const jobMetrics = new JobMetrics(kit.metrics);
+      const jobs = { connection, prefix: config.JOBS_PREFIX, metrics: jobMetrics };
+      webhookQueue = new JobQueue<DeliveryJob>(webhookQueueDefinition(config), jobs);
+      messageQueue = new JobQueue<MessageJob>(messageQueueDefinition(config), jobs);
+      kit.addDependency({
+        name: 'redis',
+        check: async () => void (await webhookQueue.waitingCount()),
+        close: async () => {
+          await Promise.all([webhookQueue.close(), messageQueue.close()]);
+          await Promise.all([...providers.values()].map((p) => p.close()));
+        },
+      });
+      dispatcher = createDispatcher({ pool, webhooks: webhookQueue, messages: messageQueue, intervalMs: config.DISPATCH_INTERVAL_MS, staleMs: config.DISPATCH_STALE_MS, log: kit.log });
+      const workerOptions = {
+        connection,
+        prefix: config.JOBS_PREFIX,
+        metrics: jobMetrics,
+        lockDurationMs: config.WORKER_LOCK_MS,
+        stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+        shutdownDeadlineMs: config.WORKER_SHUTDOWN_DEADLINE_MS,
+        autorun: false,
+        onError: (err: Error) => kit.log.warn({ err }, 'job worker error'),
+      };
+      startWorkersImpl = async () => {
+        if (!config.WORKER_ENABLED || workers.length > 0) return;
+        const webhookHandler = createWebhookHandler({
+          pool,
+          health: { openAfter: config.ENDPOINT_BREAKER_OPEN_AFTER, coolDownMs: config.ENDPOINT_BREAKER_COOLDOWN_MS, disableAfter: config.ENDPOINT_DISABLE_AFTER },
+          maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+          horizonMs: config.WEBHOOK_RETRY_HORIZON_HOURS * 3_600_000,
+          timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+          maxPayloadBytes: config.WEBHOOK_MAX_PAYLOAD_BYTES,
+          ssrf,
+          log: kit.log,
+          metrics,
+          onSettled: () => dispatcher.poke(),
+        });
+        const w1 = new JobWorker<DeliveryJob>(webhookQueue.definition, webhookHandler, { ...workerOptions, concurrency: config.WORKER_CONCURRENCY });
+        const w2 = new JobWorker<MessageJob>(messageQueue.definition, createMessageHandler({ pool, providers, maxAttempts: config.MESSAGE_MAX_ATTEMPTS, log: kit.log, metrics }), {
+          ...workerOptions,
+          concurrency: Math.max(1, Math.min(config.WORKER_CONCURRENCY, 16)),
+        });
+        workers.push(w1 as JobWorker<never>, w2 as JobWorker<never>);
+        await Promise.all([w1.start(), w2.start()]);
+        dispatcher.start();
+      };
+      kit.addDependency({
+        name: 'workers',
+        check: async () => undefined,
+        close: async () => {
+          await dispatcher.stop();
+          const results = await Promise.all(workers.map((w) => w.stop()));
+          const handedBack = results.flatMap((r) => r.handedBack);
+          if (handedBack.length > 0) kit.log.warn({ handedBack }, 'jobs handed back to wait at shutdown');
+        },
+      });
+      registerWebhookRoutes(r, { pool, ssrf, rotationGraceSeconds: config.WEBHOOK_ROTATION_GRACE_SECONDS, maxPayloadBytes: config.WEBHOOK_MAX_PAYLOAD_BYTES, dispatch: () => dispatcher.poke() });
+      registerMessageRoutes(r, {
+        pool,
+        templates,
+        providerFor,
+        providerSecrets: () => config.PROVIDER_WEBHOOK_SECRETS,
+        toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS,
+        metrics,
+        dispatch: () => dispatcher.poke(),
+      });
+      if (config.PROVIDER_WEBHOOK_SECRETS.length === 0) kit.log.warn('PROVIDER_WEBHOOK_SECRETS is not set: every provider webhook will be refused (401)');
+    },
+  });
+
+  async function prepare(): Promise<void> {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${config.NOTIFICATIONS_SCHEMA}"`);
+    await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.NOTIFICATIONS_SCHEMA, phase: 'all' });
+  }
+
+  return {
+    service,
+    get pool() {
+      return pool;
+    },
+    get webhookQueue() {
+      return webhookQueue;
+    },
+    get messageQueue() {
+      return messageQueue;
+    },
+    get dispatcher() {
+      return dispatcher;
+    },
+    templates,
+    sms,
+    prepare,
+    startWorkers: () => startWorkersImpl(),
+    async start() {
+      await prepare();
+      await startWorkersImpl();
+      return service.start();
+    },
+  };
+}

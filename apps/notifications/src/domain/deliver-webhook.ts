@@ -1,0 +1,114 @@
+/**
+ * The webhook job: one attempt of one delivery. The delivery row is the
+ * truth (a job for a delivery no longer pending does nothing). The endpoint's
+ * breaker holds attempts back while open; every real attempt is logged with
+ * status, latency and response snippet, and moves the endpoint's health in
+ * the same transaction. Failures retry with full-jitter backoff until the
+ * attempts or the retry horizon run out (then the job is dead-lettered);
+ * enough consecutive failures disable the endpoint, with a notice.
+ */
+import { randomUUID } from 'node:crypto';
+import { withTransaction, type DbPool } from '@bulwark/db';
+import { NonRetryableError, type JobHandler } from '@bulwark/jobs';
+import type { Logger } from 'pino';
+import { deliver, type DeliveryResult } from '../delivery.ts';
+import { mayDeliver, recordOutcome, type HealthPolicy } from '../health.ts';
+import type { NotificationsMetrics } from '../metrics.ts';
+import type { SsrfPolicy } from '../ssrf.ts';
+import { hasEarlierPending, killDelivery, loadDeliveryWork, recordDeliveryAttempt } from '../store/deliveries-store.ts';
+import { activeSecrets, lockEndpointHealth, saveEndpointHealth } from '../store/endpoints-store.ts';
+import type { DeliveryJob } from './dispatcher.ts';
+import { publishEvent } from './publish-event.ts';
+
+export const ENDPOINT_DISABLED_EVENT = 'bulwark.endpoint.disabled';
+
+export interface WebhookWorkerDeps {
+  pool: DbPool;
+  health: HealthPolicy;
+  maxAttempts: number;
+  horizonMs: number;
+  timeoutMs: number;
+  maxPayloadBytes: number;
+  ssrf: SsrfPolicy;
+  log: Logger;
+  metrics: NotificationsMetrics;
+  /** Called when a delivery settles (the next delivery of an ordered endpoint may go). */
+  onSettled: () => void;
+}
+
+export function createWebhookHandler(deps: WebhookWorkerDeps): JobHandler<DeliveryJob> {
+  return async (job) => {
+    const work = await loadDeliveryWork(deps.pool, job.data.deliveryId);
+    if (!work || work.status !== 'pending') return { skipped: work?.status ?? 'missing' };
+    const expired = Date.now() - work.createdAtMs > deps.horizonMs;
+    const health = await lockEndpointHealth(deps.pool, work.endpointId);
+    if (!health || health.disabled) return giveUp(work.id, 'endpoint disabled');
+    if (work.ordered && (await hasEarlierPending(deps.pool, work.id))) {
+      // Dispatch offers only the head of an ordered endpoint; a stale or replayed job waits its turn.
+      if (expired) return giveUp(work.id, 'retry horizon passed while an earlier delivery was pending');
+      throw new Error('an earlier delivery of this ordered endpoint is still pending');
+    }
+    const gate = mayDeliver(health, Date.now());
+    if (!gate.ok) {
+      deps.metrics.deliveryAttempts.inc({ outcome: 'skipped' });
+      if (expired) return giveUp(work.id, 'retry horizon passed while the endpoint breaker was open');
+      throw new Error(`endpoint breaker open for another ${gate.retryInMs ?? 0} ms`);
+    }
+
+    const secrets = await activeSecrets(deps.pool, work.endpointId);
+    let result: DeliveryResult;
+    try {
+      result = await deliver({ url: work.url, body: work.payload, secrets, eventId: work.eventId, eventType: work.eventType, timeoutMs: deps.timeoutMs, maxPayloadBytes: deps.maxPayloadBytes, ssrf: deps.ssrf });
+    } catch (err) {
+      return giveUp(work.id, (err as Error).message); // payload over the limit or a bad URL: retrying cannot help
+    }
+    deps.metrics.deliveryLatency.observe(result.latencyMs / 1000);
+    const outOfAttempts = job.attempt >= deps.maxAttempts;
+    const outcome = await withTransaction(deps.pool, async (tx) => {
+      const locked = await lockEndpointHealth(tx, work.endpointId);
+      const { state, event } = recordOutcome(locked ?? health, result.ok, Date.now(), deps.health);
+      const final = !result.ok && (outOfAttempts || expired || state.disabled);
+      const recorded = await recordDeliveryAttempt(tx, work.id, {
+        ok: result.ok,
+        statusCode: result.status,
+        latencyMs: result.latencyMs,
+        responseSnippet: result.responseSnippet,
+        error: result.error ?? (result.ok ? undefined : `receiver answered ${result.status}`),
+        final,
+      });
+      if (!recorded) return { recorded, final, event: undefined, state };
+      await saveEndpointHealth(tx, work.endpointId, state, event === 'disabled' ? `disabled after ${state.consecutiveFailures} consecutive failed deliveries` : undefined);
+      if (event === 'disabled') {
+        const occurredAt = new Date().toISOString();
+        await publishEvent(tx, locked!.tenantId, { id: randomUUID(), type: ENDPOINT_DISABLED_EVENT, occurredAt, data: { endpointId: work.endpointId, url: work.url, consecutiveFailures: state.consecutiveFailures } }, deps.maxPayloadBytes);
+      }
+      return { recorded, final, event, state };
+    });
+    if (!outcome.recorded) return { skipped: 'settled by another run' };
+    if (outcome.event) {
+      deps.metrics.endpointHealth.inc({ event: outcome.event });
+      const fields = { endpointId: work.endpointId, url: work.url, consecutiveFailures: outcome.state.consecutiveFailures };
+      if (outcome.event === 'disabled') deps.log.warn(fields, 'webhook endpoint disabled after consecutive failures (notice sent to the tenant\'s other endpoints)');
+      else deps.log.info(fields, `webhook endpoint ${outcome.event}`);
+    }
+    if (result.ok) {
+      deps.metrics.deliveryAttempts.inc({ outcome: 'succeeded' });
+      deps.onSettled();
+      return { status: result.status, attempt: job.attempt };
+    }
+    deps.metrics.deliveryAttempts.inc({ outcome: outcome.final ? 'dead' : 'failed' });
+    const why = result.error ?? `receiver answered ${result.status}`;
+    if (!outcome.final) throw new Error(why);
+    deps.onSettled();
+    if (outOfAttempts) throw new Error(`${why} (last attempt)`);
+    throw new NonRetryableError(outcome.state.disabled ? `${why}; endpoint disabled` : `${why}; retry horizon passed`);
+  };
+
+  async function giveUp(deliveryId: string, reason: string): Promise<never> {
+    if (await killDelivery(deps.pool, deliveryId, reason)) {
+      deps.metrics.deliveryAttempts.inc({ outcome: 'dead' });
+      deps.onSettled();
+    }
+    throw new NonRetryableError(reason);
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Thin routes of webhook endpoints, events and the delivery log: validated
+ * input, one use case, the answer. Everything is under the tenant's path.
+ */
+import { randomUUID } from 'node:crypto';
+import { withTransaction, type DbPool } from '@bulwark/db';
+import type { RouteRegistrar } from '@bulwark/service-kit';
+import { changeEndpoint, registerEndpoint, replay, rotateEndpointSecret, sendTestEvent, type EndpointDeps } from '../domain/manage-endpoints.ts';
+import { publishEvent } from '../domain/publish-event.ts';
+import { notificationsError } from '../errors.ts';
+import { findDelivery, listAttempts, queryDeliveries } from '../store/deliveries-store.ts';
+import { findEndpoint, listEndpoints } from '../store/endpoints-store.ts';
+import {
+  CreateEndpointBody,
+  CreatedEndpointResponse,
+  DeliveryDetailResponse,
+  DeliveryListResponse,
+  DeliveryParams,
+  DeliveryQuery,
+  DeliveryResponse,
+  EndpointListResponse,
+  EndpointParams,
+  EndpointResponse,
+  PublishEventBody,
+  PublishResponse,
+  ReplayRangeBody,
+  ReplayResponse,
+  RotateBody,
+  RotateResponse,
+  TenantParams,
+  TestEventBody,
+  UpdateEndpointBody,
+} from './schemas.ts';
+
+export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { pool: DbPool }): void {
+  const base = '/v1/tenants/:tenantId';
+
+  r.post(`${base}/endpoints`, {
+    summary: 'Register a webhook endpoint (SSRF-checked); the signing secret is returned once',
+    params: TenantParams,
+    body: CreateEndpointBody,
+    responses: { 201: CreatedEndpointResponse },
+    handler: async ({ params, body }) => {
+      const created = await registerEndpoint(deps, { tenantId: params.tenantId, ...body });
+      return { status: 201, body: created, headers: { location: `${base.replace(':tenantId', params.tenantId)}/endpoints/${created.endpoint.id}` } };
+    },
+  });
+  r.get(`${base}/endpoints`, {
+    summary: 'Endpoints of the tenant',
+    params: TenantParams,
+    responses: { 200: EndpointListResponse },
+    handler: async ({ params }) => ({ status: 200, body: { endpoints: await listEndpoints(deps.pool, params.tenantId) } }),
+  });
+  r.get(`${base}/endpoints/:id`, {
+    summary: 'One endpoint with its health',
+    params: EndpointParams,
+    responses: { 200: EndpointResponse },
+    handler: async ({ params }) => {
+      const e = await findEndpoint(deps.pool, params.tenantId, params.id);
+      if (!e) throw notificationsError('NOTIFICATIONS_ENDPOINT_NOT_FOUND', `no endpoint ${params.id}`, { endpointId: params.id });
+      return { status: 200, body: e };
+    },
+  });
+  r.patch(`${base}/endpoints/:id`, {
+    summary: 'Change URL, filters, ordering, description; enabled: false disables, true re-enables and resets health',
+    params: EndpointParams,
+    body: UpdateEndpointBody,
+    responses: { 200: EndpointResponse },
+    handler: async ({ params, body }) => ({ status: 200, body: await changeEndpoint(deps, params.tenantId, params.id, body) }),
+  });
+  r.post(`${base}/endpoints/:id/disable`, {
+    summary: 'Disable an endpoint (deliveries to it stop)',
+    params: EndpointParams,
+    responses: { 200: EndpointResponse },
+    handler: async ({ params }) => ({ status: 200, body: await changeEndpoint(deps, params.tenantId, params.id, { enabled: false }) }),
+  });
+  r.post(`${base}/endpoints/:id/rotate-secret`, {
+    summary: 'Rotate the signing secret; the previous one keeps signing for the grace period',
+    params: EndpointParams,
+    body: RotateBody,
+    responses: { 200: RotateResponse },
+    handler: async ({ params, body }) => ({ status: 200, body: await rotateEndpointSecret(deps, params.tenantId, params.id, body.graceSeconds) }),
+  });
+  r.post(`${base}/endpoints/:id/test`, {
+    summary: 'Send a bulwark.test event to this endpoint',
+    params: EndpointParams,
+    body: TestEventBody,
+    responses: { 202: DeliveryResponse },
+    handler: async ({ params, body }) => ({ status: 202, body: await sendTestEvent(deps, params.tenantId, params.id, body.data) }),
+  });
+  r.post(`${base}/endpoints/:id/replay`, {
+    summary: 'Replay the endpoint\'s deliveries created in [from, to) (optionally only one status) as new deliveries',
+    params: EndpointParams,
+    body: ReplayRangeBody,
+    responses: { 202: ReplayResponse },
+    handler: async ({ params, body }) => {
+      if (!(await findEndpoint(deps.pool, params.tenantId, params.id))) throw notificationsError('NOTIFICATIONS_ENDPOINT_NOT_FOUND', `no endpoint ${params.id}`, { endpointId: params.id });
+      const ids = await replay(deps, { tenantId: params.tenantId, endpointId: params.id, status: body.status, from: body.from, to: body.to, limit: body.limit });
+      return { status: 202, body: { replayed: ids.length, deliveryIds: ids } };
+    },
+  });
+  r.post(`${base}/replay`, {
+    summary: 'Replay the tenant\'s deliveries created in [from, to), optionally of one endpoint and status',
+    params: TenantParams,
+    body: ReplayRangeBody,
+    responses: { 202: ReplayResponse },
+    handler: async ({ params, body }) => {
+      const ids = await replay(deps, { tenantId: params.tenantId, ...body });
+      return { status: 202, body: { replayed: ids.length, deliveryIds: ids } };
+    },
+  });
+  r.post(`${base}/events`, {
+    summary: 'Publish an event to every active endpoint of the tenant whose filter matches (once per endpoint and event id)',
+    params: TenantParams,
+    body: PublishEventBody,
+    responses: { 202: PublishResponse },
+    handler: async ({ params, body }) => {
+      const eventId = body.id ?? randomUUID();
+      const created = await withTransaction(deps.pool, (tx) => publishEvent(tx, params.tenantId, { id: eventId, type: body.type, occurredAt: new Date().toISOString(), data: body.data }, deps.maxPayloadBytes));
+      deps.dispatch();
+      return { status: 202, body: { eventId, deliveries: created.map((d) => ({ id: d.id, endpointId: d.endpointId })) } };
+    },
+  });
+  r.get(`${base}/deliveries`, {
+    summary: 'Delivery log: by endpoint, status, event type and creation time, oldest first, keyset-paged',
+    params: TenantParams,
+    query: DeliveryQuery,
+    responses: { 200: DeliveryListResponse },
+    handler: async ({ params, query }) => {
+      const rows = await queryDeliveries(deps.pool, { tenantId: params.tenantId, ...query });
+      const next = rows.length === query.limit ? rows.at(-1)!.seq : null;
+      return { status: 200, body: { deliveries: rows.map(({ seq: _seq, ...d }) => d), next } };
+    },
+  });
+  r.get(`${base}/deliveries/:deliveryId`, {
+    summary: 'One delivery with every attempt (status, latency, response snippet)',
+    params: DeliveryParams,
+    responses: { 200: DeliveryDetailResponse },
+    handler: async ({ params }) => {
+      const d = await findDelivery(deps.pool, params.tenantId, params.deliveryId);
+      if (!d) throw notificationsError('NOTIFICATIONS_DELIVERY_NOT_FOUND', `no delivery ${params.deliveryId}`, { deliveryId: params.deliveryId });
+      return { status: 200, body: { ...d, attemptLog: await listAttempts(deps.pool, d.id) } };
+    },
+  });
+  r.post(`${base}/deliveries/:deliveryId/replay`, {
+    summary: 'Replay one delivery as a new delivery (same event id and payload)',
+    params: DeliveryParams,
+    responses: { 202: ReplayResponse },
+    handler: async ({ params }) => {
+      const ids = await replay(deps, { tenantId: params.tenantId, ids: [params.deliveryId], limit: 1 });
+      if (ids.length === 0) throw notificationsError('NOTIFICATIONS_DELIVERY_NOT_FOUND', `no delivery ${params.deliveryId}`, { deliveryId: params.deliveryId });
+      return { status: 202, body: { replayed: 1, deliveryIds: ids } };
+    },
+  });
+}

@@ -1,0 +1,195 @@
+/**
+ * SQL of webhook deliveries and their attempt log. A delivery is `pending`
+ * until it succeeds or dies (attempts exhausted, retry horizon passed,
+ * endpoint disabled); every attempt is a row of `delivery_attempts`.
+ */
+import type { Queryable } from '@bulwark/db';
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'dead';
+
+export interface Delivery {
+  id: string;
+  endpointId: string;
+  tenantId: string;
+  eventId: string;
+  eventType: string;
+  status: DeliveryStatus;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  replayOf: string | null;
+  createdAt: string;
+  lastAttemptAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface DeliveryAttempt {
+  attempt: number;
+  ok: boolean;
+  statusCode: number | null;
+  latencyMs: number;
+  responseSnippet: string;
+  error: string | null;
+  attemptedAt: string;
+}
+
+const ts = (col: string, as: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "${as}"`;
+
+const COLUMNS = `id, endpoint_id AS "endpointId", tenant_id AS "tenantId", event_id AS "eventId", event_type AS "eventType", status, attempts,
+  last_status_code AS "lastStatusCode", last_error AS "lastError", replay_of AS "replayOf", ${ts('created_at', 'createdAt')},
+  ${ts('last_attempt_at', 'lastAttemptAt')}, ${ts('finished_at', 'finishedAt')}`;
+
+/** Inserts a delivery; undefined when the endpoint already has the event (an original, not a replay). */
+export async function insertDelivery(
+  db: Queryable,
+  d: { id: string; endpointId: string; tenantId: string; eventId: string; eventType: string; payload: string; replayOf?: string },
+): Promise<Delivery | undefined> {
+  const { rows } = await db.query<Delivery>(
+    `INSERT INTO deliveries (id, endpoint_id, tenant_id, event_id, event_type, payload, replay_of) VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (endpoint_id, event_id) WHERE replay_of IS NULL DO NOTHING RETURNING ${COLUMNS}`,
+    [d.id, d.endpointId, d.tenantId, d.eventId, d.eventType, d.payload, d.replayOf ?? null],
+  );
+  return rows[0];
+}
+
+export async function findDelivery(db: Queryable, tenantId: string, id: string): Promise<Delivery | undefined> {
+  const { rows } = await db.query<Delivery>(`SELECT ${COLUMNS} FROM deliveries WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  return rows[0];
+}
+
+/** What the worker needs to attempt a delivery. */
+export interface DeliveryWork {
+  id: string;
+  endpointId: string;
+  url: string;
+  ordered: boolean;
+  eventId: string;
+  eventType: string;
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  createdAtMs: number;
+}
+
+export async function loadDeliveryWork(db: Queryable, id: string): Promise<DeliveryWork | undefined> {
+  const { rows } = await db.query<Omit<DeliveryWork, 'createdAtMs'> & { createdAt: Date }>(
+    `SELECT d.id, d.endpoint_id AS "endpointId", e.url, e.ordered, d.event_id AS "eventId", d.event_type AS "eventType", d.payload, d.status, d.attempts, d.created_at AS "createdAt"
+     FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE d.id = $1`,
+    [id],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  const { createdAt, ...rest } = r;
+  return { ...rest, createdAtMs: createdAt.getTime() };
+}
+
+/** Whether an earlier delivery of the endpoint is still pending (an ordered endpoint waits for it). */
+export async function hasEarlierPending(db: Queryable, deliveryId: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM deliveries p JOIN deliveries d ON d.id = $1 WHERE p.endpoint_id = d.endpoint_id AND p.seq < d.seq AND p.status = 'pending' LIMIT 1`,
+    [deliveryId],
+  );
+  return rows.length > 0;
+}
+
+/** Records one attempt and moves the delivery; returns false when it was no longer pending (a duplicate run). */
+export async function recordDeliveryAttempt(
+  db: Queryable,
+  id: string,
+  a: { ok: boolean; statusCode: number | undefined; latencyMs: number; responseSnippet: string; error: string | undefined; final: boolean },
+): Promise<boolean> {
+  const status: DeliveryStatus = a.ok ? 'succeeded' : a.final ? 'dead' : 'pending';
+  const { rows } = await db.query<{ attempts: number }>(
+    `UPDATE deliveries SET attempts = attempts + 1, status = $2, last_status_code = $3, last_error = $4, last_attempt_at = now(),
+       finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END
+     WHERE id = $1 AND status = 'pending' RETURNING attempts`,
+    [id, status, a.statusCode ?? null, a.error ?? null],
+  );
+  if (rows.length === 0) return false;
+  await db.query(`INSERT INTO delivery_attempts (delivery_id, attempt, ok, status_code, latency_ms, response_snippet, error) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+    id,
+    rows[0]!.attempts,
+    a.ok,
+    a.statusCode ?? null,
+    a.latencyMs,
+    a.responseSnippet,
+    a.error ?? null,
+  ]);
+  return true;
+}
+
+/** Ends a pending delivery without an attempt (endpoint disabled, horizon passed while the breaker held it). */
+export async function killDelivery(db: Queryable, id: string, reason: string): Promise<boolean> {
+  const { rowCount } = await db.query(`UPDATE deliveries SET status = 'dead', last_error = $2, finished_at = now() WHERE id = $1 AND status = 'pending'`, [id, reason]);
+  return (rowCount ?? 0) > 0;
+}
+
+export async function listAttempts(db: Queryable, deliveryId: string): Promise<DeliveryAttempt[]> {
+  const { rows } = await db.query<DeliveryAttempt>(
+    `SELECT attempt, ok, status_code AS "statusCode", latency_ms AS "latencyMs", response_snippet AS "responseSnippet", error, ${ts('attempted_at', 'attemptedAt')}
+     FROM delivery_attempts WHERE delivery_id = $1 ORDER BY id`,
+    [deliveryId],
+  );
+  return rows;
+}
+
+export interface DeliveryQuery {
+  tenantId: string;
+  endpointId?: string;
+  status?: DeliveryStatus;
+  eventType?: string;
+  from?: Date;
+  to?: Date;
+  limit: number;
+  /** Keyset cursor: seq of the last row of the previous page. */
+  after?: number;
+}
+
+export async function queryDeliveries(db: Queryable, q: DeliveryQuery): Promise<(Delivery & { seq: number })[]> {
+  const { rows } = await db.query<Delivery & { seq: string }>(
+    `SELECT ${COLUMNS}, seq FROM deliveries
+     WHERE tenant_id = $1 AND ($2::uuid IS NULL OR endpoint_id = $2) AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR event_type = $4)
+       AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6) AND ($7::bigint IS NULL OR seq > $7)
+     ORDER BY seq LIMIT $8`,
+    [q.tenantId, q.endpointId ?? null, q.status ?? null, q.eventType ?? null, q.from ?? null, q.to ?? null, q.after ?? null, q.limit],
+  );
+  return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+}
+
+/** Copies deliveries as new pending rows (`replay_of` = original); returns the new ids. */
+export async function replayDeliveries(db: Queryable, q: { tenantId: string; ids?: string[]; endpointId?: string; status?: DeliveryStatus; from?: Date; to?: Date; limit: number }): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO deliveries (id, endpoint_id, tenant_id, event_id, event_type, payload, replay_of)
+     SELECT gen_random_uuid(), endpoint_id, tenant_id, event_id, event_type, payload, id FROM (
+       SELECT * FROM deliveries
+       WHERE tenant_id = $1 AND ($2::uuid[] IS NULL OR id = ANY ($2)) AND ($3::uuid IS NULL OR endpoint_id = $3) AND ($4::text IS NULL OR status = $4)
+         AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
+       ORDER BY seq LIMIT $7) src
+     ORDER BY src.seq
+     RETURNING id`,
+    [q.tenantId, q.ids ?? null, q.endpointId ?? null, q.status ?? null, q.from ?? null, q.to ?? null, q.limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Claims pending deliveries that have no job yet (or an old one) and marks
+ * them enqueued; an ordered endpoint offers only its oldest pending delivery.
+ * Run inside a transaction: rows are locked SKIP LOCKED against other replicas.
+ */
+export async function claimDispatchableDeliveries(db: Queryable, staleMs: number, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `WITH c AS (
+       SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+       WHERE d.status = 'pending' AND e.status = 'active' AND (d.enqueued_at IS NULL OR d.enqueued_at < now() - make_interval(secs => $1::float8 / 1000))
+         AND (NOT e.ordered OR NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.status = 'pending' AND p.seq < d.seq))
+       ORDER BY d.seq LIMIT $2 FOR UPDATE OF d SKIP LOCKED)
+     UPDATE deliveries SET enqueued_at = now() FROM c WHERE deliveries.id = c.id RETURNING deliveries.id`,
+    [staleMs, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+export async function markDeliveriesEnqueued(db: Queryable, ids: readonly string[]): Promise<void> {
+  if (ids.length > 0) await db.query(`UPDATE deliveries SET enqueued_at = now() WHERE id = ANY ($1::uuid[])`, [ids]);
+}

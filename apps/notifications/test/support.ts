@@ -1,0 +1,238 @@
+/**
+ * Test helpers: the notifications service in-process (port 0) or as a child
+ * process, each test on its own PostgreSQL schema and BullMQ key prefix
+ * (random suffix) removed at cleanup; real receiving HTTP servers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
+import { loadConfig } from '@bulwark/service-kit';
+import { SIGNATURE_HEADER } from '@bulwark/webhook-signature';
+import { createNotificationsApp, type NotificationsApp, type NotificationsAppOptions } from '../src/app.ts';
+import { notificationsConfigSchema } from '../src/config.ts';
+
+export const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
+const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+export const PROVIDER_SECRET = 'provider_secret_0123456789abcdef';
+
+export function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run tests with \`npm test\` so global setup starts the infrastructure`);
+  return value;
+}
+
+export function suffix(): string {
+  return randomUUID().replaceAll('-', '').slice(0, 10);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls until `predicate` holds; the deadline only bounds a hang, it asserts nothing about speed. */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, deadlineMs = 30_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+export interface Received {
+  path: string;
+  body: string;
+  signature: string | undefined;
+  eventId: string | undefined;
+  at: number;
+}
+
+/**
+ * A receiving HTTP server. `script(path)` decides each answer: a status, or
+ * 'hold' to keep the request open until released.
+ */
+export class Receiver {
+  readonly received: Received[] = [];
+  readonly #plans = new Map<string, (n: number) => number | 'hold'>();
+  readonly #held: (() => void)[] = [];
+  readonly server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = req.url ?? '/';
+      const n = this.received.filter((r) => r.path === path).length;
+      this.received.push({ path, body: Buffer.concat(chunks).toString('utf8'), signature: req.headers[SIGNATURE_HEADER] as string | undefined, eventId: req.headers['bulwark-event-id'] as string | undefined, at: Date.now() });
+      const answer = this.#plans.get(path)?.(n) ?? 200;
+      if (answer === 'hold') {
+        this.#held.push(() => res.writeHead(200).end('late ok'));
+        return;
+      }
+      res.writeHead(answer).end(answer < 300 ? 'ok' : `failing with ${answer}`);
+    });
+  });
+  url = '';
+
+  async start(): Promise<this> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+  /** The n-th request (0-based) to `path` gets plan(n). */
+  plan(path: string, plan: (n: number) => number | 'hold'): void {
+    this.#plans.set(path, plan);
+  }
+  at(path: string): Received[] {
+    return this.received.filter((r) => r.path === path);
+  }
+  releaseHeld(): void {
+    for (const release of this.#held.splice(0)) release();
+  }
+  async stop(): Promise<void> {
+    this.releaseHeld();
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+export interface Child {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+export async function stopChild(c: Child, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill(signal);
+  await c.exited;
+}
+
+export interface TestNotifications {
+  id: string;
+  schema: string;
+  prefix: string;
+  db: DbPool;
+  env(extra?: Record<string, string>): Record<string, string>;
+  startApp(extra?: Record<string, string>, options?: Partial<NotificationsAppOptions>): Promise<{ app: NotificationsApp; url: string }>;
+  /** The service as a child process (its own worker), on a free port. */
+  spawnApp(extra?: Record<string, string>): Promise<Child>;
+  cleanup(): Promise<void>;
+}
+
+/** Fast retries and a small breaker so behaviour shows in seconds; loopback receivers allowed. */
+export const FAST = {
+  WEBHOOK_BACKOFF_BASE_MS: '20',
+  WEBHOOK_BACKOFF_CAP_MS: '200',
+  ENDPOINT_BREAKER_OPEN_AFTER: '100',
+  ENDPOINT_DISABLE_AFTER: '100',
+  DISPATCH_INTERVAL_MS: '100',
+};
+
+export async function setupNotifications(): Promise<TestNotifications> {
+  const id = suffix();
+  const schema = `notifications_${id}`;
+  const prefix = `notif-${id}`;
+  const db = createPool({ connectionString: env('BULWARK_PG_URL'), name: `notifications_test_${id}`, max: 5, registry: new Registry(), log: silent, searchPath: [schema] });
+  const apps: NotificationsApp[] = [];
+  const children: Child[] = [];
+  const baseEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: env('BULWARK_PG_URL'),
+    NOTIFICATIONS_SCHEMA: schema,
+    REDIS_URL: env('BULWARK_REDIS_URL'),
+    JOBS_PREFIX: prefix,
+    SSRF_ALLOW_LOOPBACK: 'true',
+    EVENTS_ENABLED: 'false',
+    PROVIDER_WEBHOOK_SECRETS: PROVIDER_SECRET,
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    ...FAST,
+    ...extra,
+  });
+  return {
+    id,
+    schema,
+    prefix,
+    db,
+    env: baseEnv,
+    async startApp(extra = {}, options = {}) {
+      const config = loadConfig(notificationsConfigSchema, baseEnv(extra));
+      const app = createNotificationsApp({ config, logDestination: devNull as never, ...options });
+      apps.push(app);
+      const { url } = await app.start();
+      return { app, url };
+    },
+    async spawnApp(extra = {}) {
+      const port = await freePort();
+      const child = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', 'src/main.ts'], {
+        cwd: APP_DIR,
+        env: { ...process.env, ...baseEnv(extra), PORT: String(port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      let gone = false;
+      void exited.then(() => (gone = true));
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor(async () => {
+        if (gone) throw new Error(`notifications exited before it was ready:\n${out}`);
+        try {
+          return (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) })).ok;
+        } catch {
+          return false;
+        }
+      }, 'notifications child ready');
+      const c = { child, url, output: () => out, exited };
+      children.push(c);
+      return c;
+    },
+    async cleanup() {
+      for (const app of apps.reverse()) await app.service.stop().catch(() => undefined);
+      for (const c of children) await stopChild(c, 'SIGKILL');
+      await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+      await db.close();
+      const redis = new Redis(env('BULWARK_REDIS_URL'));
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length > 0) await redis.del(...keys);
+        } while (cursor !== '0');
+      } finally {
+        redis.disconnect();
+      }
+    },
+  };
+}
