@@ -24,7 +24,9 @@ function setup(policy: PolicyConfig): { limiter: RateLimiter; at: (ms: number) =
   prefixes.push(prefix);
   const T0 = 1_800_000_000_000;
   let now = T0;
-  const limiter = new RateLimiter({ redis, prefix, policies: [policy], clock: () => now });
+  // A generous timeout: these tests are about the algorithms, and on a loaded machine the default
+  // 100 ms would hand some checks to the fail-open local limiter.
+  const limiter = new RateLimiter({ redis, prefix, policies: [policy], clock: () => now, timeoutMs: 5_000 });
   return {
     limiter,
     at: (ms) => {
@@ -61,7 +63,7 @@ describe('token bucket', () => {
   it('when the bucket refills for real on Redis TIME, then a rejected client is admitted again', async () => {
     const prefix = testPrefix();
     prefixes.push(prefix);
-    const limiter = new RateLimiter({ redis, prefix, policies: [{ name: 'tb', algorithm: 'token-bucket', limit: 5, windowSeconds: 0.25 }] });
+    const limiter = new RateLimiter({ redis, prefix, policies: [{ name: 'tb', algorithm: 'token-bucket', limit: 5, windowSeconds: 0.25 }], timeoutMs: 5_000 });
     const hit = (): Promise<Decision> => limiter.check([{ policy: 'tb', subject: 'real-time' }]);
     let first: Decision;
     do first = await hit(); while (first.allowed);
