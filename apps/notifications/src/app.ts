@@ -10,10 +10,12 @@
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createPool, migrate, type DbPool } from '@bulwark/db';
+import { connectAdmin, createConsumer, createKafka, migrateProcessedEventStore, provisionTopics, type EventConsumer } from '@bulwark/events';
 import { JobMetrics, JobQueue, JobWorker, type QueueDefinition } from '@bulwark/jobs';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { NotificationsConfig } from './config.ts';
 import { createWebhookHandler } from './domain/deliver-webhook.ts';
+import { domainEventHandlers, domainEventSchemas } from './domain/domain-events.ts';
 import { createDispatcher, type DeliveryJob, type Dispatcher, type MessageJob } from './domain/dispatcher.ts';
 import { createMessageHandler } from './domain/send-message.ts';
 import { createTemplateCatalog } from './domain/template-catalog.ts';
@@ -41,6 +43,8 @@ export interface NotificationsApp {
   readonly messageQueue: JobQueue<MessageJob>;
   readonly dispatcher: Dispatcher;
   readonly templates: TemplateRegistry;
+  /** The Kafka consumer of domain events when EVENTS_ENABLED. */
+  readonly consumer: EventConsumer | undefined;
   /** The SMS simulator when it is the SMS provider. */
   readonly sms: SmsSimulator | undefined;
   /** Schema and migrations; idempotent, safe from every replica. */
@@ -70,6 +74,10 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
   let webhookQueue!: JobQueue<DeliveryJob>;
   let messageQueue!: JobQueue<MessageJob>;
   let dispatcher!: Dispatcher;
+  let consumer: EventConsumer | undefined;
+  const brokers = config.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
+  if (config.EVENTS_ENABLED && brokers.length === 0) throw new Error('KAFKA_BROKERS is required when EVENTS_ENABLED=true');
+  const kafka = config.EVENTS_ENABLED ? createKafka({ brokers, clientId: 'notifications' }) : undefined;
   const workers: JobWorker<never>[] = [];
   let startWorkersImpl!: () => Promise<void>;
   const templates = createTemplateCatalog('en');
@@ -153,11 +161,35 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
         workers.push(w1 as JobWorker<never>, w2 as JobWorker<never>);
         await Promise.all([w1.start(), w2.start()]);
         dispatcher.start();
+        await consumer?.start();
       };
+      if (kafka) {
+        consumer = createConsumer({
+          kafka,
+          group: config.EVENTS_GROUP,
+          topics: config.EVENTS_TOPICS,
+          schemas: domainEventSchemas,
+          pool,
+          storeSchema: config.NOTIFICATIONS_SCHEMA,
+          registry: kit.metrics,
+          log: kit.log,
+          handlers: domainEventHandlers({
+            tenantId: config.EVENTS_TENANT,
+            maxPayloadBytes: config.WEBHOOK_MAX_PAYLOAD_BYTES,
+            onFanOut: (type, deliveries) => {
+              metrics.domainEvents.inc({ type });
+              // The handler's transaction commits right after it returns; dispatch then (the poll covers a miss).
+              if (deliveries > 0) setTimeout(() => dispatcher.poke(), 20).unref();
+            },
+          }),
+        });
+      }
       kit.addDependency({
         name: 'workers',
         check: async () => undefined,
         close: async () => {
+          // Kafka first: no new fan-out while the dispatcher and the workers wind down. Bounded: Kafka may be away.
+          if (consumer) await Promise.race([consumer.stop(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
           await dispatcher.stop();
           const results = await Promise.all(workers.map((w) => w.stop()));
           const handedBack = results.flatMap((r) => r.handedBack);
@@ -181,6 +213,16 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
   async function prepare(): Promise<void> {
     await pool.query(`CREATE SCHEMA IF NOT EXISTS "${config.NOTIFICATIONS_SCHEMA}"`);
     await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.NOTIFICATIONS_SCHEMA, phase: 'all' });
+    if (kafka) {
+      await migrateProcessedEventStore({ pool, schema: config.NOTIFICATIONS_SCHEMA });
+      // The producers own these topics; creating missing ones (their defaults) only makes the start order free.
+      const admin = await connectAdmin(kafka);
+      try {
+        await provisionTopics(admin, config.EVENTS_TOPICS.map((name) => ({ name, partitions: 6, retentionMs: 7 * 86_400_000 })));
+      } finally {
+        await admin.disconnect();
+      }
+    }
   }
 
   return {
@@ -196,6 +238,9 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
     },
     get dispatcher() {
       return dispatcher;
+    },
+    get consumer() {
+      return consumer;
     },
     templates,
     sms,

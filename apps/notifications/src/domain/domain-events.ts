@@ -1,0 +1,49 @@
+/**
+ * The domain events notifications consumes, as this consumer's contract:
+ * the producers' types and versions (apps/orders `com.bulwark.orders.*`,
+ * apps/payments `com.bulwark.payments.*`), with only the fields read here
+ * required and the rest passed through, so a producer adding a field does
+ * not break this consumer. Each event becomes one outgoing event fanned out
+ * to the EVENTS_TENANT's endpoints, in the consumer's transaction together
+ * with the processed-event mark: exactly one set of deliveries per event.
+ */
+import { z } from 'zod';
+import { createEventRegistry, defineEvent, handle, type CloudEvent, type EventHandler, type HandlerContext } from '@bulwark/events';
+import { publishEvent } from './publish-event.ts';
+
+export const ORDER_CONFIRMED = defineEvent({
+  type: 'com.bulwark.orders.order-confirmed',
+  version: 1,
+  schema: z.looseObject({ orderId: z.string(), version: z.number().int(), sagaId: z.string() }),
+});
+
+export const PAYMENT_DECLINED = defineEvent({
+  type: 'com.bulwark.payments.payment-declined',
+  version: 1,
+  schema: z.looseObject({ paymentId: z.string(), orderId: z.string(), amount: z.number().int(), currency: z.string(), declineCode: z.string().nullable() }),
+});
+
+export const domainEventSchemas = createEventRegistry([ORDER_CONFIRMED, PAYMENT_DECLINED]);
+
+/** Outgoing event types (what endpoints filter on). */
+export const NOTIFICATION_TYPES = { orderConfirmed: 'order.confirmed', paymentFailed: 'payment.failed' } as const;
+
+export function domainEventHandlers(deps: { tenantId: string; maxPayloadBytes: number; onFanOut: (type: string, deliveries: number) => void }): EventHandler[] {
+  const fanOut = async (event: CloudEvent, ctx: HandlerContext, type: string, data: Record<string, unknown>): Promise<void> => {
+    // The CloudEvent id is the outgoing event id: a redelivered Kafka record maps to the same deliveries.
+    const created = await publishEvent(ctx.db, deps.tenantId, { id: event.id, type, occurredAt: event.time, data }, deps.maxPayloadBytes);
+    deps.onFanOut(event.type, created.length);
+  };
+  return [
+    handle(ORDER_CONFIRMED, (event, ctx) => fanOut(event, ctx, NOTIFICATION_TYPES.orderConfirmed, { orderId: event.data.orderId })),
+    handle(PAYMENT_DECLINED, (event, ctx) =>
+      fanOut(event, ctx, NOTIFICATION_TYPES.paymentFailed, {
+        orderId: event.data.orderId,
+        paymentId: event.data.paymentId,
+        amount: event.data.amount,
+        currency: event.data.currency,
+        declineCode: event.data.declineCode,
+      }),
+    ),
+  ];
+}
