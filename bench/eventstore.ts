@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { createPool, migrate, type DbLogger, type DbPool } from '@bulwark/db';
 import { ensureInfra } from '../scripts/infra/index.ts';
-import { APPEND_SQL, appendToStream, type NewEvent } from '../apps/orders/src/store/event-store.ts';
+import { APPEND_ONE_SQL, appendToStream, type NewEvent } from '../apps/orders/src/store/event-store.ts';
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 200);
 const SINGLES = Number(process.env.BENCH_SINGLES ?? 4000);
@@ -142,7 +142,7 @@ export default async function bench(): Promise<void> {
     const e = event(1);
     const row = [randomUUID(), stream, 2, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)];
     console.log('server-side cost of one operation (EXPLAIN ANALYZE, WAL; rolled back; the COMMIT record and its flush come on top for all):');
-    console.log(`  append (stream at v1 → v2): ${await explainCost(db, APPEND_SQL, [stream, 'order', 1, [row[0]], [e.type], [row[4]], [row[5]]])}`);
+    console.log(`  append (stream at v1 → v2): ${await explainCost(db, APPEND_ONE_SQL, [stream, 1, row[0], e.type, row[4], row[5]])}`);
     console.log(`  plain insert:               ${await explainCost(db, 'INSERT INTO plain_events (event_id, stream_id, version, type, data, metadata) VALUES ($1, $2, $3, $4, $5, $6)', row)}`);
     console.log(`  indexed insert:             ${await explainCost(db, 'INSERT INTO indexed_events (event_id, stream_id, version, type, data, metadata) VALUES ($1, $2, $3, $4, $5, $6)', row)}`);
     const b = median(batch);

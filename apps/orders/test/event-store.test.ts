@@ -34,6 +34,16 @@ describe('event store', () => {
     expect(await readStream(t.db, 'ghost')).toEqual([]);
   });
 
+  it('when a writer is behind or ahead of the head, with one event or several, then it conflicts, says the actual version, and writes nothing', async () => {
+    await appendToStream(t.db, 'head', 'order', 0, [ev(1), ev(2)]);
+    await appendToStream(t.db, 'head', 'order', 2, [ev(3), ev(4)]); // several events past v0
+    await appendToStream(t.db, 'head', 'order', 4, [ev(5)]);
+    for (const [expected, events] of [[3, [ev(9)]], [7, [ev(9)]], [2, [ev(9), ev(10)]], [6, [ev(9), ev(10)]]] as const) {
+      await expect(appendToStream(t.db, 'head', 'order', expected, events)).rejects.toMatchObject({ code: 'ORDERS_VERSION_CONFLICT', extensions: { actualVersion: 5 } });
+    }
+    expect((await readStream(t.db, 'head')).map((e) => e.version)).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it('when a batch of 100 events is appended, then it lands in one statement with consecutive versions, in global order', async () => {
     const result = await appendToStream(t.db, 'batch', 'order', 0, Array.from({ length: 100 }, (_, i) => ev(i)));
     expect(result.version).toBe(100);

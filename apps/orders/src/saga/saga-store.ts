@@ -9,7 +9,8 @@ import type { DbClient, DbPool, Queryable } from '@bulwark/db';
 import { withTransaction } from '@bulwark/db';
 import type { OrderEvent } from '../domain/events.ts';
 import { ORDER_STREAM_TYPE } from '../domain/order.ts';
-import { appendToStream } from '../store/event-store.ts';
+import { VersionConflictError } from '../errors.ts';
+import { appendToStream, streamVersion } from '../store/event-store.ts';
 import { isTerminal, type SagaEvent, type SagaState, type StepOutcome } from './checkout-saga.ts';
 
 export interface SagaRow {
@@ -84,9 +85,21 @@ export async function releaseLease(db: Queryable, sagaId: string, owner: string)
 }
 
 async function appendSagaEvent(client: DbClient, orderId: string, event: SagaEvent): Promise<void> {
-  // Lock the stream head so a concurrent command cannot move it between reading and appending.
-  const { rows } = await client.query<{ version: number }>({ name: 'orders.saga.lock_stream', text: 'SELECT version FROM streams WHERE stream_id = $1 FOR UPDATE', values: [orderId] });
-  await appendToStream(client, orderId, ORDER_STREAM_TYPE, rows[0]?.version ?? 0, [event as OrderEvent]);
+  // The registry row serialises the saga writers of this order. Commands append optimistically without
+  // it, so a command landing first shows up as a version conflict: step back and append at the new head.
+  await client.query({ name: 'orders.saga.lock_stream', text: 'SELECT 1 FROM streams WHERE stream_id = $1 FOR UPDATE', values: [orderId] });
+  for (let attempt = 1; ; attempt++) {
+    const version = (await streamVersion(client, orderId)) ?? 0;
+    await client.query('SAVEPOINT saga_append');
+    try {
+      await appendToStream(client, orderId, ORDER_STREAM_TYPE, version, [event as OrderEvent]);
+      await client.query('RELEASE SAVEPOINT saga_append');
+      return;
+    } catch (err) {
+      if (!(err instanceof VersionConflictError) || attempt >= 5) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT saga_append');
+    }
+  }
 }
 
 export interface RecordInput {

@@ -1,12 +1,17 @@
 /**
  * The event store: streams with optimistic concurrency and an append-only
  * event log in PostgreSQL. An append is ONE statement (one round trip, and
- * with autocommit its own transaction): a CTE moves the stream head from the
- * expected version to the new one — or does nothing when the head is
- * elsewhere — and inserts the whole batch with INSERT … SELECT FROM unnest().
- * When the head did not move no event is inserted and the caller gets a
- * VersionConflictError. The UNIQUE (stream_id, version) constraint backs this
- * up: even a writer that bypassed the head could never own a version twice.
+ * with autocommit its own transaction) and, past a stream's first append, ONE
+ * row write: the event row itself. The stream's version is the highest
+ * version of its events (read through the UNIQUE (stream_id, version) index),
+ * and that unique constraint is the concurrency control: the append inserts
+ * version expected+1… only if version `expected` exists, so a writer behind
+ * the head collides with the row that is there (23505) and a writer ahead of
+ * it inserts nothing — both are a VersionConflictError. The first append
+ * (expected 0) also registers the stream in `streams` (its type), in the same
+ * statement; a second creator finds it there and inserts nothing.
+ * Why no head row updated per append: it was a second write (6–7 WAL records
+ * against 2–3) and most of the cost over a bare INSERT (docs/PERFORMANCE.md).
  */
 import { randomUUID } from 'node:crypto';
 import { sqlStateOf, type Queryable } from '@bulwark/db';
@@ -44,24 +49,41 @@ export interface StoredSnapshot {
   state: unknown;
 }
 
-/** The append statement (exported for the benchmark's EXPLAIN). */
-export const APPEND_SQL = `
+/** Creates the stream and appends its first events (expected version 0). */
+export const CREATE_SQL = `
 WITH created AS (
-  INSERT INTO streams (stream_id, stream_type, version)
-  SELECT $1, $2, $3::int + cardinality($4::uuid[]) WHERE $3::int = 0
+  INSERT INTO streams (stream_id, stream_type) VALUES ($1, $2)
   ON CONFLICT (stream_id) DO NOTHING
-  RETURNING version
-), moved AS (
-  UPDATE streams SET version = $3::int + cardinality($4::uuid[]), updated_at = now()
-  WHERE stream_id = $1 AND version = $3::int AND $3::int > 0
-  RETURNING version
-), head AS (
-  SELECT version FROM created UNION ALL SELECT version FROM moved
+  RETURNING 1
 )
 INSERT INTO events (event_id, stream_id, version, type, data, metadata)
-SELECT e.event_id, $1, $3::int + e.ord::int, e.type, e.data, e.metadata
-FROM head, unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[]) WITH ORDINALITY AS e(event_id, type, data, metadata, ord)
+SELECT e.event_id, $1, e.ord::int, e.type, e.data, e.metadata
+FROM created, unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS e(event_id, type, data, metadata, ord)
 RETURNING version`;
+
+/** Appends events after version $2 of an existing stream, if that version is there. */
+export const APPEND_SQL = `
+INSERT INTO events (event_id, stream_id, version, type, data, metadata)
+SELECT e.event_id, $1, $2::int + e.ord::int, e.type, e.data, e.metadata
+FROM unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS e(event_id, type, data, metadata, ord)
+WHERE EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND version = $2::int)
+RETURNING version`;
+
+/** The single-event form of APPEND_SQL (the common command): no unnest to plan. Exported for the benchmark's EXPLAIN. */
+export const APPEND_ONE_SQL = `
+INSERT INTO events (event_id, stream_id, version, type, data, metadata)
+SELECT $3::uuid, $1, $2::int + 1, $4, $5::jsonb, $6::jsonb
+WHERE EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND version = $2::int)
+RETURNING version`;
+
+function appendQuery(streamId: string, streamType: string, expectedVersion: number, eventIds: string[], events: readonly NewEvent[]): { name: string; text: string; values: unknown[] } {
+  const types = events.map((e) => e.type);
+  const data = events.map((e) => JSON.stringify(e.data));
+  const metadata = events.map((e) => JSON.stringify(e.metadata ?? {}));
+  if (expectedVersion === 0) return { name: 'orders.create_stream', text: CREATE_SQL, values: [streamId, streamType, eventIds, types, data, metadata] };
+  if (events.length === 1) return { name: 'orders.append_one', text: APPEND_ONE_SQL, values: [streamId, expectedVersion, eventIds[0], types[0], data[0], metadata[0]] };
+  return { name: 'orders.append', text: APPEND_SQL, values: [streamId, expectedVersion, eventIds, types, data, metadata] };
+}
 
 /**
  * Appends `events` to `streamId` if it is at `expectedVersion` (0 = the
@@ -71,19 +93,7 @@ export async function appendToStream(db: Queryable, streamId: string, streamType
   if (events.length === 0) return { version: expectedVersion, eventIds: [] };
   const eventIds = events.map((e) => e.eventId ?? randomUUID());
   try {
-    const { rowCount } = await db.query({
-      name: 'orders.append',
-      text: APPEND_SQL,
-      values: [
-        streamId,
-        streamType,
-        expectedVersion,
-        eventIds,
-        events.map((e) => e.type),
-        events.map((e) => JSON.stringify(e.data)),
-        events.map((e) => JSON.stringify(e.metadata ?? {})),
-      ],
-    });
+    const { rowCount } = await db.query(appendQuery(streamId, streamType, expectedVersion, eventIds, events));
     if (rowCount !== events.length) throw new VersionConflictError(streamId, expectedVersion, await streamVersion(db, streamId));
   } catch (err) {
     if (sqlStateOf(err) === '23505') throw new VersionConflictError(streamId, expectedVersion, await streamVersion(db, streamId).catch(() => undefined));
@@ -92,9 +102,10 @@ export async function appendToStream(db: Queryable, streamId: string, streamType
   return { version: expectedVersion + events.length, eventIds };
 }
 
+/** The stream's current version (its last event's), or undefined when it has no events. */
 export async function streamVersion(db: Queryable, streamId: string): Promise<number | undefined> {
-  const { rows } = await db.query<{ version: number }>({ name: 'orders.stream_version', text: 'SELECT version FROM streams WHERE stream_id = $1', values: [streamId] });
-  return rows[0]?.version;
+  const { rows } = await db.query<{ version: number | null }>({ name: 'orders.stream_version', text: 'SELECT max(version) AS version FROM events WHERE stream_id = $1', values: [streamId] });
+  return rows[0]?.version ?? undefined;
 }
 
 interface EventRow {
