@@ -21,6 +21,8 @@ export interface DeliveryRequest {
   timeoutMs?: number;
   maxPayloadBytes?: number;
   ssrf?: SsrfPolicy;
+  /** Aborts the request (a job handed back at shutdown). */
+  signal?: AbortSignal;
 }
 
 export interface DeliveryResult {
@@ -74,6 +76,7 @@ export async function deliver(req: DeliveryRequest): Promise<DeliveryResult> {
         method: 'POST',
         lookup: guardedLookup(req.ssrf ?? {}) as never,
         timeout: req.timeoutMs ?? 10_000,
+        ...(req.signal ? { signal: req.signal } : {}),
         headers: {
           'content-type': 'application/json',
           'content-length': size,

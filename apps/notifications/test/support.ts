@@ -76,13 +76,16 @@ export interface Received {
   at: number;
 }
 
+/** A status, a status after a delay, or 'hold' (answered only by releaseHeld). */
+export type Answer = number | 'hold' | { status: number; delayMs: number };
+
 /**
  * A receiving HTTP server. `script(path)` decides each answer: a status, or
  * 'hold' to keep the request open until released.
  */
 export class Receiver {
   readonly received: Received[] = [];
-  readonly #plans = new Map<string, (n: number) => number | 'hold'>();
+  readonly #plans = new Map<string, (n: number) => Answer>();
   readonly #held: (() => void)[] = [];
   readonly server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -96,7 +99,10 @@ export class Receiver {
         this.#held.push(() => res.writeHead(200).end('late ok'));
         return;
       }
-      res.writeHead(answer).end(answer < 300 ? 'ok' : `failing with ${answer}`);
+      const { status, delayMs } = typeof answer === 'number' ? { status: answer, delayMs: 0 } : answer;
+      const reply = () => res.writeHead(status).end(status < 300 ? 'ok' : `failing with ${status}`);
+      if (delayMs > 0) setTimeout(reply, delayMs);
+      else reply();
     });
   });
   url = '';
@@ -107,7 +113,7 @@ export class Receiver {
     return this;
   }
   /** The n-th request (0-based) to `path` gets plan(n). */
-  plan(path: string, plan: (n: number) => number | 'hold'): void {
+  plan(path: string, plan: (n: number) => Answer): void {
     this.#plans.set(path, plan);
   }
   at(path: string): Received[] {

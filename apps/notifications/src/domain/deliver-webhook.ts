@@ -58,10 +58,12 @@ export function createWebhookHandler(deps: WebhookWorkerDeps): JobHandler<Delive
     const secrets = await activeSecrets(deps.pool, work.endpointId);
     let result: DeliveryResult;
     try {
-      result = await deliver({ url: work.url, body: work.payload, secrets, eventId: work.eventId, eventType: work.eventType, timeoutMs: deps.timeoutMs, maxPayloadBytes: deps.maxPayloadBytes, ssrf: deps.ssrf });
+      result = await deliver({ url: work.url, body: work.payload, secrets, eventId: work.eventId, eventType: work.eventType, timeoutMs: deps.timeoutMs, maxPayloadBytes: deps.maxPayloadBytes, ssrf: deps.ssrf, signal: job.signal });
     } catch (err) {
       return giveUp(work.id, (err as Error).message); // payload over the limit or a bad URL: retrying cannot help
     }
+    // Handed back at shutdown: the job runs again elsewhere; this cut-off attempt says nothing about the endpoint.
+    if (job.signal.aborted) throw job.signal.reason instanceof Error ? job.signal.reason : new Error('delivery aborted');
     deps.metrics.deliveryLatency.observe(result.latencyMs / 1000);
     const outOfAttempts = job.attempt >= deps.maxAttempts;
     const outcome = await withTransaction(deps.pool, async (tx) => {
