@@ -4,8 +4,8 @@
  *     BENCH_RATE (1,000) events/s for BENCH_SECONDS (60) after a
  *     BENCH_WARMUP_SECONDS (3) warm-up, one event per transaction, through
  *     the real CDC relay (apps/orders/src/relay/cdc-relay.ts: pgoutput slot →
- *     @bulwark/events producer) to a plain kafkajs consumer in its own
- *     process. Latency = the consumer's receipt of the event id − the moment
+ *     @bulwark/events producer, in a process of its own as in the orders
+ *     service) to a plain kafkajs consumer in its own process. Latency = the consumer's receipt of the event id − the moment
  *     the append's COMMIT returned to the writer (epoch clock of this machine). p50/p99/max; target p99 ≤ 100 ms.
  *  2. producer throughput: @bulwark/events createProducer().publish() of
  *     BENCH_PRODUCE_EVENTS (20,000) events against raw kafkajs with the same
@@ -23,11 +23,9 @@ import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { Registry } from 'prom-client';
 import { createPool, migrate, type DbLogger } from '@bulwark/db';
-import { connectAdmin, createKafka, createProducer, defineEvent, createEventRegistry, provisionTopics, toKafkaRecord, type EventProducer } from '@bulwark/events';
+import { connectAdmin, createKafka, createProducer, defineEvent, createEventRegistry, provisionTopics, toKafkaRecord } from '@bulwark/events';
 import { z } from 'zod';
 import { ensureInfra } from '../scripts/infra/index.ts';
-import { orderEventSchemas } from '../apps/orders/src/domain/events.ts';
-import { createCdcRelay } from '../apps/orders/src/relay/cdc-relay.ts';
 import { dropReplication, ensurePublication, ensureSlot } from '../apps/orders/src/relay/replication-setup.ts';
 import { appendToStream } from '../apps/orders/src/store/event-store.ts';
 
@@ -37,6 +35,7 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const PRODUCE_EVENTS = Number(process.env.BENCH_PRODUCE_EVENTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MIGRATIONS_DIR = fileURLToPath(new URL('../apps/orders/migrations/', import.meta.url));
+const RELAY_PROCESS = fileURLToPath(new URL('./lib/cdc-relay-process.ts', import.meta.url));
 const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Epoch ms with sub-ms precision, comparable across processes of this machine. */
@@ -70,24 +69,11 @@ async function latency(pgUrl: string, brokers: string[], id: string): Promise<vo
   const publication = `bench_cdc_${id}`;
   const topic = `bench.cdc.${id}.orders`;
   const db = createPool({ connectionString: pgUrl, name: 'bench-cdc', max: Number(process.env.BENCH_PG_CONNECTIONS ?? 32), registry: new Registry(), log: silent, searchPath: [schema] });
-  const kafka = createKafka({ brokers, clientId: `bench-cdc-relay-${id}` });
-  const inner = createProducer({ kafka, schemas: orderEventSchemas, source: '/bulwark/orders', registry: new Registry(), log: silent });
-  // Pass-through that timestamps each event when the relay hands it over (decoded from the slot) and when Kafka acknowledged it.
+  const kafka = createKafka({ brokers, clientId: `bench-cdc-admin-${id}` });
+  // The relay runs in its own process (bench/lib/cdc-relay-process.ts), as it does in the orders service.
+  let relayProc: ReturnType<typeof spawn> | undefined;
   const relayedAt = new Map<string, number>();
   const ackedAt = new Map<string, number>();
-  const producer: EventProducer = {
-    publish(t, def, data, opts) {
-      const id = opts.id!;
-      relayedAt.set(id, clock());
-      return inner.publish(t, def, data, opts).then((e) => {
-        ackedAt.set(id, clock());
-        return e;
-      });
-    },
-    flush: () => inner.flush(),
-    close: () => inner.close(),
-  };
-  const relay = createCdcRelay({ connectionString: pgUrl, schema, slot, publication, producer, topic, log: silent });
   let consumer: ReturnType<typeof spawn> | undefined;
   const committedAt = new Map<string, number>();
   const receivedAt = new Map<string, number>();
@@ -108,8 +94,13 @@ async function latency(pgUrl: string, brokers: string[], id: string): Promise<vo
       });
     });
     await joined;
-    relay.start();
-    while (!relay.streaming) await sleep(20);
+    relayProc = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', RELAY_PROCESS, JSON.stringify({ pgUrl, brokers, schema, slot, publication, topic, clientId: `bench-cdc-relay-${id}` })], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const relayLines = readline.createInterface({ input: relayProc.stdout! });
+    const relayReport = new Promise<{ relayed: [string, number][]; acked: [string, number][] }>((resolve) => relayLines.on('line', (line) => line.startsWith('{') && resolve(JSON.parse(line))));
+    await new Promise<void>((resolve, reject) => {
+      relayLines.on('line', (line) => line === 'streaming' && resolve());
+      relayProc!.once('exit', (code) => reject(new Error(`relay process exited ${code}`)));
+    });
 
     // Open-loop load: at each 5 ms tick, issue what the schedule owes; appends run concurrently on the pool.
     const total = Math.round(RATE * (WARMUP_SECONDS + SECONDS));
@@ -117,6 +108,7 @@ async function latency(pgUrl: string, brokers: string[], id: string): Promise<vo
     const measuredIds: string[] = [];
     let issued = 0;
     let failed = 0;
+    const failureCodes = new Map<string, number>();
     let maxBacklog = 0;
     const inFlight = new Set<Promise<void>>();
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
@@ -130,7 +122,11 @@ async function latency(pgUrl: string, brokers: string[], id: string): Promise<vo
         issued++;
         const p: Promise<void> = appendToStream(db, `order-${eventId}`, 'order', 0, [{ eventId, type: 'OrderCreated', data: { customerId: 'bench' } }])
           .then(() => void committedAt.set(eventId, clock()))
-          .catch(() => void failed++)
+          .catch((err: unknown) => {
+            failed++;
+            const code = String((err as { code?: unknown }).code ?? (err as Error).name);
+            failureCodes.set(code, (failureCodes.get(code) ?? 0) + 1);
+          })
           .finally(() => inFlight.delete(p));
         inFlight.add(p);
       }
@@ -142,6 +138,10 @@ async function latency(pgUrl: string, brokers: string[], id: string): Promise<vo
     const offered = issued / ((performance.now() - started) / 1000);
     const deadline = Date.now() + 60_000;
     while (measuredIds.some((i) => !receivedAt.has(i)) && Date.now() < deadline) await sleep(50);
+    relayProc.stdin!.write('stop\n');
+    const report = await relayReport;
+    for (const [eventId, at] of report.relayed) relayedAt.set(eventId, at);
+    for (const [eventId, at] of report.acked) ackedAt.set(eventId, at);
     const lat = measuredIds.flatMap((i) => {
       const c = committedAt.get(i);
       const r = receivedAt.get(i);
@@ -150,14 +150,14 @@ async function latency(pgUrl: string, brokers: string[], id: string): Promise<vo
     lat.sort((a, b) => a - b);
     const missing = measuredIds.length - lat.length;
     const p99 = pct(lat, 99);
-    console.log(`commit-to-Kafka: ${lat.length} events measured at ${offered.toFixed(0)} events/s offered for ${SECONDS} s (+${WARMUP_SECONDS} s warm-up); append failures ${failed}, missing ${missing}, max appends in flight ${maxBacklog}`);
+    console.log(`commit-to-Kafka: ${lat.length} events measured at ${offered.toFixed(0)} events/s offered for ${SECONDS} s (+${WARMUP_SECONDS} s warm-up); append failures ${failed}${failed ? ` (${[...failureCodes].map(([c, n]) => `${c}: ${n}`).join(', ')})` : ''}, missing ${missing}, max appends in flight ${maxBacklog}`);
     console.log(`  p50 ${pct(lat, 50).toFixed(1)} ms | p90 ${pct(lat, 90).toFixed(1)} ms | p99 ${p99.toFixed(1)} ms | p99.9 ${pct(lat, 99.9).toFixed(1)} ms | max ${lat.at(-1)?.toFixed(1)} ms`);
     const stage = (from: Map<string, number>, to: Map<string, number>): string => {
       const xs = measuredIds.flatMap((i) => (from.has(i) && to.has(i) ? [Math.max(0, to.get(i)! - from.get(i)!)] : [])).sort((a, b) => a - b);
       return `p50 ${pct(xs, 50).toFixed(1)} / p99 ${pct(xs, 99).toFixed(1)} ms`;
     };
     console.log(`  stages: commit → relay decoded ${stage(committedAt, relayedAt)} | relay → Kafka ack (linger + send) ${stage(relayedAt, ackedAt)} | Kafka ack → consumer ${stage(ackedAt, receivedAt)}`);
-    console.log(`  event-loop delay of this process (load generator + relay; the consumer is a separate process): p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)} / p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} / max ${(loopDelay.max / 1e6).toFixed(1)} ms`);
+    console.log(`  event-loop delay of this process (load generator; relay and consumer are processes of their own): p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)} / p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} / max ${(loopDelay.max / 1e6).toFixed(1)} ms`);
     console.log(`  target p99 ≤ 100 ms at ${RATE}/s: ${p99 <= 100 && missing === 0 ? 'MET' : 'NOT MET'}`);
   } finally {
     if (consumer && consumer.exitCode === null) {
@@ -166,8 +166,12 @@ async function latency(pgUrl: string, brokers: string[], id: string): Promise<vo
       await Promise.race([gone, sleep(5_000)]);
       if (consumer.exitCode === null) consumer.kill('SIGKILL');
     }
-    await relay.stop();
-    await producer.close().catch(() => undefined);
+    if (relayProc && relayProc.exitCode === null) {
+      const gone = new Promise((r) => relayProc!.once('exit', r));
+      relayProc.kill('SIGTERM');
+      await Promise.race([gone, sleep(5_000)]);
+      if (relayProc.exitCode === null) relayProc.kill('SIGKILL');
+    }
     await dropReplication(db, slot, publication).catch(() => undefined);
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
     await db.close();
