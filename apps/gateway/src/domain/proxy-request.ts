@@ -2,19 +2,23 @@
  * Forwarding one request to its upstream: size limit, bulkhead, attempts
  * through the breaker with a per-attempt timeout, retries (idempotent methods
  * or Idempotency-Key; full-jitter backoff; retry budget), then the response
- * streamed back. Bodies stream both ways; a request body is buffered only when
- * it is small and the request may be retried (it must be re-sendable).
- * Errors before the response starts are thrown as AppErrors (problem+json by
- * the kit); after it starts, the client connection is cut.
+ * relayed to the client. Bodies stream both ways; a request body is buffered
+ * only when it is small and the request may be retried (it must be
+ * re-sendable). Errors before the response starts are thrown as AppErrors
+ * (problem+json by the kit); after it starts, the client connection is cut.
+ *
+ * Each attempt is one undici `dispatch` with the handler below, which writes
+ * the upstream's status, headers and body chunks straight into the client
+ * response (with backpressure): no response stream object, no
+ * `stream.pipeline`, no AbortController per attempt. That path was most of
+ * the gateway's cost per request (see docs/PERFORMANCE.md, gateway).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '@bulwark/service-kit';
 import { gatewayError } from '../errors.ts';
-import { isCircuitOpen, UpstreamStatusError, type GatewayMetrics, type Upstream, type UpstreamResponse } from '../upstreams/upstream.ts';
+import { isCircuitOpen, UpstreamStatusError, type GatewayMetrics, type Upstream } from '../upstreams/upstream.ts';
 import { clientResponseHeaders, type OutgoingHeaders } from './headers.ts';
 import { backoffDelayMs, IDEMPOTENT_METHODS } from './resilience.ts';
 import type { RetryConfig } from './routes-file.ts';
@@ -75,6 +79,147 @@ function limitStream(limit: number, onExceeded: () => void): Transform {
   });
 }
 
+class AttemptTimeout extends Error {
+  constructor(ms: number) {
+    super(`upstream did not answer within ${ms} ms`);
+    this.name = 'AttemptTimeout';
+  }
+}
+
+class ClientGone extends Error {
+  constructor() {
+    super('client closed the connection');
+    this.name = 'ClientGone';
+  }
+}
+
+/** What the handler does with a response: waiting for its head; relaying it to the client; dropping a 5xx that will be retried; settled (ignore whatever undici still reports). */
+const PENDING = 0;
+const RELAY = 1;
+const DISCARD = 2;
+const DONE = 3;
+
+/**
+ * One attempt: an undici dispatch handler. `start` dispatches and returns a
+ * promise that settles when the response head arrives (5xx reject with
+ * UpstreamStatusError, for the breaker) or the attempt fails before it;
+ * `finished` settles when the body has been relayed or dropped. The retry
+ * decision for a 5xx is taken synchronously in onResponseStart, so the head
+ * is written to the client without waiting for any promise.
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  /** Settles once the response (if any) is fully relayed or dropped; never rejects. */
+  readonly finished: Promise<void>;
+  retrying = false;
+  timedOut = false;
+  /** Set if the response failed after its head was relayed. */
+  midStreamError: Error | undefined;
+  #mode = PENDING;
+  #controller: Dispatcher.DispatchController | undefined;
+  #abortReason: Error | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #resolveStarted: () => void = noop;
+  #rejectStarted: (err: unknown) => void = noop;
+  #resolveFinished!: () => void;
+  #drainListening = false;
+  readonly #res: ServerResponse;
+  readonly #timeoutMs: number;
+  readonly #mayRetry: (status: number) => boolean;
+
+  constructor(res: ServerResponse, timeoutMs: number, mayRetry: (status: number) => boolean) {
+    this.#res = res;
+    this.#timeoutMs = timeoutMs;
+    this.#mayRetry = mayRetry;
+    this.finished = new Promise<void>((resolve) => (this.#resolveFinished = resolve));
+  }
+
+  start(pool: Dispatcher, options: Dispatcher.DispatchOptions): Promise<void> {
+    const started = new Promise<void>((resolve, reject) => {
+      this.#resolveStarted = resolve;
+      this.#rejectStarted = reject;
+    });
+    this.#timer = setTimeout(this.#onTimeout, this.#timeoutMs);
+    pool.dispatch(options, this);
+    return started;
+  }
+
+  readonly #onTimeout = (): void => {
+    this.timedOut = true;
+    this.abort(new AttemptTimeout(this.#timeoutMs));
+  };
+
+  /** Stops the attempt; before the head it fails `start` at once, even if undici has not started the request yet. */
+  abort(reason: Error): void {
+    if (this.#mode === DONE) return;
+    if (this.#mode === PENDING) this.#fail(reason);
+    else if (this.#mode === RELAY) this.#breakRelay(reason);
+    else this.#settle();
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#abortReason) controller.abort(this.#abortReason);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (this.#mode !== PENDING) return;
+    clearTimeout(this.#timer);
+    const failed = statusCode >= 500 && statusCode !== 501;
+    if (failed && this.#mayRetry(statusCode)) {
+      this.retrying = true;
+      this.#mode = DISCARD;
+    } else {
+      this.#mode = RELAY;
+      this.#res.writeHead(statusCode, clientResponseHeaders(headers));
+    }
+    if (failed) this.#rejectStarted(new UpstreamStatusError(statusCode));
+    else this.#resolveStarted();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#mode === RELAY && !this.#res.write(chunk)) this.#pause(controller);
+  }
+
+  onResponseEnd(): void {
+    if (this.#mode === RELAY) this.#res.end();
+    this.#settle();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    if (this.#mode === PENDING) this.#fail(err);
+    else if (this.#mode === RELAY) this.#breakRelay(err);
+    else this.#settle();
+  }
+
+  #pause(controller: Dispatcher.DispatchController): void {
+    controller.pause();
+    if (this.#drainListening) return;
+    this.#drainListening = true;
+    this.#res.on('drain', () => this.#controller?.resume());
+  }
+
+  #fail(err: unknown): void {
+    clearTimeout(this.#timer);
+    this.#mode = DONE;
+    this.#rejectStarted(err);
+    this.#resolveFinished();
+  }
+
+  #breakRelay(err: Error): void {
+    this.midStreamError = err;
+    this.#settle();
+  }
+
+  #settle(): void {
+    this.#mode = DONE;
+    this.#resolveFinished();
+  }
+}
+
+function noop(): void {}
+
 export async function proxyRequest(input: ProxyInput): Promise<void> {
   const { req, res, upstream, retry, maxBodyBytes, metrics } = input;
   const method = req.method ?? 'GET';
@@ -104,25 +249,51 @@ export async function proxyRequest(input: ProxyInput): Promise<void> {
     metrics.upstreamRequests.inc({ upstream: upstream.name, outcome: 'bulkhead_full' });
     throw gatewayError('BULKHEAD_FULL', `upstream ${upstream.name} has ${upstream.bulkhead.max} requests in flight`, { retryAfterSeconds: upstream.config.bulkhead.retryAfterSeconds });
   }
-  const client = new AbortController();
-  const onClientClose = (): void => {
-    if (!res.writableFinished) client.abort(new Error('client closed the connection'));
-  };
-  res.once('close', onClientClose);
+  const link = new ClientLink(res);
   try {
     upstream.budget.recordRequest();
-    const response = await attemptWithRetries(input, method, body, attempts, client.signal, () => exceeded);
-    if (!response) return; // the client left
-    res.writeHead(response.statusCode, clientResponseHeaders(response.headers));
-    try {
-      await pipeline(response.body, res);
-    } catch (err) {
-      if (!client.signal.aborted) input.log.warn({ upstream: upstream.name, err }, 'upstream response failed mid-stream');
-      res.destroy();
-    }
+    await relayWithRetries(input, method, body, attempts, link, () => exceeded);
   } finally {
-    res.off('close', onClientClose);
+    link.detach();
     release();
+  }
+}
+
+/** The client side of one proxied request: notices the client leaving and stops the attempt or backoff in progress. */
+class ClientLink {
+  gone = false;
+  attempt: Attempt | undefined;
+  wake: (() => void) | undefined;
+  readonly #res: ServerResponse;
+  readonly #onClose = (): void => {
+    if (this.#res.writableFinished) return;
+    this.gone = true;
+    this.attempt?.abort(new ClientGone());
+    this.wake?.();
+  };
+
+  constructor(res: ServerResponse) {
+    this.#res = res;
+    res.on('close', this.#onClose);
+  }
+
+  detach(): void {
+    this.#res.off('close', this.#onClose);
+  }
+
+  /** Full-jitter backoff that ends early if the client leaves. */
+  sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
   }
 }
 
@@ -133,54 +304,44 @@ function takeRetry(input: ProxyInput): boolean {
   return false;
 }
 
-async function attemptWithRetries(
+async function relayWithRetries(
   input: ProxyInput,
   method: string,
   body: Buffer | Readable | undefined,
   attempts: number,
-  clientSignal: AbortSignal,
+  link: ClientLink,
   bodyExceeded: () => boolean,
-): Promise<UpstreamResponse | undefined> {
-  const { upstream, retry, metrics, timeoutMs } = input;
-  const labels = { upstream: upstream.name, outcome: 'response' };
+): Promise<void> {
+  const { upstream, retry, metrics, timeoutMs, res } = input;
+  const options: Dispatcher.DispatchOptions = {
+    path: upstream.basePath + input.path,
+    method: method as Dispatcher.HttpMethod,
+    headers: input.headers,
+    body: body ?? null,
+    bodyTimeout: timeoutMs,
+    headersTimeout: 0, // the attempt's own timer covers queueing, connect, send and headers
+  };
   for (let attempt = 0; ; attempt++) {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error(`upstream did not answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onClientAbort = (): void => controller.abort(clientSignal.reason);
-    clientSignal.addEventListener('abort', onClientAbort, { once: true });
-    const options: Dispatcher.RequestOptions = {
-      path: upstream.basePath + input.path,
-      method: method as Dispatcher.HttpMethod,
-      headers: input.headers,
-      body: body ?? null,
-      signal: controller.signal,
-      bodyTimeout: timeoutMs,
-      headersTimeout: 0, // our own timer covers connect + send + headers
-    };
+    const last = attempt + 1 >= attempts;
+    const current = new Attempt(res, timeoutMs, (status) => !last && retry.retryOn.includes(status) && takeRetry(input));
+    link.attempt = current;
     let retryReason: string | undefined;
     try {
-      const response = await upstream.send(options);
-      metrics.upstreamRequests.inc(labels);
-      return response;
+      await upstream.send(() => current.start(upstream.pool, options));
+      metrics.upstreamRequests.inc({ upstream: upstream.name, outcome: 'response' });
     } catch (err) {
       if (isCircuitOpen(err)) {
         metrics.upstreamRequests.inc({ upstream: upstream.name, outcome: 'circuit_open' });
         throw gatewayError('CIRCUIT_OPEN', `the circuit to ${upstream.name} is open`, { retryAfterSeconds: Math.ceil(upstream.config.breaker.resetTimeoutMs / 1000) });
       }
       if (err instanceof UpstreamStatusError) {
-        metrics.upstreamRequests.inc(labels);
-        if (!retry.retryOn.includes(err.response.statusCode) || attempt + 1 >= attempts || !takeRetry(input)) return err.response;
-        await err.response.body.dump();
-        retryReason = `status_${err.response.statusCode}`;
-      } else if (clientSignal.aborted) {
-        return undefined;
+        metrics.upstreamRequests.inc({ upstream: upstream.name, outcome: 'response' });
+        if (current.retrying) retryReason = `status_${err.status}`;
+      } else if (link.gone) {
+        return;
       } else if (bodyExceeded()) {
         throw tooLarge(input.maxBodyBytes);
-      } else if (timedOut) {
+      } else if (current.timedOut) {
         metrics.upstreamRequests.inc({ upstream: upstream.name, outcome: 'timeout' });
         input.log.warn({ upstream: upstream.name, timeoutMs, attempt }, 'upstream timed out');
         throw gatewayError('UPSTREAM_TIMEOUT', `upstream ${upstream.name} did not answer within ${timeoutMs} ms`, { extensions: { timeoutMs } });
@@ -188,18 +349,25 @@ async function attemptWithRetries(
         const code = errorCode(err);
         if (code === 'UND_ERR_INVALID_ARG') throw gatewayError('GATEWAY_BAD_REQUEST', 'the request cannot be forwarded (invalid header or method)', { cause: err });
         metrics.upstreamRequests.inc({ upstream: upstream.name, outcome: 'error' });
-        if (code === undefined || !RETRYABLE_ERRORS.has(code) || attempt + 1 >= attempts || !takeRetry(input)) {
+        if (code === undefined || !RETRYABLE_ERRORS.has(code) || last || !takeRetry(input)) {
           input.log.warn({ upstream: upstream.name, code, err, attempt }, 'upstream unreachable');
           throw gatewayError('UPSTREAM_UNAVAILABLE', `upstream ${upstream.name} is unreachable`, { cause: err });
         }
         retryReason = code;
       }
-    } finally {
-      clearTimeout(timer);
-      clientSignal.removeEventListener('abort', onClientAbort);
     }
+    if (retryReason === undefined) {
+      // The head went to the client; wait for the body to be relayed.
+      await current.finished;
+      if (current.midStreamError) {
+        if (!link.gone) input.log.warn({ upstream: upstream.name, err: current.midStreamError }, 'upstream response failed mid-stream');
+        res.destroy();
+      }
+      return;
+    }
+    await current.finished; // a retried 5xx: its body is dropped first, which keeps the connection reusable
     metrics.retries.inc({ upstream: upstream.name, reason: retryReason });
-    await sleep(backoffDelayMs(attempt, retry.baseDelayMs, retry.maxDelayMs), undefined, { signal: clientSignal }).catch(() => undefined);
-    if (clientSignal.aborted) return undefined;
+    await link.sleep(backoffDelayMs(attempt, retry.baseDelayMs, retry.maxDelayMs));
+    if (link.gone) return;
   }
 }

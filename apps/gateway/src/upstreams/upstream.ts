@@ -1,25 +1,24 @@
 /**
  * One upstream: a keep-alive undici Pool, an opossum circuit breaker, a
- * bulkhead and a retry budget, plus their metrics. `send` makes one attempt
- * through the breaker; 5xx answers and network errors count as breaker
- * failures (the 5xx response itself is handed back inside the error).
+ * bulkhead and a retry budget, plus their metrics. `send` runs one attempt
+ * through the breaker; the attempt rejects with UpstreamStatusError for a 5xx
+ * answer, so 5xx answers and network errors count as breaker failures (the
+ * caller has relayed or dropped the 5xx response itself).
  */
 import CircuitBreaker from 'opossum';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import type { Logger } from '@bulwark/service-kit';
 import { Bulkhead, RetryBudget } from '../domain/resilience.ts';
 import type { UpstreamConfig } from '../domain/routes-file.ts';
 
-export type UpstreamResponse = Dispatcher.ResponseData;
-
 /** A 5xx answer: a failure for the breaker, still a response for the client. */
 export class UpstreamStatusError extends Error {
-  readonly response: UpstreamResponse;
-  constructor(response: UpstreamResponse) {
-    super(`upstream answered ${response.statusCode}`);
+  readonly status: number;
+  constructor(status: number) {
+    super(`upstream answered ${status}`);
     this.name = 'UpstreamStatusError';
-    this.response = response;
+    this.status = status;
   }
 }
 
@@ -73,7 +72,7 @@ export class Upstream {
   readonly pool: Pool;
   readonly bulkhead: Bulkhead;
   readonly budget: RetryBudget;
-  readonly breaker: CircuitBreaker<[() => Promise<UpstreamResponse>], UpstreamResponse> | undefined;
+  readonly breaker: CircuitBreaker<[() => Promise<void>], void> | undefined;
 
   constructor(name: string, config: UpstreamConfig, log: Logger, metrics: GatewayMetrics) {
     this.name = name;
@@ -86,9 +85,14 @@ export class Upstream {
     this.budget = new RetryBudget(config.retry.budgetRatio, config.retry.budgetWindowSeconds, config.retry.minRetriesPerWindow);
     const b = config.breaker;
     if (b.enabled) {
-      const breaker = new CircuitBreaker((attempt: () => Promise<UpstreamResponse>) => attempt(), {
+      const breaker = new CircuitBreaker((attempt: () => Promise<void>) => attempt(), {
         name,
         timeout: false, // the gateway times attempts itself (per route), so opossum's timer is off
+        // No latency percentiles and no periodic snapshots: opossum would keep
+        // every call's latency in its window and sort them all on each
+        // snapshot and on each failure; nothing here reads them.
+        rollingPercentilesEnabled: false,
+        enableSnapshots: false,
         errorThresholdPercentage: b.errorThresholdPercentage,
         volumeThreshold: b.volumeThreshold,
         rollingCountTimeout: b.rollingWindowMs,
@@ -113,13 +117,12 @@ export class Upstream {
     return this.breaker.opened ? 'open' : 'closed';
   }
 
-  /** One attempt, through the breaker when there is one. Rejects with UpstreamStatusError on 5xx (except 501). */
-  send(options: Dispatcher.RequestOptions): Promise<UpstreamResponse> {
-    const attempt = async (): Promise<UpstreamResponse> => {
-      const response = await this.pool.request(options);
-      if (response.statusCode >= 500 && response.statusCode !== 501) throw new UpstreamStatusError(response);
-      return response;
-    };
+  /**
+   * One attempt, through the breaker when there is one. `attempt` settles when
+   * the response head arrives and rejects with UpstreamStatusError on 5xx
+   * (except 501), which the breaker counts as a failure.
+   */
+  send(attempt: () => Promise<void>): Promise<void> {
     return this.breaker ? this.breaker.fire(attempt) : attempt();
   }
 
