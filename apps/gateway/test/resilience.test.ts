@@ -96,7 +96,8 @@ describe('circuit breaker', () => {
       res.end(healthy ? 'ok' : 'boom');
     });
     const gw = await gatewayFor({
-      upstreams: { u: { url: u.url, breaker: { volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 300, rollingWindowMs: 60_000 } } },
+      // resetTimeoutMs well above the time five refused calls take on a loaded machine, or the breaker half-opens mid-check.
+      upstreams: { u: { url: u.url, breaker: { volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 2000, rollingWindowMs: 60_000 } } },
       routes: [{ id: 'u', match: { prefix: '/' }, upstream: 'u' }],
     });
     const statuses: number[] = [];
@@ -106,7 +107,7 @@ describe('circuit breaker', () => {
     expect(u.seen.length).toBe(5); // open: nothing more reached the upstream
     const open = await get(`${gw.url}/x`);
     expect((open.body as Record<string, unknown>).code).toBe('CIRCUIT_OPEN');
-    expect(open.headers['retry-after']).toBe('1');
+    expect(open.headers['retry-after']).toBe('2');
     expect(gw.logs.some((l) => l.msg === 'circuit breaker open' && l.upstream === 'u')).toBe(true);
 
     healthy = true;
