@@ -54,6 +54,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         clockToleranceS: config.JWT_CLOCK_TOLERANCE_S,
         cooldownMs: config.JWKS_COOLDOWN_MS,
         cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_MS,
+        cacheTtlMs: config.JWT_CACHE_TTL_MS,
+        cacheMaxEntries: config.JWT_CACHE_MAX_ENTRIES,
         tenantClaim: config.JWT_TENANT_CLAIM,
         rolesClaim: config.JWT_ROLES_CLAIM,
       })

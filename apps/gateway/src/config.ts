@@ -34,6 +34,8 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   JWT_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).default(5).describe('Allowed clock skew for exp/nbf.'),
   JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).default(30_000).describe('Least time between two JWKS refetches triggered by an unknown kid.'),
   JWKS_CACHE_MAX_AGE_MS: z.coerce.number().int().positive().default(600_000).describe('JWKS is refetched after this age even without an unknown kid.'),
+  JWT_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000).describe('Longest time a verified token is accepted again without checking its signature (never past its exp); 0 disables the cache.'),
+  JWT_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).default(10_000).describe('Verified tokens remembered at most; the oldest goes first.'),
   JWT_TENANT_CLAIM: z.string().min(1).default('tenant').describe('Claim carrying the tenant id.'),
   JWT_ROLES_CLAIM: z.string().min(1).default('roles').describe('Claim carrying the roles (array or space-separated string).'),
   ADMIN_ROLE: z.string().min(1).default('gateway-admin').describe('Role required by /admin/state.'),

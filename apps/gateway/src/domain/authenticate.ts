@@ -5,6 +5,14 @@
  * asymmetric algorithms from the allow-list are accepted (never `none`, never
  * HS*, so an HS256 token "signed" with a public key is refused before any
  * key is looked up).
+ *
+ * Verified tokens are remembered (exact token string → principal) until the
+ * earlier of their `exp` and `cacheTtlMs`, in a bounded map: a client sends
+ * the same access token for every request of its lifetime, and an ES256/RS256
+ * signature check costs far more than the proxying around it. Only successful
+ * verifications are kept; a key withdrawn from the JWKS stops being honoured
+ * for cached tokens within `cacheTtlMs` (it stays in jose's key cache for up to
+ * JWKS_CACHE_MAX_AGE_MS anyway).
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { gatewayError } from '../errors.ts';
@@ -25,6 +33,10 @@ export interface AuthenticatorOptions {
   cacheMaxAgeMs: number;
   tenantClaim: string;
   rolesClaim: string;
+  /** Longest time a verified token is served from the cache; 0 disables the cache. */
+  cacheTtlMs?: number;
+  /** Most tokens kept; the oldest entry goes first when full. */
+  cacheMaxEntries?: number;
 }
 
 export type Authenticator = (authorization: string | undefined) => Promise<Principal | undefined>;
@@ -56,8 +68,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     ...(options.issuer ? { issuer: options.issuer } : {}),
     ...(options.audience ? { audience: options.audience } : {}),
   };
+  const cache = new VerifiedTokenCache(options.cacheTtlMs ?? 30_000, options.cacheMaxEntries ?? 10_000, options.clockToleranceS * 1000);
   return async (authorization) => {
     if (authorization === undefined) return undefined;
+    const cached = cache.get(authorization);
+    if (cached) return cached;
     const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization);
     if (!match) throw invalid('malformed bearer token');
     let payload: JWTPayload;
@@ -71,8 +86,48 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const tenantValue = payload[options.tenantClaim];
     const tenant = typeof tenantValue === 'string' && SAFE_CLAIM.test(tenantValue) ? tenantValue : undefined;
     const roles = rolesOf(payload, options.rolesClaim).filter((r) => SAFE_CLAIM.test(r) && !r.includes(','));
-    return { sub, tenant, roles };
+    const principal: Principal = Object.freeze({ sub, tenant, roles: Object.freeze(roles) as string[] });
+    cache.set(authorization, principal, payload.exp);
+    return principal;
   };
+}
+
+/** Verified Authorization values → principal, each until min(exp + tolerance, now + ttl). */
+export class VerifiedTokenCache {
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+  readonly #toleranceMs: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, { principal: Principal; until: number }>();
+
+  constructor(ttlMs: number, maxEntries: number, toleranceMs: number, now: () => number = Date.now) {
+    this.#ttlMs = ttlMs;
+    this.#maxEntries = maxEntries;
+    this.#toleranceMs = toleranceMs;
+    this.#now = now;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(authorization: string): Principal | undefined {
+    const entry = this.#entries.get(authorization);
+    if (entry === undefined) return undefined;
+    if (this.#now() < entry.until) return entry.principal;
+    this.#entries.delete(authorization);
+    return undefined;
+  }
+
+  /** `exp` in seconds (JWT NumericDate); a token without one is kept for the TTL. */
+  set(authorization: string, principal: Principal, exp: number | undefined): void {
+    if (this.#ttlMs <= 0 || this.#maxEntries <= 0) return;
+    const now = this.#now();
+    const until = Math.min(now + this.#ttlMs, exp === undefined ? Infinity : exp * 1000 + this.#toleranceMs);
+    if (until <= now) return;
+    if (this.#entries.size >= this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value!); // the oldest insertion
+    this.#entries.set(authorization, { principal, until });
+  }
 }
 
 function mapJoseError(err: unknown) {
