@@ -2,7 +2,9 @@
  * CDC to Kafka, in one run:
  *  1. commit-to-Kafka latency: appendToStream (apps/orders event store) at
  *     BENCH_RATE (1,000) events/s for BENCH_SECONDS (60) after a
- *     BENCH_WARMUP_SECONDS (3) warm-up, one event per transaction, through
+ *     BENCH_WARMUP_SECONDS (3) warm-up, one event per transaction, spread over
+ *     BENCH_STREAMS (200) growing orders of BENCH_EVENTS_PER_STREAM (5) events
+ *     (one stream creation, then appends at the next version), through
  *     the real CDC relay (apps/orders/src/relay/cdc-relay.ts: pgoutput slot →
  *     @bulwark/events producer, in a process of its own as in the orders
  *     service) to a plain kafkajs consumer in its own process. Latency = the consumer's receipt of the event id − the moment
@@ -35,6 +37,8 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const PRODUCE_EVENTS = Number(process.env.BENCH_PRODUCE_EVENTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MIGRATIONS_DIR = fileURLToPath(new URL('../apps/orders/migrations/', import.meta.url));
+const STREAM_SLOTS = Number(process.env.BENCH_STREAMS ?? 200);
+const EVENTS_PER_STREAM = Number(process.env.BENCH_EVENTS_PER_STREAM ?? 5);
 const RELAY_PROCESS = fileURLToPath(new URL('./lib/cdc-relay-process.ts', import.meta.url));
 const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -110,6 +114,7 @@ async function latency(pgUrl: string, brokers: string[], id: string): Promise<vo
     let failed = 0;
     const failureCodes = new Map<string, number>();
     let maxBacklog = 0;
+    const slotTail: Promise<void>[] = [];
     const inFlight = new Set<Promise<void>>();
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
     loopDelay.enable();
@@ -119,8 +124,18 @@ async function latency(pgUrl: string, brokers: string[], id: string): Promise<vo
       while (issued < due) {
         const eventId = randomUUID();
         if (issued >= warmupEvents) measuredIds.push(eventId);
+        // Orders as they grow: STREAM_SLOTS open streams take events in turn; each gets EVENTS_PER_STREAM events
+        // (OrderCreated, then ItemAdded at the next version) and is then replaced by a new one. A slot's appends
+        // are chained, so each one runs at its stream's true next version.
+        const slot = issued % STREAM_SLOTS;
+        const turn = Math.floor(issued / STREAM_SLOTS);
+        const version = turn % EVENTS_PER_STREAM;
+        const streamId = `order-${id}-${slot}-${Math.floor(turn / EVENTS_PER_STREAM)}`;
         issued++;
-        const p: Promise<void> = appendToStream(db, `order-${eventId}`, 'order', 0, [{ eventId, type: 'OrderCreated', data: { customerId: 'bench' } }])
+        const event = version === 0 ? { eventId, type: 'OrderCreated', data: { customerId: 'bench' } } : { eventId, type: 'ItemAdded', data: { sku: `sku-${version}`, quantity: 1, unitPriceCents: 1299 } };
+        const previous = slotTail[slot] ?? Promise.resolve();
+        const p: Promise<void> = previous
+          .then(() => appendToStream(db, streamId, 'order', version, [event]))
           .then(() => void committedAt.set(eventId, clock()))
           .catch((err: unknown) => {
             failed++;
@@ -128,6 +143,7 @@ async function latency(pgUrl: string, brokers: string[], id: string): Promise<vo
             failureCodes.set(code, (failureCodes.get(code) ?? 0) + 1);
           })
           .finally(() => inFlight.delete(p));
+        slotTail[slot] = p;
         inFlight.add(p);
       }
       maxBacklog = Math.max(maxBacklog, inFlight.size);
