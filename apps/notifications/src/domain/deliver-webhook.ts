@@ -16,7 +16,7 @@ import { mayDeliver, recordOutcome, type HealthPolicy } from '../health.ts';
 import type { NotificationsMetrics } from '../metrics.ts';
 import type { SsrfPolicy } from '../ssrf.ts';
 import { hasEarlierPending, killDelivery, loadDeliveryWork, recordDeliveryAttempt } from '../store/deliveries-store.ts';
-import { activeSecrets, lockEndpointHealth, saveEndpointHealth } from '../store/endpoints-store.ts';
+import { clearEndpointFailures, lockEndpointHealth, saveEndpointHealth } from '../store/endpoints-store.ts';
 import type { DeliveryJob } from './dispatcher.ts';
 import { publishEvent } from './publish-event.ts';
 
@@ -41,48 +41,52 @@ export function createWebhookHandler(deps: WebhookWorkerDeps): JobHandler<Delive
     const work = await loadDeliveryWork(deps.pool, job.data.deliveryId);
     if (!work || work.status !== 'pending') return { skipped: work?.status ?? 'missing' };
     const expired = Date.now() - work.createdAtMs > deps.horizonMs;
-    const health = await lockEndpointHealth(deps.pool, work.endpointId);
-    if (!health || health.disabled) return giveUp(work.id, 'endpoint disabled');
+    if (work.health.disabled) return giveUp(work.id, 'endpoint disabled');
     if (work.ordered && (await hasEarlierPending(deps.pool, work.id))) {
       // Dispatch offers only the head of an ordered endpoint; a stale or replayed job waits its turn.
       if (expired) return giveUp(work.id, 'retry horizon passed while an earlier delivery was pending');
       throw new Error('an earlier delivery of this ordered endpoint is still pending');
     }
-    const gate = mayDeliver(health, Date.now());
+    const gate = mayDeliver(work.health, Date.now());
     if (!gate.ok) {
       deps.metrics.deliveryAttempts.inc({ outcome: 'skipped' });
       if (expired) return giveUp(work.id, 'retry horizon passed while the endpoint breaker was open');
       throw new Error(`endpoint breaker open for another ${gate.retryInMs ?? 0} ms`);
     }
 
-    const secrets = await activeSecrets(deps.pool, work.endpointId);
     let result: DeliveryResult;
     try {
-      result = await deliver({ url: work.url, body: work.payload, secrets, eventId: work.eventId, eventType: work.eventType, timeoutMs: deps.timeoutMs, maxPayloadBytes: deps.maxPayloadBytes, ssrf: deps.ssrf, signal: job.signal });
+      result = await deliver({ url: work.url, body: work.payload, secrets: work.secrets, eventId: work.eventId, eventType: work.eventType, timeoutMs: deps.timeoutMs, maxPayloadBytes: deps.maxPayloadBytes, ssrf: deps.ssrf, signal: job.signal });
     } catch (err) {
       return giveUp(work.id, (err as Error).message); // payload over the limit or a bad URL: retrying cannot help
     }
     // Handed back at shutdown: the job runs again elsewhere; this cut-off attempt says nothing about the endpoint.
     if (job.signal.aborted) throw job.signal.reason instanceof Error ? job.signal.reason : new Error('delivery aborted');
     deps.metrics.deliveryLatency.observe(result.latencyMs / 1000);
+    const attempt = { statusCode: result.status, latencyMs: result.latencyMs, responseSnippet: result.responseSnippet };
+
+    if (result.ok && work.health.consecutiveFailures === 0 && work.health.openUntil === undefined) {
+      // The common case: a healthy endpoint answered. One statement, no lock on the endpoint row.
+      if (!(await recordDeliveryAttempt(deps.pool, work.id, { ...attempt, ok: true, error: undefined, final: false }))) return { skipped: 'settled by another run' };
+      await clearEndpointFailures(deps.pool, work.endpointId); // a failure recorded meanwhile by another delivery is cleared too
+      deps.metrics.deliveryAttempts.inc({ outcome: 'succeeded' });
+      deps.onSettled();
+      return { status: result.status, attempt: job.attempt };
+    }
+
+    // A failure, or a success after failures: count it against the endpoint under its row lock.
     const outOfAttempts = job.attempt >= deps.maxAttempts;
     const outcome = await withTransaction(deps.pool, async (tx) => {
-      const locked = await lockEndpointHealth(tx, work.endpointId);
-      const { state, event } = recordOutcome(locked ?? health, result.ok, Date.now(), deps.health);
+      const locked = (await lockEndpointHealth(tx, work.endpointId)) ?? { ...work.health, tenantId: work.tenantId };
+      const { state, event } = recordOutcome(locked, result.ok, Date.now(), deps.health);
       const final = !result.ok && (outOfAttempts || expired || state.disabled);
-      const recorded = await recordDeliveryAttempt(tx, work.id, {
-        ok: result.ok,
-        statusCode: result.status,
-        latencyMs: result.latencyMs,
-        responseSnippet: result.responseSnippet,
-        error: result.error ?? (result.ok ? undefined : `receiver answered ${result.status}`),
-        final,
-      });
+      const error = result.error ?? (result.ok ? undefined : `receiver answered ${result.status}`);
+      const recorded = await recordDeliveryAttempt(tx, work.id, { ...attempt, ok: result.ok, error, final });
       if (!recorded) return { recorded, final, event: undefined, state };
       await saveEndpointHealth(tx, work.endpointId, state, event === 'disabled' ? `disabled after ${state.consecutiveFailures} consecutive failed deliveries` : undefined);
       if (event === 'disabled') {
         const occurredAt = new Date().toISOString();
-        await publishEvent(tx, locked!.tenantId, { id: randomUUID(), type: ENDPOINT_DISABLED_EVENT, occurredAt, data: { endpointId: work.endpointId, url: work.url, consecutiveFailures: state.consecutiveFailures } }, deps.maxPayloadBytes);
+        await publishEvent(tx, locked.tenantId, { id: randomUUID(), type: ENDPOINT_DISABLED_EVENT, occurredAt, data: { endpointId: work.endpointId, url: work.url, consecutiveFailures: state.consecutiveFailures } }, deps.maxPayloadBytes);
       }
       return { recorded, final, event, state };
     });

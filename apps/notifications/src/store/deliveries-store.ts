@@ -4,6 +4,7 @@
  * endpoint disabled); every attempt is a row of `delivery_attempts`.
  */
 import type { Queryable } from '@bulwark/db';
+import type { EndpointHealth } from '../health.ts';
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'dead';
 
@@ -57,10 +58,11 @@ export async function findDelivery(db: Queryable, tenantId: string, id: string):
   return rows[0];
 }
 
-/** What the worker needs to attempt a delivery. */
+/** What the worker needs to attempt a delivery: the row, its endpoint's URL and health, the signing secrets. */
 export interface DeliveryWork {
   id: string;
   endpointId: string;
+  tenantId: string;
   url: string;
   ordered: boolean;
   eventId: string;
@@ -69,18 +71,40 @@ export interface DeliveryWork {
   status: DeliveryStatus;
   attempts: number;
   createdAtMs: number;
+  health: EndpointHealth;
+  /** Active secrets, newest first. */
+  secrets: string[];
 }
 
+/** One round trip: delivery, endpoint (no lock) and active secrets. */
 export async function loadDeliveryWork(db: Queryable, id: string): Promise<DeliveryWork | undefined> {
-  const { rows } = await db.query<Omit<DeliveryWork, 'createdAtMs'> & { createdAt: Date }>(
-    `SELECT d.id, d.endpoint_id AS "endpointId", e.url, e.ordered, d.event_id AS "eventId", d.event_type AS "eventType", d.payload, d.status, d.attempts, d.created_at AS "createdAt"
+  const { rows } = await db.query<{
+    id: string;
+    endpointId: string;
+    tenantId: string;
+    url: string;
+    ordered: boolean;
+    eventId: string;
+    eventType: string;
+    payload: string;
+    status: DeliveryStatus;
+    attempts: number;
+    createdAt: Date;
+    consecutiveFailures: number;
+    openUntil: Date | null;
+    endpointStatus: string;
+    secrets: string[];
+  }>(
+    `SELECT d.id, d.endpoint_id AS "endpointId", d.tenant_id AS "tenantId", e.url, e.ordered, d.event_id AS "eventId", d.event_type AS "eventType", d.payload, d.status, d.attempts,
+       d.created_at AS "createdAt", e.consecutive_failures AS "consecutiveFailures", e.breaker_open_until AS "openUntil", e.status AS "endpointStatus",
+       ARRAY(SELECT s.secret FROM endpoint_secrets s WHERE s.endpoint_id = e.id AND (s.expires_at IS NULL OR s.expires_at > now()) ORDER BY s.version DESC LIMIT 2) AS secrets
      FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE d.id = $1`,
     [id],
   );
   const r = rows[0];
   if (!r) return undefined;
-  const { createdAt, ...rest } = r;
-  return { ...rest, createdAtMs: createdAt.getTime() };
+  const { createdAt, consecutiveFailures, openUntil, endpointStatus, ...rest } = r;
+  return { ...rest, createdAtMs: createdAt.getTime(), health: { consecutiveFailures, openUntil: openUntil?.getTime(), disabled: endpointStatus === 'disabled' } };
 }
 
 /** Whether an earlier delivery of the endpoint is still pending (an ordered endpoint waits for it). */
@@ -92,30 +116,26 @@ export async function hasEarlierPending(db: Queryable, deliveryId: string): Prom
   return rows.length > 0;
 }
 
-/** Records one attempt and moves the delivery; returns false when it was no longer pending (a duplicate run). */
+/**
+ * Records one attempt and moves the delivery, in one statement; returns
+ * false when it was no longer pending (a duplicate run).
+ */
 export async function recordDeliveryAttempt(
   db: Queryable,
   id: string,
   a: { ok: boolean; statusCode: number | undefined; latencyMs: number; responseSnippet: string; error: string | undefined; final: boolean },
 ): Promise<boolean> {
   const status: DeliveryStatus = a.ok ? 'succeeded' : a.final ? 'dead' : 'pending';
-  const { rows } = await db.query<{ attempts: number }>(
-    `UPDATE deliveries SET attempts = attempts + 1, status = $2, last_status_code = $3, last_error = $4, last_attempt_at = now(),
-       finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END
-     WHERE id = $1 AND status = 'pending' RETURNING attempts`,
-    [id, status, a.statusCode ?? null, a.error ?? null],
+  const { rows } = await db.query(
+    `WITH d AS (
+       UPDATE deliveries SET attempts = attempts + 1, status = $2, last_status_code = $3, last_error = $4, last_attempt_at = now(),
+         finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END
+       WHERE id = $1 AND status = 'pending' RETURNING id, attempts)
+     INSERT INTO delivery_attempts (delivery_id, attempt, ok, status_code, latency_ms, response_snippet, error)
+     SELECT d.id, d.attempts, $5, $3, $6, $7, $4 FROM d RETURNING attempt`,
+    [id, status, a.statusCode ?? null, a.error ?? null, a.ok, a.latencyMs, a.responseSnippet],
   );
-  if (rows.length === 0) return false;
-  await db.query(`INSERT INTO delivery_attempts (delivery_id, attempt, ok, status_code, latency_ms, response_snippet, error) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
-    id,
-    rows[0]!.attempts,
-    a.ok,
-    a.statusCode ?? null,
-    a.latencyMs,
-    a.responseSnippet,
-    a.error ?? null,
-  ]);
-  return true;
+  return rows.length > 0;
 }
 
 /** Ends a pending delivery without an attempt (endpoint disabled, horizon passed while the breaker held it). */

@@ -1,7 +1,7 @@
 /**
  * SQL of webhook endpoints and their secrets, parameterised, returning plain
- * objects. Secrets are returned only by `activeSecrets` (for signing) and at
- * creation/rotation; listings never carry them.
+ * objects. Secrets leave the database only for signing (the delivery worker's
+ * load) and at creation/rotation; listings never carry them.
  */
 import type { Queryable } from '@bulwark/db';
 import type { EndpointHealth } from '../health.ts';
@@ -76,15 +76,6 @@ export async function setEndpointStatus(db: Queryable, tenantId: string, id: str
   return rows[0];
 }
 
-/** Secrets that sign now, newest first (two during a rotation's grace period). */
-export async function activeSecrets(db: Queryable, endpointId: string): Promise<string[]> {
-  const { rows } = await db.query<{ secret: string }>(
-    `SELECT secret FROM endpoint_secrets WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY version DESC LIMIT 2`,
-    [endpointId],
-  );
-  return rows.map((r) => r.secret);
-}
-
 /**
  * Adds a new current secret; the previous current one keeps signing for
  * `graceSeconds`, any older one stops now (never more than two active).
@@ -111,6 +102,15 @@ export async function lockEndpointHealth(db: Queryable, id: string): Promise<(En
   const r = rows[0];
   if (!r) return undefined;
   return { tenantId: r.tenantId, consecutiveFailures: r.consecutiveFailures, openUntil: r.openUntil?.getTime(), disabled: r.status === 'disabled' };
+}
+
+/**
+ * After a success: clears a failure count or an open breaker. Touches (and
+ * locks) the row only when there is something to clear, so successful
+ * deliveries to a healthy endpoint never contend on its row.
+ */
+export async function clearEndpointFailures(db: Queryable, id: string): Promise<void> {
+  await db.query(`UPDATE endpoints SET consecutive_failures = 0, breaker_open_until = NULL, updated_at = now() WHERE id = $1 AND status = 'active' AND (consecutive_failures > 0 OR breaker_open_until IS NOT NULL)`, [id]);
 }
 
 export async function saveEndpointHealth(db: Queryable, id: string, health: EndpointHealth, disabledReason?: string): Promise<void> {
