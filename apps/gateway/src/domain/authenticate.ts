@@ -39,7 +39,8 @@ export interface AuthenticatorOptions {
   cacheMaxEntries?: number;
 }
 
-export type Authenticator = (authorization: string | undefined) => Promise<Principal | undefined>;
+/** Synchronous for a token verified recently (the cache), a promise otherwise. */
+export type Authenticator = (authorization: string | undefined) => Principal | undefined | Promise<Principal | undefined>;
 
 function bearerChallenge(description: string): Record<string, string> {
   // The description is ours (never the token), so quoting it is safe; strip quotes anyway.
@@ -69,10 +70,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     ...(options.audience ? { audience: options.audience } : {}),
   };
   const cache = new VerifiedTokenCache(options.cacheTtlMs ?? 30_000, options.cacheMaxEntries ?? 10_000, options.clockToleranceS * 1000);
-  return async (authorization) => {
-    if (authorization === undefined) return undefined;
-    const cached = cache.get(authorization);
-    if (cached) return cached;
+  const verify = async (authorization: string): Promise<Principal> => {
     const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization);
     if (!match) throw invalid('malformed bearer token');
     let payload: JWTPayload;
@@ -89,6 +87,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const principal: Principal = Object.freeze({ sub, tenant, roles: Object.freeze(roles) as string[] });
     cache.set(authorization, principal, payload.exp);
     return principal;
+  };
+  return (authorization) => {
+    if (authorization === undefined) return undefined;
+    return cache.get(authorization) ?? verify(authorization);
   };
 }
 

@@ -12,8 +12,11 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
 
 export type OutgoingHeaders = Record<string, string | string[]>;
 
-function connectionTokens(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
+const NO_TOKENS: readonly string[] = Object.freeze([]);
+
+function connectionTokens(value: string | string[] | undefined): readonly string[] {
+  // The usual values name no other header: skip the split.
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return NO_TOKENS;
   return (Array.isArray(value) ? value.join(',') : value).split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
 }
 

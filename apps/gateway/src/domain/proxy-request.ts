@@ -328,14 +328,14 @@ async function relayWithRetries(
     let retryReason: string | undefined;
     try {
       await upstream.send(() => current.start(upstream.pool, options));
-      metrics.upstreamRequests.inc({ upstream: upstream.name, outcome: 'response' });
+      upstream.countResponse();
     } catch (err) {
       if (isCircuitOpen(err)) {
         metrics.upstreamRequests.inc({ upstream: upstream.name, outcome: 'circuit_open' });
         throw gatewayError('CIRCUIT_OPEN', `the circuit to ${upstream.name} is open`, { retryAfterSeconds: Math.ceil(upstream.config.breaker.resetTimeoutMs / 1000) });
       }
       if (err instanceof UpstreamStatusError) {
-        metrics.upstreamRequests.inc({ upstream: upstream.name, outcome: 'response' });
+        upstream.countResponse();
         if (current.retrying) retryReason = `status_${err.status}`;
       } else if (link.gone) {
         return;

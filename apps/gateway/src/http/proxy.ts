@@ -49,8 +49,12 @@ function pathAndQuery(url: string): [string, string] {
   return q === -1 ? [url, ''] : [url.slice(0, q), url.slice(q)];
 }
 
-/** Resolves the route and identity of a request, or answers it (404 falls through). */
-export async function admit(deps: ProxyDeps, req: IncomingMessage): Promise<ProxyState | undefined> {
+/**
+ * Resolves the route and identity of a request (undefined: no route, 404
+ * falls through), or throws the refusal. Synchronous unless a token has to be
+ * verified, so an anonymous or cached-token request takes no promise hop.
+ */
+export function admit(deps: ProxyDeps, req: IncomingMessage): ProxyState | undefined | Promise<ProxyState> {
   const [path, query] = pathAndQuery(req.url ?? '/');
   const acceptVersion = req.headers['accept-version'];
   const resolution = deps.table.resolve(req.method ?? 'GET', path, Array.isArray(acceptVersion) ? acceptVersion[0] : acceptVersion);
@@ -64,24 +68,29 @@ export async function admit(deps: ProxyDeps, req: IncomingMessage): Promise<Prox
     case 'found':
       break;
   }
-  markRoute(req, `proxy:${resolution.route.id}`);
   const runtime = deps.runtimes.get(resolution.route.id)!;
+  markRoute(req, runtime.label);
   if (runtime.lifecycle.retired) throw runtime.lifecycle.retired;
-  const auth = runtime.route.config.auth;
+  const upstreamPath = resolution.upstreamPath + query;
   const authorization = req.headers.authorization;
-  let principal: Principal | undefined;
-  if (authorization !== undefined && deps.authenticate) principal = await deps.authenticate(authorization);
+  const principal = authorization !== undefined && deps.authenticate ? deps.authenticate(authorization) : undefined;
+  if (principal instanceof Promise) return principal.then((p) => admitted(deps, req, runtime, upstreamPath, p));
+  return admitted(deps, req, runtime, upstreamPath, principal);
+}
+
+function admitted(deps: ProxyDeps, req: IncomingMessage, runtime: RouteRuntime, upstreamPath: string, principal: Principal | undefined): ProxyState {
+  const auth = runtime.route.config.auth;
   if (auth?.required) {
     if (!principal) throw tokenMissing();
     assertHasRoles(principal, auth.roles);
   }
   const clientIp = clientIpOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trustProxyHops);
-  return { runtime, upstreamPath: resolution.upstreamPath + query, clientIp, principal };
+  return { runtime, upstreamPath, clientIp, principal };
 }
 
 /** Identity headers the gateway sets upstream; x-auth-* from the client never pass (see headers.ts). */
 export function identityHeaders(state: ProxyState, requestId: string | undefined): Record<string, string> {
-  const set: Record<string, string> = { ...propagationHeaders() };
+  const set = propagationHeaders(); // a fresh object
   if (requestId) set['x-request-id'] = requestId;
   const { principal, runtime } = state;
   if (principal) {
@@ -123,17 +132,26 @@ export function proxyHandlers(deps: ProxyDeps): RequestHandler[] {
     labelNames: ['version', 'client'] as const,
     registers: [deps.registry],
   });
+  const enter = (req: Request, res: Response, next: NextFunction, state: ProxyState | undefined): void => {
+    if (!state) return next();
+    (req as WithProxy)[kProxy] = state;
+    for (const [name, value] of state.runtime.lifecycleHeaders) res.setHeader(name, value);
+    if (state.runtime.route.version) versionCalls.inc({ version: state.runtime.route.version, client: deps.clientLabels.labelOf(state.principal?.sub) });
+    next();
+  };
+  const refuse = (req: Request, next: NextFunction, err: unknown): void => {
+    logRejection(deps.log, req, err);
+    next(err);
+  };
   const resolveRoute: RequestHandler = (req, res, next) => {
-    admit(deps, req).then((state) => {
-      if (!state) return next();
-      (req as WithProxy)[kProxy] = state;
-      for (const [name, value] of Object.entries(state.runtime.lifecycle.headers)) res.setHeader(name, value);
-      if (state.runtime.route.version) versionCalls.inc({ version: state.runtime.route.version, client: deps.clientLabels.labelOf(state.principal?.sub) });
-      next();
-    }, (err: unknown) => {
-      logRejection(deps.log, req, err);
-      next(err);
-    });
+    let state: ReturnType<typeof admit>;
+    try {
+      state = admit(deps, req);
+    } catch (err) {
+      return refuse(req, next, err);
+    }
+    if (state instanceof Promise) state.then((s) => enter(req, res, next, s), (err: unknown) => refuse(req, next, err));
+    else enter(req, res, next, state);
   };
   const handlers: RequestHandler[] = [resolveRoute];
   if (deps.limiter) {

@@ -14,16 +14,23 @@ export interface RouteRuntime {
   retry: RetryConfig;
   maxBodyBytes: number;
   lifecycle: Lifecycle;
+  /** `lifecycle.headers` as entries, set on every response of the route. */
+  lifecycleHeaders: readonly (readonly [string, string])[];
+  /** Route label of the kit's RED metrics and span: `proxy:<id>`. */
+  label: string;
 }
 
 export function routeRuntime(route: CompiledRoute, upstream: Upstream, defaultMaxBodyBytes: number): RouteRuntime {
   const c = route.config;
+  const lifecycle = lifecycleOf(c);
   return {
     route,
     upstream,
     timeoutMs: c.timeoutMs ?? upstream.config.timeoutMs,
     retry: { ...upstream.config.retry, ...(c.retry ?? {}) } as RetryConfig,
     maxBodyBytes: c.maxBodyBytes ?? defaultMaxBodyBytes,
-    lifecycle: lifecycleOf(c),
+    lifecycle,
+    lifecycleHeaders: Object.entries(lifecycle.headers),
+    label: `proxy:${route.id}`,
   };
 }

@@ -40,6 +40,13 @@ export function createGatewayMetrics(registry: Registry, upstreams: () => Iterab
       help: 'Upstream calls by outcome: response (any status), timeout, error (network), circuit_open, bulkhead_full.',
       labelNames: ['upstream', 'outcome'] as const,
       registers: [registry],
+      collect() {
+        // Responses are tallied per upstream on the hot path (no label hashing per request) and handed over here.
+        for (const u of upstreams()) {
+          const n = u.takeResponses();
+          if (n > 0) this.inc({ upstream: u.name, outcome: 'response' }, n);
+        }
+      },
     }),
     retries: new Counter({ name: 'gateway_upstream_retries_total', help: 'Retries sent, and retries refused by the budget (reason=budget_exhausted).', labelNames: ['upstream', 'reason'] as const, registers: [registry] }),
     breakerState: new Gauge({
@@ -73,6 +80,7 @@ export class Upstream {
   readonly bulkhead: Bulkhead;
   readonly budget: RetryBudget;
   readonly breaker: CircuitBreaker<[() => Promise<void>], void> | undefined;
+  #responses = 0;
 
   constructor(name: string, config: UpstreamConfig, log: Logger, metrics: GatewayMetrics) {
     this.name = name;
@@ -109,6 +117,18 @@ export class Upstream {
       breaker.on('close', transition('closed'));
       this.breaker = breaker;
     }
+  }
+
+  /** Counts one upstream answer (outcome="response" of gateway_upstream_requests_total, flushed on scrape). */
+  countResponse(): void {
+    this.#responses++;
+  }
+
+  /** Responses counted since the last call. */
+  takeResponses(): number {
+    const n = this.#responses;
+    this.#responses = 0;
+    return n;
   }
 
   get breakerState(): BreakerState {
