@@ -8,6 +8,14 @@
  * deliveries/s from first enqueue to last receipt, and p99 enqueue-to-receipt
  * latency measured by the receiver from a timestamp in the payload. Rounds
  * alternate variants; each round uses a fresh queue.
+ *
+ * Then the whole service (BENCH_SERVICE=0 skips it): the notifications app
+ * in-process on its own PostgreSQL schema, events published through
+ * `POST /v1/tenants/:t/events` (row in the delivery log, dispatcher, job,
+ * signed POST, attempt row and endpoint health in one transaction): a burst
+ * of BENCH_DELIVERIES for throughput, then a steady BENCH_RATE/s (default the
+ * seed's 5M/day ≈ 58/s) for BENCH_STEADY_SECONDS (20) for p99 latency and the
+ * delivered share.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +23,10 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { ensureInfra } from '../scripts/infra/index.ts';
 import { JobQueue, JobWorker } from '../packages/jobs/src/index.ts';
-import { deliver } from '../apps/notifications/src/index.ts';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { loadConfig } from '../packages/service-kit/src/index.ts';
+import { createNotificationsApp, deliver, notificationsConfigSchema } from '../apps/notifications/src/index.ts';
 
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 3000);
 const PRODUCERS = Number(process.env.BENCH_PRODUCERS ?? 16);
@@ -23,28 +34,37 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PREFIX = `webhooksbench-${process.pid}`;
 const SEED_BAR_PER_SECOND = 5_000_000 / 86_400;
+const SERVICE = process.env.BENCH_SERVICE !== '0';
+const RATE = Number(process.env.BENCH_RATE ?? SEED_BAR_PER_SECOND);
+const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 20);
 
 type Variant = 'notifications' | 'raw-bullmq-fetch';
 interface Payload {
   i: number;
   enqueuedAt: number;
 }
+/** What the service sends: the event envelope around the published data. */
+interface Envelope {
+  data?: Payload;
+}
 
 class Receiver {
   latencies: number[] = [];
+  expected = DELIVERIES;
   #resolve: () => void = () => {};
   done: Promise<void> = Promise.resolve();
   readonly server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const p = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Payload;
-      this.latencies.push(performance.timeOrigin + performance.now() - p.enqueuedAt);
+      const p = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Payload & Envelope;
+      this.latencies.push(performance.timeOrigin + performance.now() - (p.data ?? p).enqueuedAt);
       res.writeHead(200).end('ok');
-      if (this.latencies.length === DELIVERIES) this.#resolve();
+      if (this.latencies.length === this.expected) this.#resolve();
     });
   });
-  reset(): void {
+  reset(expected = DELIVERIES): void {
+    this.expected = expected;
     this.latencies = [];
     this.done = new Promise<void>((r) => {
       this.#resolve = r;
@@ -123,7 +143,7 @@ export default async function run(): Promise<void> {
   for (const v of variants) await round(v, redisUrl, receiver, url); // warm-up
   const results: Record<Variant, { perSecond: number; p99: number; delivered: number }[]> = { notifications: [], 'raw-bullmq-fetch': [] };
   for (let r = 0; r < ROUNDS; r++) for (const v of variants) results[v].push(await round(v, redisUrl, receiver, url));
-  receiver.server.close();
+  if (!SERVICE) receiver.server.close();
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(`webhooks: ${DELIVERIES} deliveries/round to a local receiver, ${PRODUCERS} producers, worker concurrency ${CONCURRENCY}, ${ROUNDS} rounds (medians)`);
   for (const v of variants) {
@@ -134,4 +154,93 @@ export default async function run(): Promise<void> {
   }
   const ratio = median(results.notifications.map((x, i) => x.perSecond / results['raw-bullmq-fetch'][i]!.perSecond));
   console.log(`  notifications / raw ${ratio.toFixed(3)}×   seed bar 5M/day = ${SEED_BAR_PER_SECOND.toFixed(1)}/s → ${(median(results.notifications.map((x) => x.perSecond)) / SEED_BAR_PER_SECOND).toFixed(1)}× the bar`);
+  if (SERVICE) await runService(redisUrl, receiver, url);
+}
+
+/** The whole service path: HTTP publish → delivery log → dispatcher → job → signed POST → attempt log. */
+async function runService(redisUrl: string, receiver: Receiver, hook: string): Promise<void> {
+  const pgUrl = process.env.BULWARK_PG_URL ?? (await ensureInfra(['postgres'])).BULWARK_PG_URL!;
+  const id = randomUUID().replaceAll('-', '').slice(0, 8);
+  const schema = `notifications_bench_${id}`;
+  const prefix = `${PREFIX}-svc-${id}`;
+  const config = loadConfig(notificationsConfigSchema, {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: pgUrl,
+    NOTIFICATIONS_SCHEMA: schema,
+    REDIS_URL: redisUrl,
+    JOBS_PREFIX: prefix,
+    EVENTS_ENABLED: 'false',
+    SSRF_ALLOW_LOOPBACK: 'true',
+    WORKER_CONCURRENCY: String(CONCURRENCY),
+    DISPATCH_INTERVAL_MS: '200',
+  });
+  const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
+  const app = createNotificationsApp({ config, logDestination: devNull as never });
+  const { url } = await app.start();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: PRODUCERS });
+  const post = (path: string, body: unknown): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const data = JSON.stringify(body);
+      const req = http.request(`${url}${path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(data);
+    });
+  try {
+    const tenant = 'bench';
+    if ((await post(`/v1/tenants/${tenant}/endpoints`, { url: hook, eventTypes: ['bench.event'] })) !== 201) throw new Error('endpoint registration failed');
+    const publish = (i: number) => post(`/v1/tenants/${tenant}/events`, { type: 'bench.event', data: { i, enqueuedAt: now() } });
+    // Burst: throughput of the whole path.
+    receiver.reset(DELIVERIES);
+    const started = performance.now();
+    await produce(publish);
+    await receiver.done;
+    const burst = summarize(receiver, (performance.now() - started) / 1000);
+    // Steady rate: latency at the seed's load.
+    const total = Math.round(RATE * STEADY_SECONDS);
+    receiver.reset(total);
+    const t0 = performance.now();
+    const sends: Promise<number>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = t0 + (i * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      sends.push(publish(i));
+    }
+    const statuses = await Promise.all(sends);
+    await Promise.race([receiver.done, new Promise((r) => setTimeout(r, 30_000))]);
+    const steady = summarize(receiver, (performance.now() - t0) / 1000);
+    const logged = new pg.Client({ connectionString: pgUrl });
+    await logged.connect();
+    const { rows } = await logged.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM "${schema}".deliveries GROUP BY status`);
+    console.log(`webhooks through the service (HTTP publish → PostgreSQL delivery log → dispatcher → @bulwark/jobs → signed POST → attempt log), worker concurrency ${CONCURRENCY}`);
+    console.log(`  burst  ${DELIVERIES} events, ${PRODUCERS} publishers: ${burst.perSecond.toFixed(0)} deliveries/s   p99 publish→receipt ${burst.p99.toFixed(0)} ms`);
+    console.log(
+      `  steady ${RATE.toFixed(1)}/s for ${STEADY_SECONDS} s: p50 ${percentile(receiver.latencies, 0.5).toFixed(0)} ms   p99 ${steady.p99.toFixed(0)} ms   delivered ${steady.delivered}/${total} (${((100 * steady.delivered) / total).toFixed(2)}%)   publish 202s ${statuses.filter((s) => s === 202).length}/${total}`,
+    );
+    console.log(`  delivery log: ${rows.map((r) => `${r.status} ${r.n}`).join(', ')}`);
+    await logged.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await logged.end();
+  } finally {
+    agent.destroy();
+    await app.service.stop();
+    receiver.server.close();
+    const redis = new Redis(redisUrl);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+  }
+}
+
+function percentile(xs: number[], q: number): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
 }

@@ -151,7 +151,7 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
           ssrf,
           log: kit.log,
           metrics,
-          onSettled: () => dispatcher.poke(),
+          dispatch: () => dispatcher.poke(),
         });
         const w1 = new JobWorker<DeliveryJob>(webhookQueue.definition, webhookHandler, { ...workerOptions, concurrency: config.WORKER_CONCURRENCY });
         const w2 = new JobWorker<MessageJob>(messageQueue.definition, createMessageHandler({ pool, providers, maxAttempts: config.MESSAGE_MAX_ATTEMPTS, log: kit.log, metrics }), {

@@ -32,8 +32,8 @@ export interface WebhookWorkerDeps {
   ssrf: SsrfPolicy;
   log: Logger;
   metrics: NotificationsMetrics;
-  /** Called when a delivery settles (the next delivery of an ordered endpoint may go). */
-  onSettled: () => void;
+  /** Asks the dispatcher to run now: an ordered endpoint's next delivery may go, or a disable notice was written. */
+  dispatch: () => void;
 }
 
 export function createWebhookHandler(deps: WebhookWorkerDeps): JobHandler<DeliveryJob> {
@@ -41,16 +41,17 @@ export function createWebhookHandler(deps: WebhookWorkerDeps): JobHandler<Delive
     const work = await loadDeliveryWork(deps.pool, job.data.deliveryId);
     if (!work || work.status !== 'pending') return { skipped: work?.status ?? 'missing' };
     const expired = Date.now() - work.createdAtMs > deps.horizonMs;
-    if (work.health.disabled) return giveUp(work.id, 'endpoint disabled');
+    const giveUp = (reason: string) => settleDead(work.id, work.ordered, reason);
+    if (work.health.disabled) return giveUp('endpoint disabled');
     if (work.ordered && (await hasEarlierPending(deps.pool, work.id))) {
       // Dispatch offers only the head of an ordered endpoint; a stale or replayed job waits its turn.
-      if (expired) return giveUp(work.id, 'retry horizon passed while an earlier delivery was pending');
+      if (expired) return giveUp('retry horizon passed while an earlier delivery was pending');
       throw new Error('an earlier delivery of this ordered endpoint is still pending');
     }
     const gate = mayDeliver(work.health, Date.now());
     if (!gate.ok) {
       deps.metrics.deliveryAttempts.inc({ outcome: 'skipped' });
-      if (expired) return giveUp(work.id, 'retry horizon passed while the endpoint breaker was open');
+      if (expired) return giveUp('retry horizon passed while the endpoint breaker was open');
       throw new Error(`endpoint breaker open for another ${gate.retryInMs ?? 0} ms`);
     }
 
@@ -58,7 +59,7 @@ export function createWebhookHandler(deps: WebhookWorkerDeps): JobHandler<Delive
     try {
       result = await deliver({ url: work.url, body: work.payload, secrets: work.secrets, eventId: work.eventId, eventType: work.eventType, timeoutMs: deps.timeoutMs, maxPayloadBytes: deps.maxPayloadBytes, ssrf: deps.ssrf, signal: job.signal });
     } catch (err) {
-      return giveUp(work.id, (err as Error).message); // payload over the limit or a bad URL: retrying cannot help
+      return giveUp((err as Error).message); // payload over the limit or a bad URL: retrying cannot help
     }
     // Handed back at shutdown: the job runs again elsewhere; this cut-off attempt says nothing about the endpoint.
     if (job.signal.aborted) throw job.signal.reason instanceof Error ? job.signal.reason : new Error('delivery aborted');
@@ -70,7 +71,7 @@ export function createWebhookHandler(deps: WebhookWorkerDeps): JobHandler<Delive
       if (!(await recordDeliveryAttempt(deps.pool, work.id, { ...attempt, ok: true, error: undefined, final: false }))) return { skipped: 'settled by another run' };
       await clearEndpointFailures(deps.pool, work.endpointId); // a failure recorded meanwhile by another delivery is cleared too
       deps.metrics.deliveryAttempts.inc({ outcome: 'succeeded' });
-      deps.onSettled();
+      if (work.ordered) deps.dispatch();
       return { status: result.status, attempt: job.attempt };
     }
 
@@ -94,26 +95,27 @@ export function createWebhookHandler(deps: WebhookWorkerDeps): JobHandler<Delive
     if (outcome.event) {
       deps.metrics.endpointHealth.inc({ event: outcome.event });
       const fields = { endpointId: work.endpointId, url: work.url, consecutiveFailures: outcome.state.consecutiveFailures };
+      if (outcome.event === 'disabled') deps.dispatch();
       if (outcome.event === 'disabled') deps.log.warn(fields, 'webhook endpoint disabled after consecutive failures (notice sent to the tenant\'s other endpoints)');
       else deps.log.info(fields, `webhook endpoint ${outcome.event}`);
     }
     if (result.ok) {
       deps.metrics.deliveryAttempts.inc({ outcome: 'succeeded' });
-      deps.onSettled();
+      if (work.ordered) deps.dispatch();
       return { status: result.status, attempt: job.attempt };
     }
     deps.metrics.deliveryAttempts.inc({ outcome: outcome.final ? 'dead' : 'failed' });
     const why = result.error ?? `receiver answered ${result.status}`;
     if (!outcome.final) throw new Error(why);
-    deps.onSettled();
+    if (work.ordered) deps.dispatch();
     if (outOfAttempts) throw new Error(`${why} (last attempt)`);
     throw new NonRetryableError(outcome.state.disabled ? `${why}; endpoint disabled` : `${why}; retry horizon passed`);
   };
 
-  async function giveUp(deliveryId: string, reason: string): Promise<never> {
+  async function settleDead(deliveryId: string, ordered: boolean, reason: string): Promise<never> {
     if (await killDelivery(deps.pool, deliveryId, reason)) {
       deps.metrics.deliveryAttempts.inc({ outcome: 'dead' });
-      deps.onSettled();
+      if (ordered) deps.dispatch();
     }
     throw new NonRetryableError(reason);
   }

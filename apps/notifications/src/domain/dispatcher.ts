@@ -44,12 +44,18 @@ export function createDispatcher(deps: {
   let current: Promise<number> | undefined;
   let again = false;
 
+  let lastStaleSweep = 0;
+
   async function pass(): Promise<number> {
+    // Rows enqueued long ago are looked at on the poll only, once per staleMs/10: they matter only after a Redis loss.
+    const sweepStale = Date.now() - lastStaleSweep > deps.staleMs / 10;
+    if (sweepStale) lastStaleSweep = Date.now();
+    const staleMs = sweepStale ? deps.staleMs : undefined;
     let total = 0;
     for (;;) {
       const n = await withTransaction(deps.pool, async (tx) => {
-        const deliveries = await claimDispatchableDeliveries(tx, deps.staleMs, BATCH);
-        const messages = await claimDispatchableMessages(tx, deps.staleMs, BATCH);
+        const deliveries = await claimDispatchableDeliveries(tx, staleMs, BATCH);
+        const messages = await claimDispatchableMessages(tx, staleMs, BATCH);
         await Promise.all([
           ...deliveries.map((id) => deps.webhooks.enqueue('deliver', { deliveryId: id }, { idempotencyKey: `delivery:${id}` })),
           ...messages.map((m) => deps.messages.enqueue('send', { messageId: m.id }, { idempotencyKey: `message:${m.id}`, provider: m.provider })),

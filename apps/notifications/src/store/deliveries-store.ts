@@ -193,19 +193,21 @@ export async function replayDeliveries(db: Queryable, q: { tenantId: string; ids
 }
 
 /**
- * Claims pending deliveries that have no job yet (or an old one) and marks
- * them enqueued; an ordered endpoint offers only its oldest pending delivery.
- * Run inside a transaction: rows are locked SKIP LOCKED against other replicas.
+ * Claims pending deliveries that have no job yet (with `staleMs`, also those
+ * enqueued longer ago: jobs lost with Redis) and marks them enqueued; an
+ * ordered endpoint offers only its oldest pending delivery. Run inside a
+ * transaction: rows are locked SKIP LOCKED against other replicas.
  */
-export async function claimDispatchableDeliveries(db: Queryable, staleMs: number, limit: number): Promise<string[]> {
+export async function claimDispatchableDeliveries(db: Queryable, staleMs: number | undefined, limit: number): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
     `WITH c AS (
        SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
-       WHERE d.status = 'pending' AND e.status = 'active' AND (d.enqueued_at IS NULL OR d.enqueued_at < now() - make_interval(secs => $1::float8 / 1000))
+       WHERE d.status = 'pending' AND e.status = 'active'
+         AND ${staleMs === undefined ? 'd.enqueued_at IS NULL' : '(d.enqueued_at IS NULL OR d.enqueued_at < now() - make_interval(secs => $2::float8 / 1000))'}
          AND (NOT e.ordered OR NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.status = 'pending' AND p.seq < d.seq))
-       ORDER BY d.seq LIMIT $2 FOR UPDATE OF d SKIP LOCKED)
+       ORDER BY d.seq LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
      UPDATE deliveries SET enqueued_at = now() FROM c WHERE deliveries.id = c.id RETURNING deliveries.id`,
-    [staleMs, limit],
+    staleMs === undefined ? [limit] : [limit, staleMs],
   );
   return rows.map((r) => r.id);
 }

@@ -139,12 +139,14 @@ export async function listSuppressions(db: Queryable, channel: Channel | undefin
   return rows;
 }
 
-export async function claimDispatchableMessages(db: Queryable, staleMs: number, limit: number): Promise<{ id: string; provider: string }[]> {
+/** Claims queued messages without a job (with `staleMs`, also long-enqueued ones) and marks them enqueued; inside a transaction. */
+export async function claimDispatchableMessages(db: Queryable, staleMs: number | undefined, limit: number): Promise<{ id: string; provider: string }[]> {
   const { rows } = await db.query<{ id: string; provider: string }>(
-    `WITH c AS (SELECT id FROM messages WHERE status = 'queued' AND (enqueued_at IS NULL OR enqueued_at < now() - make_interval(secs => $1::float8 / 1000))
-       ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+    `WITH c AS (SELECT id FROM messages WHERE status = 'queued'
+         AND ${staleMs === undefined ? 'enqueued_at IS NULL' : '(enqueued_at IS NULL OR enqueued_at < now() - make_interval(secs => $2::float8 / 1000))'}
+       ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
      UPDATE messages SET enqueued_at = now() FROM c WHERE messages.id = c.id RETURNING messages.id, messages.provider`,
-    [staleMs, limit],
+    staleMs === undefined ? [limit] : [limit, staleMs],
   );
   return rows;
 }
