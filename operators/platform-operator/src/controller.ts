@@ -7,6 +7,7 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Informer } from './informer.ts';
+import type { FencingToken } from './leader.ts';
 import { objectKey } from './informer.ts';
 import { describeError, jsonLogger, type Logger } from './log.ts';
 import { Registry } from './metrics.ts';
@@ -20,6 +21,24 @@ export interface ReconcileContext<T extends KubernetesObject> {
   signal: AbortSignal;
   /** Reconcile this key again after `ms` (e.g. at the next schedule time); dropped when leadership ends. */
   requeueAfter(ms: number): void;
+  /**
+   * Re-reads the leader Lease: this term's fencing token while this replica
+   * still holds it, else undefined. Call it right before a write that must
+   * happen once (e.g. claiming a cron tick).
+   */
+  confirmLeadership(): Promise<FencingToken | undefined>;
+}
+
+/** What a leadership term offers its controllers. */
+export interface LeadershipTerm {
+  confirm(): Promise<FencingToken | undefined>;
+}
+
+/** An informer on objects a reconciler depends on; `keyOf` maps a change to the owning key to reconcile (or none). */
+export interface SecondaryWatch {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- informers of any kind
+  informer: Informer<any>;
+  keyOf(obj: KubernetesObject): string | undefined;
 }
 
 export type Reconciler<T extends KubernetesObject> = (key: string, ctx: ReconcileContext<T>) => Promise<void>;
@@ -28,6 +47,13 @@ export interface ControllerOptions<T extends KubernetesObject> {
   name: string;
   informer: Informer<T>;
   reconcile: Reconciler<T>;
+  /**
+   * Which changes of the main informer enqueue their key (default: all). E.g.
+   * ignore updates that only touch status, which the reconciler wrote itself.
+   */
+  shouldEnqueue?: (type: 'add' | 'update' | 'delete', obj: T, old: T | undefined) => boolean;
+  /** Further informers (all replicas), e.g. on objects the reconciler creates; their changes enqueue the owner's key. */
+  watches?: SecondaryWatch[];
   concurrency?: number;
   backoff?: Partial<BackoffOptions>;
   rateLimit?: Partial<RateLimitOptions>;
@@ -49,14 +75,21 @@ export class Controller<T extends KubernetesObject> {
     this.#o = options;
     this.#log = options.log ?? jsonLogger;
     this.#registry = options.registry ?? new Registry();
-    options.informer.on((_type, obj) => {
+    options.informer.on((type, obj, old) => {
+      if (options.shouldEnqueue && !options.shouldEnqueue(type, obj, old)) return;
       this.#queue?.add(objectKey(obj));
     });
+    for (const watch of options.watches ?? []) {
+      watch.informer.on((_type: string, obj: KubernetesObject) => {
+        const key = watch.keyOf(obj);
+        if (key) this.#queue?.add(key);
+      });
+    }
   }
 
-  /** Starts the informer (every replica); resolves once its cache is synced. */
-  startInformer(): Promise<void> {
-    return this.#o.informer.start();
+  /** Starts the informers (every replica); resolves once their caches are synced. */
+  async startInformer(): Promise<void> {
+    await Promise.all([this.#o.informer.start(), ...(this.#o.watches ?? []).map((w) => w.informer.start())]);
   }
 
   get leading(): boolean {
@@ -64,15 +97,22 @@ export class Controller<T extends KubernetesObject> {
   }
 
   /** Begins a leadership term: a new queue, primed with every cached key. */
-  startLeading(): void {
+  startLeading(term?: LeadershipTerm): void {
     if (this.#queue) return;
-    const term = new AbortController();
-    this.#term = term;
+    const confirmLeadership = term ? () => term.confirm() : () => Promise.resolve(undefined);
+    const abort = new AbortController();
+    this.#term = abort;
     const { informer, reconcile } = this.#o;
     this.#queue = new WorkQueue({
       name: this.name,
       reconcile: (key) =>
-        reconcile(key, { obj: informer.get(key), log: this.#log, signal: term.signal, requeueAfter: (ms) => this.#requeueAfter(key, ms) }),
+        reconcile(key, {
+          obj: informer.get(key),
+          log: this.#log,
+          signal: abort.signal,
+          requeueAfter: (ms) => this.#requeueAfter(key, ms),
+          confirmLeadership,
+        }),
       concurrency: this.#o.concurrency,
       backoff: this.#o.backoff,
       rateLimit: this.#o.rateLimit,
@@ -110,6 +150,6 @@ export class Controller<T extends KubernetesObject> {
 
   async stop(): Promise<void> {
     await this.stopLeading();
-    await this.#o.informer.stop();
+    await Promise.all([this.#o.informer.stop(), ...(this.#o.watches ?? []).map((w) => w.informer.stop())]);
   }
 }

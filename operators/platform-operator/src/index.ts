@@ -1,11 +1,13 @@
 /** Public face of the operator's controller machinery (queue, leader election, informers, controller glue). */
 export { type Clock, systemClock } from './clock.ts';
 export { ConfigError, loadConfig, type OperatorConfig } from './config.ts';
-export { Controller, type ControllerOptions, type ReconcileContext, type Reconciler } from './controller.ts';
+export { Controller, type ControllerOptions, type LeadershipTerm, type ReconcileContext, type Reconciler, type SecondaryWatch } from './controller.ts';
 export { enqueueHandler, Informer, type InformerEventType, type InformerHandler, type InformerOptions, objectKey } from './informer.ts';
-export { type Condition, type CustomRef, FIELD_MANAGER, KubeWriter, setCondition } from './kube.ts';
+export { type Condition, countRequests, type CustomRef, FIELD_MANAGER, KubeWriter, setCondition } from './kube.ts';
 export {
   DEFAULT_TIMINGS,
+  type FencingToken,
+  formatFencingToken,
   LeaderElectionConfigError,
   type LeaderElectionTimings,
   LeaderElector,
@@ -15,8 +17,10 @@ export {
 export { jsonLogger, type Logger, silentLogger } from './log.ts';
 export { Operator, type OperatorOptions } from './operator.ts';
 export { backoffDelay, type BackoffOptions, type RateLimitOptions, TokenBucket, WorkQueue, type WorkQueueOptions } from './queue.ts';
-export { CRONTASK, CRONTASK_FINALIZER, type CronTask, cronTaskController, cronTaskReconciler, desiredStatus } from './reconcilers/crontask.ts';
-export { nextScheduleTime, ScheduleError } from './reconcilers/crontask-schedule.ts';
+export { CRONTASK, CRONTASK_FINALIZER, type CronTask, cronTaskController, cronTaskReconciler, desiredStatus, RunIndex } from './reconcilers/crontask.ts';
+export { type ConcurrencyPolicy, planTicks, type TickPlan } from './reconcilers/crontask-plan.ts';
+export { CRONTASKRUN, type CronTaskRun, HEADERS as CRONTASK_HEADERS, runName, RunStore } from './reconcilers/crontask-runs.ts';
+export { latestTickAtOrBefore, nextScheduleTime, ScheduleError, ticksBetween } from './reconcilers/crontask-schedule.ts';
 export {
   ClusterLease,
   clusterObjects,

@@ -16,6 +16,7 @@ import {
   V1MicroTime,
 } from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
+import { counter, type Registry } from './metrics.ts';
 
 /** The field manager of every write by this operator. */
 export const FIELD_MANAGER = 'bulwark-operator';
@@ -67,10 +68,16 @@ export class KubeWriter {
     this.#reportingInstance = reportingInstance;
   }
 
-  /** Merge-patches the status subresource; `status` should carry observedGeneration. */
-  async patchStatus<T>(ref: CustomRef, status: Record<string, unknown>): Promise<T> {
+  /**
+   * Merge-patches the status subresource; `status` should carry observedGeneration.
+   * With `resourceVersion` the patch applies only to that version of the object
+   * (409 Conflict otherwise), so a writer acting on a stale read cannot move
+   * status backwards.
+   */
+  async patchStatus<T>(ref: CustomRef, status: Record<string, unknown>, options: { resourceVersion?: string } = {}): Promise<T> {
+    const body = options.resourceVersion ? { metadata: { resourceVersion: options.resourceVersion }, status } : { status };
     return (await this.#custom.patchNamespacedCustomObjectStatus(
-      { ...ref, body: { status }, fieldManager: FIELD_MANAGER },
+      { ...ref, body, fieldManager: FIELD_MANAGER },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     )) as T;
   }
@@ -148,4 +155,19 @@ export class KubeWriter {
     };
     return this.#objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
   }
+}
+
+/**
+ * Counts every request this KubeConfig authenticates (all API clients made
+ * from it, and watches) in `operator_kube_requests_total{verb}`, where verb is
+ * the HTTP method or WATCH. Used for requests-per-reconcile figures.
+ */
+export function countRequests(kc: KubeConfig, registry: Registry): KubeConfig {
+  const requests = counter(registry, { name: 'operator_kube_requests_total', help: 'Requests sent to the API server, by HTTP method (WATCH for watches).', labelNames: ['verb'] });
+  const authenticate = kc.applySecurityAuthentication.bind(kc);
+  kc.applySecurityAuthentication = (context) => {
+    requests.inc({ verb: /[?&]watch=true/.test(context.getUrl()) ? 'WATCH' : String(context.getHttpMethod()) });
+    return authenticate(context);
+  };
+  return kc;
 }

@@ -94,6 +94,21 @@ export interface LeaderElectorOptions extends Partial<LeaderElectionTimings>, Le
   random?: () => number;
 }
 
+/**
+ * Identifies one leadership term: the holder and the Lease's leaseTransitions
+ * when it was acquired. Transitions only grow, so a target that remembers the
+ * highest token it has seen can refuse a deposed leader's late request.
+ */
+export interface FencingToken {
+  holder: string;
+  leaseTransitions: number;
+}
+
+/** `<leaseTransitions>/<holder>`: the integer first, so a target can compare tokens without parsing the holder. */
+export function formatFencingToken(token: FencingToken): string {
+  return `${token.leaseTransitions}/${token.holder}`;
+}
+
 interface Observed {
   holder: string;
   renewTime: number;
@@ -116,6 +131,8 @@ export class LeaderElector {
   /** The Lease as this replica last wrote it (for resourceVersion on renew and release). */
   #mine: V1Lease | undefined;
   #leading: AbortController | undefined;
+  /** Local time at which the last successful acquire or renew was sent (what its renewTime says): the basis of confirm(). */
+  #lastRenewAt = 0;
   #stop = new AbortController();
   #loop: Promise<void> | undefined;
 
@@ -139,6 +156,29 @@ export class LeaderElector {
 
   get isLeader(): boolean {
     return this.#leading !== undefined;
+  }
+
+  /** The token of the current term, or undefined when not leading. */
+  get term(): FencingToken | undefined {
+    const transitions = this.#mine?.spec?.leaseTransitions;
+    return this.#leading && transitions !== undefined ? { holder: this.identity, leaseTransitions: transitions } : undefined;
+  }
+
+  /**
+   * Re-reads the Lease from the API server right before an action that must
+   * happen at most once per tick: resolves to this term's token when this
+   * replica still leads, the stored Lease still names it with the same
+   * leaseTransitions, and its last renewal is within the renew deadline
+   * (so no standby can have taken over yet). Otherwise undefined.
+   */
+  async confirm(): Promise<FencingToken | undefined> {
+    const term = this.term;
+    if (!term) return undefined;
+    const lease = await this.#o.api.readNamespacedLease({ name: this.#o.leaseName, namespace: this.#o.namespace });
+    const spec = lease.spec ?? {};
+    if (spec.holderIdentity !== term.holder || (spec.leaseTransitions ?? 0) !== term.leaseTransitions) return undefined;
+    if (this.#clock.now() - this.#lastRenewAt >= this.timings.renewDeadlineMs) return undefined;
+    return this.term && this.term.leaseTransitions === term.leaseTransitions ? term : undefined;
   }
 
   /** Starts campaigning in the background; call `stop()` to end. */
@@ -266,6 +306,7 @@ export class LeaderElector {
           },
         });
         this.#mine = created;
+        this.#lastRenewAt = now;
         this.#observe(created);
         return true;
       }
@@ -290,6 +331,7 @@ export class LeaderElector {
       };
       const updated = await api.replaceNamespacedLease({ name, namespace, body });
       this.#mine = updated;
+      this.#lastRenewAt = now;
       this.#observe(updated);
       return true;
     } catch (error) {

@@ -50,7 +50,8 @@ export class Operator {
       registry: options.registry,
       log: this.#log,
       onStartedLeading: () => {
-        for (const c of controllers) c.startLeading();
+        const term = { confirm: () => this.elector.confirm() };
+        for (const c of controllers) c.startLeading(term);
       },
       onStoppedLeading: async () => {
         await Promise.all(controllers.map((c) => c.stopLeading()));

@@ -19,6 +19,11 @@ export async function connect(): Promise<KubeConfig> {
   return kc;
 }
 
+/** Path of the local control plane's admin kubeconfig (for operator child processes). */
+export async function kubeconfigPath(): Promise<string> {
+  return (await ensureCluster({ crds: false })).kubeconfig;
+}
+
 /**
  * Installs the operator's CRDs the way a user would (kubectl apply, waiting
  * until established). Cluster-scoped and shared by concurrent test files, so
@@ -28,7 +33,9 @@ export async function installCrds(): Promise<void> {
   const { kubeconfig, kubectl } = await ensureCluster({ crds: false });
   const dir = fileURLToPath(new URL('../crds/', import.meta.url));
   execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--field-manager', 'bulwark-tests', '-f', dir], { stdio: 'pipe' });
-  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', 'crd/crontasks.bulwark.dev'], { stdio: 'pipe' });
+  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', 'crd/crontasks.bulwark.dev', 'crd/crontaskruns.bulwark.dev'], {
+    stdio: 'pipe',
+  });
 }
 
 export async function createNamespace(kc: KubeConfig, prefix: string): Promise<string> {
