@@ -2,8 +2,9 @@
  * The dispatcher moves pending rows into BullMQ: deliveries and messages are
  * written to PostgreSQL first (in the transaction of the API call or of the
  * Kafka event), then claimed here (SKIP LOCKED, so replicas share the work)
- * and enqueued with their id as idempotency key — a second enqueue of the
- * same row is a no-op. It runs on a poll interval and when poked after a
+ * and, after the claim commits, enqueued with their id as idempotency key — a
+ * second enqueue of the same row is a no-op, and a claim whose enqueue never
+ * happened (crash) is offered again after DISPATCH_STALE_MS. It runs on a poll interval and when poked after a
  * write or a settled delivery (the next one of an ordered endpoint).
  */
 import { withTransaction, type DbPool } from '@bulwark/db';
@@ -11,6 +12,12 @@ import type { JobQueue } from '@bulwark/jobs';
 import type { Logger } from 'pino';
 import { claimDispatchableDeliveries } from '../store/deliveries-store.ts';
 import { claimDispatchableMessages } from '../store/messages-store.ts';
+
+/** Forgets the claim of rows whose enqueue failed, so the next pass offers them again. */
+async function releaseClaims(pool: DbPool, ids: readonly string[]): Promise<void> {
+  await pool.query(`UPDATE deliveries SET enqueued_at = NULL WHERE id = ANY ($1::uuid[]) AND status = 'pending'`, [ids]);
+  await pool.query(`UPDATE messages SET enqueued_at = NULL WHERE id = ANY ($1::uuid[]) AND status = 'queued'`, [ids]);
+}
 
 export interface DeliveryJob {
   deliveryId: string;
@@ -29,7 +36,7 @@ export interface Dispatcher {
   readonly running: boolean;
 }
 
-const BATCH = 500;
+const BATCH = 200;
 
 export function createDispatcher(deps: {
   pool: DbPool;
@@ -53,17 +60,25 @@ export function createDispatcher(deps: {
     const staleMs = sweepStale ? deps.staleMs : undefined;
     let total = 0;
     for (;;) {
-      const n = await withTransaction(deps.pool, async (tx) => {
-        const deliveries = await claimDispatchableDeliveries(tx, staleMs, BATCH);
-        const messages = await claimDispatchableMessages(tx, staleMs, BATCH);
-        await Promise.all([
-          ...deliveries.map((id) => deps.webhooks.enqueue('deliver', { deliveryId: id }, { idempotencyKey: `delivery:${id}` })),
-          ...messages.map((m) => deps.messages.enqueue('send', { messageId: m.id }, { idempotencyKey: `message:${m.id}`, provider: m.provider })),
-        ]);
-        return { deliveries: deliveries.length, messages: messages.length };
-      });
-      total += n.deliveries + n.messages;
-      if (n.deliveries < BATCH && n.messages < BATCH) return total;
+      // Claim and mark in a short transaction, enqueue after commit: a job must never reach a worker
+      // while its row is still locked here (the worker's write would wait for this whole batch).
+      const claimed = await withTransaction(deps.pool, async (tx) => ({
+        deliveries: await claimDispatchableDeliveries(tx, staleMs, BATCH),
+        messages: await claimDispatchableMessages(tx, staleMs, BATCH),
+      }));
+      const outcomes = await Promise.allSettled([
+        ...claimed.deliveries.map((id) => deps.webhooks.enqueue('deliver', { deliveryId: id }, { idempotencyKey: `delivery:${id}` }).then(() => undefined)),
+        ...claimed.messages.map((m) => deps.messages.enqueue('send', { messageId: m.id }, { idempotencyKey: `message:${m.id}`, provider: m.provider }).then(() => undefined)),
+      ]);
+      const failed = outcomes.map((o, i) => (o.status === 'rejected' ? i : -1)).filter((i) => i >= 0);
+      if (failed.length > 0) {
+        // Offer them again on the next pass (a crash right here leaves them to the stale sweep).
+        const ids = failed.map((i) => (i < claimed.deliveries.length ? claimed.deliveries[i]! : claimed.messages[i - claimed.deliveries.length]!.id));
+        await releaseClaims(deps.pool, ids);
+        throw (outcomes[failed[0]!] as PromiseRejectedResult).reason;
+      }
+      total += claimed.deliveries.length + claimed.messages.length;
+      if (claimed.deliveries.length < BATCH && claimed.messages.length < BATCH) return total;
     }
   }
 

@@ -211,7 +211,3 @@ export async function claimDispatchableDeliveries(db: Queryable, staleMs: number
   );
   return rows.map((r) => r.id);
 }
-
-export async function markDeliveriesEnqueued(db: Queryable, ids: readonly string[]): Promise<void> {
-  if (ids.length > 0) await db.query(`UPDATE deliveries SET enqueued_at = now() WHERE id = ANY ($1::uuid[])`, [ids]);
-}
