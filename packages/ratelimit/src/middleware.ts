@@ -41,6 +41,12 @@ export function decisionError(decision: Decision): AppError {
   });
 }
 
+/** The problem's `instance`: the path without the query, which may carry tokens. */
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
 function send(res: Response, headers: Record<string, string>): void {
   for (const name in headers) res.setHeader(name, headers[name]!);
 }
@@ -60,10 +66,15 @@ export function rateLimit(options: RateLimitMiddlewareOptions): RequestHandler {
       if (always && decision.policies.length > 0) send(res, rateLimitHeaders(decision));
       return next();
     }
-    const problem = toProblem(decisionError(decision), req.originalUrl);
+    const problem = toProblem(decisionError(decision), pathOf(req.originalUrl));
     if (decision.outcome === 'denied') send(res, rateLimitHeaders(decision));
     send(res, problem.headers);
-    res.status(problem.status).setHeader('content-type', PROBLEM_CONTENT_TYPE);
-    res.send(JSON.stringify(problem.body));
+    // Written directly: under a flood of rejected clients this is the hot path,
+    // and Express's res.send would hash the body for an ETag on every 429.
+    const body = JSON.stringify(problem.body);
+    res.statusCode = problem.status;
+    res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
+    res.setHeader('content-length', Buffer.byteLength(body));
+    res.end(body);
   };
 }

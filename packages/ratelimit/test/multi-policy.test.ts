@@ -2,7 +2,9 @@
  * Several policies per request: one round trip, all-or-nothing consumption,
  * NOSCRIPT recovery, runtime policy changes and atomicity under concurrency.
  * Tests that read command statistics or flush scripts use a private
- * redis-server so the shared one is never disturbed.
+ * redis-server so the shared one is never disturbed. Limiters get a 5 s
+ * timeout: on a loaded machine the 100 ms default would hand checks to the
+ * fail-open fallback, which failure-modes.test.ts covers.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
@@ -56,7 +58,7 @@ const policies = [
 
 describe('multi-policy checks', () => {
   it('when four policies are checked, then each check is exactly one EVALSHA and nothing else', async () => {
-    const limiter = new RateLimiter({ redis: privateRedis, prefix: 'rl', policies });
+    const limiter = new RateLimiter({ redis: privateRedis, prefix: 'rl', policies, timeoutMs: 5_000 });
     await limiter.check(request); // loads the script (EVALSHA → NOSCRIPT → EVAL) on this fresh server
     await privateRedis.config('RESETSTAT');
     for (let i = 0; i < 5; i++) await limiter.check(request);
@@ -70,7 +72,7 @@ describe('multi-policy checks', () => {
 
   it('when one policy rejects, then nothing is consumed from the other policies', async () => {
     // A fixed clock keeps every window boundary out of the way.
-    const limiter = new RateLimiter({ redis: shared, prefix: prefix(), policies, clock: () => 1_800_000_030_000 });
+    const limiter = new RateLimiter({ redis: shared, prefix: prefix(), policies, clock: () => 1_800_000_030_000, timeoutMs: 5_000 });
     for (let i = 0; i < 3; i++) expect((await limiter.check(request)).allowed).toBe(true);
     const before = await limiter.check([{ policy: 'per-ip', subject: '203.0.113.9' }], { scope: 'per-tenant:acme' });
     expect(before.policies[0]!.remaining).toBe(100 - 4);
@@ -88,7 +90,7 @@ describe('multi-policy checks', () => {
   });
 
   it('when the script cache is flushed, then the next check falls back to EVAL and later checks use EVALSHA again', async () => {
-    const limiter = new RateLimiter({ redis: privateRedis, prefix: 'rl-noscript', policies });
+    const limiter = new RateLimiter({ redis: privateRedis, prefix: 'rl-noscript', policies, timeoutMs: 5_000 });
     expect((await limiter.check(request)).source).toBe('redis');
     await privateRedis.script('FLUSH');
     await privateRedis.config('RESETSTAT');
@@ -103,7 +105,7 @@ describe('multi-policy checks', () => {
   });
 
   it('when policies are replaced at runtime, then the next check applies the new limit to the existing counters', async () => {
-    const limiter = new RateLimiter({ redis: shared, prefix: prefix(), policies: [{ name: 'api', algorithm: 'fixed-window', limit: 2, windowSeconds: 3600 }] });
+    const limiter = new RateLimiter({ redis: shared, prefix: prefix(), policies: [{ name: 'api', algorithm: 'fixed-window', limit: 2, windowSeconds: 3600 }], timeoutMs: 5_000 });
     const hit = [{ policy: 'api', subject: 'client' }];
     expect((await limiter.check(hit)).allowed).toBe(true);
     expect((await limiter.check(hit)).allowed).toBe(true);
@@ -120,13 +122,13 @@ describe('multi-policy checks', () => {
   });
 
   it('when an invalid policy set is given at runtime, then it throws and the old policies stay', async () => {
-    const limiter = new RateLimiter({ redis: shared, prefix: prefix(), policies: [{ name: 'api', algorithm: 'fixed-window', limit: 2, windowSeconds: 60 }] });
+    const limiter = new RateLimiter({ redis: shared, prefix: prefix(), policies: [{ name: 'api', algorithm: 'fixed-window', limit: 2, windowSeconds: 60 }], timeoutMs: 5_000 });
     expect(() => limiter.setPolicies([{ name: 'api', algorithm: 'fixed-window', limit: 0, windowSeconds: 60 }])).toThrow(/limit must be a positive integer/);
     expect(limiter.getPolicy('api')?.limit).toBe(2);
   });
 
   it('when a check names an unknown policy, then it throws RATE_LIMIT_POLICY_UNKNOWN', async () => {
-    const limiter = new RateLimiter({ redis: shared, prefix: prefix(), policies });
+    const limiter = new RateLimiter({ redis: shared, prefix: prefix(), policies, timeoutMs: 5_000 });
     await expect(limiter.check([{ policy: 'nope', subject: 'x' }])).rejects.toMatchObject({ code: RATE_LIMIT_POLICY_UNKNOWN });
   });
 
