@@ -58,6 +58,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Every child started, so an interrupted bench (SIGINT/SIGTERM) does not leave services running. */
+const children = new Set<ChildProcess>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const child of children) child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
 async function startProcess(name: string, main: string, port: number, env: Record<string, string>): Promise<Proc> {
   let output = '';
   const child: ChildProcess = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', main], {
@@ -67,7 +76,8 @@ async function startProcess(name: string, main: string, port: number, env: Recor
   const keep = (c: Buffer) => (output = (output + c.toString()).slice(-4000));
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  children.add(child);
+  const exited = new Promise((resolve) => child.once('exit', resolve)).finally(() => children.delete(child));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
