@@ -74,6 +74,8 @@ export class RunExecutor {
   readonly live = new Map<string, LiveRun>();
   readonly finished = new Map<string, FinishedRun>();
   readonly #o: ExecutorOptions;
+  /** Per task, the end of its last serial HTTP run: the next one starts after it (Forbid). */
+  readonly #chains = new Map<string, Promise<void>>();
 
   constructor(options: ExecutorOptions) {
     this.#o = options;
@@ -84,15 +86,21 @@ export class RunExecutor {
     return [...this.live.values()].filter((l) => l.taskKey === taskKey).sort((a, b) => a.tick.localeCompare(b.tick));
   }
 
-  /** Tracks a run this term executes; HTTP runs start calling at once. */
-  start(taskKey: string, run: CronTaskRun, token: FencingToken, http: HttpTarget | undefined): LiveRun {
+  /**
+   * Tracks a run this term executes. An HTTP run calls at once, or with
+   * `serial` only after the task's previous serial run has ended (and been
+   * recorded): Forbid's runs never overlap, even when a backlog is claimed at once.
+   */
+  start(taskKey: string, run: CronTaskRun, token: FencingToken, http: HttpTarget | undefined, serial = false): LiveRun {
     const key = runKeyOf(run);
     const live: LiveRun = { key, taskKey, name: run.metadata?.name ?? '', tick: run.spec.tick, target: run.spec.target, run };
     this.live.set(key, live);
     if (run.spec.target === 'http') {
       const abort = new AbortController();
       live.abort = abort;
-      live.done = this.#runHttp(live, http, token, abort);
+      const previous = serial ? this.#chains.get(taskKey) : undefined;
+      live.done = previous ? previous.then(() => this.#runHttp(live, http, token, abort)) : this.#runHttp(live, http, token, abort);
+      if (serial) this.#chains.set(taskKey, live.done);
     }
     return live;
   }
@@ -162,5 +170,6 @@ export class RunExecutor {
       this.live.delete(live.key);
     }
     for (const [key, f] of this.finished) if (f.taskKey === taskKey) this.finished.delete(key);
+    this.#chains.delete(taskKey);
   }
 }

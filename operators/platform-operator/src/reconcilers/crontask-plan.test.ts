@@ -53,6 +53,13 @@ describe('planTicks', () => {
     expect(p.wakeAt.toISOString()).toBe('2026-05-01T10:00:04.000Z');
   });
 
+  it('when Forbid catches up and the executor queues runs one behind the other, then every eligible tick is claimed at once', () => {
+    const p = plan({ now: at('2026-05-01T10:00:03.200Z'), queueBehind: true });
+    expect(iso(p.fire)).toEqual(['2026-05-01T10:00:01.000Z', '2026-05-01T10:00:02.000Z', '2026-05-01T10:00:03.000Z']);
+    expect(p.waiting).toEqual([]);
+    expect(plan({ now: at('2026-05-01T10:00:03.200Z'), queueBehind: true, activeRuns: 1 }).fire).toEqual([]);
+  });
+
   it('when Forbid finds a run active, then nothing fires, ticks past the deadline count as skipped, and it wakes when the oldest waiting one expires', () => {
     const p = plan({ activeRuns: 1, startingDeadlineSeconds: 0, schedule: '*/10 * * * * *', now: at('2026-05-01T10:00:10Z'), cursor: at('2026-05-01T09:59:40Z') });
     expect(p.fire).toEqual([]);

@@ -12,10 +12,13 @@
  *   only the most recent missed schedule as well).
  * - An unmet tick past eligibility is lost: "skipped" when a run of the task
  *   is active (it was waiting behind it under Forbid), else "missed".
- * - Allow fires every eligible tick. Forbid fires the oldest eligible tick
- *   when nothing runs and lets the others wait (a catch-up then runs tick by
- *   tick, each after the previous one ended). Replace fires the newest
- *   eligible tick, cancelling what runs, and skips older eligible ones.
+ * - Allow fires every eligible tick. Forbid, when nothing runs, fires every
+ *   eligible tick if the executor queues them one behind the other
+ *   (`queueBehind`: HTTP targets, so a catch-up after a leader change claims
+ *   its backlog at once and calls it in tick order, never two at a time);
+ *   otherwise (Jobs) only the oldest, the rest waiting for it to end. While a
+ *   run is active Forbid fires nothing. Replace fires the newest eligible
+ *   tick, cancelling what runs, and skips older eligible ones.
  */
 import { latestTickAtOrBefore, nextScheduleTime, ticksBetween } from './crontask-schedule.ts';
 
@@ -31,6 +34,8 @@ export interface PlanInput {
   concurrencyPolicy: ConcurrencyPolicy;
   /** Runs of this task still active (ours and adopted ones). */
   activeRuns: number;
+  /** Forbid: the executor runs claimed ticks strictly one after another, so every eligible tick can be claimed at once. */
+  queueBehind?: boolean;
 }
 
 export interface LostTicks {
@@ -89,6 +94,7 @@ export function planTicks(input: PlanInput): TickPlan {
     if (policy === 'Allow') fire = eligible;
     else if (policy === 'Forbid') {
       if (blocked) waiting = eligible;
+      else if (input.queueBehind) fire = eligible;
       else [fire, waiting] = [eligible.slice(0, 1), eligible.slice(1)];
     } else {
       const newest = eligible.at(-1) as Date;

@@ -253,8 +253,9 @@ export function cronTaskReconciler(options: CronTaskReconcilerOptions): Reconcil
       return token;
     };
 
+    const serial = (spec.concurrencyPolicy ?? 'Forbid') === 'Forbid';
     const start = async (run: CronTaskRun, tok: FencingToken): Promise<void> => {
-      const live = exec.start(key, run, tok, http);
+      const live = exec.start(key, run, tok, http, serial);
       if (run.spec.target !== 'job') return;
       if (!spec.target.job) return exec.finish(live, { phase: 'Failed', reason: 'TargetChanged', message: 'the task has no Job target any more' });
       try {
@@ -282,7 +283,8 @@ export function cronTaskReconciler(options: CronTaskReconcilerOptions): Reconcil
     };
 
     // 1. Runs: adopt the unfinished ones, finish Job runs whose Job ended.
-    const known = index.runsOf(uid);
+    // In tick order: under Forbid resumed runs are called one after another, oldest first.
+    const known = index.runsOf(uid).sort((a, b) => Date.parse(a.spec.tick) - Date.parse(b.spec.tick));
     for (const run of known) {
       const rk = runKeyOf(run);
       const memo = exec.finished.get(rk);
@@ -314,6 +316,7 @@ export function cronTaskReconciler(options: CronTaskReconcilerOptions): Reconcil
         startingDeadlineSeconds: spec.startingDeadlineSeconds,
         concurrencyPolicy: spec.concurrencyPolicy ?? 'Forbid',
         activeRuns: exec.liveOf(key).length,
+        queueBehind: targetKind === 'http',
       });
     }
 
@@ -326,7 +329,9 @@ export function cronTaskReconciler(options: CronTaskReconcilerOptions): Reconcil
       }
     }
     for (const tick of plan?.fire ?? []) {
+      // The Lease is re-read once per reconcile, before its first claim; a batch (a catch-up) then stops at once if the term ends.
       const tok = await confirm();
+      if (ctx.signal.aborted) throw new NotLeader();
       const claimed = await runs.claim(taskRef, tick, targetKind, tok, at);
       lastScheduled = latest(lastScheduled, tick.toISOString());
       if ('run' in claimed) {
