@@ -1,14 +1,12 @@
 /**
  * Fan-out of one event to the tenant's active endpoints whose filter matches:
  * one pending delivery per endpoint, at most once per (endpoint, event id),
- * written in the caller's transaction. The dispatcher enqueues them after
+ * in one statement (inside the caller's transaction when it has one). The dispatcher enqueues them after
  * commit, so a crash between commit and enqueue loses nothing.
  */
-import { randomUUID } from 'node:crypto';
 import type { Queryable } from '@bulwark/db';
 import { notificationsError } from '../errors.ts';
-import { insertDelivery, type Delivery } from '../store/deliveries-store.ts';
-import { matchingEndpoints } from '../store/endpoints-store.ts';
+import { insertFanOut, type Delivery } from '../store/deliveries-store.ts';
 
 export interface OutgoingEvent {
   id: string;
@@ -32,10 +30,5 @@ export function assertPayloadSize(payload: string, maxBytes: number): void {
 export async function publishEvent(db: Queryable, tenantId: string, event: OutgoingEvent, maxPayloadBytes: number): Promise<Delivery[]> {
   const payload = eventPayload(event);
   assertPayloadSize(payload, maxPayloadBytes);
-  const created: Delivery[] = [];
-  for (const endpoint of await matchingEndpoints(db, tenantId, event.type)) {
-    const d = await insertDelivery(db, { id: randomUUID(), endpointId: endpoint.id, tenantId, eventId: event.id, eventType: event.type, payload });
-    if (d) created.push(d);
-  }
-  return created;
+  return insertFanOut(db, { tenantId, eventId: event.id, eventType: event.type, payload });
 }

@@ -3,7 +3,7 @@
  * input, one use case, the answer. Everything is under the tenant's path.
  */
 import { randomUUID } from 'node:crypto';
-import { withTransaction, type DbPool } from '@bulwark/db';
+import type { DbPool } from '@bulwark/db';
 import type { RouteRegistrar } from '@bulwark/service-kit';
 import { changeEndpoint, registerEndpoint, replay, rotateEndpointSecret, sendTestEvent, type EndpointDeps } from '../domain/manage-endpoints.ts';
 import { publishEvent } from '../domain/publish-event.ts';
@@ -116,7 +116,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
     responses: { 202: PublishResponse },
     handler: async ({ params, body }) => {
       const eventId = body.id ?? randomUUID();
-      const created = await withTransaction(deps.pool, (tx) => publishEvent(tx, params.tenantId, { id: eventId, type: body.type, occurredAt: new Date().toISOString(), data: body.data }, deps.maxPayloadBytes));
+      const created = await publishEvent(deps.pool, params.tenantId, { id: eventId, type: body.type, occurredAt: new Date().toISOString(), data: body.data }, deps.maxPayloadBytes);
       deps.dispatch();
       return { status: 202, body: { eventId, deliveries: created.map((d) => ({ id: d.id, endpointId: d.endpointId })) } };
     },

@@ -53,6 +53,23 @@ export async function insertDelivery(
   return rows[0];
 }
 
+/**
+ * One delivery per active endpoint of the tenant whose filter matches the
+ * event type, in one statement; endpoints that already have this event id
+ * get none. Returns the deliveries created.
+ */
+export async function insertFanOut(db: Queryable, e: { tenantId: string; eventId: string; eventType: string; payload: string }): Promise<Delivery[]> {
+  const { rows } = await db.query<Delivery>(
+    `INSERT INTO deliveries (id, endpoint_id, tenant_id, event_id, event_type, payload)
+     SELECT gen_random_uuid(), en.id, en.tenant_id, $2, $3, $4 FROM endpoints en
+     WHERE en.tenant_id = $1 AND en.status = 'active' AND ($3 = ANY (en.event_types) OR '*' = ANY (en.event_types))
+     ORDER BY en.created_at, en.id
+     ON CONFLICT (endpoint_id, event_id) WHERE replay_of IS NULL DO NOTHING RETURNING ${COLUMNS}`,
+    [e.tenantId, e.eventId, e.eventType, e.payload],
+  );
+  return rows;
+}
+
 export async function findDelivery(db: Queryable, tenantId: string, id: string): Promise<Delivery | undefined> {
   const { rows } = await db.query<Delivery>(`SELECT ${COLUMNS} FROM deliveries WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
   return rows[0];

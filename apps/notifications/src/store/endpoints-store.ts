@@ -47,15 +47,6 @@ export async function listEndpoints(db: Queryable, tenantId: string): Promise<En
   return rows;
 }
 
-/** Active endpoints of the tenant whose filter matches the event type. */
-export async function matchingEndpoints(db: Queryable, tenantId: string, eventType: string): Promise<Endpoint[]> {
-  const { rows } = await db.query<Endpoint>(
-    `SELECT ${COLUMNS} FROM endpoints WHERE tenant_id = $1 AND status = 'active' AND ($2 = ANY (event_types) OR '*' = ANY (event_types)) ORDER BY created_at, id`,
-    [tenantId, eventType],
-  );
-  return rows;
-}
-
 export async function updateEndpoint(db: Queryable, tenantId: string, id: string, patch: { url?: string; description?: string; eventTypes?: string[]; ordered?: boolean }): Promise<Endpoint | undefined> {
   const { rows } = await db.query<Endpoint>(
     `UPDATE endpoints SET url = COALESCE($3, url), description = COALESCE($4, description), event_types = COALESCE($5, event_types), ordered = COALESCE($6, ordered), updated_at = now()
