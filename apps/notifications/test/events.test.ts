@@ -75,4 +75,19 @@ describe('domain events', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(receiver.received).toHaveLength(3);
   });
+
+  it('when the service process (main.ts) consumes a domain event and then gets SIGTERM, then the notification is delivered and it exits 0', async () => {
+    const orders = `test.${t.id}.orders`;
+    const tenant = `platform-${t.id}`;
+    const child = await t.spawnApp({ EVENTS_ENABLED: 'true', KAFKA_BROKERS: env('BULWARK_KAFKA_BROKERS'), EVENTS_TOPICS: orders, EVENTS_GROUP: `g-notifications-${t.id}`, EVENTS_TENANT: tenant, SHUTDOWN_DELAY_MS: '0' });
+    const path = `/main-${randomUUID()}`;
+    expect((await call(child.url, 'POST', `/v1/tenants/${tenant}/endpoints`, { url: `${receiver.url}${path}`, eventTypes: ['order.confirmed'] })).status).toBe(201);
+    const producer = createProducer({ kafka: kafka(), schemas: orderEventSchemas, source: '/bulwark/orders', registry: new Registry(), log: silent });
+    producers.push(producer);
+    const confirmed = await producer.publish(orders, KAFKA_EVENTS.OrderConfirmed, { orderId: 'o-9', version: 3, sagaId: 's-9' }, { key: 'o-9' });
+    await waitFor(() => receiver.at(path).length === 1, 'the notification', 60_000);
+    expect(receiver.at(path)[0]!.eventId).toBe(confirmed.id);
+    child.child.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+  });
 });
