@@ -210,7 +210,21 @@ export class JobWorker<T = unknown> {
       this.#metrics?.waiting.observe({ queue: partition }, Math.max(0, (job.processedOn ?? Date.now()) - runnableSince) / 1000);
     }
     const started = performance.now();
-    const abort = signal ? AbortSignal.any([signal, handBack.signal]) : handBack.signal;
+    // The handler's signal: BullMQ's (job cancelled) or a hand-back at shutdown. One controller fed by a
+    // listener, not AbortSignal.any(), which costs a WeakRef and a FinalizationRegistry entry per job.
+    let abort = handBack.signal;
+    let unlink: (() => void) | undefined;
+    if (signal) {
+      if (signal.aborted) abort = signal;
+      else {
+        const both = new AbortController();
+        const forward = (): void => both.abort(signal.aborted ? signal.reason : handBack.signal.reason);
+        signal.addEventListener('abort', forward, { once: true });
+        handBack.signal.addEventListener('abort', forward, { once: true });
+        unlink = () => signal.removeEventListener('abort', forward);
+        abort = both.signal;
+      }
+    }
     try {
       const result = await untilAborted(
         this.#handler({
@@ -237,6 +251,7 @@ export class JobWorker<T = unknown> {
       );
       throw err;
     } finally {
+      unlink?.();
       this.#inFlight.delete(id);
     }
   }
