@@ -85,16 +85,16 @@ export class KubeWriter {
   /**
    * Adds a finalizer unless present. Guarded by the object's resourceVersion:
    * if the object changed since it was read, the patch fails and the caller retries.
+   * Returns the patched object, or undefined when the finalizer was there already.
    */
-  async addFinalizer(ref: CustomRef, obj: KubernetesObject, finalizer: string): Promise<boolean> {
+  async addFinalizer<T extends KubernetesObject>(ref: CustomRef, obj: T, finalizer: string): Promise<T | undefined> {
     const finalizers = obj.metadata?.finalizers;
-    if (finalizers?.includes(finalizer)) return false;
+    if (finalizers?.includes(finalizer)) return undefined;
     const ops = [
       { op: 'test', path: '/metadata/resourceVersion', value: obj.metadata?.resourceVersion },
       finalizers ? { op: 'add', path: '/metadata/finalizers/-', value: finalizer } : { op: 'add', path: '/metadata/finalizers', value: [finalizer] },
     ];
-    await this.#custom.patchNamespacedCustomObject({ ...ref, body: ops, fieldManager: FIELD_MANAGER }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
-    return true;
+    return (await this.#custom.patchNamespacedCustomObject({ ...ref, body: ops, fieldManager: FIELD_MANAGER }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch))) as T;
   }
 
   /** Removes a finalizer if present; the `test` op makes sure we remove the entry we saw. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { type CronTask, desiredStatus } from './crontask.ts';
+import { CRONTASK_FINALIZER, type CronTask, desiredStatus, specOrMetaChanged } from './crontask.ts';
 
 const now = new Date('2026-11-22T08:07:00.000Z');
 
@@ -32,5 +32,16 @@ describe('desiredStatus', () => {
     const { status, next } = desiredStatus(task({ suspend: true }), now);
     expect(next).toBeUndefined();
     expect(status.conditions?.[0]?.reason).toBe('Suspended');
+  });
+});
+
+describe('specOrMetaChanged', () => {
+  it('when only status, resourceVersion or our own finalizer changed, then no reconcile is needed; spec, labels or deletion need one', () => {
+    const before: CronTask = { ...task({}), metadata: { name: 't', namespace: 'n', generation: 3, resourceVersion: '1' } };
+    expect(specOrMetaChanged(before, { ...before, metadata: { ...before.metadata, resourceVersion: '2' }, status: { lastScheduleTime: 'x' } })).toBe(false);
+    expect(specOrMetaChanged(before, { ...before, metadata: { ...before.metadata, finalizers: [CRONTASK_FINALIZER] } })).toBe(false);
+    expect(specOrMetaChanged(before, { ...before, spec: { ...before.spec, schedule: '* * * * *' } })).toBe(true);
+    expect(specOrMetaChanged(before, { ...before, metadata: { ...before.metadata, deletionTimestamp: new Date() } })).toBe(true);
+    expect(specOrMetaChanged(before, { ...before, metadata: { ...before.metadata, finalizers: ['other'] } })).toBe(true);
   });
 });

@@ -202,7 +202,7 @@ export function cronTaskReconciler(options: CronTaskReconcilerOptions): Reconcil
     const cached = ctx.obj;
     const mine = written.get(key);
     const behind = mine !== undefined && mine.stale.has(cached?.metadata?.resourceVersion ?? '');
-    const task = behind ? mine.obj : cached;
+    let task = behind ? mine.obj : cached;
     if (mine && !behind) written.delete(key);
     if (!task) {
       exec.abandon(key);
@@ -216,8 +216,12 @@ export function cronTaskReconciler(options: CronTaskReconcilerOptions): Reconcil
       if (await writer.removeFinalizer(ref, task, CRONTASK_FINALIZER)) log.info({ key }, 'finalizer removed');
       return;
     }
-    // The patch changes the object; its update event brings the key back with the finalizer in place.
-    if (await writer.addFinalizer(ref, task, CRONTASK_FINALIZER)) return;
+    // Go on with the patched object (one reconcile per new task); the informer's copy is now behind our write.
+    const withFinalizer = await writer.addFinalizer(ref, task, CRONTASK_FINALIZER);
+    if (withFinalizer) {
+      written.set(key, { obj: withFinalizer, stale: new Set([task.metadata?.resourceVersion ?? '']) });
+      task = withFinalizer;
+    }
     try {
       await reconcileTask(key, task, ctx, exec);
     } catch (error) {
@@ -423,11 +427,14 @@ function formatHolder(run: CronTaskRun): string {
   return `${f.holder} (lease transition ${f.leaseTransitions})`;
 }
 
-/** True when anything but status (and resourceVersion/managedFields) differs. */
+/**
+ * True when anything but status, our own finalizer being added, resourceVersion or managedFields differs:
+ * those changes are the reconciler's own writes and need no reconcile of their own.
+ */
 export function specOrMetaChanged(old: CronTask, obj: CronTask): boolean {
   const relevant = (t: CronTask): string => {
-    const { resourceVersion: _rv, managedFields: _mf, ...meta } = t.metadata ?? {};
-    return JSON.stringify([meta, t.spec]);
+    const { resourceVersion: _rv, managedFields: _mf, finalizers, ...meta } = t.metadata ?? {};
+    return JSON.stringify([meta, (finalizers ?? []).filter((f) => f !== CRONTASK_FINALIZER), t.spec]);
   };
   return relevant(old) !== relevant(obj);
 }
