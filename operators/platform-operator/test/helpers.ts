@@ -32,7 +32,7 @@ export async function kubeconfigPath(): Promise<string> {
 export async function installCrds(): Promise<void> {
   const { kubeconfig, kubectl } = await ensureCluster({ crds: false });
   const dir = fileURLToPath(new URL('../crds/', import.meta.url));
-  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--field-manager', 'bulwark-tests', '-f', dir], { stdio: 'pipe' });
+  execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', '--field-manager', 'bulwark-tests', '-f', dir], { stdio: 'pipe' });
   execFileSync(kubectl, ['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', 'crd/crontasks.bulwark.dev', 'crd/crontaskruns.bulwark.dev'], {
     stdio: 'pipe',
   });
