@@ -116,7 +116,8 @@ describe('charts/platform-operator', () => {
       ['watch', 'crontasks.bulwark.dev'],
       ['patch', 'crontasks.bulwark.dev/status'],
       ['update', 'postgresclusters.bulwark.dev/finalizers'],
-      ['create', 'configmaps'],
+      ['create', 'crontaskruns.bulwark.dev'],
+      ['delete', 'crontaskruns.bulwark.dev'],
       ['create', 'jobs.batch'],
       ['patch', 'statefulsets.apps'],
       ['patch', 'services'],
@@ -131,6 +132,7 @@ describe('charts/platform-operator', () => {
 
     it.each([
       ['list', 'secrets'],
+      ['create', 'configmaps'],
       ['delete', 'secrets'],
       ['create', 'deployments.apps'],
       ['delete', 'statefulsets.apps'],
