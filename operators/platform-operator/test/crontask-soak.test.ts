@@ -16,9 +16,8 @@
  * - request intervals never overlap (Forbid), and the fencing token's
  *   leaseTransitions never goes down from one tick to the next.
  *
- * Duration: BULWARK_CRON_SOAK_SECONDS, default 60 (the issue asks for two
- * minutes; 60 s keeps CI time in budget and still has three kills; run with
- * BULWARK_CRON_SOAK_SECONDS=120 for the full length).
+ * Duration: BULWARK_CRON_SOAK_SECONDS, default 120 (the two minutes the
+ * issue asks for, about seven kills); a shorter value is for quick local runs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -34,7 +33,7 @@ import pg from 'pg';
 import { CRONTASK, type CronTask } from '../src/reconcilers/crontask.ts';
 import { CLUSTER_START_MS, connect, createNamespace, deleteNamespace, eventually, installCrds, kubeconfigPath } from './helpers.ts';
 
-const SOAK_MS = Number(process.env.BULWARK_CRON_SOAK_SECONDS ?? 60) * 1000;
+const SOAK_MS = Number(process.env.BULWARK_CRON_SOAK_SECONDS ?? 120) * 1000;
 const KILL_EVERY_MS = 15_000;
 const DEADLINE_SECONDS = 30;
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
