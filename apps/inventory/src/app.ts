@@ -9,7 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createPool, migrate, type DbPool } from '@bulwark/db';
-import { connectAdmin, createKafka, createOutboxRelay, createProducer, provisionTopics, type OutboxRelay } from '@bulwark/events';
+import { createKafka, createOutboxRelay, createProducer, ensureTopics, type OutboxRelay } from '@bulwark/events';
 import { createIdempotency, createTransactionOnly, migrateIdempotency, type Idempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { InventoryConfig } from './config.ts';
@@ -115,12 +115,7 @@ export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
     await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.INVENTORY_SCHEMA, phase: 'all' });
     await migrateIdempotency({ pool, schema: config.INVENTORY_SCHEMA });
     if (kafka) {
-      const admin = await connectAdmin(kafka);
-      try {
-        await provisionTopics(admin, [{ name: config.INVENTORY_TOPIC, partitions: config.INVENTORY_TOPIC_PARTITIONS, retentionMs: 7 * 86_400_000 }]);
-      } finally {
-        await admin.disconnect();
-      }
+      await ensureTopics(kafka, [{ name: config.INVENTORY_TOPIC, partitions: config.INVENTORY_TOPIC_PARTITIONS, retentionMs: 7 * 86_400_000 }]);
     }
   }
 

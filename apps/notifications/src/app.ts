@@ -10,7 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createPool, migrate, type DbPool } from '@bulwark/db';
-import { connectAdmin, createConsumer, createKafka, migrateProcessedEventStore, provisionTopics, type EventConsumer } from '@bulwark/events';
+import { createConsumer, createKafka, migrateProcessedEventStore, ensureTopics, type EventConsumer } from '@bulwark/events';
 import { JobMetrics, JobQueue, JobWorker, type QueueDefinition } from '@bulwark/jobs';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { NotificationsConfig } from './config.ts';
@@ -216,12 +216,7 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
     if (kafka) {
       await migrateProcessedEventStore({ pool, schema: config.NOTIFICATIONS_SCHEMA });
       // The producers own these topics; creating missing ones (their defaults) only makes the start order free.
-      const admin = await connectAdmin(kafka);
-      try {
-        await provisionTopics(admin, config.EVENTS_TOPICS.map((name) => ({ name, partitions: 6, retentionMs: 7 * 86_400_000 })));
-      } finally {
-        await admin.disconnect();
-      }
+      await ensureTopics(kafka, config.EVENTS_TOPICS.map((name) => ({ name, partitions: 6, retentionMs: 7 * 86_400_000 })));
     }
   }
 

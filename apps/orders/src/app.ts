@@ -9,7 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createPool, migrate, type DbPool } from '@bulwark/db';
-import { connectAdmin, createKafka, createProducer, provisionTopics, type EventProducer } from '@bulwark/events';
+import { createKafka, createProducer, ensureTopics, type EventProducer } from '@bulwark/events';
 import { createIdempotency, createTransactionOnly, migrateIdempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { OrdersConfig } from './config.ts';
@@ -136,12 +136,7 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
     await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.ORDERS_SCHEMA, phase: 'all' });
     if (config.INVENTORY_URL && config.PAYMENTS_URL) await migrateIdempotency({ pool, schema: config.ORDERS_SCHEMA });
     if (kafka) {
-      const admin = await connectAdmin(kafka);
-      try {
-        await provisionTopics(admin, [{ name: config.ORDERS_TOPIC, partitions: config.ORDERS_TOPIC_PARTITIONS, retentionMs: 7 * 86_400_000 }]);
-      } finally {
-        await admin.disconnect();
-      }
+      await ensureTopics(kafka, [{ name: config.ORDERS_TOPIC, partitions: config.ORDERS_TOPIC_PARTITIONS, retentionMs: 7 * 86_400_000 }]);
       await ensurePublication(pool, config.RELAY_PUBLICATION, config.ORDERS_SCHEMA);
       await ensureSlot(pool, config.RELAY_SLOT);
     }

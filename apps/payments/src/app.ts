@@ -9,7 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createPool, migrate, type DbPool } from '@bulwark/db';
-import { connectAdmin, createKafka, createOutboxRelay, createProducer, provisionTopics, type OutboxRelay } from '@bulwark/events';
+import { createKafka, createOutboxRelay, createProducer, ensureTopics, type OutboxRelay } from '@bulwark/events';
 import { createIdempotency, createTransactionOnly, migrateIdempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { PaymentsConfig } from './config.ts';
@@ -107,12 +107,7 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
     await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.PAYMENTS_SCHEMA, phase: 'all' });
     await migrateIdempotency({ pool, schema: config.PAYMENTS_SCHEMA });
     if (kafka) {
-      const admin = await connectAdmin(kafka);
-      try {
-        await provisionTopics(admin, [{ name: config.PAYMENTS_TOPIC, partitions: config.PAYMENTS_TOPIC_PARTITIONS, retentionMs: 7 * 86_400_000 }]);
-      } finally {
-        await admin.disconnect();
-      }
+      await ensureTopics(kafka, [{ name: config.PAYMENTS_TOPIC, partitions: config.PAYMENTS_TOPIC_PARTITIONS, retentionMs: 7 * 86_400_000 }]);
     }
   }
 

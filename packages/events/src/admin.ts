@@ -208,3 +208,13 @@ export function computeLag(topic: string, partition: number, high: number, low: 
   const from = committed < 0 ? low : Math.max(committed, low);
   return { topic, partition, highWatermark: high, committedOffset: from, lag: Math.max(0, high - from) };
 }
+
+/** provisionTopics on an admin connection of its own, closed afterwards: what a service does once at start. */
+export async function ensureTopics(kafka: EventsKafka, list: readonly TopicSpec[]): Promise<ProvisionResult> {
+  const admin = await connectAdmin(kafka);
+  try {
+    return await provisionTopics(admin, list);
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -6,6 +6,7 @@ export { createConsumer, handle, consumerTopicSpecs, type EventConsumer, type Co
 export {
   connectAdmin,
   provisionTopics,
+  ensureTopics,
   fetchConsumerLag,
   computeLag,
   type TopicAdmin,

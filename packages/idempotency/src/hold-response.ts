@@ -5,6 +5,18 @@
  * reach the client because what it reports is not durable).
  */
 import type { Response } from 'express';
+import { PROBLEM_CONTENT_TYPE, toProblem, type AppError } from '@bulwark/errors';
+
+export const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Writes `error` as RFC 9457 problem+json (status, its headers such as Retry-After, the body). */
+export function writeProblem(res: Response, error: AppError, instance: string): void {
+  const problem = toProblem(error, instance);
+  res.status(problem.status);
+  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+  res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
+  res.end(JSON.stringify(problem.body));
+}
 
 function toBuffer(chunk: unknown, encoding: unknown): Buffer {
   if (Buffer.isBuffer(chunk)) return chunk;

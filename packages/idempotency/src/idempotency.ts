@@ -10,17 +10,15 @@
  * `failed_final` (replayed) or `failed_retryable` (run again on retry).
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { PROBLEM_CONTENT_TYPE, toProblem, type AppError } from '@bulwark/errors';
 import type { DbClient, DbPool } from '@bulwark/db';
 import { Counter, type Registry } from 'prom-client';
 import { idempotencyError } from './errors.ts';
 import { lockKeyOf, parseIdempotencyKey, requestFingerprint } from './fingerprint.ts';
 import { decide, outcomeOf } from './state-machine.ts';
 import { createKeyStore, type StoredResponse } from './store.ts';
-import { holdResponse } from './hold-response.ts';
+import { holdResponse, UNSAFE_METHODS, writeProblem } from './hold-response.ts';
 
 export const REPLAYED_HEADER = 'idempotent-replayed';
-const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Per-request or per-connection headers never stored with a response. */
 const UNSTORED_HEADERS: ReadonlySet<string> = new Set(['x-request-id', 'traceparent', 'tracestate', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'date', 'set-cookie', REPLAYED_HEADER]);
 
@@ -73,14 +71,6 @@ function pathOf(req: Request): string {
   const url = req.originalUrl;
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
-}
-
-function writeProblem(res: Response, error: AppError, instance: string): void {
-  const problem = toProblem(error, instance);
-  res.status(problem.status);
-  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
-  res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
-  res.end(JSON.stringify(problem.body));
 }
 
 function storableHeaders(res: Response): Record<string, string> {

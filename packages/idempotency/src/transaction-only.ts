@@ -8,25 +8,17 @@
  * never runs it, because a retried request would then run twice.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { PROBLEM_CONTENT_TYPE, toProblem } from '@bulwark/errors';
 import type { DbClient, DbPool } from '@bulwark/db';
 import { idempotencyError } from './errors.ts';
-import { holdResponse } from './hold-response.ts';
+import { holdResponse, UNSAFE_METHODS, writeProblem } from './hold-response.ts';
 import { outcomeOf } from './state-machine.ts';
 import type { IdempotencyLocals } from './idempotency.ts';
-
-const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function createTransactionOnly(options: { pool: DbPool; onError?: (err: unknown, stage: string) => void }): RequestHandler {
   const { pool } = options;
 
-  function fail(res: Response, req: Request, cause: unknown): void {
-    const problem = toProblem(idempotencyError('IDEMPOTENCY_STORE_FAILED', 'The database is unavailable; nothing was committed.', { retryAfterSeconds: 1, cause }), req.originalUrl);
-    res.status(problem.status);
-    for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
-    res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
-    res.end(JSON.stringify(problem.body));
-  }
+  const fail = (res: Response, req: Request, cause: unknown): void =>
+    writeProblem(res, idempotencyError('IDEMPOTENCY_STORE_FAILED', 'The database is unavailable; nothing was committed.', { retryAfterSeconds: 1, cause }), req.originalUrl);
 
   async function middleware(req: Request, res: Response, next: NextFunction): Promise<void> {
     if (!UNSAFE_METHODS.has(req.method)) return next();
