@@ -164,6 +164,9 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     const sku = `e2e-webhooks-${id}`;
     await call(inventory.url, 'PUT', `/v1/skus/${sku}`, { onHand: 10 });
     expect((await call(psp.url, 'PUT', '/v1/_simulator', { duplicateWebhookRate: 1, outOfOrderRate: 1 })).status).toBe(200);
+    // Earlier tests' webhooks (a decline's, say) may still be on their way or held back: let them land before counting.
+    await new Promise((r) => setTimeout(r, 1_500));
+    await waitFor(async () => ((await call(psp.url, 'GET', '/v1/_simulator')).body as PspState).webhooks.inFlight === 0, 'earlier PSP webhooks delivered', 60_000);
     const before = (await call(psp.url, 'GET', '/v1/_simulator')).body as PspState;
     const ids: string[] = [];
     try {
