@@ -2,10 +2,10 @@
  * Builds the gateway without listening: the kit service (health, metrics,
  * logs, problem+json), the route table and upstreams from the routes file,
  * JWT verification, the Redis rate limiter, CORS/security headers, the proxy
- * chain, WebSocket upgrades and /admin/state. `start()` listens and returns
+ * (a kit raw handler in front of Express), WebSocket upgrades and
+ * /admin/state. `start()` listens and returns
  * the bound address; `stop()` drains, then closes Redis and upstream pools.
  */
-import type { RequestHandler } from 'express';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { RateLimiter } from '@bulwark/ratelimit';
@@ -17,8 +17,8 @@ import { assertHasRoles, createAuthenticator, tokenMissing, type Authenticator }
 import { RouteTable } from './domain/route-table.ts';
 import { loadRoutesFile, type RoutesFile } from './domain/routes-file.ts';
 import { ClientLabels } from './domain/versioning.ts';
-import { cors, securityHeaders } from './http/cors.ts';
-import { proxyHandlers, type ProxyDeps } from './http/proxy.ts';
+import { corsCheck, edgeHeaders, securityHeaderSetter } from './http/cors.ts';
+import { proxyRawHandler, type ProxyDeps } from './http/proxy.ts';
 import { routeRuntime, type RouteRuntime } from './http/route-runtime.ts';
 import { handleClientErrors, handleUpgrades } from './http/upgrade.ts';
 import { createGatewayMetrics, Upstream } from './upstreams/upstream.ts';
@@ -106,9 +106,13 @@ export function createGateway(options: GatewayOptions): Gateway {
         trustProxyHops: config.TRUST_PROXY_HOPS,
         log: kit.log,
       };
-      const chain: RequestHandler[] = [securityHeaders(file.securityHeaders)];
-      if (file.cors) chain.push(cors(file.cors));
-      kit.mountFallback(...chain, ...proxyHandlers(proxyDeps));
+      // Proxied requests are served before Express (no router on the hot
+      // path); the kit still gives them request ids, trace context, RED
+      // metrics and the log line. What reaches Express (the kit's own paths
+      // with another method, unknown paths) gets the same edge headers.
+      const edge = { setSecurityHeaders: securityHeaderSetter(file.securityHeaders), cors: file.cors ? corsCheck(file.cors) : undefined };
+      kit.mountRawHandler(proxyRawHandler(proxyDeps, edge));
+      kit.mountFallback(edgeHeaders(edge.setSecurityHeaders, edge.cors));
 
       r.get('/admin/state', {
         summary: 'Breaker states, bulkhead usage and the route table (admin role).',

@@ -6,6 +6,7 @@
  * request; the child logger and abort signal only exist if a handler asks.
  */
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context } from '@opentelemetry/api';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
@@ -17,7 +18,7 @@ import { methodLabel, UNMATCHED_ROUTE, type RouteTable } from './route-table.ts'
 import { validateRequest, type RouteContext, type RouteDefinition, type RouteResult, type ResponseSchemas } from './routes.ts';
 import { endServerSpan, startServerSpan, type ServerSpan } from './tracing.ts';
 
-interface RequestState {
+export interface RequestState {
   start: number;
   requestId: string;
   route: string | undefined;
@@ -28,7 +29,7 @@ interface RequestState {
 const kState = Symbol('bulwark.request-state');
 type WithState = { [kState]?: RequestState };
 
-function stateOf(req: Request): RequestState | undefined {
+function stateOf(req: IncomingMessage): RequestState | undefined {
   return (req as WithState)[kState];
 }
 
@@ -57,22 +58,33 @@ function requestLogger(deps: PipelineDeps, state: RequestState): Logger {
 }
 
 /**
- * First middleware: ids, span, response headers; on close, metrics, span end
- * and one log line. Exact-path operational endpoints are answered here, so
- * application routes do not pay a router layer for each of them.
+ * Starts observing a request: state, ids, span, response headers, and on
+ * close metrics, span end and one log line. Used by the first middleware and
+ * by the raw listener (requests served before Express).
  */
-export function observe(deps: PipelineDeps): RequestHandler {
+export interface Observer {
+  /** Begins observation of a request that has not been seen yet. */
+  begin(req: IncomingMessage, res: ServerResponse): RequestState;
+  /**
+   * First middleware: begins observation (unless the raw listener already
+   * did) and answers exact-path operational endpoints, so application routes
+   * do not pay a router layer for each of them.
+   */
+  middleware: RequestHandler;
+}
+
+export function observer(deps: PipelineDeps): Observer {
   const { metrics, operational } = deps;
   // The completion line carries only fields the kit chose (no headers, no
   // query), so it skips redaction, which is the costliest part of a log call.
   const log = deps.log.child({}, { redact: [] });
   // One listener shared by every response (no closure per request); `this` is the response.
-  function onResponseClose(this: Response): void {
+  function onResponseClose(this: ServerResponse): void {
     const req = this.req;
     const state = stateOf(req);
     if (!state) return;
     const route = state.route ?? UNMATCHED_ROUTE;
-    const method = methodLabel(req.method);
+    const method = methodLabel(req.method ?? 'GET');
     // 499 (nginx's "client closed request") when the client left before the response completed.
     const status = this.writableFinished ? this.statusCode : 499;
     const durationMs = performance.now() - state.start;
@@ -85,28 +97,41 @@ export function observe(deps: PipelineDeps): RequestHandler {
     }
     if (deps.isDraining()) deps.onResponseWhileDraining();
   }
-  return function observeRequest(req, res, next) {
+  function begin(req: IncomingMessage, res: ServerResponse): RequestState {
     const start = performance.now();
     const requestId = saneRequestId(req.headers['x-request-id']) ?? randomUUID();
-    const trace = startServerSpan(deps.name, req.method, req.headers);
+    const trace = startServerSpan(deps.name, req.method ?? 'GET', req.headers);
     const state: RequestState = { start, requestId, route: undefined, trace, log: undefined };
     (req as WithState)[kState] = state;
     res.setHeader('x-request-id', requestId);
     res.setHeader('traceparent', trace.traceparent);
     if (deps.isDraining()) res.setHeader('connection', 'close');
     res.on('close', onResponseClose);
-    const endpoint = req.method === 'GET' || req.method === 'HEAD' ? operational.get(req.path) : undefined;
-    if (endpoint) {
-      state.route = req.path;
-      context.with(trace.ctx, endpoint, undefined, req, res, next);
-      return;
-    }
-    context.with(trace.ctx, next);
+    return state;
+  }
+  return {
+    begin,
+    middleware: function observeRequest(req, res, next) {
+      if (stateOf(req)) return next(); // begun by the raw listener, which also entered the trace context
+      const state = begin(req, res);
+      const endpoint = req.method === 'GET' || req.method === 'HEAD' ? operational.get(req.path) : undefined;
+      if (endpoint) {
+        state.route = req.path;
+        context.with(state.trace.ctx, endpoint, undefined, req, res, next);
+        return;
+      }
+      context.with(state.trace.ctx, next);
+    },
   };
 }
 
-function pathOf(req: Request): string {
-  const url = req.originalUrl;
+/** The first middleware of every service (see Observer.middleware). */
+export function observe(deps: PipelineDeps): RequestHandler {
+  return observer(deps).middleware;
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q); // the query may carry tokens; keep it out of logs
 }
@@ -307,33 +332,38 @@ export function fromRequestError(err: unknown, bodyLimitBytes: number): unknown 
 }
 
 /** Writes any error as problem+json; unexpected ones are logged with stack and leak nothing. */
+export function writeProblem(deps: PipelineDeps, err: unknown, req: IncomingMessage, res: ServerResponse): void {
+  const error = fromRequestError(err, deps.bodyLimitBytes);
+  const state = stateOf(req);
+  const problem = toProblem(error, pathOf(req));
+  const log = state ? requestLogger(deps, state) : deps.log;
+  if (problem.status >= 500) {
+    log.error({ err: error, code: problem.body.code }, 'request failed');
+    state?.trace.span.recordException(error instanceof Error ? error : String(error));
+  } else if (log.isLevelEnabled('debug')) {
+    log.debug({ code: problem.body.code, detail: (error as AppError).message }, 'request rejected');
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.statusCode = problem.status;
+  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+  res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
+  res.end(JSON.stringify(problem.body));
+}
+
+/** Express error handler: writeProblem. */
 export function problemHandler(deps: PipelineDeps) {
-  return function writeProblem(err: unknown, req: Request, res: Response, _next: NextFunction): void {
-    const error = fromRequestError(err, deps.bodyLimitBytes);
-    const state = stateOf(req);
-    const problem = toProblem(error, pathOf(req));
-    const log = state ? requestLogger(deps, state) : deps.log;
-    if (problem.status >= 500) {
-      log.error({ err: error, code: problem.body.code }, 'request failed');
-      state?.trace.span.recordException(error instanceof Error ? error : String(error));
-    } else if (log.isLevelEnabled('debug')) {
-      log.debug({ code: problem.body.code, detail: (error as AppError).message }, 'request rejected');
-    }
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    res.status(problem.status);
-    for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
-    res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
-    res.end(JSON.stringify(problem.body));
+  return function problemMiddleware(err: unknown, req: Request, res: Response, _next: NextFunction): void {
+    writeProblem(deps, err, req, res);
   };
 }
 
 /** Sends an AppError as problem+json from a handler outside the route machinery. */
-export function sendProblem(res: Response, error: AppError, instance: string): void {
+export function sendProblem(res: ServerResponse, error: AppError, instance: string): void {
   const problem = toProblem(error, instance);
-  res.status(problem.status);
+  res.statusCode = problem.status;
   for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
   res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
   res.end(JSON.stringify(problem.body));
@@ -345,6 +375,6 @@ export function sendProblem(res: Response, error: AppError, instance: string): v
  * `template` must come from a bounded set, never from the raw path.
  */
 export function markRoute(req: object, template: string): void {
-  const state = stateOf(req as Request);
+  const state = stateOf(req as IncomingMessage);
   if (state) state.route = template;
 }

@@ -4,14 +4,16 @@
  * graceful shutdown). Building the service does not listen; `start()` does and
  * returns the bound address, `stop()` drains and releases everything.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { context } from '@opentelemetry/api';
 import express, { type Express, type RequestHandler } from 'express';
 import type { DestinationStream, Logger } from 'pino';
 import type { BaseConfig } from './config.ts';
 import { kitError } from './errors.ts';
 import { checkDependencies, closeDependencies, type Dependency } from './health.ts';
-import { fallthrough, markRoute, observe, problemHandler, routeHandlers, sendJson, sendProblem, type PipelineDeps } from './http-pipeline.ts';
+import { fallthrough, markRoute, observer, problemHandler, routeHandlers, sendJson, sendProblem, type PipelineDeps, type RequestState } from './http-pipeline.ts';
+import { KitRawRequest, type RawRequestHandler } from './raw-requests.ts';
 import { createLogger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi.ts';
@@ -30,6 +32,15 @@ export interface ServiceKit<C extends BaseConfig> {
    * `markRoute` to label what they serve.
    */
   mountFallback(...handlers: RequestHandler[]): void;
+  /**
+   * Registers a handler that runs before Express for every request whose path
+   * is not the kit's (declared routes, /healthz, /readyz, /metrics,
+   * /openapi.json), with the kit's observability already begun (request id,
+   * trace context, RED metrics, log line). Handlers run in registration
+   * order until one returns true; if none does, Express takes the request.
+   * For hot paths that do not need the router (a proxy).
+   */
+  mountRawHandler(handler: RawRequestHandler): void;
 }
 
 export interface ServiceOptions<C extends BaseConfig> {
@@ -112,7 +123,8 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(observe(deps));
+  const observation = observer(deps);
+  app.use(observation.middleware);
 
   // Operational endpoints: observe answers their exact paths before the
   // router; the router layers registered after the application routes keep
@@ -174,7 +186,15 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
   };
 
   const fallbacks: RequestHandler[] = [];
-  options.routes?.(router, { config, log, metrics: metrics.registry, addDependency, mountFallback: (...handlers) => void fallbacks.push(...handlers) });
+  const rawHandlers: RawRequestHandler[] = [];
+  options.routes?.(router, {
+    config,
+    log,
+    metrics: metrics.registry,
+    addDependency,
+    mountFallback: (...handlers) => void fallbacks.push(...handlers),
+    mountRawHandler: (handler) => void rawHandlers.push(handler),
+  });
 
   const openapi = buildOpenApiDocument({ title: name, version }, definitions);
   const openapiJson = JSON.stringify(openapi);
@@ -193,10 +213,40 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
   app.use(fallthrough(deps));
   app.use(problemHandler(deps));
 
+  /** True when Express must see the path: a declared route or operational endpoint (Express also matches them case-insensitively). */
+  const isKitPath = (url: string): boolean => {
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (table.match(path)) return true;
+    const lower = path.toLowerCase();
+    return lower !== path && table.match(lower) !== undefined;
+  };
+  function serveRaw(req: IncomingMessage, res: ServerResponse, state: RequestState): void {
+    const request = new KitRawRequest(deps, state, req, res);
+    for (const handler of rawHandlers) {
+      try {
+        if (handler(req, res, request)) return;
+      } catch (err) {
+        request.fail(err);
+        return;
+      }
+    }
+    app(req, res);
+  }
+  /** The server's request listener: raw handlers first (outside the kit's paths), then Express. */
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (rawHandlers.length === 0 || isKitPath(req.url ?? '/')) {
+      app(req, res);
+      return;
+    }
+    const state = observation.begin(req, res);
+    context.with(state.trace.ctx, serveRaw, undefined, req, res, state);
+  }
+
   async function start(): Promise<StartedService> {
     if (server) throw new Error(`service ${name} is already started`);
     if (stopping) throw new Error(`service ${name} was stopped; create a new one`);
-    const s = createServer(app);
+    const s = createServer(onRequest);
     server = s;
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);

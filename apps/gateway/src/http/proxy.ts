@@ -1,14 +1,16 @@
 /**
- * The catch-all proxy chain, in order: resolve route and version, lifecycle
- * headers (or 410), authenticate and authorise, rate-limit (the
- * @bulwark/ratelimit middleware), forward. Unknown paths fall through to the
- * kit's 404/405.
+ * The proxy, in order: security headers and CORS, resolve route and version,
+ * lifecycle headers (or 410), authenticate and authorise, rate-limit (one
+ * @bulwark/ratelimit check for all the route's policies), forward. It runs as
+ * a service-kit raw handler, before Express; unknown paths fall through to
+ * the kit's 404/405.
  */
-import type { IncomingMessage } from 'node:http';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context } from '@opentelemetry/api';
 import { Counter, type Registry } from 'prom-client';
-import { rateLimit, type Hit, type RateLimiter } from '@bulwark/ratelimit';
-import { markRoute, propagationHeaders, type Logger } from '@bulwark/service-kit';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '@bulwark/errors';
+import { decisionError, rateLimitHeaders, type Decision, type Hit, type RateLimiter } from '@bulwark/ratelimit';
+import { markRoute, propagationHeaders, type Logger, type RawRequest, type RawRequestHandler } from '@bulwark/service-kit';
 import { gatewayError } from '../errors.ts';
 import { assertHasRoles, tokenMissing, type Authenticator, type Principal } from '../domain/authenticate.ts';
 import { clientIpOf, upstreamRequestHeaders } from '../domain/headers.ts';
@@ -16,6 +18,7 @@ import { proxyRequest } from '../domain/proxy-request.ts';
 import type { RouteTable } from '../domain/route-table.ts';
 import type { ClientLabels } from '../domain/versioning.ts';
 import type { GatewayMetrics } from '../upstreams/upstream.ts';
+import { PREFLIGHT_ANSWERED, type CorsCheck } from './cors.ts';
 import type { RouteRuntime } from './route-runtime.ts';
 
 export interface ProxyState {
@@ -23,13 +26,6 @@ export interface ProxyState {
   upstreamPath: string;
   clientIp: string;
   principal: Principal | undefined;
-}
-
-const kProxy = Symbol('gateway.proxy');
-type WithProxy = { [kProxy]?: ProxyState };
-
-export function proxyStateOf(req: IncomingMessage): ProxyState | undefined {
-  return (req as WithProxy)[kProxy];
 }
 
 export interface ProxyDeps {
@@ -89,8 +85,8 @@ function admitted(deps: ProxyDeps, req: IncomingMessage, runtime: RouteRuntime, 
 }
 
 /** Identity headers the gateway sets upstream; x-auth-* from the client never pass (see headers.ts). */
-export function identityHeaders(state: ProxyState, requestId: string | undefined): Record<string, string> {
-  const set = propagationHeaders(); // a fresh object
+export function identityHeaders(state: ProxyState, requestId: string | undefined, traceContext?: Context): Record<string, string> {
+  const set = propagationHeaders(traceContext); // a fresh object
   if (requestId) set['x-request-id'] = requestId;
   const { principal, runtime } = state;
   if (principal) {
@@ -125,47 +121,39 @@ export function hitsOf(state: ProxyState): Hit[] {
   return hits;
 }
 
-export function proxyHandlers(deps: ProxyDeps): RequestHandler[] {
+export interface EdgeHeaders {
+  setSecurityHeaders(res: ServerResponse): void;
+  cors: CorsCheck | undefined;
+}
+
+/**
+ * The proxy as a kit raw handler, in front of Express: security headers and
+ * CORS, route and identity (admit), lifecycle headers, the version metric,
+ * rate limits, forward. Declines (false) only when no gateway route matches,
+ * so Express answers the kit's 404. Refusals go through `request.fail`
+ * (problem+json, same logging as a routed error); the kit's observability
+ * (x-request-id, traceparent, RED metrics with the `proxy:<id>` label, span,
+ * log line) was begun by the kit before this runs.
+ */
+export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestHandler {
   const versionCalls = new Counter({
     name: 'gateway_version_calls_total',
     help: 'Proxied calls per API version and client (authenticated sub; bounded: known clients + first N, rest "other").',
     labelNames: ['version', 'client'] as const,
     registers: [deps.registry],
   });
-  const enter = (req: Request, res: Response, next: NextFunction, state: ProxyState | undefined): void => {
-    if (!state) return next();
-    (req as WithProxy)[kProxy] = state;
-    for (const [name, value] of state.runtime.lifecycleHeaders) res.setHeader(name, value);
-    if (state.runtime.route.version) versionCalls.inc({ version: state.runtime.route.version, client: deps.clientLabels.labelOf(state.principal?.sub) });
-    next();
-  };
-  const refuse = (req: Request, next: NextFunction, err: unknown): void => {
+  const { limiter } = deps;
+  const refuse = (req: IncomingMessage, request: RawRequest, err: unknown): void => {
     logRejection(deps.log, req, err);
-    next(err);
+    request.fail(err);
   };
-  const resolveRoute: RequestHandler = (req, res, next) => {
-    let state: ReturnType<typeof admit>;
-    try {
-      state = admit(deps, req);
-    } catch (err) {
-      return refuse(req, next, err);
-    }
-    if (state instanceof Promise) state.then((s) => enter(req, res, next, s), (err: unknown) => refuse(req, next, err));
-    else enter(req, res, next, state);
-  };
-  const handlers: RequestHandler[] = [resolveRoute];
-  if (deps.limiter) {
-    handlers.push(rateLimit({ limiter: deps.limiter, policies: (req) => (proxyStateOf(req) ? hitsOf(proxyStateOf(req)!) : []) }));
-  }
-  handlers.push(function forward(req: Request, res: Response, next: NextFunction) {
-    const state = proxyStateOf(req);
-    if (!state) return next();
+  const forward = (req: IncomingMessage, res: ServerResponse, request: RawRequest, state: ProxyState): void => {
     const { runtime } = state;
     const headers = upstreamRequestHeaders(req.headers, {
       clientIp: state.clientIp,
       trustProxyHops: deps.trustProxyHops,
       proto: 'http',
-      set: identityHeaders(state, res.getHeader('x-request-id') as string | undefined),
+      set: identityHeaders(state, request.requestId, request.traceContext),
     });
     proxyRequest({
       req,
@@ -178,12 +166,71 @@ export function proxyHandlers(deps: ProxyDeps): RequestHandler[] {
       maxBodyBytes: runtime.maxBodyBytes,
       metrics: deps.metrics,
       log: deps.log,
-    }).catch((err: unknown) => {
-      logRejection(deps.log, req, err);
-      next(err);
-    });
-  });
-  return handlers;
+    }).catch((err: unknown) => refuse(req, request, err));
+  };
+  /** Rate-limit headers on an admitted request, or the 429 (problem+json, written directly: under a flood of rejected clients this is the hot path). */
+  const limited = (req: IncomingMessage, res: ServerResponse, request: RawRequest, state: ProxyState, decision: Decision): void => {
+    if (decision.allowed) {
+      if (decision.policies.length > 0) setHeaders(res, rateLimitHeaders(decision));
+      forward(req, res, request, state);
+      return;
+    }
+    const problem = toProblem(decisionError(decision), pathAndQuery(req.url ?? '/')[0]);
+    if (decision.outcome === 'denied') setHeaders(res, rateLimitHeaders(decision));
+    setHeaders(res, problem.headers);
+    const body = JSON.stringify(problem.body);
+    res.statusCode = problem.status;
+    res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
+    res.setHeader('content-length', Buffer.byteLength(body));
+    res.end(body);
+  };
+  const enter = (req: IncomingMessage, res: ServerResponse, request: RawRequest, state: ProxyState): void => {
+    for (const [name, value] of state.runtime.lifecycleHeaders) res.setHeader(name, value);
+    if (state.runtime.route.version) versionCalls.inc({ version: state.runtime.route.version, client: deps.clientLabels.labelOf(state.principal?.sub) });
+    const hits = limiter ? hitsOf(state) : NO_HITS;
+    if (hits.length === 0) {
+      forward(req, res, request, state);
+      return;
+    }
+    limiter!.check(hits).then(
+      (decision) => limited(req, res, request, state, decision),
+      (err: unknown) => request.fail(err),
+    );
+  };
+  return function serveProxied(req, res, request) {
+    edge.setSecurityHeaders(res);
+    if (edge.cors) {
+      const outcome = edge.cors(req, res);
+      if (outcome === PREFLIGHT_ANSWERED) return true;
+      if (outcome) {
+        request.fail(outcome);
+        return true;
+      }
+    }
+    let state: ReturnType<typeof admit>;
+    try {
+      state = admit(deps, req);
+    } catch (err) {
+      refuse(req, request, err);
+      return true;
+    }
+    if (state === undefined) return false; // no gateway route: the kit's 404
+    if (state instanceof Promise) {
+      state.then(
+        (s) => enter(req, res, request, s),
+        (err: unknown) => refuse(req, request, err),
+      );
+    } else {
+      enter(req, res, request, state);
+    }
+    return true;
+  };
+}
+
+const NO_HITS: readonly Hit[] = Object.freeze([]);
+
+function setHeaders(res: ServerResponse, headers: Readonly<Record<string, string>>): void {
+  for (const name in headers) res.setHeader(name, headers[name]!);
 }
 
 /** Refusals are security-relevant: one line each, with the code, never the token. */

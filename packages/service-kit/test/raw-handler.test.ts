@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { z } from 'zod';
+import { AppError } from '@bulwark/errors';
+import { createService, type Service } from '../src/index.ts';
+import { captureLogs, gate, testConfig, type CapturedLogs } from './helpers.ts';
+
+let service: Service;
+let url: string;
+let logs: CapturedLogs;
+const seenByRaw: string[] = [];
+const held = gate();
+
+beforeAll(async () => {
+  logs = captureLogs();
+  service = createService({
+    name: 'raw-test',
+    config: testConfig({ SHUTDOWN_TIMEOUT_MS: '10000' }),
+    logDestination: logs.destination,
+    defaultMetrics: false,
+    routes(r, kit) {
+      r.get('/declared', { summary: 'A declared route', responses: { 200: z.object({ by: z.string() }) }, handler: () => ({ status: 200, body: { by: 'route' } }) });
+      kit.mountRawHandler((req, res, request) => {
+        seenByRaw.push(req.url ?? '');
+        if (req.url?.startsWith('/raw/')) {
+          request.markRoute('raw');
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ by: 'raw', requestId: request.requestId, traceId: request.traceId }));
+          return true;
+        }
+        if (req.url === '/refused') {
+          request.markRoute('refused');
+          request.fail(new AppError('NOPE', 'not for you', { status: 403 }));
+          return true;
+        }
+        if (req.url === '/throws') throw new Error('boom');
+        if (req.url === '/slow') {
+          request.markRoute('slow');
+          void held.promise.then(() => res.end('late'));
+          return true;
+        }
+        return false;
+      });
+      kit.mountRawHandler((req, res) => {
+        if (req.url !== '/second') return false;
+        res.end('second');
+        return true;
+      });
+    },
+  });
+  url = (await service.start()).url;
+});
+
+afterAll(() => service.stop());
+
+describe('raw handlers (before Express)', () => {
+  it('when a raw handler answers, then the response carries x-request-id and traceparent, and metrics and the log line label its route', async () => {
+    const res = await fetch(`${url}/raw/1?token=secret`, { headers: { 'x-request-id': 'req-raw-1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+    const body = (await res.json()) as { by: string; requestId: string; traceId: string };
+    expect(body).toEqual({ by: 'raw', requestId: 'req-raw-1', traceId: '0af7651916cd43dd8448eb211c80319c' });
+    expect(res.headers.get('x-request-id')).toBe('req-raw-1');
+    expect(res.headers.get('traceparent')).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
+    expect(await service.metrics.metrics()).toMatch(/http_server_request_duration_seconds_count\{[^}]*route="raw"[^}]*status_code="200"[^}]*\} 1/);
+    const line = logs.lines.find((l) => l.msg === 'request completed' && l.reqId === 'req-raw-1');
+    expect(line).toMatchObject({ route: 'raw', path: '/raw/1', status: 200, traceId: '0af7651916cd43dd8448eb211c80319c' });
+  });
+
+  it('when a raw handler refuses through fail, then problem+json with the request id', async () => {
+    const res = await fetch(`${url}/refused`);
+    expect(res.status).toBe(403);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    expect(await res.json()).toMatchObject({ code: 'NOPE', status: 403, instance: '/refused' });
+    expect(await service.metrics.metrics()).toMatch(/route="refused"[^}]*status_code="403"/);
+  });
+
+  it('when a raw handler throws, then 500 problem+json that leaks nothing, logged with the request id', async () => {
+    const res = await fetch(`${url}/throws`, { headers: { 'x-request-id': 'req-throws' } });
+    expect(res.status).toBe(500);
+    const body = JSON.stringify(await res.json());
+    expect(body).not.toContain('boom');
+    expect(logs.lines.find((l) => l.msg === 'request failed' && l.reqId === 'req-throws')).toBeDefined();
+  });
+
+  it('when the first handler declines, then the next one is asked, and if none takes it Express answers 404', async () => {
+    expect(await (await fetch(`${url}/second`)).text()).toBe('second');
+    const missing = await fetch(`${url}/nowhere`, { headers: { 'x-request-id': 'req-404' } });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('x-request-id')).toBe('req-404');
+    expect(logs.lines.filter((l) => l.msg === 'request completed' && l.reqId === 'req-404')).toHaveLength(1); // observed once, not twice
+  });
+
+  it('when a path is the kit’s own (declared route, operational endpoint, any case), then raw handlers never see it', async () => {
+    seenByRaw.length = 0;
+    expect(await (await fetch(`${url}/declared`)).json()).toEqual({ by: 'route' });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${url}/HEALTHZ`)).status).toBe(200);
+    expect((await fetch(`${url}/metrics?x=1`)).status).toBe(200);
+    expect((await fetch(`${url}/declared`, { method: 'DELETE' })).status).toBe(405);
+    expect(seenByRaw).toEqual([]);
+  });
+
+  it('when the service stops with a raw request in flight, then that request completes before the server closes', async () => {
+    const pending = fetch(`${url}/slow`);
+    while (!seenByRaw.includes('/slow')) await new Promise((r) => setTimeout(r, 5));
+    const stopped = service.stop();
+    held.open();
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('late');
+    await stopped;
+  });
+});
