@@ -11,6 +11,7 @@ import { context } from '@opentelemetry/api';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { isAppError, PROBLEM_CONTENT_TYPE, toProblem, type AppError } from '@bulwark/errors';
+import { completionLog } from './completion-log.ts';
 import { kitError } from './errors.ts';
 import { saneRequestId } from './logger.ts';
 import type { HttpMetrics } from './metrics.ts';
@@ -78,6 +79,7 @@ export function observer(deps: PipelineDeps): Observer {
   // The completion line carries only fields the kit chose (no headers, no
   // query), so it skips redaction, which is the costliest part of a log call.
   const log = deps.log.child({}, { redact: [] });
+  const writeCompletion = completionLog(log);
   // One listener shared by every response (no closure per request); `this` is the response.
   function onResponseClose(this: ServerResponse): void {
     const req = this.req;
@@ -93,7 +95,7 @@ export function observer(deps: PipelineDeps): Observer {
     endServerSpan(trace.span, method, route, status);
     const level = QUIET_ROUTES.has(route) ? 'debug' : 'info';
     if (log.isLevelEnabled(level)) {
-      log[level]({ reqId: state.requestId, traceId: trace.traceId, spanId: trace.spanId, method, route, path: pathOf(req), status, durationMs: Math.round(durationMs * 1000) / 1000 }, 'request completed');
+      writeCompletion(level, { reqId: state.requestId, traceId: trace.traceId, spanId: trace.spanId, method, route, path: pathOf(req), status, durationMs: Math.round(durationMs * 1000) / 1000 });
     }
     if (deps.isDraining()) deps.onResponseWhileDraining();
   }

@@ -61,6 +61,11 @@ export class RouteTable {
     entry.methods.add(method);
   }
 
+  /** Every registered template. */
+  templates(): string[] {
+    return [...this.#entries.keys()];
+  }
+
   /**
    * The template a concrete path belongs to, preferring literal segments over
    * parameters (so `/orders/export` beats `/orders/:id`), or undefined.

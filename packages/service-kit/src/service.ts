@@ -213,13 +213,24 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
   app.use(fallthrough(deps));
   app.use(problemHandler(deps));
 
-  /** True when Express must see the path: a declared route or operational endpoint (Express also matches them case-insensitively). */
+  /**
+   * True when Express must see the path: a declared route or operational
+   * endpoint, matched as Express does (case-insensitive, one optional
+   * trailing slash). Literal templates are a set lookup; the route table
+   * is consulted only if some template has parameters.
+   */
+  let kitPaths: { literal: ReadonlySet<string>; withParams: boolean } | undefined;
   const isKitPath = (url: string): boolean => {
+    kitPaths ??= {
+      literal: new Set(table.templates().filter((t) => !t.includes(':')).map((t) => t.toLowerCase())),
+      withParams: table.templates().some((t) => t.includes(':')),
+    };
     const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    if (table.match(path)) return true;
-    const lower = path.toLowerCase();
-    return lower !== path && table.match(lower) !== undefined;
+    let path = q === -1 ? url : url.slice(0, q);
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+    if (kitPaths.literal.has(path) || kitPaths.literal.has(path.toLowerCase())) return true;
+    if (!kitPaths.withParams) return false;
+    return table.match(path) !== undefined || table.match(path.toLowerCase()) !== undefined;
   };
   function serveRaw(req: IncomingMessage, res: ServerResponse, state: RequestState): void {
     const request = new KitRawRequest(deps, state, req, res);

@@ -19,6 +19,7 @@ beforeAll(async () => {
     defaultMetrics: false,
     routes(r, kit) {
       r.get('/declared', { summary: 'A declared route', responses: { 200: z.object({ by: z.string() }) }, handler: () => ({ status: 200, body: { by: 'route' } }) });
+      r.get('/items/:id', { summary: 'A route with a parameter', params: z.object({ id: z.string() }), responses: { 200: z.object({ id: z.string() }) }, handler: ({ params }) => ({ status: 200, body: { id: params.id } }) });
       kit.mountRawHandler((req, res, request) => {
         seenByRaw.push(req.url ?? '');
         if (req.url?.startsWith('/raw/')) {
@@ -96,6 +97,8 @@ describe('raw handlers (before Express)', () => {
     expect((await fetch(`${url}/HEALTHZ`)).status).toBe(200);
     expect((await fetch(`${url}/metrics?x=1`)).status).toBe(200);
     expect((await fetch(`${url}/declared`, { method: 'DELETE' })).status).toBe(405);
+    expect((await fetch(`${url}/declared/`)).status).toBe(200);
+    expect(await (await fetch(`${url}/items/7`)).json()).toEqual({ id: '7' });
     expect(seenByRaw).toEqual([]);
   });
 
