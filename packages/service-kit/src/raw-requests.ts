@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { writeProblem, type PipelineDeps, type RequestState } from './http-pipeline.ts';
+import { requestPropagationHeaders } from './tracing.ts';
 
 /** What a raw handler gets from the kit for one request. */
 export interface RawRequest {
@@ -23,6 +24,12 @@ export interface RawRequest {
    * through its awaits; pass it to `propagationHeaders(ctx)` to be explicit.
    */
   readonly traceContext: Context;
+  /**
+   * Headers that carry this request's trace (and baggage) to an outbound
+   * call: `propagationHeaders(traceContext)`, without the per-call work when
+   * the kit minted the trace itself. A fresh object each call.
+   */
+  propagationHeaders(): Record<string, string>;
   /** Child logger carrying reqId, traceId and spanId (created on first use). */
   readonly log: Logger;
   /** Sets the route label of the request's RED metrics, span and log line (a bounded set, never the raw path). */
@@ -66,6 +73,10 @@ export class KitRawRequest implements RawRequest {
   get log(): Logger {
     const state = this.#state;
     return (state.log ??= this.#deps.log.child({ reqId: state.requestId, traceId: state.trace.traceId, spanId: state.trace.spanId }));
+  }
+
+  propagationHeaders(): Record<string, string> {
+    return requestPropagationHeaders(this.#state.trace);
   }
 
   markRoute(template: string): void {

@@ -42,6 +42,12 @@ export interface ServerSpan {
   spanId: string;
   /** Value for the response `traceparent` header. */
   traceparent: string;
+  /**
+   * True when the kit minted this trace itself: no SDK, no incoming
+   * traceparent or baggage. Its context then carries nothing an outbound call
+   * needs beyond `traceparent` (see requestPropagationHeaders).
+   */
+  minted: boolean;
 }
 
 /** Random bytes are drawn in blocks: one CSPRNG call per ~170 requests instead of per id. */
@@ -80,7 +86,7 @@ export function startServerSpan(tracerName: string, method: string, headers: Inc
     const traceId = randomHexId(32);
     const spanId = randomHexId(16);
     const span = trace.wrapSpanContext({ traceId, spanId, traceFlags: TraceFlags.NONE, isRemote: false });
-    return { span, ctx: trace.setSpan(ROOT_CONTEXT, span), traceId, spanId, traceparent: `00-${traceId}-${spanId}-00` };
+    return { span, ctx: trace.setSpan(ROOT_CONTEXT, span), traceId, spanId, traceparent: `00-${traceId}-${spanId}-00`, minted: true };
   }
   const parentCtx = trace.getSpan(active) ? active : propagator.extract(ROOT_CONTEXT, headers, headerGetter);
   const parent = trace.getSpanContext(parentCtx);
@@ -93,7 +99,7 @@ export function startServerSpan(tracerName: string, method: string, headers: Inc
     span = trace.wrapSpanContext(sc);
   }
   const ctx = trace.setSpan(parentCtx, span);
-  return { span, ctx, traceId: sc.traceId, spanId: sc.spanId, traceparent: `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}` };
+  return { span, ctx, traceId: sc.traceId, spanId: sc.spanId, traceparent: `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`, minted: false };
 }
 
 /** Names the span after the route template and records the outcome. */
@@ -104,6 +110,17 @@ export function endServerSpan(span: Span, method: string, route: string, status:
   span.setAttribute('http.response.status_code', status);
   if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
   span.end();
+}
+
+/**
+ * propagationHeaders for a request's own server span. A trace the kit minted
+ * (no SDK, nothing incoming) has no tracestate or baggage, so unless a global
+ * propagator was registered since, the W3C header is all there is: it is the
+ * response's traceparent, with no validation and injection pass per request.
+ */
+export function requestPropagationHeaders(server: ServerSpan): Record<string, string> {
+  if (server.minted && propagation.fields().length === 0) return { traceparent: server.traceparent };
+  return propagationHeaders(server.ctx);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { AppError } from '@bulwark/errors';
-import { createService, type Service } from '../src/index.ts';
+import { createService, propagationHeaders, type Service } from '../src/index.ts';
 import { captureLogs, gate, testConfig, type CapturedLogs } from './helpers.ts';
 
 let service: Service;
@@ -34,6 +34,11 @@ beforeAll(async () => {
           return true;
         }
         if (req.url === '/throws') throw new Error('boom');
+        if (req.url === '/propagation') {
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ fast: request.propagationHeaders(), general: propagationHeaders(request.traceContext) }));
+          return true;
+        }
         if (req.url === '/slow') {
           request.markRoute('slow');
           void held.promise.then(() => res.end('late'));
@@ -72,6 +77,17 @@ describe('raw handlers (before Express)', () => {
     expect(res.headers.get('x-request-id')).toBeTruthy();
     expect(await res.json()).toMatchObject({ code: 'NOPE', status: 403, instance: '/refused' });
     expect(await service.metrics.metrics()).toMatch(/route="refused"[^}]*status_code="403"/);
+  });
+
+  it('when a raw handler asks for propagation headers, then they match propagationHeaders of its trace context, minted or continued', async () => {
+    const minted = await fetch(`${url}/propagation`);
+    const a = (await minted.json()) as { fast: Record<string, string>; general: Record<string, string> };
+    expect(a.fast).toEqual(a.general);
+    expect(a.fast).toEqual({ traceparent: minted.headers.get('traceparent') });
+    const continued = await fetch(`${url}/propagation`, { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'vendor=x', baggage: 'tenant=acme' } });
+    const b = (await continued.json()) as { fast: Record<string, string>; general: Record<string, string> };
+    expect(b.fast).toEqual(b.general);
+    expect(b.fast).toMatchObject({ traceparent: continued.headers.get('traceparent'), baggage: 'tenant=acme' });
   });
 
   it('when a raw handler throws, then 500 problem+json that leaks nothing, logged with the request id', async () => {

@@ -6,7 +6,6 @@
  * the kit's 404/405.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Context } from '@opentelemetry/api';
 import { Counter, type Registry } from 'prom-client';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '@bulwark/errors';
 import { decisionError, rateLimitHeaders, type Decision, type Hit, type RateLimiter } from '@bulwark/ratelimit';
@@ -85,8 +84,8 @@ function admitted(deps: ProxyDeps, req: IncomingMessage, runtime: RouteRuntime, 
 }
 
 /** Identity headers the gateway sets upstream; x-auth-* from the client never pass (see headers.ts). */
-export function identityHeaders(state: ProxyState, requestId: string | undefined, traceContext?: Context): Record<string, string> {
-  const set = propagationHeaders(traceContext); // a fresh object
+export function identityHeaders(state: ProxyState, requestId: string | undefined, tracing?: Record<string, string>): Record<string, string> {
+  const set = tracing ?? propagationHeaders(); // a fresh object
   if (requestId) set['x-request-id'] = requestId;
   const { principal, runtime } = state;
   if (principal) {
@@ -153,7 +152,7 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
       clientIp: state.clientIp,
       trustProxyHops: deps.trustProxyHops,
       proto: 'http',
-      set: identityHeaders(state, request.requestId, request.traceContext),
+      set: identityHeaders(state, request.requestId, request.propagationHeaders()),
     });
     proxyRequest({
       req,
@@ -192,10 +191,10 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
       forward(req, res, request, state);
       return;
     }
-    limiter!.check(hits).then(
-      (decision) => limited(req, res, request, state, decision),
-      (err: unknown) => request.fail(err),
-    );
+    limiter!
+      .check(hits)
+      .then((decision) => limited(req, res, request, state, decision))
+      .catch((err: unknown) => request.fail(err));
   };
   return function serveProxied(req, res, request) {
     edge.setSecurityHeaders(res);
@@ -216,10 +215,7 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
     }
     if (state === undefined) return false; // no gateway route: the kit's 404
     if (state instanceof Promise) {
-      state.then(
-        (s) => enter(req, res, request, s),
-        (err: unknown) => refuse(req, request, err),
-      );
+      state.then((s) => enter(req, res, request, s)).catch((err: unknown) => refuse(req, request, err));
     } else {
       enter(req, res, request, state);
     }
