@@ -2,7 +2,8 @@
  * The CDC relay of bench/cdc.ts in a process of its own, as in production
  * (the orders service runs it; the writers are other processes), so the
  * bench's load generator does not starve it. Configured by argv as JSON;
- * prints `streaming` once the replication stream is open; on `stop` read from
+ * prints `streaming` once the replication stream is open, then `acked <n>`
+ * (events Kafka confirmed so far) every 100 ms; on `stop` read from
  * stdin it stops, prints one JSON line with the epoch ms at which each event
  * was handed to the producer and acknowledged by Kafka, and exits.
  */
@@ -28,12 +29,13 @@ const clock = (): number => performance.timeOrigin + performance.now();
 
 const kafka = createKafka({ brokers: args.brokers, clientId: args.clientId });
 const inner = createProducer({ kafka, schemas: orderEventSchemas, source: '/bulwark/orders', registry: new Registry(), log: silent });
-const relayed: [string, number][] = [];
+/** [event id, epoch ms handed to the producer, epoch ms of the event's recorded_at (its transaction's start, server clock)]. */
+const relayed: [string, number, number][] = [];
 const acked: [string, number][] = [];
 const producer: EventProducer = {
   publish(topic, def, data, opts) {
     const id = opts.id!;
-    relayed.push([id, clock()]);
+    relayed.push([id, clock(), opts.time?.getTime() ?? NaN]);
     return inner.publish(topic, def, data, opts).then((e) => {
       acked.push([id, clock()]);
       return e;
@@ -49,6 +51,8 @@ const announce = setInterval(() => {
   clearInterval(announce);
   process.stdout.write('streaming\n');
 }, 20);
+// How many events Kafka has confirmed so far, for the bench to know when the run is through.
+setInterval(() => process.stdout.write(`acked ${acked.length}\n`), 100).unref();
 
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   if (line !== 'stop') return;

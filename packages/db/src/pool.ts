@@ -10,7 +10,7 @@
  * busy ones are closed by the idle timeout after they come back.
  */
 import pg from 'pg';
-import type { Registry } from 'prom-client';
+import type { Histogram, Registry } from 'prom-client';
 import {
   DEFAULT_AUTOSCALE,
   INITIAL_AUTOSCALE_STATE,
@@ -65,11 +65,18 @@ export interface CreatePoolOptions {
   autoscale?: AutoscaleOptions;
 }
 
-/** A query: `name` labels metrics (it does not create a prepared statement). */
+/**
+ * A query: `name` labels metrics. It creates a prepared statement only with
+ * `prepare: true`: then each connection parses the text once under that name
+ * and afterwards only binds and executes it, so PostgreSQL can keep its plan.
+ * For hot statements with a constant text; a name must never be reused for
+ * another text.
+ */
 export interface DbQuery {
   name?: string;
   text: string;
   values?: readonly unknown[];
+  prepare?: boolean;
 }
 
 export interface Queryable {
@@ -190,24 +197,36 @@ export function createPool(options: CreatePoolOptions): DbPool {
     return new DbUnavailableError(name, 'cannot open a connection', err);
   }
 
+  // Labelled children resolved once (per statement): no label hashing on the per-query path.
+  const acquireWait = metrics.acquireWait.labels({ pool: name });
+  const queryDuration = new Map<string, Histogram.Internal<'pool' | 'statement'>>();
+  const durationOf = (statement: string): Histogram.Internal<'pool' | 'statement'> => {
+    let child = queryDuration.get(statement);
+    if (!child) queryDuration.set(statement, (child = metrics.queryDuration.labels({ pool: name, statement })));
+    return child;
+  };
+
   async function acquireRaw(): Promise<pg.PoolClient> {
     if (closed) throw new PoolClosedError(name);
-    const endWait = metrics.acquireWait.startTimer({ pool: name });
+    const started = performance.now();
     try {
       return await pgPool.connect();
     } catch (err) {
       throw translateAcquireError(err);
     } finally {
-      endWait();
+      acquireWait.observe((performance.now() - started) / 1000);
     }
   }
 
   async function runQuery<R extends pg.QueryResultRow>(client: pg.PoolClient, query: DbQuery | string, values?: readonly unknown[]): Promise<pg.QueryResult<R>> {
     const q: DbQuery = typeof query === 'string' ? { text: query, ...(values ? { values } : {}) } : query;
     const statement = statementLabel(metrics, q.name, maxStatementNames);
-    const endTimer = metrics.queryDuration.startTimer({ pool: name, statement });
+    const started = performance.now();
     try {
-      return await client.query<R>({ text: q.text, ...(q.values ? { values: [...q.values] } : {}) });
+      const config: pg.QueryConfig = { text: q.text };
+      if (q.values) config.values = q.values as unknown[];
+      if (q.prepare && q.name) config.name = q.name;
+      return await client.query<R>(config);
     } catch (err) {
       const sqlstate = sqlStateOf(err);
       metrics.errors.inc({ pool: name, sqlstate: sqlstate ?? 'client' });
@@ -216,13 +235,14 @@ export function createPool(options: CreatePoolOptions): DbPool {
       }
       throw err;
     } finally {
-      endTimer();
+      durationOf(statement).observe((performance.now() - started) / 1000);
     }
   }
 
   function track(client: pg.PoolClient): DbClient {
     const acquiredAt = performance.now();
-    const acquiredBy = leakThresholdMs > 0 ? new Error('database client acquired here').stack : undefined;
+    // The stack is captured now but formatted (the expensive part) only if the client leaks.
+    const acquiredBy = leakThresholdMs > 0 ? new Error('database client acquired here') : undefined;
     let leaked = false;
     let released = false;
     const leakTimer =
@@ -230,7 +250,7 @@ export function createPool(options: CreatePoolOptions): DbPool {
         ? setTimeout(() => {
             leaked = true;
             metrics.leaks.inc({ pool: name });
-            log.warn({ pool: name, leakThresholdMs, heldMs: Math.round(performance.now() - acquiredAt), stack: acquiredBy }, 'database client held past leak threshold');
+            log.warn({ pool: name, leakThresholdMs, heldMs: Math.round(performance.now() - acquiredAt), stack: acquiredBy?.stack }, 'database client held past leak threshold');
           }, leakThresholdMs)
         : undefined;
     leakTimer?.unref();
@@ -302,7 +322,15 @@ export function createPool(options: CreatePoolOptions): DbPool {
     name,
     connect: async () => track(await acquireRaw()),
     withClient,
-    query: (query, values) => withClient((client) => client.query(query, values)),
+    // One statement on a client the pool hands out and takes back itself: nothing can leak, so no leak tracking.
+    async query(query, values) {
+      const client = await acquireRaw();
+      try {
+        return await runQuery(client, query, values);
+      } finally {
+        client.release();
+      }
+    },
     async check(signal) {
       const deadline = AbortSignal.timeout(checkTimeoutMs);
       const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;

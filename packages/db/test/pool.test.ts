@@ -122,4 +122,17 @@ describe('pool', () => {
     await expect(p.query('SELECT 1')).rejects.toMatchObject({ code: 'DB_UNAVAILABLE', status: 503 });
     await expect(p.check()).rejects.toBeInstanceOf(DbUnavailableError);
   });
+
+  it('when a query asks to be prepared, then its connection parses it once under its name and later runs only bind it; without the flag nothing is prepared', async () => {
+    const p = pool({ max: 1 });
+    const prepared = { name: 'test.prepared_add', text: 'SELECT $1::int + 1 AS n', prepare: true } as const;
+    for (const n of [1, 2, 3]) expect((await p.query<{ n: number }>({ ...prepared, values: [n] })).rows[0]!.n).toBe(n + 1);
+    await p.query({ name: 'test.unprepared', text: 'SELECT 2 AS two' });
+
+    const { rows } = await p.query<{ name: string; statement: string }>('SELECT name, statement FROM pg_prepared_statements ORDER BY name');
+    expect(rows).toEqual([{ name: 'test.prepared_add', statement: prepared.text }]);
+    // The name still labels the query-duration histogram, prepared or not.
+    expect(await metricValue(p.registry, 'db_query_duration_seconds', { pool: p.name, statement: 'test.prepared_add' }, 'db_query_duration_seconds_count')).toBe(3);
+    expect(await metricValue(p.registry, 'db_query_duration_seconds', { pool: p.name, statement: 'test.unprepared' }, 'db_query_duration_seconds_count')).toBe(1);
+  });
 });

@@ -28,6 +28,11 @@ export interface CdcRelayOptions {
   registry?: Registry;
   /** Test seam: runs after Kafka confirmed a transaction and before its LSN is acknowledged. */
   beforeAcknowledge?: (lsn: string) => Promise<void>;
+  /**
+   * Confirmed positions are sent to PostgreSQL at most this often (default 50 ms); the
+   * latest one wins. One status message per commit was a socket write per event at load.
+   */
+  ackIntervalMs?: number;
 }
 
 export interface CdcRelay {
@@ -56,6 +61,7 @@ const ZERO_LSN = '0/00000000';
 
 export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
   const { log, producer, topic } = options;
+  const ackIntervalMs = options.ackIntervalMs ?? 50;
   let stopped = true;
   let service: LogicalReplicationService | undefined;
   let streaming = false;
@@ -65,6 +71,7 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
   let pingTimer: NodeJS.Timeout | undefined;
   let failures = 0;
   let generation = 0;
+  let sendPendingAck: (() => Promise<void>) | undefined;
 
   function scheduleRestart(reason: unknown): void {
     if (stopped) return;
@@ -93,6 +100,22 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
 
     const ack = (lsn: string, ping = false): void => {
       if (gen === generation) void svc.acknowledge(lsn, ping).catch(() => undefined);
+    };
+    // Kafka-confirmed commits: `confirmed` moves at once, the status message follows within ackIntervalMs.
+    let ackTimer: NodeJS.Timeout | undefined;
+    const ackSoon = (): void => {
+      ackTimer ??= setTimeout(() => {
+        ackTimer = undefined;
+        ack(confirmed);
+      }, ackIntervalMs);
+      ackTimer.unref();
+    };
+    // A graceful stop confirms what Kafka has, so the next relay does not redeliver it.
+    sendPendingAck = async () => {
+      if (!ackTimer || gen !== generation) return;
+      clearTimeout(ackTimer);
+      ackTimer = undefined;
+      await svc.acknowledge(confirmed).catch(() => undefined);
     };
 
     svc.on('start', () => {
@@ -136,7 +159,7 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
           published += publishes.length;
           inFlight--;
           confirmed = lsn;
-          ack(lsn);
+          ackSoon();
         });
         chain.catch((err: unknown) => {
           if (gen === generation) scheduleRestart(err);
@@ -178,6 +201,7 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
     },
     async stop() {
       stopped = true;
+      await sendPendingAck?.();
       generation++;
       clearTimeout(retryTimer);
       clearInterval(pingTimer);

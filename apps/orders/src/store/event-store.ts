@@ -76,13 +76,14 @@ SELECT $3::uuid, $1, $2::int + 1, $4, $5::jsonb, $6::jsonb
 WHERE EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND version = $2::int)
 RETURNING version`;
 
-function appendQuery(streamId: string, streamType: string, expectedVersion: number, eventIds: string[], events: readonly NewEvent[]): { name: string; text: string; values: unknown[] } {
+/** Prepared (per connection, parsed once): the appends are the hottest statements and their text never changes. */
+function appendQuery(streamId: string, streamType: string, expectedVersion: number, eventIds: string[], events: readonly NewEvent[]): { name: string; text: string; values: unknown[]; prepare: true } {
   const types = events.map((e) => e.type);
   const data = events.map((e) => JSON.stringify(e.data));
   const metadata = events.map((e) => JSON.stringify(e.metadata ?? {}));
-  if (expectedVersion === 0) return { name: 'orders.create_stream', text: CREATE_SQL, values: [streamId, streamType, eventIds, types, data, metadata] };
-  if (events.length === 1) return { name: 'orders.append_one', text: APPEND_ONE_SQL, values: [streamId, expectedVersion, eventIds[0], types[0], data[0], metadata[0]] };
-  return { name: 'orders.append', text: APPEND_SQL, values: [streamId, expectedVersion, eventIds, types, data, metadata] };
+  if (expectedVersion === 0) return { name: 'orders.create_stream', text: CREATE_SQL, values: [streamId, streamType, eventIds, types, data, metadata], prepare: true };
+  if (events.length === 1) return { name: 'orders.append_one', text: APPEND_ONE_SQL, values: [streamId, expectedVersion, eventIds[0], types[0], data[0], metadata[0]], prepare: true };
+  return { name: 'orders.append', text: APPEND_SQL, values: [streamId, expectedVersion, eventIds, types, data, metadata], prepare: true };
 }
 
 /**
