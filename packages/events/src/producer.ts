@@ -61,6 +61,18 @@ interface Pending {
   reject(err: unknown): void;
 }
 
+/** Counts a batch per (topic, type) so a counter is bumped once per label set, not once per event. */
+function countPerLabels(batch: readonly Pending[], inc: (labels: { topic: string; type: string }, n: number) => void): void {
+  const counts = new Map<string, { labels: { topic: string; type: string }; n: number }>();
+  for (const item of batch) {
+    const key = `${item.topic}\u0000${item.event.type}`;
+    const entry = counts.get(key);
+    if (entry) entry.n++;
+    else counts.set(key, { labels: { topic: item.topic, type: item.event.type }, n: 1 });
+  }
+  for (const { labels, n } of counts.values()) inc(labels, n);
+}
+
 export function createProducer(options: ProducerOptions): EventProducer {
   const log = options.log ?? options.kafka.log;
   const metrics = metricsFor(options.registry);
@@ -100,8 +112,8 @@ export function createProducer(options: ProducerOptions): EventProducer {
       await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
       metrics.sendDuration.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
       metrics.batchSize.observe(batch.length);
+      countPerLabels(batch, (labels, n) => metrics.produced.inc(labels, n));
       for (const item of batch) {
-        metrics.produced.inc({ topic: item.topic, type: item.event.type });
         endSpan(item.span);
         item.resolve();
       }
@@ -116,8 +128,8 @@ export function createProducer(options: ProducerOptions): EventProducer {
       metrics.sendDuration.observe({ outcome: 'error' }, (performance.now() - started) / 1000);
       log.error({ err, events: batch.length }, 'event batch not acknowledged');
       const failure = new PublishFailedError(`batch of ${batch.length} events not acknowledged: ${err instanceof Error ? err.message : String(err)}`, err);
+      countPerLabels(batch, (labels, n) => metrics.produceErrors.inc(labels, n));
       for (const item of batch) {
-        metrics.produceErrors.inc({ topic: item.topic, type: item.event.type });
         endSpan(item.span, err);
         item.reject(failure);
       }
@@ -127,16 +139,15 @@ export function createProducer(options: ProducerOptions): EventProducer {
 
   const drain = async (): Promise<void> => {
     while (pending.length > 0) {
-      const batch = pending.slice(0, maxBatchSize);
-      pending = pending.slice(maxBatchSize);
+      const batch = pending.splice(0, maxBatchSize);
       if (await sendBatch(batch)) continue;
       // Publishes queued behind a failed batch fail with it, unsent: sending them would put an aggregate's later events on
       // Kafka before the earlier ones its caller is about to retry (per-key order across a broker outage).
       const behind = pending;
       pending = [];
       const failure = new PublishFailedError(`not sent: an earlier batch failed (${behind.length} events)`, undefined);
+      countPerLabels(behind, (labels, n) => metrics.produceErrors.inc(labels, n));
       for (const item of behind) {
-        metrics.produceErrors.inc({ topic: item.topic, type: item.event.type });
         endSpan(item.span, failure);
         item.reject(failure);
       }
