@@ -71,7 +71,7 @@ import kafkajs from 'kafkajs';
 const [brokers, topic, group] = process.argv.slice(1);
 const clock = () => performance.timeOrigin + performance.now();
 const client = new kafkajs.Kafka({ clientId: group, brokers: brokers.split(','), logLevel: kafkajs.logLevel.NOTHING });
-const consumer = client.consumer({ groupId: group, maxWaitTimeInMs: 10, sessionTimeout: 10000, heartbeatInterval: 1000 });
+const consumer = client.consumer({ groupId: group, minBytes: 65536, maxWaitTimeInMs: 10, sessionTimeout: 10000, heartbeatInterval: 1000 });
 await consumer.connect();
 await consumer.subscribe({ topic, fromBeginning: true });
 consumer.on(consumer.events.GROUP_JOIN, () => process.stdout.write('ready\\n'));
