@@ -30,6 +30,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpuSecondsOf } from './lib/proc-cpu.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
@@ -228,12 +229,6 @@ function startChild(target: Target, cpu: string, env: Record<string, string>): P
   });
 }
 
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
-}
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -293,10 +288,10 @@ export default async function run(): Promise<void> {
         const opts = { url: server.url, connections, headers: target === 'full' || target === 'full-before' ? { authorization: `Bearer ${token}` } : {} };
         try {
           if (warmupRequests > 0) await autocannon({ ...opts, amount: warmupRequests });
-          const before = cpuSeconds(server.child.pid!);
+          const before = cpuSecondsOf(server.child.pid!);
           const r = await autocannon({ ...opts, duration: durationS });
           if (r.errors + r.non2xx > 0) console.log(`${target} round ${round}: ${r.errors} errors, status codes ${JSON.stringify(r.statusCodeStats)}`);
-          results.push({ round, target, rps: r.requests.average, cpuUs: ((cpuSeconds(server.child.pid!) - before) * 1e6) / r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx });
+          results.push({ round, target, rps: r.requests.average, cpuUs: ((cpuSecondsOf(server.child.pid!) - before) * 1e6) / r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx });
         } finally {
           if (server !== upstream) {
             server.child.removeAllListeners('exit');

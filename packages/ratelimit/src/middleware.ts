@@ -4,7 +4,8 @@
  * 503 (fail-closed while Redis is unavailable) as problem+json.
  */
 import { AppError, PROBLEM_CONTENT_TYPE, toProblem } from '@bulwark/errors';
-import type { Request, RequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { Request, RequestHandler } from 'express';
 import { RATE_LIMITED, RATE_LIMIT_UNAVAILABLE } from './errors.ts';
 import { rateLimitHeaders, retryAfterSeconds } from './headers.ts';
 import type { Decision, Hit, RateLimiter } from './rate-limiter.ts';
@@ -47,13 +48,37 @@ function pathOf(url: string): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-function send(res: Response, headers: Record<string, string>): void {
+function setHeaders(res: ServerResponse, headers: Readonly<Record<string, string>>): void {
   for (const name in headers) res.setHeader(name, headers[name]!);
+}
+
+/**
+ * Applies a decision to a node:http response: on an allowed request sets the
+ * RateLimit-Policy / RateLimit fields (unless `headers` is 'on-reject') and
+ * returns true, the caller goes on; on a rejection writes the 429/503
+ * problem+json (`instance` = `url` without its query) and returns false.
+ * Shared by the Express middleware and servers that run before Express.
+ */
+export function applyDecision(res: ServerResponse, decision: Decision, url: string, headers: 'always' | 'on-reject' = 'always'): boolean {
+  if (decision.allowed) {
+    if (headers === 'always' && decision.policies.length > 0) setHeaders(res, rateLimitHeaders(decision));
+    return true;
+  }
+  const problem = toProblem(decisionError(decision), pathOf(url));
+  if (decision.outcome === 'denied') setHeaders(res, rateLimitHeaders(decision));
+  setHeaders(res, problem.headers);
+  // Written directly: under a flood of rejected clients this is the hot path,
+  // and Express's res.send would hash the body for an ETag on every 429.
+  const body = JSON.stringify(problem.body);
+  res.statusCode = problem.status;
+  res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+  return false;
 }
 
 export function rateLimit(options: RateLimitMiddlewareOptions): RequestHandler {
   const { limiter, policies, scope, cost } = options;
-  const always = (options.headers ?? 'always') === 'always';
   return async (req, res, next) => {
     const hits = policies(req);
     if (hits.length === 0) return next();
@@ -62,19 +87,6 @@ export function rateLimit(options: RateLimitMiddlewareOptions): RequestHandler {
       ...(cost === undefined ? {} : { cost: cost(req) }),
     };
     const decision = await limiter.check(hits, checkOptions);
-    if (decision.allowed) {
-      if (always && decision.policies.length > 0) send(res, rateLimitHeaders(decision));
-      return next();
-    }
-    const problem = toProblem(decisionError(decision), pathOf(req.originalUrl));
-    if (decision.outcome === 'denied') send(res, rateLimitHeaders(decision));
-    send(res, problem.headers);
-    // Written directly: under a flood of rejected clients this is the hot path,
-    // and Express's res.send would hash the body for an ETag on every 429.
-    const body = JSON.stringify(problem.body);
-    res.statusCode = problem.status;
-    res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
-    res.setHeader('content-length', Buffer.byteLength(body));
-    res.end(body);
+    if (applyDecision(res, decision, req.originalUrl, options.headers)) next();
   };
 }

@@ -7,8 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, type Registry } from 'prom-client';
-import { PROBLEM_CONTENT_TYPE, toProblem } from '@bulwark/errors';
-import { decisionError, rateLimitHeaders, type Decision, type Hit, type RateLimiter } from '@bulwark/ratelimit';
+import { applyDecision, type Hit, type RateLimiter } from '@bulwark/ratelimit';
 import { markRoute, propagationHeaders, type Logger, type RawRequest, type RawRequestHandler } from '@bulwark/service-kit';
 import { gatewayError } from '../errors.ts';
 import { assertHasRoles, tokenMissing, type Authenticator, type Principal } from '../domain/authenticate.ts';
@@ -167,22 +166,6 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
       log: deps.log,
     }).catch((err: unknown) => refuse(req, request, err));
   };
-  /** Rate-limit headers on an admitted request, or the 429 (problem+json, written directly: under a flood of rejected clients this is the hot path). */
-  const limited = (req: IncomingMessage, res: ServerResponse, request: RawRequest, state: ProxyState, decision: Decision): void => {
-    if (decision.allowed) {
-      if (decision.policies.length > 0) setHeaders(res, rateLimitHeaders(decision));
-      forward(req, res, request, state);
-      return;
-    }
-    const problem = toProblem(decisionError(decision), pathAndQuery(req.url ?? '/')[0]);
-    if (decision.outcome === 'denied') setHeaders(res, rateLimitHeaders(decision));
-    setHeaders(res, problem.headers);
-    const body = JSON.stringify(problem.body);
-    res.statusCode = problem.status;
-    res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
-    res.setHeader('content-length', Buffer.byteLength(body));
-    res.end(body);
-  };
   const enter = (req: IncomingMessage, res: ServerResponse, request: RawRequest, state: ProxyState): void => {
     for (const [name, value] of state.runtime.lifecycleHeaders) res.setHeader(name, value);
     if (state.runtime.route.version) versionCalls.inc({ version: state.runtime.route.version, client: deps.clientLabels.labelOf(state.principal?.sub) });
@@ -193,7 +176,10 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
     }
     limiter!
       .check(hits)
-      .then((decision) => limited(req, res, request, state, decision))
+      .then((decision) => {
+        // Rate-limit headers and go on, or the 429/503 problem+json written by @bulwark/ratelimit.
+        if (applyDecision(res, decision, req.url ?? '/')) forward(req, res, request, state);
+      })
       .catch((err: unknown) => request.fail(err));
   };
   return function serveProxied(req, res, request) {
@@ -224,10 +210,6 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
 }
 
 const NO_HITS: readonly Hit[] = Object.freeze([]);
-
-function setHeaders(res: ServerResponse, headers: Readonly<Record<string, string>>): void {
-  for (const name in headers) res.setHeader(name, headers[name]!);
-}
 
 /** Refusals are security-relevant: one line each, with the code, never the token. */
 function logRejection(log: Logger, req: IncomingMessage, err: unknown): void {
