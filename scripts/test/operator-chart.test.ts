@@ -4,6 +4,8 @@
  * --wait onto kwok nodes (two replicas), and its ServiceAccount can do exactly
  * what the operator calls and none of a list of things it must never do
  * (checked by the API server's own RBAC authorizer through `kubectl auth can-i --as`).
+ * Its alert rules pass their promtool tests, and they and its dashboard query only
+ * metrics the operator defines.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
@@ -12,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ensureCluster, type ClusterHandle } from '../cluster/index.ts';
+import { ensurePrereqs } from '../infra/prereqs.ts';
 import { repoRoot } from '../infra/settings.ts';
 import { serviceCharts } from '../resource-budget.ts';
 
@@ -40,6 +43,18 @@ const objects = (yaml: string): Obj[] =>
     .map((d) => d.toJS() as Obj | null)
     .filter((o): o is Obj => !!o && typeof o === 'object' && 'kind' in o);
 
+const ruleFiles = (): string[] =>
+  fs
+    .readdirSync(path.join(chartDir, 'alerts'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => path.join(chartDir, 'alerts', f));
+const dashboardFiles = (): string[] =>
+  fs
+    .readdirSync(path.join(chartDir, 'dashboards'))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => path.join(chartDir, 'dashboards', f));
+const alertNames = (): string[] => ruleFiles().flatMap((f) => [...fs.readFileSync(f, 'utf8').matchAll(/alert:\s*(\S+)/g)].map((m) => m[1]!));
+
 beforeAll(async () => {
   cluster = await ensureCluster();
   helm('dependency', 'build', chartDir);
@@ -60,7 +75,7 @@ describe('charts/platform-operator', () => {
     helm('lint', chartDir, '-f', testProfile);
     const objs = objects(helm('template', 'op', chartDir, '--namespace', namespace, '--include-crds'));
     const kinds = objs.map((o) => o.kind as string);
-    expect(kinds).toEqual(expect.arrayContaining(['CustomResourceDefinition', 'ServiceAccount', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget', 'ServiceMonitor', 'ClusterRole', 'ClusterRoleBinding']));
+    expect(kinds).toEqual(expect.arrayContaining(['CustomResourceDefinition', 'ServiceAccount', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule', 'ClusterRole', 'ClusterRoleBinding']));
     for (const kind of ['HorizontalPodAutoscaler', 'VirtualService', 'Rollout', 'Role', 'RoleBinding']) expect(kinds).not.toContain(kind);
     const crds = objs.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name as string).sort();
     const shipped = fs.readdirSync(path.join(repoRoot, 'operators/platform-operator/crds')).filter((f) => f.endsWith('.yaml'));
@@ -81,6 +96,56 @@ describe('charts/platform-operator', () => {
     expect(Number(env.RENEW_DEADLINE_MS)).toBeGreaterThan(1.2 * Number(env.RETRY_PERIOD_MS));
     const binding = objs.find((o) => o.kind === 'ClusterRoleBinding')!;
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: objs.find((o) => o.kind === 'ServiceAccount')!.metadata.name, namespace }]);
+  });
+
+  it('when rendered, then the PrometheusRule carries alerts/ and a grafana_dashboard ConfigMap carries dashboards/', () => {
+    const objs = objects(helm('template', 'op', chartDir, '--namespace', namespace));
+    const rule = objs.find((o) => o.kind === 'PrometheusRule')!;
+    const shippedAlerts = (rule.spec.groups as Obj[]).flatMap((g) => (g.rules as Obj[]).map((r) => r.alert as string));
+    expect(shippedAlerts.sort()).toEqual(alertNames().sort());
+    const dashboards = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1')!;
+    expect(Object.keys(dashboards.data as Record<string, string>).sort()).toEqual(dashboardFiles().map((f) => path.basename(f)).sort());
+  });
+
+  it('when its alert rules are unit-tested with promtool, then every test passes', () => {
+    ensurePrereqs(['prometheus']);
+    const tests = fs.readdirSync(path.join(chartDir, 'tests')).filter((f) => f.endsWith('.test.yaml'));
+    expect(tests.length).toBeGreaterThan(0);
+    ok('promtool', ['check', 'rules', ...ruleFiles()]);
+    expect(ok('promtool', ['test', 'rules', ...tests.map((f) => path.join(chartDir, 'tests', f))])).toContain('SUCCESS');
+    const names = alertNames();
+    for (const expected of ['PlatformOperatorCronTaskTicksMissed', 'PlatformOperatorCronTaskTicksSkipped', 'PlatformOperatorCronTaskRunsFailing', 'PlatformOperatorNoLeader']) expect(names).toContain(expected);
+    // Each alert has a test that evaluates it (firing and silent cases are in the file).
+    const testText = tests.map((f) => fs.readFileSync(path.join(chartDir, 'tests', f), 'utf8')).join('\n');
+    for (const name of names) expect(testText).toContain(`alertname: ${name}\n`);
+  });
+
+  it('when its dashboards are parsed, then each is Grafana JSON on the datasource variable with unique panel ids', () => {
+    const files = dashboardFiles();
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const dashboard = JSON.parse(fs.readFileSync(file, 'utf8')) as Obj;
+      expect(dashboard.uid).toMatch(/^bulwark-/);
+      const panels = dashboard.panels as Obj[];
+      const ids = panels.map((p) => p.id as number);
+      expect(new Set(ids).size).toBe(ids.length);
+      const targets = panels.flatMap((p) => (p.targets ?? []) as Obj[]);
+      expect(targets.length).toBeGreaterThan(0);
+      for (const t of targets) expect(t.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
+    }
+  });
+
+  it('when the alert rules and dashboards are read, then every operator_* metric they query is one the operator defines', () => {
+    const sources = (fs.readdirSync(path.join(repoRoot, 'operators/platform-operator/src'), { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      .map((f) => fs.readFileSync(path.join(repoRoot, 'operators/platform-operator/src', f), 'utf8'))
+      .join('\n');
+    const defined = new Set([...sources.matchAll(/name: '(operator_[a-z_]+)'/g)].map((m) => m[1]!));
+    expect(defined).toContain('operator_crontask_ticks_total');
+    const queried = [...ruleFiles(), ...dashboardFiles()].flatMap((f) => [...fs.readFileSync(f, 'utf8').matchAll(/\b(operator_[a-z_]+)/g)].map((m) => m[1]!));
+    expect(queried.length).toBeGreaterThan(0);
+    const unknown = [...new Set(queried)].filter((m) => !defined.has(m) && !defined.has(m.replace(/_(bucket|sum|count)$/, '')));
+    expect(unknown).toEqual([]);
   });
 
   describe('installed on the kwok nodes', () => {
