@@ -259,6 +259,30 @@ describe.each(charts)('chart %s', (chart) => {
     INSTALL_MS,
   );
 
+  it('when its dashboards and alerts are read, then the dashboards parse with unique panel ids and every <chart>_* metric is defined in apps/<chart>/src', () => {
+    const dir = path.join(repoRoot, 'charts', chart, 'dashboards');
+    const dashboards = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => path.join(dir, f));
+    expect(dashboards.length).toBeGreaterThan(0);
+    for (const file of dashboards) {
+      const panels = (JSON.parse(fs.readFileSync(file, 'utf8')) as Obj).panels as Obj[];
+      const ids = panels.map((p) => p.id as number);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const t of panels.flatMap((p) => (p.targets ?? []) as Obj[])) expect(t.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
+    }
+    const srcDir = path.join(repoRoot, 'apps', chart, 'src');
+    const sources = (fs.readdirSync(srcDir, { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      .map((f) => fs.readFileSync(path.join(srcDir, f), 'utf8'))
+      .join('\n');
+    const defined = new Set([...sources.matchAll(/name: '([a-z_]+)'/g)].map((m) => m[1]!));
+    const alertsDir = path.join(repoRoot, 'charts', chart, 'alerts');
+    const queried = [...dashboards, ...fs.readdirSync(alertsDir).map((f) => path.join(alertsDir, f))].flatMap((f) =>
+      [...fs.readFileSync(f, 'utf8').matchAll(new RegExp(`\\b(${chart}_[a-z_]+)`, 'g'))].map((m) => m[1]!),
+    );
+    const unknown = [...new Set(queried)].filter((m) => !defined.has(m) && !defined.has(m.replace(/_(bucket|sum|count)$/, '')));
+    expect(unknown).toEqual([]);
+  });
+
   it('when its alert rules are unit-tested with promtool, then every test passes', () => {
     ensurePrereqs(['prometheus']);
     const alerts = path.join(repoRoot, 'charts', chart, 'alerts');
