@@ -6,13 +6,17 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type Outcome = 'allowed' | 'denied' | 'unavailable';
-export type Source = 'redis' | 'local' | 'none';
+export type Source = 'redis' | 'local' | 'none' | 'lease';
 export type ScriptResult = 'ok' | 'error' | 'timeout';
 
 const OUTCOMES: Record<Outcome, number> = { allowed: 0, denied: 1, unavailable: 2 };
-const SOURCES: Record<Source, number> = { redis: 0, local: 1, none: 2 };
+const SOURCES: Record<Source, number> = { redis: 0, local: 1, none: 2, lease: 3 };
 const OUTCOME_NAMES: Outcome[] = ['allowed', 'denied', 'unavailable'];
-const SOURCE_NAMES: Source[] = ['redis', 'local', 'none'];
+const SOURCE_NAMES: Source[] = ['redis', 'local', 'none', 'lease'];
+const SLOTS = OUTCOME_NAMES.length * SOURCE_NAMES.length;
+/** Per policy: decision counts (outcome × source), then lease units granted, then lease units expired unused. */
+const GRANTED = SLOTS;
+const EXPIRED = SLOTS + 1;
 type HistogramChild = ReturnType<Histogram['labels']>;
 
 function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
@@ -24,7 +28,11 @@ export class RateLimitMetrics {
   readonly scriptDuration: Histogram<'result'>;
   readonly fallbackActivations: Counter<'mode'>;
   readonly degraded: Gauge;
-  /** Per policy name, decision counts (outcome × source) not yet handed to prom-client. */
+  readonly leaseUnitsGranted: Counter<'policy'>;
+  readonly leaseUnitsExpired: Counter<'policy'>;
+  /** Runs before pending counts are flushed (the limiter sweeps expired leases there). */
+  beforeFlush: (() => void) | undefined;
+  /** Per policy name, counts not yet handed to prom-client (layout: GRANTED, EXPIRED). */
   readonly #pending = new Map<string, number[]>();
   static readonly #flushers = new WeakMap<Counter, Set<RateLimitMetrics>>();
   readonly #durationChildren: Record<ScriptResult, HistogramChild>;
@@ -32,12 +40,13 @@ export class RateLimitMetrics {
   constructor(registry: Registry) {
     const registers = [registry];
     const flushers = new Set<RateLimitMetrics>();
+    const collect = (): void => {
+      for (const m of flushers) m.flush();
+    };
     this.decisions = getOrCreate(registry, 'bulwark_ratelimit_decisions_total', () => new Counter({
       name: 'bulwark_ratelimit_decisions_total',
-      collect() {
-        for (const m of flushers) m.flush();
-      },
-      help: 'Rate-limit decisions per policy: outcome (allowed, denied, unavailable) and source (redis, local fallback, none).',
+      collect,
+      help: 'Rate-limit decisions per policy: outcome (allowed, denied, unavailable) and source (redis, local fallback, none, lease served locally).',
       labelNames: ['policy', 'outcome', 'source'] as const,
       registers,
     }));
@@ -63,6 +72,20 @@ export class RateLimitMetrics {
       help: '1 while the limiter bypasses Redis because it is down or slow, else 0.',
       registers,
     }));
+    this.leaseUnitsGranted = getOrCreate(registry, 'bulwark_ratelimit_lease_units_granted_total', () => new Counter({
+      name: 'bulwark_ratelimit_lease_units_granted_total',
+      collect,
+      help: 'Quota lease units this instance took from Redis on top of request costs, per policy.',
+      labelNames: ['policy'] as const,
+      registers,
+    }));
+    this.leaseUnitsExpired = getOrCreate(registry, 'bulwark_ratelimit_lease_units_expired_total', () => new Counter({
+      name: 'bulwark_ratelimit_lease_units_expired_total',
+      collect,
+      help: 'Lease units that expired or were dropped unused (taken from the quota, never admitted: the under-admission leases cost), per policy.',
+      labelNames: ['policy'] as const,
+      registers,
+    }));
     this.#durationChildren = {
       ok: this.scriptDuration.labels('ok'),
       error: this.scriptDuration.labels('error'),
@@ -76,23 +99,45 @@ export class RateLimitMetrics {
    * and handed to the counter when a scrape collects it.
    */
   decision(policy: string, outcome: Outcome, source: Source): void {
-    let pending = this.#pending.get(policy);
-    if (!pending) {
-      pending = new Array<number>(9).fill(0);
-      this.#pending.set(policy, pending);
-    }
-    pending[OUTCOMES[outcome] * 3 + SOURCES[source]]! += 1;
+    this.#pendingOf(policy)[OUTCOMES[outcome] * SOURCE_NAMES.length + SOURCES[source]]! += 1;
   }
 
-  /** Moves pending decision counts into the prom-client counter (runs on scrape). */
+  /** Counts lease units taken from Redis for a policy. */
+  leaseGranted(policy: string, units: number): void {
+    this.#pendingOf(policy)[GRANTED]! += units;
+  }
+
+  /** Counts lease units that expired or were dropped without admitting anything. */
+  leaseExpired(policy: string, units: number): void {
+    this.#pendingOf(policy)[EXPIRED]! += units;
+  }
+
+  #pendingOf(policy: string): number[] {
+    let pending = this.#pending.get(policy);
+    if (!pending) {
+      pending = new Array<number>(SLOTS + 2).fill(0);
+      this.#pending.set(policy, pending);
+    }
+    return pending;
+  }
+
+  /** Moves pending counts into the prom-client counters (runs on scrape). */
   flush(): void {
+    this.beforeFlush?.();
     for (const [policy, pending] of this.#pending) {
-      for (let i = 0; i < 9; i++) {
+      for (let i = 0; i < SLOTS; i++) {
         const n = pending[i]!;
         if (n === 0) continue;
         pending[i] = 0;
-        this.decisions.inc({ policy, outcome: OUTCOME_NAMES[Math.floor(i / 3)]!, source: SOURCE_NAMES[i % 3]! }, n);
+        const sources = SOURCE_NAMES.length;
+        this.decisions.inc({ policy, outcome: OUTCOME_NAMES[Math.floor(i / sources)]!, source: SOURCE_NAMES[i % sources]! }, n);
       }
+      const granted = pending[GRANTED]!;
+      if (granted > 0) this.leaseUnitsGranted.inc({ policy }, granted);
+      const expired = pending[EXPIRED]!;
+      if (expired > 0) this.leaseUnitsExpired.inc({ policy }, expired);
+      pending[GRANTED] = 0;
+      pending[EXPIRED] = 0;
     }
   }
 

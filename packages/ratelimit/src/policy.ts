@@ -19,6 +19,23 @@ export interface PolicyConfig {
   limit: number;
   /** Window length in seconds (fractions allowed; headers round up to whole seconds). */
   windowSeconds: number;
+  /**
+   * Opt-in quota lease: each instance takes `units` on top of a request's
+   * cost from Redis (atomically, only when the request is admitted) and
+   * serves the next requests of the same key from them locally, for at most
+   * `ttlSeconds` (default min(1, windowSeconds / 10)) and never past the end of
+   * the window the units were counted in. Never over-admits; may under-admit
+   * by up to `units` per instance per lease lifetime. Absent: every check goes
+   * to Redis (exact). See README "Leases".
+   */
+  lease?: LeaseConfig;
+}
+
+export interface LeaseConfig {
+  /** Units taken per grant; an integer ≥ 1 and below the limit. */
+  units: number;
+  /** Longest a lease is held, seconds; > 0 and ≤ windowSeconds. */
+  ttlSeconds?: number;
 }
 
 /** A validated policy with everything a check needs precomputed. */
@@ -36,6 +53,12 @@ export interface CompiledPolicy {
   readonly policyItem: string;
   /** The quoted name, start of this policy's RateLimit item. */
   readonly quotedName: string;
+  /** Lease units per grant; 0 when the policy is exact (no lease). */
+  readonly leaseUnits: number;
+  /** Longest a lease is held, ms (0 when exact). */
+  readonly leaseTtlMs: number;
+  /** `leaseUnits` as the script's extra ARGV. */
+  readonly leaseArg: string;
 }
 
 const ALGORITHM_CODES: Record<Algorithm, string> = { 'token-bucket': '1', 'sliding-window': '2', 'fixed-window': '3' };
@@ -48,9 +71,10 @@ export function compilePolicy(config: PolicyConfig): CompiledPolicy {
   if (!Number.isSafeInteger(limit) || limit < 1) throw policyInvalid(`policy "${name}": limit must be a positive integer, got ${limit}`);
   if (!Number.isFinite(windowSeconds) || windowSeconds <= 0) throw policyInvalid(`policy "${name}": windowSeconds must be > 0, got ${windowSeconds}`);
   const windowMs = Math.max(1, Math.round(windowSeconds * 1000));
+  const { leaseUnits, leaseTtlMs } = compileLease(config, windowMs);
   const quotedName = `"${name}"`;
   return {
-    config: Object.freeze({ ...config }),
+    config: Object.freeze({ ...config, ...(config.lease === undefined ? {} : { lease: Object.freeze({ ...config.lease }) }) }),
     name,
     algorithm,
     limit,
@@ -60,14 +84,43 @@ export function compilePolicy(config: PolicyConfig): CompiledPolicy {
     windowArg: String(windowMs),
     policyItem: `${quotedName};q=${limit};w=${Math.max(1, Math.ceil(windowMs / 1000))}`,
     quotedName,
+    leaseUnits,
+    leaseTtlMs,
+    leaseArg: String(leaseUnits),
   };
 }
 
-/** Validates a whole policy set; names must be unique. */
-export function compilePolicies(configs: readonly PolicyConfig[]): Map<string, CompiledPolicy> {
+function compileLease(config: PolicyConfig, windowMs: number): { leaseUnits: number; leaseTtlMs: number } {
+  const { name, limit, lease } = config;
+  if (lease === undefined) return { leaseUnits: 0, leaseTtlMs: 0 };
+  if (lease === null || typeof lease !== 'object') throw policyInvalid(`policy "${name}": lease must be an object { units, ttlSeconds? }`);
+  const { units, ttlSeconds } = lease;
+  if (!Number.isSafeInteger(units) || units < 1 || units >= limit) {
+    throw policyInvalid(`policy "${name}": lease.units must be an integer ≥ 1 and below the limit (${limit}), got ${units}`);
+  }
+  if (ttlSeconds !== undefined && (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > config.windowSeconds)) {
+    throw policyInvalid(`policy "${name}": lease.ttlSeconds must be > 0 and ≤ windowSeconds (${config.windowSeconds}), got ${ttlSeconds}`);
+  }
+  const ttlMs = ttlSeconds === undefined ? Math.min(1000, windowMs / 10) : ttlSeconds * 1000;
+  return { leaseUnits: units, leaseTtlMs: Math.max(1, Math.round(ttlMs)) };
+}
+
+/** True when two configs compile to the same policy (leases taken under one stay valid under the other). */
+export function samePolicy(a: Readonly<PolicyConfig>, b: Readonly<PolicyConfig>): boolean {
+  return a.name === b.name && a.algorithm === b.algorithm && a.limit === b.limit && a.windowSeconds === b.windowSeconds &&
+    a.lease?.units === b.lease?.units && a.lease?.ttlSeconds === b.lease?.ttlSeconds;
+}
+
+/**
+ * Validates a whole policy set; names must be unique. A policy equal to one in
+ * `previous` keeps its compiled object (the limiter's leases are tied to it).
+ */
+export function compilePolicies(configs: readonly PolicyConfig[], previous?: ReadonlyMap<string, CompiledPolicy>): Map<string, CompiledPolicy> {
   const compiled = new Map<string, CompiledPolicy>();
   for (const config of configs) {
-    const policy = compilePolicy(config);
+    const fresh = compilePolicy(config);
+    const old = previous?.get(fresh.name);
+    const policy = old !== undefined && samePolicy(old.config, config) ? old : fresh;
     if (compiled.has(policy.name)) throw policyInvalid(`policy "${policy.name}" is defined twice`);
     compiled.set(policy.name, policy);
   }

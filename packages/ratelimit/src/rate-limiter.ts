@@ -5,10 +5,13 @@
  * Redis is down or slow: `fail-open` (per-instance in-memory limiter) or
  * `fail-closed` (reject as unavailable). While degraded, Redis is bypassed and
  * probed by one request every `retryIntervalMs`; the first success recovers.
+ * Policies with a `lease` are served from units this instance took from Redis
+ * ahead of time while it holds enough (leases.ts, README "Leases").
  */
 import { Registry } from 'prom-client';
 import { policyInvalid, policyUnknown } from './errors.ts';
 import { defaultScope, scopePrefix } from './keys.ts';
+import { LeaseTable, type Lease } from './leases.ts';
 import { LocalLimiter, type LocalEntry } from './local-limiter.ts';
 import { RateLimitMetrics, type Outcome, type Source } from './metrics.ts';
 import { compilePolicies, type CompiledPolicy, type PolicyConfig } from './policy.ts';
@@ -48,6 +51,8 @@ export interface RateLimiterOptions {
   clock?: () => number;
   /** Bound on the keys the local fail-open limiter keeps. Default 100 000. */
   localMaxKeys?: number;
+  /** Bound on the keys this instance holds quota leases for; the least recently granted go first. Default 10 000. */
+  leaseMaxKeys?: number;
 }
 
 /** One policy applied to one subject, e.g. `{ policy: 'per-ip', subject: req.ip }`. */
@@ -83,7 +88,10 @@ export interface PolicyDecision {
 export interface Decision {
   allowed: boolean;
   outcome: Outcome;
-  /** Who decided: Redis, the local fail-open limiter, or nobody (fail-closed). */
+  /**
+   * Who decided: Redis, the local fail-open limiter, nobody (fail-closed), or
+   * `lease`: every policy was served from this instance's quota leases, no Redis call.
+   */
   source: Source;
   /** 0 if allowed; else the longest wait among the rejecting policies (-1: never). */
   retryAfterMs: number;
@@ -96,6 +104,24 @@ interface LogState {
 }
 
 const ALLOW_ALL: Decision = Object.freeze({ allowed: true, outcome: 'allowed', source: 'none', retryAfterMs: 0, policies: [] }) as Decision;
+
+function costOf(options: CheckOptions | undefined): number {
+  const cost = options?.cost ?? 1;
+  if (!Number.isSafeInteger(cost) || cost < 1) throw policyInvalid(`cost must be a positive integer, got ${cost}`);
+  return cost;
+}
+
+/**
+ * How long granted units may be spent, from the reply's reset: the lease TTL,
+ * and never past the end of the window the units were counted in (fixed
+ * window: the reset; sliding window: the reset minus one window). 1 ms short,
+ * since Redis rounds the reset up.
+ */
+function leaseLifetimeMs(policy: CompiledPolicy, resetMs: number): number {
+  if (policy.algorithm === 'fixed-window') return Math.min(policy.leaseTtlMs, resetMs - 1);
+  if (policy.algorithm === 'sliding-window') return Math.min(policy.leaseTtlMs, resetMs - policy.windowMs - 1);
+  return policy.leaseTtlMs;
+}
 
 class RedisTimeoutError extends Error {
   constructor(ms: number) {
@@ -117,7 +143,14 @@ export class RateLimiter {
   readonly #logIntervalMs: number;
   readonly #clock: (() => number) | undefined;
   readonly #local: LocalLimiter;
+  readonly #leases: LeaseTable;
   readonly #logs = new Map<string, LogState>();
+  /** Scratch for resolving hits; used synchronously only, copied before any await. */
+  readonly #scratchPolicies: CompiledPolicy[] = [];
+  readonly #scratchKeys: string[] = [];
+  readonly #scratchLeases: Lease[] = [];
+  /** Some configured policy has a lease. */
+  #leasing = false;
   #policies: Map<string, CompiledPolicy>;
   #degradedSince: number | undefined;
   #retryAt = 0;
@@ -137,17 +170,24 @@ export class RateLimiter {
     this.#clock = options.clock;
     this.#local = new LocalLimiter(options.localMaxKeys);
     this.metrics = new RateLimitMetrics(options.registry ?? new Registry());
+    this.#leases = new LeaseTable(options.leaseMaxKeys ?? 10_000, this.metrics);
+    this.metrics.beforeFlush = () => this.#sweepLeases();
     this.#policies = compilePolicies(options.policies);
+    this.#leasing = [...this.#policies.values()].some((p) => p.leaseUnits > 0);
   }
 
   /**
    * Replaces all policies; the next check uses them. Counters stay where they
    * are (keys do not depend on the limits), so a raised limit frees quota at
    * once and a lowered one applies to what was already used. Throws, keeping
-   * the old set, if any policy is invalid.
+   * the old set, if any policy is invalid. Leases of a policy whose config
+   * changed in any way (limit, window, algorithm, lease) or that was removed
+   * are dropped; those of unchanged policies are kept.
    */
   setPolicies(policies: readonly PolicyConfig[]): void {
-    this.#policies = compilePolicies(policies);
+    this.#policies = compilePolicies(policies, this.#policies);
+    this.#leasing = [...this.#policies.values()].some((p) => p.leaseUnits > 0);
+    this.#sweepLeases();
   }
 
   getPolicy(name: string): CompiledPolicy | undefined {
@@ -172,24 +212,32 @@ export class RateLimiter {
    * every policy admits it; a rejected request consumes nothing. Never hangs
    * longer than `timeoutMs`; never rejects for Redis trouble (the failure mode
    * decides). Throws only for an unknown policy or a bad cost.
+   *
+   * Leased policies: when every hit's policy holds a live lease with at least
+   * `cost` units on this instance, the request is served from them (source
+   * `lease`, no Redis call, as `tryLocal`); otherwise one Redis call covers
+   * the hits without a sufficient lease, asking for new lease units, while
+   * `cost` is reserved from the sufficient leases (given back if the request
+   * is rejected or Redis fails). Leases are used first even while degraded:
+   * their units were taken from Redis legitimately.
    */
   async check(hits: readonly Hit[], options?: CheckOptions): Promise<Decision> {
     const n = hits.length;
     if (n === 0) return ALLOW_ALL;
-    const cost = options?.cost ?? 1;
-    if (!Number.isSafeInteger(cost) || cost < 1) throw policyInvalid(`cost must be a positive integer, got ${cost}`);
-    const table = this.#policies;
-    const first = hits[0]!;
-    const prefix = scopePrefix(this.#prefix, options?.scope ?? defaultScope(first.policy, first.subject));
-    const compiled = new Array<CompiledPolicy>(n);
+    const cost = costOf(options);
+    const leased = this.#resolve(hits, options);
+    const compiled = this.#scratchPolicies.slice(0, n);
+    if (leased) {
+      const now = this.#leaseNow();
+      const served = this.#serveFromLeases(n, cost, now);
+      if (served !== undefined) return served;
+      return this.#checkLeased(compiled, this.#scratchKeys.slice(0, n), cost, now);
+    }
+    const keys = this.#scratchKeys;
     const argv = new Array<string>(n * 4 + 2);
     for (let i = 0; i < n; i++) {
-      const hit = hits[i]!;
-      const policy = table.get(hit.policy);
-      if (policy === undefined) throw policyUnknown(hit.policy);
-      for (let j = 0; j < i; j++) if (compiled[j] === policy) throw policyInvalid(`policy "${policy.name}" appears twice in one check`);
-      compiled[i] = policy;
-      argv[i] = `${prefix}${policy.name}:${hit.subject}`;
+      const policy = compiled[i]!;
+      argv[i] = keys[i]!;
       const a = n + 2 + i * 3;
       argv[a] = policy.algorithmArg;
       argv[a + 1] = policy.limitArg;
@@ -198,6 +246,7 @@ export class RateLimiter {
     argv[n] = this.#clock === undefined ? '' : String(this.#clock());
     argv[n + 1] = cost === 1 ? '1' : String(cost);
 
+    // argv starts with the keys, which is all the fallback reads from it.
     if (!this.#shouldTryRedis()) return this.#fallback(compiled, argv, cost);
     const started = performance.now();
     let reply: unknown;
@@ -212,6 +261,191 @@ export class RateLimiter {
     this.metrics.scriptSeconds('ok', (performance.now() - started) / 1000);
     if (this.#degradedSince !== undefined) this.#onRecovery();
     return this.#fromReply(compiled, reply as number[]);
+  }
+
+  /**
+   * Synchronous fast path for leased policies: if every hit's policy holds a
+   * live lease with at least `cost` units on this instance, consumes them and
+   * returns the decision (source `lease`, always allowed); otherwise returns
+   * undefined and consumes nothing — then call `check`. Lets a caller skip
+   * the promise hop of `check` on the lease-served path. Throws like `check`
+   * for an unknown policy or a bad cost.
+   */
+  tryLocal(hits: readonly Hit[], options?: CheckOptions): Decision | undefined {
+    const n = hits.length;
+    if (n === 0) return ALLOW_ALL;
+    const cost = costOf(options);
+    if (!this.#leasing || !this.#resolve(hits, options)) return undefined;
+    return this.#serveFromLeases(n, cost, this.#leaseNow());
+  }
+
+  /** Number of keys this instance holds a lease record for (bounded by `leaseMaxKeys`). */
+  get leaseCount(): number {
+    return this.#leases.size;
+  }
+
+  /**
+   * Resolves hits into the scratch arrays (policy, state key); true when some
+   * hit's policy is leased. Throws for an unknown or repeated policy.
+   */
+  #resolve(hits: readonly Hit[], options: CheckOptions | undefined): boolean {
+    const n = hits.length;
+    const table = this.#policies;
+    const first = hits[0]!;
+    const prefix = scopePrefix(this.#prefix, options?.scope ?? defaultScope(first.policy, first.subject));
+    const compiled = this.#scratchPolicies;
+    const keys = this.#scratchKeys;
+    let leased = false;
+    for (let i = 0; i < n; i++) {
+      const hit = hits[i]!;
+      const policy = table.get(hit.policy);
+      if (policy === undefined) throw policyUnknown(hit.policy);
+      for (let j = 0; j < i; j++) if (compiled[j] === policy) throw policyInvalid(`policy "${policy.name}" appears twice in one check`);
+      compiled[i] = policy;
+      keys[i] = `${prefix}${policy.name}:${hit.subject}`;
+      if (policy.leaseUnits > 0) leased = true;
+    }
+    return leased;
+  }
+
+  /** The lease-served decision for the resolved hits, or undefined (nothing consumed). */
+  #serveFromLeases(n: number, cost: number, now: number): Decision | undefined {
+    const compiled = this.#scratchPolicies;
+    const keys = this.#scratchKeys;
+    const found = this.#scratchLeases;
+    for (let i = 0; i < n; i++) {
+      const policy = compiled[i]!;
+      if (policy.leaseUnits === 0) return undefined;
+      const lease = this.#leases.live(keys[i]!, policy, now);
+      if (lease === undefined || lease.units < cost) return undefined;
+      found[i] = lease;
+    }
+    const policies = new Array<PolicyDecision>(n);
+    for (let i = 0; i < n; i++) {
+      const policy = compiled[i]!;
+      const lease = found[i]!;
+      lease.units -= cost;
+      policies[i] = { name: policy.name, policy, allowed: true, remaining: lease.lastRemaining + lease.units, resetMs: Math.max(0, Math.ceil(lease.resetAt - now)), retryAfterMs: 0 };
+      this.metrics.decision(policy.name, 'allowed', 'lease');
+    }
+    return { allowed: true, outcome: 'allowed', source: 'lease', retryAfterMs: 0, policies };
+  }
+
+  /**
+   * One Redis call for the hits without a sufficient lease (asking for lease
+   * units for leased ones, unless a grant for that key is already in flight);
+   * `cost` is reserved from the sufficient leases meanwhile.
+   */
+  async #checkLeased(compiled: CompiledPolicy[], keys: string[], cost: number, now: number): Promise<Decision> {
+    if (!this.#shouldTryRedis()) return this.#fallback(compiled, keys, cost);
+    const n = compiled.length;
+    const leases = this.#leases;
+    const reserved = new Array<Lease | undefined>(n);
+    const asked = new Array<Lease | undefined>(n);
+    const subset: number[] = [];
+    let extras = false;
+    for (let i = 0; i < n; i++) {
+      const policy = compiled[i]!;
+      if (policy.leaseUnits > 0) {
+        const lease = leases.live(keys[i]!, policy, now);
+        if (lease !== undefined && lease.units >= cost) {
+          lease.units -= cost;
+          reserved[i] = lease;
+          continue;
+        }
+        if (lease === undefined || !lease.refilling) {
+          const refill = lease ?? leases.open(keys[i]!, policy);
+          refill.refilling = true;
+          asked[i] = refill;
+          extras = true;
+        }
+      }
+      subset.push(i);
+    }
+    // subset is never empty: with every lease sufficient, #serveFromLeases would have served the request.
+    const m = subset.length;
+    const argv = new Array<string>(m * (extras ? 5 : 4) + 2);
+    for (let j = 0; j < m; j++) {
+      const i = subset[j]!;
+      const policy = compiled[i]!;
+      argv[j] = keys[i]!;
+      const a = m + 2 + j * 3;
+      argv[a] = policy.algorithmArg;
+      argv[a + 1] = policy.limitArg;
+      argv[a + 2] = policy.windowArg;
+      if (extras) {
+        const lease = asked[i];
+        argv[4 * m + 2 + j] = lease === undefined ? '0' : lease.units === 0 ? policy.leaseArg : String(Math.max(0, policy.leaseUnits - lease.units));
+      }
+    }
+    argv[m] = this.#clock === undefined ? '' : String(now);
+    argv[m + 1] = cost === 1 ? '1' : String(cost);
+
+    const started = performance.now();
+    let reply: number[];
+    try {
+      reply = (await this.#runWithTimeout(m, argv)) as number[];
+    } catch (err) {
+      const timedOut = err instanceof RedisTimeoutError;
+      this.metrics.scriptSeconds(timedOut ? 'timeout' : 'error', (performance.now() - started) / 1000);
+      for (let i = 0; i < n; i++) {
+        const lease = reserved[i];
+        if (lease !== undefined) leases.refund(keys[i]!, lease, cost);
+        const refill = asked[i];
+        if (refill !== undefined) refill.refilling = false;
+      }
+      this.#onFailure(err, timedOut);
+      return this.#fallback(compiled, keys, cost);
+    }
+    this.metrics.scriptSeconds('ok', (performance.now() - started) / 1000);
+    if (this.#degradedSince !== undefined) this.#onRecovery();
+
+    const allowed = reply[0] === 1;
+    const at = this.#leaseNow();
+    const policies = new Array<PolicyDecision>(n);
+    let retryAfterMs = 0;
+    for (let i = 0; i < n; i++) {
+      const lease = reserved[i];
+      if (lease === undefined) continue;
+      const policy = compiled[i]!;
+      if (allowed) this.metrics.decision(policy.name, 'allowed', 'lease');
+      else leases.refund(keys[i]!, lease, cost);
+      policies[i] = { name: policy.name, policy, allowed: true, remaining: lease.lastRemaining + lease.units, resetMs: Math.max(0, Math.ceil(lease.resetAt - at)), retryAfterMs: 0 };
+    }
+    for (let j = 0; j < m; j++) {
+      const i = subset[j]!;
+      const policy = compiled[i]!;
+      const key = keys[i]!;
+      const b = 1 + j * 4;
+      const ok = reply[b] === 1;
+      const remaining = reply[b + 1]!;
+      const resetMs = reply[b + 2]!;
+      const retry = reply[b + 3]!;
+      const refill = asked[i];
+      if (refill !== undefined) {
+        refill.refilling = false;
+        const granted = reply[1 + 4 * m + j]!;
+        if (granted > 0) leases.grant(key, refill, granted, now + leaseLifetimeMs(policy, resetMs), remaining, now + resetMs, at);
+      }
+      const held = policy.leaseUnits > 0 ? (leases.live(key, policy, at)?.units ?? 0) : 0;
+      policies[i] = { name: policy.name, policy, allowed: ok, remaining: remaining + held, resetMs, retryAfterMs: retry };
+      if (!ok) {
+        retryAfterMs = retry < 0 || retryAfterMs < 0 ? -1 : Math.max(retryAfterMs, retry);
+        this.metrics.decision(policy.name, 'denied', 'redis');
+      } else if (allowed) {
+        this.metrics.decision(policy.name, 'allowed', 'redis');
+      }
+    }
+    return { allowed, outcome: allowed ? 'allowed' : 'denied', source: 'redis', retryAfterMs, policies };
+  }
+
+  /** Limiter time for leases: the test clock, else a monotonic clock (ms). */
+  #leaseNow(): number {
+    return this.#clock === undefined ? performance.now() : this.#clock();
+  }
+
+  #sweepLeases(): void {
+    this.#leases.sweep(this.#leaseNow(), (name) => this.#policies.get(name));
   }
 
   /**
@@ -260,7 +494,7 @@ export class RateLimiter {
     return { allowed, outcome: allowed ? 'allowed' : 'denied', source: 'redis', retryAfterMs, policies };
   }
 
-  #fallback(compiled: CompiledPolicy[], argv: string[], cost: number): Decision {
+  #fallback(compiled: readonly CompiledPolicy[], keys: readonly string[], cost: number): Decision {
     if (this.#failureMode === 'fail-closed') {
       const policies = compiled.map((policy): PolicyDecision => {
         this.metrics.decision(policy.name, 'unavailable', 'none');
@@ -269,7 +503,7 @@ export class RateLimiter {
       return { allowed: false, outcome: 'unavailable', source: 'none', retryAfterMs: this.#retryIntervalMs, policies };
     }
     const entries = compiled.map((policy, i): LocalEntry => ({
-      key: argv[i]!,
+      key: keys[i]!,
       algorithm: policy.algorithm,
       limit: Math.max(1, Math.floor(policy.limit / this.#expectedInstances)),
       windowMs: policy.windowMs,

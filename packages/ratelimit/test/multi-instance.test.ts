@@ -35,6 +35,7 @@ interface InstanceResult {
   admitted: number;
   attempts: number;
   unavailable: number;
+  leaseServed: number;
 }
 
 function runInstance(env: Record<string, string>): Promise<InstanceResult> {
@@ -83,5 +84,38 @@ describe('multi-instance correctness', () => {
     expect(admitted).toBeGreaterThanOrEqual(limit); // the full bucket was drained by the fleet
     expect(admitted).toBeLessThanOrEqual(bound);
     expect(results.filter((r) => r.admitted > 0).length).toBeGreaterThan(1); // the instances really competed
+  });
+
+  it('when 4 processes hammer one leased token bucket, then the fleet admits at most the limit and at least the limit minus one lease per instance', async () => {
+    const limit = 400;
+    const units = 10;
+    const instances = 4;
+    const windowSeconds = 86_400; // refill ≈ 0.005 tokens/s: none over the run
+    const leasePrefix = `${prefix}-lease`;
+    const before = await serverTimeMs();
+    const env = {
+      REDIS_URL: sharedRedisUrl(),
+      PREFIX: leasePrefix,
+      LIMIT: String(limit),
+      WINDOW_SECONDS: String(windowSeconds),
+      LEASE_UNITS: String(units),
+      LEASE_TTL_SECONDS: '60',
+      CONCURRENCY: '8',
+      DURATION_MS: '1500',
+      START_AT: String(Date.now() + 1500),
+    };
+    try {
+      const results = await Promise.all(Array.from({ length: instances }, () => runInstance(env)));
+      const after = await serverTimeMs();
+      const admitted = results.reduce((sum, r) => sum + r.admitted, 0);
+      const refill = Math.floor(((after - before) * limit) / (windowSeconds * 1000));
+      expect(results.every((r) => r.unavailable === 0 && r.attempts > 0)).toBe(true);
+      expect(admitted).toBeLessThanOrEqual(limit + refill);
+      expect(admitted).toBeGreaterThanOrEqual(limit - units * instances);
+      expect(results.reduce((sum, r) => sum + r.leaseServed, 0)).toBeGreaterThan(0); // leases really served
+      expect(results.filter((r) => r.admitted > 0).length).toBeGreaterThan(1);
+    } finally {
+      await deletePrefix(redis, leasePrefix);
+    }
   });
 });

@@ -1,18 +1,25 @@
 --[[
-  Fixed window counter, as peek/commit functions for check-policies-n.lua.
+  Fixed window counter, as peek/take/commit functions for check-policies-n.lua.
   Windows are aligned to the epoch; the count starts from zero in each window.
   State: hash { w = index of the window the count belongs to, c = count }.
-  peek returns { allowed, retry, rem0/reset0, rem1/reset1, idx, count }.
+  peek returns { allowed, retry, available (limit - count), rem0/reset0,
+  rem1/reset1, idx, count (after `cost`) }; take(r, units) recomputes
+  rem1/count for `units` taken instead of `cost`.
 ]]
+local function fixed_window_take(r, units)
+  r.count = r.used + units
+  r.rem1 = math.max(0, r.limit - r.used - units)
+end
+
 local function fixed_window_peek(key, limit, window, now, cost)
   local state = redis.call('HMGET', key, 'w', 'c')
   local idx = math.floor(now / window)
   local count = 0
   if tonumber(state[1]) == idx then count = tonumber(state[2]) or 0 end
   local ends = math.ceil((idx + 1) * window - now)
-  local r = { idx = idx, count = count + cost, allowed = count + cost <= limit }
+  local r = { idx = idx, used = count, limit = limit, available = limit - count, allowed = count + cost <= limit }
   r.rem0 = math.max(0, limit - count)
-  r.rem1 = math.max(0, limit - count - cost)
+  fixed_window_take(r, cost)
   r.reset0 = ends
   r.reset1 = ends
   if r.allowed then

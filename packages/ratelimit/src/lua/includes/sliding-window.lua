@@ -1,13 +1,20 @@
 --[[
-  Sliding window counter (weighted), as peek/commit functions for
+  Sliding window counter (weighted), as peek/take/commit functions for
   check-policies-n.lua. Windows are aligned to the epoch; the units used in
   the last `window` ms are estimated as
       previous_window_count * (1 - elapsed_fraction_of_current) + current_count
   which needs two counters per subject instead of one entry per request (a log).
   State: hash { w = index of the current window, c = its count,
                 p = count of the window before it }.
-  peek returns { allowed, retry, rem0/reset0, rem1/reset1, idx, cur, prev }.
+  peek returns { allowed, retry, available (limit - weighted count), rem0/reset0,
+  rem1/reset1, idx, cur (after `cost`), prev }; take(r, units) recomputes
+  rem1/cur for `units` taken instead of `cost`.
 ]]
+local function sliding_window_take(r, units)
+  r.cur = r.cur0 + units
+  r.rem1 = math.max(0, math.floor(r.limit - r.used - units))
+end
+
 local function sliding_window_peek(key, limit, window, now, cost)
   local state = redis.call('HMGET', key, 'w', 'c', 'p')
   local idx = math.floor(now / window)
@@ -21,9 +28,9 @@ local function sliding_window_peek(key, limit, window, now, cost)
   end
   local start = idx * window
   local used = prev * (1 - (now - start) / window) + cur
-  local r = { idx = idx, cur = cur + cost, prev = prev, allowed = used + cost <= limit }
+  local r = { idx = idx, cur0 = cur, prev = prev, used = used, limit = limit, available = limit - used, allowed = used + cost <= limit }
   r.rem0 = math.max(0, math.floor(limit - used))
-  r.rem1 = math.max(0, math.floor(limit - used - cost))
+  sliding_window_take(r, cost)
   -- Quota is whole again once every counted unit has slid out of the window.
   if cur > 0 then
     r.reset0 = math.ceil(start + 2 * window - now)

@@ -1,13 +1,20 @@
 --[[
-  Token bucket, as peek/commit functions for check-policies-n.lua.
+  Token bucket, as peek/take/commit functions for check-policies-n.lua.
   A bucket holds up to `limit` tokens and refills continuously at
   limit/window tokens per ms; a request takes `cost` tokens. A missing key is a
   full bucket, so the key may expire once the bucket would be full again.
   State: hash { tk = tokens left after the last admitted request,
                 ts = time of that request in ms }.
-  peek returns { allowed, retry, rem0/reset0 (nothing consumed),
-                 rem1/reset1 (this request consumed), tokens_after }.
+  peek returns { allowed, retry, available (tokens now), rem0/reset0 (nothing
+                 consumed), rem1/reset1 and tokens_after (`cost` taken) };
+  take(r, units) recomputes rem1/reset1/tokens_after for `units` taken instead.
 ]]
+local function token_bucket_take(r, units)
+  r.tokens_after = r.available - units
+  r.rem1 = math.floor(r.available - units)
+  r.reset1 = math.ceil((r.limit - r.available + units) / r.rate)
+end
+
 local function token_bucket_peek(key, limit, window, now, cost)
   local state = redis.call('HMGET', key, 'tk', 'ts')
   local rate = limit / window
@@ -19,11 +26,10 @@ local function token_bucket_peek(key, limit, window, now, cost)
     if elapsed < 0 then elapsed = 0 end
     tokens = math.min(limit, stored + elapsed * rate)
   end
-  local r = { allowed = tokens >= cost, tokens_after = tokens - cost }
+  local r = { allowed = tokens >= cost, available = tokens, limit = limit, rate = rate }
   r.rem0 = math.floor(tokens)
   r.reset0 = math.ceil((limit - tokens) / rate)
-  r.rem1 = math.floor(tokens - cost)
-  r.reset1 = math.ceil((limit - tokens + cost) / rate)
+  token_bucket_take(r, cost)
   if r.allowed then
     r.retry = 0
   elseif cost > limit then
