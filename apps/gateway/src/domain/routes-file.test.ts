@@ -42,6 +42,23 @@ describe('validateRoutesFile', () => {
     expect(problems).toEqual([expect.stringContaining('route "x" field upstream: no upstream named "nope"'), expect.stringContaining('route "x" field rateLimits.0.policy: no rate-limit policy named "missing"')]);
   });
 
+  it('when a rate-limit policy has a lease, then it is kept as given for the limiter', () => {
+    const file = validateRoutesFile({ ...base, rateLimitPolicies: [{ ...base.rateLimitPolicies[0], lease: { units: 3, ttlSeconds: 0.5 } }] });
+    expect(file.rateLimitPolicies[0]).toEqual({ name: 'per-ip', algorithm: 'token-bucket', limit: 10, windowSeconds: 1, lease: { units: 3, ttlSeconds: 0.5 } });
+    expect(validateRoutesFile(base).rateLimitPolicies[0]!.lease).toBeUndefined();
+  });
+
+  it('when a lease is invalid, then every problem names the policy and the field', () => {
+    const policy = base.rateLimitPolicies[0];
+    expect(problemsOf({ ...base, rateLimitPolicies: [{ ...policy, lease: { units: 0, ttl: 1 } }] })).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^rate-limit policy "per-ip" field lease\.units: /), expect.stringMatching(/^rate-limit policy "per-ip" field lease: .*ttl/)]),
+    );
+    expect(problemsOf({ ...base, rateLimitPolicies: [{ ...policy, lease: { units: 10, ttlSeconds: 2 } }] })).toEqual([
+      'rate-limit policy "per-ip" field lease.units: must be below the limit (10), got 10',
+      'rate-limit policy "per-ip" field lease.ttlSeconds: must be at most windowSeconds (1), got 2',
+    ]);
+  });
+
   it('when a retired route has no successor, then it is refused', () => {
     expect(problemsOf({ ...base, routes: [{ ...base.routes[0], lifecycle: { retired: true } }] })).toEqual([expect.stringContaining('lifecycle.successor')]);
   });

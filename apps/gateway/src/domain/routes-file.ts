@@ -93,11 +93,17 @@ const corsSchema = z.strictObject({
   maxAgeSeconds: z.number().int().min(0).default(600),
 });
 
+const leaseSchema = z.strictObject({
+  units: z.number().int().min(1).describe('Units each gateway instance takes from Redis per grant and spends locally; below the limit.'),
+  ttlSeconds: z.number().positive().optional().describe('Longest a lease is held; default min(1, windowSeconds / 10), at most windowSeconds.'),
+});
+
 const policySchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
   algorithm: z.enum(['token-bucket', 'sliding-window', 'fixed-window']),
   limit: z.number().int().min(1),
   windowSeconds: z.number().positive(),
+  lease: leaseSchema.optional().describe('Opt-in quota lease (@bulwark/ratelimit README "Leases"): fewer Redis calls, may under-admit by units × instances.'),
 });
 
 export const DEFAULT_SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -135,6 +141,11 @@ function describePath(input: unknown, path: readonly PropertyKey[]): string {
     const name = typeof id === 'string' ? `route "${id}"` : `route #${path[1]}`;
     return path.length > 2 ? `${name} field ${path.slice(2).map(String).join('.')}` : name;
   }
+  if (path[0] === 'rateLimitPolicies' && typeof path[1] === 'number') {
+    const name = (input as { rateLimitPolicies?: { name?: unknown }[] }).rateLimitPolicies?.[path[1]]?.name;
+    const label = typeof name === 'string' ? `rate-limit policy "${name}"` : `rate-limit policy #${path[1]}`;
+    return path.length > 2 ? `${label} field ${path.slice(2).map(String).join('.')}` : label;
+  }
   if (path[0] === 'upstreams' && path.length > 1) return `upstream "${String(path[1])}"${path.length > 2 ? ` field ${path.slice(2).map(String).join('.')}` : ''}`;
   return path.length > 0 ? `field ${path.map(String).join('.')}` : '(root)';
 }
@@ -155,6 +166,13 @@ function crossCheck(file: RoutesFile): string[] {
   const problems: string[] = [];
   const ids = new Set<string>();
   const policies = new Set(file.rateLimitPolicies.map((p) => p.name));
+  for (const policy of file.rateLimitPolicies) {
+    const name = `rate-limit policy "${policy.name}"`;
+    if (policy.lease && policy.lease.units >= policy.limit) problems.push(`${name} field lease.units: must be below the limit (${policy.limit}), got ${policy.lease.units}`);
+    if (policy.lease?.ttlSeconds !== undefined && policy.lease.ttlSeconds > policy.windowSeconds) {
+      problems.push(`${name} field lease.ttlSeconds: must be at most windowSeconds (${policy.windowSeconds}), got ${policy.lease.ttlSeconds}`);
+    }
+  }
   for (const route of file.routes) {
     const name = `route "${route.id}"`;
     if (ids.has(route.id)) problems.push(`${name}: duplicate id`);
