@@ -26,6 +26,9 @@
  * BENCH_BEFORE_ROOT (a checkout of an earlier commit with its own
  * node_modules/@bulwark links: adds `proxy-before` and `full-before`, the
  * same targets built from that tree, for a before/after in one run).
+ * BENCH_SERVER_NODE_ARGS (extra node flags for the target processes, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`; targets then stop with SIGTERM so
+ * the profile is written).
  * Needs BULWARK_REDIS_URL or REDIS_URL for `full` (npm run infra).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -216,8 +219,22 @@ async function measureBreaker(upstreamUrl: string, blocks: number, callsPerBlock
 
 const pinning = spawnSync('sh', ['-c', 'command -v taskset'], { stdio: 'ignore' }).status === 0;
 
+const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/** Stops a target: SIGKILL, or SIGTERM (and waits) when node flags such as --cpu-prof must finish writing. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  child.removeAllListeners('exit');
+  if (serverNodeArgs.length === 0) {
+    child.kill('SIGKILL');
+    return;
+  }
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 function startChild(target: Target, cpu: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const argv = [process.execPath, '--conditions=bulwark-source', fileURLToPath(import.meta.url)];
+  const argv = [process.execPath, '--conditions=bulwark-source', ...(target === 'direct' ? [] : serverNodeArgs), fileURLToPath(import.meta.url)];
   const [cmd, ...args] = pinning ? ['taskset', '-c', cpu, ...argv] : argv;
   const child = spawn(cmd!, args, { env: { ...process.env, ...env, BENCH_SERVER: target }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -293,10 +310,7 @@ export default async function run(): Promise<void> {
           if (r.errors + r.non2xx > 0) console.log(`${target} round ${round}: ${r.errors} errors, status codes ${JSON.stringify(r.statusCodeStats)}`);
           results.push({ round, target, rps: r.requests.average, cpuUs: ((cpuSecondsOf(server.child.pid!) - before) * 1e6) / r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx });
         } finally {
-          if (server !== upstream) {
-            server.child.removeAllListeners('exit');
-            server.child.kill('SIGKILL');
-          }
+          if (server !== upstream) await stopChild(server.child);
         }
       }
     }

@@ -17,7 +17,7 @@ import { assertHasRoles, createAuthenticator, tokenMissing, type Authenticator }
 import { RouteTable } from './domain/route-table.ts';
 import { loadRoutesFile, type RoutesFile } from './domain/routes-file.ts';
 import { ClientLabels } from './domain/versioning.ts';
-import { corsCheck, edgeHeaders, securityHeaderSetter } from './http/cors.ts';
+import { corsCheck, edgeHeaders, securityHeaderList, securityHeaderSetter } from './http/cors.ts';
 import { proxyRawHandler, type ProxyDeps } from './http/proxy.ts';
 import { routeRuntime, type RouteRuntime } from './http/route-runtime.ts';
 import { handleClientErrors, handleUpgrades } from './http/upgrade.ts';
@@ -78,7 +78,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       for (const route of table.routes) runtimes.set(route.id, routeRuntime(route, upstreams.get(route.config.upstream)!, config.BODY_LIMIT_BYTES));
       let limiter: RateLimiter | undefined;
       if (needsLimiter) {
-        const client = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 1, enableOfflineQueue: true, retryStrategy: (times) => Math.min(times * 50, 500) });
+        const client = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 1, enableOfflineQueue: true, enableAutoPipelining: true, retryStrategy: (times) => Math.min(times * 50, 500) });
         client.on('error', () => undefined); // the limiter reports Redis trouble (metrics + rate-limited logs)
         redis = client;
         limiter = new RateLimiter({
@@ -110,7 +110,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       // path); the kit still gives them request ids, trace context, RED
       // metrics and the log line. What reaches Express (the kit's own paths
       // with another method, unknown paths) gets the same edge headers.
-      const edge = { setSecurityHeaders: securityHeaderSetter(file.securityHeaders), cors: file.cors ? corsCheck(file.cors) : undefined };
+      const edge = { setSecurityHeaders: securityHeaderSetter(file.securityHeaders), securityHeaders: securityHeaderList(file.securityHeaders), cors: file.cors ? corsCheck(file.cors) : undefined };
       kit.mountRawHandler(proxyRawHandler(proxyDeps, edge));
       kit.mountFallback(edgeHeaders(edge.setSecurityHeaders, edge.cors));
 

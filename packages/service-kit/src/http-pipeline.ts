@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { isAppError, PROBLEM_CONTENT_TYPE, toProblem, type AppError } from '@bulwark/errors';
 import { completionLog } from './completion-log.ts';
 import { kitError } from './errors.ts';
+import { KitServerResponse } from './kit-response.ts';
 import { saneRequestId } from './logger.ts';
 import type { HttpMetrics } from './metrics.ts';
 import { methodLabel, UNMATCHED_ROUTE, type RouteTable } from './route-table.ts';
@@ -64,8 +65,12 @@ function requestLogger(deps: PipelineDeps, state: RequestState): Logger {
  * by the raw listener (requests served before Express).
  */
 export interface Observer {
-  /** Begins observation of a request that has not been seen yet. */
-  begin(req: IncomingMessage, res: ServerResponse): RequestState;
+  /**
+   * Begins observation of a request that has not been seen yet. With
+   * `deferHeaders` and a KitServerResponse, x-request-id and traceparent go
+   * to `res.pendingHeaders` (written with the head) instead of setHeader.
+   */
+  begin(req: IncomingMessage, res: ServerResponse, deferHeaders?: boolean): RequestState;
   /**
    * First middleware: begins observation (unless the raw listener already
    * did) and answers exact-path operational endpoints, so application routes
@@ -99,15 +104,19 @@ export function observer(deps: PipelineDeps): Observer {
     }
     if (deps.isDraining()) deps.onResponseWhileDraining();
   }
-  function begin(req: IncomingMessage, res: ServerResponse): RequestState {
+  function begin(req: IncomingMessage, res: ServerResponse, deferHeaders = false): RequestState {
     const start = performance.now();
     const requestId = saneRequestId(req.headers['x-request-id']) ?? randomUUID();
     const trace = startServerSpan(deps.name, req.method ?? 'GET', req.headers);
     const state: RequestState = { start, requestId, route: undefined, trace, log: undefined };
     (req as WithState)[kState] = state;
-    res.setHeader('x-request-id', requestId);
-    res.setHeader('traceparent', trace.traceparent);
-    if (deps.isDraining()) res.setHeader('connection', 'close');
+    if (deferHeaders && res instanceof KitServerResponse) {
+      res.pendingHeaders = deps.isDraining() ? ['x-request-id', requestId, 'traceparent', trace.traceparent, 'connection', 'close'] : ['x-request-id', requestId, 'traceparent', trace.traceparent];
+    } else {
+      res.setHeader('x-request-id', requestId);
+      res.setHeader('traceparent', trace.traceparent);
+      if (deps.isDraining()) res.setHeader('connection', 'close');
+    }
     res.on('close', onResponseClose);
     return state;
   }

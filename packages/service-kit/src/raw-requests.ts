@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { writeProblem, type PipelineDeps, type RequestState } from './http-pipeline.ts';
+import type { KitServerResponse } from './kit-response.ts';
 import { requestPropagationHeaders } from './tracing.ts';
 
 /** What a raw handler gets from the kit for one request. */
@@ -30,6 +31,16 @@ export interface RawRequest {
    * the kit minted the trace itself. A fresh object each call.
    */
   propagationHeaders(): Record<string, string>;
+  /**
+   * Response header fields as a flat `[name, value, …]` list with lower-case
+   * names, written with the response head however it is written (writeHead,
+   * or implicitly by write/end). The kit's x-request-id and traceparent are
+   * here, not on `res`; push your own fixed fields here too: a head written
+   * with `res.writeHead(status, [...])` and nothing set through `setHeader`
+   * goes to node as one array. A field set explicitly (setHeader, or a
+   * writeHead argument) wins over one of the same name here.
+   */
+  readonly responseHeaders: string[];
   /** Child logger carrying reqId, traceId and spanId (created on first use). */
   readonly log: Logger;
   /** Sets the route label of the request's RED metrics, span and log line (a bounded set, never the raw path). */
@@ -64,6 +75,11 @@ export class KitRawRequest implements RawRequest {
 
   get traceId(): string {
     return this.#state.trace.traceId;
+  }
+
+  get responseHeaders(): string[] {
+    const res = this.#res as KitServerResponse;
+    return (res.pendingHeaders ??= []);
   }
 
   get traceContext(): Context {

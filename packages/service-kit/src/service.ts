@@ -13,6 +13,7 @@ import type { BaseConfig } from './config.ts';
 import { kitError } from './errors.ts';
 import { checkDependencies, closeDependencies, type Dependency } from './health.ts';
 import { fallthrough, markRoute, observer, problemHandler, routeHandlers, sendJson, sendProblem, type PipelineDeps, type RequestState } from './http-pipeline.ts';
+import { applyPendingHeaders, KitServerResponse } from './kit-response.ts';
 import { KitRawRequest, type RawRequestHandler } from './raw-requests.ts';
 import { createLogger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
@@ -242,6 +243,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
         return;
       }
     }
+    applyPendingHeaders(res); // Express writes through its own prototype
     app(req, res);
   }
   /** The server's request listener: raw handlers first (outside the kit's paths), then Express. */
@@ -250,14 +252,14 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
       app(req, res);
       return;
     }
-    const state = observation.begin(req, res);
+    const state = observation.begin(req, res, true);
     context.with(state.trace.ctx, serveRaw, undefined, req, res, state);
   }
 
   async function start(): Promise<StartedService> {
     if (server) throw new Error(`service ${name} is already started`);
     if (stopping) throw new Error(`service ${name} was stopped; create a new one`);
-    const s = createServer(onRequest);
+    const s = createServer({ ServerResponse: KitServerResponse }, onRequest);
     server = s;
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);

@@ -33,6 +33,18 @@ beforeAll(async () => {
           request.fail(new AppError('NOPE', 'not for you', { status: 403 }));
           return true;
         }
+        if (req.url === '/head-array') {
+          request.responseHeaders.push('x-extra', 'pending', 'cache-control', 'no-store');
+          res.writeHead(200, ['content-type', 'text/plain', 'Cache-Control', 'max-age=5', 'set-cookie', ['a=1', 'b=2']]);
+          res.end('ok');
+          return true;
+        }
+        if (req.url === '/head-progressive') {
+          request.responseHeaders.push('x-extra', 'pending', 'x-other', 'kept');
+          res.setHeader('x-extra', 'explicit');
+          res.end('ok');
+          return true;
+        }
         if (req.url === '/throws') throw new Error('boom');
         if (req.url === '/propagation') {
           res.setHeader('content-type', 'application/json');
@@ -68,6 +80,24 @@ describe('raw handlers (before Express)', () => {
     expect(await service.metrics.metrics()).toMatch(/http_server_request_duration_seconds_count\{[^}]*route="raw"[^}]*status_code="200"[^}]*\} 1/);
     const line = logs.lines.find((l) => l.msg === 'request completed' && l.reqId === 'req-raw-1');
     expect(line).toMatchObject({ route: 'raw', path: '/raw/1', status: 200, traceId: '0af7651916cd43dd8448eb211c80319c' });
+  });
+
+  it('when a raw handler writes the head as one array, then the kit\'s and its pending fields go out with it and explicit fields win', async () => {
+    const res = await fetch(`${url}/head-array`, { headers: { 'x-request-id': 'req-head-1' } });
+    expect(await res.text()).toBe('ok');
+    expect(res.headers.get('x-request-id')).toBe('req-head-1');
+    expect(res.headers.get('traceparent')).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    expect(res.headers.get('x-extra')).toBe('pending');
+    expect(res.headers.get('cache-control')).toBe('max-age=5'); // the writeHead argument, not the pending no-store
+    expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+  });
+
+  it('when a raw handler uses setHeader and end, then pending fields are merged and setHeader wins', async () => {
+    const res = await fetch(`${url}/head-progressive`);
+    expect(await res.text()).toBe('ok');
+    expect(res.headers.get('x-extra')).toBe('explicit');
+    expect(res.headers.get('x-other')).toBe('kept');
+    expect(res.headers.get('x-request-id')).toBeTruthy();
   });
 
   it('when a raw handler refuses through fail, then problem+json with the request id', async () => {

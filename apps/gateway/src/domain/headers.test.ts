@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { clientIpOf, clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { clientIpOf, clientResponseHeaderList, clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 
 describe('upstreamRequestHeaders', () => {
   it('when a client sends hop-by-hop, Connection-listed, spoofed x-auth-* and forwarded headers, then none pass and ours are set', () => {
@@ -32,6 +32,7 @@ describe('upstreamRequestHeaders', () => {
 describe('clientResponseHeaders', () => {
   it('when the upstream answers with hop-by-hop headers, then they are dropped', () => {
     expect(clientResponseHeaders({ connection: 'close, x-internal', 'x-internal': 'a', 'transfer-encoding': 'chunked', 'content-type': 'text/plain' })).toEqual({ 'content-type': 'text/plain' });
+    expect(clientResponseHeaderList({ connection: 'close, x-internal', 'x-internal': 'a', 'transfer-encoding': 'chunked', 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] })).toEqual(['content-type', 'text/plain', 'set-cookie', ['a=1', 'b=2']]);
   });
 });
 

@@ -64,6 +64,21 @@ export function clientResponseHeaders(upstream: Record<string, string | string[]
   return out;
 }
 
+/**
+ * The same as a flat `[name, value, …]` list, the form node's writeHead takes
+ * without building a headers object (see service-kit's KitServerResponse).
+ */
+export function clientResponseHeaderList(upstream: Record<string, string | string[] | undefined>): (string | string[])[] {
+  const listed = connectionTokens(upstream.connection);
+  const out: (string | string[])[] = [];
+  for (const name in upstream) {
+    if (isHopByHop(name, listed)) continue;
+    const value = upstream[name];
+    if (value !== undefined) out.push(name, value);
+  }
+  return out;
+}
+
 /** The client IP as seen through `trustProxyHops` trusted proxies. */
 export function clientIpOf(socketIp: string | undefined, xff: string | string[] | undefined, trustProxyHops: number): string {
   const peer = (socketIp ?? '').replace(/^::ffff:/, '') || 'unknown';

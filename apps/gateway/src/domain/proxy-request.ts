@@ -19,7 +19,7 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from '@bulwark/service-kit';
 import { gatewayError } from '../errors.ts';
 import { isCircuitOpen, UpstreamStatusError, type GatewayMetrics, type Upstream } from '../upstreams/upstream.ts';
-import { clientResponseHeaders, type OutgoingHeaders } from './headers.ts';
+import { clientResponseHeaderList, type OutgoingHeaders } from './headers.ts';
 import { backoffDelayMs, IDEMPOTENT_METHODS } from './resilience.ts';
 import type { RetryConfig } from './routes-file.ts';
 
@@ -172,7 +172,7 @@ class Attempt implements Dispatcher.DispatchHandler {
       this.#mode = DISCARD;
     } else {
       this.#mode = RELAY;
-      this.#res.writeHead(statusCode, clientResponseHeaders(headers));
+      this.#res.writeHead(statusCode, clientResponseHeaderList(headers));
     }
     if (failed) this.#rejectStarted(new UpstreamStatusError(statusCode));
     else this.#resolveStarted();

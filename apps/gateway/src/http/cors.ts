@@ -19,6 +19,11 @@ export function securityHeaderSetter(headers: Readonly<Record<string, string>>):
   };
 }
 
+/** The configured security headers as a flat `[name, value, …]` list with lower-case names (for a raw request's responseHeaders). */
+export function securityHeaderList(headers: Readonly<Record<string, string>>): readonly string[] {
+  return Object.freeze(Object.entries(headers).flatMap(([name, value]) => [name.toLowerCase(), value]));
+}
+
 /** The preflight was answered (204); nothing else is to be done. */
 export const PREFLIGHT_ANSWERED = true;
 

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, type Registry } from 'prom-client';
-import { applyDecision, type Hit, type RateLimiter } from '@bulwark/ratelimit';
+import { applyDecision, formatPolicyHeader, formatRateLimitHeader, type Hit, type RateLimiter } from '@bulwark/ratelimit';
 import { markRoute, propagationHeaders, type Logger, type RawRequest, type RawRequestHandler } from '@bulwark/service-kit';
 import { gatewayError } from '../errors.ts';
 import { assertHasRoles, tokenMissing, type Authenticator, type Principal } from '../domain/authenticate.ts';
@@ -120,7 +120,8 @@ export function hitsOf(state: ProxyState): Hit[] {
 }
 
 export interface EdgeHeaders {
-  setSecurityHeaders(res: ServerResponse): void;
+  /** The security headers as a flat list, pushed to each proxied request's responseHeaders. */
+  securityHeaders: readonly string[];
   cors: CorsCheck | undefined;
 }
 
@@ -167,7 +168,11 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
     }).catch((err: unknown) => refuse(req, request, err));
   };
   const enter = (req: IncomingMessage, res: ServerResponse, request: RawRequest, state: ProxyState): void => {
-    for (const [name, value] of state.runtime.lifecycleHeaders) res.setHeader(name, value);
+    // Fields for the response head go to request.responseHeaders: written
+    // with the upstream's head in one writeHead (or applied by a refusal).
+    const fields = request.responseHeaders;
+    const lifecycle = state.runtime.lifecycleHeaders;
+    for (let i = 0; i < lifecycle.length; i++) fields.push(lifecycle[i]!);
     if (state.runtime.route.version) versionCalls.inc({ version: state.runtime.route.version, client: deps.clientLabels.labelOf(state.principal?.sub) });
     const hits = limiter ? hitsOf(state) : NO_HITS;
     if (hits.length === 0) {
@@ -177,13 +182,19 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
     limiter!
       .check(hits)
       .then((decision) => {
-        // Rate-limit headers and go on, or the 429/503 problem+json written by @bulwark/ratelimit.
-        if (applyDecision(res, decision, req.url ?? '/')) forward(req, res, request, state);
+        if (decision.allowed) {
+          if (decision.policies.length > 0) fields.push('ratelimit-policy', formatPolicyHeader(decision), 'ratelimit', formatRateLimitHeader(decision));
+          forward(req, res, request, state);
+          return;
+        }
+        applyDecision(res, decision, req.url ?? '/'); // the 429/503 problem+json written by @bulwark/ratelimit
       })
       .catch((err: unknown) => request.fail(err));
   };
   return function serveProxied(req, res, request) {
-    edge.setSecurityHeaders(res);
+    const fields = request.responseHeaders;
+    const security = edge.securityHeaders;
+    for (let i = 0; i < security.length; i++) fields.push(security[i]!);
     if (edge.cors) {
       const outcome = edge.cors(req, res);
       if (outcome === PREFLIGHT_ANSWERED) return true;

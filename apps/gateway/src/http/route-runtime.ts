@@ -14,8 +14,8 @@ export interface RouteRuntime {
   retry: RetryConfig;
   maxBodyBytes: number;
   lifecycle: Lifecycle;
-  /** `lifecycle.headers` as entries, set on every response of the route. */
-  lifecycleHeaders: readonly (readonly [string, string])[];
+  /** `lifecycle.headers` as a flat `[name, value, …]` list (lower-case names), on every response of the route. */
+  lifecycleHeaders: readonly string[];
   /** Route label of the kit's RED metrics and span: `proxy:<id>`. */
   label: string;
 }
@@ -30,7 +30,7 @@ export function routeRuntime(route: CompiledRoute, upstream: Upstream, defaultMa
     retry: { ...upstream.config.retry, ...(c.retry ?? {}) } as RetryConfig,
     maxBodyBytes: c.maxBodyBytes ?? defaultMaxBodyBytes,
     lifecycle,
-    lifecycleHeaders: Object.entries(lifecycle.headers),
+    lifecycleHeaders: Object.entries(lifecycle.headers).flatMap(([name, value]) => [name.toLowerCase(), value]),
     label: `proxy:${route.id}`,
   };
 }
