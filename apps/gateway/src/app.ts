@@ -78,7 +78,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       for (const route of table.routes) runtimes.set(route.id, routeRuntime(route, upstreams.get(route.config.upstream)!, config.BODY_LIMIT_BYTES));
       let limiter: RateLimiter | undefined;
       if (needsLimiter) {
-        const client = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 1, enableOfflineQueue: true, enableAutoPipelining: true, retryStrategy: (times) => Math.min(times * 50, 500) });
+        const client = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 1, enableOfflineQueue: true, retryStrategy: (times) => Math.min(times * 50, 500) });
         client.on('error', () => undefined); // the limiter reports Redis trouble (metrics + rate-limited logs)
         redis = client;
         limiter = new RateLimiter({
