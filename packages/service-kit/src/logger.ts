@@ -38,23 +38,92 @@ export const LOG_BUFFER_BYTES = 4096;
 export const LOG_FLUSH_INTERVAL_MS = 250;
 
 /**
- * The default log sink: asynchronous and buffered, so a request costs no
- * write syscall of its own; a timer flushes at least every
- * LOG_FLUSH_INTERVAL_MS and pino flushes synchronously on exit. What a
- * SIGKILL can lose is at most one buffer (LOG_BUFFER_BYTES).
+ * The default log sink: lines are gathered in a string here and handed to a
+ * synchronous sonic-boom (pino.destination) one LOG_BUFFER_BYTES chunk at a
+ * time, so a request costs no write syscall of its own. A timer writes what
+ * is pending at least every LOG_FLUSH_INTERVAL_MS, `flush()`/`flushSync()`
+ * write it at once (runService flushes on shutdown), and process exit
+ * writes it synchronously. What a SIGKILL can lose is at most one buffer.
+ *
+ * Why not sonic-boom's own `minLength`: it measures the UTF-8 length of its
+ * whole pending buffer on every write (flattening the string it built with
+ * `+=`), which made a 4 KiB buffer cost ~2.4 µs per line, more than the
+ * write syscall it saves; gathering here costs ~0.1 µs a line.
  */
-export function createLogDestination(dest: number | string = 1): DestinationStream {
-  const stream = pino.destination({ dest, sync: true, minLength: LOG_BUFFER_BYTES });
-  const timer = setInterval(() => {
-    try {
-      stream.flush();
-    } catch {
-      /* flush before the file is open, or after close: the next tick or exit writes it */
+export function createLogDestination(dest: number | string = 1): BufferedLogDestination {
+  return new BufferedLogDestination(pino.destination({ dest, sync: true, minLength: 0 }));
+}
+
+type SonicBoomLike = ReturnType<typeof pino.destination>;
+
+const liveDestinations = new Set<BufferedLogDestination>();
+let exitHookInstalled = false;
+
+export class BufferedLogDestination implements DestinationStream {
+  readonly #sink: SonicBoomLike;
+  readonly #timer: NodeJS.Timeout;
+  #pending = '';
+  #pendingChars = 0;
+  #closed = false;
+
+  constructor(sink: SonicBoomLike) {
+    this.#sink = sink;
+    this.#timer = setInterval(() => this.flush(), LOG_FLUSH_INTERVAL_MS);
+    this.#timer.unref();
+    liveDestinations.add(this);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', () => {
+        for (const d of liveDestinations) d.flushSync();
+      });
     }
-  }, LOG_FLUSH_INTERVAL_MS);
-  timer.unref();
-  stream.once('close', () => clearInterval(timer));
-  return stream;
+  }
+
+  write(line: string): boolean {
+    if (this.#closed) return false;
+    this.#pending += line;
+    this.#pendingChars += line.length;
+    if (this.#pendingChars >= LOG_BUFFER_BYTES) this.#handOver();
+    return true;
+  }
+
+  /** Writes what is pending (synchronously: the sink is a sync sonic-boom). */
+  flush(cb?: (err?: Error) => void): void {
+    try {
+      this.#handOver();
+      cb?.();
+    } catch (err) {
+      // Before the file is open, or after it closed: the next flush or exit writes it.
+      cb?.(err as Error);
+    }
+  }
+
+  flushSync(): void {
+    try {
+      this.#handOver();
+      this.#sink.flushSync();
+    } catch {
+      /* nothing more can be done at exit */
+    }
+  }
+
+  /** Writes what is pending and closes the sink. */
+  end(): void {
+    if (this.#closed) return;
+    this.flushSync();
+    this.#closed = true;
+    clearInterval(this.#timer);
+    liveDestinations.delete(this);
+    this.#sink.end();
+  }
+
+  #handOver(): void {
+    if (this.#pendingChars === 0) return;
+    const chunk = this.#pending;
+    this.#pending = '';
+    this.#pendingChars = 0;
+    this.#sink.write(chunk);
+  }
 }
 
 export function createLogger(options: LoggerOptions): Logger {
