@@ -19,8 +19,28 @@ export interface Lease {
   lastRemaining: number;
   /** Local time at which the quota was whole again, as Redis reported at the last grant. */
   resetAt: number;
-  /** A grant for this key is in flight; concurrent misses ask Redis for no extra units. */
-  refilling: boolean;
+  /**
+   * Settles when the grant in flight for this key does (undefined: none).
+   * Concurrent misses wait for it rather than calling Redis themselves.
+   */
+  refill: Promise<void> | undefined;
+  /** Settles `refill`. */
+  endRefill: (() => void) | undefined;
+}
+
+/** Marks a grant for this lease's key as in flight. */
+export function beginRefill(lease: Lease): void {
+  lease.refill = new Promise<void>((resolve) => {
+    lease.endRefill = resolve;
+  });
+}
+
+/** The grant in flight settled (granted, rejected or failed): wakes the waiters. */
+export function endRefill(lease: Lease): void {
+  const end = lease.endRefill;
+  lease.refill = undefined;
+  lease.endRefill = undefined;
+  end?.();
 }
 
 export class LeaseTable {
@@ -53,12 +73,12 @@ export class LeaseTable {
     return lease;
   }
 
-  /** The lease of `key`, created empty (and marked refilling) when absent. */
+  /** The lease of `key`, created empty when absent. */
   open(key: string, policy: CompiledPolicy): Lease {
     let lease = this.#leases.get(key);
     if (lease !== undefined && lease.policy === policy) return lease;
     if (lease !== undefined) this.#drop(key, lease);
-    lease = { policy, units: 0, expiresAt: 0, lastRemaining: 0, resetAt: 0, refilling: true };
+    lease = { policy, units: 0, expiresAt: 0, lastRemaining: 0, resetAt: 0, refill: undefined, endRefill: undefined };
     this.#leases.set(key, lease);
     if (this.#leases.size > this.#maxKeys) this.#evictOldest();
     return lease;
@@ -103,7 +123,7 @@ export class LeaseTable {
   sweep(now: number, current: (name: string) => CompiledPolicy | undefined): void {
     for (const [key, lease] of this.#leases) {
       if (lease.policy !== current(lease.policy.name)) this.#drop(key, lease);
-      else if (lease.expiresAt <= now && !lease.refilling) this.#drop(key, lease);
+      else if (lease.expiresAt <= now && lease.refill === undefined) this.#drop(key, lease);
     }
   }
 

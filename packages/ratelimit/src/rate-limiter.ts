@@ -11,7 +11,7 @@
 import { Registry } from 'prom-client';
 import { policyInvalid, policyUnknown } from './errors.ts';
 import { defaultScope, scopePrefix } from './keys.ts';
-import { LeaseTable, type Lease } from './leases.ts';
+import { LeaseTable, beginRefill, endRefill, type Lease } from './leases.ts';
 import { LocalLimiter, type LocalEntry } from './local-limiter.ts';
 import { RateLimitMetrics, type Outcome, type Source } from './metrics.ts';
 import { compilePolicies, type CompiledPolicy, type PolicyConfig } from './policy.ts';
@@ -123,6 +123,9 @@ function leaseLifetimeMs(policy: CompiledPolicy, resetMs: number): number {
   return policy.leaseTtlMs;
 }
 
+/** How many in-flight refills a check waits for before it calls Redis itself. */
+const MAX_REFILL_WAITS = 4;
+
 class RedisTimeoutError extends Error {
   constructor(ms: number) {
     super(`rate-limit script did not answer within ${ms} ms`);
@@ -225,14 +228,16 @@ export class RateLimiter {
     const n = hits.length;
     if (n === 0) return ALLOW_ALL;
     const cost = costOf(options);
-    const leased = this.#resolve(hits, options);
-    const compiled = this.#scratchPolicies.slice(0, n);
-    if (leased) {
+    if (this.#resolve(hits, options)) {
       const now = this.#leaseNow();
-      const served = this.#serveFromLeases(n, cost, now);
+      const served = this.#serveFromLeases(this.#scratchPolicies, this.#scratchKeys, n, cost, now);
       if (served !== undefined) return served;
-      return this.#checkLeased(compiled, this.#scratchKeys.slice(0, n), cost, now);
+      const compiled = this.#scratchPolicies.slice(0, n);
+      const keys = this.#scratchKeys.slice(0, n);
+      const pending = this.#pendingRefill(compiled, keys, cost, now);
+      return pending === undefined ? this.#checkLeased(compiled, keys, cost, now) : this.#afterRefill(pending, compiled, keys, cost);
     }
+    const compiled = this.#scratchPolicies.slice(0, n);
     const keys = this.#scratchKeys;
     const argv = new Array<string>(n * 4 + 2);
     for (let i = 0; i < n; i++) {
@@ -276,7 +281,7 @@ export class RateLimiter {
     if (n === 0) return ALLOW_ALL;
     const cost = costOf(options);
     if (!this.#leasing || !this.#resolve(hits, options)) return undefined;
-    return this.#serveFromLeases(n, cost, this.#leaseNow());
+    return this.#serveFromLeases(this.#scratchPolicies, this.#scratchKeys, n, cost, this.#leaseNow());
   }
 
   /** Number of keys this instance holds a lease record for (bounded by `leaseMaxKeys`). */
@@ -308,10 +313,8 @@ export class RateLimiter {
     return leased;
   }
 
-  /** The lease-served decision for the resolved hits, or undefined (nothing consumed). */
-  #serveFromLeases(n: number, cost: number, now: number): Decision | undefined {
-    const compiled = this.#scratchPolicies;
-    const keys = this.#scratchKeys;
+  /** The lease-served decision for the first `n` resolved hits, or undefined (nothing consumed). */
+  #serveFromLeases(compiled: readonly CompiledPolicy[], keys: readonly string[], n: number, cost: number, now: number): Decision | undefined {
     const found = this.#scratchLeases;
     for (let i = 0; i < n; i++) {
       const policy = compiled[i]!;
@@ -329,6 +332,43 @@ export class RateLimiter {
       this.metrics.decision(policy.name, 'allowed', 'lease');
     }
     return { allowed: true, outcome: 'allowed', source: 'lease', retryAfterMs: 0, policies };
+  }
+
+  /**
+   * The refill to wait for instead of calling Redis: when every hit's policy
+   * is leased and each one short of `cost` has a grant in flight (another
+   * check is already asking Redis for it). Undefined when this check must go
+   * to Redis itself.
+   */
+  #pendingRefill(compiled: readonly CompiledPolicy[], keys: readonly string[], cost: number, now: number): Promise<void> | undefined {
+    let pending: Promise<void> | undefined;
+    for (let i = 0; i < compiled.length; i++) {
+      const policy = compiled[i]!;
+      if (policy.leaseUnits < cost) return undefined; // never servable from a lease
+      const lease = this.#leases.live(keys[i]!, policy, now);
+      if (lease !== undefined && lease.units >= cost) continue;
+      if (lease?.refill === undefined) return undefined;
+      pending ??= lease.refill;
+    }
+    return pending;
+  }
+
+  /**
+   * Waits for in-flight refills (each settles within `timeoutMs`), at most
+   * MAX_REFILL_WAITS times, serving from the refilled leases when they
+   * suffice; else goes to Redis. This keeps one hot key at one Redis call per
+   * grant however many requests for it are in flight.
+   */
+  async #afterRefill(pending: Promise<void>, compiled: CompiledPolicy[], keys: string[], cost: number): Promise<Decision> {
+    for (let waits = 1; ; waits++) {
+      await pending;
+      const now = this.#leaseNow();
+      const served = this.#serveFromLeases(compiled, keys, compiled.length, cost, now);
+      if (served !== undefined) return served;
+      const next = waits < MAX_REFILL_WAITS ? this.#pendingRefill(compiled, keys, cost, now) : undefined;
+      if (next === undefined) return this.#checkLeased(compiled, keys, cost, now);
+      pending = next;
+    }
   }
 
   /**
@@ -353,9 +393,9 @@ export class RateLimiter {
           reserved[i] = lease;
           continue;
         }
-        if (lease === undefined || !lease.refilling) {
+        if (lease?.refill === undefined) {
           const refill = lease ?? leases.open(keys[i]!, policy);
-          refill.refilling = true;
+          beginRefill(refill);
           asked[i] = refill;
           extras = true;
         }
@@ -392,7 +432,7 @@ export class RateLimiter {
         const lease = reserved[i];
         if (lease !== undefined) leases.refund(keys[i]!, lease, cost);
         const refill = asked[i];
-        if (refill !== undefined) refill.refilling = false;
+        if (refill !== undefined) endRefill(refill);
       }
       this.#onFailure(err, timedOut);
       return this.#fallback(compiled, keys, cost);
@@ -423,9 +463,9 @@ export class RateLimiter {
       const retry = reply[b + 3]!;
       const refill = asked[i];
       if (refill !== undefined) {
-        refill.refilling = false;
         const granted = reply[1 + 4 * m + j]!;
         if (granted > 0) leases.grant(key, refill, granted, now + leaseLifetimeMs(policy, resetMs), remaining, now + resetMs, at);
+        endRefill(refill);
       }
       const held = policy.leaseUnits > 0 ? (leases.live(key, policy, at)?.units ?? 0) : 0;
       policies[i] = { name: policy.name, policy, allowed: ok, remaining: remaining + held, resetMs, retryAfterMs: retry };

@@ -101,6 +101,18 @@ describe('one caller', () => {
   });
 });
 
+describe('one hot key', () => {
+  it('when 30 checks of one key arrive together, then they wait for the refill in flight instead of calling Redis each', async () => {
+    const { limiter, registry } = setup([{ name: 'hot', algorithm: 'token-bucket', limit: 1_000_000, windowSeconds: 3600, lease: { units: 10, ttlSeconds: 60 } }]);
+    const hit = [{ policy: 'hot', subject: 'k' }];
+    const decisions = await Promise.all(Array.from({ length: 30 }, () => limiter.check(hit)));
+    expect(decisions.every((d) => d.allowed)).toBe(true);
+    // 1 Redis call takes 1 + 10; 10 waiters are served, the 11th refills, and so on: 3 calls, 27 lease-served.
+    expect(decisions.filter((d) => d.source === 'redis')).toHaveLength(3);
+    expect(await metric(registry, 'bulwark_ratelimit_decisions_total', { policy: 'hot', outcome: 'allowed', source: 'lease' })).toBe(27);
+  });
+});
+
 describe('leased and exact policies in one check', () => {
   const policies: PolicyConfig[] = [
     { name: 'leased', algorithm: 'fixed-window', limit: 100, windowSeconds: 3600, lease: { units: 10, ttlSeconds: 60 } },
