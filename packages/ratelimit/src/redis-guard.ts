@@ -1,0 +1,162 @@
+/**
+ * The limiter's Redis side: runs the check script with EVALSHA raced against
+ * a timeout (EVAL on NOSCRIPT, same deadline), and keeps the healthy/degraded
+ * state. After a failure or timeout Redis is bypassed and probed by one call
+ * every `retryIntervalMs`; the first success recovers. Transitions update the
+ * metrics and are logged at most once per kind per `logIntervalMs`.
+ */
+import type { RateLimitMetrics } from './metrics.ts';
+import { isNoScript, loadScript, type ScriptClient } from './script-loader.ts';
+
+export type FailureMode = 'fail-open' | 'fail-closed';
+
+/** pino-compatible logger subset. */
+export interface Logger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+export interface RedisGuardOptions {
+  redis: ScriptClient;
+  timeoutMs: number;
+  failureMode: FailureMode;
+  retryIntervalMs: number;
+  logger: Logger | undefined;
+  logIntervalMs: number;
+  metrics: RateLimitMetrics;
+  /** Runs on each healthy → degraded transition. */
+  onDegraded: () => void;
+}
+
+interface LogState {
+  last: number;
+  suppressed: number;
+}
+
+class RedisTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`rate-limit script did not answer within ${ms} ms`);
+    this.name = 'RedisTimeoutError';
+  }
+}
+
+export class RedisGuard {
+  readonly failureMode: FailureMode;
+  readonly retryIntervalMs: number;
+  readonly #redis: ScriptClient;
+  readonly #script = loadScript('check-policies-n');
+  readonly #timeoutMs: number;
+  readonly #logger: Logger | undefined;
+  readonly #logIntervalMs: number;
+  readonly #metrics: RateLimitMetrics;
+  readonly #onDegraded: () => void;
+  readonly #logs = new Map<string, LogState>();
+  #degradedSince: number | undefined;
+  #retryAt = 0;
+  #probing = false;
+
+  constructor(options: RedisGuardOptions) {
+    this.failureMode = options.failureMode;
+    this.retryIntervalMs = options.retryIntervalMs;
+    this.#redis = options.redis;
+    this.#timeoutMs = options.timeoutMs;
+    this.#logger = options.logger;
+    this.#logIntervalMs = options.logIntervalMs;
+    this.#metrics = options.metrics;
+    this.#onDegraded = options.onDegraded;
+  }
+
+  /** True while Redis is bypassed after a failure or timeout. */
+  get degraded(): boolean {
+    return this.#degradedSince !== undefined;
+  }
+
+  /**
+   * Healthy: always. Degraded: only one probe at a time, once per retry
+   * interval. A true answer must be followed by `call` and `succeeded`/`failed`.
+   */
+  shouldTry(): boolean {
+    if (this.#degradedSince === undefined) return true;
+    if (this.#probing || Date.now() < this.#retryAt) return false;
+    this.#probing = true;
+    return true;
+  }
+
+  /**
+   * EVALSHA raced against the timeout in one promise (no Promise.race, no
+   * async wrapper: this is the hot path; the caller awaits it and reports
+   * `succeeded(started)` or `failed(err, started)`). NOSCRIPT falls back to
+   * EVAL inside the same deadline. A call that times out may still run later
+   * in Redis and count against the quota: the error is on the strict side.
+   */
+  call(n: number, argv: string[]): Promise<unknown> {
+    const script = this.#script;
+    const redis = this.#redis;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new RedisTimeoutError(this.#timeoutMs)), this.#timeoutMs);
+      const done = (value: unknown): void => {
+        clearTimeout(timer);
+        resolve(value);
+      };
+      const fail = (err: unknown): void => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      redis.evalsha(script.sha, n, argv).then(done, (err: unknown) => {
+        if (isNoScript(err)) redis.eval(script.source, n, argv).then(done, fail);
+        else fail(err);
+      });
+    });
+  }
+
+  /** The call started at `started` (performance.now()) answered. */
+  succeeded(started: number): void {
+    this.#metrics.scriptSeconds('ok', (performance.now() - started) / 1000);
+    if (this.#degradedSince !== undefined) this.#onRecovery();
+  }
+
+  /** The call started at `started` failed or timed out: degrade (or stay degraded). */
+  failed(err: unknown, started: number): void {
+    const timedOut = err instanceof RedisTimeoutError;
+    this.#metrics.scriptSeconds(timedOut ? 'timeout' : 'error', (performance.now() - started) / 1000);
+    const now = Date.now();
+    this.#retryAt = now + this.retryIntervalMs;
+    this.#probing = false;
+    const reason = timedOut ? 'timeout' : 'error';
+    const message = err instanceof Error ? err.message : String(err);
+    const mode = this.failureMode;
+    if (this.#degradedSince === undefined) {
+      this.#degradedSince = now;
+      this.#onDegraded();
+      this.#metrics.fallbackActivations.labels(mode).inc();
+      this.#metrics.degraded.set(1);
+      this.#log('warn', 'degraded', { mode, reason, err: message }, `rate limiter: Redis ${reason}, switching to ${mode}`);
+    } else {
+      this.#log('warn', 'probe-failed', { mode, reason, err: message }, 'rate limiter: Redis still unavailable');
+    }
+  }
+
+  #onRecovery(): void {
+    const downMs = Date.now() - (this.#degradedSince ?? Date.now());
+    this.#degradedSince = undefined;
+    this.#probing = false;
+    this.#metrics.degraded.set(0);
+    this.#log('info', 'recovered', { downMs }, 'rate limiter: Redis is back');
+  }
+
+  /** Rate-limited logging: one line per kind per interval, carrying how many were suppressed. */
+  #log(level: 'warn' | 'info', kind: string, obj: Record<string, unknown>, msg: string): void {
+    if (this.#logger === undefined) return;
+    const now = Date.now();
+    const state = this.#logs.get(kind) ?? { last: -Infinity, suppressed: 0 };
+    this.#logs.set(kind, state);
+    if (now - state.last < this.#logIntervalMs) {
+      state.suppressed++;
+      return;
+    }
+    const suppressed = state.suppressed;
+    state.last = now;
+    state.suppressed = 0;
+    this.#logger[level](suppressed > 0 ? { ...obj, suppressed } : obj, msg);
+  }
+}
