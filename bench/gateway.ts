@@ -23,6 +23,16 @@
  * BENCH_CONNECTIONS (10), BENCH_DURATION_S (5), BENCH_WARMUP_REQUESTS (20000),
  * BENCH_ROUNDS (5), BENCH_TARGETS (comma list, default all),
  * BENCH_BREAKER_BLOCKS (40 blocks of 2000 calls per variant; 0 skips it),
+ * BENCH_BREAKER_PAIRS (30; 0 skips it): the breaker end to end in ONE gateway
+ * process (CPU 0) with two routes to the same upstream, `/w/...` through an
+ * Upstream with the breaker and `/p/...` through one without; autocannon
+ * alternates blocks of BENCH_PAIR_REQUESTS (10 000) requests between them
+ * (order alternating per pair) and the process's CPU per request is read
+ * from /proc around each block. Same process, same JIT state and heap,
+ * adjacent blocks: the paired ratio cancels the drift that separate
+ * processes per round cannot. Reported: median of the per-pair ratios with
+ * a distribution-free 95% confidence interval of that median.
+
  * BENCH_BEFORE_ROOT (a checkout of an earlier commit with its own
  * node_modules/@bulwark links: adds `proxy-before` and `full-before`, the
  * same targets built from that tree, for a before/after in one run).
@@ -113,9 +123,29 @@ async function serveGateway(target: 'proxy' | 'proxy+breaker' | 'full', upstream
   return (await gateway.start()).port;
 }
 
-async function serve(target: Target): Promise<void> {
+/** One gateway, two routes to the same upstream: /w through the breaker, /p without. */
+async function servePair(upstreamUrl: string): Promise<number> {
+  const { createGateway } = await import('../apps/gateway/src/app.ts');
+  const { loadGatewayConfig } = await import('../apps/gateway/src/config.ts');
+  const { validateRoutesFile } = await import('../apps/gateway/src/domain/routes-file.ts');
+  const { createLogDestination } = await import('@bulwark/service-kit');
+  const routes = validateRoutesFile({
+    upstreams: { wrapped: { url: upstreamUrl, breaker: { enabled: true } }, plain: { url: upstreamUrl, breaker: { enabled: false } } },
+    routes: [
+      { id: 'wrapped', match: { prefix: '/w' }, upstream: 'wrapped', rewrite: { stripPrefix: true } },
+      { id: 'plain', match: { prefix: '/p' }, upstream: 'plain', rewrite: { stripPrefix: true } },
+    ],
+  });
+  const config = loadGatewayConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' });
+  const gateway = createGateway({ config, routes, logDestination: createLogDestination('/dev/null') });
+  return (await gateway.start()).port;
+}
+
+async function serve(target: Target | 'pair'): Promise<void> {
   let port: number;
-  if (target === 'direct') {
+  if (target === 'pair') {
+    port = await servePair(process.env.BENCH_UPSTREAM!);
+  } else if (target === 'direct') {
     const server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(PAYLOAD) });
       res.end(PAYLOAD);
@@ -233,7 +263,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-function startChild(target: Target, cpu: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+function startChild(target: Target | 'pair', cpu: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const argv = [process.execPath, '--conditions=bulwark-source', ...(target === 'direct' ? [] : serverNodeArgs), fileURLToPath(import.meta.url)];
   const [cmd, ...args] = pinning ? ['taskset', '-c', cpu, ...argv] : argv;
   const child = spawn(cmd!, args, { env: { ...process.env, ...env, BENCH_SERVER: target }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -275,6 +305,40 @@ function runBreakerChild(upstreamOrigin: string, blocks: number): Promise<Breake
   return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`breaker measurement exited with ${code}`)))));
 }
 
+interface Pair { wrapped: { cpuUs: number; rps: number }; plain: { cpuUs: number; rps: number } }
+
+/** The paired end-to-end breaker measurement (see BENCH_BREAKER_PAIRS). */
+async function measureBreakerPairs(env: Record<string, string>, pairs: number, requests: number, connections: number, warmup: number): Promise<Pair[]> {
+  const server = await startChild('pair', '0', env);
+  const origin = new URL(server.url).origin;
+  const urls = { wrapped: `${origin}/w/orders/o-42`, plain: `${origin}/p/orders/o-42` };
+  const out: Pair[] = [];
+  try {
+    for (const url of [urls.wrapped, urls.plain]) if (warmup > 0) await autocannon({ url, connections, amount: warmup });
+    for (let i = 0; i < pairs; i++) {
+      const pair: Partial<Pair> = {};
+      for (const variant of i % 2 === 0 ? (['wrapped', 'plain'] as const) : (['plain', 'wrapped'] as const)) {
+        const before = cpuSecondsOf(server.child.pid!);
+        const r = await autocannon({ url: urls[variant], connections, amount: requests });
+        if (r.errors + r.non2xx > 0) console.log(`breaker pair ${i} ${variant}: ${r.errors} errors, status codes ${JSON.stringify(r.statusCodeStats)}`);
+        pair[variant] = { cpuUs: ((cpuSecondsOf(server.child.pid!) - before) * 1e6) / r.requests.total, rps: r.requests.total / ((new Date(r.finish as string).getTime() - new Date(r.start as string).getTime()) / 1000) };
+      }
+      out.push(pair as Pair);
+    }
+  } finally {
+    await stopChild(server.child);
+  }
+  return out;
+}
+
+/** Median with a distribution-free 95% confidence interval (order statistics, normal approximation of the binomial). */
+function medianWithCi(xs: number[]): { median: number; low: number; high: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  const half = 1.96 * Math.sqrt(n) / 2;
+  return { median: median(s), low: s[Math.max(0, Math.floor(n / 2 - half))]!, high: s[Math.min(n - 1, Math.ceil(n / 2 + half) - 1)]! };
+}
+
 interface Result { round: number; target: Target; rps: number; cpuUs: number; p50: number; p99: number; errors: number }
 
 export default async function run(): Promise<void> {
@@ -284,6 +348,9 @@ export default async function run(): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   const breakerBlocks = Number(process.env.BENCH_BREAKER_BLOCKS ?? 40);
   const breakerBlocksOut: BreakerBlock[] = [];
+  const breakerPairs = Number(process.env.BENCH_BREAKER_PAIRS ?? 30);
+  const pairRequests = Number(process.env.BENCH_PAIR_REQUESTS ?? 10_000);
+  const pairsOut: Pair[] = [];
   const targets = process.env.BENCH_TARGETS ? ALL_TARGETS.filter((t) => process.env.BENCH_TARGETS!.split(',').includes(t)) : ALL_TARGETS;
   if (pinning) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   const { generateKeyPair, exportJWK, SignJWT } = await import('jose');
@@ -314,6 +381,7 @@ export default async function run(): Promise<void> {
         }
       }
     }
+    if (breakerPairs > 0) pairsOut.push(...(await measureBreakerPairs(env, breakerPairs, pairRequests, connections, warmupRequests)));
     if (breakerBlocks > 0) breakerBlocksOut.push(...(await runBreakerChild(env.BENCH_UPSTREAM, breakerBlocks)));
   } finally {
     upstream.child.removeAllListeners('exit');
@@ -346,6 +414,14 @@ export default async function run(): Promise<void> {
   if (has('full-before', 'full')) console.log(`full before → after   = ${perRound((of) => of('full').rps / of('full-before').rps)}× req/s; CPU/req ${perRound((of) => of('full').cpuUs / of('full-before').cpuUs)}×`);
   if (has('proxy-before', 'direct')) console.log(`proxy-before/direct   = ${perRound((of) => of('proxy-before').rps / of('direct').rps)}`);
   if (has('full-before', 'direct')) console.log(`full-before/direct    = ${perRound((of) => of('full-before').rps / of('direct').rps)}`);
+  if (pairsOut.length > 0) {
+    const cpu = medianWithCi(pairsOut.map((p) => (p.wrapped.cpuUs / p.plain.cpuUs - 1) * 100));
+    const rps = medianWithCi(pairsOut.map((p) => (1 - p.wrapped.rps / p.plain.rps) * 100));
+    console.log(
+      `breaker end to end   : ${pairsOut.length} pairs × ${pairRequests} requests in one gateway; without ${median(pairsOut.map((p) => p.plain.cpuUs)).toFixed(1)} µs CPU/req, with ${median(pairsOut.map((p) => p.wrapped.cpuUs)).toFixed(1)}; ` +
+        `cost ${cpu.median.toFixed(2)} % CPU/req (95% CI ${cpu.low.toFixed(2)}…${cpu.high.toFixed(2)}), ${rps.median.toFixed(2)} % req/s (95% CI ${rps.low.toFixed(2)}…${rps.high.toFixed(2)}) (target <= 5%)`,
+    );
+  }
   if (breakerBlocksOut.length > 0) {
     const cpu = breakerBlocksOut.map((b) => (b.wrapped.cpuUs / b.plain.cpuUs - 1) * 100);
     const rps = breakerBlocksOut.map((b) => (1 - b.wrapped.rps / b.plain.rps) * 100);
@@ -365,6 +441,6 @@ export default async function run(): Promise<void> {
   if (has('proxy', 'proxy+breaker')) console.log(`breaker cost          = ${perRound((of) => (1 - of('proxy+breaker').rps / of('proxy').rps) * 100)} % throughput, ${perRound((of) => (of('proxy+breaker').cpuUs / of('proxy').cpuUs - 1) * 100)} % CPU/req (target <= 5%)`);
 }
 
-const serverTarget = process.env.BENCH_SERVER as Target | 'breaker' | undefined;
+const serverTarget = process.env.BENCH_SERVER as Target | 'breaker' | 'pair' | undefined;
 if (serverTarget === 'breaker') await measureBreaker(process.env.BENCH_UPSTREAM!, Number(process.env.BENCH_BREAKER_BLOCKS), 2000);
 else if (serverTarget) await serve(serverTarget);
