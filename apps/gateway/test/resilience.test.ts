@@ -47,6 +47,35 @@ describe('timeouts', () => {
   });
 });
 
+describe('client leaving', () => {
+  it('when the client closes its connection while the upstream is still working, then the upstream request is aborted, the bulkhead slot is freed and the request logs 499', async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    let arrived!: () => void;
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    const slow = await upstreamWith((req) => {
+      req.socket.once('close', upstreamClosed); // the gateway cut its upstream connection
+      arrived();
+    }); // never answers by itself
+    const gw = await gatewayFor({ upstreams: { slow: { url: slow.url, timeoutMs: 60_000, bulkhead: { maxConcurrent: 1 } } }, routes: [{ id: 'slow', match: { prefix: '/' }, upstream: 'slow' }] });
+    const controller = new AbortController();
+    const pending = request(`${gw.url}/leaving`, { signal: controller.signal, headers: { 'x-request-id': 'req-leaving' } }).catch((err: unknown) => err);
+    await reached;
+    controller.abort();
+    expect((await pending) as { name?: string }).toMatchObject({ name: 'AbortError' });
+    await closed;
+    // The only bulkhead slot is free again: the next request reaches the upstream (which holds it too).
+    const second = request(`${gw.url}/second`, { headersTimeout: 60_000 }).catch((err: unknown) => err);
+    await new Promise<void>((resolve) => {
+      const check = (): void => void (slow.seen.length >= 2 ? resolve() : setTimeout(check, 10));
+      check();
+    });
+    expect(gw.logs.find((l) => l.msg === 'request completed' && l.reqId === 'req-leaving')).toMatchObject({ status: 499, route: 'proxy:slow' });
+    await slow.close();
+    await second;
+  });
+});
+
 describe('retries', () => {
   it('when a GET meets 503 twice, then it is retried and the third answer reaches the client', async () => {
     let calls = 0;

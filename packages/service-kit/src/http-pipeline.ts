@@ -26,6 +26,8 @@ export interface RequestState {
   route: string | undefined;
   trace: ServerSpan;
   log: Logger | undefined;
+  /** Called first when the response closes (RawRequest.onClose); at most one. */
+  onClose?: (() => void) | undefined;
 }
 
 const kState = Symbol('bulwark.request-state');
@@ -90,6 +92,11 @@ export function observer(deps: PipelineDeps): Observer {
     const req = this.req;
     const state = stateOf(req);
     if (!state) return;
+    const hook = state.onClose;
+    if (hook !== undefined) {
+      state.onClose = undefined;
+      hook();
+    }
     const route = state.route ?? UNMATCHED_ROUTE;
     const method = methodLabel(req.method ?? 'GET');
     // 499 (nginx's "client closed request") when the client left before the response completed.

@@ -45,6 +45,13 @@ export interface RawRequest {
   readonly log: Logger;
   /** Sets the route label of the request's RED metrics, span and log line (a bounded set, never the raw path). */
   markRoute(template: string): void;
+  /**
+   * Sets (undefined clears) the one function called when the response
+   * closes, finished or not (`res.writableFinished` tells), before the kit
+   * records the request: a second 'close' listener on `res` without the
+   * listener-array churn per request.
+   */
+  onClose(listener: (() => void) | undefined): void;
   /** Answers with `err` as problem+json, logged like a routed request's error (5xx with stack). */
   fail(err: unknown): void;
 }
@@ -97,6 +104,10 @@ export class KitRawRequest implements RawRequest {
 
   markRoute(template: string): void {
     this.#state.route = template;
+  }
+
+  onClose(listener: (() => void) | undefined): void {
+    this.#state.onClose = listener;
   }
 
   fail(err: unknown): void {

@@ -35,6 +35,8 @@ export interface ProxyInput {
   maxBodyBytes: number;
   metrics: GatewayMetrics;
   log: Logger;
+  /** Registers the one function to call when the client response closes (the kit's RawRequest.onClose); default: a 'close' listener on `res`. */
+  onClose?: ((listener: (() => void) | undefined) => void) | undefined;
 }
 
 /** Network failures worth another attempt: the request did not reach, or its connection dropped. */
@@ -249,7 +251,7 @@ export async function proxyRequest(input: ProxyInput): Promise<void> {
     metrics.upstreamRequests.inc({ upstream: upstream.name, outcome: 'bulkhead_full' });
     throw gatewayError('BULKHEAD_FULL', `upstream ${upstream.name} has ${upstream.bulkhead.max} requests in flight`, { retryAfterSeconds: upstream.config.bulkhead.retryAfterSeconds });
   }
-  const link = new ClientLink(res);
+  const link = new ClientLink(res, input.onClose);
   try {
     upstream.budget.recordRequest();
     await relayWithRetries(input, method, body, attempts, link, () => exceeded);
@@ -265,6 +267,7 @@ class ClientLink {
   attempt: Attempt | undefined;
   wake: (() => void) | undefined;
   readonly #res: ServerResponse;
+  readonly #register: ((listener: (() => void) | undefined) => void) | undefined;
   readonly #onClose = (): void => {
     if (this.#res.writableFinished) return;
     this.gone = true;
@@ -272,13 +275,16 @@ class ClientLink {
     this.wake?.();
   };
 
-  constructor(res: ServerResponse) {
+  constructor(res: ServerResponse, register: ((listener: (() => void) | undefined) => void) | undefined) {
     this.#res = res;
-    res.on('close', this.#onClose);
+    this.#register = register;
+    if (register) register(this.#onClose);
+    else res.on('close', this.#onClose);
   }
 
   detach(): void {
-    this.#res.off('close', this.#onClose);
+    if (this.#register) this.#register(undefined);
+    else this.#res.off('close', this.#onClose);
   }
 
   /** Full-jitter backoff that ends early if the client leaves. */

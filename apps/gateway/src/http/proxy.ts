@@ -165,6 +165,7 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
       maxBodyBytes: runtime.maxBodyBytes,
       metrics: deps.metrics,
       log: deps.log,
+      onClose: (listener) => request.onClose(listener),
     }).catch((err: unknown) => refuse(req, request, err));
   };
   const enter = (req: IncomingMessage, res: ServerResponse, request: RawRequest, state: ProxyState): void => {
