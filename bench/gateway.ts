@@ -39,7 +39,11 @@
  * BENCH_SERVER_NODE_ARGS (extra node flags for the target processes, e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`; targets then stop with SIGTERM so
  * the profile is written).
- * Needs BULWARK_REDIS_URL or REDIS_URL for `full` (npm run infra).
+ * Redis for `full`: a private redis-server the bench starts pinned to CPU 1
+ * (with the upstream and autocannon: an external dependency, like the
+ * upstream, must not take the gateway's core; unpinned, the scheduler often
+ * ran it on CPU 0). BENCH_REDIS=shared uses BULWARK_REDIS_URL or REDIS_URL
+ * (npm run infra) instead, as does a machine without taskset.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -339,6 +343,30 @@ function medianWithCi(xs: number[]): { median: number; low: number; high: number
   return { median: median(s), low: s[Math.max(0, Math.floor(n / 2 - half))]!, high: s[Math.min(n - 1, Math.ceil(n / 2 + half) - 1)]! };
 }
 
+/** A private redis-server on CPU 1 for the run (see the header); its URL and a stop function. */
+async function startPrivateRedis(): Promise<{ url: string; stop(): void }> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const child = spawn('taskset', ['-c', '1', 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const { Redis } = await import('ioredis');
+  for (let attempt = 0; ; attempt++) {
+    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await client.connect();
+      await client.ping();
+      client.disconnect();
+      break;
+    } catch (err) {
+      client.disconnect();
+      if (attempt >= 100 || child.exitCode !== null) throw new Error(`redis-server on port ${port} did not start`, { cause: err });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop: () => void child.kill('SIGKILL') };
+}
+
 interface Result { round: number; target: Target; rps: number; cpuUs: number; p50: number; p99: number; errors: number }
 
 export default async function run(): Promise<void> {
@@ -361,9 +389,11 @@ export default async function run(): Promise<void> {
   const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`;
   const token = await new SignJWT({ sub: 'bench-user', tenant: 'acme', roles: ['orders'] }).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setExpirationTime('1h').sign(keys.privateKey);
   const upstream = await startChild('direct', '1', {});
-  const env = { BENCH_UPSTREAM: new URL(upstream.url).origin, BENCH_JWKS: jwksUrl };
+  const privateRedis = pinning && process.env.BENCH_REDIS !== 'shared' && targets.some((t) => t.startsWith('full')) ? await startPrivateRedis() : undefined;
+  const redisUrl = privateRedis?.url ?? process.env.BULWARK_REDIS_URL ?? process.env.REDIS_URL ?? '';
+  const env = { BENCH_UPSTREAM: new URL(upstream.url).origin, BENCH_JWKS: jwksUrl, BULWARK_REDIS_URL: redisUrl };
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  console.log(`gateway bench: GET small JSON, ${connections} connections, ${warmupRequests} warm-up requests + ${durationS}s, ${rounds} rounds, load average ${load}, ${pinning ? 'servers on CPU 0, upstream + autocannon on CPU 1' : 'no taskset'}`);
+  console.log(`gateway bench: GET small JSON, ${connections} connections, ${warmupRequests} warm-up requests + ${durationS}s, ${rounds} rounds, load average ${load}, ${pinning ? 'servers on CPU 0, upstream + autocannon on CPU 1' : 'no taskset'}; Redis: ${privateRedis ? 'private, CPU 1' : redisUrl || 'none'}`);
   const results: Result[] = [];
   try {
     for (let round = 0; round < rounds; round++) {
@@ -386,6 +416,7 @@ export default async function run(): Promise<void> {
   } finally {
     upstream.child.removeAllListeners('exit');
     upstream.child.kill('SIGKILL');
+    privateRedis?.stop();
     jwks.close();
   }
   const summary = targets.map((target) => {
