@@ -9,6 +9,8 @@
  *   proxy         — gateway, one route, no auth/limits, breaker off
  *   proxy+breaker — same with the opossum breaker on (breaker cost)
  *   full          — JWT (ES256, JWKS) + 3 rate-limit policies (real Redis) + breaker + proxy
+ *   full+lease    — the same with the three policies leased (lease.units = BENCH_LEASE_UNITS, 50):
+ *                   most checks served from units this instance took ahead
  * Every round measures every target (order alternating per round); ratios are
  * computed per round and their median is reported, so drift on a shared
  * machine hits numerator and denominator alike. Warm-up is by request count
@@ -56,8 +58,10 @@ import { fileURLToPath } from 'node:url';
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon';
 
-type Target = 'direct' | 'minimal' | 'proxy' | 'proxy+breaker' | 'full' | 'proxy-before' | 'full-before';
-const ALL_TARGETS: readonly Target[] = ['direct', 'minimal', 'proxy', 'proxy+breaker', 'full', ...(process.env.BENCH_BEFORE_ROOT ? (['proxy-before', 'full-before'] as const) : [])];
+type Target = 'direct' | 'minimal' | 'proxy' | 'proxy+breaker' | 'full' | 'full+lease' | 'proxy-before' | 'full-before';
+const ALL_TARGETS: readonly Target[] = ['direct', 'minimal', 'proxy', 'proxy+breaker', 'full', 'full+lease', ...(process.env.BENCH_BEFORE_ROOT ? (['proxy-before', 'full-before'] as const) : [])];
+/** Lease size of the full+lease target's three policies (units per instance per grant). */
+const LEASE_UNITS = Number(process.env.BENCH_LEASE_UNITS ?? 50);
 const PAYLOAD = JSON.stringify({ id: 'o-42', status: 'placed', items: [{ sku: 'sku-1', qty: 2 }] });
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -97,19 +101,20 @@ async function serveMinimalProxy(upstreamUrl: string): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-async function serveGateway(target: 'proxy' | 'proxy+breaker' | 'full', upstreamUrl: string, jwksUrl: string, root = new URL('..', import.meta.url).href): Promise<number> {
+async function serveGateway(target: 'proxy' | 'proxy+breaker' | 'full' | 'full+lease', upstreamUrl: string, jwksUrl: string, root = new URL('..', import.meta.url).href): Promise<number> {
   const { createGateway } = (await import(new URL('apps/gateway/src/app.ts', root).href)) as typeof import('../apps/gateway/src/app.ts');
   const { loadGatewayConfig } = (await import(new URL('apps/gateway/src/config.ts', root).href)) as typeof import('../apps/gateway/src/config.ts');
   const { validateRoutesFile } = (await import(new URL('apps/gateway/src/domain/routes-file.ts', root).href)) as typeof import('../apps/gateway/src/domain/routes-file.ts');
   const { createLogDestination } = await import('@bulwark/service-kit');
-  const full = target === 'full';
+  const full = target === 'full' || target === 'full+lease';
+  const lease = target === 'full+lease' ? { lease: { units: LEASE_UNITS } } : {};
   const routes = validateRoutesFile({
     upstreams: { u: { url: upstreamUrl, breaker: { enabled: target !== 'proxy' } } },
     rateLimitPolicies: full
       ? [
-          { name: 'per-tenant', algorithm: 'sliding-window', limit: 1e9, windowSeconds: 60 },
-          { name: 'per-user', algorithm: 'token-bucket', limit: 1e9, windowSeconds: 60 },
-          { name: 'per-ip', algorithm: 'fixed-window', limit: 1e9, windowSeconds: 60 },
+          { name: 'per-tenant', algorithm: 'sliding-window', limit: 1e9, windowSeconds: 60, ...lease },
+          { name: 'per-user', algorithm: 'token-bucket', limit: 1e9, windowSeconds: 60, ...lease },
+          { name: 'per-ip', algorithm: 'fixed-window', limit: 1e9, windowSeconds: 60, ...lease },
         ]
       : [],
     routes: [
@@ -399,7 +404,7 @@ export default async function run(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
         const server = target === 'direct' ? upstream : await startChild(target, '0', env);
-        const opts = { url: server.url, connections, headers: target === 'full' || target === 'full-before' ? { authorization: `Bearer ${token}` } : {} };
+        const opts = { url: server.url, connections, headers: target.startsWith('full') ? { authorization: `Bearer ${token}` } : {} };
         try {
           if (warmupRequests > 0) await autocannon({ ...opts, amount: warmupRequests });
           const before = cpuSecondsOf(server.child.pid!);
@@ -440,6 +445,8 @@ export default async function run(): Promise<void> {
   if (has('minimal', 'direct')) console.log(`minimal/direct        = ${perRound((of) => of('minimal').rps / of('direct').rps)} (the reference proxy itself)`);
   if (has('proxy', 'minimal')) console.log(`proxy/minimal         = ${perRound((of) => of('proxy').rps / of('minimal').rps)}; CPU/req ${perRound((of) => of('proxy').cpuUs / of('minimal').cpuUs)}×; added p50 vs minimal = ${perRound((of) => of('proxy').p50 - of('minimal').p50)} ms`);
   if (has('full', 'direct')) console.log(`full/direct           = ${perRound((of) => of('full').rps / of('direct').rps)} (target >= 0.35)`);
+  if (has('full+lease', 'direct')) console.log(`full+lease/direct     = ${perRound((of) => of('full+lease').rps / of('direct').rps)} (target >= 0.35; the three policies with lease.units=${LEASE_UNITS})`);
+  if (has('full+lease', 'full')) console.log(`full+lease/full       = ${perRound((of) => of('full+lease').rps / of('full').rps)}× req/s; CPU/req ${perRound((of) => of('full+lease').cpuUs / of('full').cpuUs)}×`);
   if (has('full', 'minimal')) console.log(`full/minimal          = ${perRound((of) => of('full').rps / of('minimal').rps)}`);
   if (has('proxy-before', 'proxy')) console.log(`proxy before → after  = ${perRound((of) => of('proxy').rps / of('proxy-before').rps)}× req/s; CPU/req ${perRound((of) => of('proxy').cpuUs / of('proxy-before').cpuUs)}×`);
   if (has('full-before', 'full')) console.log(`full before → after   = ${perRound((of) => of('full').rps / of('full-before').rps)}× req/s; CPU/req ${perRound((of) => of('full').cpuUs / of('full-before').cpuUs)}×`);

@@ -47,6 +47,26 @@ async function status(url: string): Promise<number> {
 }
 
 describe('rate limits', () => {
+  it('when a policy is leased, then requests are served from the lease (fewer Redis calls) yet never more than the limit, with RateLimit headers, and then 429', async () => {
+    const prefix = `gwtest-${randomUUID()}`;
+    prefixes.push(prefix);
+    const gw = await startGateway(routesWith({ algorithm: 'fixed-window', limit: 6, windowSeconds: 60, lease: { units: 3, ttlSeconds: 30 } }, 'ip'), { REDIS_URL: sharedRedisUrl(), RATE_LIMIT_PREFIX: prefix });
+    cleanups.push(() => gw.stop());
+    const statuses: number[] = [];
+    const remaining: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      const res = await request(`${gw.url}/x`);
+      await res.body.dump();
+      statuses.push(res.statusCode);
+      remaining.push(String(res.headers.ratelimit ?? ''));
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429, 429, 429]);
+    expect(remaining[0]).toMatch(/^"global";r=\d+;t=\d+$/);
+    const metrics = await (await request(`${gw.url}/metrics`)).body.text();
+    // Six admissions: two Redis grants (1 + 3 units each), four served from the lease.
+    expect(metrics).toMatch(/bulwark_ratelimit_decisions_total\{[^}]*policy="global"[^}]*outcome="allowed"[^}]*source="lease"[^}]*\} 4/);
+  });
+
   it('when a route policy is exhausted, then 429 problem+json with RateLimit headers and Retry-After, and the upstream is not called', async () => {
     const prefix = `gwtest-${randomUUID()}`;
     prefixes.push(prefix);

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, type Registry } from 'prom-client';
-import { applyDecision, formatPolicyHeader, formatRateLimitHeader, type Hit, type RateLimiter } from '@bulwark/ratelimit';
+import { applyDecision, formatPolicyHeader, formatRateLimitHeader, type Decision, type Hit, type RateLimiter } from '@bulwark/ratelimit';
 import { markRoute, propagationHeaders, type Logger, type RawRequest, type RawRequestHandler } from '@bulwark/service-kit';
 import { gatewayError } from '../errors.ts';
 import { assertHasRoles, tokenMissing, type Authenticator, type Principal } from '../domain/authenticate.ts';
@@ -180,16 +180,23 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
       forward(req, res, request, state);
       return;
     }
+    const decide = (decision: Decision): void => {
+      if (decision.allowed) {
+        if (decision.policies.length > 0) fields.push('ratelimit-policy', formatPolicyHeader(decision), 'ratelimit', formatRateLimitHeader(decision));
+        forward(req, res, request, state);
+        return;
+      }
+      applyDecision(res, decision, req.url ?? '/'); // the 429/503 problem+json written by @bulwark/ratelimit
+    };
+    // Leased policies with units left on this instance: decided here, no promise hop.
+    const local = limiter!.tryLocal(hits);
+    if (local !== undefined) {
+      decide(local);
+      return;
+    }
     limiter!
       .check(hits)
-      .then((decision) => {
-        if (decision.allowed) {
-          if (decision.policies.length > 0) fields.push('ratelimit-policy', formatPolicyHeader(decision), 'ratelimit', formatRateLimitHeader(decision));
-          forward(req, res, request, state);
-          return;
-        }
-        applyDecision(res, decision, req.url ?? '/'); // the 429/503 problem+json written by @bulwark/ratelimit
-      })
+      .then(decide)
       .catch((err: unknown) => request.fail(err));
   };
   return function serveProxied(req, res, request) {
