@@ -207,6 +207,17 @@ describe('lease lifetime', () => {
   });
 });
 
+describe('bounded lease table', () => {
+  it('when more keys are leased than leaseMaxKeys, then the least recently granted are evicted and their units counted unused', async () => {
+    const { limiter, registry } = setup([{ name: 'api', algorithm: 'fixed-window', limit: 100, windowSeconds: 3600, lease: { units: 5, ttlSeconds: 60 } }], { leaseMaxKeys: 3 });
+    for (let i = 0; i < 5; i++) await limiter.check([{ policy: 'api', subject: `client-${i}` }]);
+    expect(limiter.leaseCount).toBe(3);
+    expect(await metric(registry, 'bulwark_ratelimit_lease_units_expired_total', { policy: 'api' })).toBe(10);
+    expect((await limiter.check([{ policy: 'api', subject: 'client-0' }])).source).toBe('redis'); // evicted
+    expect((await limiter.check([{ policy: 'api', subject: 'client-4' }])).source).toBe('lease');
+  });
+});
+
 describe('metrics', () => {
   it('when requests are served from leases, then decisions count source "lease" and granted units are counted per policy', async () => {
     const { limiter, registry } = setup([{ name: 'api', algorithm: 'fixed-window', limit: 100, windowSeconds: 3600, lease: { units: 4, ttlSeconds: 60 } }]);
