@@ -158,7 +158,7 @@ export class LeasedChecks {
       }
       subset.push(i);
     }
-    // subset is never empty: with every lease sufficient, #serveFromLeases would have served the request.
+    // subset is never empty: callers come here right after serve() failed, with no await in between.
     const m = subset.length;
     const argv = new Array<string>(m * (extras ? 5 : 4) + 2);
     for (let j = 0; j < m; j++) {
