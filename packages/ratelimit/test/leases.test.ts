@@ -113,6 +113,47 @@ describe('one hot key', () => {
   });
 });
 
+describe('several instances', () => {
+  it('when 4 limiters on separate connections race for one leased key, then all admit some and the total is at most the limit and at least the limit minus one lease each', async () => {
+    const prefix = testPrefix();
+    prefixes.push(prefix);
+    const policy = { name: 'shared', algorithm: 'fixed-window' as const, limit: 300, windowSeconds: 3600, lease: { units: 10, ttlSeconds: 60 } };
+    const clients = [1, 2, 3, 4].map(() => new Redis(sharedRedisUrl()));
+    try {
+      const now = T0 + 30_000;
+      const limiters = clients.map((client) => new RateLimiter({ redis: client, prefix, policies: [policy], clock: () => now, timeoutMs: 5_000 }));
+      const hit = [{ policy: 'shared', subject: 'one-key' }];
+      const admitted = await Promise.all(
+        limiters.map(async (limiter) => {
+          let count = 0;
+          let rejectedInARow = 0;
+          await Promise.all(
+            Array.from({ length: 8 }, async () => {
+              while (rejectedInARow < 50) {
+                const d = await limiter.check(hit);
+                if (d.allowed) {
+                  count++;
+                  rejectedInARow = 0;
+                } else {
+                  rejectedInARow++;
+                }
+              }
+            }),
+          );
+          return count;
+        }),
+      );
+      const total = admitted.reduce((a, b) => a + b, 0);
+      expect(admitted.every((n) => n > 0)).toBe(true);
+      expect(total).toBeLessThanOrEqual(300);
+      expect(total).toBeGreaterThanOrEqual(300 - 10 * 4);
+      expect(await fixedCount(prefix, 'shared', 'one-key')).toBeLessThanOrEqual(300);
+    } finally {
+      for (const c of clients) c.disconnect();
+    }
+  });
+});
+
 describe('leased and exact policies in one check', () => {
   const policies: PolicyConfig[] = [
     { name: 'leased', algorithm: 'fixed-window', limit: 100, windowSeconds: 3600, lease: { units: 10, ttlSeconds: 60 } },

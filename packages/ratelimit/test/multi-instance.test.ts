@@ -113,7 +113,8 @@ describe('multi-instance correctness', () => {
       expect(admitted).toBeLessThanOrEqual(limit + refill);
       expect(admitted).toBeGreaterThanOrEqual(limit - units * instances);
       expect(results.reduce((sum, r) => sum + r.leaseServed, 0)).toBeGreaterThan(0); // leases really served
-      expect(results.filter((r) => r.admitted > 0).length).toBeGreaterThan(1);
+      // No "every instance admitted" check: with leases one process can drain the quota before a
+      // late-booting one starts on a loaded machine. leases.test.ts asserts competition in-process.
     } finally {
       await deletePrefix(redis, leasePrefix);
     }
