@@ -10,7 +10,7 @@ import { getQueueDepth, JobQueue, listDeadLetters } from '@bulwark/jobs';
 import { loadConfig } from '@bulwark/service-kit';
 import { webhookQueueDefinition } from '../src/app.ts';
 import { notificationsConfigSchema } from '../src/config.ts';
-import { call, env, Receiver, setupNotifications, stopChild, waitFor, type TestNotifications } from './support.ts';
+import { call, env, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
 
 let t: TestNotifications;
 let receiver: Receiver;
@@ -55,7 +55,7 @@ describe('faults', () => {
     const published = await call(first.url, 'POST', `/v1/tenants/${tn}/events`, { id: 'evt-crash', type: 'order.confirmed', data: {} });
     const deliveryId = published.body.deliveries[0].id as string;
     await waitFor(() => receiver.at(path).length === 1, 'the worker to be mid-delivery');
-    await stopChild(first, 'SIGKILL');
+    await first.kill('SIGKILL');
     receiver.releaseHeld(); // the answer goes to a dead socket
     const q = openQueue();
     expect((await getQueueDepth(q)).total.active).toBe(1); // the killed worker's job is stuck active until its lock expires
@@ -111,7 +111,7 @@ describe('faults', () => {
     expect(once.rows).toHaveLength(0);
     expect(new Set(receiver.at(path).map((r) => r.eventId)).size).toBe(ids.length);
     expect(await listDeadLetters(q)).toHaveLength(0);
-    await stopChild(second);
+    await second.kill('SIGTERM');
     expect((await getQueueDepth(q)).total.active).toBe(0);
   });
 });

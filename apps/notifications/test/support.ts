@@ -3,18 +3,20 @@
  * process, each test on its own PostgreSQL schema and BullMQ key prefix
  * (random suffix) removed at cleanup; real receiving HTTP servers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
+import { startService, type Service } from '@bulwark/test-support';
 import { SIGNATURE_HEADER } from '@bulwark/webhook-signature';
 import { createNotificationsApp, type NotificationsApp, type NotificationsAppOptions } from '../src/app.ts';
 import { notificationsConfigSchema } from '../src/config.ts';
+
+export { call, waitFor, type Reply, type Service } from '@bulwark/test-support';
 
 export const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
@@ -30,42 +32,6 @@ export function env(name: string): string {
 
 export function suffix(): string {
   return randomUUID().replaceAll('-', '').slice(0, 10);
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls until `predicate` holds; the deadline only bounds a hang, it asserts nothing about speed. */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, deadlineMs = 30_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-export interface Reply {
-  status: number;
-  headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-export async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }
 
 export interface Received {
@@ -129,18 +95,6 @@ export class Receiver {
   }
 }
 
-export interface Child {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-export async function stopChild(c: Child, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill(signal);
-  await c.exited;
-}
-
 export interface TestNotifications {
   id: string;
   schema: string;
@@ -149,7 +103,7 @@ export interface TestNotifications {
   env(extra?: Record<string, string>): Record<string, string>;
   startApp(extra?: Record<string, string>, options?: Partial<NotificationsAppOptions>): Promise<{ app: NotificationsApp; url: string }>;
   /** The service as a child process (its own worker), on a free port. */
-  spawnApp(extra?: Record<string, string>): Promise<Child>;
+  spawnApp(extra?: Record<string, string>): Promise<Service>;
   cleanup(): Promise<void>;
 }
 
@@ -168,7 +122,7 @@ export async function setupNotifications(): Promise<TestNotifications> {
   const prefix = `notif-${id}`;
   const db = createPool({ connectionString: env('BULWARK_PG_URL'), name: `notifications_test_${id}`, max: 5, registry: new Registry(), log: silent, searchPath: [schema] });
   const apps: NotificationsApp[] = [];
-  const children: Child[] = [];
+  const children: Service[] = [];
   const baseEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
     HOST: '127.0.0.1',
     PORT: '0',
@@ -198,34 +152,13 @@ export async function setupNotifications(): Promise<TestNotifications> {
       return { app, url };
     },
     async spawnApp(extra = {}) {
-      const port = await freePort();
-      const child = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', 'src/main.ts'], {
-        cwd: APP_DIR,
-        env: { ...process.env, ...baseEnv(extra), PORT: String(port) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      let gone = false;
-      void exited.then(() => (gone = true));
-      const url = `http://127.0.0.1:${port}`;
-      await waitFor(async () => {
-        if (gone) throw new Error(`notifications exited before it was ready:\n${out}`);
-        try {
-          return (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) })).ok;
-        } catch {
-          return false;
-        }
-      }, 'notifications child ready');
-      const c = { child, url, output: () => out, exited };
+      const c = await startService({ name: 'notifications', main: 'src/main.ts', cwd: APP_DIR, env: baseEnv(extra) });
       children.push(c);
       return c;
     },
     async cleanup() {
       for (const app of apps.reverse()) await app.service.stop().catch(() => undefined);
-      for (const c of children) await stopChild(c, 'SIGKILL');
+      for (const c of children) await c.kill('SIGKILL');
       await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
       await db.close();
       const redis = new Redis(env('BULWARK_REDIS_URL'));

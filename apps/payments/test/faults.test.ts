@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { reconcile } from '../src/store/payments-store.ts';
-import { call, pspState, setKnobs, setupPayments, stopChild, waitFor, webhooksSettled, type Reply, type TestPayments } from './support.ts';
+import { call, pspState, setKnobs, setupPayments, waitFor, webhooksSettled, type Reply, type TestPayments } from './support.ts';
 
 let t: TestPayments;
 
@@ -74,7 +74,7 @@ describe('faults', () => {
     // The PSP authorizes at once and holds its answer: payments is inside its transaction, waiting.
     const inFlight = call(svc.url, 'POST', '/v1/payments', body, { 'idempotency-key': k, 'psp-simulate': 'timeout' }).catch((err: unknown) => err);
     await waitFor(async () => (await call(psp, 'GET', `/v1/payment_intents?orderId=${orderId}`)).body.data.length === 1, 'the PSP to authorize');
-    await stopChild(svc, 'SIGKILL');
+    await svc.kill('SIGKILL');
     expect(await inFlight).toHaveProperty('message', 'fetch failed'); // the client never got an answer
     expect((await t.db.query('SELECT count(*)::int AS n FROM payments')).rows[0]!.n).toBe(0); // the open transaction died with the process
     svc = await t.spawnApp({ PSP_TIMEOUT_MS: '8000' });
@@ -101,7 +101,7 @@ describe('faults', () => {
   it('when the PSP process is down, then 503 problem+json, nothing recorded, and the breaker opens', async () => {
     const psp = await t.startPsp();
     const url = (await t.startApp({ PSP_BREAKER_VOLUME: '3', PSP_BREAKER_RESET_MS: '60000' })).url;
-    await stopChild(psp, 'SIGKILL');
+    await psp.kill('SIGKILL');
     const orderId = `o-${randomUUID()}`;
     const replies = [];
     for (let i = 0; i < 5; i++) replies.push(await call(url, 'POST', '/v1/payments', { orderId, amount: 100, currency: 'EUR' }, { 'idempotency-key': `k-${orderId}` }));

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { SIGNATURE_HEADER, verifySignature } from '@bulwark/webhook-signature';
-import { call, freePort, SECRET_NEW, SECRET_OLD, setKnobs, spawnProcess, stopChild, waitFor, type Child } from './support.ts';
+import { call, freePort, SECRET_NEW, SECRET_OLD, setKnobs, spawnProcess, waitFor, type Service } from './support.ts';
 
 /** A webhook subscriber that records what arrives, in arrival order. */
 interface Received {
@@ -15,7 +15,7 @@ interface Received {
 
 let receiver: Server;
 let received: Received[];
-let psp: Child;
+let psp: Service;
 
 beforeEach(async () => {
   received = [];
@@ -38,7 +38,7 @@ beforeEach(async () => {
   });
 });
 afterEach(async () => {
-  await stopChild(psp, 'SIGKILL');
+  await psp.kill('SIGKILL');
   await new Promise((resolve) => receiver.close(resolve));
 });
 

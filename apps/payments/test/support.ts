@@ -3,15 +3,16 @@
  * service in-process (port 0) or as a child process, each test on its own
  * PostgreSQL schema (random suffix) removed at cleanup.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
+import { call, freePort, startService, waitFor, type Service } from '@bulwark/test-support';
 import { createPaymentsApp, type PaymentsApp } from '../src/app.ts';
 import { paymentsConfigSchema } from '../src/config.ts';
+
+export { call, freePort, waitFor, type Reply, type Service } from '@bulwark/test-support';
 
 export const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
@@ -30,81 +31,9 @@ export function suffix(): string {
   return randomUUID().replaceAll('-', '').slice(0, 10);
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls until `predicate` holds; the deadline only bounds a hang, it asserts nothing about speed. */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, deadlineMs = 30_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-export interface Reply {
-  status: number;
-  headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-export async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-}
-
-export interface Child {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function ready(url: string): Promise<boolean> {
-  try {
-    return (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) })).ok;
-  } catch {
-    return false;
-  }
-}
-
-/** Starts src/<entry> with Node 24 from the TypeScript sources and waits for /readyz. */
-export async function spawnProcess(entry: string, port: number, env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', entry], {
-    cwd: APP_DIR,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', SHUTDOWN_TIMEOUT_MS: '1000', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  let gone = false;
-  void exited.then(() => (gone = true));
-  await waitFor(async () => {
-    if (gone) throw new Error(`${entry} exited before it was ready:\n${out}`);
-    return ready(url);
-  }, `${entry} ready on ${url}`);
-  return { child, url, output: () => out, exited };
-}
-
-export async function stopChild(c: Child, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill(signal);
-  await c.exited;
+/** Starts src/<entry> (this app's, with Node 24 from the TypeScript sources) on `port` and waits for /readyz. */
+export async function spawnProcess(entry: string, port: number, env: Record<string, string>): Promise<Service> {
+  return startService({ main: entry, cwd: APP_DIR, port, env: { SHUTDOWN_TIMEOUT_MS: '1000', ...env } });
 }
 
 export interface TestPayments {
@@ -114,12 +43,12 @@ export interface TestPayments {
   pspPort: number;
   /** Payments URL the PSP sends webhooks to (fixed before anything starts). */
   paymentsPort: number;
-  psp?: Child;
-  startPsp(env?: Record<string, string>): Promise<Child>;
+  psp?: Service;
+  startPsp(env?: Record<string, string>): Promise<Service>;
   /** The payments service in this process on paymentsPort. */
   startApp(env?: Record<string, string>): Promise<{ app: PaymentsApp; url: string }>;
   /** The payments service as a child process on paymentsPort. */
-  spawnApp(env?: Record<string, string>): Promise<Child>;
+  spawnApp(env?: Record<string, string>): Promise<Service>;
   paymentsEnv(env?: Record<string, string>): Record<string, string>;
   cleanup(): Promise<void>;
 }
@@ -131,7 +60,7 @@ export async function setupPayments(): Promise<TestPayments> {
   const pspPort = await freePort();
   const paymentsPort = await freePort();
   const apps: PaymentsApp[] = [];
-  const children: Child[] = [];
+  const children: Service[] = [];
   const paymentsEnv = (env: Record<string, string> = {}): Record<string, string> => ({
     HOST: '127.0.0.1',
     PORT: String(paymentsPort),
@@ -181,7 +110,7 @@ export async function setupPayments(): Promise<TestPayments> {
     paymentsEnv,
     async cleanup() {
       for (const app of apps.reverse()) await app.service.stop().catch(() => undefined);
-      for (const c of children) await stopChild(c, 'SIGKILL');
+      for (const c of children) await c.kill('SIGKILL');
       await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await db.close();
     },
