@@ -4,70 +4,27 @@
  * resuming a claimed-but-unfinished run, catch-up within the starting
  * deadline, Job targets, and bad input.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import {
-  ApiException,
-  BatchV1Api,
-  CoordinationV1Api,
-  CustomObjectsApi,
-  EventsV1Api,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
-import { Registry } from 'prom-client';
+import { describe, expect, it } from '@jest/globals';
+import { ApiException, BatchV1Api, CoordinationV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
 import { jsonLogger, silentLogger } from '../src/log.ts';
-import { Operator } from '../src/operator.ts';
-import { CRONTASK, type CronTask, cronTaskController } from '../src/reconcilers/crontask.ts';
+import type { Operator } from '../src/operator.ts';
+import { CRONTASK, type CronTask } from '../src/reconcilers/crontask.ts';
 import { CRONTASKRUN, type CronTaskRun, runName } from '../src/reconcilers/crontask-runs.ts';
 import { CronTarget, overlapping } from './cron-target.ts';
-import { CLUSTER_START_MS, connect, createNamespace, deleteNamespace, eventually, installCrds } from './helpers.ts';
+import { useCronTaskFixture } from './crontask-fixture.ts';
+import { eventually } from './helpers.ts';
 
 // Roomy enough that a loaded CI box does not make the only replica lose its Lease mid-test.
-const timings = { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 };
-
-let kc: KubeConfig;
-let custom: CustomObjectsApi;
-let namespace: string;
-let operators: Operator[] = [];
-let targets: CronTarget[] = [];
-
-beforeAll(async () => {
-  kc = await connect();
-  custom = kc.makeApiClient(CustomObjectsApi);
-  await installCrds();
-}, CLUSTER_START_MS);
-
-beforeEach(async () => {
-  namespace = await createNamespace(kc, 'cronrun');
-});
-
-afterEach(async () => {
-  await Promise.all(operators.map((o) => o.stop()));
-  operators = [];
-  await Promise.all(targets.map((t) => t.stop()));
-  targets = [];
-  const left = (await custom.listNamespacedCustomObject({ ...plural(CRONTASK.plural), namespace })) as { items: CronTask[] };
-  for (const t of left.items) {
-    await custom
-      .patchNamespacedCustomObject({ ...ref(t.metadata?.name ?? ''), body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
-      .catch(() => undefined);
-  }
-  await deleteNamespace(kc, namespace);
-});
+const fx = useCronTaskFixture('cronrun', { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 });
+const { ref, read, eventReasons } = fx;
 
 const plural = (p: string) => ({ group: CRONTASK.group, version: CRONTASK.version, plural: p });
-const ref = (name: string) => ({ ...plural(CRONTASK.plural), namespace, name });
-const read = (name: string) => custom.getNamespacedCustomObject(ref(name)) as Promise<CronTask>;
 const listRuns = async (): Promise<CronTaskRun[]> =>
-  ((await custom.listNamespacedCustomObject({ ...plural(CRONTASKRUN.plural), namespace })) as { items: CronTaskRun[] }).items.sort((a, b) => a.spec.tick.localeCompare(b.spec.tick));
+  ((await fx.custom.listNamespacedCustomObject({ ...plural(CRONTASKRUN.plural), namespace: fx.namespace })) as { items: CronTaskRun[] }).items.sort((a, b) => a.spec.tick.localeCompare(b.spec.tick));
 
 async function startOperator(identity = 'op-a'): Promise<{ operator: Operator; registry: Registry }> {
-  const registry = new Registry();
-  const log = process.env.BULWARK_TEST_LOG ? jsonLogger : silentLogger;
-  const controller = cronTaskController({ kc, identity, namespace, registry, log });
-  const operator = new Operator({ kc, identity, namespace, leaseName: 'platform-operator', timings, controllers: [controller], registry, port: 0, host: '127.0.0.1', log });
-  operators.push(operator);
+  const { operator, registry } = fx.operator(identity, process.env.BULWARK_TEST_LOG ? jsonLogger : silentLogger);
   await operator.start();
   await eventually('leading', () => operator.elector.isLeader, Boolean);
   return { operator, registry };
@@ -75,7 +32,7 @@ async function startOperator(identity = 'op-a'): Promise<{ operator: Operator; r
 
 async function startTarget(options: ConstructorParameters<typeof CronTarget>[0] = {}): Promise<{ target: CronTarget; url: string }> {
   const target = new CronTarget(options);
-  targets.push(target);
+  fx.stopAfterTest(target);
   return { target, url: await target.start() };
 }
 
@@ -83,12 +40,7 @@ function task(name: string, spec: Partial<CronTask['spec']> & Pick<CronTask['spe
   return { apiVersion: `${CRONTASK.group}/${CRONTASK.version}`, kind: CRONTASK.kind, metadata: { name }, spec: { schedule: '* * * * * *', startingDeadlineSeconds: 10, ...spec } };
 }
 
-const create = (t: CronTask) => custom.createNamespacedCustomObject({ ...ref(t.metadata?.name ?? ''), body: t }) as Promise<CronTask>;
-
-async function eventReasons(name: string): Promise<string[]> {
-  const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace, fieldSelector: `regarding.name=${name}` });
-  return events.items.map((e) => `${e.type} ${e.reason}`);
-}
+const create = (t: CronTask) => fx.custom.createNamespacedCustomObject({ ...ref(t.metadata?.name ?? ''), body: t }) as Promise<CronTask>;
 
 describe('CronTask runs against the real API server', () => {
   it('when an HTTP task is due every second, then each tick is claimed once as a CronTaskRun and called with its idempotency key and the fencing token, and history is trimmed', async () => {
@@ -96,10 +48,10 @@ describe('CronTask runs against the real API server', () => {
     const { target, url } = await startTarget();
     await create(task('every', { target: { url }, successfulRunsHistoryLimit: 2 }));
     await eventually('4 calls', () => target.calls.length, (n) => n >= 4, 20_000);
-    const lease = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: 'platform-operator', namespace });
+    const lease = await fx.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: 'platform-operator', namespace: fx.namespace });
     const [first] = target.calls;
     expect(first?.fencingToken).toBe(`${lease.spec?.leaseTransitions ?? -1}/op-a`);
-    expect(first?.idempotencyKey).toBe(`${namespace}/every/${first?.tick}`);
+    expect(first?.idempotencyKey).toBe(`${fx.namespace}/every/${first?.tick}`);
     expect(first?.run).toBe(runName('every', new Date(first?.tick ?? '')));
     expect(first?.attempt).toBe(1);
     // One call per tick, ticks one second apart.
@@ -152,26 +104,26 @@ describe('CronTask runs against the real API server', () => {
     const created = await create(task('resume', { target: { url }, schedule: '0 0 1 1 *', startingDeadlineSeconds: 3600 }));
     const tick = new Date(Math.floor(Date.now() / 1000) * 1000 - 5000);
     const name = runName('resume', tick);
-    await custom.createNamespacedCustomObject({
+    await fx.custom.createNamespacedCustomObject({
       ...plural(CRONTASKRUN.plural),
-      namespace,
+      namespace: fx.namespace,
       body: {
         apiVersion: `${CRONTASKRUN.group}/${CRONTASKRUN.version}`,
         kind: CRONTASKRUN.kind,
         metadata: { name, labels: { 'bulwark.dev/crontask-uid': created.metadata?.uid ?? '' }, annotations: { 'bulwark.dev/crontask': 'resume' } },
-        spec: { task: 'resume', taskUid: created.metadata?.uid, tick: tick.toISOString(), idempotencyKey: `${namespace}/resume/${tick.toISOString()}`, target: 'http', fencing: { holder: 'dead-leader', leaseTransitions: 0 } },
+        spec: { task: 'resume', taskUid: created.metadata?.uid, tick: tick.toISOString(), idempotencyKey: `${fx.namespace}/resume/${tick.toISOString()}`, target: 'http', fencing: { holder: 'dead-leader', leaseTransitions: 0 } },
         status: { phase: 'Running', attempt: 1, fencing: { holder: 'dead-leader', leaseTransitions: 0 } },
       },
     });
     await startOperator('op-b');
-    const run = await eventually('resumed and finished', () => custom.getNamespacedCustomObject({ ...plural(CRONTASKRUN.plural), namespace, name }) as Promise<CronTaskRun>, (r) => r.status?.phase === 'Succeeded');
+    const run = await eventually('resumed and finished', () => fx.custom.getNamespacedCustomObject({ ...plural(CRONTASKRUN.plural), namespace: fx.namespace, name }) as Promise<CronTaskRun>, (r) => r.status?.phase === 'Succeeded');
     // Attempt 2, or more if op-b itself lost and regained the Lease meanwhile (each term resumes it again).
     expect(run.status?.attempt).toBeGreaterThanOrEqual(2);
     expect(run.status?.fencing?.holder).toBe('op-b');
     expect(run.spec.fencing.holder).toBe('dead-leader');
     expect(target.calls.length).toBeGreaterThanOrEqual(1);
     for (const call of target.calls) {
-      expect(call).toEqual(expect.objectContaining({ idempotencyKey: `${namespace}/resume/${tick.toISOString()}`, run: name, runUid: run.metadata?.uid }));
+      expect(call).toEqual(expect.objectContaining({ idempotencyKey: `${fx.namespace}/resume/${tick.toISOString()}`, run: name, runUid: run.metadata?.uid }));
       expect(call.attempt).toBeGreaterThanOrEqual(2);
     }
     expect((await listRuns()).map((r) => r.metadata?.name)).toEqual([name]);
@@ -184,7 +136,7 @@ describe('CronTask runs against the real API server', () => {
     // No leader yet: say the last tick fired a minute ago.
     const start = Date.now();
     const lastSchedule = new Date(Math.floor((start - 60_000) / 5000) * 5000);
-    await custom.patchNamespacedCustomObjectStatus(
+    await fx.custom.patchNamespacedCustomObjectStatus(
       { ...ref('catchup'), body: { status: { lastScheduleTime: lastSchedule.toISOString() } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
@@ -217,15 +169,15 @@ describe('CronTask runs against the real API server', () => {
       }),
     );
     const [run] = await eventually('a run', listRuns, (r) => r.length >= 1);
-    const batch = kc.makeApiClient(BatchV1Api);
-    const job = await eventually('its Job', () => batch.readNamespacedJob({ name: run?.metadata?.name ?? '', namespace }).catch(() => undefined), Boolean);
+    const batch = fx.kc.makeApiClient(BatchV1Api);
+    const job = await eventually('its Job', () => batch.readNamespacedJob({ name: run?.metadata?.name ?? '', namespace: fx.namespace }).catch(() => undefined), Boolean);
     expect(job?.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'CronTaskRun', name: run?.metadata?.name, uid: run?.metadata?.uid, controller: true })]);
     expect(job?.metadata?.annotations?.['bulwark.dev/idempotency-key']).toBe(run?.spec.idempotencyKey);
     // Report the Job finished, as its controller would.
     const completed = await batch.patchNamespacedJobStatus(
       {
         name: run?.metadata?.name ?? '',
-        namespace,
+        namespace: fx.namespace,
         body: {
           status: {
             startTime: new Date(),
@@ -241,14 +193,14 @@ describe('CronTask runs against the real API server', () => {
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     ).catch((e: unknown) => e);
     if (completed instanceof Error) throw completed;
-    await eventually('run succeeded', () => custom.getNamespacedCustomObject({ ...plural(CRONTASKRUN.plural), namespace, name: run?.metadata?.name ?? '' }) as Promise<CronTaskRun>, (r) => r.status?.phase === 'Succeeded');
+    await eventually('run succeeded', () => fx.custom.getNamespacedCustomObject({ ...plural(CRONTASKRUN.plural), namespace: fx.namespace, name: run?.metadata?.name ?? '' }) as Promise<CronTaskRun>, (r) => r.status?.phase === 'Succeeded');
   });
 });
 
 describe('CronTask bad input', () => {
   const rejected = async (spec: Record<string, unknown>): Promise<string> => {
     try {
-      await custom.createNamespacedCustomObject({ ...ref('bad'), body: { apiVersion: `${CRONTASK.group}/${CRONTASK.version}`, kind: CRONTASK.kind, metadata: { name: 'bad' }, spec } });
+      await fx.custom.createNamespacedCustomObject({ ...ref('bad'), body: { apiVersion: `${CRONTASK.group}/${CRONTASK.version}`, kind: CRONTASK.kind, metadata: { name: 'bad' }, spec } });
     } catch (error) {
       if (error instanceof ApiException && error.code === 422) return String(error.body);
       throw error;
@@ -281,7 +233,7 @@ describe('CronTask bad input', () => {
       expect(t.status?.conditions?.[0]).toEqual(expect.objectContaining({ status: 'False', message: expect.stringMatching(message) }));
     }
     await eventually('the valid task fires', () => target.calls.length, (n) => n >= 2);
-    expect(target.calls.every((c) => c.idempotencyKey.startsWith(`${namespace}/fine/`))).toBe(true);
+    expect(target.calls.every((c) => c.idempotencyKey.startsWith(`${fx.namespace}/fine/`))).toBe(true);
     expect(operator.elector.isLeader).toBe(true);
   });
 });

@@ -28,9 +28,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CoordinationV1Api, CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoordinationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import pg from 'pg';
 import { CRONTASK, type CronTask } from '../src/reconcilers/crontask.ts';
+import { releaseCronTasks } from './crontask-fixture.ts';
 import { CLUSTER_START_MS, connect, createNamespace, deleteNamespace, eventually, installCrds, kubeconfigPath } from './helpers.ts';
 
 const SOAK_MS = Number(process.env.BULWARK_CRON_SOAK_SECONDS ?? 120) * 1000;
@@ -72,15 +73,7 @@ afterAll(async () => {
     server.closeAllConnections();
     await new Promise((r) => server?.close(r));
   }
-  const left = (await custom.listNamespacedCustomObject({ group: CRONTASK.group, version: CRONTASK.version, plural: CRONTASK.plural, namespace }).catch(() => ({ items: [] }))) as { items: CronTask[] };
-  for (const t of left.items) {
-    await custom
-      .patchNamespacedCustomObject(
-        { group: CRONTASK.group, version: CRONTASK.version, plural: CRONTASK.plural, namespace, name: t.metadata?.name ?? '', body: { metadata: { finalizers: null } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      )
-      .catch(() => undefined);
-  }
+  await releaseCronTasks(custom, namespace).catch(() => undefined);
   await deleteNamespace(kc, namespace);
   await pool?.query(`drop schema if exists ${schema} cascade`).catch(() => undefined);
   await pool?.end();

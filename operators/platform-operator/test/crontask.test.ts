@@ -1,55 +1,19 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { CoreV1Api, CustomObjectsApi, EventsV1Api, type KubeConfig, PatchStrategy, setHeaderOptions, type V1ConfigMap } from '@kubernetes/client-node';
-import { Registry } from 'prom-client';
+import { describe, expect, it } from '@jest/globals';
+import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
 import { KubeWriter } from '../src/kube.ts';
-import { silentLogger } from '../src/log.ts';
-import { Operator } from '../src/operator.ts';
-import { CRONTASK, CRONTASK_FINALIZER, type CronTask, cronTaskController } from '../src/reconcilers/crontask.ts';
-import { CLUSTER_START_MS, connect, createNamespace, deleteNamespace, eventually, installCrds } from './helpers.ts';
+import type { Operator } from '../src/operator.ts';
+import { CRONTASK, CRONTASK_FINALIZER, type CronTask } from '../src/reconcilers/crontask.ts';
+import { useCronTaskFixture } from './crontask-fixture.ts';
+import { eventually, installCrds } from './helpers.ts';
 
-const timings = { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 300 };
-
-let kc: KubeConfig;
-let custom: CustomObjectsApi;
-let namespace: string;
-let operators: Operator[] = [];
-
-beforeAll(async () => {
-  kc = await connect();
-  custom = kc.makeApiClient(CustomObjectsApi);
-  await installCrds();
-}, CLUSTER_START_MS);
-
-beforeEach(async () => {
-  namespace = await createNamespace(kc, 'crontask');
-});
-
-afterEach(async () => {
-  await Promise.all(operators.map((o) => o.stop()));
-  operators = [];
-  // With no operator left to remove them, our finalizers would keep the namespace Terminating forever.
-  const left = (await custom.listNamespacedCustomObject({ group: CRONTASK.group, version: CRONTASK.version, plural: CRONTASK.plural, namespace })) as { items: CronTask[] };
-  for (const t of left.items) {
-    await custom
-      .patchNamespacedCustomObject(
-        { ...ref(t.metadata?.name ?? ''), body: { metadata: { finalizers: null } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      )
-      .catch(() => undefined);
-  }
-  await deleteNamespace(kc, namespace);
-});
+const fx = useCronTaskFixture('crontask', { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 300 });
+const { ref, read, eventReasons } = fx;
 
 function startOperator(identity: string): { operator: Operator; registry: Registry; started: Promise<{ url: string }> } {
-  const registry = new Registry();
-  const controller = cronTaskController({ kc, identity, namespace, registry, log: silentLogger });
-  const operator = new Operator({ kc, identity, namespace, leaseName: 'platform-operator', timings, controllers: [controller], registry, port: 0, host: '127.0.0.1', log: silentLogger });
-  operators.push(operator);
+  const { operator, registry } = fx.operator(identity);
   return { operator, registry, started: operator.start() };
 }
-
-const ref = (name: string) => ({ group: CRONTASK.group, version: CRONTASK.version, plural: CRONTASK.plural, namespace, name });
-const read = (name: string) => custom.getNamespacedCustomObject(ref(name)) as Promise<CronTask>;
 
 function task(name: string, schedule: string, timeZone: string): CronTask {
   return {
@@ -58,11 +22,6 @@ function task(name: string, schedule: string, timeZone: string): CronTask {
     metadata: { name },
     spec: { schedule, timeZone, target: { url: 'http://example.invalid/hook' } },
   };
-}
-
-async function eventReasons(name: string): Promise<string[]> {
-  const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace, fieldSelector: `regarding.name=${name}` });
-  return events.items.map((e) => `${e.type} ${e.reason}`);
 }
 
 function localHourMinute(iso: string, timeZone: string): string {
@@ -75,7 +34,7 @@ describe('CronTask operator against the real API server', () => {
     await started;
     await eventually('leading', () => operator.elector.isLeader, Boolean);
     const createdAt = Date.now();
-    await custom.createNamespacedCustomObject({ ...ref('daily'), body: task('daily', '0 9 * * *', 'Europe/Berlin') });
+    await fx.custom.createNamespacedCustomObject({ ...ref('daily'), body: task('daily', '0 9 * * *', 'Europe/Berlin') });
     const done = await eventually('status', () => read('daily'), (t) => t.status?.observedGeneration === 1 && Boolean(t.status.nextScheduleTime));
     const next = done.status?.nextScheduleTime ?? '';
     expect(localHourMinute(next, 'Europe/Berlin')).toBe('09:00');
@@ -89,9 +48,9 @@ describe('CronTask operator against the real API server', () => {
   it('when the schedule becomes invalid, then Ready turns False with InvalidSchedule for the new generation and a Warning is recorded', async () => {
     const { started } = startOperator('op-a');
     await started;
-    await custom.createNamespacedCustomObject({ ...ref('broken'), body: task('broken', '*/5 * * * *', 'UTC') });
+    await fx.custom.createNamespacedCustomObject({ ...ref('broken'), body: task('broken', '*/5 * * * *', 'UTC') });
     await eventually('scheduled', () => read('broken'), (t) => t.status?.observedGeneration === 1);
-    await custom.patchNamespacedCustomObject(
+    await fx.custom.patchNamespacedCustomObject(
       { ...ref('broken'), body: [{ op: 'replace', path: '/spec/timeZone', value: 'Mars/Olympus' }] },
     );
     const broken = await eventually('invalid', () => read('broken'), (t) => t.status?.observedGeneration === 2);
@@ -103,9 +62,9 @@ describe('CronTask operator against the real API server', () => {
   it('when a CronTask is deleted, then the operator removes its finalizer and the object goes away', async () => {
     const { started } = startOperator('op-a');
     await started;
-    await custom.createNamespacedCustomObject({ ...ref('doomed'), body: task('doomed', '@hourly', 'UTC') });
+    await fx.custom.createNamespacedCustomObject({ ...ref('doomed'), body: task('doomed', '@hourly', 'UTC') });
     await eventually('finalizer', () => read('doomed'), (t) => t.metadata?.finalizers?.includes(CRONTASK_FINALIZER) === true);
-    await custom.deleteNamespacedCustomObject(ref('doomed'));
+    await fx.custom.deleteNamespacedCustomObject(ref('doomed'));
     await eventually('gone', () => read('doomed').then(() => false, (e: { code?: number }) => e.code === 404), Boolean);
   });
 
@@ -115,7 +74,7 @@ describe('CronTask operator against the real API server', () => {
     await eventually('a leads', () => a.operator.elector.isLeader, Boolean);
     const b = startOperator('op-b');
     await b.started;
-    await custom.createNamespacedCustomObject({ ...ref('shared'), body: task('shared', '0 0 * * *', 'UTC') });
+    await fx.custom.createNamespacedCustomObject({ ...ref('shared'), body: task('shared', '0 0 * * *', 'UTC') });
     await eventually('reconciled', () => read('shared'), (t) => t.status?.observedGeneration === 1);
     const reconciles = async (registry: Registry): Promise<number> => {
       const metric = registry.getSingleMetric('operator_reconcile_total');
@@ -123,10 +82,9 @@ describe('CronTask operator against the real API server', () => {
     };
     expect(await reconciles(a.registry)).toBeGreaterThan(0);
     expect(await reconciles(b.registry)).toBe(0);
-    await a.operator.stop();
-    operators = operators.filter((o) => o !== a.operator);
+    await fx.stopOperator(a.operator);
     await eventually('b leads', () => b.operator.elector.isLeader, Boolean);
-    await custom.patchNamespacedCustomObject({ ...ref('shared'), body: [{ op: 'replace', path: '/spec/schedule', value: '0 12 * * *' }] });
+    await fx.custom.patchNamespacedCustomObject({ ...ref('shared'), body: [{ op: 'replace', path: '/spec/schedule', value: '0 12 * * *' }] });
     const after = await eventually('b reconciled', () => read('shared'), (t) => t.status?.observedGeneration === 2);
     expect(after.status?.nextScheduleTime).toMatch(/T12:00:00/);
     expect(await reconciles(b.registry)).toBeGreaterThan(0);
@@ -149,10 +107,11 @@ describe('CronTask operator against the real API server', () => {
 
 describe('server-side apply of owned objects', () => {
   it('when an owned ConfigMap is applied, changed by someone else and applied again, then the operator owns it and its fields win', async () => {
+    const { kc, namespace } = fx;
     const writer = new KubeWriter(kc, 'test');
     const core = kc.makeApiClient(CoreV1Api);
     await installCrds();
-    const owner = (await custom.createNamespacedCustomObject({ ...ref('owner'), body: task('owner', '@daily', 'UTC') })) as CronTask;
+    const owner = (await fx.custom.createNamespacedCustomObject({ ...ref('owner'), body: task('owner', '@daily', 'UTC') })) as CronTask;
     const desired: V1ConfigMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace }, data: { schedule: '@daily' } };
     await writer.applyOwned(desired, owner);
     await core.replaceNamespacedConfigMap({ name: 'owned', namespace, body: { ...(await core.readNamespacedConfigMap({ name: 'owned', namespace })), data: { schedule: 'tampered' } } });
