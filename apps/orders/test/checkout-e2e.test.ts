@@ -5,13 +5,12 @@
  * orders runs in-process (real HTTP server, real saga runner).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ADDRESS, call, pgUrl, setupOrders, silent, suffix, waitFor, type TestOrders } from './support.ts';
 import { createPool } from '@bulwark/db';
+import { freePort, startService, type Service } from '@bulwark/test-support';
 import { Registry } from 'prom-client';
 import { SIGNATURE_HEADER, signatureHeader } from '@bulwark/webhook-signature';
 
@@ -22,25 +21,6 @@ interface PspState {
 const entry = (rel: string) => fileURLToPath(new URL(`../../${rel}`, import.meta.url));
 const ENTRIES = { inventory: entry('inventory/src/main.ts'), payments: entry('payments/src/main.ts'), psp: entry('payments/src/psp/main.ts') };
 const available = Object.values(ENTRIES).every((f) => fs.existsSync(f));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-interface Started {
-  url: string;
-  child: ChildProcess;
-  exited: Promise<unknown>;
-  stop(): Promise<void>;
-}
-
-async function startService(name: string, main: string, env: Record<string, string>): Promise<Started> {
-  return startServiceOnPort(name, main, await freePort(), env);
-}
 
 async function draftOrder(url: string, sku: string, quantity: number, unitPriceCents: number): Promise<string> {
   const id = (await call(url, 'POST', '/orders', { customerId: 'c' })).body.order.orderId as string;
@@ -54,20 +34,25 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
   let url: string;
   const id = suffix();
   const schemas = { inventory: `inventory_e2e_${id}`, payments: `payments_e2e_${id}` };
-  const services: Started[] = [];
-  let inventory: Started;
-  let payments: Started;
-  let psp: Started;
+  const services: Service[] = [];
+  let inventory: Service;
+  let payments: Service;
+  let psp: Service;
   const webhookSecret = `whsec_${randomUUID()}`;
 
   beforeAll(async () => {
     const paymentsPort = await freePort();
-    psp = await startService('psp', ENTRIES.psp, { PSP_WEBHOOK_URLS: `http://127.0.0.1:${paymentsPort}/v1/psp/webhooks`, PSP_WEBHOOK_SECRETS: webhookSecret });
+    psp = await startService({ name: 'psp', main: ENTRIES.psp, env: { PSP_WEBHOOK_URLS: `http://127.0.0.1:${paymentsPort}/v1/psp/webhooks`, PSP_WEBHOOK_SECRETS: webhookSecret } });
     services.push(psp);
-    inventory = await startService('inventory', ENTRIES.inventory, { DATABASE_URL: pgUrl(), INVENTORY_SCHEMA: schemas.inventory, IDEMPOTENCY_CONCURRENT: 'wait', EVENTS_ENABLED: 'false' });
+    inventory = await startService({ name: 'inventory', main: ENTRIES.inventory, env: { DATABASE_URL: pgUrl(), INVENTORY_SCHEMA: schemas.inventory, IDEMPOTENCY_CONCURRENT: 'wait', EVENTS_ENABLED: 'false' } });
     services.push(inventory);
     // payments must listen where the PSP sends webhooks: start it on the port chosen above.
-    payments = await startServiceOnPort('payments', ENTRIES.payments, paymentsPort, { DATABASE_URL: pgUrl(), PAYMENTS_SCHEMA: schemas.payments, PSP_URL: psp.url, PSP_WEBHOOK_SECRETS: webhookSecret, EVENTS_ENABLED: 'false' });
+    payments = await startService({
+      name: 'payments',
+      main: ENTRIES.payments,
+      port: paymentsPort,
+      env: { DATABASE_URL: pgUrl(), PAYMENTS_SCHEMA: schemas.payments, PSP_URL: psp.url, PSP_WEBHOOK_SECRETS: webhookSecret, EVENTS_ENABLED: 'false' },
+    });
     services.push(payments);
     t = await setupOrders();
     ({ url } = await t.start({ env: { INVENTORY_URL: inventory.url, PAYMENTS_URL: payments.url, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '50', SAGA_RETRY_CAP_MS: '500' } }));
@@ -117,7 +102,7 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     const env = t.env({ env: { INVENTORY_URL: inventory.url, PAYMENTS_URL: payments.url, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '50', SAGA_RETRY_CAP_MS: '500', SAGA_LEASE_MS: '1000', PROJECTOR_ENABLED: 'false' } });
     const orders: string[] = [];
     const steps = ['reserve_stock', 'authorize_payment', 'confirm_order', 'capture_payment'];
-    let proc = await startService('orders', main, env);
+    let proc = await startService({ name: 'orders', main, env });
     try {
       for (const step of steps) {
         const o = await draftOrder(proc.url, sku, 2, 300);
@@ -127,7 +112,7 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
         await waitFor(async () => (await t.db.query<{ step: string | null; status: string }>('SELECT step, status FROM checkout_sagas WHERE order_id = $1', [o])).rows[0]?.step === step, `saga at ${step}`, 30_000, 2);
         proc.child.kill('SIGKILL');
         await proc.exited;
-        proc = await startService('orders', main, env);
+        proc = await startService({ name: 'orders', main, env });
         await waitFor(() => finished(orders.length), `saga killed at ${step} finished after the restart`, 60_000);
       }
     } finally {
@@ -229,41 +214,3 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     expect((await call(inventory.url, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ onHand: 4, reserved: 0 });
   }, 240_000);
 });
-
-async function startServiceOnPort(name: string, main: string, port: number, env: Record<string, string>): Promise<Started> {
-  let output = '';
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', main], {
-    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
-  child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
-  const exited = new Promise((resolve) =>
-    child.once('exit', (code, signal) => {
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-      resolve(signal ?? code);
-    }),
-  );
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}`);
-      return (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200;
-    }, `${name} ready`, 60_000);
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`${String(err)}\n${name} output: ${output}`, { cause: err });
-  }
-  return {
-    url,
-    child,
-    exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
