@@ -21,11 +21,11 @@
  * BENCH_ROUNDS (3) after one warm-up round. Kafka is left out (EVENTS_ENABLED /
  * RELAY_ENABLED false): outbox rows are still written, only not relayed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createPool, type DbPool } from '@bulwark/db';
+import { call, freePort, startService, type Service } from '@bulwark/test-support';
 import { Registry } from 'prom-client';
 import { ensureInfra } from '../scripts/infra/index.ts';
 
@@ -45,19 +45,6 @@ interface Figures {
   p99: number;
   max: number;
 }
-interface Proc {
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 /** Every child started, so an interrupted bench (SIGINT/SIGTERM) does not leave services running. */
 const children = new Set<ChildProcess>();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -67,42 +54,19 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function startProcess(name: string, main: string, port: number, env: Record<string, string>): Promise<Proc> {
-  let output = '';
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', main], {
-    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (c: Buffer) => (output = (output + c.toString()).slice(-4000));
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  children.add(child);
-  const exited = new Promise((resolve) => child.once('exit', resolve)).finally(() => children.delete(child));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${output}`);
-    if ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${name} not ready after 60 s: ${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+/** A service's main.ts as a child process on `port`, ready on /readyz; stop() gives it 10 s after SIGTERM. */
+async function startProcess(name: string, main: string, port: number, env: Record<string, string>): Promise<Service> {
+  return startService({
+    name,
+    main,
+    port,
+    env,
+    stopGraceMs: 10_000,
+    onSpawn: (child) => {
+      children.add(child);
+      child.once('exit', () => children.delete(child));
     },
-  };
-}
-
-async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  });
 }
 
 interface Stack {
@@ -110,7 +74,7 @@ interface Stack {
   orders: string;
   ordersSchema: string;
   inventory: string;
-  procs: Proc[];
+  procs: Service[];
   schemas: string[];
 }
 
@@ -120,7 +84,7 @@ async function startStack(variant: Variant, pgUrl: string): Promise<Stack> {
   const off = variant === 'baseline';
   const idem = { IDEMPOTENCY_ENABLED: off ? 'false' : 'true' };
   const secret = `whsec_${randomUUID()}`;
-  const procs: Proc[] = [];
+  const procs: Service[] = [];
   const paymentsPort = await freePort();
   const psp = await startProcess(`${variant} psp`, MAINS.psp, await freePort(), { PSP_WEBHOOK_URLS: `http://127.0.0.1:${paymentsPort}/v1/psp/webhooks`, PSP_WEBHOOK_SECRETS: secret });
   procs.push(psp);
