@@ -7,7 +7,7 @@
  */
 import { beginRefill, endRefill, type Lease, type LeaseTable } from './leases.ts';
 import type { RateLimitMetrics } from './metrics.ts';
-import type { CompiledPolicy } from './policy.ts';
+import { putCallArgs, putPolicyArgs, type CompiledPolicy } from './policy.ts';
 import type { Decision, PolicyDecision } from './rate-limiter.ts';
 import type { RedisGuard } from './redis-guard.ts';
 
@@ -164,18 +164,13 @@ export class LeasedChecks {
     for (let j = 0; j < m; j++) {
       const i = subset[j]!;
       const policy = compiled[i]!;
-      argv[j] = keys[i]!;
-      const a = m + 2 + j * 3;
-      argv[a] = policy.algorithmArg;
-      argv[a + 1] = policy.limitArg;
-      argv[a + 2] = policy.windowArg;
+      putPolicyArgs(argv, m, j, keys[i]!, policy);
       if (extras) {
         const lease = asked[i];
         argv[4 * m + 2 + j] = lease === undefined ? '0' : lease.units === 0 ? policy.leaseArg : String(Math.max(0, policy.leaseUnits - lease.units));
       }
     }
-    argv[m] = this.#clock === undefined ? '' : String(now);
-    argv[m + 1] = cost === 1 ? '1' : String(cost);
+    putCallArgs(argv, m, this.#clock === undefined ? undefined : now, cost);
 
     const started = performance.now();
     let reply: number[];

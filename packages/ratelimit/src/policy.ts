@@ -126,3 +126,23 @@ export function compilePolicies(configs: readonly PolicyConfig[], previous?: Rea
   }
   return compiled;
 }
+
+/**
+ * The check script's ARGV layout (see check-policies-n.lua) for `count` policies:
+ * KEYS go in [0, count); ARGV[1..2] (time, cost) at [count, count + 2); then one
+ * (algorithm, limit, window) triple per policy; then, when leases are asked,
+ * one `extra` per policy. Writes policy `slot`'s key and triple.
+ */
+export function putPolicyArgs(argv: string[], count: number, slot: number, key: string, policy: CompiledPolicy): void {
+  argv[slot] = key;
+  const a = count + 2 + slot * 3;
+  argv[a] = policy.algorithmArg;
+  argv[a + 1] = policy.limitArg;
+  argv[a + 2] = policy.windowArg;
+}
+
+/** Writes the call's time ('' = Redis TIME) and cost into the ARGV layout of `putPolicyArgs`. */
+export function putCallArgs(argv: string[], count: number, time: number | undefined, cost: number): void {
+  argv[count] = time === undefined ? '' : String(time);
+  argv[count + 1] = cost === 1 ? '1' : String(cost);
+}

@@ -15,7 +15,7 @@ import { LeasedChecks } from './leased-checks.ts';
 import { LeaseTable } from './leases.ts';
 import { LocalLimiter, type LocalEntry } from './local-limiter.ts';
 import { RateLimitMetrics, type Outcome, type Source } from './metrics.ts';
-import { compilePolicies, type CompiledPolicy, type PolicyConfig } from './policy.ts';
+import { compilePolicies, putCallArgs, putPolicyArgs, type CompiledPolicy, type PolicyConfig } from './policy.ts';
 import { RedisGuard, type FailureMode, type Logger } from './redis-guard.ts';
 import type { ScriptClient } from './script-loader.ts';
 
@@ -208,16 +208,8 @@ export class RateLimiter {
     const compiled = this.#scratchPolicies.slice(0, n);
     const keys = this.#scratchKeys;
     const argv = new Array<string>(n * 4 + 2);
-    for (let i = 0; i < n; i++) {
-      const policy = compiled[i]!;
-      argv[i] = keys[i]!;
-      const a = n + 2 + i * 3;
-      argv[a] = policy.algorithmArg;
-      argv[a + 1] = policy.limitArg;
-      argv[a + 2] = policy.windowArg;
-    }
-    argv[n] = this.#clock === undefined ? '' : String(this.#clock());
-    argv[n + 1] = cost === 1 ? '1' : String(cost);
+    for (let i = 0; i < n; i++) putPolicyArgs(argv, n, i, keys[i]!, compiled[i]!);
+    putCallArgs(argv, n, this.#clock?.(), cost);
 
     // argv starts with the keys, which is all the fallback reads from it.
     const guard = this.#guard;
