@@ -111,7 +111,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       // metrics and the log line. What reaches Express (the kit's own paths
       // with another method, unknown paths) gets the same edge headers.
       const edge = { setSecurityHeaders: securityHeaderSetter(file.securityHeaders), securityHeaders: securityHeaderList(file.securityHeaders), cors: file.cors ? corsCheck(file.cors) : undefined };
-      kit.mountRawHandler(proxyRawHandler(proxyDeps, edge));
+      // The proxy hands the trace on itself (request.propagationHeaders()), so without an SDK the kit need not enter it.
+      kit.mountRawHandler(proxyRawHandler(proxyDeps, edge), { traceContext: 'explicit' });
       kit.mountFallback(edgeHeaders(edge.setSecurityHeaders, edge.cors));
 
       r.get('/admin/state', {

@@ -55,6 +55,19 @@ export function completionLog(log: Logger): CompletionLog {
   const prefix = (label: 'info' | 'debug'): string => JSON.stringify(levelFormatter(label, log.levels.values[label]!)).slice(0, -1);
   const prefixes = { info: prefix('info'), debug: prefix('debug') };
   const routeJson = new Map<string, string>(); // route templates are a bounded set
+  // pino's default epoch time: the same `,"time":<ms>` text, rebuilt only when the millisecond changes.
+  const epoch = time === pino.stdTimeFunctions.epochTime;
+  let lastMs = -1;
+  let lastTime = '';
+  const timeField = (): string => {
+    if (!epoch) return time.call(log);
+    const now = Date.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      lastTime = `,"time":${now}`;
+    }
+    return lastTime;
+  };
   return (level, f) => {
     let route = routeJson.get(f.route);
     if (route === undefined) {
@@ -65,7 +78,7 @@ export function completionLog(log: Logger): CompletionLog {
     const bindings = internals[s.chindingsSym] as string;
     const out = internals[s.streamSym] as { write(line: string): void };
     out.write(
-      `${prefixes[level]}${time.call(log)}${bindings},"reqId":"${f.reqId}","traceId":"${f.traceId}","spanId":"${f.spanId}","method":"${f.method}","route":${route},"path":${JSON.stringify(f.path)},"status":${f.status},"durationMs":${f.durationMs},"msg":"${MESSAGE}"}\n`,
+      `${prefixes[level]}${timeField()}${bindings},"reqId":"${f.reqId}","traceId":"${f.traceId}","spanId":"${f.spanId}","method":"${f.method}","route":${route},"path":${JSON.stringify(f.path)},"status":${f.status},"durationMs":${f.durationMs},"msg":"${MESSAGE}"}\n`,
     );
   };
 }

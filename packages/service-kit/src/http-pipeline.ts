@@ -104,7 +104,7 @@ export function observer(deps: PipelineDeps): Observer {
     const durationMs = performance.now() - state.start;
     metrics.observe(method, route, status, durationMs / 1000);
     const { trace } = state;
-    endServerSpan(trace.span, method, route, status);
+    if (!trace.minted) endServerSpan(trace.span, method, route, status); // a minted span never records
     const level = QUIET_ROUTES.has(route) ? 'debug' : 'info';
     if (log.isLevelEnabled(level)) {
       writeCompletion(level, { reqId: state.requestId, traceId: trace.traceId, spanId: trace.spanId, method, route, path: pathOf(req), status, durationMs: Math.round(durationMs * 1000) / 1000 });

@@ -9,6 +9,7 @@ export type { OpenApiDocument } from './openapi.ts';
 export { propagationHeaders } from './tracing.ts';
 export { markRoute } from './http-pipeline.ts';
 export type { RawRequest, RawRequestHandler } from './raw-requests.ts';
+export type { RawHandlerOptions } from './service.ts';
 export { startTelemetry, shutdownTelemetry, defaultInstrumentations, type Telemetry, type TelemetryOptions } from './telemetry.ts';
 export { DEFAULT_REDACT_PATHS, createLogDestination, type Logger } from './logger.ts';
 export { KIT_ERROR_CODES } from './errors.ts';

@@ -4,7 +4,7 @@
  * every request whose path is not one of the kit's own (declared routes and
  * operational endpoints). The kit has already begun observing the request:
  * x-request-id and traceparent are set on the response, the server span is
- * started and its context is active, and on close the RED histogram, the span
+ * started and its context is active (see RawHandlerOptions), and on close the RED histogram, the span
  * and the completion log line are recorded exactly as for a routed request.
  * A handler that declines (returns false) hands the request to Express.
  */
@@ -22,7 +22,9 @@ export interface RawRequest {
   readonly traceId: string;
   /**
    * The request's trace context. It is active while the handler runs and
-   * through its awaits; pass it to `propagationHeaders(ctx)` to be explicit.
+   * through its awaits, unless the handler was mounted with
+   * `traceContext: 'explicit'` and no SDK is registered (see
+   * RawHandlerOptions); pass it to `propagationHeaders(ctx)` to be explicit.
    */
   readonly traceContext: Context;
   /**

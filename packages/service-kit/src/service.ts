@@ -20,7 +20,7 @@ import { createHttpMetrics, type Registry } from './metrics.ts';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi.ts';
 import { RouteTable, templateParams, type HttpMethod } from './route-table.ts';
 import type { RouteDefinition, RouteRegistrar, RouteSpec } from './routes.ts';
-import { ensureContextManager } from './tracing.ts';
+import { ensureContextManager, tracerProviderRegistered } from './tracing.ts';
 
 export interface ServiceKit<C extends BaseConfig> {
   config: C;
@@ -41,7 +41,21 @@ export interface ServiceKit<C extends BaseConfig> {
    * order until one returns true; if none does, Express takes the request.
    * For hot paths that do not need the router (a proxy).
    */
-  mountRawHandler(handler: RawRequestHandler): void;
+  mountRawHandler(handler: RawRequestHandler, options?: RawHandlerOptions): void;
+}
+
+export interface RawHandlerOptions {
+  /**
+   * `'active'` (default): the request's trace context is active while the
+   * handler runs and through its awaits. `'explicit'`: the handler carries
+   * the trace itself (`request.propagationHeaders()`, `request.traceContext`).
+   * When every raw handler is explicit and no tracing SDK is registered, the
+   * kit does not enter the context at all (nothing but the handler could read
+   * it), which saves building it for each request. With an SDK it is entered
+   * either way, so instrumented clients (undici, ioredis) parent their spans
+   * on the request's server span.
+   */
+  traceContext?: 'active' | 'explicit';
 }
 
 export interface ServiceOptions<C extends BaseConfig> {
@@ -188,13 +202,17 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
 
   const fallbacks: RequestHandler[] = [];
   const rawHandlers: RawRequestHandler[] = [];
+  let rawHandlersReadContext = false;
   options.routes?.(router, {
     config,
     log,
     metrics: metrics.registry,
     addDependency,
     mountFallback: (...handlers) => void fallbacks.push(...handlers),
-    mountRawHandler: (handler) => void rawHandlers.push(handler),
+    mountRawHandler: (handler, options) => {
+      rawHandlers.push(handler);
+      if (options?.traceContext !== 'explicit') rawHandlersReadContext = true;
+    },
   });
 
   const openapi = buildOpenApiDocument({ title: name, version }, definitions);
@@ -244,7 +262,8 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
       }
     }
     applyPendingHeaders(res); // Express writes through its own prototype
-    app(req, res);
+    if (context.active() === state.trace.ctx) app(req, res);
+    else context.with(state.trace.ctx, app, undefined, req, res); // not entered for explicit raw handlers; Express's routes expect it
   }
   /** The server's request listener: raw handlers first (outside the kit's paths), then Express. */
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -253,7 +272,8 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
       return;
     }
     const state = observation.begin(req, res, true);
-    context.with(state.trace.ctx, serveRaw, undefined, req, res, state);
+    if (rawHandlersReadContext || tracerProviderRegistered()) context.with(state.trace.ctx, serveRaw, undefined, req, res, state);
+    else serveRaw(req, res, state);
   }
 
   async function start(): Promise<StartedService> {

@@ -36,18 +36,18 @@ export function ensureContextManager(): void {
 }
 
 export interface ServerSpan {
-  span: Span;
-  ctx: Context;
-  traceId: string;
-  spanId: string;
+  readonly span: Span;
+  readonly ctx: Context;
+  readonly traceId: string;
+  readonly spanId: string;
   /** Value for the response `traceparent` header. */
-  traceparent: string;
+  readonly traceparent: string;
   /**
    * True when the kit minted this trace itself: no SDK, no incoming
    * traceparent or baggage. Its context then carries nothing an outbound call
    * needs beyond `traceparent` (see requestPropagationHeaders).
    */
-  minted: boolean;
+  readonly minted: boolean;
 }
 
 /** Random bytes are drawn in blocks: one CSPRNG call per ~170 requests instead of per id. */
@@ -72,9 +72,37 @@ export function randomHexId(length: number): string {
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
 
 /** True once an SDK (or any real provider) is behind the API's global tracer provider. */
-function tracerProviderRegistered(): boolean {
+export function tracerProviderRegistered(): boolean {
   const provider = trace.getTracerProvider() as TracerProvider & { getDelegate?(): TracerProvider };
   return provider.getDelegate === undefined || provider.getDelegate() !== NOOP_TRACER_PROVIDER;
+}
+
+/**
+ * A trace the kit minted (no SDK, nothing incoming). Its span and context are
+ * built on first use: a raw handler that propagates explicitly never needs
+ * them, and they are a non-recording span and a one-entry context anyway.
+ */
+class MintedServerSpan implements ServerSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly traceparent: string;
+  readonly minted = true;
+  #span: Span | undefined;
+  #ctx: Context | undefined;
+
+  constructor(traceId: string, spanId: string) {
+    this.traceId = traceId;
+    this.spanId = spanId;
+    this.traceparent = `00-${traceId}-${spanId}-00`;
+  }
+
+  get span(): Span {
+    return (this.#span ??= trace.wrapSpanContext({ traceId: this.traceId, spanId: this.spanId, traceFlags: TraceFlags.NONE, isRemote: false }));
+  }
+
+  get ctx(): Context {
+    return (this.#ctx ??= trace.setSpan(ROOT_CONTEXT, this.span));
+  }
 }
 
 /** Starts the server span of a request; `name` is refined later with the route template. */
@@ -83,10 +111,7 @@ export function startServerSpan(tracerName: string, method: string, headers: Inc
   if (headers.traceparent === undefined && headers.baggage === undefined && !tracerProviderRegistered() && trace.getSpan(active) === undefined) {
     // Fast path, no SDK and nothing to continue: the API would only hand back
     // an invalid non-recording span, so mint a root span context directly.
-    const traceId = randomHexId(32);
-    const spanId = randomHexId(16);
-    const span = trace.wrapSpanContext({ traceId, spanId, traceFlags: TraceFlags.NONE, isRemote: false });
-    return { span, ctx: trace.setSpan(ROOT_CONTEXT, span), traceId, spanId, traceparent: `00-${traceId}-${spanId}-00`, minted: true };
+    return new MintedServerSpan(randomHexId(32), randomHexId(16));
   }
   const parentCtx = trace.getSpan(active) ? active : propagator.extract(ROOT_CONTEXT, headers, headerGetter);
   const parent = trace.getSpanContext(parentCtx);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { AppError } from '@bulwark/errors';
+import { context, trace } from '@opentelemetry/api';
 import { createService, propagationHeaders, type Service } from '../src/index.ts';
 import { captureLogs, gate, testConfig, type CapturedLogs } from './helpers.ts';
 
@@ -43,6 +44,10 @@ beforeAll(async () => {
           request.responseHeaders.push('x-extra', 'pending', 'x-other', 'kept');
           res.setHeader('x-extra', 'explicit');
           res.end('ok');
+          return true;
+        }
+        if (req.url === '/active') {
+          res.end(JSON.stringify({ active: trace.getSpan(context.active())?.spanContext().traceId ?? null, traceId: request.traceId }));
           return true;
         }
         if (req.url === '/throws') throw new Error('boom');
@@ -120,6 +125,11 @@ describe('raw handlers (before Express)', () => {
     expect(b.fast).toMatchObject({ traceparent: continued.headers.get('traceparent'), baggage: 'tenant=acme' });
   });
 
+  it('when a default raw handler runs, then the request\'s trace context is active', async () => {
+    const body = (await (await fetch(`${url}/active`)).json()) as { active: string | null; traceId: string };
+    expect(body.active).toBe(body.traceId);
+  });
+
   it('when a raw handler throws, then 500 problem+json that leaks nothing, logged with the request id', async () => {
     const res = await fetch(`${url}/throws`, { headers: { 'x-request-id': 'req-throws' } });
     expect(res.status).toBe(500);
@@ -157,5 +167,51 @@ describe('raw handlers (before Express)', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('late');
     await stopped;
+  });
+});
+
+describe('raw handlers mounted with traceContext "explicit" (no SDK registered)', () => {
+  let explicit: Service;
+  let explicitUrl: string;
+  const activeIn = (): string | null => trace.getSpan(context.active())?.spanContext().traceId ?? null;
+
+  beforeAll(async () => {
+    explicit = createService({
+      name: 'raw-explicit-test',
+      config: testConfig(),
+      logDestination: captureLogs().destination,
+      defaultMetrics: false,
+      routes(_r, kit) {
+        kit.mountRawHandler(
+          (req, res, request) => {
+            if (req.url !== '/explicit') return false;
+            res.end(JSON.stringify({ active: activeIn(), traceId: request.traceId, propagation: request.propagationHeaders() }));
+            return true;
+          },
+          { traceContext: 'explicit' },
+        );
+        kit.mountFallback((req, res, next) => {
+          if (req.url !== '/to-express') return next();
+          res.json({ active: activeIn() });
+        });
+      },
+    });
+    explicitUrl = (await explicit.start()).url;
+  });
+  afterAll(() => explicit.stop());
+
+  it('when an explicit raw handler runs, then no context is entered and its propagation headers still carry the response\'s traceparent', async () => {
+    const res = await fetch(`${explicitUrl}/explicit`);
+    const body = (await res.json()) as { active: string | null; traceId: string; propagation: Record<string, string> };
+    expect(body.active).toBeNull();
+    expect(body.propagation).toEqual({ traceparent: res.headers.get('traceparent') });
+    expect(res.headers.get('traceparent')).toContain(body.traceId);
+  });
+
+  it('when an explicit raw handler declines, then Express runs inside the request\'s trace context', async () => {
+    const res = await fetch(`${explicitUrl}/to-express`);
+    const body = (await res.json()) as { active: string | null };
+    expect(body.active).not.toBeNull();
+    expect(res.headers.get('traceparent')).toContain(body.active!);
   });
 });
