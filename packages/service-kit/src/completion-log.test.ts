@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
-import { completionLog, type CompletionFields } from './completion-log.ts';
+import { completionLog, jsonMillis, jsonPath, type CompletionFields } from './completion-log.ts';
 import { createLogger } from './logger.ts';
 
 function capture(): { lines: string[]; destination: { write(line: string): void } } {
@@ -46,5 +46,19 @@ describe('completionLog', () => {
     const log = pino({ mixin: () => ({ extra: 1 }) }, c.destination);
     completionLog(log)('info', fields);
     expect(JSON.parse(c.lines[0]!)).toMatchObject({ extra: 1, reqId: 'req-1', msg: 'request completed' });
+  });
+});
+
+describe('jsonPath and jsonMillis', () => {
+  it('when a path is plain or needs escaping, then the text parses back to the path, as JSON.stringify gives it', () => {
+    for (const path of ['/orders/123', '/a b/ünïcode/€', '/q"uote', '/back\\slash', '/ctl\u0001x', '/lone\ud800', '']) {
+      expect(jsonPath(path)).toBe(JSON.stringify(path));
+    }
+  });
+
+  it('when durations are formatted, then each is the text JSON gives the value rounded to the microsecond', () => {
+    const samples = [0, 0.0004, 0.0005, 0.001, 0.01, 0.1, 0.12, 1, 1.2, 1.234, 1.5, 10.05, 12.034, 99.999, 1000, 1234567.891, 2_147_483.6475, 3_000_000.5, -1, Number.NaN];
+    for (let i = 0; i < 2000; i++) samples.push(Math.random() * 10 ** ((i % 7) - 1));
+    for (const ms of samples) expect(jsonMillis(ms)).toBe(JSON.stringify(Math.round(ms * 1000) / 1000));
   });
 });

@@ -27,6 +27,33 @@ export type CompletionLog = (level: 'info' | 'debug', fields: CompletionFields) 
 
 const MESSAGE = 'request completed';
 
+/** Characters JSON.stringify would escape (quote, backslash, controls, surrogates); paths rarely have any. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A path as a JSON string: the common plain path without JSON.stringify's pass. */
+export function jsonPath(path: string): string {
+  return NEEDS_ESCAPE.test(path) ? JSON.stringify(path) : `"${path}"`;
+}
+
+/**
+ * A duration in milliseconds, rounded to the microsecond, as JSON number text
+ * (the same value JSON would give `Math.round(ms * 1000) / 1000`). Built from
+ * integers: a double's shortest decimal form was the costliest part of the line.
+ */
+export function jsonMillis(ms: number): string {
+  const us = Math.round(ms * 1000);
+  if (!(us >= 0 && us < 2_147_483_648)) return JSON.stringify(us / 1000); // negative, NaN or over ~35 minutes: the general form
+  const whole = (us / 1000) | 0;
+  let frac = us - whole * 1000;
+  if (frac === 0) return `${whole}`;
+  let digits = 3;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    digits--;
+  }
+  return `${whole}.${digits === 3 ? (frac < 10 ? '00' : frac < 100 ? '0' : '') : digits === 2 && frac < 10 ? '0' : ''}${frac}`;
+}
+
 type PinoInternals = Record<symbol, unknown>;
 
 export function completionLog(log: Logger): CompletionLog {
@@ -78,7 +105,7 @@ export function completionLog(log: Logger): CompletionLog {
     const bindings = internals[s.chindingsSym] as string;
     const out = internals[s.streamSym] as { write(line: string): void };
     out.write(
-      `${prefixes[level]}${timeField()}${bindings},"reqId":"${f.reqId}","traceId":"${f.traceId}","spanId":"${f.spanId}","method":"${f.method}","route":${route},"path":${JSON.stringify(f.path)},"status":${f.status},"durationMs":${f.durationMs},"msg":"${MESSAGE}"}\n`,
+      `${prefixes[level]}${timeField()}${bindings},"reqId":"${f.reqId}","traceId":"${f.traceId}","spanId":"${f.spanId}","method":"${f.method}","route":${route},"path":${jsonPath(f.path)},"status":${f.status},"durationMs":${jsonMillis(f.durationMs)},"msg":"${MESSAGE}"}\n`,
     );
   };
 }
