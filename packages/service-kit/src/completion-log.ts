@@ -28,6 +28,7 @@ export type CompletionLog = (level: 'info' | 'debug', fields: CompletionFields) 
 const MESSAGE = 'request completed';
 
 /** Characters JSON.stringify would escape (quote, backslash, controls, surrogates); paths rarely have any. */
+// eslint-disable-next-line no-control-regex -- the control characters are what the test is for
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** A path as a JSON string: the common plain path without JSON.stringify's pass. */
