@@ -48,8 +48,8 @@
  * (npm run infra) instead, as does a machine without taskset.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpuSecondsOf } from './lib/proc-cpu.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { preciseCpuSecondsOf } from './lib/proc-cpu.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
@@ -327,10 +327,12 @@ async function measureBreakerPairs(env: Record<string, string>, pairs: number, r
     for (let i = 0; i < pairs; i++) {
       const pair: Partial<Pair> = {};
       for (const variant of i % 2 === 0 ? (['wrapped', 'plain'] as const) : (['plain', 'wrapped'] as const)) {
-        const before = cpuSecondsOf(server.child.pid!);
+        const before = preciseCpuSecondsOf(server.child.pid!);
+        const started = performance.now();
         const r = await autocannon({ url: urls[variant], connections, amount: requests });
+        const seconds = (performance.now() - started) / 1000;
         if (r.errors + r.non2xx > 0) console.log(`breaker pair ${i} ${variant}: ${r.errors} errors, status codes ${JSON.stringify(r.statusCodeStats)}`);
-        pair[variant] = { cpuUs: ((cpuSecondsOf(server.child.pid!) - before) * 1e6) / r.requests.total, rps: r.requests.total / ((new Date(r.finish as string).getTime() - new Date(r.start as string).getTime()) / 1000) };
+        pair[variant] = { cpuUs: ((preciseCpuSecondsOf(server.child.pid!) - before) * 1e6) / r.requests.total, rps: r.requests.total / seconds };
       }
       out.push(pair as Pair);
     }
@@ -338,6 +340,34 @@ async function measureBreakerPairs(env: Record<string, string>, pairs: number, r
     await stopChild(server.child);
   }
   return out;
+}
+
+/**
+ * Mean of the per-pair log ratios with the most extreme 10% on each side
+ * trimmed (a block that caught a major GC or a noisy neighbour weighs no
+ * more than a typical one), as a percentage, with a 95% percentile-bootstrap
+ * interval (2000 resamples of the pairs, fixed seed).
+ */
+function trimmedLogRatioWithCi(ratios: number[]): { estimate: number; low: number; high: number } {
+  const trimmedMean = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    const cut = Math.floor(s.length * 0.1);
+    const kept = s.slice(cut, s.length - cut);
+    return kept.reduce((a, b) => a + b, 0) / kept.length;
+  };
+  const logs = ratios.map((r) => Math.log(r));
+  let seed = 0x2545f491;
+  const random = (): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const boots: number[] = [];
+  for (let b = 0; b < 2000; b++) boots.push(trimmedMean(logs.map(() => logs[Math.floor(random() * logs.length)]!)));
+  boots.sort((a, b) => a - b);
+  const pct = (x: number): number => (Math.exp(x) - 1) * 100;
+  return { estimate: pct(trimmedMean(logs)), low: pct(boots[Math.floor(boots.length * 0.025)]!), high: pct(boots[Math.ceil(boots.length * 0.975) - 1]!) };
 }
 
 /** Median with a distribution-free 95% confidence interval (order statistics, normal approximation of the binomial). */
@@ -398,27 +428,44 @@ export default async function run(): Promise<void> {
   const redisUrl = privateRedis?.url ?? process.env.BULWARK_REDIS_URL ?? process.env.REDIS_URL ?? '';
   const env = { BENCH_UPSTREAM: new URL(upstream.url).origin, BENCH_JWKS: jwksUrl, BULWARK_REDIS_URL: redisUrl };
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  console.log(`gateway bench: GET small JSON, ${connections} connections, ${warmupRequests} warm-up requests + ${durationS}s, ${rounds} rounds, load average ${load}, ${pinning ? 'servers on CPU 0, upstream + autocannon on CPU 1' : 'no taskset'}; Redis: ${privateRedis ? 'private, CPU 1' : redisUrl || 'none'}`);
+  console.log(`gateway bench: GET small JSON, ${connections} connections, ${process.env.BENCH_FRESH_SERVERS === '1' ? `fresh servers per round, ${warmupRequests} warm-up requests` : `persistent servers, ${warmupRequests} warm-up requests once + ${process.env.BENCH_ROUND_WARMUP_REQUESTS ?? 2000} per round`} + ${durationS}s, ${rounds} rounds, load average ${load}, ${pinning ? 'servers on CPU 0, upstream + autocannon on CPU 1' : 'no taskset'}; Redis: ${privateRedis ? 'private, CPU 1' : redisUrl || 'none'}`);
   const results: Result[] = [];
+  // Persistent servers (default): every target starts and warms up once, then
+  // each round re-warms it briefly and measures it; BENCH_FRESH_SERVERS=1
+  // starts a new process per target and round instead.
+  const fresh = process.env.BENCH_FRESH_SERVERS === '1';
+  const roundWarmup = fresh ? warmupRequests : Number(process.env.BENCH_ROUND_WARMUP_REQUESTS ?? 2000);
+  const running = new Map<Target, { child: ChildProcess; url: string }>();
+  const optsFor = (target: Target, url: string) => ({ url, connections, headers: target.startsWith('full') ? { authorization: `Bearer ${token}` } : {} });
   try {
+    if (!fresh) {
+      for (const target of targets) {
+        const server = target === 'direct' ? upstream : await startChild(target, '0', env);
+        running.set(target, server);
+        if (warmupRequests > 0) await autocannon({ ...optsFor(target, server.url), amount: warmupRequests });
+      }
+    }
     for (let round = 0; round < rounds; round++) {
       for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
-        const server = target === 'direct' ? upstream : await startChild(target, '0', env);
-        const opts = { url: server.url, connections, headers: target.startsWith('full') ? { authorization: `Bearer ${token}` } : {} };
+        const server = running.get(target) ?? (target === 'direct' ? upstream : await startChild(target, '0', env));
+        const opts = optsFor(target, server.url);
         try {
-          if (warmupRequests > 0) await autocannon({ ...opts, amount: warmupRequests });
-          const before = cpuSecondsOf(server.child.pid!);
+          if (roundWarmup > 0) await autocannon({ ...opts, amount: roundWarmup });
+          const before = preciseCpuSecondsOf(server.child.pid!);
           const r = await autocannon({ ...opts, duration: durationS });
           if (r.errors + r.non2xx > 0) console.log(`${target} round ${round}: ${r.errors} errors, status codes ${JSON.stringify(r.statusCodeStats)}`);
-          results.push({ round, target, rps: r.requests.average, cpuUs: ((cpuSecondsOf(server.child.pid!) - before) * 1e6) / r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx });
+          results.push({ round, target, rps: r.requests.average, cpuUs: ((preciseCpuSecondsOf(server.child.pid!) - before) * 1e6) / r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx });
         } finally {
-          if (server !== upstream) await stopChild(server.child);
+          if (fresh && server !== upstream) await stopChild(server.child);
         }
       }
     }
+    for (const [target, server] of running) if (target !== 'direct') await stopChild(server.child);
+    running.clear();
     if (breakerPairs > 0) pairsOut.push(...(await measureBreakerPairs(env, breakerPairs, pairRequests, connections, warmupRequests)));
     if (breakerBlocks > 0) breakerBlocksOut.push(...(await runBreakerChild(env.BENCH_UPSTREAM, breakerBlocks)));
   } finally {
+    for (const [target, server] of running) if (target !== 'direct') await stopChild(server.child);
     upstream.child.removeAllListeners('exit');
     upstream.child.kill('SIGKILL');
     privateRedis?.stop();
@@ -437,7 +484,8 @@ export default async function run(): Promise<void> {
       const of = (t: Target): Result => mine.find((r) => r.target === t)!;
       xs.push(f(of));
     }
-    return `${median(xs).toFixed(3)} (rounds ${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)})`;
+    const ci = xs.length >= 6 ? medianWithCi(xs) : undefined;
+    return `${median(xs).toFixed(3)} (rounds ${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)}${ci ? `; 95% CI of the median ${ci.low.toFixed(3)}–${ci.high.toFixed(3)}` : ''})`;
   };
   const has = (...ts: Target[]): boolean => ts.every((t) => targets.includes(t));
   console.log('ratios: median of per-round ratios');
@@ -452,12 +500,15 @@ export default async function run(): Promise<void> {
   if (has('full-before', 'full')) console.log(`full before → after   = ${perRound((of) => of('full').rps / of('full-before').rps)}× req/s; CPU/req ${perRound((of) => of('full').cpuUs / of('full-before').cpuUs)}×`);
   if (has('proxy-before', 'direct')) console.log(`proxy-before/direct   = ${perRound((of) => of('proxy-before').rps / of('direct').rps)}`);
   if (has('full-before', 'direct')) console.log(`full-before/direct    = ${perRound((of) => of('full-before').rps / of('direct').rps)}`);
+  if (pairsOut.length > 0 && process.env.BENCH_PAIRS_JSON) writeFileSync(process.env.BENCH_PAIRS_JSON, JSON.stringify(pairsOut));
   if (pairsOut.length > 0) {
     const cpu = medianWithCi(pairsOut.map((p) => (p.wrapped.cpuUs / p.plain.cpuUs - 1) * 100));
     const rps = medianWithCi(pairsOut.map((p) => (1 - p.wrapped.rps / p.plain.rps) * 100));
+    const trimmed = trimmedLogRatioWithCi(pairsOut.map((p) => p.wrapped.cpuUs / p.plain.cpuUs));
     console.log(
       `breaker end to end   : ${pairsOut.length} pairs × ${pairRequests} requests in one gateway; without ${median(pairsOut.map((p) => p.plain.cpuUs)).toFixed(1)} µs CPU/req, with ${median(pairsOut.map((p) => p.wrapped.cpuUs)).toFixed(1)}; ` +
-        `cost ${cpu.median.toFixed(2)} % CPU/req (95% CI ${cpu.low.toFixed(2)}…${cpu.high.toFixed(2)}), ${rps.median.toFixed(2)} % req/s (95% CI ${rps.low.toFixed(2)}…${rps.high.toFixed(2)}) (target <= 5%)`,
+        `cost ${cpu.median.toFixed(2)} % CPU/req (median, 95% CI ${cpu.low.toFixed(2)}…${cpu.high.toFixed(2)}; trimmed mean of log ratios ${trimmed.estimate.toFixed(2)} %, bootstrap 95% CI ${trimmed.low.toFixed(2)}…${trimmed.high.toFixed(2)}), ` +
+        `${rps.median.toFixed(2)} % req/s (95% CI ${rps.low.toFixed(2)}…${rps.high.toFixed(2)}) (target <= 5%)`,
     );
   }
   if (breakerBlocksOut.length > 0) {
