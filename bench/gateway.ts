@@ -127,7 +127,7 @@ async function serveGateway(target: 'proxy' | 'proxy+breaker' | 'full' | 'full+l
     ],
   });
   const redisUrl = process.env.BULWARK_REDIS_URL ?? process.env.REDIS_URL;
-  const config = loadGatewayConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JWKS_URL: jwksUrl, RATE_LIMIT_PREFIX: `bench-${process.pid}`, ...(full && redisUrl ? { REDIS_URL: redisUrl } : {}) });
+  const config = loadGatewayConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JWKS_URL: jwksUrl, RATE_LIMIT_PREFIX: `bench-${process.pid}`, ...(full && redisUrl ? { REDIS_URL: redisUrl } : {}), ...(process.env.BENCH_RATE_LIMIT_TIMEOUT_MS ? { RATE_LIMIT_TIMEOUT_MS: process.env.BENCH_RATE_LIMIT_TIMEOUT_MS } : {}) });
   const gateway = createGateway({ config, routes, logDestination: createLogDestination('/dev/null') });
   return (await gateway.start()).port;
 }

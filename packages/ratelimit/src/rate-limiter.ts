@@ -52,6 +52,12 @@ export interface RateLimiterOptions {
 }
 
 /** One policy applied to one subject, e.g. `{ policy: 'per-ip', subject: req.ip }`. */
+/**
+ * One policy applied to one subject. A caller that checks the same hits
+ * repeatedly may pass one frozen array each time (`Object.freeze`): the
+ * limiter then keeps the state keys it built for that array (see
+ * RateLimiter.#keyMemo) instead of building them per check.
+ */
 export interface Hit {
   policy: string;
   subject: string;
@@ -102,6 +108,29 @@ function costOf(options: CheckOptions | undefined): number {
   return cost;
 }
 
+/** The state keys of one hits array, with what they were built from. */
+class KeyMemo {
+  readonly #policies: string[];
+  readonly #subjects: string[];
+  readonly #scope: string | undefined;
+  readonly keys: string[];
+
+  constructor(hits: readonly Hit[], scope: string | undefined, keys: string[]) {
+    this.#policies = hits.map((h) => h.policy);
+    this.#subjects = hits.map((h) => h.subject);
+    this.#scope = scope;
+    this.keys = keys;
+  }
+
+  matches(hits: readonly Hit[], scope: string | undefined): boolean {
+    if (scope !== this.#scope || hits.length !== this.keys.length) return false;
+    for (let i = 0; i < hits.length; i++) {
+      if (hits[i]!.policy !== this.#policies[i] || hits[i]!.subject !== this.#subjects[i]) return false;
+    }
+    return true;
+  }
+}
+
 export class RateLimiter {
   readonly metrics: RateLimitMetrics;
   readonly #guard: RedisGuard;
@@ -113,6 +142,14 @@ export class RateLimiter {
   /** Scratch for resolving hits; used synchronously only, copied before any await. */
   readonly #scratchPolicies: CompiledPolicy[] = [];
   readonly #scratchKeys: string[] = [];
+  /**
+   * State keys already built for a frozen hits array. A caller that passes
+   * the same frozen array again (the gateway keeps one per identity and
+   * route) reuses the same key strings: no building, and Map lookups (leases) find their hash
+   * cached. Checked against the hits' current policies and subjects, so a
+   * mutated array is never served stale keys.
+   */
+  readonly #keyMemo = new WeakMap<readonly Hit[], KeyMemo>();
   readonly #leased: LeasedChecks;
   /** Some configured policy has a lease. */
   #leasing = false;
@@ -254,8 +291,6 @@ export class RateLimiter {
   #resolve(hits: readonly Hit[], options: CheckOptions | undefined): boolean {
     const n = hits.length;
     const table = this.#policies;
-    const first = hits[0]!;
-    const prefix = scopePrefix(this.#prefix, options?.scope ?? defaultScope(first.policy, first.subject));
     const compiled = this.#scratchPolicies;
     const keys = this.#scratchKeys;
     let leased = false;
@@ -265,9 +300,19 @@ export class RateLimiter {
       if (policy === undefined) throw policyUnknown(hit.policy);
       for (let j = 0; j < i; j++) if (compiled[j] === policy) throw policyInvalid(`policy "${policy.name}" appears twice in one check`);
       compiled[i] = policy;
-      keys[i] = `${prefix}${policy.name}:${hit.subject}`;
       if (policy.leaseUnits > 0) leased = true;
     }
+    const scope = options?.scope;
+    const reusable = Object.isFrozen(hits);
+    const memo = reusable ? this.#keyMemo.get(hits) : undefined;
+    if (memo !== undefined && memo.matches(hits, scope)) {
+      for (let i = 0; i < n; i++) keys[i] = memo.keys[i]!;
+      return leased;
+    }
+    const first = hits[0]!;
+    const prefix = scopePrefix(this.#prefix, scope ?? defaultScope(first.policy, first.subject));
+    for (let i = 0; i < n; i++) keys[i] = `${prefix}${hits[i]!.policy}:${hits[i]!.subject}`;
+    if (reusable) this.#keyMemo.set(hits, new KeyMemo(hits, scope, keys.slice(0, n)));
     return leased;
   }
 

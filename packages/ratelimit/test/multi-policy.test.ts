@@ -89,6 +89,20 @@ describe('multi-policy checks', () => {
     expect(tenant.policies[0]!.remaining).toBe(1000 - 3 - 1);
   });
 
+  it('when one frozen hits array is checked repeatedly, then it counts against the same keys as fresh arrays, and its scope option still applies', async () => {
+    const limiter = new RateLimiter({ redis: shared, prefix: prefix(), policies, clock: () => 1_800_000_030_000, timeoutMs: 5_000 });
+    const frozen = Object.freeze(request.map((h) => Object.freeze({ ...h })));
+    for (let i = 0; i < 2; i++) expect((await limiter.check(frozen)).allowed).toBe(true);
+    const fresh = await limiter.check(request.map((h) => ({ ...h })));
+    expect(fresh.policies[1]!.remaining).toBe(0); // per-user (limit 3): both frozen checks and this one
+    expect((await limiter.check(frozen)).allowed).toBe(false);
+    // The same frozen array under another scope is another set of counters (keys are not reused across scopes).
+    const scoped = await limiter.check(frozen, { scope: 'elsewhere' });
+    expect(scoped.allowed).toBe(true);
+    expect(scoped.policies[1]!.remaining).toBe(2);
+    expect((await limiter.check(frozen, { scope: 'elsewhere' })).policies[1]!.remaining).toBe(1);
+  });
+
   it('when the script cache is flushed, then the next check falls back to EVAL and later checks use EVALSHA again', async () => {
     const limiter = new RateLimiter({ redis: privateRedis, prefix: 'rl-noscript', policies, timeoutMs: 5_000 });
     expect((await limiter.check(request)).source).toBe('redis');

@@ -119,6 +119,35 @@ export function hitsOf(state: ProxyState): Hit[] {
   return hits;
 }
 
+interface HitsMemo {
+  clientIp: string;
+  hits: readonly Hit[];
+}
+
+/**
+ * The rate-limit hits of a route for one identity, built once: one frozen
+ * array per (verified principal, or the connection of an anonymous request;
+ * route) while the client IP stays the same. @bulwark/ratelimit keeps the
+ * state keys it built for a frozen array, so a returning identity costs no
+ * key building and no string hashing (the lease table's Map lookups).
+ * Principals are cached per token (authenticate.ts) and connections are
+ * kept alive, so both recur; both are held weakly.
+ */
+export class HitsCache {
+  readonly #byHolder = new WeakMap<object, Map<RouteRuntime, HitsMemo>>();
+
+  get(state: ProxyState, connection: object): readonly Hit[] {
+    const holder: object = state.principal ?? connection;
+    let byRoute = this.#byHolder.get(holder);
+    const memo = byRoute?.get(state.runtime);
+    if (memo !== undefined && memo.clientIp === state.clientIp) return memo.hits;
+    const hits = Object.freeze(hitsOf(state).map((hit) => Object.freeze(hit)));
+    if (byRoute === undefined) this.#byHolder.set(holder, (byRoute = new Map()));
+    byRoute.set(state.runtime, { clientIp: state.clientIp, hits });
+    return hits;
+  }
+}
+
 export interface EdgeHeaders {
   /** The security headers as a flat list, pushed to each proxied request's responseHeaders. */
   securityHeaders: readonly string[];
@@ -142,6 +171,7 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
     registers: [deps.registry],
   });
   const { limiter } = deps;
+  const hitsCache = new HitsCache();
   const refuse = (req: IncomingMessage, request: RawRequest, err: unknown): void => {
     logRejection(deps.log, req, err);
     request.fail(err);
@@ -175,7 +205,7 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
     const lifecycle = state.runtime.lifecycleHeaders;
     for (let i = 0; i < lifecycle.length; i++) fields.push(lifecycle[i]!);
     if (state.runtime.route.version) versionCalls.inc({ version: state.runtime.route.version, client: deps.clientLabels.labelOf(state.principal?.sub) });
-    const hits = limiter ? hitsOf(state) : NO_HITS;
+    const hits = limiter && state.runtime.route.config.rateLimits.length > 0 ? hitsCache.get(state, req.socket) : NO_HITS;
     if (hits.length === 0) {
       forward(req, res, request, state);
       return;
