@@ -1,0 +1,133 @@
+/**
+ * Gateway cost in user-space instructions per request, under
+ * `valgrind --tool=callgrind`: a measure that does not move with the load or
+ * the speed of a shared VM (see docs/DECISIONS.md, "Instruction counts as the
+ * bench's second measure"). Each target of bench/gateway.ts (BENCH_SERVER
+ * mode) runs under callgrind with instrumentation off; it is warmed with
+ * BENCH_WARMUP_REQUESTS (20 000) GETs over 10 keep-alive connections, then
+ * instrumentation is switched on for BENCH_REQUESTS (4 000) and the counts
+ * are dumped. Printed per target: instructions per request, the same without
+ * major-GC functions (a major GC inside the window adds 3–20%), and the ratio
+ * to `minimal` (the ~30-line undici proxy) and to `direct` (the upstream).
+ * Kernel time (syscalls, loopback TCP) is not counted.
+ * BENCH_TARGETS (default direct,minimal,proxy,full,full+lease),
+ * BENCH_BEFORE_ROOT (adds proxy-before and full-before from that tree),
+ * BENCH_PERF_MAP=1 (node --perf-basic-prof, to name JIT code in the dump).
+ * Needs valgrind (Debian package) and redis-server.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+
+const GATEWAY_BENCH = fileURLToPath(new URL('gateway.ts', import.meta.url));
+const MAJOR_GC = /Marking|Sweep|MarkCompact|IterateObjectCache|Evacuat(?!eInPlaceInternalizable)|RelocIterator|NeedsResetDueToFlushedBytecode|StringTableCleaner|Compactor|MinorMS|PointersUpdating/i;
+
+function portOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`target exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = /^PORT (\d+)$/.exec(line);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+}
+
+async function drive(port: number, requests: number, authorization: string | undefined): Promise<void> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 10 });
+  let left = requests;
+  const headers = authorization ? { authorization } : {};
+  const worker = async (): Promise<void> => {
+    while (left-- > 0) {
+      const res = await pool.request({ path: '/orders/o-42', method: 'GET', headers });
+      await res.body.dump();
+      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 10 }, worker));
+  await pool.close();
+}
+
+/** Instructions in a callgrind dump: all, and without major-GC functions (from callgrind_annotate). */
+function countsOf(file: string): { all: number; noMajorGc: number } {
+  const out = spawnSync('callgrind_annotate', ['--threshold=100', file], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).stdout;
+  let all = 0;
+  let gc = 0;
+  for (const line of out.split('\n')) {
+    const m = /^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$/.exec(line);
+    if (!m || line.includes('PROGRAM TOTALS')) continue;
+    const ir = Number(m[1]!.replaceAll(',', ''));
+    all += ir;
+    if (MAJOR_GC.test(m[2]!)) gc += ir;
+  }
+  return { all, noMajorGc: all - gc };
+}
+
+async function measure(target: string, env: Record<string, string>, warmup: number, requests: number, authorization: string | undefined): Promise<{ all: number; noMajorGc: number }> {
+  const out = join(tmpdir(), `bulwark-callgrind-${target}-${process.pid}.out`);
+  const nodeArgs = ['--conditions=bulwark-source', ...(process.env.BENCH_PERF_MAP === '1' ? ['--perf-basic-prof'] : []), GATEWAY_BENCH];
+  const child = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath, ...nodeArgs], {
+    env: { ...process.env, ...env, BENCH_SERVER: target, BENCH_RATE_LIMIT_TIMEOUT_MS: '5000' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  try {
+    const port = await portOf(child);
+    await drive(port, warmup, authorization);
+    spawnSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' });
+    await drive(port, requests, authorization);
+    spawnSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' });
+    const counts = countsOf(`${out}.1`);
+    return { all: counts.all / requests, noMajorGc: counts.noMajorGc / requests };
+  } finally {
+    child.removeAllListeners('exit');
+    child.kill('SIGKILL');
+  }
+}
+
+export default async function main(): Promise<void> {
+  if (spawnSync('sh', ['-c', 'command -v valgrind && command -v callgrind_control'], { stdio: 'ignore' }).status !== 0) {
+    console.error('gateway-instructions: valgrind is missing (apt-get install -y valgrind)');
+    process.exit(1);
+  }
+  const warmup = Number(process.env.BENCH_WARMUP_REQUESTS ?? 20_000);
+  const requests = Number(process.env.BENCH_REQUESTS ?? 4_000);
+  const targets = (process.env.BENCH_TARGETS ?? 'direct,minimal,proxy,full,full+lease').split(',').concat(process.env.BENCH_BEFORE_ROOT ? ['proxy-before', 'full-before'] : []);
+
+  const { generateKeyPair, exportJWK, SignJWT } = await import('jose');
+  const keys = await generateKeyPair('ES256', { extractable: true });
+  const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'bench', alg: 'ES256' };
+  const jwks = createServer((_req, res) => res.end(JSON.stringify({ keys: [jwk] })));
+  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+  const token = await new SignJWT({ sub: 'bench-user', tenant: 'acme', roles: ['orders'] }).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setExpirationTime('1h').sign(keys.privateKey);
+  const upstream = spawn(process.execPath, ['--conditions=bulwark-source', GATEWAY_BENCH], { env: { ...process.env, BENCH_SERVER: 'direct' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const upstreamPort = await portOf(upstream);
+  const redisPort = 31_000 + (process.pid % 1000);
+  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const env = {
+    BENCH_UPSTREAM: `http://127.0.0.1:${upstreamPort}`,
+    BENCH_JWKS: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`,
+    BULWARK_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+  };
+  console.log(`gateway instructions: callgrind, ${warmup} warm-up requests, ${requests} measured, 10 connections, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  const results = new Map<string, { all: number; noMajorGc: number }>();
+  try {
+    for (const target of targets) {
+      const r = await measure(target, env, warmup, requests, target.startsWith('full') ? `Bearer ${token}` : undefined);
+      results.set(target, r);
+      const minimal = results.get('minimal');
+      const direct = results.get('direct');
+      const vs = (base: { noMajorGc: number } | undefined, name: string): string => (base ? `  ${(r.noMajorGc / base.noMajorGc).toFixed(3)}× ${name}` : '');
+      console.log(`${target.padEnd(13)} ${Math.round(r.all).toLocaleString('en').padStart(9)} instr/req  ${Math.round(r.noMajorGc).toLocaleString('en').padStart(9)} without major GC${vs(minimal, 'minimal')}${vs(direct, 'direct')}`);
+    }
+  } finally {
+    upstream.kill('SIGKILL');
+    redis.kill('SIGKILL');
+    jwks.close();
+  }
+}
