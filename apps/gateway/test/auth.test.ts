@@ -23,6 +23,7 @@ beforeAll(async () => {
       routes: [
         { id: 'orders', match: { prefix: '/orders' }, upstream: 'orders', auth: { required: true, roles: ['orders'] } },
         { id: 'public', match: { prefix: '/public' }, upstream: 'orders' },
+        { id: 'token-through', match: { prefix: '/through' }, upstream: 'orders', auth: { required: true, forwardToken: true } },
       ],
     },
     { JWKS_URL: issuer.jwksUrl, JWKS_COOLDOWN_MS: '0' },
@@ -48,6 +49,15 @@ describe('access tokens', () => {
     expect(res.status).toBe(200);
     const headers = res.body.headers as Record<string, string>;
     expect([headers['x-auth-sub'], headers['x-auth-tenant'], headers['x-auth-roles']]).toEqual(['user-1', 'acme', 'orders,reader']);
+    expect(headers.authorization).toBeUndefined(); // the verified token stops at the gateway
+  });
+
+  it('when a route sets auth.forwardToken, then the verified Authorization reaches the upstream as sent', async () => {
+    const token = await issuer.sign({ sub: 'user-2', roles: [] });
+    const res = await call('/through/1', `Bearer ${token}`);
+    expect(res.status).toBe(200);
+    const headers = res.body.headers as Record<string, string>;
+    expect([headers.authorization, headers['x-auth-sub']]).toEqual([`Bearer ${token}`, 'user-2']);
   });
 
   const forged: [string, () => Promise<string>][] = [

@@ -5,7 +5,6 @@
  * everything into problem+json. Kept allocation-light: one state object per
  * request; the child logger and abort signal only exist if a handler asks.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context } from '@opentelemetry/api';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
@@ -18,7 +17,7 @@ import { saneRequestId } from './logger.ts';
 import type { HttpMetrics } from './metrics.ts';
 import { methodLabel, UNMATCHED_ROUTE, type RouteTable } from './route-table.ts';
 import { validateRequest, type RouteContext, type RouteDefinition, type RouteResult, type ResponseSchemas } from './routes.ts';
-import { endServerSpan, startServerSpan, type ServerSpan } from './tracing.ts';
+import { endServerSpan, randomHexId, startServerSpan, type ServerSpan } from './tracing.ts';
 
 export interface RequestState {
   start: number;
@@ -113,7 +112,7 @@ export function observer(deps: PipelineDeps): Observer {
   }
   function begin(req: IncomingMessage, res: ServerResponse, deferHeaders = false): RequestState {
     const start = performance.now();
-    const requestId = saneRequestId(req.headers['x-request-id']) ?? randomUUID();
+    const requestId = saneRequestId(req.headers['x-request-id']) ?? randomHexId(32);
     const trace = startServerSpan(deps.name, req.method ?? 'GET', req.headers);
     const state: RequestState = { start, requestId, route: undefined, trace, log: undefined };
     (req as WithState)[kState] = state;

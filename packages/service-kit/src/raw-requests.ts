@@ -17,7 +17,7 @@ import { requestPropagationHeaders } from './tracing.ts';
 
 /** What a raw handler gets from the kit for one request. */
 export interface RawRequest {
-  /** The request id echoed in `x-request-id` (the client's if sane, else a UUID). */
+  /** The request id echoed in `x-request-id` (the client's if sane, else 32 random hex characters). */
   readonly requestId: string;
   readonly traceId: string;
   /**

@@ -56,7 +56,7 @@ const idPool = Buffer.allocUnsafe(ID_POOL_BYTES);
 let idPoolHex = '';
 let idPoolOffset = 0;
 
-/** Random lowercase hex id of `length` characters from the pool (trace ids need uniqueness, not secrecy). */
+/** Random lowercase hex id of `length` characters from the pool (trace, span and request ids need uniqueness, not secrecy). */
 export function randomHexId(length: number): string {
   if (idPoolOffset + length > idPoolHex.length) {
     randomFillSync(idPool);

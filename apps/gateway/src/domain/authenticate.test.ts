@@ -53,4 +53,26 @@ describe('VerifiedTokenCache', () => {
       expect(cache.get('Bearer a')).toBeUndefined();
     }
   });
+
+  it('when a connection repeats its token, then its remembered entry answers, never past that entry\'s expiry', () => {
+    const c = clock();
+    const cache = new VerifiedTokenCache(1000, 1, 0, c.now);
+    const conn = {};
+    cache.set('Bearer a', alice, undefined);
+    expect(cache.get('Bearer a', conn)).toBe(alice);
+    cache.set('Bearer b', bob, undefined); // evicts a from the map (size 1)
+    expect(cache.get('Bearer a')).toBeUndefined();
+    expect(cache.get('Bearer a', conn)).toBe(alice); // the connection's entry, still within its TTL
+    expect(cache.get('Bearer a', {})).toBeUndefined(); // another connection has only the map
+    c.advance(1000);
+    expect(cache.get('Bearer a', conn)).toBeUndefined();
+  });
+
+  it('when a connection switches tokens, then each request gets the principal of the token it sent', () => {
+    const cache = new VerifiedTokenCache(60_000, 10, 0, clock().now);
+    const conn = {};
+    cache.set('Bearer a', alice, undefined);
+    cache.set('Bearer b', bob, undefined);
+    expect([cache.get('Bearer a', conn), cache.get('Bearer b', conn), cache.get('Bearer a', conn), cache.get('Bearer x', conn)]).toEqual([alice, bob, alice, undefined]);
+  });
 });

@@ -39,8 +39,12 @@ export interface AuthenticatorOptions {
   cacheMaxEntries?: number;
 }
 
-/** Synchronous for a token verified recently (the cache), a promise otherwise. */
-export type Authenticator = (authorization: string | undefined) => Principal | undefined | Promise<Principal | undefined>;
+/**
+ * Synchronous for a token verified recently (the cache), a promise otherwise.
+ * `connection` (the client's socket) lets the cache answer a connection's
+ * repeated token by comparing it with the one it sent last, without hashing it.
+ */
+export type Authenticator = (authorization: string | undefined, connection?: object) => Principal | undefined | Promise<Principal | undefined>;
 
 function bearerChallenge(description: string): Record<string, string> {
   // The description is ours (never the token), so quoting it is safe; strip quotes anyway.
@@ -88,19 +92,32 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     cache.set(authorization, principal, payload.exp);
     return principal;
   };
-  return (authorization) => {
+  return (authorization, connection) => {
     if (authorization === undefined) return undefined;
-    return cache.get(authorization) ?? verify(authorization);
+    return cache.get(authorization, connection) ?? verify(authorization);
   };
 }
 
-/** Verified Authorization values → principal, each until min(exp + tolerance, now + ttl). */
+interface VerifiedEntry {
+  readonly principal: Principal;
+  readonly until: number;
+}
+
+/**
+ * Verified Authorization values → principal, each until min(exp + tolerance,
+ * now + ttl). A keep-alive connection sends the same token on every request:
+ * the entry it got last is remembered per connection (weakly), and a request
+ * whose header equals that token is answered by a string comparison, not by
+ * hashing a ~300-character header for the map. The remembered entry keeps its
+ * own `until`, so it is honoured no longer than the map would have.
+ */
 export class VerifiedTokenCache {
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #toleranceMs: number;
   readonly #now: () => number;
-  readonly #entries = new Map<string, { principal: Principal; until: number }>();
+  readonly #entries = new Map<string, VerifiedEntry>();
+  readonly #byConnection = new WeakMap<object, { authorization: string; entry: VerifiedEntry }>();
 
   constructor(ttlMs: number, maxEntries: number, toleranceMs: number, now: () => number = Date.now) {
     this.#ttlMs = ttlMs;
@@ -113,10 +130,20 @@ export class VerifiedTokenCache {
     return this.#entries.size;
   }
 
-  get(authorization: string): Principal | undefined {
+  get(authorization: string, connection?: object): Principal | undefined {
+    if (connection !== undefined) {
+      const last = this.#byConnection.get(connection);
+      if (last !== undefined && last.authorization === authorization) {
+        if (this.#now() < last.entry.until) return last.entry.principal;
+        this.#byConnection.delete(connection);
+      }
+    }
     const entry = this.#entries.get(authorization);
     if (entry === undefined) return undefined;
-    if (this.#now() < entry.until) return entry.principal;
+    if (this.#now() < entry.until) {
+      if (connection !== undefined) this.#byConnection.set(connection, { authorization, entry });
+      return entry.principal;
+    }
     this.#entries.delete(authorization);
     return undefined;
   }

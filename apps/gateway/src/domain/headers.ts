@@ -32,6 +32,8 @@ export interface ForwardingContext {
   proto: string;
   /** Extra headers the gateway sets (tracing, request id, auth claims, version). */
   set: Record<string, string>;
+  /** Drop the client's Authorization: the gateway verified it and the route does not forward tokens. */
+  dropAuthorization?: boolean;
 }
 
 /** The request headers sent upstream. */
@@ -41,6 +43,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, ctx: Forwa
   for (const name in incoming) {
     if (isHopByHop(name, listed) || name === 'host' || name.startsWith('x-auth-') || name === 'forwarded') continue;
     if (name.startsWith('x-forwarded-') && ctx.trustProxyHops === 0) continue;
+    if (name === 'authorization' && ctx.dropAuthorization === true) continue;
     const value = incoming[name];
     if (value !== undefined) out[name] = value;
   }

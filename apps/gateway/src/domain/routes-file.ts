@@ -75,7 +75,13 @@ const routeSchema = z.strictObject({
       addPrefix: z.string().regex(PATH).optional(),
     })
     .optional(),
-  auth: z.strictObject({ required: z.boolean().default(true), roles: z.array(z.string().min(1)).default([]) }).optional(),
+  auth: z
+    .strictObject({
+      required: z.boolean().default(true),
+      roles: z.array(z.string().min(1)).default([]),
+      forwardToken: z.boolean().default(false).describe('Pass the verified Authorization header upstream too; by default it stops at the gateway (upstreams get x-auth-*).'),
+    })
+    .optional(),
   rateLimits: z.array(rateLimitRefSchema).default([]),
   timeoutMs: z.number().int().min(1).optional(),
   retry: retrySchema.partial().optional(),

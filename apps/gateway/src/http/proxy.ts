@@ -67,7 +67,7 @@ export function admit(deps: ProxyDeps, req: IncomingMessage): ProxyState | undef
   if (runtime.lifecycle.retired) throw runtime.lifecycle.retired;
   const upstreamPath = resolution.upstreamPath + query;
   const authorization = req.headers.authorization;
-  const principal = authorization !== undefined && deps.authenticate ? deps.authenticate(authorization) : undefined;
+  const principal = authorization !== undefined && deps.authenticate ? deps.authenticate(authorization, req.socket) : undefined;
   if (principal instanceof Promise) return principal.then((p) => admitted(deps, req, runtime, upstreamPath, p));
   return admitted(deps, req, runtime, upstreamPath, principal);
 }
@@ -94,6 +94,16 @@ export function identityHeaders(state: ProxyState, requestId: string | undefined
   }
   if (runtime.route.version) set['x-api-version'] = runtime.route.version;
   return set;
+}
+
+/**
+ * True when the client's Authorization stops at the gateway: it verified the
+ * token and the route does not set `auth.forwardToken` (as Envoy's jwt_authn
+ * with `forward: false`). Upstreams get the claims as x-auth-*; a bearer token
+ * that never reaches them cannot leak from their logs or be replayed by them.
+ */
+export function dropsToken(state: ProxyState): boolean {
+  return state.principal !== undefined && state.runtime.route.config.auth?.forwardToken !== true;
 }
 
 export function hitsOf(state: ProxyState): Hit[] {
@@ -183,6 +193,7 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
       trustProxyHops: deps.trustProxyHops,
       proto: 'http',
       set: identityHeaders(state, request.requestId, request.propagationHeaders()),
+      dropAuthorization: dropsToken(state),
     });
     proxyRequest({
       req,
