@@ -23,9 +23,12 @@ type HeadFields = OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined;
 function names(fields: HeadFields, name: string): boolean {
   if (fields === undefined) return false;
   if (Array.isArray(fields)) {
+    // Lower-casing is the slow part: only for a name of the same length whose
+    // first character matches regardless of case (`| 0x20` folds A–Z to a–z).
+    const first = name.charCodeAt(0);
     for (let i = 0; i < fields.length; i += 2) {
       const n = fields[i] as string;
-      if (n === name || (n.length === name.length && n.toLowerCase() === name)) return true;
+      if (n === name || (n.length === name.length && (n.charCodeAt(0) | 0x20) === first && n.toLowerCase() === name)) return true;
     }
     return false;
   }
@@ -55,10 +58,21 @@ export class KitServerResponse<Request extends IncomingMessage = IncomingMessage
       return reason === undefined ? super.writeHead(statusCode, fields) : super.writeHead(statusCode, reason, fields);
     }
     const head: OutgoingHttpHeader[] = [];
-    for (let i = 0; i < pending.length; i += 2) if (!names(fields, pending[i]!)) head.push(pending[i]!, pending[i + 1]!);
     if (Array.isArray(fields)) {
-      for (let i = 0; i < fields.length; i++) head.push(fields[i]!);
-    } else if (fields !== undefined) {
+      // Sized once: pending fields, then the explicit ones (no regrowth).
+      head.length = pending.length + fields.length;
+      let k = 0;
+      for (let i = 0; i < pending.length; i += 2) {
+        if (names(fields, pending[i]!)) continue;
+        head[k++] = pending[i]!;
+        head[k++] = pending[i + 1]!;
+      }
+      for (let i = 0; i < fields.length; i++) head[k++] = fields[i]!;
+      head.length = k;
+      return reason === undefined ? super.writeHead(statusCode, head) : super.writeHead(statusCode, reason, head);
+    }
+    for (let i = 0; i < pending.length; i += 2) if (!names(fields, pending[i]!)) head.push(pending[i]!, pending[i + 1]!);
+    if (fields !== undefined) {
       for (const name in fields) {
         const value = fields[name];
         if (value !== undefined) head.push(name, value as OutgoingHttpHeader);
