@@ -7,8 +7,12 @@
  * BENCH_WARMUP_REQUESTS (20 000) GETs over 10 keep-alive connections, then
  * instrumentation is switched on for BENCH_REQUESTS (4 000) and the counts
  * are dumped. Printed per target: instructions per request, the same without
- * major-GC functions (a major GC inside the window adds 3–20%), and the ratio
- * to `minimal` (the ~30-line undici proxy) and to `direct` (the upstream).
+ * major-GC functions (a major GC inside the window adds 3–20%), the same
+ * without major GC nor V8's optimizing compilers (TurboFan, Maglev: after
+ * 20 000 requests they still tier up late functions, 15–30k instructions per
+ * request that fall off as the process ages and vary run to run), and the
+ * ratios of that last figure to `minimal` (the ~30-line undici proxy) and to
+ * `direct` (the upstream).
  * Kernel time (syscalls, loopback TCP) is not counted.
  * BENCH_TARGETS (default direct,minimal,proxy,full,full+lease),
  * BENCH_BEFORE_ROOT (adds proxy-before and full-before from that tree),
@@ -26,6 +30,8 @@ import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 
 const GATEWAY_BENCH = fileURLToPath(new URL('gateway.ts', import.meta.url));
+/** V8's optimizing compilers (callgrind counts their background threads too). */
+const JIT_COMPILER = /v8::internal::compiler::|turboshaft|maglev|OptimizingCompileDispatcher|RegisterAllocat|InstructionSelector|CodeGenerator|Assembler|PipelineImpl|Zone::|v8::internal::Compiler::/i;
 const MAJOR_GC = /Marking|Sweep|MarkCompact|IterateObjectCache|Evacuat(?!eInPlaceInternalizable)|RelocIterator|NeedsResetDueToFlushedBytecode|StringTableCleaner|Compactor|MinorMS|PointersUpdating/i;
 
 function portOf(child: ChildProcess): Promise<number> {
@@ -53,22 +59,31 @@ async function drive(port: number, requests: number, authorization: string | und
   await pool.close();
 }
 
-/** Instructions in a callgrind dump: all, and without major-GC functions (from callgrind_annotate). */
-function countsOf(file: string): { all: number; noMajorGc: number } {
+interface Counts {
+  all: number;
+  noMajorGc: number;
+  /** Without major GC nor the optimizing compilers. */
+  steady: number;
+}
+
+/** Instructions in a callgrind dump: all, without major-GC functions, and also without the JIT compilers (from callgrind_annotate). */
+function countsOf(file: string): Counts {
   const out = spawnSync('callgrind_annotate', ['--threshold=100', file], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).stdout;
   let all = 0;
   let gc = 0;
+  let jit = 0;
   for (const line of out.split('\n')) {
     const m = /^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$/.exec(line);
     if (!m || line.includes('PROGRAM TOTALS')) continue;
     const ir = Number(m[1]!.replaceAll(',', ''));
     all += ir;
     if (MAJOR_GC.test(m[2]!)) gc += ir;
+    else if (JIT_COMPILER.test(m[2]!)) jit += ir;
   }
-  return { all, noMajorGc: all - gc };
+  return { all, noMajorGc: all - gc, steady: all - gc - jit };
 }
 
-async function measure(target: string, env: Record<string, string>, warmup: number, requests: number, authorization: string | undefined): Promise<{ all: number; noMajorGc: number }> {
+async function measure(target: string, env: Record<string, string>, warmup: number, requests: number, authorization: string | undefined): Promise<Counts> {
   const out = join(tmpdir(), `bulwark-callgrind-${target}-${process.pid}.out`);
   const nodeArgs = ['--conditions=bulwark-source', ...(process.env.BENCH_PERF_MAP === '1' ? ['--perf-basic-prof'] : []), GATEWAY_BENCH];
   const child = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath, ...nodeArgs], {
@@ -82,7 +97,7 @@ async function measure(target: string, env: Record<string, string>, warmup: numb
     await drive(port, requests, authorization);
     spawnSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' });
     const counts = countsOf(`${out}.1`);
-    return { all: counts.all / requests, noMajorGc: counts.noMajorGc / requests };
+    return { all: counts.all / requests, noMajorGc: counts.noMajorGc / requests, steady: counts.steady / requests };
   } finally {
     child.removeAllListeners('exit');
     child.kill('SIGKILL');
@@ -115,15 +130,16 @@ export default async function main(): Promise<void> {
     BULWARK_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
   };
   console.log(`gateway instructions: callgrind, ${warmup} warm-up requests, ${requests} measured, 10 connections, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-  const results = new Map<string, { all: number; noMajorGc: number }>();
+  const results = new Map<string, Counts>();
   try {
     for (const target of targets) {
       const r = await measure(target, env, warmup, requests, target.startsWith('full') ? `Bearer ${token}` : undefined);
       results.set(target, r);
       const minimal = results.get('minimal');
       const direct = results.get('direct');
-      const vs = (base: { noMajorGc: number } | undefined, name: string): string => (base ? `  ${(r.noMajorGc / base.noMajorGc).toFixed(3)}× ${name}` : '');
-      console.log(`${target.padEnd(13)} ${Math.round(r.all).toLocaleString('en').padStart(9)} instr/req  ${Math.round(r.noMajorGc).toLocaleString('en').padStart(9)} without major GC${vs(minimal, 'minimal')}${vs(direct, 'direct')}`);
+      const vs = (base: Counts | undefined, name: string): string => (base ? `  ${(r.steady / base.steady).toFixed(3)}× ${name}` : '');
+      const n = (v: number): string => Math.round(v).toLocaleString('en').padStart(9);
+      console.log(`${target.padEnd(13)} ${n(r.all)} instr/req  ${n(r.noMajorGc)} without major GC  ${n(r.steady)} without major GC nor JIT compiler${vs(minimal, 'minimal')}${vs(direct, 'direct')}`);
     }
   } finally {
     upstream.kill('SIGKILL');

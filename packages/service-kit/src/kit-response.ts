@@ -58,21 +58,10 @@ export class KitServerResponse<Request extends IncomingMessage = IncomingMessage
       return reason === undefined ? super.writeHead(statusCode, fields) : super.writeHead(statusCode, reason, fields);
     }
     const head: OutgoingHttpHeader[] = [];
-    if (Array.isArray(fields)) {
-      // Sized once: pending fields, then the explicit ones (no regrowth).
-      head.length = pending.length + fields.length;
-      let k = 0;
-      for (let i = 0; i < pending.length; i += 2) {
-        if (names(fields, pending[i]!)) continue;
-        head[k++] = pending[i]!;
-        head[k++] = pending[i + 1]!;
-      }
-      for (let i = 0; i < fields.length; i++) head[k++] = fields[i]!;
-      head.length = k;
-      return reason === undefined ? super.writeHead(statusCode, head) : super.writeHead(statusCode, reason, head);
-    }
     for (let i = 0; i < pending.length; i += 2) if (!names(fields, pending[i]!)) head.push(pending[i]!, pending[i + 1]!);
-    if (fields !== undefined) {
+    if (Array.isArray(fields)) {
+      for (let i = 0; i < fields.length; i++) head.push(fields[i]!);
+    } else if (fields !== undefined) {
       for (const name in fields) {
         const value = fields[name];
         if (value !== undefined) head.push(name, value as OutgoingHttpHeader);
