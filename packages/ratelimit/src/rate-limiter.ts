@@ -254,7 +254,7 @@ export class RateLimiter {
     const started = performance.now();
     let reply: unknown;
     try {
-      reply = await guard.call(n, argv);
+      reply = await guard.call(n, argv, Object.isFrozen(hits) ? hits : undefined);
     } catch (err) {
       guard.failed(err, started);
       return this.#fallback(compiled, argv, cost);

@@ -5,6 +5,7 @@
  * every `retryIntervalMs`; the first success recovers. Transitions update the
  * metrics and are logged at most once per kind per `logIntervalMs`.
  */
+import { EncodedEvalsha } from './encoded-command.ts';
 import type { RateLimitMetrics } from './metrics.ts';
 import { isNoScript, loadScript, type ScriptClient } from './script-loader.ts';
 
@@ -44,6 +45,7 @@ export class RedisGuard {
   readonly failureMode: FailureMode;
   readonly retryIntervalMs: number;
   readonly #redis: ScriptClient;
+  readonly #encoded: EncodedEvalsha | undefined;
   readonly #script = loadScript('check-policies-n');
   readonly #timeoutMs: number;
   readonly #logger: Logger | undefined;
@@ -59,6 +61,7 @@ export class RedisGuard {
     this.failureMode = options.failureMode;
     this.retryIntervalMs = options.retryIntervalMs;
     this.#redis = options.redis;
+    this.#encoded = EncodedEvalsha.for(options.redis);
     this.#timeoutMs = options.timeoutMs;
     this.#logger = options.logger;
     this.#logIntervalMs = options.logIntervalMs;
@@ -88,10 +91,14 @@ export class RedisGuard {
    * `succeeded(started)` or `failed(err, started)`). NOSCRIPT falls back to
    * EVAL inside the same deadline. A call that times out may still run later
    * in Redis and count against the quota: the error is on the strict side.
+   * `memoKey` (a frozen hits array) lets a plain ioredis client send the
+   * EVALSHA bytes it encoded for the same arguments last time (see
+   * encoded-command.ts).
    */
-  call(n: number, argv: string[]): Promise<unknown> {
+  call(n: number, argv: string[], memoKey?: object): Promise<unknown> {
     const script = this.#script;
     const redis = this.#redis;
+    const encoded = memoKey === undefined ? undefined : this.#encoded;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new RedisTimeoutError(this.#timeoutMs)), this.#timeoutMs);
       const done = (value: unknown): void => {
@@ -102,7 +109,8 @@ export class RedisGuard {
         clearTimeout(timer);
         reject(err);
       };
-      redis.evalsha(script.sha, n, argv).then(done, (err: unknown) => {
+      const sent = encoded === undefined ? redis.evalsha(script.sha, n, argv) : encoded.send(memoKey!, script.sha, n, argv);
+      sent.then(done, (err: unknown) => {
         if (isNoScript(err)) redis.eval(script.source, n, argv).then(done, fail);
         else fail(err);
       });

@@ -103,6 +103,34 @@ describe('multi-policy checks', () => {
     expect((await limiter.check(frozen, { scope: 'elsewhere' })).policies[1]!.remaining).toBe(1);
   });
 
+  it('when a frozen hits array is checked with Redis time, then its reused command bytes count every call and follow runtime policy changes', async () => {
+    const limiter = new RateLimiter({ redis: shared, prefix: prefix(), policies, timeoutMs: 5_000 });
+    const frozen = Object.freeze(request.filter((h) => h.policy !== 'per-user').map((h) => Object.freeze({ ...h })));
+    const remaining = async (): Promise<number[]> => (await limiter.check(frozen)).policies.map((p) => p.remaining);
+    expect(await remaining()).toEqual([999, 99, 499]);
+    expect(await remaining()).toEqual([998, 98, 498]);
+    // The per-ip fixed window rises from 100 to 200: the same frozen array now sends the new limit.
+    limiter.setPolicies(policies.map((p) => (p.name === 'per-ip' ? { ...p, limit: 200 } : p)));
+    const raised = await limiter.check(frozen);
+    expect(raised.policies.map((p) => p.remaining)).toEqual([997, 197, 497]);
+    expect(raised.policies[1]!.policy.policyItem).toBe('"per-ip";q=200;w=60');
+    // A cost of 2 is another argument list: encoded afresh, counted twice.
+    expect((await limiter.check(frozen, { cost: 2 })).policies.map((p) => p.remaining)).toEqual([995, 195, 495]);
+    expect(await remaining()).toEqual([994, 194, 494]);
+  });
+
+  it('when the script cache is flushed under a frozen hits array, then its reused EVALSHA bytes fall back to EVAL once too', async () => {
+    const limiter = new RateLimiter({ redis: privateRedis, prefix: 'rl-noscript-frozen', policies, timeoutMs: 5_000 });
+    const frozen = Object.freeze(request.map((h) => Object.freeze({ ...h })));
+    expect((await limiter.check(frozen)).source).toBe('redis');
+    await privateRedis.script('FLUSH');
+    await privateRedis.config('RESETSTAT');
+    expect(await limiter.check(frozen)).toMatchObject({ allowed: true, source: 'redis' });
+    expect(await limiter.check(frozen)).toMatchObject({ allowed: true, source: 'redis' });
+    const calls = await commandCalls(privateRedis);
+    expect([calls.eval, calls.evalsha]).toEqual([1, 2]);
+  });
+
   it('when the script cache is flushed, then the next check falls back to EVAL and later checks use EVALSHA again', async () => {
     const limiter = new RateLimiter({ redis: privateRedis, prefix: 'rl-noscript', policies, timeoutMs: 5_000 });
     expect((await limiter.check(request)).source).toBe('redis');
