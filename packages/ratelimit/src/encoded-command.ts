@@ -8,7 +8,7 @@
  * callgrind, about 5% of the whole proxied request. A caller that checks the
  * same frozen hits array again sends the same arguments: same keys, same
  * policy arguments, `''` for Redis TIME and a cost of 1. So the bytes are
- * kept per frozen hits array and reused while every argument is still equal;
+ * kept in the rate limiter's memo of that frozen hits array and reused while every argument is still equal;
  * any difference (a policy changed by `setPolicies`, a clock, another cost)
  * re-encodes them. The command object is still an ioredis `Command`, so
  * queueing, reconnects, reply parsing and errors (NOSCRIPT included) are
@@ -42,15 +42,20 @@ class PreEncodedCommand extends Command {
   }
 }
 
-interface Encoded {
+/** An argument list and its RESP bytes. */
+export interface EncodedArgs {
   readonly args: readonly string[];
   readonly bytes: Buffer;
 }
 
-/** EVALSHA with kept bytes per memo key (a frozen hits array); see the module comment. */
+/** Where the bytes for one frozen hits array are kept (the rate limiter's memo of that array). */
+export interface EncodedSlot {
+  encoded: EncodedArgs | undefined;
+}
+
+/** EVALSHA that reuses the bytes kept in a slot while the arguments are the same; see the module comment. */
 export class EncodedEvalsha {
   readonly #redis: Redis;
-  readonly #byKey = new WeakMap<object, Encoded>();
 
   private constructor(redis: Redis) {
     this.#redis = redis;
@@ -64,13 +69,12 @@ export class EncodedEvalsha {
     return new EncodedEvalsha(client);
   }
 
-  /** EVALSHA `sha` with `numKeys` and `argv` (keys, then ARGV), reusing the bytes kept for `memoKey` when the arguments are the same. */
-  send(memoKey: object, sha: string, numKeys: number, argv: readonly string[]): Promise<unknown> {
-    let encoded = this.#byKey.get(memoKey);
+  /** EVALSHA `sha` with `numKeys` and `argv` (keys, then ARGV), reusing the bytes in `slot` when the arguments are the same. */
+  send(slot: EncodedSlot, sha: string, numKeys: number, argv: readonly string[]): Promise<unknown> {
+    let encoded = slot.encoded;
     if (encoded === undefined || !sameArgs(encoded.args, sha, numKeys, argv)) {
       const args = [sha, String(numKeys), ...argv];
-      encoded = { args, bytes: encodeCommand('evalsha', args) };
-      this.#byKey.set(memoKey, encoded);
+      encoded = slot.encoded = { args, bytes: encodeCommand('evalsha', args) };
     }
     return this.#redis.sendCommand(new PreEncodedCommand('evalsha', encoded.args, encoded.bytes)) as Promise<unknown>;
   }

@@ -11,6 +11,7 @@
 import { Registry } from 'prom-client';
 import { policyInvalid, policyUnknown } from './errors.ts';
 import { defaultScope, scopePrefix } from './keys.ts';
+import type { EncodedArgs, EncodedSlot } from './encoded-command.ts';
 import { LeasedChecks } from './leased-checks.ts';
 import { LeaseTable } from './leases.ts';
 import { LocalLimiter, type LocalEntry } from './local-limiter.ts';
@@ -51,12 +52,12 @@ export interface RateLimiterOptions {
   leaseMaxKeys?: number;
 }
 
-/** One policy applied to one subject, e.g. `{ policy: 'per-ip', subject: req.ip }`. */
 /**
- * One policy applied to one subject. A caller that checks the same hits
- * repeatedly may pass one frozen array each time (`Object.freeze`): the
- * limiter then keeps the state keys it built for that array (see
- * RateLimiter.#keyMemo) instead of building them per check.
+ * One policy applied to one subject, e.g. `{ policy: 'per-ip', subject: req.ip }`.
+ * A caller that checks the same hits repeatedly may pass one frozen array
+ * each time (`Object.freeze`): the limiter then keeps the state keys (and the
+ * EVALSHA bytes) it built for that array instead of building them per check
+ * (see RateLimiter.#keyMemo).
  */
 export interface Hit {
   policy: string;
@@ -108,12 +109,17 @@ function costOf(options: CheckOptions | undefined): number {
   return cost;
 }
 
-/** The state keys of one hits array, with what they were built from. */
-class KeyMemo {
+/**
+ * What was built for one frozen hits array: its state keys, with what they
+ * were built from, and the EVALSHA bytes last sent for it (an EncodedSlot,
+ * filled and checked by encoded-command.ts).
+ */
+class KeyMemo implements EncodedSlot {
   readonly #policies: string[];
   readonly #subjects: string[];
   readonly #scope: string | undefined;
   readonly keys: string[];
+  encoded: EncodedArgs | undefined = undefined;
 
   constructor(hits: readonly Hit[], scope: string | undefined, keys: string[]) {
     this.#policies = hits.map((h) => h.policy);
@@ -150,6 +156,8 @@ export class RateLimiter {
    * mutated array is never served stale keys.
    */
   readonly #keyMemo = new WeakMap<readonly Hit[], KeyMemo>();
+  /** The memo #resolve used or made for the hits it resolved (undefined: not frozen); read before any await. */
+  #scratchMemo: KeyMemo | undefined;
   readonly #leased: LeasedChecks;
   /** Some configured policy has a lease. */
   #leasing = false;
@@ -244,6 +252,7 @@ export class RateLimiter {
     }
     const compiled = this.#scratchPolicies.slice(0, n);
     const keys = this.#scratchKeys;
+    const memo = this.#scratchMemo;
     const argv = new Array<string>(n * 4 + 2);
     for (let i = 0; i < n; i++) putPolicyArgs(argv, n, i, keys[i]!, compiled[i]!);
     putCallArgs(argv, n, this.#clock?.(), cost);
@@ -254,7 +263,7 @@ export class RateLimiter {
     const started = performance.now();
     let reply: unknown;
     try {
-      reply = await guard.call(n, argv, Object.isFrozen(hits) ? hits : undefined);
+      reply = await guard.call(n, argv, memo);
     } catch (err) {
       guard.failed(err, started);
       return this.#fallback(compiled, argv, cost);
@@ -307,12 +316,14 @@ export class RateLimiter {
     const memo = reusable ? this.#keyMemo.get(hits) : undefined;
     if (memo !== undefined && memo.matches(hits, scope)) {
       for (let i = 0; i < n; i++) keys[i] = memo.keys[i]!;
+      this.#scratchMemo = memo;
       return leased;
     }
     const first = hits[0]!;
     const prefix = scopePrefix(this.#prefix, scope ?? defaultScope(first.policy, first.subject));
     for (let i = 0; i < n; i++) keys[i] = `${prefix}${hits[i]!.policy}:${hits[i]!.subject}`;
-    if (reusable) this.#keyMemo.set(hits, new KeyMemo(hits, scope, keys.slice(0, n)));
+    this.#scratchMemo = reusable ? new KeyMemo(hits, scope, keys.slice(0, n)) : undefined;
+    if (this.#scratchMemo !== undefined) this.#keyMemo.set(hits, this.#scratchMemo);
     return leased;
   }
 

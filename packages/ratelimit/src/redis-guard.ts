@@ -5,7 +5,7 @@
  * every `retryIntervalMs`; the first success recovers. Transitions update the
  * metrics and are logged at most once per kind per `logIntervalMs`.
  */
-import { EncodedEvalsha } from './encoded-command.ts';
+import { EncodedEvalsha, type EncodedSlot } from './encoded-command.ts';
 import type { RateLimitMetrics } from './metrics.ts';
 import { isNoScript, loadScript, type ScriptClient } from './script-loader.ts';
 
@@ -91,14 +91,14 @@ export class RedisGuard {
    * `succeeded(started)` or `failed(err, started)`). NOSCRIPT falls back to
    * EVAL inside the same deadline. A call that times out may still run later
    * in Redis and count against the quota: the error is on the strict side.
-   * `memoKey` (a frozen hits array) lets a plain ioredis client send the
-   * EVALSHA bytes it encoded for the same arguments last time (see
+   * `slot` (the memo of a frozen hits array) lets a plain ioredis client
+   * send the EVALSHA bytes it encoded for the same arguments last time (see
    * encoded-command.ts).
    */
-  call(n: number, argv: string[], memoKey?: object): Promise<unknown> {
+  call(n: number, argv: string[], slot?: EncodedSlot): Promise<unknown> {
     const script = this.#script;
     const redis = this.#redis;
-    const encoded = memoKey === undefined ? undefined : this.#encoded;
+    const encoded = this.#encoded;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new RedisTimeoutError(this.#timeoutMs)), this.#timeoutMs);
       const done = (value: unknown): void => {
@@ -109,7 +109,7 @@ export class RedisGuard {
         clearTimeout(timer);
         reject(err);
       };
-      const sent = encoded === undefined ? redis.evalsha(script.sha, n, argv) : encoded.send(memoKey!, script.sha, n, argv);
+      const sent = slot !== undefined && encoded !== undefined ? encoded.send(slot, script.sha, n, argv) : redis.evalsha(script.sha, n, argv);
       sent.then(done, (err: unknown) => {
         if (isNoScript(err)) redis.eval(script.source, n, argv).then(done, fail);
         else fail(err);

@@ -11,7 +11,7 @@ import { applyDecision, formatPolicyHeader, formatRateLimitHeader, type Decision
 import { markRoute, propagationHeaders, type Logger, type RawRequest, type RawRequestHandler } from '@bulwark/service-kit';
 import { gatewayError } from '../errors.ts';
 import { assertHasRoles, tokenMissing, type Authenticator, type Principal } from '../domain/authenticate.ts';
-import { clientIpOf, upstreamRequestHeaders } from '../domain/headers.ts';
+import { clientIpOf, upstreamRequestHeaders, type OutgoingHeaders } from '../domain/headers.ts';
 import { proxyRequest } from '../domain/proxy-request.ts';
 import type { RouteTable } from '../domain/route-table.ts';
 import type { ClientLabels } from '../domain/versioning.ts';
@@ -83,7 +83,7 @@ function admitted(deps: ProxyDeps, req: IncomingMessage, runtime: RouteRuntime, 
 }
 
 /** Identity headers the gateway sets upstream; x-auth-* from the client never pass (see headers.ts). */
-export function identityHeaders(state: ProxyState, requestId: string | undefined, tracing?: Record<string, string>): Record<string, string> {
+function identityHeaders(state: ProxyState, requestId: string | undefined, tracing?: Record<string, string>): Record<string, string> {
   const set = tracing ?? propagationHeaders(); // a fresh object
   if (requestId) set['x-request-id'] = requestId;
   const { principal, runtime } = state;
@@ -102,8 +102,23 @@ export function identityHeaders(state: ProxyState, requestId: string | undefined
  * with `forward: false`). Upstreams get the claims as x-auth-*; a bearer token
  * that never reaches them cannot leak from their logs or be replayed by them.
  */
-export function dropsToken(state: ProxyState): boolean {
+function dropsToken(state: ProxyState): boolean {
   return state.principal !== undefined && state.runtime.route.config.auth?.forwardToken !== true;
+}
+
+/**
+ * The request headers an admitted request takes upstream, proxied or
+ * upgraded: the client's (hygiene in headers.ts), X-Forwarded-*, the identity
+ * and version headers, the request id and trace context when given.
+ */
+export function upstreamHeadersOf(deps: ProxyDeps, req: IncomingMessage, state: ProxyState, requestId?: string, tracing?: Record<string, string>): OutgoingHeaders {
+  return upstreamRequestHeaders(req.headers, {
+    clientIp: state.clientIp,
+    trustProxyHops: deps.trustProxyHops,
+    proto: 'http',
+    set: identityHeaders(state, requestId, tracing),
+    dropAuthorization: dropsToken(state),
+  });
 }
 
 export function hitsOf(state: ProxyState): Hit[] {
@@ -188,13 +203,7 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
   };
   const forward = (req: IncomingMessage, res: ServerResponse, request: RawRequest, state: ProxyState): void => {
     const { runtime } = state;
-    const headers = upstreamRequestHeaders(req.headers, {
-      clientIp: state.clientIp,
-      trustProxyHops: deps.trustProxyHops,
-      proto: 'http',
-      set: identityHeaders(state, request.requestId, request.propagationHeaders()),
-      dropAuthorization: dropsToken(state),
-    });
+    const headers = upstreamHeadersOf(deps, req, state, request.requestId, request.propagationHeaders());
     proxyRequest({
       req,
       res,

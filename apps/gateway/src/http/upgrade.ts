@@ -12,8 +12,7 @@ import tls from 'node:tls';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '@bulwark/errors';
 import { decisionError } from '@bulwark/ratelimit';
 import { gatewayError } from '../errors.ts';
-import { upstreamRequestHeaders } from '../domain/headers.ts';
-import { admit, dropsToken, hitsOf, identityHeaders, type ProxyDeps } from './proxy.ts';
+import { admit, hitsOf, upstreamHeadersOf, type ProxyDeps } from './proxy.ts';
 
 /** Writes a problem+json response on a raw socket and closes it. */
 export function writeRawProblem(socket: Duplex, err: unknown, instance: string): void {
@@ -48,7 +47,7 @@ async function upgrade(deps: ProxyDeps, req: IncomingMessage, socket: Duplex, he
   const release = upstream.bulkhead.tryAcquire();
   if (!release) throw gatewayError('BULKHEAD_FULL', `upstream ${upstream.name} is at capacity`, { retryAfterSeconds: upstream.config.bulkhead.retryAfterSeconds });
   const target = new URL(upstream.origin);
-  const headers = upstreamRequestHeaders(req.headers, { clientIp: state.clientIp, trustProxyHops: deps.trustProxyHops, proto: 'http', set: identityHeaders(state, undefined), dropAuthorization: dropsToken(state) });
+  const headers = upstreamHeadersOf(deps, req, state);
   headers.host = target.host;
   headers.connection = 'Upgrade';
   headers.upgrade = req.headers.upgrade ?? 'websocket';
