@@ -21,13 +21,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { startBenchIssuer, startPrivateRedis } from './lib/gateway-fixtures.ts';
 
 const GATEWAY_BENCH = fileURLToPath(new URL('gateway.ts', import.meta.url));
 /** V8's optimizing compilers (callgrind counts their background threads too). */
@@ -113,27 +112,20 @@ export default async function main(): Promise<void> {
   const requests = Number(process.env.BENCH_REQUESTS ?? 4_000);
   const targets = (process.env.BENCH_TARGETS ?? 'direct,minimal,proxy,full,full+lease').split(',').concat(process.env.BENCH_BEFORE_ROOT ? ['proxy-before', 'full-before'] : []);
 
-  const { generateKeyPair, exportJWK, SignJWT } = await import('jose');
-  const keys = await generateKeyPair('ES256', { extractable: true });
-  const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'bench', alg: 'ES256' };
-  const jwks = createServer((_req, res) => res.end(JSON.stringify({ keys: [jwk] })));
-  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-  const token = await new SignJWT({ sub: 'bench-user', tenant: 'acme', roles: ['orders'] }).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setExpirationTime('1h').sign(keys.privateKey);
+  const issuer = await startBenchIssuer();
   const upstream = spawn(process.execPath, ['--conditions=bulwark-source', GATEWAY_BENCH], { env: { ...process.env, BENCH_SERVER: 'direct' }, stdio: ['ignore', 'pipe', 'inherit'] });
   const upstreamPort = await portOf(upstream);
-  const redisPort = 31_000 + (process.pid % 1000);
-  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  const redis = await startPrivateRedis();
   const env = {
     BENCH_UPSTREAM: `http://127.0.0.1:${upstreamPort}`,
-    BENCH_JWKS: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`,
-    BULWARK_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    BENCH_JWKS: issuer.jwksUrl,
+    BULWARK_REDIS_URL: redis.url,
   };
   console.log(`gateway instructions: callgrind, ${warmup} warm-up requests, ${requests} measured, 10 connections, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   const results = new Map<string, Counts>();
   try {
     for (const target of targets) {
-      const r = await measure(target, env, warmup, requests, target.startsWith('full') ? `Bearer ${token}` : undefined);
+      const r = await measure(target, env, warmup, requests, target.startsWith('full') ? `Bearer ${issuer.token}` : undefined);
       results.set(target, r);
       const minimal = results.get('minimal');
       const direct = results.get('direct');
@@ -143,7 +135,7 @@ export default async function main(): Promise<void> {
     }
   } finally {
     upstream.kill('SIGKILL');
-    redis.kill('SIGKILL');
-    jwks.close();
+    redis.stop();
+    issuer.close();
   }
 }

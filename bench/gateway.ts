@@ -49,6 +49,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { startBenchIssuer, startPrivateRedis } from './lib/gateway-fixtures.ts';
 import { preciseCpuSecondsOf } from './lib/proc-cpu.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -378,30 +379,6 @@ function medianWithCi(xs: number[]): { median: number; low: number; high: number
   return { median: median(s), low: s[Math.max(0, Math.floor(n / 2 - half))]!, high: s[Math.min(n - 1, Math.ceil(n / 2 + half) - 1)]! };
 }
 
-/** A private redis-server on CPU 1 for the run (see the header); its URL and a stop function. */
-async function startPrivateRedis(): Promise<{ url: string; stop(): void }> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  const child = spawn('taskset', ['-c', '1', 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const { Redis } = await import('ioredis');
-  for (let attempt = 0; ; attempt++) {
-    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    try {
-      await client.connect();
-      await client.ping();
-      client.disconnect();
-      break;
-    } catch (err) {
-      client.disconnect();
-      if (attempt >= 100 || child.exitCode !== null) throw new Error(`redis-server on port ${port} did not start`, { cause: err });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  return { url: `redis://127.0.0.1:${port}`, stop: () => void child.kill('SIGKILL') };
-}
-
 interface Result { round: number; target: Target; rps: number; cpuUs: number; p50: number; p99: number; errors: number }
 
 export default async function run(): Promise<void> {
@@ -416,15 +393,10 @@ export default async function run(): Promise<void> {
   const pairsOut: Pair[] = [];
   const targets = process.env.BENCH_TARGETS ? ALL_TARGETS.filter((t) => process.env.BENCH_TARGETS!.split(',').includes(t)) : ALL_TARGETS;
   if (pinning) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
-  const { generateKeyPair, exportJWK, SignJWT } = await import('jose');
-  const keys = await generateKeyPair('ES256', { extractable: true });
-  const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'bench', alg: 'ES256' };
-  const jwks = createServer((_req, res) => res.end(JSON.stringify({ keys: [jwk] })));
-  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-  const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`;
-  const token = await new SignJWT({ sub: 'bench-user', tenant: 'acme', roles: ['orders'] }).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setExpirationTime('1h').sign(keys.privateKey);
+  const issuer = await startBenchIssuer();
+  const { jwksUrl, token } = issuer;
   const upstream = await startChild('direct', '1', {});
-  const privateRedis = pinning && process.env.BENCH_REDIS !== 'shared' && targets.some((t) => t.startsWith('full')) ? await startPrivateRedis() : undefined;
+  const privateRedis = pinning && process.env.BENCH_REDIS !== 'shared' && targets.some((t) => t.startsWith('full')) ? await startPrivateRedis('1') : undefined;
   const redisUrl = privateRedis?.url ?? process.env.BULWARK_REDIS_URL ?? process.env.REDIS_URL ?? '';
   const env = { BENCH_UPSTREAM: new URL(upstream.url).origin, BENCH_JWKS: jwksUrl, BULWARK_REDIS_URL: redisUrl };
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -469,7 +441,7 @@ export default async function run(): Promise<void> {
     upstream.child.removeAllListeners('exit');
     upstream.child.kill('SIGKILL');
     privateRedis?.stop();
-    jwks.close();
+    issuer.close();
   }
   const summary = targets.map((target) => {
     const mine = results.filter((r) => r.target === target);
