@@ -1,9 +1,12 @@
 /**
  * Prometheus metrics of the limiter, registered on the registry the caller
  * passes in (several limiters may share one registry: existing metrics are
- * reused). Label children are cached so a check does no label hashing.
+ * reused). Nothing on a check's path hashes labels: decisions are tallied in
+ * arrays and flushed on scrape, and the script latency is a BucketHistogram
+ * (the service kit's) whose series per result are kept here.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { BucketHistogram, type HistogramSeries } from '@bulwark/service-kit/histogram';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 export type Outcome = 'allowed' | 'denied' | 'unavailable';
 export type Source = 'redis' | 'local' | 'none' | 'lease';
@@ -17,7 +20,7 @@ const SLOTS = OUTCOME_NAMES.length * SOURCE_NAMES.length;
 /** Per policy: decision counts (outcome × source), then lease units granted, then lease units expired unused. */
 const GRANTED = SLOTS;
 const EXPIRED = SLOTS + 1;
-type HistogramChild = ReturnType<Histogram['labels']>;
+const SCRIPT_DURATION = 'bulwark_ratelimit_script_duration_seconds';
 
 function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? create();
@@ -25,7 +28,8 @@ function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
 
 export class RateLimitMetrics {
   readonly decisions: Counter<'policy' | 'outcome' | 'source'>;
-  readonly scriptDuration: Histogram<'result'>;
+  /** Labelled by result: ok, error, timeout. */
+  readonly scriptDuration: BucketHistogram;
   readonly fallbackActivations: Counter<'mode'>;
   readonly degraded: Gauge;
   readonly leaseUnitsGranted: Counter<'policy'>;
@@ -35,7 +39,9 @@ export class RateLimitMetrics {
   /** Per policy name, counts not yet handed to prom-client (layout: GRANTED, EXPIRED). */
   readonly #pending = new Map<string, number[]>();
   static readonly #flushers = new WeakMap<Counter, Set<RateLimitMetrics>>();
-  readonly #durationChildren: Record<ScriptResult, HistogramChild>;
+  /** Limiters sharing a registry share the histogram and its series. */
+  static readonly #sharedSeries = new WeakMap<BucketHistogram, Record<ScriptResult, HistogramSeries>>();
+  readonly #durationSeries: Record<ScriptResult, HistogramSeries>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -54,13 +60,15 @@ export class RateLimitMetrics {
     const set = RateLimitMetrics.#flushers.get(this.decisions) ?? flushers;
     RateLimitMetrics.#flushers.set(this.decisions, set);
     set.add(this);
-    this.scriptDuration = getOrCreate(registry, 'bulwark_ratelimit_script_duration_seconds', () => new Histogram({
-      name: 'bulwark_ratelimit_script_duration_seconds',
-      help: 'Latency of the rate-limit Lua script round trip, by result (ok, error, timeout).',
-      labelNames: ['result'] as const,
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-      registers,
-    }));
+    this.scriptDuration = getOrCreate(registry, SCRIPT_DURATION, () => {
+      const histogram = new BucketHistogram(
+        SCRIPT_DURATION,
+        'Latency of the rate-limit Lua script round trip, by result (ok, error, timeout).',
+        [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      );
+      registry.registerMetric(histogram.metric);
+      return histogram;
+    });
     this.fallbackActivations = getOrCreate(registry, 'bulwark_ratelimit_fallback_activations_total', () => new Counter({
       name: 'bulwark_ratelimit_fallback_activations_total',
       help: 'Times the limiter switched from Redis to its failure mode (fail-open local limiter or fail-closed).',
@@ -86,11 +94,13 @@ export class RateLimitMetrics {
       labelNames: ['policy'] as const,
       registers,
     }));
-    this.#durationChildren = {
-      ok: this.scriptDuration.labels('ok'),
-      error: this.scriptDuration.labels('error'),
-      timeout: this.scriptDuration.labels('timeout'),
+    const durations = RateLimitMetrics.#sharedSeries.get(this.scriptDuration) ?? {
+      ok: this.scriptDuration.series({ result: 'ok' }),
+      error: this.scriptDuration.series({ result: 'error' }),
+      timeout: this.scriptDuration.series({ result: 'timeout' }),
     };
+    RateLimitMetrics.#sharedSeries.set(this.scriptDuration, durations);
+    this.#durationSeries = durations;
   }
 
   /**
@@ -142,6 +152,6 @@ export class RateLimitMetrics {
   }
 
   scriptSeconds(result: ScriptResult, seconds: number): void {
-    this.#durationChildren[result].observe(seconds);
+    this.scriptDuration.observe(this.#durationSeries[result], seconds);
   }
 }

@@ -263,7 +263,7 @@ export class RateLimiter {
     const started = performance.now();
     let reply: unknown;
     try {
-      reply = await guard.call(n, argv, memo);
+      reply = await guard.call(n, argv, memo, started);
     } catch (err) {
       guard.failed(err, started);
       return this.#fallback(compiled, argv, cost);

@@ -7,6 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { RateLimiter, type Decision, type Logger } from '../src/index.ts';
+import { RateLimitMetrics } from '../src/metrics.ts';
+import { compilePolicy, putCallArgs, putPolicyArgs } from '../src/policy.ts';
+import { RedisGuard } from '../src/redis-guard.ts';
 import { RedisProcess, connect } from './support/redis.ts';
 
 let server: RedisProcess;
@@ -121,5 +124,60 @@ describe('when Redis is gone (killed)', () => {
     expect(d).toMatchObject({ allowed: true, source: 'local' });
     const second = await l.check(hit);
     expect(second.source).toBe('local');
+  });
+});
+
+describe('deadlines of calls in flight (one timer for all of them)', () => {
+  function guard(timeoutMs: number): RedisGuard {
+    return new RedisGuard({
+      redis,
+      timeoutMs,
+      failureMode: 'fail-open',
+      retryIntervalMs: 30,
+      logger,
+      logIntervalMs: 1_000,
+      metrics: new RateLimitMetrics(registry),
+      onDegraded: () => undefined,
+    });
+  }
+  const settle = (p: Promise<unknown>): Promise<{ ok: boolean; at: number; value: unknown }> =>
+    p.then(
+      (value) => ({ ok: true, at: performance.now(), value }),
+      (value: unknown) => ({ ok: false, at: performance.now(), value }),
+    );
+  const argv = (): string[] => {
+    const args = new Array<string>(6);
+    putPolicyArgs(args, 1, 0, '{rl-deadline}:k', compilePolicy({ name: 'api', algorithm: 'token-bucket', limit: 1_000, windowSeconds: 60 }));
+    putCallArgs(args, 1, undefined, 1);
+    return args;
+  };
+
+  it('when Redis hangs, then each call times out at its own deadline, not at the first call\'s', async () => {
+    const g = guard(150);
+    await g.call(1, argv()); // the script is loaded and the connection is up
+    server.pause();
+    const firstStart = performance.now();
+    const first = settle(g.call(1, argv(), undefined, firstStart));
+    await new Promise((r) => setTimeout(r, 60));
+    const secondStart = performance.now();
+    const second = settle(g.call(1, argv(), undefined, secondStart));
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.ok, b.ok]).toEqual([false, false]);
+    expect(String(a.value)).toMatch(/did not answer within 150 ms/);
+    expect(a.at - firstStart).toBeGreaterThanOrEqual(149);
+    expect(b.at - secondStart).toBeGreaterThanOrEqual(149); // not cut at the first call's deadline
+    expect(b.at).toBeGreaterThan(a.at);
+    expect(g.watched).toBe(0);
+  });
+
+  it('when calls are answered, then none of them is rejected later and the queue empties', async () => {
+    const g = guard(100);
+    const results = await Promise.all(Array.from({ length: 20 }, () => settle(g.call(1, argv()))));
+    expect(results.every((r) => r.ok && Array.isArray(r.value))).toBe(true);
+    await new Promise((r) => setTimeout(r, 150)); // past every deadline: the sweep must leave answered calls alone
+    expect(g.watched).toBeLessThanOrEqual(20);
+    const next = await settle(g.call(1, argv()));
+    expect(next.ok).toBe(true);
+    expect(g.watched).toBe(1); // the answered ones left the front of the queue when this call joined it
   });
 });

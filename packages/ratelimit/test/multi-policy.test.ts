@@ -9,6 +9,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { RateLimiter, RATE_LIMIT_POLICY_UNKNOWN, loadScript, type Algorithm, type Hit } from '../src/index.ts';
+import { EncodedEvalsha, type EncodedSlot } from '../src/encoded-command.ts';
 import { RedisProcess, deletePrefix, sharedRedisUrl, testPrefix } from './support/redis.ts';
 
 let shared: Redis;
@@ -129,6 +130,19 @@ describe('multi-policy checks', () => {
     expect(await limiter.check(frozen)).toMatchObject({ allowed: true, source: 'redis' });
     const calls = await commandCalls(privateRedis);
     expect([calls.eval, calls.evalsha]).toEqual([1, 2]);
+  });
+
+  it('when Redis refuses kept EVALSHA bytes, then the error names the command with its whole argument list', async () => {
+    const encoded = EncodedEvalsha.for(shared)!;
+    const slot: EncodedSlot = { encoded: undefined };
+    const unknownSha = 'f'.repeat(40);
+    const argv = [`${prefix()}:k`, 'x', 'y'];
+    const err = await encoded.send(slot, unknownSha, 1, argv).then(() => undefined, (e: unknown) => e);
+    expect(String(err)).toMatch(/NOSCRIPT/);
+    expect((err as { command?: unknown }).command).toEqual({ name: 'evalsha', args: [unknownSha, '1', ...argv] });
+    // The same slot sends the kept bytes again: the same refusal, the same list.
+    const again = await encoded.send(slot, unknownSha, 1, argv).then(() => undefined, (e: unknown) => e);
+    expect((again as { command?: unknown }).command).toEqual({ name: 'evalsha', args: [unknownSha, '1', ...argv] });
   });
 
   it('when the script cache is flushed, then the next check falls back to EVAL and later checks use EVALSHA again', async () => {
