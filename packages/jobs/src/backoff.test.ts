@@ -9,10 +9,10 @@ describe('fullJitterDelay', () => {
     expect(backoffCeiling(5000, policy)).toBe(10_000);
   });
 
-  it('when random is at its extremes, then the delay spans [0, ceiling)', () => {
+  it('when random is at its extremes, then the delay spans [1, ceiling]: never 0, which BullMQ would retry at once', () => {
     for (let n = 1; n <= 12; n++) {
-      expect(fullJitterDelay(n, policy, () => 0)).toBe(0);
-      expect(fullJitterDelay(n, policy, () => 0.999_999)).toBe(backoffCeiling(n, policy) - 1);
+      expect(fullJitterDelay(n, policy, () => 0)).toBe(1);
+      expect(fullJitterDelay(n, policy, () => 0.999_999)).toBe(backoffCeiling(n, policy));
     }
   });
 
@@ -20,8 +20,8 @@ describe('fullJitterDelay', () => {
     for (let n = 1; n <= 10; n++) {
       const ceiling = backoffCeiling(n, policy);
       const samples = Array.from({ length: 2000 }, () => fullJitterDelay(n, policy));
-      expect(Math.min(...samples)).toBeGreaterThanOrEqual(0);
-      expect(Math.max(...samples)).toBeLessThan(ceiling);
+      expect(Math.min(...samples)).toBeGreaterThanOrEqual(1);
+      expect(Math.max(...samples)).toBeLessThanOrEqual(ceiling);
       // Full jitter, not equal jitter: some delays land in the bottom and top tenth.
       expect(samples.some((d) => d < ceiling * 0.1)).toBe(true);
       expect(samples.some((d) => d >= ceiling * 0.9)).toBe(true);
