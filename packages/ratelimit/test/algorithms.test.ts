@@ -19,7 +19,7 @@ afterEach(async () => {
 afterAll(() => redis.disconnect());
 
 /** A limiter on one policy with a clock the test moves; T0 is aligned to 1 s and 1 min windows. */
-function setup(policy: PolicyConfig): { limiter: RateLimiter; at: (ms: number) => void; hit: () => Promise<Decision> } {
+function setup(policy: PolicyConfig): { limiter: RateLimiter; prefix: string; at: (ms: number) => void; hit: () => Promise<Decision> } {
   const prefix = testPrefix();
   prefixes.push(prefix);
   const T0 = 1_800_000_000_000;
@@ -29,6 +29,7 @@ function setup(policy: PolicyConfig): { limiter: RateLimiter; at: (ms: number) =
   const limiter = new RateLimiter({ redis, prefix, policies: [policy], clock: () => now, timeoutMs: 5_000 });
   return {
     limiter,
+    prefix,
     at: (ms) => {
       now = T0 + ms;
     },
@@ -132,5 +133,61 @@ describe('sliding window (weighted counter)', () => {
     at(2_000);
     const d = await hit();
     expect(d.policies[0]).toMatchObject({ allowed: true, remaining: 2 });
+  });
+});
+
+describe('key expiry', () => {
+  /** The one state key a single-policy limiter wrote under `prefix`. */
+  async function stateKey(prefix: string): Promise<string> {
+    const keys = await redis.keys(`${prefix}*`);
+    expect(keys).toHaveLength(1);
+    return keys[0]!;
+  }
+
+  it('when a token bucket is hit, then its key lives a whole window, renewed only when the refill would outlast it', async () => {
+    const { prefix, at, hit } = setup({ name: 'tb', algorithm: 'token-bucket', limit: 10, windowSeconds: 10 });
+    await hit();
+    const key = await stateKey(prefix);
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(10_000);
+    const T0 = 1_800_000_000_000;
+    expect(Number(await redis.hget(key, 'x'))).toBe(T0 + 10_000);
+    // 5 s later the refill (about 1 s) ends well inside the TTL: no renewal.
+    await redis.pexpire(key, 123_456);
+    at(5_000);
+    await hit();
+    expect(await redis.pttl(key)).toBeGreaterThan(100_000);
+    expect(Number(await redis.hget(key, 'x'))).toBe(T0 + 10_000);
+    // At 9.5 s the refill would end after the known expiry: renewed for a window from now.
+    at(9_500);
+    await hit();
+    expect(await redis.pttl(key)).toBeLessThanOrEqual(10_000);
+    expect(Number(await redis.hget(key, 'x'))).toBe(T0 + 19_500);
+    // A clock that steps back renews too (the known expiry is more than a window ahead).
+    at(-5_000);
+    await hit();
+    expect(Number(await redis.hget(key, 'x'))).toBe(T0 + 5_000);
+  });
+
+  it.each([
+    ['fixed-window', 60_000],
+    ['sliding-window', 120_000],
+  ] as const)('when a %s key is hit again in the same window, then its TTL is left alone, and the next window sets it again', async (algorithm, longest) => {
+    const { prefix, at, hit } = setup({ name: 'w', algorithm, limit: 100, windowSeconds: 60 });
+    await hit();
+    const key = await stateKey(prefix);
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(longest);
+    await redis.pexpire(key, 1_234_567);
+    at(30_000);
+    await hit();
+    expect(await redis.pttl(key)).toBeGreaterThan(1_000_000); // same window: untouched
+    at(61_000);
+    await hit();
+    const renewed = await redis.pttl(key);
+    expect(renewed).toBeGreaterThan(0);
+    expect(renewed).toBeLessThanOrEqual(longest);
   });
 });

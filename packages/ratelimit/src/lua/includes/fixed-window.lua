@@ -17,7 +17,7 @@ local function fixed_window_peek(key, limit, window, now, cost)
   local count = 0
   if tonumber(state[1]) == idx then count = tonumber(state[2]) or 0 end
   local ends = math.ceil((idx + 1) * window - now)
-  local r = { idx = idx, used = count, limit = limit, available = limit - count, allowed = count + cost <= limit }
+  local r = { idx = idx, used = count, limit = limit, available = limit - count, allowed = count + cost <= limit, fresh = tonumber(state[1]) ~= idx }
   r.rem0 = math.max(0, limit - count)
   fixed_window_take(r, cost)
   r.reset0 = ends
@@ -34,5 +34,7 @@ end
 
 local function fixed_window_commit(key, r, now)
   redis.call('HSET', key, 'w', r.idx, 'c', r.count)
-  redis.call('PEXPIRE', key, math.max(1, r.reset1))
+  -- The key expires when its window ends; HSET keeps the TTL, so only the
+  -- first write of a window sets it.
+  if r.fresh then redis.call('PEXPIRE', key, math.max(1, r.reset1)) end
 end

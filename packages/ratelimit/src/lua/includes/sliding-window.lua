@@ -28,7 +28,7 @@ local function sliding_window_peek(key, limit, window, now, cost)
   end
   local start = idx * window
   local used = prev * (1 - (now - start) / window) + cur
-  local r = { idx = idx, cur0 = cur, prev = prev, used = used, limit = limit, available = limit - used, allowed = used + cost <= limit }
+  local r = { idx = idx, cur0 = cur, prev = prev, used = used, limit = limit, available = limit - used, allowed = used + cost <= limit, fresh = w ~= idx }
   r.rem0 = math.max(0, math.floor(limit - used))
   sliding_window_take(r, cost)
   -- Quota is whole again once every counted unit has slid out of the window.
@@ -56,5 +56,8 @@ end
 
 local function sliding_window_commit(key, r, now)
   redis.call('HSET', key, 'w', r.idx, 'c', r.cur, 'p', r.prev)
-  redis.call('PEXPIRE', key, math.max(1, r.reset1))
+  -- The key matters until the window after this one ends (start + 2 windows),
+  -- the same instant for every write in this window; HSET keeps the TTL, so
+  -- only the first write of a window sets it.
+  if r.fresh then redis.call('PEXPIRE', key, math.max(1, r.reset1)) end
 end

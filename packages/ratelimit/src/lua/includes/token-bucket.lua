@@ -4,7 +4,13 @@
   limit/window tokens per ms; a request takes `cost` tokens. A missing key is a
   full bucket, so the key may expire once the bucket would be full again.
   State: hash { tk = tokens left after the last admitted request,
-                ts = time of that request in ms }.
+                ts = time of that request in ms,
+                x  = time (ms, the script's clock) until which the key's TTL
+                     is known to hold }.
+  Expiry: the key must outlive the refill (reset1 ms from now). Its TTL is
+  set to a whole window (the longest refill, from empty) and renewed only when
+  the refill would outlast it, or the clock stepped back: under steady traffic
+  about once per window instead of a PEXPIRE per request.
   peek returns { allowed, retry, available (tokens now), rem0/reset0 (nothing
                  consumed), rem1/reset1 and tokens_after (`cost` taken) };
   take(r, units) recomputes rem1/reset1/tokens_after for `units` taken instead.
@@ -16,7 +22,7 @@ local function token_bucket_take(r, units)
 end
 
 local function token_bucket_peek(key, limit, window, now, cost)
-  local state = redis.call('HMGET', key, 'tk', 'ts')
+  local state = redis.call('HMGET', key, 'tk', 'ts', 'x')
   local rate = limit / window
   local tokens = limit
   local stored, at = tonumber(state[1]), tonumber(state[2])
@@ -26,7 +32,7 @@ local function token_bucket_peek(key, limit, window, now, cost)
     if elapsed < 0 then elapsed = 0 end
     tokens = math.min(limit, stored + elapsed * rate)
   end
-  local r = { allowed = tokens >= cost, available = tokens, limit = limit, rate = rate }
+  local r = { allowed = tokens >= cost, available = tokens, limit = limit, rate = rate, window = window, expires = tonumber(state[3]) }
   r.rem0 = math.floor(tokens)
   r.reset0 = math.ceil((limit - tokens) / rate)
   token_bucket_take(r, cost)
@@ -41,6 +47,12 @@ local function token_bucket_peek(key, limit, window, now, cost)
 end
 
 local function token_bucket_commit(key, r, now)
-  redis.call('HSET', key, 'tk', r.tokens_after, 'ts', now)
-  redis.call('PEXPIRE', key, math.max(1, r.reset1))
+  local x = r.expires
+  if x and now + r.reset1 <= x and x - now <= r.window then
+    redis.call('HSET', key, 'tk', r.tokens_after, 'ts', now)
+  else
+    local ttl = math.max(1, math.ceil(r.window))
+    redis.call('HSET', key, 'tk', r.tokens_after, 'ts', now, 'x', now + ttl)
+    redis.call('PEXPIRE', key, ttl)
+  end
 end
