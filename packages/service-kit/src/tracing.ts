@@ -119,8 +119,12 @@ export function startServerSpan(tracerName: string, method: string, headers: Inc
   let sc = span.spanContext();
   if (!span.isRecording() && (!trace.isSpanContextValid(sc) || sc.spanId === parent?.spanId)) {
     // No SDK (or sampled out by a no-op tracer): continue the caller's trace, or start one.
+    // A continued trace keeps the caller's tracestate (W3C Trace Context §3.3: a participant
+    // that does not add its own entry passes the list on unchanged).
     const valid = parent !== undefined && trace.isSpanContextValid(parent);
-    sc = { traceId: valid ? parent.traceId : randomHexId(32), spanId: randomHexId(16), traceFlags: valid ? parent.traceFlags : TraceFlags.NONE, isRemote: false };
+    sc = valid
+      ? { traceId: parent.traceId, spanId: randomHexId(16), traceFlags: parent.traceFlags, traceState: parent.traceState, isRemote: false }
+      : { traceId: randomHexId(32), spanId: randomHexId(16), traceFlags: TraceFlags.NONE, isRemote: false };
     span = trace.wrapSpanContext(sc);
   }
   const ctx = trace.setSpan(parentCtx, span);

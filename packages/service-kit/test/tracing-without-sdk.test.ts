@@ -53,6 +53,16 @@ describe('tracing without an SDK', () => {
     expect(logs.lines.find((l) => l.msg === 'request completed' && l.route === '/out')).toMatchObject({ traceId: TRACE_ID, spanId });
   });
 
+  it('when a tracestate arrives with the traceparent, then the outbound call carries it unchanged', async () => {
+    const before = received.length;
+    const tracestate = 'vendor1=opaque-value,rojo=00f067aa0ba902b7';
+    const res = await fetch(`${url}/out`, { headers: { traceparent: `00-${TRACE_ID}-b7ad6b7169203331-01`, tracestate } });
+    expect(res.status).toBe(204);
+    const out = received[before]!;
+    expect(out.traceparent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
+    expect(out.tracestate).toBe(tracestate);
+  });
+
   it('when no traceparent arrives, then a trace id is minted', async () => {
     const res = await fetch(`${url}/healthz`);
     expect(res.headers.get('traceparent')).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
