@@ -76,6 +76,28 @@ describe('token bucket', () => {
     }
     expect(later.allowed).toBe(true);
   });
+
+  it('when the clock is Redis TIME, then the stored time is TIME in ms, also when its µs field has fewer than six digits', async () => {
+    // The script builds the time string from TIME's digits (no number
+    // formatting); a µs field under 100000 must be zero-padded.
+    const prefix = testPrefix();
+    prefixes.push(prefix);
+    const limiter = new RateLimiter({ redis, prefix, policies: [{ name: 'tb', algorithm: 'token-bucket', limit: 1e9, windowSeconds: 60 }], timeoutMs: 5_000 });
+    const msOf = ([s, us]: [string, string]): number => Number(s) * 1000 + Number(us) / 1000;
+    let key: string | undefined;
+    let shortFields = 0;
+    for (let i = 0; i < 20_000 && shortFields < 3; i++) {
+      const before = msOf((await redis.time()) as unknown as [string, string]);
+      await limiter.check([{ policy: 'tb', subject: 'clock' }]);
+      const after = msOf((await redis.time()) as unknown as [string, string]);
+      key ??= (await redis.keys(`${prefix}*`))[0];
+      const stored = Number(await redis.hget(key!, 'ts'));
+      expect(stored).toBeGreaterThanOrEqual(before - 0.001);
+      expect(stored).toBeLessThanOrEqual(after + 0.001);
+      if (stored % 1000 < 100) shortFields++; // TIME's µs field was below 100000
+    }
+    expect(shortFields).toBe(3);
+  });
 });
 
 describe('fixed window', () => {

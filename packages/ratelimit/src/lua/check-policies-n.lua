@@ -6,9 +6,10 @@
   policy) and given at call time.
 
   KEYS[i]   state key of policy i; all keys share one hash tag (one cluster slot)
-  ARGV[1]   time in ms, or "" to use Redis TIME (the default: one clock for all
-            gateway instances; the override exists for deterministic tests)
-  ARGV[2]   cost: units the request takes from every policy
+  ARGV[1]   time in ms (a decimal number), or "" to use Redis TIME (the
+            default: one clock for all gateway instances; the override exists
+            for deterministic tests)
+  ARGV[2]   cost: units the request takes from every policy (an integer)
   ARGV[3i], ARGV[3i+1], ARGV[3i+2]  (i = 1..#KEYS) policy i:
             algorithm (1 token bucket, 2 sliding window, 3 fixed window),
             limit (units per window), window (ms)
@@ -29,24 +30,32 @@
 --- @include "includes/sliding-window"
 --- @include "includes/fixed-window"
 
-local now = tonumber(ARGV[1])
-if not now then
+-- Numbers cross between Lua and Redis as strings, and each crossing costs:
+-- tonumber() runs strtod twice in Lua 5.1 (`s + 0` once), and every Lua number
+-- passed to redis.call is printed with "%.17g". So strings that are already
+-- numbers are passed on as they are (the time, the cost), ARGV numbers are read
+-- with `+ 0`, and the algorithm is dispatched on its ARGV string.
+local now_s = ARGV[1]
+if now_s == '' then
   local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  local us = t[2]
+  if #us < 6 then us = string.rep('0', 6 - #us) .. us end
+  -- ms with a µs fraction, built from TIME's digits: "<s><ms>.<µs>"
+  now_s = t[1] .. string.sub(us, 1, 3) .. '.' .. string.sub(us, 4)
 end
-local cost = tonumber(ARGV[2])
-local peek = { token_bucket_peek, sliding_window_peek, fixed_window_peek }
-local take = { token_bucket_take, sliding_window_take, fixed_window_take }
-local commit = { token_bucket_commit, sliding_window_commit, fixed_window_commit }
+local now = now_s + 0
+local cost_s = ARGV[2]
+local cost = cost_s + 0
+local peek = { ['1'] = token_bucket_peek, ['2'] = sliding_window_peek, ['3'] = fixed_window_peek }
+local take = { ['1'] = token_bucket_take, ['2'] = sliding_window_take, ['3'] = fixed_window_take }
+local commit = { ['1'] = token_bucket_commit, ['2'] = sliding_window_commit, ['3'] = fixed_window_commit }
 
 local n = #KEYS
 local leasing = #ARGV > 3 * n + 2
 local results = {}
 local admitted = true
 for i = 1, n do
-  local algorithm = tonumber(ARGV[3 * i])
-  local r = peek[algorithm](KEYS[i], tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2]), now, cost)
-  r.algorithm = algorithm
+  local r = peek[ARGV[3 * i]](KEYS[i], ARGV[3 * i + 1] + 0, ARGV[3 * i + 2] + 0, now, cost)
   results[i] = r
   if not r.allowed then admitted = false end
 end
@@ -54,19 +63,24 @@ end
 local reply = { admitted and 1 or 0 }
 for i = 1, n do
   local r = results[i]
+  local algorithm = ARGV[3 * i]
   local base = 1 + (i - 1) * 4
   reply[base + 1] = r.allowed and 1 or 0
   if admitted then
     local granted = 0
+    local units = cost_s
     if leasing then
-      local extra = tonumber(ARGV[3 * n + 2 + i])
+      local extra = ARGV[3 * n + 2 + i] + 0
       if extra > 0 then
         granted = math.max(0, math.min(extra, math.floor(r.available) - cost))
-        if granted > 0 then take[r.algorithm](r, cost + granted) end
+        if granted > 0 then
+          units = cost + granted
+          take[algorithm](r, units)
+        end
       end
       reply[1 + 4 * n + i] = granted
     end
-    commit[r.algorithm](KEYS[i], r, now)
+    commit[algorithm](KEYS[i], r, now, now_s, units)
     reply[base + 2] = r.rem1
     reply[base + 3] = r.reset1
   else

@@ -14,10 +14,13 @@ end
 local function fixed_window_peek(key, limit, window, now, cost)
   local state = redis.call('HMGET', key, 'w', 'c')
   local idx = math.floor(now / window)
+  local w = state[1] and state[1] + 0
   local count = 0
-  if tonumber(state[1]) == idx then count = tonumber(state[2]) or 0 end
+  if w == idx then count = state[2] and state[2] + 0 or 0 end
   local ends = math.ceil((idx + 1) * window - now)
-  local r = { idx = idx, used = count, limit = limit, available = limit - count, allowed = count + cost <= limit, fresh = tonumber(state[1]) ~= idx }
+  -- Every field in the constructor: the table is sized once, not grown field by field.
+  local r = { idx = idx, used = count, limit = limit, available = limit - count, allowed = count + cost <= limit, fresh = w ~= idx,
+              rem0 = 0, count = 0, rem1 = 0, reset0 = 0, reset1 = 0, retry = 0 }
   r.rem0 = math.max(0, limit - count)
   fixed_window_take(r, cost)
   r.reset0 = ends
@@ -32,9 +35,14 @@ local function fixed_window_peek(key, limit, window, now, cost)
   return r
 end
 
-local function fixed_window_commit(key, r, now)
-  redis.call('HSET', key, 'w', r.idx, 'c', r.count)
-  -- The key expires when its window ends; HSET keeps the TTL, so only the
-  -- first write of a window sets it.
-  if r.fresh then redis.call('PEXPIRE', key, math.max(1, r.reset1)) end
+-- units: what was taken (r.count - r.used), as the ARGV string when it is the cost.
+local function fixed_window_commit(key, r, now, now_s, units)
+  if r.fresh then
+    redis.call('HSET', key, 'w', r.idx, 'c', r.count)
+    -- The key expires when its window ends; HINCRBY keeps the TTL, so only
+    -- the first write of a window sets it.
+    redis.call('PEXPIRE', key, math.max(1, r.reset1))
+  else
+    redis.call('HINCRBY', key, 'c', units)
+  end
 end

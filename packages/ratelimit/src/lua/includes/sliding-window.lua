@@ -18,17 +18,19 @@ end
 local function sliding_window_peek(key, limit, window, now, cost)
   local state = redis.call('HMGET', key, 'w', 'c', 'p')
   local idx = math.floor(now / window)
-  local w = tonumber(state[1])
+  local w = state[1] and state[1] + 0
   local cur, prev = 0, 0
   if w == idx then
-    cur = tonumber(state[2]) or 0
-    prev = tonumber(state[3]) or 0
+    cur = state[2] and state[2] + 0 or 0
+    prev = state[3] and state[3] + 0 or 0
   elseif w == idx - 1 then
-    prev = tonumber(state[2]) or 0
+    prev = state[2] and state[2] + 0 or 0
   end
   local start = idx * window
   local used = prev * (1 - (now - start) / window) + cur
-  local r = { idx = idx, cur0 = cur, prev = prev, used = used, limit = limit, available = limit - used, allowed = used + cost <= limit, fresh = w ~= idx }
+  -- Every field in the constructor: the table is sized once, not grown field by field.
+  local r = { idx = idx, cur0 = cur, prev = prev, used = used, limit = limit, available = limit - used, allowed = used + cost <= limit, fresh = w ~= idx,
+              rem0 = 0, cur = 0, rem1 = 0, reset0 = 0, reset1 = 0, retry = 0 }
   r.rem0 = math.max(0, math.floor(limit - used))
   sliding_window_take(r, cost)
   -- Quota is whole again once every counted unit has slid out of the window.
@@ -54,10 +56,16 @@ local function sliding_window_peek(key, limit, window, now, cost)
   return r
 end
 
-local function sliding_window_commit(key, r, now)
-  redis.call('HSET', key, 'w', r.idx, 'c', r.cur, 'p', r.prev)
-  -- The key matters until the window after this one ends (start + 2 windows),
-  -- the same instant for every write in this window; HSET keeps the TTL, so
-  -- only the first write of a window sets it.
-  if r.fresh then redis.call('PEXPIRE', key, math.max(1, r.reset1)) end
+-- units: what was taken (r.cur - r.cur0), as the ARGV string when it is the cost.
+local function sliding_window_commit(key, r, now, now_s, units)
+  if r.fresh then
+    redis.call('HSET', key, 'w', r.idx, 'c', r.cur, 'p', r.prev)
+    -- The key matters until the window after this one ends (start + 2
+    -- windows), the same instant for every write in this window; HINCRBY
+    -- keeps the TTL, so only the first write of a window sets it.
+    redis.call('PEXPIRE', key, math.max(1, r.reset1))
+  else
+    -- Same window: only the count changes (w and p are as read).
+    redis.call('HINCRBY', key, 'c', units)
+  end
 end

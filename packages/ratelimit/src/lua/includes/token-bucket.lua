@@ -25,14 +25,16 @@ local function token_bucket_peek(key, limit, window, now, cost)
   local state = redis.call('HMGET', key, 'tk', 'ts', 'x')
   local rate = limit / window
   local tokens = limit
-  local stored, at = tonumber(state[1]), tonumber(state[2])
+  local stored, at = state[1] and state[1] + 0, state[2] and state[2] + 0
   if stored and at then
     local elapsed = now - at
     -- A clock that steps back (failover to a replica) must not drain the bucket.
     if elapsed < 0 then elapsed = 0 end
     tokens = math.min(limit, stored + elapsed * rate)
   end
-  local r = { allowed = tokens >= cost, available = tokens, limit = limit, rate = rate, window = window, expires = tonumber(state[3]) }
+  -- Every field in the constructor: the table is sized once, not grown field by field.
+  local r = { allowed = tokens >= cost, available = tokens, limit = limit, rate = rate, window = window, expires = state[3] and state[3] + 0,
+              rem0 = 0, reset0 = 0, tokens_after = 0, rem1 = 0, reset1 = 0, retry = 0 }
   r.rem0 = math.floor(tokens)
   r.reset0 = math.ceil((limit - tokens) / rate)
   token_bucket_take(r, cost)
@@ -46,13 +48,14 @@ local function token_bucket_peek(key, limit, window, now, cost)
   return r
 end
 
-local function token_bucket_commit(key, r, now)
+-- now_s: the time as the string `now` was read from (written as it is).
+local function token_bucket_commit(key, r, now, now_s)
   local x = r.expires
   if x and now + r.reset1 <= x and x - now <= r.window then
-    redis.call('HSET', key, 'tk', r.tokens_after, 'ts', now)
+    redis.call('HSET', key, 'tk', r.tokens_after, 'ts', now_s)
   else
     local ttl = math.max(1, math.ceil(r.window))
-    redis.call('HSET', key, 'tk', r.tokens_after, 'ts', now, 'x', now + ttl)
+    redis.call('HSET', key, 'tk', r.tokens_after, 'ts', now_s, 'x', now + ttl)
     redis.call('PEXPIRE', key, ttl)
   end
 end
