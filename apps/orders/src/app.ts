@@ -94,6 +94,7 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
           publication: config.RELAY_PUBLICATION,
           producer,
           topic: config.ORDERS_TOPIC,
+          ackIntervalMs: config.RELAY_ACK_INTERVAL_MS,
           beforeAcknowledge: options.beforeAcknowledge,
         },
         saga: clients && {

@@ -20,6 +20,7 @@ export const ordersConfigSchema = baseConfigSchema.extend({
   RELAY_ENABLED: flag.default(true).describe('Run the CDC relay (logical replication → Kafka) in this process.'),
   RELAY_SLOT: z.string().regex(/^[a-z0-9_]+$/).default('orders_relay').describe('Logical replication slot of the relay.'),
   RELAY_PUBLICATION: z.string().regex(/^[a-z0-9_]+$/).default('orders_events').describe('Publication of the event table.'),
+  RELAY_ACK_INTERVAL_MS: z.coerce.number().int().min(1).max(10_000).default(50).describe('Kafka-confirmed positions are acknowledged to PostgreSQL at most this often (the latest wins); lower = less slot lag, more status messages.'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(20).describe('Largest PostgreSQL pool size.'),
   INVENTORY_URL: z.url().optional().describe('Base URL of the inventory service; with PAYMENTS_URL it enables the checkout saga.'),
   PAYMENTS_URL: z.url().optional().describe('Base URL of the payments service; with INVENTORY_URL it enables the checkout saga.'),

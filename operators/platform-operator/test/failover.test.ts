@@ -87,6 +87,25 @@ async function eventReasons(namespace: string): Promise<string[]> {
 }
 
 /** The ids of `acked` that are missing on `ep`. */
+/** operator_postgrescluster_failovers_total for one cluster, as "kind outcome" -> count. */
+async function failovers(registry: Registry, namespace: string): Promise<Record<string, number>> {
+  const metric = registry.getSingleMetric('operator_postgrescluster_failovers_total');
+  const counts: Record<string, number> = {};
+  for (const v of metric ? (await metric.get()).values : []) {
+    if (v.labels.cluster === `${namespace}/pg`) counts[`${v.labels.kind} ${v.labels.outcome}`] = v.value;
+  }
+  return counts;
+}
+
+/** How many failovers of one kind the duration histogram has seen for one cluster. */
+async function failoverDurations(registry: Registry, namespace: string, kind: string): Promise<number> {
+  const metric = registry.getSingleMetric('operator_postgrescluster_failover_duration_seconds');
+  const count = (metric ? (await metric.get()).values : []).find(
+    (v) => (v as { metricName?: string }).metricName === 'operator_postgrescluster_failover_duration_seconds_count' && v.labels.cluster === `${namespace}/pg` && v.labels.kind === kind,
+  );
+  return count?.value ?? 0;
+}
+
 async function missing(ep: { host: string; port: number; user: string; password: string }, acked: number[]): Promise<number[]> {
   const rows = await query<{ id: string }>(ep, 'select a.id from unnest($1::bigint[]) as a(id) where not exists (select 1 from writes w where w.id = a.id)', [acked]);
   return rows.map((r) => Number(r.id));
@@ -145,6 +164,8 @@ describe('PostgresCluster failover with synchronous replication (real API server
     const reasons = await eventReasons(namespace);
     expect(reasons.indexOf('Normal Fenced')).toBeGreaterThanOrEqual(0);
     expect(reasons.indexOf('Normal Fenced')).toBeLessThan(reasons.indexOf('Normal FailedOver'));
+    expect(await failovers(s!.registry, namespace)).toMatchObject({ 'failover completed': 1 });
+    expect(await failoverDurations(s!.registry, namespace, 'failover')).toBe(1);
   }, 120_000);
 
   it('when the old primary returns, then it is rewound, streams from the new primary as its synchronous standby and refuses writes', async () => {
@@ -185,6 +206,8 @@ describe('PostgresCluster failover with synchronous replication (real API server
     const rejoined = await eventually('pg-1 back as replica', () => read(namespace), (c) => (c.status?.pendingRejoin ?? []).length === 0 && c.status?.syncStandbys?.includes('pg-1') === true, 90_000);
     expect(rejoined.status?.currentPrimary).toBe('pg-0');
     await expect(query(bed.instance('pg-1').endpoint, 'insert into writes (id) values (-1)')).rejects.toThrow(/read-only transaction/);
+    expect(await failovers(s!.registry, namespace)).toMatchObject({ 'failover completed': 1, 'switchover completed': 1 });
+    expect(await failoverDurations(s!.registry, namespace, 'switchover')).toBe(1);
   }, 180_000);
 
   it('when a switchover names an instance that does not exist, then it is rejected with a Warning and nothing is fenced', async () => {
@@ -199,6 +222,10 @@ describe('PostgresCluster failover with synchronous replication (real API server
     expect(after.status?.currentPrimary).toBe('pg-0');
     expect(after.status?.lastFailover?.kind).toBe('switchover');
     expect(after.status?.lastFailover?.to).toBe('pg-0');
+    // A reconcile that runs before the informer sees the annotation removed rejects it once more.
+    const attempts = await failovers(s!.registry, namespace);
+    expect(attempts).toMatchObject({ 'failover completed': 1, 'switchover completed': 1 });
+    expect(attempts['switchover rejected']).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -307,6 +334,9 @@ describe('fencing that cannot be confirmed', () => {
     expect((await query<{ r: boolean }>(bed.instance('pg-1').endpoint, 'select pg_is_in_recovery() as r'))[0]?.r).toBe(true);
     expect(await resolveService(kc, namespace, 'pg-rw')).toBeUndefined();
     expect(await eventReasons(namespace)).not.toContain('Normal FailedOver');
+    const attempts = await failovers(registry, namespace);
+    expect(Object.keys(attempts)).toEqual(['failover failed']); // every attempt stopped at the fence, none completed
+    expect(attempts['failover failed']).toBeGreaterThanOrEqual(5);
   }, 120_000);
 });
 

@@ -134,6 +134,10 @@ export class LocalInstance {
         await runPg('pg_ctl', ['-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60', '-o', `-c listen_addresses=${this.host} -c port=${this.port}`, 'start']);
         return;
       } catch (err) {
+        // The operator may act on the same instance meanwhile: a rejoin stops the server this call was
+        // waiting for and starts it again itself. A postmaster running on this data directory is what
+        // start() promises, whoever started it (retrying would only fail on its lock file).
+        if (this.alive()) return;
         if (attempt >= 3) {
           const tail = fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, 'utf8').split('\n').slice(-15).join('\n') : '(no log)';
           throw new Error(`${this.name} did not start after ${attempt} attempts; log tail:\n${tail}`, { cause: err });

@@ -31,7 +31,8 @@ import { Controller, type Reconciler } from '../controller.ts';
 import { Informer } from '../informer.ts';
 import { type Condition, type CustomRef, KubeWriter, setCondition } from '../kube.ts';
 import { describeError, type Logger } from '../log.ts';
-import type { Registry } from '../metrics.ts';
+import type { Counter, Histogram } from 'prom-client';
+import { counter, histogram, type Registry } from '../metrics.ts';
 import type { ClusterRef, InstanceDriver, InstanceInfo } from '../postgres/driver.ts';
 import { formatLsn } from '../postgres/lsn.ts';
 import { conninfo, type Endpoint, probeInstance, promote, setSystem } from '../postgres/sql.ts';
@@ -90,6 +91,40 @@ export interface PostgresClusterDeps {
   lease: ClusterLease;
   removeSwitchoverAnnotation(cluster: ClusterRef): Promise<void>;
   now?: () => Date;
+  /** Failover and switchover metrics (failoverMetrics()); none when omitted. */
+  metrics?: FailoverMetrics;
+}
+
+/**
+ * How a failover or switchover attempt ended: `completed` (promoted, routed,
+ * recorded), `rejected` (a switchover whose target could never qualify),
+ * `lease_held` (another operator holds the cluster's lease), `blocked` (no
+ * replica qualifies; retried next round, the old primary stays fenced),
+ * `failed` (a step threw, e.g. the old primary could not be confirmed stopped;
+ * retried next round).
+ */
+export type FailoverOutcome = 'completed' | 'rejected' | 'lease_held' | 'blocked' | 'failed';
+
+export interface FailoverMetrics {
+  attempts: Counter<'cluster' | 'kind' | 'outcome'>;
+  /** From the start of an attempt until -rw routes to the promoted instance: the operator's share of the RTO. */
+  duration: Histogram<'cluster' | 'kind'>;
+}
+
+export function failoverMetrics(registry: Registry): FailoverMetrics {
+  return {
+    attempts: counter(registry, {
+      name: 'operator_postgrescluster_failovers_total',
+      help: 'Failover and switchover attempts, by cluster (namespace/name), kind (failover, switchover) and outcome (completed, rejected, lease_held, blocked, failed).',
+      labelNames: ['cluster', 'kind', 'outcome'],
+    }),
+    duration: histogram(registry, {
+      name: 'operator_postgrescluster_failover_duration_seconds',
+      help: 'From the start of a failover or switchover until -rw routes to the promoted instance.',
+      labelNames: ['cluster', 'kind'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    }),
+  };
 }
 
 interface Memory extends ClusterMemory {
@@ -323,6 +358,16 @@ class Round {
 
   /** Failover or switchover, step by step in failoverSteps() order. */
   async #failover(kind: 'failover' | 'switchover', from: string, reason: string, to: string | undefined, probes: InstanceProbe[]): Promise<void> {
+    const started = performance.now();
+    let outcome: FailoverOutcome = 'failed'; // unless a step says otherwise: a throw is a failed attempt
+    try {
+      outcome = await this.#failoverSteps(kind, from, reason, to, probes, started);
+    } finally {
+      this.#deps.metrics?.attempts.inc({ cluster: this.#key, kind, outcome });
+    }
+  }
+
+  async #failoverSteps(kind: 'failover' | 'switchover', from: string, reason: string, to: string | undefined, probes: InstanceProbe[], started: number): Promise<FailoverOutcome> {
     const { driver, router, lease } = this.#deps;
     const memory = this.#memory;
     const spec = this.spec;
@@ -334,7 +379,7 @@ class Round {
       if (pre.name === undefined) {
         await this.event('Warning', 'SwitchoverRejected', `${pre.reason}: ${pre.rejected.map((r) => `${r.name}: ${r.reason}`).join('; ')}`);
         await this.#deps.removeSwitchoverAnnotation(this.#ref);
-        return;
+        return 'rejected';
       }
     }
     let fencedAt = '';
@@ -346,7 +391,7 @@ class Round {
         case 'acquireLease':
           if (!(await lease.acquire(this.#ref))) {
             this.#log.warn({ key: this.#key }, 'cluster lease held elsewhere: not acting');
-            return;
+            return 'lease_held';
           }
           break;
         case 'unrouteOldPrimary':
@@ -377,14 +422,14 @@ class Round {
               await this.#patch({ phase: 'FailoverBlocked' }, { type: 'Ready', status: 'False', reason: 'FailoverBlocked', message: note });
               await this.event('Warning', 'FailoverBlocked', note);
             }
-            return; // retried next round; the old primary stays fenced
+            return 'blocked'; // retried next round; the old primary stays fenced
           }
           candidate = choice;
           next = this.#info(choice.name);
           break;
         }
         case 'promote': {
-          if (!candidate || !next) return;
+          if (!candidate || !next) return 'failed';
           if (!(await promote(this.#sql(next), 30_000))) throw new Error(`pg_promote on ${candidate.name} did not finish`);
           const after = await probeInstance(next.name, this.#sql(next), spec.probeTimeoutMs);
           timeline = after.timeline;
@@ -396,11 +441,12 @@ class Round {
           break;
         }
         case 'routeNewPrimary':
-          if (!next) return;
+          if (!next) return 'failed';
           await router.route(this.#ref, this.#cluster, next, []);
+          this.#deps.metrics?.duration.observe({ cluster: this.#key, kind }, (performance.now() - started) / 1000);
           break;
         case 'repointReplicas':
-          if (!next) return;
+          if (!next) return 'failed';
           for (const p of probes) {
             const info = this.#info(p.name);
             if (!info || p.name === from || p.name === next.name || !p.reachable) continue;
@@ -410,7 +456,7 @@ class Round {
           }
           break;
         case 'recordStatus': {
-          if (!candidate || !next) return;
+          if (!candidate || !next) return 'failed';
           const record: FailoverRecord = { kind, from, to: candidate.name, reason, at: this.#now().toISOString(), promotedLsn: formatLsn(candidate.lsn), fencedAt, promotedAt: this.#now().toISOString() };
           if (oldLsn !== undefined) record.oldPrimaryLsn = formatLsn(oldLsn);
           if (timeline !== undefined) record.timeline = timeline;
@@ -428,6 +474,7 @@ class Round {
         }
       }
     }
+    return 'completed';
   }
 }
 
@@ -766,6 +813,7 @@ export function postgresClusterController(options: {
       driver,
       router,
       lease: new ClusterLease(kc, options.identity),
+      metrics: failoverMetrics(options.registry),
       removeSwitchoverAnnotation: async (cluster) => {
         await custom.patchNamespacedCustomObject(
           { ...refOf(cluster), body: { metadata: { annotations: { [SWITCHOVER_ANNOTATION]: null } } } },
