@@ -86,12 +86,16 @@ async function eventReasons(namespace: string): Promise<string[]> {
   return events.items.sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime))).map((e) => `${e.type} ${e.reason}`);
 }
 
-/** The ids of `acked` that are missing on `ep`. */
+/** The samples of one metric in a registry (none before its first observation). */
+async function samples(registry: Registry, name: string): Promise<Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>> {
+  const metric = registry.getSingleMetric(name);
+  return (metric ? (await metric.get()).values : []) as Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
+}
+
 /** operator_postgrescluster_failovers_total for one cluster, as "kind outcome" -> count. */
 async function failovers(registry: Registry, namespace: string): Promise<Record<string, number>> {
-  const metric = registry.getSingleMetric('operator_postgrescluster_failovers_total');
   const counts: Record<string, number> = {};
-  for (const v of metric ? (await metric.get()).values : []) {
+  for (const v of await samples(registry, 'operator_postgrescluster_failovers_total')) {
     if (v.labels.cluster === `${namespace}/pg`) counts[`${v.labels.kind} ${v.labels.outcome}`] = v.value;
   }
   return counts;
@@ -99,13 +103,13 @@ async function failovers(registry: Registry, namespace: string): Promise<Record<
 
 /** How many failovers of one kind the duration histogram has seen for one cluster. */
 async function failoverDurations(registry: Registry, namespace: string, kind: string): Promise<number> {
-  const metric = registry.getSingleMetric('operator_postgrescluster_failover_duration_seconds');
-  const count = (metric ? (await metric.get()).values : []).find(
-    (v) => (v as { metricName?: string }).metricName === 'operator_postgrescluster_failover_duration_seconds_count' && v.labels.cluster === `${namespace}/pg` && v.labels.kind === kind,
+  const count = (await samples(registry, 'operator_postgrescluster_failover_duration_seconds')).find(
+    (v) => v.metricName === 'operator_postgrescluster_failover_duration_seconds_count' && v.labels.cluster === `${namespace}/pg` && v.labels.kind === kind,
   );
   return count?.value ?? 0;
 }
 
+/** The ids of `acked` that are missing on `ep`. */
 async function missing(ep: { host: string; port: number; user: string; password: string }, acked: number[]): Promise<number[]> {
   const rows = await query<{ id: string }>(ep, 'select a.id from unnest($1::bigint[]) as a(id) where not exists (select 1 from writes w where w.id = a.id)', [acked]);
   return rows.map((r) => Number(r.id));
@@ -320,10 +324,7 @@ describe('fencing that cannot be confirmed', () => {
     await eventually('healthy', () => read(namespace), (c) => c.status?.phase === 'Healthy' && c.status.currentPrimary === 'pg-0');
     bed.instance('pg-0').kill('SIGKILL');
     await eventually('RoundFailed event', () => eventReasons(namespace), (r) => r.includes('Warning RoundFailed'), 60_000);
-    const reconciles = async (): Promise<number> => {
-      const metric = registry.getSingleMetric('operator_reconcile_total');
-      return ((metric ? (await metric.get()).values : []) as Array<{ value: number }>).reduce((n, v) => n + v.value, 0);
-    };
+    const reconciles = async (): Promise<number> => (await samples(registry, 'operator_reconcile_total')).reduce((n, v) => n + v.value, 0);
     const seen = await reconciles();
     // Several more failover attempts, each stopped at the fence.
     await eventually('more rounds', reconciles, (n) => n >= seen + 5, 60_000);
