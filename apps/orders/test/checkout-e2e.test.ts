@@ -66,9 +66,10 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     await db.close();
   });
 
-  async function finished(n: number): Promise<boolean> {
-    const { rows } = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM checkout_sagas WHERE status IN ('completed', 'failed')");
-    return rows[0]!.n >= n;
+  /** Whether every saga of these orders has ended (other tests' sagas share the table, so count only these). */
+  async function finished(orderIds: string[]): Promise<boolean> {
+    const { rows } = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM checkout_sagas WHERE order_id = ANY($1) AND status IN ('completed', 'failed')", [orderIds]);
+    return rows[0]!.n === orderIds.length;
   }
 
   it('when 50 checkouts race for 10 units, then exactly 10 orders are confirmed and paid, 40 fail cleanly, and stock ends at 0', async () => {
@@ -77,7 +78,7 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     const ids = await Promise.all(Array.from({ length: 50 }, () => draftOrder(url, sku, 1, 1_250)));
     const answers = await Promise.all(ids.map((o) => call(url, 'POST', `/orders/${o}/checkout`, {}, { 'idempotency-key': randomUUID() })));
     expect(answers.map((a) => a.status)).toEqual(Array(50).fill(202));
-    await waitFor(() => finished(50), 'all 50 sagas finished', 120_000);
+    await waitFor(() => finished(ids), 'all 50 sagas finished', 120_000);
     const { rows } = await t.db.query<{ status: string; reason: string | null; n: number }>(
       "SELECT status, state->'failure'->>'reason' AS reason, count(*)::int AS n FROM checkout_sagas GROUP BY 1, 2 ORDER BY 1",
     );
@@ -113,7 +114,7 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
         proc.child.kill('SIGKILL');
         await proc.exited;
         proc = await startService({ name: 'orders', main, env });
-        await waitFor(() => finished(orders.length), `saga killed at ${step} finished after the restart`, 60_000);
+        await waitFor(() => finished(orders), `saga killed at ${step} finished after the restart`, 60_000);
       }
     } finally {
       await proc.stop();
