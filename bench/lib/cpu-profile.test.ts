@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { groupOf, summariseProfile, type CpuProfile } from './cpu-profile.ts';
 
 const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionName, url, lineNumber });
