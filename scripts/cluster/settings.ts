@@ -9,8 +9,17 @@ import { localDir, port, repoRoot } from '../infra/settings.ts';
 
 export { repoRoot };
 
-
 const dir = path.join(localDir, 'cluster');
+
+/** Below Linux's ephemeral range, for the reason given at defaultPorts in scripts/infra/settings.ts. */
+export const defaultClusterPorts = {
+  BULWARK_KUBE_APISERVER_PORT: 16443,
+  BULWARK_ETCD_PORT: 12379,
+  BULWARK_ETCD_PEER_PORT: 12380,
+  BULWARK_KUBE_CONTROLLER_MANAGER_PORT: 17257,
+  BULWARK_KUBE_SCHEDULER_PORT: 17259,
+  BULWARK_KWOK_PORT: 17247,
+} as const;
 
 /**
  * Pinned versions. The Kubernetes and etcd releases are also written in the
@@ -64,12 +73,12 @@ export const clusterSettings = {
   kubeconfig: path.join(dir, 'kubeconfig'),
   goModules: path.join(repoRoot, 'scripts/cluster/go'),
   ports: {
-    apiserver: port('BULWARK_KUBE_APISERVER_PORT', 56443),
-    etcdClient: port('BULWARK_ETCD_PORT', 52379),
-    etcdPeer: port('BULWARK_ETCD_PEER_PORT', 52380),
-    controllerManager: port('BULWARK_KUBE_CONTROLLER_MANAGER_PORT', 50257),
-    scheduler: port('BULWARK_KUBE_SCHEDULER_PORT', 50259),
-    kwok: port('BULWARK_KWOK_PORT', 50247),
+    apiserver: port('BULWARK_KUBE_APISERVER_PORT', defaultClusterPorts.BULWARK_KUBE_APISERVER_PORT),
+    etcdClient: port('BULWARK_ETCD_PORT', defaultClusterPorts.BULWARK_ETCD_PORT),
+    etcdPeer: port('BULWARK_ETCD_PEER_PORT', defaultClusterPorts.BULWARK_ETCD_PEER_PORT),
+    controllerManager: port('BULWARK_KUBE_CONTROLLER_MANAGER_PORT', defaultClusterPorts.BULWARK_KUBE_CONTROLLER_MANAGER_PORT),
+    scheduler: port('BULWARK_KUBE_SCHEDULER_PORT', defaultClusterPorts.BULWARK_KUBE_SCHEDULER_PORT),
+    kwok: port('BULWARK_KWOK_PORT', defaultClusterPorts.BULWARK_KWOK_PORT),
   },
   serviceCidr: '10.96.0.0/16',
   /** First address of serviceCidr: the `kubernetes` Service, a SAN of the serving cert. */

@@ -56,7 +56,7 @@ logging_collector = off
 log_min_messages = warning
 `;
 
-function makeInstance(opts: { name: string; dir: string; port: number; init: () => void }): LocalServer {
+function makeInstance(opts: { name: string; dir: string; port: number; init: () => void; beforeStart?: (dataDir: string) => void }): LocalServer {
   const dataDir = path.join(opts.dir, 'data');
   const logFile = path.join(opts.dir, 'postgres.log');
   const pidOf = (): number | undefined => readPid(path.join(dataDir, 'postmaster.pid'));
@@ -81,7 +81,9 @@ function makeInstance(opts: { name: string; dir: string; port: number; init: () 
       if (await tcpProbe(settings.host, opts.port)) throw new Error(`port ${opts.port} is taken by something that is not PostgreSQL; set BULWARK_PG_PORT`);
       if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) opts.init();
       ensureDir(opts.dir);
-      run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], { user: asUser });
+      opts.beforeStart?.(dataDir);
+      // The port on the command line wins over the one initdb wrote, so a moved port (variable or default) holds for an existing data dir.
+      run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-l', logFile, '-o', `-p ${opts.port}`, '-w', '-t', '60', 'start'], { user: asUser });
       await waitFor(`${opts.name} on :${opts.port}`, async () => pgIsReady(opts.port), 30_000, logFile);
     },
     async down() {
@@ -129,4 +131,17 @@ export const postgresReplica: LocalServer = makeInstance({
     });
     fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), `port = ${settings.postgresReplica.port}\n`);
   },
+  beforeStart(dataDir) {
+    // pg_basebackup -R wrote the primary's port into primary_conninfo; follow the primary if it moved.
+    const autoConf = path.join(dataDir, 'postgresql.auto.conf');
+    if (!fs.existsSync(autoConf)) return;
+    const text = fs.readFileSync(autoConf, 'utf8');
+    const moved = followPrimaryPort(text, settings.postgres.port);
+    if (moved !== text) fs.writeFileSync(autoConf, moved);
+  },
 });
+
+/** postgresql.auto.conf with primary_conninfo's last `port=` (the one libpq uses) set to `port`; other lines untouched. */
+export function followPrimaryPort(autoConf: string, port: number): string {
+  return autoConf.replace(/^(primary_conninfo\s*=\s*'[^\n]*\bport=)\d+/m, `$1${port}`);
+}

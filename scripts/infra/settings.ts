@@ -18,16 +18,33 @@ export function port(name: string, fallback: number): number {
   return n;
 }
 
+/**
+ * Linux hands out local ports for outgoing connections from 32768–60999
+ * (net.ipv4.ip_local_port_range). A server port inside that range can be held
+ * by some client socket (or its TIME_WAIT) when a server restarts mid-run, and
+ * the restart fails with EADDRINUSE: the test run makes tens of thousands of
+ * connections, and Prometheus once lost 59090 that way in CI. So every default
+ * listens below 32768; scripts/infra/settings.test.ts checks it.
+ */
+export const defaultPorts = {
+  BULWARK_PG_PORT: 15432,
+  BULWARK_PG_REPLICA_PORT: 15433,
+  BULWARK_REDIS_PORT: 16379,
+  BULWARK_KAFKA_PORT: 19092,
+  BULWARK_KAFKA_CONTROLLER_PORT: 19093,
+  BULWARK_PROMETHEUS_PORT: 19090,
+} as const;
+
 export const settings = {
   host: '127.0.0.1',
-  postgres: { port: port('BULWARK_PG_PORT', 54320), dir: path.join(localDir, 'postgres') },
-  postgresReplica: { port: port('BULWARK_PG_REPLICA_PORT', 54321), dir: path.join(localDir, 'postgres-replica') },
-  redis: { port: port('BULWARK_REDIS_PORT', 56379), dir: path.join(localDir, 'redis') },
+  postgres: { port: port('BULWARK_PG_PORT', defaultPorts.BULWARK_PG_PORT), dir: path.join(localDir, 'postgres') },
+  postgresReplica: { port: port('BULWARK_PG_REPLICA_PORT', defaultPorts.BULWARK_PG_REPLICA_PORT), dir: path.join(localDir, 'postgres-replica') },
+  redis: { port: port('BULWARK_REDIS_PORT', defaultPorts.BULWARK_REDIS_PORT), dir: path.join(localDir, 'redis') },
   kafka: {
-    port: port('BULWARK_KAFKA_PORT', 59092),
-    controllerPort: port('BULWARK_KAFKA_CONTROLLER_PORT', 59093),
+    port: port('BULWARK_KAFKA_PORT', defaultPorts.BULWARK_KAFKA_PORT),
+    controllerPort: port('BULWARK_KAFKA_CONTROLLER_PORT', defaultPorts.BULWARK_KAFKA_CONTROLLER_PORT),
     dir: path.join(localDir, 'kafka'),
   },
-  prometheus: { port: port('BULWARK_PROMETHEUS_PORT', 59090), dir: path.join(localDir, 'prometheus') },
+  prometheus: { port: port('BULWARK_PROMETHEUS_PORT', defaultPorts.BULWARK_PROMETHEUS_PORT), dir: path.join(localDir, 'prometheus') },
   services: { dir: path.join(localDir, 'services') },
 } as const;

@@ -13,7 +13,7 @@ const appsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixture
 describe('npm run up service launcher', () => {
   it('when apps/ is scanned, then only workspaces with src/main.ts and a declared port are services', () => {
     const apps = discoverApps(appsDir);
-    expect(apps.map((a) => [a.name, a.port])).toEqual([['echo', 58999]]);
+    expect(apps.map((a) => [a.name, a.port])).toEqual([['echo', 18999]]);
   });
 
   it('when an app declares companion processes, then they are discovered with their own port and env, and bad declarations are named', () => {
@@ -55,14 +55,14 @@ describe('npm run up service launcher', () => {
     const second = await startApp(app!, {}, 20_000);
     expect(second.pid).toBe(first.pid);
     const body = (await (await fetch(`${first.url}/readyz`)).json()) as Record<string, unknown>;
-    expect(body).toEqual({ path: '/readyz', port: '58999', service: 'echo', db: true });
+    expect(body).toEqual({ path: '/readyz', port: '18999', service: 'echo', db: true });
     const target = path.join(settings.prometheus.dir, 'targets', 'echo.json');
-    expect(JSON.parse(fs.readFileSync(target, 'utf8'))).toEqual([{ targets: ['127.0.0.1:58999'], labels: { service: 'echo' } }]);
+    expect(JSON.parse(fs.readFileSync(target, 'utf8'))).toEqual([{ targets: ['127.0.0.1:18999'], labels: { service: 'echo' } }]);
     // Prometheus picks the target up through file_sd without a reload.
     const { BULWARK_PROMETHEUS_URL: prometheus } = await ensureInfra(['prometheus']);
     const discovered = async (): Promise<boolean> => {
       const res = (await (await fetch(`${prometheus}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: { labels: Record<string, string> }[] } };
-      return res.data.activeTargets.some((t) => t.labels.service === 'echo' && t.labels.instance === '127.0.0.1:58999');
+      return res.data.activeTargets.some((t) => t.labels.service === 'echo' && t.labels.instance === '127.0.0.1:18999');
     };
     await waitFor('prometheus to discover the echo target', discovered, 30_000);
 

@@ -2,7 +2,7 @@
 /**
  * Replays a consumer group's dead letters to their original topic:
  *
- *   node packages/events/src/cli/replay-dlq.ts --brokers 127.0.0.1:59092 \
+ *   node packages/events/src/cli/replay-dlq.ts --brokers 127.0.0.1:19092 \
  *     --topic orders --group billing [--type com.bulwark.orders.order-placed] [--id <event id> ...] [--dry-run]
  *
  * Prints the result as JSON. Exit code 0 on success, 1 on failure, 2 on bad usage.
