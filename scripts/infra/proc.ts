@@ -60,6 +60,9 @@ export function redisCommand(host: string, port: number, command: string, timeou
       if (data.includes('\r\n')) done(data.split('\r\n')[0]);
     });
     socket.once('error', () => done(undefined));
+    // SHUTDOWN closes the connection without a reply; without this the promise never settles and,
+    // with nothing else pending, node exits 0 halfway through `npm run down`.
+    socket.once('close', () => done(data.includes('\r\n') ? data.split('\r\n')[0] : undefined));
   });
 }
 
