@@ -29,12 +29,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadScript } from '../packages/ratelimit/src/index.ts';
+import { freePort } from '@bulwark/test-support';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3_000);
 const WARMUP = Number(process.env.BENCH_WARMUP_REQUESTS ?? 1_000);
@@ -70,14 +69,6 @@ function requireTools(): void {
   for (const tool of ['valgrind', 'callgrind_control', 'redis-server', 'redis-cli', 'redis-benchmark']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is not installed (apt-get install valgrind redis-server redis-tools)`);
   }
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 /** The `totals:` (or `summary:`) figure of one callgrind dump: instructions executed. */

@@ -7,9 +7,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { Redis } from 'ioredis';
+import { freePort } from '@bulwark/test-support';
 import { createGateway, type Gateway } from '../src/app.ts';
 import { loadGatewayConfig } from '../src/config.ts';
 import { validateRoutesFile } from '../src/domain/routes-file.ts';
@@ -131,16 +132,8 @@ export function sharedRedisUrl(): string {
   return url;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** Below the ephemeral range, so a Redis this file restarts on the same port cannot lose it to a client socket. */
+export { freePort };
 
 /** A private redis-server that a test may SIGSTOP or kill. */
 export class RedisProcess {

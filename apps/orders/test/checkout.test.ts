@@ -7,8 +7,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@bulwark/test-support';
 import { readStream } from '../src/store/event-store.ts';
 import { startInventoryStub, startPaymentsStub } from './contract-stubs.ts';
 import { ADDRESS, call, setupOrders, waitFor, type TestOrders } from './support.ts';
@@ -64,14 +64,6 @@ async function reconcile(t: TestOrders, inventory: Inventory, payments: Payments
   expect(inventory.sku(sku)).toMatchObject({ onHand: initialOnHand - completedQuantity, reserved: 0 });
   expect([...inventory.reservations.values()].filter((r) => r.status === 'held')).toEqual([]);
   expect(inventory.lowestAvailable()).toBeGreaterThanOrEqual(0);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 describe('checkout saga (contract stubs for inventory and payments)', () => {

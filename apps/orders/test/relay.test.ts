@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
+import { freePorts } from '@bulwark/test-support';
 import { createKafkaInstance, type KafkaInstance } from '../../../scripts/infra/kafka.ts';
 import { createConsumer, createKafka, handle, migrateProcessedEventStore, type EventConsumer } from '@bulwark/events';
 import { KAFKA_EVENTS, orderEventSchemas } from '../src/domain/events.ts';
@@ -51,20 +51,6 @@ async function duplicates(registry: Registry): Promise<number> {
   const metric = registry.getSingleMetric('events_consumed_total');
   if (!metric) return 0;
   return (await metric.get()).values.filter((v) => v.labels.outcome === 'duplicate').reduce((n, v) => n + v.value, 0);
-}
-
-/** Two free TCP ports (bound then released) for a private broker. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 function expectInOrderOnce(seen: readonly Seen[], expected: Record<string, number>): void {

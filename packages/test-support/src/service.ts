@@ -5,22 +5,10 @@
  * period. The tail of its stdout/stderr goes into every startup failure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from './port.ts';
 import { waitFor } from './wait.ts';
 
 const OUTPUT_TAIL_CHARS = 8_000;
-
-/** A port free on 127.0.0.1 right now (the OS picks it; nothing holds it afterwards). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface StartServiceOptions {
   /** The entry point, e.g. `src/main.ts`: absolute, or relative to `cwd`. */

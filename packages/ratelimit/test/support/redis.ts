@@ -5,8 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from '@bulwark/test-support';
 
 export function sharedRedisUrl(): string {
   const url = process.env.BULWARK_REDIS_URL;
@@ -29,16 +29,8 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<void> 
   } while (cursor !== '0');
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** Below the ephemeral range, so a Redis this file restarts on the same port cannot lose it to a client socket. */
+export { freePort };
 
 /** A private redis-server for fault injection. */
 export class RedisProcess {
