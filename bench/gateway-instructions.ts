@@ -19,44 +19,17 @@
  * BENCH_PERF_MAP=1 (node --perf-basic-prof, to name JIT code in the dump).
  * Needs valgrind (Debian package) and redis-server.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Pool } from 'undici';
-import { startBenchIssuer, startPrivateRedis } from './lib/gateway-fixtures.ts';
+import { drive, portOf, startBenchIssuer, startPrivateRedis } from './lib/gateway-fixtures.ts';
 
 const GATEWAY_BENCH = fileURLToPath(new URL('gateway.ts', import.meta.url));
 /** V8's optimizing compilers (callgrind counts their background threads too). */
 const JIT_COMPILER = /v8::internal::compiler::|turboshaft|maglev|OptimizingCompileDispatcher|RegisterAllocat|InstructionSelector|CodeGenerator|Assembler|PipelineImpl|Zone::|v8::internal::Compiler::/i;
 const MAJOR_GC = /Marking|Sweep|MarkCompact|IterateObjectCache|Evacuat(?!eInPlaceInternalizable)|RelocIterator|NeedsResetDueToFlushedBytecode|StringTableCleaner|Compactor|MinorMS|PointersUpdating/i;
-
-function portOf(child: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`target exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /^PORT (\d+)$/.exec(line);
-      if (m) resolve(Number(m[1]));
-    });
-  });
-}
-
-async function drive(port: number, requests: number, authorization: string | undefined): Promise<void> {
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 10 });
-  let left = requests;
-  const headers = authorization ? { authorization } : {};
-  const worker = async (): Promise<void> => {
-    while (left-- > 0) {
-      const res = await pool.request({ path: '/orders/o-42', method: 'GET', headers });
-      await res.body.dump();
-      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 10 }, worker));
-  await pool.close();
-}
 
 interface Counts {
   all: number;

@@ -49,7 +49,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { startBenchIssuer, startPrivateRedis } from './lib/gateway-fixtures.ts';
+import { portOf, startBenchIssuer, startPrivateRedis } from './lib/gateway-fixtures.ts';
 import { preciseCpuSecondsOf } from './lib/proc-cpu.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -277,13 +277,7 @@ function startChild(target: Target | 'pair', cpu: string, env: Record<string, st
   const argv = [process.execPath, '--conditions=bulwark-source', ...(target === 'direct' ? [] : serverNodeArgs), fileURLToPath(import.meta.url)];
   const [cmd, ...args] = pinning ? ['taskset', '-c', cpu, ...argv] : argv;
   const child = spawn(cmd!, args, { env: { ...process.env, ...env, BENCH_SERVER: target }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${target} exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /^PORT (\d+)$/.exec(line);
-      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}/orders/o-42` });
-    });
-  });
+  return portOf(child, target).then((port) => ({ child, url: `http://127.0.0.1:${port}/orders/o-42` }));
 }
 
 const median = (xs: number[]): number => {

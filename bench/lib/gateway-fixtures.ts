@@ -1,10 +1,14 @@
 /**
  * What the gateway benches start around their targets: an ES256 token issuer
- * (a JWKS endpoint and one signed access token) and a private redis-server.
+ * (a JWKS endpoint and one signed access token), a private redis-server, a
+ * target process's port and a fixed-count keep-alive load.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+import { freePort } from '@bulwark/test-support';
+import { Pool } from 'undici';
 
 export interface BenchIssuer {
   jwksUrl: string;
@@ -26,10 +30,7 @@ export async function startBenchIssuer(): Promise<BenchIssuer> {
 
 /** A private redis-server on a free port (pinned to `cpu` with taskset when given), answering PING; its URL and a stop function. */
 export async function startPrivateRedis(cpu?: string): Promise<{ url: string; stop(): void }> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
+  const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   const child = cpu === undefined ? spawn('redis-server', args, { stdio: 'ignore' }) : spawn('taskset', ['-c', cpu, 'redis-server', ...args], { stdio: 'ignore' });
   const { Redis } = await import('ioredis');
@@ -47,4 +48,31 @@ export async function startPrivateRedis(cpu?: string): Promise<{ url: string; st
     }
   }
   return { url: `redis://127.0.0.1:${port}`, stop: () => void child.kill('SIGKILL') };
+}
+
+/** The port a bench/gateway.ts target (BENCH_SERVER mode) prints as `PORT n`; rejects if it exits first. */
+export function portOf(child: ChildProcess, name = 'target'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = /^PORT (\d+)$/.exec(line);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+}
+
+/** `requests` GETs of /orders/o-42, 10 in flight over 10 keep-alive connections; throws on a non-200. */
+export async function drive(port: number, requests: number, authorization: string | undefined): Promise<void> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 10 });
+  let left = requests;
+  const headers = authorization ? { authorization } : {};
+  const worker = async (): Promise<void> => {
+    while (left-- > 0) {
+      const res = await pool.request({ path: '/orders/o-42', method: 'GET', headers });
+      await res.body.dump();
+      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 10 }, worker));
+  await pool.close();
 }
