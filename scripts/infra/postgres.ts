@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrereqs, PG_BIN } from './prereqs.ts';
-import { isOurProcess, readPid, run, tcpProbe, waitFor } from './proc.ts';
+import { isOurProcess, readPid, run, runsOnAnotherPort, tcpProbe, waitFor } from './proc.ts';
 import type { LocalServer } from './server.ts';
 import { localDir, settings } from './settings.ts';
 
@@ -78,6 +78,7 @@ function makeInstance(opts: { name: string; dir: string; port: number; init: () 
         throw new Error(`a PostgreSQL we did not start answers on port ${opts.port}: set BULWARK_PG_URL to use it, or BULWARK_PG_PORT to move ours`);
       }
       if (current.healthy) return;
+      if (runsOnAnotherPort(pidOf(), dataDir, opts.port)) run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { user: asUser });
       if (await tcpProbe(settings.host, opts.port)) throw new Error(`port ${opts.port} is taken by something that is not PostgreSQL; set BULWARK_PG_PORT`);
       if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) opts.init();
       ensureDir(opts.dir);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import net from 'node:net';
-import { redisCommand } from './proc.ts';
+import { listeningPorts, redisCommand, runsOnAnotherPort } from './proc.ts';
 
 let server: net.Server | undefined;
 afterEach(async () => {
@@ -27,4 +27,17 @@ describe('redisCommand', () => {
     const port = await serve(undefined);
     await expect(redisCommand('127.0.0.1', port, 'SHUTDOWN', 60_000)).resolves.toBeUndefined();
   }, 10_000);
+});
+
+describe('listeningPorts and runsOnAnotherPort', () => {
+  it('when this process listens on a port, then /proc shows it, and a server of ours on another port is told apart', async () => {
+    const port = await serve('+PONG\r\n');
+    expect(listeningPorts(process.pid)).toContain(port);
+    expect(runsOnAnotherPort(process.pid, 'node', port)).toBe(false);
+    expect(runsOnAnotherPort(process.pid, 'node', port === 1 ? 2 : 1)).toBe(true);
+    expect(runsOnAnotherPort(process.pid, 'no-such-binary', port === 1 ? 2 : 1)).toBe(false);
+    await new Promise<void>((resolve) => server!.close(() => resolve()));
+    server = undefined;
+    expect(listeningPorts(process.pid)).not.toContain(port);
+  });
 });

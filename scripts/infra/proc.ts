@@ -31,6 +31,50 @@ export function isOurProcess(pid: number | undefined, expect: string): boolean {
   }
 }
 
+/** TCP ports `pid` listens on (its socket fds matched against /proc/net/tcp{,6}); empty when that cannot be read. */
+export function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    return [];
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      const f = line.trim().split(/\s+/);
+      if (f[3] === '0A' && inodes.has(f[9]!)) ports.add(parseInt(f[1]!.split(':')[1]!, 16));
+    }
+  }
+  return [...ports];
+}
+
+/**
+ * True when `pid` is ours (see isOurProcess) and listens, but not on `port`:
+ * a server started before its port moved (a BULWARK_*_PORT variable, or new
+ * defaults). `up` stops it before starting one on the new port; otherwise the
+ * two would share a data directory and a pid file.
+ */
+export function runsOnAnotherPort(pid: number | undefined, expect: string, port: number): boolean {
+  if (!isOurProcess(pid, expect)) return false;
+  const ports = listeningPorts(pid!);
+  return ports.length > 0 && !ports.includes(port);
+}
+
 export function tcpProbe(host: string, port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrereqs } from './prereqs.ts';
-import { isOurProcess, readPid, redisCommand, run, tcpProbe, waitFor } from './proc.ts';
+import { isOurProcess, readPid, redisCommand, run, runsOnAnotherPort, stopPid, tcpProbe, waitFor } from './proc.ts';
 import type { LocalServer } from './server.ts';
 import { settings } from './settings.ts';
 
@@ -43,6 +43,8 @@ export const redis: LocalServer = {
   async up() {
     ensurePrereqs(['redis']);
     if (await ping()) return;
+    const pid = readPid(pidFile);
+    if (runsOnAnotherPort(pid, 'redis-server', port)) await stopPid(pid!);
     if (await tcpProbe(settings.host, port)) throw new Error(`port ${port} is taken by something that is not Redis; set BULWARK_REDIS_PORT`);
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(confFile, conf);
