@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { drive, portOf, startBenchIssuer, startPrivateRedis } from './lib/gateway-fixtures.ts';
+import { drive, portOf, startTargetSurroundings } from './lib/gateway-fixtures.ts';
 
 const GATEWAY_BENCH = fileURLToPath(new URL('gateway.ts', import.meta.url));
 /** V8's optimizing compilers (callgrind counts their background threads too). */
@@ -85,20 +85,12 @@ export default async function main(): Promise<void> {
   const requests = Number(process.env.BENCH_REQUESTS ?? 4_000);
   const targets = (process.env.BENCH_TARGETS ?? 'direct,minimal,proxy,full,full+lease').split(',').concat(process.env.BENCH_BEFORE_ROOT ? ['proxy-before', 'full-before'] : []);
 
-  const issuer = await startBenchIssuer();
-  const upstream = spawn(process.execPath, ['--conditions=bulwark-source', GATEWAY_BENCH], { env: { ...process.env, BENCH_SERVER: 'direct' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const upstreamPort = await portOf(upstream);
-  const redis = await startPrivateRedis();
-  const env = {
-    BENCH_UPSTREAM: `http://127.0.0.1:${upstreamPort}`,
-    BENCH_JWKS: issuer.jwksUrl,
-    BULWARK_REDIS_URL: redis.url,
-  };
+  const { env, authorization, stop } = await startTargetSurroundings(GATEWAY_BENCH);
   console.log(`gateway instructions: callgrind, ${warmup} warm-up requests, ${requests} measured, 10 connections, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   const results = new Map<string, Counts>();
   try {
     for (const target of targets) {
-      const r = await measure(target, env, warmup, requests, target.startsWith('full') ? `Bearer ${issuer.token}` : undefined);
+      const r = await measure(target, env, warmup, requests, target.startsWith('full') ? authorization : undefined);
       results.set(target, r);
       const minimal = results.get('minimal');
       const direct = results.get('direct');
@@ -107,8 +99,6 @@ export default async function main(): Promise<void> {
       console.log(`${target.padEnd(13)} ${n(r.all)} instr/req  ${n(r.noMajorGc)} without major GC  ${n(r.steady)} without major GC nor JIT compiler${vs(minimal, 'minimal')}${vs(direct, 'direct')}`);
     }
   } finally {
-    upstream.kill('SIGKILL');
-    redis.stop();
-    issuer.close();
+    stop();
   }
 }

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { drive, portOf, startBenchIssuer, startPrivateRedis } from './lib/gateway-fixtures.ts';
+import { drive, portOf, startTargetSurroundings } from './lib/gateway-fixtures.ts';
 import { callsOf } from './lib/strace.ts';
 
 const GATEWAY_BENCH = fileURLToPath(new URL('gateway.ts', import.meta.url));
@@ -75,25 +75,19 @@ export default async function main(): Promise<void> {
   const targets = (process.env.BENCH_TARGETS ?? 'direct,minimal,proxy,full,full+lease').split(',');
 
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-strace-'));
-  const issuer = await startBenchIssuer();
-  const upstream = spawn(process.execPath, ['--conditions=bulwark-source', GATEWAY_BENCH], { env: { ...process.env, BENCH_SERVER: 'direct' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const upstreamPort = await portOf(upstream, 'upstream');
-  const redis = await startPrivateRedis();
-  const env = { BENCH_UPSTREAM: `http://127.0.0.1:${upstreamPort}`, BENCH_JWKS: issuer.jwksUrl, BULWARK_REDIS_URL: redis.url };
+  const { env, authorization, stop } = await startTargetSurroundings(GATEWAY_BENCH);
   console.log(`gateway syscalls: strace -f -c, ${warmup} warm-up requests, ${requests} counted, 10 connections`);
   const results = new Map<string, Map<string, number>>();
   try {
     for (const target of targets) {
-      const calls = await measure(target, env, warmup, requests, target.startsWith('full') ? `Bearer ${issuer.token}` : undefined, dir);
+      const calls = await measure(target, env, warmup, requests, target.startsWith('full') ? authorization : undefined, dir);
       results.set(target, calls);
       const vs = (base: string): string => (results.has(base) ? `  ${(total(calls) / total(results.get(base)!)).toFixed(3)}× ${base}` : '');
       const each = [...calls].filter(([, n]) => n >= 0.005).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${n.toFixed(3)}`).join(', ');
       console.log(`${target.padEnd(11)} ${total(calls).toFixed(3).padStart(7)} syscalls/req${vs('minimal')}${vs('direct')}\n            ${each}`);
     }
   } finally {
-    upstream.kill('SIGKILL');
-    redis.stop();
-    issuer.close();
+    stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -76,3 +76,28 @@ export async function drive(port: number, requests: number, authorization: strin
   await Promise.all(Array.from({ length: 10 }, worker));
   await pool.close();
 }
+
+export interface TargetSurroundings {
+  /** Points a bench/gateway.ts target at the upstream, the JWKS and the Redis. */
+  env: Record<string, string>;
+  /** A `Bearer …` value the `full*` targets accept. */
+  authorization: string;
+  stop(): void;
+}
+
+/** What a gateway target runs against, unpinned: the `direct` upstream of `gatewayBench` (bench/gateway.ts), a token issuer and a private Redis. */
+export async function startTargetSurroundings(gatewayBench: string): Promise<TargetSurroundings> {
+  const issuer = await startBenchIssuer();
+  const upstream = spawn(process.execPath, ['--conditions=bulwark-source', gatewayBench], { env: { ...process.env, BENCH_SERVER: 'direct' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const upstreamPort = await portOf(upstream, 'upstream');
+  const redis = await startPrivateRedis();
+  return {
+    env: { BENCH_UPSTREAM: `http://127.0.0.1:${upstreamPort}`, BENCH_JWKS: issuer.jwksUrl, BULWARK_REDIS_URL: redis.url },
+    authorization: `Bearer ${issuer.token}`,
+    stop() {
+      upstream.kill('SIGKILL');
+      redis.stop();
+      issuer.close();
+    },
+  };
+}
