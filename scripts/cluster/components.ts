@@ -104,7 +104,7 @@ function detachedComponent(spec: ComponentSpec): ClusterComponent {
     async up() {
       const stale = readPid(pidFile);
       // Ours, but started on another port (a moved variable or default): it holds the data dir, so stop it first.
-      if (isOurProcess(stale, binary) && !ours() && runsOnAnotherPort(stale, binary, spec.port)) {
+      if (!ours() && runsOnAnotherPort(stale, binary, [spec.port])) {
         await stopPid(stale!, 30_000);
         fs.rmSync(pidFile, { force: true });
       }
@@ -121,7 +121,8 @@ function detachedComponent(spec: ComponentSpec): ClusterComponent {
     },
     async down() {
       const pid = readPid(pidFile);
-      if (!ours()) return;
+      // Our binary from our pid file, on whatever port it was started with.
+      if (!isOurProcess(pid, binary)) return;
       await stopPid(pid!, 30_000);
       fs.rmSync(pidFile, { force: true });
     },

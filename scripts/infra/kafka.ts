@@ -92,7 +92,7 @@ export function createKafkaInstance(options: KafkaInstanceOptions): KafkaInstanc
     async up() {
       ensurePrereqs(['kafka']);
       if (await apiVersionsOk(port)) return;
-      if (runsOnAnotherPort(readPid(pidFile), MAIN_CLASS, port)) {
+      if (runsOnAnotherPort(readPid(pidFile), propsFile, [port, controllerPort])) {
         await stopPid(readPid(pidFile)!, 30_000);
         fs.rmSync(pidFile, { force: true });
       }

@@ -56,7 +56,18 @@ logging_collector = off
 log_min_messages = warning
 `;
 
-function makeInstance(opts: { name: string; dir: string; port: number; init: () => void; beforeStart?: (dataDir: string) => void }): LocalServer {
+interface InstanceOptions {
+  name: string;
+  dir: string;
+  port: number;
+  init: () => void;
+  /** Runs before every start of an existing or new data dir. */
+  beforeStart?: (dataDir: string) => void;
+  /** Runs when `up` finds the instance already running (and healthy). */
+  whenRunning?: (dataDir: string) => void;
+}
+
+function makeInstance(opts: InstanceOptions): LocalServer {
   const dataDir = path.join(opts.dir, 'data');
   const logFile = path.join(opts.dir, 'postgres.log');
   const pidOf = (): number | undefined => readPid(path.join(dataDir, 'postmaster.pid'));
@@ -77,8 +88,11 @@ function makeInstance(opts: { name: string; dir: string; port: number; init: () 
       if (current.healthy && !current.ours && !password()) {
         throw new Error(`a PostgreSQL we did not start answers on port ${opts.port}: set BULWARK_PG_URL to use it, or BULWARK_PG_PORT to move ours`);
       }
-      if (current.healthy) return;
-      if (runsOnAnotherPort(pidOf(), dataDir, opts.port)) run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { user: asUser });
+      if (current.healthy) {
+        if (current.ours) opts.whenRunning?.(dataDir);
+        return;
+      }
+      if (runsOnAnotherPort(pidOf(), dataDir, [opts.port])) run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { user: asUser });
       if (await tcpProbe(settings.host, opts.port)) throw new Error(`port ${opts.port} is taken by something that is not PostgreSQL; set BULWARK_PG_PORT`);
       if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) opts.init();
       ensureDir(opts.dir);
@@ -133,14 +147,24 @@ export const postgresReplica: LocalServer = makeInstance({
     fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), `port = ${settings.postgresReplica.port}\n`);
   },
   beforeStart(dataDir) {
-    // pg_basebackup -R wrote the primary's port into primary_conninfo; follow the primary if it moved.
-    const autoConf = path.join(dataDir, 'postgresql.auto.conf');
-    if (!fs.existsSync(autoConf)) return;
-    const text = fs.readFileSync(autoConf, 'utf8');
-    const moved = followPrimaryPort(text, settings.postgres.port);
-    if (moved !== text) fs.writeFileSync(autoConf, moved);
+    followPrimary(dataDir);
+  },
+  whenRunning(dataDir) {
+    // primary_conninfo is reloadable (PostgreSQL ≥ 13): the WAL receiver reconnects to the new port.
+    if (followPrimary(dataDir)) run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, 'reload'], { user: asUser });
   },
 });
+
+/** pg_basebackup -R wrote the primary's port into primary_conninfo: points it at the primary's current port; true if it changed. */
+function followPrimary(dataDir: string): boolean {
+  const autoConf = path.join(dataDir, 'postgresql.auto.conf');
+  if (!fs.existsSync(autoConf)) return false;
+  const text = fs.readFileSync(autoConf, 'utf8');
+  const moved = followPrimaryPort(text, settings.postgres.port);
+  if (moved === text) return false;
+  fs.writeFileSync(autoConf, moved);
+  return true;
+}
 
 /** postgresql.auto.conf with primary_conninfo's last `port=` (the one libpq uses) set to `port`; other lines untouched. */
 export function followPrimaryPort(autoConf: string, port: number): string {

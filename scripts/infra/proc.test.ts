@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import net from 'node:net';
-import { listeningPorts, redisCommand, runsOnAnotherPort } from './proc.ts';
+import { listeningPorts, listensOnlyElsewhere, redisCommand, runsOnAnotherPort } from './proc.ts';
 
 let server: net.Server | undefined;
 afterEach(async () => {
@@ -32,12 +32,20 @@ describe('redisCommand', () => {
 describe('listeningPorts and runsOnAnotherPort', () => {
   it('when this process listens on a port, then /proc shows it, and a server of ours on another port is told apart', async () => {
     const port = await serve('+PONG\r\n');
+    const other = port === 20_000 ? 20_001 : 20_000;
     expect(listeningPorts(process.pid)).toContain(port);
-    expect(runsOnAnotherPort(process.pid, 'node', port)).toBe(false);
-    expect(runsOnAnotherPort(process.pid, 'node', port === 1 ? 2 : 1)).toBe(true);
-    expect(runsOnAnotherPort(process.pid, 'no-such-binary', port === 1 ? 2 : 1)).toBe(false);
+    expect(runsOnAnotherPort(process.pid, 'node', [port])).toBe(false);
+    expect(runsOnAnotherPort(process.pid, 'node', [other])).toBe(true);
+    expect(runsOnAnotherPort(process.pid, 'no-such-binary', [other])).toBe(false);
     await new Promise<void>((resolve) => server!.close(() => resolve()));
     server = undefined;
     expect(listeningPorts(process.pid)).not.toContain(port);
+  });
+
+  it('when a server listens on one of its expected ports only (a Kafka whose controller is up before its broker), then it is starting, not on another port', async () => {
+    const controller = await serve('+PONG\r\n');
+    const broker = controller === 20_000 ? 20_001 : 20_000;
+    expect(listensOnlyElsewhere(process.pid, [broker, controller])).toBe(false);
+    expect(listensOnlyElsewhere(process.pid, [broker])).toBe(true);
   });
 });

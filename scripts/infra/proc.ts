@@ -31,7 +31,7 @@ export function isOurProcess(pid: number | undefined, expect: string): boolean {
   }
 }
 
-/** TCP ports `pid` listens on (its socket fds matched against /proc/net/tcp{,6}); empty when that cannot be read. */
+/** TCP ports `pid` listens on (its socket fds matched against its network namespace's tcp tables); empty when that cannot be read (e.g. another user's process). */
 export function listeningPorts(pid: number): number[] {
   const inodes = new Set<string>();
   try {
@@ -47,7 +47,7 @@ export function listeningPorts(pid: number): number[] {
     return [];
   }
   const ports = new Set<number>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  for (const table of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
     let text: string;
     try {
       text = fs.readFileSync(table, 'utf8');
@@ -64,15 +64,35 @@ export function listeningPorts(pid: number): number[] {
 }
 
 /**
- * True when `pid` is ours (see isOurProcess) and listens, but not on `port`:
- * a server started before its port moved (a BULWARK_*_PORT variable, or new
- * defaults). `up` stops it before starting one on the new port; otherwise the
- * two would share a data directory and a pid file.
+ * True when `pid` listens, but on none of `ports`: for a server of ours, one
+ * started before its ports moved (a BULWARK_*_PORT variable, or new
+ * defaults). Still starting (listening on nothing yet, or on one of `ports`,
+ * like a Kafka whose controller listener is up before its broker's) is not
+ * that.
  */
-export function runsOnAnotherPort(pid: number | undefined, expect: string, port: number): boolean {
-  if (!isOurProcess(pid, expect)) return false;
-  const ports = listeningPorts(pid!);
-  return ports.length > 0 && !ports.includes(port);
+export function listensOnlyElsewhere(pid: number, ports: readonly number[]): boolean {
+  const listening = listeningPorts(pid);
+  return listening.length > 0 && !listening.some((p) => ports.includes(p));
+}
+
+/**
+ * True when `pid` is ours (its command line contains `expect`: pass something
+ * unique to this checkout, such as a config file's path, because a match ends
+ * in a SIGTERM) and listens only elsewhere than `ports`. `up` stops such a
+ * server before starting one on the new port; otherwise the two would share a
+ * data directory and a pid file.
+ */
+export function runsOnAnotherPort(pid: number | undefined, expect: string, ports: readonly number[]): boolean {
+  return isOurProcess(pid, expect) && listensOnlyElsewhere(pid!, ports);
+}
+
+/** The working directory of `pid` (undefined when it cannot be read). */
+export function cwdOf(pid: number): string | undefined {
+  try {
+    return fs.realpathSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
 }
 
 export function tcpProbe(host: string, port: number, timeoutMs = 500): Promise<boolean> {

@@ -59,7 +59,7 @@ export const prometheus: LocalServer = {
     ensurePrereqs(['prometheus']);
     if (await ready()) return;
     const pid = readPid(pidFile);
-    if (runsOnAnotherPort(pid, 'prometheus', port)) {
+    if (runsOnAnotherPort(pid, configFile, [port])) {
       await stopPid(pid!);
       fs.rmSync(pidFile, { force: true });
     }

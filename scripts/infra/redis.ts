@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrereqs } from './prereqs.ts';
-import { isOurProcess, readPid, redisCommand, run, runsOnAnotherPort, stopPid, tcpProbe, waitFor } from './proc.ts';
+import { cwdOf, isOurProcess, listensOnlyElsewhere, readPid, redisCommand, run, stopPid, tcpProbe, waitFor } from './proc.ts';
 import type { LocalServer } from './server.ts';
 import { settings } from './settings.ts';
 
@@ -44,7 +44,8 @@ export const redis: LocalServer = {
     ensurePrereqs(['redis']);
     if (await ping()) return;
     const pid = readPid(pidFile);
-    if (runsOnAnotherPort(pid, 'redis-server', port)) await stopPid(pid!);
+    // Redis's title drops the config path, but it runs in its `dir`: that, not the name, makes it ours before a SIGTERM.
+    if (pid !== undefined && isOurProcess(pid, 'redis-server') && cwdOf(pid) === fs.realpathSync(dir) && listensOnlyElsewhere(pid, [port])) await stopPid(pid);
     if (await tcpProbe(settings.host, port)) throw new Error(`port ${port} is taken by something that is not Redis; set BULWARK_REDIS_PORT`);
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(confFile, conf);
@@ -52,8 +53,10 @@ export const redis: LocalServer = {
     await waitFor(`redis on :${port}`, ping, 15_000, logFile);
   },
   async down() {
-    if (!isOurProcess(readPid(pidFile), 'redis-server')) return;
-    await redisCommand(settings.host, port, 'SHUTDOWN');
+    const pid = readPid(pidFile);
+    if (!isOurProcess(pid, 'redis-server')) return;
+    // SIGTERM rather than SHUTDOWN on `port`: it also stops a Redis left on a port that has since moved.
+    await stopPid(pid!);
     await waitFor('redis to stop', async () => !isOurProcess(readPid(pidFile), 'redis-server'), 15_000);
   },
 };

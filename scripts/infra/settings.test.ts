@@ -5,19 +5,20 @@ import { defaultClusterPorts } from '../cluster/settings.ts';
 import { discoverApps } from './services.ts';
 import { defaultPorts, port, repoRoot } from './settings.ts';
 
-/** The machine's range for outgoing connections' local ports; Linux's default where /proc does not say. */
-function ephemeralRange(): [number, number] {
-  try {
-    const [low, high] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
-  } catch {
-    // not Linux
-  }
-  return [32768, 60999];
+/** Linux's default range for outgoing connections' local ports (net.ipv4.ip_local_port_range). */
+const EPHEMERAL = [32768, 60999] as const;
+
+/** Local ports the Tiltfile forwards to on a laptop running `tilt up`: fixed ones, and 10000 + each service's port. */
+function tiltForwards(): Array<[string, number]> {
+  const tiltfile = fs.readFileSync(path.join(repoRoot, 'Tiltfile'), 'utf8');
+  const fixed = [...tiltfile.matchAll(/port_forwards=\['(\d+):\d+'\]|port_forward\((\d+),/g)].map((m) => ['Tilt forward', Number(m[1] ?? m[2])] as [string, number]);
+  expect(tiltfile).toContain('10000 + svc');
+  const services = discoverApps().map((a) => [`Tilt forward of ${a.name}`, 10_000 + a.port] as [string, number]);
+  return [...fixed, ...services];
 }
 
 describe('fixed listening ports', () => {
-  const fixed: Array<[string, number]> = [
+  const local: Array<[string, number]> = [
     ...Object.entries(defaultPorts),
     ...Object.entries(defaultClusterPorts),
     ...discoverApps().flatMap((a) => [[a.name, a.port] as [string, number], ...(a.companions ?? []).map((c) => [c.name, c.port] as [string, number])]),
@@ -25,19 +26,20 @@ describe('fixed listening ports', () => {
   ];
 
   it('when any server is (re)started mid-run, then its default port cannot be held by an outgoing connection', () => {
-    const [low, high] = ephemeralRange();
-    expect(fixed.length).toBeGreaterThan(12);
-    expect(fixed.filter(([, p]) => p >= low && p <= high)).toEqual([]);
-    expect(fixed.filter(([, p]) => p >= 32768 && p <= 60999)).toEqual([]);
+    expect(local.length).toBeGreaterThan(12);
+    expect(local.filter(([, p]) => p >= EPHEMERAL[0] && p <= EPHEMERAL[1])).toEqual([]);
   });
 
-  it('when every default is used at once, then no two servers share a port', () => {
+  it('when every default is used at once, next to tilt up on the same machine, then no two listeners share a port', () => {
+    const tilt = tiltForwards();
+    expect(tilt.length).toBeGreaterThan(3);
     const seen = new Map<number, string>();
-    const clashes = fixed.filter(([name, p]) => {
+    const clashes: string[] = [];
+    for (const [name, p] of [...local, ...tilt]) {
       const other = seen.get(p);
+      if (other !== undefined && other !== name) clashes.push(`${p}: ${other} and ${name}`);
       seen.set(p, name);
-      return other !== undefined && other !== name;
-    });
+    }
     expect(clashes).toEqual([]);
   });
 
