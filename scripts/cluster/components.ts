@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import type { ServerStatus } from '../infra/server.ts';
-import { isOurProcess, readPid, runsOnAnotherPort, startDetached, stopPid, tcpProbe, waitFor } from '../infra/proc.ts';
+import { isOurProcess, readPid, startDetached, stopIfOnAnotherPort, stopPid, tcpProbe, waitFor } from '../infra/proc.ts';
 import { binPath, type Binary } from './build.ts';
 import { pki } from './certs.ts';
 import { clusterSettings } from './settings.ts';
@@ -102,12 +102,9 @@ function detachedComponent(spec: ComponentSpec): ClusterComponent {
       return { healthy: await spec.healthy(), ours: ours() };
     },
     async up() {
-      const stale = readPid(pidFile);
       // Ours, but started on another port (a moved variable or default): it holds the data dir, so stop it first.
-      if (!ours() && runsOnAnotherPort(stale, binary, [spec.port])) {
-        await stopPid(stale!, 30_000);
-        fs.rmSync(pidFile, { force: true });
-      }
+      // (ours() also covers a component still starting, e.g. etcd with only its peer port open.)
+      if (!ours()) await stopIfOnAnotherPort(pidFile, binary, [spec.port], 30_000);
       const healthy = await spec.healthy();
       if (healthy && (ours() || spec.reuseForeign)) return;
       if (ours()) return waitHealthy();

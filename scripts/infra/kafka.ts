@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ensurePrereqs } from './prereqs.ts';
-import { isOurProcess, readPid, run, runsOnAnotherPort, startDetached, stopPid, tcpProbe, waitFor } from './proc.ts';
+import { isOurProcess, readPid, run, startDetached, stopIfOnAnotherPort, stopPid, tcpProbe, waitFor } from './proc.ts';
 import type { LocalServer } from './server.ts';
 import { repoRoot, settings } from './settings.ts';
 
@@ -92,10 +92,7 @@ export function createKafkaInstance(options: KafkaInstanceOptions): KafkaInstanc
     async up() {
       ensurePrereqs(['kafka']);
       if (await apiVersionsOk(port)) return;
-      if (runsOnAnotherPort(readPid(pidFile), propsFile, [port, controllerPort])) {
-        await stopPid(readPid(pidFile)!, 30_000);
-        fs.rmSync(pidFile, { force: true });
-      }
+      await stopIfOnAnotherPort(pidFile, propsFile, [port, controllerPort], 30_000);
       if (isOurProcess(readPid(pidFile), MAIN_CLASS)) {
         await waitFor(`${name} on :${port}`, () => apiVersionsOk(port), 60_000, logFile);
         return;

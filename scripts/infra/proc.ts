@@ -86,13 +86,12 @@ export function runsOnAnotherPort(pid: number | undefined, expect: string, ports
   return isOurProcess(pid, expect) && listensOnlyElsewhere(pid!, ports);
 }
 
-/** The working directory of `pid` (undefined when it cannot be read). */
-export function cwdOf(pid: number): string | undefined {
-  try {
-    return fs.realpathSync(`/proc/${pid}/cwd`);
-  } catch {
-    return undefined;
-  }
+/** Stops the server in `pidFile` (SIGTERM, then SIGKILL after `timeoutMs`) and removes the file when runsOnAnotherPort says it is ours on another port. */
+export async function stopIfOnAnotherPort(pidFile: string, expect: string, ports: readonly number[], timeoutMs = 15_000): Promise<void> {
+  const pid = readPid(pidFile);
+  if (!runsOnAnotherPort(pid, expect, ports)) return;
+  await stopPid(pid!, timeoutMs);
+  fs.rmSync(pidFile, { force: true });
 }
 
 export function tcpProbe(host: string, port: number, timeoutMs = 500): Promise<boolean> {
@@ -124,8 +123,8 @@ export function redisCommand(host: string, port: number, command: string, timeou
       if (data.includes('\r\n')) done(data.split('\r\n')[0]);
     });
     socket.once('error', () => done(undefined));
-    // SHUTDOWN closes the connection without a reply; without this the promise never settles and,
-    // with nothing else pending, node exits 0 halfway through `npm run down`.
+    // A server may close without a reply (as Redis does on SHUTDOWN); without this the promise never
+    // settles and, with nothing else pending, node exits 0 in the middle of the caller.
     socket.once('close', () => done(data.includes('\r\n') ? data.split('\r\n')[0] : undefined));
   });
 }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrereqs } from './prereqs.ts';
-import { isOurProcess, readPid, runsOnAnotherPort, startDetached, stopPid, tcpProbe, waitFor } from './proc.ts';
+import { isOurProcess, readPid, startDetached, stopIfOnAnotherPort, stopPid, tcpProbe, waitFor } from './proc.ts';
 import type { LocalServer } from './server.ts';
 import { settings } from './settings.ts';
 
@@ -58,11 +58,7 @@ export const prometheus: LocalServer = {
   async up() {
     ensurePrereqs(['prometheus']);
     if (await ready()) return;
-    const pid = readPid(pidFile);
-    if (runsOnAnotherPort(pid, configFile, [port])) {
-      await stopPid(pid!);
-      fs.rmSync(pidFile, { force: true });
-    }
+    await stopIfOnAnotherPort(pidFile, configFile, [port]);
     if (await tcpProbe(settings.host, port)) throw new Error(`port ${port} is taken by something that is not Prometheus; set BULWARK_PROMETHEUS_PORT`);
     fs.mkdirSync(targetsDir, { recursive: true });
     fs.writeFileSync(configFile, config);

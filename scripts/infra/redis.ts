@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrereqs } from './prereqs.ts';
-import { cwdOf, isOurProcess, listensOnlyElsewhere, readPid, redisCommand, run, stopPid, tcpProbe, waitFor } from './proc.ts';
+import { isOurProcess, readPid, redisCommand, run, stopIfOnAnotherPort, stopPid, tcpProbe, waitFor } from './proc.ts';
 import type { LocalServer } from './server.ts';
 import { settings } from './settings.ts';
 
@@ -28,6 +28,8 @@ appendfsync everysec
 maxmemory 512mb
 maxmemory-policy noeviction
 save ""
+# The config path in the process title makes the process recognisably ours (isOurProcess) before a SIGTERM.
+proc-title-template "{title} {listen-addr} {server-mode} {config-file}"
 `;
 
 const ping = async (): Promise<boolean> => (await redisCommand(settings.host, port, 'PING')) === '+PONG';
@@ -38,14 +40,12 @@ export const redis: LocalServer = {
   logFile,
   clientEnv: () => ({ BULWARK_REDIS_URL: `redis://${settings.host}:${port}` }),
   async status() {
-    return { healthy: await ping(), ours: isOurProcess(readPid(pidFile), 'redis-server') };
+    return { healthy: await ping(), ours: isOurProcess(readPid(pidFile), confFile) };
   },
   async up() {
     ensurePrereqs(['redis']);
     if (await ping()) return;
-    const pid = readPid(pidFile);
-    // Redis's title drops the config path, but it runs in its `dir`: that, not the name, makes it ours before a SIGTERM.
-    if (pid !== undefined && isOurProcess(pid, 'redis-server') && cwdOf(pid) === fs.realpathSync(dir) && listensOnlyElsewhere(pid, [port])) await stopPid(pid);
+    await stopIfOnAnotherPort(pidFile, confFile, [port]);
     if (await tcpProbe(settings.host, port)) throw new Error(`port ${port} is taken by something that is not Redis; set BULWARK_REDIS_PORT`);
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(confFile, conf);
@@ -54,9 +54,9 @@ export const redis: LocalServer = {
   },
   async down() {
     const pid = readPid(pidFile);
-    if (!isOurProcess(pid, 'redis-server')) return;
+    if (!isOurProcess(pid, confFile)) return;
     // SIGTERM rather than SHUTDOWN on `port`: it also stops a Redis left on a port that has since moved.
     await stopPid(pid!);
-    await waitFor('redis to stop', async () => !isOurProcess(readPid(pidFile), 'redis-server'), 15_000);
+    await waitFor('redis to stop', async () => !isOurProcess(readPid(pidFile), confFile), 15_000);
   },
 };

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
-import { deletePrefix, freePort, RedisProcess, sharedRedisUrl, startGateway, startUpstream, type TestGateway, type Upstream } from './support.ts';
+import { freePort } from '@bulwark/test-support';
+import { deletePrefix, RedisProcess, sharedRedisUrl, startGateway, startUpstream, type TestGateway, type Upstream } from './support.ts';
 
 let upstream: Upstream;
 let shared: Redis;

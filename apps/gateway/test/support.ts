@@ -132,9 +132,6 @@ export function sharedRedisUrl(): string {
   return url;
 }
 
-/** Below the ephemeral range, so a Redis this file restarts on the same port cannot lose it to a client socket. */
-export { freePort };
-
 /** A private redis-server that a test may SIGSTOP or kill. */
 export class RedisProcess {
   readonly port: number;

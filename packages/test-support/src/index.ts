@@ -3,6 +3,6 @@
  * infrastructure: services run as real processes, calls are real HTTP.
  */
 export { call, type Reply } from './http.ts';
-export { canListen, freePort, freePorts } from './port.ts';
+export { freePort, freePorts } from './port.ts';
 export { startService, type Service, type StartServiceOptions } from './service.ts';
 export { waitFor } from './wait.ts';

@@ -29,9 +29,6 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<void> 
   } while (cursor !== '0');
 }
 
-/** Below the ephemeral range, so a Redis this file restarts on the same port cannot lose it to a client socket. */
-export { freePort };
-
 /** A private redis-server for fault injection. */
 export class RedisProcess {
   readonly port: number;
