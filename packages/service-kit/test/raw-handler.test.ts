@@ -50,6 +50,17 @@ beforeAll(async () => {
           res.end(JSON.stringify({ active: trace.getSpan(context.active())?.spanContext().traceId ?? null, traceId: request.traceId }));
           return true;
         }
+        if (req.url === '/body-state') {
+          // A request without Content-Length or Transfer-Encoding has no body
+          // (RFC 9112 §6.3): the kit's server hands it over already ended.
+          const endedOnArrival = req.readableEnded;
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          const answer = (): void => void res.end(JSON.stringify({ endedOnArrival, body: Buffer.concat(chunks).toString('utf8') }));
+          if (endedOnArrival) answer();
+          else req.on('end', answer);
+          return true;
+        }
         if (req.url === '/throws') throw new Error('boom');
         if (req.url === '/propagation') {
           res.setHeader('content-type', 'application/json');
@@ -76,6 +87,13 @@ beforeAll(async () => {
 afterAll(() => service.stop());
 
 describe('raw handlers (before Express)', () => {
+  it('when a request has no body headers, then it reaches the handler already ended; with a body, the body is read in full', async () => {
+    const get = await fetch(`${url}/body-state`);
+    expect(await get.json()).toEqual({ endedOnArrival: true, body: '' });
+    const post = await fetch(`${url}/body-state`, { method: 'POST', body: 'x'.repeat(100_000) });
+    expect(await post.json()).toEqual({ endedOnArrival: false, body: 'x'.repeat(100_000) });
+  });
+
   it('when a raw handler answers, then the response carries x-request-id and traceparent, and metrics and the log line label its route', async () => {
     const res = await fetch(`${url}/raw/1?token=secret`, { headers: { 'x-request-id': 'req-raw-1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
     const body = (await res.json()) as { by: string; requestId: string; traceId: string };
