@@ -5,11 +5,12 @@
  * made by pg_basebackup -R from the primary, started only when asked for.
  * PostgreSQL refuses to run as root, so as root we run it as `postgres`.
  */
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrereqs, PG_BIN } from './prereqs.ts';
-import { isOurProcess, readPid, run, runsOnAnotherPort, tcpProbe, waitFor } from './proc.ts';
+import { isOurProcess, listensOnlyElsewhere, readPid, run, runsOnAnotherPort, tcpProbe, waitFor } from './proc.ts';
 import type { LocalServer } from './server.ts';
 import { localDir, settings } from './settings.ts';
 
@@ -36,6 +37,21 @@ function pgIsReady(port: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Why a PostgreSQL on `port` refuses this checkout's superuser password
+ * (the server's last message line), or undefined when it lets us in.
+ */
+function refusalOf(port: number): string | undefined {
+  const result = spawnSync(`${PG_BIN}/psql`, ['-w', '-X', '-q', '-h', settings.host, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-tAc', 'SELECT 1'], {
+    env: { ...process.env, PGPASSWORD: password(), PGCONNECT_TIMEOUT: '5' },
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  if (result.status === 0) return undefined;
+  const lines = `${result.stderr ?? ''}`.trim().split('\n');
+  return lines[lines.length - 1]?.replace(/^psql: (error: )?/, '') || `psql exited ${result.status ?? result.signal}`;
 }
 
 const commonConf = (port: number): string => `
@@ -80,16 +96,29 @@ function makeInstance(opts: InstanceOptions): LocalServer {
     clientEnv: () => ({ [opts.name === 'postgres' ? 'BULWARK_PG_URL' : 'BULWARK_PG_REPLICA_URL']: connectionUrl(opts.port) }),
     async status() {
       const healthy = pgIsReady(opts.port);
-      return { healthy, ours: isOurProcess(pidOf(), dataDir) };
+      // Ours: the server of this checkout's data dir, and not one that listens only on another port.
+      const pid = pidOf();
+      return { healthy, ours: isOurProcess(pid, dataDir) && !listensOnlyElsewhere(pid!, [opts.port]) };
     },
     async up() {
       ensurePrereqs(['postgres']);
       const current = await server.status();
-      if (current.healthy && !current.ours && !password()) {
-        throw new Error(`a PostgreSQL we did not start answers on port ${opts.port}: set BULWARK_PG_URL to use it, or BULWARK_PG_PORT to move ours`);
+      if (current.healthy && current.ours) {
+        opts.whenRunning?.(dataDir);
+        return;
       }
       if (current.healthy) {
-        if (current.ours) opts.whenRunning?.(dataDir);
+        // Someone else's server on our port. Reused only if it takes this
+        // checkout's password (one we cannot see as ours, e.g. started by
+        // another user); another checkout's would fail every connection later.
+        if (!password()) throw new Error(`a PostgreSQL we did not start answers on port ${opts.port}: set BULWARK_PG_URL to use it, or BULWARK_PG_PORT to move ours`);
+        const refusal = refusalOf(opts.port);
+        if (refusal !== undefined) {
+          throw new Error(
+            `a PostgreSQL we did not start answers on port ${opts.port} and refuses this checkout's password (${passwordFile}): ${refusal}. ` +
+              `Another checkout's? Stop it, or set BULWARK_PG_PORT to move ours`,
+          );
+        }
         return;
       }
       if (runsOnAnotherPort(pidOf(), dataDir, [opts.port])) run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { user: asUser });

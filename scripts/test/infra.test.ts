@@ -1,9 +1,16 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { ensureInfra, selectServers } from '../infra/index.ts';
+import { freePort } from '@bulwark/test-support';
+import { ensureInfra, repoRoot, selectServers } from '../infra/index.ts';
+import { PG_BIN } from '../infra/prereqs.ts';
+import { run } from '../infra/proc.ts';
 
 const pgUrl = process.env.BULWARK_PG_URL!;
 const clients: { end(): Promise<unknown> }[] = [];
@@ -27,6 +34,35 @@ describe('local infrastructure', () => {
     expect(after).toEqual(before);
     expect(after.every((s) => s.healthy)).toBe(true);
   });
+
+  it("when another checkout's PostgreSQL answers on our port, then up refuses with the reason and leaves that server alone", async () => {
+    // A real second cluster with a superuser password of its own, as another checkout would have.
+    const asUser = process.getuid?.() === 0 ? 'postgres' : undefined;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-foreign-pg-'));
+    const port = await freePort();
+    const dataDir = path.join(dir, 'data');
+    const ctl = (args: string[]): string => run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, ...args], { user: asUser });
+    try {
+      fs.writeFileSync(path.join(dir, 'pw'), randomUUID());
+      if (asUser) run('chown', ['-R', `${asUser}:${asUser}`, dir]);
+      run(`${PG_BIN}/initdb`, ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${path.join(dir, 'pw')}`, '-E', 'UTF8', '--locale=C.UTF-8'], { user: asUser });
+      ctl(['-l', path.join(dir, 'log'), '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`, '-w', '-t', '60', 'start']);
+      const env: NodeJS.ProcessEnv = { ...process.env, BULWARK_PG_PORT: String(port) };
+      delete env.BULWARK_PG_URL; // set by the global setup; it would make up reuse it without looking
+      const up = spawnSync(path.join(repoRoot, 'scripts/run'), ['node', 'scripts/infra.ts', 'up', 'postgres'], { cwd: repoRoot, env, encoding: 'utf8', timeout: 120_000 });
+      expect(up.status).toBe(1);
+      expect(up.stderr).toContain(`a PostgreSQL we did not start answers on port ${port} and refuses this checkout's password`);
+      expect(up.stderr).toMatch(/password authentication failed/);
+      expect(ctl(['status'])).toContain('server is running');
+    } finally {
+      try {
+        ctl(['-m', 'immediate', '-w', 'stop']);
+      } catch {
+        // not started
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('when PostgreSQL is asked for its settings, then logical WAL is on for CDC', async () => {
     const client = await pgClient(pgUrl);
