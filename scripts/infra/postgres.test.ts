@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { followPrimaryPort } from './postgres.ts';
+import { followPrimaryPort, postmasterPort } from './postgres.ts';
 
 describe('followPrimaryPort', () => {
   const written = [
@@ -21,5 +21,17 @@ describe('followPrimaryPort', () => {
 
   it('when there is no primary_conninfo, then the file is returned as it was', () => {
     expect(followPrimaryPort('port = 54321\n', 15432)).toBe('port = 54321\n');
+  });
+});
+
+describe('postmasterPort', () => {
+  it('when read from a postmaster.pid, then it is the fourth line', () => {
+    const pidFile = ['4242', '/work/main/.local/postgres/data', '1765000000', '15432', '', '127.0.0.1', '  1234567     98304', 'ready   ', ''].join('\n');
+    expect(postmasterPort(pidFile)).toBe(15432);
+  });
+
+  it('when the file is cut short or the line is not a port, then there is no port', () => {
+    expect(postmasterPort('4242\n/data\n')).toBeUndefined();
+    expect(postmasterPort('4242\n/data\n1765000000\nnot-a-port\n')).toBeUndefined();
   });
 });

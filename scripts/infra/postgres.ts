@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrereqs, PG_BIN } from './prereqs.ts';
-import { isOurProcess, listensOnlyElsewhere, readPid, run, runsOnAnotherPort, tcpProbe, waitFor } from './proc.ts';
+import { isOurProcess, readPid, run, tcpProbe, waitFor } from './proc.ts';
 import type { LocalServer } from './server.ts';
 import { localDir, settings } from './settings.ts';
 
@@ -44,14 +44,27 @@ function pgIsReady(port: number): boolean {
  * (the server's last message line), or undefined when it lets us in.
  */
 function refusalOf(port: number): string | undefined {
+  // A minimal environment: the user's PGSSLMODE, PGOPTIONS or PGSERVICE must not decide the answer.
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, PGPASSWORD: password(), PGCONNECT_TIMEOUT: '5' };
   const result = spawnSync(`${PG_BIN}/psql`, ['-w', '-X', '-q', '-h', settings.host, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-tAc', 'SELECT 1'], {
-    env: { ...process.env, PGPASSWORD: password(), PGCONNECT_TIMEOUT: '5' },
+    env,
     encoding: 'utf8',
     timeout: 15_000,
   });
   if (result.status === 0) return undefined;
+  if (result.error) return `psql could not run: ${result.error.message}`;
   const lines = `${result.stderr ?? ''}`.trim().split('\n');
   return lines[lines.length - 1]?.replace(/^psql: (error: )?/, '') || `psql exited ${result.status ?? result.signal}`;
+}
+
+/**
+ * The port in a postmaster.pid (its fourth line, written by every
+ * PostgreSQL at start), or undefined. Needs no /proc access, which a server
+ * run as another user may deny.
+ */
+export function postmasterPort(pidFileText: string): number | undefined {
+  const port = Number(pidFileText.split('\n')[3]?.trim());
+  return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
 const commonConf = (port: number): string => `
@@ -86,7 +99,17 @@ interface InstanceOptions {
 function makeInstance(opts: InstanceOptions): LocalServer {
   const dataDir = path.join(opts.dir, 'data');
   const logFile = path.join(opts.dir, 'postgres.log');
-  const pidOf = (): number | undefined => readPid(path.join(dataDir, 'postmaster.pid'));
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  const pidOf = (): number | undefined => readPid(pidFile);
+  /** The port our server of this data dir was started on, if it runs. */
+  const ourPort = (): number | undefined => {
+    if (!isOurProcess(pidOf(), dataDir)) return undefined;
+    try {
+      return postmasterPort(fs.readFileSync(pidFile, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  };
   const server: LocalServer = {
     name: opts.name,
     get url() {
@@ -96,9 +119,8 @@ function makeInstance(opts: InstanceOptions): LocalServer {
     clientEnv: () => ({ [opts.name === 'postgres' ? 'BULWARK_PG_URL' : 'BULWARK_PG_REPLICA_URL']: connectionUrl(opts.port) }),
     async status() {
       const healthy = pgIsReady(opts.port);
-      // Ours: the server of this checkout's data dir, and not one that listens only on another port.
-      const pid = pidOf();
-      return { healthy, ours: isOurProcess(pid, dataDir) && !listensOnlyElsewhere(pid!, [opts.port]) };
+      // Ours: the server of this checkout's data dir, started on this port.
+      return { healthy, ours: ourPort() === opts.port };
     },
     async up() {
       ensurePrereqs(['postgres']);
@@ -121,7 +143,8 @@ function makeInstance(opts: InstanceOptions): LocalServer {
         }
         return;
       }
-      if (runsOnAnotherPort(pidOf(), dataDir, [opts.port])) run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { user: asUser });
+      const running = ourPort();
+      if (running !== undefined && running !== opts.port) run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { user: asUser });
       if (await tcpProbe(settings.host, opts.port)) throw new Error(`port ${opts.port} is taken by something that is not PostgreSQL; set BULWARK_PG_PORT`);
       if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) opts.init();
       ensureDir(opts.dir);

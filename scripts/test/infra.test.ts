@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { freePort } from '@bulwark/test-support';
-import { ensureInfra, repoRoot, selectServers } from '../infra/index.ts';
+import { ensureInfra, localDir, repoRoot, selectServers } from '../infra/index.ts';
 import { PG_BIN } from '../infra/prereqs.ts';
 import { run } from '../infra/proc.ts';
 
@@ -35,7 +35,9 @@ describe('local infrastructure', () => {
     expect(after.every((s) => s.healthy)).toBe(true);
   });
 
-  it("when another checkout's PostgreSQL answers on our port, then up refuses with the reason and leaves that server alone", async () => {
+  // Needs this checkout's own PostgreSQL (a password file) and the server binaries; not when BULWARK_PG_URL points at a server of your own.
+  const ownPostgres = fs.existsSync(path.join(localDir, 'postgres', 'password')) && fs.existsSync(`${PG_BIN}/initdb`);
+  (ownPostgres ? it : it.skip)("when another checkout's PostgreSQL answers on our port, then up refuses with the reason and leaves that server alone", async () => {
     // A real second cluster with a superuser password of its own, as another checkout would have.
     const asUser = process.getuid?.() === 0 ? 'postgres' : undefined;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-foreign-pg-'));
@@ -47,6 +49,8 @@ describe('local infrastructure', () => {
       if (asUser) run('chown', ['-R', `${asUser}:${asUser}`, dir]);
       run(`${PG_BIN}/initdb`, ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${path.join(dir, 'pw')}`, '-E', 'UTF8', '--locale=C.UTF-8'], { user: asUser });
       ctl(['-l', path.join(dir, 'log'), '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`, '-w', '-t', '60', 'start']);
+      // Ready before up looks; otherwise up would see only our main server on another port and move it here.
+      run(`${PG_BIN}/pg_isready`, ['-q', '-h', '127.0.0.1', '-p', String(port)]);
       const env: NodeJS.ProcessEnv = { ...process.env, BULWARK_PG_PORT: String(port) };
       delete env.BULWARK_PG_URL; // set by the global setup; it would make up reuse it without looking
       const up = spawnSync(path.join(repoRoot, 'scripts/run'), ['node', 'scripts/infra.ts', 'up', 'postgres'], { cwd: repoRoot, env, encoding: 'utf8', timeout: 120_000 });
