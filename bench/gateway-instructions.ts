@@ -24,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureRequirements } from '../scripts/infra/prereqs.ts';
 import { drive, portOf, startTargetSurroundings } from './lib/gateway-fixtures.ts';
 
 const GATEWAY_BENCH = fileURLToPath(new URL('gateway.ts', import.meta.url));
@@ -77,10 +78,7 @@ async function measure(target: string, env: Record<string, string>, warmup: numb
 }
 
 export default async function main(): Promise<void> {
-  if (spawnSync('sh', ['-c', 'command -v valgrind && command -v callgrind_control'], { stdio: 'ignore' }).status !== 0) {
-    console.error('gateway-instructions: valgrind is missing (apt-get install -y valgrind)');
-    process.exit(1);
-  }
+  ensureRequirements([{ binary: 'valgrind', debianPackage: 'valgrind' }, { binary: 'callgrind_control', debianPackage: 'valgrind' }]);
   const warmup = Number(process.env.BENCH_WARMUP_REQUESTS ?? 20_000);
   const requests = Number(process.env.BENCH_REQUESTS ?? 4_000);
   const targets = (process.env.BENCH_TARGETS ?? 'direct,minimal,proxy,full,full+lease').split(',').concat(process.env.BENCH_BEFORE_ROOT ? ['proxy-before', 'full-before'] : []);

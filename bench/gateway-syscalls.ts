@@ -14,12 +14,13 @@
  * BENCH_TARGETS (default direct,minimal,proxy,full,full+lease).
  * Needs strace (Debian package) and redis-server.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ensureRequirements } from '../scripts/infra/prereqs.ts';
 import { drive, portOf, startTargetSurroundings } from './lib/gateway-fixtures.ts';
 import { callsOf } from './lib/strace.ts';
 
@@ -66,10 +67,7 @@ async function measure(target: string, env: Record<string, string>, warmup: numb
 const total = (calls: Map<string, number>): number => [...calls.values()].reduce((a, b) => a + b, 0);
 
 export default async function main(): Promise<void> {
-  if (spawnSync('sh', ['-c', 'command -v strace'], { stdio: 'ignore' }).status !== 0) {
-    console.error('gateway-syscalls: strace is missing (apt-get install -y strace)');
-    process.exit(1);
-  }
+  ensureRequirements([{ binary: 'strace', debianPackage: 'strace' }]);
   const warmup = Number(process.env.BENCH_WARMUP_REQUESTS ?? 20_000);
   const requests = Number(process.env.BENCH_REQUESTS ?? 20_000);
   const targets = (process.env.BENCH_TARGETS ?? 'direct,minimal,proxy,full,full+lease').split(',');

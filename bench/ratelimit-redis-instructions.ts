@@ -32,6 +32,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ensureRequirements } from '../scripts/infra/prereqs.ts';
 import { loadScript } from '../packages/ratelimit/src/index.ts';
 import { freePort } from '@bulwark/test-support';
 
@@ -66,9 +67,13 @@ function run(cmd: string, args: string[]): string {
 }
 
 function requireTools(): void {
-  for (const tool of ['valgrind', 'callgrind_control', 'redis-server', 'redis-cli', 'redis-benchmark']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is not installed (apt-get install valgrind redis-server redis-tools)`);
-  }
+  ensureRequirements([
+    { binary: 'valgrind', debianPackage: 'valgrind' },
+    { binary: 'callgrind_control', debianPackage: 'valgrind' },
+    { binary: 'redis-server', debianPackage: 'redis-server' },
+    { binary: 'redis-cli', debianPackage: 'redis-tools' },
+    { binary: 'redis-benchmark', debianPackage: 'redis-tools' },
+  ]);
 }
 
 /** The `totals:` (or `summary:`) figure of one callgrind dump: instructions executed. */

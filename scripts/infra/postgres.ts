@@ -5,7 +5,6 @@
  * made by pg_basebackup -R from the primary, started only when asked for.
  * PostgreSQL refuses to run as root, so as root we run it as `postgres`.
  */
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,17 +43,16 @@ function pgIsReady(port: number): boolean {
  * (the server's last message line), or undefined when it lets us in.
  */
 function refusalOf(port: number): string | undefined {
-  // A minimal environment: the user's PGSSLMODE, PGOPTIONS or PGSERVICE must not decide the answer.
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, PGPASSWORD: password(), PGCONNECT_TIMEOUT: '5' };
-  const result = spawnSync(`${PG_BIN}/psql`, ['-w', '-X', '-q', '-h', settings.host, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-tAc', 'SELECT 1'], {
-    env,
-    encoding: 'utf8',
-    timeout: 15_000,
-  });
-  if (result.status === 0) return undefined;
-  if (result.error) return `psql could not run: ${result.error.message}`;
-  const lines = `${result.stderr ?? ''}`.trim().split('\n');
-  return lines[lines.length - 1]?.replace(/^psql: (error: )?/, '') || `psql exited ${result.status ?? result.signal}`;
+  try {
+    // A minimal environment: the user's PGSSLMODE, PGOPTIONS or PGSERVICE must not decide the answer.
+    run(`${PG_BIN}/psql`, ['-w', '-X', '-q', '-h', settings.host, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-tAc', 'SELECT 1'], {
+      env: { PATH: process.env.PATH, PGPASSWORD: password(), PGCONNECT_TIMEOUT: '5' },
+    });
+    return undefined;
+  } catch (err) {
+    const lines = (err instanceof Error ? err.message : String(err)).trim().split('\n');
+    return lines[lines.length - 1]!.replace(/^psql: (error: )?/, '');
+  }
 }
 
 /**
@@ -124,12 +122,13 @@ function makeInstance(opts: InstanceOptions): LocalServer {
     },
     async up() {
       ensurePrereqs(['postgres']);
-      const current = await server.status();
-      if (current.healthy && current.ours) {
+      const healthy = pgIsReady(opts.port);
+      const running = ourPort();
+      if (healthy && running === opts.port) {
         opts.whenRunning?.(dataDir);
         return;
       }
-      if (current.healthy) {
+      if (healthy) {
         // Someone else's server on our port. Reused only if it takes this
         // checkout's password (one we cannot see as ours, e.g. started by
         // another user); another checkout's would fail every connection later.
@@ -143,8 +142,7 @@ function makeInstance(opts: InstanceOptions): LocalServer {
         }
         return;
       }
-      const running = ourPort();
-      if (running !== undefined && running !== opts.port) run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { user: asUser });
+      if (running !== undefined && running !== opts.port) run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { user: asUser }); // ours, on an old port
       if (await tcpProbe(settings.host, opts.port)) throw new Error(`port ${opts.port} is taken by something that is not PostgreSQL; set BULWARK_PG_PORT`);
       if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) opts.init();
       ensureDir(opts.dir);
