@@ -7,6 +7,9 @@
  * caller.
  */
 import kafkajs, { type Admin, type Consumer, type ConsumerConfig, type Kafka, type LogEntry, type Producer } from 'kafkajs';
+import { fixRequestQueue } from './kafkajs-request-queue.ts';
+
+fixRequestQueue(); // kafkajs 2.2.4 spins a negative setTimeout per connection (see that module)
 
 const { Kafka: KafkaClient, logLevel, ConfigResourceTypes } = kafkajs;
 
