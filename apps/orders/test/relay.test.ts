@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,8 @@ import { freePorts } from '@bulwark/test-support';
 import { createKafkaInstance, type KafkaInstance } from '../../../scripts/infra/kafka.ts';
 import { createConsumer, createKafka, handle, migrateProcessedEventStore, type EventConsumer } from '@bulwark/events';
 import { KAFKA_EVENTS, orderEventSchemas } from '../src/domain/events.ts';
+import pg from 'pg';
+import { compareLsn } from '../src/relay/lsn.ts';
 import { slotStatus } from '../src/relay/replication-setup.ts';
 import { ADDRESS, brokers, call, setupOrders, silent, waitFor, type TestOrders } from './support.ts';
 
@@ -173,5 +176,62 @@ describe('CDC relay (logical replication → Kafka)', () => {
     await waitFor(async () => (await duplicates(c.registry)) >= 5, 'duplicates absorbed by the consumer');
     expectInOrderOnce(c.seen, { [id]: 5 });
     await waitFor(async () => (await slotStatus(t.db, t.slot))!.confirmedFlushLsn !== null, 'slot acknowledged');
+  });
+
+  it('when the relay confirmed a keepalive position and a commit starts exactly there, then after a crash and restart that commit still reaches Kafka', async () => {
+    // The edge of issue 24: the slot must record the keepalive's position itself, not one byte more, or
+    // PostgreSQL treats a COMMIT that starts at it as already sent. Built on purpose: an open transaction
+    // holds an event; an unrelated commit (`bump`) flushes the WAL up to its own end E, which the idle relay
+    // confirms from a keepalive; the relay dies; the event's COMMIT then lands at E (checked with
+    // pg_walinspect; other writers on the server can get in between, so an attempt that misses E is retried).
+    const { app, url } = await t.start({ relay: true, projector: false });
+    const c = await startConsumer(t);
+    consumer = c.consumer;
+    const orderId = (await call(url, 'POST', '/orders', { customerId: 'c' })).body.order.orderId as string;
+    await waitFor(() => c.seen.length === 1, 'OrderCreated on Kafka');
+    await t.db.query('CREATE EXTENSION IF NOT EXISTS pg_walinspect SCHEMA public');
+    await t.db.query('CREATE TABLE bump (n int)');
+    const relay = app.workers.relay!;
+    const writer = new pg.Client({ connectionString: process.env.BULWARK_PG_URL });
+    await writer.connect();
+    try {
+      await writer.query(`SET search_path TO "${t.schema}"`);
+      let version = 1;
+      for (let attempt = 1; ; attempt++) {
+        if (attempt > 20) throw new Error('no attempt put the COMMIT exactly at the confirmed position in 20 tries (a busy server); the edge was not tested');
+        if (!relay.streaming) relay.start();
+        await waitFor(() => relay.streaming, 'relay streaming');
+        version++;
+        const eventId = randomUUID();
+        await writer.query('BEGIN');
+        const { rows: xid } = await writer.query<{ xid: string }>('SELECT pg_current_xact_id()::text AS xid');
+        await writer.query(`INSERT INTO events (event_id, stream_id, version, type, data) VALUES ($1, $2, $3, 'ItemAdded', $4)`, [
+          eventId,
+          orderId,
+          version,
+          { sku: `edge-${attempt}`, quantity: 1, unitPriceCents: 1 },
+        ]);
+        await t.db.query('INSERT INTO bump VALUES (1)');
+        const end = (await t.db.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn;
+        await waitFor(async () => compareLsn((await slotStatus(t.db, t.slot))!.confirmedFlushLsn!, end) >= 0, `keepalive position ${end} confirmed`);
+        const confirmed = (await slotStatus(t.db, t.slot))!.confirmedFlushLsn!;
+        const stillAtEnd = (await t.db.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn === end;
+        // Nothing else wrote since E, so the relay saw a keepalive at E and nothing later: the slot holds exactly E.
+        if (stillAtEnd) expect(confirmed).toBe(end);
+        await relay.stop(); // as a crash: what PostgreSQL keeps is the confirmed position, and nothing after it was pending
+        await writer.query('COMMIT');
+        const { rows } = await t.db.query<{ start_lsn: string; record_type: string; xid: string }>(
+          'SELECT start_lsn::text, record_type, xid::text FROM public.pg_get_wal_record_info($1::pg_lsn)',
+          [end],
+        );
+        const commitAtEdge = stillAtEnd && rows[0]?.start_lsn === end && rows[0].record_type === 'COMMIT' && BigInt(rows[0].xid) === BigInt(xid[0]!.xid) % 2n ** 32n;
+        relay.start();
+        await waitFor(() => c.seen.some((s) => s.eventId === eventId), `event ${eventId} (commit ${commitAtEdge ? 'exactly at' : 'after'} confirmed ${confirmed}) on Kafka after the restart`, 20_000);
+        if (commitAtEdge) break;
+      }
+    } finally {
+      await writer.end();
+      await t.db.query('DROP TABLE IF EXISTS bump');
+    }
   });
 });

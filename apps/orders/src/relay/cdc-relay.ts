@@ -8,12 +8,20 @@
  * acknowledged commit, and consumers drop the duplicates by event id (the
  * processed-event store). Only one relay can stream from a slot at a time;
  * a second replica keeps retrying and takes over when the first goes away.
+ *
+ * A position is confirmed only through `confirmExactly` (lsn.ts): the slot
+ * must record exactly the position the relay means, never one byte more, or a
+ * COMMIT that starts there is skipped after a restart. An event of a type
+ * this build does not know (a newer version wrote it) is held, not skipped:
+ * its transaction fails, the stream restarts from the slot and retries until
+ * a relay that knows the type takes over.
  */
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
 import type { Registry } from 'prom-client';
 import type { DbLogger } from '@bulwark/db';
 import type { EventProducer } from '@bulwark/events';
 import { isOrderEventType, KAFKA_EVENTS } from '../domain/events.ts';
+import { confirmExactly, ZERO_LSN } from './lsn.ts';
 
 export interface CdcRelayOptions {
   /** PostgreSQL URL of a role allowed to replicate. */
@@ -57,8 +65,6 @@ interface RowEvent {
   recorded_at: Date;
 }
 
-const ZERO_LSN = '0/00000000';
-
 export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
   const { log, producer, topic } = options;
   const ackIntervalMs = options.ackIntervalMs ?? 50;
@@ -99,7 +105,7 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
     let confirmed = ZERO_LSN;
 
     const ack = (lsn: string, ping = false): void => {
-      if (gen === generation) void svc.acknowledge(lsn, ping).catch(() => undefined);
+      if (gen === generation) void confirmExactly(svc, lsn, ping).catch(() => undefined);
     };
     // Kafka-confirmed commits: `confirmed` moves at once, the status message follows within ackIntervalMs.
     let ackTimer: NodeJS.Timeout | undefined;
@@ -115,7 +121,7 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
       if (!ackTimer || gen !== generation) return;
       clearTimeout(ackTimer);
       ackTimer = undefined;
-      await svc.acknowledge(confirmed).catch(() => undefined);
+      await confirmExactly(svc, confirmed).catch(() => undefined);
     };
 
     svc.on('start', () => {
@@ -139,11 +145,9 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
       } else if (msg.tag === 'insert' && msg.relation?.schema === options.schema && msg.relation.name === 'events' && msg.new) {
         const row = msg.new;
         received++;
-        if (!isOrderEventType(row.type)) {
-          log.error({ eventId: row.event_id, type: row.type }, 'cdc relay skipped an event of unknown type');
-          return;
-        }
-        const publishing = producer.publish(topic, KAFKA_EVENTS[row.type], { ...row.data, orderId: row.stream_id, version: row.version }, { key: row.stream_id, id: row.event_id, time: row.recorded_at });
+        const publishing = !isOrderEventType(row.type)
+          ? Promise.reject(new Error(`event ${row.event_id} has type ${JSON.stringify(row.type)}, unknown to this relay; holding the slot until a relay that knows it takes over`))
+          : producer.publish(topic, KAFKA_EVENTS[row.type], { ...row.data, orderId: row.stream_id, version: row.version }, { key: row.stream_id, id: row.event_id, time: row.recorded_at });
         // Awaited by the commit's link of the chain; a link that never runs (earlier failure, stop) must not leave an unhandled rejection.
         publishing.catch(() => undefined);
         (txPublishes ??= []).push(publishing);
@@ -169,8 +173,9 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
 
     clearInterval(pingTimer);
     // Ask the server for a keepalive now and then, so an idle relay keeps confirming the WAL position.
+    // Before anything is confirmed there is no position to send: the server's own first keepalive comes unasked.
     pingTimer = setInterval(() => {
-      if (streaming && inFlight === 0 && !txPublishes) ack(confirmed === ZERO_LSN ? ZERO_LSN : confirmed, true);
+      if (streaming && inFlight === 0 && !txPublishes && confirmed !== ZERO_LSN) ack(confirmed, true);
     }, 1_000);
     pingTimer.unref();
 
