@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { MAX_PAYMENT_AMOUNT } from '../src/domain/payment-rules.ts';
+import { MAX_INTENT_AMOUNT } from '../src/psp/intent.ts';
 import { reconcile } from '../src/store/payments-store.ts';
 import { call, pspState, setKnobs, setupPayments, webhooksSettled, type TestPayments } from './support.ts';
 
@@ -88,5 +90,32 @@ describe('authorizing a payment', () => {
       { account: 'sales', amount: -1500 },
     ]);
     expect(await reconcile(t.db)).toMatchObject({ ok: true, receivable: 1500, capturedMinusRefunded: 1500, ledgerTotal: 0 });
+  });
+
+  it('when the amount is the PSP limit, then it is authorized and captured end to end; one more is 400 problem+json with nothing stored or sent to the PSP', async () => {
+    expect(MAX_PAYMENT_AMOUNT).toBe(MAX_INTENT_AMOUNT); // one contract from the schema to the PSP
+    const max = MAX_PAYMENT_AMOUNT;
+    const orderId = `o-${randomUUID()}`;
+    const ok = await pay(randomUUID(), { orderId, amount: max, currency: 'EUR' });
+    expect(ok.status).toBe(201);
+    expect(ok.body).toMatchObject({ orderId, status: 'authorized', amount: max });
+    expect((await call(psp, 'GET', `/v1/payment_intents/${ok.body.pspIntentId}`)).body).toMatchObject({ amount: max, status: 'authorized' });
+    const tooMuchCapture = await call(url, 'POST', `/v1/payments/${ok.body.id}/capture`, { amount: max + 1 }, { 'idempotency-key': randomUUID() });
+    expect([tooMuchCapture.status, tooMuchCapture.body.code]).toEqual([400, 'REQUEST_VALIDATION_FAILED']);
+    const capture = await call(url, 'POST', `/v1/payments/${ok.body.id}/capture`, { amount: max }, { 'idempotency-key': randomUUID() });
+    expect(capture.body).toMatchObject({ status: 'captured', amountCaptured: max });
+    const tooMuchRefund = await call(url, 'POST', `/v1/payments/${ok.body.id}/refund`, { amount: max + 1 }, { 'idempotency-key': randomUUID() });
+    expect([tooMuchRefund.status, tooMuchRefund.body.code]).toEqual([400, 'REQUEST_VALIDATION_FAILED']);
+
+    const over = `o-${randomUUID()}`;
+    const refused = await pay(randomUUID(), { orderId: over, amount: max + 1, currency: 'EUR' });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(refused.body).toMatchObject({ code: 'REQUEST_VALIDATION_FAILED', status: 400 });
+    expect((await t.db.query('SELECT count(*)::int AS n FROM payments WHERE order_id = $1', [over])).rows[0]!.n).toBe(0);
+    expect((await call(psp, 'GET', `/v1/payment_intents?orderId=${over}`)).body.data).toEqual([]);
+    expect((await pspState(psp)).counters).toMatchObject({ authorizations: 1, declines: 0, captures: 1, refunds: 0 });
+    await webhooksSettled(psp);
+    expect(await reconcile(t.db)).toMatchObject({ ok: true, ledgerTotal: 0 });
   });
 });

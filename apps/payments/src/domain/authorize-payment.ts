@@ -9,7 +9,7 @@
 import { paymentsError } from '../errors.ts';
 import type { PspClient } from '../psp-client.ts';
 import { applyIntentSnapshot, insertPendingPayment, lockPaymentByKey, recordTransition, type PaymentRow } from '../store/payments-store.ts';
-import { fingerprint, paymentIdForKey } from './payment-rules.ts';
+import { assertPayableAmount, fingerprint, paymentIdForKey } from './payment-rules.ts';
 import { inTransaction, type TxSource } from './transaction.ts';
 
 export interface AuthorizeInput {
@@ -39,6 +39,7 @@ type Attempt = { kind: 'done'; row: PaymentRow; replayed: boolean } | { kind: 'v
 const responseOf = (row: PaymentRow): AuthorizedPayment => ({ id: row.id, orderId: row.orderId, status: 'authorized', amount: row.amount, currency: row.currency, pspIntentId: row.pspIntentId! });
 
 export async function authorizePayment(source: TxSource, psp: PspClient, input: AuthorizeInput): Promise<AuthorizeResult> {
+  assertPayableAmount(input.amount);
   const fp = fingerprint('authorize', input.orderId, input.amount, input.currency);
   const id = paymentIdForKey(input.key);
   for (let round = 0; round < 5; round++) {
@@ -55,9 +56,10 @@ export async function authorizePayment(source: TxSource, psp: PspClient, input: 
         body: { amount: input.amount, currency: input.currency, metadata: { paymentId: id, orderId: input.orderId } },
         simulate: input.simulate,
       });
-      // A decline is an answer too (402 with the declined intent); any other refusal is the PSP misbehaving.
-      const intent = result.ok || result.status === 402 ? result.intent : undefined;
-      if (!intent) throw paymentsError('PAYMENTS_PSP_UNAVAILABLE', `the PSP refused the authorization (${result.ok ? 'no intent' : `${result.status} ${result.code}`})`);
+      // A decline is an answer too (402 with the declined intent). Any other 4xx says our request is wrong: retrying cannot help (502, not 503).
+      if (!result.ok && result.status !== 402) throw paymentsError('PAYMENTS_PSP_REQUEST_REJECTED', `the PSP refused the authorization request (${result.status} ${result.code}): ${result.message}`);
+      const intent = result.intent;
+      if (!intent) throw paymentsError('PAYMENTS_PSP_UNAVAILABLE', 'the PSP answered the authorization without an intent');
       await applyIntentSnapshot(tx, id, intent);
       await recordTransition(tx, row, intent, intent.lastTransition);
       return { kind: 'done', row: { ...row, status: intent.status, pspIntentId: intent.id, pspVersion: intent.version, declineCode: intent.declineCode }, replayed: false };

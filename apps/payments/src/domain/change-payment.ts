@@ -13,7 +13,7 @@ import { paymentsError } from '../errors.ts';
 import type { PspClient } from '../psp-client.ts';
 import type { PaymentStatus } from '../store/payments-store.ts';
 import { applyIntentSnapshot, completeOperation, insertOperation, lockOperation, lockPayment, recordTransition } from '../store/payments-store.ts';
-import { alreadyDone, fingerprint, type Operation } from './payment-rules.ts';
+import { alreadyDone, assertPayableAmount, fingerprint, type Operation } from './payment-rules.ts';
 import { inTransaction, type TxSource } from './transaction.ts';
 
 export interface ChangeInput {
@@ -45,6 +45,7 @@ function rebuild(outcome: Extract<Outcome, { ok: false }>): AppError {
 }
 
 export async function changePayment(source: TxSource, psp: PspClient, input: ChangeInput): Promise<{ body: ChangeResponse; replayed: boolean }> {
+  if (input.amount !== undefined) assertPayableAmount(input.amount);
   const fp = fingerprint(input.operation, input.paymentId, input.amount);
   const outcome = await inTransaction(source, async (tx): Promise<Outcome> => {
     const payment = await lockPayment(tx, { id: input.paymentId });
@@ -80,7 +81,7 @@ export async function changePayment(source: TxSource, psp: PspClient, input: Cha
     if (!result.ok) {
       if (result.status === 409) return fail(409, { code: 'PAYMENTS_INVALID_TRANSITION', message: `the PSP refused to ${input.operation}: ${result.message}`, extensions: { paymentId: payment.id } });
       if (result.status === 422 && result.code === 'PSP_SIM_INVALID_AMOUNT') return fail(422, { code: 'PAYMENTS_AMOUNT_TOO_LARGE', message: result.message, extensions: { paymentId: payment.id } });
-      throw paymentsError('PAYMENTS_PSP_UNAVAILABLE', `the PSP refused the ${input.operation} (${result.status} ${result.code})`);
+      throw paymentsError('PAYMENTS_PSP_REQUEST_REJECTED', `the PSP refused the ${input.operation} request (${result.status} ${result.code}): ${result.message}`);
     }
     const intent = result.intent;
     // The PSP answers with the intent after this transition (also on a replay); its version keys the ledger rows and the event.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { alreadyDone, fingerprint, paymentIdForKey } from './payment-rules.ts';
+import { MAX_INTENT_AMOUNT } from '../psp/intent.ts';
+import { alreadyDone, assertPayableAmount, fingerprint, MAX_PAYMENT_AMOUNT, paymentIdForKey } from './payment-rules.ts';
 
 describe('payment rules', () => {
   it('treats a whole capture, void or refund as done once its effect is there, and nothing else', () => {
@@ -24,5 +25,14 @@ describe('payment rules', () => {
     expect(fingerprint('authorize', 'o1', 100, 'EUR')).toBe(fingerprint('authorize', 'o1', 100, 'EUR'));
     expect(fingerprint('authorize', 'o1', 100, 'EUR')).not.toBe(fingerprint('authorize', 'o1', 101, 'EUR'));
     expect(fingerprint('ab', 'c')).not.toBe(fingerprint('a', 'bc'));
+  });
+
+  it('accepts amounts from 1 to the PSP limit and refuses the rest with PAYMENTS_AMOUNT_INVALID (400)', () => {
+    expect(MAX_PAYMENT_AMOUNT).toBe(MAX_INTENT_AMOUNT);
+    expect(() => assertPayableAmount(1)).not.toThrow();
+    expect(() => assertPayableAmount(MAX_PAYMENT_AMOUNT)).not.toThrow();
+    for (const bad of [0, -1, 1.5, MAX_PAYMENT_AMOUNT + 1, Number.NaN]) {
+      expect(() => assertPayableAmount(bad)).toThrow(expect.objectContaining({ code: 'PAYMENTS_AMOUNT_INVALID', status: 400 }));
+    }
   });
 });

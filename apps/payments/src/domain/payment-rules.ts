@@ -4,6 +4,8 @@
  * idempotency key, and the currencies it accepts.
  */
 import { createHash } from 'node:crypto';
+import { paymentsError } from '../errors.ts';
+import { MAX_INTENT_AMOUNT } from '../psp/intent.ts';
 import type { PaymentStatus } from '../store/payments-store.ts';
 
 export type Operation = 'capture' | 'void' | 'refund';
@@ -42,3 +44,16 @@ export function paymentIdForKey(key: string): string {
 
 /** ISO 4217 codes this service accepts (minor units: 2 except where noted; JPY and KRW have 0). */
 export const CURRENCIES = ['EUR', 'USD', 'GBP', 'CHF', 'SEK', 'NOK', 'DKK', 'PLN', 'CZK', 'CAD', 'AUD', 'NZD', 'JPY', 'KRW', 'SGD', 'HKD'] as const;
+
+/**
+ * Largest amount (integer minor units) of a payment, capture or refund: the
+ * PSP's own limit, one constant from the HTTP schema to the PSP.
+ */
+export const MAX_PAYMENT_AMOUNT = MAX_INTENT_AMOUNT;
+
+/** Refuses (400 PAYMENTS_AMOUNT_INVALID) an amount the PSP would refuse: the backstop behind the HTTP schema. */
+export function assertPayableAmount(amount: number): void {
+  if (!Number.isSafeInteger(amount) || amount <= 0 || amount > MAX_PAYMENT_AMOUNT) {
+    throw paymentsError('PAYMENTS_AMOUNT_INVALID', `amount must be an integer from 1 to ${MAX_PAYMENT_AMOUNT} minor units`, { extensions: { amount, max: MAX_PAYMENT_AMOUNT } });
+  }
+}

@@ -1,6 +1,6 @@
 /** Request and response schemas of the payments API (validation and /openapi.json). */
 import { z } from 'zod';
-import { CURRENCIES } from '../domain/payment-rules.ts';
+import { CURRENCIES, MAX_PAYMENT_AMOUNT } from '../domain/payment-rules.ts';
 
 const id = z.string().min(1).max(100).regex(/^[A-Za-z0-9_:.-]+$/);
 
@@ -8,11 +8,11 @@ export const PaymentIdParams = z.object({ id: z.uuid() });
 
 export const CreatePaymentBody = z.object({
   orderId: id,
-  amount: z.number().int().positive().max(1_000_000_000_00).describe('Integer minor units (cents).'),
+  amount: z.number().int().positive().max(MAX_PAYMENT_AMOUNT).describe(`Integer minor units (cents), at most ${MAX_PAYMENT_AMOUNT} (the PSP's limit).`),
   currency: z.enum(CURRENCIES).describe('ISO 4217 code.'),
 });
 
-export const AmountBody = z.object({ amount: z.number().int().positive().max(1_000_000_000_00).optional().describe('Minor units; default: the whole authorized (capture) or refundable (refund) amount.') }).default({});
+export const AmountBody = z.object({ amount: z.number().int().positive().max(MAX_PAYMENT_AMOUNT).optional().describe('Minor units; default: the whole authorized (capture) or refundable (refund) amount.') }).default({});
 export const EmptyBody = z.object({}).strict().default({});
 
 const Status = z.enum(['pending', 'authorized', 'declined', 'captured', 'partially_refunded', 'refunded', 'voided']);

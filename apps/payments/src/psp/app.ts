@@ -12,8 +12,8 @@ import { z } from 'zod';
 import { createService, type Service } from '@bulwark/service-kit';
 import type { PspConfig } from '../config.ts';
 import { pspError } from './errors.ts';
-import { applyCommand, authorize, INTENT_STATUSES, type Command, type PaymentIntent } from './intent.ts';
-import { decide, parseSimulateHeader, SIMULATE_HEADER, SimulatorSettings, type Decision } from './knobs.ts';
+import { applyCommand, authorize, INTENT_STATUSES, MAX_INTENT_AMOUNT, type Command, type PaymentIntent } from './intent.ts';
+import { decide, parseSimulateHeader, seededRandom, SIMULATE_HEADER, SimulatorSettings, type Decision } from './knobs.ts';
 import { PspLedger, type Outcome } from './ledger.ts';
 import { createDispatcher, type Dispatcher } from './webhooks.ts';
 
@@ -30,13 +30,16 @@ const IntentSchema = z.object({
   lastTransition: z.object({ kind: z.enum(['authorized', 'declined', 'captured', 'voided', 'refunded']), amount: z.number().int(), version: z.number().int() }),
 });
 const CreateIntentBody = z.object({
-  amount: z.number().int().positive().max(100_000_000_00),
+  amount: z.number().int().positive().max(MAX_INTENT_AMOUNT),
   currency: z.string().regex(/^[A-Z]{3}$/),
   metadata: z.record(z.string().max(40), z.string().max(500)).optional(),
 });
-const AmountBody = z.object({ amount: z.number().int().positive().optional() }).default({});
+const AmountBody = z.object({ amount: z.number().int().positive().max(MAX_INTENT_AMOUNT).optional() }).default({});
 const IdParams = z.object({ id: z.string().min(1).max(80) });
-const SettingsBody = SimulatorSettings.partial().extend({ webhookSecrets: z.array(z.string().min(16)).min(1).max(2).optional() });
+const SettingsBody = SimulatorSettings.partial().extend({
+  webhookSecrets: z.array(z.string().min(16)).min(1).max(2).optional(),
+  seed: z.number().int().min(0).max(4_294_967_295).optional().describe('Restart the knobs\' random source from this seed (repeatable rate measurements).'),
+});
 const SettingsResponse = z.object({
   settings: SimulatorSettings,
   activeSecrets: z.number().int(),
@@ -67,17 +70,32 @@ export function createPspApp(options: { config: PspConfig; logDestination?: Dest
   if (config.PSP_WEBHOOK_URLS.length > 0 && config.PSP_WEBHOOK_SECRETS.length === 0) throw new Error('PSP_WEBHOOK_SECRETS is required when PSP_WEBHOOK_URLS is set');
   let settings: SimulatorSettings = SimulatorSettings.parse({});
   let secrets: readonly string[] = config.PSP_WEBHOOK_SECRETS;
+  let random: () => number = Math.random;
   const ledger = new PspLedger();
   let dispatcher!: Dispatcher;
 
-  /** Latency before the work, the work once per key, and for a simulated timeout a response held past the caller's patience. */
+  /**
+   * Latency before the work, the work once per key, and for a simulated
+   * timeout the answer held past the caller's patience — a decline or a
+   * refusal as much as a success, so the timeout rate is what callers see.
+   */
   async function perform(req: Request, operation: string, body: unknown, work: (d: Decision) => Outcome) {
     const key = keyOf(req);
-    const decision = decide(settings, parseSimulateHeader(req.get(SIMULATE_HEADER)));
+    const decision = decide(settings, parseSimulateHeader(req.get(SIMULATE_HEADER)), random);
     if (decision.latencyMs > 0) await sleep(decision.latencyMs);
-    const { outcome, replayed } = await ledger.once(key, fingerprintOf(operation, body), async () => work(decision));
-    if (!replayed && decision.timeout) await sleep(config.PSP_TIMEOUT_HOLD_MS);
-    return { ...outcome, headers: replayed ? { 'idempotent-replayed': 'true' } : {} };
+    let ran = false;
+    try {
+      const { outcome, replayed } = await ledger.once(key, fingerprintOf(operation, body), async () => {
+        ran = true;
+        return work(decision);
+      });
+      return { ...outcome, headers: replayed ? { 'idempotent-replayed': 'true' } : {} };
+    } finally {
+      if (ran && decision.timeout) {
+        ledger.counters.timeouts++;
+        await sleep(config.PSP_TIMEOUT_HOLD_MS);
+      }
+    }
   }
 
   function command(id: string, cmd: Command, decision: Decision): Outcome {
@@ -166,9 +184,10 @@ export function createPspApp(options: { config: PspConfig; logDestination?: Dest
         body: SettingsBody,
         responses: { 200: SettingsResponse },
         handler: ({ body }) => {
-          const { webhookSecrets, ...knobs } = body;
+          const { webhookSecrets, seed, ...knobs } = body;
           settings = SimulatorSettings.parse({ ...settings, ...knobs });
           if (webhookSecrets) secrets = webhookSecrets;
+          if (seed !== undefined) random = seededRandom(seed);
           return { status: 200, body: describe() };
         },
       });

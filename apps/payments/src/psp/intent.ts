@@ -8,6 +8,15 @@
  *              └─ declined    └─ void ─ voided                └─ refunded
  */
 
+/**
+ * The largest amount (integer minor units) the PSP accepts for an intent,
+ * a capture or a refund. It is the PSP's published limit; the payments API
+ * takes its limit from this constant (MAX_PAYMENT_AMOUNT in
+ * domain/payment-rules.ts), so an amount the PSP would refuse is refused at
+ * the payments edge with a 400, never sent.
+ */
+export const MAX_INTENT_AMOUNT = 10_000_000_000;
+
 export const INTENT_STATUSES = ['authorized', 'declined', 'captured', 'partially_refunded', 'refunded', 'voided'] as const;
 export type IntentStatus = (typeof INTENT_STATUSES)[number];
 

@@ -3,6 +3,13 @@
  * the per-request `psp-simulate` header, merged into one decision per call.
  * Header grammar: comma-separated `decline`, `timeout`, `latency=<ms>`,
  * `duplicate-webhook`, `out-of-order`.
+ *
+ * Timeout and decline are shares of one outcome, so the configured rates are
+ * the rates callers see: one draw per call lands in [0, timeoutRate) — the
+ * answer is held, whatever happened — or in the next declineRate — declined
+ * — or in the rest. (Deciding the decline first and skipping the hold for
+ * it made the observed timeout rate timeoutRate × (1 − declineRate).) When
+ * the two add up past 1, timeouts take their share first.
  */
 import { z } from 'zod';
 
@@ -20,7 +27,9 @@ export type SimulatorSettings = z.output<typeof SimulatorSettings>;
 export const SIMULATE_HEADER = 'psp-simulate';
 
 export interface Decision {
+  /** An authorization is declined (402). */
   decline: boolean;
+  /** The operation happens and its answer, success or error, is held for PSP_TIMEOUT_HOLD_MS. */
   timeout: boolean;
   latencyMs: number;
   duplicateWebhook: boolean;
@@ -69,10 +78,23 @@ export function sampleLatencyMs(latency: { p50: number; p99: number }, random: (
   return Math.min(60_000, Math.round(latency.p50 * Math.exp(sigma * gaussian(random))));
 }
 
+/** A deterministic uniform [0, 1) source (mulberry32) for `PUT /v1/_simulator { seed }`: runs that measure rates repeat exactly. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
 export function decide(settings: SimulatorSettings, header: HeaderKnobs, random: () => number = Math.random): Decision {
+  const outcome = random();
   return {
-    decline: header.decline ?? random() < settings.declineRate,
-    timeout: header.timeout ?? random() < settings.timeoutRate,
+    timeout: header.timeout ?? outcome < settings.timeoutRate,
+    decline: header.decline ?? (outcome >= settings.timeoutRate && outcome < settings.timeoutRate + settings.declineRate),
     latencyMs: header.latencyMs ?? sampleLatencyMs(settings.latencyMs, random),
     duplicateWebhook: header.duplicateWebhook ?? random() < settings.duplicateWebhookRate,
     outOfOrder: header.outOfOrder ?? random() < settings.outOfOrderRate,

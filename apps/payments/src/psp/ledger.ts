@@ -26,11 +26,13 @@ export interface PspCounters {
   voids: number;
   refunds: number;
   replays: number;
+  /** Answers held for PSP_TIMEOUT_HOLD_MS (simulated timeouts). */
+  timeouts: number;
 }
 
 export class PspLedger {
   readonly intents = new Map<string, PaymentIntent>();
-  readonly counters: PspCounters = { authorizations: 0, declines: 0, captures: 0, voids: 0, refunds: 0, replays: 0 };
+  readonly counters: PspCounters = { authorizations: 0, declines: 0, captures: 0, voids: 0, refunds: 0, replays: 0, timeouts: 0 };
   readonly #keys = new Map<string, KeyRecord>();
 
   /**
