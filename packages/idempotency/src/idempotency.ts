@@ -17,6 +17,7 @@ import { lockKeyOf, parseIdempotencyKey, requestFingerprint } from './fingerprin
 import { decide, outcomeOf } from './state-machine.ts';
 import { createKeyStore, type StoredResponse } from './store.ts';
 import { holdResponse, UNSAFE_METHODS, writeProblem } from './hold-response.ts';
+import { idempotencyContract, withContract } from './openapi-contract.ts';
 
 export const REPLAYED_HEADER = 'idempotent-replayed';
 /** Per-request or per-connection headers never stored with a response. */
@@ -246,10 +247,11 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
     next();
   }
 
+  const run: RequestHandler = (req, res, next) => {
+    middleware(req, res, next).catch(next);
+  };
   return {
-    middleware(req, res, next) {
-      middleware(req, res, next).catch(next);
-    },
+    middleware: withContract(run, idempotencyContract(required)),
     sweep: () => store.sweep(pool, scope, 1000),
   };
 }

@@ -9,8 +9,10 @@ import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { kitError } from './errors.ts';
+import { DEFAULT_MAX_DEPTH, inspectInput } from './input-guard.ts';
 import type { HttpMethod } from './route-table.ts';
 import type { AppError } from '@bulwark/errors';
+import type { HeaderParameter } from './openapi.ts';
 
 /** Response schemas by status; `null` means no body (e.g. 204). */
 export type ResponseSchemas = { [status: number]: z.ZodType | null };
@@ -55,6 +57,21 @@ export interface RouteSpec<
   /** Schema of the JSON body; declaring it makes the route accept `application/json` only. */
   body?: B;
   responses: R;
+  /** Request headers the operation reads (documented in /openapi.json; not validated by the kit). */
+  headers?: readonly HeaderParameter[];
+  /**
+   * Registered error codes (@bulwark/errors) the handler may answer with;
+   * /openapi.json documents each one under its status. The kit's own codes
+   * (validation, body reading) and those of contract-carrying middleware are
+   * added without being listed here.
+   */
+  errors?: readonly string[];
+  /**
+   * A body the handler reads itself (e.g. a signed webhook verified over the
+   * raw bytes): documented in /openapi.json, neither parsed nor validated by
+   * the kit. Exclusive with `body`.
+   */
+  rawBody?: { schema: z.ZodType; contentType?: string };
   /**
    * Express handlers run after the request is parsed and validated, before
    * `handler` (e.g. an Idempotency-Key middleware). One may answer the
@@ -109,16 +126,28 @@ export interface ValidatedInput {
 /**
  * Validates every declared part and reports all issues at once (400: the
  * request does not match the contract). 422 is left to domain code for
- * well-formed requests that break a business rule.
+ * well-formed requests that break a business rule. Before its schema, each
+ * part passes the edge check (input-guard.ts): nesting deeper than
+ * `maxDepth` is 400 JSON_TOO_DEEP at once, a string with U+0000 or an
+ * unpaired surrogate is an issue at its path, whatever the schema allows.
  */
-export function validateRequest(definition: RouteDefinition, raw: ValidatedInput): { ok: true; value: ValidatedInput } | { ok: false; error: AppError } {
+export function validateRequest(definition: RouteDefinition, raw: ValidatedInput, maxDepth: number = DEFAULT_MAX_DEPTH): { ok: true; value: ValidatedInput } | { ok: false; error: AppError } {
   const value: ValidatedInput = { params: undefined, query: undefined, body: undefined };
   let issues: ValidationIssue[] | undefined;
   for (const part of ['params', 'query', 'body'] as const) {
     const schema = definition[part];
     if (!schema) continue;
-    const result = schema.safeParse(raw[part]);
-    if (result.success) value[part] = result.data;
+    const input = raw[part];
+    const finding = inspectInput(input, maxDepth);
+    if (finding?.tooDeep) {
+      return { ok: false, error: kitError('JSON_TOO_DEEP', `The ${part} nests arrays or objects deeper than ${maxDepth} levels.`, { extensions: { in: part, maxDepth } }) };
+    }
+    const result = schema.safeParse(input);
+    if (finding) {
+      const refused = finding.strings.map((s) => ({ in: part, path: s.path, message: s.message }));
+      (issues ??= []).push(...refused);
+      if (!result.success) issues.push(...toValidationIssues(part, result.error).filter((i) => !refused.some((r) => r.path === i.path)));
+    } else if (result.success) value[part] = result.data;
     else (issues ??= []).push(...toValidationIssues(part, result.error));
   }
   if (issues) return { ok: false, error: kitError('REQUEST_VALIDATION_FAILED', `The request has ${issues.length} invalid field${issues.length === 1 ? '' : 's'}.`, { extensions: { issues } }) };

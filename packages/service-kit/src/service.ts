@@ -10,6 +10,7 @@ import { context } from '@opentelemetry/api';
 import express, { type Express, type RequestHandler } from 'express';
 import type { DestinationStream, Logger } from 'pino';
 import type { BaseConfig } from './config.ts';
+import { answerClientErrors } from './client-errors.ts';
 import { kitError } from './errors.ts';
 import { checkDependencies, closeDependencies, type Dependency } from './health.ts';
 import { fallthrough, markRoute, observer, problemHandler, routeHandlers, sendJson, sendProblem, type PipelineDeps, type RequestState } from './http-pipeline.ts';
@@ -42,6 +43,12 @@ export interface ServiceKit<C extends BaseConfig> {
    * For hot paths that do not need the router (a proxy).
    */
   mountRawHandler(handler: RawRequestHandler, options?: RawHandlerOptions): void;
+  /**
+   * Replaces what /openapi.json serves: `provider` receives the document built
+   * from this service's routes and returns the one to publish (the gateway's
+   * aggregated API). Called for each request to /openapi.json; cache inside.
+   */
+  publishOpenApi(provider: (own: OpenApiDocument) => Promise<object> | object): void;
 }
 
 export interface RawHandlerOptions {
@@ -124,6 +131,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     metrics,
     table,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    bodyMaxDepth: config.BODY_MAX_DEPTH,
     operational: operationalEndpoints,
     isDraining: () => draining,
     onResponseWhileDraining() {
@@ -203,6 +211,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
   const fallbacks: RequestHandler[] = [];
   const rawHandlers: RawRequestHandler[] = [];
   let rawHandlersReadContext = false;
+  let openapiProvider: ((own: OpenApiDocument) => Promise<object> | object) | undefined;
   options.routes?.(router, {
     config,
     log,
@@ -213,13 +222,23 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
       rawHandlers.push(handler);
       if (options?.traceContext !== 'explicit') rawHandlersReadContext = true;
     },
+    publishOpenApi: (provider) => {
+      openapiProvider = provider;
+    },
   });
 
   const openapi = buildOpenApiDocument({ title: name, version }, definitions);
   const openapiJson = JSON.stringify(openapi);
-  operational('/openapi.json', (_req, res) => {
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.end(openapiJson);
+  operational('/openapi.json', (_req, res, next) => {
+    const provider = openapiProvider;
+    if (!provider) {
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.end(openapiJson);
+      return;
+    }
+    Promise.resolve()
+      .then(() => provider(openapi))
+      .then((doc) => sendJson(res, 200, doc), next);
   });
   for (const [path, handler] of operationalLayers) {
     app.get(path, (req, res, next) => {
@@ -284,6 +303,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     // already ended, without the 'data'/'end'/'close' stream life cycle. Fewer
     // instructions per GET (docs/PERFORMANCE.md, gateway, eleventh pass).
     const s = createServer({ ServerResponse: KitServerResponse, optimizeEmptyRequests: true }, onRequest);
+    answerClientErrors(s, log); // oversized or unparsable heads: problem+json, not a bare status line
     server = s;
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
