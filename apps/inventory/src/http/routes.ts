@@ -29,6 +29,7 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
 
   r.put('/v1/skus/:sku', {
     summary: 'Set the stock on hand of a SKU (admin, test setup); 409 below the reserved units',
+    errors: ['INVENTORY_STOCK_BELOW_RESERVED'],
     params: SkuParams,
     body: SetStockBody,
     responses: { 200: StockResponse },
@@ -36,6 +37,7 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
   });
   r.get('/v1/skus/:sku', {
     summary: 'Stock of a SKU: onHand, reserved (held), available',
+    errors: ['INVENTORY_SKU_NOT_FOUND'],
     params: SkuParams,
     responses: { 200: StockResponse },
     handler: async ({ params }) => ({ status: 200, body: await getStock(pool, params.sku) }),
@@ -43,6 +45,7 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
 
   r.post('/v1/reservations', {
     summary: 'Hold stock for an order, all or nothing (Idempotency-Key required); 409 insufficient-stock lists the short SKUs',
+    errors: ['INVENTORY_INSUFFICIENT_STOCK', 'INVENTORY_UNKNOWN_SKU'],
     body: ReserveBody,
     middleware,
     responses: { 201: ReservationResponse },
@@ -59,6 +62,7 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
   });
   r.post('/v1/reservations/:id/confirm', {
     summary: 'Confirm a held reservation (Idempotency-Key required); idempotent; 409 when released or expired',
+    errors: ['INVENTORY_RESERVATION_NOT_FOUND', 'INVENTORY_RESERVATION_NOT_HELD'],
     params: ReservationIdParams,
     middleware,
     responses: { 200: TransitionResponse },
@@ -72,6 +76,7 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
   });
   r.post('/v1/reservations/:id/release', {
     summary: 'Release a reservation (Idempotency-Key required); idempotent; a confirmed one puts its stock back',
+    errors: ['INVENTORY_RESERVATION_NOT_FOUND'],
     params: ReservationIdParams,
     middleware,
     responses: { 200: TransitionResponse },
@@ -83,6 +88,7 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
   });
   r.get('/v1/reservations/:id', {
     summary: 'A reservation with its items',
+    errors: ['INVENTORY_RESERVATION_NOT_FOUND'],
     params: ReservationIdParams,
     responses: { 200: ReservationResponse },
     handler: async ({ params }) => ({ status: 200, body: await getReservation(pool, params.id) }),

@@ -40,6 +40,7 @@ export interface MessageRoutesDeps {
 export function registerMessageRoutes(r: RouteRegistrar, deps: MessageRoutesDeps): void {
   r.post('/v1/tenants/:tenantId/messages', {
     summary: 'Send an email or SMS from a template (422 on missing variables or a suppressed recipient); same idempotencyKey → same message',
+    errors: ['NOTIFICATIONS_TEMPLATE_NOT_FOUND', 'NOTIFICATIONS_TEMPLATE_VARIABLE_MISSING', 'NOTIFICATIONS_RECIPIENT_SUPPRESSED', 'NOTIFICATIONS_IDEMPOTENCY_KEY_REUSED'],
     params: TenantParams,
     body: SendMessageBody,
     responses: { 202: MessageResponse, 200: MessageResponse },
@@ -51,6 +52,7 @@ export function registerMessageRoutes(r: RouteRegistrar, deps: MessageRoutesDeps
   });
   r.get('/v1/tenants/:tenantId/messages/:messageId', {
     summary: 'A message with its tracking state',
+    errors: ['NOTIFICATIONS_MESSAGE_NOT_FOUND'],
     params: MessageParams,
     responses: { 200: MessageResponse },
     handler: async ({ params }) => {
@@ -67,6 +69,9 @@ export function registerMessageRoutes(r: RouteRegistrar, deps: MessageRoutesDeps
   });
   r.post('/v1/providers/:provider/events', {
     summary: 'Provider delivery report, bounce or complaint (Bulwark-Signature verified); bounces and complaints feed the suppression list',
+    errors: ['WEBHOOK_SIGNATURE_INVALID', 'NOTIFICATIONS_PAYLOAD_TOO_LARGE', 'NOTIFICATIONS_PROVIDER_EVENT_INVALID', 'NOTIFICATIONS_PROVIDER_MESSAGE_UNKNOWN'],
+    headers: [{ name: SIGNATURE_HEADER, required: true, description: 'HMAC-SHA256 signature of the raw body (@bulwark/webhook-signature).' }],
+    rawBody: { schema: ProviderEvent },
     params: ProviderParams,
     responses: { 200: ProviderEventResponse },
     handler: async ({ params, req, log }) => {

@@ -37,6 +37,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
 
   r.post(`${base}/endpoints`, {
     summary: 'Register a webhook endpoint (SSRF-checked); the signing secret is returned once',
+    errors: ['NOTIFICATIONS_INVALID_URL', 'NOTIFICATIONS_URL_FORBIDDEN'],
     params: TenantParams,
     body: CreateEndpointBody,
     responses: { 201: CreatedEndpointResponse },
@@ -53,6 +54,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
   });
   r.get(`${base}/endpoints/:id`, {
     summary: 'One endpoint with its health',
+    errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND'],
     params: EndpointParams,
     responses: { 200: EndpointResponse },
     handler: async ({ params }) => {
@@ -63,6 +65,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
   });
   r.patch(`${base}/endpoints/:id`, {
     summary: 'Change URL, filters, ordering, description; enabled: false disables, true re-enables and resets health',
+    errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND', 'NOTIFICATIONS_INVALID_URL', 'NOTIFICATIONS_URL_FORBIDDEN'],
     params: EndpointParams,
     body: UpdateEndpointBody,
     responses: { 200: EndpointResponse },
@@ -70,12 +73,14 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
   });
   r.post(`${base}/endpoints/:id/disable`, {
     summary: 'Disable an endpoint (deliveries to it stop)',
+    errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND'],
     params: EndpointParams,
     responses: { 200: EndpointResponse },
     handler: async ({ params }) => ({ status: 200, body: await changeEndpoint(deps, params.tenantId, params.id, { enabled: false }) }),
   });
   r.post(`${base}/endpoints/:id/rotate-secret`, {
     summary: 'Rotate the signing secret; the previous one keeps signing for the grace period',
+    errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND'],
     params: EndpointParams,
     body: RotateBody,
     responses: { 200: RotateResponse },
@@ -83,6 +88,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
   });
   r.post(`${base}/endpoints/:id/test`, {
     summary: 'Send a bulwark.test event to this endpoint',
+    errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND', 'NOTIFICATIONS_ENDPOINT_DISABLED', 'NOTIFICATIONS_PAYLOAD_TOO_LARGE'],
     params: EndpointParams,
     body: TestEventBody,
     responses: { 202: DeliveryResponse },
@@ -90,6 +96,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
   });
   r.post(`${base}/endpoints/:id/replay`, {
     summary: 'Replay the endpoint\'s deliveries created in [from, to) (optionally only one status) as new deliveries',
+    errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND'],
     params: EndpointParams,
     body: ReplayRangeBody,
     responses: { 202: ReplayResponse },
@@ -111,6 +118,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
   });
   r.post(`${base}/events`, {
     summary: 'Publish an event to every active endpoint of the tenant whose filter matches (once per endpoint and event id)',
+    errors: ['NOTIFICATIONS_PAYLOAD_TOO_LARGE'],
     params: TenantParams,
     body: PublishEventBody,
     responses: { 202: PublishResponse },
@@ -134,6 +142,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
   });
   r.get(`${base}/deliveries/:deliveryId`, {
     summary: 'One delivery with every attempt (status, latency, response snippet)',
+    errors: ['NOTIFICATIONS_DELIVERY_NOT_FOUND'],
     params: DeliveryParams,
     responses: { 200: DeliveryDetailResponse },
     handler: async ({ params }) => {
@@ -144,6 +153,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
   });
   r.post(`${base}/deliveries/:deliveryId/replay`, {
     summary: 'Replay one delivery as a new delivery (same event id and payload)',
+    errors: ['NOTIFICATIONS_DELIVERY_NOT_FOUND'],
     params: DeliveryParams,
     responses: { 202: ReplayResponse },
     handler: async ({ params }) => {

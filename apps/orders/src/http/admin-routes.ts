@@ -13,6 +13,7 @@ export function registerAdminRoutes(r: RouteRegistrar, workers: Workers): void {
   });
   r.post('/projections/:name/rebuild', {
     summary: 'Replay a projection from position 0 into fresh tables and swap them in',
+    errors: ['ORDERS_UNKNOWN_PROJECTION'],
     params: z.object({ name: z.string().min(1).max(64) }),
     responses: { 200: RebuildResponse },
     handler: async ({ params }) => {

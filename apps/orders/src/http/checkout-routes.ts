@@ -7,7 +7,7 @@ import { ordersError } from '../errors.ts';
 import type { SagaState } from '../saga/checkout-saga.ts';
 import { findSagaByOrder, sagaSteps } from '../saga/saga-store.ts';
 import { startCheckout, type CheckoutSettings } from '../saga/start-checkout.ts';
-import { expectedVersionOf } from './preconditions.ts';
+import { expectedVersionOf, IF_MATCH_HEADER } from './preconditions.ts';
 import { CheckoutResponse, CheckoutStatusResponse, OrderIdParams, VersionedBody } from './schemas.ts';
 
 function view(s: SagaState) {
@@ -33,6 +33,8 @@ function view(s: SagaState) {
 export function registerCheckoutRoutes(r: RouteRegistrar, pool: DbPool, settings: CheckoutSettings, onStarted: () => void, idempotency?: RequestHandler): void {
   r.post('/orders/:id/checkout', {
     summary: 'Place the order and start its checkout saga (reserve stock → authorize → confirm → capture); needs an Idempotency-Key; a checkout of an order that has a saga answers that saga',
+    errors: ['ORDERS_NOT_FOUND', 'ORDERS_VERSION_CONFLICT', 'ORDERS_INVALID_STATE', 'ORDERS_RULE_VIOLATED', 'ORDERS_INVALID_PRECONDITION'],
+    headers: [IF_MATCH_HEADER],
     params: OrderIdParams,
     body: VersionedBody,
     responses: { 202: CheckoutResponse, 200: CheckoutResponse },
@@ -48,6 +50,7 @@ export function registerCheckoutRoutes(r: RouteRegistrar, pool: DbPool, settings
   });
   r.get('/orders/:id/checkout', {
     summary: 'Checkout saga status and step log of an order',
+    errors: ['ORDERS_NOT_FOUND'],
     params: OrderIdParams,
     responses: { 200: CheckoutStatusResponse },
     handler: async ({ params }) => {

@@ -4,9 +4,12 @@ import { addItem, cancelOrder, createOrder, placeOrder, removeItem, setAddress, 
 import type { OrderRepository } from '../domain/order-repository.ts';
 import type { DbPool } from '@bulwark/db';
 import { startCheckout, type CheckoutSettings } from '../saga/start-checkout.ts';
-import { etagOf, expectedVersionOf } from './preconditions.ts';
+import { etagOf, expectedVersionOf, IF_MATCH_HEADER } from './preconditions.ts';
 import { AddItemBody, CancelBody, CommandResponse, CreateOrderBody, OrderIdParams, SetAddressBody, ShipBody, VersionedBody } from './schemas.ts';
 import { z } from 'zod';
+
+/** What a command on an existing order may answer besides validation (documented in /openapi.json). */
+const COMMAND_ERRORS = ['ORDERS_NOT_FOUND', 'ORDERS_VERSION_CONFLICT', 'ORDERS_INVALID_STATE', 'ORDERS_RULE_VIOLATED', 'ORDERS_INVALID_PRECONDITION'];
 
 const ok = (result: CommandResult) => ({ status: 200 as const, body: result, headers: { etag: etagOf(result.version) } });
 
@@ -15,6 +18,7 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
   const responses = { 200: CommandResponse };
   r.post('/orders', {
     summary: 'Create an order (draft)',
+    errors: ['ORDERS_ALREADY_EXISTS'],
     body: CreateOrderBody,
     responses: { 201: CommandResponse },
     handler: async ({ body }) => {
@@ -24,6 +28,8 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
   });
   r.post('/orders/:id/items', {
     summary: 'Add an item (or more of it) to a draft order',
+    errors: COMMAND_ERRORS,
+    headers: [IF_MATCH_HEADER],
     params: OrderIdParams,
     body: AddItemBody,
     responses,
@@ -34,12 +40,16 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
   });
   r.delete('/orders/:id/items/:sku', {
     summary: 'Remove an item from a draft order',
+    errors: COMMAND_ERRORS,
+    headers: [IF_MATCH_HEADER],
     params: OrderIdParams.extend({ sku: z.string().min(1).max(64) }),
     responses,
     handler: async ({ params, req }) => ok(await removeItem(orders, params.id, params.sku, expectedVersionOf(req.get('if-match'), undefined))),
   });
   r.put('/orders/:id/address', {
     summary: 'Set the shipping address of a draft order',
+    errors: COMMAND_ERRORS,
+    headers: [IF_MATCH_HEADER],
     params: OrderIdParams,
     body: SetAddressBody,
     responses,
@@ -47,6 +57,8 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
   });
   r.post('/orders/:id/place', {
     summary: 'Place the order (checkout starts)',
+    errors: COMMAND_ERRORS,
+    headers: [IF_MATCH_HEADER],
     params: OrderIdParams,
     body: VersionedBody,
     responses,
@@ -60,6 +72,8 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
   });
   r.post('/orders/:id/cancel', {
     summary: 'Cancel a draft or placed order',
+    errors: COMMAND_ERRORS,
+    headers: [IF_MATCH_HEADER],
     params: OrderIdParams,
     body: CancelBody,
     responses,
@@ -67,6 +81,8 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
   });
   r.post('/orders/:id/ship', {
     summary: 'Mark a placed order shipped (fulfilment)',
+    errors: COMMAND_ERRORS,
+    headers: [IF_MATCH_HEADER],
     params: OrderIdParams,
     body: ShipBody,
     responses,

@@ -2,7 +2,11 @@
  * Expected stream version of a command: `If-Match: "<version>"` (the ETag
  * the API hands out is the stream version) or `expectedVersion` in the body.
  */
+import type { HeaderParameter } from '@bulwark/service-kit';
 import { ordersError } from '../errors.ts';
+
+/** The If-Match header of commands, as /openapi.json documents it. */
+export const IF_MATCH_HEADER: HeaderParameter = { name: 'If-Match', description: 'Stream version the command is based on, as the ETag handed out ("3"); or send expectedVersion in the body.', schema: { type: 'string' } };
 
 export function etagOf(version: number): string {
   return `"${version}"`;

@@ -24,6 +24,7 @@ function decodeCursor(raw: string): OrdersCursor {
 export function registerQueryRoutes(r: RouteRegistrar, db: DbPool): void {
   r.get('/orders/:id', {
     summary: 'An order from the read model (eventually consistent; ETag = version it reflects)',
+    errors: ['ORDERS_NOT_FOUND'],
     params: OrderIdParams,
     responses: { 200: OrderSummaryResponse },
     handler: async ({ params }) => {
@@ -34,6 +35,7 @@ export function registerQueryRoutes(r: RouteRegistrar, db: DbPool): void {
   });
   r.get('/customers/:customerId/orders', {
     summary: "A customer's orders, newest first (keyset pagination)",
+    errors: ['ORDERS_INVALID_PRECONDITION'],
     params: z.object({ customerId: z.string().min(1).max(64) }),
     query: CustomerOrdersQuery,
     responses: { 200: CustomerOrdersResponse },

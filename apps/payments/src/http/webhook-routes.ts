@@ -36,6 +36,9 @@ export interface WebhookRoutesDeps {
 export function registerWebhookRoutes(r: RouteRegistrar, deps: WebhookRoutesDeps): void {
   r.post('/v1/psp/webhooks', {
     summary: 'PSP webhook receiver (Bulwark-Signature verified; duplicates and out-of-order events absorbed)',
+    errors: ['WEBHOOK_SIGNATURE_INVALID', 'PAYMENTS_WEBHOOK_INVALID'],
+    headers: [{ name: SIGNATURE_HEADER, required: true, description: 'HMAC-SHA256 signature of the raw body (@bulwark/webhook-signature).' }],
+    rawBody: { schema: PspEvent },
     responses: { 200: WebhookResponse },
     handler: async ({ req, log }) => {
       const raw = await readRaw(req);
