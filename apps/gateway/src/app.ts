@@ -2,8 +2,8 @@
  * Builds the gateway without listening: the kit service (health, metrics,
  * logs, problem+json), the route table and upstreams from the routes file,
  * JWT verification, the Redis rate limiter, CORS/security headers, the proxy
- * (a kit raw handler in front of Express), WebSocket upgrades and
- * /admin/state. `start()` listens and returns
+ * (a kit raw handler in front of Express), WebSocket upgrades,
+ * /admin/state and the aggregated public API at /openapi.json. `start()` listens and returns
  * the bound address; `stop()` drains, then closes Redis and upstream pools.
  */
 import { Redis } from 'ioredis';
@@ -18,6 +18,7 @@ import { RouteTable } from './domain/route-table.ts';
 import { loadRoutesFile, type RoutesFile } from './domain/routes-file.ts';
 import { ClientLabels } from './domain/versioning.ts';
 import { corsCheck, edgeHeaders, securityHeaderList, securityHeaderSetter } from './http/cors.ts';
+import { publicApiProvider } from './http/openapi.ts';
 import { proxyRawHandler, type ProxyDeps } from './http/proxy.ts';
 import { routeRuntime, type RouteRuntime } from './http/route-runtime.ts';
 import { handleClientErrors, handleUpgrades } from './http/upgrade.ts';
@@ -114,9 +115,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       // The proxy hands the trace on itself (request.propagationHeaders()), so without an SDK the kit need not enter it.
       kit.mountRawHandler(proxyRawHandler(proxyDeps, edge), { traceContext: 'explicit' });
       kit.mountFallback(edgeHeaders(edge.setSecurityHeaders, edge.cors));
+      kit.publishOpenApi(publicApiProvider({ table, upstreams, adminRoles: [config.ADMIN_ROLE] }));
 
       r.get('/admin/state', {
         summary: 'Breaker states, bulkhead usage and the route table (admin role).',
+        errors: ['TOKEN_MISSING', 'TOKEN_INVALID', 'AUTH_UNAVAILABLE', 'ROLE_MISSING'],
         responses: { 200: z.object({ upstreams: z.array(z.unknown()), routes: z.array(z.unknown()) }) },
         handler: async ({ req }) => {
           if (!authenticate) throw tokenMissing();

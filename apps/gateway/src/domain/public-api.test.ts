@@ -1,0 +1,65 @@
+import { describe, expect, it } from '@jest/globals';
+import '../errors.ts';
+import type { OpenApiDocument } from '@bulwark/service-kit';
+import { buildPublicApi, type UpstreamDocument } from './public-api.ts';
+import { RouteTable } from './route-table.ts';
+import { validateRoutesFile } from './routes-file.ts';
+
+const own: OpenApiDocument = { openapi: '3.1.0', info: { title: 'gateway', version: '1' }, paths: { '/admin/state': { get: { responses: { 200: { description: 'OK' } } } } }, components: { schemas: { Problem: { type: 'object' } } } };
+
+const file = validateRoutesFile({
+  defaultVersion: 'v1',
+  upstreams: { orders: { url: 'http://127.0.0.1:1' }, payments: { url: 'http://127.0.0.1:2' }, inventory: { url: 'http://127.0.0.1:3' } },
+  routes: [
+    { id: 'orders-v1', version: 'v1', match: { prefix: '/orders' }, upstream: 'orders', auth: { required: true, roles: ['orders'] } },
+    { id: 'orders-v2', version: 'v2', match: { prefix: '/orders' }, upstream: 'orders', rewrite: { addPrefix: '/v2' } },
+    { id: 'stock', match: { prefix: '/stock' }, upstream: 'inventory', rewrite: { stripPrefix: true, addPrefix: '/v1' } },
+    { id: 'payments-v1', version: 'v1', match: { prefix: '/payments' }, upstream: 'payments', auth: { required: false } },
+  ],
+});
+
+const ordersDoc = {
+  openapi: '3.1.0',
+  paths: {
+    '/orders/{id}': { get: { operationId: 'getOrdersById', responses: { 200: { description: 'OK', content: { 'application/json': { schema: { $ref: '#/components/schemas/Order' } } } } } } },
+    '/customers/{id}/orders': { get: { operationId: 'getCustomerOrders', responses: { 200: { description: 'OK' } } } },
+    '/v2/orders': { post: { operationId: 'postV2Orders', requestBody: { content: {} }, responses: { 201: { description: 'Created' } } } },
+  },
+  components: { schemas: { Problem: { type: 'object' }, Order: { type: 'object' } } },
+};
+const inventoryDoc = { openapi: '3.1.0', paths: { '/v1/skus/{sku}': { get: { operationId: 'getSku', responses: { 200: { description: 'OK' } } } } }, components: { schemas: { Order: { type: 'string' } } } };
+
+function build(upstreams: [string, UpstreamDocument][]) {
+  return buildPublicApi({ own, table: new RouteTable(file), upstreams: new Map(upstreams), adminRoles: ['gateway-admin'] });
+}
+
+describe('buildPublicApi', () => {
+  const doc = build([
+    ['orders', { ok: true, doc: ordersDoc }],
+    ['inventory', { ok: true, doc: inventoryDoc }],
+    ['payments', { ok: false, reason: 'connect ECONNREFUSED' }],
+  ]);
+
+  it('when upstream paths are reachable through a route, then they are published at their public path, versioned and rewritten back', () => {
+    expect(Object.keys(doc.paths).sort()).toEqual(['/admin/state', '/stock/skus/{sku}', '/v1/orders/{id}', '/v2/orders']);
+    expect(doc.paths['/v1/orders/{id}']!.get).toMatchObject({ operationId: 'ordersV1GetOrdersById', 'x-bulwark-upstream': { name: 'orders', route: 'orders-v1', path: '/orders/{id}' } });
+  });
+
+  it('when a route requires auth, then its operations carry the bearer requirement with the roles and document 401/403', () => {
+    const op = doc.paths['/v1/orders/{id}']!.get as { security: unknown; responses: Record<string, unknown> };
+    expect(op.security).toEqual([{ bearerAuth: ['orders'] }]);
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '502', '503', '504']));
+    expect((doc.paths['/admin/state']!.get as { security: unknown }).security).toEqual([{ bearerAuth: ['gateway-admin'] }]);
+    expect(doc.components.securitySchemes).toMatchObject({ bearerAuth: { type: 'http', scheme: 'bearer' } });
+  });
+
+  it('when two upstreams name a schema alike but differently, then the second is renamed and its references follow', () => {
+    expect(doc.components.schemas['inventory.Order']).toEqual({ type: 'string' });
+    expect(doc.components.schemas.Order).toEqual({ type: 'object' });
+  });
+
+  it('when an upstream has no document, then what is reachable is published and the missing upstream is named', () => {
+    expect(doc['x-bulwark-upstreams']).toEqual({ orders: { status: 'included' }, inventory: { status: 'included' }, payments: { status: 'missing', reason: 'connect ECONNREFUSED' } });
+    expect(doc['x-bulwark-unpublished-routes']).toContainEqual({ route: 'payments-v1', reason: 'upstream payments has no document: connect ECONNREFUSED' });
+  });
+});
