@@ -21,7 +21,7 @@ import { corsCheck, edgeHeaders, securityHeaderList, securityHeaderSetter } from
 import { publicApiProvider } from './http/openapi.ts';
 import { proxyRawHandler, type ProxyDeps } from './http/proxy.ts';
 import { routeRuntime, type RouteRuntime } from './http/route-runtime.ts';
-import { handleClientErrors, handleUpgrades } from './http/upgrade.ts';
+import { handleUpgrades } from './http/upgrade.ts';
 import { createGatewayMetrics, Upstream } from './upstreams/upstream.ts';
 
 export interface GatewayOptions {
@@ -169,7 +169,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     async start(): Promise<StartedService> {
       const started = await service.start();
       handleUpgrades(service.server!, proxyDeps);
-      handleClientErrors(service.server!, proxyDeps);
       return started;
     },
     async stop() {

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { AppError } from '@bulwark/errors';
 import './errors.ts';
+import { DEFAULT_MAX_DEPTH } from './input-guard.ts';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveMs = z.coerce.number().int().positive();
@@ -24,6 +25,7 @@ export const baseConfigSchema = z.object({
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0).describe('Time between readiness going false and the listener closing, so load balancers stop routing first.'),
   READINESS_TIMEOUT_MS: positiveMs.default(2_000).describe('Deadline for all dependency checks behind /readyz.'),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576).describe('Largest accepted JSON request body.'),
+  BODY_MAX_DEPTH: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_MAX_DEPTH).describe('Deepest nesting of arrays/objects accepted in a JSON request body (and query); deeper is 400 JSON_TOO_DEEP.'),
 });
 
 export type BaseConfig = z.output<typeof baseConfigSchema>;

@@ -45,6 +45,8 @@ export interface PipelineDeps {
   metrics: HttpMetrics;
   table: RouteTable;
   bodyLimitBytes: number;
+  /** Deepest nesting of arrays/objects a validated part may have (BODY_MAX_DEPTH). */
+  bodyMaxDepth: number;
   /**
    * Operational GET endpoints (health, metrics, OpenAPI) by exact path, served
    * by observe before the router. Looked up per request, so endpoints added
@@ -244,7 +246,7 @@ export function routeHandlers(deps: PipelineDeps, definition: RouteDefinition): 
     const state = stateOf(req)!;
     let input: HandlerInput = { params: undefined, query: undefined, body: undefined };
     if (validates) {
-      const checked = validateRequest(definition, { params: req.params, query: definition.query ? req.query : undefined, body: req.body });
+      const checked = validateRequest(definition, { params: req.params, query: definition.query ? req.query : undefined, body: req.body }, deps.bodyMaxDepth);
       if (!checked.ok) {
         next(checked.error);
         return;

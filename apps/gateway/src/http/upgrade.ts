@@ -82,20 +82,3 @@ async function upgrade(deps: ProxyDeps, req: IncomingMessage, socket: Duplex, he
   upstreamSocket.pipe(socket);
   socket.pipe(upstreamSocket);
 }
-
-/**
- * Requests Node's parser refuses (CR/LF or other bytes not allowed in a header,
- * oversized headers) never reach Express; answer them as problem+json and log.
- */
-export function handleClientErrors(server: Server, deps: Pick<ProxyDeps, 'log'>): void {
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    deps.log.info({ code: err.code, status }, 'malformed request refused');
-    if (status === 431) {
-      socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
-    }
-    writeRawProblem(socket, gatewayError('GATEWAY_BAD_REQUEST', 'the request is malformed (invalid header syntax or characters)'), '/');
-  });
-}

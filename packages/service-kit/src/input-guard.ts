@@ -1,0 +1,105 @@
+/**
+ * The edge check of request input, run on params, query and body before any
+ * schema or handler sees them. It refuses what no route can store or pass on
+ * faithfully, so that services need not guard every sink:
+ *
+ * - U+0000 (NUL) in a string or object key: PostgreSQL refuses it in `text`
+ *   ("invalid byte sequence … 0x00") and in `jsonb` ("unsupported Unicode
+ *   escape sequence"), Kafka and Redis pass it on to consumers that may not.
+ * - an unpaired UTF-16 surrogate (`\ud800`): `jsonb` refuses it, and `text`
+ *   silently stores U+FFFD instead.
+ * - nesting deeper than `maxDepth` arrays/objects: JSON.parse copes, but
+ *   recursive code after it (zod's `z.json()`, canonical JSON for idempotency
+ *   fingerprints, jsonb) overflows the stack or the server's limit.
+ *
+ * The walk is iterative (a stack of containers, no recursion) and stops at
+ * the first container past `maxDepth`, so its cost is bounded by the body
+ * limit and its stack by the depth limit.
+ */
+
+/** One refused string: where it is (dotted path, as in validation issues) and why. */
+export interface UnsafeString {
+  path: string;
+  message: string;
+}
+
+export type InputFinding = { tooDeep: true; maxDepth: number } | { tooDeep: false; strings: UnsafeString[] };
+
+/** The default of BODY_MAX_DEPTH: deeper than any contract of the platform needs. */
+export const DEFAULT_MAX_DEPTH = 64;
+
+/** At most this many refused strings are reported per request part. */
+const MAX_REPORTED = 20;
+
+interface Frame {
+  value: object;
+  depth: number;
+  key: string | number | undefined;
+  parent: Frame | undefined;
+}
+
+/** Why a string cannot be taken, or undefined if it can. */
+export function unsafeStringReason(s: string): string | undefined {
+  if (s.includes('\u0000')) return 'must not contain U+0000 (NUL)';
+  if (!s.isWellFormed()) return 'must not contain an unpaired UTF-16 surrogate';
+  return undefined;
+}
+
+function pathOf(frame: Frame | undefined, last: string | number | undefined): string {
+  const keys: (string | number)[] = last === undefined ? [] : [last];
+  for (let f = frame; f !== undefined && f.key !== undefined; f = f.parent) keys.push(f.key);
+  return keys.reverse().map(String).join('.');
+}
+
+/**
+ * Inspects parsed input (JSON, query or params). Returns undefined when it is
+ * safe; `{ tooDeep }` as soon as a container lies deeper than `maxDepth` (the
+ * top-level object or array is depth 1); else the refused strings (values and
+ * keys, at most 20).
+ */
+export function inspectInput(root: unknown, maxDepth: number): InputFinding | undefined {
+  if (typeof root === 'string') {
+    const reason = unsafeStringReason(root);
+    return reason === undefined ? undefined : { tooDeep: false, strings: [{ path: '', message: reason }] };
+  }
+  if (typeof root !== 'object' || root === null) return undefined;
+  if (maxDepth < 1) return { tooDeep: true, maxDepth };
+  let strings: UnsafeString[] | undefined;
+  const report = (frame: Frame, key: string | number, message: string): void => {
+    strings ??= [];
+    if (strings.length < MAX_REPORTED) strings.push({ path: pathOf(frame, key), message });
+  };
+  const stack: Frame[] = [{ value: root, depth: 1, key: undefined, parent: undefined }];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    const container = frame.value;
+    const childDepth = frame.depth + 1;
+    if (Array.isArray(container)) {
+      for (let i = 0; i < container.length; i++) {
+        const item: unknown = container[i];
+        if (typeof item === 'string') {
+          const reason = unsafeStringReason(item);
+          if (reason !== undefined) report(frame, i, reason);
+        } else if (typeof item === 'object' && item !== null) {
+          if (childDepth > maxDepth) return { tooDeep: true, maxDepth };
+          stack.push({ value: item, depth: childDepth, key: i, parent: frame });
+        }
+      }
+    } else {
+      const record = container as Record<string, unknown>;
+      for (const key of Object.keys(record)) {
+        const keyReason = unsafeStringReason(key);
+        if (keyReason !== undefined) report(frame, key, `key ${keyReason}`);
+        const item = record[key];
+        if (typeof item === 'string') {
+          const reason = unsafeStringReason(item);
+          if (reason !== undefined) report(frame, key, reason);
+        } else if (typeof item === 'object' && item !== null) {
+          if (childDepth > maxDepth) return { tooDeep: true, maxDepth };
+          stack.push({ value: item, depth: childDepth, key, parent: frame });
+        }
+      }
+    }
+  }
+  return strings === undefined ? undefined : { tooDeep: false, strings };
+}
