@@ -9,7 +9,11 @@
  * back to back (the case where one transaction's COMMIT starts where the one
  * before it ends). Every SOAK_KILL_EVERY_MS (2,500, ±50% jitter) the process
  * gets SIGKILL and is started again SOAK_RESTART_DELAY_MS (2,000) later with
- * the same environment, for SOAK_SECONDS (60). Then the last process drains
+ * the same environment, for SOAK_SECONDS (60). SOAK_TX_WRITERS (8) more
+ * append through the event store in explicit transactions held open up to
+ * 100 ms before COMMIT, as the checkout saga's steps are: that is what puts
+ * one transaction's COMMIT right where another's ends or where an idle
+ * relay's keepalive stood, the edge a relay must not confirm past. Then the last process drains
  * the slot, a plain kafkajs consumer reads the topic from the beginning, and
  * the event ids in `orders.events` are compared with the CloudEvents ids on
  * Kafka: missing ones fail the soak (exit 1); duplicates (a redelivery after a
@@ -19,10 +23,12 @@
  */
 import kafkajs from 'kafkajs';
 import { startService, waitFor, type Service } from '@bulwark/test-support';
+import { appendToStream } from '../../apps/orders/src/store/event-store.ts';
 import { ensureInfra } from '../infra/index.ts';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const WRITERS = Number(process.env.SOAK_WRITERS ?? 24);
+const TX_WRITERS = Number(process.env.SOAK_TX_WRITERS ?? 8);
 const KILL_EVERY_MS = Number(process.env.SOAK_KILL_EVERY_MS ?? 2_500);
 const RESTART_DELAY_MS = Number(process.env.SOAK_RESTART_DELAY_MS ?? 2_000);
 
@@ -44,7 +50,7 @@ export default async function main(): Promise<void> {
   const t = await setupOrders();
   // SOAK_ORDERS_MAIN runs another checkout's orders service (e.g. a known-bad build, to see the soak catch it).
   const main = process.env.SOAK_ORDERS_MAIN ?? new URL('../../apps/orders/src/main.ts', import.meta.url).pathname;
-  const env = t.env({ relay: true, projector: false, env: { LOG_LEVEL: 'error' } });
+  const env = t.env({ relay: true, env: { LOG_LEVEL: 'error' } }); // projector on, as up runs it: its read-model commits interleave with the events'
   let service: Service | undefined;
   const start = async () => {
     service = await startService({ main, name: 'orders', env, stopGraceMs: 5_000 });
@@ -78,6 +84,25 @@ export default async function main(): Promise<void> {
         }
       }
     });
+    const txWriters = Array.from({ length: TX_WRITERS }, async (_, w) => {
+      const streamId = `soak-tx-${w}-${Date.now()}`;
+      for (let version = 0; Date.now() < until; ) {
+        const client = await t.db.connect();
+        try {
+          await client.query('BEGIN');
+          await appendToStream(client, streamId, 'order', version, [version === 0 ? { type: 'OrderCreated', data: { customerId: `tx-${w}` } } : { type: 'ItemAdded', data: { sku: 'tx', quantity: 1, unitPriceCents: 1 } }]);
+          await sleep(Math.random() * 100); // held open: the relay idles, confirms keepalives, and the COMMIT lands later
+          await client.query('COMMIT');
+          version++;
+          ok++;
+        } catch {
+          await client.query('ROLLBACK').catch(() => undefined);
+          failed++;
+        } finally {
+          client.release();
+        }
+      }
+    });
     const killer = (async () => {
       while (Date.now() < until - KILL_EVERY_MS) {
         await sleep(KILL_EVERY_MS * (0.5 + Math.random()));
@@ -89,7 +114,7 @@ export default async function main(): Promise<void> {
         await start();
       }
     })();
-    await Promise.all([...writers, killer]);
+    await Promise.all([...writers, ...txWriters, killer]);
 
     const { rows } = await t.db.query<{ event_id: string }>('SELECT event_id::text FROM events');
     const committed = new Set(rows.map((r) => r.event_id));
@@ -106,7 +131,7 @@ export default async function main(): Promise<void> {
     const duplicates = seen.messages - seen.distinct.size;
     console.log(
       JSON.stringify(
-        { seconds: SECONDS, writers: WRITERS, kills, requestsOk: ok, requestsFailed: failed, committedEvents: committed.size, topicMessages: seen.messages, distinctOnTopic: seen.distinct.size, duplicates, missing: missing.length, unknown: unknown.length },
+        { seconds: SECONDS, writers: WRITERS, txWriters: TX_WRITERS, kills, requestsOk: ok, requestsFailed: failed, committedEvents: committed.size, topicMessages: seen.messages, distinctOnTopic: seen.distinct.size, duplicates, missing: missing.length, unknown: unknown.length },
         null,
         2,
       ),
