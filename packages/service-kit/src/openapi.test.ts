@@ -24,7 +24,8 @@ describe('buildOpenApiDocument', () => {
     const doc = buildOpenApiDocument({ title: 't', version: '1' }, [route({ body: z.object({ n: z.number() }), errors: ['TEST_THING_NOT_FOUND'] })]);
     const op = doc.paths['/things/{id}']!.post as Op;
     expect(op.responses['201']!.description).toBe('Created');
-    expect(Object.keys(op.responses).sort()).toEqual(['201', '400', '404', '413', '415', 'default']);
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['201', '400', '404', '413', '415', 'default']));
+    expect(Object.keys(op.responses).filter((s) => /^2/.test(s))).toEqual(['201']);
     expect(op.responses['404']!.content!['application/problem+json']!.schema).toEqual({ allOf: [{ $ref: '#/components/schemas/Problem' }, { type: 'object', properties: { code: { enum: ['TEST_THING_NOT_FOUND'] } } }] });
     expect(op.responses['400']!.description).toContain('MALFORMED_JSON');
   });

@@ -7,9 +7,10 @@
  *
  * Every status an operation can answer is listed: the declared successes,
  * the kit's own errors that follow from the declaration (400 with params,
- * query or body; 413 and 415 with a body), the codes the route declares in
- * `errors`, and what its middleware contributes through `OPENAPI_CONTRACT`
- * (the Idempotency-Key middleware: a required header and its 400/409/422/503).
+ * query or body; 413 and 415 with a body; 408 and 431 for any request), the
+ * codes the route declares in `errors`, and what its middleware contributes
+ * through `OPENAPI_CONTRACT` (the Idempotency-Key middleware: a required
+ * header and its 400/409/422/503).
  * Errors are `application/problem+json` with the shared `Problem` schema, its
  * `code` narrowed to the codes of that status. `default` is left for
  * unexpected 5xx only.
@@ -87,10 +88,17 @@ const PROBLEM_SCHEMA: JsonSchema = {
 
 const SUCCESS_DESCRIPTIONS: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content' };
 
+/** Kit codes any request may get before it reaches a route (the server refuses it as a whole). */
+const CONNECTION_CODES = ['MALFORMED_REQUEST', 'HEADERS_TOO_LARGE', 'REQUEST_TIMEOUT'];
 /** Kit codes every route with a part to validate may answer. */
-const VALIDATION_CODES = ['REQUEST_VALIDATION_FAILED'] as const;
+const VALIDATION_CODES = ['REQUEST_VALIDATION_FAILED'];
 /** Kit codes of reading a JSON body. */
-const BODY_CODES = ['MALFORMED_JSON', 'BAD_REQUEST', 'BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const;
+const BODY_CODES = ['MALFORMED_JSON', 'BAD_REQUEST', 'BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'JSON_TOO_DEEP'];
+
+/** The kit's own codes among `codes` that this version of the kit registers. */
+function kitCodes(codes: readonly string[]): string[] {
+  return codes.filter((code) => getErrorCode(code) !== undefined);
+}
 
 function describeSuccess(status: number, schema: { description?: string } | null): string {
   return schema?.description ?? SUCCESS_DESCRIPTIONS[status] ?? `Status ${status}`;
@@ -104,7 +112,10 @@ function parameters(components: SchemaComponents, where: 'path' | 'query', route
   const required = new Set((json.required ?? []) as string[]);
   return Object.entries(properties).map(([name, property]) => {
     const { description, ...rest } = property;
-    const parameter: Record<string, unknown> = { name, in: where, required: where === 'path' || required.has(name), schema: rest };
+    // URL normalisation (RFC 3986 §5.2.4) removes a `.` or `..` segment before
+    // the request leaves a client, so no client can send those values.
+    const schema = where === 'path' && rest.type === 'string' ? { ...rest, not: { enum: ['.', '..'] } } : rest;
+    const parameter: Record<string, unknown> = { name, in: where, required: where === 'path' || required.has(name), schema };
     if (description !== undefined) parameter.description = description;
     return parameter;
   });
@@ -163,9 +174,9 @@ function operation(components: SchemaComponents, route: RouteDefinition): Record
     responses[status] = response;
   }
 
-  const codes: string[] = [];
-  if (route.params || route.query || route.body) codes.push(...VALIDATION_CODES);
-  if (route.body) codes.push(...BODY_CODES);
+  const codes: string[] = kitCodes(CONNECTION_CODES);
+  if (route.params || route.query || route.body) codes.push(...kitCodes(VALIDATION_CODES));
+  if (route.body) codes.push(...kitCodes(BODY_CODES));
   codes.push(...(route.errors ?? []), ...contracts.flatMap((c) => c.errors ?? []));
   const byStatus = new Map<number, ErrorCodeInfo[]>();
   for (const code of new Set(codes)) {

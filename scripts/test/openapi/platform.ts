@@ -1,0 +1,86 @@
+/**
+ * The whole platform in this process for the contract test: inventory,
+ * payments (with the PSP simulator as a child process), orders (checkout saga
+ * wired to both), notifications and the gateway, each started the way its
+ * own test/support.ts does, against the PostgreSQL/Redis/Kafka of Jest
+ * global setup. The gateway runs apps/gateway/routes.json with the upstreams
+ * this process started; upstreams without a service here (identity, catalog)
+ * point at a port nothing listens on, so its document shows them missing.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@bulwark/test-support';
+import { setupInventory } from '../../../apps/inventory/test/support.ts';
+import { setupNotifications } from '../../../apps/notifications/test/support.ts';
+import { setupOrders } from '../../../apps/orders/test/support.ts';
+import { setupPayments } from '../../../apps/payments/test/support.ts';
+import { sharedRedisUrl, startGateway, startIssuer, type Issuer } from '../../../apps/gateway/test/support.ts';
+
+export interface RunningService {
+  name: string;
+  url: string;
+}
+
+export interface Platform {
+  services: RunningService[];
+  issuer: Issuer;
+  /** Upstreams of the gateway's routes file that nothing here serves. */
+  missingUpstreams: string[];
+  stop(): Promise<void>;
+}
+
+const ROUTES_FILE = fileURLToPath(new URL('../../../apps/gateway/routes.json', import.meta.url));
+
+export async function startPlatform(): Promise<Platform> {
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const inventory = await setupInventory();
+    stops.push(() => inventory.cleanup());
+    const inv = await inventory.start();
+
+    const payments = await setupPayments();
+    stops.push(() => payments.cleanup());
+    await payments.startPsp();
+    const pay = await payments.startApp({ PSP_FORWARD_SIMULATE_HEADER: 'false' });
+
+    const orders = await setupOrders();
+    stops.push(() => orders.cleanup());
+    const ord = await orders.start({ env: { INVENTORY_URL: inv.url, PAYMENTS_URL: pay.url } });
+
+    const notifications = await setupNotifications();
+    stops.push(() => notifications.cleanup());
+    const notif = await notifications.startApp();
+
+    const issuer = await startIssuer();
+    stops.push(() => issuer.close());
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    const ours: Record<string, string> = { orders: ord.url, payments: pay.url, notifications: notif.url, inventory: inv.url };
+    const routes = JSON.parse(readFileSync(ROUTES_FILE, 'utf8')) as { upstreams: Record<string, { url: string }> };
+    const missingUpstreams: string[] = [];
+    for (const [name, upstream] of Object.entries(routes.upstreams)) {
+      upstream.url = ours[name] ?? nowhere;
+      if (!ours[name]) missingUpstreams.push(name);
+    }
+    const gateway = await startGateway(routes, { JWKS_URL: issuer.jwksUrl, REDIS_URL: sharedRedisUrl(), LOG_LEVEL: 'warn', TRUST_PROXY_HOPS: '1' });
+    stops.push(() => gateway.stop());
+
+    return {
+      services: [
+        { name: 'inventory', url: inv.url },
+        { name: 'payments', url: pay.url },
+        { name: 'orders', url: ord.url },
+        { name: 'notifications', url: notif.url },
+        { name: 'gateway', url: gateway.url },
+      ],
+      issuer,
+      missingUpstreams,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
