@@ -1,0 +1,44 @@
+/**
+ * Input no store can take is refused at the edge (the kit's checks) before
+ * the Idempotency-Key middleware or the PSP see it: JSON nested past
+ * BODY_MAX_DEPTH in a property the schema leaves open, U+0000 in the query.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { call, pspState, setupPayments, type TestPayments } from './support.ts';
+
+const PROBLEM = 'application/problem+json';
+
+describe('bad input to the payments API', () => {
+  let t: TestPayments;
+  let url: string;
+  let psp: string;
+  beforeAll(async () => {
+    t = await setupPayments();
+    psp = (await t.startPsp()).url;
+    url = (await t.startApp()).url;
+  });
+  afterAll(() => t.cleanup());
+
+  const count = async (table: string): Promise<number> => (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
+
+  it('when a payment carries a property nested 5,000 or 10,000 levels, then 400 JSON_TOO_DEEP and nothing is stored or authorized', async () => {
+    for (const depth of [5_000, 10_000]) {
+      const body = `{"orderId":"o-${randomUUID()}","amount":4200,"currency":"EUR","metadata":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      const r = await call(url, 'POST', '/v1/payments', body, { 'idempotency-key': randomUUID() });
+      expect(r.status).toBe(400);
+      expect(r.headers.get('content-type')).toBe(PROBLEM);
+      expect(r.body).toMatchObject({ code: 'JSON_TOO_DEEP', maxDepth: 64 });
+    }
+    expect(await count('payments')).toBe(0);
+    expect(await count('idempotency_keys')).toBe(0);
+    expect((await pspState(psp)).counters.authorizations ?? 0).toBe(0);
+  });
+
+  it('when payments are listed with orderId=%00, then 400 problem+json names the query parameter', async () => {
+    const r = await call(url, 'GET', '/v1/payments?orderId=%00');
+    expect(r.status).toBe(400);
+    expect(r.headers.get('content-type')).toBe(PROBLEM);
+    expect(r.body).toMatchObject({ code: 'REQUEST_VALIDATION_FAILED', issues: [{ in: 'query', path: 'orderId' }] });
+  });
+});
