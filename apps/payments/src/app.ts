@@ -4,7 +4,7 @@
  * outbox relay with its Kafka producer, registered as kit dependencies so
  * shutdown stops the relay, closes the producer and the breaker, then the
  * pool. `start()` migrates the schema, provisions the topic, starts the
- * relay, then listens.
+ * relay and the orphan authorization reconciler, then listens.
  */
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
@@ -18,6 +18,7 @@ import { registerWebhookRoutes } from './http/webhook-routes.ts';
 import { createPaymentsMetrics } from './metrics.ts';
 import { PAYMENT_EVENTS, paymentEventSchemas } from './domain/payment-events.ts';
 import { createPspClient, type PspClient } from './psp-client.ts';
+import { createOrphanReconciler, type OrphanReconciler } from './domain/orphan-authorizations.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
@@ -32,6 +33,10 @@ export interface PaymentsApp {
   readonly psp: PspClient;
   /** The outbox relay when EVENTS_ENABLED. */
   readonly relay: OutboxRelay | undefined;
+  /** Voids PSP authorizations no payment owns; `start()` runs it every ORPHAN_RECONCILE_INTERVAL_MS unless 0. */
+  readonly orphans: OrphanReconciler;
+  /** Starts the background loops (outbox relay, orphan reconciler); `start()` calls it. */
+  startWorkers(): void;
   /** Schema, migrations and topic; idempotent, safe from every replica. */
   prepare(): Promise<void>;
   start(): Promise<StartedService>;
@@ -42,6 +47,7 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
   let pool!: DbPool;
   let psp!: PspClient;
   let relay: OutboxRelay | undefined;
+  let orphans!: OrphanReconciler;
   const brokers = config.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
   if (config.EVENTS_ENABLED && brokers.length === 0) throw new Error('KAFKA_BROKERS is required when EVENTS_ENABLED=true');
   const kafka = config.EVENTS_ENABLED ? createKafka({ brokers, clientId: 'payments-outbox' }) : undefined;
@@ -94,6 +100,19 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
       kit.addDependency({ name: 'idempotency-sweeper', check: async () => undefined, close: async () => clearInterval(sweeper) });
       if (config.PSP_WEBHOOK_SECRETS.length === 0) kit.log.warn('PSP_WEBHOOK_SECRETS is not set: every PSP webhook will be refused (401)');
       const metrics = createPaymentsMetrics(kit.metrics);
+      orphans = createOrphanReconciler({
+        pool,
+        psp,
+        lockName: `payments.orphan-authorizations:${config.PAYMENTS_SCHEMA}`,
+        graceMs: config.ORPHAN_GRACE_MS,
+        batchSize: config.ORPHAN_BATCH_SIZE,
+        intervalMs: config.ORPHAN_RECONCILE_INTERVAL_MS,
+        log: kit.log,
+        voided: metrics.orphanVoided,
+        passes: metrics.orphanPasses,
+      });
+      // Before psp-breaker and postgres in the list: dependencies close in reverse order, so the pass stops first.
+      kit.addDependency({ name: 'orphan-reconciler', check: async () => undefined, close: () => orphans.stop() });
       if (!config.IDEMPOTENCY_ENABLED) kit.log.warn('IDEMPOTENCY_ENABLED=false: Idempotency-Keys are not stored or replayed (benchmark baseline only)');
       if (!config.PSP_BREAKER_ENABLED) kit.log.warn('PSP_BREAKER_ENABLED=false: PSP calls have no circuit breaker (benchmark baseline only)');
       const protect = config.IDEMPOTENCY_ENABLED ? idempotency.middleware : createTransactionOnly({ pool, onError: (err, stage) => kit.log.error({ err, stage }, 'request transaction failed') });
@@ -111,6 +130,11 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
     }
   }
 
+  function startWorkers(): void {
+    relay?.start();
+    if (config.ORPHAN_RECONCILE_INTERVAL_MS > 0) orphans.start();
+  }
+
   return {
     service,
     get pool() {
@@ -122,10 +146,14 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
     get relay() {
       return relay;
     },
+    get orphans() {
+      return orphans;
+    },
     prepare,
+    startWorkers,
     async start() {
       await prepare();
-      relay?.start();
+      startWorkers();
       return service.start();
     },
   };

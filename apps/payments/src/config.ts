@@ -36,6 +36,9 @@ export const paymentsConfigSchema = baseConfigSchema.extend({
   PAYMENTS_TOPIC_PARTITIONS: z.coerce.number().int().positive().default(6).describe('Partitions of PAYMENTS_TOPIC when provisioning it.'),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().positive().default(200).describe('Events per relay round.'),
   OUTBOX_POLL_MS: z.coerce.number().int().positive().default(100).describe('Idle poll interval of the outbox relay.'),
+  ORPHAN_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000).describe('Interval of the orphan authorization pass (authorizations at the PSP with no payment, voided after ORPHAN_GRACE_MS); 0 turns it off. One replica runs a pass at a time (PostgreSQL advisory lock).'),
+  ORPHAN_GRACE_MS: z.coerce.number().int().min(0).default(900_000).describe('How long an authorization must stay without a payment row, as seen by the reconciler, before it is voided. Keep it well above how long clients retry a timed-out authorization with the same Idempotency-Key.'),
+  ORPHAN_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(100).describe('PSP intents per list page, and most voids per orphan pass.'),
   PSP_FORWARD_SIMULATE_HEADER: flag.default(false).describe('Forward the psp-simulate header of an incoming request to the PSP (tests and demos only).'),
 });
 

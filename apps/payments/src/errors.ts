@@ -16,7 +16,8 @@ export const PAYMENTS_ERROR_CODES = [
   { code: 'PAYMENTS_AMOUNT_TOO_LARGE', status: 422, title: 'Amount too large', description: 'The capture or refund amount exceeds what is authorized or still refundable.' },
   { code: 'PAYMENTS_PSP_TIMEOUT', status: 504, title: 'PSP timed out', description: 'The PSP did not answer in time. Nothing was recorded; retry with the same Idempotency-Key (the PSP call is idempotent by that key, so a retry never charges twice).' },
   { code: 'PAYMENTS_PSP_UNAVAILABLE', status: 503, title: 'PSP unavailable', description: 'The PSP failed or the circuit breaker is open. Nothing was recorded; retry later with the same Idempotency-Key.' },
-  { code: 'PAYMENTS_WEBHOOK_PAYMENT_UNKNOWN', status: 409, title: 'Payment not known yet', description: 'A PSP webhook names a payment this service has not committed yet (its authorization is still in flight); the PSP retries the delivery.' },
+  { code: 'PAYMENTS_WEBHOOK_PAYMENT_UNKNOWN', status: 409, title: 'Payment not known yet', description: 'Retired (issue 24): a webhook for an intent with no payment is now acknowledged with 200 and outcome "unknown_intent". Kept so the code is never reused.' },
+  { code: 'PAYMENTS_AUTHORIZATION_VOIDED', status: 409, title: 'Authorization voided as an orphan', description: 'The authorization the PSP made for this Idempotency-Key had no payment for longer than ORPHAN_GRACE_MS (its first attempt rolled back and was not retried in time) and was voided. Nothing was recorded; authorize again with a new key.' },
   { code: 'PAYMENTS_WEBHOOK_INVALID', status: 400, title: 'Webhook payload invalid', description: 'The webhook is correctly signed but its JSON is not a PSP payment_intent event.' },
 ] as const satisfies readonly ErrorCodeInfo[];
 

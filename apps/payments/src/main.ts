@@ -1,7 +1,7 @@
 /**
  * Entry point (`npm run up`, containers): config, the app, signals. Start
- * migrates the schema and provisions the topic, starts the outbox relay,
- * then listens; SIGTERM drains HTTP, stops the relay, closes the producer,
+ * migrates the schema and provisions the topic, starts the outbox relay and
+ * the orphan authorization reconciler, then listens; SIGTERM drains HTTP, stops the relay, closes the producer,
  * the PSP breaker and the pool.
  */
 import { runService } from '@bulwark/service-kit';
@@ -17,5 +17,5 @@ try {
   app.service.log.flush();
   process.exit(1);
 }
-app.relay?.start();
+app.startWorkers();
 await runService(app.service);

@@ -15,7 +15,8 @@ import { paymentsError } from './errors.ts';
 export type { PaymentIntent, Transition };
 
 export type PspResult =
-  | { ok: true; intent: PaymentIntent }
+  /** `body` is the parsed JSON: the intent for an intent call, `{ data, hasMore }` for a list. */
+  | { ok: true; intent: PaymentIntent; body: unknown }
   | { ok: false; status: number; code: string; message: string; intent?: PaymentIntent };
 
 export interface PspClientOptions {
@@ -39,6 +40,11 @@ export interface PspCall {
 
 export interface PspClient {
   call(call: PspCall): Promise<PspResult>;
+  /**
+   * One page of intents (oldest first) by status and creation time, after
+   * the intent id `startingAfter`; throws like `call` when the PSP fails.
+   */
+  listIntents(query: { status: PaymentIntent['status']; createdBefore: string; startingAfter?: string; limit: number }): Promise<{ data: PaymentIntent[]; hasMore: boolean }>;
   readonly state: 'open' | 'half-open' | 'closed';
   close(): void;
 }
@@ -75,7 +81,7 @@ export function createPspClient(options: PspClientOptions): PspClient {
     const text = await res.text();
     if (res.status >= 500) throw new PspServerError(res.status);
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    if (res.ok) return { ok: true, intent: body as unknown as PaymentIntent };
+    if (res.ok) return { ok: true, intent: body as unknown as PaymentIntent, body };
     return { ok: false, status: res.status, code: String(body.code ?? ''), message: String(body.detail ?? ''), intent: body.intent as PaymentIntent | undefined };
   };
 
@@ -98,22 +104,31 @@ export function createPspClient(options: PspClientOptions): PspClient {
   breaker.on('halfOpen', transition('half-open'));
   breaker.on('close', transition('closed'));
 
-  return {
-    async call(c) {
-      try {
-        const result = breakerEnabled ? await breaker.fire(c) : await attempt(c);
-        calls.inc({ outcome: result.ok ? 'ok' : 'rejected' });
-        return result;
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (code === 'ETIMEDOUT') {
-          calls.inc({ outcome: 'timeout' });
-          throw paymentsError('PAYMENTS_PSP_TIMEOUT', `the PSP did not answer within ${options.timeoutMs} ms; retry with the same Idempotency-Key`, { retryAfterSeconds: 1 });
-        }
-        calls.inc({ outcome: code === 'EOPENBREAKER' ? 'open' : 'unavailable' });
-        options.log.warn({ upstream: 'psp', path: c.path, err: (err as Error).message }, 'psp call failed');
-        throw paymentsError('PAYMENTS_PSP_UNAVAILABLE', code === 'EOPENBREAKER' ? 'the PSP circuit breaker is open' : 'the PSP is unavailable', { retryAfterSeconds: code === 'EOPENBREAKER' ? Math.ceil(options.breaker.resetTimeoutMs / 1000) : 1 });
+  async function call(c: PspCall): Promise<PspResult> {
+    try {
+      const result = breakerEnabled ? await breaker.fire(c) : await attempt(c);
+      calls.inc({ outcome: result.ok ? 'ok' : 'rejected' });
+      return result;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'ETIMEDOUT') {
+        calls.inc({ outcome: 'timeout' });
+        throw paymentsError('PAYMENTS_PSP_TIMEOUT', `the PSP did not answer within ${options.timeoutMs} ms; retry with the same Idempotency-Key`, { retryAfterSeconds: 1 });
       }
+      calls.inc({ outcome: code === 'EOPENBREAKER' ? 'open' : 'unavailable' });
+      options.log.warn({ upstream: 'psp', path: c.path, err: (err as Error).message }, 'psp call failed');
+      throw paymentsError('PAYMENTS_PSP_UNAVAILABLE', code === 'EOPENBREAKER' ? 'the PSP circuit breaker is open' : 'the PSP is unavailable', { retryAfterSeconds: code === 'EOPENBREAKER' ? Math.ceil(options.breaker.resetTimeoutMs / 1000) : 1 });
+    }
+  }
+
+  return {
+    call,
+    async listIntents(q) {
+      const params = new URLSearchParams({ status: q.status, createdBefore: q.createdBefore, limit: String(q.limit) });
+      if (q.startingAfter) params.set('startingAfter', q.startingAfter);
+      const result = await call({ method: 'GET', path: `/v1/payment_intents?${params}` });
+      if (!result.ok) throw paymentsError('PAYMENTS_PSP_REQUEST_REJECTED', `the PSP refused the intent list (${result.status} ${result.code}): ${result.message}`);
+      return result.body as { data: PaymentIntent[]; hasMore: boolean };
     },
     get state() {
       return breaker.halfOpen ? 'half-open' : breaker.opened ? 'open' : 'closed';

@@ -70,7 +70,7 @@ describe('PSP webhooks', () => {
     expect(capture.status).toBe(200);
     await webhooksSettled(psp);
     expect((await pspState(psp)).webhooks.gaveUp).toBe(0);
-    // Attempts may fail while an authorization is uncommitted (409, retried), never on the signature.
+    // Never on the signature (an event racing its authorization's commit is acknowledged as unknown_intent, not refused).
     expect(await (await fetch(`${url}/metrics`)).text()).not.toMatch(/payments_webhooks_total\{[^}]*outcome="bad_signature"/);
     expect((await t.db.query(`SELECT count(*)::int AS n FROM psp_webhook_events WHERE type = 'payment_intent.captured'`)).rows[0]!.n).toBe(1);
     const intent = (await call(psp, 'GET', `/v1/payment_intents/${p.pspIntentId}`)).body;

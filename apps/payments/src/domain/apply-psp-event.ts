@@ -6,7 +6,6 @@
  * only when its version is newer (an out-of-order event cannot regress it).
  */
 import { z } from 'zod';
-import { paymentsError } from '../errors.ts';
 import { applyIntentSnapshot, lockPayment, markWebhookApplied, recordTransition, recordWebhookEvent } from '../store/payments-store.ts';
 import type { PaymentIntent } from '../psp/intent.ts';
 import { inTransaction, type TxSource } from './transaction.ts';
@@ -35,16 +34,17 @@ export const PspEvent = z.object({
 });
 export type PspEvent = z.output<typeof PspEvent>;
 
-export type EventOutcome = 'applied' | 'stale' | 'duplicate';
+export type EventOutcome = 'applied' | 'stale' | 'duplicate' | 'unknown_intent';
 
 export async function applyPspEvent(source: TxSource, event: PspEvent): Promise<EventOutcome> {
   const intent = event.data.object as PaymentIntent;
   return inTransaction(source, async (tx) => {
     const payment = await lockPayment(tx, { pspIntentId: intent.id, id: intent.metadata.paymentId });
-    if (!payment || payment.status === 'pending') {
-      // The authorization that created the intent has not committed yet (or rolled back and will be retried): let the PSP retry.
-      throw paymentsError('PAYMENTS_WEBHOOK_PAYMENT_UNKNOWN', `no committed payment for intent ${intent.id} yet`, { extensions: { intentId: intent.id }, retryAfterSeconds: 1 });
-    }
+    // No payment names the intent: its authorization is in flight, or rolled back and may never be retried.
+    // Acknowledged (the PSP stops retrying) and ignored: nothing is lost, because an authorization that does
+    // commit records the PSP's answer (the same version) itself, and every later transition goes through a
+    // payment that exists; an intent that stays unowned is the orphan reconciler's (orphan-authorizations.ts).
+    if (!payment || payment.status === 'pending') return 'unknown_intent';
     if (!(await recordWebhookEvent(tx, { id: event.id, paymentId: payment.id, type: event.type, version: event.data.transition.version }))) return 'duplicate';
     await recordTransition(tx, payment, intent, event.data.transition);
     const applied = await applyIntentSnapshot(tx, payment.id, intent);

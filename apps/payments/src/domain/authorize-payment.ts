@@ -8,6 +8,7 @@
  */
 import { paymentsError } from '../errors.ts';
 import type { PspClient } from '../psp-client.ts';
+import { isVoidedOrphan } from '../store/orphans-store.ts';
 import { applyIntentSnapshot, insertPendingPayment, lockPaymentByKey, recordTransition, type PaymentRow } from '../store/payments-store.ts';
 import { assertPayableAmount, fingerprint, paymentIdForKey } from './payment-rules.ts';
 import { inTransaction, type TxSource } from './transaction.ts';
@@ -60,6 +61,10 @@ export async function authorizePayment(source: TxSource, psp: PspClient, input: 
       if (!result.ok && result.status !== 402) throw paymentsError('PAYMENTS_PSP_REQUEST_REJECTED', `the PSP refused the authorization request (${result.status} ${result.code}): ${result.message}`);
       const intent = result.intent;
       if (!intent) throw paymentsError('PAYMENTS_PSP_UNAVAILABLE', 'the PSP answered the authorization without an intent');
+      // A retry long after a rolled-back attempt: the PSP replays the authorization the orphan reconciler has voided since.
+      if (intent.status === 'authorized' && (await isVoidedOrphan(tx, intent.id))) {
+        throw paymentsError('PAYMENTS_AUTHORIZATION_VOIDED', 'the authorization made for this Idempotency-Key was voided as an orphan; authorize again with a new key', { extensions: { paymentId: id, pspIntentId: intent.id } });
+      }
       await applyIntentSnapshot(tx, id, intent);
       await recordTransition(tx, row, intent, intent.lastTransition);
       return { kind: 'done', row: { ...row, status: intent.status, pspIntentId: intent.id, pspVersion: intent.version, declineCode: intent.declineCode }, replayed: false };

@@ -35,4 +35,4 @@ export const PaymentResponse = z.object({
 });
 export const PaymentListQuery = z.object({ orderId: id });
 export const PaymentListResponse = z.object({ payments: z.array(PaymentResponse) });
-export const WebhookResponse = z.object({ received: z.literal(true), outcome: z.enum(['applied', 'stale', 'duplicate']) });
+export const WebhookResponse = z.object({ received: z.literal(true), outcome: z.enum(['applied', 'stale', 'duplicate', 'unknown_intent']) });

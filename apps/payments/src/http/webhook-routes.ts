@@ -58,11 +58,13 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: WebhookRoutesDeps
       if (!parsed.success) deps.metrics.webhooks.inc({ outcome: 'invalid' });
       if (!parsed.success) throw paymentsError('PAYMENTS_WEBHOOK_INVALID', 'the webhook body is not a payment_intent event', { extensions: { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) } });
       const outcome = await applyPspEvent({ pool: deps.pool }, parsed.data).catch((err: unknown) => {
-        deps.metrics.webhooks.inc({ outcome: (err as { code?: unknown }).code === 'PAYMENTS_WEBHOOK_PAYMENT_UNKNOWN' ? 'unknown_payment' : 'error' });
+        deps.metrics.webhooks.inc({ outcome: 'error' });
         throw err;
       });
       deps.metrics.webhooks.inc({ outcome });
-      log.info({ eventId: parsed.data.id, type: parsed.data.type, version: parsed.data.data.transition.version, outcome }, 'psp webhook');
+      const { object } = parsed.data.data;
+      if (outcome === 'unknown_intent') log.info({ eventId: parsed.data.id, type: parsed.data.type, intentId: object.id, paymentId: object.metadata.paymentId }, 'psp webhook for an intent no payment owns: acknowledged and ignored');
+      else log.info({ eventId: parsed.data.id, type: parsed.data.type, version: parsed.data.data.transition.version, outcome }, 'psp webhook');
       return { status: 200, body: { received: true as const, outcome } };
     },
   });

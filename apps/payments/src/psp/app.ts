@@ -27,6 +27,7 @@ const IntentSchema = z.object({
   version: z.number().int(),
   declineCode: z.string().nullable(),
   metadata: z.record(z.string(), z.string()),
+  createdAt: z.string(),
   lastTransition: z.object({ kind: z.enum(['authorized', 'declined', 'captured', 'voided', 'refunded']), amount: z.number().int(), version: z.number().int() }),
 });
 const CreateIntentBody = z.object({
@@ -36,6 +37,15 @@ const CreateIntentBody = z.object({
 });
 const AmountBody = z.object({ amount: z.number().int().positive().max(MAX_INTENT_AMOUNT).optional() }).default({});
 const IdParams = z.object({ id: z.string().min(1).max(80) });
+const ListQuery = z.object({
+  orderId: z.string().max(200).optional(),
+  paymentId: z.string().max(200).optional(),
+  status: z.enum(INTENT_STATUSES).optional(),
+  createdBefore: z.iso.datetime().optional().describe('Only intents created strictly before this instant.'),
+  createdAfter: z.iso.datetime().optional().describe('Only intents created at or after this instant.'),
+  startingAfter: z.string().max(80).optional().describe('Page cursor: the id of the last intent of the previous page.'),
+  limit: z.coerce.number().int().min(1).max(1_000).default(1_000),
+});
 const SettingsBody = SimulatorSettings.partial().extend({
   webhookSecrets: z.array(z.string().min(16)).min(1).max(2).optional(),
   seed: z.number().int().min(0).max(4_294_967_295).optional().describe('Restart the knobs\' random source from this seed (repeatable rate measurements).'),
@@ -135,7 +145,7 @@ export function createPspApp(options: { config: PspConfig; logDestination?: Dest
         responses: { 201: IntentSchema },
         handler: async ({ body, req }) =>
           perform(req, 'authorize', body, (decision) => {
-            const { intent, transition } = authorize({ id: `pi_${randomUUID()}`, ...body }, decision.decline ? 'card_declined' : undefined);
+            const { intent, transition } = authorize({ id: `pi_${randomUUID()}`, ...body, createdAt: new Date().toISOString() }, decision.decline ? 'card_declined' : undefined);
             ledger.intents.set(intent.id, intent);
             dispatcher.emit(intent, transition, { duplicate: decision.duplicateWebhook, outOfOrder: decision.outOfOrder });
             if (decision.decline) {
@@ -165,17 +175,28 @@ export function createPspApp(options: { config: PspConfig; logDestination?: Dest
         handler: ({ params }) => ({ status: 200, body: ledger.get(params.id) }),
       });
       r.get('/v1/payment_intents', {
-        summary: 'List payment intents by metadata (test and debugging aid)',
-        query: z.object({ orderId: z.string().max(200).optional(), paymentId: z.string().max(200).optional() }),
-        responses: { 200: z.object({ data: z.array(IntentSchema) }) },
-        handler: ({ query }) => ({
-          status: 200,
-          body: {
-            data: [...ledger.intents.values()].filter(
-              (i) => (query.orderId === undefined || i.metadata.orderId === query.orderId) && (query.paymentId === undefined || i.metadata.paymentId === query.paymentId),
-            ),
-          },
-        }),
+        summary: 'List payment intents, oldest first, by metadata, status and creation time (the orphan reconciler lists authorized intents created before a cutoff)',
+        query: ListQuery,
+        responses: { 200: z.object({ data: z.array(IntentSchema), hasMore: z.boolean() }) },
+        handler: ({ query }) => {
+          const before = query.createdBefore === undefined ? undefined : Date.parse(query.createdBefore);
+          const after = query.createdAfter === undefined ? undefined : Date.parse(query.createdAfter);
+          // Map order is creation order (oldest first); the cursor is a position in it, so an intent leaving the
+          // status filter between two pages (a void) moves no other intent across the page boundary.
+          const all = [...ledger.intents.values()];
+          const from = query.startingAfter === undefined ? 0 : all.findIndex((i) => i.id === query.startingAfter) + 1;
+          const matching = all.slice(from).filter((i) => {
+            const created = Date.parse(i.createdAt);
+            return (
+              (query.orderId === undefined || i.metadata.orderId === query.orderId) &&
+              (query.paymentId === undefined || i.metadata.paymentId === query.paymentId) &&
+              (query.status === undefined || i.status === query.status) &&
+              (before === undefined || created < before) &&
+              (after === undefined || created >= after)
+            );
+          });
+          return { status: 200, body: { data: matching.slice(0, query.limit), hasMore: matching.length > query.limit } };
+        },
       });
       const describe = () => ({ settings, activeSecrets: secrets.length, counters: { ...ledger.counters }, webhooks: { ...dispatcher.stats } });
       r.get('/v1/_simulator', { summary: 'Knobs, counters and webhook delivery stats', responses: { 200: SettingsResponse }, handler: () => ({ status: 200, body: describe() }) });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { applyCommand, authorize, isNewer, type PaymentIntent } from './intent.ts';
 
-const authorized = (): PaymentIntent => authorize({ id: 'pi_1', amount: 1000, currency: 'EUR' }).intent;
+const authorized = (): PaymentIntent => authorize({ id: 'pi_1', amount: 1000, currency: 'EUR', createdAt: '2026-12-07T00:00:00.000Z' }).intent;
 
 function ok(intent: PaymentIntent, command: Parameters<typeof applyCommand>[1]): PaymentIntent {
   const r = applyCommand(intent, command);
@@ -11,14 +11,14 @@ function ok(intent: PaymentIntent, command: Parameters<typeof applyCommand>[1]):
 
 describe('payment intent state machine', () => {
   it('when authorized, then version 1 and the transition says authorized for the amount', () => {
-    const { intent, transition } = authorize({ id: 'pi_1', amount: 1000, currency: 'EUR', metadata: { orderId: 'o1' } });
+    const { intent, transition } = authorize({ id: 'pi_1', amount: 1000, currency: 'EUR', metadata: { orderId: 'o1' }, createdAt: '2026-12-07T00:00:00.000Z' });
     expect(intent).toMatchObject({ status: 'authorized', version: 1, amountCaptured: 0, amountRefunded: 0, declineCode: null, metadata: { orderId: 'o1' } });
     expect(transition).toEqual({ kind: 'authorized', amount: 1000, version: 1 });
     expect(intent.lastTransition).toEqual(transition);
   });
 
   it('when declined, then status declined with the code and nothing can follow', () => {
-    const { intent, transition } = authorize({ id: 'pi_1', amount: 1000, currency: 'EUR' }, 'card_declined');
+    const { intent, transition } = authorize({ id: 'pi_1', amount: 1000, currency: 'EUR', createdAt: '2026-12-07T00:00:00.000Z' }, 'card_declined');
     expect(intent.status).toBe('declined');
     expect(intent.declineCode).toBe('card_declined');
     expect(transition.kind).toBe('declined');

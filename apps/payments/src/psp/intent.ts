@@ -33,6 +33,8 @@ export interface PaymentIntent {
   version: number;
   declineCode: string | null;
   metadata: Record<string, string>;
+  /** When the intent was created (ISO 8601, the simulator's clock); the orphan reconciler lists by it. */
+  createdAt: string;
   /** What the newest version did (a real PSP's latest charge/refund object). */
   lastTransition: Transition;
 }
@@ -56,6 +58,8 @@ export interface NewIntent {
   amount: number;
   currency: string;
   metadata?: Record<string, string>;
+  /** ISO 8601 creation time (the caller's clock: this module has none). */
+  createdAt: string;
 }
 
 /** The outcome of an authorization attempt: authorized, or declined with a code. */
@@ -71,6 +75,7 @@ export function authorize(input: NewIntent, decline?: string): { intent: Payment
     version: 1,
     declineCode: decline ?? null,
     metadata: input.metadata ?? {},
+    createdAt: input.createdAt,
     lastTransition: transition,
   };
   return { intent, transition };
