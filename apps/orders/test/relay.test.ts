@@ -251,4 +251,20 @@ describe('CDC relay (logical replication → Kafka)', () => {
       await t.db.query('DROP TABLE IF EXISTS bump');
     }
   });
+
+  it('when the log holds an event of a type this relay does not know, then it is held in the slot and retried, never skipped or confirmed past', async () => {
+    const { app, url } = await t.start({ relay: true, projector: false });
+    const orderId = (await call(url, 'POST', '/orders', { customerId: 'c' })).body.order.orderId as string;
+    await waitFor(() => app.workers.relay!.published === 1, 'OrderCreated on Kafka');
+    const before = (await slotStatus(t.db, t.slot))!.confirmedFlushLsn!;
+    await t.db.query(`INSERT INTO events (event_id, stream_id, version, type, data) VALUES ($1, $2, 2, 'ItemGiftWrapped', '{}')`, [randomUUID(), orderId]);
+    expect((await call(url, 'POST', '/orders', { customerId: 'later' })).status).toBe(201);
+    // Received, refused, the stream restarted from the slot and received again: held and retried.
+    await waitFor(() => app.workers.relay!.received >= 4, 'the unknown event redelivered after the stream restarted');
+    expect(app.workers.relay!.published).toBe(1);
+    const confirmed = (await slotStatus(t.db, t.slot))!.confirmedFlushLsn!;
+    const { rows } = await t.db.query<{ lsn: string }>(`SELECT pg_current_wal_lsn()::text AS lsn`);
+    expect(compareLsn(confirmed, rows[0]!.lsn)).toBeLessThan(0);
+    expect(compareLsn(confirmed, before)).toBeGreaterThanOrEqual(0);
+  });
 });
