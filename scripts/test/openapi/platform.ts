@@ -26,6 +26,8 @@ export interface Platform {
   issuer: Issuer;
   /** Upstreams of the gateway's routes file that nothing here serves. */
   missingUpstreams: string[];
+  /** Ids of the gateway routes that require a token. */
+  authRoutes: string[];
   stop(): Promise<void>;
 }
 
@@ -58,7 +60,7 @@ export async function startPlatform(): Promise<Platform> {
     stops.push(() => issuer.close());
     const nowhere = `http://127.0.0.1:${await freePort()}`;
     const ours: Record<string, string> = { orders: ord.url, payments: pay.url, notifications: notif.url, inventory: inv.url };
-    const routes = JSON.parse(readFileSync(ROUTES_FILE, 'utf8')) as { upstreams: Record<string, { url: string }> };
+    const routes = JSON.parse(readFileSync(ROUTES_FILE, 'utf8')) as { upstreams: Record<string, { url: string }>; routes: { id: string; auth?: { required?: boolean } }[] };
     const missingUpstreams: string[] = [];
     for (const [name, upstream] of Object.entries(routes.upstreams)) {
       upstream.url = ours[name] ?? nowhere;
@@ -77,6 +79,7 @@ export async function startPlatform(): Promise<Platform> {
       ],
       issuer,
       missingUpstreams,
+      authRoutes: routes.routes.filter((r) => r.auth && r.auth.required !== false).map((r) => r.id),
       stop,
     };
   } catch (err) {
