@@ -103,7 +103,7 @@ describe('published OpenAPI documents', () => {
         extraHeaders: () => ({ 'x-forwarded-for': `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` }),
       });
       const result = await checker.check();
-      summary.push(`${s.name}: ${result.operations} operations, ${result.requests} requests, ${result.violations.length} violations`);
+      summary.push(`${s.name}: ${result.operations} operations, ${result.requests} requests (${JSON.stringify(checker.statuses)}), ${result.violations.length} violations`);
       violations.push(...result.violations);
     }
     console.log(summary.join('\n'));

@@ -1,7 +1,7 @@
 /**
  * Checks one OpenAPI document against the service that publishes it: builds
- * requests from each operation's schemas (fast-check, json-schema-arbitrary.ts),
- * sends them, and reports every answer that breaks the document: a 5xx, a
+ * requests from each operation's schemas (fast-check, json-schema-arbitrary.ts)
+ * and from ids earlier answers handed out, sends them, and reports every answer that breaks the document: a 5xx, a
  * status the operation does not declare, a body that does not match the
  * declared schema of its status and media type (ajv, JSON Schema 2020-12).
  */
@@ -146,11 +146,39 @@ export class ContractChecker {
     return v;
   }
 
+  /**
+   * Ids the service handed out in earlier 2xx bodies, by field name: a path
+   * or query parameter of that name (or an `id` parameter, for `…Id` fields)
+   * then names something that exists, so generated requests reach past 404.
+   */
+  readonly #seen = new Map<string, Set<string>>();
+  /** Answers by status class, for the summary. */
+  readonly statuses: Record<string, number> = {};
+
+  #harvest(value: unknown, depth = 0): void {
+    if (depth > 4 || value === null || typeof value !== 'object') return;
+    for (const [key, v] of Object.entries(value)) {
+      if (typeof v === 'string' && v.length > 0 && v.length <= 100) {
+        const set = this.#seen.get(key) ?? new Set<string>();
+        if (set.size < 30) set.add(v);
+        this.#seen.set(key, set);
+      } else {
+        this.#harvest(v, depth + 1);
+      }
+    }
+  }
+
+  #withSeen(name: string, generated: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
+    const seen = [...(this.#seen.get(name) ?? [])];
+    if (name === 'id') for (const [key, values] of this.#seen) if (key.endsWith('Id')) seen.push(...values);
+    return seen.length === 0 ? generated : fc.oneof({ weight: 1, arbitrary: generated }, { weight: 2, arbitrary: fc.constantFrom(...seen) });
+  }
+
   #requestArbitrary(operation: Operation): fc.Arbitrary<GeneratedRequest> {
     const parameters = ((operation.op.parameters ?? []) as Parameter[]).filter((p) => ['path', 'query', 'header'].includes(p.in));
     const part = (where: Parameter['in']) =>
       fc.record(
-        Object.fromEntries(parameters.filter((p) => p.in === where).map((p) => [p.name, where === 'header' ? valid(p.schema ?? { type: 'string' }, this.#ctx) : nearValid(p.schema ?? { type: 'string' }, this.#ctx)])),
+        Object.fromEntries(parameters.filter((p) => p.in === where).map((p) => [p.name, where === 'header' ? valid(p.schema ?? { type: 'string' }, this.#ctx) : this.#withSeen(p.name, nearValid(p.schema ?? { type: 'string' }, this.#ctx))])),
         { requiredKeys: parameters.filter((p) => p.in === where && (p.required || where === 'path')).map((p) => p.name) },
       );
     const headerPart = part('header').chain((h) =>
@@ -201,6 +229,8 @@ export class ContractChecker {
       return { service: this.options.service, operation: `${request.method} ${operation.path}`, status: 0, problem: `request failed: ${(err as Error).message}`, request, response: '' };
     }
     const text = await res.text();
+    const statusClass = `${Math.floor(res.status / 100)}xx`;
+    this.statuses[statusClass] = (this.statuses[statusClass] ?? 0) + 1;
     const violation = (problem: string): Violation => ({ service: this.options.service, operation: `${request.method} ${operation.path}`, status: res.status, problem, request, response: text.slice(0, 1000) });
     if (res.status >= 500) return violation('5xx');
     const responses = operation.op.responses as Record<string, Json>;
@@ -219,6 +249,7 @@ export class ContractChecker {
     }
     const validate = this.#validator(`/${operation.pointer.slice(1)}/responses/${res.status}/content/${escapePointer(type)}/schema`);
     if (!validate(json)) return violation(`the body breaks its schema: ${this.#ajv.errorsText(validate.errors)}`);
+    if (res.status < 300) this.#harvest(json);
     return undefined;
   }
 
@@ -226,7 +257,11 @@ export class ContractChecker {
   async check(filter: (operation: Operation) => boolean = () => true): Promise<{ operations: number; requests: number; violations: Violation[] }> {
     const violations: Violation[] = [];
     let requests = 0;
-    const operations = operationsOf(this.options.doc).filter(filter);
+    // Creators first (fewer path parameters, writes before reads), so later operations can use what they made.
+    const rank = (o: Operation): number => (o.path.match(/\{/g)?.length ?? 0) * 2 + (o.method === 'get' || o.method === 'delete' ? 1 : 0);
+    const operations = operationsOf(this.options.doc)
+      .filter(filter)
+      .sort((a, b) => rank(a) - rank(b));
     for (const operation of operations) {
       let found: Violation | undefined;
       const details = await fc.check(
