@@ -2,10 +2,12 @@
  * Input no store can take is refused at the edge (the kit's checks) before
  * anything is written or queued: U+0000 in query, event id and endpoint
  * description, and JSON nested past BODY_MAX_DEPTH in event `data`, which
- * the schema leaves open.
+ * the schema leaves open; the same in a signed provider event, which the
+ * handler parses itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { call, setupNotifications, type TestNotifications } from './support.ts';
+import { SIGNATURE_HEADER, signatureHeader } from '@bulwark/webhook-signature';
+import { call, PROVIDER_SECRET, setupNotifications, type TestNotifications } from './support.ts';
 
 const PROBLEM = 'application/problem+json';
 const deep = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
@@ -62,6 +64,15 @@ describe('bad input to the notifications API', () => {
       expect(r.body).toMatchObject({ code: 'JSON_TOO_DEEP', maxDepth: 64 });
     }
     expect(await count('deliveries')).toBe(0);
+  });
+
+  it('when a signed provider event names a message id with \\u0000, then 400 problem+json, not a 500 the provider retries', async () => {
+    const body = JSON.stringify({ type: 'bounced', messageId: '<m\u0000@example>', detail: 'x' });
+    const r = await call(url, 'POST', '/v1/providers/smtp/events', body, { 'content-type': 'application/json', [SIGNATURE_HEADER]: signatureHeader(body, [PROVIDER_SECRET]) });
+    expect(r.status).toBe(400);
+    expect(r.headers.get('content-type')).toBe(PROBLEM);
+    expect(r.body).toMatchObject({ code: 'REQUEST_VALIDATION_FAILED', issues: [{ in: 'body', path: 'messageId' }] });
+    expect(await count('suppressions')).toBe(0);
   });
 
   it('when event data nests as deep as the limit allows, then it is published', async () => {

@@ -4,7 +4,7 @@
  * JSON nested past BODY_MAX_DEPTH in a property the schema leaves open.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ADDRESS, call, setupOrders, type TestOrders } from './support.ts';
+import { ADDRESS, call, setupOrders, waitFor, type TestOrders } from './support.ts';
 
 const PROBLEM = 'application/problem+json';
 
@@ -14,7 +14,7 @@ describe('bad input to the orders API', () => {
   let orderId: string;
   beforeAll(async () => {
     t = await setupOrders();
-    ({ url } = await t.start({ projector: false }));
+    ({ url } = await t.start());
     const res = await call(url, 'POST', '/orders', { customerId: 'c-1' });
     expect(res.status).toBe(201);
     orderId = res.body.order.orderId as string;
@@ -57,6 +57,30 @@ describe('bad input to the orders API', () => {
     expect(res.headers.get('content-type')).toBe(PROBLEM);
     expect(res.body).toMatchObject({ code: 'JSON_TOO_DEEP', maxDepth: 64 });
     expect(await events()).toBe(before);
+  });
+
+  it('when a customer-orders cursor carries a NUL or a time PostgreSQL cannot read, then 400, not a 500', async () => {
+    const cursor = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+    for (const after of [['2024-01-01T00:00:00.000Z', '\u0000'], ['1', 'o-1'], ['Tue 2024', 'o-1'], ['0000-01-01T00:00:00.000Z', 'o-1'], ['2024-02-30T00:00:00.000Z', 'o-1'], 'x']) {
+      const res = await call(url, 'GET', `/customers/c-1/orders?after=${cursor(after)}`);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'ORDERS_INVALID_PRECONDITION' });
+    }
+  });
+
+  it('when pages are followed with the cursor the API hands out, then every order is listed once', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await call(url, 'POST', '/orders', { customerId: 'c-pages' })).body.order.orderId as string);
+    await waitFor(async () => (await call(url, 'GET', '/customers/c-pages/orders')).body.orders.length === 3, 'read model has the 3 orders');
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const res = await call(url, 'GET', `/customers/c-pages/orders?limit=1${after === null ? '' : `&after=${after}`}`);
+      expect(res.status).toBe(200);
+      seen.push(...res.body.orders.map((o: { orderId: string }) => o.orderId));
+      after = res.body.nextCursor as string | null;
+    } while (after !== null && seen.length < 10);
+    expect(seen.sort()).toEqual(ids.sort());
   });
 
   it('when a path parameter holds %00, then 400 problem+json', async () => {

@@ -1,11 +1,13 @@
 /**
  * Input no store can take is refused at the edge (the kit's checks) before
  * the Idempotency-Key middleware or the PSP see it: JSON nested past
- * BODY_MAX_DEPTH in a property the schema leaves open, U+0000 in the query.
+ * BODY_MAX_DEPTH in a property the schema leaves open, U+0000 in the query
+ * and in a signed PSP webhook, which the handler parses itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { call, pspState, setupPayments, type TestPayments } from './support.ts';
+import { SIGNATURE_HEADER, signatureHeader } from '@bulwark/webhook-signature';
+import { call, pspState, SECRET_OLD, setupPayments, type TestPayments } from './support.ts';
 
 const PROBLEM = 'application/problem+json';
 
@@ -33,6 +35,17 @@ describe('bad input to the payments API', () => {
     expect(await count('payments')).toBe(0);
     expect(await count('idempotency_keys')).toBe(0);
     expect((await pspState(psp)).counters.authorizations ?? 0).toBe(0);
+  });
+
+  it('when a signed PSP webhook names an intent with \\u0000, then 400 problem+json, not a 500 the PSP retries', async () => {
+    const transition = { kind: 'authorized', amount: 100, version: 2 };
+    const object = { id: 'pi_\u0000', amount: 100, currency: 'EUR', status: 'authorized', amountCaptured: 0, amountRefunded: 0, version: 2, declineCode: null, metadata: {}, lastTransition: transition };
+    const body = JSON.stringify({ id: 'evt_1', type: 'payment_intent.authorized', created: 1, data: { object, transition } });
+    const r = await call(url, 'POST', '/v1/psp/webhooks', body, { 'content-type': 'application/json', [SIGNATURE_HEADER]: signatureHeader(body, [SECRET_OLD]) });
+    expect(r.status).toBe(400);
+    expect(r.headers.get('content-type')).toBe(PROBLEM);
+    expect(r.body).toMatchObject({ code: 'REQUEST_VALIDATION_FAILED', issues: [{ in: 'body', path: 'data.object.id' }] });
+    expect(await count('psp_webhook_events')).toBe(0);
   });
 
   it('when payments are listed with orderId=%00, then 400 problem+json names the query parameter', async () => {

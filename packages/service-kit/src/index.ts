@@ -8,6 +8,7 @@ export { UNMATCHED_ROUTE } from './route-table.ts';
 export { OPENAPI_CONTRACT, contractOf, type OpenApiDocument, type OperationContract, type HeaderParameter, type ResponseHeader } from './openapi.ts';
 export { propagationHeaders } from './tracing.ts';
 export { markRoute } from './http-pipeline.ts';
+export { assertSafeInput } from './input-guard.ts';
 export type { RawRequest, RawRequestHandler } from './raw-requests.ts';
 export type { RawHandlerOptions } from './service.ts';
 export { startTelemetry, shutdownTelemetry, defaultInstrumentations, type Telemetry, type TelemetryOptions } from './telemetry.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { inspectInput } from './input-guard.ts';
+import { assertSafeInput, inspectInput } from './input-guard.ts';
 
 const nested = (depth: number): unknown => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`);
 
@@ -35,5 +35,13 @@ describe('inspectInput', () => {
     const deep = nested(1_000_000);
     expect(inspectInput(deep, 64)).toEqual({ tooDeep: true, maxDepth: 64 });
     expect(inspectInput(deep, 2_000_000)).toBeUndefined();
+  });
+});
+
+describe('assertSafeInput', () => {
+  it('when a handler parsed input itself, then it gets the same 400s as a declared body', () => {
+    expect(() => assertSafeInput({ ok: 'yes' })).not.toThrow();
+    expect(() => assertSafeInput({ id: 'a\u0000' })).toThrow(expect.objectContaining({ code: 'REQUEST_VALIDATION_FAILED', status: 400, extensions: { issues: [{ in: 'body', path: 'id', message: 'must not contain U+0000 (NUL)' }] } }));
+    expect(() => assertSafeInput(nested(100))).toThrow(expect.objectContaining({ code: 'JSON_TOO_DEEP', status: 400, extensions: { in: 'body', maxDepth: 64 } }));
   });
 });

@@ -16,6 +16,8 @@
  * the first container past `maxDepth`, so its cost is bounded by the body
  * limit and its stack by the depth limit.
  */
+import type { AppError } from '@bulwark/errors';
+import { kitError } from './errors.ts';
 
 /** One refused string: where it is (dotted path, as in validation issues) and why. */
 export interface UnsafeString {
@@ -102,4 +104,24 @@ export function inspectInput(root: unknown, maxDepth: number): InputFinding | un
     }
   }
   return strings === undefined ? undefined : { tooDeep: false, strings };
+}
+
+/** 400 JSON_TOO_DEEP for one part of the request. */
+export function tooDeepError(where: 'params' | 'query' | 'body', maxDepth: number): AppError {
+  return kitError('JSON_TOO_DEEP', `The ${where} nests arrays or objects deeper than ${maxDepth} levels.`, { extensions: { in: where, maxDepth } });
+}
+
+/**
+ * The edge check for input a handler parses itself (a signed webhook, read
+ * and verified over its raw bytes, so the kit never parsed it): call it on
+ * the parsed JSON before using any of it. Throws what a declared body would
+ * get: 400 JSON_TOO_DEEP, or 400 REQUEST_VALIDATION_FAILED with an issue per
+ * refused string.
+ */
+export function assertSafeInput(value: unknown, where: 'params' | 'query' | 'body' = 'body', maxDepth = DEFAULT_MAX_DEPTH): void {
+  const finding = inspectInput(value, maxDepth);
+  if (finding === undefined) return;
+  if (finding.tooDeep) throw tooDeepError(where, maxDepth);
+  const issues = finding.strings.map((s) => ({ in: where, path: s.path, message: s.message }));
+  throw kitError('REQUEST_VALIDATION_FAILED', `The request has ${issues.length} invalid field${issues.length === 1 ? '' : 's'}.`, { extensions: { issues } });
 }

@@ -9,7 +9,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { kitError } from './errors.ts';
-import { DEFAULT_MAX_DEPTH, inspectInput } from './input-guard.ts';
+import { DEFAULT_MAX_DEPTH, inspectInput, tooDeepError } from './input-guard.ts';
 import type { HttpMethod } from './route-table.ts';
 import type { AppError } from '@bulwark/errors';
 import type { HeaderParameter } from './openapi.ts';
@@ -140,7 +140,7 @@ export function validateRequest(definition: RouteDefinition, raw: ValidatedInput
     const input = raw[part];
     const finding = inspectInput(input, maxDepth);
     if (finding?.tooDeep) {
-      return { ok: false, error: kitError('JSON_TOO_DEEP', `The ${part} nests arrays or objects deeper than ${maxDepth} levels.`, { extensions: { in: part, maxDepth } }) };
+      return { ok: false, error: tooDeepError(part, maxDepth) };
     }
     const result = schema.safeParse(input);
     if (finding) {

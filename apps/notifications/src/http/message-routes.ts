@@ -4,7 +4,7 @@
  */
 import type { Request } from 'express';
 import type { DbPool } from '@bulwark/db';
-import type { RouteRegistrar } from '@bulwark/service-kit';
+import { assertSafeInput, type RouteRegistrar } from '@bulwark/service-kit';
 import { SIGNATURE_HEADER, signatureInvalid, verifySignature } from '@bulwark/webhook-signature';
 import { applyProviderEvent, ProviderEvent } from '../domain/apply-provider-event.ts';
 import { queueMessage } from '../domain/send-message.ts';
@@ -69,7 +69,7 @@ export function registerMessageRoutes(r: RouteRegistrar, deps: MessageRoutesDeps
   });
   r.post('/v1/providers/:provider/events', {
     summary: 'Provider delivery report, bounce or complaint (Bulwark-Signature verified); bounces and complaints feed the suppression list',
-    errors: ['WEBHOOK_SIGNATURE_INVALID', 'NOTIFICATIONS_PAYLOAD_TOO_LARGE', 'NOTIFICATIONS_PROVIDER_EVENT_INVALID', 'NOTIFICATIONS_PROVIDER_MESSAGE_UNKNOWN'],
+    errors: ['WEBHOOK_SIGNATURE_INVALID', 'NOTIFICATIONS_PAYLOAD_TOO_LARGE', 'NOTIFICATIONS_PROVIDER_EVENT_INVALID', 'NOTIFICATIONS_PROVIDER_MESSAGE_UNKNOWN', 'JSON_TOO_DEEP'],
     headers: [{ name: SIGNATURE_HEADER, required: true, description: 'HMAC-SHA256 signature of the raw body (@bulwark/webhook-signature).' }],
     rawBody: { schema: ProviderEvent },
     params: ProviderParams,
@@ -88,6 +88,7 @@ export function registerMessageRoutes(r: RouteRegistrar, deps: MessageRoutesDeps
       } catch {
         throw notificationsError('NOTIFICATIONS_PROVIDER_EVENT_INVALID', 'the provider event is not JSON');
       }
+      assertSafeInput(json); // what the kit refuses in a body it parses (U+0000, lone surrogates, depth): 400, not a 500 from PostgreSQL
       const parsed = ProviderEvent.safeParse(json);
       if (!parsed.success) {
         throw notificationsError('NOTIFICATIONS_PROVIDER_EVENT_INVALID', 'the provider event is not a delivery report, bounce or complaint', {

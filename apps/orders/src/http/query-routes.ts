@@ -11,10 +11,22 @@ function encodeCursor(c: OrdersCursor): string {
   return Buffer.from(JSON.stringify([c.createdAt, c.orderId])).toString('base64url');
 }
 
+/** The forms encodeCursor writes: toISOString of a timestamp PostgreSQL can take (years 1–9999), an order id. */
+const CURSOR_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const CURSOR_ORDER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The cursor is opaque to clients but comes back from them: only the exact
+ * forms encodeCursor writes pass, so nothing that passed Date.parse but not
+ * PostgreSQL (`"1"`, `"Tue 2024"`, year 0) or a NUL smuggled inside the
+ * base64 reaches the query as a 500.
+ */
 function decodeCursor(raw: string): OrdersCursor {
   try {
     const [createdAt, orderId] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof createdAt === 'string' && typeof orderId === 'string' && !Number.isNaN(Date.parse(createdAt))) return { createdAt, orderId };
+    if (typeof createdAt === 'string' && typeof orderId === 'string' && CURSOR_TIME.test(createdAt) && new Date(createdAt).toISOString() === createdAt && CURSOR_ORDER_ID.test(orderId)) {
+      return { createdAt, orderId };
+    }
   } catch {
     // fall through
   }

@@ -5,7 +5,7 @@
  */
 import type { Request } from 'express';
 import type { DbPool } from '@bulwark/db';
-import type { RouteRegistrar } from '@bulwark/service-kit';
+import { assertSafeInput, type RouteRegistrar } from '@bulwark/service-kit';
 import { SIGNATURE_HEADER, signatureInvalid, verifySignature } from '@bulwark/webhook-signature';
 import { applyPspEvent, PspEvent } from '../domain/apply-psp-event.ts';
 import { paymentsError } from '../errors.ts';
@@ -36,7 +36,7 @@ export interface WebhookRoutesDeps {
 export function registerWebhookRoutes(r: RouteRegistrar, deps: WebhookRoutesDeps): void {
   r.post('/v1/psp/webhooks', {
     summary: 'PSP webhook receiver (Bulwark-Signature verified; duplicates and out-of-order events absorbed)',
-    errors: ['WEBHOOK_SIGNATURE_INVALID', 'PAYMENTS_WEBHOOK_INVALID'],
+    errors: ['WEBHOOK_SIGNATURE_INVALID', 'PAYMENTS_WEBHOOK_INVALID', 'REQUEST_VALIDATION_FAILED', 'JSON_TOO_DEEP'],
     headers: [{ name: SIGNATURE_HEADER, required: true, description: 'HMAC-SHA256 signature of the raw body (@bulwark/webhook-signature).' }],
     rawBody: { schema: PspEvent },
     responses: { 200: WebhookResponse },
@@ -53,6 +53,12 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: WebhookRoutesDeps
         json = JSON.parse(raw.toString('utf8'));
       } catch {
         throw paymentsError('PAYMENTS_WEBHOOK_INVALID', 'the webhook body is not JSON');
+      }
+      try {
+        assertSafeInput(json); // what the kit refuses in a body it parses (U+0000, lone surrogates, depth): 400, not a 500 from PostgreSQL
+      } catch (err) {
+        deps.metrics.webhooks.inc({ outcome: 'invalid' });
+        throw err;
       }
       const parsed = PspEvent.safeParse(json);
       if (!parsed.success) deps.metrics.webhooks.inc({ outcome: 'invalid' });
