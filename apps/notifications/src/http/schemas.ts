@@ -26,11 +26,14 @@ export const UpdateEndpointBody = z
   })
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 export const RotateBody = z.strictObject({ graceSeconds: z.number().int().min(0).max(30 * 86_400).optional() }).default({});
-export const TestEventBody = z.strictObject({ data: z.json().optional() }).default({});
+/** Any JSON; one named schema (`JsonValue` in /openapi.json) rather than a copy per body. */
+const JsonValue = z.json().meta({ id: 'JsonValue' });
+
+export const TestEventBody = z.strictObject({ data: JsonValue.optional() }).default({});
 export const PublishEventBody = z.strictObject({
   id: z.string().min(1).max(200).optional().describe('Event id; receivers deduplicate by it, and each endpoint gets an id once. Default: a new UUID.'),
   type: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/),
-  data: z.json(),
+  data: JsonValue,
 });
 
 const iso = z.iso.datetime({ offset: true }).transform((v) => new Date(v));
