@@ -44,7 +44,7 @@ export function registerPaymentRoutes(r: RouteRegistrar, deps: PaymentRoutesDeps
 
   r.post('/v1/payments', {
     summary: 'Authorize a payment (Idempotency-Key required); 402 payment-declined when the PSP declines',
-    errors: ['PAYMENTS_IDEMPOTENCY_KEY_REQUIRED', 'PAYMENTS_IDEMPOTENCY_KEY_REUSED', 'PAYMENT_DECLINED', 'PAYMENTS_PSP_TIMEOUT', 'PAYMENTS_PSP_UNAVAILABLE'],
+    errors: ['PAYMENTS_IDEMPOTENCY_KEY_REQUIRED', 'PAYMENTS_IDEMPOTENCY_KEY_REUSED', 'PAYMENTS_AMOUNT_INVALID', 'PAYMENT_DECLINED', 'PAYMENTS_AUTHORIZATION_VOIDED', 'PAYMENTS_PSP_REQUEST_REJECTED', 'PAYMENTS_PSP_TIMEOUT', 'PAYMENTS_PSP_UNAVAILABLE'],
     body: CreatePaymentBody,
     middleware: [deps.idempotency],
     responses: { 201: AuthorizedResponse },
@@ -58,7 +58,7 @@ export function registerPaymentRoutes(r: RouteRegistrar, deps: PaymentRoutesDeps
   const change = (operation: Operation, body: typeof AmountBody | typeof EmptyBody) =>
     r.post(`/v1/payments/:id/${operation}`, {
       summary: `${operation[0]!.toUpperCase()}${operation.slice(1)} a payment (Idempotency-Key required); 409 when the transition is impossible`,
-      errors: ['PAYMENTS_IDEMPOTENCY_KEY_REQUIRED', 'PAYMENTS_IDEMPOTENCY_KEY_REUSED', 'PAYMENTS_NOT_FOUND', 'PAYMENTS_INVALID_TRANSITION', 'PAYMENTS_AMOUNT_TOO_LARGE', 'PAYMENTS_PSP_TIMEOUT', 'PAYMENTS_PSP_UNAVAILABLE'],
+      errors: ['PAYMENTS_IDEMPOTENCY_KEY_REQUIRED', 'PAYMENTS_IDEMPOTENCY_KEY_REUSED', 'PAYMENTS_AMOUNT_INVALID', 'PAYMENTS_NOT_FOUND', 'PAYMENTS_INVALID_TRANSITION', 'PAYMENTS_AMOUNT_TOO_LARGE', 'PAYMENTS_PSP_REQUEST_REJECTED', 'PAYMENTS_PSP_TIMEOUT', 'PAYMENTS_PSP_UNAVAILABLE'],
       params: PaymentIdParams,
       body,
       middleware: [deps.idempotency],
