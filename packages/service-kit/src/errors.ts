@@ -8,7 +8,7 @@ import { AppError, registerErrorCodes } from '@bulwark/errors';
 export const KIT_ERROR_CODES = [
   { code: 'CONFIG_INVALID', status: 500, title: 'Invalid configuration', description: 'One or more environment keys are missing or invalid; the process refuses to start and lists every key.' },
   { code: 'REQUEST_VALIDATION_FAILED', status: 400, title: 'Request validation failed', description: 'Path parameters, query or body did not match the route schema, or a string in them holds U+0000 or an unpaired surrogate (refused for every route); `issues` lists each problem with its location and path.' },
-  { code: 'BAD_REQUEST', status: 400, title: 'Bad request', description: 'The request could not be read (e.g. aborted or undecodable body).' },
+  { code: 'BAD_REQUEST', status: 400, title: 'Bad request', description: 'The request could not be read (e.g. an aborted or undecodable body, or a path segment that is not valid percent-encoded UTF-8).' },
   { code: 'MALFORMED_JSON', status: 400, title: 'Malformed JSON', description: 'The request body is not valid JSON; fix the payload.' },
   { code: 'JSON_TOO_DEEP', status: 400, title: 'JSON nested too deeply', description: 'Arrays and objects in the request nest deeper than the service limit (`maxDepth`, config `BODY_MAX_DEPTH`); no contract needs that depth.' },
   { code: 'MALFORMED_REQUEST', status: 400, title: 'Malformed request', description: 'The request line or headers could not be parsed (invalid syntax or characters); nothing was processed and the connection is closed.' },

@@ -335,6 +335,10 @@ interface BodyParserError {
 /** Errors raised by express.json (http-errors with a `type`) become kit AppErrors. */
 export function fromRequestError(err: unknown, bodyLimitBytes: number): unknown {
   if (isAppError(err) || typeof err !== 'object' || err === null) return err;
+  // The router's decodeURIComponent of a path parameter (`/skus/%E0%A4`): the path, not the body, is unreadable.
+  if (err instanceof URIError && (err as BodyParserError).status === 400) {
+    return kitError('BAD_REQUEST', 'A path segment is not valid percent-encoded UTF-8.', { cause: err });
+  }
   const { type, status } = err as BodyParserError;
   switch (type) {
     case 'entity.parse.failed':

@@ -132,6 +132,14 @@ describe('strings no store can take', () => {
     expect(handled).toEqual([]);
   });
 
+  it('when a path parameter is not valid percent-encoded UTF-8, then 400 problem+json says so', async () => {
+    const r = await post('/notes/in%E0%A4box', '{"title":"ok"}');
+    expect(r.status).toBe(400);
+    expect(r.type).toBe(PROBLEM_CONTENT_TYPE);
+    expect(r.body).toMatchObject({ code: 'BAD_REQUEST', detail: 'A path segment is not valid percent-encoded UTF-8.' });
+    expect(handled).toEqual([]);
+  });
+
   it('when schema issues come with a refused string, then both are listed once', async () => {
     const r = await post('/notes/inbox', `{"title":"${'x'.repeat(101)}\\u0000","tags":[1]}`);
     expect(r.status).toBe(400);
