@@ -272,7 +272,7 @@ export class ContractChecker {
         }),
         { numRuns: this.options.numRuns, endOnFailure: true, seed: this.options.seed },
       );
-      if (found) violations.push(found);
+      if (found) violations.push({ ...found, problem: `${found.problem} (fast-check seed ${details.seed})` });
       else if (details.failed || details.numRuns < this.options.numRuns) {
         const reason = details.errorInstance instanceof Error ? (details.errorInstance.stack ?? details.errorInstance.message).split('\n').slice(0, 4).join(' | ') : `${details.numRuns} of ${this.options.numRuns} runs, ${details.numSkips} skipped`;
         violations.push({ service: this.options.service, operation: `${operation.method.toUpperCase()} ${operation.path}`, status: 0, problem: `the generator failed: ${reason}`, request: { method: operation.method.toUpperCase(), url: '', headers: {} }, response: '' });
