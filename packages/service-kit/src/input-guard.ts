@@ -53,11 +53,17 @@ function pathOf(frame: Frame | undefined, last: string | number | undefined): st
   return keys.reverse().map(String).join('.');
 }
 
+function isSafeString(s: string): boolean {
+  return s.indexOf('\u0000') === -1 && s.isWellFormed();
+}
+
 /**
  * Inspects parsed input (JSON, query or params). Returns undefined when it is
  * safe; `{ tooDeep }` as soon as a container lies deeper than `maxDepth` (the
  * top-level object or array is depth 1); else the refused strings (values and
- * keys, at most 20).
+ * keys, at most 20). Every validated request pays for this walk, so the pass
+ * that decides allocates nothing but its two stacks; paths are only built, in
+ * a second walk, for input that is refused.
  */
 export function inspectInput(root: unknown, maxDepth: number): InputFinding | undefined {
   if (typeof root === 'string') {
@@ -66,16 +72,52 @@ export function inspectInput(root: unknown, maxDepth: number): InputFinding | un
   }
   if (typeof root !== 'object' || root === null) return undefined;
   if (maxDepth < 1) return { tooDeep: true, maxDepth };
-  let strings: UnsafeString[] | undefined;
+  let unsafe = false;
+  const containers: object[] = [root];
+  const depths: number[] = [1];
+  while (containers.length > 0) {
+    const container = containers.pop()!;
+    const childDepth = depths.pop()! + 1;
+    if (Array.isArray(container)) {
+      for (let i = 0; i < container.length; i++) {
+        const item: unknown = container[i];
+        if (typeof item === 'string') {
+          if (!isSafeString(item)) unsafe = true;
+        } else if (typeof item === 'object' && item !== null) {
+          if (childDepth > maxDepth) return { tooDeep: true, maxDepth };
+          containers.push(item);
+          depths.push(childDepth);
+        }
+      }
+    } else {
+      const record = container as Record<string, unknown>;
+      // for-in: own keys of JSON.parse objects, Express params and (null-prototype) query objects, with no key array per object.
+      for (const key in record) {
+        if (!isSafeString(key)) unsafe = true;
+        const item = record[key];
+        if (typeof item === 'string') {
+          if (!isSafeString(item)) unsafe = true;
+        } else if (typeof item === 'object' && item !== null) {
+          if (childDepth > maxDepth) return { tooDeep: true, maxDepth };
+          containers.push(item);
+          depths.push(childDepth);
+        }
+      }
+    }
+  }
+  return unsafe ? { tooDeep: false, strings: collectUnsafeStrings(root) } : undefined;
+}
+
+/** The refused strings of input already known to be within the depth limit, with their paths (at most 20). */
+function collectUnsafeStrings(root: object): UnsafeString[] {
+  const strings: UnsafeString[] = [];
   const report = (frame: Frame, key: string | number, message: string): void => {
-    strings ??= [];
     if (strings.length < MAX_REPORTED) strings.push({ path: pathOf(frame, key), message });
   };
   const stack: Frame[] = [{ value: root, depth: 1, key: undefined, parent: undefined }];
-  while (stack.length > 0) {
+  while (stack.length > 0 && strings.length < MAX_REPORTED) {
     const frame = stack.pop()!;
     const container = frame.value;
-    const childDepth = frame.depth + 1;
     if (Array.isArray(container)) {
       for (let i = 0; i < container.length; i++) {
         const item: unknown = container[i];
@@ -83,13 +125,12 @@ export function inspectInput(root: unknown, maxDepth: number): InputFinding | un
           const reason = unsafeStringReason(item);
           if (reason !== undefined) report(frame, i, reason);
         } else if (typeof item === 'object' && item !== null) {
-          if (childDepth > maxDepth) return { tooDeep: true, maxDepth };
-          stack.push({ value: item, depth: childDepth, key: i, parent: frame });
+          stack.push({ value: item, depth: frame.depth + 1, key: i, parent: frame });
         }
       }
     } else {
       const record = container as Record<string, unknown>;
-      for (const key of Object.keys(record)) {
+      for (const key in record) {
         const keyReason = unsafeStringReason(key);
         if (keyReason !== undefined) report(frame, key, `key ${keyReason}`);
         const item = record[key];
@@ -97,13 +138,12 @@ export function inspectInput(root: unknown, maxDepth: number): InputFinding | un
           const reason = unsafeStringReason(item);
           if (reason !== undefined) report(frame, key, reason);
         } else if (typeof item === 'object' && item !== null) {
-          if (childDepth > maxDepth) return { tooDeep: true, maxDepth };
-          stack.push({ value: item, depth: childDepth, key, parent: frame });
+          stack.push({ value: item, depth: frame.depth + 1, key, parent: frame });
         }
       }
     }
   }
-  return strings === undefined ? undefined : { tooDeep: false, strings };
+  return strings;
 }
 
 /** 400 JSON_TOO_DEEP for one part of the request. */
