@@ -1,0 +1,172 @@
+/**
+ * Builds the identity service without listening: the PostgreSQL pool, the
+ * Redis client of the login rate limits, the key ring and its housekeeping,
+ * the mail outbox, the routes. Dependencies are registered with the kit so
+ * that shutdown stops housekeeping and drains mail before the pool and Redis
+ * close. `start()` migrates, seeds the configured tenants, reads (or creates)
+ * the key ring, starts housekeeping and listens.
+ */
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import type { DestinationStream } from 'pino';
+import { createPool, migrate, type DbPool } from '@bulwark/db';
+import { RateLimiter } from '@bulwark/ratelimit';
+import { createService, type Service, type StartedService } from '@bulwark/service-kit';
+import type { IdentityConfig } from './config.ts';
+import type { IdentityContext } from './domain/context.ts';
+import { Housekeeping } from './domain/housekeeping.ts';
+import { KeyRing } from './domain/key-ring.ts';
+import { createSealer } from './domain/key-sealing.ts';
+import { LoginThrottle, loginPolicies } from './domain/login-throttle.ts';
+import { createPasswordHasher } from './domain/passwords.ts';
+import { normalizeEmail } from './domain/secrets.ts';
+import { registerRoutes } from './http/routes.ts';
+import { MailOutbox, type Mailer } from './mail/mailer.ts';
+import { createNotificationsMailer } from './mail/notifications-mailer.ts';
+import { createIdentityMetrics } from './metrics.ts';
+import { ensureTenant } from './store/accounts-store.ts';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
+
+export interface IdentityAppOptions {
+  config: IdentityConfig;
+  logDestination?: DestinationStream;
+  /** Replaces the notifications mailer (benchmarks); tests point NOTIFICATIONS_URL at a receiver instead. */
+  mailer?: Mailer;
+}
+
+export interface IdentityApp {
+  readonly service: Service<IdentityConfig>;
+  readonly pool: DbPool;
+  readonly ring: KeyRing;
+  readonly housekeeping: Housekeeping;
+  readonly context: IdentityContext;
+  /** Schema, migrations, tenants, the key ring's first key; idempotent, safe from every replica. */
+  prepare(): Promise<void>;
+  /** prepare(), start housekeeping, listen. */
+  start(): Promise<StartedService>;
+}
+
+export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
+  const { config } = options;
+  let pool!: DbPool;
+  let ring!: KeyRing;
+  let housekeeping!: Housekeeping;
+  let context!: IdentityContext;
+
+  const service = createService({
+    name: 'identity',
+    version: '0.1.0',
+    config,
+    logDestination: options.logDestination,
+    routes(r, kit) {
+      pool = createPool({ connectionString: config.DATABASE_URL, name: 'identity', max: config.DB_POOL_MAX, searchPath: [config.IDENTITY_SCHEMA], registry: kit.metrics, log: kit.log });
+      kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
+
+      const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: true, retryStrategy: (times) => Math.min(times * 50, 500) });
+      redis.on('error', () => undefined); // the limiter reports Redis trouble (metrics + rate-limited logs)
+      // Not a readiness check: while Redis is away the limits fail open (or closed) as configured, and the lockout still holds.
+      kit.addDependency({ name: 'redis', check: async () => undefined, close: async () => void (await redis.quit().catch(() => redis.disconnect())) });
+      const limiter = new RateLimiter({
+        redis,
+        policies: loginPolicies({ perIp: config.LOGIN_LIMIT_PER_IP, perIpAccount: config.LOGIN_LIMIT_PER_IP_ACCOUNT, perAccount: config.LOGIN_LIMIT_PER_ACCOUNT }),
+        prefix: config.RATE_LIMIT_PREFIX,
+        timeoutMs: config.RATE_LIMIT_TIMEOUT_MS,
+        failureMode: config.RATE_LIMIT_FAILURE_MODE,
+        expectedInstances: config.IDENTITY_INSTANCES,
+        registry: kit.metrics,
+        logger: kit.log,
+      });
+
+      const metrics = createIdentityMetrics(kit.metrics, () => ring.ageSeconds);
+      ring = new KeyRing({
+        pool,
+        sealer: createSealer(config.KEY_ENCRYPTION_KEY),
+        schedule: {
+          rotationMs: config.KEY_ROTATION_INTERVAL_SECONDS * 1000,
+          publishAheadMs: config.KEY_PUBLISH_AHEAD_SECONDS * 1000,
+          retireAfterMs: (config.ACCESS_TOKEN_TTL_SECONDS + config.JWT_CLOCK_TOLERANCE_S + config.KEY_RETIRE_GRACE_SECONDS) * 1000,
+        },
+        log: kit.log,
+        onRotation: (event) => metrics.signingKeys.inc({ event }),
+      });
+      housekeeping = new Housekeeping({ pool, ring, maintain: config.MAINTENANCE_ENABLED, intervalMs: config.KEY_CHECK_INTERVAL_MS, log: kit.log, onFailure: () => metrics.keyRingFailures.inc() });
+      kit.addDependency({
+        name: 'key-ring',
+        async check() {
+          if (!ring.fresh) throw new Error(`the key ring was last read ${Math.round(ring.ageSeconds)} s ago`);
+        },
+        close: () => housekeeping.stop(),
+      });
+
+      const mail = new MailOutbox({
+        mailer: options.mailer ?? createNotificationsMailer({ baseUrl: config.NOTIFICATIONS_URL, timeoutMs: config.MAIL_TIMEOUT_MS }),
+        log: kit.log,
+        onOutcome: (kind, outcome) => metrics.emails.inc({ kind, outcome }),
+      });
+      kit.addDependency({ name: 'mail-outbox', check: async () => undefined, close: () => mail.drain(config.MAIL_TIMEOUT_MS) });
+
+      context = {
+        pool,
+        hasher: createPasswordHasher({ memoryKib: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST, parallelism: config.ARGON2_PARALLELISM }),
+        ring,
+        tokens: { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, clockToleranceS: config.JWT_CLOCK_TOLERANCE_S, scope: config.TOKEN_SCOPE },
+        mail,
+        throttle: new LoginThrottle(limiter, { threshold: config.LOCKOUT_THRESHOLD, baseSeconds: config.LOCKOUT_BASE_SECONDS, maxSeconds: config.LOCKOUT_MAX_SECONDS }),
+        metrics,
+        lifetimes: {
+          refreshTokenSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+          sessionMaxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
+          verifyTokenSeconds: config.VERIFY_TOKEN_TTL_SECONDS,
+          resetTokenSeconds: config.RESET_TOKEN_TTL_SECONDS,
+        },
+        roles: {
+          customer: config.CUSTOMER_ROLES,
+          admin: config.ADMIN_ROLES,
+          adminEmails: new Set(config.ADMIN_EMAILS.map((e) => {
+            const i = e.indexOf(':');
+            return `${e.slice(0, i)}:${normalizeEmail(e.slice(i + 1))}`;
+          })),
+        },
+        requireVerifiedEmail: config.LOGIN_REQUIRES_VERIFIED_EMAIL,
+      };
+      registerRoutes(r, context);
+    },
+  });
+
+  // The client IP of throttling and lockout: believe X-Forwarded-For from this many proxies (the gateway sets it).
+  service.app.set('trust proxy', config.TRUST_PROXY_HOPS);
+
+  async function prepare(): Promise<void> {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${config.IDENTITY_SCHEMA}"`);
+    await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.IDENTITY_SCHEMA, phase: 'all' });
+    for (const entry of config.TENANTS) {
+      const i = entry.indexOf(':');
+      await ensureTenant(pool, { id: randomUUID(), slug: entry.slice(0, i), name: entry.slice(i + 1) });
+    }
+    await housekeeping.runOnce();
+  }
+
+  return {
+    service,
+    get pool() {
+      return pool;
+    },
+    get ring() {
+      return ring;
+    },
+    get housekeeping() {
+      return housekeeping;
+    },
+    get context() {
+      return context;
+    },
+    prepare,
+    async start() {
+      await prepare();
+      housekeeping.start();
+      return service.start();
+    },
+  };
+}

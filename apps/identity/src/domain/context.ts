@@ -1,0 +1,41 @@
+/** What the use cases need, built once by app.ts. */
+import type { DbPool } from '@bulwark/db';
+import type { MailOutbox } from '../mail/mailer.ts';
+import type { IdentityMetrics } from '../metrics.ts';
+import type { TokenSettings } from './access-tokens.ts';
+import type { KeyRing } from './key-ring.ts';
+import type { LoginThrottle } from './login-throttle.ts';
+import type { PasswordHasher } from './passwords.ts';
+
+export interface IdentityContext {
+  pool: DbPool;
+  hasher: PasswordHasher;
+  ring: KeyRing;
+  tokens: TokenSettings;
+  mail: MailOutbox;
+  throttle: LoginThrottle;
+  metrics: IdentityMetrics;
+  lifetimes: {
+    refreshTokenSeconds: number;
+    sessionMaxAgeSeconds: number;
+    verifyTokenSeconds: number;
+    resetTokenSeconds: number;
+  };
+  roles: {
+    customer: readonly string[];
+    admin: readonly string[];
+    /** `tenant-slug:email` (normalised) of accounts that get the admin roles. */
+    adminEmails: ReadonlySet<string>;
+  };
+  requireVerifiedEmail: boolean;
+}
+
+/** Times an argon2 operation into the histogram. */
+export async function timed<T>(ctx: IdentityContext, op: 'hash' | 'verify', fn: () => Promise<T>): Promise<T> {
+  const end = ctx.metrics.passwordSeconds.startTimer({ op });
+  try {
+    return await fn();
+  } finally {
+    end();
+  }
+}

@@ -1,0 +1,46 @@
+/** Request and response schemas of the HTTP API (validation and /openapi.json). */
+import { z } from 'zod';
+
+const TenantSlug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).describe('Tenant slug, e.g. `bulwark`.');
+const Email = z.email().max(254);
+const Password = z.string().min(1).max(1024).describe('At least 12 characters, not a common password (checked at registration and reset: 422 otherwise).');
+const OpaqueToken = z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/);
+
+export const RegisterBody = z.strictObject({
+  tenant: TenantSlug,
+  email: Email,
+  password: Password,
+  displayName: z.string().min(1).max(100).optional(),
+});
+export const AccountAddressBody = z.strictObject({ tenant: TenantSlug, email: Email });
+export const VerifyBody = z.strictObject({ token: OpaqueToken.describe('The token from the verification email.') });
+export const LoginBody = z.strictObject({ tenant: TenantSlug, email: Email, password: Password });
+export const RefreshBody = z.strictObject({ refreshToken: OpaqueToken });
+export const ResetConfirmBody = z.strictObject({ token: OpaqueToken.describe('The token from the reset email.'), password: Password });
+export const PatchMeBody = z.strictObject({ displayName: z.string().min(1).max(100).nullable().optional() });
+
+export const AcceptedResponse = z.object({ status: z.enum(['accepted']) }).describe('Accepted; an email follows if the request applies to an account (the answer is the same either way).');
+export const VerifiedResponse = z.object({ verified: z.literal(true) });
+
+export const TokenResponse = z.object({
+  accessToken: z.string().describe('ES256 JWT (typ at+jwt): sub, tenant, roles, scope, sid, iss, aud, exp, jti; kid in the header.'),
+  tokenType: z.literal('Bearer'),
+  expiresIn: z.number().int().describe('Seconds until the access token expires.'),
+  refreshToken: z.string().describe('Opaque; single use: each refresh returns a new one, and presenting a used one revokes the session.'),
+  refreshExpiresAt: z.string(),
+  sessionId: z.uuid(),
+});
+
+export const ProfileResponse = z.object({
+  id: z.uuid(),
+  tenant: z.object({ id: z.uuid(), slug: z.string(), name: z.string() }),
+  email: z.string(),
+  emailVerified: z.boolean(),
+  displayName: z.string().nullable(),
+  roles: z.array(z.string()),
+  createdAt: z.string(),
+});
+
+export const JwksResponse = z.object({
+  keys: z.array(z.object({ kty: z.string(), kid: z.string(), alg: z.string(), use: z.string() }).loose()),
+}).describe('The public signing keys: the current one, the next one ahead of its activation, and superseded ones until their last token expired.');
