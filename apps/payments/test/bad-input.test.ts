@@ -48,6 +48,25 @@ describe('bad input to the payments API', () => {
     expect(await count('psp_webhook_events')).toBe(0);
   });
 
+  it('when a signed PSP webhook carries a version past PostgreSQL integer or a paymentId that is no uuid, then 400, not a 500 the PSP retries', async () => {
+    const sent: string[] = [];
+    const event = (version: number, paymentId: string): string => {
+      const transition = { kind: 'authorized', amount: 100, version };
+      const object = { id: `pi_${randomUUID()}`, amount: 100, currency: 'EUR', status: 'authorized', amountCaptured: 0, amountRefunded: 0, version, declineCode: null, metadata: { paymentId }, lastTransition: transition };
+      const id = `evt_${randomUUID()}`;
+      sent.push(id);
+      return JSON.stringify({ id, type: 'payment_intent.authorized', created: 1, data: { object, transition } });
+    };
+    const paid = await call(url, 'POST', '/v1/payments', { orderId: `o-${randomUUID()}`, amount: 100, currency: 'EUR' }, { 'idempotency-key': randomUUID() });
+    expect(paid.status).toBe(201);
+    for (const body of [event(2 ** 31, paid.body.id as string), event(2, 'not-a-uuid')]) {
+      const r = await call(url, 'POST', '/v1/psp/webhooks', body, { 'content-type': 'application/json', [SIGNATURE_HEADER]: signatureHeader(body, [SECRET_OLD]) });
+      expect(r.status).toBe(400);
+      expect(r.body).toMatchObject({ code: 'PAYMENTS_WEBHOOK_INVALID' });
+    }
+    expect((await t.db.query('SELECT event_id FROM psp_webhook_events WHERE event_id = ANY($1)', [sent])).rows).toEqual([]);
+  });
+
   it('when payments are listed with orderId=%00, then 400 problem+json names the query parameter', async () => {
     const r = await call(url, 'GET', '/v1/payments?orderId=%00');
     expect(r.status).toBe(400);

@@ -10,7 +10,9 @@ import { applyIntentSnapshot, lockPayment, markWebhookApplied, recordTransition,
 import type { PaymentIntent } from '../psp/intent.ts';
 import { inTransaction, type TxSource } from './transaction.ts';
 
-const Transition = z.object({ kind: z.enum(['authorized', 'declined', 'captured', 'voided', 'refunded']), amount: z.number().int().min(0), version: z.number().int().positive() });
+/** Intent versions are stored as PostgreSQL `integer`; a larger one is a malformed event (400), not a 500. */
+const IntentVersion = z.number().int().positive().max(2_147_483_647);
+const Transition = z.object({ kind: z.enum(['authorized', 'declined', 'captured', 'voided', 'refunded']), amount: z.number().int().min(0), version: IntentVersion });
 
 export const PspEvent = z.object({
   id: z.string().min(1).max(200),
@@ -24,9 +26,10 @@ export const PspEvent = z.object({
       status: z.enum(['authorized', 'declined', 'captured', 'partially_refunded', 'refunded', 'voided']),
       amountCaptured: z.number().int(),
       amountRefunded: z.number().int(),
-      version: z.number().int().positive(),
+      version: IntentVersion,
       declineCode: z.string().nullable(),
-      metadata: z.record(z.string(), z.string()),
+      // paymentId is looked up as a uuid column: anything else would fail in PostgreSQL.
+      metadata: z.object({ paymentId: z.uuid().optional() }).catchall(z.string()),
       lastTransition: Transition,
     }),
     transition: Transition,
