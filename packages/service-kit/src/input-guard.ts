@@ -10,7 +10,7 @@
  *   silently stores U+FFFD instead.
  * - nesting deeper than `maxDepth` arrays/objects: JSON.parse copes, but
  *   recursive code after it (zod's `z.json()`, canonical JSON for idempotency
- *   fingerprints, jsonb) overflows the stack or the server's limit.
+ *   fingerprints, node-postgres and jsonb) overflows the stack.
  *
  * The walk is iterative (a stack of containers, no recursion) and stops at
  * the first container past `maxDepth`, so its cost is bounded by the body
@@ -35,7 +35,6 @@ const MAX_REPORTED = 20;
 
 interface Frame {
   value: object;
-  depth: number;
   key: string | number | undefined;
   parent: Frame | undefined;
 }
@@ -114,7 +113,7 @@ function collectUnsafeStrings(root: object): UnsafeString[] {
   const report = (frame: Frame, key: string | number, message: string): void => {
     if (strings.length < MAX_REPORTED) strings.push({ path: pathOf(frame, key), message });
   };
-  const stack: Frame[] = [{ value: root, depth: 1, key: undefined, parent: undefined }];
+  const stack: Frame[] = [{ value: root, key: undefined, parent: undefined }];
   while (stack.length > 0 && strings.length < MAX_REPORTED) {
     const frame = stack.pop()!;
     const container = frame.value;
@@ -125,7 +124,7 @@ function collectUnsafeStrings(root: object): UnsafeString[] {
           const reason = unsafeStringReason(item);
           if (reason !== undefined) report(frame, i, reason);
         } else if (typeof item === 'object' && item !== null) {
-          stack.push({ value: item, depth: frame.depth + 1, key: i, parent: frame });
+          stack.push({ value: item, key: i, parent: frame });
         }
       }
     } else {
@@ -138,7 +137,7 @@ function collectUnsafeStrings(root: object): UnsafeString[] {
           const reason = unsafeStringReason(item);
           if (reason !== undefined) report(frame, key, reason);
         } else if (typeof item === 'object' && item !== null) {
-          stack.push({ value: item, depth: frame.depth + 1, key, parent: frame });
+          stack.push({ value: item, key, parent: frame });
         }
       }
     }
