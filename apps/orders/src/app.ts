@@ -86,7 +86,13 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
         pool,
         log: kit.log,
         registry: kit.metrics,
-        projector: { enabled: config.PROJECTOR_ENABLED, batchSize: config.PROJECTOR_BATCH_SIZE, pollIntervalMs: config.PROJECTOR_POLL_MS },
+        projector: {
+          enabled: config.PROJECTOR_ENABLED,
+          batchSize: config.PROJECTOR_BATCH_SIZE,
+          pollIntervalMs: config.PROJECTOR_POLL_MS,
+          maxLagEvents: config.PROJECTOR_MAX_LAG_EVENTS,
+          stuckAfterMs: config.PROJECTOR_STUCK_AFTER_MS,
+        },
         relay: producer && {
           connectionString: config.DATABASE_URL,
           schema: config.ORDERS_SCHEMA,
@@ -116,6 +122,8 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
           clients?.payments.close();
         },
       });
+      // The read model is shared: a projection that is stuck or far behind makes every replica serve stale (or missing) orders.
+      kit.addDependency({ name: 'projections', check: () => workers.checkProjections() });
       const checkoutSettings = { currency: config.CHECKOUT_CURRENCY, deadlineMs: config.SAGA_DEADLINE_MS, snapshotEvery: config.SNAPSHOT_EVERY, log: kit.log };
       registerCommandRoutes(r, orders, checkout ? { pool, settings: checkoutSettings, onStarted: () => workers.saga?.nudge() } : undefined);
       if (checkout) {

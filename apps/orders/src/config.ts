@@ -17,6 +17,8 @@ export const ordersConfigSchema = baseConfigSchema.extend({
   PROJECTOR_ENABLED: flag.default(true).describe('Run the projection loops in this process.'),
   PROJECTOR_BATCH_SIZE: z.coerce.number().int().positive().default(500).describe('Events applied per projection transaction.'),
   PROJECTOR_POLL_MS: z.coerce.number().int().positive().default(100).describe('Idle poll interval of a caught-up projector.'),
+  PROJECTOR_MAX_LAG_EVENTS: z.coerce.number().int().min(0).default(10_000).describe('/readyz fails while a projection is more than this many events behind the log (its read model serves stale data); 0 = lag never fails readiness.'),
+  PROJECTOR_STUCK_AFTER_MS: z.coerce.number().int().min(0).default(60_000).describe('/readyz fails when a projector of this process has failed every batch for this long (database trouble, not a bad event: those are parked); 0 = never.'),
   RELAY_ENABLED: flag.default(true).describe('Run the CDC relay (logical replication → Kafka) in this process.'),
   RELAY_SLOT: z.string().regex(/^[a-z0-9_]+$/).default('orders_relay').describe('Logical replication slot of the relay.'),
   RELAY_PUBLICATION: z.string().regex(/^[a-z0-9_]+$/).default('orders_events').describe('Publication of the event table.'),

@@ -42,6 +42,12 @@ export const ORDERS_ERROR_CODES = [
     description: 'If-Match is not a stream version ETag ("3"), or it disagrees with the body\'s expectedVersion.',
   },
   {
+    code: 'ORDERS_EVENT_UNPROCESSABLE',
+    status: 500,
+    title: 'Stored event cannot be processed',
+    description: 'An event in the log has an unknown type or data that does not match its schema. Never answered to a request: a projection parks such an event (GET /projections/{name}/parked) and goes on.',
+  },
+  {
     code: 'ORDERS_UNKNOWN_PROJECTION',
     status: 404,
     title: 'Unknown projection',

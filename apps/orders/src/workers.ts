@@ -1,8 +1,9 @@
 /**
  * The service's background workers: one projector per projection and the
- * CDC relay, with their metrics (projection lag, slot lag) and status.
+ * CDC relay, with their metrics (projection lag and parked events, slot lag),
+ * status, and the projections' readiness check.
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DbLogger, DbPool } from '@bulwark/db';
 import type { EventProducer } from '@bulwark/events';
 import { orderStatusCounts } from './projections/order-status-counts.ts';
@@ -14,6 +15,7 @@ import { createCdcRelay, type CdcRelay, type CdcRelayOptions } from './relay/cdc
 import { createSagaRunner, type SagaRunner, type SagaRunnerOptions } from './saga/saga-runner.ts';
 import { slotStatus } from './relay/replication-setup.ts';
 import { countEventsAfter, formatPosition } from './store/global-log.ts';
+import { countParkedEvents, listParkedEvents, type ParkedEvent } from './store/parked-events.ts';
 
 export const PROJECTIONS: readonly Projection[] = [orderSummaries, orderStatusCounts];
 
@@ -21,7 +23,15 @@ export interface WorkersOptions {
   pool: DbPool;
   log: DbLogger;
   registry: Registry;
-  projector: { enabled: boolean; batchSize: number; pollIntervalMs: number };
+  projector: {
+    enabled: boolean;
+    batchSize: number;
+    pollIntervalMs: number;
+    /** Readiness fails while a projection is more than this many events behind (0 = never). */
+    maxLagEvents: number;
+    /** Readiness fails when a projector of this process has failed every batch for this long (0 = never). */
+    stuckAfterMs: number;
+  };
   /** Relay settings, or undefined when this process runs no relay. */
   relay?: Omit<CdcRelayOptions, 'log' | 'registry' | 'producer'> & { producer: EventProducer };
   /** Checkout saga runner settings, or undefined when this process runs none. */
@@ -35,28 +45,85 @@ export interface Workers {
   start(): void;
   stop(): Promise<void>;
   hasProjection(name: string): boolean;
-  projectionStatus(): Promise<{ name: string; position: string; lagEvents: number; running: boolean }[]>;
-  rebuild(name: string): Promise<{ projection: string; events: number; position: string }>;
+  projectionStatus(): Promise<ProjectionStatus[]>;
+  /** Replays the projection into fresh tables and swaps them in; reports the events it had to park. */
+  rebuild(name: string): Promise<{ projection: string; events: number; position: string; parked: number; parkedEvents: ParkedEvent[] }>;
+  /** The first `limit` parked events of a projection, in log order. */
+  parkedEvents(name: string, limit: number): Promise<ParkedEvent[]>;
+  /** Readiness: throws naming each projection that is stuck or lags past the threshold. */
+  checkProjections(): Promise<void>;
   relayStatus(): Promise<{ enabled: boolean; streaming: boolean; slot: string; active: boolean | null; lagBytes: number | null }>;
   /** Applies every projection up to the visible end of the log (tests, CLI). */
   catchUp(): Promise<void>;
 }
 
+export interface ProjectionStatus {
+  name: string;
+  position: string;
+  lagEvents: number;
+  running: boolean;
+  /** Events parked by this projection (not in its read model). */
+  parked: number;
+  /** When this process's projector started failing every batch (ISO), null when it is not. */
+  failingSince: string | null;
+}
+
+/** Events listed in a rebuild's answer (the total is always given). */
+const REBUILD_REPORT_LIMIT = 100;
+
 export function createWorkers(options: WorkersOptions): Workers {
   const { pool, log } = options;
-  const projectors = PROJECTIONS.map((projection) =>
-    createProjector({ pool, projection, log, batchSize: options.projector.batchSize, pollIntervalMs: options.projector.pollIntervalMs }),
-  );
+  const parkedTotal = new Counter({
+    name: 'orders_projection_parked_events_total',
+    help: 'Events a projection could not apply and parked (projection_parked_events); the read model lacks them until a rebuild applies them.',
+    labelNames: ['projection'],
+    registers: [options.registry],
+  });
+  const onParked = (p: { event: ParkedEvent; isNew: boolean }): void => {
+    if (p.isNew) parkedTotal.inc({ projection: p.event.projection });
+  };
+  const projectors = PROJECTIONS.map((projection) => {
+    parkedTotal.inc({ projection: projection.name }, 0);
+    return createProjector({ pool, projection, log, batchSize: options.projector.batchSize, pollIntervalMs: options.projector.pollIntervalMs, onParked });
+  });
   const relay = options.relay && createCdcRelay({ ...options.relay, log, registry: options.registry });
   const saga = options.saga && createSagaRunner({ ...options.saga, pool, log, registry: options.registry });
 
-  const projectionStatus = async () =>
-    Promise.all(
+  const projectionStatus = async (): Promise<ProjectionStatus[]> => {
+    const parked = await countParkedEvents(pool);
+    return Promise.all(
       PROJECTIONS.map(async (p, i) => {
         const position = await readCheckpoint(pool, p.name);
-        return { name: p.name, position: formatPosition(position), lagEvents: await countEventsAfter(pool, position), running: projectors[i]?.running ?? false };
+        const failingSince = projectors[i]?.failingSince;
+        return {
+          name: p.name,
+          position: formatPosition(position),
+          lagEvents: await countEventsAfter(pool, position),
+          running: projectors[i]?.running ?? false,
+          parked: parked.get(p.name) ?? 0,
+          failingSince: failingSince === undefined ? null : new Date(failingSince).toISOString(),
+        };
       }),
     );
+  };
+
+  async function checkProjections(): Promise<void> {
+    const { maxLagEvents, stuckAfterMs } = options.projector;
+    const problems: string[] = [];
+    await Promise.all(
+      PROJECTIONS.map(async (p, i) => {
+        const projector = projectors[i];
+        const since = projector?.running ? projector.failingSince : undefined;
+        if (stuckAfterMs > 0 && since !== undefined && Date.now() - since >= stuckAfterMs) problems.push(`${p.name} has failed every batch for ${Date.now() - since} ms`);
+        if (maxLagEvents > 0) {
+          // Counting stops past the threshold: the probe costs at most maxLagEvents index entries.
+          const lag = await countEventsAfter(pool, await readCheckpoint(pool, p.name), maxLagEvents + 1);
+          if (lag > maxLagEvents) problems.push(`${p.name} is more than ${maxLagEvents} events behind`);
+        }
+      }),
+    );
+    if (problems.length > 0) throw new Error(`projections: ${problems.join('; ')}`);
+  }
 
   new Gauge({
     name: 'orders_projection_lag_events',
@@ -96,12 +163,14 @@ export function createWorkers(options: WorkersOptions): Workers {
     },
     hasProjection: (name) => PROJECTIONS.some((p) => p.name === name),
     projectionStatus,
+    checkProjections,
     async rebuild(name) {
       const projection = PROJECTIONS.find((p) => p.name === name);
       if (!projection) throw new Error(`no projection ${name}`);
-      const result = await rebuildProjection({ pool, projection, log });
-      return { ...result, position: formatPosition(result.position) };
+      const result = await rebuildProjection({ pool, projection, log, onParked });
+      return { ...result, position: formatPosition(result.position), parked: result.parked.length, parkedEvents: result.parked.slice(0, REBUILD_REPORT_LIMIT) };
     },
+    parkedEvents: (name, limit) => listParkedEvents(pool, name, limit),
     async relayStatus() {
       const slot = options.relay?.slot ?? '';
       const status = relay ? await slotStatus(pool, slot) : undefined;

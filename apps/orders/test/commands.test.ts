@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ADDRESS, call, setupOrders, waitFor, type TestOrders } from './support.ts';
+import { createOrderRepository } from '../src/domain/order-repository.ts';
+import { ADDRESS, call, setupOrders, silent, waitFor, type TestOrders } from './support.ts';
 
 const PROBLEM = 'application/problem+json';
 
@@ -114,5 +115,58 @@ describe('order commands and queries over HTTP', () => {
     expect(counts.cancelled).toBeGreaterThanOrEqual(1);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/orders_projection_lag_events\{projection="order-summaries"[^}]*\} 0/);
+  });
+
+  const typesOf = async (streamId: string): Promise<string[]> =>
+    (await t.db.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY version', [streamId])).rows.map((r) => r.type);
+
+  it('when an item would take money past safe integers (1000 × 9007199254740991), then the schema refuses it with 400, the domain refuses totals past the payable maximum with 422, and nothing is appended', async () => {
+    const id = await create();
+    const overflow = await call(url, 'POST', `/orders/${id}/items`, { sku: 'A', quantity: 1000, unitPriceCents: Number.MAX_SAFE_INTEGER });
+    expect(overflow.status).toBe(400);
+    expect(overflow.headers.get('content-type')).toContain(PROBLEM);
+    expect(overflow.body.code).toBe('REQUEST_VALIDATION_FAILED');
+    // Within the per-field limits, past the order total that payments accepts (10^10 cents).
+    const tooMuch = await call(url, 'POST', `/orders/${id}/items`, { sku: 'A', quantity: 2, unitPriceCents: 10_000_000_000 });
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body).toMatchObject({ code: 'ORDERS_RULE_VIOLATED', rule: 'max-total' });
+    // Adding one SKU again sums its quantity: the line is bounded too.
+    expect((await call(url, 'POST', `/orders/${id}/items`, { sku: 'B', quantity: 1000, unitPriceCents: 1 })).status).toBe(200);
+    const more = await call(url, 'POST', `/orders/${id}/items`, { sku: 'B', quantity: 1, unitPriceCents: 1 });
+    expect(more.status).toBe(422);
+    expect(more.body).toMatchObject({ code: 'ORDERS_RULE_VIOLATED', rule: 'max-quantity' });
+    // Exactly the maximum total is fine, one cent more is not.
+    expect((await call(url, 'POST', `/orders/${id}/items`, { sku: 'C', quantity: 1, unitPriceCents: 10_000_000_000 - 1000 })).status).toBe(200);
+    expect((await call(url, 'POST', `/orders/${id}/items`, { sku: 'D', quantity: 1, unitPriceCents: 1 })).body).toMatchObject({ code: 'ORDERS_RULE_VIOLATED', rule: 'max-total' });
+    expect(await typesOf(id)).toEqual(['OrderCreated', 'ItemAdded', 'ItemAdded']);
+    // The read model keeps following: this order and a new one are visible.
+    const next = await create();
+    await waitFor(async () => (await call(url, 'GET', `/orders/${next}`)).status === 200, 'new order projected');
+    expect((await call(url, 'GET', `/orders/${id}`)).body.totalCents).toBe(10_000_000_000);
+  });
+
+  it('when a command names an order that does not exist, then every command answers 404 and nothing is appended, not even below the HTTP layer', async () => {
+    const ghost = 'ghost-order-1';
+    for (const [method, path, body] of [
+      ['POST', `/orders/${ghost}/cancel`, { reason: 'never existed' }],
+      ['POST', `/orders/${ghost}/items`, { sku: 'A', quantity: 1, unitPriceCents: 1 }],
+      ['DELETE', `/orders/${ghost}/items/A`, undefined],
+      ['PUT', `/orders/${ghost}/address`, { address: ADDRESS }],
+      ['POST', `/orders/${ghost}/place`, {}],
+      ['POST', `/orders/${ghost}/ship`, { carrier: 'ups' }],
+      ['POST', `/orders/${ghost}/cancel`, { reason: 'x', expectedVersion: 0 }],
+    ] as const) {
+      const res = await call(url, method, path, body);
+      expect([method, path, res.status, res.body.code]).toEqual([method, path, 404, 'ORDERS_NOT_FOUND']);
+    }
+    // The repository itself refuses events the aggregate cannot take, before it writes.
+    const orders = createOrderRepository(t.db, { snapshotEvery: 0, log: silent });
+    await expect(orders.save(ghost, { state: undefined, version: 0 }, [{ type: 'OrderCancelled', data: { reason: 'x' } }])).rejects.toMatchObject({ code: 'ORDERS_NOT_FOUND' });
+    expect(await typesOf(ghost)).toEqual([]);
+    expect((await t.db.query('SELECT 1 FROM streams WHERE stream_id = $1', [ghost])).rowCount).toBe(0);
+    const id = await create();
+    const loaded = await orders.load(id);
+    await expect(orders.save(id, loaded, [{ type: 'OrderCreated', data: { customerId: 'someone-else' } }])).rejects.toMatchObject({ code: 'ORDERS_ALREADY_EXISTS' });
+    expect(await typesOf(id)).toEqual(['OrderCreated']);
   });
 });

@@ -94,4 +94,81 @@ describe('projections', () => {
     expect((await call(url, 'POST', '/projections/nope/rebuild', {})).body.code).toBe('ORDERS_UNKNOWN_PROJECTION');
     expect(app.workers.projectors.every((p) => p.running)).toBe(true);
   });
+
+  /** Writes an event straight into the log, bypassing the domain (what a bug or a hand edit could leave there). */
+  const poison = async (streamId: string, version: number, type: string, data: unknown): Promise<string> =>
+    (await t.db.query<{ event_id: string }>('INSERT INTO events (event_id, stream_id, version, type, data) VALUES (gen_random_uuid(), $1, $2, $3, $4) RETURNING event_id::text', [streamId, version, type, JSON.stringify(data)])).rows[0]!.event_id;
+
+  const metric = async (url: string, name: string, projection: string): Promise<number> => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`projection="${projection}"`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+
+  it('when the log holds events a projection cannot apply, then each is parked and counted, later events still project, and a rebuild reports them instead of failing', async () => {
+    const { url } = await t.start();
+    const created = await call(url, 'POST', '/orders', { customerId: 'c-poison' });
+    const id = created.body.order.orderId as string;
+    const ghost = await poison('ghost-1', 1, 'OrderCancelled', { reason: 'cancel of an order that never existed' });
+    const overflow = await poison(id, 2, 'ItemAdded', { sku: 'A', quantity: 1000, unitPriceCents: Number.MAX_SAFE_INTEGER });
+    const again = await poison(id, 3, 'ItemAdded', { sku: 'A', quantity: 1000, unitPriceCents: Number.MAX_SAFE_INTEGER });
+    const garbled = await poison('garbled-1', 1, 'OrderCreated', { customer: 42 });
+    const after = (await call(url, 'POST', '/orders', { customerId: 'c-after' })).body.order.orderId as string;
+    await waitFor(async () => (await call(url, 'GET', `/orders/${after}`)).status === 200, 'an order created after the poison is projected');
+    await waitFor(async () => (await call(url, 'GET', '/projections')).body.projections.every((p: { lagEvents: number }) => p.lagEvents === 0), 'projections caught up');
+    expect((await call(url, 'GET', `/orders/${id}`)).body).toMatchObject({ version: 1, totalCents: 0 });
+    expect((await call(url, 'GET', '/orders/ghost-1')).status).toBe(404);
+
+    const parked = await call(url, 'GET', '/projections/order-summaries/parked');
+    expect(parked.status).toBe(200);
+    const byId = new Map((parked.body.events as { eventId: string; streamId: string; version: number; type: string; error: string; errorCode: string | null }[]).map((e) => [e.eventId, e]));
+    expect([...byId.keys()].sort()).toEqual([ghost, overflow, again, garbled].sort());
+    expect(byId.get(ghost)).toMatchObject({ streamId: 'ghost-1', version: 1, type: 'OrderCancelled', errorCode: 'ORDERS_NOT_FOUND' });
+    expect(byId.get(overflow)).toMatchObject({ streamId: id, version: 2, type: 'ItemAdded' });
+    expect(byId.get(overflow)!.error).toMatch(/safe|total/i);
+    expect(await metric(url, 'orders_projection_parked_events_total', 'order-summaries')).toBe(4);
+    // The counts projection cannot count an order it never saw created, nor a malformed creation (items do not concern it).
+    const counted = await call(url, 'GET', '/projections/order-status-counts/parked');
+    expect((counted.body.events as { eventId: string }[]).map((e) => e.eventId)).toEqual([ghost, garbled]);
+    expect(await metric(url, 'orders_projection_parked_events_total', 'order-status-counts')).toBe(2);
+    expect((await call(url, 'GET', '/order-stats/status-counts')).body.counts).toEqual({ draft: 2 });
+    const status = (await call(url, 'GET', '/projections')).body.projections as { name: string; parked: number }[];
+    expect(status.map((p) => [p.name, p.parked])).toEqual([['order-summaries', 4], ['order-status-counts', 2]]);
+
+    const rebuilt = await call(url, 'POST', '/projections/order-summaries/rebuild', {});
+    expect(rebuilt.status).toBe(200);
+    expect(rebuilt.body).toMatchObject({ projection: 'order-summaries', events: 6, parked: 4 });
+    expect((rebuilt.body.parkedEvents as { eventId: string }[]).map((e) => e.eventId).sort()).toEqual([ghost, overflow, again, garbled].sort());
+    expect((await call(url, 'GET', `/orders/${after}`)).status).toBe(200);
+    expect((await call(url, 'POST', '/projections/order-status-counts/rebuild', {})).body).toMatchObject({ events: 6, parked: 2 });
+    expect((await call(url, 'GET', '/order-stats/status-counts')).body.counts).toEqual({ draft: 2 });
+    // Met again by the rebuilds, not parked anew: the counters stay.
+    expect(await metric(url, 'orders_projection_parked_events_total', 'order-summaries')).toBe(4);
+  });
+
+  it('when a projection is held back past PROJECTOR_MAX_LAG_EVENTS or keeps failing past PROJECTOR_STUCK_AFTER_MS, then /readyz says not ready, names it, and recovers when it moves again', async () => {
+    const { url } = await t.start({ env: { PROJECTOR_MAX_LAG_EVENTS: '5', PROJECTOR_STUCK_AFTER_MS: '300' } });
+    expect((await call(url, 'GET', '/readyz')).status).toBe(200);
+    // Lagging: another session holds the projection's lock (a stuck replica or rebuild), commands keep going.
+    const holder = await t.db.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock(hashtext($1))', ['orders.projection:order-summaries']);
+      for (let i = 0; i < 8; i++) expect((await call(url, 'POST', '/orders', { customerId: 'c-lag' })).status).toBe(201);
+      const lagging = await call(url, 'GET', '/readyz');
+      expect(lagging.status).toBe(503);
+      expect(lagging.body.failing).toEqual([{ name: 'projections', reason: 'failed' }]);
+      await holder.query('SELECT pg_advisory_unlock(hashtext($1))', ['orders.projection:order-summaries']);
+    } finally {
+      holder.release();
+    }
+    await waitFor(async () => (await call(url, 'GET', '/readyz')).status === 200, 'ready once the projection caught up');
+    // Stuck: every batch fails on something that is not the event's fault (the table is gone): retried, never parked.
+    await t.db.query('ALTER TABLE order_summaries RENAME TO order_summaries_away');
+    const id = (await call(url, 'POST', '/orders', { customerId: 'c-stuck' })).body.order.orderId as string;
+    await waitFor(async () => (await call(url, 'GET', '/readyz')).status === 503, 'not ready while the projection keeps failing');
+    await t.db.query('ALTER TABLE order_summaries_away RENAME TO order_summaries');
+    await waitFor(async () => (await call(url, 'GET', `/orders/${id}`)).status === 200, 'the order is projected once the table is back');
+    await waitFor(async () => (await call(url, 'GET', '/readyz')).status === 200, 'ready again');
+    expect((await call(url, 'GET', '/projections/order-summaries/parked')).body.events).toEqual([]);
+  });
 });

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { createEventRegistry, defineEvent, type EventDefinition } from '@bulwark/events';
+import { ordersError } from '../errors.ts';
 
 export const Address = z.object({
   line1: z.string().min(1).max(200),
@@ -47,6 +48,14 @@ export const ORDER_EVENT_TYPES = Object.keys(EVENT_PAYLOADS) as OrderEventType[]
 
 export function isOrderEventType(type: string): type is OrderEventType {
   return Object.hasOwn(EVENT_PAYLOADS, type);
+}
+
+/** A stored event as an OrderEvent; ORDERS_EVENT_UNPROCESSABLE when its type is unknown or its data does not match the type's schema. */
+export function parseOrderEvent(type: string, data: unknown): OrderEvent {
+  if (!isOrderEventType(type)) throw ordersError('ORDERS_EVENT_UNPROCESSABLE', `unknown event type ${type}`, { type });
+  const parsed = EVENT_PAYLOADS[type].safeParse(data);
+  if (!parsed.success) throw ordersError('ORDERS_EVENT_UNPROCESSABLE', `${type} data does not match its schema: ${z.prettifyError(parsed.error)}`, { type });
+  return { type, data: parsed.data } as OrderEvent;
 }
 
 const kebab = (name: string): string => name.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? '' : '-') + c.toLowerCase());

@@ -4,6 +4,7 @@
  * the decision was based on; take a snapshot every `snapshotEvery` events.
  */
 import type { DbLogger, Queryable } from '@bulwark/db';
+import { ordersError } from '../errors.ts';
 import { appendToStream, loadStream, saveSnapshot } from '../store/event-store.ts';
 import type { OrderEvent } from './events.ts';
 import { evolve, ORDER_SNAPSHOT_SCHEMA, ORDER_STREAM_TYPE, type OrderState } from './order.ts';
@@ -16,7 +17,11 @@ export interface LoadedOrder {
 
 export interface OrderRepository {
   load(orderId: string): Promise<LoadedOrder>;
-  /** Appends at `expectedVersion` (throws VersionConflictError) and returns the new state and version. */
+  /**
+   * Folds `events` onto the loaded state (an event the order cannot take throws
+   * and nothing is written), then appends them at the loaded version (throws
+   * VersionConflictError) and returns the new state and version.
+   */
   save(orderId: string, loaded: LoadedOrder, events: readonly OrderEvent[]): Promise<{ state: OrderState; version: number }>;
 }
 
@@ -34,10 +39,12 @@ export function createOrderRepository(db: Queryable, options: { snapshotEvery: n
     },
 
     async save(orderId, loaded, events) {
-      const { version } = await appendToStream(db, orderId, ORDER_STREAM_TYPE, loaded.version, events);
+      // Fold first, write after: an event the aggregate refuses (nothing before OrderCreated,
+      // no second OrderCreated, no unsafe money) is never appended, whichever use case sent it.
       let state = loaded.state;
       for (const event of events) state = evolve(state, orderId, event);
-      if (!state) throw new Error(`order ${orderId}: saved no state`);
+      if (!state) throw ordersError('ORDERS_NOT_FOUND', `order ${orderId} does not exist`, { orderId });
+      const { version } = await appendToStream(db, orderId, ORDER_STREAM_TYPE, loaded.version, events);
       const every = options.snapshotEvery;
       if (every > 0 && Math.floor(version / every) > Math.floor(loaded.version / every)) {
         // After the commit, outside the append: a lost snapshot only costs replay.

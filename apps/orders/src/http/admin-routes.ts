@@ -1,9 +1,9 @@
-/** Operational routes: projection lag, rebuild (zero-downtime swap), relay slot status. */
+/** Operational routes: projection lag, parked events, rebuild (zero-downtime swap), relay slot status. */
 import type { RouteRegistrar } from '@bulwark/service-kit';
 import { z } from 'zod';
 import { ordersError } from '../errors.ts';
 import type { Workers } from '../workers.ts';
-import { ProjectionsResponse, RebuildResponse, RelayResponse } from './schemas.ts';
+import { ParkedEventsQuery, ParkedEventsResponse, ProjectionsResponse, RebuildResponse, RelayResponse } from './schemas.ts';
 
 export function registerAdminRoutes(r: RouteRegistrar, workers: Workers): void {
   r.get('/projections', {
@@ -19,6 +19,17 @@ export function registerAdminRoutes(r: RouteRegistrar, workers: Workers): void {
     handler: async ({ params }) => {
       if (!workers.hasProjection(params.name)) throw ordersError('ORDERS_UNKNOWN_PROJECTION', `no projection ${params.name}`, { projection: params.name });
       return { status: 200, body: await workers.rebuild(params.name) };
+    },
+  });
+  r.get('/projections/:name/parked', {
+    summary: 'Events a projection could not apply and parked, in log order (a rebuild re-applies them)',
+    errors: ['ORDERS_UNKNOWN_PROJECTION'],
+    params: z.object({ name: z.string().min(1).max(64) }),
+    query: ParkedEventsQuery,
+    responses: { 200: ParkedEventsResponse },
+    handler: async ({ params, query }) => {
+      if (!workers.hasProjection(params.name)) throw ordersError('ORDERS_UNKNOWN_PROJECTION', `no projection ${params.name}`, { projection: params.name });
+      return { status: 200, body: { projection: params.name, events: await workers.parkedEvents(params.name, query.limit) } };
     },
   });
   r.get('/relay', {

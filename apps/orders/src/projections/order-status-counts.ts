@@ -1,9 +1,14 @@
 /**
  * The order-status-counts read model: how many orders are in each status.
  * It keeps each order's last status in its own `order_statuses` table, so a
- * cancellation knows whether it leaves `draft` or `placed`.
+ * cancellation knows whether it leaves `draft` or `placed`. A status event of
+ * an order it never saw created, or a second OrderCreated, would count an
+ * order that does not exist (or twice): it throws and is parked, as does a
+ * status event whose data does not match its schema.
  */
+import { parseOrderEvent } from '../domain/events.ts';
 import type { OrderStatus } from '../domain/order.ts';
+import { ordersError } from '../errors.ts';
 import { table, type Projection } from './projection.ts';
 
 const STATUS_OF_EVENT: Readonly<Record<string, OrderStatus>> = {
@@ -34,7 +39,10 @@ export const orderStatusCounts: Projection = {
     const bump = (status: OrderStatus, by: number): void => void delta.set(status, (delta.get(status) ?? 0) + by);
     for (const event of relevant) {
       const next = STATUS_OF_EVENT[event.type]!;
+      parseOrderEvent(event.type, event.data); // a malformed event is parked here as in order-summaries
       const previous = current.get(event.streamId);
+      if (!previous && event.type !== 'OrderCreated') throw ordersError('ORDERS_NOT_FOUND', `order ${event.streamId}: ${event.type} before OrderCreated`, { orderId: event.streamId, event: event.type });
+      if (previous && event.type === 'OrderCreated') throw ordersError('ORDERS_ALREADY_EXISTS', `order ${event.streamId}: OrderCreated on an order that exists`, { orderId: event.streamId });
       if (previous === next) continue;
       if (previous) bump(previous, -1);
       bump(next, 1);

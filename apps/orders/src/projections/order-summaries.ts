@@ -3,9 +3,11 @@
  * total, version), for GET /orders/:id and a customer's order list. A batch
  * loads the affected rows once, folds the events with the aggregate's own
  * `evolve`, and upserts the results in one statement. The version guard
- * makes a re-applied event a no-op.
+ * makes a re-applied event a no-op. An event of an unknown type or with data
+ * that does not match its schema, or one the aggregate refuses (before
+ * OrderCreated, unsafe money), throws a coded error and is parked.
  */
-import type { OrderEvent } from '../domain/events.ts';
+import { parseOrderEvent } from '../domain/events.ts';
 import { evolve, type OrderState } from '../domain/order.ts';
 import { table, type Projection } from './projection.ts';
 
@@ -39,7 +41,7 @@ export const orderSummaries: Projection = {
     for (const event of events) {
       const row = byId.get(event.streamId) ?? { state: undefined, version: 0, createdAt: undefined, updatedAt: undefined };
       if (event.version <= row.version) continue;
-      row.state = evolve(row.state, event.streamId, { type: event.type, data: event.data } as OrderEvent);
+      row.state = evolve(row.state, event.streamId, parseOrderEvent(event.type, event.data));
       row.version = event.version;
       row.createdAt ??= event.recordedAt;
       row.updatedAt = event.recordedAt;

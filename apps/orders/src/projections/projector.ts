@@ -5,10 +5,13 @@
  * transaction-scoped advisory lock per projection keeps replicas (and a
  * rebuild's swap) from applying the same batch twice; taking it does not
  * assign a transaction id, so the projector never holds back the log horizon
- * while it reads.
+ * while it reads. An event the projection cannot apply is parked and passed
+ * (parking.ts); any other failure retries the batch with backoff, and
+ * `failingSince` tells readiness how long the loop has been failing.
  */
 import { withTransaction, type DbLogger, type DbPool, type Queryable } from '@bulwark/db';
 import { readGlobalLog, type GlobalPosition } from '../store/global-log.ts';
+import { applyOrPark, type Parked } from './parking.ts';
 import { liveTables, type Projection } from './projection.ts';
 
 export interface ProjectorOptions {
@@ -19,6 +22,8 @@ export interface ProjectorOptions {
   batchSize?: number;
   /** Idle poll interval when caught up; default 100 ms. */
   pollIntervalMs?: number;
+  /** Told about each event parked by a committed batch (metrics). */
+  onParked?: (parked: Parked) => void;
 }
 
 export interface Projector {
@@ -31,6 +36,18 @@ export interface Projector {
   readonly running: boolean;
   /** The last error of the loop, cleared by a successful batch (readiness). */
   readonly lastError: unknown;
+  /** Local time (ms) of the first of the failures in a row, undefined after a successful batch (readiness). */
+  readonly failingSince: number | undefined;
+}
+
+/** Logs and reports each event a committed batch (or rebuild step) parked. */
+export function reportParked(log: DbLogger, projection: string, parked: readonly Parked[], onParked?: (parked: Parked) => void): void {
+  for (const p of parked) {
+    const { eventId, streamId, version, type, position, errorCode } = p.event;
+    // A rebuild meets the events parked before it again: those are only a warning.
+    log[p.isNew ? 'error' : 'warn']({ err: p.error, projection, eventId, streamId, version, type, position, errorCode, again: !p.isNew }, 'projection parked an event it cannot apply');
+    onParked?.(p);
+  }
 }
 
 export function lockKey(projection: string): string {
@@ -65,17 +82,21 @@ export function createProjector(options: ProjectorOptions): Projector {
   let stopping = false;
   let wake: (() => void) | undefined;
   let lastError: unknown;
+  let failingSince: number | undefined;
 
-  const applyBatch = (): Promise<number> =>
-    withTransaction(pool, async (tx) => {
+  const applyBatch = async (): Promise<number> => {
+    const { applied, parked } = await withTransaction(pool, async (tx) => {
       await tx.query({ name: 'orders.projection.lock', text: 'SELECT pg_advisory_xact_lock(hashtext($1))', values: [lockKey(projection.name)] });
       const events = await readGlobalLog(tx, await readCheckpoint(tx, projection.name), batchSize);
       const last = events.at(-1);
-      if (!last) return 0;
-      await projection.apply(tx, events, tables);
+      if (!last) return { applied: 0, parked: [] };
+      const parked = await applyOrPark(tx, projection, events, tables);
       await writeCheckpoint(tx, projection.name, last.position);
-      return events.length;
+      return { applied: events.length, parked };
     });
+    reportParked(log, projection.name, parked, options.onParked);
+    return applied;
+  };
 
   const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -92,10 +113,12 @@ export function createProjector(options: ProjectorOptions): Projector {
       try {
         const applied = await applyBatch();
         lastError = undefined;
+        failingSince = undefined;
         failures = 0;
         if (applied < batchSize) await pause(pollIntervalMs);
       } catch (err) {
         lastError = err;
+        failingSince ??= Date.now();
         failures++;
         log.error({ err, projection: projection.name }, 'projection batch failed');
         await pause(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
@@ -110,6 +133,9 @@ export function createProjector(options: ProjectorOptions): Projector {
     },
     get lastError() {
       return lastError;
+    },
+    get failingSince() {
+      return failingSince;
     },
     start() {
       if (loop) return;

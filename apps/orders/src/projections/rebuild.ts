@@ -7,35 +7,46 @@
  * shadow → live, drop the old tables and set the checkpoint to the shadow's
  * position. Readers block for the moment of the rename and never see a
  * missing or half-built table.
+ *
+ * Events the projection cannot apply are parked as the live projector parks
+ * them (parking.ts) and listed in the result; the rebuild goes on. At the
+ * swap, parked rows of events the replay did apply (the code or the rules
+ * were fixed since) are forgotten: a rebuild is how parked events are
+ * replayed.
  */
 import { withTransaction, type DbLogger, type DbPool, type Queryable } from '@bulwark/db';
 import { readGlobalLog, START, type GlobalPosition } from '../store/global-log.ts';
-import { lockKey, writeCheckpoint } from './projector.ts';
+import { forgetParkedEventsExcept, type ParkedEvent } from '../store/parked-events.ts';
+import { applyOrPark, type Parked } from './parking.ts';
+import { lockKey, reportParked, writeCheckpoint } from './projector.ts';
 import type { Projection, TableNames } from './projection.ts';
 
 export interface RebuildResult {
   projection: string;
   events: number;
   position: GlobalPosition;
+  /** Events of the log the rebuilt read model does not reflect, in log order. */
+  parked: ParkedEvent[];
 }
 
 const q = (name: string): string => `"${name}"`;
 
-async function replay(db: Queryable, projection: Projection, tables: TableNames, from: GlobalPosition, batchSize: number): Promise<{ position: GlobalPosition; events: number }> {
+async function replay(db: Queryable, projection: Projection, tables: TableNames, from: GlobalPosition, batchSize: number): Promise<{ position: GlobalPosition; events: number; parked: Parked[] }> {
   let position = from;
   let events = 0;
+  const parked: Parked[] = [];
   for (;;) {
     const batch = await readGlobalLog(db, position, batchSize);
     const last = batch.at(-1);
-    if (!last) return { position, events };
-    await projection.apply(db, batch, tables);
+    if (!last) return { position, events, parked };
+    parked.push(...(await applyOrPark(db, projection, batch, tables)));
     position = last.position;
     events += batch.length;
-    if (batch.length < batchSize) return { position, events };
+    if (batch.length < batchSize) return { position, events, parked };
   }
 }
 
-export async function rebuildProjection(options: { pool: DbPool; projection: Projection; log: DbLogger; batchSize?: number }): Promise<RebuildResult> {
+export async function rebuildProjection(options: { pool: DbPool; projection: Projection; log: DbLogger; batchSize?: number; onParked?: (parked: Parked) => void }): Promise<RebuildResult> {
   const { pool, projection, log } = options;
   const batchSize = options.batchSize ?? 1_000;
   const shadow: TableNames = Object.fromEntries(projection.tables.map((t) => [t, `${t}_rebuild`]));
@@ -48,8 +59,11 @@ export async function rebuildProjection(options: { pool: DbPool; projection: Pro
   log.info({ projection: projection.name }, 'projection rebuild started');
   // Bulk of the replay: outside any lock, in batches that each commit.
   let progress = { position: START, events: 0 };
+  const parked: ParkedEvent[] = [];
   for (;;) {
     const step = await withTransaction(pool, (tx) => replay(tx, projection, shadow, progress.position, batchSize));
+    reportParked(log, projection.name, step.parked, options.onParked);
+    parked.push(...step.parked.map((p) => p.event));
     progress = { position: step.position, events: progress.events + step.events };
     if (step.events < batchSize) break;
   }
@@ -64,8 +78,12 @@ export async function rebuildProjection(options: { pool: DbPool; projection: Pro
       await tx.query(`DROP TABLE ${q(`${t}_old`)}`);
     }
     await writeCheckpoint(tx, projection.name, tail.position);
-    return { projection: projection.name, events: progress.events + tail.events, position: tail.position };
+    // Every event up to the checkpoint was replayed under the lock: what was parked and did not fail again now applies.
+    const all = [...parked, ...tail.parked.map((p) => p.event)];
+    await forgetParkedEventsExcept(tx, projection.name, all.map((p) => p.eventId));
+    return { result: { projection: projection.name, events: progress.events + tail.events, position: tail.position, parked: all }, tail: tail.parked };
   });
-  log.info({ projection: projection.name, events: result.events }, 'projection rebuilt and swapped in');
-  return result;
+  reportParked(log, projection.name, result.tail, options.onParked);
+  log.info({ projection: projection.name, events: result.result.events, parked: result.result.parked.length }, 'projection rebuilt and swapped in');
+  return result.result;
 }
