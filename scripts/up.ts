@@ -4,7 +4,7 @@
  * `npm run down` stops the services and then the infrastructure we started.
  */
 import { allServers, ensureInfra } from './infra/index.ts';
-import { discoverApps, startApp, stopApp } from './infra/services.ts';
+import { discoverApps, localAddresses, startApp, stopApp } from './infra/services.ts';
 
 const down = process.argv.includes('--down');
 
@@ -35,12 +35,13 @@ async function main(): Promise<void> {
     console.log(`  ${server.name.padEnd(12)} ${server.url.replace(/:[^:@/]+@/, ':***@')}`);
   }
   console.log(apps.length > 0 ? 'services' : 'services: none under apps/ yet');
+  const addresses = localAddresses(apps);
   for (const app of apps) {
     for (const companion of app.companions ?? []) {
-      const running = await startApp(companion, serviceEnv(infra));
+      const running = await startApp(companion, serviceEnv(infra), addresses);
       console.log(`  ${companion.name.padEnd(12)} ${running.url}  (companion of ${app.name}, log .local/services/${companion.name}.log)`);
     }
-    const running = await startApp(app, serviceEnv(infra));
+    const running = await startApp(app, serviceEnv(infra), addresses);
     console.log(`  ${app.name.padEnd(12)} ${running.url}  (openapi ${running.url}/openapi.json, log .local/services/${app.name}.log)`);
   }
 }

@@ -12,6 +12,9 @@
  * Environment values may name a local secret as `{{secret:<name>}}`: it is
  * generated once into .local/services/secrets/<name> (mode 0600) and the same
  * value is given to every process that names it, so no secret is committed.
+ * They name another app or companion's address as `{{url:<name>}}`
+ * (`http://<host>:<its declared port>`): a port is written once, in the
+ * package.json of the app that listens on it.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -59,11 +62,27 @@ function companionsOf(value: unknown, dir: string, pkgFile: string): AppInfo[] |
   });
 }
 
-/** Replaces `{{secret:<name>}}` with a per-machine generated secret kept under .local/services/secrets. */
-export function resolveEnv(env: Record<string, string> | undefined, secretsDir = path.join(settings.services.dir, 'secrets')): Record<string, string> {
+/** Every app's and companion's local address by name: what `{{url:<name>}}` stands for. */
+export function localAddresses(apps: readonly AppInfo[], host = settings.host): Record<string, string> {
+  const addresses: Record<string, string> = {};
+  for (const app of apps) for (const a of [app, ...(app.companions ?? [])]) addresses[a.name] = `http://${host}:${a.port}`;
+  return addresses;
+}
+
+/**
+ * Replaces `{{secret:<name>}}` with a per-machine generated secret kept under
+ * .local/services/secrets, and `{{url:<name>}}` with that app's address from
+ * `addresses` (an unknown name throws: a route to nowhere is a start-up error).
+ */
+export function resolveEnv(env: Record<string, string> | undefined, secretsDir = path.join(settings.services.dir, 'secrets'), addresses: Readonly<Record<string, string>> = {}): Record<string, string> {
   const resolved: Record<string, string> = {};
   for (const [key, value] of Object.entries(env ?? {})) {
-    resolved[key] = value.replace(/\{\{secret:([a-z0-9-]+)\}\}/g, (_m, name: string) => {
+    const withUrls = value.replace(/\{\{url:([a-z0-9-]+)\}\}/g, (_m, name: string) => {
+      const address = addresses[name];
+      if (!address) throw new Error(`${key}: {{url:${name}}} names no app or companion under apps/ (known: ${Object.keys(addresses).join(', ') || 'none'})`);
+      return address;
+    });
+    resolved[key] = withUrls.replace(/\{\{secret:([a-z0-9-]+)\}\}/g, (_m, name: string) => {
       const file = path.join(secretsDir, name);
       if (!fs.existsSync(file)) {
         fs.mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
@@ -110,15 +129,15 @@ async function ready(url: string): Promise<boolean> {
   }
 }
 
-/** Starts the app unless ours is already running; waits for readiness. */
-export async function startApp(app: AppInfo, env: Record<string, string>, timeoutMs = 60_000): Promise<RunningApp> {
+/** Starts the app unless ours is already running; waits for readiness. `addresses` resolves `{{url:<name>}}` (localAddresses). */
+export async function startApp(app: AppInfo, env: Record<string, string>, addresses: Readonly<Record<string, string>>, timeoutMs = 60_000): Promise<RunningApp> {
   fs.mkdirSync(settings.services.dir, { recursive: true });
   const url = `http://${settings.host}:${app.port}`;
   const existing = readPid(pidFileOf(app.name));
   if (isOurProcess(existing, app.main) && (await ready(url))) return { ...app, url, pid: existing! };
   const pid = startDetached(process.execPath, ['--conditions=bulwark-source', '--enable-source-maps', app.main], logFileOf(app.name), pidFileOf(app.name), {
     cwd: app.dir,
-    env: { ...process.env, ...env, ...resolveEnv(app.env), PORT: String(app.port), HOST: settings.host, SERVICE_NAME: app.name },
+    env: { ...process.env, ...env, ...resolveEnv(app.env, undefined, addresses), PORT: String(app.port), HOST: settings.host, SERVICE_NAME: app.name },
   });
   await waitFor(`${app.name} on ${url}/readyz`, () => ready(url), timeoutMs, logFileOf(app.name));
   writeScrapeTarget(app.name, app.port);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureInfra } from '../infra/index.ts';
 import { isOurProcess, waitFor } from '../infra/proc.ts';
 import os from 'node:os';
-import { discoverApps, resolveEnv, startApp, stopApp } from '../infra/services.ts';
+import { discoverApps, localAddresses, resolveEnv, startApp, stopApp } from '../infra/services.ts';
 import { settings } from '../infra/settings.ts';
 
 const appsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'apps');
@@ -49,10 +49,17 @@ describe('npm run up service launcher', () => {
     }
   });
 
+  it('when env names another app as {{url:<name>}}, then it gets that app\'s declared port, and an unknown name stops the start', () => {
+    const addresses = localAddresses(discoverApps());
+    expect(addresses).toMatchObject({ orders: 'http://127.0.0.1:8082', 'psp-simulator': 'http://127.0.0.1:8085' });
+    expect(resolveEnv({ U: 'x={{url:orders}},y={{url:psp-simulator}}' }, undefined, addresses).U).toBe('x=http://127.0.0.1:8082,y=http://127.0.0.1:8085');
+    expect(() => resolveEnv({ U: '{{url:catalog}}' }, undefined, addresses)).toThrow(/U: \{\{url:catalog\}\} names no app/);
+  });
+
   it('when an app is started twice and stopped, then one process ran, was scraped, and is gone', async () => {
     const [app] = discoverApps(appsDir);
-    const first = await startApp(app!, { DATABASE_URL: 'postgres://example' }, 20_000);
-    const second = await startApp(app!, {}, 20_000);
+    const first = await startApp(app!, { DATABASE_URL: 'postgres://example' }, {}, 20_000);
+    const second = await startApp(app!, {}, {}, 20_000);
     expect(second.pid).toBe(first.pid);
     const body = (await (await fetch(`${first.url}/readyz`)).json()) as Record<string, unknown>;
     expect(body).toEqual({ path: '/readyz', port: '18999', service: 'echo', db: true });

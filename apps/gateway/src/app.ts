@@ -38,7 +38,7 @@ export interface Gateway extends Service<GatewayConfig> {
 
 export function createGateway(options: GatewayOptions): Gateway {
   const { config } = options;
-  const file = options.routes ?? loadRoutesFile(config.GATEWAY_ROUTES_FILE);
+  const file = options.routes ?? loadRoutesFile(config.GATEWAY_ROUTES_FILE, config.GATEWAY_UPSTREAMS);
   const needsAuth = file.routes.some((r) => r.auth !== undefined);
   const needsLimiter = file.routes.some((r) => r.rateLimits.length > 0);
   const missing: string[] = [];

@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { baseConfigSchema, loadConfig } from '@bulwark/service-kit';
+import { parseUpstreamAddresses } from './domain/routes-file.ts';
 
 const FORBIDDEN_ALGORITHMS = /^(none|HS\d+)$/i;
 const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
@@ -17,6 +18,18 @@ export const DEFAULT_ROUTES_FILE = fileURLToPath(new URL('../routes.json', impor
 
 export const gatewayConfigSchema = baseConfigSchema.extend({
   GATEWAY_ROUTES_FILE: z.string().min(1).default(DEFAULT_ROUTES_FILE).describe('Path of the routes file (JSON, or YAML by .yaml/.yml extension).'),
+  GATEWAY_UPSTREAMS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      try {
+        return parseUpstreamAddresses(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .describe('Where each upstream of the routes file is: name=url,… (npm run up: from the apps\' ports; the chart: Service DNS names).'),
   REDIS_URL: z.url().optional().describe('Redis for rate limiting; without it, routes with rate limits fail to start.'),
   RATE_LIMIT_FAILURE_MODE: z.enum(['fail-open', 'fail-closed']).default('fail-open').describe('What rate limiting does while Redis is down or slow.'),
   RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().positive().default(100).describe('Longest wait for Redis on a rate-limit check.'),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { isAppError } from '@bulwark/errors';
-import { loadRoutesFile, validateRoutesFile } from './routes-file.ts';
+import { loadRoutesFile, parseUpstreamAddresses, validateRoutesFile } from './routes-file.ts';
 import { RouteTable } from './route-table.ts';
 
 const base = {
@@ -63,9 +63,27 @@ describe('validateRoutesFile', () => {
     expect(problemsOf({ ...base, routes: [{ ...base.routes[0], lifecycle: { retired: true } }] })).toEqual([expect.stringContaining('lifecycle.successor')]);
   });
 
-  it('when the shipped routes.json is loaded, then it validates', () => {
-    const file = loadRoutesFile(new URL('../../routes.json', import.meta.url).pathname);
+  it('when the shipped routes.json is loaded with the deployment\'s addresses, then it validates and every upstream has one', () => {
+    const shipped = new URL('../../routes.json', import.meta.url).pathname;
+    const names = ['identity', 'orders', 'inventory', 'payments', 'notifications'];
+    const file = loadRoutesFile(shipped, Object.fromEntries(names.map((n, i) => [n, `http://127.0.0.1:${9000 + i}`])));
     expect(file.routes.length).toBeGreaterThan(3);
+    expect(Object.values(file.upstreams).map((u) => u.url)).toHaveLength(names.length);
+  });
+
+  it('when an upstream has no address, or GATEWAY_UPSTREAMS names one the file does not have, then each is named', () => {
+    const noUrl = { ...base, upstreams: { orders: {} } };
+    expect(() => validateRoutesFile(noUrl)).toThrow(/upstream "orders": no address \(set orders=<url> in GATEWAY_UPSTREAMS\)/);
+    expect(validateRoutesFile(noUrl, 'f', { orders: 'http://10.0.0.1' }).upstreams.orders!.url).toBe('http://10.0.0.1');
+    expect(() => validateRoutesFile(noUrl, 'f', { orders: 'http://10.0.0.1', ordesr: 'http://x' })).toThrow(/GATEWAY_UPSTREAMS names "ordesr"/);
+  });
+
+  it('when GATEWAY_UPSTREAMS is parsed, then name=url pairs come out and a malformed entry is refused', () => {
+    expect(parseUpstreamAddresses(' orders=http://orders , psp-sim=https://psp.example:8443/base,')).toEqual({ orders: 'http://orders', 'psp-sim': 'https://psp.example:8443/base' });
+    expect(parseUpstreamAddresses('')).toEqual({});
+    expect(() => parseUpstreamAddresses('orders')).toThrow(/not name=url/);
+    expect(() => parseUpstreamAddresses('orders=ftp://x')).toThrow(/not an http\(s\) URL/);
+    expect(() => parseUpstreamAddresses('a=http://x,a=http://y')).toThrow(/named twice/);
   });
 });
 

@@ -3,6 +3,12 @@
  * errors that name the route and the field. Resilience settings live on the
  * upstream (breaker and bulkhead state is per upstream); a route may override
  * its timeout and retry policy.
+ *
+ * Where an upstream is comes from the deployment, not the file: an upstream
+ * without `url` takes it from GATEWAY_UPSTREAMS (`name=url,…`), which `npm
+ * run up` fills from the apps' declared ports and the chart from Service DNS
+ * names, so no port is written twice. A `url` in the file is for what the
+ * platform does not run (an external API).
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -37,8 +43,10 @@ const bulkheadSchema = z.strictObject({
   retryAfterSeconds: z.number().int().min(0).default(1),
 });
 
+const upstreamUrl = z.url({ protocol: /^https?$/ });
+
 const upstreamSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
+  url: upstreamUrl.optional().describe('Only for an upstream the platform does not run; platform services get theirs from GATEWAY_UPSTREAMS.'),
   connections: z.number().int().min(1).default(128).describe('Keep-alive connections per upstream origin.'),
   timeoutMs: z.number().int().min(1).default(10_000),
   retry: retrySchema.default(retrySchema.parse({})),
@@ -131,9 +139,11 @@ export const routesFileSchema = z.strictObject({
   routes: z.array(routeSchema).min(1),
 });
 
-export type RoutesFile = z.output<typeof routesFileSchema>;
+type ParsedRoutesFile = z.output<typeof routesFileSchema>;
+/** An upstream with its address resolved (from the file or GATEWAY_UPSTREAMS). */
+export type UpstreamConfig = ParsedRoutesFile['upstreams'][string] & { url: string };
+export type RoutesFile = Omit<ParsedRoutesFile, 'upstreams'> & { upstreams: Record<string, UpstreamConfig> };
 export type RouteConfig = RoutesFile['routes'][number];
-export type UpstreamConfig = RoutesFile['upstreams'][string];
 export type RetryConfig = z.output<typeof retrySchema>;
 export type BreakerConfig = z.output<typeof breakerSchema>;
 export type BulkheadConfig = z.output<typeof bulkheadSchema>;
@@ -156,19 +166,51 @@ function describePath(input: unknown, path: readonly PropertyKey[]): string {
   return path.length > 0 ? `field ${path.map(String).join('.')}` : '(root)';
 }
 
-/** Validates a parsed routes document; throws ROUTES_FILE_INVALID listing every problem. */
-export function validateRoutesFile(input: unknown, source = 'routes file'): RoutesFile {
+/**
+ * Validates a parsed routes document and resolves every upstream's address
+ * (`addresses`: GATEWAY_UPSTREAMS, name → URL, over the file's `url`); throws
+ * ROUTES_FILE_INVALID listing every problem.
+ */
+export function validateRoutesFile(input: unknown, source = 'routes file', addresses: Readonly<Record<string, string>> = {}): RoutesFile {
   const parsed = routesFileSchema.safeParse(input);
   const problems: string[] = parsed.success ? [] : parsed.error.issues.map((i) => `${describePath(input, i.path)}: ${i.message}`);
-  if (parsed.success) problems.push(...crossCheck(parsed.data));
+  if (parsed.success) problems.push(...crossCheck(parsed.data), ...addressProblems(parsed.data, addresses));
   if (problems.length > 0 || !parsed.success) {
     throw gatewayError('ROUTES_FILE_INVALID', `${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`, { extensions: { problems } });
   }
-  return parsed.data;
+  const upstreams = Object.fromEntries(Object.entries(parsed.data.upstreams).map(([name, u]) => [name, { ...u, url: addresses[name] ?? u.url! }]));
+  return { ...parsed.data, upstreams };
+}
+
+/** Every upstream needs an address; an address for an upstream the file does not have is a typo. */
+function addressProblems(file: ParsedRoutesFile, addresses: Readonly<Record<string, string>>): string[] {
+  const problems: string[] = [];
+  for (const [name, upstream] of Object.entries(file.upstreams)) {
+    if (addresses[name] === undefined && upstream.url === undefined) problems.push(`upstream "${name}": no address (set ${name}=<url> in GATEWAY_UPSTREAMS)`);
+  }
+  for (const name of Object.keys(addresses)) {
+    if (!Object.hasOwn(file.upstreams, name)) problems.push(`GATEWAY_UPSTREAMS names "${name}", which is no upstream of the file (known: ${Object.keys(file.upstreams).join(', ')})`);
+  }
+  return problems;
+}
+
+/** Parses GATEWAY_UPSTREAMS (`name=url,name=url`); throws on a malformed entry or URL. */
+export function parseUpstreamAddresses(value: string): Record<string, string> {
+  const addresses: Record<string, string> = {};
+  for (const entry of value.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const name = entry.slice(0, eq).trim();
+    const url = entry.slice(eq + 1).trim();
+    if (eq <= 0 || !/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`"${entry}" is not name=url`);
+    if (!upstreamUrl.safeParse(url).success) throw new Error(`"${entry}": ${JSON.stringify(url)} is not an http(s) URL`);
+    if (Object.hasOwn(addresses, name)) throw new Error(`"${name}" is named twice`);
+    addresses[name] = url;
+  }
+  return addresses;
 }
 
 /** What zod cannot see alone: references between sections, duplicates. */
-function crossCheck(file: RoutesFile): string[] {
+function crossCheck(file: ParsedRoutesFile): string[] {
   const problems: string[] = [];
   const ids = new Set<string>();
   const policies = new Set(file.rateLimitPolicies.map((p) => p.name));
@@ -198,8 +240,8 @@ function crossCheck(file: RoutesFile): string[] {
   return problems;
 }
 
-/** Reads and validates the routes file at `file` (YAML for .yaml/.yml, else JSON). */
-export function loadRoutesFile(file: string): RoutesFile {
+/** Reads and validates the routes file at `file` (YAML for .yaml/.yml, else JSON), with the upstream addresses of the deployment. */
+export function loadRoutesFile(file: string, addresses: Readonly<Record<string, string>> = {}): RoutesFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -212,5 +254,5 @@ export function loadRoutesFile(file: string): RoutesFile {
   } catch (err) {
     throw gatewayError('ROUTES_FILE_INVALID', `routes file ${file} does not parse: ${(err as Error).message}`, { cause: err });
   }
-  return validateRoutesFile(doc, `routes file ${file}`);
+  return validateRoutesFile(doc, `routes file ${file}`, addresses);
 }
