@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
 import { createOrderRepository } from '../src/domain/order-repository.ts';
+import { newSaga } from '../src/saga/checkout-saga.ts';
+import { claimDueSagas, insertSaga, recordDecision } from '../src/saga/saga-store.ts';
 import { ADDRESS, call, setupOrders, silent, waitFor, type TestOrders } from './support.ts';
 
 const PROBLEM = 'application/problem+json';
@@ -168,5 +171,17 @@ describe('order commands and queries over HTTP', () => {
     const loaded = await orders.load(id);
     await expect(orders.save(id, loaded, [{ type: 'OrderCreated', data: { customerId: 'someone-else' } }])).rejects.toMatchObject({ code: 'ORDERS_ALREADY_EXISTS' });
     expect(await typesOf(id)).toEqual(['OrderCreated']);
+  });
+
+  it('when a saga step records an event for an order that has no stream, then it is refused and nothing is appended (no stream starts with a saga event)', async () => {
+    const ghost = 'ghost-order-2';
+    const saga = newSaga({ sagaId: randomUUID(), orderId: ghost, amountCents: 1, currency: 'EUR', items: [{ sku: 'A', quantity: 1 }], now: Date.now(), deadlineMs: 60_000 });
+    await insertSaga(t.db, saga);
+    const [claimed] = await claimDueSagas(t.db, 'test-runner', 10, 60_000);
+    expect(claimed?.sagaId).toBe(saga.sagaId);
+    const event = { type: 'StockReserved', data: { sagaId: saga.sagaId, reservationId: 'r-1' } } as const;
+    await expect(recordDecision(t.db, { owner: 'test-runner', leaseMs: 60_000, from: claimed!, to: claimed!, outcome: { kind: 'expired' }, event, expired: false, keepLease: false })).rejects.toMatchObject({ code: 'ORDERS_NOT_FOUND' });
+    expect(await typesOf(ghost)).toEqual([]);
+    expect((await t.db.query('SELECT 1 FROM streams WHERE stream_id = $1', [ghost])).rowCount).toBe(0);
   });
 });

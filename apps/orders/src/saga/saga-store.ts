@@ -9,7 +9,7 @@ import type { DbClient, DbPool, Queryable } from '@bulwark/db';
 import { withTransaction } from '@bulwark/db';
 import type { OrderEvent } from '../domain/events.ts';
 import { ORDER_STREAM_TYPE } from '../domain/order.ts';
-import { VersionConflictError } from '../errors.ts';
+import { ordersError, VersionConflictError } from '../errors.ts';
 import { appendToStream, streamVersion } from '../store/event-store.ts';
 import { isTerminal, type SagaEvent, type SagaState, type StepOutcome } from './checkout-saga.ts';
 
@@ -89,7 +89,10 @@ async function appendSagaEvent(client: DbClient, orderId: string, event: SagaEve
   // it, so a command landing first shows up as a version conflict: step back and append at the new head.
   await client.query({ name: 'orders.saga.lock_stream', text: 'SELECT 1 FROM streams WHERE stream_id = $1 FOR UPDATE', values: [orderId] });
   for (let attempt = 1; ; attempt++) {
-    const version = (await streamVersion(client, orderId)) ?? 0;
+    // Never version 0: that would create the order's stream with a saga event as its first (issue 24's
+    // "cancel before created" class). A saga only exists for an order that does.
+    const version = await streamVersion(client, orderId);
+    if (version === undefined) throw ordersError('ORDERS_NOT_FOUND', `order ${orderId} has no event stream; the saga event is not appended`, { orderId });
     await client.query('SAVEPOINT saga_append');
     try {
       await appendToStream(client, orderId, ORDER_STREAM_TYPE, version, [event as OrderEvent]);
