@@ -120,6 +120,25 @@ describe('order commands and queries over HTTP', () => {
     expect(metrics).toMatch(/orders_projection_lag_events\{projection="order-summaries"[^}]*\} 0/);
   });
 
+  it('when orders of a customer were created within the same millisecond, then keyset pages still list each exactly once', async () => {
+    // Rows straight into the read model: microseconds apart inside one millisecond, the page boundary between them.
+    for (let i = 1; i <= 6; i++) {
+      await t.db.query(`INSERT INTO order_summaries (order_id, customer_id, status, version, created_at, updated_at) VALUES ($1, 'c-same-ms', 'draft', 1, $2, $2)`, [
+        `same-ms-${i}`,
+        `2026-01-01T00:00:00.123${String(100 + i * 111).padStart(3, '0')}Z`,
+      ]);
+    }
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const page: { status: number; body: { orders: { orderId: string }[]; nextCursor: string | null } } = await call(url, 'GET', `/customers/c-same-ms/orders?limit=2${after ? `&after=${after}` : ''}`);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.orders.map((o) => o.orderId));
+      after = page.body.nextCursor;
+    } while (after);
+    expect(seen).toEqual(['same-ms-6', 'same-ms-5', 'same-ms-4', 'same-ms-3', 'same-ms-2', 'same-ms-1']);
+  });
+
   const typesOf = async (streamId: string): Promise<string[]> =>
     (await t.db.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY version', [streamId])).rows.map((r) => r.type);
 

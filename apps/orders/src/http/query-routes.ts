@@ -8,24 +8,33 @@ import { CustomerOrdersQuery, CustomerOrdersResponse, OrderIdParams, OrderSummar
 import { z } from 'zod';
 
 function encodeCursor(c: OrdersCursor): string {
-  return Buffer.from(JSON.stringify([c.createdAt, c.orderId])).toString('base64url');
+  return Buffer.from(JSON.stringify([c.createdAtUs.toString(), c.orderId])).toString('base64url');
 }
 
-/** The forms encodeCursor writes: toISOString of a timestamp PostgreSQL can take (years 1–9999), an order id. */
-const CURSOR_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** Microseconds since the epoch for PostgreSQL's timestamptz range this API writes (years 1–9999). */
+const CURSOR_US = /^-?\d{1,18}$/;
+const MIN_US = -62_135_596_800_000_000n; // 0001-01-01
+const MAX_US = 253_402_300_799_999_999n; // 9999-12-31T23:59:59.999999
+/** Cursors written before microsecond cursors (toISOString, milliseconds): still honoured while clients hold them. */
+const LEGACY_CURSOR_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const CURSOR_ORDER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * The cursor is opaque to clients but comes back from them: only the exact
- * forms encodeCursor writes pass, so nothing that passed Date.parse but not
- * PostgreSQL (`"1"`, `"Tue 2024"`, year 0) or a NUL smuggled inside the
- * base64 reaches the query as a 500.
+ * forms encodeCursor writes (or wrote) pass, so nothing PostgreSQL would
+ * refuse, or a NUL smuggled inside the base64, reaches the query as a 500.
  */
 function decodeCursor(raw: string): OrdersCursor {
   try {
-    const [createdAt, orderId] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof createdAt === 'string' && typeof orderId === 'string' && CURSOR_TIME.test(createdAt) && new Date(createdAt).toISOString() === createdAt && CURSOR_ORDER_ID.test(orderId)) {
-      return { createdAt, orderId };
+    const [time, orderId] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof time === 'string' && typeof orderId === 'string' && CURSOR_ORDER_ID.test(orderId)) {
+      if (CURSOR_US.test(time)) {
+        const createdAtUs = BigInt(time);
+        if (createdAtUs >= MIN_US && createdAtUs <= MAX_US) return { createdAtUs, orderId };
+      } else if (LEGACY_CURSOR_TIME.test(time) && new Date(time).toISOString() === time) {
+        // A millisecond cursor stood for the whole millisecond's end: rows later in it were not on the page either.
+        return { createdAtUs: BigInt(Date.parse(time)) * 1000n + 999n, orderId };
+      }
     }
   } catch {
     // fall through
@@ -52,8 +61,7 @@ export function registerQueryRoutes(r: RouteRegistrar, db: DbPool): void {
     query: CustomerOrdersQuery,
     responses: { 200: CustomerOrdersResponse },
     handler: async ({ params, query }) => {
-      const orders = await listCustomerOrders(db, params.customerId, query.limit, query.after === undefined ? undefined : decodeCursor(query.after));
-      const last = orders.at(-1);
+      const { orders, last } = await listCustomerOrders(db, params.customerId, query.limit, query.after === undefined ? undefined : decodeCursor(query.after));
       return { status: 200, body: { orders, nextCursor: last && orders.length === query.limit ? encodeCursor(last) : null } };
     },
   });

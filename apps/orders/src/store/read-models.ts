@@ -50,23 +50,29 @@ export async function findOrderSummary(db: Queryable, orderId: string): Promise<
   return rows[0] && toSummary(rows[0]);
 }
 
-/** Keyset cursor: the (created_at, order_id) of the last row of the previous page. */
+/**
+ * Keyset cursor: the (created_at, order_id) of the last row of the previous
+ * page, the time in whole microseconds since the epoch (PostgreSQL's own
+ * precision: a millisecond cursor skipped rows created later within the same
+ * millisecond as the page's last row).
+ */
 export interface OrdersCursor {
-  createdAt: string;
+  createdAtUs: bigint;
   orderId: string;
 }
 
 /** A customer's orders, newest first; `after` continues from the previous page's last row (stable under inserts). */
-export async function listCustomerOrders(db: Queryable, customerId: string, limit: number, after?: OrdersCursor): Promise<OrderSummary[]> {
-  const { rows } = await db.query<SummaryRow>({
+export async function listCustomerOrders(db: Queryable, customerId: string, limit: number, after?: OrdersCursor): Promise<{ orders: OrderSummary[]; last: OrdersCursor | undefined }> {
+  const { rows } = await db.query<SummaryRow & { created_at_us: string }>({
     name: 'orders.query.by_customer',
-    text: `SELECT * FROM order_summaries
-           WHERE customer_id = $1 AND ($2::timestamptz IS NULL OR (created_at, order_id) < ($2::timestamptz, $3::text))
+    text: `SELECT *, (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_at_us FROM order_summaries
+           WHERE customer_id = $1 AND ($2::bigint IS NULL OR (created_at, order_id) < ('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::text))
            ORDER BY created_at DESC, order_id DESC
            LIMIT $4`,
-    values: [customerId, after?.createdAt ?? null, after?.orderId ?? null, limit],
+    values: [customerId, after?.createdAtUs.toString() ?? null, after?.orderId ?? null, limit],
   });
-  return rows.map(toSummary);
+  const last = rows.at(-1);
+  return { orders: rows.map(toSummary), last: last && { createdAtUs: BigInt(last.created_at_us), orderId: last.order_id } };
 }
 
 export async function statusCounts(db: Queryable): Promise<Record<string, number>> {
