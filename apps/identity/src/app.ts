@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
-import { createPool, migrate, type DbPool } from '@bulwark/db';
+import { createPool, migrate, sqlStateOf, type DbPool } from '@bulwark/db';
 import { RateLimiter } from '@bulwark/ratelimit';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { IdentityConfig } from './config.ts';
@@ -28,6 +28,19 @@ import { createIdentityMetrics } from './metrics.ts';
 import { ensureTenant } from './store/accounts-store.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
+
+/**
+ * CREATE SCHEMA IF NOT EXISTS is not safe against itself: two replicas
+ * starting together can both pass the check and one fails on the catalog's
+ * unique index (23505). Either way the schema exists afterwards.
+ */
+async function createSchema(pool: DbPool, schema: string): Promise<void> {
+  try {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  } catch (err) {
+    if (sqlStateOf(err) !== '23505' && sqlStateOf(err) !== '42P06') throw err;
+  }
+}
 
 export interface IdentityAppOptions {
   config: IdentityConfig;
@@ -139,7 +152,7 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
   service.app.set('trust proxy', config.TRUST_PROXY_HOPS);
 
   async function prepare(): Promise<void> {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${config.IDENTITY_SCHEMA}"`);
+    await createSchema(pool, config.IDENTITY_SCHEMA);
     await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.IDENTITY_SCHEMA, phase: 'all' });
     for (const entry of config.TENANTS) {
       const i = entry.indexOf(':');
