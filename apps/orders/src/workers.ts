@@ -16,6 +16,7 @@ import { createSagaRunner, type SagaRunner, type SagaRunnerOptions } from './sag
 import { slotStatus } from './relay/replication-setup.ts';
 import { countEventsAfter, formatPosition } from './store/global-log.ts';
 import { countParkedEvents, listParkedEvents, type ParkedEvent } from './store/parked-events.ts';
+import { listRelayParked, loadParkedEvents, markRepublished, parkRelayEvent, recordRepublishFailure, type RelayParkedEvent } from './store/relay-parked-events.ts';
 
 export const PROJECTIONS: readonly Projection[] = [orderSummaries, orderStatusCounts];
 
@@ -53,6 +54,10 @@ export interface Workers {
   /** Readiness: throws naming each projection that is stuck or lags past the threshold. */
   checkProjections(): Promise<void>;
   relayStatus(): Promise<{ enabled: boolean; streaming: boolean; slot: string; active: boolean | null; lagBytes: number | null }>;
+  /** Events the relay parked (their data fails the topic schema), oldest first. */
+  relayParked(limit: number): Promise<RelayParkedEvent[]>;
+  /** Publishes the parked events not yet republished, from the event log; reports which went out and which still fail. */
+  republishRelayParked(limit: number): Promise<{ republished: string[]; failed: { eventId: string; error: string }[] }>;
   /** Applies every projection up to the visible end of the log (tests, CLI). */
   catchUp(): Promise<void>;
 }
@@ -86,7 +91,22 @@ export function createWorkers(options: WorkersOptions): Workers {
     parkedTotal.inc({ projection: projection.name }, 0);
     return createProjector({ pool, projection, log, batchSize: options.projector.batchSize, pollIntervalMs: options.projector.pollIntervalMs, onParked });
   });
-  const relay = options.relay && createCdcRelay({ ...options.relay, log, registry: options.registry });
+  const relayParkedTotal = new Counter({
+    name: 'orders_relay_parked_events_total',
+    help: 'Committed events the CDC relay could not publish (their data fails the topic schema) and parked in relay_parked_events; Kafka lacks them until republished.',
+    registers: [options.registry],
+  });
+  relayParkedTotal.inc(0);
+  const relay =
+    options.relay &&
+    createCdcRelay({
+      ...options.relay,
+      log,
+      registry: options.registry,
+      park: async (event, err) => {
+        if (await parkRelayEvent(pool, { ...event, errorCode: err.code ?? null, error: err.message })) relayParkedTotal.inc();
+      },
+    });
   const saga = options.saga && createSagaRunner({ ...options.saga, pool, log, registry: options.registry });
 
   const projectionStatus = async (): Promise<ProjectionStatus[]> => {
@@ -175,6 +195,25 @@ export function createWorkers(options: WorkersOptions): Workers {
       const slot = options.relay?.slot ?? '';
       const status = relay ? await slotStatus(pool, slot) : undefined;
       return { enabled: relay !== undefined, streaming: relay?.streaming ?? false, slot, active: status?.active ?? null, lagBytes: status?.lagBytes ?? null };
+    },
+    relayParked: (limit) => listRelayParked(pool, limit),
+    async republishRelayParked(limit) {
+      const republished: string[] = [];
+      const failed: { eventId: string; error: string }[] = [];
+      if (!relay) return { republished, failed };
+      const waiting = await listRelayParked(pool, limit, true);
+      for (const event of await loadParkedEvents(pool, waiting.map((w) => w.eventId))) {
+        try {
+          await relay.publish({ eventId: event.eventId, streamId: event.streamId, version: event.version, type: event.type, data: event.data as Record<string, unknown>, recordedAt: event.recordedAt });
+          await markRepublished(pool, event.eventId);
+          republished.push(event.eventId);
+        } catch (err) {
+          const e = err as Error & { code?: string };
+          await recordRepublishFailure(pool, event.eventId, e.code ?? null, e.message);
+          failed.push({ eventId: event.eventId, error: e.message });
+        }
+      }
+      return { republished, failed };
     },
     async catchUp() {
       for (const p of projectors) await p.catchUp();

@@ -267,4 +267,31 @@ describe('CDC relay (logical replication → Kafka)', () => {
     expect(compareLsn(confirmed, rows[0]!.lsn)).toBeLessThan(0);
     expect(compareLsn(confirmed, before)).toBeGreaterThanOrEqual(0);
   });
+
+  it('when a committed event\'s data fails its topic schema, then it is parked (counted, listed), later events still flow, and it is republished once fixed', async () => {
+    const { url } = await t.start({ relay: true, projector: false });
+    const topic = await watchTopic(t.topic);
+    try {
+      const orderId = (await call(url, 'POST', '/orders', { customerId: 'c' })).body.order.orderId as string;
+      const poisoned = randomUUID();
+      // Written around the domain (its schema caps quantity at 1000): the topic schema refuses it.
+      await t.db.query(`INSERT INTO events (event_id, stream_id, version, type, data) VALUES ($1, $2, 2, 'ItemAdded', '{"sku":"s","quantity":5000,"unitPriceCents":1}')`, [poisoned, orderId]);
+      const later = (await call(url, 'POST', '/orders', { customerId: 'later' })).body.order.orderId as string;
+      await waitFor(() => topic.ids.size === 2, 'the events around the poisoned one on Kafka');
+      expect(topic.ids.has(poisoned)).toBe(false);
+      const parked = (await call(url, 'GET', '/relay/parked')).body.events as { eventId: string; streamId: string; errorCode: string; republishedAt: string | null }[];
+      expect(parked).toEqual([expect.objectContaining({ eventId: poisoned, streamId: orderId, errorCode: 'EVENTS_INVALID_DATA', republishedAt: null })]);
+      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/orders_relay_parked_events_total\S* 1\b/);
+      expect(later).toBeTruthy();
+
+      // Still refused: it stays parked with the error.
+      expect((await call(url, 'POST', '/relay/parked/republish')).body).toMatchObject({ republished: [], failed: [{ eventId: poisoned }] });
+      await t.db.query(`UPDATE events SET data = jsonb_set(data, '{quantity}', '5') WHERE event_id = $1`, [poisoned]);
+      expect((await call(url, 'POST', '/relay/parked/republish')).body).toEqual({ republished: [poisoned], failed: [] });
+      await waitFor(() => topic.ids.has(poisoned), 'the repaired event on Kafka');
+      expect((await call(url, 'GET', '/relay/parked')).body.events[0].republishedAt).not.toBeNull();
+    } finally {
+      await topic.stop();
+    }
+  });
 });

@@ -3,7 +3,7 @@ import type { RouteRegistrar } from '@bulwark/service-kit';
 import { z } from 'zod';
 import { ordersError } from '../errors.ts';
 import type { Workers } from '../workers.ts';
-import { ParkedEventsQuery, ParkedEventsResponse, ProjectionsResponse, RebuildResponse, RelayResponse } from './schemas.ts';
+import { ParkedEventsQuery, ParkedEventsResponse, ProjectionsResponse, RebuildResponse, RelayParkedResponse, RelayRepublishResponse, RelayResponse } from './schemas.ts';
 
 export function registerAdminRoutes(r: RouteRegistrar, workers: Workers): void {
   r.get('/projections', {
@@ -36,5 +36,17 @@ export function registerAdminRoutes(r: RouteRegistrar, workers: Workers): void {
     summary: 'CDC relay and replication slot status',
     responses: { 200: RelayResponse },
     handler: async () => ({ status: 200, body: await workers.relayStatus() }),
+  });
+  r.get('/relay/parked', {
+    summary: 'Committed events the relay could not publish (data refused by the topic schema), oldest first',
+    query: ParkedEventsQuery,
+    responses: { 200: RelayParkedResponse },
+    handler: async ({ query }) => ({ status: 200, body: { events: await workers.relayParked(query.limit) } }),
+  });
+  r.post('/relay/parked/republish', {
+    summary: 'Publish the parked events again from the event log (after their data or the schema was fixed)',
+    query: ParkedEventsQuery,
+    responses: { 200: RelayRepublishResponse },
+    handler: async ({ query }) => ({ status: 200, body: await workers.republishRelayParked(query.limit) }),
   });
 }

@@ -76,6 +76,21 @@ export const RebuildResponse = z.object({
   parked: z.number().int().describe('Events the rebuilt read model does not reflect (parked; the rebuild went on).'),
   parkedEvents: z.array(ParkedEvent).describe('The first 100 of them, in log order.'),
 });
+const RelayParkedEvent = z.object({
+  eventId: z.string(),
+  streamId: z.string(),
+  version: z.number().int(),
+  type: z.string(),
+  errorCode: z.string().nullable(),
+  error: z.string(),
+  parkedAt: z.string(),
+  republishedAt: z.string().nullable(),
+});
+export const RelayParkedResponse = z.object({ events: z.array(RelayParkedEvent) });
+export const RelayRepublishResponse = z.object({
+  republished: z.array(z.string()).describe('Event ids published to the topic now.'),
+  failed: z.array(z.object({ eventId: z.string(), error: z.string() })).describe('Still refused (the error is recorded on the parked row).'),
+});
 export const RelayResponse = z.object({ enabled: z.boolean(), streaming: z.boolean(), slot: z.string(), active: z.boolean().nullable(), lagBytes: z.number().nullable() });
 
 const SagaStepName = z.enum(['reserve_stock', 'authorize_payment', 'confirm_order', 'capture_payment', 'void_payment', 'release_stock', 'mark_failed']);

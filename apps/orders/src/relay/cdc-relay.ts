@@ -14,11 +14,15 @@
  * COMMIT that starts there is skipped after a restart. An event of a type
  * this build does not know (a newer version wrote it) is held, not skipped:
  * its transaction fails, the stream restarts from the slot and retries until
- * a relay that knows the type takes over.
+ * a relay that knows the type takes over. An event whose data fails its
+ * topic schema (written around the domain, or a drifted schema) would hold
+ * the slot forever the same way; with `park` it is recorded as a dead letter
+ * before its transaction counts as done, and the relay goes on.
  */
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
 import type { Registry } from 'prom-client';
 import type { DbLogger } from '@bulwark/db';
+import { isAppError } from '@bulwark/errors';
 import type { EventProducer } from '@bulwark/events';
 import { isOrderEventType, KAFKA_EVENTS } from '../domain/events.ts';
 import { confirmExactly, ZERO_LSN } from './lsn.ts';
@@ -41,7 +45,25 @@ export interface CdcRelayOptions {
    * latest one wins. One status message per commit was a socket write per event at load.
    */
   ackIntervalMs?: number;
+  /**
+   * Records an event whose data the topic's schema refuses (EVENTS_INVALID_DATA /
+   * EVENTS_INVALID_ENVELOPE) as a dead letter; the transaction is confirmed once
+   * this resolves. Without it such an event holds the slot, like an unknown type.
+   */
+  park?: (event: { eventId: string; streamId: string; version: number; type: string }, err: Error & { code?: string }) => Promise<void>;
 }
+
+/** The stored form of an event the relay publishes (a row of the `events` table). */
+export interface RelayedEvent {
+  eventId: string;
+  streamId: string;
+  version: number;
+  type: string;
+  data: Record<string, unknown>;
+  recordedAt: Date;
+}
+
+const PARKABLE = new Set(['EVENTS_INVALID_DATA', 'EVENTS_INVALID_ENVELOPE']);
 
 export interface CdcRelay {
   /** Connects and starts streaming; retries in the background on failure. */
@@ -54,6 +76,8 @@ export interface CdcRelay {
   readonly published: number;
   /** Events received from the slot since start, confirmed or not. */
   readonly received: number;
+  /** Publishes one stored event as the stream does (republishing a parked one). */
+  publish(event: RelayedEvent): Promise<void>;
 }
 
 interface RowEvent {
@@ -78,6 +102,13 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
   let failures = 0;
   let generation = 0;
   let sendPendingAck: (() => Promise<void>) | undefined;
+
+  function publish(e: RelayedEvent): Promise<void> {
+    if (!isOrderEventType(e.type)) {
+      return Promise.reject(new Error(`event ${e.eventId} has type ${JSON.stringify(e.type)}, unknown to this relay; holding the slot until a relay that knows it takes over`));
+    }
+    return producer.publish(topic, KAFKA_EVENTS[e.type], { ...e.data, orderId: e.streamId, version: e.version }, { key: e.streamId, id: e.eventId, time: e.recordedAt }).then(() => undefined);
+  }
 
   function scheduleRestart(reason: unknown): void {
     if (stopped) return;
@@ -145,9 +176,13 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
       } else if (msg.tag === 'insert' && msg.relation?.schema === options.schema && msg.relation.name === 'events' && msg.new) {
         const row = msg.new;
         received++;
-        const publishing = !isOrderEventType(row.type)
-          ? Promise.reject(new Error(`event ${row.event_id} has type ${JSON.stringify(row.type)}, unknown to this relay; holding the slot until a relay that knows it takes over`))
-          : producer.publish(topic, KAFKA_EVENTS[row.type], { ...row.data, orderId: row.stream_id, version: row.version }, { key: row.stream_id, id: row.event_id, time: row.recorded_at });
+        const event: RelayedEvent = { eventId: row.event_id, streamId: row.stream_id, version: row.version, type: row.type, data: row.data, recordedAt: row.recorded_at };
+        const park = options.park;
+        const publishing = publish(event).catch((err: unknown) => {
+          if (!park || !isAppError(err) || !PARKABLE.has(err.code)) throw err;
+          log.error({ err, eventId: event.eventId, streamId: event.streamId, type: event.type }, 'cdc relay parked an event its topic schema refuses');
+          return park({ eventId: event.eventId, streamId: event.streamId, version: event.version, type: event.type }, err);
+        });
         // Awaited by the commit's link of the chain; a link that never runs (earlier failure, stop) must not leave an unhandled rejection.
         publishing.catch(() => undefined);
         (txPublishes ??= []).push(publishing);
@@ -199,6 +234,7 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
     get received() {
       return received;
     },
+    publish,
     start() {
       if (!stopped) return;
       stopped = false;

@@ -109,7 +109,7 @@ export async function streamVersion(db: Queryable, streamId: string): Promise<nu
   return rows[0]?.version ?? undefined;
 }
 
-interface EventRow {
+export interface EventRow {
   id: string;
   transaction_id: string;
   event_id: string;
