@@ -55,6 +55,18 @@ export const IDENTITY_ERROR_CODES = [
     description: 'The request needs a valid access token of a live session (`Authorization: Bearer …`); it is missing, invalid, expired, or its session was revoked.',
   },
   {
+    code: 'IDENTITY_ADDRESS_NOT_FOUND',
+    status: 404,
+    title: 'Address not found',
+    description: 'The account has no saved address with this id.',
+  },
+  {
+    code: 'IDENTITY_ADDRESS_LIMIT',
+    status: 422,
+    title: 'Too many addresses',
+    description: 'An account keeps at most `max` saved addresses; delete one first. Nothing was stored.',
+  },
+  {
     code: 'IDENTITY_SIGNING_KEY_UNAVAILABLE',
     status: 503,
     title: 'Signing key unavailable',

@@ -114,7 +114,7 @@ describe('operational endpoints', () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/.well-known/jwks.json', '/v1/accounts', '/v1/accounts/verify', '/v1/accounts/verify/resend', '/v1/me', '/v1/password-resets', '/v1/password-resets/confirm', '/v1/sessions', '/v1/sessions/logout', '/v1/sessions/refresh'].sort(),
+      ['/.well-known/jwks.json', '/v1/accounts', '/v1/accounts/verify', '/v1/accounts/verify/resend', '/v1/me', '/v1/me/addresses', '/v1/me/addresses/{id}', '/v1/password-resets', '/v1/password-resets/confirm', '/v1/sessions', '/v1/sessions/logout', '/v1/sessions/refresh'].sort(),
     );
     expect(JSON.stringify(doc.paths['/v1/sessions'].post.responses['401'])).toContain('IDENTITY_INVALID_CREDENTIALS');
     expect(JSON.stringify(doc.paths['/v1/sessions'].post.responses['429'])).toContain('IDENTITY_LOGIN_LOCKED');

@@ -119,7 +119,8 @@ export async function confirmPasswordReset(ctx: IdentityContext, input: { token:
   ctx.metrics.sessionsRevoked.inc({ reason: 'password-reset' }, revoked);
 }
 
-async function liveUser(ctx: IdentityContext, claims: AccessClaims): Promise<User> {
+/** The token's account, if its session is still live; 401 otherwise. */
+export async function liveUser(ctx: IdentityContext, claims: AccessClaims): Promise<User> {
   const user = (await isSessionLive(ctx.pool, claims.sid, claims.sub)) ? await findUserById(ctx.pool, claims.sub) : undefined;
   if (!user) throw identityError('IDENTITY_UNAUTHENTICATED', 'the session of this token has ended', { headers: { 'www-authenticate': 'Bearer error="invalid_token", error_description="session ended"' } });
   return user;

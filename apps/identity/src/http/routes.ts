@@ -7,11 +7,16 @@
 import type { Request } from 'express';
 import type { RouteRegistrar } from '@bulwark/service-kit';
 import { verifyAccessToken } from '../domain/access-tokens.ts';
+import { addAddress, getAddresses, removeAddress, replaceAddress } from '../domain/addresses.ts';
 import { confirmPasswordReset, getProfile, patchProfile, registerAccount, requestPasswordReset, resendVerification, verifyEmail } from '../domain/accounts.ts';
 import type { IdentityContext } from '../domain/context.ts';
 import { login, logout, refresh } from '../domain/sessions.ts';
 import {
   AcceptedResponse,
+  AddressBody,
+  AddressListResponse,
+  AddressParams,
+  AddressResponse,
   AccountAddressBody,
   JwksResponse,
   LoginBody,
@@ -28,6 +33,7 @@ import {
 const NO_STORE = { 'cache-control': 'no-store' };
 const ACCEPTED = { status: 'accepted' as const };
 const BEARER = [{ name: 'authorization', required: true, description: 'Bearer access token issued by POST /v1/sessions.' }] as const;
+const PRIVATE = { 'cache-control': 'private, no-store' };
 
 function clientIp(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
@@ -128,5 +134,45 @@ export function registerRoutes(r: RouteRegistrar, ctx: IdentityContext): void {
     body: PatchMeBody,
     responses: { 200: ProfileResponse },
     handler: async ({ req, body }) => ({ status: 200, body: await patchProfile(ctx, await verifyAccessToken(ctx.ring, ctx.tokens, req.get('authorization')), body), headers: { 'cache-control': 'private, no-store' } }),
+  });
+
+  const claimsOf = (req: Request) => verifyAccessToken(ctx.ring, ctx.tokens, req.get('authorization'));
+  r.get('/v1/me/addresses', {
+    summary: "The caller's saved addresses, oldest first",
+    errors: ['IDENTITY_UNAUTHENTICATED'],
+    headers: BEARER,
+    responses: { 200: AddressListResponse },
+    handler: async ({ req }) => ({ status: 200, body: { addresses: await getAddresses(ctx, await claimsOf(req)) }, headers: PRIVATE }),
+  });
+  r.post('/v1/me/addresses', {
+    summary: 'Save an address (at most 20; the first one is the default)',
+    errors: ['IDENTITY_UNAUTHENTICATED', 'IDENTITY_ADDRESS_LIMIT'],
+    headers: BEARER,
+    body: AddressBody,
+    responses: { 201: AddressResponse },
+    handler: async ({ req, body }) => {
+      const address = await addAddress(ctx, await claimsOf(req), body);
+      return { status: 201, body: address, headers: { ...PRIVATE, location: `/v1/me/addresses/${address.id}` } };
+    },
+  });
+  r.put('/v1/me/addresses/:id', {
+    summary: 'Replace a saved address',
+    errors: ['IDENTITY_UNAUTHENTICATED', 'IDENTITY_ADDRESS_NOT_FOUND'],
+    headers: BEARER,
+    params: AddressParams,
+    body: AddressBody,
+    responses: { 200: AddressResponse },
+    handler: async ({ req, params, body }) => ({ status: 200, body: await replaceAddress(ctx, await claimsOf(req), params.id, body), headers: PRIVATE }),
+  });
+  r.delete('/v1/me/addresses/:id', {
+    summary: 'Delete a saved address',
+    errors: ['IDENTITY_UNAUTHENTICATED', 'IDENTITY_ADDRESS_NOT_FOUND'],
+    headers: BEARER,
+    params: AddressParams,
+    responses: { 204: null },
+    handler: async ({ req, params }) => {
+      await removeAddress(ctx, await claimsOf(req), params.id);
+      return { status: 204 };
+    },
   });
 }

@@ -44,3 +44,25 @@ export const ProfileResponse = z.object({
 export const JwksResponse = z.object({
   keys: z.array(z.object({ kty: z.string(), kid: z.string(), alg: z.string(), use: z.string() }).loose()),
 }).describe('The public signing keys: the current one, the next one ahead of its activation, and superseded ones until their last token expired.');
+
+/** The address orders takes (line1, city, postalCode, country) plus a label and the default flag. */
+export const AddressBody = z.strictObject({
+  label: z.string().min(1).max(50).nullable().default(null),
+  line1: z.string().min(1).max(200),
+  city: z.string().min(1).max(100),
+  postalCode: z.string().min(1).max(20),
+  country: z.string().regex(/^[A-Z]{2}$/).describe('ISO 3166-1 alpha-2, upper case.'),
+  isDefault: z.boolean().default(false).describe('The first address is the default whatever this says; setting it moves the default here.'),
+});
+export const AddressParams = z.object({ id: z.uuid() });
+export const AddressResponse = z.object({
+  id: z.uuid(),
+  label: z.string().nullable(),
+  line1: z.string(),
+  city: z.string(),
+  postalCode: z.string(),
+  country: z.string(),
+  isDefault: z.boolean(),
+  createdAt: z.string(),
+});
+export const AddressListResponse = z.object({ addresses: z.array(AddressResponse) });
