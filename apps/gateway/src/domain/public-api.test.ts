@@ -23,7 +23,17 @@ const ordersDoc = {
   paths: {
     '/orders/{id}': { get: { operationId: 'getOrdersById', responses: { 200: { description: 'OK', content: { 'application/json': { schema: { $ref: '#/components/schemas/Order' } } } } } } },
     '/customers/{id}/orders': { get: { operationId: 'getCustomerOrders', responses: { 200: { description: 'OK' } } } },
-    '/v2/orders': { post: { operationId: 'postV2Orders', requestBody: { content: {} }, responses: { 201: { description: 'Created' } } } },
+    '/v2/orders': {
+      post: {
+        operationId: 'postV2Orders',
+        requestBody: { content: {} },
+        responses: {
+          201: { description: 'Created' },
+          // A code only the orders process registers (the gateway's registry does not know it).
+          503: { description: 'ORDERS_ONLY_CODE: known upstream only.', content: { 'application/problem+json': { schema: { allOf: [{ $ref: '#/components/schemas/Problem' }, { type: 'object', properties: { code: { enum: ['ORDERS_ONLY_CODE'] } } }] } } } },
+        },
+      },
+    },
   },
   components: { schemas: { Problem: { type: 'object' }, Order: { type: 'object' } } },
 };
@@ -51,6 +61,13 @@ describe('buildPublicApi', () => {
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '502', '503', '504']));
     expect((doc.paths['/admin/state']!.get as { security: unknown }).security).toEqual([{ bearerAuth: ['gateway-admin'] }]);
     expect(doc.components.securitySchemes).toMatchObject({ bearerAuth: { type: 'http', scheme: 'bearer' } });
+  });
+
+  it('when an upstream documents a status with codes the gateway does not register, then they are merged with the gateway\'s own and the upstream text is kept', () => {
+    const r503 = (doc.paths['/v2/orders']!.post as { responses: Record<string, { description: string; content: Record<string, { schema: { allOf: { properties?: { code: { enum: string[] } } }[] } }> }> }).responses['503']!;
+    expect(r503.description).toContain('ORDERS_ONLY_CODE: known upstream only.');
+    expect(r503.content['application/problem+json']!.schema.allOf[1]!.properties!.code.enum).toContain('ORDERS_ONLY_CODE');
+    expect(r503.content['application/problem+json']!.schema.allOf[1]!.properties!.code.enum.length).toBeGreaterThan(1);
   });
 
   it('when two upstreams name a schema alike but differently, then the second is renamed and its references follow', () => {

@@ -93,10 +93,18 @@ function mergeComponents(target: Record<string, Json>, upstream: string, doc: Js
   return rewrite;
 }
 
-function problemResponse(codes: readonly string[]): Json {
-  const infos = codes.map((c) => getErrorCode(c)!);
+/**
+ * A problem+json response with `codes`. The gateway describes its own codes; an upstream's codes
+ * are not in this process's registry (each service registers its own), so their text is the
+ * upstream's description of the response, kept as it came.
+ */
+function problemResponse(codes: readonly string[], upstreamDescription?: string): Json {
+  const ours = codes.flatMap((c) => {
+    const info = getErrorCode(c);
+    return info && !upstreamDescription?.includes(`${c}:`) ? [`${info.code}: ${info.description}`] : [];
+  });
   return {
-    description: infos.map((i) => `${i.code}: ${i.description}`).join('\n\n'),
+    description: [upstreamDescription, ...ours].filter(Boolean).join('\n\n'),
     content: { 'application/problem+json': { schema: { allOf: [{ $ref: '#/components/schemas/Problem' }, { type: 'object', properties: { code: { enum: [...codes].sort() } } }] } } },
   };
 }
@@ -113,7 +121,7 @@ function addGatewayResponses(op: Json, codes: readonly string[]): void {
     const existing = responses[status];
     const existingCodes = existingProblemCodes(existing);
     if (existing && !existingCodes) continue; // a success the upstream documents; leave it
-    responses[status] = problemResponse([...new Set([...(existingCodes ?? []), ...list])]);
+    responses[status] = problemResponse([...new Set([...(existingCodes ?? []), ...list])], typeof existing?.description === 'string' ? existing.description : undefined);
   }
   op.responses = responses;
 }
