@@ -58,7 +58,7 @@ function companionsOf(value: unknown, dir: string, pkgFile: string): AppInfo[] |
     if (typeof p.main !== 'string' || !fs.existsSync(path.join(dir, p.main))) throw new Error(`${where}: "main" must name an existing file`);
     if (!Number.isInteger(p.port)) throw new Error(`${where}: "port" must be a number`);
     const env = envOf(p.env, where);
-    return { name: p.name, dir, main: path.join(dir, p.main), port: p.port as number, ...(env ? { env } : {}) };
+    return { name: p.name, dir, main: path.join(dir, p.main), port: (p.port as number) + settings.services.portOffset, ...(env ? { env } : {}) };
   });
 }
 
@@ -113,7 +113,7 @@ export function discoverApps(appsDir = path.join(repoRoot, 'apps')): AppInfo[] {
     if (!Number.isInteger(port)) throw new Error(`${pkgFile}: declare "bulwark": { "port": <number> } so npm run up can start it`);
     const env = envOf(pkg.bulwark?.env, pkgFile);
     const companions = companionsOf(pkg.bulwark?.processes, dir, pkgFile);
-    apps.push({ name: entry.name, dir, main, port: port!, ...(env ? { env } : {}), ...(companions ? { companions } : {}) });
+    apps.push({ name: entry.name, dir, main, port: port! + settings.services.portOffset, ...(env ? { env } : {}), ...(companions ? { companions } : {}) });
   }
   return apps.sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -46,5 +46,18 @@ export const settings = {
     dir: path.join(localDir, 'kafka'),
   },
   prometheus: { port: port('BULWARK_PROMETHEUS_PORT', defaultPorts.BULWARK_PROMETHEUS_PORT), dir: path.join(localDir, 'prometheus') },
-  services: { dir: path.join(localDir, 'services') },
+  /**
+   * portOffset (BULWARK_APP_PORT_OFFSET) moves every app's declared port by the same amount, so a
+   * second checkout's `npm run up` (or the first-run test's clone) runs beside this one; the
+   * addresses the apps give each other ({{url:<app>}}) move with them.
+   */
+  services: { dir: path.join(localDir, 'services'), portOffset: appPortOffset() },
 } as const;
+
+function appPortOffset(): number {
+  const raw = process.env.BULWARK_APP_PORT_OFFSET;
+  if (raw === undefined || raw === '') return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 50_000) throw new Error(`BULWARK_APP_PORT_OFFSET=${raw} is not a whole number from 0 to 50000`);
+  return n;
+}
