@@ -15,6 +15,8 @@ function serviceEnv(infra: Record<string, string>): Record<string, string> {
     DATABASE_URL: infra.BULWARK_PG_URL ?? '',
     REDIS_URL: infra.BULWARK_REDIS_URL ?? '',
     KAFKA_BROKERS: infra.BULWARK_KAFKA_BROKERS ?? '',
+    SMTP_HOST: infra.BULWARK_SMTP_HOST ?? '',
+    SMTP_PORT: infra.BULWARK_SMTP_PORT ?? '',
   };
 }
 
@@ -32,7 +34,8 @@ async function main(): Promise<void> {
   const infra = await ensureInfra();
   console.log('infrastructure');
   for (const server of allServers.filter((s) => s.name !== 'postgres-replica')) {
-    console.log(`  ${server.name.padEnd(12)} ${server.url.replace(/:[^:@/]+@/, ':***@')}`);
+    const note = server.name === 'mail' ? `  (web inbox; SMTP on ${infra.BULWARK_SMTP_HOST}:${infra.BULWARK_SMTP_PORT})` : '';
+    console.log(`  ${server.name.padEnd(12)} ${server.url.replace(/:[^:@/]+@/, ':***@')}${note}`);
   }
   console.log(apps.length > 0 ? 'services' : 'services: none under apps/ yet');
   const addresses = localAddresses(apps);

@@ -4,6 +4,7 @@
  * (reuse what is running, start what is not).
  */
 import { kafka } from './kafka.ts';
+import { mail } from './mail.ts';
 import { postgres, postgresReplica } from './postgres.ts';
 import { prometheus } from './prometheus.ts';
 import { redis } from './redis.ts';
@@ -14,9 +15,9 @@ export { writeScrapeTarget } from './prometheus.ts';
 export { settings, repoRoot, localDir } from './settings.ts';
 
 /** Every server we know, in start order. */
-export const allServers: LocalServer[] = [postgres, postgresReplica, redis, kafka, prometheus];
+export const allServers: LocalServer[] = [postgres, postgresReplica, redis, kafka, prometheus, mail];
 /** Started by `up` with no names. The replica is started only on request. */
-export const defaultServers = ['postgres', 'redis', 'kafka', 'prometheus'];
+export const defaultServers = ['postgres', 'redis', 'kafka', 'prometheus', 'mail'];
 
 export function selectServers(names: string[]): LocalServer[] {
   const wanted = names.length > 0 ? names : defaultServers;

@@ -33,6 +33,8 @@ export const defaultPorts = {
   BULWARK_KAFKA_PORT: 19092,
   BULWARK_KAFKA_CONTROLLER_PORT: 19093,
   BULWARK_PROMETHEUS_PORT: 19090,
+  BULWARK_SMTP_PORT: 11025,
+  BULWARK_MAIL_WEB_PORT: 11080,
 } as const;
 
 export const settings = {
@@ -46,6 +48,11 @@ export const settings = {
     dir: path.join(localDir, 'kafka'),
   },
   prometheus: { port: port('BULWARK_PROMETHEUS_PORT', defaultPorts.BULWARK_PROMETHEUS_PORT), dir: path.join(localDir, 'prometheus') },
+  mail: {
+    smtpPort: port('BULWARK_SMTP_PORT', defaultPorts.BULWARK_SMTP_PORT),
+    webPort: port('BULWARK_MAIL_WEB_PORT', defaultPorts.BULWARK_MAIL_WEB_PORT),
+    dir: path.join(localDir, 'mail'),
+  },
   /**
    * portOffset (BULWARK_APP_PORT_OFFSET) moves every app's declared port by the same amount, so a
    * second checkout's `npm run up` (or the first-run test's clone) runs beside this one; the
