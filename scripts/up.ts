@@ -4,7 +4,8 @@
  * `npm run down` stops the services and then the infrastructure we started.
  */
 import { allServers, ensureInfra } from './infra/index.ts';
-import { discoverApps, localAddresses, startApp, stopApp } from './infra/services.ts';
+import { discoverApps, localAddresses, platformUrls, startApp, stopApp } from './infra/services.ts';
+import { DEMO_ADMIN, DEMO_CUSTOMER, DEMO_PASSWORD, DEMO_TENANT, seedDemo } from './journey.ts';
 
 const down = process.argv.includes('--down');
 
@@ -47,6 +48,13 @@ async function main(): Promise<void> {
     const running = await startApp(app, serviceEnv(infra), addresses);
     console.log(`  ${app.name.padEnd(12)} ${running.url}  (openapi ${running.url}/openapi.json, log .local/services/${app.name}.log)`);
   }
+  if (!apps.some((a) => a.name === 'gateway') || !apps.some((a) => a.name === 'identity')) return;
+  const urls = platformUrls(apps);
+  await seedDemo(urls);
+  console.log(`demo data (seeded once): SKUs mug, tee, poster in stock; tenant "${DEMO_TENANT}"`);
+  console.log(`  log in:  curl -s -X POST ${urls.gateway}/v1/sessions -H 'content-type: application/json' \\`);
+  console.log(`             -d '{"tenant":"${DEMO_TENANT}","email":"${DEMO_CUSTOMER}","password":"${DEMO_PASSWORD}"}'`);
+  console.log(`  admin:   ${DEMO_ADMIN} (same password); mails: ${urls.mail}; the whole journey: npm run demo`);
 }
 
 main().catch((err: unknown) => {

@@ -69,6 +69,12 @@ export function localAddresses(apps: readonly AppInfo[], host = settings.host): 
   return addresses;
 }
 
+/** Where `npm run up` put the front door, the mail sink's inbox and inventory (for seeding). */
+export function platformUrls(apps: readonly AppInfo[] = discoverApps()): { gateway: string; mail: string; inventory: string } {
+  const addresses = localAddresses(apps);
+  return { gateway: addresses.gateway!, inventory: addresses.inventory!, mail: `http://${settings.host}:${settings.mail.webPort}` };
+}
+
 /**
  * Replaces `{{secret:<name>}}` with a per-machine generated secret kept under
  * .local/services/secrets, and `{{url:<name>}}` with that app's address from

@@ -1,0 +1,149 @@
+/**
+ * The journey a new user takes, through the gateway only: register, read the
+ * verification mail from the SMTP sink, verify, log in, order a seeded SKU,
+ * add the address, check out with an Idempotency-Key, see the payment
+ * authorized and captured through the PSP simulator and the order confirmed.
+ * `npm run demo` prints each step; the first-run test runs it against a clone
+ * started with `npm run up`. Also the demo data `up` seeds (idempotently).
+ */
+import { randomUUID } from 'node:crypto';
+
+export interface PlatformUrls {
+  /** The front door: every call of the journey goes through it. */
+  gateway: string;
+  /** The mail sink's web inbox (its REST API). */
+  mail: string;
+  /** inventory itself, for seeding stock (an operator's call, not a customer's). */
+  inventory: string;
+}
+
+export interface Step {
+  name: string;
+  method: string;
+  path: string;
+  status: number;
+  body: unknown;
+}
+
+export const DEMO_TENANT = 'bulwark';
+export const DEMO_PASSWORD = 'bulwark-demo-only-password';
+export const DEMO_CUSTOMER = 'customer@demo.bulwark.test';
+export const DEMO_ADMIN = 'admin@demo.bulwark.test';
+export const DEMO_SKUS: Record<string, number> = { mug: 100, tee: 50, poster: 20 };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function send(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body: parsed };
+}
+
+/** Polls the sink until a mail to `to` received since `since` (epoch ms) arrives; returns the token the newest carries. */
+async function tokenFromMail(mailUrl: string, to: string, since: number, deadlineMs = 30_000): Promise<string> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    const inbox = (await (await fetch(`${mailUrl}/api/email`)).json()) as { to: { address: string }[]; text?: string; time?: string }[];
+    // The sink stamps whole seconds: a mail of this registration is at most a second "older" than the request.
+    const mine = inbox
+      .filter((m) => m.to.some((a) => a.address.toLowerCase() === to.toLowerCase()) && Date.parse(m.time ?? '') >= since - 1_000)
+      .sort((a, b) => Date.parse(a.time ?? '') - Date.parse(b.time ?? ''));
+    const token = /code is ([A-Za-z0-9_-]{16,})/.exec(mine.at(-1)?.text ?? '')?.[1];
+    if (token) return token;
+    await sleep(200);
+  }
+  throw new Error(`no mail to ${to} reached the sink within ${deadlineMs} ms`);
+}
+
+/** Creates an account and verifies it through the mail it gets; returns its access token. */
+async function registeredSession(urls: PlatformUrls, email: string, step: (s: Step) => void, expect: (s: Step, ok: number[]) => void): Promise<string> {
+  const login = async () => {
+    const r = await send(urls.gateway, 'POST', '/v1/sessions', { tenant: DEMO_TENANT, email, password: DEMO_PASSWORD });
+    return { name: 'log in', method: 'POST', path: '/v1/sessions', ...r };
+  };
+  const first = await login();
+  if (first.status === 200 || first.status === 201) {
+    step(first);
+    return first.body.accessToken as string;
+  }
+  const since = Date.now();
+  const reg = { name: 'register', method: 'POST', path: '/v1/accounts', ...(await send(urls.gateway, 'POST', '/v1/accounts', { tenant: DEMO_TENANT, email, password: DEMO_PASSWORD })) };
+  expect(reg, [202]);
+  const token = await tokenFromMail(urls.mail, email, since);
+  step({ name: 'read the verification mail from the sink', method: 'GET', path: `${urls.mail}/api/email`, status: 200, body: { to: email, token: `${token.slice(0, 6)}…` } });
+  const verify = { name: 'verify the email', method: 'POST', path: '/v1/accounts/verify', ...(await send(urls.gateway, 'POST', '/v1/accounts/verify', { token })) };
+  expect(verify, [200]);
+  const session = await login();
+  expect(session, [200, 201]);
+  return session.body.accessToken as string;
+}
+
+function checker(step: (s: Step) => void): (s: Step, ok: number[]) => void {
+  return (s, ok) => {
+    step(s);
+    if (!ok.includes(s.status)) throw new Error(`journey step "${s.name}" (${s.method} ${s.path}) answered ${s.status}: ${JSON.stringify(s.body)}`);
+  };
+}
+
+/** Stock for the demo SKUs (only where a SKU is missing: a re-run never resets stock) and the demo customer. */
+export async function seedDemo(urls: PlatformUrls, step: (s: Step) => void = () => undefined): Promise<void> {
+  const expect = checker(step);
+  for (const [sku, onHand] of Object.entries(DEMO_SKUS)) {
+    const existing = await send(urls.inventory, 'GET', `/v1/skus/${sku}`);
+    if (existing.status === 200) continue;
+    expect({ name: `stock ${sku}`, method: 'PUT', path: `/v1/skus/${sku}`, ...(await send(urls.inventory, 'PUT', `/v1/skus/${sku}`, { onHand })) }, [200, 201]);
+  }
+  await registeredSession(urls, DEMO_CUSTOMER, step, expect);
+  await registeredSession(urls, DEMO_ADMIN, step, expect);
+}
+
+/** The whole journey for a new account; throws naming the first step that fails. */
+export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = () => undefined): Promise<{ orderId: string; paymentId: string; email: string }> {
+  const expect = checker(step);
+  await seedDemo(urls);
+  const email = `journey-${randomUUID().slice(0, 8)}@demo.bulwark.test`;
+  const token = await registeredSession(urls, email, step, expect);
+  const auth = { authorization: `Bearer ${token}` };
+  const call = async (name: string, method: string, path: string, ok: number[], body?: unknown, headers: Record<string, string> = {}) => {
+    const s = { name, method, path, ...(await send(urls.gateway, method, path, body, { ...auth, ...headers })) };
+    expect(s, ok);
+    return s.body;
+  };
+  const me = await call('who am I', 'GET', '/v1/me', [200]);
+  const created = await call('create an order', 'POST', '/v1/orders', [201], { customerId: me.id });
+  const orderId = created.order.orderId as string;
+  await call('add a seeded SKU', 'POST', `/v1/orders/${orderId}/items`, [200], { sku: 'mug', quantity: 2, unitPriceCents: 450 });
+  await call('set the address', 'PUT', `/v1/orders/${orderId}/address`, [200], { address: { line1: '1 Main St', city: 'Lyon', postalCode: '69001', country: 'FR' } });
+  const key = randomUUID();
+  const saga = await call('check out (Idempotency-Key)', 'POST', `/v1/orders/${orderId}/checkout`, [202], {}, { 'idempotency-key': key });
+  const replay = await call('the same checkout again (same key: replayed, not run twice)', 'POST', `/v1/orders/${orderId}/checkout`, [202], {}, { 'idempotency-key': key });
+  if (replay.sagaId !== saga.sagaId) throw new Error(`the replayed checkout started another saga (${replay.sagaId} ≠ ${saga.sagaId})`);
+  let status = saga;
+  for (const until = Date.now() + 30_000; status.status !== 'completed' && status.status !== 'failed' && Date.now() < until; ) {
+    await sleep(250);
+    status = (await send(urls.gateway, 'GET', `/v1/orders/${orderId}/checkout`, undefined, auth)).body;
+  }
+  expect({ name: 'checkout finished', method: 'GET', path: `/v1/orders/${orderId}/checkout`, status: status.status === 'completed' ? 200 : 500, body: { status: status.status, steps: status.steps?.map((s: { step: string; outcome: string }) => `${s.step}:${s.outcome}`) } }, [200]);
+  const paymentId = status.paymentId as string;
+  const payment = await call('the payment, through the gateway', 'GET', `/v1/payments/${paymentId}`, [200]);
+  if (payment.status !== 'captured') throw new Error(`payment ${paymentId} is ${payment.status}, not captured`);
+  let order = await call('the order', 'GET', `/v1/orders/${orderId}`, [200, 404]);
+  for (const until = Date.now() + 10_000; order?.status !== 'confirmed' && Date.now() < until; ) {
+    await sleep(200);
+    order = (await send(urls.gateway, 'GET', `/v1/orders/${orderId}`, undefined, auth)).body;
+  }
+  if (order?.status !== 'confirmed') throw new Error(`order ${orderId} is ${order?.status ?? 'not in the read model'}, not confirmed`);
+  step({ name: 'order confirmed in the read model', method: 'GET', path: `/v1/orders/${orderId}`, status: 200, body: { status: order.status, totalCents: order.totalCents, version: order.version } });
+  return { orderId, paymentId, email };
+}
