@@ -2,7 +2,8 @@
  * The journey a new user takes, through the gateway only: register, read the
  * verification mail from the SMTP sink, verify, log in, order a seeded SKU,
  * add the address, check out with an Idempotency-Key, see the payment
- * authorized and captured through the PSP simulator and the order confirmed.
+ * authorized and captured through the PSP simulator, the order confirmed and
+ * in the history, and invisible to a user of another organisation.
  * `npm run demo` prints each step; the first-run test runs it against a clone
  * started with `npm run up`. Also the demo data `up` seeds (idempotently).
  */
@@ -26,6 +27,8 @@ export interface Step {
 }
 
 export const DEMO_TENANT = 'bulwark';
+/** A second organisation (identity's TENANTS), whose users must not see the first one's orders. */
+export const OTHER_TENANT = 'acme';
 export const DEMO_PASSWORD = 'bulwark-demo-only-password';
 export const DEMO_CUSTOMER = 'customer@demo.bulwark.test';
 export const DEMO_ADMIN = 'admin@demo.bulwark.test';
@@ -67,9 +70,9 @@ async function tokenFromMail(mailUrl: string, to: string, since: number, deadlin
 }
 
 /** Creates an account and verifies it through the mail it gets; returns its access token. */
-async function registeredSession(urls: PlatformUrls, email: string, step: (s: Step) => void, expect: (s: Step, ok: number[]) => void): Promise<string> {
+async function registeredSession(urls: PlatformUrls, email: string, step: (s: Step) => void, expect: (s: Step, ok: number[]) => void, tenant = DEMO_TENANT): Promise<string> {
   const login = async () => {
-    const r = await send(urls.gateway, 'POST', '/v1/sessions', { tenant: DEMO_TENANT, email, password: DEMO_PASSWORD });
+    const r = await send(urls.gateway, 'POST', '/v1/sessions', { tenant, email, password: DEMO_PASSWORD });
     return { name: 'log in', method: 'POST', path: '/v1/sessions', ...r };
   };
   const first = await login();
@@ -78,7 +81,7 @@ async function registeredSession(urls: PlatformUrls, email: string, step: (s: St
     return first.body.accessToken as string;
   }
   const since = Date.now();
-  const reg = { name: 'register', method: 'POST', path: '/v1/accounts', ...(await send(urls.gateway, 'POST', '/v1/accounts', { tenant: DEMO_TENANT, email, password: DEMO_PASSWORD })) };
+  const reg = { name: 'register', method: 'POST', path: '/v1/accounts', ...(await send(urls.gateway, 'POST', '/v1/accounts', { tenant, email, password: DEMO_PASSWORD })) };
   expect(reg, [202]);
   const token = await tokenFromMail(urls.mail, email, since);
   step({ name: 'read the verification mail from the sink', method: 'GET', path: `${urls.mail}/api/email`, status: 200, body: { to: email, token: `${token.slice(0, 6)}…` } });
@@ -145,5 +148,15 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
   }
   if (order?.status !== 'confirmed') throw new Error(`order ${orderId} is ${order?.status ?? 'not in the read model'}, not confirmed`);
   step({ name: 'order confirmed in the read model', method: 'GET', path: `/v1/orders/${orderId}`, status: 200, body: { status: order.status, totalCents: order.totalCents, version: order.version } });
+  const history = await call('order history', 'GET', `/v1/customers/${me.id}/orders`, [200]);
+  if (!history.orders.some((o: { orderId: string }) => o.orderId === orderId)) throw new Error(`order ${orderId} is not in ${email}'s history`);
+
+  // Someone of another organisation: the order does not exist for them.
+  const other = `journey-${randomUUID().slice(0, 8)}@acme.test`;
+  const otherAuth = { authorization: `Bearer ${await registeredSession(urls, other, step, expect, OTHER_TENANT)}` };
+  const peek = async (name: string, path: string, ok: number[]) => expect({ name, method: 'GET', path, ...(await send(urls.gateway, 'GET', path, undefined, otherAuth)) }, ok);
+  await peek(`${OTHER_TENANT}'s user reads the order`, `/v1/orders/${orderId}`, [404]);
+  await peek(`${OTHER_TENANT}'s user reads its checkout`, `/v1/orders/${orderId}/checkout`, [404]);
+  await peek(`${OTHER_TENANT}'s user reads the history`, `/v1/customers/${me.id}/orders`, [403]);
   return { orderId, paymentId, email };
 }

@@ -125,7 +125,7 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
       // The read model is shared: a projection that is stuck or far behind makes every replica serve stale (or missing) orders.
       kit.addDependency({ name: 'projections', check: () => workers.checkProjections() });
       const checkoutSettings = { currency: config.CHECKOUT_CURRENCY, deadlineMs: config.SAGA_DEADLINE_MS, snapshotEvery: config.SNAPSHOT_EVERY, log: kit.log };
-      registerCommandRoutes(r, orders, checkout ? { pool, settings: checkoutSettings, onStarted: () => workers.saga?.nudge() } : undefined);
+      registerCommandRoutes(r, orders, pool, checkout ? { pool, settings: checkoutSettings, onStarted: () => workers.saga?.nudge() } : undefined);
       if (checkout) {
         // `wait`: a duplicate sent while the first is in flight gets the first one's response, not a 409.
         const idempotency = createIdempotency({ pool, scope: 'orders', schema: config.ORDERS_SCHEMA, concurrent: 'wait', onError: (err, ctx) => kit.log.error({ err, ...ctx }, 'idempotency store error') });

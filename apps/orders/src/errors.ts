@@ -18,6 +18,12 @@ export const ORDERS_ERROR_CODES = [
     description: 'No order exists with this id (for queries: not projected yet, or never created).',
   },
   {
+    code: 'ORDERS_NOT_YOUR_CUSTOMER',
+    status: 403,
+    title: 'Not your customer id',
+    description: 'Behind the gateway a caller creates and lists orders for itself only: the customer id must be the subject of its token.',
+  },
+  {
     code: 'ORDERS_ALREADY_EXISTS',
     status: 409,
     title: 'Order already exists',

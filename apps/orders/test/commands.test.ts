@@ -139,6 +139,35 @@ describe('order commands and queries over HTTP', () => {
     expect(seen).toEqual(['same-ms-6', 'same-ms-5', 'same-ms-4', 'same-ms-3', 'same-ms-2', 'same-ms-1']);
   });
 
+  it('when the gateway names the caller (x-auth-sub), then another customer\'s order is 404 for every route, orders are created and listed only for the caller, and an admin sees all', async () => {
+    const ada = { 'x-auth-sub': 'ada', 'x-auth-roles': 'customer,orders' };
+    const bob = { 'x-auth-sub': 'bob', 'x-auth-roles': 'customer,orders' };
+    const admin = { 'x-auth-sub': 'root', 'x-auth-roles': 'admin,orders' };
+    const created = await call(url, 'POST', '/orders', { customerId: 'ada' }, ada);
+    expect(created.status).toBe(201);
+    const id = created.body.order.orderId as string;
+    expect((await call(url, 'POST', '/orders', { customerId: 'ada' }, bob)).body).toMatchObject({ status: 403, code: 'ORDERS_NOT_YOUR_CUSTOMER' });
+    for (const [method, path, body] of [
+      ['GET', `/orders/${id}`, undefined],
+      ['POST', `/orders/${id}/items`, { sku: 'A', quantity: 1, unitPriceCents: 1 }],
+      ['DELETE', `/orders/${id}/items/A`, undefined],
+      ['PUT', `/orders/${id}/address`, { address: ADDRESS }],
+      ['POST', `/orders/${id}/place`, {}],
+      ['POST', `/orders/${id}/cancel`, { reason: 'not mine' }],
+      ['GET', `/customers/ada/orders`, undefined],
+    ] as const) {
+      const res = await call(url, method, path, body, bob);
+      expect([method, path, res.status]).toEqual([method, path, path.startsWith('/customers') ? 403 : 404]);
+    }
+    expect(await typesOf(id)).toEqual(['OrderCreated']);
+    expect((await call(url, 'POST', `/orders/${id}/items`, { sku: 'A', quantity: 1, unitPriceCents: 1 }, ada)).status).toBe(200);
+    await waitFor(async () => (await call(url, 'GET', `/orders/${id}`, undefined, ada)).status === 200, 'the owner reads the order');
+    expect((await call(url, 'GET', `/orders/${id}`, undefined, admin)).status).toBe(200);
+    expect((await call(url, 'GET', '/customers/ada/orders', undefined, ada)).body.orders.map((o: { orderId: string }) => o.orderId)).toContain(id);
+    // Without a principal (service-to-service, operators) nothing changes.
+    expect((await call(url, 'GET', `/orders/${id}`)).status).toBe(200);
+  });
+
   const typesOf = async (streamId: string): Promise<string[]> =>
     (await t.db.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY version', [streamId])).rows.map((r) => r.type);
 

@@ -9,6 +9,7 @@ import { findSagaByOrder, sagaSteps } from '../saga/saga-store.ts';
 import { startCheckout, type CheckoutSettings } from '../saga/start-checkout.ts';
 import { expectedVersionOf, IF_MATCH_HEADER } from './preconditions.ts';
 import { CheckoutResponse, CheckoutStatusResponse, OrderIdParams, VersionedBody } from './schemas.ts';
+import { ownOrdersOnly } from './ownership.ts';
 
 function view(s: SagaState) {
   return {
@@ -38,7 +39,8 @@ export function registerCheckoutRoutes(r: RouteRegistrar, pool: DbPool, settings
     params: OrderIdParams,
     body: VersionedBody,
     responses: { 202: CheckoutResponse, 200: CheckoutResponse },
-    middleware: idempotency ? [idempotency] : [],
+    // Ownership first: another customer's order never reaches (or consumes) an Idempotency-Key.
+    middleware: idempotency ? [ownOrdersOnly(pool), idempotency] : [ownOrdersOnly(pool)],
     handler: async ({ params, body, req, res }) => {
       const tx = (res.locals.idempotency as IdempotencyLocals | undefined)?.tx;
       const result = await startCheckout(pool, params.id, settings, { expectedVersion: expectedVersionOf(req.get('if-match'), body.expectedVersion), reuseExisting: true, tx });
@@ -52,6 +54,7 @@ export function registerCheckoutRoutes(r: RouteRegistrar, pool: DbPool, settings
     summary: 'Checkout saga status and step log of an order',
     errors: ['ORDERS_NOT_FOUND'],
     params: OrderIdParams,
+    middleware: [ownOrdersOnly(pool)],
     responses: { 200: CheckoutStatusResponse },
     handler: async ({ params }) => {
       const row = await findSagaByOrder(pool, params.id);

@@ -4,6 +4,7 @@ import { addItem, cancelOrder, createOrder, placeOrder, removeItem, setAddress, 
 import type { OrderRepository } from '../domain/order-repository.ts';
 import type { DbPool } from '@bulwark/db';
 import { startCheckout, type CheckoutSettings } from '../saga/start-checkout.ts';
+import { assertActsForItself, ownOrdersOnly } from './ownership.ts';
 import { etagOf, expectedVersionOf, IF_MATCH_HEADER } from './preconditions.ts';
 import { AddItemBody, CancelBody, CommandResponse, CreateOrderBody, OrderIdParams, SetAddressBody, ShipBody, VersionedBody } from './schemas.ts';
 import { z } from 'zod';
@@ -14,14 +15,16 @@ const COMMAND_ERRORS = ['ORDERS_NOT_FOUND', 'ORDERS_VERSION_CONFLICT', 'ORDERS_I
 const ok = (result: CommandResult) => ({ status: 200 as const, body: result, headers: { etag: etagOf(result.version) } });
 
 /** With `checkout`, place also starts the order's checkout saga (same transaction). */
-export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository, checkout?: { pool: DbPool; settings: CheckoutSettings; onStarted: () => void }): void {
+export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository, db: DbPool, checkout?: { pool: DbPool; settings: CheckoutSettings; onStarted: () => void }): void {
   const responses = { 200: CommandResponse };
+  const middleware = [ownOrdersOnly(db)];
   r.post('/orders', {
     summary: 'Create an order (draft)',
-    errors: ['ORDERS_ALREADY_EXISTS'],
+    errors: ['ORDERS_ALREADY_EXISTS', 'ORDERS_NOT_YOUR_CUSTOMER'],
     body: CreateOrderBody,
     responses: { 201: CommandResponse },
-    handler: async ({ body }) => {
+    handler: async ({ body, req }) => {
+      assertActsForItself(req, body.customerId);
       const result = await createOrder(orders, body);
       return { status: 201, body: result, headers: { etag: etagOf(result.version), location: `/orders/${result.order.orderId}` } };
     },
@@ -29,6 +32,7 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
   r.post('/orders/:id/items', {
     summary: 'Add an item (or more of it) to a draft order',
     errors: COMMAND_ERRORS,
+    middleware,
     headers: [IF_MATCH_HEADER],
     params: OrderIdParams,
     body: AddItemBody,
@@ -41,6 +45,7 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
   r.delete('/orders/:id/items/:sku', {
     summary: 'Remove an item from a draft order',
     errors: COMMAND_ERRORS,
+    middleware,
     headers: [IF_MATCH_HEADER],
     params: OrderIdParams.extend({ sku: z.string().min(1).max(64) }),
     responses,
@@ -49,6 +54,7 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
   r.put('/orders/:id/address', {
     summary: 'Set the shipping address of a draft order',
     errors: COMMAND_ERRORS,
+    middleware,
     headers: [IF_MATCH_HEADER],
     params: OrderIdParams,
     body: SetAddressBody,
@@ -58,6 +64,7 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
   r.post('/orders/:id/place', {
     summary: 'Place the order (checkout starts)',
     errors: COMMAND_ERRORS,
+    middleware,
     headers: [IF_MATCH_HEADER],
     params: OrderIdParams,
     body: VersionedBody,
@@ -73,6 +80,7 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
   r.post('/orders/:id/cancel', {
     summary: 'Cancel a draft or placed order',
     errors: COMMAND_ERRORS,
+    middleware,
     headers: [IF_MATCH_HEADER],
     params: OrderIdParams,
     body: CancelBody,
@@ -82,6 +90,7 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
   r.post('/orders/:id/ship', {
     summary: 'Mark a placed order shipped (fulfilment)',
     errors: COMMAND_ERRORS,
+    middleware,
     headers: [IF_MATCH_HEADER],
     params: OrderIdParams,
     body: ShipBody,

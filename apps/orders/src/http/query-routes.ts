@@ -3,6 +3,7 @@ import type { RouteRegistrar } from '@bulwark/service-kit';
 import type { DbPool } from '@bulwark/db';
 import { ordersError } from '../errors.ts';
 import { findOrderSummary, listCustomerOrders, statusCounts, type OrdersCursor } from '../store/read-models.ts';
+import { assertActsForItself, ownOrdersOnly } from './ownership.ts';
 import { etagOf } from './preconditions.ts';
 import { CustomerOrdersQuery, CustomerOrdersResponse, OrderIdParams, OrderSummaryResponse, StatusCountsResponse } from './schemas.ts';
 import { z } from 'zod';
@@ -47,6 +48,7 @@ export function registerQueryRoutes(r: RouteRegistrar, db: DbPool): void {
     summary: 'An order from the read model (eventually consistent; ETag = version it reflects)',
     errors: ['ORDERS_NOT_FOUND'],
     params: OrderIdParams,
+    middleware: [ownOrdersOnly(db)],
     responses: { 200: OrderSummaryResponse },
     handler: async ({ params }) => {
       const order = await findOrderSummary(db, params.id);
@@ -56,11 +58,12 @@ export function registerQueryRoutes(r: RouteRegistrar, db: DbPool): void {
   });
   r.get('/customers/:customerId/orders', {
     summary: "A customer's orders, newest first (keyset pagination)",
-    errors: ['ORDERS_INVALID_PRECONDITION'],
+    errors: ['ORDERS_INVALID_PRECONDITION', 'ORDERS_NOT_YOUR_CUSTOMER'],
     params: z.object({ customerId: z.string().min(1).max(64) }),
     query: CustomerOrdersQuery,
     responses: { 200: CustomerOrdersResponse },
-    handler: async ({ params, query }) => {
+    handler: async ({ params, query, req }) => {
+      assertActsForItself(req, params.customerId);
       const { orders, last } = await listCustomerOrders(db, params.customerId, query.limit, query.after === undefined ? undefined : decodeCursor(query.after));
       return { status: 200, body: { orders, nextCursor: last && orders.length === query.limit ? encodeCursor(last) : null } };
     },
