@@ -72,7 +72,9 @@ export function localAddresses(apps: readonly AppInfo[], host = settings.host): 
 /** Where `npm run up` put the front door, the mail sink's inbox and inventory (for seeding). */
 export function platformUrls(apps: readonly AppInfo[] = discoverApps()): { gateway: string; mail: string; inventory: string } {
   const addresses = localAddresses(apps);
-  return { gateway: addresses.gateway!, inventory: addresses.inventory!, mail: `http://${settings.host}:${settings.mail.webPort}` };
+  // A mail sink given by its URL (as ensureInfra reuses one) wins over this checkout's own port.
+  const mail = process.env.BULWARK_MAIL_URL ?? `http://${settings.host}:${settings.mail.webPort}`;
+  return { gateway: addresses.gateway!, inventory: addresses.inventory!, mail };
 }
 
 /**
