@@ -32,13 +32,18 @@ export async function lockKeyRing(tx: Queryable): Promise<void> {
   await tx.query({ name: 'identity.lock_key_ring', text: `SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.signing_keys'))` });
 }
 
-/** Every key, oldest activation first, with the database's clock. */
+/**
+ * Every key, oldest activation first, with the database's clock at the read:
+ * clock_timestamp(), not now(). now() is the transaction's start, and a
+ * replica that waited on the ring's lock would judge the keys another
+ * replica just added by a time before they existed (and add its own).
+ */
 export async function listKeys(db: Queryable): Promise<{ keys: StoredKey[]; now: Date }> {
   const { rows } = await db.query<KeyRow & { now: Date }>({
     name: 'identity.list_keys',
-    text: 'SELECT kid, alg, public_jwk, private_jwk_sealed, sealed_with, activates_at, created_at, now() AS now FROM signing_keys ORDER BY activates_at',
+    text: 'SELECT kid, alg, public_jwk, private_jwk_sealed, sealed_with, activates_at, created_at, clock_timestamp() AS now FROM signing_keys ORDER BY activates_at',
   });
-  const now = rows[0]?.now ?? (await db.query<{ now: Date }>('SELECT now() AS now')).rows[0]!.now;
+  const now = rows[0]?.now ?? (await db.query<{ now: Date }>('SELECT clock_timestamp() AS now')).rows[0]!.now;
   return { keys: rows.map(toKey), now };
 }
 
