@@ -4,12 +4,13 @@
  * wired to both), notifications and the gateway, each started the way its
  * own test/support.ts does, against the PostgreSQL/Redis/Kafka of Jest
  * global setup. The gateway runs apps/gateway/routes.json with the upstreams
- * this process started; upstreams without a service here (identity, catalog)
- * point at a port nothing listens on, so its document shows them missing.
+ * this process started (identity included; the gateway verifies tokens of a
+ * test issuer, so identity's own bearer routes answer 401 through it).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@bulwark/test-support';
+import { setupIdentity } from '../../../apps/identity/test/support.ts';
 import { setupInventory } from '../../../apps/inventory/test/support.ts';
 import { setupNotifications } from '../../../apps/notifications/test/support.ts';
 import { setupOrders } from '../../../apps/orders/test/support.ts';
@@ -56,10 +57,14 @@ export async function startPlatform(): Promise<Platform> {
     stops.push(() => notifications.cleanup());
     const notif = await notifications.startApp();
 
+    const identity = await setupIdentity();
+    stops.push(() => identity.cleanup());
+    const idn = await identity.start();
+
     const issuer = await startIssuer();
     stops.push(() => issuer.close());
     const nowhere = `http://127.0.0.1:${await freePort()}`;
-    const ours: Record<string, string> = { orders: ord.url, payments: pay.url, notifications: notif.url, inventory: inv.url };
+    const ours: Record<string, string> = { identity: idn.url, orders: ord.url, payments: pay.url, notifications: notif.url, inventory: inv.url };
     const routes = JSON.parse(readFileSync(ROUTES_FILE, 'utf8')) as { upstreams: Record<string, { url: string }>; routes: { id: string; auth?: { required?: boolean } }[] };
     const missingUpstreams: string[] = [];
     for (const [name, upstream] of Object.entries(routes.upstreams)) {
@@ -75,6 +80,7 @@ export async function startPlatform(): Promise<Platform> {
         { name: 'payments', url: pay.url },
         { name: 'orders', url: ord.url },
         { name: 'notifications', url: notif.url },
+        { name: 'identity', url: idn.url },
         { name: 'gateway', url: gateway.url },
       ],
       issuer,
