@@ -24,6 +24,12 @@ export const ORDERS_ERROR_CODES = [
     description: 'Behind the gateway a caller creates and lists orders for itself only: the customer id must be the subject of its token.',
   },
   {
+    code: 'ORDERS_FULFILMENT_ONLY',
+    status: 403,
+    title: 'Fulfilment only',
+    description: 'Behind the gateway only the fulfilment role (or admin) marks an order shipped; a customer cannot ship its own order.',
+  },
+  {
     code: 'ORDERS_ALREADY_EXISTS',
     status: 409,
     title: 'Order already exists',

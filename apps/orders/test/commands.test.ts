@@ -164,6 +164,8 @@ describe('order commands and queries over HTTP', () => {
     await waitFor(async () => (await call(url, 'GET', `/orders/${id}`, undefined, ada)).status === 200, 'the owner reads the order');
     expect((await call(url, 'GET', `/orders/${id}`, undefined, admin)).status).toBe(200);
     expect((await call(url, 'GET', '/customers/ada/orders', undefined, ada)).body.orders.map((o: { orderId: string }) => o.orderId)).toContain(id);
+    // Shipping is fulfilment's, not the customer's, even on its own order.
+    expect((await call(url, 'POST', `/orders/${id}/ship`, { carrier: 'ups' }, ada)).body).toMatchObject({ status: 403, code: 'ORDERS_FULFILMENT_ONLY' });
     // Without a principal (service-to-service, operators) nothing changes.
     expect((await call(url, 'GET', `/orders/${id}`)).status).toBe(200);
   });

@@ -4,7 +4,7 @@ import { addItem, cancelOrder, createOrder, placeOrder, removeItem, setAddress, 
 import type { OrderRepository } from '../domain/order-repository.ts';
 import type { DbPool } from '@bulwark/db';
 import { startCheckout, type CheckoutSettings } from '../saga/start-checkout.ts';
-import { assertActsForItself, ownOrdersOnly } from './ownership.ts';
+import { assertActsForItself, assertMayFulfil, ownOrdersOnly } from './ownership.ts';
 import { etagOf, expectedVersionOf, IF_MATCH_HEADER } from './preconditions.ts';
 import { AddItemBody, CancelBody, CommandResponse, CreateOrderBody, OrderIdParams, SetAddressBody, ShipBody, VersionedBody } from './schemas.ts';
 import { z } from 'zod';
@@ -89,12 +89,15 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
   });
   r.post('/orders/:id/ship', {
     summary: 'Mark a placed order shipped (fulfilment)',
-    errors: COMMAND_ERRORS,
+    errors: [...COMMAND_ERRORS, 'ORDERS_FULFILMENT_ONLY'],
     middleware,
     headers: [IF_MATCH_HEADER],
     params: OrderIdParams,
     body: ShipBody,
     responses,
-    handler: async ({ params, body, req }) => ok(await shipOrder(orders, params.id, body.carrier, expectedVersionOf(req.get('if-match'), body.expectedVersion))),
+    handler: async ({ params, body, req }) => {
+      assertMayFulfil(req);
+      return ok(await shipOrder(orders, params.id, body.carrier, expectedVersionOf(req.get('if-match'), body.expectedVersion)));
+    },
   });
 }

@@ -18,6 +18,8 @@ export interface Principal {
 }
 
 export const ADMIN_ROLE = 'admin';
+/** Marks orders shipped (a warehouse, not a customer). */
+export const FULFILMENT_ROLE = 'fulfilment';
 
 export function principalOf(req: Request): Principal | undefined {
   const sub = req.get('x-auth-sub');
@@ -57,5 +59,13 @@ export function assertActsForItself(req: Request, customerId: string): void {
   const principal = principalOf(req);
   if (principal && !seesAll(principal) && principal.sub !== customerId) {
     throw ordersError('ORDERS_NOT_YOUR_CUSTOMER', `the caller is ${principal.sub}, not customer ${customerId}`, { customerId });
+  }
+}
+
+/** Shipping is fulfilment's: behind the gateway a caller without that role (or admin) is refused, even on its own order (403). */
+export function assertMayFulfil(req: Request): void {
+  const principal = principalOf(req);
+  if (principal && !seesAll(principal) && !principal.roles.includes(FULFILMENT_ROLE)) {
+    throw ordersError('ORDERS_FULFILMENT_ONLY', `shipping needs the ${FULFILMENT_ROLE} role`, { role: FULFILMENT_ROLE });
   }
 }
