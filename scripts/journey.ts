@@ -8,6 +8,7 @@
  * started with `npm run up`. Also the demo data `up` seeds (idempotently).
  */
 import { randomUUID } from 'node:crypto';
+import { call as send, waitFor } from '@bulwark/test-support';
 
 export interface PlatformUrls {
   /** The front door: every call of the journey goes through it. */
@@ -34,39 +35,24 @@ export const DEMO_CUSTOMER = 'customer@demo.bulwark.test';
 export const DEMO_ADMIN = 'admin@demo.bulwark.test';
 export const DEMO_SKUS: Record<string, number> = { mug: 100, tee: 50, poster: 20 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function send(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, body: parsed };
-}
-
 /** Polls the sink until a mail to `to` received since `since` (epoch ms) arrives; returns the token the newest carries. */
 async function tokenFromMail(mailUrl: string, to: string, since: number, deadlineMs = 30_000): Promise<string> {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    const inbox = (await (await fetch(`${mailUrl}/api/email`)).json()) as { to: { address: string }[]; text?: string; time?: string }[];
-    // The sink stamps whole seconds: a mail of this registration is at most a second "older" than the request.
-    const mine = inbox
-      .filter((m) => m.to.some((a) => a.address.toLowerCase() === to.toLowerCase()) && Date.parse(m.time ?? '') >= since - 1_000)
-      .sort((a, b) => Date.parse(a.time ?? '') - Date.parse(b.time ?? ''));
-    const token = /code is ([A-Za-z0-9_-]{16,})/.exec(mine.at(-1)?.text ?? '')?.[1];
-    if (token) return token;
-    await sleep(200);
-  }
-  throw new Error(`no mail to ${to} reached the sink within ${deadlineMs} ms`);
+  let token: string | undefined;
+  await waitFor(
+    async () => {
+      const inbox = (await send(mailUrl, 'GET', '/api/email')).body as { to: { address: string }[]; text?: string; time?: string }[];
+      // The sink stamps whole seconds: a mail of this registration is at most a second "older" than the request.
+      const mine = inbox
+        .filter((m) => m.to.some((a) => a.address.toLowerCase() === to.toLowerCase()) && Date.parse(m.time ?? '') >= since - 1_000)
+        .sort((a, b) => Date.parse(a.time ?? '') - Date.parse(b.time ?? ''));
+      token = /code is ([A-Za-z0-9_-]{16,})/.exec(mine.at(-1)?.text ?? '')?.[1];
+      return token !== undefined;
+    },
+    `a mail to ${to} in the sink`,
+    deadlineMs,
+    200,
+  );
+  return token!;
 }
 
 /** Creates an account and verifies it through the mail it gets; returns its access token. */
@@ -133,19 +119,19 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
   const replay = await call('the same checkout again (same key: replayed, not run twice)', 'POST', `/v1/orders/${orderId}/checkout`, [202], {}, { 'idempotency-key': key });
   if (replay.sagaId !== saga.sagaId) throw new Error(`the replayed checkout started another saga (${replay.sagaId} ≠ ${saga.sagaId})`);
   let status = saga;
-  for (const until = Date.now() + 30_000; status.status !== 'completed' && status.status !== 'failed' && Date.now() < until; ) {
-    await sleep(250);
+  await waitFor(async () => {
     status = (await send(urls.gateway, 'GET', `/v1/orders/${orderId}/checkout`, undefined, auth)).body;
-  }
+    return status.status === 'completed' || status.status === 'failed';
+  }, `the checkout of ${orderId} to finish`, 30_000, 250).catch(() => undefined); // judged below, with the steps it got to
   expect({ name: 'checkout finished', method: 'GET', path: `/v1/orders/${orderId}/checkout`, status: status.status === 'completed' ? 200 : 500, body: { status: status.status, steps: status.steps?.map((s: { step: string; outcome: string }) => `${s.step}:${s.outcome}`) } }, [200]);
   const paymentId = status.paymentId as string;
   const payment = await call('the payment, through the gateway', 'GET', `/v1/payments/${paymentId}`, [200]);
   if (payment.status !== 'captured') throw new Error(`payment ${paymentId} is ${payment.status}, not captured`);
   let order = await call('the order', 'GET', `/v1/orders/${orderId}`, [200, 404]);
-  for (const until = Date.now() + 10_000; order?.status !== 'confirmed' && Date.now() < until; ) {
-    await sleep(200);
+  await waitFor(async () => {
     order = (await send(urls.gateway, 'GET', `/v1/orders/${orderId}`, undefined, auth)).body;
-  }
+    return order?.status === 'confirmed';
+  }, `order ${orderId} confirmed in the read model`, 10_000, 200).catch(() => undefined); // judged below
   if (order?.status !== 'confirmed') throw new Error(`order ${orderId} is ${order?.status ?? 'not in the read model'}, not confirmed`);
   step({ name: 'order confirmed in the read model', method: 'GET', path: `/v1/orders/${orderId}`, status: 200, body: { status: order.status, totalCents: order.totalCents, version: order.version } });
   const history = await call('order history', 'GET', `/v1/customers/${me.id}/orders`, [200]);

@@ -22,7 +22,7 @@
  * Run: npm run soak -- cdc-relay (SOAK_ORDERS_MAIN=<path to apps/orders/src/main.ts> soaks another checkout's build)
  */
 import kafkajs from 'kafkajs';
-import { startService, waitFor, type Service } from '@bulwark/test-support';
+import { call, startService, waitFor, type Service } from '@bulwark/test-support';
 import { appendToStream } from '../../apps/orders/src/store/event-store.ts';
 import { ensureInfra } from '../infra/index.ts';
 
@@ -33,15 +33,6 @@ const KILL_EVERY_MS = Number(process.env.SOAK_KILL_EVERY_MS ?? 2_500);
 const RESTART_DELAY_MS = Number(process.env.SOAK_RESTART_DELAY_MS ?? 2_000);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function post(url: string, path: string, body: unknown): Promise<{ status: number; body: { order?: { orderId?: string } } } | undefined> {
-  try {
-    const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
-    return { status: res.status, body: (await res.json().catch(() => ({}))) as { order?: { orderId?: string } } };
-  } catch {
-    return undefined; // the process is down or was killed mid-request: the write may or may not have committed
-  }
-}
 
 export default async function main(): Promise<void> {
   Object.assign(process.env, await ensureInfra(['postgres', 'kafka']));
@@ -70,12 +61,13 @@ export default async function main(): Promise<void> {
           continue;
         }
         if (!orderId || n % 40 === 0) {
-          const r = await post(url, '/orders', { customerId: `soak-${w}` });
+          // A rejected call: the process is down or was killed mid-request (the write may or may not have committed).
+          const r = await call(url, 'POST', '/orders', { customerId: `soak-${w}` }).catch(() => undefined);
           orderId = r?.status === 201 ? r.body.order?.orderId : undefined;
           if (orderId) ok++;
           else failed++;
         } else {
-          const r = await post(url, `/orders/${orderId}/items`, { sku: `s${n % 50}`, quantity: 1, unitPriceCents: 100 });
+          const r = await call(url, 'POST', `/orders/${orderId}/items`, { sku: `s${n % 50}`, quantity: 1, unitPriceCents: 100 }).catch(() => undefined);
           if (r?.status === 200) ok++;
           else {
             failed++;
