@@ -76,16 +76,8 @@ export const RebuildResponse = z.object({
   parked: z.number().int().describe('Events the rebuilt read model does not reflect (parked; the rebuild went on).'),
   parkedEvents: z.array(ParkedEvent).describe('The first 100 of them, in log order.'),
 });
-const RelayParkedEvent = z.object({
-  eventId: z.string(),
-  streamId: z.string(),
-  version: z.number().int(),
-  type: z.string(),
-  errorCode: z.string().nullable(),
-  error: z.string(),
-  parkedAt: z.string(),
-  republishedAt: z.string().nullable(),
-});
+// The relay's dead letters are the projections' without a projection or log position, plus when they went out again.
+const RelayParkedEvent = ParkedEvent.omit({ projection: true, position: true }).extend({ republishedAt: z.string().nullable() });
 export const RelayParkedResponse = z.object({ events: z.array(RelayParkedEvent) });
 export const RelayRepublishResponse = z.object({
   republished: z.array(z.string()).describe('Event ids published to the topic now.'),

@@ -5,17 +5,10 @@
  */
 import type { Queryable } from '@bulwark/db';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow, type RecordedEvent } from './event-store.ts';
+import type { ParkedEvent } from './parked-events.ts';
 
-export interface RelayParkedEvent {
-  eventId: string;
-  streamId: string;
-  version: number;
-  type: string;
-  errorCode: string | null;
-  error: string;
-  parkedAt: string;
-  republishedAt: string | null;
-}
+/** A projection's dead letter without projection and position, plus when it went out again. */
+export type RelayParkedEvent = Omit<ParkedEvent, 'projection' | 'position'> & { republishedAt: string | null };
 
 interface Row {
   event_id: string;
