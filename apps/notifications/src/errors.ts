@@ -18,6 +18,24 @@ export const NOTIFICATIONS_ERROR_CODES = [
     description: 'The endpoint resolves to a private, loopback, link-local or otherwise non-public address (SSRF guard). Allow it explicitly in config only for trusted networks.',
   },
   {
+    code: 'NOTIFICATIONS_HOST_UNRESOLVABLE',
+    status: 422,
+    title: 'Endpoint host does not resolve',
+    description: 'DNS says the endpoint URL\'s host name does not exist or has no address (ENOTFOUND/ENODATA); check the name.',
+  },
+  {
+    code: 'NOTIFICATIONS_DNS_UNAVAILABLE',
+    status: 503,
+    title: 'DNS unavailable',
+    description: 'Resolving the endpoint URL\'s host failed for a reason other than a missing name (timeout, server failure); nothing was stored, retry later.',
+  },
+  {
+    code: 'NOTIFICATIONS_EVENT_ID_REUSED',
+    status: 409,
+    title: 'Event id reused with another event',
+    description: 'An event with this id was already published to the tenant with a different type or data; the same id with the same type and data is an idempotent 202. Use a new id for a new event.',
+  },
+  {
     code: 'NOTIFICATIONS_TEMPLATE_VARIABLE_MISSING',
     status: 422,
     title: 'Template variable missing',

@@ -67,6 +67,11 @@ describe('endpoints', () => {
       ['http://[::1]/x', 422, /notifications-url-forbidden$/],
       ['http://10.0.0.5/x', 422, /notifications-url-forbidden$/],
       ['http://169.254.169.254/latest/meta-data', 422, /notifications-url-forbidden$/],
+      ['http://[64:ff9b::a9fe:a9fe]/', 422, /notifications-url-forbidden$/],
+      ['http://[::a9fe:a9fe]/', 422, /notifications-url-forbidden$/],
+      ['http://198.18.0.1/', 422, /notifications-url-forbidden$/],
+      ['http://192.0.2.1/', 422, /notifications-url-forbidden$/],
+      ['http://no-such-host.invalid/hook', 422, /notifications-host-unresolvable$/], // getaddrinfo ENOTFOUND was a 500
     ];
     for (const [u, status, type] of cases) {
       const r = await call(strict, 'POST', `/v1/tenants/${tn}/endpoints`, { url: u, eventTypes: ['x'] });

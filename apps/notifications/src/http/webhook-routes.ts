@@ -37,7 +37,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
 
   r.post(`${base}/endpoints`, {
     summary: 'Register a webhook endpoint (SSRF-checked); the signing secret is returned once',
-    errors: ['NOTIFICATIONS_INVALID_URL', 'NOTIFICATIONS_URL_FORBIDDEN'],
+    errors: ['NOTIFICATIONS_INVALID_URL', 'NOTIFICATIONS_URL_FORBIDDEN', 'NOTIFICATIONS_HOST_UNRESOLVABLE', 'NOTIFICATIONS_DNS_UNAVAILABLE'],
     params: TenantParams,
     body: CreateEndpointBody,
     responses: { 201: CreatedEndpointResponse },
@@ -65,7 +65,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
   });
   r.patch(`${base}/endpoints/:id`, {
     summary: 'Change URL, filters, ordering, description; enabled: false disables, true re-enables and resets health',
-    errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND', 'NOTIFICATIONS_INVALID_URL', 'NOTIFICATIONS_URL_FORBIDDEN'],
+    errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND', 'NOTIFICATIONS_INVALID_URL', 'NOTIFICATIONS_URL_FORBIDDEN', 'NOTIFICATIONS_HOST_UNRESOLVABLE', 'NOTIFICATIONS_DNS_UNAVAILABLE'],
     params: EndpointParams,
     body: UpdateEndpointBody,
     responses: { 200: EndpointResponse },
