@@ -15,7 +15,7 @@ export type { DeadLetterReason };
 
 /** One attempt that did not succeed. */
 export interface AttemptRecord {
-  /** 1-based attempt number (BullMQ's attemptsStarted at the time). */
+  /** 1-based attempt number (BullMQ's attemptsMade + 1 at the time: a stall is recorded against the attempt it interrupted). */
   attempt: number;
   /** `error`: the handler threw; `stalled`: the worker lost the job (crash, lock expiry). */
   kind: 'error' | 'stalled';
@@ -81,6 +81,8 @@ export interface DeadLetterTarget {
   queue: string;
   provider: string | undefined;
   deadLetters: Queue;
+  /** The owner's hook, called after the copy and before the removal (so a failure repeats with the next sweep). */
+  onDeadLetter?: ((deadLetter: DeadLetter) => Promise<void>) | undefined;
 }
 
 /**
@@ -104,7 +106,9 @@ export async function moveToDeadLetter(job: Job, source: Queue, target: DeadLett
     enqueuedAt: job.timestamp,
     deadLetteredAt: Date.now(),
   };
-  await target.deadLetters.add(job.name, record, { jobId: deadLetterId(job.id), removeOnComplete: true, removeOnFail: true });
+  const id = deadLetterId(job.id);
+  await target.deadLetters.add(job.name, record, { jobId: id, removeOnComplete: true, removeOnFail: true });
+  await target.onDeadLetter?.({ ...record, id, name: job.name });
   const removed = await source.remove(job.id);
   return removed === 1;
 }

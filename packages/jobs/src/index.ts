@@ -1,4 +1,4 @@
-export { JobQueue, idempotentJobId, PRIORITY_VALUES, DEFAULT_PREFIX, type JobsConnection, type EnqueueOptions, type EnqueueResult, type Priority } from './queue.ts';
+export { JobQueue, idempotentJobId, PRIORITY_VALUES, DEFAULT_PREFIX, type JobsConnection, type EnqueueOptions, type EnqueueResult, type EnsureJobResult, type Priority } from './queue.ts';
 export { JobWorker, type JobContext, type JobHandler, type JobWorkerOptions, type StopResult } from './worker.ts';
 export { resolveDefinition, deadLetterQueueName, type QueueDefinition, type ResolvedDefinition, type ProviderLimit } from './definition.ts';
 export { fullJitterDelay, backoffCeiling, DEFAULT_BACKOFF, FULL_JITTER, type BackoffPolicy } from './backoff.ts';

@@ -23,6 +23,7 @@ export class JobMetrics {
   readonly completed: Counter<'queue'>;
   readonly failed: Counter<'queue'>;
   readonly retried: Counter<'queue'>;
+  readonly held: Counter<'queue'>;
   readonly deadLettered: Counter<'queue' | 'reason'>;
   readonly processing: Histogram<'queue' | 'outcome'>;
   readonly waiting: Histogram<'queue'>;
@@ -37,6 +38,7 @@ export class JobMetrics {
     this.completed = counter('bulwark_jobs_completed_total', 'Jobs whose handler succeeded.');
     this.failed = counter('bulwark_jobs_failed_total', 'Failed attempts (each attempt that threw, stalled out or was poison), retried or not.');
     this.retried = counter('bulwark_jobs_retried_total', 'Failed attempts that were scheduled for another attempt with backoff.');
+    this.held = counter('bulwark_jobs_held_total', 'Runs put back to delayed by their handler (holdUntil) without consuming an attempt.');
     this.deadLettered = getOrCreate(registry, 'bulwark_jobs_dead_lettered_total', () => new Counter({
       name: 'bulwark_jobs_dead_lettered_total',
       help: 'Jobs moved to the dead-letter queue, by reason (exhausted, non-retryable, poison).',

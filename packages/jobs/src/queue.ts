@@ -15,7 +15,7 @@ import {
   type QueueDefinition,
   type ResolvedDefinition,
 } from './definition.ts';
-import { deadLetterId } from './dead-letter.ts';
+import { deadLetterId, toDeadLetter, type DeadLetter } from './dead-letter.ts';
 import type { JobMetrics } from './metrics.ts';
 
 /** Where BullMQ keeps the queues: a Redis connection and a key prefix. */
@@ -66,6 +66,15 @@ export type EnqueueResult<T> =
       job: Job<T>;
     }
   | { id: string; created: false; deadLettered: true; job: undefined };
+
+/**
+ * What `ensureJob` found or did: a job that will still run (`live`), a job it
+ * added because none would run (`created`: missing, or finished although its
+ * owner still needs it), or the key's dead letter, which it leaves alone.
+ */
+export type EnsureJobResult<T> =
+  | { id: string; outcome: 'live' | 'created'; deadLetter: undefined }
+  | { id: string; outcome: 'dead-lettered'; deadLetter: DeadLetter<T> };
 
 export const DEFAULT_PREFIX = 'bulwark-jobs';
 
@@ -128,6 +137,51 @@ export class JobQueue<T = unknown> {
     const created = stored === undefined || (stored.timestamp === timestamp && JSON.stringify(stored.data) === JSON.stringify(data));
     if (created) this.#metrics?.enqueued.inc({ queue: partition });
     return { id: jobId, created, deadLettered: false, job };
+  }
+
+  /**
+   * Reconciliation: makes sure a job will run for `idempotencyKey`, for an
+   * owner whose record (a row) still needs the work. A job waiting, delayed,
+   * active or failed (about to be dead-lettered) is `live`; a missing or
+   * completed one is (re-)created under the same id; a dead-lettered one is
+   * returned as is (`dead-lettered`), for the owner to record as dead — adding
+   * it again would undo a poison verdict, replay is the way back.
+   */
+  async ensureJob(name: string, data: T, options: EnqueueOptions & { idempotencyKey: string }): Promise<EnsureJobResult<T>> {
+    const jobId = idempotentJobId(options.idempotencyKey);
+    const dead = await this.#deadLetters.getJob(deadLetterId(jobId));
+    if (dead) return { id: jobId, outcome: 'dead-lettered', deadLetter: toDeadLetter<T>(dead) };
+    const partition = options.provider === undefined ? defaultPartition(this.definition) : providerPartition(this.definition, options.provider);
+    const existing = await this.#queues.get(partition)!.getJob(jobId);
+    const state = existing ? await existing.getState() : 'unknown';
+    if (state === 'completed') await existing!.remove();
+    else if (state !== 'unknown') return { id: jobId, outcome: 'live', deadLetter: undefined };
+    const result = await this.enqueue(name, data, options);
+    if (result.deadLettered) return this.ensureJob(name, data, options); // dead-lettered in between: report that
+    return { id: jobId, outcome: result.created ? 'created' : 'live', deadLetter: undefined };
+  }
+
+  /**
+   * Moves the run time of the delayed job of `idempotencyKey` to `delayMs`
+   * from now (0: runs now), earlier or later, without touching its attempts.
+   * Returns false when no job of that key is delayed (running, waiting, gone).
+   */
+  async reschedule(idempotencyKey: string, delayMs: number): Promise<boolean> {
+    const jobId = idempotentJobId(idempotencyKey);
+    for (const queue of this.#queues.values()) {
+      const job = await queue.getJob(jobId);
+      if (!job) continue;
+      try {
+        if (delayMs > 0) await job.changeDelay(delayMs);
+        else await job.promote();
+        return true;
+      } catch (err) {
+        // -1: gone, -3: not delayed any more (it started meanwhile): nothing to move.
+        if ((err as { code?: number }).code === -1 || (err as { code?: number }).code === -3) return false;
+        throw err;
+      }
+    }
+    return false;
   }
 
   /** Number of jobs waiting to run (waiting + prioritized) across partitions. */

@@ -5,10 +5,10 @@
  * dead-letter queue, and stops within a deadline: in-flight jobs finish, or
  * are handed back to wait when the deadline passes — never left active.
  */
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { FULL_JITTER, fullJitterDelay } from './backoff.ts';
 import { deadLetterQueueName, partitions, resolveDefinition, type QueueDefinition, type ResolvedDefinition } from './definition.ts';
-import { classifyFailure, moveToDeadLetter, recordAttempt, type DeadLetterTarget } from './dead-letter.ts';
+import { classifyFailure, moveToDeadLetter, recordAttempt, type DeadLetter, type DeadLetterTarget } from './dead-letter.ts';
 import { configInvalid } from './errors.ts';
 import type { JobMetrics } from './metrics.ts';
 import { DEFAULT_PREFIX } from './queue.ts';
@@ -19,12 +19,19 @@ export interface JobContext<T> {
   name: string;
   data: T;
   provider: string | undefined;
-  /** 1-based attempt number. */
+  /** 1-based attempt number: attempts consumed so far + 1 (stalls, hand-backs and holds consume none). */
   attempt: number;
   /** Aborted when the job is cancelled or handed back at shutdown; stop work and throw. */
   signal: AbortSignal;
   /** Appends a line to the job's log (kept in Redis with the job). */
   log(message: string): Promise<void>;
+  /**
+   * Puts the job back to delayed until `timestampMs` without consuming an
+   * attempt or growing its backoff (the cause is outside the job: a breaker
+   * held it). Always throws: return what it throws (`throw await job.holdUntil(t)`
+   * reads best) and do nothing after it.
+   */
+  holdUntil(timestampMs: number): Promise<never>;
 }
 
 /** Returns the job's result; throws to fail the attempt (NonRetryableError: no more attempts). */
@@ -48,6 +55,14 @@ export interface JobWorkerOptions {
   shutdownDeadlineMs?: number;
   /** Receives errors that have no caller (Redis hiccups, dead-letter moves that will be retried by the next sweep). */
   onError?: (err: Error) => void;
+  /**
+   * Told of every job this worker dead-letters (any reason, poison included: a
+   * poisoned job never reaches the handler), after the copy into the DLQ and
+   * before the job leaves its queue, so the owner can record the outcome
+   * (e.g. mark its row dead). At least once: if it throws, the job stays in the
+   * failed set and the next `sweepFailed()` (every `start()`) calls it again.
+   */
+  onDeadLetter?: (deadLetter: DeadLetter) => Promise<void>;
   /** Start consuming at construction (default true). */
   autorun?: boolean;
 }
@@ -110,7 +125,7 @@ export class JobWorker<T = unknown> {
         },
       });
       const queue = new Queue(p.queue, base);
-      const target: DeadLetterTarget = { queue: this.definition.name, provider: p.provider, deadLetters: this.#deadLetters };
+      const target: DeadLetterTarget = { queue: this.definition.name, provider: p.provider, deadLetters: this.#deadLetters, onDeadLetter: options.onDeadLetter };
       worker.on('error', (err) => this.#onError(err));
       worker.on('failed', (job, err) => {
         if (job) this.#track(this.#afterFailure(job, err, queue, target));
@@ -232,10 +247,16 @@ export class JobWorker<T = unknown> {
           name: job.name,
           data: job.data as T,
           provider,
-          attempt: job.attemptsStarted,
+          attempt: job.attemptsMade + 1,
           signal: abort,
           log: async (message) => {
             await job.log(message);
+          },
+          holdUntil: async (timestampMs) => {
+            // BullMQ's moveToDelayed with skipAttempt: attemptsMade (attempts and backoff) stays as it is.
+            await job.moveToDelayed(timestampMs, token);
+            this.#metrics?.held.inc({ queue: partition });
+            throw new DelayedError();
           },
         }),
         handBack.signal,
@@ -243,10 +264,10 @@ export class JobWorker<T = unknown> {
       this.#metrics?.processing.observe({ queue: partition, outcome: 'completed' }, (performance.now() - started) / 1000);
       return result;
     } catch (err) {
-      if (handBack.signal.aborted) throw err;
+      if (handBack.signal.aborted || err instanceof DelayedError) throw err;
       this.#metrics?.processing.observe({ queue: partition, outcome: 'failed' }, (performance.now() - started) / 1000);
       const error = toError(err);
-      await recordAttempt(job, { attempt: job.attemptsStarted, kind: 'error', error: `${error.name}: ${error.message}`, at: Date.now() }).catch((e: unknown) =>
+      await recordAttempt(job, { attempt: job.attemptsMade + 1, kind: 'error', error: `${error.name}: ${error.message}`, at: Date.now() }).catch((e: unknown) =>
         this.#onError(toError(e)),
       );
       throw err;
@@ -275,7 +296,7 @@ export class JobWorker<T = unknown> {
 
   async #recordStall(queue: Queue, jobId: string): Promise<void> {
     const job = await queue.getJob(jobId);
-    if (job) await recordAttempt(job, { attempt: job.attemptsStarted, kind: 'stalled', error: 'worker lost the job (crash or lock expiry)', at: Date.now() });
+    if (job) await recordAttempt(job, { attempt: job.attemptsMade + 1, kind: 'stalled', error: 'worker lost the job (crash or lock expiry)', at: Date.now() });
   }
 }
 

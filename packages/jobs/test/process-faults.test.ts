@@ -93,8 +93,10 @@ describe('stalled and poison jobs', () => {
     const env = { JOBS_FIXTURE_LOCK_MS: '400', JOBS_FIXTURE_STALLED_MS: '150', JOBS_FIXTURE_MAX_STALLED: '1' };
     let crashes = 0;
     let dead: Awaited<ReturnType<typeof listDeadLetters>> = [];
+    let last: FixtureWorker | undefined;
     for (let spawned = 0; spawned < 8 && dead.length === 0; spawned++) {
       const w = spawnWorker('crash', prefix, env);
+      last = w;
       // Each process either runs the job and crashes, or (once the job is poison) fails it without running it.
       await waitFor('a crash or a dead letter', async () => {
         if (w.child.exitCode !== null) return true;
@@ -111,5 +113,8 @@ describe('stalled and poison jobs', () => {
     // maxStalledCount 1: the job may stall once and be retried; the second stall makes it poison.
     expect(crashes).toBe(2);
     expect(dead[0]!.attempts.filter((a) => a.kind === 'stalled').length).toBeGreaterThanOrEqual(1);
+    // The owner hears of the poison verdict (the handler never ran, so only the hook can tell it).
+    last!.child.kill('SIGTERM');
+    expect((await last!.exited).stdout).toContain(`dead-letter ${id} poison`);
   });
 });
