@@ -39,6 +39,24 @@ export const DB_ERROR_CODES = [
     description: 'A transaction kept failing with serialization failures or deadlocks (40001/40P01) after every retry; retry later.',
   },
   {
+    code: 'DB_TENANT_INVALID',
+    status: 400,
+    title: 'Invalid tenant',
+    description: 'The verified tenant of the request is not a tenant id (1–128 of A–Z a–z 0–9 _ . : @ -, starting with a letter or digit).',
+  },
+  {
+    code: 'DB_TENANT_REQUIRED',
+    status: 403,
+    title: 'Tenant required',
+    description: 'Row-level security refused a write (SQLSTATE 42501) made without a tenant context: tenant data is only written on behalf of a verified tenant.',
+  },
+  {
+    code: 'DB_ROLE_UNSAFE',
+    status: 500,
+    title: 'Unsafe runtime database role',
+    description: 'The runtime connection is a superuser, has BYPASSRLS or is the role that owns the tables (runs migrations): row-level security would not apply. Give the service its own role.',
+  },
+  {
     code: 'DB_MIGRATION_INVALID',
     status: 500,
     title: 'Invalid migration',
@@ -131,6 +149,27 @@ export class MigrationError extends AppError {
   constructor(code: Extract<DbErrorCode, `DB_MIGRATION_${string}`>, message: string, cause?: unknown) {
     super(code, message, { status: code === 'DB_MIGRATION_LOCK_TIMEOUT' ? 503 : 500, cause });
     this.name = 'MigrationError';
+  }
+}
+
+export class InvalidTenantError extends AppError {
+  constructor(tenant: string) {
+    super('DB_TENANT_INVALID', `${JSON.stringify(tenant.slice(0, 64))} is not a tenant id`, { status: 400 });
+    this.name = 'InvalidTenantError';
+  }
+}
+
+export class TenantRequiredError extends AppError {
+  constructor(statement: string, cause: unknown) {
+    super('DB_TENANT_REQUIRED', `statement ${statement} wrote tenant data without a tenant context`, { status: 403, cause });
+    this.name = 'TenantRequiredError';
+  }
+}
+
+export class UnsafeRoleError extends AppError {
+  constructor(message: string) {
+    super('DB_ROLE_UNSAFE', message, { status: 500 });
+    this.name = 'UnsafeRoleError';
   }
 }
 

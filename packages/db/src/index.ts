@@ -11,6 +11,9 @@ export {
 } from './pool.ts';
 export { decidePoolSize, DEFAULT_AUTOSCALE, type AutoscaleConfig, type AutoscaleSample, type AutoscaleDecision, type AutoscaleState } from './autoscale.ts';
 export { backoffDelayMs, type BackoffOptions } from './backoff.ts';
+export { withTenant, withRequestTenant, currentDbContext, isTenantId, type DbContext } from './tenant-context.ts';
+export { withSystemContext } from './system-context.ts';
+export { DB_ROLES, DEV_ROLE_PASSWORD, ensureDbRoles, urlForRole, assertRuntimeRole, grantSchemaAccess, type EnsureRolesOptions, type GrantOptions } from './roles.ts';
 export { withTransaction, RETRYABLE_SQLSTATES, type TransactionOptions, type IsolationLevel, type RetryInfo } from './transaction.ts';
 export { migrate, migrationStatus, type MigrateOptions, type MigrateResult, type MigrationTarget, type AppliedMigration } from './migrations/migrate.ts';
 export { formatMigrationStatus, type MigratePhase, type MigrationStatus, type MigrationState } from './migrations/plan.ts';
@@ -23,6 +26,9 @@ export {
   StatementTimeoutError,
   TransactionConflictError,
   MigrationError,
+  InvalidTenantError,
+  TenantRequiredError,
+  UnsafeRoleError,
   sqlStateOf,
   type DbErrorCode,
 } from './errors.ts';

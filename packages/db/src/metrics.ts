@@ -13,6 +13,7 @@ export interface PoolGaugeSource {
   idle(): number;
   waiting(): number;
   size(): number;
+  tenantWaiting(): number;
 }
 
 export interface DbMetrics {
@@ -23,6 +24,8 @@ export interface DbMetrics {
   exhausted: Counter<'pool'>;
   resizes: Counter<'pool' | 'direction'>;
   txRetries: Counter<'pool' | 'sqlstate'>;
+  systemContexts: Counter<'pool' | 'reason'>;
+  tenantQueued: Counter<'pool'>;
   /** Live pools, read by the gauges at scrape time. */
   pools: Set<PoolGaugeSource>;
   /** Statement names seen so far, to bound the statement label. */
@@ -56,6 +59,7 @@ export function metricsFor(registry: Registry): DbMetrics {
   gauge(registry, pools, 'db_pool_clients', 'Open connections in the pool.', (p) => p.total());
   gauge(registry, pools, 'db_pool_clients_idle', 'Open connections not checked out.', (p) => p.idle());
   gauge(registry, pools, 'db_pool_waiting', 'Callers queued for a connection.', (p) => p.waiting());
+  gauge(registry, pools, 'db_pool_tenant_waiting', 'Callers queued behind their own tenant\'s concurrency limit (not yet asking the pool).', (p) => p.tenantWaiting());
   gauge(registry, pools, 'db_pool_size', 'Current connection cap (moves between min and max when autoscaling).', (p) => p.size());
   const bundle: DbMetrics = {
     pools,
@@ -79,6 +83,8 @@ export function metricsFor(registry: Registry): DbMetrics {
     exhausted: new Counter({ name: 'db_pool_exhausted_total', help: 'Acquires that timed out because the pool stayed full.', labelNames: ['pool'], registers }),
     resizes: new Counter({ name: 'db_pool_resizes_total', help: 'Autoscaler size changes.', labelNames: ['pool', 'direction'], registers }),
     txRetries: new Counter({ name: 'db_tx_retries_total', help: 'Transactions retried after a serialization failure or deadlock.', labelNames: ['pool', 'sqlstate'], registers }),
+    systemContexts: new Counter({ name: 'db_system_context_total', help: 'Entries into the audited system context (work across every tenant) by reason.', labelNames: ['pool', 'reason'], registers }),
+    tenantQueued: new Counter({ name: 'db_pool_tenant_queued_total', help: 'Acquires that waited because their tenant already held its share of connections.', labelNames: ['pool'], registers }),
   };
   bundles.set(registry, bundle);
   return bundle;

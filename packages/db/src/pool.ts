@@ -8,6 +8,18 @@
  * growing raises the cap and opens connections for the callers already
  * queued; shrinking lowers the cap and closes idle connections above it, while
  * busy ones are closed by the idle timeout after they come back.
+ *
+ * Tenants: every transaction opened on a pooled client (a `BEGIN` sent
+ * through it, as withTransaction does) carries the caller's DbContext
+ * (tenant-context.ts) in the same round trip as
+ * `set_config('bulwark.tenant', …, true)`; a single `pool.query` under a
+ * context runs in such a transaction. Callers of one tenant hold at most
+ * `tenantMaxConnections` connections at once; the rest of that tenant queues
+ * in front of the pool, so it cannot take every connection from the others.
+ *
+ * The acquire deadline, the closed state and the tenant queue are this
+ * module's own, so errors are classified by what happened here, never by
+ * matching pg-pool's messages (issue 26).
  */
 import pg from 'pg';
 import type { Histogram, Registry } from 'prom-client';
@@ -19,8 +31,9 @@ import {
   type AutoscaleConfig,
   type AutoscaleState,
 } from './autoscale.ts';
-import { DbUnavailableError, PoolClosedError, PoolExhaustedError, StatementTimeoutError, sqlStateOf } from './errors.ts';
+import { DbUnavailableError, PoolClosedError, PoolExhaustedError, StatementTimeoutError, TenantRequiredError, sqlStateOf } from './errors.ts';
 import { metricsFor, statementLabel, type DbMetrics, type PoolGaugeSource } from './metrics.ts';
+import { currentDbContext, type DbContext } from './tenant-context.ts';
 
 /** A pino-compatible logger: object first, message second. */
 export interface DbLogger {
@@ -63,6 +76,12 @@ export interface CreatePoolOptions {
   log: DbLogger;
   /** Dynamic sizing between min and max; off (fixed at max) when absent. */
   autoscale?: AutoscaleOptions;
+  /**
+   * Connections one tenant may hold at once (callers in a tenant context);
+   * its further callers queue in FIFO order behind it. Default half of `max`
+   * (at least 1). System and context-free work is not limited.
+   */
+  tenantMaxConnections?: number;
 }
 
 /**
@@ -96,6 +115,8 @@ export interface PoolStats {
   waiting: number;
   /** Current cap. */
   size: number;
+  /** Callers queued behind their tenant's concurrency limit. */
+  tenantWaiting: number;
   min: number;
   max: number;
 }
@@ -130,8 +151,20 @@ export function poolInternals(pool: DbPool): PoolInternals {
   return found;
 }
 
-const PG_QUEUE_TIMEOUT = 'timeout exceeded when trying to connect';
-const PG_POOL_ENDED = 'Cannot use a pool after calling end on the pool';
+const BEGIN = /^\s*(?:BEGIN|START\s+TRANSACTION)\b/i;
+
+/** The statement that scopes a transaction to `context`; sent with its BEGIN. */
+export function contextSql(context: DbContext): string {
+  return context.kind === 'tenant'
+    ? `SELECT set_config('bulwark.tenant', ${pg.escapeLiteral(context.tenant)}, true)`
+    : "SELECT set_config('bulwark.system', 'on', true)";
+}
+
+/** A per-tenant counting semaphore with a FIFO queue. */
+interface TenantGate {
+  active: number;
+  waiters: Array<{ grant(): void }>;
+}
 
 function quoteIdent(id: string): string {
   return `"${id.replaceAll('"', '""')}"`;
@@ -155,18 +188,31 @@ export function createPool(options: CreatePoolOptions): DbPool {
   let size = autoscale ? Math.min(max, Math.max(min, 1, options.autoscale?.initialSize ?? min)) : max;
 
   const statementTimeoutMs = options.statementTimeoutMs ?? 30_000;
+  const tenantMax = options.tenantMaxConnections ?? Math.max(1, Math.floor(max / 2));
+  if (!Number.isInteger(tenantMax) || tenantMax < 1) throw new Error(`tenantMaxConnections must be a positive integer, got ${tenantMax}`);
+  // Opening a connection is bounded by the client itself; waiting in the
+  // queue is bounded by acquire() below, so pg-pool gets no timeout of its own.
+  class BoundedClient extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: acquireTimeoutMs });
+    }
+  }
   const pgPool = new pg.Pool({
+    Client: BoundedClient,
     connectionString: options.connectionString,
     application_name: name,
     min,
     max: size,
-    connectionTimeoutMillis: acquireTimeoutMs,
     idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
     ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
     ...(options.searchPath ? { options: `-c search_path=${options.searchPath.map(quoteIdent).join(',')}` } : {}),
   });
   let closed = false;
   let closing: Promise<void> | undefined;
+  const gates = new Map<string, TenantGate>();
+  let tenantWaiting = 0;
+  /** Acquires in flight, failed with PoolClosedError by close(). */
+  const pending = new Set<(err: Error) => void>();
 
   // Errors on idle clients (server restart, network cut) are emitted here; the
   // pool has already dropped the client, so log and count, never crash.
@@ -181,21 +227,9 @@ export function createPool(options: CreatePoolOptions): DbPool {
     idle: () => pgPool.idleCount,
     waiting: () => pgPool.waitingCount,
     size: () => size,
+    tenantWaiting: () => tenantWaiting,
   };
   metrics.pools.add(gaugeSource);
-
-  function translateAcquireError(err: unknown): Error {
-    const message = err instanceof Error ? err.message : String(err);
-    if (message === PG_QUEUE_TIMEOUT) {
-      metrics.exhausted.inc({ pool: name });
-      log.warn({ pool: name, acquireTimeoutMs, waiting: pgPool.waitingCount, size }, 'database pool exhausted');
-      return new PoolExhaustedError(name, acquireTimeoutMs, err);
-    }
-    if (message === PG_POOL_ENDED) return new PoolClosedError(name);
-    metrics.errors.inc({ pool: name, sqlstate: sqlStateOf(err) ?? 'client' });
-    log.error({ pool: name, err }, 'database connection failed');
-    return new DbUnavailableError(name, 'cannot open a connection', err);
-  }
 
   // Labelled children resolved once (per statement): no label hashing on the per-query path.
   const acquireWait = metrics.acquireWait.labels({ pool: name });
@@ -206,14 +240,96 @@ export function createPool(options: CreatePoolOptions): DbPool {
     return child;
   };
 
-  async function acquireRaw(): Promise<pg.PoolClient> {
+  /** Takes a place in the tenant's gate (waiting in FIFO order when it is full); returns how to give it back. */
+  function enterGate(tenant: string, wait: { onAbort(cb: (err: Error) => void): void }): Promise<() => void> | (() => void) {
+    let gate = gates.get(tenant);
+    if (!gate) gates.set(tenant, (gate = { active: 0, waiters: [] }));
+    const g = gate;
+    const leave = () => {
+      const next = g.waiters.shift();
+      if (next) {
+        tenantWaiting--;
+        next.grant(); // the place passes on: active stays
+      } else if (--g.active === 0) gates.delete(tenant);
+    };
+    if (g.active < tenantMax) {
+      g.active++;
+      return leave;
+    }
+    metrics.tenantQueued.inc({ pool: name });
+    tenantWaiting++;
+    return new Promise((resolve, reject) => {
+      const waiter = { grant: () => resolve(leave) };
+      g.waiters.push(waiter);
+      wait.onAbort((err) => {
+        const at = g.waiters.indexOf(waiter);
+        if (at === -1) return;
+        g.waiters.splice(at, 1);
+        tenantWaiting--;
+        reject(err);
+      });
+    });
+  }
+
+  function exhausted(): PoolExhaustedError {
+    metrics.exhausted.inc({ pool: name });
+    log.warn({ pool: name, acquireTimeoutMs, waiting: pgPool.waitingCount, tenantWaiting, size }, 'database pool exhausted');
+    return new PoolExhaustedError(name, acquireTimeoutMs);
+  }
+
+  function unavailable(err: unknown): DbUnavailableError {
+    metrics.errors.inc({ pool: name, sqlstate: sqlStateOf(err) ?? 'client' });
+    log.error({ pool: name, err }, 'database connection failed');
+    return new DbUnavailableError(name, 'cannot open a connection', err);
+  }
+
+  /**
+   * A connection, within the acquire deadline: first a place in the caller's
+   * tenant gate, then a client from pg-pool. The deadline, close() and the
+   * pool's own errors end the wait; each is told apart by where it happened.
+   */
+  async function acquireRaw(): Promise<{ client: pg.PoolClient; leave: () => void }> {
     if (closed) throw new PoolClosedError(name);
     const started = performance.now();
+    const context = currentDbContext();
+    let abort: ((err: Error) => void) | undefined;
+    let aborted: Error | undefined;
+    const onAbort = (cb: (err: Error) => void) => {
+      if (aborted) cb(aborted);
+      else abort = cb;
+    };
+    const fail = (err: Error) => {
+      if (aborted) return;
+      aborted = err;
+      abort?.(err);
+    };
+    pending.add(fail);
+    let queuedInPool = false;
+    // At the deadline a caller still in its tenant's queue or in pg-pool's is out of luck (exhausted); one whose
+    // connection is being opened is left to the client's own connect timeout (unavailable if it fires).
+    const timer = setTimeout(() => {
+      if (!queuedInPool || pgPool.waitingCount > 0) fail(exhausted());
+    }, acquireTimeoutMs);
+    let leave: () => void = () => undefined;
+    let asked: Promise<pg.PoolClient> | undefined;
     try {
-      return await pgPool.connect();
+      if (context?.kind === 'tenant') leave = await enterGate(context.tenant, { onAbort });
+      queuedInPool = true;
+      asked = pgPool.connect();
+      const answer = asked;
+      const client = await new Promise<pg.PoolClient>((resolve, reject) => {
+        onAbort(reject);
+        answer.then(resolve, (err: unknown) => reject(closed ? new PoolClosedError(name) : unavailable(err)));
+      });
+      return { client, leave };
     } catch (err) {
-      throw translateAcquireError(err);
+      leave();
+      // pg-pool cannot withdraw a queued request: hand its client back when it comes.
+      if (aborted) asked?.then((c) => c.release(), () => undefined);
+      throw err;
     } finally {
+      clearTimeout(timer);
+      pending.delete(fail);
       acquireWait.observe((performance.now() - started) / 1000);
     }
   }
@@ -222,10 +338,17 @@ export function createPool(options: CreatePoolOptions): DbPool {
     const q: DbQuery = typeof query === 'string' ? { text: query, ...(values ? { values } : {}) } : query;
     const statement = statementLabel(metrics, q.name, maxStatementNames);
     const started = performance.now();
+    const context = currentDbContext();
     try {
       const config: pg.QueryConfig = { text: q.text };
       if (q.values) config.values = q.values as unknown[];
       if (q.prepare && q.name) config.name = q.name;
+      // A transaction begun in a context is scoped in the same round trip (simple protocol, one implicit batch).
+      if (context && !q.values && !q.prepare && BEGIN.test(q.text)) {
+        config.text = `${q.text}; ${contextSql(context)}`;
+        const results = (await client.query(config)) as unknown as pg.QueryResult<R>[];
+        return results[0]!;
+      }
       return await client.query<R>(config);
     } catch (err) {
       const sqlstate = sqlStateOf(err);
@@ -233,13 +356,18 @@ export function createPool(options: CreatePoolOptions): DbPool {
       if (sqlstate === '57014' && err instanceof Error && err.message.includes('statement timeout')) {
         throw new StatementTimeoutError(statement, err);
       }
+      // Row-level security refusing a write (PostgreSQL reports the check's routine, not only 42501, which
+      // also means a missing GRANT) with no context at all: the caller brought no tenant.
+      if (sqlstate === '42501' && context === undefined && (err as { routine?: unknown }).routine === 'ExecWithCheckOptions') {
+        throw new TenantRequiredError(statement, err);
+      }
       throw err;
     } finally {
       durationOf(statement).observe((performance.now() - started) / 1000);
     }
   }
 
-  function track(client: pg.PoolClient): DbClient {
+  function track({ client, leave }: { client: pg.PoolClient; leave: () => void }): DbClient {
     const acquiredAt = performance.now();
     // The stack is captured now but formatted (the expensive part) only if the client leaks.
     const acquiredBy = leakThresholdMs > 0 ? new Error('database client acquired here') : undefined;
@@ -266,6 +394,7 @@ export function createPool(options: CreatePoolOptions): DbPool {
         clearTimeout(leakTimer);
         if (leaked) log.info({ pool: name, heldMs: Math.round(performance.now() - acquiredAt) }, 'leaked database client released');
         client.release(destroy);
+        leave();
       },
     };
   }
@@ -323,12 +452,24 @@ export function createPool(options: CreatePoolOptions): DbPool {
     connect: async () => track(await acquireRaw()),
     withClient,
     // One statement on a client the pool hands out and takes back itself: nothing can leak, so no leak tracking.
+    // In a context it runs in a transaction scoped to it (SET LOCAL semantics need one).
     async query(query, values) {
-      const client = await acquireRaw();
+      const { client, leave } = await acquireRaw();
+      let broken: Error | undefined;
       try {
-        return await runQuery(client, query, values);
+        if (!currentDbContext()) return await runQuery(client, query, values);
+        await runQuery(client, { name: 'tx.begin', text: 'BEGIN' });
+        try {
+          const result = await runQuery(client, query, values);
+          await runQuery(client, { name: 'tx.commit', text: 'COMMIT' });
+          return result as never;
+        } catch (err) {
+          await client.query('ROLLBACK').catch((rollbackErr: unknown) => (broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr))));
+          throw err;
+        }
       } finally {
-        client.release();
+        client.release(broken);
+        leave();
       }
     },
     async check(signal) {
@@ -347,11 +488,12 @@ export function createPool(options: CreatePoolOptions): DbPool {
         throw err instanceof DbUnavailableError ? err : new DbUnavailableError(name, 'readiness check failed', err);
       }
     },
-    stats: () => ({ total: pgPool.totalCount, idle: pgPool.idleCount, waiting: pgPool.waitingCount, size, min, max }),
+    stats: () => ({ total: pgPool.totalCount, idle: pgPool.idleCount, waiting: pgPool.waitingCount, size, min, max, tenantWaiting }),
     resize,
     close() {
       if (!closing) {
         closed = true;
+        for (const fail of [...pending]) fail(new PoolClosedError(name));
         clearInterval(autoscaleTimer);
         metrics.pools.delete(gaugeSource);
         closing = pgPool.end();

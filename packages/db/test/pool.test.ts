@@ -1,6 +1,7 @@
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { toProblem } from '@bulwark/errors';
-import { DbUnavailableError, PoolClosedError, PoolExhaustedError, StatementTimeoutError, type DbClient } from '../src/index.ts';
+import { DbUnavailableError, PoolClosedError, PoolExhaustedError, StatementTimeoutError, withTenant, type DbClient } from '../src/index.ts';
 import { createSchema, metricValue, sleep, testPool, waitFor, type TestPool } from './support.ts';
 
 const pools: TestPool[] = [];
@@ -134,5 +135,77 @@ describe('pool', () => {
     // The name still labels the query-duration histogram, prepared or not.
     expect(await metricValue(p.registry, 'db_query_duration_seconds', { pool: p.name, statement: 'test.prepared_add' }, 'db_query_duration_seconds_count')).toBe(3);
     expect(await metricValue(p.registry, 'db_query_duration_seconds', { pool: p.name, statement: 'test.unprepared' }, 'db_query_duration_seconds_count')).toBe(1);
+  });
+
+  // Issue 26: errors are told apart by where the wait ended (the pool's own deadline, its own closed
+  // state, pg's connect failing), never by pg-pool's message strings, so an upgrade rewording them
+  // changes nothing. Each path below would fall through to another class if that broke.
+  it('when a caller waits in the queue and the pool is closed, then it gets PoolClosedError (not exhaustion nor unavailability)', async () => {
+    const p = pool({ max: 1, acquireTimeoutMs: 30_000 });
+    const holder = await p.connect();
+    const waiting = p.connect().catch((e: unknown) => e);
+    await waitFor(() => p.stats().waiting === 1, 'caller queued in the pool');
+    const closing = p.close();
+    expect(await waiting).toBeInstanceOf(PoolClosedError);
+    holder.release();
+    await closing;
+  });
+
+  it('when a server accepts the connection but never answers, then the caller gets DbUnavailableError within the acquire timeout, not PoolExhaustedError', async () => {
+    const sockets: Socket[] = [];
+    const silentServer: Server = createServer((s) => void sockets.push(s));
+    await new Promise<void>((resolve) => silentServer.listen(0, '127.0.0.1', resolve));
+    const { port } = silentServer.address() as { port: number };
+    try {
+      const p = pool({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`, acquireTimeoutMs: 200 });
+      const err = await p.query('SELECT 1').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DbUnavailableError);
+      expect(await metricValue(p.registry, 'db_pool_exhausted_total', { pool: p.name })).toBe(0);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silentServer.close(resolve));
+    }
+  });
+
+  it('when a queued caller gives up at the deadline, then the connection that frees up later goes back to the pool, not to the gone caller', async () => {
+    const p = pool({ max: 1, acquireTimeoutMs: 100 });
+    const holder = await p.connect();
+    await expect(p.connect()).rejects.toBeInstanceOf(PoolExhaustedError);
+    holder.release();
+    await waitFor(() => p.stats().idle === 1 && p.stats().waiting === 0, 'the abandoned request handed its client back');
+    await expect(p.query('SELECT 1')).resolves.toMatchObject({ rowCount: 1 });
+  });
+
+  it('when a noisy tenant floods the pool, then it holds at most its share and a quiet tenant still gets a connection ahead of the noisy backlog', async () => {
+    const p = pool({ max: 4, tenantMaxConnections: 2, acquireTimeoutMs: 30_000 });
+    const granted: string[] = [];
+    const noisyHeld: DbClient[] = [];
+    const noisy = Array.from({ length: 10 }, (_, i) =>
+      withTenant('noisy', () => p.connect()).then((c) => {
+        granted.push(`noisy-${i}`);
+        noisyHeld.push(c);
+        return c;
+      }),
+    );
+    await waitFor(() => granted.length === 2 && p.stats().tenantWaiting === 8, 'noisy tenant at its share, the rest queued behind it');
+    const quiet = await withTenant('quiet', () => p.connect());
+    granted.push('quiet');
+    // The quiet tenant was served third, while eight noisy callers were still queued.
+    expect(granted).toEqual(['noisy-0', 'noisy-1', 'quiet']);
+    expect(p.stats().tenantWaiting).toBe(8);
+    expect(p.stats().waiting).toBe(0);
+    expect(await metricValue(p.registry, 'db_pool_tenant_queued_total', { pool: p.name })).toBe(8);
+    expect(await metricValue(p.registry, 'db_pool_tenant_waiting', { pool: p.name })).toBe(8);
+    quiet.release();
+    // Each released noisy connection passes to the next noisy caller in FIFO order; never more than two at once.
+    while (granted.length < 11) {
+      const next = granted.length;
+      noisyHeld.shift()!.release();
+      await waitFor(() => granted.length === next + 1, `noisy caller ${next - 1} served`);
+      expect(noisyHeld.length).toBeLessThanOrEqual(2);
+    }
+    expect(granted.slice(3)).toEqual(Array.from({ length: 8 }, (_, i) => `noisy-${i + 2}`));
+    for (const c of noisyHeld.splice(0)) c.release();
+    await Promise.all(noisy);
   });
 });

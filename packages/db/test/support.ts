@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { createPool, type CreatePoolOptions, type DbLogger, type DbPool } from '../src/index.ts';
+import { createPool, DB_ROLES, DEV_ROLE_PASSWORD, ensureDbRoles, urlForRole, type CreatePoolOptions, type DbLogger, type DbPool } from '../src/index.ts';
 
 export function pgUrl(): string {
   const url = process.env.BULWARK_PG_URL;
@@ -77,4 +77,10 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
     .filter((v) => series === undefined || (v as { metricName?: string }).metricName === series)
     .filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))
     .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** The runtime (RLS-bound) and reporting roles exist; returns their connection URLs. */
+export async function roleUrls(): Promise<{ runtime: string; reporting: string }> {
+  await ensureDbRoles({ ownerUrl: pgUrl(), password: DEV_ROLE_PASSWORD });
+  return { runtime: urlForRole(pgUrl(), DB_ROLES.runtime, DEV_ROLE_PASSWORD), reporting: urlForRole(pgUrl(), DB_ROLES.reporting, DEV_ROLE_PASSWORD) };
 }

@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { toProblem } from '@bulwark/errors';
+import {
+  assertRuntimeRole,
+  DB_ROLES,
+  grantSchemaAccess,
+  TenantRequiredError,
+  UnsafeRoleError,
+  withRequestTenant,
+  withSystemContext,
+  withTenant,
+  withTransaction,
+} from '../src/index.ts';
+import { admin, createSchema, metricValue, roleUrls, testPool, type TestPool } from './support.ts';
+
+// A tenant table as the apps' migrations declare one: column defaulting to the
+// transaction's tenant, a NOT VALID presence check, ENABLE + FORCE and the three policies.
+const TENANT_TABLE = `
+  CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL);
+  ALTER TABLE notes ADD COLUMN tenant_id text DEFAULT NULLIF(current_setting('bulwark.tenant', true), '');
+  ALTER TABLE notes ADD CONSTRAINT notes_tenant_present CHECK (tenant_id IS NOT NULL) NOT VALID;
+  ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+  ALTER TABLE notes FORCE ROW LEVEL SECURITY;
+  CREATE POLICY tenant_isolation ON notes USING (tenant_id = current_setting('bulwark.tenant', true));
+  CREATE POLICY system_context ON notes USING (current_setting('bulwark.system', true) = 'on');
+  CREATE POLICY reporting ON notes FOR SELECT USING (current_user = '${DB_ROLES.reporting}');
+`;
+
+let schema: { schema: string; drop(): Promise<void> };
+let owner: TestPool;
+let urls: { runtime: string; reporting: string };
+const pools: TestPool[] = [];
+function runtime(overrides: Parameters<typeof testPool>[0] = {}): TestPool {
+  const p = testPool({ connectionString: urls.runtime, searchPath: [schema.schema], ...overrides });
+  pools.push(p);
+  return p;
+}
+
+beforeAll(async () => {
+  urls = await roleUrls();
+  schema = await createSchema();
+  owner = testPool({ searchPath: [schema.schema] });
+  await owner.query(TENANT_TABLE);
+  await grantSchemaAccess({ pool: owner, schema: schema.schema, runtimeRole: DB_ROLES.runtime, reportingRole: DB_ROLES.reporting });
+  const p = runtime();
+  await withTenant('acme', () => p.query("INSERT INTO notes (id, body) VALUES (1, 'acme one'), (2, 'acme two')"));
+  await withTenant('globex', () => p.query("INSERT INTO notes (id, body) VALUES (3, 'globex one')"));
+});
+
+afterAll(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.close()));
+  await owner.close();
+  await schema.drop();
+});
+
+const bodies = (rows: Array<{ body: string }>) => rows.map((r) => r.body).sort();
+
+describe('row-level security through the pool', () => {
+  it('when a tenant runs a deliberately unscoped SELECT *, then it sees only its own rows (single statement and transaction alike)', async () => {
+    const p = runtime();
+    const single = await withTenant('acme', () => p.query<{ body: string; tenant_id: string }>('SELECT * FROM notes'));
+    expect(bodies(single.rows)).toEqual(['acme one', 'acme two']);
+    const inTx = await withTenant('globex', () => withTransaction(p, (tx) => tx.query<{ body: string }>('SELECT * FROM notes')));
+    expect(bodies(inTx.rows)).toEqual(['globex one']);
+  });
+
+  it('when there is no tenant context, then reads see no rows and writes are refused with a 403 problem', async () => {
+    const p = runtime();
+    expect((await p.query('SELECT * FROM notes')).rows).toEqual([]);
+    expect((await withTransaction(p, (tx) => tx.query('SELECT * FROM notes'))).rows).toEqual([]);
+    const err = await p.query("INSERT INTO notes (id, body, tenant_id) VALUES (9, 'sneaky', 'acme')").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TenantRequiredError);
+    expect(toProblem(err).status).toBe(403);
+    // Without a context the default tenant is NULL, which the presence check refuses too.
+    await expect(p.query("INSERT INTO notes (id, body) VALUES (10, 'orphan')")).rejects.toBeDefined();
+  });
+
+  it('when a tenant writes a row for another tenant, then the policy refuses it', async () => {
+    const p = runtime();
+    await expect(withTenant('acme', () => p.query("INSERT INTO notes (id, body, tenant_id) VALUES (11, 'forged', 'globex')"))).rejects.toMatchObject({ code: '42501' });
+    const updated = await withTenant('acme', () => p.query("UPDATE notes SET body = 'hijacked' WHERE id = 3"));
+    expect(updated.rowCount).toBe(0);
+  });
+
+  it('when one pooled connection serves tenant A and then tenant B, then B never sees A\'s rows (pool size 1)', async () => {
+    const p = runtime({ max: 1, tenantMaxConnections: 1 });
+    const pids: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const [tenant, expected] of [['acme', ['acme one', 'acme two']], ['globex', ['globex one']]] as const) {
+        const seen = await withTenant(tenant, () =>
+          withTransaction(p, async (tx) => {
+            pids.push((await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+            return tx.query<{ body: string }>('SELECT * FROM notes');
+          }),
+        );
+        expect(bodies(seen.rows)).toEqual(expected);
+        // The same connection, between tenants and with no context: the setting did not outlive the transaction.
+        expect((await p.query('SELECT * FROM notes')).rows).toEqual([]);
+        expect((await p.query<{ t: string | null }>("SELECT current_setting('bulwark.tenant', true) AS t")).rows[0]!.t ?? '').toBe('');
+      }
+    }
+    expect(new Set(pids).size).toBe(1);
+  });
+
+  it('when system work runs through withSystemContext, then it sees every tenant and is counted and logged', async () => {
+    const p = runtime();
+    const rows = await withSystemContext(p, 'test.sweep', () => p.query<{ body: string }>('SELECT * FROM notes'));
+    expect(bodies(rows.rows)).toEqual(['acme one', 'acme two', 'globex one']);
+    await withSystemContext(p, 'test.sweep', () => p.query('SELECT 1'));
+    expect(await metricValue(p.registry, 'db_system_context_total', { pool: p.name, reason: 'test.sweep' })).toBe(2);
+    expect(p.log.withMsg('system context entered').map((e) => e.level)).toEqual(['info', 'debug']);
+    // It may write any tenant's rows (the relay and projectors carry the tenant from the event).
+    await withSystemContext(p, 'test.sweep', () => p.query("INSERT INTO notes (id, body, tenant_id) VALUES (20, 'from event', 'globex')"));
+    expect(bodies((await withTenant('globex', () => p.query<{ body: string }>('SELECT * FROM notes'))).rows)).toEqual(['from event', 'globex one']);
+    await admin(`DELETE FROM ${schema.schema}.notes WHERE id = 20`);
+  });
+
+  it('when reporting across tenants, then only the reporting role sees every row, read-only, and the runtime role cannot act as it', async () => {
+    const reporting = testPool({ connectionString: urls.reporting, searchPath: [schema.schema] });
+    pools.push(reporting);
+    expect(bodies((await reporting.query<{ body: string }>('SELECT * FROM notes')).rows)).toEqual(['acme one', 'acme two', 'globex one']);
+    await expect(reporting.query("UPDATE notes SET body = 'x'")).rejects.toMatchObject({ code: expect.stringMatching(/^(25006|42501)$/) });
+    // Statements of the reporting role are logged by PostgreSQL itself.
+    const { rows } = await reporting.query<{ setting: string }>("SELECT current_setting('log_statement') AS setting");
+    expect(rows[0]!.setting).toBe('all');
+    const p = runtime();
+    await expect(p.query(`SET ROLE ${DB_ROLES.reporting}`)).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('when the runtime role is a superuser or the owner, then start-up validation refuses it; the runtime role passes', async () => {
+    const p = runtime();
+    await expect(assertRuntimeRole(p, owner)).resolves.toBe(DB_ROLES.runtime);
+    const err = await assertRuntimeRole(owner, owner).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsafeRoleError);
+    expect(err).toMatchObject({ code: 'DB_ROLE_UNSAFE' });
+  });
+
+  it('when a request carries a malformed tenant, then it is a 400 before any query', () => {
+    const err = (() => {
+      try {
+        return withRequestTenant("acme'; DROP TABLE notes; --", () => 'ran');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(toProblem(err).status).toBe(400);
+    expect(withRequestTenant(undefined, () => 'ran')).toBe('ran');
+  });
+});
