@@ -8,6 +8,17 @@ describe('loadConfig', () => {
     expect(config.identity.length).toBeGreaterThan(0);
   });
 
+  it('when two processes load the same environment, then each gets its own identity: the name plus a random suffix', () => {
+    const env = { POD_NAME: 'platform-operator-7d9f-abcde' };
+    const [a, b] = [loadConfig(env), loadConfig(env)];
+    expect(a.name).toBe('platform-operator-7d9f-abcde');
+    expect(a.identity).toMatch(/^platform-operator-7d9f-abcde-[0-9a-f]{8}$/);
+    expect(b.identity).not.toBe(a.identity);
+    const [c, d] = [loadConfig({}), loadConfig({})];
+    expect(c.name).toBe(d.name);
+    expect(c.identity).not.toBe(d.identity);
+  });
+
   it('when several keys are bad, then one error names each of them', () => {
     let caught: unknown;
     try {

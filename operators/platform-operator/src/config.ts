@@ -5,11 +5,18 @@
  * process.env.
  */
 import { hostname } from 'node:os';
+import { newIncarnation } from './lease.ts';
 
 export interface OperatorConfig {
   /** KUBECONFIG: path to a kubeconfig; unset → in-cluster service account, else ~/.kube/config. */
   kubeconfig: string | undefined;
-  /** POD_NAME: this replica's identity in the Lease and in Events. Default: the host name. */
+  /** POD_NAME: the replica's name. Default: the host name. */
+  name: string;
+  /**
+   * This process's identity in the Lease and in Events: `<name>-<8 random hex>`, unique per process
+   * whatever the environment (two processes on one host, a container restarted in its Pod), so no two
+   * processes ever hold the Lease as one and every start of a process is a new leadership term.
+   */
   identity: string;
   /** POD_NAMESPACE: namespace of the leader Lease. Default "bulwark-system". */
   leaseNamespace: string;
@@ -52,9 +59,12 @@ export function loadConfig(env: Env = process.env): OperatorConfig {
     }
     return value;
   };
+  // Events allow 128 characters for reportingInstance: the name keeps at most 100.
+  const name = (str('POD_NAME') ?? hostname()).slice(0, 100);
   const config: OperatorConfig = {
     kubeconfig: str('KUBECONFIG'),
-    identity: str('POD_NAME') ?? hostname(),
+    name,
+    identity: `${name}-${newIncarnation()}`,
     leaseNamespace: str('POD_NAMESPACE') ?? 'bulwark-system',
     leaseName: str('LEASE_NAME') ?? 'platform-operator',
     watchNamespace: str('WATCH_NAMESPACE'),

@@ -1,5 +1,7 @@
 /**
- * Leader election on a coordination.k8s.io/v1 Lease, with client-go's rules:
+ * Leader election on a coordination.k8s.io/v1 Lease, with client-go's rules
+ * and the Lease handling of lease.ts (one implementation for every Lease the
+ * operator takes):
  *
  * - A candidate takes the Lease when it is free (no holder) or when the
  *   current record has not changed for `leaseDurationSeconds` as measured on
@@ -7,15 +9,19 @@
  *   clocks agreeing across replicas).
  * - Every write carries the resourceVersion it read, so two candidates racing
  *   for the same Lease cannot both win: the loser gets 409 Conflict.
+ * - Every term starts with an acquisition that increments leaseTransitions,
+ *   also when a new process (or this one, after stepping down) finds a record
+ *   under its own name, so the fencing token names exactly one term.
  * - The leader renews every `retryPeriodMs`; if it has not renewed
  *   successfully for `renewDeadlineMs` it stops leading (its signal aborts)
  *   before anyone else can take over, since renewDeadline < leaseDuration.
  * - On `stop()` a leader releases the Lease (empty holder, 1 s duration) so a
  *   standby takes over at its next retry instead of waiting out the lease.
  */
-import { ApiException, type CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import { ApiException, type CoordinationV1Api } from '@kubernetes/client-node';
 import type { Counter, Gauge } from 'prom-client';
 import { type Clock, sleep, systemClock } from './clock.ts';
+import { LeaseLock } from './lease.ts';
 import { describeError, jsonLogger, type Logger } from './log.ts';
 import { counter, gauge, Registry } from './metrics.ts';
 
@@ -109,14 +115,6 @@ export function formatFencingToken(token: FencingToken): string {
   return `${token.leaseTransitions}/${token.holder}`;
 }
 
-interface Observed {
-  holder: string;
-  renewTime: number;
-  durationSeconds: number;
-  /** Local time when this record was first seen. */
-  seenAt: number;
-}
-
 export class LeaderElector {
   readonly identity: string;
   readonly timings: LeaderElectionTimings;
@@ -127,12 +125,8 @@ export class LeaderElector {
   readonly #transitions: Counter<'lease' | 'event'>;
   readonly #isLeader: Gauge<'lease' | 'identity'>;
 
-  #observed: Observed | undefined;
-  /** The Lease as this replica last wrote it (for resourceVersion on renew and release). */
-  #mine: V1Lease | undefined;
+  readonly #lock: LeaseLock;
   #leading: AbortController | undefined;
-  /** Local time at which the last successful acquire or renew was sent (what its renewTime says): the basis of confirm(). */
-  #lastRenewAt = 0;
   #stop = new AbortController();
   #loop: Promise<void> | undefined;
 
@@ -152,6 +146,20 @@ export class LeaderElector {
     });
     this.#isLeader = gauge(registry, { name: 'operator_leader_is_leader', help: '1 while this replica leads.', labelNames: ['lease', 'identity'] });
     this.#isLeader.set({ lease: options.leaseName, identity: this.identity }, 0);
+    this.#lock = new LeaseLock({
+      api: options.api,
+      namespace: options.namespace,
+      name: options.leaseName,
+      identity: options.identity,
+      durationSeconds: this.timings.leaseDurationMs / 1000,
+      clock: this.#clock,
+      onNewHolder: (holder) => options.onNewLeader?.(holder),
+    });
+  }
+
+  /** Random per LeaderElector (per process incarnation), stored on the Lease beside the holder. */
+  get incarnation(): string {
+    return this.#lock.incarnation;
   }
 
   get isLeader(): boolean {
@@ -160,7 +168,7 @@ export class LeaderElector {
 
   /** The token of the current term, or undefined when not leading. */
   get term(): FencingToken | undefined {
-    const transitions = this.#mine?.spec?.leaseTransitions;
+    const transitions = this.#lock.held?.spec?.leaseTransitions;
     return this.#leading && transitions !== undefined ? { holder: this.identity, leaseTransitions: transitions } : undefined;
   }
 
@@ -175,9 +183,8 @@ export class LeaderElector {
     const term = this.term;
     if (!term) return undefined;
     const lease = await this.#o.api.readNamespacedLease({ name: this.#o.leaseName, namespace: this.#o.namespace });
-    const spec = lease.spec ?? {};
-    if (spec.holderIdentity !== term.holder || (spec.leaseTransitions ?? 0) !== term.leaseTransitions) return undefined;
-    if (this.#clock.now() - this.#lastRenewAt >= this.timings.renewDeadlineMs) return undefined;
+    if (!this.#lock.isOurs(lease) || (lease.spec?.leaseTransitions ?? 0) !== term.leaseTransitions) return undefined;
+    if (this.#clock.now() - this.#lock.lastWriteAt >= this.timings.renewDeadlineMs) return undefined;
     return this.term && this.term.leaseTransitions === term.leaseTransitions ? term : undefined;
   }
 
@@ -203,7 +210,7 @@ export class LeaderElector {
       await this.#lead(signal);
     }
     if (this.#leading) await this.#stopLeading('stopped');
-    if (this.#mine && this.#o.releaseOnCancel !== false) await this.#release();
+    if (this.#lock.held && this.#o.releaseOnCancel !== false) await this.#release();
   }
 
   async #lead(signal: AbortSignal): Promise<void> {
@@ -226,9 +233,9 @@ export class LeaderElector {
         lastRenew = this.#clock.now();
         continue;
       }
-      const lost = this.#observed !== undefined && this.#observed.holder !== this.identity && this.#observed.holder !== '';
+      const lost = this.#lock.heldByOther;
       if (lost || this.#clock.now() - lastRenew >= this.timings.renewDeadlineMs) {
-        this.#mine = undefined;
+        this.#lock.forget();
         await this.#stopLeading(lost ? 'lost' : 'renew deadline exceeded');
         return;
       }
@@ -254,20 +261,6 @@ export class LeaderElector {
     return this.timings.retryPeriodMs * (1 + (JITTER_FACTOR - 1) * this.#random());
   }
 
-  #observe(lease: V1Lease): void {
-    const spec = lease.spec ?? {};
-    const record = {
-      holder: spec.holderIdentity ?? '',
-      renewTime: spec.renewTime ? new Date(spec.renewTime).getTime() : 0,
-      durationSeconds: spec.leaseDurationSeconds ?? 0,
-    };
-    const seen = this.#observed;
-    if (!seen || seen.holder !== record.holder || seen.renewTime !== record.renewTime || seen.durationSeconds !== record.durationSeconds) {
-      if (seen?.holder !== record.holder && record.holder !== '') this.#o.onNewLeader?.(record.holder);
-      this.#observed = { ...record, seenAt: this.#clock.now() };
-    }
-  }
-
   /** One attempt that counts as failed when it takes longer than `timeoutMs`. */
   async #attempt(timeoutMs: number): Promise<boolean> {
     let cancel: (() => void) | undefined;
@@ -283,77 +276,18 @@ export class LeaderElector {
 
   /** One attempt; true when this replica holds the Lease afterwards. */
   async #tryAcquireOrRenew(): Promise<boolean> {
-    const { api, namespace, leaseName: name } = this.#o;
-    const now = this.#clock.now();
-    const durationSeconds = this.timings.leaseDurationMs / 1000;
     try {
-      let current: V1Lease;
-      try {
-        current = await api.readNamespacedLease({ name, namespace });
-      } catch (error) {
-        if (!(error instanceof ApiException && error.code === 404)) throw error;
-        const created = await api.createNamespacedLease({
-          namespace,
-          body: {
-            metadata: { name, namespace },
-            spec: {
-              holderIdentity: this.identity,
-              leaseDurationSeconds: durationSeconds,
-              acquireTime: new V1MicroTime(now),
-              renewTime: new V1MicroTime(now),
-              leaseTransitions: 0,
-            },
-          },
-        });
-        this.#mine = created;
-        this.#lastRenewAt = now;
-        this.#observe(created);
-        return true;
-      }
-      this.#observe(current);
-      const observed = this.#observed;
-      const spec = current.spec ?? {};
-      const holder = spec.holderIdentity ?? '';
-      if (observed && holder !== '' && holder !== this.identity && observed.seenAt + observed.durationSeconds * 1000 > now) {
-        return false;
-      }
-      const renewing = holder === this.identity;
-      const body: V1Lease = {
-        ...current,
-        spec: {
-          ...spec,
-          holderIdentity: this.identity,
-          leaseDurationSeconds: durationSeconds,
-          renewTime: new V1MicroTime(now),
-          acquireTime: renewing && spec.acquireTime ? spec.acquireTime : new V1MicroTime(now),
-          leaseTransitions: renewing ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
-        },
-      };
-      const updated = await api.replaceNamespacedLease({ name, namespace, body });
-      this.#mine = updated;
-      this.#lastRenewAt = now;
-      this.#observe(updated);
-      return true;
+      return await this.#lock.tryAcquireOrRenew();
     } catch (error) {
       const conflict = error instanceof ApiException && error.code === 409;
-      this.#log[conflict ? 'debug' : 'warn']({ lease: name, identity: this.identity, err: describeError(error) }, 'lease acquire/renew failed');
+      this.#log[conflict ? 'debug' : 'warn']({ lease: this.#o.leaseName, identity: this.identity, err: describeError(error) }, 'lease acquire/renew failed');
       return false;
     }
   }
 
   async #release(): Promise<void> {
-    const mine = this.#mine;
-    this.#mine = undefined;
-    if (!mine?.spec) return;
-    const now = this.#clock.now();
     try {
-      // The resourceVersion of our last write: if anyone changed the Lease since, we no longer hold it and must not touch it.
-      await this.#o.api.replaceNamespacedLease({
-        name: this.#o.leaseName,
-        namespace: this.#o.namespace,
-        body: { ...mine, spec: { ...mine.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(now), acquireTime: new V1MicroTime(now) } },
-      });
-      this.#log.info({ lease: this.#o.leaseName, identity: this.identity }, 'released lease');
+      if (await this.#lock.release()) this.#log.info({ lease: this.#o.leaseName, identity: this.identity }, 'released lease');
     } catch (error) {
       this.#log.warn({ lease: this.#o.leaseName, identity: this.identity, err: describeError(error) }, 'lease release failed');
     }

@@ -1,8 +1,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
+import { type Clock, systemClock } from '../src/clock.ts';
 import { LeaderElector, type LeaderElectorOptions } from '../src/leader.ts';
 import { silentLogger } from '../src/log.ts';
+import { ClusterLease } from '../src/reconcilers/postgrescluster.ts';
 import { CLUSTER_START_MS, connect, createNamespace, deleteNamespace, eventually } from './helpers.ts';
 
 // Short timings so expiry happens within a test; same ratios rules as production.
@@ -188,5 +190,115 @@ describe('leader election on a Lease', () => {
     expect(overlap).toBe(false);
     expect(events).toEqual(['replica-a started', 'replica-a stopped', 'replica-b started']);
     expect(await holder()).toBe('replica-b');
+  });
+
+  it('when a leader dies and a new process with the same name campaigns, then it leads only after the old record expires, as a new term with a larger token', async () => {
+    const events: string[] = [];
+    const old = elector('replica-a', events, { releaseOnCancel: false });
+    old.start();
+    await eventually('old leads', () => old.isLeader, Boolean);
+    const oldTerm = old.term;
+    // The restarted container: same name, new process, while the dead one's record is still fresh.
+    const fresh = elector('replica-a', events);
+    fresh.start();
+    await eventually('fresh observes old', async () => (await api.readNamespacedLease({ name: 'platform-operator', namespace })).metadata?.annotations?.['bulwark.dev/lease-incarnation'], (i) => i === old.incarnation);
+    await old.stop();
+    await eventually('fresh leads', () => fresh.isLeader, Boolean);
+    const lease = await api.readNamespacedLease({ name: 'platform-operator', namespace });
+    expect(fresh.incarnation).not.toBe(old.incarnation);
+    expect(lease.metadata?.annotations?.['bulwark.dev/lease-incarnation']).toBe(fresh.incarnation);
+    expect(fresh.term?.leaseTransitions).toBeGreaterThan(oldTerm?.leaseTransitions ?? Number.POSITIVE_INFINITY);
+    expect(lease.spec?.leaseTransitions).toBe(fresh.term?.leaseTransitions);
+    expect(await old.confirm()).toBeUndefined();
+    expect(await fresh.confirm()).toEqual(fresh.term);
+  });
+
+  it('when two processes campaign under the same name at once, then exactly one leads through several renewals', async () => {
+    const events: string[] = [];
+    const a = elector('same-name', events);
+    const b = elector('same-name', events);
+    a.start();
+    b.start();
+    const leader = await eventually('a leader', () => [a, b].filter((e) => e.isLeader), (l) => l.length === 1);
+    const renewals = new Set<string>();
+    await eventually(
+      'four renewals',
+      async () => {
+        const lease = await api.readNamespacedLease({ name: 'platform-operator', namespace });
+        renewals.add(String(lease.spec?.renewTime?.valueOf()));
+        expect([a, b].filter((e) => e.isLeader)).toEqual(leader);
+        return lease;
+      },
+      () => renewals.size >= 5,
+    );
+    expect(events).toEqual(['same-name started']);
+  });
+});
+
+/** The wall clock moved by `skewMs`: what another machine's clock may say. */
+const skewed = (skewMs: number): Clock => ({ now: () => Date.now() + skewMs, setTimer: systemClock.setTimer });
+
+describe('one Lease implementation judged on the own clock (leader election and the failover Lease)', () => {
+  const durationSeconds = 2;
+
+  it.each([
+    ['behind', -3_600_000],
+    ['ahead of', 3_600_000],
+  ])('when the holder\'s clock is an hour %s the candidate\'s, then the candidate takes no live cluster Lease and takes a dead one after expiry', async (_direction, skewMs) => {
+    const cluster = { namespace, name: 'pg' };
+    const holder = new ClusterLease(kc, 'op-holder', { durationSeconds, clock: skewed(skewMs) });
+    const candidate = new ClusterLease(kc, 'op-candidate', { durationSeconds });
+    expect(await holder.acquire(cluster)).toBe(true);
+    const before = (await api.readNamespacedLease({ name: 'pg-failover', namespace })).spec?.leaseTransitions ?? 0;
+    // Live: the holder renews; the candidate tries between renewals for three lease durations on its own clock.
+    const start = Date.now();
+    let attempts = 0;
+    while (Date.now() - start < 3 * durationSeconds * 1000) {
+      expect(await holder.acquire(cluster)).toBe(true);
+      expect(await candidate.acquire(cluster)).toBe(false);
+      attempts++;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(attempts).toBeGreaterThan(3);
+    // Dead: the holder stops renewing; the record stays unchanged and expires on the candidate's clock.
+    await eventually('candidate takes over', () => candidate.acquire(cluster), Boolean);
+    const lease = await api.readNamespacedLease({ name: 'pg-failover', namespace });
+    expect(lease.spec?.holderIdentity).toBe('op-candidate');
+    expect(lease.spec?.leaseTransitions).toBe(before + 1);
+    expect(await holder.acquire(cluster)).toBe(false);
+  });
+
+  it.each([
+    ['behind', -3_600_000],
+    ['ahead of', 3_600_000],
+  ])('when the leader\'s clock is an hour %s the standby\'s, then the standby never leads while the leader renews and leads once it is gone', async (_direction, skewMs) => {
+    const events: string[] = [];
+    let overlap = false;
+    const a = elector('replica-a', events, { clock: skewed(skewMs), releaseOnCancel: false });
+    a.start();
+    await eventually('a leads', () => a.isLeader, Boolean);
+    const b = elector('replica-b', events, {
+      onStartedLeading: () => {
+        if (a.isLeader) overlap = true;
+        events.push('replica-b started');
+      },
+    });
+    b.start();
+    // Sentinel: the leader renews several times (more than two lease durations) with the standby campaigning meanwhile.
+    const renewals = new Set<string>();
+    await eventually(
+      'renewals over two lease durations',
+      async () => {
+        const lease = await api.readNamespacedLease({ name: 'platform-operator', namespace });
+        renewals.add(String(lease.spec?.renewTime?.valueOf()));
+        return lease;
+      },
+      () => renewals.size >= Math.ceil((2 * timings.leaseDurationMs) / timings.retryPeriodMs) + 1,
+    );
+    expect(b.isLeader).toBe(false);
+    await a.stop();
+    await eventually('b leads', () => b.isLeader, Boolean);
+    expect(overlap).toBe(false);
+    expect(events).toEqual(['replica-a started', 'replica-a stopped', 'replica-b started']);
   });
 });

@@ -24,11 +24,11 @@ import {
   type KubernetesObject,
   PatchStrategy,
   setHeaderOptions,
-  type V1Lease,
-  V1MicroTime,
 } from '@kubernetes/client-node';
+import type { Clock } from '../clock.ts';
 import { Controller, type Reconciler } from '../controller.ts';
 import { Informer } from '../informer.ts';
+import { LeaseLock } from '../lease.ts';
 import { type Condition, type CustomRef, KubeWriter, setCondition } from '../kube.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { Counter, Histogram } from 'prom-client';
@@ -334,6 +334,7 @@ class Round {
       await this.#patch({ pendingRejoin: memory.pendingRejoin });
       await this.event('Normal', 'Rejoined', `${name} rewound (pg_rewind) and attached as a replica of ${primaryName}`);
     }
+    if (rejoin.length > 0) await this.#releaseLease();
 
     await router.route(this.#ref, this.#cluster, primaryInfo, this.#replicaInfos(probes, primaryName));
     const summary = probes.map((p) => {
@@ -364,7 +365,13 @@ class Round {
       outcome = await this.#failoverSteps(kind, from, reason, to, probes, started);
     } finally {
       this.#deps.metrics?.attempts.inc({ cluster: this.#key, kind, outcome });
+      await this.#releaseLease();
     }
+  }
+
+  /** The action is over (done, blocked or failed: its state is in status): the next one need not wait out the cluster Lease. */
+  async #releaseLease(): Promise<void> {
+    await this.#deps.lease.release(this.#ref).catch((error: unknown) => this.#log.warn({ key: this.#key, err: describeError(error) }, 'cluster lease not released; it expires'));
   }
 
   async #failoverSteps(kind: 'failover' | 'switchover', from: string, reason: string, to: string | undefined, probes: InstanceProbe[], started: number): Promise<FailoverOutcome> {
@@ -675,52 +682,53 @@ const ENTRYPOINT = [
 /**
  * The cluster's own Lease (`<name>-failover`): whoever acts on the instances
  * (failover, switchover, rejoin) must hold it, so two operators that both
- * believe they lead cannot act on the same cluster at once. Writes carry the
- * resourceVersion they read; a conflict means someone else won.
+ * believe they lead cannot act on the same cluster at once. One LeaseLock
+ * (lease.ts, the same rules as leader election) per cluster: expiry of
+ * another holder's record is judged on this process's clock, writes carry
+ * the resourceVersion they read, and a conflict means someone else won.
+ * `acquire` takes or renews it; `release` gives it up once an action is done,
+ * so the next operator to act does not wait out the duration.
  */
 export class ClusterLease {
   readonly #api: CoordinationV1Api;
   readonly #identity: string;
   readonly #durationSeconds: number;
+  readonly #clock: Clock | undefined;
+  readonly #locks = new Map<string, LeaseLock>();
 
-  constructor(kc: KubeConfig, identity: string, durationSeconds = 30) {
+  constructor(kc: KubeConfig, identity: string, options: { durationSeconds?: number; clock?: Clock } = {}) {
     this.#api = kc.makeApiClient(CoordinationV1Api);
     this.#identity = identity;
-    this.#durationSeconds = durationSeconds;
+    this.#durationSeconds = options.durationSeconds ?? 30;
+    this.#clock = options.clock;
   }
 
-  async acquire(cluster: ClusterRef): Promise<boolean> {
-    const name = `${cluster.name}-failover`;
-    const now = new Date();
-    const spec = { holderIdentity: this.#identity, leaseDurationSeconds: this.#durationSeconds, renewTime: new V1MicroTime(now.getTime()) };
-    let lease: V1Lease;
-    try {
-      lease = await this.#api.readNamespacedLease({ name, namespace: cluster.namespace });
-    } catch (error) {
-      if (!(error instanceof ApiException) || error.code !== 404) throw error;
-      try {
-        await this.#api.createNamespacedLease({ namespace: cluster.namespace, body: { metadata: { name, namespace: cluster.namespace }, spec: { ...spec, acquireTime: new V1MicroTime(now.getTime()), leaseTransitions: 0 } } });
-        return true;
-      } catch (createError) {
-        if (createError instanceof ApiException && createError.code === 409) return false;
-        throw createError;
-      }
+  #lock(cluster: ClusterRef): LeaseLock {
+    const key = `${cluster.namespace}/${cluster.name}`;
+    let lock = this.#locks.get(key);
+    if (!lock) {
+      lock = new LeaseLock({ api: this.#api, namespace: cluster.namespace, name: `${cluster.name}-failover`, identity: this.#identity, durationSeconds: this.#durationSeconds, clock: this.#clock });
+      this.#locks.set(key, lock);
     }
-    const holder = lease.spec?.holderIdentity;
-    const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
-    const expired = renewed + (lease.spec?.leaseDurationSeconds ?? 0) * 1000 < now.getTime();
-    if (holder && holder !== this.#identity && !expired) return false;
-    const transitions = (lease.spec?.leaseTransitions ?? 0) + (holder === this.#identity ? 0 : 1);
+    return lock;
+  }
+
+  /** True when this operator holds the cluster's Lease afterwards. */
+  async acquire(cluster: ClusterRef): Promise<boolean> {
     try {
-      await this.#api.replaceNamespacedLease({
-        name,
-        namespace: cluster.namespace,
-        body: { ...lease, spec: { ...lease.spec, ...spec, acquireTime: holder === this.#identity ? lease.spec?.acquireTime : new V1MicroTime(now.getTime()), leaseTransitions: transitions } },
-      });
-      return true;
+      return await this.#lock(cluster).tryAcquireOrRenew();
     } catch (error) {
       if (error instanceof ApiException && error.code === 409) return false;
       throw error;
+    }
+  }
+
+  /** Gives the Lease up if this operator holds it; a Lease changed by someone else meanwhile is left alone. */
+  async release(cluster: ClusterRef): Promise<void> {
+    try {
+      await this.#lock(cluster).release();
+    } catch (error) {
+      if (!(error instanceof ApiException && error.code === 409)) throw error;
     }
   }
 }
