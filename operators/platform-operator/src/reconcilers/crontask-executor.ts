@@ -73,6 +73,8 @@ export class RunExecutor {
   readonly signal: AbortSignal;
   readonly live = new Map<string, LiveRun>();
   readonly finished = new Map<string, FinishedRun>();
+  /** Per task, when the last run this term finished ended (outlives `finished`, which the informer catches up with). */
+  readonly lastEnded = new Map<string, string>();
   readonly #o: ExecutorOptions;
   /** Per task, the end of its last serial HTTP run: the next one starts after it (Forbid). */
   readonly #chains = new Map<string, Promise<void>>();
@@ -148,6 +150,7 @@ export class RunExecutor {
       }
     }
     this.finished.set(live.key, { taskKey: live.taskKey, phase: end.phase, tick: live.tick, finishedAt });
+    this.lastEnded.set(live.taskKey, finishedAt);
     this.live.delete(live.key);
     this.#o.onFinished(live, end);
   }
@@ -170,6 +173,7 @@ export class RunExecutor {
       this.live.delete(live.key);
     }
     for (const [key, f] of this.finished) if (f.taskKey === taskKey) this.finished.delete(key);
+    this.lastEnded.delete(taskKey);
     this.#chains.delete(taskKey);
   }
 }

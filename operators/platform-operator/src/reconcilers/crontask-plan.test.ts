@@ -69,6 +69,29 @@ describe('planTicks', () => {
     expect(p.wakeAt.toISOString()).toBe('2026-05-01T10:00:10.001Z');
   });
 
+  it('when Forbid held a tick back behind a run that ended just after the next tick (no deadline), then the held-back tick is skipped, not missed, and the next tick fires', () => {
+    // The run of 10:00:00 outlasts its period: 10:00:10 waits behind it; the run ends at 10:00:20.050, just after
+    // 10:00:20 superseded 10:00:10, and the reconcile its end triggers sees nothing active any more.
+    const p = plan({ schedule: '*/10 * * * * *', startingDeadlineSeconds: undefined, cursor: at('2026-05-01T10:00:00Z'), now: at('2026-05-01T10:00:20.080Z'), busyUntil: at('2026-05-01T10:00:20.050Z') });
+    expect(iso(p.fire)).toEqual(['2026-05-01T10:00:20.000Z']);
+    expect(p.missed).toEqual({ count: 0, capped: false });
+    expect(p.skipped).toEqual({ count: 1, last: at('2026-05-01T10:00:10Z'), capped: false });
+    // Before the run ended, the same tick was waiting, not lost.
+    const during = plan({ schedule: '*/10 * * * * *', startingDeadlineSeconds: undefined, cursor: at('2026-05-01T10:00:00Z'), now: at('2026-05-01T10:00:10.010Z'), activeRuns: 1 });
+    expect(iso(during.waiting)).toEqual(['2026-05-01T10:00:10.000Z']);
+    expect([during.missed.count, during.skipped.count]).toEqual([0, 0]);
+  });
+
+  it('when Forbid held a tick back until its deadline passed and the run ended before the reconcile, then it is skipped; ticks due after the run ended and never fired are missed', () => {
+    const p = plan({ startingDeadlineSeconds: 2, cursor: at('2026-05-01T10:00:00Z'), now: at('2026-05-01T10:00:07.500Z'), busyUntil: at('2026-05-01T10:00:03.200Z') });
+    // 01, 02, 03 came due while the run was in progress; 04 and 05 came due after it ended and no leader fired them.
+    expect(p.skipped).toEqual({ count: 3, last: at('2026-05-01T10:00:03Z'), capped: false });
+    expect(p.missed).toEqual({ count: 2, last: at('2026-05-01T10:00:05Z'), capped: false });
+    expect(iso(p.fire)).toEqual(['2026-05-01T10:00:06.000Z']);
+    // Allow holds nothing back: the same timing is all missed.
+    expect(plan({ concurrencyPolicy: 'Allow', startingDeadlineSeconds: 2, cursor: at('2026-05-01T10:00:00Z'), now: at('2026-05-01T10:00:07.500Z'), busyUntil: at('2026-05-01T10:00:03.200Z') }).missed.count).toBe(5);
+  });
+
   it('when Replace finds several eligible ticks and a run active, then it fires the newest, cancels the active run and skips the older ones', () => {
     const p = plan({ concurrencyPolicy: 'Replace', activeRuns: 1, now: at('2026-05-01T10:00:03.100Z') });
     expect(iso(p.fire)).toEqual(['2026-05-01T10:00:03.000Z']);

@@ -10,8 +10,13 @@
  * - A tick is eligible while `now - tick <= startingDeadlineSeconds`. With no
  *   deadline only the newest unmet tick is eligible (Kubernetes CronJob runs
  *   only the most recent missed schedule as well).
- * - An unmet tick past eligibility is lost: "skipped" when a run of the task
- *   is active (it was waiting behind it under Forbid), else "missed".
+ * - An unmet tick past eligibility is lost. Under Forbid it is "skipped" when
+ *   it was held back: a run of the task is active now, or the last run ended
+ *   at or after the tick (`busyUntil`), so the tick came due while a run was
+ *   in progress. That holds however late the reconcile that notices comes
+ *   (e.g. the run ends just after the next tick, without a deadline, and the
+ *   held-back tick is superseded). Only a tick that came due with nothing
+ *   running and still was not fired in time is "missed": no leader fired it.
  * - Allow fires every eligible tick. Forbid, when nothing runs, fires every
  *   eligible tick if the executor queues them one behind the other
  *   (`queueBehind`: HTTP targets, so a catch-up after a leader change claims
@@ -34,6 +39,8 @@ export interface PlanInput {
   concurrencyPolicy: ConcurrencyPolicy;
   /** Runs of this task still active (ours and adopted ones). */
   activeRuns: number;
+  /** When the task's most recently ended run ended: Forbid held back every tick due up to then. */
+  busyUntil?: Date;
   /** Forbid: the executor runs claimed ticks strictly one after another, so every eligible tick can be claimed at once. */
   queueBehind?: boolean;
 }
@@ -62,6 +69,7 @@ export interface TickPlan {
 }
 
 const none = (): LostTicks => ({ count: 0, capped: false });
+const lostTicks = (t: { count: number; last?: Date; capped: boolean }): LostTicks => ({ count: t.count, last: t.last, capped: t.capped });
 
 /** Throws ScheduleError for a bad schedule or zone. */
 export function planTicks(input: PlanInput): TickPlan {
@@ -70,22 +78,32 @@ export function planTicks(input: PlanInput): TickPlan {
   const deadlineMs = input.startingDeadlineSeconds === undefined ? undefined : input.startingDeadlineSeconds * 1000;
 
   let eligible: Date[];
-  let late: { count: number; last?: Date; capped: boolean };
+  /** Unmet ticks strictly before this instant are past eligibility (lost). */
+  let lostBefore: Date | undefined;
   if (deadlineMs === undefined) {
     const newest = latestTickAtOrBefore(schedule, timeZone, now, cursor);
     eligible = newest ? [newest] : [];
-    late = newest ? ticksBetween(schedule, timeZone, cursor, newest) : none();
+    lostBefore = newest;
   } else {
     // Ticks strictly older than `edge` are past the deadline.
     const edge = new Date(now.getTime() - deadlineMs);
-    late = ticksBetween(schedule, timeZone, cursor, edge);
+    lostBefore = edge;
     const from = new Date(Math.max(cursor.getTime(), edge.getTime() - 1));
     eligible = ticksBetween(schedule, timeZone, from, new Date(now.getTime() + 1)).ticks;
   }
-  const lost: LostTicks = { count: late.count, last: late.last, capped: late.capped };
   const blocked = input.activeRuns > 0 && policy === 'Forbid';
-  const missed = blocked ? none() : lost;
-  const skipped = blocked ? lost : none();
+  let missed = none();
+  let skipped = none();
+  if (lostBefore) {
+    // Forbid held back the ticks due while a run was in progress: up to now if one still runs, else up to when the last one ended.
+    const heldUntil = blocked ? lostBefore : policy === 'Forbid' && input.busyUntil ? input.busyUntil : undefined;
+    if (heldUntil && heldUntil.getTime() > cursor.getTime()) {
+      skipped = lostTicks(ticksBetween(schedule, timeZone, cursor, new Date(Math.min(lostBefore.getTime(), heldUntil.getTime() + 1))));
+      missed = lostTicks(ticksBetween(schedule, timeZone, heldUntil, lostBefore));
+    } else {
+      missed = lostTicks(ticksBetween(schedule, timeZone, cursor, lostBefore));
+    }
+  }
 
   let fire: Date[] = [];
   let waiting: Date[] = [];

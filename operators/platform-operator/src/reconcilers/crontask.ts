@@ -310,6 +310,8 @@ export function cronTaskReconciler(options: CronTaskReconcilerOptions): Reconcil
       latest(persisted.lastScheduleTime, persisted.lastMissedTime, persisted.lastSkippedTime) ?? (meta.creationTimestamp ? new Date(meta.creationTimestamp).toISOString() : undefined);
     const cursor = latest(persistedCursor, newestRun) ?? at.toISOString();
     const { status, error } = desiredStatus(task, at);
+    // When the last run ended: Forbid held back the ticks due until then, which makes them skipped, never missed.
+    const busyUntil = latest(exec.lastEnded.get(key), ...known.map((r) => r.status?.finishedAt));
     let plan: TickPlan | undefined;
     if (!error && !spec.suspend) {
       plan = planTicks({
@@ -320,6 +322,7 @@ export function cronTaskReconciler(options: CronTaskReconcilerOptions): Reconcil
         startingDeadlineSeconds: spec.startingDeadlineSeconds,
         concurrencyPolicy: spec.concurrencyPolicy ?? 'Forbid',
         activeRuns: exec.liveOf(key).length,
+        busyUntil: busyUntil ? new Date(busyUntil) : undefined,
         queueBehind: targetKind === 'http',
       });
     }
