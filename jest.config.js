@@ -35,7 +35,7 @@ export default {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{apps,packages,operators}/*/src/**/*.test.ts', '<rootDir>/scripts/infra/**/*.test.ts', '<rootDir>/bench/lib/**/*.test.ts'],
+      testMatch: ['<rootDir>/{apps,packages,operators}/*/src/**/*.test.ts', '<rootDir>/scripts/infra/**/*.test.ts', '<rootDir>/scripts/lint/**/*.test.ts', '<rootDir>/bench/lib/**/*.test.ts'],
     },
     {
       ...common,

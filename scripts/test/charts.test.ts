@@ -105,15 +105,12 @@ describe('every app has its chart, Dockerfile and Tilt resource', () => {
     expect(fs.existsSync(path.join(repoRoot, 'apps', name, 'Dockerfile'))).toBe(true);
   });
 
-  it('when the Tiltfile is evaluated without a cluster, then it has a resource with a chart deploy for every app', () => {
-    const tilt = path.join(path.dirname(binPath('helm')), 'tilt');
-    if (!fs.existsSync(tilt)) {
-      // Built on request only (a cold build takes minutes): `npm run cluster -- tilt` or BULWARK_BUILD_TILT=1.
-      console.warn(`${tilt} is missing (build it with \`npm run cluster -- tilt\`); checking the Tiltfile statically`);
-      const tiltfile = fs.readFileSync(path.join(repoRoot, 'Tiltfile'), 'utf8');
-      expect(tiltfile).toContain('def discover_services()');
-      return;
-    }
+  // Tilt is built on request only (a cold build takes minutes: `npm run cluster -- tilt` or
+  // BULWARK_BUILD_TILT=1), so in CI this test is reported as skipped, with its reason in the name,
+  // rather than passing on a weaker check.
+  const tilt = binPath('tilt');
+  const withTilt = fs.existsSync(tilt) ? it : it.skip;
+  withTilt(`when the Tiltfile is evaluated without a cluster, then it has a resource with a chart deploy for every app${fs.existsSync(tilt) ? '' : ' (skipped: no tilt binary; build it with `npm run cluster -- tilt`)'}`, () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tilt-'));
     const result = spawnSync(tilt, ['alpha', 'tiltfile-result', '-f', 'Tiltfile'], {
       cwd: repoRoot,

@@ -150,8 +150,8 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     const sku = `e2e-webhooks-${id}`;
     await call(inventory.url, 'PUT', `/v1/skus/${sku}`, { onHand: 10 });
     expect((await call(psp.url, 'PUT', '/v1/_simulator', { duplicateWebhookRate: 1, outOfOrderRate: 1 })).status).toBe(200);
-    // Earlier tests' webhooks (a decline's, say) may still be on their way or held back: let them land before counting.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Earlier tests' webhooks (a decline's, say) may still be on their way or held back (the PSP counts
+    // held-back ones as in flight): let them land before counting.
     await waitFor(async () => ((await call(psp.url, 'GET', '/v1/_simulator')).body as PspState).webhooks.inFlight === 0, 'earlier PSP webhooks delivered', 60_000);
     const before = (await call(psp.url, 'GET', '/v1/_simulator')).body as PspState;
     const ids: string[] = [];
@@ -176,7 +176,6 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
       }
       await waitFor(async () => (await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM checkout_sagas WHERE order_id = ANY($1) AND status = 'completed'", [ids])).rows[0]!.n === ids.length, 'the six sagas completed', 120_000);
       // Let the held-back (out-of-order) and duplicated deliveries land before reading the books.
-      await new Promise((r) => setTimeout(r, 1_500));
       await waitFor(async () => ((await call(psp.url, 'GET', '/v1/_simulator')).body as PspState).webhooks.inFlight === 0, 'PSP webhooks delivered', 60_000);
     } finally {
       await call(psp.url, 'PUT', '/v1/_simulator', { duplicateWebhookRate: 0, outOfOrderRate: 0 });

@@ -61,6 +61,7 @@ describe('projections', () => {
     const { app, url } = await t.start();
     const orders = createOrderRepository(t.db, { snapshotEvery: 0, log: silent });
     let stop = false;
+    let saved = 0; // orders whose second save committed
     const ids: string[] = [];
     const writer = async (w: number): Promise<void> => {
       for (let i = 0; !stop || i < 3; i++) {
@@ -71,13 +72,17 @@ describe('projections', () => {
         if (i % 3 === 0) events.push({ type: 'OrderPlaced', data: { totalCents: (i + 1) * 100 } });
         if (i % 4 === 0) events.push({ type: 'OrderCancelled', data: { reason: 'test' } });
         await orders.save(id, { state: created.state, version: created.version }, events);
+        saved++;
       }
     };
     const writers = Promise.all(Array.from({ length: 4 }, (_, w) => writer(w)));
-    await sleep(100);
+    await waitFor(() => saved >= 40, 'the writers have written 40 orders');
+    const savedBefore = saved;
     const rebuilt = await Promise.all([call(url, 'POST', '/projections/order-summaries/rebuild', {}), call(url, 'POST', '/projections/order-status-counts/rebuild', {})]);
+    const savedDuring = saved - savedBefore;
     for (const r of rebuilt) expect(r.status).toBe(200);
     stop = true;
+    expect(savedDuring).toBeGreaterThan(0); // writes really committed while the rebuild ran
     await writers;
     await waitFor(async () => (await call(url, 'GET', '/projections')).body.projections.every((p: { lagEvents: number }) => p.lagEvents === 0), 'projections caught up');
     const expected = await Promise.all(ids.map(async (id) => ({ id, loaded: await orders.load(id) })));

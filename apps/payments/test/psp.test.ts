@@ -97,27 +97,38 @@ describe('PSP simulator', () => {
   it('when timeout and decline rates are set (seeded), then over 300 authorizations callers see those rates: a held decline is a timeout, not a 402', async () => {
     await setKnobs(psp.url, { declineRate: 0.3, timeoutRate: 0.2, seed: 11 });
     const n = 300;
-    const outcomes = await Promise.all(
-      Array.from({ length: n }, async () => {
-        try {
-          const res = await fetch(`${psp.url}/v1/payment_intents`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-            body: JSON.stringify({ amount: 100, currency: 'EUR' }),
-            signal: AbortSignal.timeout(5_000), // held answers wait PSP_TIMEOUT_HOLD_MS (30 s here); the others take milliseconds
-          });
-          await res.arrayBuffer();
-          return res.status === 201 ? 'authorized' : res.status === 402 ? 'declined' : `status ${res.status}`;
-        } catch (err) {
-          if ((err as Error).name === 'TimeoutError') return 'timeout';
-          throw err;
-        }
-      }),
-    );
+    // The simulator counts the calls it holds (timeouts). Wait until every other call has answered,
+    // then give up on the rest: those are the held ones. No client-side clock decides what a timeout is.
+    const abandon = new AbortController();
+    let answered = 0;
+    const calls = Array.from({ length: n }, async () => {
+      try {
+        const res = await fetch(`${psp.url}/v1/payment_intents`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+          body: JSON.stringify({ amount: 100, currency: 'EUR' }),
+          signal: abandon.signal,
+        });
+        await res.arrayBuffer();
+        return res.status === 201 ? 'authorized' : res.status === 402 ? 'declined' : `status ${res.status}`;
+      } catch (err) {
+        if ((err as Error).name === 'AbortError') return 'timeout';
+        throw err;
+      } finally {
+        answered++;
+      }
+    });
+    let held = 0;
+    await waitFor(async () => {
+      held = (await call(psp.url, 'GET', '/v1/_simulator')).body.counters.timeouts as number;
+      return answered === n - held && held > 0;
+    }, 'every call the simulator does not hold has answered', 60_000);
+    abandon.abort();
+    const outcomes = await Promise.all(calls);
     const share = (o: string) => outcomes.filter((x) => x === o).length / n;
     expect(share('authorized') + share('declined') + share('timeout')).toBe(1);
     expect(Math.abs(share('timeout') - 0.2)).toBeLessThan(0.05);
     expect(Math.abs(share('declined') - 0.3)).toBeLessThan(0.05);
-    expect((await call(psp.url, 'GET', '/v1/_simulator')).body.counters.timeouts).toBe(outcomes.filter((x) => x === 'timeout').length);
+    expect(outcomes.filter((x) => x === 'timeout').length).toBe(held);
   });
 });

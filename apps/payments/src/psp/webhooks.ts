@@ -101,6 +101,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if (!h) return;
     held.delete(intentId);
     clearTimeout(h.timer);
+    stats.inFlight -= h.events.length; // send() counts them again until they are delivered
     for (const e of h.events) send(e, 1);
   }
 
@@ -114,21 +115,20 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         data: { object: intent, transition },
       };
       if (knobs.outOfOrder) {
+        // Held events count as in flight from now on, so "nothing in flight" means "everything delivered".
         const h = held.get(intent.id);
         if (h) h.events.push(event);
         else held.set(intent.id, { events: [event], timer: setTimeout(() => release(intent.id), options.outOfOrderHoldMs) });
-        if (knobs.duplicate) held.get(intent.id)!.events.push(event);
+        stats.inFlight++;
+        if (knobs.duplicate) {
+          held.get(intent.id)!.events.push(event);
+          stats.inFlight++;
+        }
         return event;
       }
       const sent = send(event, knobs.duplicate ? 2 : 1);
       // A held (older) event goes out once this newer one has arrived: out of order for sure.
-      if (held.has(intent.id)) {
-        stats.inFlight++; // counts the wait, so "nothing in flight" still means "everything delivered"
-        void sent.finally(() => {
-          stats.inFlight--;
-          release(intent.id);
-        });
-      }
+      if (held.has(intent.id)) void sent.finally(() => release(intent.id));
       return event;
     },
     async drain(deadlineMs) {
