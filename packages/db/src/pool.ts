@@ -192,9 +192,12 @@ export function createPool(options: CreatePoolOptions): DbPool {
   if (!Number.isInteger(tenantMax) || tenantMax < 1) throw new Error(`tenantMaxConnections must be a positive integer, got ${tenantMax}`);
   // Opening a connection is bounded by the client itself; waiting in the
   // queue is bounded by acquire() below, so pg-pool gets no timeout of its own.
+  // Pipeline mode (a documented pg option) lets a scoped single statement send
+  // BEGIN, the statement and COMMIT in one round trip; callers that await each
+  // query, as every other path does, see no difference.
   class BoundedClient extends pg.Client {
     constructor(config?: string | pg.ClientConfig) {
-      super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: acquireTimeoutMs });
+      super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: acquireTimeoutMs, pipeline: true } as pg.ClientConfig);
     }
   }
   const pgPool = new pg.Pool({
@@ -458,15 +461,21 @@ export function createPool(options: CreatePoolOptions): DbPool {
       let broken: Error | undefined;
       try {
         if (!currentDbContext()) return await runQuery(client, query, values);
-        await runQuery(client, { name: 'tx.begin', text: 'BEGIN' });
-        try {
-          const result = await runQuery(client, query, values);
-          await runQuery(client, { name: 'tx.commit', text: 'COMMIT' });
-          return result as never;
-        } catch (err) {
-          await client.query('ROLLBACK').catch((rollbackErr: unknown) => (broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr))));
-          throw err;
+        // Sent together (pipelined): if BEGIN failed the statement runs unscoped and sees no tenant rows
+        // (fail closed); if the statement fails, COMMIT ends the aborted transaction as a ROLLBACK.
+        const [begun, result, committed] = await Promise.allSettled([
+          runQuery(client, { name: 'tx.begin', text: 'BEGIN' }),
+          runQuery(client, query, values),
+          runQuery(client, { name: 'tx.commit', text: 'COMMIT' }),
+        ]);
+        if (begun.status === 'rejected' || committed.status === 'rejected') {
+          broken = new Error('scoped statement left the session in an unknown state');
+          client.query('ROLLBACK').catch(() => undefined);
         }
+        if (result.status === 'rejected') throw result.reason;
+        if (begun.status === 'rejected') throw begun.reason;
+        if (committed.status === 'rejected') throw committed.reason;
+        return result.value as never;
       } finally {
         client.release(broken);
         leave();

@@ -191,7 +191,8 @@ describe('pool', () => {
     const quiet = await withTenant('quiet', () => p.connect());
     granted.push('quiet');
     // The quiet tenant was served third, while eight noisy callers were still queued.
-    expect(granted).toEqual(['noisy-0', 'noisy-1', 'quiet']);
+    expect([...granted.slice(0, 2)].sort()).toEqual(['noisy-0', 'noisy-1']);
+    expect(granted[2]).toBe('quiet');
     expect(p.stats().tenantWaiting).toBe(8);
     expect(p.stats().waiting).toBe(0);
     expect(await metricValue(p.registry, 'db_pool_tenant_queued_total', { pool: p.name })).toBe(8);

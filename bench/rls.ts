@@ -1,0 +1,149 @@
+/**
+ * Row-level security overhead (issue 25), in one run against the same
+ * PostgreSQL, as the runtime role (`bulwark_app`, subject to RLS):
+ *  - an orders read: `SELECT * FROM order_summaries WHERE order_id = $1`;
+ *  - an event append: the real `appendToStream` (apps/orders) of one event,
+ *    on its own (autocommit) and inside withTransaction.
+ * Each against two copies of the orders schema (its migrations): one with the
+ * tenant column, ENABLE + FORCE ROW LEVEL SECURITY and the three policies the
+ * apps use, called inside `withTenant` (the pool sends BEGIN + set_config,
+ * the statement and COMMIT pipelined); one without, called with no context
+ * (the statement alone). Target: RLS ≤ 1.10× for both. One connection,
+ * serial; blocks of BLOCK operations interleaved, order turning each block,
+ * BENCH_ROUNDS (5) rounds; medians printed. Own schemas, dropped at the end.
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
+import { createPool, DB_ROLES, DEV_ROLE_PASSWORD, ensureDbRoles, grantSchemaAccess, migrate, urlForRole, withTenant, withTransaction, type DbLogger, type DbPool } from '@bulwark/db';
+import { ensureInfra } from '../scripts/infra/index.ts';
+import { appendToStream, type NewEvent } from '../apps/orders/src/store/event-store.ts';
+
+const OPS = Number(process.env.BENCH_OPS ?? 4000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const BLOCK = 100;
+const TENANTS = 10;
+const ORDERS = 2000;
+const MIGRATIONS_DIR = fileURLToPath(new URL('../apps/orders/migrations/', import.meta.url));
+const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** What an app migration adds to a tenant table (see apps/inventory/migrations/0003_tenants_rls.expand.sql). */
+const rlsSql = (table: string) => `
+  ALTER TABLE ${table} ADD COLUMN tenant_id text DEFAULT NULLIF(current_setting('bulwark.tenant', true), '');
+  ALTER TABLE ${table} ADD CONSTRAINT ${table}_tenant_present CHECK (tenant_id IS NOT NULL) NOT VALID;
+  ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
+  ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
+  CREATE POLICY tenant_isolation ON ${table} USING (tenant_id = current_setting('bulwark.tenant', true));
+  CREATE POLICY system_context ON ${table} USING (current_setting('bulwark.system', true) = 'on');
+  CREATE POLICY reporting ON ${table} FOR SELECT USING (current_user = '${DB_ROLES.reporting}');`;
+
+const event = (i: number): NewEvent => ({ type: 'ItemAdded', data: { sku: `sku-${i % 50}`, quantity: 1 + (i % 5), unitPriceCents: 1299 }, metadata: { correlationId: 'bench' } });
+const tenantOf = (i: number) => `tenant-${i % TENANTS}`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface Variant {
+  db: DbPool;
+  scoped: boolean;
+  streams: Array<{ id: string; version: number; tenant: string }>;
+}
+
+const run = <T>(v: Variant, tenant: string, fn: () => Promise<T>): Promise<T> => (v.scoped ? withTenant(tenant, fn) : fn());
+
+async function readBlock(v: Variant, from: number): Promise<number> {
+  const started = performance.now();
+  for (let i = from; i < from + BLOCK; i++) {
+    const n = i % ORDERS;
+    const { rows } = await run(v, tenantOf(n), () => v.db.query({ name: 'bench.order_by_id', text: 'SELECT * FROM order_summaries WHERE order_id = $1', values: [`order-${n}`], prepare: true }));
+    if (rows.length !== 1) throw new Error(`order-${n} not visible (${v.scoped ? 'rls' : 'plain'})`);
+  }
+  return performance.now() - started;
+}
+
+async function appendBlock(v: Variant, from: number): Promise<number> {
+  const started = performance.now();
+  for (let i = from; i < from + BLOCK; i++) {
+    const stream = v.streams[i % v.streams.length]!;
+    await run(v, stream.tenant, () => appendToStream(v.db, stream.id, 'order', stream.version, [event(i)]));
+    stream.version++;
+  }
+  return performance.now() - started;
+}
+
+/** The same append inside withTransaction (BEGIN … COMMIT both sides; with RLS the set_config rides in BEGIN's message). */
+async function appendTxBlock(v: Variant, from: number): Promise<number> {
+  const started = performance.now();
+  for (let i = from; i < from + BLOCK; i++) {
+    const stream = v.streams[i % v.streams.length]!;
+    await run(v, stream.tenant, () => withTransaction(v.db, (tx) => appendToStream(tx, stream.id, 'order', stream.version, [event(i)])));
+    stream.version++;
+  }
+  return performance.now() - started;
+}
+
+async function seed(owner: DbPool, schema: string, scoped: boolean): Promise<void> {
+  await owner.query(`CREATE SCHEMA "${schema}"`);
+  await migrate({ pool: owner, dir: MIGRATIONS_DIR, schema, phase: 'all' });
+  if (scoped) for (const t of ['streams', 'events', 'order_summaries']) await owner.query(`SET search_path TO "${schema}"; ${rlsSql(t)}`);
+  await owner.query(`SET search_path TO "${schema}"; INSERT INTO order_summaries (order_id, customer_id, status, version, created_at, updated_at${scoped ? ', tenant_id' : ''})
+    SELECT 'order-' || n, 'customer-' || (n % 97), 'placed', 1, now(), now()${scoped ? `, 'tenant-' || (n % ${TENANTS})` : ''} FROM generate_series(0, ${ORDERS - 1}) n; ANALYZE`);
+  await grantSchemaAccess({ pool: owner, schema, runtimeRole: DB_ROLES.runtime });
+}
+
+export default async function bench(): Promise<void> {
+  const env = await ensureInfra(['postgres']);
+  const ownerUrl = env.BULWARK_PG_URL!;
+  await ensureDbRoles({ ownerUrl, password: DEV_ROLE_PASSWORD });
+  const runtimeUrl = urlForRole(ownerUrl, DB_ROLES.runtime, DEV_ROLE_PASSWORD);
+  const id = randomUUID().replaceAll('-', '').slice(0, 8);
+  const schemas = { rls: `bench_rls_${id}`, plain: `bench_rls_plain_${id}` };
+  const owner = createPool({ connectionString: ownerUrl, name: 'bench-rls-owner', max: 1, registry: new Registry(), log: silent });
+  const pools: DbPool[] = [];
+  try {
+    await seed(owner, schemas.rls, true);
+    await seed(owner, schemas.plain, false);
+    const variant = (schema: string, scoped: boolean): Variant => {
+      const db = createPool({ connectionString: runtimeUrl, name: `bench-rls-${scoped ? 'rls' : 'plain'}`, max: 1, registry: new Registry(), log: silent, searchPath: [schema] });
+      pools.push(db);
+      return { db, scoped, streams: Array.from({ length: 50 }, (_, i) => ({ id: `stream-${id}-${i}`, version: 0, tenant: tenantOf(i) })) };
+    };
+    const rls = variant(schemas.rls, true);
+    const plain = variant(schemas.plain, false);
+    // Each stream's first event creates it; warm both connections and plans.
+    for (const v of [rls, plain]) {
+      await appendBlock(v, 0);
+      await readBlock(v, 0);
+    }
+    console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores shared with the other helpers)`);
+    console.log(`rls bench: ${ROUNDS} rounds of ${OPS} reads and ${OPS} single-event appends per variant, blocks of ${BLOCK} interleaved; one connection each, serial; ${TENANTS} tenants, ${ORDERS} orders`);
+    const kinds = ['read', 'append', 'append in a transaction'] as const;
+    type Kind = (typeof kinds)[number];
+    const ratios = Object.fromEntries(kinds.map((k) => [k, [] as number[]])) as Record<Kind, number[]>;
+    const means = Object.fromEntries(kinds.map((k) => [k, { rls: [] as number[], plain: [] as number[] }])) as Record<Kind, { rls: number[]; plain: number[] }>;
+    for (let r = 0; r < ROUNDS; r++) {
+      const ms = Object.fromEntries(kinds.map((k) => [k, { rls: 0, plain: 0 }])) as Record<Kind, { rls: number; plain: number }>;
+      for (let b = 0; b < OPS / BLOCK; b++) {
+        const order = (b + r) % 2 === 0 ? ([['rls', rls], ['plain', plain]] as const) : ([['plain', plain], ['rls', rls]] as const);
+        for (const [name, v] of order) {
+          ms.read[name] += await readBlock(v, b * BLOCK);
+          ms.append[name] += await appendBlock(v, b * BLOCK);
+          ms['append in a transaction'][name] += await appendTxBlock(v, b * BLOCK);
+        }
+      }
+      for (const kind of kinds) {
+        means[kind].rls.push((ms[kind].rls * 1000) / OPS);
+        means[kind].plain.push((ms[kind].plain * 1000) / OPS);
+        ratios[kind].push(ms[kind].rls / ms[kind].plain);
+      }
+      console.log(`  round ${r + 1}: ${kinds.map((k) => `${k} ${((ms[k].rls * 1000) / OPS).toFixed(0)} / ${((ms[k].plain * 1000) / OPS).toFixed(0)} µs (${(ms[k].rls / ms[k].plain).toFixed(3)}×)`).join(' | ')}`);
+    }
+    for (const kind of kinds) {
+      const ratio = median(ratios[kind]);
+      console.log(`${kind}: RLS ${median(means[kind].rls).toFixed(0)} µs vs without ${median(means[kind].plain).toFixed(0)} µs per operation → ${ratio.toFixed(3)}× (median of rounds; target ≤ 1.10) ${ratio <= 1.1 ? 'OK' : 'ABOVE TARGET'}`);
+    }
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+    for (const schema of Object.values(schemas)) await owner.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await owner.close();
+  }
+}
