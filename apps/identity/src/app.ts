@@ -22,6 +22,10 @@ import { LoginThrottle, loginPolicies } from './domain/login-throttle.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { normalizeEmail } from './domain/secrets.ts';
 import { registerRoutes } from './http/routes.ts';
+import { createOidcHandler, serviceClients } from './oidc/http.ts';
+import { InteractionPages } from './oidc/interactions.ts';
+import { OidcProvider } from './oidc/provider.ts';
+import type { ClientMetadata } from 'oidc-provider';
 import { MailOutbox, type Mailer } from './mail/mailer.ts';
 import { createNotificationsMailer } from './mail/notifications-mailer.ts';
 import { createIdentityMetrics } from './metrics.ts';
@@ -55,6 +59,7 @@ export interface IdentityApp {
   readonly ring: KeyRing;
   readonly housekeeping: Housekeeping;
   readonly context: IdentityContext;
+  readonly oidc: OidcProvider;
   /** Schema, migrations, tenants, the key ring's first key; idempotent, safe from every replica. */
   prepare(): Promise<void>;
   /** prepare(), start housekeeping, listen. */
@@ -67,6 +72,7 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
   let ring!: KeyRing;
   let housekeeping!: Housekeeping;
   let context!: IdentityContext;
+  let oidc!: OidcProvider;
 
   const service = createService({
     name: 'identity',
@@ -93,9 +99,10 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
       });
 
       const metrics = createIdentityMetrics(kit.metrics, () => ring.ageSeconds);
+      const sealer = createSealer(config.KEY_ENCRYPTION_KEY);
       ring = new KeyRing({
         pool,
-        sealer: createSealer(config.KEY_ENCRYPTION_KEY),
+        sealer,
         schedule: {
           rotationMs: config.KEY_ROTATION_INTERVAL_SECONDS * 1000,
           publishAheadMs: config.KEY_PUBLISH_AHEAD_SECONDS * 1000,
@@ -124,6 +131,7 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
         pool,
         hasher: createPasswordHasher({ memoryKib: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST, parallelism: config.ARGON2_PARALLELISM }),
         ring,
+        sealer,
         tokens: { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, clockToleranceS: config.JWT_CLOCK_TOLERANCE_S, scope: config.TOKEN_SCOPE },
         mail,
         throttle: new LoginThrottle(limiter, { threshold: config.LOCKOUT_THRESHOLD, baseSeconds: config.LOCKOUT_BASE_SECONDS, maxSeconds: config.LOCKOUT_MAX_SECONDS }),
@@ -145,6 +153,24 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
         requireVerifiedEmail: config.LOGIN_REQUIRES_VERIFIED_EMAIL,
       };
       registerRoutes(r, context);
+
+      oidc = new OidcProvider(
+        context,
+        {
+          issuer: config.JWT_ISSUER,
+          audience: config.JWT_AUDIENCE,
+          resource: config.OIDC_RESOURCE,
+          apiScopes: config.OIDC_API_SCOPES,
+          clients: [...(config.OIDC_CLIENTS as ClientMetadata[]), ...serviceClients(config.OIDC_SERVICE_CLIENTS)],
+          accessTokenSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+          refreshTokenSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+          sessionSeconds: config.SESSION_MAX_AGE_SECONDS,
+          keyMaterial: config.KEY_ENCRYPTION_KEY,
+          trustProxy: config.TRUST_PROXY_HOPS > 0,
+        },
+        kit.log,
+      );
+      kit.mountRawHandler(createOidcHandler(oidc, new InteractionPages(oidc, context, config.KEY_ENCRYPTION_KEY, config.TRUST_PROXY_HOPS)));
     },
   });
 
@@ -174,6 +200,9 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
     },
     get context() {
       return context;
+    },
+    get oidc() {
+      return oidc;
     },
     prepare,
     async start() {

@@ -57,12 +57,34 @@ export const identityConfigSchema = baseConfigSchema
     TOKEN_SCOPE: z.string().min(1).default('openid profile').describe('`scope` claim of access tokens issued by password login.'),
     NOTIFICATIONS_URL: z.url().default('http://127.0.0.1:8086').describe('Base URL of the notifications service that sends verification and reset emails.'),
     MAIL_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000).describe('Longest wait for the notifications service per email.'),
+    OIDC_CLIENTS: z
+      .string()
+      .default('[]')
+      .transform((raw, c) => {
+        try {
+          return JSON.parse(raw) as unknown;
+        } catch {
+          c.addIssue({ code: 'custom', message: 'must be a JSON array of OAuth client metadata' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.array(z.looseObject({ client_id: z.string().min(1), redirect_uris: z.array(z.url()).optional(), client_secret: z.string().min(32).optional() })))
+      .describe('OAuth clients of the OIDC provider (authorization code + PKCE), as a JSON array of RFC 7591 client metadata: client_id, redirect_uris, post_logout_redirect_uris, grant_types, token_endpoint_auth_method ("none" for public clients), client_secret (≥ 32 characters), client_name, scope.'),
+    OIDC_SERVICE_CLIENTS: csv
+      .default([])
+      .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}=.{32,}$/, 'client-id=secret (secret ≥ 32 characters)')))
+      .describe('Service-to-service clients (client credentials grant, role `service`) as client-id=secret pairs; their tokens are JWTs for OIDC_RESOURCE.'),
+    OIDC_RESOURCE: z.string().regex(/^[a-z][a-z0-9+.-]*:[^#]+$/, 'an absolute URI without fragment').default('urn:bulwark:api').describe('Resource indicator (RFC 8707) of the platform API: access tokens for it are ES256 JWTs with aud JWT_AUDIENCE; the default resource of client credentials.'),
+    OIDC_API_SCOPES: z.string().regex(/^[a-z][a-z0-9:._-]*( [a-z][a-z0-9:._-]*)*$/).default('api').transform((s) => s.split(' ')).describe('Space-separated scopes the platform API grants (besides openid, profile, email, offline_access).'),
     MAINTENANCE_ENABLED: flag.default(true).describe('Run the key-ring maintenance and the cleanup of expired rows in this process (safe on every replica).'),
   })
   .superRefine((c, ctx) => {
     if (c.KEY_PUBLISH_AHEAD_SECONDS >= c.KEY_ROTATION_INTERVAL_SECONDS) {
       ctx.addIssue({ code: 'custom', path: ['KEY_PUBLISH_AHEAD_SECONDS'], message: 'must be shorter than KEY_ROTATION_INTERVAL_SECONDS' });
     }
+    const ids = [...c.OIDC_CLIENTS.map((x) => x.client_id), ...c.OIDC_SERVICE_CLIENTS.map((x) => x.slice(0, x.indexOf('=')))];
+    const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (duplicate) ctx.addIssue({ code: 'custom', path: ['OIDC_CLIENTS'], message: `client_id ${duplicate} is declared twice (OIDC_CLIENTS, OIDC_SERVICE_CLIENTS)` });
     if (c.KEY_CHECK_INTERVAL_MS >= c.KEY_PUBLISH_AHEAD_SECONDS * 1000) {
       ctx.addIssue({ code: 'custom', path: ['KEY_CHECK_INTERVAL_MS'], message: 'must be shorter than KEY_PUBLISH_AHEAD_SECONDS, or a replica may not know a key before it signs' });
     }

@@ -16,6 +16,14 @@ export interface IdentityMetrics {
   keyRingFailures: Counter;
   /** kind: verify-email|reset-password; outcome: sent|failed|throttled. */
   emails: Counter<'kind' | 'outcome'>;
+  /** outcome: required|invalid|otp|recovery|enrolled. */
+  secondFactor: Counter<'outcome'>;
+  /** OAuth/OIDC grants issued by the provider; grant: authorization_code|refresh_token|client_credentials. */
+  oidcTokens: Counter<'grant'>;
+  /** OAuth/OIDC errors answered by the provider, by OAuth error code (invalid_grant, invalid_client, …). */
+  oidcErrors: Counter<'error'>;
+  /** Organisation invitations; outcome: sent|accepted|refused. */
+  invitations: Counter<'outcome'>;
 }
 
 export function createIdentityMetrics(registry: Registry, keyRingAgeSeconds: () => number): IdentityMetrics {
@@ -42,5 +50,9 @@ export function createIdentityMetrics(registry: Registry, keyRingAgeSeconds: () 
     signingKeys: new Counter({ name: 'identity_signing_key_events_total', help: 'Signing keys created and removed by this replica.', labelNames: ['event'], registers: [registry] }),
     keyRingFailures: new Counter({ name: 'identity_key_ring_failures_total', help: 'Key ring maintenance passes that failed.', registers: [registry] }),
     emails: new Counter({ name: 'identity_emails_total', help: 'Account emails by kind and outcome.', labelNames: ['kind', 'outcome'], registers: [registry] }),
+    secondFactor: new Counter({ name: 'identity_second_factor_total', help: 'TOTP checks and enrolments by outcome (invalid counts wrong codes at login, confirm and disable).', labelNames: ['outcome'], registers: [registry] }),
+    oidcTokens: new Counter({ name: 'identity_oidc_tokens_total', help: 'Token endpoint grants issued by the OIDC provider.', labelNames: ['grant'], registers: [registry] }),
+    oidcErrors: new Counter({ name: 'identity_oidc_errors_total', help: 'OAuth/OIDC error answers of the provider, by OAuth error code.', labelNames: ['error'], registers: [registry] }),
+    invitations: new Counter({ name: 'identity_invitations_total', help: 'Organisation invitations by outcome.', labelNames: ['outcome'], registers: [registry] }),
   };
 }

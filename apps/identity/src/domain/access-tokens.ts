@@ -26,10 +26,10 @@ export interface AccessClaims {
   sid: string;
 }
 
-export async function issueAccessToken(ring: KeyRing, settings: TokenSettings, claims: Omit<AccessClaims, 'scope'>): Promise<{ token: string; expiresIn: number }> {
+export async function issueAccessToken(ring: KeyRing, settings: TokenSettings, claims: Omit<AccessClaims, 'scope'>, scope = settings.scope): Promise<{ token: string; expiresIn: number }> {
   const signing = await ring.signingKey();
   const iat = Math.floor(ring.now() / 1000);
-  const token = await new SignJWT({ tenant: claims.tenant, roles: claims.roles, scope: settings.scope, sid: claims.sid })
+  const token = await new SignJWT({ tenant: claims.tenant, roles: claims.roles, scope, sid: claims.sid })
     .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: 'at+jwt' })
     .setSubject(claims.sub)
     .setIssuer(settings.issuer)

@@ -4,6 +4,7 @@ import type { MailOutbox } from '../mail/mailer.ts';
 import type { IdentityMetrics } from '../metrics.ts';
 import type { TokenSettings } from './access-tokens.ts';
 import type { KeyRing } from './key-ring.ts';
+import type { Sealer } from './key-sealing.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import type { PasswordHasher } from './passwords.ts';
 
@@ -11,6 +12,8 @@ export interface IdentityContext {
   pool: DbPool;
   hasher: PasswordHasher;
   ring: KeyRing;
+  /** Seals secrets at rest (signing keys, TOTP secrets) under KEY_ENCRYPTION_KEY. */
+  sealer: Sealer;
   tokens: TokenSettings;
   mail: MailOutbox;
   throttle: LoginThrottle;

@@ -134,6 +134,34 @@ export class KeyRing {
     return { kid: current.kid, alg: current.stored.alg, key: await key };
   }
 
+  /**
+   * Identifies the set the OIDC provider signs and verifies with: the
+   * current key and every published key. It changes at a rotation, so the
+   * provider is rebuilt from `providerJwks()` exactly then.
+   */
+  providerKeysVersion(): string {
+    const current = currentKey(this.#keys, this.now())?.kid ?? '-';
+    return `${current}|${publishedKeys(this.#keys, this.now(), this.#options.schedule).map((k) => k.kid).join(',')}`;
+  }
+
+  /**
+   * Private JWKs of the published keys for the OIDC provider (one key story:
+   * its ID tokens and JWT access tokens are signed by the ring's current key
+   * and verify against /.well-known/jwks.json). The current key comes first;
+   * the others carry `key_ops: ["verify"]`, so the provider never signs with
+   * a key that is not active. 503 when no key is current.
+   */
+  async providerJwks(): Promise<JWK[]> {
+    const current = await this.signingKey();
+    const published = publishedKeys(this.#keys, this.now(), this.#options.schedule);
+    const ordered = [...published.filter((k) => k.kid === current.kid), ...published.filter((k) => k.kid !== current.kid)];
+    return ordered.map((k) => {
+      if (k.stored.sealedWith !== this.#options.sealer.fingerprint) throw identityError('IDENTITY_SIGNING_KEY_UNAVAILABLE', `signing key ${k.kid} is sealed with another KEY_ENCRYPTION_KEY`, { retryAfterSeconds: 30 });
+      const jwk = JSON.parse(this.#options.sealer.open(k.stored.privateJwkSealed, k.kid)) as JWK;
+      return { ...jwk, kid: k.kid, alg: k.stored.alg, use: 'sig', ...(k.kid === current.kid ? {} : { key_ops: ['verify'] }) };
+    });
+  }
+
   #published(): PublishedSet {
     const at = Math.floor(this.now() / 1000);
     if (this.#jwks && this.#jwks.at === at) return this.#jwks;

@@ -4,9 +4,10 @@
  * tokens carry its id as `sid`.
  *
  * Login: rate limits → lock check → argon2 verify (a dummy verify for
- * unknown accounts) → on failure count it against the (account, IP) pair,
- * on success forget the pair and open the session. Every credential failure
- * is the same 401.
+ * unknown accounts) → on failure count it against the (account, IP) pair →
+ * the second factor when the account has one (its failures count against
+ * the same pair) → forget the pair and open the session. Every password
+ * failure is the same 401.
  */
 import { randomUUID } from 'node:crypto';
 import { withTransaction, type Queryable } from '@bulwark/db';
@@ -17,6 +18,8 @@ import { issueAccessToken } from './access-tokens.ts';
 import { timed, type IdentityContext } from './context.ts';
 import { decideRefresh } from './refresh-family.ts';
 import { hashToken, newOpaqueToken, normalizeEmail } from './secrets.ts';
+import { assertSecondFactor, enrolmentRequired, ENROLMENT_SCOPE } from './second-factor.ts';
+import type { LockoutKey as LockoutPair } from '../store/lockout-store.ts';
 
 export interface IssuedTokens {
   accessToken: string;
@@ -33,12 +36,20 @@ const invalidRefresh = () => identityError('IDENTITY_REFRESH_TOKEN_INVALID', 'th
 async function tokensFor(ctx: IdentityContext, tx: Queryable, user: User, sessionId: string, generation: number): Promise<IssuedTokens> {
   const refreshToken = newOpaqueToken();
   const { expiresAt } = await insertRefreshToken(tx, { hash: hashToken(refreshToken), sessionId, generation, ttlSeconds: ctx.lifetimes.refreshTokenSeconds });
+  // Until an account of a tenant that requires TOTP has enrolled, its tokens carry no roles (second-factor.ts).
+  const restricted = await enrolmentRequired(ctx, tx, user);
   // Signed inside the transaction: a signing failure (503) leaves no session behind.
-  const access = await issueAccessToken(ctx.ring, ctx.tokens, { sub: user.id, tenant: user.tenantId, roles: user.roles, sid: sessionId });
+  const access = await issueAccessToken(ctx.ring, ctx.tokens, { sub: user.id, tenant: user.tenantId, roles: restricted ? [] : user.roles, sid: sessionId }, restricted ? ENROLMENT_SCOPE : undefined);
   return { accessToken: access.token, tokenType: 'Bearer', expiresIn: access.expiresIn, refreshToken, refreshExpiresAt: expiresAt.toISOString(), sessionId };
 }
 
-export async function login(ctx: IdentityContext, input: { tenant: string; email: string; password: string }, ip: string): Promise<IssuedTokens> {
+/**
+ * The password step every login shares (this API and the OIDC login page):
+ * rate limits, lock check, argon2 verify, failure counting, hash upgrade,
+ * verified-email rule. Returns the account and the (tenant, email, IP) pair
+ * its lockout is kept under, so a second factor counts failures alike.
+ */
+export async function authenticatePassword(ctx: IdentityContext, input: { tenant: string; email: string; password: string }, ip: string): Promise<{ user: User; pair: LockoutPair }> {
   const email = normalizeEmail(input.email);
   try {
     await ctx.throttle.admitLogin(ip, input.tenant, email);
@@ -66,7 +77,6 @@ export async function login(ctx: IdentityContext, input: { tenant: string; email
     ctx.metrics.logins.inc({ outcome: 'invalid' });
     throw invalidCredentials();
   }
-  await ctx.throttle.recordSuccess(ctx.pool, pair);
   if (ctx.hasher.needsRehash(user.passwordHash)) {
     const upgraded = await timed(ctx, 'hash', () => ctx.hasher.hash(input.password));
     await upgradePasswordHash(ctx.pool, user.id, user.passwordHash, upgraded);
@@ -75,6 +85,12 @@ export async function login(ctx: IdentityContext, input: { tenant: string; email
     ctx.metrics.logins.inc({ outcome: 'unverified' });
     throw identityError('IDENTITY_EMAIL_NOT_VERIFIED', 'verify the email address before logging in');
   }
+  return { user, pair };
+}
+
+export async function login(ctx: IdentityContext, input: { tenant: string; email: string; password: string; otp?: string | undefined }, ip: string): Promise<IssuedTokens> {
+  const { user, pair } = await authenticatePassword(ctx, input, ip);
+  await assertSecondFactor(ctx, user, input.otp, pair);
   const tokens = await withTransaction(ctx.pool, async (tx) => {
     const sessionId = randomUUID();
     await insertSession(tx, { id: sessionId, userId: user.id, maxAgeSeconds: ctx.lifetimes.sessionMaxAgeSeconds });
