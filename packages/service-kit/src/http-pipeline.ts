@@ -47,6 +47,8 @@ export interface PipelineDeps {
   bodyLimitBytes: number;
   /** Deepest nesting of arrays/objects a validated part may have (BODY_MAX_DEPTH). */
   bodyMaxDepth: number;
+  /** Wraps each route middleware and handler (ServiceOptions.requestScope). */
+  requestScope?: (<T>(req: IncomingMessage, run: () => T) => T) | undefined;
   /**
    * Operational GET endpoints (health, metrics, OpenAPI) by exact path, served
    * by observe before the router. Looked up per request, so endpoints added
@@ -266,7 +268,8 @@ export function routeHandlers(deps: PipelineDeps, definition: RouteDefinition): 
       else context.with(state.trace.ctx, runMiddleware, undefined, index + 1, req, res, next, state, input);
     };
     try {
-      const ret = middleware[index]!(req, res, proceed) as unknown;
+      const step = middleware[index]!;
+      const ret = (deps.requestScope ? deps.requestScope(req, () => step(req, res, proceed)) : step(req, res, proceed)) as unknown;
       if (ret instanceof Promise) ret.catch(next);
     } catch (err) {
       next(err);
@@ -279,7 +282,8 @@ export function routeHandlers(deps: PipelineDeps, definition: RouteDefinition): 
       // Body parsing resumes from stream callbacks that do not carry the
       // request's trace context: re-enter it only when it was lost.
       const traceCtx = state.trace.ctx;
-      result = context.active() === traceCtx ? definition.handler(ctx as never) : context.with(traceCtx, definition.handler, definition, ctx as never);
+      const invoke = () => (context.active() === traceCtx ? definition.handler(ctx as never) : context.with(traceCtx, definition.handler, definition, ctx as never));
+      result = deps.requestScope ? deps.requestScope(req, invoke) : invoke();
     } catch (err) {
       next(err);
       return;

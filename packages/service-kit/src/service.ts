@@ -81,6 +81,13 @@ export interface ServiceOptions<C extends BaseConfig> {
   redactPaths?: readonly string[];
   /** Collect prom-client's default process metrics (default true). */
   defaultMetrics?: boolean;
+  /**
+   * Wraps each route's middleware and handler, e.g. to enter the verified
+   * tenant into AsyncLocalStorage (`withRequestTenant` of @bulwark/db). Entered
+   * around every step, since body parsing resumes outside the request's async
+   * context. May throw (an AppError becomes problem+json).
+   */
+  requestScope?: <T>(req: IncomingMessage, run: () => T) => T;
 }
 
 export interface StartedService {
@@ -132,6 +139,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     table,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     bodyMaxDepth: config.BODY_MAX_DEPTH,
+    requestScope: options.requestScope,
     operational: operationalEndpoints,
     isDraining: () => draining,
     onResponseWhileDraining() {
