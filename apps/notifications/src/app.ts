@@ -5,18 +5,23 @@
  * the providers, and the Kafka consumer of domain events — all registered as
  * kit dependencies, so shutdown stops the consumer, the dispatcher and the
  * workers (in-flight jobs finish or are handed back), then closes the queues
- * and the pool. `start()` migrates, starts the workers, then listens.
+ * and the pool. `start()` migrates, starts the workers, then listens; the
+ * Kafka consumer joins its group in the background (a join waits out a
+ * crashed predecessor's session, ~30 s, which the HTTP API need not wait
+ * for), shown by `notifications_event_consumer_running`.
  */
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createPool, migrate, type DbPool } from '@bulwark/db';
 import { createConsumer, createKafka, migrateProcessedEventStore, ensureTopics, type EventConsumer } from '@bulwark/events';
 import { JobMetrics, JobQueue, JobWorker, type QueueDefinition } from '@bulwark/jobs';
+import { Gauge } from 'prom-client';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { NotificationsConfig } from './config.ts';
 import { createWebhookHandler } from './domain/deliver-webhook.ts';
 import { domainEventHandlers, domainEventSchemas } from './domain/domain-events.ts';
 import { createDispatcher, type DeliveryJob, type Dispatcher, type MessageJob } from './domain/dispatcher.ts';
+import { createEventRetention, type EventRetention } from './domain/event-retention.ts';
 import { createMessageHandler } from './domain/send-message.ts';
 import { createTemplateCatalog } from './domain/template-catalog.ts';
 import { registerMessageRoutes } from './http/message-routes.ts';
@@ -42,14 +47,18 @@ export interface NotificationsApp {
   readonly webhookQueue: JobQueue<DeliveryJob>;
   readonly messageQueue: JobQueue<MessageJob>;
   readonly dispatcher: Dispatcher;
+  /** Deletes events past EVENTS_RETENTION_HOURS. */
+  readonly retention: EventRetention;
   readonly templates: TemplateRegistry;
   /** The Kafka consumer of domain events when EVENTS_ENABLED. */
   readonly consumer: EventConsumer | undefined;
+  /** Settles when the consumer has joined its group and runs (at once without one); rejects when its start failed. */
+  readonly consumerStarted: Promise<void>;
   /** The SMS simulator when it is the SMS provider. */
   readonly sms: SmsSimulator | undefined;
   /** Schema and migrations; idempotent, safe from every replica. */
   prepare(): Promise<void>;
-  /** Starts the workers, the dispatcher and the consumer (when enabled). */
+  /** Starts the workers, the dispatcher and the event retention; starts the consumer (when enabled) without waiting for its group join. */
   startWorkers(): Promise<void>;
   /** prepare(), startWorkers(), listen. */
   start(): Promise<StartedService>;
@@ -75,6 +84,8 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
   let messageQueue!: JobQueue<MessageJob>;
   let dispatcher!: Dispatcher;
   let consumer: EventConsumer | undefined;
+  let consumerStarted: Promise<void> = Promise.resolve();
+  let retention!: EventRetention;
   const brokers = config.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
   if (config.EVENTS_ENABLED && brokers.length === 0) throw new Error('KAFKA_BROKERS is required when EVENTS_ENABLED=true');
   const kafka = config.EVENTS_ENABLED ? createKafka({ brokers, clientId: 'notifications' }) : undefined;
@@ -116,6 +127,8 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
       pool = createPool({ connectionString: config.DATABASE_URL, name: 'notifications', max: config.DB_POOL_MAX, searchPath: [config.NOTIFICATIONS_SCHEMA], registry: kit.metrics, log: kit.log });
       kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
       const metrics = createNotificationsMetrics(kit.metrics);
+      const consumerRunning = new Gauge({ name: 'notifications_event_consumer_running', help: '1 while the Kafka consumer of domain events has joined its group and runs; 0 while it joins, after its start failed, or when stopped.', registers: [kit.metrics] });
+      retention = createEventRetention({ pool, retentionMs: config.EVENTS_RETENTION_HOURS * 3_600_000, intervalMs: config.EVENTS_RETENTION_SWEEP_MS, log: kit.log });
       const jobMetrics = new JobMetrics(kit.metrics);
       const jobs = { connection, prefix: config.JOBS_PREFIX, metrics: jobMetrics };
       webhookQueue = new JobQueue<DeliveryJob>(webhookQueueDefinition(config), jobs);
@@ -128,7 +141,7 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
           await Promise.all([...providers.values()].map((p) => p.close()));
         },
       });
-      dispatcher = createDispatcher({ pool, webhooks: webhookQueue, messages: messageQueue, intervalMs: config.DISPATCH_INTERVAL_MS, staleMs: config.DISPATCH_STALE_MS, log: kit.log });
+      dispatcher = createDispatcher({ pool, webhooks: webhookQueue, messages: messageQueue, intervalMs: config.DISPATCH_INTERVAL_MS, staleMs: config.DISPATCH_STALE_MS, log: kit.log, metrics });
       const workerOptions = {
         connection,
         prefix: config.JOBS_PREFIX,
@@ -152,16 +165,32 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
           log: kit.log,
           metrics,
           dispatch: () => dispatcher.poke(),
+          release: (endpointId) => dispatcher.release(endpointId),
         });
-        const w1 = new JobWorker<DeliveryJob>(webhookQueue.definition, webhookHandler, { ...workerOptions, concurrency: config.WORKER_CONCURRENCY });
+        const w1 = new JobWorker<DeliveryJob>(webhookQueue.definition, webhookHandler, { ...workerOptions, concurrency: config.WORKER_CONCURRENCY, onDeadLetter: (dl) => dispatcher.deliveryDeadLettered(dl) });
         const w2 = new JobWorker<MessageJob>(messageQueue.definition, createMessageHandler({ pool, providers, maxAttempts: config.MESSAGE_MAX_ATTEMPTS, log: kit.log, metrics }), {
           ...workerOptions,
           concurrency: Math.max(1, Math.min(config.WORKER_CONCURRENCY, 16)),
+          onDeadLetter: (dl) => dispatcher.messageDeadLettered(dl),
         });
         workers.push(w1 as JobWorker<never>, w2 as JobWorker<never>);
         await Promise.all([w1.start(), w2.start()]);
         dispatcher.start();
-        await consumer?.start();
+        retention.start();
+        if (consumer) {
+          // Not awaited: after a crash the join waits for the dead member's session to expire (~30 s); HTTP and deliveries need not.
+          consumerStarted = consumer.start().then(
+            () => {
+              consumerRunning.set(1);
+              kit.log.info({ group: config.EVENTS_GROUP }, 'event consumer joined its group');
+            },
+            (err: unknown) => {
+              kit.log.error({ err, group: config.EVENTS_GROUP }, 'event consumer failed to start');
+              throw err;
+            },
+          );
+          consumerStarted.catch(() => undefined); // observed by main.ts (exits) and by consumerStarted's readers
+        }
       };
       if (kafka) {
         consumer = createConsumer({
@@ -190,13 +219,22 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
         close: async () => {
           // Kafka first: no new fan-out while the dispatcher and the workers wind down. Bounded: Kafka may be away.
           if (consumer) await Promise.race([consumer.stop(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+          consumerRunning.set(0);
           await dispatcher.stop();
+          await retention.stop();
           const results = await Promise.all(workers.map((w) => w.stop()));
           const handedBack = results.flatMap((r) => r.handedBack);
           if (handedBack.length > 0) kit.log.warn({ handedBack }, 'jobs handed back to wait at shutdown');
         },
       });
-      registerWebhookRoutes(r, { pool, ssrf, rotationGraceSeconds: config.WEBHOOK_ROTATION_GRACE_SECONDS, maxPayloadBytes: config.WEBHOOK_MAX_PAYLOAD_BYTES, dispatch: () => dispatcher.poke() });
+      registerWebhookRoutes(r, {
+        pool,
+        ssrf,
+        rotationGraceSeconds: config.WEBHOOK_ROTATION_GRACE_SECONDS,
+        maxPayloadBytes: config.WEBHOOK_MAX_PAYLOAD_BYTES,
+        eventRetentionMs: config.EVENTS_RETENTION_HOURS * 3_600_000,
+        dispatch: () => dispatcher.poke(),
+      });
       registerMessageRoutes(r, {
         pool,
         templates,
@@ -234,8 +272,14 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
     get dispatcher() {
       return dispatcher;
     },
+    get retention() {
+      return retention;
+    },
     get consumer() {
       return consumer;
+    },
+    get consumerStarted() {
+      return consumerStarted;
     },
     templates,
     sms,

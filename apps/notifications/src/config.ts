@@ -35,6 +35,14 @@ export const notificationsConfigSchema = baseConfigSchema.extend({
   WEBHOOK_TIMEOUT_MS: ms().default(10_000).describe('Per-attempt HTTP timeout.'),
   WEBHOOK_MAX_PAYLOAD_BYTES: ms().default(256 * 1024).describe('Largest webhook payload; larger events are refused with 413.'),
   WEBHOOK_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).default(86_400).describe('How long the previous secret keeps signing after a rotation (two active secrets).'),
+  EVENTS_RETENTION_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(90 * 24)
+    .default(30 * 24)
+    .describe('How long every published event is kept (whatever its endpoints\' state) for recovery to endpoints that missed it: 1 hour to 90 days, default 30 days.'),
+  EVENTS_RETENTION_SWEEP_MS: ms().default(60_000).describe('How often expired events are deleted (in batches).'),
   ENDPOINT_BREAKER_OPEN_AFTER: z.coerce.number().int().positive().default(5).describe('Consecutive failures that open an endpoint breaker.'),
   ENDPOINT_BREAKER_COOLDOWN_MS: ms().default(60_000).describe('How long an open endpoint breaker holds deliveries back.'),
   ENDPOINT_DISABLE_AFTER: z.coerce.number().int().positive().default(50).describe('Consecutive failures that disable an endpoint (with a notice).'),

@@ -1,7 +1,7 @@
 /**
  * Entry point (`npm run up`, containers): config, the app, signals. Start
- * migrates the schema, starts the workers, the dispatcher and the Kafka
- * consumer, then listens; SIGTERM drains HTTP, stops the consumer and the
+ * migrates the schema, starts the workers and the dispatcher, then listens
+ * while the Kafka consumer joins its group (exit 1 if it cannot start); SIGTERM drains HTTP, stops the consumer and the
  * dispatcher, lets in-flight jobs finish (or hands them back to wait at the
  * deadline), then closes the queues and the pool.
  */
@@ -19,4 +19,10 @@ try {
   app.service.log.flush();
   process.exit(1);
 }
+app.consumerStarted.catch(() => {
+  // As when the start awaited it: a consumer that cannot start is a failed process, restarted by its supervisor.
+  app.service.log.fatal('the Kafka consumer of domain events could not start');
+  app.service.log.flush();
+  process.exit(1);
+});
 await runService(app.service);

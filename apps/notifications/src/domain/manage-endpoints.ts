@@ -1,14 +1,17 @@
 /**
  * Endpoint use cases: register (SSRF-checked URL, first secret shown once),
  * update, disable/enable, rotate the secret (the previous one keeps signing
- * for a grace period: two active secrets), send a test event, replay.
+ * for a grace period: two active secrets), send a test event, replay
+ * deliveries, and recover events an endpoint missed (published while it was
+ * disabled) from the retained event log.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { withTransaction, type DbPool } from '@bulwark/db';
+import { withTransaction, type DbPool, type Queryable } from '@bulwark/db';
 import { notificationsError } from '../errors.ts';
 import { checkEndpointUrl, type SsrfPolicy } from '../ssrf.ts';
 import { findEndpoint, insertEndpoint, rotateSecret, setEndpointStatus, updateEndpoint, type Endpoint } from '../store/endpoints-store.ts';
 import { insertDelivery, replayDeliveries, type Delivery, type DeliveryStatus } from '../store/deliveries-store.ts';
+import { insertMissedDeliveries } from '../store/events-store.ts';
 import { assertPayloadSize, eventPayload } from './publish-event.ts';
 
 export const TEST_EVENT = 'bulwark.test';
@@ -18,6 +21,8 @@ export interface EndpointDeps {
   ssrf: SsrfPolicy;
   rotationGraceSeconds: number;
   maxPayloadBytes: number;
+  /** How long events are kept (EVENTS_RETENTION_HOURS), ms. */
+  eventRetentionMs: number;
   /** Called after writes that create pending deliveries. */
   dispatch: () => void;
 }
@@ -87,4 +92,74 @@ export async function replay(
   const ids = await withTransaction(deps.pool, (tx) => replayDeliveries(tx, q));
   deps.dispatch();
   return ids;
+}
+
+/** Most events one recovery call looks at; `next` continues past it. */
+export const RECOVER_MAX = 10_000;
+
+export interface Recovery {
+  /** Deliveries created (events the endpoint had none of). */
+  recovered: number;
+  deliveryIds: string[];
+  from: string;
+  /** The end of the range; without one given, the time of the answer. */
+  to: string;
+  /** Events before this time may have been deleted by the retention sweep. */
+  retainedSince: string;
+  /** Set when `limit` events were looked at: call again with it as `from` (idempotent). */
+  next: string | null;
+}
+
+async function recoverInto(
+  deps: EndpointDeps,
+  tx: Queryable,
+  tenantId: string,
+  endpointId: string,
+  range: { from: Date; to: Date | undefined; limit: number },
+): Promise<Recovery> {
+  const r = await insertMissedDeliveries(tx, { tenantId, endpointId, ...range });
+  return {
+    recovered: r.deliveryIds.length,
+    deliveryIds: r.deliveryIds,
+    from: range.from.toISOString(),
+    to: (range.to ?? new Date()).toISOString(),
+    retainedSince: new Date(Date.now() - deps.eventRetentionMs).toISOString(),
+    next: r.scanned >= range.limit ? r.lastCreatedAt : null,
+  };
+}
+
+/**
+ * Creates the deliveries an active endpoint is missing for the tenant's
+ * retained events in [from, to) that its filter matches (events published
+ * while it was disabled, or before it was registered); an event it already
+ * has a delivery of, whatever that delivery's state, gets none.
+ */
+export async function recoverMissedEvents(deps: EndpointDeps, tenantId: string, id: string, range: { from: Date; to?: Date; limit: number }): Promise<Recovery> {
+  const recovery = await withTransaction(deps.pool, async (tx) => {
+    const endpoint = await findEndpoint(tx, tenantId, id);
+    if (!endpoint) throw notFound(id);
+    if (endpoint.status === 'disabled') throw notificationsError('NOTIFICATIONS_ENDPOINT_DISABLED', `endpoint ${id} is disabled`, { endpointId: id, reason: endpoint.disabledReason });
+    return recoverInto(deps, tx, tenantId, id, { from: range.from, to: range.to, limit: range.limit });
+  });
+  if (recovery.recovered > 0) deps.dispatch();
+  return recovery;
+}
+
+/**
+ * Re-enables an endpoint (health reset) and, unless told not to, creates in
+ * the same transaction the deliveries of the events published since it was
+ * disabled (at most RECOVER_MAX; `next` says where to continue).
+ */
+export async function enableEndpoint(deps: EndpointDeps, tenantId: string, id: string, recoverMissed: boolean): Promise<{ endpoint: Endpoint; recovery: Recovery | null }> {
+  const result = await withTransaction(deps.pool, async (tx) => {
+    const before = await findEndpoint(tx, tenantId, id, true);
+    if (!before) throw notFound(id);
+    const endpoint = (await setEndpointStatus(tx, tenantId, id, 'active'))!;
+    if (!recoverMissed || before.status !== 'disabled' || before.disabledAt === null) return { endpoint, recovery: null };
+    // No upper bound: what is published after this commits finds the endpoint active; the once-per-event index takes any overlap.
+    const recovery = await recoverInto(deps, tx, tenantId, id, { from: new Date(before.disabledAt), to: undefined, limit: RECOVER_MAX });
+    return { endpoint, recovery };
+  });
+  deps.dispatch(); // deliveries that waited for the endpoint, and the recovered ones
+  return result;
 }

@@ -58,6 +58,17 @@ export const ReplayRangeBody = z
   })
   .refine((b) => b.from < b.to, { message: 'from must be before to', path: ['to'] });
 
+export const EnableBody = z
+  .strictObject({ recoverMissed: z.boolean().default(true).describe('Also deliver the retained events published while the endpoint was disabled.') })
+  .default({ recoverMissed: true });
+export const RecoverBody = z
+  .strictObject({
+    from: iso,
+    to: iso.optional().describe('Default: up to the newest event.'),
+    limit: z.number().int().min(1).max(10_000).default(1_000).describe('Most events looked at; `next` continues.'),
+  })
+  .refine((b) => b.to === undefined || b.from < b.to, { message: 'from must be before to', path: ['to'] });
+
 export const SendMessageBody = z
   .strictObject({
     channel: z.enum(['email', 'sms']),
@@ -119,6 +130,16 @@ export const DeliveryDetailResponse = DeliveryResponse.extend({ attemptLog: z.ar
 export const DeliveryListResponse = z.object({ deliveries: z.array(DeliveryResponse), next: z.number().int().nullable() });
 export const PublishResponse = z.object({ eventId: z.string(), deliveries: z.array(z.object({ id: z.uuid(), endpointId: z.uuid() })) });
 export const ReplayResponse = z.object({ replayed: z.number().int(), deliveryIds: z.array(z.uuid()) });
+
+export const RecoveryResponse = z.object({
+  recovered: z.number().int().describe('Deliveries created: retained events of the range the endpoint had no delivery of.'),
+  deliveryIds: z.array(z.uuid()),
+  from: z.string(),
+  to: z.string(),
+  retainedSince: z.string().describe('Events older than this may have been deleted (EVENTS_RETENTION_HOURS).'),
+  next: z.string().nullable().describe('When the limit was reached: call recover again with this as `from`.'),
+});
+export const EnableResponse = z.object({ endpoint: EndpointResponse, recovery: RecoveryResponse.nullable() });
 
 export const MessageResponse = z.object({
   id: z.uuid(),

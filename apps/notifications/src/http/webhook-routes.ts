@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DbPool } from '@bulwark/db';
 import type { RouteRegistrar } from '@bulwark/service-kit';
-import { changeEndpoint, registerEndpoint, replay, rotateEndpointSecret, sendTestEvent, type EndpointDeps } from '../domain/manage-endpoints.ts';
-import { publishEvent } from '../domain/publish-event.ts';
+import { changeEndpoint, enableEndpoint, recoverMissedEvents, registerEndpoint, replay, rotateEndpointSecret, sendTestEvent, type EndpointDeps } from '../domain/manage-endpoints.ts';
+import { publishToTenant } from '../domain/publish-event.ts';
 import { notificationsError } from '../errors.ts';
 import { findDelivery, listAttempts, queryDeliveries } from '../store/deliveries-store.ts';
 import { findEndpoint, listEndpoints } from '../store/endpoints-store.ts';
@@ -18,11 +18,15 @@ import {
   DeliveryParams,
   DeliveryQuery,
   DeliveryResponse,
+  EnableBody,
+  EnableResponse,
   EndpointListResponse,
   EndpointParams,
   EndpointResponse,
   PublishEventBody,
   PublishResponse,
+  RecoverBody,
+  RecoveryResponse,
   ReplayRangeBody,
   ReplayResponse,
   RotateBody,
@@ -64,7 +68,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
     },
   });
   r.patch(`${base}/endpoints/:id`, {
-    summary: 'Change URL, filters, ordering, description; enabled: false disables, true re-enables and resets health',
+    summary: 'Change URL, filters, ordering, description; enabled: false disables, true re-enables and resets health (missed events stay undelivered: use /enable or /recover)',
     errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND', 'NOTIFICATIONS_INVALID_URL', 'NOTIFICATIONS_URL_FORBIDDEN', 'NOTIFICATIONS_HOST_UNRESOLVABLE', 'NOTIFICATIONS_DNS_UNAVAILABLE'],
     params: EndpointParams,
     body: UpdateEndpointBody,
@@ -77,6 +81,22 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
     params: EndpointParams,
     responses: { 200: EndpointResponse },
     handler: async ({ params }) => ({ status: 200, body: await changeEndpoint(deps, params.tenantId, params.id, { enabled: false }) }),
+  });
+  r.post(`${base}/endpoints/:id/enable`, {
+    summary: 'Enable an endpoint (health reset) and deliver the retained events published while it was disabled (recoverMissed, default true)',
+    errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND'],
+    params: EndpointParams,
+    body: EnableBody,
+    responses: { 200: EnableResponse },
+    handler: async ({ params, body }) => ({ status: 200, body: await enableEndpoint(deps, params.tenantId, params.id, body.recoverMissed) }),
+  });
+  r.post(`${base}/endpoints/:id/recover`, {
+    summary: 'Deliver the tenant\'s retained events created in [from, to) that match the endpoint\'s filter and that it has no delivery of (events published while it was disabled)',
+    errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND', 'NOTIFICATIONS_ENDPOINT_DISABLED'],
+    params: EndpointParams,
+    body: RecoverBody,
+    responses: { 202: RecoveryResponse },
+    handler: async ({ params, body }) => ({ status: 202, body: await recoverMissedEvents(deps, params.tenantId, params.id, body) }),
   });
   r.post(`${base}/endpoints/:id/rotate-secret`, {
     summary: 'Rotate the signing secret; the previous one keeps signing for the grace period',
@@ -117,14 +137,14 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
     },
   });
   r.post(`${base}/events`, {
-    summary: 'Publish an event to every active endpoint of the tenant whose filter matches (once per endpoint and event id)',
-    errors: ['NOTIFICATIONS_PAYLOAD_TOO_LARGE'],
+    summary: 'Publish an event: kept for the retention period, delivered to every active endpoint of the tenant whose filter matches (once per endpoint and event id); the same id with another type or data is 409',
+    errors: ['NOTIFICATIONS_PAYLOAD_TOO_LARGE', 'NOTIFICATIONS_EVENT_ID_REUSED'],
     params: TenantParams,
     body: PublishEventBody,
     responses: { 202: PublishResponse },
     handler: async ({ params, body }) => {
       const eventId = body.id ?? randomUUID();
-      const created = await publishEvent(deps.pool, params.tenantId, { id: eventId, type: body.type, occurredAt: new Date().toISOString(), data: body.data }, deps.maxPayloadBytes);
+      const created = await publishToTenant(deps.pool, params.tenantId, { id: eventId, type: body.type, occurredAt: new Date().toISOString(), data: body.data }, deps.maxPayloadBytes);
       deps.dispatch();
       return { status: 202, body: { eventId, deliveries: created.map((d) => ({ id: d.id, endpointId: d.endpointId })) } };
     },

@@ -1,0 +1,62 @@
+/**
+ * SQL of the event log: every event published to a tenant, kept for the
+ * retention period whatever its endpoints' state, so deliveries an endpoint
+ * missed (disabled, or registered later) can be created from it. Plain
+ * objects out; the callers own the transactions.
+ */
+import type { Queryable } from '@bulwark/db';
+
+export interface StoredEvent {
+  /** False when the id existed: `fingerprint` and `payload` are then the first publication's. */
+  inserted: boolean;
+  fingerprint: string;
+  payload: string;
+}
+
+/** Records an event once per (tenant, id); a second publication of the id gets the first one back. */
+export async function storeEvent(db: Queryable, e: { tenantId: string; id: string; type: string; fingerprint: string; payload: string }): Promise<StoredEvent> {
+  const { rows } = await db.query<{ fingerprint: string; payload: string }>(
+    `INSERT INTO events (tenant_id, id, type, fingerprint, payload) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, id) DO NOTHING RETURNING fingerprint, payload`,
+    [e.tenantId, e.id, e.type, e.fingerprint, e.payload],
+  );
+  if (rows[0]) return { inserted: true, ...rows[0] };
+  const existing = await db.query<{ fingerprint: string; payload: string }>(`SELECT fingerprint, payload FROM events WHERE tenant_id = $1 AND id = $2`, [e.tenantId, e.id]);
+  return { inserted: false, ...existing.rows[0]! };
+}
+
+/**
+ * Creates the missing original deliveries of one endpoint for the tenant's
+ * retained events in [from, to) (no `to`: up to the newest) that its filter matches, in publication
+ * order; an event the endpoint already has a delivery of gets none (the
+ * once-per-event index). `limit` bounds the events looked at; `last` is the
+ * creation time of the last one, to continue from when the limit was hit.
+ */
+export async function insertMissedDeliveries(
+  db: Queryable,
+  q: { tenantId: string; endpointId: string; from: Date; to: Date | undefined; limit: number },
+): Promise<{ deliveryIds: string[]; scanned: number; lastCreatedAt: string | null }> {
+  const { rows } = await db.query<{ id: string | null; scanned: number; last: string | null }>(
+    `WITH src AS (
+       SELECT ev.id, ev.type, ev.payload, ev.seq, ev.created_at FROM events ev JOIN endpoints en ON en.id = $2 AND en.tenant_id = ev.tenant_id
+       WHERE ev.tenant_id = $1 AND ev.created_at >= $3 AND ($4::timestamptz IS NULL OR ev.created_at < $4) AND (ev.type = ANY (en.event_types) OR '*' = ANY (en.event_types))
+       ORDER BY ev.created_at, ev.seq LIMIT $5),
+     ins AS (
+       INSERT INTO deliveries (id, endpoint_id, tenant_id, event_id, event_type, payload)
+       SELECT gen_random_uuid(), $2, $1, src.id, src.type, src.payload FROM src ORDER BY src.created_at, src.seq
+       ON CONFLICT (endpoint_id, event_id) WHERE replay_of IS NULL DO NOTHING RETURNING id)
+     SELECT ins.id, (SELECT count(*)::int FROM src) AS scanned,
+       (SELECT to_char(max(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM src) AS last
+     FROM (SELECT 1) one LEFT JOIN ins ON true`,
+    [q.tenantId, q.endpointId, q.from, q.to ?? null, q.limit],
+  );
+  return { deliveryIds: rows.flatMap((r) => (r.id === null ? [] : [r.id])), scanned: rows[0]?.scanned ?? 0, lastCreatedAt: rows[0]?.last ?? null };
+}
+
+/** Deletes up to `batch` events older than the retention; returns how many went. */
+export async function deleteExpiredEvents(db: Queryable, retentionMs: number, batch: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM events WHERE ctid IN (SELECT ctid FROM events WHERE created_at < now() - make_interval(secs => $1::float8 / 1000) ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [retentionMs, batch],
+  );
+  return rowCount ?? 0;
+}
