@@ -151,6 +151,7 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
           })),
         },
         requireVerifiedEmail: config.LOGIN_REQUIRES_VERIFIED_EMAIL,
+        totpIssuer: config.TOTP_ISSUER,
       };
       registerRoutes(r, context);
 

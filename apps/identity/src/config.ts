@@ -76,6 +76,7 @@ export const identityConfigSchema = baseConfigSchema
       .describe('Service-to-service clients (client credentials grant, role `service`) as client-id=secret pairs; their tokens are JWTs for OIDC_RESOURCE.'),
     OIDC_RESOURCE: z.string().regex(/^[a-z][a-z0-9+.-]*:[^#]+$/, 'an absolute URI without fragment').default('urn:bulwark:api').describe('Resource indicator (RFC 8707) of the platform API: access tokens for it are ES256 JWTs with aud JWT_AUDIENCE; the default resource of client credentials.'),
     OIDC_API_SCOPES: z.string().regex(/^[a-z][a-z0-9:._-]*( [a-z][a-z0-9:._-]*)*$/).default('api').transform((s) => s.split(' ')).describe('Space-separated scopes the platform API grants (besides openid, profile, email, offline_access).'),
+    TOTP_ISSUER: z.string().min(1).max(60).default('Bulwark').describe('Issuer name in otpauth:// URIs (what authenticator apps show next to the account).'),
     MAINTENANCE_ENABLED: flag.default(true).describe('Run the key-ring maintenance and the cleanup of expired rows in this process (safe on every replica).'),
   })
   .superRefine((c, ctx) => {

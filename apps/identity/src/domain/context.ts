@@ -31,6 +31,8 @@ export interface IdentityContext {
     adminEmails: ReadonlySet<string>;
   };
   requireVerifiedEmail: boolean;
+  /** The issuer name authenticator apps show next to the account (TOTP_ISSUER). */
+  totpIssuer: string;
 }
 
 /** Times an argon2 operation into the histogram. */

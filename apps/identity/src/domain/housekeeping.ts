@@ -1,13 +1,15 @@
 /**
  * The periodic work of a replica: read the key ring (every replica, so each
  * knows the next key before it activates) and, when MAINTENANCE_ENABLED, keep
- * its schedule and delete what has ended (sessions and one-time tokens a day
- * after they ended, lockout rows a day after their last failure). Every
+ * its schedule and delete what has ended (sessions, one-time tokens and the
+ * OIDC provider's rows a day after they ended, lockout rows a day after their
+ * last failure). Every
  * statement is safe on many replicas at once (advisory lock, bounded DELETEs).
  */
 import type { DbPool } from '@bulwark/db';
 import type { Logger } from '@bulwark/service-kit';
 import { deleteStaleLockouts } from '../store/lockout-store.ts';
+import { deleteExpiredPayloads } from '../store/oidc-store.ts';
 import { deleteEnded } from '../store/sessions-store.ts';
 import type { KeyRing } from './key-ring.ts';
 
@@ -42,6 +44,7 @@ export class Housekeeping {
       await ring.refresh();
       await deleteEnded(pool, KEEP_ENDED_SECONDS);
       await deleteStaleLockouts(pool, KEEP_ENDED_SECONDS);
+      await deleteExpiredPayloads(pool, KEEP_ENDED_SECONDS);
     } else {
       await ring.load();
     }

@@ -89,11 +89,14 @@ export async function startTotpEnrolment(ctx: IdentityContext, claims: AccessCla
 /** Confirms the pending enrolment with a code; returns ten recovery codes, shown once (only their hashes are kept). */
 export async function confirmTotpEnrolment(ctx: IdentityContext, claims: AccessClaims, code: string, ip: string): Promise<{ recoveryCodes: string[] }> {
   const user = await userOf(ctx, claims);
+  const pair = { tenantId: user.tenantId, email: user.email, source: ip };
+  await ctx.throttle.assertNotLocked(ctx.pool, pair);
   return withTransaction(ctx.pool, async (tx) => {
     const factor = await findTotpFactor(tx, user.id);
     if (!factor || factor.confirmed) throw identityError('IDENTITY_TOTP_NOT_ENROLLING', 'no enrolment is pending: start one with POST /v1/me/totp');
     if (!(await checkCode(ctx, tx, factor, code, true))) {
-      await ctx.throttle.recordFailure(ctx.pool, { tenantId: user.tenantId, email: user.email, source: ip });
+      await ctx.throttle.recordFailure(ctx.pool, pair);
+      ctx.metrics.secondFactor.inc({ outcome: 'invalid' });
       throw identityError('IDENTITY_SECOND_FACTOR_INVALID', 'the code is wrong or expired; check the device clock and try the current code');
     }
     const recoveryCodes = newRecoveryCodes();
@@ -109,8 +112,11 @@ export async function disableTotp(ctx: IdentityContext, claims: AccessClaims, co
   if (await tenantRequiresTotp(ctx.pool, user.tenantId)) throw identityError('IDENTITY_TOTP_REQUIRED_BY_TENANT', 'the organisation requires two-step verification; it cannot be turned off');
   const factor = await findTotpFactor(ctx.pool, user.id);
   if (!factor?.confirmed) throw identityError('IDENTITY_TOTP_NOT_ENROLLING', 'two-step verification is not on');
+  const pair = { tenantId: user.tenantId, email: user.email, source: ip };
+  await ctx.throttle.assertNotLocked(ctx.pool, pair);
   if (!(await checkCode(ctx, ctx.pool, factor, code, false))) {
-    await ctx.throttle.recordFailure(ctx.pool, { tenantId: user.tenantId, email: user.email, source: ip });
+    await ctx.throttle.recordFailure(ctx.pool, pair);
+    ctx.metrics.secondFactor.inc({ outcome: 'invalid' });
     throw identityError('IDENTITY_SECOND_FACTOR_INVALID', 'the code is wrong, expired or was used already');
   }
   await deleteTotpFactor(ctx.pool, user.id);

@@ -10,6 +10,7 @@ import { verifyAccessToken } from '../domain/access-tokens.ts';
 import { addAddress, getAddresses, removeAddress, replaceAddress } from '../domain/addresses.ts';
 import { confirmPasswordReset, getProfile, patchProfile, registerAccount, requestPasswordReset, resendVerification, verifyEmail } from '../domain/accounts.ts';
 import type { IdentityContext } from '../domain/context.ts';
+import { confirmTotpEnrolment, disableTotp, startTotpEnrolment, totpStatus } from '../domain/second-factor.ts';
 import { login, logout, refresh } from '../domain/sessions.ts';
 import {
   AcceptedResponse,
@@ -22,10 +23,15 @@ import {
   LoginBody,
   PatchMeBody,
   ProfileResponse,
+  RecoveryCodesResponse,
   RefreshBody,
   RegisterBody,
   ResetConfirmBody,
   TokenResponse,
+  TotpCodeBody,
+  TotpConfirmBody,
+  TotpEnrolmentResponse,
+  TotpStatusResponse,
   VerifiedResponse,
   VerifyBody,
 } from './schemas.ts';
@@ -78,7 +84,7 @@ export function registerRoutes(r: RouteRegistrar, ctx: IdentityContext): void {
 
   r.post('/v1/sessions', {
     summary: 'Log in with tenant, email and password → access token and refresh token (401 without saying why; 429 when throttled or locked)',
-    errors: ['IDENTITY_INVALID_CREDENTIALS', 'IDENTITY_LOGIN_LOCKED', 'IDENTITY_EMAIL_NOT_VERIFIED', 'IDENTITY_SIGNING_KEY_UNAVAILABLE', 'RATE_LIMITED', 'RATE_LIMIT_UNAVAILABLE'],
+    errors: ['IDENTITY_INVALID_CREDENTIALS', 'IDENTITY_LOGIN_LOCKED', 'IDENTITY_EMAIL_NOT_VERIFIED', 'IDENTITY_SECOND_FACTOR_REQUIRED', 'IDENTITY_SECOND_FACTOR_INVALID', 'IDENTITY_SIGNING_KEY_UNAVAILABLE', 'RATE_LIMITED', 'RATE_LIMIT_UNAVAILABLE'],
     body: LoginBody,
     responses: { 201: TokenResponse },
     handler: async ({ body, req }) => ({ status: 201, body: await login(ctx, body, clientIp(req)), headers: NO_STORE }),
@@ -172,6 +178,40 @@ export function registerRoutes(r: RouteRegistrar, ctx: IdentityContext): void {
     responses: { 204: null },
     handler: async ({ req, params }) => {
       await removeAddress(ctx, await claimsOf(req), params.id);
+      return { status: 204 };
+    },
+  });
+
+  r.get('/v1/me/totp', {
+    summary: 'Whether two-step verification (TOTP) is on, pending, required by the tenant, and how many recovery codes are left',
+    errors: ['IDENTITY_UNAUTHENTICATED'],
+    headers: BEARER,
+    responses: { 200: TotpStatusResponse },
+    handler: async ({ req }) => ({ status: 200, body: await totpStatus(ctx, await claimsOf(req)), headers: PRIVATE }),
+  });
+  r.post('/v1/me/totp', {
+    summary: 'Start a TOTP enrolment: a new secret, in force only after POST /v1/me/totp/confirm',
+    errors: ['IDENTITY_UNAUTHENTICATED', 'IDENTITY_TOTP_ALREADY_ENABLED'],
+    headers: BEARER,
+    responses: { 201: TotpEnrolmentResponse },
+    handler: async ({ req }) => ({ status: 201, body: await startTotpEnrolment(ctx, await claimsOf(req), ctx.totpIssuer), headers: PRIVATE }),
+  });
+  r.post('/v1/me/totp/confirm', {
+    summary: 'Confirm the enrolment with a current code; answers ten single-use recovery codes (shown once)',
+    errors: ['IDENTITY_UNAUTHENTICATED', 'IDENTITY_TOTP_NOT_ENROLLING', 'IDENTITY_SECOND_FACTOR_INVALID', 'IDENTITY_LOGIN_LOCKED'],
+    headers: BEARER,
+    body: TotpConfirmBody,
+    responses: { 200: RecoveryCodesResponse },
+    handler: async ({ req, body }) => ({ status: 200, body: await confirmTotpEnrolment(ctx, await claimsOf(req), body.code, clientIp(req)), headers: PRIVATE }),
+  });
+  r.post('/v1/me/totp/disable', {
+    summary: 'Turn two-step verification off with a current code or a recovery code (not when the tenant requires it)',
+    errors: ['IDENTITY_UNAUTHENTICATED', 'IDENTITY_TOTP_NOT_ENROLLING', 'IDENTITY_TOTP_REQUIRED_BY_TENANT', 'IDENTITY_SECOND_FACTOR_INVALID', 'IDENTITY_LOGIN_LOCKED'],
+    headers: BEARER,
+    body: TotpCodeBody,
+    responses: { 204: null },
+    handler: async ({ req, body }) => {
+      await disableTotp(ctx, await claimsOf(req), body.code, clientIp(req));
       return { status: 204 };
     },
   });

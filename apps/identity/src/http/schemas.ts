@@ -15,7 +15,10 @@ export const RegisterBody = z.strictObject({
 });
 export const AccountAddressBody = z.strictObject({ tenant: TenantSlug, email: Email });
 export const VerifyBody = z.strictObject({ token: OpaqueToken.describe('The token from the verification email.') });
-export const LoginBody = z.strictObject({ tenant: TenantSlug, email: Email, password: Password });
+const SecondFactorCode = z.string().regex(/^(\d{6}|[A-Za-z2-7]{4}(-?[A-Za-z2-7]{4}){3})$/).describe('The 6-digit TOTP code of the authenticator app, or a recovery code (XXXX-XXXX-XXXX-XXXX).');
+export const LoginBody = z.strictObject({ tenant: TenantSlug, email: Email, password: Password, otp: SecondFactorCode.optional().describe('Required when the account has two-step verification on (401 IDENTITY_SECOND_FACTOR_REQUIRED otherwise).') });
+export const TotpCodeBody = z.strictObject({ code: SecondFactorCode });
+export const TotpConfirmBody = z.strictObject({ code: z.string().regex(/^\d{6}$/).describe('The current 6-digit code of the newly enrolled authenticator.') });
 export const RefreshBody = z.strictObject({ refreshToken: OpaqueToken });
 export const ResetConfirmBody = z.strictObject({ token: OpaqueToken.describe('The token from the reset email.'), password: Password });
 export const PatchMeBody = z.strictObject({ displayName: z.string().min(1).max(100).nullable().optional() });
@@ -67,3 +70,11 @@ export const AddressResponse = z.object({
   createdAt: z.string(),
 });
 export const AddressListResponse = z.object({ addresses: z.array(AddressResponse) });
+
+export const TotpEnrolmentResponse = z.object({
+  secret: z.string().describe('Base32 TOTP secret (SHA-1, 6 digits, 30 s); shown only now.'),
+  otpauthUri: z.string().describe('otpauth:// URI for authenticator apps (a QR code of it).'),
+  confirmed: z.literal(false),
+});
+export const RecoveryCodesResponse = z.object({ recoveryCodes: z.array(z.string()).describe('Ten single-use codes, shown only now (only hashes are kept).') });
+export const TotpStatusResponse = z.object({ enabled: z.boolean(), pending: z.boolean(), recoveryCodesLeft: z.number().int(), requiredByTenant: z.boolean() });
