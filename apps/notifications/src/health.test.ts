@@ -18,7 +18,8 @@ describe('endpoint health', () => {
     const { state, events } = fail(3);
     expect(events).toEqual([undefined, undefined, 'breaker-opened']);
     expect(mayDeliver(state, 10_500)).toEqual({ ok: false, retryInMs: 500 });
-    expect(mayDeliver(state, 11_000)).toEqual({ ok: true });
+    expect(mayDeliver(state, 11_000)).toEqual({ ok: true, probe: true }); // half-open: one delivery probes
+    expect(mayDeliver(HEALTHY, 11_000)).toEqual({ ok: true, probe: false });
   });
   it('disables the endpoint after disableAfter consecutive failures, and stays disabled', () => {
     const { state, events } = fail(5);

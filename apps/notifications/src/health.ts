@@ -2,8 +2,10 @@
  * Per-endpoint health: consecutive failures open the endpoint's breaker for
  * a cool-down (deliveries wait instead of hammering a dead receiver), and
  * after `disableAfter` consecutive failures the endpoint is disabled with a
- * notice. Any success closes the breaker and resets the count. Pure state
- * transitions; the caller persists the state and sends the notice.
+ * notice. After the cool-down one delivery probes (half-open); its success,
+ * like any success, closes the breaker and resets the count. Pure state
+ * transitions; the caller persists the state, claims the probe and sends the
+ * notice.
  */
 export interface HealthPolicy {
   /** Consecutive failures that open the breaker (default 5). */
@@ -40,9 +42,14 @@ export function recordOutcome(state: EndpointHealth, ok: boolean, nowMs: number,
   return { state: { consecutiveFailures: failures, openUntil: undefined, disabled: false }, event: undefined };
 }
 
-/** Whether a delivery may be attempted now; when not, how long to wait (undefined: never, disabled). */
-export function mayDeliver(state: EndpointHealth, nowMs: number): { ok: true } | { ok: false; retryInMs: number | undefined } {
+/**
+ * Whether a delivery may be attempted now; when not, how long to wait
+ * (undefined: never, disabled). After the cool-down the breaker is half-open:
+ * `probe` says the caller must first win the single probe (the others wait
+ * for its verdict; a success closes the breaker and releases them).
+ */
+export function mayDeliver(state: EndpointHealth, nowMs: number): { ok: true; probe: boolean } | { ok: false; retryInMs: number | undefined } {
   if (state.disabled) return { ok: false, retryInMs: undefined };
   if (state.openUntil !== undefined && nowMs < state.openUntil) return { ok: false, retryInMs: state.openUntil - nowMs };
-  return { ok: true };
+  return { ok: true, probe: state.openUntil !== undefined };
 }

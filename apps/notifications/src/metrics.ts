@@ -13,6 +13,10 @@ export interface NotificationsMetrics {
   providerEvents: Counter<'type' | 'outcome'>;
   /** Domain events turned into deliveries (type = CloudEvents type). */
   domainEvents: Counter<'type'>;
+  /** Rows the dispatcher's reconciliation repaired: kind delivery|message, repair job-created|marked-dead. */
+  dispatchReconciled: Counter<'kind' | 'repair'>;
+  /** Deliveries released (run now, spaced per endpoint) when their endpoint recovered. */
+  deliveriesReleased: Counter;
 }
 
 export function createNotificationsMetrics(registry: Registry): NotificationsMetrics {
@@ -28,5 +32,12 @@ export function createNotificationsMetrics(registry: Registry): NotificationsMet
     messages: new Counter({ name: 'notifications_messages_total', help: 'Email/SMS send outcomes.', labelNames: ['channel', 'outcome'], registers: [registry] }),
     providerEvents: new Counter({ name: 'notifications_provider_events_total', help: 'Provider delivery/bounce/complaint webhooks.', labelNames: ['type', 'outcome'], registers: [registry] }),
     domainEvents: new Counter({ name: 'notifications_domain_events_total', help: 'Domain events consumed from Kafka and fanned out.', labelNames: ['type'], registers: [registry] }),
+    dispatchReconciled: new Counter({
+      name: 'notifications_dispatch_reconciled_total',
+      help: 'Pending rows whose queue state disagreed, repaired by the dispatcher: a job created (lost or never added) or the row marked dead (its job was dead-lettered).',
+      labelNames: ['kind', 'repair'],
+      registers: [registry],
+    }),
+    deliveriesReleased: new Counter({ name: 'notifications_webhook_released_total', help: 'Held deliveries released when their endpoint breaker closed after a successful probe.', registers: [registry] }),
   };
 }

@@ -1,7 +1,9 @@
 /**
  * The webhook job: one attempt of one delivery. The delivery row is the
  * truth (a job for a delivery no longer pending does nothing). The endpoint's
- * breaker holds attempts back while open; every real attempt is logged with
+ * breaker holds attempts back while open — a hold consumes no queue attempt
+ * and grows no backoff; after the cool-down one delivery probes (half-open),
+ * and its success releases the held ones at once. Every real attempt is logged with
  * status, latency and response snippet, and moves the endpoint's health in
  * the same transaction. Failures retry with full-jitter backoff until the
  * attempts or the retry horizon run out (then the job is dead-lettered);
@@ -16,7 +18,7 @@ import { mayDeliver, recordOutcome, type HealthPolicy } from '../health.ts';
 import type { NotificationsMetrics } from '../metrics.ts';
 import type { SsrfPolicy } from '../ssrf.ts';
 import { hasEarlierPending, killDelivery, loadDeliveryWork, recordDeliveryAttempt } from '../store/deliveries-store.ts';
-import { clearEndpointFailures, lockEndpointHealth, saveEndpointHealth } from '../store/endpoints-store.ts';
+import { claimBreakerProbe, clearEndpointFailures, lockEndpointHealth, saveEndpointHealth } from '../store/endpoints-store.ts';
 import type { DeliveryJob } from './dispatcher.ts';
 import { publishEvent } from './publish-event.ts';
 
@@ -34,7 +36,14 @@ export interface WebhookWorkerDeps {
   metrics: NotificationsMetrics;
   /** Asks the dispatcher to run now: an ordered endpoint's next delivery may go, or a disable notice was written. */
   dispatch: () => void;
+  /** The endpoint recovered (its probe succeeded): its held deliveries go now, rate-limited per endpoint. */
+  release?: (endpointId: string) => Promise<unknown>;
 }
+
+/** How long a claimed probe keeps the breaker closed to the others (its request's timeout, and a margin). */
+const PROBE_MARGIN_MS = 1_000;
+/** Shortest hold, so a hold never spins on clocks a few ms apart. */
+const MIN_HOLD_MS = 50;
 
 export function createWebhookHandler(deps: WebhookWorkerDeps): JobHandler<DeliveryJob> {
   return async (job) => {
@@ -48,11 +57,18 @@ export function createWebhookHandler(deps: WebhookWorkerDeps): JobHandler<Delive
       if (expired) return giveUp('retry horizon passed while an earlier delivery was pending');
       throw new Error('an earlier delivery of this ordered endpoint is still pending');
     }
-    const gate = mayDeliver(work.health, Date.now());
-    if (!gate.ok) {
+    const now = Date.now();
+    const gate = mayDeliver(work.health, now);
+    let holdUntil = gate.ok ? undefined : now + (gate.retryInMs ?? 0);
+    if (gate.ok && gate.probe) {
+      const claim = await claimBreakerProbe(deps.pool, work.endpointId, now, deps.timeoutMs + PROBE_MARGIN_MS);
+      if (!claim.probe && claim.openUntil !== undefined) holdUntil = claim.openUntil; // another delivery probes: wait for its verdict
+    }
+    if (holdUntil !== undefined) {
+      // Held by the breaker: not this delivery's failure, so no attempt is consumed and the backoff does not grow.
       deps.metrics.deliveryAttempts.inc({ outcome: 'skipped' });
       if (expired) return giveUp('retry horizon passed while the endpoint breaker was open');
-      throw new Error(`endpoint breaker open for another ${gate.retryInMs ?? 0} ms`);
+      throw await job.holdUntil(Math.max(holdUntil, Date.now() + MIN_HOLD_MS));
     }
 
     let result: DeliveryResult;
@@ -92,6 +108,10 @@ export function createWebhookHandler(deps: WebhookWorkerDeps): JobHandler<Delive
       return { recorded, final, event, state };
     });
     if (!outcome.recorded) return { skipped: 'settled by another run' };
+    if (outcome.event === 'recovered') {
+      // Not awaited: a big backlog takes a while to reschedule, and a failure leaves the holds to run out by themselves.
+      deps.release?.(work.endpointId).catch((err: unknown) => deps.log.warn({ err, endpointId: work.endpointId }, 'releasing held deliveries failed; they run when their holds end'));
+    }
     if (outcome.event) {
       deps.metrics.endpointHealth.inc({ event: outcome.event });
       const fields = { endpointId: work.endpointId, url: work.url, consecutiveFailures: outcome.state.consecutiveFailures };

@@ -209,22 +209,64 @@ export async function replayDeliveries(db: Queryable, q: { tenantId: string; ids
   return rows.map((r) => r.id);
 }
 
+/** A claimed delivery; `stale` when it had been enqueued before (the claim is a reconciliation of row and queue). */
+export interface ClaimedDelivery {
+  id: string;
+  stale: boolean;
+}
+
 /**
  * Claims pending deliveries that have no job yet (with `staleMs`, also those
- * enqueued longer ago: jobs lost with Redis) and marks them enqueued; an
- * ordered endpoint offers only its oldest pending delivery. Run inside a
- * transaction: rows are locked SKIP LOCKED against other replicas.
+ * enqueued longer ago: reconciliation with the queue) and marks them
+ * enqueued; an ordered endpoint offers only its oldest pending delivery. The
+ * pass is driven from the endpoints it may deliver to (active, breaker not
+ * open), one index probe each, so the backlog of a disabled endpoint costs
+ * nothing; an endpoint whose breaker is open gets its rows when the breaker
+ * closes. Run inside a transaction: rows are locked SKIP LOCKED against other
+ * replicas.
  */
-export async function claimDispatchableDeliveries(db: Queryable, staleMs: number | undefined, limit: number): Promise<string[]> {
+export async function claimDispatchableDeliveries(db: Queryable, staleMs: number | undefined, limit: number): Promise<ClaimedDelivery[]> {
+  const { rows } = await db.query<ClaimedDelivery>(claimDeliveriesSql(staleMs !== undefined), staleMs === undefined ? [limit] : [limit, staleMs]);
+  return rows;
+}
+
+/**
+ * The claim statement ($1 limit, $2 stale ms when `stale`); exported for the
+ * plan test, which EXPLAINs it. The endpoint is matched as a range
+ * (`>= e.id AND <= e.id`, the same rows) ordered by (endpoint_id, seq), which
+ * only the per-endpoint indexes deliver in order: with `= e.id ORDER BY seq`
+ * the planner drops the constant key and, since statistics say one endpoint
+ * owns most rows, walks the global seq index through that endpoint's backlog.
+ */
+export function claimDeliveriesSql(stale: boolean): string {
+  const waiting = (alias: string) =>
+    stale ? `(${alias}.enqueued_at IS NULL OR ${alias}.enqueued_at < now() - make_interval(secs => $2::float8 / 1000))` : `${alias}.enqueued_at IS NULL`;
+  return `WITH candidates AS (
+       SELECT c.id, c.seq FROM endpoints e
+       CROSS JOIN LATERAL (
+         (SELECT p.id, p.seq, p.enqueued_at FROM deliveries p
+          WHERE NOT e.ordered AND p.endpoint_id >= e.id AND p.endpoint_id <= e.id AND p.status = 'pending' AND ${waiting('p')} ORDER BY p.endpoint_id, p.seq LIMIT $1)
+         UNION ALL
+         (SELECT h.id, h.seq, h.enqueued_at FROM deliveries h WHERE e.ordered AND h.endpoint_id >= e.id AND h.endpoint_id <= e.id AND h.status = 'pending' ORDER BY h.endpoint_id, h.seq LIMIT 1)
+       ) c
+       WHERE e.status = 'active' AND (e.breaker_open_until IS NULL OR e.breaker_open_until <= now()) AND ${waiting('c')}
+       ORDER BY c.seq LIMIT $1),
+     claimed AS (
+       SELECT d.id, d.enqueued_at IS NOT NULL AS stale FROM deliveries d
+       WHERE d.id = ANY (ARRAY(SELECT id FROM candidates)) AND d.status = 'pending' AND ${waiting('d')}
+       FOR UPDATE SKIP LOCKED)
+     UPDATE deliveries SET enqueued_at = now() FROM claimed WHERE deliveries.id = claimed.id RETURNING deliveries.id, claimed.stale`;
+}
+
+/**
+ * Pending deliveries of an endpoint that have a job (in flight, held by the
+ * breaker or waiting out a backoff), oldest first: what a recovered endpoint
+ * releases.
+ */
+export async function listEnqueuedPending(db: Queryable, endpointId: string, limit: number): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
-    `WITH c AS (
-       SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
-       WHERE d.status = 'pending' AND e.status = 'active'
-         AND ${staleMs === undefined ? 'd.enqueued_at IS NULL' : '(d.enqueued_at IS NULL OR d.enqueued_at < now() - make_interval(secs => $2::float8 / 1000))'}
-         AND (NOT e.ordered OR NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.status = 'pending' AND p.seq < d.seq))
-       ORDER BY d.seq LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
-     UPDATE deliveries SET enqueued_at = now() FROM c WHERE deliveries.id = c.id RETURNING deliveries.id`,
-    staleMs === undefined ? [limit] : [limit, staleMs],
+    `SELECT id FROM deliveries WHERE endpoint_id = $1 AND status = 'pending' AND enqueued_at IS NOT NULL ORDER BY seq LIMIT $2`,
+    [endpointId, limit],
   );
   return rows.map((r) => r.id);
 }

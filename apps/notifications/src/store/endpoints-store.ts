@@ -115,3 +115,22 @@ export async function saveEndpointHealth(db: Queryable, id: string, health: Endp
     [id, health.consecutiveFailures, health.openUntil === undefined ? null : new Date(health.openUntil), health.disabled, disabledReason ?? null],
   );
 }
+
+/**
+ * Half-open breaker: the first delivery after the cool-down takes the probe by
+ * pushing the breaker's end `windowMs` past `nowMs` (one statement, so
+ * replicas agree on a single probe); the others hold until the probe's
+ * verdict. Times are the caller's clock, like the cool-down it set.
+ */
+export async function claimBreakerProbe(db: Queryable, id: string, nowMs: number, windowMs: number): Promise<{ probe: boolean; openUntil: number | undefined }> {
+  const { rows } = await db.query<{ probe: boolean; openUntil: Date | null }>(
+    `WITH claim AS (
+       UPDATE endpoints SET breaker_open_until = to_timestamp(($2::float8 + $3::float8) / 1000)
+       WHERE id = $1 AND breaker_open_until <= to_timestamp($2::float8 / 1000) RETURNING breaker_open_until)
+     SELECT EXISTS (SELECT 1 FROM claim) AS probe,
+       COALESCE((SELECT breaker_open_until FROM claim), (SELECT breaker_open_until FROM endpoints WHERE id = $1)) AS "openUntil"`,
+    [id, nowMs, windowMs],
+  );
+  const r = rows[0]!;
+  return { probe: r.probe, openUntil: r.openUntil?.getTime() };
+}

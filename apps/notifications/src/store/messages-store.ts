@@ -139,13 +139,13 @@ export async function listSuppressions(db: Queryable, channel: Channel | undefin
   return rows;
 }
 
-/** Claims queued messages without a job (with `staleMs`, also long-enqueued ones) and marks them enqueued; inside a transaction. */
-export async function claimDispatchableMessages(db: Queryable, staleMs: number | undefined, limit: number): Promise<{ id: string; provider: string }[]> {
-  const { rows } = await db.query<{ id: string; provider: string }>(
-    `WITH c AS (SELECT id FROM messages WHERE status = 'queued'
+/** Claims queued messages without a job (with `staleMs`, also long-enqueued ones: `stale`) and marks them enqueued; inside a transaction. */
+export async function claimDispatchableMessages(db: Queryable, staleMs: number | undefined, limit: number): Promise<{ id: string; provider: string; stale: boolean }[]> {
+  const { rows } = await db.query<{ id: string; provider: string; stale: boolean }>(
+    `WITH c AS (SELECT id, enqueued_at IS NOT NULL AS stale FROM messages WHERE status = 'queued'
          AND ${staleMs === undefined ? 'enqueued_at IS NULL' : '(enqueued_at IS NULL OR enqueued_at < now() - make_interval(secs => $2::float8 / 1000))'}
        ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-     UPDATE messages SET enqueued_at = now() FROM c WHERE messages.id = c.id RETURNING messages.id, messages.provider`,
+     UPDATE messages SET enqueued_at = now() FROM c WHERE messages.id = c.id RETURNING messages.id, messages.provider, c.stale`,
     staleMs === undefined ? [limit] : [limit, staleMs],
   );
   return rows;
