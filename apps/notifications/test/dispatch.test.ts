@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { idempotentJobId } from '@bulwark/jobs';
 import { deliveryKey } from '../src/domain/dispatcher.ts';
 import { claimDeliveriesSql } from '../src/store/deliveries-store.ts';
-import { call, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
+import { call, metricValue as metric, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
 
 let t: TestNotifications;
 let receiver: Receiver;
@@ -27,12 +27,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await t.cleanup();
 });
-
-async function metric(url: string, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
 
 /** A pending delivery row the dispatcher believes enqueued an hour ago (its job is whatever the test leaves in Redis). */
 async function insertEnqueuedDelivery(endpointId: string, tenant: string, eventId: string): Promise<string> {

@@ -83,6 +83,37 @@ describe('faults', () => {
     expect((await call(second.url, 'GET', `/v1/tenants/${tn}/endpoints/${endpoint.id}`)).body.consecutiveFailures).toBe(0);
   });
 
+  it('when the worker process is SIGKILLed twice on the same in-flight deliveries to a hanging receiver, then they end visibly dead (poison), not pending without a job, and replay delivers every one once the receiver recovers', async () => {
+    const tn = `t-${randomUUID().slice(0, 8)}`;
+    const path = `/twice-${randomUUID()}`;
+    let hanging = true;
+    receiver.plan(path, () => (hanging ? 'hold' : 200));
+    const first = await t.spawnApp(CRASH_ENV);
+    await call(first.url, 'POST', `/v1/tenants/${tn}/endpoints`, { url: `${receiver.url}${path}`, eventTypes: ['order.confirmed'] });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await call(first.url, 'POST', `/v1/tenants/${tn}/events`, { id: `twice-${i}`, type: 'order.confirmed', data: { i } })).body.deliveries[0].id);
+    await waitFor(() => receiver.at(path).length === 3, 'three deliveries in flight');
+    await first.kill('SIGKILL');
+    const second = await t.spawnApp(CRASH_ENV);
+    await waitFor(() => receiver.at(path).length === 6, 'the same three in flight again after the stalled check');
+    await second.kill('SIGKILL');
+    hanging = false;
+    receiver.releaseHeld(); // the answers go to dead sockets
+    const sentBeforeRecovery = receiver.at(path).length;
+
+    const third = await t.spawnApp(CRASH_ENV);
+    const status = async (id: string) => (await call(third.url, 'GET', `/v1/tenants/${tn}/deliveries/${id}`)).body;
+    await waitFor(async () => (await Promise.all(ids.map(status))).every((d) => d.status !== 'pending'), 'no delivery left pending');
+    // Two crashes in a row poison the jobs in flight (maxStalledCount 1): the verdict reaches the rows.
+    for (const id of ids) expect(await status(id)).toMatchObject({ status: 'dead', attempts: 0, lastError: 'dead-lettered (poison): job stalled more than allowable limit' });
+    const dead = (await call(third.url, 'GET', `/v1/tenants/${tn}/deliveries?status=dead`)).body.deliveries.map((d: { id: string }) => d.id);
+    expect(dead.sort()).toEqual([...ids].sort());
+    for (const id of ids) expect((await call(third.url, 'POST', `/v1/tenants/${tn}/deliveries/${id}/replay`)).status).toBe(202);
+    await waitFor(() => receiver.at(path).length === sentBeforeRecovery + ids.length, 'every replay delivered');
+    expect(receiver.at(path).slice(sentBeforeRecovery).map((r) => r.eventId).sort()).toEqual(['twice-0', 'twice-1', 'twice-2']);
+    await waitFor(async () => (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE status = 'succeeded'`)).rows[0]!.n === ids.length, 'the replays recorded');
+  });
+
   it('when the worker process gets SIGTERM under load, then it exits 0 with no job left active, and every delivery later succeeds exactly once', async () => {
     const tn = `t-${randomUUID().slice(0, 8)}`;
     const path = `/load-${randomUUID()}`;

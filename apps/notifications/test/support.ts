@@ -175,3 +175,10 @@ export async function setupNotifications(): Promise<TestNotifications> {
     },
   };
 }
+
+/** A sample of the service's /metrics (the first series of `name` whose labels contain `labels`); 0 when absent. */
+export async function metricValue(url: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && l.includes(labels));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}

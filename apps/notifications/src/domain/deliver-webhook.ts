@@ -42,6 +42,8 @@ export interface WebhookWorkerDeps {
 
 /** How long a claimed probe keeps the breaker closed to the others (its request's timeout, and a margin). */
 const PROBE_MARGIN_MS = 1_000;
+/** Longest hold behind another delivery's probe before looking again. */
+const PROBE_RECHECK_MS = 2_000;
 /** Shortest hold, so a hold never spins on clocks a few ms apart. */
 const MIN_HOLD_MS = 50;
 
@@ -62,7 +64,9 @@ export function createWebhookHandler(deps: WebhookWorkerDeps): JobHandler<Delive
     let holdUntil = gate.ok ? undefined : now + (gate.retryInMs ?? 0);
     if (gate.ok && gate.probe) {
       const claim = await claimBreakerProbe(deps.pool, work.endpointId, now, deps.timeoutMs + PROBE_MARGIN_MS);
-      if (!claim.probe && claim.openUntil !== undefined) holdUntil = claim.openUntil; // another delivery probes: wait for its verdict
+      // Another delivery probes: wait for its verdict (its success releases this job), looking again now and then
+      // in case this run read the breaker just before the release and so missed it.
+      if (!claim.probe && claim.openUntil !== undefined) holdUntil = Math.min(claim.openUntil, now + PROBE_RECHECK_MS);
     }
     if (holdUntil !== undefined) {
       // Held by the breaker: not this delivery's failure, so no attempt is consumed and the backoff does not grow.

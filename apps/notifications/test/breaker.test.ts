@@ -1,0 +1,89 @@
+/**
+ * The endpoint breaker against a real receiver that goes down and comes
+ * back: a retry the breaker holds consumes no queue attempt (the queue's
+ * attempts equal the real HTTP attempts the API shows), one delivery probes
+ * when the cool-down ends while the others wait, and its success releases
+ * them at once instead of leaving them to wait out a hold or a grown backoff.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { idempotentJobId } from '@bulwark/jobs';
+import { deliveryKey } from '../src/domain/dispatcher.ts';
+import { call, metricValue, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
+
+let t: TestNotifications;
+let receiver: Receiver;
+
+beforeAll(async () => {
+  receiver = await new Receiver().start();
+});
+afterAll(async () => {
+  await receiver.stop();
+});
+beforeEach(async () => {
+  t = await setupNotifications();
+});
+afterEach(async () => {
+  await t.cleanup();
+});
+
+const HELD = ['bulwark_jobs_held_total', 'queue="notifications-webhooks"'] as const;
+
+describe('endpoint breaker', () => {
+  it('when the receiver is down long enough to open the breaker and comes back, then held retries consumed no attempt, one probe goes first, and its success releases the held deliveries at once', async () => {
+    const tn = `t-${randomUUID().slice(0, 8)}`;
+    const path = `/breaker-${randomUUID()}`;
+    let up = false;
+    let probeHeld = false;
+    // Down: 503. Up: the first request (the probe) is held open until the test lets it answer 200.
+    receiver.plan(path, () => {
+      if (!up) return 503;
+      if (probeHeld) return 200;
+      probeHeld = true;
+      return 'hold';
+    });
+    // A probe keeps the others out for its timeout (60 s here): without the release they would outwait this test.
+    const { app, url } = await t.startApp({ ENDPOINT_BREAKER_OPEN_AFTER: '3', ENDPOINT_BREAKER_COOLDOWN_MS: '1500', WEBHOOK_TIMEOUT_MS: '60000' });
+    const endpoint = (await call(url, 'POST', `/v1/tenants/${tn}/endpoints`, { url: `${receiver.url}${path}`, eventTypes: ['order.confirmed'] })).body.endpoint;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await call(url, 'POST', `/v1/tenants/${tn}/events`, { id: `brk-${i}`, type: 'order.confirmed', data: { i } })).body.deliveries[0].id);
+
+    await waitFor(async () => (await metricValue(url, ...HELD)) >= 5, 'retries held by the open breaker');
+    up = true;
+    const sentBeforeUp = receiver.at(path).length;
+    await waitFor(() => receiver.at(path).length === sentBeforeUp + 1, 'the half-open probe');
+    // Sentinel for "nobody else is sent while the probe is out": the other deliveries woke at the end of the
+    // cool-down, found the probe taken and were held again.
+    const heldAtProbe = await metricValue(url, ...HELD);
+    await waitFor(async () => (await metricValue(url, ...HELD)) >= heldAtProbe + 4, 'the others held again behind the probe');
+    expect(receiver.at(path)).toHaveLength(sentBeforeUp + 1);
+
+    receiver.releaseHeld(); // the probe succeeds
+    await waitFor(async () => {
+      const { rows } = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE endpoint_id = $1 AND status = 'succeeded'`, [endpoint.id]);
+      return rows[0]!.n === ids.length;
+    }, 'every held delivery delivered after the probe');
+
+    const afterUp = receiver.at(path).slice(sentBeforeUp);
+    expect(afterUp).toHaveLength(ids.length); // one request per delivery after recovery: no failed attempt, no duplicate
+    expect(new Set(afterUp.map((r) => r.eventId)).size).toBe(ids.length);
+    expect(await metricValue(url, 'notifications_webhook_released_total')).toBeGreaterThanOrEqual(1);
+    const partition = app.webhookQueue.partitionQueues.get('notifications-webhooks')!;
+    const probeEvent = afterUp[0]!.eventId;
+    let probeAt = '';
+    const successAt: string[] = [];
+    for (const id of ids) {
+      const d = (await call(url, 'GET', `/v1/tenants/${tn}/deliveries/${id}`)).body;
+      const job = (await partition.getJob(idempotentJobId(deliveryKey(id))))!;
+      // Real HTTP attempts (the API) == queue attempts consumed: a breaker hold is not an attempt.
+      expect({ id, attempts: d.attempts, log: d.attemptLog.length, queue: job.attemptsMade }).toEqual({ id, attempts: d.attemptLog.length, log: d.attemptLog.length, queue: d.attemptLog.length });
+      const ok = d.attemptLog.find((a: { ok: boolean }) => a.ok).attemptedAt as string;
+      if (d.eventId === probeEvent) probeAt = ok;
+      else successAt.push(ok);
+    }
+    // The held deliveries succeeded after the probe had: released by its verdict, not by a hold running out.
+    expect(successAt.every((at) => at >= probeAt)).toBe(true);
+    const health = (await call(url, 'GET', `/v1/tenants/${tn}/endpoints/${endpoint.id}`)).body;
+    expect(health.consecutiveFailures).toBe(0);
+  });
+});
