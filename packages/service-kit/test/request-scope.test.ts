@@ -34,7 +34,7 @@ beforeAll(async () => {
         middleware: [remember],
         responses: { 200: z.object({ tenant: z.string().nullable() }) },
         handler: async () => {
-          await new Promise((resolve) => setTimeout(resolve, 1));
+          await new Promise((resolve) => setImmediate(resolve)); // continue from another turn of the event loop
           return { status: 200, body: { tenant: scope.getStore() ?? null } };
         },
       });
