@@ -21,6 +21,7 @@ import { createSealer } from './domain/key-sealing.ts';
 import { LoginThrottle, loginPolicies } from './domain/login-throttle.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { normalizeEmail } from './domain/secrets.ts';
+import { registerOrganizationRoutes } from './http/organization-routes.ts';
 import { registerRoutes } from './http/routes.ts';
 import { createOidcHandler, serviceClients } from './oidc/http.ts';
 import { InteractionPages } from './oidc/interactions.ts';
@@ -141,6 +142,7 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
           sessionMaxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
           verifyTokenSeconds: config.VERIFY_TOKEN_TTL_SECONDS,
           resetTokenSeconds: config.RESET_TOKEN_TTL_SECONDS,
+          invitationSeconds: config.INVITATION_TTL_SECONDS,
         },
         roles: {
           customer: config.CUSTOMER_ROLES,
@@ -154,6 +156,7 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
         totpIssuer: config.TOTP_ISSUER,
       };
       registerRoutes(r, context);
+      registerOrganizationRoutes(r, context);
 
       oidc = new OidcProvider(
         context,

@@ -43,6 +43,7 @@ export const identityConfigSchema = baseConfigSchema
     KEY_CHECK_INTERVAL_MS: z.coerce.number().int().positive().default(30_000).describe('How often each replica re-reads the key ring and, under an advisory lock, creates or removes keys.'),
     VERIFY_TOKEN_TTL_SECONDS: seconds.default(86_400).describe('Lifetime of an email verification token.'),
     RESET_TOKEN_TTL_SECONDS: seconds.default(1_800).describe('Lifetime of a password reset token.'),
+    INVITATION_TTL_SECONDS: seconds.default(7 * 86_400).describe('Lifetime of an organisation invitation (single use).'),
     LOGIN_REQUIRES_VERIFIED_EMAIL: flag.default(true).describe('Refuse login (403, after a correct password) until the email is verified.'),
     ARGON2_MEMORY_KIB: z.coerce.number().int().min(8_192).default(19_456).describe('argon2id memory cost in KiB (docs/DECISIONS.md).'),
     ARGON2_TIME_COST: z.coerce.number().int().min(1).default(2).describe('argon2id iterations.'),
@@ -50,7 +51,7 @@ export const identityConfigSchema = baseConfigSchema
     TENANTS: csv
       .default(['bulwark:Bulwark'])
       .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}:.{1,200}$/, 'slug:Name')))
-      .describe('Tenants created at start when missing, as slug:Name pairs (organisations and invitations come later).'),
+      .describe('Tenants (organisations) created at start when missing, as slug:Name pairs; more are created through POST /v1/organizations.'),
     ADMIN_EMAILS: csv.default([]).describe('tenant-slug:email pairs that get the admin roles at registration (bootstrap until role management exists).'),
     CUSTOMER_ROLES: csv.default(['customer', 'orders', 'payments']).describe('Roles of a new account.'),
     ADMIN_ROLES: csv.default(['admin', 'customer', 'orders', 'payments', 'gateway-admin']).describe('Roles of an account named in ADMIN_EMAILS.'),

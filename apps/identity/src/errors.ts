@@ -34,7 +34,7 @@ export const IDENTITY_ERROR_CODES = [
     code: 'IDENTITY_ONE_TIME_TOKEN_INVALID',
     status: 400,
     title: 'Invalid or expired token',
-    description: 'The verification or password-reset token is unknown, expired or already used. Request a new one.',
+    description: 'The verification, password-reset or invitation token is unknown, expired, revoked or already used. Request a new one.',
   },
   {
     code: 'IDENTITY_PASSWORD_TOO_WEAK',
@@ -113,6 +113,48 @@ export const IDENTITY_ERROR_CODES = [
     status: 400,
     title: 'Sign-in page expired or forged',
     description: 'The login or consent form does not belong to this browser\'s sign-in (missing or expired interaction cookie, wrong CSRF token, unknown step); start again from the application.',
+  },
+  {
+    code: 'IDENTITY_ORGANIZATION_NOT_FOUND',
+    status: 404,
+    title: 'Organisation not found',
+    description: 'The caller is not a member of this organisation (it may not exist): a token reaches only the organisation of its tenant.',
+  },
+  {
+    code: 'IDENTITY_ORGANIZATION_FORBIDDEN',
+    status: 403,
+    title: 'Not allowed in this organisation',
+    description: 'The caller\'s organisation role (`role`) does not allow this: members read, owners and admins manage members and invitations, only owners grant or take the owner role.',
+  },
+  {
+    code: 'IDENTITY_ORGANIZATION_SLUG_TAKEN',
+    status: 409,
+    title: 'Organisation slug taken',
+    description: 'Another organisation has this slug; choose another. Nothing was stored.',
+  },
+  {
+    code: 'IDENTITY_LAST_OWNER',
+    status: 409,
+    title: 'Last owner',
+    description: 'The organisation keeps at least one owner: make another member owner before changing this one\'s role.',
+  },
+  {
+    code: 'IDENTITY_MEMBER_NOT_FOUND',
+    status: 404,
+    title: 'Member not found',
+    description: 'The organisation has no member with this id.',
+  },
+  {
+    code: 'IDENTITY_INVITATION_NOT_FOUND',
+    status: 404,
+    title: 'Invitation not found',
+    description: 'The organisation has no pending invitation with this id.',
+  },
+  {
+    code: 'IDENTITY_INVITATION_THROTTLED',
+    status: 429,
+    title: 'Too many emails to this address',
+    description: 'The address got several account emails recently (the per-address mail limit); retry after Retry-After.',
   },
   {
     code: 'IDENTITY_SIGNING_KEY_UNAVAILABLE',

@@ -42,7 +42,7 @@ export function suffix(): string {
 export interface SentMail {
   tenantId: string;
   to: string;
-  kind: 'verify-email' | 'reset-password';
+  kind: 'verify-email' | 'reset-password' | 'invitation';
   token: string;
   minutes: number;
   body: Record<string, unknown>;
@@ -70,7 +70,7 @@ export async function startMailReceiver(): Promise<MailReceiver> {
         return;
       }
       const body = JSON.parse(raw) as { channel: string; to: string; template: string; vars: { code: string; minutes: number }; idempotencyKey: string };
-      const kind = /^identity:(verify-email|reset-password):/.exec(body.idempotencyKey)?.[1] as SentMail['kind'];
+      const kind = /^identity:(verify-email|reset-password|invitation):/.exec(body.idempotencyKey)?.[1] as SentMail['kind'];
       mails.push({ tenantId: decodeURIComponent(m[1]!), to: body.to, kind, token: body.vars.code, minutes: body.vars.minutes, body });
       res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: randomUUID(), status: 'queued' }));
     });

@@ -37,10 +37,11 @@ async function tenantOrFail(db: Queryable, slug: string): Promise<Tenant> {
   return tenant;
 }
 
-const PURPOSE: Record<AccountMailKind, OneTimePurpose> = { 'verify-email': 'verify-email', 'reset-password': 'reset-password' };
+type AccountTokenKind = Exclude<AccountMailKind, 'invitation'>;
+const PURPOSE: Record<AccountTokenKind, OneTimePurpose> = { 'verify-email': 'verify-email', 'reset-password': 'reset-password' };
 
 /** Issues a one-time token (voiding older ones of the purpose) in `tx`; the mail is queued by the caller after commit. */
-async function issueOneTimeToken(tx: Queryable, user: User, kind: AccountMailKind, ttlSeconds: number): Promise<string> {
+async function issueOneTimeToken(tx: Queryable, user: User, kind: AccountTokenKind, ttlSeconds: number): Promise<string> {
   const token = newOpaqueToken();
   await voidOneTimeTokens(tx, user.id, PURPOSE[kind]);
   await insertOneTimeToken(tx, { hash: hashToken(token), userId: user.id, purpose: PURPOSE[kind], ttlSeconds });
@@ -78,7 +79,7 @@ export async function requestPasswordReset(ctx: IdentityContext, input: { tenant
   await sendAccountToken(ctx, input, 'reset-password', ctx.lifetimes.resetTokenSeconds, () => true);
 }
 
-async function sendAccountToken(ctx: IdentityContext, input: { tenant: string; email: string }, kind: AccountMailKind, ttl: number, wanted: (u: User) => boolean): Promise<void> {
+async function sendAccountToken(ctx: IdentityContext, input: { tenant: string; email: string }, kind: AccountTokenKind, ttl: number, wanted: (u: User) => boolean): Promise<void> {
   const email = normalizeEmail(input.email);
   const tenant = await findTenantBySlug(ctx.pool, input.tenant);
   const user = tenant && (await findUserByEmail(ctx.pool, tenant.id, email));

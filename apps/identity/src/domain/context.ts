@@ -23,6 +23,7 @@ export interface IdentityContext {
     sessionMaxAgeSeconds: number;
     verifyTokenSeconds: number;
     resetTokenSeconds: number;
+    invitationSeconds: number;
   };
   roles: {
     customer: readonly string[];

@@ -78,3 +78,24 @@ export const TotpEnrolmentResponse = z.object({
 });
 export const RecoveryCodesResponse = z.object({ recoveryCodes: z.array(z.string()).describe('Ten single-use codes, shown only now (only hashes are kept).') });
 export const TotpStatusResponse = z.object({ enabled: z.boolean(), pending: z.boolean(), recoveryCodesLeft: z.number().int(), requiredByTenant: z.boolean() });
+
+const OrgRole = z.enum(['owner', 'admin', 'member']).describe('Role in the organisation: owners and admins manage members and invitations; only owners grant the owner role.');
+export const OrgParams = z.object({ orgId: z.uuid() });
+export const MemberParams = z.object({ orgId: z.uuid(), userId: z.uuid() });
+export const InvitationParams = z.object({ orgId: z.uuid(), invitationId: z.uuid() });
+export const CreateOrganizationBody = z.strictObject({ slug: TenantSlug, name: z.string().min(1).max(200) });
+export const PatchOrganizationBody = z.strictObject({ name: z.string().min(1).max(200).optional(), requireTotp: z.boolean().optional().describe('Require two-step verification of every member.') });
+export const MemberRoleBody = z.strictObject({ role: OrgRole });
+export const InviteBody = z.strictObject({ email: Email, role: OrgRole.default('member') });
+export const AcceptInvitationBody = z.strictObject({
+  token: OpaqueToken.describe('The token from the invitation email.'),
+  password: Password.describe('A new account\'s password (the strength rule applies), or the password of the account the organisation already has with this email.'),
+  displayName: z.string().min(1).max(100).optional(),
+});
+export const OrganizationResponse = z.object({ id: z.uuid(), slug: z.string(), name: z.string(), requireTotp: z.boolean(), members: z.number().int(), role: OrgRole });
+export const MemberResponse = z.object({ userId: z.uuid(), email: z.string(), displayName: z.string().nullable(), role: OrgRole, emailVerified: z.boolean(), createdAt: z.string() });
+export const MemberListResponse = z.object({ members: z.array(MemberResponse) });
+export const InvitationResponse = z.object({ id: z.uuid(), email: z.string(), role: OrgRole, expiresAt: z.string(), createdAt: z.string() });
+export const InvitationListResponse = z.object({ invitations: z.array(InvitationResponse) });
+export const CreatedOrganizationResponse = z.object({ organization: z.object({ id: z.uuid(), slug: z.string(), name: z.string() }), invitation: InvitationResponse.describe('The owner invitation emailed to the caller: accepting it makes the owner account.') });
+export const AcceptedInvitationResponse = z.object({ organization: z.object({ id: z.uuid(), slug: z.string(), name: z.string() }), email: z.string(), role: OrgRole, userId: z.uuid() });

@@ -1,6 +1,6 @@
 /**
  * The seam through which identity sends account emails (verification,
- * password reset). One interface, one implementation today
+ * password reset, organisation invitations). One interface, one implementation today
  * (notifications-mailer.ts: the notifications service's message API); tests
  * stand a real HTTP receiver in for notifications at NOTIFICATIONS_URL.
  *
@@ -12,7 +12,8 @@
 import { backoffDelayMs } from '@bulwark/db';
 import type { Logger } from '@bulwark/service-kit';
 
-export type AccountMailKind = 'verify-email' | 'reset-password';
+/** invitation: into an organisation (same template: the token is the code the invitee enters). */
+export type AccountMailKind = 'verify-email' | 'reset-password' | 'invitation';
 
 export interface AccountMail {
   kind: AccountMailKind;

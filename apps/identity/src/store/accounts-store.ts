@@ -60,13 +60,18 @@ export async function findTenantById(db: Queryable, id: string): Promise<Tenant 
   return rows[0];
 }
 
-/** Inserts the account; undefined when the tenant already has one with this email. */
-export async function insertUser(db: Queryable, u: { id: string; tenantId: string; email: string; passwordHash: string; displayName: string | null; roles: readonly string[] }): Promise<User | undefined> {
+/**
+ * Inserts the account; undefined when the tenant already has one with this
+ * email. Its organisation role is `orgRole`, else admin for accounts with the
+ * admin roles and member for the rest.
+ */
+export async function insertUser(db: Queryable, u: { id: string; tenantId: string; email: string; passwordHash: string; displayName: string | null; roles: readonly string[]; orgRole?: string; emailVerified?: boolean }): Promise<User | undefined> {
   const { rows } = await db.query<UserRow>({
     name: 'identity.insert_user',
-    text: `INSERT INTO users (id, tenant_id, email, password_hash, display_name, roles) VALUES ($1, $2, $3, $4, $5, $6)
+    text: `INSERT INTO users (id, tenant_id, email, password_hash, display_name, roles, org_role, email_verified)
+           VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, CASE WHEN 'admin' = ANY ($6::text[]) THEN 'admin' ELSE 'member' END), $8)
            ON CONFLICT ON CONSTRAINT users_tenant_email_key DO NOTHING RETURNING ${USER_COLUMNS}`,
-    values: [u.id, u.tenantId, u.email, u.passwordHash, u.displayName, u.roles],
+    values: [u.id, u.tenantId, u.email, u.passwordHash, u.displayName, u.roles, u.orgRole ?? null, u.emailVerified ?? false],
   });
   return rows[0] && toUser(rows[0]);
 }
