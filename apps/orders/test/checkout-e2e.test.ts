@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ADDRESS, call, pgUrl, setupOrders, silent, suffix, waitFor, type TestOrders } from './support.ts';
 import { createPool } from '@bulwark/db';
-import { freePort, startService, type Service } from '@bulwark/test-support';
+import { freePort, startFaultProxy, startService, type FaultRule, type ProxiedRequest, type Service } from '@bulwark/test-support';
 import { Registry } from 'prom-client';
 import { SIGNATURE_HEADER, signatureHeader } from '@bulwark/webhook-signature';
 
@@ -58,7 +58,9 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     ({ url } = await t.start({ env: { INVENTORY_URL: inventory.url, PAYMENTS_URL: payments.url, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '50', SAGA_RETRY_CAP_MS: '500' } }));
   }, 180_000);
 
+  const cleanups: (() => Promise<void>)[] = [];
   afterAll(async () => {
+    for (const c of cleanups) await c().catch(() => undefined);
     await t?.cleanup();
     for (const s of services.reverse()) await s.stop();
     const db = createPool({ connectionString: pgUrl(), name: `orders_e2e_cleanup_${id}`, max: 1, registry: new Registry(), log: silent });
@@ -96,38 +98,142 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     }
   }, 240_000);
 
-  it('when the orders process is SIGKILLed at each saga step in turn, then after a restart every saga finishes and money and stock reconcile', async () => {
+  it('when the orders process is SIGKILLed as each forward step and each compensation reaches the real service, then after a restart every saga ends once and money and stock reconcile', async () => {
+    // Proxies in front of the real inventory and payments make the kill point exact: the request reaches
+    // the service and takes effect, the proxy reads the answer, and only then is orders killed, so the
+    // answer is lost. Every scenario runs one saga; the process restarts after each kill.
     const sku = `e2e-kill-${id}`;
-    await call(inventory.url, 'PUT', `/v1/skus/${sku}`, { onHand: 20 });
+    await call(inventory.url, 'PUT', `/v1/skus/${sku}`, { onHand: 30 });
+    const inv = await startFaultProxy(inventory.url);
+    const pay = await startFaultProxy(payments.url);
     const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-    const env = t.env({ env: { INVENTORY_URL: inventory.url, PAYMENTS_URL: payments.url, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '50', SAGA_RETRY_CAP_MS: '500', SAGA_LEASE_MS: '1000', PROJECTOR_ENABLED: 'false' } });
-    const orders: string[] = [];
-    const steps = ['reserve_stock', 'authorize_payment', 'confirm_order', 'capture_payment'];
+    // Its own orders schema: the in-process app of the other tests runs a saga runner on theirs, and it
+    // would take these sagas past the proxies.
+    const k = await setupOrders();
+    cleanups.push(() => k.cleanup());
+    const sagaEnv = { INVENTORY_URL: inv.url, PAYMENTS_URL: pay.url, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '50', SAGA_RETRY_CAP_MS: '500', SAGA_LEASE_MS: '1000', PROJECTOR_ENABLED: 'false' };
+    const env = k.env({ env: sagaEnv });
+    // The refund scenario needs a saga whose capture took effect and whose deadline then passed.
+    const shortDeadline = k.env({ env: { ...sagaEnv, SAGA_DEADLINE_MS: '8000' } });
     let proc = await startService({ name: 'orders', main, env });
+    const kills: string[] = [];
+    const killOrders = (): FaultRule['onAnswered'] => async (req) => {
+      kills.push(`${req.method} ${req.path.split('?')[0]}`);
+      await proc.kill('SIGKILL');
+    };
+    const forOrder = (o: string) => (req: ProxiedRequest) => req.body.includes(o) || req.path.includes(o);
+    const isPost = (suffixPath: string) => (req: ProxiedRequest) => req.method === 'POST' && req.path.split('?')[0]!.endsWith(suffixPath);
+    const sagaOf = async (o: string) => (await k.db.query<{ status: string; state: { reservationId?: string; paymentId?: string } }>('SELECT status, state FROM checkout_sagas WHERE order_id = $1', [o])).rows[0];
+    const expected = new Map<string, { saga: 'completed' | 'failed'; payment: string | undefined; stockTaken: boolean }>();
+
+    async function scenario(name: string, o: string, arm: () => void, runEnv = env): Promise<void> {
+      arm();
+      const before = kills.length;
+      expect((await call(proc.url, 'POST', `/orders/${o}/checkout`, {}, { 'idempotency-key': randomUUID() })).status).toBe(202);
+      await waitFor(() => kills.length === before + 1, `orders killed at ${name}`, 60_000);
+      expect(await proc.exited).toBeNull(); // ended by the signal
+      proc = await startService({ name: 'orders', main, env: runEnv });
+      await waitFor(async () => ['completed', 'failed'].includes((await sagaOf(o))?.status ?? ''), `saga killed at ${name} ended after the restart`, 90_000);
+    }
+
     try {
-      for (const step of steps) {
+      // Forward steps: the saga completes after the restart; the step that ran twice was answered from the service's idempotency store.
+      for (const [step, match] of [
+        ['reserve_stock', isPost('/v1/reservations')],
+        ['authorize_payment', isPost('/v1/payments')],
+        ['confirm_order', isPost('/confirm')],
+        ['capture_payment', isPost('/capture')],
+      ] as const) {
         const o = await draftOrder(proc.url, sku, 2, 300);
-        orders.push(o);
+        const proxy = step === 'reserve_stock' || step === 'confirm_order' ? inv : pay;
+        // One saga runs at a time, so the first matching request is this order's.
+        await scenario(step, o, () => proxy.arm({ match, onAnswered: killOrders() }));
+        expected.set(o, { saga: 'completed', payment: 'captured', stockTaken: true });
+      }
+
+      // void_payment: authorized, then the reservation is released behind the saga's back while the authorize
+      // answer is held, so confirm_order is refused (409) and the saga voids the payment; killed at the void.
+      {
+        const o = await draftOrder(proc.url, sku, 2, 300);
+        let letAuthorizeAnswer!: () => void;
+        const held = new Promise<void>((resolve) => (letAuthorizeAnswer = resolve));
+        pay.arm({ match: (r) => isPost('/v1/payments')(r) && forOrder(o)(r), hold: held });
+        pay.arm({ match: isPost('/void'), onAnswered: killOrders() });
+        const before = kills.length;
         expect((await call(proc.url, 'POST', `/orders/${o}/checkout`, {}, { 'idempotency-key': randomUUID() })).status).toBe(202);
-        // Kill as soon as the saga's recorded next step is `step` (it is about to run it, or running it).
-        await waitFor(async () => (await t.db.query<{ step: string | null; status: string }>('SELECT step, status FROM checkout_sagas WHERE order_id = $1', [o])).rows[0]?.step === step, `saga at ${step}`, 30_000, 2);
-        proc.child.kill('SIGKILL');
-        await proc.exited;
+        await waitFor(async () => (await sagaOf(o))?.state.reservationId !== undefined && pay.seen.some((r) => isPost('/v1/payments')(r) && forOrder(o)(r)), 'stock reserved and authorize sent', 60_000);
+        const reservationId = (await sagaOf(o))!.state.reservationId!;
+        expect((await call(inventory.url, 'POST', `/v1/reservations/${reservationId}/release`, {}, { 'idempotency-key': randomUUID() })).status).toBe(200);
+        letAuthorizeAnswer();
+        await waitFor(() => kills.length === before + 1, 'orders killed at void_payment', 60_000);
         proc = await startService({ name: 'orders', main, env });
-        await waitFor(() => finished(orders), `saga killed at ${step} finished after the restart`, 60_000);
+        await waitFor(async () => (await sagaOf(o))?.status === 'failed', 'saga killed at void_payment failed after the restart', 90_000);
+        expected.set(o, { saga: 'failed', payment: 'voided', stockTaken: false });
+      }
+
+      // release_stock: the PSP declines, so the saga releases the stock; killed at the release.
+      {
+        const o = await draftOrder(proc.url, sku, 2, 300);
+        expect((await call(psp.url, 'PUT', '/v1/_simulator', { declineRate: 1 })).status).toBe(200);
+        try {
+          await scenario('release_stock', o, () => inv.arm({ match: isPost('/release'), onAnswered: killOrders() }));
+        } finally {
+          await call(psp.url, 'PUT', '/v1/_simulator', { declineRate: 0 });
+        }
+        expected.set(o, { saga: 'failed', payment: undefined, stockTaken: false });
+      }
+
+      // refund (void_payment of a captured payment): the capture takes effect but its answers are lost (503)
+      // until the saga's deadline passes; the saga then compensates and refunds; killed at the refund.
+      {
+        await proc.stop();
+        proc = await startService({ name: 'orders', main, env: shortDeadline });
+        const o = await draftOrder(proc.url, sku, 2, 300);
+        const lost = pay.arm({ match: isPost('/capture'), replaceStatus: 503, times: Infinity });
+        pay.arm({ match: isPost('/refund'), onAnswered: killOrders() });
+        const before = kills.length;
+        expect((await call(proc.url, 'POST', `/orders/${o}/checkout`, {}, { 'idempotency-key': randomUUID() })).status).toBe(202);
+        await waitFor(() => kills.length === before + 1, 'orders killed at the refund', 90_000);
+        lost();
+        proc = await startService({ name: 'orders', main, env: shortDeadline });
+        await waitFor(async () => (await sagaOf(o))?.status === 'failed', 'saga killed at the refund failed after the restart', 90_000);
+        expected.set(o, { saga: 'failed', payment: 'refunded', stockTaken: false });
       }
     } finally {
       await proc.stop();
+      await inv.close();
+      await pay.close();
     }
-    // Reconciliation: each saga completed; one captured payment of the order total per order; stock fell by 2 per order, nothing held.
-    const { rows } = await t.db.query<{ order_id: string; status: string; amount: number }>("SELECT order_id, status, (state->>'amountCents')::int AS amount FROM checkout_sagas WHERE order_id = ANY($1)", [orders]);
-    expect(rows.map((r) => r.status)).toEqual(Array(4).fill('completed'));
+
+    expect(kills).toHaveLength(7);
+    // Reconciliation: each saga ended as its scenario says; money: one payment per order in the expected
+    // state for the full amount (none for the declined one); stock: only completed orders took any.
+    const orders = [...expected.keys()];
+    const { rows } = await k.db.query<{ order_id: string; status: string; amount: number }>("SELECT order_id, status, (state->>'amountCents')::int AS amount FROM checkout_sagas WHERE order_id = ANY($1)", [orders]);
+    expect(Object.fromEntries(rows.map((r) => [r.order_id, r.status]))).toEqual(Object.fromEntries(orders.map((o) => [o, expected.get(o)!.saga])));
     for (const r of rows) {
+      const want = expected.get(r.order_id)!;
       const listed = (await call(payments.url, 'GET', `/v1/payments?orderId=${r.order_id}`)).body.payments as { status: string; amount: number }[];
-      expect(listed.map((p) => [p.status, p.amount])).toEqual([['captured', r.amount]]);
+      const live = listed.filter((p) => p.status !== 'declined');
+      expect(live.map((p) => [p.status, p.amount])).toEqual(want.payment ? [[want.payment, r.amount]] : []);
     }
-    expect((await call(inventory.url, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ onHand: 20 - 2 * orders.length, reserved: 0 });
-  }, 240_000);
+    const taken = orders.filter((o) => expected.get(o)!.stockTaken).length * 2;
+    expect((await call(inventory.url, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ onHand: 30 - taken, reserved: 0 });
+    // Each step and compensation took effect once per saga in the log, though seven of them ran twice (once before the kill).
+    const steps = await k.db.query<{ step: string; n: number }>(
+      "SELECT s.step, count(*)::int AS n FROM checkout_saga_steps s JOIN checkout_sagas c ON c.saga_id = s.saga_id WHERE c.order_id = ANY($1) AND s.outcome = 'ok' GROUP BY s.step ORDER BY s.step",
+      [orders],
+    );
+    expect(Object.fromEntries(steps.rows.map((r) => [r.step, r.n]))).toEqual({
+      reserve_stock: 7,
+      authorize_payment: 6,
+      confirm_order: 5, // the refund scenario's order was confirmed before its capture answers were lost
+      capture_payment: 4,
+      void_payment: 2,
+      release_stock: 3,
+      mark_failed: 3,
+    });
+  }, 600_000);
 
   it('when the PSP declines, then the order fails, its stock is released and no money is taken', async () => {
     const sku = `e2e-decline-${id}`;

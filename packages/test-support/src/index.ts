@@ -6,3 +6,4 @@ export { call, type Reply } from './http.ts';
 export { freePort, freePorts } from './port.ts';
 export { startService, type Service, type StartServiceOptions } from './service.ts';
 export { waitFor } from './wait.ts';
+export { startFaultProxy, type FaultProxy, type FaultRule, type ProxiedRequest } from './fault-proxy.ts';
