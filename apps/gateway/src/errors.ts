@@ -13,6 +13,7 @@ export const GATEWAY_ERROR_CODES = [
   { code: 'TOKEN_MISSING', status: 401, title: 'Authentication required', description: 'The route requires a Bearer access token; `WWW-Authenticate` says so.' },
   { code: 'TOKEN_INVALID', status: 401, title: 'Invalid access token', description: 'The token is malformed, expired, not yet valid, signed with a refused algorithm or an unknown key; get a new token.' },
   { code: 'ROLE_MISSING', status: 403, title: 'Insufficient role', description: 'The token is valid but lacks a role the route requires (`requiredRoles`).' },
+  { code: 'TENANT_MISSING', status: 403, title: 'No tenant in the token', description: 'The route acts on the caller\'s tenant, taken from its token, and the token names none.' },
   { code: 'AUTH_UNAVAILABLE', status: 503, title: 'Authentication unavailable', description: 'The JWKS endpoint could not be reached to verify the token; retry shortly.' },
   { code: 'VERSION_UNKNOWN', status: 400, title: 'Unknown API version', description: 'The version in the path or `Accept-Version` is not served; `knownVersions` lists those that are.' },
   { code: 'VERSION_RETIRED', status: 410, title: 'API version retired', description: 'This version of the route is retired; use `successor` (also in `Link`).' },

@@ -24,6 +24,7 @@ beforeAll(async () => {
         { id: 'orders', match: { prefix: '/orders' }, upstream: 'orders', auth: { required: true, roles: ['orders'] } },
         { id: 'public', match: { prefix: '/public' }, upstream: 'orders' },
         { id: 'token-through', match: { prefix: '/through' }, upstream: 'orders', auth: { required: true, forwardToken: true } },
+        { id: 'tenant-hooks', match: { prefix: '/hooks' }, upstream: 'orders', rewrite: { stripPrefix: true, addPrefix: '/v1/tenants/{tenant}' }, auth: { required: true, roles: ['admin'] } },
       ],
     },
     { JWKS_URL: issuer.jwksUrl, JWKS_COOLDOWN_MS: '0' },
@@ -92,6 +93,36 @@ describe('access tokens', () => {
     const res = await call('/orders/1');
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer');
+  });
+
+  it('when a route takes the tenant from the token, then the upstream path names the token\'s tenant whatever the client put in its path', async () => {
+    const token = await issuer.sign({ sub: 'admin-1', tenant: 'acme/1', roles: ['admin'] });
+    const own = await call('/hooks/endpoints?limit=5', `Bearer ${token}`);
+    expect([own.status, own.body.code]).toEqual([200, undefined]);
+    expect(own.body.url).toBe('/v1/tenants/acme%2F1/endpoints?limit=5'); // the tenant stays one path segment
+    // A client naming another tenant, or the placeholder itself, in its path only adds segments after its own tenant.
+    for (const [path, upstreamPath] of [
+      ['/hooks/../tenants/globex/endpoints', undefined],
+      ['/hooks/%7Btenant%7D/endpoints', '/v1/tenants/acme%2F1/%7Btenant%7D/endpoints'],
+    ] as const) {
+      const before = upstream.seen.length;
+      const res = await call(path, `Bearer ${token}`);
+      if (upstreamPath === undefined) {
+        // Dot segments are resolved before routing (or refused): never forwarded outside the caller's tenant.
+        for (const seen of upstream.seen.slice(before)) expect(seen.url.startsWith('/v1/tenants/acme%2F1/')).toBe(true);
+      } else {
+        expect(res.status).toBe(200);
+        expect(res.body.url).toBe(upstreamPath);
+      }
+    }
+  });
+
+  it('when a tenant route gets a token without a tenant, then 403 TENANT_MISSING and nothing is forwarded', async () => {
+    const before = upstream.seen.length;
+    const res = await call('/hooks/endpoints', `Bearer ${await issuer.sign({ sub: 'svc', roles: ['admin'] })}`);
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('TENANT_MISSING');
+    expect(upstream.seen.length).toBe(before);
   });
 
   it('when the token lacks the route role, then 403 and nothing is forwarded', async () => {

@@ -179,6 +179,11 @@ export function assertHasRoles(principal: Principal, required: readonly string[]
   if (missing.length > 0) throw gatewayError('ROLE_MISSING', `missing role${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, { extensions: { requiredRoles: required } });
 }
 
+/** 403 TENANT_MISSING: a tenant route and a token that names no tenant. */
+export function tenantMissing() {
+  return gatewayError('TENANT_MISSING', 'this route acts on the tenant of the token, and the token has none');
+}
+
 export function tokenMissing() {
   return gatewayError('TOKEN_MISSING', 'this route requires a bearer token', { headers: { 'www-authenticate': 'Bearer' } });
 }

@@ -9,7 +9,7 @@
  */
 import { getErrorCode } from '@bulwark/errors';
 import type { OpenApiDocument } from '@bulwark/service-kit';
-import type { CompiledRoute, RouteTable } from './route-table.ts';
+import { escapeRegex, TENANT_PLACEHOLDER, type CompiledRoute, type RouteTable } from './route-table.ts';
 
 type Json = Record<string, unknown>;
 
@@ -37,6 +37,7 @@ function gatewayCodes(route: CompiledRoute, hasBody: boolean): string[] {
     codes.push('TOKEN_MISSING', 'TOKEN_INVALID', 'AUTH_UNAVAILABLE');
     if (auth.roles.length > 0) codes.push('ROLE_MISSING');
   }
+  if (route.tenantScoped) codes.push('TENANT_MISSING');
   if (route.config.rateLimits.length > 0) codes.push('RATE_LIMITED', 'RATE_LIMIT_UNAVAILABLE');
   if (hasBody) codes.push('GATEWAY_BODY_TOO_LARGE');
   if (route.config.lifecycle?.retired) codes.push('VERSION_RETIRED');
@@ -55,19 +56,30 @@ function concrete(template: string): string {
   return template.replace(/\{[^}]+\}/g, 'p1');
 }
 
-/** The public, unversioned path that reaches `upstreamPath` through `route`, if any. */
-function invert(route: CompiledRoute, upstreamPath: string): string | undefined {
+/**
+ * The public, unversioned path that reaches `upstreamPath` through `route`, if any, and the upstream
+ * path parameter the gateway fills in itself (a `{tenant}` prefix: the caller's tenant from its token,
+ * so the public path has no such parameter).
+ */
+function invert(route: CompiledRoute, upstreamPath: string): { path: string; filled?: string } | undefined {
   const addPrefix = (route.config.rewrite?.addPrefix ?? '').replace(/\/$/, '');
   let rest = upstreamPath;
-  if (addPrefix) {
+  let filled: string | undefined;
+  if (route.tenantScoped) {
+    const [before, after] = addPrefix.split(TENANT_PLACEHOLDER) as [string, string];
+    const m = new RegExp(`^${escapeRegex(before)}\\{([^}/]+)\\}${escapeRegex(after)}(?=/|$)`).exec(upstreamPath);
+    if (!m) return undefined;
+    filled = m[1]!;
+    rest = upstreamPath.slice(m[0].length) || '/';
+  } else if (addPrefix) {
     if (upstreamPath !== addPrefix && !upstreamPath.startsWith(`${addPrefix}/`)) return undefined;
     rest = upstreamPath.slice(addPrefix.length) || '/';
   }
   if ('prefix' in route.config.match && route.config.rewrite?.stripPrefix) {
     const prefix = route.config.match.prefix.replace(/\/$/, '');
-    return rest === '/' ? prefix || '/' : `${prefix}${rest}`;
+    return { path: rest === '/' ? prefix || '/' : `${prefix}${rest}`, filled };
   }
-  return rest;
+  return { path: rest, filled };
 }
 
 /** Renames the upstream's component schemas where they would clash, and rewrites its $refs. */
@@ -175,18 +187,25 @@ export function buildPublicApi(input: PublicApiInput): OpenApiDocument {
     }
     let published = 0;
     for (const [upstreamPath, item] of Object.entries((upstream.doc.paths ?? {}) as Record<string, Json>)) {
-      const unversioned = invert(route, upstreamPath);
-      if (unversioned === undefined) continue;
+      const inverted = invert(route, upstreamPath);
+      if (inverted === undefined) continue;
+      const unversioned = inverted.path;
       const publicPath = route.version ? `/${route.version}${unversioned === '/' ? '' : unversioned}` : unversioned;
       for (const method of METHODS) {
         const source = item[method] as Json | undefined;
         if (!source) continue;
         const resolved = table.resolve(method.toUpperCase(), concrete(publicPath), undefined);
-        if (resolved.kind !== 'found' || resolved.route.id !== route.id || resolved.upstreamPath !== concrete(upstreamPath)) continue;
+        if (resolved.kind !== 'found' || resolved.route.id !== route.id || concrete(resolved.upstreamPath) !== concrete(upstreamPath)) continue;
         if (paths[publicPath]?.[method]) continue; // an earlier route already publishes it
         const op = rewrite(source) as Json;
         op.operationId = camel(route.id, String(source.operationId ?? `${method}${upstreamPath}`));
         op['x-bulwark-upstream'] = { name: route.config.upstream, route: route.id, path: upstreamPath };
+        if (inverted.filled !== undefined) {
+          // The gateway fills it from the token: not a parameter of the public operation.
+          const params = (op.parameters ?? []) as Json[];
+          op.parameters = params.filter((prm) => !(prm.in === 'path' && prm.name === inverted.filled));
+          op['x-bulwark-tenant-from-token'] = inverted.filled;
+        }
         const requirement = security(route);
         if (requirement) op.security = requirement;
         addGatewayResponses(op, gatewayCodes(route, source.requestBody !== undefined));

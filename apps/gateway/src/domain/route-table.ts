@@ -6,9 +6,17 @@
  */
 import type { RouteConfig, RoutesFile } from './routes-file.ts';
 
+/**
+ * In `rewrite.addPrefix`, the caller's tenant from its verified token (e.g. `/v1/tenants/{tenant}`):
+ * a tenant route takes the tenant from the token, never from a path the client can change.
+ */
+export const TENANT_PLACEHOLDER = '{tenant}';
+
 export interface CompiledRoute {
   config: RouteConfig;
   id: string;
+  /** `rewrite.addPrefix` holds TENANT_PLACEHOLDER: the upstream path starts with it until the request is admitted (tenantPath()). */
+  tenantScoped: boolean;
   version: string | undefined;
   methods: ReadonlySet<string> | undefined;
   /** Matches the unversioned path; returns the path the upstream receives, or undefined. */
@@ -23,7 +31,7 @@ export type Resolution =
 
 const VERSION_PREFIX = /^\/(v\d+)(?=\/|$)/;
 
-function escapeRegex(s: string): string {
+export function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
@@ -52,7 +60,20 @@ export function compileRoute(config: RouteConfig): CompiledRoute {
     const re = new RegExp(`^${body}${wildcard ? '.*' : '/?'}$`);
     match = (path) => (re.test(path) ? joinPath(addPrefix, path) : undefined);
   }
-  return { config, id: config.id, version: config.version, methods: config.methods ? new Set(config.methods) : undefined, match };
+  const tenantScoped = addPrefix.includes(TENANT_PLACEHOLDER);
+  return { config, id: config.id, version: config.version, tenantScoped, methods: config.methods ? new Set(config.methods) : undefined, match };
+}
+
+/**
+ * The upstream path of a tenant-scoped route for `tenant`: the placeholder, at its one place in the
+ * prefix the route added, becomes the tenant (percent-encoded, so it stays one path segment).
+ * Whatever the client put in the rest of its path is left as it is.
+ */
+export function tenantPath(route: CompiledRoute, upstreamPath: string, tenant: string): string {
+  const at = upstreamPath.indexOf(TENANT_PLACEHOLDER);
+  const prefixEnd = (route.config.rewrite?.addPrefix ?? '').indexOf(TENANT_PLACEHOLDER);
+  if (at !== prefixEnd) throw new Error(`route ${route.id}: the tenant placeholder is not where the prefix put it`);
+  return upstreamPath.slice(0, at) + encodeURIComponent(tenant) + upstreamPath.slice(at + TENANT_PLACEHOLDER.length);
 }
 
 export class RouteTable {

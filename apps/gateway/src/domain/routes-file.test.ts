@@ -63,6 +63,15 @@ describe('validateRoutesFile', () => {
     expect(problemsOf({ ...base, routes: [{ ...base.routes[0], lifecycle: { retired: true } }] })).toEqual([expect.stringContaining('lifecycle.successor')]);
   });
 
+  it('when a prefix takes {tenant} from the token, then the route must require a token, name it once and use no other braces', () => {
+    const route = { id: 'hooks', match: { prefix: '/hooks' }, upstream: 'orders', rewrite: { stripPrefix: true, addPrefix: '/v1/tenants/{tenant}' } };
+    expect(problemsOf({ ...base, routes: [{ ...route, auth: { required: true } }] })).toEqual([]);
+    expect(problemsOf({ ...base, routes: [route] })).toEqual([expect.stringContaining('auth.required')]);
+    expect(problemsOf({ ...base, routes: [{ ...route, auth: { required: false } }] })).toEqual([expect.stringContaining('auth.required')]);
+    expect(problemsOf({ ...base, routes: [{ ...route, auth: { required: true }, rewrite: { addPrefix: '/t/{tenant}/{tenant}' } }] })).toEqual([expect.stringContaining('{tenant} may appear once')]);
+    expect(problemsOf({ ...base, routes: [{ ...route, auth: { required: true }, rewrite: { addPrefix: '/t/{user}' } }] })).toEqual([expect.stringContaining('only the {tenant} placeholder')]);
+  });
+
   it('when the shipped routes.json is loaded with the deployment\'s addresses, then it validates and every upstream has one', () => {
     const shipped = new URL('../../routes.json', import.meta.url).pathname;
     const names = ['identity', 'orders', 'inventory', 'payments', 'notifications'];

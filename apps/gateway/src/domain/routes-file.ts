@@ -80,7 +80,12 @@ const routeSchema = z.strictObject({
   rewrite: z
     .strictObject({
       stripPrefix: z.boolean().default(false),
-      addPrefix: z.string().regex(PATH).optional(),
+      addPrefix: z
+        .string()
+        .regex(/^\/[A-Za-z0-9._~\-/:*{}]*$/)
+        .refine((v) => !/[{}]/.test(v.replaceAll('{tenant}', '')), 'only the {tenant} placeholder may appear in braces')
+        .optional()
+        .describe('Prefix added upstream; {tenant} (once) becomes the verified token\'s tenant, so a client cannot choose it.'),
     })
     .optional(),
   auth: z
@@ -236,6 +241,10 @@ function crossCheck(file: ParsedRoutesFile): string[] {
     });
     if ('pattern' in route.match && route.rewrite?.stripPrefix) problems.push(`${name} field rewrite.stripPrefix: only prefix routes can strip their prefix`);
     if (route.lifecycle?.retired && !route.lifecycle.successor) problems.push(`${name} field lifecycle.successor: a retired route must name its successor`);
+    const tenantSlots = route.rewrite?.addPrefix?.split('{tenant}').length ?? 1;
+    if (tenantSlots > 2) problems.push(`${name} field rewrite.addPrefix: {tenant} may appear once`);
+    if (tenantSlots === 2 && route.auth?.required !== true) problems.push(`${name} field auth.required: a route whose prefix takes {tenant} from the token must require a token`);
+    if (tenantSlots === 2 && route.websocket) problems.push(`${name} field rewrite.addPrefix: {tenant} is not supported on WebSocket routes`);
   }
   return problems;
 }

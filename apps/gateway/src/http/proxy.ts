@@ -10,10 +10,10 @@ import { Counter, type Registry } from 'prom-client';
 import { applyDecision, formatPolicyHeader, formatRateLimitHeader, type Decision, type Hit, type RateLimiter } from '@bulwark/ratelimit';
 import { markRoute, propagationHeaders, type Logger, type RawRequest, type RawRequestHandler } from '@bulwark/service-kit';
 import { gatewayError } from '../errors.ts';
-import { assertHasRoles, tokenMissing, type Authenticator, type Principal } from '../domain/authenticate.ts';
+import { assertHasRoles, tenantMissing, tokenMissing, type Authenticator, type Principal } from '../domain/authenticate.ts';
 import { clientIpOf, upstreamRequestHeaders, type OutgoingHeaders } from '../domain/headers.ts';
 import { proxyRequest } from '../domain/proxy-request.ts';
-import type { RouteTable } from '../domain/route-table.ts';
+import { tenantPath, type RouteTable } from '../domain/route-table.ts';
 import type { ClientLabels } from '../domain/versioning.ts';
 import type { GatewayMetrics } from '../upstreams/upstream.ts';
 import { PREFLIGHT_ANSWERED, type CorsCheck } from './cors.ts';
@@ -79,6 +79,11 @@ function admitted(deps: ProxyDeps, req: IncomingMessage, runtime: RouteRuntime, 
     assertHasRoles(principal, auth.roles);
   }
   const clientIp = clientIpOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trustProxyHops);
+  if (runtime.route.tenantScoped) {
+    // Validation guarantees auth.required, so a principal is here; a token without a tenant cannot use a tenant route.
+    if (principal?.tenant === undefined || principal.tenant === '') throw tenantMissing();
+    return { runtime, upstreamPath: tenantPath(runtime.route, upstreamPath, principal.tenant), clientIp, principal };
+  }
   return { runtime, upstreamPath, clientIp, principal };
 }
 
