@@ -23,7 +23,7 @@ h1{font-size:1.5rem;margin-top:0}label{display:block;font-weight:600;margin-top:
 input{display:block;width:100%;box-sizing:border-box;padding:.6rem;margin-top:.25rem;font-size:1rem;border:1px solid #5c6370;border-radius:.25rem}
 input:focus,button:focus{outline:3px solid #1a56db;outline-offset:2px}
 button{margin-top:1.5rem;padding:.7rem 1.2rem;font-size:1rem;border:0;border-radius:.25rem;background:#1a56db;color:#fff;cursor:pointer}
-button.secondary{background:#fff;color:#1a56db;border:1px solid #1a56db;margin-left:.5rem}
+button.secondary{background:#fff;color:#1a56db;border:1px solid #1a56db;margin-top:.75rem}
 .error{border-left:4px solid #b91c1c;background:#fdecec;padding:.75rem;margin-bottom:1rem}.hint{color:#4b5160;font-size:.9rem}`;
 
 function layout(title: string, body: string): string {
