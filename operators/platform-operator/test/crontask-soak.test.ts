@@ -158,8 +158,11 @@ describe('CronTask exactly once across leader kills (3 operator processes, real 
     await eventually('first fire', fired, (n) => n > 0, 30_000);
     const windowStart = Date.now();
     const kills: Array<{ at: number; who: string }> = [];
+    // Kills paced on a fixed schedule, so the time a replacement takes to start does not thin them out.
+    let nextKill = windowStart + KILL_EVERY_MS;
     while (Date.now() - windowStart < SOAK_MS) {
-      await new Promise((r) => setTimeout(r, Math.min(KILL_EVERY_MS, SOAK_MS - (Date.now() - windowStart))));
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(nextKill, windowStart + SOAK_MS) - Date.now())));
+      nextKill += KILL_EVERY_MS;
       if (Date.now() - windowStart >= SOAK_MS) break;
       const who = await holder();
       const child = who ? replicas.get(who) : undefined;
