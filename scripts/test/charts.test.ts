@@ -324,7 +324,10 @@ describe('manifests/ and chaos/', () => {
     // Pod templates the experiments can hit: each service chart as Tilt installs it (namespace bulwark), and the data stores.
     const workloads = [
       ...charts.flatMap((chart) => objects(render(chart, 'default', chart, 'bulwark'))),
-      ...['kafka', 'postgres', 'redis'].flatMap((name) => objects(fs.readFileSync(path.join(repoRoot, 'manifests/data', `${name}.yaml`), 'utf8'))),
+      ...fs
+        .readdirSync(path.join(repoRoot, 'manifests/data'))
+        .filter((f) => f.endsWith('.yaml'))
+        .flatMap((f) => objects(fs.readFileSync(path.join(repoRoot, 'manifests/data', f), 'utf8'))),
     ]
       .filter((o) => ['Deployment', 'StatefulSet', 'Rollout'].includes(o.kind as string) && o.spec?.template)
       .map((o) => ({ namespace: (o.metadata?.namespace as string | undefined) ?? 'bulwark', labels: (o.spec.template.metadata?.labels ?? {}) as Record<string, string> }));
