@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { toProblem } from '@bulwark/errors';
 import { DbUnavailableError, PoolClosedError, PoolExhaustedError, StatementTimeoutError, withTenant, type DbClient } from '../src/index.ts';
-import { createSchema, metricValue, sleep, testPool, waitFor, type TestPool } from './support.ts';
+import { createSchema, metricValue, testPool, waitFor, type TestPool } from './support.ts';
 
 const pools: TestPool[] = [];
 const held: DbClient[] = [];
@@ -23,24 +23,33 @@ describe('pool', () => {
     const client = await p.connect();
     held.push(client);
     await waitFor(() => p.log.withMsg('database client held past leak threshold').length > 0, 'leak log');
-    await sleep(200);
+    // Sentinel: a second client, taken after the first leak was reported, leaks after the same threshold.
+    // Timers of equal length fire in order, so once its report is in, a repeat for the first would be too.
+    const sentinel = await p.connect();
+    held.push(sentinel);
+    await waitFor(() => p.log.withMsg('database client held past leak threshold').length > 1, 'the sentinel client\'s leak log');
 
     const leaks = p.log.withMsg('database client held past leak threshold');
-    expect(leaks).toHaveLength(1);
+    expect(leaks).toHaveLength(2); // the first client once, then the sentinel
     expect(leaks[0]!.level).toBe('warn');
     expect(String(leaks[0]!.obj.stack)).toContain('pool.test.ts');
-    expect(await metricValue(p.registry, 'db_pool_leaks_total', { pool: p.name })).toBe(1);
+    expect(await metricValue(p.registry, 'db_pool_leaks_total', { pool: p.name })).toBe(2);
 
     held.pop()!.release();
-    expect(p.log.withMsg('leaked database client released')).toHaveLength(1);
+    held.pop()!.release();
+    expect(p.log.withMsg('leaked database client released')).toHaveLength(2);
   });
 
   it('when a client is released before the threshold, then no leak is reported', async () => {
     const p = pool({ leakThresholdMs: 100 });
     await p.withClient((c) => c.query('SELECT 1'));
-    await sleep(200);
-    expect(p.log.withMsg('database client held past leak threshold')).toHaveLength(0);
-    expect(await metricValue(p.registry, 'db_pool_leaks_total')).toBe(0);
+    // Sentinel: a client taken after the first was released, and held, leaks after the same threshold;
+    // when its report is in, the first client's would have been too.
+    const sentinel = await p.connect();
+    held.push(sentinel);
+    await waitFor(() => p.log.withMsg('database client held past leak threshold').length > 0, 'the sentinel client\'s leak log');
+    expect(p.log.withMsg('database client held past leak threshold')).toHaveLength(1);
+    expect(await metricValue(p.registry, 'db_pool_leaks_total')).toBe(1);
   });
 
   it('when the pool stays exhausted past the acquire timeout, then callers get a 503 PoolExhaustedError and the pool recovers', async () => {
