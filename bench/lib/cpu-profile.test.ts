@@ -16,7 +16,7 @@ describe('groupOf', () => {
 
   it('names workspace code by its folder, and native entries by their function', () => {
     expect(groupOf(frame('writeHead', 'file:///w/packages/service-kit/src/kit-response.ts'))).toBe('packages/service-kit');
-    expect(groupOf(frame('proxyRequest', 'file:///w/apps/gateway/src/domain/proxy-request.ts'))).toBe('apps/gateway');
+    expect(groupOf(frame('proxyRequest', 'file:///w/apps/gateway/src/http/proxy-request.ts'))).toBe('apps/gateway');
     expect(groupOf(frame('writev'))).toBe('writev');
     expect(groupOf(frame(''))).toBe('(native)');
   });

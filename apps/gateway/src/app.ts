@@ -67,6 +67,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const runtimes = new Map<string, RouteRuntime>();
   let redis: Redis | undefined;
   let proxyDeps!: ProxyDeps;
+  const edge = { setSecurityHeaders: securityHeaderSetter(file.securityHeaders), securityHeaders: securityHeaderList(file.securityHeaders), cors: file.cors ? corsCheck(file.cors) : undefined };
 
   const service = createService({
     name: 'gateway',
@@ -109,9 +110,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       };
       // Proxied requests are served before Express (no router on the hot
       // path); the kit still gives them request ids, trace context, RED
-      // metrics and the log line. What reaches Express (the kit's own paths
-      // with another method, unknown paths) gets the same edge headers.
-      const edge = { setSecurityHeaders: securityHeaderSetter(file.securityHeaders), securityHeaders: securityHeaderList(file.securityHeaders), cors: file.cors ? corsCheck(file.cors) : undefined };
+      // metrics and the log line; it refuses unknown paths itself. What
+      // reaches Express (the kit's own paths) gets the same edge headers.
       // The proxy hands the trace on itself (request.propagationHeaders()), so without an SDK the kit need not enter it.
       kit.mountRawHandler(proxyRawHandler(proxyDeps, edge), { traceContext: 'explicit' });
       kit.mountFallback(edgeHeaders(edge.setSecurityHeaders, edge.cors));
@@ -168,7 +168,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     upstreams,
     async start(): Promise<StartedService> {
       const started = await service.start();
-      handleUpgrades(service.server!, proxyDeps);
+      handleUpgrades(service.server!, proxyDeps, edge.securityHeaders);
       return started;
     },
     async stop() {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { toProblem } from '@bulwark/errors';
 import { rateLimitHeaders } from './headers.ts';
+import { decisionError } from './middleware.ts';
 import { compilePolicy } from './policy.ts';
 import type { Decision } from './rate-limiter.ts';
 
@@ -32,5 +34,24 @@ describe('rateLimitHeaders', () => {
   it('when the cost can never fit, then no Retry-After is sent', () => {
     const d: Decision = { allowed: false, outcome: 'denied', source: 'redis', retryAfterMs: -1, policies: [] };
     expect(rateLimitHeaders(d)['retry-after']).toBeUndefined();
+  });
+});
+
+describe('decisionError', () => {
+  it('when a decision is a denial, then the refusal carries RateLimit-Policy, RateLimit and Retry-After, so any problem writer sends them', () => {
+    const d: Decision = {
+      allowed: false, outcome: 'denied', source: 'redis', retryAfterMs: 1_200,
+      policies: [{ name: 'per-user', policy: user, allowed: false, remaining: 0, resetMs: 1_500, retryAfterMs: 1_200 }],
+    };
+    const problem = toProblem(decisionError(d), '/x');
+    expect(problem.status).toBe(429);
+    expect(problem.headers).toEqual(rateLimitHeaders(d));
+  });
+
+  it('when the limiter is unavailable, then 503 with Retry-After and no RateLimit fields', () => {
+    const d: Decision = { allowed: false, outcome: 'unavailable', source: 'none', retryAfterMs: 2_000, policies: [] };
+    const problem = toProblem(decisionError(d), '/x');
+    expect(problem.status).toBe(503);
+    expect(problem.headers).toEqual({ 'retry-after': '2' });
   });
 });

@@ -7,7 +7,7 @@ import { AppError, PROBLEM_CONTENT_TYPE, toProblem } from '@bulwark/errors';
 import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { RATE_LIMITED, RATE_LIMIT_UNAVAILABLE } from './errors.ts';
-import { rateLimitHeaders, retryAfterSeconds } from './headers.ts';
+import { formatPolicyHeader, formatRateLimitHeader, rateLimitHeaders, retryAfterSeconds } from './headers.ts';
 import type { Decision, Hit, RateLimiter } from './rate-limiter.ts';
 
 export interface RateLimitMiddlewareOptions {
@@ -25,7 +25,11 @@ export interface RateLimitMiddlewareOptions {
   headers?: 'always' | 'on-reject';
 }
 
-/** Builds the 429/503 problem for a rejecting decision. */
+/**
+ * The 429/503 refusal for a rejecting decision, complete: a denial carries its
+ * RateLimit-Policy / RateLimit fields (and Retry-After), so whatever writes
+ * the problem (the kit's problem writer, a raw socket) answers the same.
+ */
 export function decisionError(decision: Decision): AppError {
   const retry = retryAfterSeconds(decision);
   if (decision.outcome === 'unavailable') {
@@ -35,8 +39,14 @@ export function decisionError(decision: Decision): AppError {
     });
   }
   const denied = decision.policies.filter((p) => !p.allowed).map((p) => p.name);
+  const headers: Record<string, string> = {};
+  if (decision.policies.length > 0) {
+    headers['ratelimit-policy'] = formatPolicyHeader(decision);
+    headers.ratelimit = formatRateLimitHeader(decision);
+  }
   return new AppError(RATE_LIMITED, `Rate limit exceeded for policy ${denied.map((n) => `"${n}"`).join(', ')}.`, {
     status: 429,
+    headers,
     extensions: { policies: denied },
     ...(retry === undefined ? {} : { retryAfterSeconds: retry }),
   });
@@ -65,7 +75,6 @@ export function applyDecision(res: ServerResponse, decision: Decision, url: stri
     return true;
   }
   const problem = toProblem(decisionError(decision), pathOf(url));
-  if (decision.outcome === 'denied') setHeaders(res, rateLimitHeaders(decision));
   setHeaders(res, problem.headers);
   // Written directly: under a flood of rejected clients this is the hot path,
   // and Express's res.send would hash the body for an ETag on every 429.

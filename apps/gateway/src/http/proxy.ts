@@ -2,21 +2,22 @@
  * The proxy, in order: security headers and CORS, resolve route and version,
  * lifecycle headers (or 410), authenticate and authorise, rate-limit (one
  * @bulwark/ratelimit check for all the route's policies), forward. It runs as
- * a service-kit raw handler, before Express; unknown paths fall through to
- * the kit's 404/405.
+ * a service-kit raw handler, before Express, for every path that is not the
+ * kit's own; each refusal, 404 included, goes through refusal.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, type Registry } from 'prom-client';
-import { applyDecision, formatPolicyHeader, formatRateLimitHeader, type Decision, type Hit, type RateLimiter } from '@bulwark/ratelimit';
+import { decisionError, formatPolicyHeader, formatRateLimitHeader, type Decision, type Hit, type RateLimiter } from '@bulwark/ratelimit';
 import { markRoute, propagationHeaders, type Logger, type RawRequest, type RawRequestHandler } from '@bulwark/service-kit';
 import { gatewayError } from '../errors.ts';
 import { assertHasRoles, tenantMissing, tokenMissing, type Authenticator, type Principal } from '../domain/authenticate.ts';
 import { clientIpOf, upstreamRequestHeaders, type OutgoingHeaders } from '../domain/headers.ts';
-import { proxyRequest } from '../domain/proxy-request.ts';
+import { proxyRequest } from './proxy-request.ts';
 import { tenantPath, type RouteTable } from '../domain/route-table.ts';
 import type { ClientLabels } from '../domain/versioning.ts';
 import type { GatewayMetrics } from '../upstreams/upstream.ts';
 import { PREFLIGHT_ANSWERED, type CorsCheck } from './cors.ts';
+import { refuse } from './refusal.ts';
 import type { RouteRuntime } from './route-runtime.ts';
 
 export interface ProxyState {
@@ -44,8 +45,8 @@ function pathAndQuery(url: string): [string, string] {
 }
 
 /**
- * Resolves the route and identity of a request (undefined: no route, 404
- * falls through), or throws the refusal. Synchronous unless a token has to be
+ * Resolves the route and identity of a request (undefined: no route), or
+ * throws the refusal. Synchronous unless a token has to be
  * verified, so an anonymous or cached-token request takes no promise hop.
  */
 export function admit(deps: ProxyDeps, req: IncomingMessage): ProxyState | undefined | Promise<ProxyState> {
@@ -187,9 +188,9 @@ export interface EdgeHeaders {
 /**
  * The proxy as a kit raw handler, in front of Express: security headers and
  * CORS, route and identity (admit), lifecycle headers, the version metric,
- * rate limits, forward. Declines (false) only when no gateway route matches,
- * so Express answers the kit's 404. Refusals go through `request.fail`
- * (problem+json, same logging as a routed error); the kit's observability
+ * rate limits, forward. It never declines: a path with no gateway route is
+ * refused here too (404 GATEWAY_ROUTE_NOT_FOUND). Every refusal goes through
+ * `refuse` (refusal.ts); the kit's observability
  * (x-request-id, traceparent, RED metrics with the `proxy:<id>` label, span,
  * log line) was begun by the kit before this runs.
  */
@@ -202,10 +203,7 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
   });
   const { limiter } = deps;
   const hitsCache = new HitsCache();
-  const refuse = (req: IncomingMessage, request: RawRequest, err: unknown): void => {
-    logRejection(deps.log, req, err);
-    request.fail(err);
-  };
+  const { log } = deps;
   const forward = (req: IncomingMessage, res: ServerResponse, request: RawRequest, state: ProxyState): void => {
     const { runtime } = state;
     const headers = upstreamHeadersOf(deps, req, state, request.requestId, request.propagationHeaders());
@@ -221,7 +219,7 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
       metrics: deps.metrics,
       log: deps.log,
       onClose: (listener) => request.onClose(listener),
-    }).catch((err: unknown) => refuse(req, request, err));
+    }).catch((err: unknown) => refuse(log, req, request, err));
   };
   const enter = (req: IncomingMessage, res: ServerResponse, request: RawRequest, state: ProxyState): void => {
     // Fields for the response head go to request.responseHeaders: written
@@ -241,7 +239,7 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
         forward(req, res, request, state);
         return;
       }
-      applyDecision(res, decision, req.url ?? '/'); // the 429/503 problem+json written by @bulwark/ratelimit
+      refuse(log, req, request, decisionError(decision)); // 429 with its RateLimit fields, or 503 failing closed
     };
     // Leased policies with units left on this instance: decided here, no promise hop.
     const local = limiter!.tryLocal(hits);
@@ -252,7 +250,7 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
     limiter!
       .check(hits)
       .then(decide)
-      .catch((err: unknown) => request.fail(err));
+      .catch((err: unknown) => refuse(log, req, request, err));
   };
   return function serveProxied(req, res, request) {
     const fields = request.responseHeaders;
@@ -262,7 +260,7 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
       const outcome = edge.cors(req, res);
       if (outcome === PREFLIGHT_ANSWERED) return true;
       if (outcome) {
-        request.fail(outcome);
+        refuse(log, req, request, outcome);
         return true;
       }
     }
@@ -270,12 +268,15 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
     try {
       state = admit(deps, req);
     } catch (err) {
-      refuse(req, request, err);
+      refuse(log, req, request, err);
       return true;
     }
-    if (state === undefined) return false; // no gateway route: the kit's 404
+    if (state === undefined) {
+      refuse(log, req, request, gatewayError('GATEWAY_ROUTE_NOT_FOUND', 'no gateway route matches this path'));
+      return true;
+    }
     if (state instanceof Promise) {
-      state.then((s) => enter(req, res, request, s)).catch((err: unknown) => refuse(req, request, err));
+      state.then((s) => enter(req, res, request, s)).catch((err: unknown) => refuse(log, req, request, err));
     } else {
       enter(req, res, request, state);
     }
@@ -284,12 +285,3 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
 }
 
 const NO_HITS: readonly Hit[] = Object.freeze([]);
-
-/** Refusals are security-relevant: one line each, with the code, never the token. */
-function logRejection(log: Logger, req: IncomingMessage, err: unknown): void {
-  const code = (err as { code?: unknown }).code;
-  const status = (err as { status?: unknown }).status;
-  if (typeof status === 'number' && status < 500) {
-    log.info({ code, status, method: req.method, path: (req.url ?? '').split('?')[0], reqId: req.headers['x-request-id'] }, 'request refused');
-  }
-}

@@ -9,27 +9,16 @@ import type { IncomingMessage, Server } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { PROBLEM_CONTENT_TYPE, toProblem } from '@bulwark/errors';
 import { decisionError } from '@bulwark/ratelimit';
 import { gatewayError } from '../errors.ts';
 import { admit, hitsOf, upstreamHeadersOf, type ProxyDeps } from './proxy.ts';
+import { refuseUpgrade } from './refusal.ts';
 
-/** Writes a problem+json response on a raw socket and closes it. */
-export function writeRawProblem(socket: Duplex, err: unknown, instance: string): void {
-  if (!socket.writable) return void socket.destroy();
-  const problem = toProblem(err, instance);
-  const body = JSON.stringify(problem.body);
-  const extra = Object.entries(problem.headers).map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, '')}\r\n`).join('');
-  socket.end(`HTTP/1.1 ${problem.status} ${problem.body.title.replace(/[\r\n]/g, '')}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${extra}\r\n${body}`);
-}
-
-export function handleUpgrades(server: Server, deps: ProxyDeps): void {
+/** `edgeHeaders`: the security headers (`[name, value, …]`) a refusal carries, as on every response. */
+export function handleUpgrades(server: Server, deps: ProxyDeps, edgeHeaders: readonly string[]): void {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    upgrade(deps, req, socket, head).catch((err: unknown) => {
-      deps.log.info({ code: (err as { code?: unknown }).code, path: (req.url ?? '').split('?')[0] }, 'upgrade refused');
-      writeRawProblem(socket, err, (req.url ?? '/').split('?')[0]!);
-    });
+    upgrade(deps, req, socket, head).catch((err: unknown) => refuseUpgrade(deps.log, req, socket, err, edgeHeaders));
   });
 }
 

@@ -19,9 +19,9 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from '@bulwark/service-kit';
 import { gatewayError } from '../errors.ts';
 import { isCircuitOpen, UpstreamStatusError, type GatewayMetrics, type Upstream } from '../upstreams/upstream.ts';
-import { clientResponseHeaderList, type OutgoingHeaders } from './headers.ts';
-import { backoffDelayMs, IDEMPOTENT_METHODS } from './resilience.ts';
-import type { RetryConfig } from './routes-file.ts';
+import { clientResponseHeaderList, type OutgoingHeaders } from '../domain/headers.ts';
+import { backoffDelayMs, IDEMPOTENT_METHODS } from '../domain/resilience.ts';
+import type { RetryConfig } from '../domain/routes-file.ts';
 
 export interface ProxyInput {
   req: IncomingMessage;
