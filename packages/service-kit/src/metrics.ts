@@ -5,10 +5,38 @@
  * (route, method, status) found through nested Maps without building a key.
  * prom-client still owns the registry and the exposition.
  */
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import {
+  collectDefaultMetrics,
+  Counter,
+  type CounterConfiguration,
+  Gauge,
+  type GaugeConfiguration,
+  Histogram,
+  type HistogramConfiguration,
+  Registry,
+} from 'prom-client';
 import { BucketHistogram, type HistogramSeries } from './histogram.ts';
 
 export { Registry };
+
+/**
+ * Get-or-create on one registry: several owners in one process (two queues, two
+ * leader electors in a test) share the series and differ by label instead of
+ * failing on a duplicate registration.
+ */
+export function ensureCounter<L extends string>(registry: Registry, config: Omit<CounterConfiguration<L>, 'registers'>): Counter<L> {
+  return (registry.getSingleMetric(config.name) as Counter<L> | undefined) ?? new Counter({ ...config, registers: [registry] });
+}
+
+/** Get-or-create, as {@link ensureCounter}. */
+export function ensureGauge<L extends string>(registry: Registry, config: Omit<GaugeConfiguration<L>, 'registers'>): Gauge<L> {
+  return (registry.getSingleMetric(config.name) as Gauge<L> | undefined) ?? new Gauge({ ...config, registers: [registry] });
+}
+
+/** Get-or-create, as {@link ensureCounter}. */
+export function ensureHistogram<L extends string>(registry: Registry, config: Omit<HistogramConfiguration<L>, 'registers'>): Histogram<L> {
+  return (registry.getSingleMetric(config.name) as Histogram<L> | undefined) ?? new Histogram({ ...config, registers: [registry] });
+}
 
 /** OpenTelemetry's recommended boundaries for http.server.request.duration, in seconds. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];

@@ -1,8 +1,10 @@
 /**
  * Process lifecycle for a service's main.ts: start, then on SIGTERM/SIGINT
  * drain and exit 0 (1 if stopping failed); a second signal forces exit 1.
+ * The signal handling is lifecycle.ts's, shared with processes without HTTP.
  */
 import type { BaseConfig } from './config.ts';
+import { handleShutdownSignals } from './lifecycle.ts';
 import type { Service, StartedService } from './service.ts';
 import { shutdownTelemetry } from './telemetry.ts';
 
@@ -14,7 +16,6 @@ export interface RunServiceOptions {
 
 export async function runService<C extends BaseConfig>(service: Service<C>, options: RunServiceOptions = {}): Promise<StartedService> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
-  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   const { log } = service;
   let started: StartedService;
   try {
@@ -25,31 +26,11 @@ export async function runService<C extends BaseConfig>(service: Service<C>, opti
     exit(1);
     throw err;
   }
-  let shuttingDown = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (shuttingDown) {
-      log.warn({ signal }, 'second signal: exiting now');
-      log.flush();
-      exit(1);
-      return;
-    }
-    shuttingDown = true;
-    log.info({ signal }, 'signal received: shutting down');
-    service
-      .stop()
-      .then(() => shutdownTelemetry())
-      .then(
-        () => {
-          log.flush();
-          exit(0);
-        },
-        (err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          log.flush();
-          exit(1);
-        },
-      );
-  };
-  for (const signal of signals) process.on(signal, onSignal);
+  handleShutdownSignals({
+    log,
+    signals: options.signals,
+    exit,
+    stop: () => service.stop().then(() => shutdownTelemetry()),
+  });
   return started;
 }
