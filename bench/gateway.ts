@@ -11,6 +11,12 @@
  *   full          — JWT (ES256, JWKS) + 3 rate-limit policies (real Redis) + breaker + proxy
  *   full+lease    — the same with the three policies leased (lease.units = BENCH_LEASE_UNITS, 50):
  *                   most checks served from units this instance took ahead
+ *   peer          — a peer gateway built from the shelf (fastify, @fastify/http-proxy, jose JWT
+ *                   verification, @fastify/rate-limit on the same Redis with the same three
+ *                   policies; bench/lib/gateway-peers.ts): the reference for `full`
+ *   nginx         — Debian's nginx as a reverse proxy, one worker (context; skipped when
+ *                   nginx is not installed: apt-get install -y nginx-light)
+ * Targets (docs/PERFORMANCE.md): proxy/minimal >= 0.85, full/peer >= 1.5.
  * Every round measures every target (order alternating per round); ratios are
  * computed per round and their median is reported, so drift on a shared
  * machine hits numerator and denominator alike. Warm-up is by request count
@@ -50,6 +56,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { portOf, startBenchIssuer, startPrivateRedis } from './lib/gateway-fixtures.ts';
+import { servePeerGateway, startNginx } from './lib/gateway-peers.ts';
 import { preciseCpuSecondsOf } from './lib/proc-cpu.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,8 +66,15 @@ import { fileURLToPath } from 'node:url';
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon';
 
-type Target = 'direct' | 'minimal' | 'proxy' | 'proxy+breaker' | 'full' | 'full+lease' | 'proxy-before' | 'full-before';
-const ALL_TARGETS: readonly Target[] = ['direct', 'minimal', 'proxy', 'proxy+breaker', 'full', 'full+lease', ...(process.env.BENCH_BEFORE_ROOT ? (['proxy-before', 'full-before'] as const) : [])];
+type Target = 'direct' | 'minimal' | 'proxy' | 'proxy+breaker' | 'full' | 'full+lease' | 'peer' | 'nginx' | 'proxy-before' | 'full-before';
+const hasNginx = spawnSync('sh', ['-c', 'command -v nginx'], { stdio: 'ignore' }).status === 0;
+const ALL_TARGETS: readonly Target[] = [
+  'direct', 'minimal', 'proxy', 'proxy+breaker', 'full', 'full+lease', 'peer',
+  ...(hasNginx ? (['nginx'] as const) : []),
+  ...(process.env.BENCH_BEFORE_ROOT ? (['proxy-before', 'full-before'] as const) : []),
+];
+/** Targets that need the bearer token (and so the issuer and Redis). */
+const authenticated = (target: Target): boolean => target.startsWith('full') || target === 'peer';
 /** Lease size of the full+lease target's three policies (units per instance per grant). */
 const LEASE_UNITS = Number(process.env.BENCH_LEASE_UNITS ?? 50);
 const PAYLOAD = JSON.stringify({ id: 'o-42', status: 'placed', items: [{ sku: 'sku-1', qty: 2 }] });
@@ -165,6 +179,10 @@ async function serve(target: Target | 'pair'): Promise<void> {
     port = (server.address() as AddressInfo).port;
   } else if (target === 'minimal') {
     port = await serveMinimalProxy(process.env.BENCH_UPSTREAM!);
+  } else if (target === 'peer') {
+    port = await servePeerGateway(process.env.BENCH_UPSTREAM!, process.env.BENCH_JWKS!, process.env.BULWARK_REDIS_URL!);
+  } else if (target === 'nginx') {
+    throw new Error('nginx is started by startChild, not served from node');
   } else if (target === 'proxy-before' || target === 'full-before') {
     const root = new URL(`${process.env.BENCH_BEFORE_ROOT!.replace(/\/$/, '')}/`, 'file:///').href;
     port = await serveGateway(target === 'proxy-before' ? 'proxy' : 'full', process.env.BENCH_UPSTREAM!, process.env.BENCH_JWKS!, root);
@@ -274,6 +292,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 function startChild(target: Target | 'pair', cpu: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  if (target === 'nginx') return startNginx(env.BENCH_UPSTREAM!, pinning ? cpu : undefined).then(({ child, port }) => ({ child, url: `http://127.0.0.1:${port}/orders/o-42` }));
   const argv = [process.execPath, '--conditions=bulwark-source', ...(target === 'direct' ? [] : serverNodeArgs), fileURLToPath(import.meta.url)];
   const [cmd, ...args] = pinning ? ['taskset', '-c', cpu, ...argv] : argv;
   const child = spawn(cmd!, args, { env: { ...process.env, ...env, BENCH_SERVER: target }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -390,7 +409,7 @@ export default async function run(): Promise<void> {
   const issuer = await startBenchIssuer();
   const { jwksUrl, token } = issuer;
   const upstream = await startChild('direct', '1', {});
-  const privateRedis = pinning && process.env.BENCH_REDIS !== 'shared' && targets.some((t) => t.startsWith('full')) ? await startPrivateRedis('1') : undefined;
+  const privateRedis = pinning && process.env.BENCH_REDIS !== 'shared' && targets.some(authenticated) ? await startPrivateRedis('1') : undefined;
   const redisUrl = privateRedis?.url ?? process.env.BULWARK_REDIS_URL ?? process.env.REDIS_URL ?? '';
   const env = { BENCH_UPSTREAM: new URL(upstream.url).origin, BENCH_JWKS: jwksUrl, BULWARK_REDIS_URL: redisUrl };
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -402,7 +421,7 @@ export default async function run(): Promise<void> {
   const fresh = process.env.BENCH_FRESH_SERVERS === '1';
   const roundWarmup = fresh ? warmupRequests : Number(process.env.BENCH_ROUND_WARMUP_REQUESTS ?? 2000);
   const running = new Map<Target, { child: ChildProcess; url: string }>();
-  const optsFor = (target: Target, url: string) => ({ url, connections, headers: target.startsWith('full') ? { authorization: `Bearer ${token}` } : {} });
+  const optsFor = (target: Target, url: string) => ({ url, connections, headers: authenticated(target) ? { authorization: `Bearer ${token}` } : {} });
   try {
     if (!fresh) {
       for (const target of targets) {
@@ -455,11 +474,17 @@ export default async function run(): Promise<void> {
   };
   const has = (...ts: Target[]): boolean => ts.every((t) => targets.includes(t));
   console.log('ratios: median of per-round ratios');
-  if (has('proxy', 'direct')) console.log(`proxy/direct          = ${perRound((of) => of('proxy').rps / of('direct').rps)} (target >= 0.5); added p50 = ${perRound((of) => of('proxy').p50 - of('direct').p50)} ms (target <= 1)`);
+  if (has('proxy', 'direct')) console.log(`proxy/direct          = ${perRound((of) => of('proxy').rps / of('direct').rps)}; added p50 = ${perRound((of) => of('proxy').p50 - of('direct').p50)} ms (target <= 1)`);
   if (has('minimal', 'direct')) console.log(`minimal/direct        = ${perRound((of) => of('minimal').rps / of('direct').rps)} (the reference proxy itself)`);
-  if (has('proxy', 'minimal')) console.log(`proxy/minimal         = ${perRound((of) => of('proxy').rps / of('minimal').rps)}; CPU/req ${perRound((of) => of('proxy').cpuUs / of('minimal').cpuUs)}×; added p50 vs minimal = ${perRound((of) => of('proxy').p50 - of('minimal').p50)} ms`);
-  if (has('full', 'direct')) console.log(`full/direct           = ${perRound((of) => of('full').rps / of('direct').rps)} (target >= 0.35)`);
-  if (has('full+lease', 'direct')) console.log(`full+lease/direct     = ${perRound((of) => of('full+lease').rps / of('direct').rps)} (target >= 0.35; the three policies with lease.units=${LEASE_UNITS})`);
+  if (has('proxy', 'minimal')) console.log(`proxy/minimal         = ${perRound((of) => of('proxy').rps / of('minimal').rps)} (target >= 0.85); CPU/req ${perRound((of) => of('proxy').cpuUs / of('minimal').cpuUs)}×; added p50 vs minimal = ${perRound((of) => of('proxy').p50 - of('minimal').p50)} ms`);
+  if (has('full', 'direct')) console.log(`full/direct           = ${perRound((of) => of('full').rps / of('direct').rps)}`);
+  if (has('full+lease', 'direct')) console.log(`full+lease/direct     = ${perRound((of) => of('full+lease').rps / of('direct').rps)} (the three policies with lease.units=${LEASE_UNITS})`);
+  if (has('full', 'peer')) console.log(`full/peer             = ${perRound((of) => of('full').rps / of('peer').rps)} (target >= 1.5); CPU/req ${perRound((of) => of('full').cpuUs / of('peer').cpuUs)}×`);
+  if (has('full+lease', 'peer')) console.log(`full+lease/peer       = ${perRound((of) => of('full+lease').rps / of('peer').rps)}`);
+  if (has('peer', 'direct')) console.log(`peer/direct           = ${perRound((of) => of('peer').rps / of('direct').rps)} (the peer gateway itself)`);
+  if (has('nginx', 'direct')) console.log(`nginx/direct          = ${perRound((of) => of('nginx').rps / of('direct').rps)} (context)`);
+  if (has('proxy', 'nginx')) console.log(`proxy/nginx           = ${perRound((of) => of('proxy').rps / of('nginx').rps)}; CPU/req ${perRound((of) => of('proxy').cpuUs / of('nginx').cpuUs)}× (context)`);
+  if (has('minimal', 'nginx')) console.log(`minimal/nginx         = ${perRound((of) => of('minimal').rps / of('nginx').rps)} (context)`);
   if (has('full+lease', 'full')) console.log(`full+lease/full       = ${perRound((of) => of('full+lease').rps / of('full').rps)}× req/s; CPU/req ${perRound((of) => of('full+lease').cpuUs / of('full').cpuUs)}×`);
   if (has('full', 'minimal')) console.log(`full/minimal          = ${perRound((of) => of('full').rps / of('minimal').rps)}`);
   if (has('proxy-before', 'proxy')) console.log(`proxy before → after  = ${perRound((of) => of('proxy').rps / of('proxy-before').rps)}× req/s; CPU/req ${perRound((of) => of('proxy').cpuUs / of('proxy-before').cpuUs)}×`);
