@@ -28,6 +28,7 @@ import { registerMessageRoutes } from './http/message-routes.ts';
 import { registerWebhookRoutes } from './http/webhook-routes.ts';
 import { createNotificationsMetrics } from './metrics.ts';
 import type { MessageProvider } from './providers/provider.ts';
+import { createProviderHealth, type ProviderHealth } from './providers/provider-health.ts';
 import { createSmsSimulator, type SmsSimulator } from './providers/sms-simulator.ts';
 import { createSmtpProvider } from './providers/smtp-provider.ts';
 import type { TemplateRegistry } from './templates.ts';
@@ -86,6 +87,7 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
   let consumer: EventConsumer | undefined;
   let consumerStarted: Promise<void> = Promise.resolve();
   let retention!: EventRetention;
+  let providerHealth!: ProviderHealth;
   const brokers = config.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
   if (config.EVENTS_ENABLED && brokers.length === 0) throw new Error('KAFKA_BROKERS is required when EVENTS_ENABLED=true');
   const kafka = config.EVENTS_ENABLED ? createKafka({ brokers, clientId: 'notifications' }) : undefined;
@@ -128,6 +130,7 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
       kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
       const metrics = createNotificationsMetrics(kit.metrics);
       const consumerRunning = new Gauge({ name: 'notifications_event_consumer_running', help: '1 while the Kafka consumer of domain events has joined its group and runs; 0 while it joins, after its start failed, or when stopped.', registers: [kit.metrics] });
+      providerHealth = createProviderHealth({ providers: [...providers.values()], registry: kit.metrics, intervalMs: config.PROVIDER_CHECK_INTERVAL_MS, timeoutMs: 10_000, log: kit.log });
       retention = createEventRetention({ pool, retentionMs: config.EVENTS_RETENTION_HOURS * 3_600_000, intervalMs: config.EVENTS_RETENTION_SWEEP_MS, log: kit.log });
       const jobMetrics = new JobMetrics(kit.metrics);
       const jobs = { connection, prefix: config.JOBS_PREFIX, metrics: jobMetrics };
@@ -153,6 +156,7 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
         onError: (err: Error) => kit.log.warn({ err }, 'job worker error'),
       };
       startWorkersImpl = async () => {
+        providerHealth.start();
         if (!config.WORKER_ENABLED || workers.length > 0) return;
         const webhookHandler = createWebhookHandler({
           pool,
@@ -220,6 +224,7 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
           // Kafka first: no new fan-out while the dispatcher and the workers wind down. Bounded: Kafka may be away.
           if (consumer) await Promise.race([consumer.stop(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
           consumerRunning.set(0);
+          providerHealth.stop();
           await dispatcher.stop();
           await retention.stop();
           const results = await Promise.all(workers.map((w) => w.stop()));
@@ -242,6 +247,7 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
         providerSecrets: () => config.PROVIDER_WEBHOOK_SECRETS,
         toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS,
         metrics,
+        providerHealth,
         dispatch: () => dispatcher.poke(),
       });
       if (config.PROVIDER_WEBHOOK_SECRETS.length === 0) kit.log.warn('PROVIDER_WEBHOOK_SECRETS is not set: every provider webhook will be refused (401)');

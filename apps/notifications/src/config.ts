@@ -57,6 +57,7 @@ export const notificationsConfigSchema = baseConfigSchema.extend({
   EMAIL_FROM: z.string().min(3).default('Bulwark <no-reply@bulwark.local>').describe('From address of emails.'),
   EMAIL_RATE_PER_SECOND: z.coerce.number().int().positive().default(50).describe('Emails handed to the SMTP provider per second (BullMQ limiter).'),
   SMS_RATE_PER_SECOND: z.coerce.number().int().positive().default(10).describe('SMS handed to the SMS provider per second (BullMQ limiter).'),
+  PROVIDER_CHECK_INTERVAL_MS: ms().default(30_000).describe('How often each email/SMS provider is checked (SMTP: connect and greet) for notifications_provider_up and GET /v1/providers/health.'),
   MESSAGE_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8).describe('Send attempts per email/SMS.'),
   PROVIDER_WEBHOOK_SECRETS: list()
     .refine((s) => s.length <= 2 && s.every((x) => x.length >= 16), 'at most two secrets of at least 16 characters')

@@ -10,9 +10,10 @@ import { applyProviderEvent, ProviderEvent } from '../domain/apply-provider-even
 import { queueMessage } from '../domain/send-message.ts';
 import { notificationsError } from '../errors.ts';
 import type { NotificationsMetrics } from '../metrics.ts';
+import type { ProviderHealth } from '../providers/provider-health.ts';
 import { findMessage, listSuppressions, type Channel } from '../store/messages-store.ts';
 import type { TemplateRegistry } from '../templates.ts';
-import { MessageParams, MessageResponse, ProviderEventResponse, ProviderParams, SendMessageBody, SuppressionListResponse, SuppressionQuery, TenantParams } from './schemas.ts';
+import { MessageParams, MessageResponse, ProviderEventResponse, ProviderHealthResponse, ProviderParams, SendMessageBody, SuppressionListResponse, SuppressionQuery, TenantParams } from './schemas.ts';
 
 const MAX_PROVIDER_EVENT_BYTES = 64 * 1024;
 
@@ -34,6 +35,7 @@ export interface MessageRoutesDeps {
   providerSecrets: () => readonly string[];
   toleranceSeconds: number;
   metrics: NotificationsMetrics;
+  providerHealth: ProviderHealth;
   dispatch: () => void;
 }
 
@@ -60,6 +62,11 @@ export function registerMessageRoutes(r: RouteRegistrar, deps: MessageRoutesDeps
       if (!m) throw notificationsError('NOTIFICATIONS_MESSAGE_NOT_FOUND', `no message ${params.messageId}`, { messageId: params.messageId });
       return { status: 200, body: m };
     },
+  });
+  r.get('/v1/providers/health', {
+    summary: 'Whether each email/SMS provider would take a message now (SMTP: connect and greet), checked on this request',
+    responses: { 200: ProviderHealthResponse },
+    handler: async () => ({ status: 200, body: { providers: await deps.providerHealth.check() } }),
   });
   r.get('/v1/suppressions', {
     summary: 'The suppression list (bounces and complaints), newest first',

@@ -159,6 +159,9 @@ export const MessageResponse = z.object({
   deliveredAt: z.string().nullable(),
   bouncedAt: z.string().nullable(),
 });
+export const ProviderHealthResponse = z.object({
+  providers: z.array(z.object({ name: z.string(), channel: z.enum(['email', 'sms']), up: z.boolean(), error: z.string().nullable(), checkedAt: z.string() })),
+});
 export const ProviderEventResponse = z.object({ received: z.literal(true), outcome: z.enum(['applied', 'ignored']), messageId: z.uuid(), suppressed: z.boolean() });
 export const SuppressionListResponse = z.object({
   suppressions: z.array(z.object({ channel: z.string(), recipient: z.string(), reason: z.string(), messageId: z.string().nullable(), detail: z.string(), createdAt: z.string() })),

@@ -18,6 +18,8 @@ export interface MessageProvider {
   readonly name: string;
   readonly channel: Channel;
   send(message: OutgoingMessage, signal: AbortSignal): Promise<{ providerMessageId: string }>;
+  /** Resolves when the provider would take a message now (SMTP: connect and greet); a provider without one is taken as up. */
+  check?(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -46,6 +46,14 @@ export function createSmtpProvider(options: SmtpProviderOptions): MessageProvide
       }
       return { providerMessageId: messageId };
     },
+    async check(signal: AbortSignal) {
+      // verify() opens its own connection (not one of the pool's): connect, greeting, EHLO, STARTTLS and AUTH when configured.
+      signal.throwIfAborted();
+      await Promise.race([
+        transport.verify(),
+        new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason instanceof Error ? signal.reason : new Error('SMTP check aborted')), { once: true })),
+      ]);
+    },
     async close() {
       transport.close();
     },
