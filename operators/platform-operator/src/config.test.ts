@@ -27,6 +27,14 @@ describe('loadConfig', () => {
       caught = error;
     }
     expect(caught).toBeInstanceOf(ConfigError);
-    expect((caught as ConfigError).message).toMatch(/PORT must be an integer.*LEASE_DURATION_MS must be an integer/);
+    expect((caught as ConfigError).issues.map((i) => i.key)).toEqual(['PORT', 'LEASE_DURATION_MS']);
+    expect((caught as ConfigError).message).toMatch(/LEASE_DURATION_MS:[^\n]*\n[^\n]*PORT:/);
+  });
+
+  it('when LOG_LEVEL and SHUTDOWN_TIMEOUT_MS are set, then they are read as the kit reads them for services', () => {
+    expect(loadConfig({})).toEqual(expect.objectContaining({ logLevel: 'info', shutdownTimeoutMs: 10_000 }));
+    expect(loadConfig({ LOG_LEVEL: 'warn', SHUTDOWN_TIMEOUT_MS: '2500' })).toEqual(expect.objectContaining({ logLevel: 'warn', shutdownTimeoutMs: 2500 }));
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SHUTDOWN_TIMEOUT_MS: '0' })).toThrow(ConfigError);
   });
 });

@@ -1,16 +1,33 @@
 /**
- * The operator's configuration, read once from the environment at startup.
- * Every key is declared here with its default and meaning; a bad value fails
- * startup naming every bad key (never echoing values). Nothing else reads
- * process.env.
+ * The operator's configuration, a schema read once from the environment at
+ * startup through the service kit's loader (`@bulwark/service-kit/config`):
+ * every key is declared here with its default and meaning; a bad value fails
+ * startup with one ConfigError naming every bad key (never echoing values).
+ * Nothing else reads process.env.
  */
 import { hostname } from 'node:os';
+import { baseConfigSchema, ConfigError, loadConfig as loadFromSchema } from '@bulwark/service-kit/config';
+import { z } from 'zod';
 import { newIncarnation } from './lease.ts';
 
+const ms = (min: number) => z.coerce.number().int().min(min).max(3_600_000);
+
+/** Every key the operator reads. LOG_LEVEL and SHUTDOWN_TIMEOUT_MS mean what they mean for every service. */
+export const operatorConfigSchema = baseConfigSchema.pick({ LOG_LEVEL: true, SHUTDOWN_TIMEOUT_MS: true }).extend({
+  KUBECONFIG: z.string().optional().describe('Path to a kubeconfig; unset → in-cluster service account, else ~/.kube/config.'),
+  POD_NAME: z.string().optional().describe("The replica's name. Default: the host name."),
+  POD_NAMESPACE: z.string().default('bulwark-system').describe('Namespace of the leader Lease.'),
+  LEASE_NAME: z.string().default('platform-operator').describe('Name of the leader Lease.'),
+  WATCH_NAMESPACE: z.string().optional().describe('Watch one namespace only; unset → all namespaces.'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8080).describe('/healthz /readyz /metrics.'),
+  LEASE_DURATION_MS: ms(1000).optional().describe('Leader election: lease duration (default 15000).'),
+  RENEW_DEADLINE_MS: ms(1).optional().describe('Leader election: renew deadline (default 10000).'),
+  RETRY_PERIOD_MS: ms(1).optional().describe('Leader election: retry period (default 2000).'),
+});
+
 export interface OperatorConfig {
-  /** KUBECONFIG: path to a kubeconfig; unset → in-cluster service account, else ~/.kube/config. */
   kubeconfig: string | undefined;
-  /** POD_NAME: the replica's name. Default: the host name. */
+  /** POD_NAME, at most 100 characters (Events allow 128 for reportingInstance). */
   name: string;
   /**
    * This process's identity in the Lease and in Events: `<name>-<8 random hex>`, unique per process
@@ -18,61 +35,36 @@ export interface OperatorConfig {
    * processes ever hold the Lease as one and every start of a process is a new leadership term.
    */
   identity: string;
-  /** POD_NAMESPACE: namespace of the leader Lease. Default "bulwark-system". */
   leaseNamespace: string;
-  /** LEASE_NAME: name of the leader Lease. Default "platform-operator". */
   leaseName: string;
-  /** WATCH_NAMESPACE: watch one namespace only; unset → all namespaces. */
   watchNamespace: string | undefined;
-  /** PORT: /healthz /readyz /metrics. Default 8080. */
   port: number;
-  /** LEASE_DURATION_MS / RENEW_DEADLINE_MS / RETRY_PERIOD_MS: leader election timings (defaults 15000/10000/2000). */
   leaseDurationMs: number | undefined;
   renewDeadlineMs: number | undefined;
   retryPeriodMs: number | undefined;
+  /** LOG_LEVEL: pino level (default info). */
+  logLevel: string;
+  /** SHUTDOWN_TIMEOUT_MS: longest stop (release the Lease, drain queues) before the process exits 1 anyway (default 10000). */
+  shutdownTimeoutMs: number;
 }
 
-export class ConfigError extends Error {
-  readonly keys: string[];
-  constructor(problems: string[]) {
-    super(`invalid configuration: ${problems.join('; ')}`);
-    this.name = 'ConfigError';
-    this.keys = problems;
-  }
-}
+export { ConfigError };
 
-type Env = Record<string, string | undefined>;
-
-export function loadConfig(env: Env = process.env): OperatorConfig {
-  const problems: string[] = [];
-  const str = (key: string): string | undefined => {
-    const value = env[key]?.trim();
-    return value ? value : undefined;
-  };
-  const int = (key: string, min: number, max: number): number | undefined => {
-    const raw = str(key);
-    if (raw === undefined) return undefined;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${key} must be an integer in [${min}, ${max}]`);
-      return undefined;
-    }
-    return value;
-  };
-  // Events allow 128 characters for reportingInstance: the name keeps at most 100.
-  const name = (str('POD_NAME') ?? hostname()).slice(0, 100);
-  const config: OperatorConfig = {
-    kubeconfig: str('KUBECONFIG'),
+export function loadConfig(env: Record<string, string | undefined> = process.env): OperatorConfig {
+  const c = loadFromSchema(operatorConfigSchema, env);
+  const name = (c.POD_NAME ?? hostname()).slice(0, 100);
+  return {
+    kubeconfig: c.KUBECONFIG,
     name,
     identity: `${name}-${newIncarnation()}`,
-    leaseNamespace: str('POD_NAMESPACE') ?? 'bulwark-system',
-    leaseName: str('LEASE_NAME') ?? 'platform-operator',
-    watchNamespace: str('WATCH_NAMESPACE'),
-    port: int('PORT', 0, 65_535) ?? 8080,
-    leaseDurationMs: int('LEASE_DURATION_MS', 1000, 3_600_000),
-    renewDeadlineMs: int('RENEW_DEADLINE_MS', 1, 3_600_000),
-    retryPeriodMs: int('RETRY_PERIOD_MS', 1, 3_600_000),
+    leaseNamespace: c.POD_NAMESPACE,
+    leaseName: c.LEASE_NAME,
+    watchNamespace: c.WATCH_NAMESPACE,
+    port: c.PORT,
+    leaseDurationMs: c.LEASE_DURATION_MS,
+    renewDeadlineMs: c.RENEW_DEADLINE_MS,
+    retryPeriodMs: c.RETRY_PERIOD_MS,
+    logLevel: c.LOG_LEVEL,
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
   };
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
 }

@@ -9,8 +9,8 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Informer } from './informer.ts';
 import type { FencingToken } from './leader.ts';
 import { objectKey } from './informer.ts';
-import { describeError, jsonLogger, type Logger } from './log.ts';
-import { Registry } from './metrics.ts';
+import { describeError, defaultLogger, type Logger } from './log.ts';
+import { Registry } from '@bulwark/service-kit/metrics';
 import { type BackoffOptions, type RateLimitOptions, WorkQueue } from './queue.ts';
 
 export interface ReconcileContext<T extends KubernetesObject> {
@@ -73,7 +73,7 @@ export class Controller<T extends KubernetesObject> {
   constructor(options: ControllerOptions<T>) {
     this.name = options.name;
     this.#o = options;
-    this.#log = options.log ?? jsonLogger;
+    this.#log = options.log ?? defaultLogger();
     this.#registry = options.registry ?? new Registry();
     options.informer.on((type, obj, old) => {
       if (options.shouldEnqueue && !options.shouldEnqueue(type, obj, old)) return;

@@ -14,7 +14,7 @@ export {
   type LeaderElectorOptions,
   resolveTimings,
 } from './leader.ts';
-export { jsonLogger, type Logger, silentLogger } from './log.ts';
+export { createOperatorLogger, defaultLogger, type Logger, silentLogger } from './log.ts';
 export { Operator, type OperatorOptions } from './operator.ts';
 export { backoffDelay, type BackoffOptions, type RateLimitOptions, TokenBucket, WorkQueue, type WorkQueueOptions } from './queue.ts';
 export { CRONTASK, CRONTASK_FINALIZER, type CronTask, cronTaskController, cronTaskReconciler, desiredStatus, RunIndex } from './reconcilers/crontask.ts';

@@ -19,8 +19,8 @@
 import { type KubeConfig, type KubernetesListObject, type KubernetesObject, Watch } from '@kubernetes/client-node';
 import type { Counter } from 'prom-client';
 import { type Clock, sleep, systemClock } from './clock.ts';
-import { describeError, jsonLogger, type Logger } from './log.ts';
-import { counter, Registry } from './metrics.ts';
+import { describeError, defaultLogger, type Logger } from './log.ts';
+import { ensureCounter, Registry } from '@bulwark/service-kit/metrics';
 import { backoffDelay, type BackoffOptions, type WorkQueue } from './queue.ts';
 
 export type InformerEventType = 'add' | 'update' | 'delete';
@@ -97,10 +97,10 @@ export class Informer<T extends KubernetesObject> {
   constructor(options: InformerOptions<T>) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
-    this.#log = options.log ?? jsonLogger;
+    this.#log = options.log ?? defaultLogger();
     this.#backoff = { baseMs: 1000, maxMs: 30_000, ...options.backoff };
     this.#resourceVersion = options.resumeFrom ?? '';
-    this.#restarts = counter(options.registry ?? new Registry(), {
+    this.#restarts = ensureCounter(options.registry ?? new Registry(), {
       name: 'operator_informer_watch_restarts_total',
       help: 'Watches started again, by reason: closed (server timeout), idle, gone (410, relist), error (backoff).',
       labelNames: ['informer', 'reason'],

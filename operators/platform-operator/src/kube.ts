@@ -16,7 +16,7 @@ import {
   V1MicroTime,
 } from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
-import { counter, type Registry } from './metrics.ts';
+import { ensureCounter, type Registry } from '@bulwark/service-kit/metrics';
 
 /** The field manager of every write by this operator. */
 export const FIELD_MANAGER = 'bulwark-operator';
@@ -163,7 +163,7 @@ export class KubeWriter {
  * the HTTP method or WATCH. Used for requests-per-reconcile figures.
  */
 export function countRequests(kc: KubeConfig, registry: Registry): KubeConfig {
-  const requests = counter(registry, { name: 'operator_kube_requests_total', help: 'Requests sent to the API server, by HTTP method (WATCH for watches).', labelNames: ['verb'] });
+  const requests = ensureCounter(registry, { name: 'operator_kube_requests_total', help: 'Requests sent to the API server, by HTTP method (WATCH for watches).', labelNames: ['verb'] });
   const authenticate = kc.applySecurityAuthentication.bind(kc);
   kc.applySecurityAuthentication = (context) => {
     requests.inc({ verb: /[?&]watch=true/.test(context.getUrl()) ? 'WATCH' : String(context.getHttpMethod()) });

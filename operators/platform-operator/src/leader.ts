@@ -22,8 +22,8 @@ import { ApiException, type CoordinationV1Api } from '@kubernetes/client-node';
 import type { Counter, Gauge } from 'prom-client';
 import { type Clock, sleep, systemClock } from './clock.ts';
 import { LeaseLock } from './lease.ts';
-import { describeError, jsonLogger, type Logger } from './log.ts';
-import { counter, gauge, Registry } from './metrics.ts';
+import { describeError, defaultLogger, type Logger } from './log.ts';
+import { ensureCounter, ensureGauge, Registry } from '@bulwark/service-kit/metrics';
 
 export interface LeaderElectionTimings {
   /** How long a Lease is valid without renewal. Default 15 s. */
@@ -136,15 +136,15 @@ export class LeaderElector {
     this.identity = options.identity;
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
-    this.#log = options.log ?? jsonLogger;
+    this.#log = options.log ?? defaultLogger();
     this.#random = options.random ?? Math.random;
     const registry = options.registry ?? new Registry();
-    this.#transitions = counter(registry, {
+    this.#transitions = ensureCounter(registry, {
       name: 'operator_leader_transitions_total',
       help: 'Leadership changes of this replica: started or stopped leading.',
       labelNames: ['lease', 'event'],
     });
-    this.#isLeader = gauge(registry, { name: 'operator_leader_is_leader', help: '1 while this replica leads.', labelNames: ['lease', 'identity'] });
+    this.#isLeader = ensureGauge(registry, { name: 'operator_leader_is_leader', help: '1 while this replica leads.', labelNames: ['lease', 'identity'] });
     this.#isLeader.set({ lease: options.leaseName, identity: this.identity }, 0);
     this.#lock = new LeaseLock({
       api: options.api,

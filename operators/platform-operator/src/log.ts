@@ -1,23 +1,28 @@
 /**
- * The operator logs objects first (pino's call shape), so a pino logger can be
- * passed in; without one, JSON lines go to stderr.
+ * The operator logs through the service kit's logger (pino: levels, redaction
+ * by path, objects first); `Logger` is the kit's type. Components take a
+ * logger; without one they log at info to stdout.
  */
-export interface Logger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
+import { createLogger, type Logger } from '@bulwark/service-kit/logging';
+
+export type { Logger };
+
+export const OPERATOR_NAME = 'platform-operator';
+export const OPERATOR_VERSION = '0.1.0';
+
+/** The operator's logger at `level` (LOG_LEVEL). */
+export function createOperatorLogger(level: string): Logger {
+  return createLogger({ name: OPERATOR_NAME, version: OPERATOR_VERSION, level });
 }
 
-function line(level: string) {
-  return (obj: object, msg: string): void => {
-    process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), ...obj, msg })}\n`);
-  };
+let fallback: Logger | undefined;
+/** The logger of components given none (created on first use). */
+export function defaultLogger(): Logger {
+  return (fallback ??= createOperatorLogger('info'));
 }
 
-export const jsonLogger: Logger = { debug: () => undefined, info: line('info'), warn: line('warn'), error: line('error') };
-
-export const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+/** Discards everything (tests). */
+export const silentLogger: Logger = createLogger({ name: OPERATOR_NAME, version: OPERATOR_VERSION, level: 'silent', destination: { write: () => undefined } });
 
 /** An error's message without its stack, for log fields. */
 export function describeError(error: unknown): string {

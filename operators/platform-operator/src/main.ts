@@ -1,18 +1,22 @@
 /**
- * Process entry: config, kube client, controllers, operator; SIGTERM/SIGINT
- * stop it in reverse order (release the Lease, drain queues, close the
- * server). A second signal exits at once.
+ * Process entry: config, logger, kube client, controllers, operator. Logging,
+ * config, signal handling and metrics are the service kit's (its subpaths load
+ * no Express): LOG_LEVEL sets the level; SIGTERM/SIGINT stop the operator in
+ * reverse order (release the Lease, drain queues, close the server) within
+ * SHUTDOWN_TIMEOUT_MS, else the process exits 1; a second signal exits at once.
  */
 import { KubeConfig } from '@kubernetes/client-node';
+import { handleShutdownSignals } from '@bulwark/service-kit/lifecycle';
+import { Registry } from '@bulwark/service-kit/metrics';
 import { loadConfig } from './config.ts';
 import { resolveTimings } from './leader.ts';
-import { jsonLogger as log } from './log.ts';
-import { Registry } from './metrics.ts';
+import { createOperatorLogger } from './log.ts';
 import { Operator } from './operator.ts';
 import { cronTaskController } from './reconcilers/crontask.ts';
 import { postgresClusterController } from './reconcilers/postgrescluster.ts';
 
 const config = loadConfig();
+const log = createOperatorLogger(config.logLevel);
 const timings = resolveTimings({
   leaseDurationMs: config.leaseDurationMs,
   renewDeadlineMs: config.renewDeadlineMs,
@@ -39,20 +43,13 @@ const operator = new Operator({
   ],
 });
 
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    operator.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: String(error) }, 'stop failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+handleShutdownSignals({ log, stop: () => operator.stop(), deadlineMs: config.shutdownTimeoutMs });
 
-await operator.start();
+log.debug({ identity: config.identity, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'operator starting');
+try {
+  await operator.start();
+} catch (err) {
+  log.fatal({ err }, 'failed to start');
+  log.flush();
+  process.exit(1);
+}

@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { CoordinationV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Controller } from './controller.ts';
 import { type LeaderElectionTimings, LeaderElector } from './leader.ts';
-import { jsonLogger, type Logger } from './log.ts';
-import type { Registry } from './metrics.ts';
+import { defaultLogger, type Logger } from './log.ts';
+import type { Registry } from '@bulwark/service-kit/metrics';
 
 export interface OperatorOptions {
   kc: KubeConfig;
@@ -39,7 +39,7 @@ export class Operator {
 
   constructor(options: OperatorOptions) {
     this.#o = options;
-    this.#log = options.log ?? jsonLogger;
+    this.#log = options.log ?? defaultLogger();
     const controllers = options.controllers as Array<Controller<KubernetesObject>>;
     this.elector = new LeaderElector({
       api: options.kc.makeApiClient(CoordinationV1Api),

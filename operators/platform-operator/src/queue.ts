@@ -16,7 +16,7 @@
  */
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { type CancelTimer, type Clock, systemClock } from './clock.ts';
-import { counter, gauge, histogram, Registry } from './metrics.ts';
+import { ensureCounter, ensureGauge, ensureHistogram, Registry } from '@bulwark/service-kit/metrics';
 
 export type Reconcile = (key: string) => Promise<void>;
 
@@ -144,12 +144,12 @@ export class WorkQueue {
 
     const registry = options.registry ?? new Registry();
     const labelNames = ['queue'] as const;
-    this.#adds = counter(registry, { name: 'operator_workqueue_adds_total', help: 'Keys added to the work queue.', labelNames });
-    this.#merged = counter(registry, { name: 'operator_workqueue_merged_total', help: 'Adds merged into a key already queued or running.', labelNames });
-    this.#retries = counter(registry, { name: 'operator_workqueue_retries_total', help: 'Retries scheduled after a failed reconcile.', labelNames });
-    this.#results = counter(registry, { name: 'operator_reconcile_total', help: 'Reconciles by result.', labelNames: ['queue', 'result'] });
-    this.#depth = gauge(registry, { name: 'operator_workqueue_depth', help: 'Keys ready and waiting for a worker.', labelNames });
-    this.#duration = histogram(registry, { name: 'operator_reconcile_duration_seconds', help: 'Reconcile duration.', labelNames });
+    this.#adds = ensureCounter(registry, { name: 'operator_workqueue_adds_total', help: 'Keys added to the work queue.', labelNames });
+    this.#merged = ensureCounter(registry, { name: 'operator_workqueue_merged_total', help: 'Adds merged into a key already queued or running.', labelNames });
+    this.#retries = ensureCounter(registry, { name: 'operator_workqueue_retries_total', help: 'Retries scheduled after a failed reconcile.', labelNames });
+    this.#results = ensureCounter(registry, { name: 'operator_reconcile_total', help: 'Reconciles by result.', labelNames: ['queue', 'result'] });
+    this.#depth = ensureGauge(registry, { name: 'operator_workqueue_depth', help: 'Keys ready and waiting for a worker.', labelNames });
+    this.#duration = ensureHistogram(registry, { name: 'operator_reconcile_duration_seconds', help: 'Reconcile duration.', labelNames });
   }
 
   /**

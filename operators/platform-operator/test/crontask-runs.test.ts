@@ -7,7 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApiException, BatchV1Api, CoordinationV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
-import { jsonLogger, silentLogger } from '../src/log.ts';
+import { defaultLogger, silentLogger } from '../src/log.ts';
 import type { Operator } from '../src/operator.ts';
 import { CRONTASK, type CronTask } from '../src/reconcilers/crontask.ts';
 import { CRONTASKRUN, type CronTaskRun, runName } from '../src/reconcilers/crontask-runs.ts';
@@ -24,7 +24,7 @@ const listRuns = async (): Promise<CronTaskRun[]> =>
   ((await fx.custom.listNamespacedCustomObject({ ...plural(CRONTASKRUN.plural), namespace: fx.namespace })) as { items: CronTaskRun[] }).items.sort((a, b) => a.spec.tick.localeCompare(b.spec.tick));
 
 async function startOperator(identity = 'op-a'): Promise<{ operator: Operator; registry: Registry }> {
-  const { operator, registry } = fx.operator(identity, process.env.BULWARK_TEST_LOG ? jsonLogger : silentLogger);
+  const { operator, registry } = fx.operator(identity, process.env.BULWARK_TEST_LOG ? defaultLogger() : silentLogger);
   await operator.start();
   await eventually('leading', () => operator.elector.isLeader, Boolean);
   return { operator, registry };

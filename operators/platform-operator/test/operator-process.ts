@@ -1,7 +1,7 @@
 /**
  * The operator as a child process (src/main.ts, as a Deployment runs it)
  * against the local control plane: its identity and port are read from its
- * `operator started` log line; its logs go to a file.
+ * `operator started` log line (stdout); its logs go to a file.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -20,6 +20,8 @@ export interface OperatorProcess {
   url: string;
   /** Its log file. */
   logFile: string;
+  /** Its JSON log lines (stdout) so far, in order. */
+  lines: Array<Record<string, unknown>>;
   /** `leader` from /healthz; undefined when it does not answer. */
   leads(): Promise<boolean | undefined>;
 }
@@ -33,12 +35,25 @@ export interface SpawnOptions {
   logDir: string;
   /** Lease timings in ms (LEASE_DURATION_MS, RENEW_DEADLINE_MS, RETRY_PERIOD_MS). */
   timings: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+  /** More environment (LOG_LEVEL, SHUTDOWN_TIMEOUT_MS). */
+  env?: Record<string, string>;
 }
 
 let spawned = 0;
 
-/** Starts src/main.ts and resolves once it listens (informers synced, campaigning). */
-export async function spawnOperator(options: SpawnOptions): Promise<OperatorProcess> {
+export interface LaunchedOperator {
+  child: ChildProcess;
+  logFile: string;
+  /** Its JSON log lines (stdout) so far, in order. */
+  lines: Array<Record<string, unknown>>;
+  /** Resolves with the first line matching `predicate`; rejects if the process exits without one. */
+  nextLine(predicate: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  /** Resolves with the exit code once the process has exited and its stdout has closed (every line read). */
+  exited: Promise<number | null>;
+}
+
+/** Starts src/main.ts without waiting for anything. */
+export async function launchOperator(options: SpawnOptions): Promise<LaunchedOperator> {
   const { POD_NAME: _unset, ...env } = process.env;
   const logFile = join(options.logDir, `${options.podName ?? 'no-pod-name'}-${spawned++}.log`);
   const log = createWriteStream(logFile);
@@ -53,29 +68,59 @@ export async function spawnOperator(options: SpawnOptions): Promise<OperatorProc
       LEASE_DURATION_MS: String(options.timings.leaseDurationMs),
       RENEW_DEADLINE_MS: String(options.timings.renewDeadlineMs),
       RETRY_PERIOD_MS: String(options.timings.retryPeriodMs),
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  const started = await new Promise<{ identity: string; port: number }>((resolve, reject) => {
-    const lines = createInterface({ input: child.stderr as NodeJS.ReadableStream });
-    lines.on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; identity?: string; port?: number };
-        if (entry.msg === 'operator started' && entry.identity && entry.port) resolve({ identity: entry.identity, port: entry.port });
-      } catch {
-        // not a log line
-      }
-    });
-    child.once('exit', (code, signal) => reject(new Error(`operator exited (${code ?? signal}) before it started; log ${logFile}`)));
+  const lines: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ predicate: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
+  const reader = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  reader.on('line', (text) => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return; // not a log line
+    }
+    lines.push(line);
+    for (const w of [...waiters]) if (w.predicate(line)) w.resolve(line);
   });
+  const closed = new Promise<void>((resolve) => reader.once('close', resolve));
+  const exited = Promise.all([new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))), closed]).then(([code]) => code);
+  return {
+    child,
+    logFile,
+    lines,
+    exited,
+    nextLine: (predicate) =>
+      new Promise((resolve, reject) => {
+        const found = lines.find(predicate);
+        if (found) return resolve(found);
+        waiters.push({ predicate, resolve });
+        void exited.then((code) => {
+          const line = lines.find(predicate);
+          if (line) resolve(line);
+          else reject(new Error(`operator exited (${code}) without the awaited line; log ${logFile}`));
+        });
+      }),
+  };
+}
+
+/** Starts src/main.ts and resolves once it listens (informers synced, campaigning). */
+export async function spawnOperator(options: SpawnOptions): Promise<OperatorProcess> {
+  const launched = await launchOperator(options);
+  const { child, logFile, lines } = launched;
+  const entry = await launched.nextLine((l) => l.msg === 'operator started' && typeof l.identity === 'string' && typeof l.port === 'number');
+  const started = { identity: entry.identity as string, port: entry.port as number };
   const url = `http://127.0.0.1:${started.port}`;
   return {
     child,
     identity: started.identity,
     url,
     logFile,
+    lines,
     async leads() {
       try {
         const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });

@@ -30,8 +30,8 @@ import { Controller } from '../controller.ts';
 import { Informer, objectKey } from '../informer.ts';
 import { type Condition, type CustomRef, KubeWriter, setCondition } from '../kube.ts';
 import type { FencingToken } from '../leader.ts';
-import { describeError, jsonLogger, type Logger } from '../log.ts';
-import { counter, Registry } from '../metrics.ts';
+import { describeError, defaultLogger, type Logger } from '../log.ts';
+import { ensureCounter, Registry } from '@bulwark/service-kit/metrics';
 import type { RateLimitOptions } from '../queue.ts';
 import { type LiveRun, RunExecutor, runKeyOf } from './crontask-executor.ts';
 import { type ConcurrencyPolicy, planTicks, type TickPlan } from './crontask-plan.ts';
@@ -161,12 +161,12 @@ export function cronTaskReconciler(options: CronTaskReconcilerOptions): Reconcil
   const { writer, runs, index } = options;
   const now = options.now ?? (() => new Date());
   const registry = options.registry ?? new Registry();
-  const ticks: Counter<'outcome'> = counter(registry, {
+  const ticks: Counter<'outcome'> = ensureCounter(registry, {
     name: 'operator_crontask_ticks_total',
     help: 'CronTask ticks by outcome: fired (claimed), resumed (a claimed run taken over by a new leader), missed (past startingDeadlineSeconds, never fired), skipped (concurrency policy).',
     labelNames: ['outcome'],
   });
-  const finishedRuns: Counter<'target' | 'phase'> = counter(registry, { name: 'operator_crontask_runs_finished_total', help: 'CronTask runs ended, by target and phase.', labelNames: ['target', 'phase'] });
+  const finishedRuns: Counter<'target' | 'phase'> = ensureCounter(registry, { name: 'operator_crontask_runs_finished_total', help: 'CronTask runs ended, by target and phase.', labelNames: ['target', 'phase'] });
   /**
    * Our own last status write per task, used while the informer has not caught up with it: `stale` holds
    * the resourceVersions our chain of writes has replaced, so a cache still showing one of them is behind us.
@@ -458,7 +458,7 @@ export interface CronTaskControllerOptions {
 /** The CronTask controller, watching one namespace or (namespace undefined) all: CronTasks, their runs and their Jobs. */
 export function cronTaskController(options: CronTaskControllerOptions): Controller<CronTask> {
   const { kc, namespace, registry } = options;
-  const log = options.log ?? jsonLogger;
+  const log = options.log ?? defaultLogger();
   const custom = kc.makeApiClient(CustomObjectsApi);
   const batch = kc.makeApiClient(BatchV1Api);
   const base = `/apis/${CRONTASK.group}/${CRONTASK.version}`;

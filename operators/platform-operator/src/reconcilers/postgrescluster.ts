@@ -32,7 +32,7 @@ import { LeaseLock } from '../lease.ts';
 import { type Condition, type CustomRef, KubeWriter, setCondition } from '../kube.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { Counter, Histogram } from 'prom-client';
-import { counter, histogram, type Registry } from '../metrics.ts';
+import { ensureCounter, ensureHistogram, type Registry } from '@bulwark/service-kit/metrics';
 import type { ClusterRef, InstanceDriver, InstanceInfo } from '../postgres/driver.ts';
 import { formatLsn } from '../postgres/lsn.ts';
 import { conninfo, type Endpoint, probeInstance, promote, setSystem } from '../postgres/sql.ts';
@@ -113,12 +113,12 @@ export interface FailoverMetrics {
 
 export function failoverMetrics(registry: Registry): FailoverMetrics {
   return {
-    attempts: counter(registry, {
+    attempts: ensureCounter(registry, {
       name: 'operator_postgrescluster_failovers_total',
       help: 'Failover and switchover attempts, by cluster (namespace/name), kind (failover, switchover) and outcome (completed, rejected, lease_held, blocked, failed).',
       labelNames: ['cluster', 'kind', 'outcome'],
     }),
-    duration: histogram(registry, {
+    duration: ensureHistogram(registry, {
       name: 'operator_postgrescluster_failover_duration_seconds',
       help: 'From the start of a failover or switchover until -rw routes to the promoted instance.',
       labelNames: ['cluster', 'kind'],
