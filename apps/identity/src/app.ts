@@ -23,7 +23,7 @@ import { createPasswordHasher } from './domain/passwords.ts';
 import { normalizeEmail } from './domain/secrets.ts';
 import { registerOrganizationRoutes } from './http/organization-routes.ts';
 import { registerRoutes } from './http/routes.ts';
-import { createOidcHandler, serviceClients } from './oidc/http.ts';
+import { createOidcHandler, serviceClients, withOidcDiscovery } from './oidc/http.ts';
 import { InteractionPages } from './oidc/interactions.ts';
 import { OidcProvider } from './oidc/provider.ts';
 import type { ClientMetadata } from 'oidc-provider';
@@ -174,6 +174,7 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
         },
         kit.log,
       );
+      kit.publishOpenApi(withOidcDiscovery);
       kit.mountRawHandler(createOidcHandler(oidc, new InteractionPages(oidc, context, config.KEY_ENCRYPTION_KEY, config.TRUST_PROXY_HOPS)));
     },
   });

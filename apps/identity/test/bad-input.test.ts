@@ -114,10 +114,17 @@ describe('operational endpoints', () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/.well-known/jwks.json', '/v1/accounts', '/v1/accounts/verify', '/v1/accounts/verify/resend', '/v1/me', '/v1/me/addresses', '/v1/me/addresses/{id}', '/v1/password-resets', '/v1/password-resets/confirm', '/v1/sessions', '/v1/sessions/logout', '/v1/sessions/refresh'].sort(),
+      [
+        '/.well-known/jwks.json', '/.well-known/openid-configuration', '/v1/accounts', '/v1/accounts/verify', '/v1/accounts/verify/resend', '/v1/me', '/v1/me/addresses', '/v1/me/addresses/{id}',
+        '/v1/me/totp', '/v1/me/totp/confirm', '/v1/me/totp/disable', '/v1/invitations/accept', '/v1/organizations', '/v1/organizations/{orgId}', '/v1/organizations/{orgId}/invitations',
+        '/v1/organizations/{orgId}/invitations/{invitationId}', '/v1/organizations/{orgId}/members', '/v1/organizations/{orgId}/members/{userId}',
+        '/v1/password-resets', '/v1/password-resets/confirm', '/v1/sessions', '/v1/sessions/logout', '/v1/sessions/refresh',
+      ].sort(),
     );
     expect(JSON.stringify(doc.paths['/v1/sessions'].post.responses['401'])).toContain('IDENTITY_INVALID_CREDENTIALS');
     expect(JSON.stringify(doc.paths['/v1/sessions'].post.responses['429'])).toContain('IDENTITY_LOGIN_LOCKED');
+    expect(JSON.stringify(doc.paths['/v1/sessions'].post.responses['401'])).toContain('IDENTITY_SECOND_FACTOR_REQUIRED');
+    expect(JSON.stringify(doc.paths['/v1/organizations/{orgId}/members'].get.responses['404'])).toContain('IDENTITY_ORGANIZATION_NOT_FOUND');
   });
 
   it('when /healthz, /readyz and /metrics are read, then the service is live, ready and reports its own metrics', async () => {

@@ -5,7 +5,7 @@
  * /.well-known/jwks.json (the kit's route: the provider's jwks_uri).
  */
 import type { ClientMetadata } from 'oidc-provider';
-import type { RawRequestHandler } from '@bulwark/service-kit';
+import type { OpenApiDocument, RawRequestHandler } from '@bulwark/service-kit';
 import type { InteractionPages } from './interactions.ts';
 import { DISCOVERY_PATH, INTERACTION_PREFIX, OIDC_PREFIX, OIDC_ROUTES, type OidcProvider } from './provider.ts';
 
@@ -47,4 +47,33 @@ export function serviceClients(pairs: readonly string[]): ClientMetadata[] {
       token_endpoint_auth_method: 'client_secret_basic',
     };
   });
+}
+
+/**
+ * identity's /openapi.json with the OIDC discovery document added (the
+ * provider's other endpoints are OAuth protocol endpoints, described by
+ * discovery itself and answered in RFC 6749's shapes, not as REST operations).
+ */
+export function withOidcDiscovery(own: OpenApiDocument): OpenApiDocument {
+  const discovery = {
+    get: {
+      operationId: 'getOpenIdConfiguration',
+      summary: 'OpenID Connect discovery: the provider\'s endpoints (/oidc/auth, /oidc/token, /oidc/me, /oidc/session/end, …), PKCE S256, grant types, jwks_uri = /.well-known/jwks.json',
+      responses: {
+        200: {
+          description: 'OpenID Provider Metadata (OpenID Connect Discovery 1.0, RFC 8414)',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri', 'response_types_supported'],
+                properties: { issuer: { type: 'string' }, authorization_endpoint: { type: 'string' }, token_endpoint: { type: 'string' }, jwks_uri: { type: 'string' }, response_types_supported: { type: 'array', items: { type: 'string' } } },
+              },
+            },
+          },
+        },
+      },
+    },
+  };
+  return { ...own, paths: { ...own.paths, [DISCOVERY_PATH]: discovery } as OpenApiDocument['paths'] };
 }
