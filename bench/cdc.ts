@@ -36,6 +36,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { Registry } from 'prom-client';
+import { sessionDbUrl } from '@bulwark/test-support';
 import { createPool, migrate, type DbLogger } from '@bulwark/db';
 import { connectAdmin, createKafka, createProducer, defineEvent, createEventRegistry, provisionTopics, toKafkaRecord } from '@bulwark/events';
 import { z } from 'zod';
@@ -94,7 +95,8 @@ async function latency(pgUrl: string, brokers: string[], id: string): Promise<vo
   const slot = `bench_cdc_${id}`;
   const publication = `bench_cdc_${id}`;
   const topic = `bench.cdc.${id}.orders`;
-  const db = createPool({ connectionString: pgUrl, name: 'bench-cdc', max: Number(process.env.BENCH_PG_CONNECTIONS ?? 32), registry: new Registry(), log: silent, searchPath: [schema] });
+// As the owner, whose sessions default to one tenant: appends fill tenant_id as the service's do, without a transaction around each.
+  const db = createPool({ connectionString: sessionDbUrl(pgUrl, { searchPath: schema, tenant: 'bench' }), name: 'bench-cdc', max: Number(process.env.BENCH_PG_CONNECTIONS ?? 32), registry: new Registry(), log: silent });
   const kafka = createKafka({ brokers, clientId: `bench-cdc-admin-${id}` });
   // The relay runs in its own process (bench/lib/cdc-relay-process.ts), as it does in the orders service.
   let relayProc: ReturnType<typeof spawn> | undefined;

@@ -25,7 +25,10 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createPool, type DbPool } from '@bulwark/db';
-import { call, freePort, startService, type Service } from '@bulwark/test-support';
+import { freePort, runtimeDbUrl, startService, tenantCall, type Service } from '@bulwark/test-support';
+
+/** Calls as the gateway forwards them: one tenant for the whole bench. */
+const call = tenantCall('bench');
 import { Registry } from 'prom-client';
 import { ensureInfra } from '../scripts/infra/index.ts';
 
@@ -101,7 +104,8 @@ async function startStack(variant: Variant, pgUrl: string): Promise<Stack> {
   const inventory = await startProcess(`${variant} inventory`, MAINS.inventory, await freePort(), { DATABASE_URL: pgUrl, INVENTORY_SCHEMA: schemas.inventory, EVENTS_ENABLED: 'false', ...idem });
   procs.push(inventory);
   const orders = await startProcess(`${variant} orders`, MAINS.orders, await freePort(), {
-    DATABASE_URL: pgUrl,
+    DATABASE_URL: await runtimeDbUrl(pgUrl),
+    MIGRATION_DATABASE_URL: pgUrl,
     ORDERS_SCHEMA: schemas.orders,
     RELAY_ENABLED: 'false',
     INVENTORY_URL: inventory.url,

@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
+import { sessionDbUrl } from '@bulwark/test-support';
 import { createPool, migrate, type DbLogger, type DbPool } from '@bulwark/db';
 import { ensureInfra } from '../scripts/infra/index.ts';
 import { APPEND_ONE_SQL, appendToStream, type NewEvent } from '../apps/orders/src/store/event-store.ts';
@@ -131,7 +132,8 @@ const median = (xs: number[]): number => {
 export default async function bench(): Promise<void> {
   const env = await ensureInfra(['postgres']);
   const schema = `bench_es_${process.pid}`;
-  const db = createPool({ connectionString: env.BULWARK_PG_URL!, name: 'bench-eventstore', max: 1, registry: new Registry(), log: silent, searchPath: [schema] });
+// As the owner, whose sessions default to one tenant: appends fill tenant_id as the service's do, without a transaction around each.
+  const db = createPool({ connectionString: sessionDbUrl(env.BULWARK_PG_URL!, { searchPath: schema, tenant: 'bench' }), name: 'bench-eventstore', max: 1, registry: new Registry(), log: silent });
   try {
     await db.query(`CREATE SCHEMA "${schema}"`);
     await migrate({ pool: db, dir: MIGRATIONS_DIR, schema, phase: 'all' });

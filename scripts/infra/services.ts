@@ -79,13 +79,25 @@ export function platformUrls(apps: readonly AppInfo[] = discoverApps()): { gatew
 
 /**
  * Replaces `{{secret:<name>}}` with a per-machine generated secret kept under
- * .local/services/secrets, and `{{url:<name>}}` with that app's address from
- * `addresses` (an unknown name throws: a route to nowhere is a start-up error).
+ * .local/services/secrets, `{{url:<name>}}` with that app's address from
+ * `addresses` (an unknown name throws: a route to nowhere is a start-up error),
+ * and `{{env:<NAME>}}` with a variable of the services' environment `vars`
+ * (e.g. the runtime database role's URL; an unknown name throws).
  */
-export function resolveEnv(env: Record<string, string> | undefined, secretsDir = path.join(settings.services.dir, 'secrets'), addresses: Readonly<Record<string, string>> = {}): Record<string, string> {
+export function resolveEnv(
+  env: Record<string, string> | undefined,
+  secretsDir = path.join(settings.services.dir, 'secrets'),
+  addresses: Readonly<Record<string, string>> = {},
+  vars: Readonly<Record<string, string | undefined>> = {},
+): Record<string, string> {
   const resolved: Record<string, string> = {};
   for (const [key, value] of Object.entries(env ?? {})) {
-    const withUrls = value.replace(/\{\{url:([a-z0-9-]+)\}\}/g, (_m, name: string) => {
+    const withVars = value.replace(/\{\{env:([A-Z0-9_]+)\}\}/g, (_m, name: string) => {
+      const found = vars[name];
+      if (found === undefined || found === '') throw new Error(`${key}: {{env:${name}}} names no variable of the services' environment`);
+      return found;
+    });
+    const withUrls = withVars.replace(/\{\{url:([a-z0-9-]+)\}\}/g, (_m, name: string) => {
       const address = addresses[name];
       if (!address) throw new Error(`${key}: {{url:${name}}} names no app or companion under apps/ (known: ${Object.keys(addresses).join(', ') || 'none'})`);
       return address;
@@ -145,7 +157,7 @@ export async function startApp(app: AppInfo, env: Record<string, string>, addres
   if (isOurProcess(existing, app.main) && (await ready(url))) return { ...app, url, pid: existing! };
   const pid = startDetached(process.execPath, ['--conditions=bulwark-source', '--enable-source-maps', app.main], logFileOf(app.name), pidFileOf(app.name), {
     cwd: app.dir,
-    env: { ...process.env, ...env, ...resolveEnv(app.env, undefined, addresses), PORT: String(app.port), HOST: settings.host, SERVICE_NAME: app.name },
+    env: { ...process.env, ...env, ...resolveEnv(app.env, undefined, addresses, env), PORT: String(app.port), HOST: settings.host, SERVICE_NAME: app.name },
   });
   await waitFor(`${app.name} on ${url}/readyz`, () => ready(url), timeoutMs, logFileOf(app.name));
   writeScrapeTarget(app.name, app.port);

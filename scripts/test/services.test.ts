@@ -56,6 +56,11 @@ describe('npm run up service launcher', () => {
     expect(() => resolveEnv({ U: '{{url:catalog}}' }, undefined, addresses)).toThrow(/U: \{\{url:catalog\}\} names no app/);
   });
 
+  it('when env names a variable of the services\' environment as {{env:<NAME>}} (the runtime database URL), then it gets its value, and a missing one stops the start', () => {
+    expect(resolveEnv({ DATABASE_URL: '{{env:BULWARK_PG_RUNTIME_URL}}' }, undefined, {}, { BULWARK_PG_RUNTIME_URL: 'postgres://bulwark_app@h/db' }).DATABASE_URL).toBe('postgres://bulwark_app@h/db');
+    expect(() => resolveEnv({ DATABASE_URL: '{{env:BULWARK_PG_RUNTIME_URL}}' }, undefined, {}, {})).toThrow(/DATABASE_URL: \{\{env:BULWARK_PG_RUNTIME_URL\}\} names no variable/);
+  });
+
   it('when an app is started twice and stopped, then one process ran, was scraped, and is gone', async () => {
     const [app] = discoverApps(appsDir);
     const first = await startApp(app!, { DATABASE_URL: 'postgres://example' }, {}, 20_000);

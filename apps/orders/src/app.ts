@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
-import { createPool, migrate, type DbPool } from '@bulwark/db';
+import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, withRequestTenant, type DbPool } from '@bulwark/db';
 import { createKafka, createProducer, ensureTopics, type EventProducer } from '@bulwark/events';
 import { createIdempotency, createTransactionOnly, migrateIdempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
@@ -34,7 +34,10 @@ export interface OrdersAppOptions {
 
 export interface OrdersApp {
   readonly service: Service<OrdersConfig>;
+  /** The runtime pool (row-level security applies). */
   readonly pool: DbPool;
+  /** The owner's pool: migrations, grants, rebuilds, replication setup. */
+  readonly ownerPool: DbPool;
   readonly workers: Workers;
   /** Migrations, topic, publication and slot; idempotent, safe from every replica. */
   prepare(): Promise<void>;
@@ -48,6 +51,7 @@ const withDeadline = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
 export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
   const { config } = options;
   let pool!: DbPool;
+  let ownerPool!: DbPool;
   let workers!: Workers;
   let producer: EventProducer | undefined;
   const brokers = config.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
@@ -59,8 +63,12 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
     version: '0.1.0',
     config,
     logDestination: options.logDestination,
+    // Every route runs as the tenant the gateway verified (x-auth-tenant); none: tenant tables fail closed.
+    requestScope: (req, run) => withRequestTenant(req.headers['x-auth-tenant'], run),
     routes(r, kit) {
       pool = createPool({ connectionString: config.DATABASE_URL, name: 'orders', max: config.DB_POOL_MAX, searchPath: [config.ORDERS_SCHEMA], registry: kit.metrics, log: kit.log });
+      ownerPool = createPool({ connectionString: config.MIGRATION_DATABASE_URL, name: 'orders-owner', max: 2, statementTimeoutMs: 0, searchPath: [config.ORDERS_SCHEMA], registry: kit.metrics, log: kit.log });
+      kit.addDependency({ name: 'postgres-owner', check: async () => undefined, close: () => ownerPool.close() });
       kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
       if (kafka) {
         producer = createProducer({ kafka, schemas: orderEventSchemas, source: '/bulwark/orders', registry: kit.metrics, log: kit.log });
@@ -84,6 +92,7 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
       }
       workers = createWorkers({
         pool,
+        ownerPool,
         log: kit.log,
         registry: kit.metrics,
         projector: {
@@ -94,7 +103,7 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
           stuckAfterMs: config.PROJECTOR_STUCK_AFTER_MS,
         },
         relay: producer && {
-          connectionString: config.DATABASE_URL,
+          connectionString: config.MIGRATION_DATABASE_URL,
           schema: config.ORDERS_SCHEMA,
           slot: config.RELAY_SLOT,
           publication: config.RELAY_PUBLICATION,
@@ -140,14 +149,17 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
     },
   });
 
+  // DDL as the owner; then the runtime role is checked (RLS must bind it) and given the data, not the DDL.
   async function prepare(): Promise<void> {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${config.ORDERS_SCHEMA}"`);
-    await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.ORDERS_SCHEMA, phase: 'all' });
-    if (config.INVENTORY_URL && config.PAYMENTS_URL) await migrateIdempotency({ pool, schema: config.ORDERS_SCHEMA });
+    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.ORDERS_SCHEMA}"`);
+    await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.ORDERS_SCHEMA, phase: 'all' });
+    if (config.INVENTORY_URL && config.PAYMENTS_URL) await migrateIdempotency({ pool: ownerPool, schema: config.ORDERS_SCHEMA });
+    const runtimeRole = await assertRuntimeRole(pool, ownerPool);
+    await grantSchemaAccess({ pool: ownerPool, schema: config.ORDERS_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });
     if (kafka) {
       await ensureTopics(kafka, [{ name: config.ORDERS_TOPIC, partitions: config.ORDERS_TOPIC_PARTITIONS, retentionMs: 7 * 86_400_000 }]);
-      await ensurePublication(pool, config.RELAY_PUBLICATION, config.ORDERS_SCHEMA);
-      await ensureSlot(pool, config.RELAY_SLOT);
+      await ensurePublication(ownerPool, config.RELAY_PUBLICATION, config.ORDERS_SCHEMA);
+      await ensureSlot(ownerPool, config.RELAY_SLOT);
     }
   }
 
@@ -155,6 +167,9 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
     service,
     get pool() {
       return pool;
+    },
+    get ownerPool() {
+      return ownerPool;
     },
     get workers() {
       return workers;

@@ -8,7 +8,8 @@ import { baseConfigSchema, loadConfig } from '@bulwark/service-kit';
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const ordersConfigSchema = baseConfigSchema.extend({
-  DATABASE_URL: z.string().min(1).describe('PostgreSQL URL; the role must be allowed to replicate when the relay runs.'),
+  DATABASE_URL: z.string().min(1).describe('PostgreSQL URL of the runtime role (bulwark_app): no owner, no superuser, no BYPASSRLS, so row-level security applies; checked at start.'),
+  MIGRATION_DATABASE_URL: z.string().min(1).describe('PostgreSQL URL of the tables\' owner: migrations, grants, projection rebuilds; the CDC relay replicates through it (the role must be allowed to replicate when the relay runs).'),
   KAFKA_BROKERS: z.string().min(1).optional().describe('Comma-separated host:port of Kafka bootstrap brokers; required when RELAY_ENABLED.'),
   ORDERS_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('orders').describe('PostgreSQL schema holding the event store and read models.'),
   ORDERS_TOPIC: z.string().min(1).default('orders.events').describe('Kafka topic the CDC relay publishes order events to.'),

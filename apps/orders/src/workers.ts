@@ -1,10 +1,13 @@
 /**
  * The service's background workers: one projector per projection and the
  * CDC relay, with their metrics (projection lag and parked events, slot lag),
- * status, and the projections' readiness check.
+ * status, and the projections' readiness check. Each of them reads or writes
+ * every tenant's rows, so each runs in an audited system context
+ * (withSystemContext, one reason per path); the operator routes served from
+ * here (status, parked events, republish, rebuild) too.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { DbLogger, DbPool } from '@bulwark/db';
+import { withSystemContext, type DbLogger, type DbPool } from '@bulwark/db';
 import type { EventProducer } from '@bulwark/events';
 import { orderStatusCounts } from './projections/order-status-counts.ts';
 import { orderSummaries } from './projections/order-summaries.ts';
@@ -21,7 +24,10 @@ import { listRelayParked, loadParkedEvents, markRepublished, parkRelayEvent, rec
 export const PROJECTIONS: readonly Projection[] = [orderSummaries, orderStatusCounts];
 
 export interface WorkersOptions {
+  /** The runtime pool (row-level security applies). */
   pool: DbPool;
+  /** The tables' owner: rebuilds create and swap tables; the slot's status is read here. */
+  ownerPool: DbPool;
   log: DbLogger;
   registry: Registry;
   projector: {
@@ -77,7 +83,8 @@ export interface ProjectionStatus {
 const REBUILD_REPORT_LIMIT = 100;
 
 export function createWorkers(options: WorkersOptions): Workers {
-  const { pool, log } = options;
+  const { pool, ownerPool, log } = options;
+  const system = <T>(reason: string, fn: () => Promise<T>): Promise<T> => withSystemContext(pool, reason, fn);
   const parkedTotal = new Counter({
     name: 'orders_projection_parked_events_total',
     help: 'Events a projection could not apply and parked (projection_parked_events); the read model lacks them until a rebuild applies them.',
@@ -104,12 +111,12 @@ export function createWorkers(options: WorkersOptions): Workers {
       log,
       registry: options.registry,
       park: async (event, err) => {
-        if (await parkRelayEvent(pool, { ...event, errorCode: err.code ?? null, error: err.message })) relayParkedTotal.inc();
+        if (await system('orders.relay-park', () => parkRelayEvent(pool, { ...event, errorCode: err.code ?? null, error: err.message }))) relayParkedTotal.inc();
       },
     });
   const saga = options.saga && createSagaRunner({ ...options.saga, pool, log, registry: options.registry });
 
-  const projectionStatus = async (): Promise<ProjectionStatus[]> => {
+  const projectionStatus = (): Promise<ProjectionStatus[]> => system('orders.projection-status', async () => {
     const parked = await countParkedEvents(pool);
     return Promise.all(
       PROJECTIONS.map(async (p, i) => {
@@ -125,7 +132,7 @@ export function createWorkers(options: WorkersOptions): Workers {
         };
       }),
     );
-  };
+  });
 
   async function checkProjections(): Promise<void> {
     const { maxLagEvents, stuckAfterMs } = options.projector;
@@ -137,7 +144,7 @@ export function createWorkers(options: WorkersOptions): Workers {
         if (stuckAfterMs > 0 && since !== undefined && Date.now() - since >= stuckAfterMs) problems.push(`${p.name} has failed every batch for ${Date.now() - since} ms`);
         if (maxLagEvents > 0) {
           // Counting stops past the threshold: the probe costs at most maxLagEvents index entries.
-          const lag = await countEventsAfter(pool, await readCheckpoint(pool, p.name), maxLagEvents + 1);
+          const lag = await system('orders.projection-readiness', async () => countEventsAfter(pool, await readCheckpoint(pool, p.name), maxLagEvents + 1));
           if (lag > maxLagEvents) problems.push(`${p.name} is more than ${maxLagEvents} events behind`);
         }
       }),
@@ -161,7 +168,7 @@ export function createWorkers(options: WorkersOptions): Workers {
       help: 'WAL bytes between pg_current_wal_lsn() and the relay slot confirmed_flush_lsn (events not yet confirmed by Kafka, plus idle WAL).',
       registers: [options.registry],
       async collect() {
-        const status = await slotStatus(pool, slot).catch(() => undefined);
+        const status = await slotStatus(ownerPool, slot).catch(() => undefined);
         if (status) this.set(status.lagBytes);
       },
     });
@@ -187,17 +194,17 @@ export function createWorkers(options: WorkersOptions): Workers {
     async rebuild(name) {
       const projection = PROJECTIONS.find((p) => p.name === name);
       if (!projection) throw new Error(`no projection ${name}`);
-      const result = await rebuildProjection({ pool, projection, log, onParked });
+      const result = await rebuildProjection({ pool: ownerPool, projection, log, onParked });
       return { ...result, position: formatPosition(result.position), parked: result.parked.length, parkedEvents: result.parked.slice(0, REBUILD_REPORT_LIMIT) };
     },
-    parkedEvents: (name, limit) => listParkedEvents(pool, name, limit),
+    parkedEvents: (name, limit) => system('orders.projection-parked', () => listParkedEvents(pool, name, limit)),
     async relayStatus() {
       const slot = options.relay?.slot ?? '';
-      const status = relay ? await slotStatus(pool, slot) : undefined;
+      const status = relay ? await slotStatus(ownerPool, slot) : undefined;
       return { enabled: relay !== undefined, streaming: relay?.streaming ?? false, slot, active: status?.active ?? null, lagBytes: status?.lagBytes ?? null };
     },
-    relayParked: (limit) => listRelayParked(pool, limit),
-    async republishRelayParked(limit) {
+    relayParked: (limit) => system('orders.relay-parked', () => listRelayParked(pool, limit)),
+    republishRelayParked: (limit) => system('orders.relay-republish', async () => {
       const republished: string[] = [];
       const failed: { eventId: string; error: string }[] = [];
       if (!relay) return { republished, failed };
@@ -214,7 +221,7 @@ export function createWorkers(options: WorkersOptions): Workers {
         }
       }
       return { republished, failed };
-    },
+    }),
     async catchUp() {
       for (const p of projectors) await p.catchUp();
     },

@@ -227,7 +227,7 @@ describe('order commands and queries over HTTP', () => {
     const ghost = 'ghost-order-2';
     const saga = newSaga({ sagaId: randomUUID(), orderId: ghost, amountCents: 1, currency: 'EUR', items: [{ sku: 'A', quantity: 1 }], now: Date.now(), deadlineMs: 60_000 });
     await insertSaga(t.db, saga);
-    const [claimed] = await claimDueSagas(t.db, 'test-runner', 10, 60_000);
+    const [claimed] = (await claimDueSagas(t.db, 'test-runner', 10, 60_000)).map((c) => c.state);
     expect(claimed?.sagaId).toBe(saga.sagaId);
     const event = { type: 'StockReserved', data: { sagaId: saga.sagaId, reservationId: 'r-1' } } as const;
     await expect(recordDecision(t.db, { owner: 'test-runner', leaseMs: 60_000, from: claimed!, to: claimed!, outcome: { kind: 'expired' }, event, expired: false, keepLease: false })).rejects.toMatchObject({ code: 'ORDERS_NOT_FOUND' });

@@ -23,7 +23,7 @@ type Handler = (req: { method: string; path: string; query: URLSearchParams; bod
 const problem = (status: number, type: string, extra: Json = {}): Reply => ({ status, body: { type: `https://bulwark.dev/problems/${type}`, title: type, status, ...extra } });
 
 /** An HTTP server with Idempotency-Key replay (same key → same stored answer; same key in flight → 409). */
-async function serve(route: Handler, hooks: { onRequest?: (method: string, path: string) => Promise<void> | void }) {
+async function serve(route: Handler, hooks: { onRequest?: (method: string, path: string, headers: http.IncomingHttpHeaders) => Promise<void> | void }) {
   const stored = new Map<string, Reply>();
   const inFlight = new Set<string>();
   let replays = 0;
@@ -40,7 +40,7 @@ async function serve(route: Handler, hooks: { onRequest?: (method: string, path:
         res.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
       };
       try {
-        await hooks.onRequest?.(method, url.pathname);
+        await hooks.onRequest?.(method, url.pathname, req.headers);
         const scoped = key && `${method} ${url.pathname} ${key}`;
         if (scoped && stored.has(scoped)) {
           replays++;
@@ -84,7 +84,7 @@ export interface StubReservation {
 }
 
 /** Inventory contract stub: stock per SKU, all-or-nothing holds, confirm and release. */
-export async function startInventoryStub(hooks: { onRequest?: (method: string, path: string) => Promise<void> | void } = {}) {
+export async function startInventoryStub(hooks: { onRequest?: (method: string, path: string, headers: http.IncomingHttpHeaders) => Promise<void> | void } = {}) {
   const skus = new Map<string, { onHand: number; reserved: number }>();
   const reservations = new Map<string, StubReservation>();
   let lowestAvailable = Infinity;
@@ -163,7 +163,7 @@ export interface StubPayment {
  * 'approve', 'decline' (402, nothing recorded) or 'slow' (authorizes, then
  * answers after `slowMs` — a timeout whose effect happened).
  */
-export async function startPaymentsStub(options: { behaviour?: (orderId: string) => 'approve' | 'decline' | 'slow'; slowMs?: number; onRequest?: (method: string, path: string) => Promise<void> | void } = {}) {
+export async function startPaymentsStub(options: { behaviour?: (orderId: string) => 'approve' | 'decline' | 'slow'; slowMs?: number; onRequest?: (method: string, path: string, headers: http.IncomingHttpHeaders) => Promise<void> | void } = {}) {
   const payments = new Map<string, StubPayment>();
   const ledger: { paymentId: string; kind: 'capture' | 'refund'; amount: number }[] = [];
   let authorizations = 0;

@@ -12,7 +12,7 @@ import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { compareLsn } from '../src/relay/lsn.ts';
 import { slotStatus } from '../src/relay/replication-setup.ts';
-import { ADDRESS, brokers, call, setupOrders, silent, waitFor, type TestOrders } from './support.ts';
+import { ADDRESS, brokers, call, setupOrders, silent, TEST_TENANT, waitFor, type TestOrders } from './support.ts';
 
 interface Seen {
   eventId: string;
@@ -216,6 +216,7 @@ describe('CDC relay (logical replication → Kafka)', () => {
     await writer.connect();
     try {
       await writer.query(`SET search_path TO "${t.schema}"`);
+      await writer.query(`SELECT set_config('bulwark.tenant', $1, false)`, [TEST_TENANT]);
       let version = 1;
       for (let attempt = 1; ; attempt++) {
         if (attempt > 20) throw new Error('no attempt put the COMMIT exactly at the confirmed position in 20 tries (a busy server); the edge was not tested');

@@ -2,12 +2,17 @@
  * Test helpers: the real orders service on port 0 against the PostgreSQL and
  * Kafka from Jest global setup, each test in its own schema, topic,
  * replication slot and publication (random suffix), all removed at cleanup.
+ * The app connects as the runtime role (row-level security applies) and
+ * migrates as the owner; `call` carries TEST_TENANT as the gateway would, and
+ * the admin pool `db` (the owner, who bypasses RLS as a superuser) files the
+ * rows it writes under TEST_TENANT too.
  */
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
 import { connectAdmin, createKafka } from '@bulwark/events';
 import { loadConfig } from '@bulwark/service-kit';
+import { runtimeDbUrl, sessionDbUrl, tenantCall, TEST_TENANT } from '@bulwark/test-support';
 import { createOrdersApp, type OrdersApp } from '../src/app.ts';
 import { ordersConfigSchema } from '../src/config.ts';
 import { dropReplication } from '../src/relay/replication-setup.ts';
@@ -46,8 +51,10 @@ export interface TestOrders {
   topic: string;
   slot: string;
   publication: string;
-  /** Admin pool with search_path = the test schema. */
+  /** Admin pool (owner, superuser) with search_path = the test schema; rows it inserts belong to TEST_TENANT. */
   db: DbPool;
+  /** The runtime role's URL (DATABASE_URL of the apps). */
+  runtimeUrl: string;
   /** Builds (not starts) an app on this test's schema; relay optional. */
   build(overrides?: BuildOverrides): OrdersApp;
   /** The environment build() configures an app with (for a child process running src/main.ts). */
@@ -63,7 +70,8 @@ export async function setupOrders(): Promise<TestOrders> {
   const topic = `test.${id}.orders`;
   const slot = `orders_relay_${id}`;
   const publication = `orders_events_${id}`;
-  const db = createPool({ connectionString: pgUrl(), name: `orders_test_${id}`, max: 20, registry: new Registry(), log: silent, searchPath: [schema] });
+  const db = createPool({ connectionString: sessionDbUrl(pgUrl(), { searchPath: schema, tenant: TEST_TENANT }), name: `orders_test_${id}`, max: 20, registry: new Registry(), log: silent });
+  const runtimeUrl = await runtimeDbUrl(pgUrl());
   const apps: OrdersApp[] = [];
   let usedKafka = false;
   const env: TestOrders['env'] = (o = {}) => {
@@ -72,7 +80,8 @@ export async function setupOrders(): Promise<TestOrders> {
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
-      DATABASE_URL: pgUrl(),
+      DATABASE_URL: runtimeUrl,
+      MIGRATION_DATABASE_URL: pgUrl(),
       KAFKA_BROKERS: relay ? (o.kafkaBrokers ?? brokers()) : undefined,
       ORDERS_SCHEMA: schema,
       ORDERS_TOPIC: topic,
@@ -102,6 +111,7 @@ export async function setupOrders(): Promise<TestOrders> {
     slot,
     publication,
     db,
+    runtimeUrl,
     build,
     env,
     async start(o) {
@@ -124,7 +134,8 @@ export async function setupOrders(): Promise<TestOrders> {
   };
 }
 
-// The JSON call and the poll are the shared ones (@bulwark/test-support).
-export { call, waitFor, type Reply } from '@bulwark/test-support';
+// The JSON call and the poll are the shared ones (@bulwark/test-support); calls carry TEST_TENANT unless told otherwise.
+export const call = tenantCall(TEST_TENANT);
+export { waitFor, TEST_TENANT, OTHER_TENANT, type Reply } from '@bulwark/test-support';
 
 export const ADDRESS = { line1: '1 Main St', city: 'Lyon', postalCode: '69001', country: 'FR' };

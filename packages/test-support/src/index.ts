@@ -7,3 +7,4 @@ export { freePort, freePorts } from './port.ts';
 export { startService, type Service, type StartServiceOptions } from './service.ts';
 export { waitFor } from './wait.ts';
 export { startFaultProxy, type FaultProxy, type FaultRule, type ProxiedRequest } from './fault-proxy.ts';
+export { TEST_TENANT, OTHER_TENANT, runtimeDbUrl, sessionDbUrl, tenantCall } from './tenants.ts';

@@ -35,32 +35,40 @@ export const orderStatusCounts: Projection = {
       values: [ids],
     });
     const current = new Map(rows.map((r) => [r.order_id, r.status]));
-    const delta = new Map<OrderStatus, number>();
-    const bump = (status: OrderStatus, by: number): void => void delta.set(status, (delta.get(status) ?? 0) + by);
+    // Counts are per tenant: the event's (the projector runs in the system context, nothing defaults it).
+    const tenantOf = new Map<string, string | null>();
+    const delta = new Map<string, { tenant: string | null; status: OrderStatus; by: number }>();
+    const bump = (tenant: string | null, status: OrderStatus, by: number): void => {
+      const key = JSON.stringify([tenant, status]);
+      const entry = delta.get(key) ?? { tenant, status, by: 0 };
+      entry.by += by;
+      delta.set(key, entry);
+    };
     for (const event of relevant) {
       const next = STATUS_OF_EVENT[event.type]!;
       parseOrderEvent(event.type, event.data); // a malformed event is parked here as in order-summaries
       const previous = current.get(event.streamId);
       if (!previous && event.type !== 'OrderCreated') throw ordersError('ORDERS_NOT_FOUND', `order ${event.streamId}: ${event.type} before OrderCreated`, { orderId: event.streamId, event: event.type });
       if (previous && event.type === 'OrderCreated') throw ordersError('ORDERS_ALREADY_EXISTS', `order ${event.streamId}: OrderCreated on an order that exists`, { orderId: event.streamId });
+      tenantOf.set(event.streamId, event.tenantId);
       if (previous === next) continue;
-      if (previous) bump(previous, -1);
-      bump(next, 1);
+      if (previous) bump(event.tenantId, previous, -1);
+      bump(event.tenantId, next, 1);
       current.set(event.streamId, next);
     }
     await db.query({
       name: 'orders.projection.counts.statuses',
-      text: `INSERT INTO ${statuses} (order_id, status) SELECT * FROM unnest($1::text[], $2::text[])
+      text: `INSERT INTO ${statuses} (order_id, status, tenant_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
              ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status`,
-      values: [ids, ids.map((id) => current.get(id))],
+      values: [ids, ids.map((id) => current.get(id)), ids.map((id) => tenantOf.get(id) ?? null)],
     });
-    const changed = [...delta].filter(([, n]) => n !== 0);
+    const changed = [...delta.values()].filter((d) => d.by !== 0);
     if (changed.length === 0) return;
     await db.query({
       name: 'orders.projection.counts.bump',
-      text: `INSERT INTO ${counts} (status, count) SELECT * FROM unnest($1::text[], $2::bigint[])
-             ON CONFLICT (status) DO UPDATE SET count = ${counts}.count + EXCLUDED.count`,
-      values: [changed.map(([s]) => s), changed.map(([, n]) => n)],
+      text: `INSERT INTO ${counts} (tenant_id, status, count) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+             ON CONFLICT (tenant_id, status) DO UPDATE SET count = ${counts}.count + EXCLUDED.count`,
+      values: [changed.map((d) => d.tenant), changed.map((d) => d.status), changed.map((d) => d.by)],
     });
   },
 };

@@ -9,7 +9,7 @@
  * (parking.ts); any other failure retries the batch with backoff, and
  * `failingSince` tells readiness how long the loop has been failing.
  */
-import { withTransaction, type DbLogger, type DbPool, type Queryable } from '@bulwark/db';
+import { withSystemContext, withTransaction, type DbLogger, type DbPool, type Queryable } from '@bulwark/db';
 import { readGlobalLog, type GlobalPosition } from '../store/global-log.ts';
 import { applyOrPark, type Parked } from './parking.ts';
 import { liveTables, type Projection } from './projection.ts';
@@ -84,8 +84,9 @@ export function createProjector(options: ProjectorOptions): Projector {
   let lastError: unknown;
   let failingSince: number | undefined;
 
+  // Every tenant's events, into rows carrying each event's tenant: system work (audited).
   const applyBatch = async (): Promise<number> => {
-    const { applied, parked } = await withTransaction(pool, async (tx) => {
+    const { applied, parked } = await withSystemContext(pool, 'orders.projector', () => withTransaction(pool, async (tx) => {
       await tx.query({ name: 'orders.projection.lock', text: 'SELECT pg_advisory_xact_lock(hashtext($1))', values: [lockKey(projection.name)] });
       const events = await readGlobalLog(tx, await readCheckpoint(tx, projection.name), batchSize);
       const last = events.at(-1);
@@ -93,7 +94,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       const parked = await applyOrPark(tx, projection, events, tables);
       await writeCheckpoint(tx, projection.name, last.position);
       return { applied: events.length, parked };
-    });
+    }));
     reportParked(log, projection.name, parked, options.onParked);
     return applied;
   };

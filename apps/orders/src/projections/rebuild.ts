@@ -13,8 +13,16 @@
  * swap, parked rows of events the replay did apply (the code or the rules
  * were fixed since) are forgotten: a rebuild is how parked events are
  * replayed.
+ *
+ * `LIKE … INCLUDING ALL` copies columns, defaults, checks and indexes but not
+ * row-level security nor privileges: the shadow table gets the live table's
+ * (copySecurity) before it is filled, so the swapped-in table is as closed
+ * to tenants as the one it replaces. The rebuild creates and renames tables,
+ * which the runtime role may not: it runs on the owner's pool, in the system
+ * context (the tables FORCE row-level security, the owner included).
  */
-import { withTransaction, type DbLogger, type DbPool, type Queryable } from '@bulwark/db';
+import pg from 'pg';
+import { withSystemContext, withTransaction, type DbLogger, type DbPool, type Queryable } from '@bulwark/db';
 import { readGlobalLog, START, type GlobalPosition } from '../store/global-log.ts';
 import { forgetParkedEventsExcept, type ParkedEvent } from '../store/parked-events.ts';
 import { applyOrPark, type Parked } from './parking.ts';
@@ -46,7 +54,46 @@ async function replay(db: Queryable, projection: Projection, tables: TableNames,
   }
 }
 
-export async function rebuildProjection(options: { pool: DbPool; projection: Projection; log: DbLogger; batchSize?: number; onParked?: (parked: Parked) => void }): Promise<RebuildResult> {
+/**
+ * Gives table `to` the row-level security (enabled, forced, every policy) and
+ * the privileges of table `from`, both in the current schema.
+ */
+export async function copySecurity(db: Queryable, from: string, to: string): Promise<void> {
+  const { rows: [rel] } = await db.query<{ rls: boolean; force: boolean }>({
+    text: 'SELECT relrowsecurity AS rls, relforcerowsecurity AS force FROM pg_class WHERE oid = to_regclass(quote_ident($1))',
+    values: [from],
+  });
+  if (!rel) throw new Error(`copySecurity: no table ${from}`);
+  if (rel.rls) await db.query(`ALTER TABLE ${q(to)} ENABLE ROW LEVEL SECURITY`);
+  if (rel.force) await db.query(`ALTER TABLE ${q(to)} FORCE ROW LEVEL SECURITY`);
+  const { rows: policies } = await db.query<{ name: string; permissive: string; roles: string[]; cmd: string; qual: string | null; with_check: string | null }>({
+    text: `SELECT policyname AS name, permissive, roles::text[] AS roles, cmd, qual, with_check FROM pg_policies
+           WHERE schemaname = current_schema() AND tablename = $1 ORDER BY policyname`,
+    values: [from],
+  });
+  for (const p of policies) {
+    const roles = p.roles.map((r) => (r === 'public' ? 'PUBLIC' : pg.escapeIdentifier(r))).join(', ');
+    await db.query(
+      `CREATE POLICY ${pg.escapeIdentifier(p.name)} ON ${q(to)} AS ${p.permissive} FOR ${p.cmd} TO ${roles}` +
+        (p.qual === null ? '' : ` USING (${p.qual})`) +
+        (p.with_check === null ? '' : ` WITH CHECK (${p.with_check})`),
+    );
+  }
+  const { rows: grants } = await db.query<{ grantee: string | null; privilege: string }>({
+    text: `SELECT r.rolname AS grantee, a.privilege_type AS privilege
+           FROM pg_class c, aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+           WHERE c.oid = to_regclass(quote_ident($1)) AND a.grantee <> c.relowner`,
+    values: [from],
+  });
+  for (const g of grants) await db.query(`GRANT ${g.privilege} ON ${q(to)} TO ${g.grantee === null ? 'PUBLIC' : pg.escapeIdentifier(g.grantee)}`);
+}
+
+/** Rebuilds on `pool`, which must be the tables' owner (it creates, renames and drops them). */
+export function rebuildProjection(options: { pool: DbPool; projection: Projection; log: DbLogger; batchSize?: number; onParked?: (parked: Parked) => void }): Promise<RebuildResult> {
+  return withSystemContext(options.pool, 'orders.projection-rebuild', () => rebuild(options));
+}
+
+async function rebuild(options: { pool: DbPool; projection: Projection; log: DbLogger; batchSize?: number; onParked?: (parked: Parked) => void }): Promise<RebuildResult> {
   const { pool, projection, log } = options;
   const batchSize = options.batchSize ?? 1_000;
   const shadow: TableNames = Object.fromEntries(projection.tables.map((t) => [t, `${t}_rebuild`]));
@@ -54,6 +101,7 @@ export async function rebuildProjection(options: { pool: DbPool; projection: Pro
     for (const t of projection.tables) {
       await tx.query(`DROP TABLE IF EXISTS ${q(`${t}_rebuild`)}`);
       await tx.query(`CREATE TABLE ${q(`${t}_rebuild`)} (LIKE ${q(t)} INCLUDING ALL)`);
+      await copySecurity(tx, t, `${t}_rebuild`);
     }
   });
   log.info({ projection: projection.name }, 'projection rebuild started');

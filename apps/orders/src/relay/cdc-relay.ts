@@ -50,7 +50,7 @@ export interface CdcRelayOptions {
    * EVENTS_INVALID_ENVELOPE) as a dead letter; the transaction is confirmed once
    * this resolves. Without it such an event holds the slot, like an unknown type.
    */
-  park?: (event: { eventId: string; streamId: string; version: number; type: string }, err: Error & { code?: string }) => Promise<void>;
+  park?: (event: { eventId: string; streamId: string; version: number; type: string; tenantId: string | null }, err: Error & { code?: string }) => Promise<void>;
 }
 
 /** The stored form of an event the relay publishes (a row of the `events` table). */
@@ -87,6 +87,7 @@ interface RowEvent {
   type: string;
   data: Record<string, unknown>;
   recorded_at: Date;
+  tenant_id: string | null;
 }
 
 export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
@@ -181,7 +182,7 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
         const publishing = publish(event).catch((err: unknown) => {
           if (!park || !isAppError(err) || !PARKABLE.has(err.code)) throw err;
           log.error({ err, eventId: event.eventId, streamId: event.streamId, type: event.type }, 'cdc relay parked an event its topic schema refuses');
-          return park({ eventId: event.eventId, streamId: event.streamId, version: event.version, type: event.type }, err);
+          return park({ eventId: event.eventId, streamId: event.streamId, version: event.version, type: event.type, tenantId: row.tenant_id ?? null }, err);
         });
         // Awaited by the commit's link of the chain; a link that never runs (earlier failure, stop) must not leave an unhandled rejection.
         publishing.catch(() => undefined);

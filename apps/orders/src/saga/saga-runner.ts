@@ -11,9 +11,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { DbLogger, DbPool } from '@bulwark/db';
+import { withSystemContext, withTenant, type DbLogger, type DbPool } from '@bulwark/db';
 import { decide, expire, isTerminal, type Decision, type SagaPolicy, type SagaState } from './checkout-saga.ts';
-import { claimDueSagas, countSagas, recordDecision, releaseLease } from './saga-store.ts';
+import { claimDueSagas, countSagas, recordDecision, releaseLease, type ClaimedSaga } from './saga-store.ts';
 import { executeStep, type StepDeps } from './saga-steps.ts';
 
 export interface SagaRunnerOptions {
@@ -59,7 +59,7 @@ export function createSagaRunner(options: SagaRunnerOptions): SagaRunner {
     labelNames: ['status'],
     registers: [options.registry],
     async collect() {
-      const rows = await countSagas(pool).catch(() => []);
+      const rows = await withSystemContext(pool, 'orders.saga-metrics', () => countSagas(pool)).catch(() => []);
       this.reset();
       let overdue = 0;
       for (const r of rows) {
@@ -111,14 +111,15 @@ export function createSagaRunner(options: SagaRunnerOptions): SagaRunner {
   async function poll(): Promise<void> {
     while (!stopped) {
       const room = options.concurrency - active.size;
-      let claimed: SagaState[] = [];
+      let claimed: ClaimedSaga[] = [];
       if (room > 0) {
-        claimed = await claimDueSagas(pool, owner, room, options.leaseMs).catch((err: unknown) => {
+        // The claim sees every tenant's sagas; each saga is then driven as its tenant (its order, its calls downstream).
+        claimed = await withSystemContext(pool, 'orders.saga-claim', () => claimDueSagas(pool, owner, room, options.leaseMs)).catch((err: unknown) => {
           log.error({ err }, 'saga claim failed');
           return [];
         });
-        for (const saga of claimed) {
-          const run: Promise<void> = drive(saga)
+        for (const { state: saga, tenant } of claimed) {
+          const run: Promise<void> = withTenant(tenant, () => drive(saga))
             .catch((err: unknown) => log.error({ err, sagaId: saga.sagaId }, 'saga run failed; resumed after its lease expires'))
             .finally(() => {
               active.delete(run);

@@ -61,22 +61,31 @@ export async function sagaSteps(db: Queryable, sagaId: string): Promise<SagaStep
   return rows;
 }
 
+/** A claimed saga and the tenant whose order it checks out (its steps run scoped to it). */
+export interface ClaimedSaga {
+  state: SagaState;
+  tenant: string;
+}
+
 /**
  * Claims up to `limit` due sagas for `owner`: unfinished, due, and not leased
- * (or their lease ran out — the owner died). Returns their states.
+ * (or their lease ran out — the owner died). Every tenant's: call it in the
+ * system context. A saga of no tenant (written before tenants) is not
+ * claimed: nothing could drive it, as its order is visible to no tenant.
  */
-export async function claimDueSagas(db: Queryable, owner: string, limit: number, leaseMs: number): Promise<SagaState[]> {
-  const { rows } = await db.query<{ state: SagaState }>({
+export async function claimDueSagas(db: Queryable, owner: string, limit: number, leaseMs: number): Promise<ClaimedSaga[]> {
+  const { rows } = await db.query<{ state: SagaState; tenant_id: string }>({
     name: 'orders.saga.claim',
     text: `WITH due AS (
              SELECT saga_id FROM checkout_sagas
              WHERE status IN ('running', 'compensating') AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
+               AND tenant_id IS NOT NULL
              ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
            UPDATE checkout_sagas s SET lease_owner = $1, lease_until = now() + $3 * interval '1 millisecond'
-           FROM due WHERE s.saga_id = due.saga_id RETURNING s.state`,
+           FROM due WHERE s.saga_id = due.saga_id RETURNING s.state, s.tenant_id`,
     values: [owner, limit, leaseMs],
   });
-  return rows.map((r) => r.state);
+  return rows.map((r) => ({ state: r.state, tenant: r.tenant_id }));
 }
 
 /** Gives a saga's lease back (shutdown, or waiting for a backoff). */

@@ -3,11 +3,12 @@
  * fetch with a per-call timeout, through an opossum circuit breaker that
  * counts only transient failures (timeouts, network errors, 5xx); a 4xx is a
  * business answer and passes through as a response. Every unsafe call carries
- * the saga's Idempotency-Key, so retrying after a timeout is safe.
+ * the saga's Idempotency-Key, so retrying after a timeout is safe, and the
+ * tenant the saga runs for (`x-auth-tenant`, as the gateway forwards it).
  */
 import CircuitBreaker from 'opossum';
 import { Counter, type Registry } from 'prom-client';
-import type { DbLogger } from '@bulwark/db';
+import { currentDbContext, type DbLogger } from '@bulwark/db';
 
 export interface ServiceResponse {
   status: number;
@@ -83,10 +84,14 @@ export function createServiceClient(options: { name: string; baseUrl: string; ti
       return breaker.opened ? 'open' : 'closed';
     },
     async call(method, path, callOptions = {}) {
+      // The saga acts for its order's tenant: inventory and payments scope their rows to it, as behind the gateway.
+      const context = currentDbContext();
+      const tenant = context?.kind === 'tenant' ? context.tenant : undefined;
       const attempt = async (): Promise<ServiceResponse> => {
         const headers: Record<string, string> = { accept: 'application/json' };
         if (callOptions.body !== undefined) headers['content-type'] = 'application/json';
         if (callOptions.idempotencyKey) headers['idempotency-key'] = callOptions.idempotencyKey;
+        if (tenant !== undefined) headers['x-auth-tenant'] = tenant;
         let res: Response;
         try {
           res = await fetch(`${base}${path}`, {

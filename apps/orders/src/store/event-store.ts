@@ -35,6 +35,8 @@ export interface RecordedEvent {
   data: unknown;
   metadata: Record<string, unknown>;
   recordedAt: Date;
+  /** Whose event it is (tenant_id); null only for rows written before tenants (visible to no tenant). */
+  tenantId: string | null;
 }
 
 export interface AppendResult {
@@ -119,9 +121,10 @@ export interface EventRow {
   data: unknown;
   metadata: Record<string, unknown>;
   recorded_at: Date;
+  tenant_id: string | null;
 }
 
-export const EVENT_COLUMNS = 'id, transaction_id::text AS transaction_id, event_id, stream_id, version, type, data, metadata, recorded_at';
+export const EVENT_COLUMNS = 'id, transaction_id::text AS transaction_id, event_id, stream_id, version, type, data, metadata, recorded_at, tenant_id';
 
 export function toRecordedEvent(row: EventRow): RecordedEvent {
   return {
@@ -133,6 +136,7 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
     data: row.data,
     metadata: row.metadata,
     recordedAt: row.recorded_at,
+    tenantId: row.tenant_id,
   };
 }
 
@@ -148,7 +152,7 @@ export async function loadStream(db: Queryable, streamId: string, schemaVersion:
       SELECT ${EVENT_COLUMNS}, NULL::jsonb AS snapshot_state, NULL::int AS snapshot_version
       FROM events WHERE stream_id = $1 AND version > COALESCE((SELECT version FROM snap), 0)
       UNION ALL
-      SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, state, version FROM snap
+      SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, state, version FROM snap
       ORDER BY version NULLS FIRST`,
     values: [streamId, schemaVersion],
   });

@@ -49,6 +49,19 @@ const toParked = (r: ParkedRow): ParkedEvent => ({
 const COLUMNS = 'projection, event_id::text AS event_id, transaction_id::text AS transaction_id, id::text AS id, stream_id, version, type, error_code, error, parked_at';
 
 /**
+ * The tenant a dead letter is filed under: the event's. An event written
+ * before tenants has none; its dead letter goes under `-`, which no tenant
+ * can be (isTenantId), so only system work and reporting see it and the
+ * projector is not stopped by the presence check.
+ */
+export function tenantOfParked(tenantId: string | null): string {
+  return tenantId ?? UNASSIGNED_TENANT;
+}
+
+/** Files what belongs to no tenant (events from before tenants); never a valid tenant id. */
+export const UNASSIGNED_TENANT = '-';
+
+/**
  * Records (or re-records, with the latest error) that `projection` could not
  * apply `event`; `isNew` is false when it was parked already (a rebuild
  * meeting it again).
@@ -57,11 +70,11 @@ export async function parkEvent(db: Queryable, projection: string, event: Record
   // xmax = 0 only on a row this statement inserted (an updated row carries our xid as xmax).
   const { rows } = await db.query<ParkedRow & { is_new: boolean }>({
     name: 'orders.parked.insert',
-    text: `INSERT INTO projection_parked_events (projection, event_id, transaction_id, id, stream_id, version, type, error_code, error)
-           VALUES ($1, $2, $3::xid8, $4, $5, $6, $7, $8, $9)
+    text: `INSERT INTO projection_parked_events (projection, event_id, transaction_id, id, stream_id, version, type, error_code, error, tenant_id)
+           VALUES ($1, $2, $3::xid8, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (projection, event_id) DO UPDATE SET error_code = EXCLUDED.error_code, error = EXCLUDED.error, parked_at = now()
            RETURNING ${COLUMNS}, (xmax = 0) AS is_new`,
-    values: [projection, event.eventId, event.position.transactionId, event.position.id, event.streamId, event.version, event.type, error.code, error.message],
+    values: [projection, event.eventId, event.position.transactionId, event.position.id, event.streamId, event.version, event.type, error.code, error.message, tenantOfParked(event.tenantId)],
   });
   const row = rows[0]!;
   return { parked: toParked(row), isNew: row.is_new };

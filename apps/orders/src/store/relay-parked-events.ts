@@ -5,7 +5,7 @@
  */
 import type { Queryable } from '@bulwark/db';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow, type RecordedEvent } from './event-store.ts';
-import type { ParkedEvent } from './parked-events.ts';
+import { tenantOfParked, type ParkedEvent } from './parked-events.ts';
 
 /** A projection's dead letter without projection and position, plus when it went out again. */
 export type RelayParkedEvent = Omit<ParkedEvent, 'projection' | 'position'> & { republishedAt: string | null };
@@ -22,13 +22,13 @@ interface Row {
 }
 
 /** Records a parked event; a redelivery of the same event keeps the first record (returns false). */
-export async function parkRelayEvent(db: Queryable, e: { eventId: string; streamId: string; version: number; type: string; errorCode: string | null; error: string }): Promise<boolean> {
+export async function parkRelayEvent(db: Queryable, e: { eventId: string; streamId: string; version: number; type: string; tenantId: string | null; errorCode: string | null; error: string }): Promise<boolean> {
   const { rowCount } = await db.query({
     name: 'orders.relay.park',
-    text: `INSERT INTO relay_parked_events (event_id, stream_id, version, type, error_code, error) VALUES ($1, $2, $3, $4, $5, $6)
+    text: `INSERT INTO relay_parked_events (event_id, stream_id, version, type, error_code, error, tenant_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (event_id) DO UPDATE SET republished_at = NULL, error = EXCLUDED.error, error_code = EXCLUDED.error_code
            WHERE relay_parked_events.republished_at IS NOT NULL`,
-    values: [e.eventId, e.streamId, e.version, e.type, e.errorCode, e.error.slice(0, 2000)],
+    values: [e.eventId, e.streamId, e.version, e.type, e.errorCode, e.error.slice(0, 2000), tenantOfParked(e.tenantId)],
   });
   return (rowCount ?? 0) > 0;
 }
