@@ -19,6 +19,9 @@ export const SERVICE_SECRET = 'orders-secret-0123456789abcdef0123456789';
 export const TEST_CLIENTS = [
   { client_id: 'shop-web', client_secret: RP_SECRET, client_name: 'Bulwark Shop', redirect_uris: [RP_CALLBACK], post_logout_redirect_uris: [RP_LOGGED_OUT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' },
   { client_id: 'shop-spa', client_name: 'Bulwark SPA', redirect_uris: [RP_CALLBACK], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'none' },
+  // Through the gateway a confidential client sends its secret in the body: the gateway treats any Authorization header as a bearer token to verify.
+  { client_id: 'shop-web-post', client_secret: RP_SECRET, client_name: 'Bulwark Shop', redirect_uris: [RP_CALLBACK], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post' },
+  { client_id: 'reports', client_secret: SERVICE_SECRET, client_name: 'reports (service)', redirect_uris: [], grant_types: ['client_credentials'], response_types: [], token_endpoint_auth_method: 'client_secret_post' },
 ];
 
 export async function startWithIssuer(t: TestIdentity, extra: Record<string, string> = {}): Promise<{ app: IdentityApp; url: string }> {
@@ -28,9 +31,9 @@ export async function startWithIssuer(t: TestIdentity, extra: Record<string, str
   return { app: started.app, url };
 }
 
-export async function relyingParty(issuer: string, clientId = 'shop-web', secret: string | undefined = RP_SECRET): Promise<oidc.Configuration> {
+export async function relyingParty(issuer: string, clientId = 'shop-web', secret: string | undefined = RP_SECRET, method: 'basic' | 'post' = 'basic'): Promise<oidc.Configuration> {
   const metadata = { id_token_signed_response_alg: 'ES256' };
-  const auth = secret === undefined ? oidc.None() : oidc.ClientSecretBasic(secret);
+  const auth = secret === undefined ? oidc.None() : method === 'post' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
   return oidc.discovery(new URL(issuer), clientId, metadata, auth, { execute: [oidc.allowInsecureRequests] });
 }
 
