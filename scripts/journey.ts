@@ -137,6 +137,11 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
   const history = await call('order history', 'GET', `/v1/customers/${me.id}/orders`, [200]);
   if (!history.orders.some((o: { orderId: string }) => o.orderId === orderId)) throw new Error(`order ${orderId} is not in ${email}'s history`);
 
+  // Webhook endpoints are the organisation's, managed by its admins; the tenant comes from the token.
+  await call('a customer lists the webhook endpoints (admins only)', 'GET', '/v1/webhooks/endpoints', [403]);
+  const adminAuth = { authorization: `Bearer ${await registeredSession(urls, DEMO_ADMIN, step, expect)}` };
+  expect({ name: 'the admin lists its organisation\'s webhook endpoints', method: 'GET', path: '/v1/webhooks/endpoints', ...(await send(urls.gateway, 'GET', '/v1/webhooks/endpoints', undefined, adminAuth)) }, [200]);
+
   // Someone of another organisation: the order does not exist for them.
   const other = `journey-${randomUUID().slice(0, 8)}@acme.test`;
   const otherAuth = { authorization: `Bearer ${await registeredSession(urls, other, step, expect, OTHER_TENANT)}` };
