@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { Browser, formAction, formField, relyingParty, RP_CALLBACK, RP_LOGGED_OUT, SERVICE_SECRET, startWithIssuer } from './oidc-support.ts';
-import { login, PASSWORD, PROBLEM, setupIdentity, TENANT, verifiedAccount, type TestIdentity } from './support.ts';
+import { call, login, PASSWORD, PROBLEM, setupIdentity, TENANT, verifiedAccount, type TestIdentity } from './support.ts';
 
 let t: TestIdentity;
 let url: string;
@@ -113,6 +113,25 @@ describe('the OIDC provider with openid-client', () => {
     const again = await authorize(rp);
     const page = await browser.follow(again.authUrl, RP_CALLBACK);
     expect(page.html).toContain('<h1>Sign in</h1>');
+  });
+
+  it('when the password is reset, then the account\'s OIDC grants and provider session end too: refresh, userinfo and silent sign-in are refused', async () => {
+    const { email } = await verifiedAccount(t, url);
+    const browser = new Browser();
+    const { verifier, state, nonce, authUrl } = await authorize(rp);
+    const tokens = await oidc.authorizationCodeGrant(rp, new URL(await signIn(browser, authUrl, email)), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    const sub = tokens.claims()!.sub;
+    expect((await oidc.fetchUserInfo(rp, tokens.access_token, sub)).sub).toBe(sub);
+
+    await call(url, 'POST', '/v1/password-resets', { tenant: TENANT, email });
+    const mail = await t.mail.next(email, 'reset-password');
+    expect((await call(url, 'POST', '/v1/password-resets/confirm', { token: mail.token, password: 'a-brand-new-passphrase-7' })).status).toBe(204);
+
+    await expect(oidc.refreshTokenGrant(rp, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.fetchUserInfo(rp, tokens.access_token, sub)).rejects.toBeInstanceOf(oidc.WWWAuthenticateChallengeError);
+    // the browser's provider session is gone: the next authorization asks for the password
+    const again = await authorize(rp, 'openid');
+    expect((await browser.follow(again.authUrl, RP_CALLBACK)).html).toContain('<h1>Sign in</h1>');
   });
 
   it('when a service uses client credentials, then it gets an ES256 JWT for the platform API that verifies against identity\'s JWKS with the gateway\'s rules', async () => {

@@ -10,6 +10,7 @@ import { identityError } from '../errors.ts';
 import type { AccountMailKind } from '../mail/mailer.ts';
 import { findTenantById, findTenantBySlug, findUserByEmail, findUserById, insertUser, markEmailVerified, setPasswordHash, updateProfile, type Tenant, type User } from '../store/accounts-store.ts';
 import { forgetAccount } from '../store/lockout-store.ts';
+import { revokeAccountPayloads } from '../store/oidc-store.ts';
 import { consumeOneTimeToken, insertOneTimeToken, isSessionLive, revokeUserSessions, voidOneTimeTokens, type OneTimePurpose } from '../store/sessions-store.ts';
 import type { AccessClaims } from './access-tokens.ts';
 import { timed, type IdentityContext } from './context.ts';
@@ -115,6 +116,8 @@ export async function confirmPasswordReset(ctx: IdentityContext, input: { token:
     await setPasswordHash(tx, userId, passwordHash, true);
     await voidOneTimeTokens(tx, userId, 'reset-password');
     await forgetAccount(tx, user.tenantId, user.email);
+    // The OIDC provider's sessions, grants and tokens of the account end with identity's own.
+    await revokeAccountPayloads(tx, userId);
     return revokeUserSessions(tx, userId, 'password-reset');
   });
   ctx.metrics.sessionsRevoked.inc({ reason: 'password-reset' }, revoked);

@@ -59,6 +59,12 @@ export async function revokeGrant(db: Queryable, grantId: string): Promise<void>
   await db.query({ name: 'identity.oidc_revoke_grant', text: 'DELETE FROM oidc_payloads WHERE grant_id = $1', values: [grantId] });
 }
 
+/** Removes every OIDC row of the account: provider sessions, grants, codes, access and refresh tokens. */
+export async function revokeAccountPayloads(db: Queryable, accountId: string): Promise<number> {
+  const { rowCount } = await db.query({ name: 'identity.oidc_revoke_account', text: "DELETE FROM oidc_payloads WHERE payload ? 'accountId' AND payload ->> 'accountId' = $1", values: [accountId] });
+  return rowCount ?? 0;
+}
+
 export async function deleteExpiredPayloads(db: Queryable, afterSeconds: number, batch = 1000): Promise<number> {
   const { rowCount } = await db.query({
     name: 'identity.oidc_delete_expired',
