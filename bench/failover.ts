@@ -23,8 +23,8 @@ import { Registry } from 'prom-client';
 import { ensureCluster } from '../scripts/cluster/index.ts';
 import { silentLogger } from '../operators/platform-operator/src/log.ts';
 import { Operator } from '../operators/platform-operator/src/operator.ts';
-import { LocalDriver } from '../operators/platform-operator/src/postgres/local.ts';
-import { ContinuousWriter, query, resolveService, Testbed } from '../operators/platform-operator/src/postgres/testbed.ts';
+import { LocalDriver } from '../operators/platform-operator/test/postgres/local-driver.ts';
+import { ContinuousWriter, query, resolveService, Testbed } from '../operators/platform-operator/test/postgres/testbed.ts';
 import { POSTGRESCLUSTER, type PostgresCluster, postgresClusterController } from '../operators/platform-operator/src/reconcilers/postgrescluster.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);

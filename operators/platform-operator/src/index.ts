@@ -17,26 +17,21 @@ export {
 export { createOperatorLogger, defaultLogger, type Logger, silentLogger } from './log.ts';
 export { Operator, type OperatorOptions } from './operator.ts';
 export { backoffDelay, type BackoffOptions, type RateLimitOptions, TokenBucket, WorkQueue, type WorkQueueOptions } from './queue.ts';
-export { CRONTASK, CRONTASK_FINALIZER, type CronTask, cronTaskController, cronTaskReconciler, desiredStatus, RunIndex } from './reconcilers/crontask.ts';
+export { cronTaskController, type CronTaskControllerOptions } from './reconcilers/crontask.ts';
+export { type CronTaskReconcilerOptions, cronTaskReconciler } from './reconcilers/crontask-reconciler.ts';
+export { TaskReconciliation } from './reconcilers/crontask-reconciliation.ts';
+export { CRONTASK, CRONTASK_FINALIZER, type CronTask, desiredStatus, specOrMetaChanged } from './reconcilers/crontask-resource.ts';
+export { RunIndex } from './reconcilers/crontask-run-index.ts';
 export { type ConcurrencyPolicy, planTicks, type TickPlan } from './reconcilers/crontask-plan.ts';
 export { CRONTASKRUN, type CronTaskRun, HEADERS as CRONTASK_HEADERS, runName, RunStore } from './reconcilers/crontask-runs.ts';
 export { latestTickAtOrBefore, nextScheduleTime, ScheduleError, ticksBetween } from './reconcilers/crontask-schedule.ts';
-export {
-  ClusterLease,
-  clusterObjects,
-  EndpointSliceRouter,
-  failoverMetrics,
-  type FailoverMetrics,
-  type FailoverOutcome,
-  KubernetesDriver,
-  POSTGRESCLUSTER,
-  type PostgresCluster,
-  postgresClusterController,
-  postgresClusterReconciler,
-  PodLabelRouter,
-  type Router,
-  SWITCHOVER_ANNOTATION,
-} from './reconcilers/postgrescluster.ts';
-export { chooseCandidate, decide, failoverSteps, type InstanceProbe, type PostgresClusterSpec, validateSpec } from './reconcilers/postgrescluster-decide.ts';
+export { postgresClusterController } from './reconcilers/postgrescluster.ts';
+export { type FailoverMetrics, failoverMetrics, type FailoverOutcome } from './reconcilers/postgrescluster-failover.ts';
+export { ClusterLease } from './reconcilers/postgrescluster-lease.ts';
+export { clusterObjects, POSTGRES_ENTRYPOINT } from './reconcilers/postgrescluster-manifests.ts';
+export { chooseAction, chooseCandidate, type ClusterAction, type ClusterHistory, failoverSteps, type InstanceProbe, type PostgresClusterSpec, validateSpec } from './reconcilers/postgrescluster-policy.ts';
+export { ClusterReconciliation, type PostgresClusterDeps, postgresClusterReconciler } from './reconcilers/postgrescluster-reconciliation.ts';
+export { POSTGRESCLUSTER, type PostgresCluster, SWITCHOVER_ANNOTATION } from './reconcilers/postgrescluster-resource.ts';
+export { EndpointSliceRouter, PodLabelRouter, type Router } from './reconcilers/postgrescluster-routers.ts';
+export { KubernetesDriver } from './postgres/kubernetes-driver.ts';
 export type { InstanceDriver, InstanceInfo } from './postgres/driver.ts';
-export { LocalDriver, LocalInstance } from './postgres/local.ts';

@@ -13,8 +13,8 @@ import { ensureCluster } from '../../../scripts/cluster/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { Operator } from '../src/operator.ts';
 import type { InstanceDriver } from '../src/postgres/driver.ts';
-import { LocalDriver } from '../src/postgres/local.ts';
-import { ContinuousWriter, CuttableProxy, query, resolveService, Testbed } from '../src/postgres/testbed.ts';
+import { LocalDriver } from './postgres/local-driver.ts';
+import { ContinuousWriter, CuttableProxy, query, resolveService, Testbed } from './postgres/testbed.ts';
 import { POSTGRESCLUSTER, type PostgresCluster, postgresClusterController, SWITCHOVER_ANNOTATION } from '../src/reconcilers/postgrescluster.ts';
 import { CLUSTER_START_MS, connect, createNamespace, deleteNamespace, eventually, installCrds } from './helpers.ts';
 

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { type Clock, systemClock } from '../src/clock.ts';
 import { LeaderElector, type LeaderElectorOptions } from '../src/leader.ts';
 import { silentLogger } from '../src/log.ts';
-import { ClusterLease } from '../src/reconcilers/postgrescluster.ts';
+import { ClusterLease } from '../src/reconcilers/postgrescluster-lease.ts';
 import { CLUSTER_START_MS, connect, createNamespace, deleteNamespace, eventually } from './helpers.ts';
 
 // Short timings so expiry happens within a test; same ratios rules as production.

@@ -13,7 +13,10 @@ import { Registry } from 'prom-client';
 import { KubeWriter } from '../src/kube.ts';
 import { silentLogger } from '../src/log.ts';
 import { Operator } from '../src/operator.ts';
-import { KubernetesDriver, PodLabelRouter, POSTGRESCLUSTER, type PostgresCluster, postgresClusterController, ROLE_LABEL } from '../src/reconcilers/postgrescluster.ts';
+import { KubernetesDriver } from '../src/postgres/kubernetes-driver.ts';
+import { POSTGRESCLUSTER, type PostgresCluster, postgresClusterController } from '../src/reconcilers/postgrescluster.ts';
+import { ROLE_LABEL } from '../src/reconcilers/postgrescluster-resource.ts';
+import { PodLabelRouter } from '../src/reconcilers/postgrescluster-routers.ts';
 import { ensureCluster } from '../../../scripts/cluster/index.ts';
 import { CLUSTER_START_MS, connect, createNamespace, deleteNamespace, eventually, installCrds } from './helpers.ts';
 

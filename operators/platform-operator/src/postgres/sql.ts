@@ -6,7 +6,7 @@
  * everything else is parameterised.
  */
 import pg from 'pg';
-import type { InstanceProbe } from '../reconcilers/postgrescluster-decide.ts';
+import type { InstanceProbe } from '../reconcilers/postgrescluster-policy.ts';
 import { parseLsn } from './lsn.ts';
 
 export interface Endpoint {

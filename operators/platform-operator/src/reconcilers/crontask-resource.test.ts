@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { CRONTASK_FINALIZER, type CronTask, desiredStatus, specOrMetaChanged } from './crontask.ts';
+import { CRONTASK_FINALIZER, type CronTask, desiredStatus, specOrMetaChanged } from './crontask-resource.ts';
 
 const now = new Date('2026-11-22T08:07:00.000Z');
 

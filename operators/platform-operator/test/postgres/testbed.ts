@@ -16,8 +16,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
 import pg from 'pg';
-import { LocalInstance } from './local.ts';
-import type { Endpoint } from './sql.ts';
+import { LocalInstance } from './local-driver.ts';
+import type { Endpoint } from '../../src/postgres/sql.ts';
 
 const exec = promisify(execFile);
 

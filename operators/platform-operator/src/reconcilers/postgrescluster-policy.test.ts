@@ -1,18 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   chooseCandidate,
-  type ClusterMemory,
-  decide,
+  type ClusterHistory,
+  chooseAction,
   desiredSyncNames,
   failoverSteps,
   type InstanceProbe,
   type PostgresClusterSpec,
   SPEC_DEFAULTS,
   validateSpec,
-} from './postgrescluster-decide.ts';
+} from './postgrescluster-policy.ts';
 
 const spec = (over: Partial<PostgresClusterSpec> = {}): PostgresClusterSpec => ({ ...SPEC_DEFAULTS, instances: 3, ...over });
-const memory = (over: Partial<ClusterMemory> = {}): ClusterMemory => ({ currentPrimary: 'pg-0', failures: 0, syncStandbys: [], pendingRejoin: [], ...over });
+const history = (over: Partial<ClusterHistory> = {}): ClusterHistory => ({ currentPrimary: 'pg-0', failures: 0, syncStandbys: [], pendingRejoin: [], ...over });
 const primary = (name = 'pg-0', lsn = 1000n): InstanceProbe => ({ name, reachable: true, alive: true, inRecovery: false, currentLsn: lsn, replicas: [] });
 const replica = (name: string, receiveLsn: bigint, over: Partial<InstanceProbe> = {}): InstanceProbe => ({ name, reachable: true, alive: true, inRecovery: true, receiveLsn, replayLsn: receiveLsn, ...over });
 const down = (name = 'pg-0', over: Partial<InstanceProbe> = {}): InstanceProbe => ({ name, reachable: false, error: 'timeout', ...over });
@@ -33,47 +33,47 @@ describe('validateSpec', () => {
   });
 });
 
-describe('decide', () => {
+describe('chooseAction', () => {
   it('when the spec is invalid, then nothing is acted on', () => {
-    expect(decide(spec({ instances: 12 }), memory(), [down()])).toEqual({ kind: 'invalid', problems: ['spec.instances must be an integer in [1, 9] (got 12)'] });
+    expect(chooseAction(spec({ instances: 12 }), history(), [down()])).toEqual({ kind: 'invalid', problems: ['spec.instances must be an integer in [1, 9] (got 12)'] });
   });
 
   it('when no primary is recorded and exactly one instance is writable, then it becomes the primary', () => {
-    expect(decide(spec(), memory({ currentPrimary: undefined }), [replica('pg-1', 5n), primary('pg-0')])).toEqual({ kind: 'bootstrap', primary: 'pg-0' });
+    expect(chooseAction(spec(), history({ currentPrimary: undefined }), [replica('pg-1', 5n), primary('pg-0')])).toEqual({ kind: 'bootstrap', primary: 'pg-0' });
   });
 
   it('when no primary is recorded and two instances are writable, then it refuses to guess', () => {
-    const d = decide(spec(), memory({ currentPrimary: undefined }), [primary('pg-0'), primary('pg-1')]);
+    const d = chooseAction(spec(), history({ currentPrimary: undefined }), [primary('pg-0'), primary('pg-1')]);
     expect(d.kind).toBe('wait');
   });
 
   it('when the primary fails fewer times than the threshold, then it is only suspect; at the threshold, failover', () => {
-    expect(decide(spec({ failureThreshold: 3 }), memory({ failures: 1 }), [down(), replica('pg-1', 900n)])).toEqual({ kind: 'suspect', failures: 2, reason: 'probe failed: timeout' });
-    expect(decide(spec({ failureThreshold: 3 }), memory({ failures: 2 }), [down(), replica('pg-1', 900n)])).toEqual({ kind: 'failover', from: 'pg-0', reason: 'probe failed: timeout' });
+    expect(chooseAction(spec({ failureThreshold: 3 }), history({ failures: 1 }), [down(), replica('pg-1', 900n)])).toEqual({ kind: 'suspect', failures: 2, reason: 'probe failed: timeout' });
+    expect(chooseAction(spec({ failureThreshold: 3 }), history({ failures: 2 }), [down(), replica('pg-1', 900n)])).toEqual({ kind: 'failover', from: 'pg-0', reason: 'probe failed: timeout' });
   });
 
   it('when the host view says the primary is gone, then failover does not wait for the threshold', () => {
-    expect(decide(spec({ failureThreshold: 5 }), memory(), [down('pg-0', { alive: false })])).toEqual({ kind: 'failover', from: 'pg-0', reason: 'instance gone (host view)' });
+    expect(chooseAction(spec({ failureThreshold: 5 }), history(), [down('pg-0', { alive: false })])).toEqual({ kind: 'failover', from: 'pg-0', reason: 'instance gone (host view)' });
   });
 
   it('when the recorded primary is in recovery, then that counts as a failure', () => {
-    expect(decide(spec({ failureThreshold: 1 }), memory(), [replica('pg-0', 5n)])).toEqual({ kind: 'failover', from: 'pg-0', reason: 'primary is in recovery' });
+    expect(chooseAction(spec({ failureThreshold: 1 }), history(), [replica('pg-0', 5n)])).toEqual({ kind: 'failover', from: 'pg-0', reason: 'primary is in recovery' });
   });
 
   it('when the primary is healthy and another instance is writable or pending rejoin, then those rejoin', () => {
-    const d = decide(spec(), memory({ pendingRejoin: ['pg-2'] }), [primary('pg-0'), primary('pg-1'), replica('pg-2', 5n), replica('pg-3', 5n)]);
+    const d = chooseAction(spec(), history({ pendingRejoin: ['pg-2'] }), [primary('pg-0'), primary('pg-1'), replica('pg-2', 5n), replica('pg-3', 5n)]);
     expect(d).toEqual({ kind: 'healthy', rejoin: ['pg-1', 'pg-2'] });
   });
 
   it('when a fenced former primary is known stopped, then it rejoins; an unknown unreachable one waits', () => {
-    const d = decide(spec(), memory({ pendingRejoin: ['pg-1', 'pg-2'] }), [primary('pg-0'), down('pg-1', { alive: false }), down('pg-2'), down('pg-3', { alive: false })]);
+    const d = chooseAction(spec(), history({ pendingRejoin: ['pg-1', 'pg-2'] }), [primary('pg-0'), down('pg-1', { alive: false }), down('pg-2'), down('pg-3', { alive: false })]);
     expect(d).toEqual({ kind: 'healthy', rejoin: ['pg-1'] });
   });
 
   it('when a switchover is requested and the primary is healthy, then switchover; when the primary is failing, failure handling wins', () => {
-    expect(decide(spec(), memory(), [primary(), replica('pg-1', 5n)], 'pg-1')).toEqual({ kind: 'switchover', from: 'pg-0', to: 'pg-1' });
-    expect(decide(spec(), memory(), [primary(), replica('pg-1', 5n)], '')).toEqual({ kind: 'switchover', from: 'pg-0', to: undefined });
-    expect(decide(spec({ failureThreshold: 1 }), memory(), [down(), replica('pg-1', 5n)], 'pg-1').kind).toBe('failover');
+    expect(chooseAction(spec(), history(), [primary(), replica('pg-1', 5n)], 'pg-1')).toEqual({ kind: 'switchover', from: 'pg-0', to: 'pg-1' });
+    expect(chooseAction(spec(), history(), [primary(), replica('pg-1', 5n)], '')).toEqual({ kind: 'switchover', from: 'pg-0', to: undefined });
+    expect(chooseAction(spec({ failureThreshold: 1 }), history(), [down(), replica('pg-1', 5n)], 'pg-1').kind).toBe('failover');
   });
 });
 

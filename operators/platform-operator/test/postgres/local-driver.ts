@@ -13,8 +13,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { ClusterRef, InstanceDriver, InstanceInfo } from './driver.ts';
-import { conninfo, type Endpoint, withClient } from './sql.ts';
+import type { ClusterRef, InstanceDriver, InstanceInfo } from '../../src/postgres/driver.ts';
+import { conninfo, type Endpoint, withClient } from '../../src/postgres/sql.ts';
 
 const exec = promisify(execFile);
 /** Where the PostgreSQL 15 binaries are (the same path as scripts/infra/prereqs.ts). */
@@ -26,7 +26,6 @@ async function runPg(binary: string, args: string[], env: NodeJS.ProcessEnv = {}
   const [file, argv] = asUser ? ['runuser', ['-u', asUser, '--', cmd, ...args]] : [cmd, args];
   try {
     // The child needs the inherited environment (PATH, locale) plus PGPASSWORD; nothing is read from it here.
-    // eslint-disable-next-line no-restricted-properties
     const { stdout, stderr } = await exec(file, argv, { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
     return `${stdout}${stderr}`;
   } catch (error) {
@@ -48,7 +47,7 @@ function chown(target: string): void {
 }
 
 const COMMON_CONF = `
-# written by @bulwark/platform-operator src/postgres/local.ts (identical on every instance)
+# written by @bulwark/platform-operator test/postgres/local-driver.ts (identical on every instance)
 unix_socket_directories = ''
 max_connections = 40
 shared_buffers = 16MB

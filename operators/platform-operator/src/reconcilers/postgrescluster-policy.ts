@@ -1,8 +1,9 @@
 /**
- * The PostgresCluster failover brain, pure: what the reconciler should do
- * given the spec, what it remembers (status) and one round of probes. No I/O,
- * no clock: the reconciler executes the returned decision, step by step, in
- * the order `failoverSteps` gives.
+ * The PostgresCluster policy, pure: which action a reconciliation takes
+ * (`chooseAction`) given the spec, the cluster's history (status) and one pass
+ * of probes; which replica to promote (`chooseCandidate`); and the order of a
+ * failover's steps (`failoverSteps`). No I/O, no clock: the reconciliation
+ * (postgrescluster-reconciliation.ts) carries the action out.
  *
  * Safety rules encoded here:
  * - the old primary is fenced (taken off the -rw endpoint, then stopped) before
@@ -40,7 +41,7 @@ export const SPEC_DEFAULTS: PostgresClusterSpec = {
 /** The most instances a cluster may have (one primary + 8 replicas). */
 export const MAX_INSTANCES = 9;
 
-/** One instance as seen by one probe round (SQL) and the host/Kubernetes view. */
+/** One instance as seen by one pass of probes (SQL) and the host/Kubernetes view. */
 export interface InstanceProbe {
   name: string;
   /** The SQL probe succeeded within its timeout. */
@@ -62,8 +63,8 @@ export interface InstanceProbe {
   error?: string;
 }
 
-/** What the reconciler remembers between rounds (kept in status). */
-export interface ClusterMemory {
+/** What a reconciliation knows from earlier ones (kept in status). */
+export interface ClusterHistory {
   currentPrimary?: string;
   /** Consecutive failed probes of the current primary. */
   failures: number;
@@ -75,7 +76,7 @@ export interface ClusterMemory {
   pendingRejoin: string[];
 }
 
-export type Decision =
+export type ClusterAction =
   | { kind: 'invalid'; problems: string[] }
   | { kind: 'wait'; reason: string }
   | { kind: 'bootstrap'; primary: string }
@@ -111,14 +112,14 @@ export function primaryFailed(probe: InstanceProbe | undefined): string | undefi
 }
 
 /**
- * The decision for one round. `switchoverTo` is the unhandled switchover
+ * The action of one reconciliation. `switchoverTo` is the unhandled switchover
  * request ("" = any eligible replica), if any.
  */
-export function decide(spec: PostgresClusterSpec, memory: ClusterMemory, probes: InstanceProbe[], switchoverTo?: string): Decision {
+export function chooseAction(spec: PostgresClusterSpec, history: ClusterHistory, probes: InstanceProbe[], switchoverTo?: string): ClusterAction {
   const problems = validateSpec(spec);
   if (problems.length > 0) return { kind: 'invalid', problems };
   const writable = probes.filter((p) => p.reachable && p.inRecovery === false);
-  const primary = memory.currentPrimary;
+  const primary = history.currentPrimary;
   if (!primary) {
     if (writable.length === 1 && writable[0]) return { kind: 'bootstrap', primary: writable[0].name };
     if (writable.length > 1) return { kind: 'wait', reason: `several writable instances (${writable.map((p) => p.name).join(', ')}) and no recorded primary: refusing to guess` };
@@ -127,7 +128,7 @@ export function decide(spec: PostgresClusterSpec, memory: ClusterMemory, probes:
   const probe = probes.find((p) => p.name === primary);
   const failed = primaryFailed(probe);
   if (failed) {
-    const failures = memory.failures + 1;
+    const failures = history.failures + 1;
     // The host view confirms death at once; a probe failure alone needs the threshold.
     if (probe?.alive === false || failures >= spec.failureThreshold) return { kind: 'failover', from: primary, reason: failed };
     return { kind: 'suspect', failures, reason: failed };
@@ -137,7 +138,7 @@ export function decide(spec: PostgresClusterSpec, memory: ClusterMemory, probes:
   // fenced former primaries once they answer or are known stopped (then the
   // driver restarts them after pg_rewind).
   const rejoin = probes
-    .filter((p) => p.name !== primary && ((p.reachable && (p.inRecovery === false || memory.pendingRejoin.includes(p.name))) || (p.alive === false && memory.pendingRejoin.includes(p.name))))
+    .filter((p) => p.name !== primary && ((p.reachable && (p.inRecovery === false || history.pendingRejoin.includes(p.name))) || (p.alive === false && history.pendingRejoin.includes(p.name))))
     .map((p) => p.name);
   return { kind: 'healthy', rejoin };
 }
