@@ -1,9 +1,10 @@
 /**
- * Reading the apps' Dockerfiles without a Docker engine: a parser for the
+ * Reading the images' Dockerfiles without a Docker engine: a parser for the
  * subset they use (comments, line continuations, ARG before FROM, stages) and
  * the dependency closure a Dockerfile must copy. scripts/test/dockerfiles.test.ts
  * checks the pattern with it and replays each deps stage's `npm ci` in a
- * scratch directory.
+ * scratch directory. An image is built from a runnable workspace: an app
+ * (`apps/<name>`) or the operator (`operators/<name>`).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -68,8 +69,26 @@ export function parseDockerfile(text: string): Dockerfile {
   return { globalArgs, stages, comments };
 }
 
-export function readDockerfile(app: string): Dockerfile {
-  return parseDockerfile(fs.readFileSync(path.join(repoRoot, 'apps', app, 'Dockerfile'), 'utf8'));
+/** The workspace directory of an image's name: `apps/<name>` when it exists, else `operators/<name>`. */
+export function workspaceDir(name: string): string {
+  return fs.existsSync(path.join(repoRoot, 'apps', name, 'package.json')) ? `apps/${name}` : `operators/${name}`;
+}
+
+/** Every workspace that ships as an image: the apps with a `src/main.ts`, and the operators. */
+export function imageWorkspaces(): string[] {
+  const found: string[] = [];
+  for (const parent of ['apps', 'operators']) {
+    const dir = path.join(repoRoot, parent);
+    if (!fs.existsSync(dir)) continue;
+    for (const entry of fs.readdirSync(dir).sort()) {
+      if (fs.existsSync(path.join(dir, entry, 'src', 'main.ts')) && fs.existsSync(path.join(dir, entry, 'package.json'))) found.push(entry);
+    }
+  }
+  return found;
+}
+
+export function readDockerfile(name: string): Dockerfile {
+  return parseDockerfile(fs.readFileSync(path.join(repoRoot, workspaceDir(name), 'Dockerfile'), 'utf8'));
 }
 
 interface PackageJson {
@@ -79,7 +98,7 @@ interface PackageJson {
 
 const readPackage = (dir: string): PackageJson => JSON.parse(fs.readFileSync(path.join(repoRoot, dir, 'package.json'), 'utf8')) as PackageJson;
 
-/** Workspace folders (`packages/<lib>`) an app needs at run time, following their own dependencies. */
+/** Workspace folders (`packages/<lib>`) an app or operator needs at run time, following their own dependencies. */
 export function workspaceClosure(app: string): string[] {
   const byName = new Map<string, string>();
   for (const entry of fs.readdirSync(path.join(repoRoot, 'packages'))) {
@@ -96,7 +115,7 @@ export function workspaceClosure(app: string): string[] {
       }
     }
   };
-  visit(`apps/${app}`);
+  visit(workspaceDir(app));
   return [...found].sort();
 }
 
@@ -106,26 +125,28 @@ export function workspaceClosure(app: string): string[] {
  * a second port or entry point (payments' PSP simulator) keeps them.
  */
 export function renderDockerfile(app: string, previous = ''): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'apps', app, 'package.json'), 'utf8')) as { bulwark?: { port?: number } };
+  const dir = workspaceDir(app);
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, dir, 'package.json'), 'utf8')) as { bulwark?: { port?: number } };
   const port = pkg.bulwark?.port;
-  if (!Number.isInteger(port)) throw new Error(`apps/${app}/package.json: declare "bulwark": { "port": <number> }`);
+  if (!Number.isInteger(port)) throw new Error(`${dir}/package.json: declare "bulwark": { "port": <number> }`);
   const lines = previous.split('\n');
   const title = /^# (.*?) Built from/.exec(lines[0] ?? '')?.[1] ?? `${app[0]!.toUpperCase()}${app.slice(1)} image.`;
   const expose = lines.find((l) => l.startsWith('EXPOSE ')) ?? `EXPOSE ${port}`;
   const cmd = lines.filter((l) => l.startsWith('CMD ')).at(-1) ?? 'CMD ["node", "--conditions=bulwark-source", "--enable-source-maps", "src/main.ts"]';
   const packages = workspaceClosure(app);
   return `# ${title} Built from the repository root:
-#   docker build -f apps/${app}/Dockerfile -t bulwark/${app} .
+#   docker build -f ${dir}/Dockerfile -t bulwark/${app} .
 # Runs the TypeScript sources with Node 24 type stripping and the \`bulwark-source\` condition
 # (workspace packages resolve to their src/): no build step, and what runs is what the tests ran.
 #
-# The pattern every apps/*/Dockerfile follows (written by \`npm run cluster -- dockerfile ${app}\`;
+# The pattern every image's Dockerfile (apps/*, operators/*) follows (written by \`npm run cluster -- dockerfile ${app}\`;
 # scripts/test/dockerfiles.test.ts checks it and runs the deps stage's install for real):
 # - the base image is pinned to a full Node 24 release;
 # - npm 10 runs \`npm ci\`: npm 11 writes a package-lock.json without other platforms' optional
 #   binaries and then refuses that lock in \`npm ci\` (docs/DECISIONS.md), npm 10 installs from it;
-# - only the app's workspace and the workspace packages it depends on (transitively) are copied,
+# - only the image's workspace and the workspace packages it depends on (transitively) are copied,
 #   and only their production dependencies installed;
+# - tests stay out: .dockerignore keeps \`*.test.ts\`, \`test/\` and \`testing/\` out of the build context;
 # - it runs as uid 10001, the charts' runAsUser, which also owns /app for Tilt's live_update;
 # - Kubernetes probes /healthz and /readyz (charts/_lib); HEALTHCHECK serves \`docker run\`.
 ARG NODE_IMAGE=node:24.21.0-slim
@@ -137,28 +158,28 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_CACHE=/tmp/.npm
 FROM base AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-${packages.map((dir) => `COPY ${dir}/package.json ${dir}/\n`).join('')}COPY apps/${app}/package.json apps/${app}/
-RUN npm ci --omit=dev --no-audit --no-fund --workspace apps/${app} --include-workspace-root=false
+${packages.map((pkgDir) => `COPY ${pkgDir}/package.json ${pkgDir}/\n`).join('')}COPY ${dir}/package.json ${dir}/
+RUN npm ci --omit=dev --no-audit --no-fund --workspace ${dir} --include-workspace-root=false
 
 FROM base
 ENV NODE_ENV=production PORT=${port}
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
-${packages.map((dir) => `COPY ${dir} ${dir}\n`).join('')}COPY apps/${app} apps/${app}
-RUN rm -rf apps/${app}/test packages/*/test && chown -R 10001:10001 /app
+${packages.map((pkgDir) => `COPY ${pkgDir} ${pkgDir}\n`).join('')}COPY ${dir} ${dir}
+RUN chown -R 10001:10001 /app
 USER 10001:10001
 ${expose}
-WORKDIR /app/apps/${app}
+WORKDIR /app/${dir}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s \\
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ${cmd}
 `;
 }
 
-/** Writes apps/<app>/Dockerfile in the shared pattern; returns its path. */
+/** Writes <workspace>/Dockerfile in the shared pattern; returns its path. */
 export function writeDockerfile(app: string): string {
-  const file = path.join(repoRoot, 'apps', app, 'Dockerfile');
+  const file = path.join(repoRoot, workspaceDir(app), 'Dockerfile');
   fs.writeFileSync(file, renderDockerfile(app, fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''));
   return file;
 }

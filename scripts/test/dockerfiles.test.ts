@@ -1,5 +1,5 @@
 /**
- * Every app's Dockerfile, on a machine without a Docker engine: the pattern is
+ * Every image's Dockerfile (apps/*, operators/*), on a machine without a Docker engine: the pattern is
  * read from the file (stages, pinned base image, npm 10 for `npm ci`, workspace
  * scope, the packages it copies, non-root user, port, health check), and the
  * parts that can run without Docker do run: the deps stage's COPY lines and
@@ -15,19 +15,24 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readDockerfile, workspaceClosure, type Dockerfile, type Stage } from '../cluster/dockerfile.ts';
-import { discoverApps } from '../infra/services.ts';
+import { imageWorkspaces, readDockerfile, workspaceClosure, workspaceDir, type Dockerfile, type Stage } from '../cluster/dockerfile.ts';
 import { localDir, repoRoot } from '../infra/settings.ts';
 
 const INSTALL_MS = 5 * 60_000;
 /** The charts' pod securityContext.runAsUser (charts/_lib). */
 const RUNTIME_UID = '10001';
-const apps = discoverApps();
+/** Every workspace that ships as an image, with its directory and the port its package.json declares. */
+const apps = imageWorkspaces().map((name) => {
+  const dir = workspaceDir(name);
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, dir, 'package.json'), 'utf8')) as { bulwark?: { port?: number } };
+  return { name, dir, port: pkg.bulwark?.port };
+});
+const dirOf = (app: string): string => workspaceDir(app);
 const checkDir = path.join(localDir, 'docker-check');
 
 function load(app: string): Dockerfile {
-  const file = path.join(repoRoot, 'apps', app, 'Dockerfile');
-  if (!fs.existsSync(file)) throw new Error(`apps/${app}/Dockerfile is missing: \`npm run cluster -- dockerfile ${app}\` writes it`);
+  const file = path.join(repoRoot, dirOf(app), 'Dockerfile');
+  if (!fs.existsSync(file)) throw new Error(`${dirOf(app)}/Dockerfile is missing: \`npm run cluster -- dockerfile ${app}\` writes it`);
   return readDockerfile(app);
 }
 
@@ -50,8 +55,44 @@ function npmBin(version: string): string {
   return bin;
 }
 
-/** What .dockerignore keeps out of the build context. */
-const inContext = (file: string): boolean => !/(^|\/)(node_modules|dist|coverage)(\/|$)|\.tsbuildinfo$/.test(path.relative(repoRoot, file));
+/**
+ * The .dockerignore patterns as matchers, in Docker's reading for the forms the file uses: a pattern is
+ * anchored at the context root, `**\/` matches any number of folders, `*` anything but `/`, and a
+ * pattern that matches a folder excludes everything below it.
+ */
+const ignored: RegExp[] = fs
+  .readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line && !line.startsWith('#'))
+  .map((pattern) => {
+    const body = pattern
+      .split('**/')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*'))
+      .join('(?:.*/)?');
+    return new RegExp(`^${body}(?:/|$)`);
+  });
+
+/** What .dockerignore leaves in the build context. */
+const inContext = (file: string): boolean => {
+  const relative = path.relative(repoRoot, file);
+  return !ignored.some((re) => re.test(relative));
+};
+
+/** The files a runtime stage's `COPY <src> <dest>` lines (not `--from`) take from the build context. */
+function shippedFiles(file: Dockerfile): string[] {
+  const files: string[] = [];
+  const walk = (abs: string): void => {
+    if (!inContext(abs)) return;
+    if (fs.statSync(abs).isDirectory()) for (const entry of fs.readdirSync(abs)) walk(path.join(abs, entry));
+    else files.push(path.relative(repoRoot, abs));
+  };
+  for (const args of ops(file.stages.at(-1)!, 'COPY')) {
+    if (args.startsWith('--from=')) continue;
+    for (const src of args.split(/\s+/).slice(0, -1)) walk(path.join(repoRoot, src));
+  }
+  return files;
+}
 
 /** Replays `COPY <src>... <dest>` from the repository into `root` (the stage's WORKDIR /app). */
 function replayCopy(args: string, root: string): void {
@@ -69,7 +110,7 @@ function replayCopy(args: string, root: string): void {
  * workspace manifests, the lock). Source edits do not change what installs or resolves.
  */
 function inputsHash(app: string, file: Dockerfile): string {
-  const hash = createHash('sha256').update(fs.readFileSync(path.join(repoRoot, 'apps', app, 'Dockerfile')));
+  const hash = createHash('sha256').update(fs.readFileSync(path.join(repoRoot, dirOf(app), 'Dockerfile')));
   const deps = file.stages.find((s) => s.name === 'deps')!;
   for (const args of ops(deps, 'COPY')) {
     for (const src of args.split(/\s+/).slice(0, -1)) hash.update(src).update(fs.readFileSync(path.join(repoRoot, src)));
@@ -78,12 +119,26 @@ function inputsHash(app: string, file: Dockerfile): string {
 }
 
 describe('Dockerfiles', () => {
-  it('when apps/ is listed, then there are apps to check', () => {
-    expect(apps.map((a) => a.name)).toContain('gateway');
+  it('when apps/ and operators/ are listed, then the services and the operator are there to check', () => {
+    expect(apps.map((a) => a.name)).toEqual(expect.arrayContaining(['gateway', 'platform-operator']));
+  });
+
+  it('when .dockerignore is read, then it keeps unit tests, test folders and test beds out', () => {
+    for (const file of ['apps/orders/src/x.test.ts', 'apps/orders/test/a.ts', 'operators/platform-operator/src/testing/fake-clock.ts', 'packages/db/test/support.ts']) {
+      expect({ file, inContext: inContext(path.join(repoRoot, file)) }).toEqual({ file, inContext: false });
+    }
+    expect(inContext(path.join(repoRoot, 'apps/orders/src/main.ts'))).toBe(true);
+    expect(inContext(path.join(repoRoot, 'packages/test-support/src/index.ts'))).toBe(true);
   });
 });
 
-describe.each(apps.map((a) => [a.name, a.port] as const))('apps/%s/Dockerfile', (app, port) => {
+describe.each(apps.map((a) => [a.dir, a.name, a.port] as const))('%s/Dockerfile', (dir, app, port) => {
+  it('when its runtime stage is listed through .dockerignore, then no test file, test folder or test bed ships', () => {
+    const shipped = shippedFiles(load(app));
+    expect(shipped).toContain(`${dir}/src/main.ts`);
+    expect(shipped.filter((f) => /\.test\.ts$|(^|\/)(test|testing)\//.test(f))).toEqual([]);
+  });
+
   it('when read, then a deps stage and a runtime stage build on a Node 24 image pinned to a full release', () => {
     const file = load(app);
     expect(file.stages.length).toBeGreaterThanOrEqual(3);
@@ -105,7 +160,7 @@ describe.each(apps.map((a) => [a.name, a.port] as const))('apps/%s/Dockerfile', 
     const runs = ops(deps, 'RUN');
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatch(/^npm ci /);
-    expect(runs[0]).toContain(`--workspace apps/${app}`);
+    expect(runs[0]).toContain(`--workspace ${dir}`);
     expect(runs[0]).toContain('--omit=dev');
     expect(runs[0]).toContain('--include-workspace-root=false');
   });
@@ -114,12 +169,12 @@ describe.each(apps.map((a) => [a.name, a.port] as const))('apps/%s/Dockerfile', 
     const file = load(app);
     const closure = workspaceClosure(app);
     const deps = file.stages.find((s) => s.name === 'deps')!;
-    const fix = `apps/${app}/Dockerfile copies other packages than apps/${app} needs (${closure.join(', ')}): \`npm run cluster -- dockerfile ${app}\` rewrites it`;
+    const fix = `${dir}/Dockerfile copies other packages than ${dir} needs (${closure.join(', ')}): \`npm run cluster -- dockerfile ${app}\` rewrites it`;
     if (ops(deps, 'COPY').length !== closure.length + 2) throw new Error(fix);
     expect(ops(deps, 'COPY')).toEqual([
       'package.json package-lock.json ./',
       ...closure.map((dir) => `${dir}/package.json ${dir}/`),
-      `apps/${app}/package.json apps/${app}/`,
+      `${dir}/package.json ${dir}/`,
     ]);
     const runtime = file.stages.at(-1)!;
     expect(runtime.image).toBe(file.stages[0]!.name);
@@ -127,7 +182,7 @@ describe.each(apps.map((a) => [a.name, a.port] as const))('apps/%s/Dockerfile', 
       '--from=deps /app/node_modules ./node_modules',
       'package.json package-lock.json ./',
       ...closure.map((dir) => `${dir} ${dir}`),
-      `apps/${app} apps/${app}`,
+      `${dir} ${dir}`,
     ]);
   });
 
@@ -137,7 +192,7 @@ describe.each(apps.map((a) => [a.name, a.port] as const))('apps/%s/Dockerfile', 
     expect(ops(runtime, 'RUN').join('\n')).toContain(`chown -R ${RUNTIME_UID}:${RUNTIME_UID} /app`);
     expect(ops(runtime, 'ENV').join(' ')).toContain(`PORT=${port}`);
     expect(ops(runtime, 'EXPOSE').join(' ').split(/\s+/)).toContain(String(port));
-    expect(ops(runtime, 'WORKDIR').at(-1)).toBe(`/app/apps/${app}`);
+    expect(ops(runtime, 'WORKDIR').at(-1)).toBe(`/app/${dir}`);
     expect(ops(runtime, 'HEALTHCHECK').join('\n')).toMatch(/CMD .*\/healthz/);
     expect(ops(runtime, 'CMD').at(-1)).toBe('["node", "--conditions=bulwark-source", "--enable-source-maps", "src/main.ts"]');
   });
@@ -151,7 +206,7 @@ describe.each(apps.map((a) => [a.name, a.port] as const))('apps/%s/Dockerfile', 
       const stamp = path.join(checkDir, `${app}.passed`);
       const key = inputsHash(app, file);
       if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === key) {
-        console.log(`apps/${app}/Dockerfile: inputs unchanged since the last passing replay (${stamp})`);
+        console.log(`${dir}/Dockerfile: inputs unchanged since the last passing replay (${stamp})`);
         return;
       }
       const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `dockerfile-${app}-`));
@@ -169,11 +224,11 @@ describe.each(apps.map((a) => [a.name, a.port] as const))('apps/%s/Dockerfile', 
           if (args.startsWith('--from=deps ')) fs.renameSync(path.join(depsRoot, 'node_modules'), path.join(runtimeRoot, 'node_modules'));
           else replayCopy(args, runtimeRoot);
         }
-        const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'apps', app, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+        const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
         const names = Object.keys(manifest.dependencies ?? {}).filter((d) => !d.startsWith('@types/'));
         // Workspace packages are imported (their sources load their own dependencies); the rest resolved.
         const script = `for (const d of ${JSON.stringify(names)}) { if (d.startsWith('@bulwark/')) await import(d); else import.meta.resolve(d); } console.log('resolved ' + ${names.length});`;
-        const out = exec(process.execPath, ['--conditions=bulwark-source', '--input-type=module', '-e', script], { cwd: path.join(runtimeRoot, 'apps', app), env: { ...process.env, NODE_ENV: 'production' } });
+        const out = exec(process.execPath, ['--conditions=bulwark-source', '--input-type=module', '-e', script], { cwd: path.join(runtimeRoot, dir), env: { ...process.env, NODE_ENV: 'production' } });
         expect(out.trim()).toBe(`resolved ${names.length}`);
         // Dev-only tooling stays out of the image.
         expect(fs.existsSync(path.join(runtimeRoot, 'node_modules', 'jest'))).toBe(false);
