@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
-import { Browser, formAction, formField, relyingParty, RP_CALLBACK, RP_LOGGED_OUT, SERVICE_SECRET, startWithIssuer } from './oidc-support.ts';
+import { Browser, formAction, formField, relyingParty, RP_CALLBACK, RP_LOGGED_OUT, RP_SECRET, SERVICE_SECRET, startWithIssuer } from './oidc-support.ts';
 import { call, login, PASSWORD, PROBLEM, setupIdentity, TENANT, verifiedAccount, type TestIdentity } from './support.ts';
 
 let t: TestIdentity;
@@ -132,6 +132,18 @@ describe('the OIDC provider with openid-client', () => {
     // the browser's provider session is gone: the next authorization asks for the password
     const again = await authorize(rp, 'openid');
     expect((await browser.follow(again.authUrl, RP_CALLBACK)).html).toContain('<h1>Sign in</h1>');
+  });
+
+  it('when a client revokes its refresh token, then the token stops working; another client\'s revocation leaves it alone', async () => {
+    const { email } = await verifiedAccount(t, url);
+    const { verifier, state, nonce, authUrl } = await authorize(rp);
+    const tokens = await oidc.authorizationCodeGrant(rp, new URL(await signIn(new Browser(), authUrl, email)), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    const other = await relyingParty(url, 'shop-web-post', RP_SECRET, 'post');
+    // RFC 7009: the answer is 200 either way; another client's token is left alone
+    await oidc.tokenRevocation(other, tokens.refresh_token!);
+    const refreshed = await oidc.refreshTokenGrant(rp, tokens.refresh_token!);
+    await oidc.tokenRevocation(rp, refreshed.refresh_token!);
+    await expect(oidc.refreshTokenGrant(rp, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
   it('when a service uses client credentials, then it gets an ES256 JWT for the platform API that verifies against identity\'s JWKS with the gateway\'s rules', async () => {

@@ -157,6 +157,8 @@ export class OidcProvider {
       scopes: ['openid', 'offline_access', 'profile', 'email', ...s.apiScopes],
       claims: { acr: null, sid: null, auth_time: null, iss: null, openid: ['sub', 'amr'], email: ['email', 'email_verified'], profile: ['name', 'tenant', 'roles'] },
       pkce: { required: () => true },
+      // Browsers may call the token and userinfo endpoints only from a public client's own origins (its redirect URIs).
+      clientBasedCORS: (koa, origin, client) => origin !== 'null' && (koa.oidc.route === 'userinfo' || client.clientAuthMethod === 'none') && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
       interactions: { url: (_ctx, interaction) => `${INTERACTION_PREFIX}${interaction.uid}` },
       async findAccount(_koa, sub) {
         const user = await findUserById(ctx.pool, sub);
@@ -176,7 +178,8 @@ export class OidcProvider {
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
-        revocation: { enabled: true },
+        // A client revokes only its own tokens.
+        revocation: { enabled: true, allowedPolicy: async (_koa, client, token) => token.clientId === client.clientId },
         userinfo: { enabled: true },
         rpInitiatedLogout: {
           enabled: true,
