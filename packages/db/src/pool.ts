@@ -62,6 +62,11 @@ export interface CreatePoolOptions {
   statementTimeoutMs?: number;
   /** How long a caller may wait for a connection before PoolExhaustedError. Default 5 s. */
   acquireTimeoutMs?: number;
+  /**
+   * How long opening a new connection may take before DbUnavailableError (a caller whose connection is
+   * being opened waits for this, not for the acquire deadline). Default: acquireTimeoutMs.
+   */
+  connectTimeoutMs?: number;
   /** A client checked out longer than this is logged once and counted; 0 disables. Default 30 s. */
   leakThresholdMs?: number;
   /** Idle connections above `min` close after this. Default 10 s. */
@@ -175,6 +180,7 @@ export function createPool(options: CreatePoolOptions): DbPool {
   const min = options.min ?? 0;
   const max = options.max ?? 10;
   const acquireTimeoutMs = options.acquireTimeoutMs ?? 5_000;
+  const connectTimeoutMs = options.connectTimeoutMs ?? acquireTimeoutMs;
   const leakThresholdMs = options.leakThresholdMs ?? 30_000;
   const checkTimeoutMs = options.checkTimeoutMs ?? 2_000;
   const maxStatementNames = options.maxStatementNames ?? 200;
@@ -197,7 +203,7 @@ export function createPool(options: CreatePoolOptions): DbPool {
   // query, as every other path does, see no difference.
   class BoundedClient extends pg.Client {
     constructor(config?: string | pg.ClientConfig) {
-      super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: acquireTimeoutMs, pipeline: true } as pg.ClientConfig);
+      super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: connectTimeoutMs, pipeline: true } as pg.ClientConfig);
     }
   }
   const pgPool = new pg.Pool({

@@ -53,7 +53,7 @@ describe('pool', () => {
   });
 
   it('when the pool stays exhausted past the acquire timeout, then callers get a 503 PoolExhaustedError and the pool recovers', async () => {
-    const p = pool({ max: 2, acquireTimeoutMs: 100 });
+    const p = pool({ max: 2, acquireTimeoutMs: 100, connectTimeoutMs: 10_000 }); // opening the two connections may be slow on a busy machine
     held.push(await p.connect(), await p.connect());
 
     const err = await p.query('SELECT 1').catch((e: unknown) => e);
@@ -177,7 +177,7 @@ describe('pool', () => {
   });
 
   it('when a queued caller gives up at the deadline, then the connection that frees up later goes back to the pool, not to the gone caller', async () => {
-    const p = pool({ max: 1, acquireTimeoutMs: 100 });
+    const p = pool({ max: 1, acquireTimeoutMs: 100, connectTimeoutMs: 10_000 });
     const holder = await p.connect();
     await expect(p.connect()).rejects.toBeInstanceOf(PoolExhaustedError);
     holder.release();
