@@ -14,6 +14,12 @@
  * queueing, reconnects, reply parsing and errors (NOSCRIPT included) are
  * the library's. Only its `toWritable` returns the kept bytes.
  *
+ * `toWritable` is private to ioredis (pinned to 5.x): test/encoded-command.test.ts
+ * sends kept bytes that name another key than the listed arguments and checks
+ * that Redis ran the bytes, so an upgrade that stops writing what
+ * `toWritable` returns fails there instead of silently losing the gain
+ * (−10.5% instructions on the full gateway path, docs/DECISIONS.md).
+ *
  * Used only with a plain `Redis` client without `keyPrefix` (ioredis would
  * prefix the keys in its own encoding) and without auto-pipelining (which
  * batches commands in its own way). A Cluster client or any other
