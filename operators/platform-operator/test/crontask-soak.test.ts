@@ -158,18 +158,24 @@ describe('CronTask exactly once across leader kills (3 operator processes, real 
     await eventually('first fire', fired, (n) => n > 0, 30_000);
     const windowStart = Date.now();
     const kills: Array<{ at: number; who: string }> = [];
-    // Kills paced on a fixed schedule, so the time a replacement takes to start does not thin them out.
+    // A fixed number of leader kills, each at least KILL_EVERY_MS after the previous one. Counted, not
+    // timed: on a busy machine a kill waits for a leader to exist (after the previous kill the standby
+    // takes over once the lease expires), so the window stretches instead of the kills thinning out.
+    const KILLS = Math.max(1, Math.floor(SOAK_MS / KILL_EVERY_MS) - 1);
     let nextKill = windowStart + KILL_EVERY_MS;
-    while (Date.now() - windowStart < SOAK_MS) {
-      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(nextKill, windowStart + SOAK_MS) - Date.now())));
-      nextKill += KILL_EVERY_MS;
-      if (Date.now() - windowStart >= SOAK_MS) break;
+    while (kills.length < KILLS) {
+      await new Promise((r) => setTimeout(r, Math.max(0, nextKill - Date.now())));
+      if (Date.now() - windowStart > 4 * SOAK_MS) throw new Error(`only ${kills.length} of ${KILLS} leader kills: no leader to kill for too long; kills ${JSON.stringify(kills)}; operator logs in ${logDir}`);
       const who = await holder();
       const child = who ? replicas.get(who) : undefined;
-      if (!who || !child) continue;
+      if (!who || !child) {
+        nextKill = Date.now() + 500; // no leader right now: look again shortly
+        continue;
+      }
       child.kill('SIGKILL');
       replicas.delete(who);
       kills.push({ at: Date.now(), who });
+      nextKill = Date.now() + KILL_EVERY_MS;
       const fresh = await startReplica();
       replicas.get(fresh)?.on('exit', (code, signal) => signal !== 'SIGKILL' && crashed.push(`${fresh} exited ${code ?? signal}`));
     }
@@ -190,7 +196,7 @@ describe('CronTask exactly once across leader kills (3 operator processes, real 
     const summary = { kills: kills.length, ticks: rows.length, replays: replays.length, duplicates: duplicates.length, missed: task.status?.missedTicks, logs: logDir };
     process.stderr.write(`cron soak: ${JSON.stringify(summary)}\n`);
 
-    expect(kills.length).toBeGreaterThanOrEqual(Math.floor(SOAK_MS / KILL_EVERY_MS) - 1);
+    expect(kills.length).toBe(KILLS);
     expect(duplicates).toEqual([]);
     // Every second from the first tick to the end of the window, exactly once.
     const firstTick = rows[0]?.tick.getTime() ?? 0;
