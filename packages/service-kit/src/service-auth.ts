@@ -1,0 +1,19 @@
+/**
+ * `@bulwark/service-kit/service-auth`: service-to-service authentication in
+ * one place. Verify the bearer tokens a service receives (token-verifier.ts)
+ * and obtain the token a service sends (client-credentials.ts). Loads neither
+ * Express nor OpenTelemetry.
+ */
+export {
+  AUTH_ERROR_CODES,
+  SERVICE_ROLE,
+  assertRoles,
+  createTokenVerifier,
+  principalOf,
+  requireServiceToken,
+  verifyServiceToken,
+  type Principal,
+  type TokenVerifier,
+  type TokenVerifierOptions,
+} from './token-verifier.ts';
+export { TokenRequestError, createClientCredentialsProvider, type ClientAuthMethod, type ClientCredentialsOptions, type TokenProvider } from './client-credentials.ts';
