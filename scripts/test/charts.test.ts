@@ -110,7 +110,7 @@ describe('every app has its chart, Dockerfile and Tilt resource', () => {
   // rather than passing on a weaker check.
   const tilt = binPath('tilt');
   const withTilt = fs.existsSync(tilt) ? it : it.skip;
-  withTilt(`when the Tiltfile is evaluated without a cluster, then it has a resource with a chart deploy for every app${fs.existsSync(tilt) ? '' : ' (skipped: no tilt binary; build it with `npm run cluster -- tilt`)'}`, () => {
+  withTilt(`when the Tiltfile is evaluated without a cluster, then it has a resource with a chart deploy for every app and the operator${fs.existsSync(tilt) ? '' : ' (skipped: no tilt binary; build it with `npm run cluster -- tilt`)'}`, () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tilt-'));
     const result = spawnSync(tilt, ['alpha', 'tiltfile-result', '-f', 'Tiltfile'], {
       cwd: repoRoot,
@@ -137,6 +137,11 @@ describe('every app has its chart, Dockerfile and Tilt resource', () => {
         expect(images).toContain(`npm ci --omit=dev --no-audit --no-fund --workspace apps/${app.name} `);
       }
     }
+    // The operator's chart points at bulwark/platform-operator: Tilt builds it from operators/platform-operator/Dockerfile.
+    const operator = byName.get('platform-operator');
+    if (!operator) throw new Error('the Tiltfile has no resource "platform-operator"');
+    expect(JSON.stringify(operator.ImageTargets ?? [])).toContain('bulwark/platform-operator');
+    expect(operator.DeployTarget?.yaml).toContain('kind: CustomResourceDefinition');
     for (const infra of ['namespaces', 'istio-base', 'istiod', 'istio-ingressgateway', 'kube-prometheus-stack', 'argo-rollouts', 'chaos-mesh', 'test-suite']) {
       expect(byName.has(infra)).toBe(true);
     }
@@ -150,6 +155,12 @@ describe('library schema', () => {
     if (own !== lib) throw new Error(`charts/${chart}/values.schema.json drifted: cp charts/_lib/values.schema.json charts/${chart}/`);
   });
 
+  it.each([...charts, 'platform-operator'])('when %s is built on the library, then its values.schema.json is a link to the one in charts/_lib, not a copy', (chart) => {
+    const file = path.join(repoRoot, 'charts', chart, 'values.schema.json');
+    expect(fs.lstatSync(file).isSymbolicLink()).toBe(true);
+    expect(fs.readlinkSync(file)).toBe('../_lib/values.schema.json');
+  });
+
   it('when a value has the wrong type, then helm refuses to render', () => {
     expect(() => helm('template', 'x', 'charts/gateway', '--set', 'port=http')).toThrow(/port/);
     expect(() => helm('template', 'x', 'charts/gateway', '--set', 'istio.mtls=DISABLE')).toThrow(/mtls/);
@@ -157,6 +168,63 @@ describe('library schema', () => {
 
   it('when terminationGracePeriodSeconds does not exceed the shutdown time, then the render fails', () => {
     expect(() => helm('template', 'x', 'charts/gateway', '--set', 'terminationGracePeriodSeconds=5')).toThrow(/must exceed/);
+  });
+});
+
+describe('library controllers, parts and shared dashboard panels', () => {
+  it('when a chart lists an enabled controller, then it renders a workload of that name with the inherited image and its own values; disabled, none', () => {
+    const set = ['--set', 'image.tag=9.9.9', '--set', 'controllers.extra.enabled=true', '--set', 'controllers.extra.values.port=9090', '--set', 'controllers.extra.values.replicas=1'];
+    const objs = objects(helm('template', 'x', 'charts/orders', '--namespace', 'ns', ...set));
+    const deployments = objs.filter((o) => o.kind === 'Deployment');
+    expect(deployments.map((d) => d.metadata.name as string).sort()).toEqual(['extra', 'orders']);
+    const extra = deployments.find((d) => d.metadata.name === 'extra')!;
+    expect(extra.spec.template.spec.containers[0]).toMatchObject({ image: 'bulwark/orders:9.9.9', ports: [{ name: 'http', containerPort: 9090, protocol: 'TCP' }] });
+    expect(objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'extra-env')!.data.PORT).toBe('9090');
+    expect(objs.filter((o) => o.kind === 'Service').map((o) => o.metadata.name as string).sort()).toEqual(['extra', 'orders']);
+    const disabled = objects(helm('template', 'x', 'charts/orders', '--namespace', 'ns', ...set, '--set', 'controllers.extra.enabled=false'));
+    expect(disabled.filter((o) => o.metadata.name === 'extra' || o.metadata.name === 'extra-env')).toEqual([]);
+  });
+
+  it('when parts switch objects off, then exactly those are left out', () => {
+    const all = objects(render('orders', 'default')).map((o) => o.kind as string);
+    const some = objects(helm('template', 'x', 'charts/orders', '--namespace', 'ns', '--set', 'parts.istio=false', '--set', 'parts.hpa=false')).map((o) => o.kind as string);
+    for (const kind of ['VirtualService', 'DestinationRule', 'PeerAuthentication', 'AuthorizationPolicy', 'HorizontalPodAutoscaler']) {
+      expect(all).toContain(kind);
+      expect(some).not.toContain(kind);
+    }
+    expect(some).toEqual(expect.arrayContaining(['Deployment', 'Service', 'ConfigMap', 'ServiceAccount', 'ServiceMonitor']));
+  });
+
+  it.each(charts)('when %s is rendered, then its dashboard is the library RED panels then its own: unique ids, and the alerts the panels name exist', (chart) => {
+    const objs = objects(render(chart, 'default'));
+    const configMap = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1')!;
+    const alerts = fs
+      .readdirSync(path.join(repoRoot, 'charts', chart, 'alerts'))
+      .flatMap((f) => [...fs.readFileSync(path.join(repoRoot, 'charts', chart, 'alerts', f), 'utf8').matchAll(/alert:\s*(\S+)/g)].map((m) => m[1]!));
+    for (const [file, json] of Object.entries(configMap.data as Record<string, string>)) {
+      const dashboard = JSON.parse(json) as Obj;
+      const own = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'charts', chart, 'dashboards', file), 'utf8')) as Obj).panels as Obj[];
+      const panels = dashboard.panels as Obj[];
+      expect(dashboard.uid).toBe(`bulwark-${chart}`);
+      expect(panels.slice(0, 4).map((p) => p.title)).toEqual(['Requests / s', '5xx ratio', 'p99 latency', 'Ready pods']);
+      expect(panels.slice(-own.length)).toEqual(own);
+      const ids = panels.map((p) => p.id as number);
+      expect(new Set(ids).size).toBe(ids.length);
+      const named = panels.flatMap((p) => [...String(p.description ?? '').matchAll(/The alert (\w+)/g)].map((m) => m[1]!));
+      expect(named.length).toBeGreaterThan(0);
+      expect(named.filter((a) => !alerts.includes(a))).toEqual([]);
+      expect(json).toContain(`service=\\"${chart}\\"`);
+    }
+  });
+
+  it('when payments is rendered, then the PSP simulator is its second controller: its own Deployment and Service with payments\' image', () => {
+    const objs = objects(render('payments', 'default'));
+    const psp = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'psp-simulator')!;
+    const payments = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'payments')!;
+    expect(psp.spec.template.spec.containers[0].image).toBe(payments.spec.template.spec.containers[0].image);
+    expect(psp.spec.template.spec.containers[0].command).toContain('src/psp/main.ts');
+    expect(objs.filter((o) => o.kind === 'Service').map((o) => o.metadata.name as string).sort()).toEqual(['payments', 'psp-simulator']);
+    expect(objs.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1').map((o) => o.metadata.name)).toEqual(['payments-dashboards']);
   });
 });
 

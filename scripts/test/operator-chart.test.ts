@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { imageWorkspaces, readDockerfile, workspaceDir } from '../cluster/dockerfile.ts';
 import { ensureCluster, type ClusterHandle } from '../cluster/index.ts';
 import { ensurePrereqs } from '../infra/prereqs.ts';
 import { repoRoot } from '../infra/settings.ts';
@@ -96,6 +97,19 @@ describe('charts/platform-operator', () => {
     expect(Number(env.RENEW_DEADLINE_MS)).toBeGreaterThan(1.2 * Number(env.RETRY_PERIOD_MS));
     const binding = objs.find((o) => o.kind === 'ClusterRoleBinding')!;
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: objs.find((o) => o.kind === 'ServiceAccount')!.metadata.name, namespace }]);
+  });
+
+  it('when rendered, then its image is one the repository builds: a Dockerfile in the shared pattern and a Tilt docker_build', () => {
+    const deployment = objects(helm('template', 'op', chartDir, '--namespace', namespace)).find((o) => o.kind === 'Deployment')!;
+    const repository = (deployment.spec.template.spec.containers[0].image as string).split(':')[0]!;
+    const name = repository.replace(/^bulwark\//, '');
+    expect(repository).toBe(`bulwark/${name}`);
+    expect(imageWorkspaces()).toContain(name);
+    expect(workspaceDir(name)).toBe('operators/platform-operator');
+    expect(readDockerfile(name).stages.at(-1)!.instructions.filter((i) => i.op === 'CMD').at(-1)!.args).toContain('src/main.ts');
+    const tiltfile = fs.readFileSync(path.join(repoRoot, 'Tiltfile'), 'utf8');
+    expect(tiltfile).toMatch(/docker_build\(\s*'bulwark\/' \+ name,[\s\S]*dockerfile=op_dir \+ '\/Dockerfile'/);
+    expect(tiltfile).toContain("name = 'platform-operator'");
   });
 
   it('when rendered, then the PrometheusRule carries alerts/ and a grafana_dashboard ConfigMap carries dashboards/', () => {

@@ -76,6 +76,8 @@ monitoring:
   dashboard:
     enabled: true
     folder: Bulwark
+    # The shared RED panels (_dashboard.tpl) before the chart's own; off for a chart that serves no API.
+    red: true
 slo:
   successRate: 0.99
   p99LatencySeconds: 0.5
@@ -110,6 +112,21 @@ istio:
     allowPrincipals: []
     ingressGatewayPrincipal: cluster.local/ns/istio-ingress/sa/istio-ingressgateway
     prometheusPrincipal: cluster.local/ns/monitoring/sa/kube-prometheus-stack-prometheus
+# Objects of a workload to leave out whatever their own switches say (see "bulwark.lib.partNames").
+parts:
+  serviceAccount: true
+  configMap: true
+  deployment: true
+  service: true
+  hpa: true
+  pdb: true
+  serviceMonitor: true
+  prometheusRule: true
+  dashboards: true
+  istio: true
+  canary: true
+# Further workloads of the chart, by name: { enabled, inherit: [keys of these values], values: {...} }.
+controllers: {}
 canary:
   enabled: false
   steps:

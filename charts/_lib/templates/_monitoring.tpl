@@ -1,6 +1,7 @@
 {{/*
 ServiceMonitor, PrometheusRule (the chart's alerts/*.yaml plus monitoring.rules.groups)
-and the Grafana dashboards ConfigMap (the chart's dashboards/*.json). `.Files` is the
+and the Grafana dashboards ConfigMap (the chart's dashboards/*.json after the shared RED
+panels of _dashboard.tpl). `.Files` is the
 service chart's: the library is always called with the parent's root context.
 */}}
 
@@ -77,7 +78,7 @@ metadata:
 data:
   {{- range $path, $_ := $files }}
   {{ base $path }}: |-
-    {{- $.root.Files.Get $path | nindent 4 }}
+    {{- include "bulwark.lib.dashboardJson" (dict "ctx" $ "path" $path) | nindent 4 }}
   {{- end }}
 {{- end -}}
 {{- end -}}
