@@ -13,6 +13,7 @@ import type { DestinationStream } from 'pino';
 import { createPool, migrate, sqlStateOf, type DbPool } from '@bulwark/db';
 import { RateLimiter } from '@bulwark/ratelimit';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
+import { createTokenVerifier } from '@bulwark/service-kit/service-auth';
 import type { IdentityConfig } from './config.ts';
 import type { IdentityContext } from './domain/context.ts';
 import { Housekeeping } from './domain/housekeeping.ts';
@@ -21,6 +22,7 @@ import { createSealer } from './domain/key-sealing.ts';
 import { LoginThrottle, loginPolicies } from './domain/login-throttle.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { normalizeEmail } from './domain/secrets.ts';
+import { registerInternalRoutes } from './http/internal-routes.ts';
 import { registerOrganizationRoutes } from './http/organization-routes.ts';
 import { registerRoutes } from './http/routes.ts';
 import { createOidcHandler, serviceClients, withOidcDiscovery } from './oidc/http.ts';
@@ -157,6 +159,17 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
       };
       registerRoutes(r, context);
       registerOrganizationRoutes(r, context);
+      // Services' tokens are verified against the ring identity signs with (its published keys, its clock).
+      const serviceTokens = createTokenVerifier({
+        keys: (header, token) => ring.verifier()(header, token),
+        issuer: config.JWT_ISSUER,
+        audience: config.JWT_AUDIENCE,
+        algorithms: ['ES256'],
+        typ: 'at+jwt',
+        clockToleranceS: config.JWT_CLOCK_TOLERANCE_S,
+        now: () => ring.now(),
+      });
+      registerInternalRoutes(r, context, serviceTokens);
 
       oidc = new OidcProvider(
         context,

@@ -157,6 +157,12 @@ export const IDENTITY_ERROR_CODES = [
     description: 'The address got several account emails recently (the per-address mail limit); retry after Retry-After.',
   },
   {
+    code: 'IDENTITY_ACCOUNT_NOT_FOUND',
+    status: 404,
+    title: 'Account not found',
+    description: 'No account has this id (internal API for services: the account was deleted, or the id never was one).',
+  },
+  {
     code: 'IDENTITY_SIGNING_KEY_UNAVAILABLE',
     status: 503,
     title: 'Signing key unavailable',

@@ -99,3 +99,15 @@ export const InvitationResponse = z.object({ id: z.uuid(), email: z.string(), ro
 export const InvitationListResponse = z.object({ invitations: z.array(InvitationResponse) });
 export const CreatedOrganizationResponse = z.object({ organization: z.object({ id: z.uuid(), slug: z.string(), name: z.string() }), invitation: InvitationResponse.describe('The owner invitation emailed to the caller: accepting it makes the owner account.') });
 export const AcceptedInvitationResponse = z.object({ organization: z.object({ id: z.uuid(), slug: z.string(), name: z.string() }), email: z.string(), role: OrgRole, userId: z.uuid() });
+
+export const AccountIdParams = z.object({ id: z.uuid() });
+export const AccountContactResponse = z
+  .object({
+    id: z.uuid(),
+    tenantId: z.uuid(),
+    email: z.string(),
+    emailVerified: z.boolean(),
+    name: z.string().nullable().describe('The display name, when the account has one.'),
+    locale: z.string().nullable().describe('The preferred language (BCP 47); null while accounts have none (notifications then uses its default).'),
+  })
+  .describe('What another service needs to write to the account holder.');

@@ -1,0 +1,27 @@
+/**
+ * The internal API: routes for other services, not for people. Every one
+ * requires a client-credentials token with the `service` role
+ * (@bulwark/service-kit/service-auth), verified against identity's own key
+ * ring. The gateway's routes file has no entry for /v1/internal, so these
+ * are reachable only inside the cluster.
+ */
+import type { RouteRegistrar } from '@bulwark/service-kit';
+import { requireServiceToken, type TokenVerifier } from '@bulwark/service-kit/service-auth';
+import { getAccountContact } from '../domain/account-contacts.ts';
+import type { IdentityContext } from '../domain/context.ts';
+import { AccountContactResponse, AccountIdParams } from './schemas.ts';
+
+const SERVICE_BEARER = [{ name: 'authorization', required: true, description: 'Bearer access token of a service (client credentials grant at /oidc/token, role `service`).' }] as const;
+const AUTH_ERRORS = ['TOKEN_MISSING', 'TOKEN_INVALID', 'ROLE_MISSING', 'AUTH_UNAVAILABLE'];
+
+export function registerInternalRoutes(r: RouteRegistrar, ctx: IdentityContext, verifier: TokenVerifier): void {
+  r.get('/v1/internal/accounts/:id', {
+    summary: "An account's contact details (email, name, locale) for a service writing to its holder; service token required",
+    errors: [...AUTH_ERRORS, 'IDENTITY_ACCOUNT_NOT_FOUND'],
+    headers: SERVICE_BEARER,
+    params: AccountIdParams,
+    middleware: [requireServiceToken(verifier)],
+    responses: { 200: AccountContactResponse },
+    handler: async ({ params }) => ({ status: 200, body: await getAccountContact(ctx, params.id), headers: { 'cache-control': 'private, no-store' } }),
+  });
+}
