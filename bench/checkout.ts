@@ -92,7 +92,8 @@ async function startStack(variant: Variant, pgUrl: string): Promise<Stack> {
   const psp = await startProcess(`${variant} psp`, MAINS.psp, await freePort(), { PSP_WEBHOOK_URLS: `http://127.0.0.1:${paymentsPort}/v1/psp/webhooks`, PSP_WEBHOOK_SECRETS: secret });
   procs.push(psp);
   const payments = await startProcess(`${variant} payments`, MAINS.payments, paymentsPort, {
-    DATABASE_URL: pgUrl,
+    DATABASE_URL: await runtimeDbUrl(pgUrl),
+    MIGRATION_DATABASE_URL: pgUrl,
     PAYMENTS_SCHEMA: schemas.payments,
     PSP_URL: psp.url,
     PSP_WEBHOOK_SECRETS: secret,
@@ -101,7 +102,7 @@ async function startStack(variant: Variant, pgUrl: string): Promise<Stack> {
     ...idem,
   });
   procs.push(payments);
-  const inventory = await startProcess(`${variant} inventory`, MAINS.inventory, await freePort(), { DATABASE_URL: pgUrl, INVENTORY_SCHEMA: schemas.inventory, EVENTS_ENABLED: 'false', ...idem });
+  const inventory = await startProcess(`${variant} inventory`, MAINS.inventory, await freePort(), { DATABASE_URL: await runtimeDbUrl(pgUrl), MIGRATION_DATABASE_URL: pgUrl, INVENTORY_SCHEMA: schemas.inventory, EVENTS_ENABLED: 'false', ...idem });
   procs.push(inventory);
   const orders = await startProcess(`${variant} orders`, MAINS.orders, await freePort(), {
     DATABASE_URL: await runtimeDbUrl(pgUrl),

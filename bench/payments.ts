@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createPool } from '@bulwark/db';
+import { runtimeDbUrl } from '@bulwark/test-support';
 import { Registry } from 'prom-client';
 import { ensureInfra } from '../scripts/infra/index.ts';
 import { createPaymentsApp, createPspApp, loadPaymentsConfig, loadPspConfig } from '../apps/payments/src/index.ts';
@@ -55,12 +56,13 @@ export default async function run(): Promise<void> {
   const psp = createPspApp({ config: loadPspConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error' }), logDestination: silent });
   const pspUrl = (await psp.service.start()).url;
   const payments = createPaymentsApp({
-    config: loadPaymentsConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', DATABASE_URL: pgUrl, PAYMENTS_SCHEMA: schema, PSP_URL: pspUrl, EVENTS_ENABLED: 'false', DB_POOL_MAX: '32' }),
+    config: loadPaymentsConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', DATABASE_URL: await runtimeDbUrl(pgUrl), MIGRATION_DATABASE_URL: pgUrl, PAYMENTS_SCHEMA: schema, PSP_URL: pspUrl, EVENTS_ENABLED: 'false', DB_POOL_MAX: '32' }),
     logDestination: silent,
   });
   const url = (await payments.start()).url;
   const json = { 'content-type': 'application/json' };
-  const post = (base: string, path: string, key: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { ...json, 'idempotency-key': key }, body: JSON.stringify(body) });
+  // As the gateway forwards a call: one tenant for the whole bench.
+  const post = (base: string, path: string, key: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { ...json, 'idempotency-key': key, 'x-auth-tenant': 'bench' }, body: JSON.stringify(body) });
   const results: Record<Variant, Figures[]> = { payments: [], 'payments-replay': [], 'psp-direct': [] };
   try {
     for (let r = -1; r < ROUNDS; r++) {

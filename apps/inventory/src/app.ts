@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
-import { createPool, migrate, type DbPool } from '@bulwark/db';
+import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, withRequestTenant, withSystemContext, type DbPool } from '@bulwark/db';
 import { createKafka, createOutboxRelay, createProducer, ensureTopics, type OutboxRelay } from '@bulwark/events';
 import { createIdempotency, createTransactionOnly, migrateIdempotency, type Idempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
@@ -34,6 +34,8 @@ export interface InventoryApp {
   readonly relay: OutboxRelay | undefined;
   /** Schema and migrations; idempotent, safe from every replica. */
   prepare(): Promise<void>;
+  /** Starts the sweeper (when enabled) and the outbox relay (in the system context); `start()` calls it. */
+  startWorkers(): void;
   /** prepare(), start the sweeper (when enabled), listen. */
   start(): Promise<StartedService>;
 }
@@ -41,6 +43,7 @@ export interface InventoryApp {
 export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
   const { config } = options;
   let pool!: DbPool;
+  let ownerPool!: DbPool;
   let sweeper!: ExpirySweeper;
   let idempotency!: Idempotency;
   let relay: OutboxRelay | undefined;
@@ -53,8 +56,13 @@ export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
     version: '0.1.0',
     config,
     logDestination: options.logDestination,
+    // Every route runs as the tenant the gateway (or the orders saga) names in x-auth-tenant; none: reservations
+    // fail closed. SKU stock is shared catalogue data, outside row-level security (migrations/0003).
+    requestScope: (req, run) => withRequestTenant(req.headers['x-auth-tenant'], run),
     routes(r, kit) {
       pool = createPool({ connectionString: config.DATABASE_URL, name: 'inventory', max: config.DB_POOL_MAX, searchPath: [config.INVENTORY_SCHEMA], registry: kit.metrics, log: kit.log });
+      ownerPool = createPool({ connectionString: config.MIGRATION_DATABASE_URL, name: 'inventory-owner', max: 1, statementTimeoutMs: 0, searchPath: [config.INVENTORY_SCHEMA], registry: kit.metrics, log: kit.log });
+      kit.addDependency({ name: 'postgres-owner', check: async () => undefined, close: () => ownerPool.close() });
       kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
       const metrics = createInventoryMetrics(kit.metrics);
       if (kafka) {
@@ -110,17 +118,28 @@ export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
     },
   });
 
+  // DDL as the owner; then the runtime role is checked (RLS must bind it) and given the data, not the DDL.
   async function prepare(): Promise<void> {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${config.INVENTORY_SCHEMA}"`);
-    await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.INVENTORY_SCHEMA, phase: 'all' });
-    await migrateIdempotency({ pool, schema: config.INVENTORY_SCHEMA });
+    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.INVENTORY_SCHEMA}"`);
+    await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.INVENTORY_SCHEMA, phase: 'all' });
+    await migrateIdempotency({ pool: ownerPool, schema: config.INVENTORY_SCHEMA });
+    const runtimeRole = await assertRuntimeRole(pool, ownerPool);
+    await grantSchemaAccess({ pool: ownerPool, schema: config.INVENTORY_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });
     if (kafka) {
       await ensureTopics(kafka, [{ name: config.INVENTORY_TOPIC, partitions: config.INVENTORY_TOPIC_PARTITIONS, retentionMs: 7 * 86_400_000 }]);
     }
   }
 
+  function startWorkers(): void {
+    if (config.SWEEPER_ENABLED) sweeper.start();
+    // The relay's loop publishes every tenant's outbox rows: it runs in the system context it starts in.
+    const r = relay;
+    if (r) void withSystemContext(pool, 'inventory.outbox-relay', async () => r.start());
+  }
+
   return {
     service,
+    startWorkers,
     get pool() {
       return pool;
     },
@@ -136,8 +155,7 @@ export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
     prepare,
     async start() {
       await prepare();
-      if (config.SWEEPER_ENABLED) sweeper.start();
-      relay?.start();
+      startWorkers();
       return service.start();
     },
   };

@@ -8,7 +8,8 @@ import { baseConfigSchema, loadConfig } from '@bulwark/service-kit';
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const inventoryConfigSchema = baseConfigSchema.extend({
-  DATABASE_URL: z.string().min(1).describe('PostgreSQL URL.'),
+  DATABASE_URL: z.string().min(1).describe('PostgreSQL URL of the runtime role (bulwark_app): no owner, no superuser, no BYPASSRLS, so row-level security applies; checked at start.'),
+  MIGRATION_DATABASE_URL: z.string().min(1).describe('PostgreSQL URL of the tables\' owner: migrations and grants at start.'),
   INVENTORY_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('inventory').describe('PostgreSQL schema of stock, reservations and idempotency keys.'),
   RESERVATION_TTL_SECONDS: z.coerce.number().int().positive().max(86_400).default(900).describe('Hold time of a reservation that does not say ttlSeconds.'),
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(86_400).describe('How long an Idempotency-Key and its response are kept.'),

@@ -16,6 +16,5 @@ try {
   app.service.log.flush();
   process.exit(1);
 }
-if (config.SWEEPER_ENABLED) app.sweeper.start();
-app.relay?.start();
+app.startWorkers();
 await runService(app.service);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { assertStockConsistent, call, key, pgUrl, setupInventory, type TestInventory } from './support.ts';
+import { assertStockConsistent, call, key, setupInventory, type TestInventory } from './support.ts';
 
 let env: TestInventory;
 const children: ChildProcess[] = [];
@@ -23,7 +23,7 @@ afterEach(async () => {
 function startProcess(): { child: ChildProcess; output: () => string; url: Promise<string>; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
   const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
   const child = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', main], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATABASE_URL: pgUrl(), INVENTORY_SCHEMA: env.schema, SWEEPER_ENABLED: 'true', EVENTS_ENABLED: 'false', SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '5000' },
+    env: { ...process.env, ...env.env({ LOG_LEVEL: 'info', SWEEPER_ENABLED: 'true', SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '5000', DB_POOL_MAX: '20' }) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);

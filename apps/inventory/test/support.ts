@@ -1,12 +1,16 @@
 /**
  * Test helpers: the real inventory service on port 0 against the PostgreSQL
  * from Jest global setup, each test in its own schema (random suffix),
- * removed at cleanup.
+ * removed at cleanup. The service connects as the runtime role (row-level
+ * security applies) and migrates as the owner; `call` carries TEST_TENANT as
+ * the gateway would, and the admin pool `db` files rows it writes under
+ * TEST_TENANT too.
  */
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
+import { runtimeDbUrl, sessionDbUrl, TEST_TENANT } from '@bulwark/test-support';
 import { createInventoryApp, type InventoryApp } from '../src/app.ts';
 import { inventoryConfigSchema } from '../src/config.ts';
 
@@ -25,8 +29,10 @@ export function suffix(): string {
 
 export interface TestInventory {
   schema: string;
-  /** Admin pool with search_path = the test schema. */
+  /** Admin pool (owner, superuser) with search_path = the test schema; rows it inserts belong to TEST_TENANT. */
   db: DbPool;
+  /** The environment build() configures an app with (for a child process running src/main.ts). */
+  env(extra?: Record<string, string>): Record<string, string>;
   build(env?: Record<string, string>): InventoryApp;
   start(env?: Record<string, string>): Promise<{ app: InventoryApp; url: string }>;
   cleanup(): Promise<void>;
@@ -35,21 +41,24 @@ export interface TestInventory {
 export async function setupInventory(): Promise<TestInventory> {
   const id = suffix();
   const schema = `inventory_${id}`;
-  const db = createPool({ connectionString: pgUrl(), name: `inventory_test_${id}`, max: 10, registry: new Registry(), log: silent, searchPath: [schema] });
+  const db = createPool({ connectionString: sessionDbUrl(pgUrl(), { searchPath: schema, tenant: TEST_TENANT }), name: `inventory_test_${id}`, max: 10, registry: new Registry(), log: silent });
+  const runtimeUrl = await runtimeDbUrl(pgUrl());
   const apps: InventoryApp[] = [];
+  const envOf = (env: Record<string, string> = {}): Record<string, string> => ({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: runtimeUrl,
+    MIGRATION_DATABASE_URL: pgUrl(),
+    INVENTORY_SCHEMA: schema,
+    SWEEPER_ENABLED: 'false',
+    EVENTS_ENABLED: 'false',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    DB_POOL_MAX: '60',
+    ...env,
+  });
   const build = (env: Record<string, string> = {}): InventoryApp => {
-    const config = loadConfig(inventoryConfigSchema, {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: pgUrl(),
-      INVENTORY_SCHEMA: schema,
-      SWEEPER_ENABLED: 'false',
-      EVENTS_ENABLED: 'false',
-      SHUTDOWN_TIMEOUT_MS: '2000',
-      DB_POOL_MAX: '60',
-      ...env,
-    });
+    const config = loadConfig(inventoryConfigSchema, envOf(env));
     const app = createInventoryApp({ config, logDestination: devNull as never });
     apps.push(app);
     return app;
@@ -57,6 +66,7 @@ export async function setupInventory(): Promise<TestInventory> {
   return {
     schema,
     db,
+    env: envOf,
     build,
     async start(env) {
       const app = build(env);
@@ -78,10 +88,14 @@ export interface Reply {
   text: string;
 }
 
+/** A JSON call carrying `x-auth-tenant: TEST_TENANT` as the gateway would, unless the headers set it (`''` sends none). */
 export async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  const { 'x-auth-tenant': given, ...rest } = headers;
+  const tenant = given ?? TEST_TENANT;
+  const sent = tenant === '' ? rest : { ...rest, 'x-auth-tenant': tenant };
   const res = await fetch(`${url}${path}`, {
     method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers: body === undefined ? sent : { 'content-type': 'application/json', ...sent },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ADDRESS, call, pgUrl, setupOrders, silent, suffix, waitFor, type TestOrders } from './support.ts';
 import { createPool } from '@bulwark/db';
-import { freePort, startFaultProxy, startService, type FaultRule, type ProxiedRequest, type Service } from '@bulwark/test-support';
+import { freePort, runtimeDbUrl, startFaultProxy, startService, type FaultRule, type ProxiedRequest, type Service } from '@bulwark/test-support';
 import { Registry } from 'prom-client';
 import { SIGNATURE_HEADER, signatureHeader } from '@bulwark/webhook-signature';
 
@@ -44,14 +44,14 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     const paymentsPort = await freePort();
     psp = await startService({ name: 'psp', main: ENTRIES.psp, env: { PSP_WEBHOOK_URLS: `http://127.0.0.1:${paymentsPort}/v1/psp/webhooks`, PSP_WEBHOOK_SECRETS: webhookSecret } });
     services.push(psp);
-    inventory = await startService({ name: 'inventory', main: ENTRIES.inventory, env: { DATABASE_URL: pgUrl(), INVENTORY_SCHEMA: schemas.inventory, IDEMPOTENCY_CONCURRENT: 'wait', EVENTS_ENABLED: 'false' } });
+    inventory = await startService({ name: 'inventory', main: ENTRIES.inventory, env: { DATABASE_URL: await runtimeDbUrl(pgUrl()), MIGRATION_DATABASE_URL: pgUrl(), INVENTORY_SCHEMA: schemas.inventory, IDEMPOTENCY_CONCURRENT: 'wait', EVENTS_ENABLED: 'false' } });
     services.push(inventory);
     // payments must listen where the PSP sends webhooks: start it on the port chosen above.
     payments = await startService({
       name: 'payments',
       main: ENTRIES.payments,
       port: paymentsPort,
-      env: { DATABASE_URL: pgUrl(), PAYMENTS_SCHEMA: schemas.payments, PSP_URL: psp.url, PSP_WEBHOOK_SECRETS: webhookSecret, EVENTS_ENABLED: 'false' },
+      env: { DATABASE_URL: await runtimeDbUrl(pgUrl()), MIGRATION_DATABASE_URL: pgUrl(), PAYMENTS_SCHEMA: schemas.payments, PSP_URL: psp.url, PSP_WEBHOOK_SECRETS: webhookSecret, EVENTS_ENABLED: 'false' },
     });
     services.push(payments);
     t = await setupOrders();

@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
-import { createPool, migrate, type DbPool } from '@bulwark/db';
+import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, withRequestTenant, withSystemContext, type DbPool } from '@bulwark/db';
 import { createKafka, createOutboxRelay, createProducer, ensureTopics, type OutboxRelay } from '@bulwark/events';
 import { createIdempotency, createTransactionOnly, migrateIdempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
@@ -45,6 +45,7 @@ export interface PaymentsApp {
 export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
   const { config } = options;
   let pool!: DbPool;
+  let ownerPool!: DbPool;
   let psp!: PspClient;
   let relay: OutboxRelay | undefined;
   let orphans!: OrphanReconciler;
@@ -57,8 +58,13 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
     config,
     logDestination: options.logDestination,
     redactPaths: ['req.headers["bulwark-signature"]'],
+    // Every route runs as the tenant the gateway (or the orders saga) names in x-auth-tenant; none: tenant tables
+    // fail closed. The PSP's webhooks carry none: they find their payment's tenant themselves (webhook-routes.ts).
+    requestScope: (req, run) => withRequestTenant(req.headers['x-auth-tenant'], run),
     routes(r, kit) {
       pool = createPool({ connectionString: config.DATABASE_URL, name: 'payments', max: config.DB_POOL_MAX, searchPath: [config.PAYMENTS_SCHEMA], registry: kit.metrics, log: kit.log });
+      ownerPool = createPool({ connectionString: config.MIGRATION_DATABASE_URL, name: 'payments-owner', max: 1, statementTimeoutMs: 0, searchPath: [config.PAYMENTS_SCHEMA], registry: kit.metrics, log: kit.log });
+      kit.addDependency({ name: 'postgres-owner', check: async () => undefined, close: () => ownerPool.close() });
       kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
       psp = createPspClient({
         baseUrl: config.PSP_URL.replace(/\/$/, ''),
@@ -121,17 +127,22 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
     },
   });
 
+  // DDL as the owner; then the runtime role is checked (RLS must bind it) and given the data, not the DDL.
   async function prepare(): Promise<void> {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${config.PAYMENTS_SCHEMA}"`);
-    await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.PAYMENTS_SCHEMA, phase: 'all' });
-    await migrateIdempotency({ pool, schema: config.PAYMENTS_SCHEMA });
+    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.PAYMENTS_SCHEMA}"`);
+    await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.PAYMENTS_SCHEMA, phase: 'all' });
+    await migrateIdempotency({ pool: ownerPool, schema: config.PAYMENTS_SCHEMA });
+    const runtimeRole = await assertRuntimeRole(pool, ownerPool);
+    await grantSchemaAccess({ pool: ownerPool, schema: config.PAYMENTS_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });
     if (kafka) {
       await ensureTopics(kafka, [{ name: config.PAYMENTS_TOPIC, partitions: config.PAYMENTS_TOPIC_PARTITIONS, retentionMs: 7 * 86_400_000 }]);
     }
   }
 
   function startWorkers(): void {
-    relay?.start();
+    // The relay's loop publishes every tenant's outbox rows: it runs in the system context it starts in.
+    const r = relay;
+    if (r) void withSystemContext(pool, 'payments.outbox-relay', async () => r.start());
     if (config.ORPHAN_RECONCILE_INTERVAL_MS > 0) orphans.start();
   }
 

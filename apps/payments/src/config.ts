@@ -11,7 +11,8 @@ const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const paymentsConfigSchema = baseConfigSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8083).describe('TCP port to listen on; 0 picks a free port.'),
-  DATABASE_URL: z.string().min(1).describe('PostgreSQL URL.'),
+  DATABASE_URL: z.string().min(1).describe('PostgreSQL URL of the runtime role (bulwark_app): no owner, no superuser, no BYPASSRLS, so row-level security applies; checked at start.'),
+  MIGRATION_DATABASE_URL: z.string().min(1).describe('PostgreSQL URL of the tables\' owner: migrations and grants at start.'),
   PAYMENTS_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('payments').describe('PostgreSQL schema holding payments, operations, ledger and webhook events.'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(20).describe('Largest PostgreSQL pool size.'),
   PSP_URL: z.url().default('http://127.0.0.1:8085').describe('Base URL of the PSP (the simulator locally).'),

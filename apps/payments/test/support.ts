@@ -1,18 +1,24 @@
 /**
  * Test helpers: the PSP simulator as a real child process, the payments
  * service in-process (port 0) or as a child process, each test on its own
- * PostgreSQL schema (random suffix) removed at cleanup.
+ * PostgreSQL schema (random suffix) removed at cleanup. The service connects
+ * as the runtime role (row-level security applies) and migrates as the owner;
+ * `call` carries TEST_TENANT as the gateway would, and the admin pool `db`
+ * files rows it writes under TEST_TENANT too.
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
-import { call, freePort, startService, waitFor, type Service } from '@bulwark/test-support';
+import { freePort, runtimeDbUrl, sessionDbUrl, startService, tenantCall, TEST_TENANT, waitFor, type Service } from '@bulwark/test-support';
 import { createPaymentsApp, type PaymentsApp } from '../src/app.ts';
 import { paymentsConfigSchema } from '../src/config.ts';
 
-export { call, freePort, waitFor, type Reply, type Service } from '@bulwark/test-support';
+export { freePort, waitFor, TEST_TENANT, OTHER_TENANT, type Reply, type Service } from '@bulwark/test-support';
+
+/** The JSON call, carrying TEST_TENANT unless told otherwise (`'x-auth-tenant': ''` sends none). */
+export const call = tenantCall(TEST_TENANT);
 
 export const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
@@ -56,7 +62,8 @@ export interface TestPayments {
 export async function setupPayments(): Promise<TestPayments> {
   const id = suffix();
   const schema = `payments_${id}`;
-  const db = createPool({ connectionString: pgUrl(), name: `payments_test_${id}`, max: 10, registry: new Registry(), log: silent, searchPath: [schema] });
+  const db = createPool({ connectionString: sessionDbUrl(pgUrl(), { searchPath: schema, tenant: TEST_TENANT }), name: `payments_test_${id}`, max: 10, registry: new Registry(), log: silent });
+  const runtimeUrl = await runtimeDbUrl(pgUrl());
   const pspPort = await freePort();
   const paymentsPort = await freePort();
   const apps: PaymentsApp[] = [];
@@ -65,7 +72,8 @@ export async function setupPayments(): Promise<TestPayments> {
     HOST: '127.0.0.1',
     PORT: String(paymentsPort),
     LOG_LEVEL: 'warn',
-    DATABASE_URL: pgUrl(),
+    DATABASE_URL: runtimeUrl,
+    MIGRATION_DATABASE_URL: pgUrl(),
     PAYMENTS_SCHEMA: schema,
     PSP_URL: `http://127.0.0.1:${pspPort}`,
     PSP_TIMEOUT_MS: '1000',

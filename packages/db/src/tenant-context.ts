@@ -17,6 +17,14 @@ const storage = new AsyncLocalStorage<DbContext>();
 /** What a tenant id may look like: a slug, a UUID or an URN-ish name; never empty. */
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 
+/**
+ * The tenant_id system work files a row under when its source belongs to no
+ * tenant (a row written before tenants, tenant_id NULL): it satisfies the
+ * tables' presence check, and no context can ever be it (not a tenant id), so
+ * only system work and reporting see such rows.
+ */
+export const UNASSIGNED_TENANT = '-';
+
 export function isTenantId(value: string): boolean {
   return TENANT_ID.test(value);
 }

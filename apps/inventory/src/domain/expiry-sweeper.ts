@@ -6,7 +6,7 @@
  * release a reservation twice; a confirm or release racing the sweeper holds
  * the row lock, so the sweeper skips that row and the other one wins.
  */
-import { withTransaction, type DbPool } from '@bulwark/db';
+import { UNASSIGNED_TENANT, withSystemContext, withTransaction, type DbPool } from '@bulwark/db';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { adjustStock, claimExpired, markReleased } from '../store/stock-store.ts';
@@ -38,17 +38,23 @@ export function createExpirySweeper(options: ExpirySweeperOptions): ExpirySweepe
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
 
+  // Every tenant's expired reservations: system work (audited); each event is filed under its reservation's tenant.
   async function sweepOnce(): Promise<number> {
-    return withTransaction(pool, async (tx) => {
+    return withSystemContext(pool, 'inventory.expiry-sweeper', () => withTransaction(pool, async (tx) => {
       const claimed = await claimExpired(tx, batchSize);
       if (claimed.length === 0) return 0;
       const deltas = new Map<string, { onHand: number; reserved: number }>();
       for (const r of claimed) for (const i of r.items) deltas.set(i.sku, { onHand: 0, reserved: (deltas.get(i.sku)?.reserved ?? 0) - i.quantity });
       await adjustStock(tx, deltas);
       await markReleased(tx, claimed.map((r) => r.id), 'expired');
-      await recordEvents(tx, 'released', claimed.map((r) => ({ reservationId: r.id, orderId: r.orderId, items: r.items, reason: 'expired' as const, restocked: false })));
+      await recordEvents(
+        tx,
+        'released',
+        claimed.map((r) => ({ reservationId: r.id, orderId: r.orderId, items: r.items, reason: 'expired' as const, restocked: false })),
+        claimed.map((r) => r.tenantId ?? UNASSIGNED_TENANT),
+      );
       return claimed.length;
-    });
+    }));
   }
 
   async function run(): Promise<void> {

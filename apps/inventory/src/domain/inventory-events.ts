@@ -32,13 +32,18 @@ export const INVENTORY_EVENTS: Record<InventoryEventKind, EventDefinition<string
 
 export const inventoryEventSchemas = createEventRegistry(Object.values(INVENTORY_EVENTS));
 
-/** Appends events to the outbox inside the caller's transaction. */
-export async function recordEvents(tx: Queryable, kind: InventoryEventKind, events: readonly InventoryEventData[]): Promise<void> {
+/**
+ * Appends events to the outbox inside the caller's transaction, filed under
+ * the transaction's tenant, or under `tenants[i]` when given (the expiry
+ * sweeper runs for every tenant and names each reservation's).
+ */
+export async function recordEvents(tx: Queryable, kind: InventoryEventKind, events: readonly InventoryEventData[], tenants?: readonly string[]): Promise<void> {
   if (events.length === 0) return;
   await tx.query({
     name: 'inventory.record_events',
-    text: `INSERT INTO inventory_events_outbox (event_id, order_id, type, data)
-           SELECT e.event_id, e.order_id, $1, e.data FROM unnest($2::uuid[], $3::text[], $4::jsonb[]) AS e(event_id, order_id, data)`,
-    values: [kind, events.map(() => randomUUID()), events.map((e) => e.orderId), events.map((e) => JSON.stringify(e))],
+    text: `INSERT INTO inventory_events_outbox (event_id, order_id, type, data, tenant_id)
+           SELECT e.event_id, e.order_id, $1, e.data, COALESCE(e.tenant_id, NULLIF(current_setting('bulwark.tenant', true), ''))
+           FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::text[]) AS e(event_id, order_id, data, tenant_id)`,
+    values: [kind, events.map(() => randomUUID()), events.map((e) => e.orderId), events.map((e) => JSON.stringify(e)), events.map((_, i) => tenants?.[i] ?? null)],
   });
 }

@@ -159,13 +159,13 @@ export async function setReservationStatus(db: Queryable, id: string, status: Re
  * rows another sweeper (or a confirm/release) has locked are skipped, not
  * waited for, so any number of sweepers share the work without overlap.
  */
-export async function claimExpired(db: Queryable, limit: number): Promise<{ id: string; orderId: string; items: ReservationItem[] }[]> {
-  const { rows } = await db.query<{ id: string; orderId: string; items: ReservationItem[] }>({
+export async function claimExpired(db: Queryable, limit: number): Promise<{ id: string; orderId: string; tenantId: string | null; items: ReservationItem[] }[]> {
+  const { rows } = await db.query<{ id: string; orderId: string; tenantId: string | null; items: ReservationItem[] }>({
     name: 'inventory.claim_expired',
     text: `WITH claimed AS (
-             SELECT id, order_id FROM reservations WHERE status = 'held' AND expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
+             SELECT id, order_id, tenant_id FROM reservations WHERE status = 'held' AND expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
            )
-           SELECT c.id, c.order_id AS "orderId", COALESCE((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity)) FROM reservation_items i WHERE i.reservation_id = c.id), '[]') AS items
+           SELECT c.id, c.order_id AS "orderId", c.tenant_id AS "tenantId", COALESCE((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity)) FROM reservation_items i WHERE i.reservation_id = c.id), '[]') AS items
            FROM claimed c`,
     values: [limit],
   });

@@ -3,7 +3,7 @@
  * projection could not apply, kept with their position and the error so an
  * operator can see what the read model is missing and why.
  */
-import type { Queryable } from '@bulwark/db';
+import { UNASSIGNED_TENANT, type Queryable } from '@bulwark/db';
 import { formatPosition, positionOf } from './global-log.ts';
 import type { RecordedEvent } from './event-store.ts';
 
@@ -50,16 +50,12 @@ const COLUMNS = 'projection, event_id::text AS event_id, transaction_id::text AS
 
 /**
  * The tenant a dead letter is filed under: the event's. An event written
- * before tenants has none; its dead letter goes under `-`, which no tenant
- * can be (isTenantId), so only system work and reporting see it and the
- * projector is not stopped by the presence check.
+ * before tenants has none; its dead letter goes under UNASSIGNED_TENANT, so
+ * the projector is not stopped by the presence check.
  */
 export function tenantOfParked(tenantId: string | null): string {
   return tenantId ?? UNASSIGNED_TENANT;
 }
-
-/** Files what belongs to no tenant (events from before tenants); never a valid tenant id. */
-export const UNASSIGNED_TENANT = '-';
 
 /**
  * Records (or re-records, with the latest error) that `projection` could not

@@ -6,7 +6,8 @@
  * only when its version is newer (an out-of-order event cannot regress it).
  */
 import { z } from 'zod';
-import { applyIntentSnapshot, lockPayment, markWebhookApplied, recordTransition, recordWebhookEvent } from '../store/payments-store.ts';
+import { withSystemContext, withTenant } from '@bulwark/db';
+import { applyIntentSnapshot, lockPayment, markWebhookApplied, recordTransition, recordWebhookEvent, tenantOfIntent } from '../store/payments-store.ts';
 import type { PaymentIntent } from '../psp/intent.ts';
 import { inTransaction, type TxSource } from './transaction.ts';
 
@@ -38,6 +39,20 @@ export const PspEvent = z.object({
 export type PspEvent = z.output<typeof PspEvent>;
 
 export type EventOutcome = 'applied' | 'stale' | 'duplicate' | 'unknown_intent';
+
+/**
+ * Applies a PSP webhook as the tenant of the payment it is about: the PSP
+ * names no tenant, so the payment's is looked up in the system context
+ * (audited) and the event is then applied scoped to it, its ledger rows and
+ * outbox event filed under that tenant as the API's would be. An intent no
+ * payment owns is applied in the system context, where it finds none.
+ */
+export async function applyPspEventAsOwner(source: { pool: TxSource['pool'] }, event: PspEvent): Promise<EventOutcome> {
+  const { object } = event.data;
+  const tenant = await withSystemContext(source.pool, 'payments.psp-webhook', () => tenantOfIntent(source.pool, object.id, object.metadata.paymentId));
+  if (tenant === undefined) return withSystemContext(source.pool, 'payments.psp-webhook', () => applyPspEvent(source, event));
+  return withTenant(tenant, () => applyPspEvent(source, event));
+}
 
 export async function applyPspEvent(source: TxSource, event: PspEvent): Promise<EventOutcome> {
   const intent = event.data.object as PaymentIntent;

@@ -14,7 +14,7 @@
  * intent was first seen unowned (the PSP's `createdAt` only narrows the list),
  * so clock skew between PSP and payments cannot void a young authorization.
  */
-import { withTransaction, type DbPool } from '@bulwark/db';
+import { withSystemContext, withTransaction, type DbPool } from '@bulwark/db';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { PaymentIntent, PspClient } from '../psp-client.ts';
@@ -77,7 +77,12 @@ export function createOrphanReconciler(options: OrphanReconcilerOptions): Orphan
     return unowned;
   }
 
-  async function reconcileOnce(): Promise<OrphanPass> {
+  // Which intents some payment owns is asked across every tenant: system work (audited), one entry per pass.
+  function reconcileOnce(): Promise<OrphanPass> {
+    return withSystemContext(pool, 'payments.orphan-reconciler', reconcilePass);
+  }
+
+  async function reconcilePass(): Promise<OrphanPass> {
     const pass = await withTransaction(pool, async (tx): Promise<OrphanPass> => {
       if (!(await tryLockForTransaction(tx, options.lockName))) return { ran: false, unowned: 0, voided: [] };
       const unowned = await unownedIntents(tx);

@@ -7,7 +7,7 @@ import type { Request } from 'express';
 import type { DbPool } from '@bulwark/db';
 import { assertSafeInput, type RouteRegistrar } from '@bulwark/service-kit';
 import { SIGNATURE_HEADER, signatureInvalid, verifySignature } from '@bulwark/webhook-signature';
-import { applyPspEvent, PspEvent } from '../domain/apply-psp-event.ts';
+import { applyPspEventAsOwner, PspEvent } from '../domain/apply-psp-event.ts';
 import { paymentsError } from '../errors.ts';
 import type { PaymentsMetrics } from '../metrics.ts';
 import { WebhookResponse } from './schemas.ts';
@@ -63,7 +63,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: WebhookRoutesDeps
       const parsed = PspEvent.safeParse(json);
       if (!parsed.success) deps.metrics.webhooks.inc({ outcome: 'invalid' });
       if (!parsed.success) throw paymentsError('PAYMENTS_WEBHOOK_INVALID', 'the webhook body is not a payment_intent event', { extensions: { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) } });
-      const outcome = await applyPspEvent({ pool: deps.pool }, parsed.data).catch((err: unknown) => {
+      const outcome = await applyPspEventAsOwner({ pool: deps.pool }, parsed.data).catch((err: unknown) => {
         deps.metrics.webhooks.inc({ outcome: 'error' });
         throw err;
       });

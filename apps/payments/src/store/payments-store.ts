@@ -66,6 +66,20 @@ export async function lockPayment(db: Queryable, where: { id: string } | { pspIn
   return rows[0];
 }
 
+/**
+ * The tenant of the payment an intent belongs to (by intent id or the
+ * payment id the intent carries), read across tenants: call it in the
+ * system context. Undefined when no payment owns the intent yet.
+ */
+export async function tenantOfIntent(db: Queryable, pspIntentId: string, paymentId: string | undefined): Promise<string | undefined> {
+  const { rows } = await db.query<{ tenant_id: string | null }>({
+    name: 'payments.tenant_of_intent',
+    text: 'SELECT tenant_id FROM payments WHERE psp_intent_id = $1 OR id = $2 LIMIT 1',
+    values: [pspIntentId, paymentId ?? null],
+  });
+  return rows[0]?.tenant_id ?? undefined;
+}
+
 export async function findPayment(db: Queryable, id: string): Promise<Payment | undefined> {
   const { rows } = await db.query<Payment>(`SELECT ${COLUMNS} FROM payments WHERE id = $1`, [id]);
   return rows[0];
