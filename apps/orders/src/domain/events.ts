@@ -34,7 +34,8 @@ export const EVENT_PAYLOADS = {
   // Checkout saga milestones (src/saga/): appended in the same transaction as the saga's state.
   StockReserved: z.object({ sagaId: z.string(), reservationId: z.string() }),
   PaymentAuthorized: z.object({ sagaId: z.string(), paymentId: z.string(), amountCents: z.number().int(), currency: z.string() }),
-  OrderConfirmed: z.object({ sagaId: z.string() }),
+  // customerId (the identity account) for notifications' confirmation mail; absent in events from before it was added.
+  OrderConfirmed: z.object({ sagaId: z.string(), customerId: z.string().optional() }),
   PaymentCaptured: z.object({ sagaId: z.string(), paymentId: z.string() }),
   PaymentVoided: z.object({ sagaId: z.string() }),
   StockReleased: z.object({ sagaId: z.string() }),

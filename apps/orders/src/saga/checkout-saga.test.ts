@@ -22,6 +22,13 @@ describe('checkout saga state machine', () => {
     expect(events).toEqual(['StockReserved', 'PaymentAuthorized', 'OrderConfirmed', 'PaymentCaptured']);
   });
 
+  it("when the order is confirmed, then OrderConfirmed names the order's customer (notifications mails it), and a saga started before customers were kept confirms without one", () => {
+    const withCustomer = newSaga({ sagaId: 's1', orderId: 'o1', customerId: 'c-1', amountCents: 500, currency: 'EUR', items: [{ sku: 'a', quantity: 1 }], now: 0, deadlineMs: 10_000 });
+    const confirm = (s: SagaState) => decide(decide(decide(s, { kind: 'ok', reservationId: 'r1' }, 1, policy).state, { kind: 'ok', paymentId: 'p1' }, 1, policy).state, ok, 1, policy).event;
+    expect(confirm(withCustomer)).toEqual({ type: 'OrderConfirmed', data: { sagaId: 's1', customerId: 'c-1' } });
+    expect(confirm(start())).toEqual({ type: 'OrderConfirmed', data: { sagaId: 's1' } });
+  });
+
   it('when stock is insufficient, then nothing is compensated but the order is marked failed', () => {
     const d = decide(start(), { kind: 'rejected', reason: 'insufficient-stock' }, 1, policy);
     expect(d.state).toMatchObject({ status: 'compensating', step: 'mark_failed', pendingCompensations: [], failure: { step: 'reserve_stock', reason: 'insufficient-stock' } });

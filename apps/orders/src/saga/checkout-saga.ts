@@ -29,6 +29,8 @@ export interface SagaItem {
 export interface SagaState {
   sagaId: string;
   orderId: string;
+  /** The order's customer (identity account id), carried into OrderConfirmed; absent in sagas started before it was kept. */
+  customerId?: string;
   status: SagaStatus;
   /** The step to run next; null once completed or failed. */
   step: SagaStep | null;
@@ -60,7 +62,7 @@ export type StepOutcome =
 export type SagaEvent =
   | { type: 'StockReserved'; data: { sagaId: string; reservationId: string } }
   | { type: 'PaymentAuthorized'; data: { sagaId: string; paymentId: string; amountCents: number; currency: string } }
-  | { type: 'OrderConfirmed'; data: { sagaId: string } }
+  | { type: 'OrderConfirmed'; data: { sagaId: string; customerId?: string } }
   | { type: 'PaymentCaptured'; data: { sagaId: string; paymentId: string } }
   | { type: 'PaymentVoided'; data: { sagaId: string } }
   | { type: 'StockReleased'; data: { sagaId: string } }
@@ -94,10 +96,11 @@ export function idempotencyKey(sagaId: string, step: SagaStep): string {
   return `${sagaId}:${step}`;
 }
 
-export function newSaga(input: { sagaId: string; orderId: string; amountCents: number; currency: string; items: SagaItem[]; now: number; deadlineMs: number }): SagaState {
+export function newSaga(input: { sagaId: string; orderId: string; customerId?: string; amountCents: number; currency: string; items: SagaItem[]; now: number; deadlineMs: number }): SagaState {
   return {
     sagaId: input.sagaId,
     orderId: input.orderId,
+    ...(input.customerId === undefined ? {} : { customerId: input.customerId }),
     status: 'running',
     step: 'reserve_stock',
     attempts: 0,
@@ -152,7 +155,7 @@ function forwardEvent(state: SagaState, step: ForwardStep): SagaEvent {
     case 'authorize_payment':
       return { type: 'PaymentAuthorized', data: { sagaId: state.sagaId, paymentId: state.paymentId!, amountCents: state.amountCents, currency: state.currency } };
     case 'confirm_order':
-      return { type: 'OrderConfirmed', data: { sagaId: state.sagaId } };
+      return { type: 'OrderConfirmed', data: { sagaId: state.sagaId, ...(state.customerId === undefined ? {} : { customerId: state.customerId }) } };
     case 'capture_payment':
       return { type: 'PaymentCaptured', data: { sagaId: state.sagaId, paymentId: state.paymentId! } };
   }

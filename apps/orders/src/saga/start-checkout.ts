@@ -72,6 +72,7 @@ export async function startCheckout(
       const saga = newSaga({
         sagaId: randomUUID(),
         orderId,
+        customerId: loaded.state.customerId,
         amountCents: totalCents,
         currency: settings.currency,
         items: loaded.state.items.map((i) => ({ sku: i.sku, quantity: i.quantity })),
