@@ -26,6 +26,10 @@ beforeEach(async () => {
   redis = connect(server.url);
   registry = new Registry();
   logs = [];
+  // The connection and the script load are paid by a patient limiter first (own registry, another
+  // key), so a busy machine cannot turn a test limiter's first call into a timeout.
+  const warm = new RateLimiter({ redis, registry: new Registry(), failureMode: 'fail-closed', policies: [{ name: 'api', algorithm: 'token-bucket', limit: 40, windowSeconds: 3600 }], timeoutMs: 10_000 });
+  if ((await warm.check([{ policy: 'api', subject: 'warm-up' }])).source !== 'redis') throw new Error('Redis did not answer the warm-up check');
 });
 afterEach(async () => {
   server.resume();
@@ -43,7 +47,7 @@ function limiter(failureMode: 'fail-open' | 'fail-closed'): RateLimiter {
     failureMode,
     policies: [{ name: 'api', algorithm: 'token-bucket', limit: 40, windowSeconds: 3600 }],
     expectedInstances: 4,
-    timeoutMs: 50,
+    timeoutMs: 250, // bounds each wait against the paused server; long enough for an answering one on a busy machine
     retryIntervalMs: 30,
   });
 }
