@@ -13,15 +13,18 @@
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createPool, migrate, type DbPool } from '@bulwark/db';
-import { createConsumer, createKafka, migrateProcessedEventStore, ensureTopics, type EventConsumer } from '@bulwark/events';
+import { createConsumer, createKafka, migrateProcessedEventStore, ensureTopics, retryPolicy, type EventConsumer } from '@bulwark/events';
 import { JobMetrics, JobQueue, JobWorker, type QueueDefinition } from '@bulwark/jobs';
 import { Gauge } from 'prom-client';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
+import { createClientCredentialsProvider } from '@bulwark/service-kit/service-auth';
+import { createIdentityAccounts } from './clients/identity-accounts.ts';
 import type { NotificationsConfig } from './config.ts';
 import { createWebhookHandler } from './domain/deliver-webhook.ts';
 import { domainEventHandlers, domainEventSchemas } from './domain/domain-events.ts';
 import { createDispatcher, type DeliveryJob, type Dispatcher, type MessageJob } from './domain/dispatcher.ts';
 import { createEventRetention, type EventRetention } from './domain/event-retention.ts';
+import { queueOrderConfirmation } from './domain/order-confirmation-mail.ts';
 import { createMessageHandler } from './domain/send-message.ts';
 import { createTemplateCatalog } from './domain/template-catalog.ts';
 import { registerMessageRoutes } from './http/message-routes.ts';
@@ -124,7 +127,7 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
     version: '0.1.0',
     config,
     logDestination: options.logDestination,
-    redactPaths: ['req.headers["bulwark-signature"]', 'secret', '*.secret'],
+    redactPaths: ['req.headers["bulwark-signature"]', 'secret', '*.secret', 'clientSecret', '*.clientSecret'],
     routes(r, kit) {
       pool = createPool({ connectionString: config.DATABASE_URL, name: 'notifications', max: config.DB_POOL_MAX, searchPath: [config.NOTIFICATIONS_SCHEMA], registry: kit.metrics, log: kit.log });
       kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
@@ -197,6 +200,24 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
         }
       };
       if (kafka) {
+        const eventRetry = retryPolicy();
+        // The order confirmation mail needs identity (the customer's address): with its URL and our client secret.
+        const accounts =
+          config.IDENTITY_URL && config.IDENTITY_CLIENT_SECRET
+            ? createIdentityAccounts({
+                baseUrl: config.IDENTITY_URL,
+                timeoutMs: config.IDENTITY_TIMEOUT_MS,
+                tokens: createClientCredentialsProvider({
+                  tokenUrl: `${config.IDENTITY_URL.replace(/\/+$/, '')}/oidc/token`,
+                  clientId: config.IDENTITY_CLIENT_ID,
+                  clientSecret: config.IDENTITY_CLIENT_SECRET,
+                  timeoutMs: config.IDENTITY_TIMEOUT_MS,
+                  onFetch: (outcome) => metrics.serviceTokens.inc({ outcome }),
+                }),
+              })
+            : undefined;
+        if (!accounts) kit.log.warn('IDENTITY_URL and IDENTITY_CLIENT_SECRET are not set: no order confirmation mails');
+        const mailDeps = accounts && { accounts, templates, providerFor, maxAttempts: eventRetry.maxAttempts };
         consumer = createConsumer({
           kafka,
           group: config.EVENTS_GROUP,
@@ -206,6 +227,7 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
           storeSchema: config.NOTIFICATIONS_SCHEMA,
           registry: kit.metrics,
           log: kit.log,
+          retry: eventRetry,
           handlers: domainEventHandlers({
             tenantId: config.EVENTS_TENANT,
             maxPayloadBytes: config.WEBHOOK_MAX_PAYLOAD_BYTES,
@@ -214,6 +236,16 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
               // The handler's transaction commits right after it returns; dispatch then (the poll covers a miss).
               if (deliveries > 0) setTimeout(() => dispatcher.poke(), 20).unref();
             },
+            ...(mailDeps && {
+              async confirmationMail(event, ctx) {
+                const outcome = await queueOrderConfirmation(mailDeps, event, ctx).catch((err: unknown) => {
+                  metrics.confirmationMails.inc({ outcome: 'lookup_retried' });
+                  throw err;
+                });
+                metrics.confirmationMails.inc({ outcome });
+                if (outcome === 'queued') setTimeout(() => dispatcher.poke(), 20).unref();
+              },
+            }),
           }),
         });
       }

@@ -68,6 +68,14 @@ export const notificationsConfigSchema = baseConfigSchema.extend({
   EVENTS_TOPICS: list().default(['orders.events', 'payments.events']).describe('Topics of domain events to consume (must exist).'),
   EVENTS_GROUP: z.string().min(1).default('notifications').describe('Kafka consumer group.'),
   EVENTS_TENANT: z.string().min(1).default('platform').describe('Tenant whose endpoints receive notifications made from domain events.'),
+  IDENTITY_URL: z.url().optional().describe("Base URL of identity: its token endpoint (/oidc/token) and internal accounts API, for the order confirmation mail. Unset (with IDENTITY_CLIENT_SECRET): no confirmation mails."),
+  IDENTITY_CLIENT_ID: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).default('notifications').describe("notifications' client id at identity (an OIDC_SERVICE_CLIENTS entry there)."),
+  IDENTITY_CLIENT_SECRET: z.string().min(32).optional().describe("notifications' client secret at identity (client credentials, client_secret_basic). Never logged."),
+  IDENTITY_TIMEOUT_MS: ms().default(3_000).describe('Longest wait for identity per token or account request.'),
+}).superRefine((c, ctx) => {
+  if ((c.IDENTITY_URL === undefined) !== (c.IDENTITY_CLIENT_SECRET === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [c.IDENTITY_URL === undefined ? 'IDENTITY_URL' : 'IDENTITY_CLIENT_SECRET'], message: 'IDENTITY_URL and IDENTITY_CLIENT_SECRET go together (both set: order confirmation mails; neither: none)' });
+  }
 });
 
 export type NotificationsConfig = z.output<typeof notificationsConfigSchema>;

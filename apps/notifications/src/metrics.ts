@@ -17,6 +17,10 @@ export interface NotificationsMetrics {
   dispatchReconciled: Counter<'kind' | 'repair'>;
   /** Deliveries released (run now, spaced per endpoint) when their endpoint recovered. */
   deliveriesReleased: Counter;
+  /** Order confirmation mails by outcome: queued|duplicate|suppressed|no_customer|no_account|lookup_failed|lookup_retried. */
+  confirmationMails: Counter<'outcome'>;
+  /** Client-credentials tokens fetched from identity: ok|error. */
+  serviceTokens: Counter<'outcome'>;
 }
 
 export function createNotificationsMetrics(registry: Registry): NotificationsMetrics {
@@ -39,5 +43,12 @@ export function createNotificationsMetrics(registry: Registry): NotificationsMet
       registers: [registry],
     }),
     deliveriesReleased: new Counter({ name: 'notifications_webhook_released_total', help: 'Held deliveries released when their endpoint breaker closed after a successful probe.', registers: [registry] }),
+    confirmationMails: new Counter({
+      name: 'notifications_confirmation_mails_total',
+      help: 'Order confirmation mails: queued, duplicate (the order had one), suppressed, no_customer (event without customerId), no_account, lookup_retried (identity failed; the event is retried), lookup_failed (given up on the last attempt).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    serviceTokens: new Counter({ name: 'notifications_service_tokens_total', help: 'Client-credentials tokens requested from identity, by outcome (ok|error).', labelNames: ['outcome'], registers: [registry] }),
   };
 }

@@ -6,6 +6,7 @@
  * not break this consumer. Each event becomes one outgoing event fanned out
  * to the EVENTS_TENANT's endpoints, in the consumer's transaction together
  * with the processed-event mark: exactly one set of deliveries per event.
+ * An order-confirmed event also queues the customer's confirmation mail.
  */
 import { z } from 'zod';
 import { createEventRegistry, defineEvent, handle, type CloudEvent, type EventHandler, type HandlerContext } from '@bulwark/events';
@@ -14,7 +15,8 @@ import { publishEvent } from './publish-event.ts';
 export const ORDER_CONFIRMED = defineEvent({
   type: 'com.bulwark.orders.order-confirmed',
   version: 1,
-  schema: z.looseObject({ orderId: z.string(), version: z.number().int(), sagaId: z.string() }),
+  // customerId: the identity account to mail (absent in events from before orders carried it).
+  schema: z.looseObject({ orderId: z.string(), version: z.number().int(), sagaId: z.string(), customerId: z.string().optional() }),
 });
 
 export const PAYMENT_DECLINED = defineEvent({
@@ -28,14 +30,23 @@ export const domainEventSchemas = createEventRegistry([ORDER_CONFIRMED, PAYMENT_
 /** Outgoing event types (what endpoints filter on). */
 export const NOTIFICATION_TYPES = { orderConfirmed: 'order.confirmed', paymentFailed: 'payment.failed' } as const;
 
-export function domainEventHandlers(deps: { tenantId: string; maxPayloadBytes: number; onFanOut: (type: string, deliveries: number) => void }): EventHandler[] {
+export function domainEventHandlers(deps: {
+  tenantId: string;
+  maxPayloadBytes: number;
+  onFanOut: (type: string, deliveries: number) => void;
+  /** The customer's order confirmation mail (order-confirmation-mail.ts), in the same transaction; off when unset. */
+  confirmationMail?: (event: CloudEvent<z.output<typeof ORDER_CONFIRMED.schema>>, ctx: HandlerContext) => Promise<void>;
+}): EventHandler[] {
   const fanOut = async (event: CloudEvent, ctx: HandlerContext, type: string, data: Record<string, unknown>): Promise<void> => {
     // The CloudEvent id is the outgoing event id: a redelivered Kafka record maps to the same deliveries.
     const created = await publishEvent(ctx.db, deps.tenantId, { id: event.id, type, occurredAt: event.time, data }, deps.maxPayloadBytes);
     deps.onFanOut(event.type, created.length);
   };
   return [
-    handle(ORDER_CONFIRMED, (event, ctx) => fanOut(event, ctx, NOTIFICATION_TYPES.orderConfirmed, { orderId: event.data.orderId })),
+    handle(ORDER_CONFIRMED, async (event, ctx) => {
+      await deps.confirmationMail?.(event, ctx);
+      await fanOut(event, ctx, NOTIFICATION_TYPES.orderConfirmed, { orderId: event.data.orderId });
+    }),
     handle(PAYMENT_DECLINED, (event, ctx) =>
       fanOut(event, ctx, NOTIFICATION_TYPES.paymentFailed, {
         orderId: event.data.orderId,

@@ -6,7 +6,7 @@
  * The row is the truth: a job for a message no longer queued does nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { withTransaction, type DbPool } from '@bulwark/db';
+import { withTransaction, type DbPool, type Queryable } from '@bulwark/db';
 import { NonRetryableError, type JobHandler } from '@bulwark/jobs';
 import type { Logger } from 'pino';
 import { notificationsError } from '../errors.ts';
@@ -46,32 +46,39 @@ export async function queueMessage(
   deps: { pool: DbPool; templates: TemplateRegistry; providerFor: (channel: Channel) => string },
   input: QueueMessageInput,
 ): Promise<{ message: Message; created: boolean }> {
+  return withTransaction(deps.pool, (tx) => queueMessageIn(tx, deps, input));
+}
+
+/** queueMessage inside the caller's transaction (a Kafka handler's, with its processed-event mark). */
+export async function queueMessageIn(
+  tx: Queryable,
+  deps: { templates: TemplateRegistry; providerFor: (channel: Channel) => string },
+  input: QueueMessageInput,
+): Promise<{ message: Message; created: boolean }> {
   const recipient = normalizeRecipient(input.channel, input.to);
   const rendered = deps.templates.render(input.template, input.locale, input.vars, { escapeBody: input.channel === 'email' });
-  return withTransaction(deps.pool, async (tx) => {
-    if (await isSuppressed(tx, input.channel, recipient)) {
-      throw notificationsError('NOTIFICATIONS_RECIPIENT_SUPPRESSED', `${input.channel} recipient is on the suppression list`, { channel: input.channel });
-    }
-    const result = await insertMessage(tx, {
-      id: randomUUID(),
-      tenantId: input.tenantId,
-      channel: input.channel,
-      recipient,
-      template: input.template,
-      locale: input.locale,
-      subject: rendered.subject,
-      body: rendered.body,
-      provider: deps.providerFor(input.channel),
-      idempotencyKey: input.idempotencyKey,
-      sourceEventId: input.sourceEventId,
-      status: 'queued',
-    });
-    const m = result.message;
-    if (!result.created && (m.channel !== input.channel || m.recipient !== recipient || m.template !== input.template || m.body !== rendered.body || m.subject !== rendered.subject)) {
-      throw notificationsError('NOTIFICATIONS_IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different message', { messageId: m.id });
-    }
-    return result;
+  if (await isSuppressed(tx, input.channel, recipient)) {
+    throw notificationsError('NOTIFICATIONS_RECIPIENT_SUPPRESSED', `${input.channel} recipient is on the suppression list`, { channel: input.channel });
+  }
+  const result = await insertMessage(tx, {
+    id: randomUUID(),
+    tenantId: input.tenantId,
+    channel: input.channel,
+    recipient,
+    template: input.template,
+    locale: input.locale,
+    subject: rendered.subject,
+    body: rendered.body,
+    provider: deps.providerFor(input.channel),
+    idempotencyKey: input.idempotencyKey,
+    sourceEventId: input.sourceEventId,
+    status: 'queued',
   });
+  const m = result.message;
+  if (!result.created && (m.channel !== input.channel || m.recipient !== recipient || m.template !== input.template || m.body !== rendered.body || m.subject !== rendered.subject)) {
+    throw notificationsError('NOTIFICATIONS_IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different message', { messageId: m.id });
+  }
+  return result;
 }
 
 export function createMessageHandler(deps: {
