@@ -2,8 +2,9 @@
  * The journey a new user takes, through the gateway only: register, read the
  * verification mail from the SMTP sink, verify, log in, order a seeded SKU,
  * add the address, check out with an Idempotency-Key, see the payment
- * authorized and captured through the PSP simulator, the order confirmed and
- * in the history, and invisible to a user of another organisation.
+ * authorized and captured through the PSP simulator, the order confirmed, its
+ * confirmation mail in the sink (notifications → identity with a service
+ * token), the order in the history, and invisible to a user of another organisation.
  * `npm run demo` prints each step; the first-run test runs it against a clone
  * started with `npm run up`. Also the demo data `up` seeds (idempotently).
  */
@@ -53,6 +54,24 @@ async function tokenFromMail(mailUrl: string, to: string, since: number, deadlin
     200,
   );
   return token!;
+}
+
+/** Polls the sink until the order confirmation mail of `orderId` to `to` arrives; answers its subject and text. */
+async function confirmationFromMail(mailUrl: string, to: string, orderId: string, deadlineMs = 30_000): Promise<{ subject: string; text: string }> {
+  let found: { subject: string; text: string } | undefined;
+  await waitFor(
+    async () => {
+      const inbox = (await send(mailUrl, 'GET', '/api/email')).body as { to: { address: string }[]; subject?: string; text?: string; html?: string }[];
+      const mail = inbox.find((m) => m.to.some((a) => a.address.toLowerCase() === to.toLowerCase()) && m.subject === `Order ${orderId} confirmed`);
+      // The mail is HTML only: its text is the markup without tags.
+      found = mail && { subject: mail.subject!, text: (mail.text || (mail.html ?? '').replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim() };
+      return found !== undefined;
+    },
+    `the confirmation mail of order ${orderId} to ${to} in the sink`,
+    deadlineMs,
+    200,
+  );
+  return found!;
 }
 
 /**
@@ -151,6 +170,9 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
   }, `order ${orderId} confirmed in the read model`, 10_000, 200).catch(() => undefined); // judged below
   if (order?.status !== 'confirmed') throw new Error(`order ${orderId} is ${order?.status ?? 'not in the read model'}, not confirmed`);
   step({ name: 'order confirmed in the read model', method: 'GET', path: `/v1/orders/${orderId}`, status: 200, body: { status: order.status, totalCents: order.totalCents, version: order.version } });
+  // notifications consumed order-confirmed, asked identity for the customer's address with its own service token, and mailed it.
+  const confirmation = await confirmationFromMail(urls.mail, email, orderId);
+  step({ name: 'read the order confirmation mail from the sink', method: 'GET', path: `${urls.mail}/api/email`, status: 200, body: { to: email, ...confirmation } });
   const history = await call('order history', 'GET', `/v1/customers/${me.id}/orders`, [200]);
   if (!history.orders.some((o: { orderId: string }) => o.orderId === orderId)) throw new Error(`order ${orderId} is not in ${email}'s history`);
 
