@@ -33,6 +33,7 @@ import {
 } from './autoscale.ts';
 import { DbUnavailableError, PoolClosedError, PoolExhaustedError, StatementTimeoutError, TenantRequiredError, sqlStateOf } from './errors.ts';
 import { metricsFor, statementLabel, type DbMetrics, type PoolGaugeSource } from './metrics.ts';
+import { queryScoped, type ScopeSetting } from './scoped-query.ts';
 import { currentDbContext, type DbContext } from './tenant-context.ts';
 
 /** A pino-compatible logger: object first, message second. */
@@ -163,6 +164,17 @@ export function contextSql(context: DbContext): string {
   return context.kind === 'tenant'
     ? `SELECT set_config('bulwark.tenant', ${pg.escapeLiteral(context.tenant)}, true)`
     : "SELECT set_config('bulwark.system', 'on', true)";
+}
+
+/** True when pg would send `query` in the extended protocol (so it holds exactly one statement). */
+function usesExtendedProtocol(query: DbQuery | string, values?: readonly unknown[]): boolean {
+  if (typeof query === 'string') return (values?.length ?? 0) > 0;
+  return (query.values?.length ?? values?.length ?? 0) > 0 || (query.prepare === true && query.name !== undefined);
+}
+
+/** The setting that scopes a single extended-protocol statement to `context` (scoped-query.ts). */
+function scopeSetting(context: DbContext): ScopeSetting {
+  return context.kind === 'tenant' ? ['bulwark.tenant', context.tenant] : ['bulwark.system', 'on'];
 }
 
 /** A per-tenant counting semaphore with a FIFO queue. */
@@ -343,7 +355,7 @@ export function createPool(options: CreatePoolOptions): DbPool {
     }
   }
 
-  async function runQuery<R extends pg.QueryResultRow>(client: pg.PoolClient, query: DbQuery | string, values?: readonly unknown[]): Promise<pg.QueryResult<R>> {
+  async function runQuery<R extends pg.QueryResultRow>(client: pg.PoolClient, query: DbQuery | string, values?: readonly unknown[], scope?: ScopeSetting): Promise<pg.QueryResult<R>> {
     const q: DbQuery = typeof query === 'string' ? { text: query, ...(values ? { values } : {}) } : query;
     const statement = statementLabel(metrics, q.name, maxStatementNames);
     const started = performance.now();
@@ -352,6 +364,7 @@ export function createPool(options: CreatePoolOptions): DbPool {
       const config: pg.QueryConfig = { text: q.text };
       if (q.values) config.values = q.values as unknown[];
       if (q.prepare && q.name) config.name = q.name;
+      if (scope) return await queryScoped<R>(client, config, scope);
       // A transaction begun in a context is scoped in the same round trip (simple protocol, one implicit batch).
       if (context && !q.values && !q.prepare && BEGIN.test(q.text)) {
         config.text = `${q.text}; ${contextSql(context)}`;
@@ -466,7 +479,12 @@ export function createPool(options: CreatePoolOptions): DbPool {
       const { client, leave } = await acquireRaw();
       let broken: Error | undefined;
       try {
-        if (!currentDbContext()) return await runQuery(client, query, values);
+        const context = currentDbContext();
+        if (!context) return await runQuery(client, query, values);
+        // A statement pg sends in the extended protocol (values or a prepared name): set_config and the
+        // statement in one batch with one Sync, one implicit transaction (SET LOCAL semantics, scoped-query.ts).
+        if (usesExtendedProtocol(query, values)) return await runQuery(client, query, values, scopeSetting(context));
+        // A simple-protocol text (it may hold several statements) keeps an explicit transaction.
         // Sent together (pipelined): if BEGIN failed the statement runs unscoped and sees no tenant rows
         // (fail closed); if the statement fails, COMMIT ends the aborted transaction as a ROLLBACK.
         const [begun, result, committed] = await Promise.allSettled([

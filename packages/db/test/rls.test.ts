@@ -102,6 +102,28 @@ describe('row-level security through the pool', () => {
     expect(new Set(pids).size).toBe(1);
   });
 
+  it('when a lone statement with values or a prepared name runs in a context (set_config and statement in one batch, one Sync), then it is scoped, writes default to the tenant, and nothing outlives it on the connection (pool size 1)', async () => {
+    const p = runtime({ max: 1, tenantMaxConnections: 1 });
+    const byId = (id: number) => ({ name: 'notes.by_id_or_all', text: 'SELECT body, tenant_id FROM notes WHERE id = $1 OR $1 = 0 ORDER BY id', values: [id], prepare: true });
+    for (let round = 0; round < 3; round++) {
+      expect(bodies((await withTenant('acme', () => p.query<{ body: string }>(byId(0)))).rows)).toEqual(['acme one', 'acme two']);
+      expect(bodies((await withTenant('globex', () => p.query<{ body: string }>(byId(0)))).rows)).toEqual(['globex one']);
+      expect((await withTenant('globex', () => p.query(byId(1)))).rows).toEqual([]);
+      expect((await p.query<{ t: string | null }>('SELECT current_setting($1, true) AS t', ['bulwark.tenant'])).rows[0]!.t ?? '').toBe('');
+      expect((await p.query(byId(0))).rows).toEqual([]);
+    }
+    // An unnamed statement with values, a write: the tenant comes from the batch's set_config.
+    await withTenant('globex', () => p.query('INSERT INTO notes (id, body) VALUES ($1, $2)', [30, 'batched']));
+    expect((await withTenant('globex', () => p.query<{ tenant_id: string }>('SELECT tenant_id FROM notes WHERE id = $1', [30]))).rows).toEqual([{ tenant_id: 'globex' }]);
+    // A statement that fails (a forged tenant) rolls the batch back; the connection is clean and usable after it.
+    await expect(withTenant('acme', () => p.query('INSERT INTO notes (id, body, tenant_id) VALUES ($1, $2, $3)', [31, 'forged', 'globex']))).rejects.toMatchObject({ code: '42501' });
+    await expect(withTenant('acme', () => p.query({ name: 'notes.bad', text: 'SELECT 1 / $1::int AS x', values: [0], prepare: true }))).rejects.toMatchObject({ code: '22012' });
+    expect((await p.query(byId(0))).rows).toEqual([]);
+    expect(bodies((await withTenant('acme', () => p.query<{ body: string }>(byId(0)))).rows)).toEqual(['acme one', 'acme two']);
+    expect((await withSystemContext(p, 'test.batch', () => p.query<{ body: string }>(byId(0)))).rows.length).toBe(4);
+    await admin(`DELETE FROM ${schema.schema}.notes WHERE id IN (30, 31)`);
+  });
+
   it('when system work runs through withSystemContext, then it sees every tenant and is counted and logged', async () => {
     const p = runtime();
     const rows = await withSystemContext(p, 'test.sweep', () => p.query<{ body: string }>('SELECT * FROM notes'));
