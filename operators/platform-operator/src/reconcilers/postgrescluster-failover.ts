@@ -10,7 +10,7 @@ import { ensureCounter, ensureHistogram, type Registry } from '@bulwark/service-
 import { describeError } from '../log.ts';
 import type { InstanceInfo } from '../postgres/driver.ts';
 import { formatLsn } from '../postgres/lsn.ts';
-import { conninfo, probeInstance, promote, setSystem } from '../postgres/sql.ts';
+import { conninfo, type Endpoint, probeInstance, promote, setSystem } from '../postgres/sql.ts';
 import { chooseCandidate, failoverSteps, type InstanceProbe } from './postgrescluster-policy.ts';
 import type { ClusterReconciliation } from './postgrescluster-reconciliation.ts';
 import type { FailoverRecord } from './postgrescluster-resource.ts';
@@ -45,6 +45,23 @@ export function failoverMetrics(registry: Registry): FailoverMetrics {
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     }),
   };
+}
+
+/** Longest pg_promote may take, and the probe of the promoted instance after it. */
+const PROMOTE_TIMEOUT_MS = 30_000;
+
+/**
+ * The promoted instance's timeline and WAL position. pg_promote has returned, so it answers; a probe
+ * that times out on a loaded host is tried again until `deadlineMs`, rather than recording the
+ * failover without its timeline and the next one without the new primary's position.
+ */
+async function probePromoted(name: string, endpoint: Endpoint, probeTimeoutMs: number, deadlineMs: number): Promise<InstanceProbe> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const probe = await probeInstance(name, endpoint, probeTimeoutMs);
+    if ((probe.reachable && probe.timeline !== undefined) || Date.now() >= deadline) return probe;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Failover or switchover, step by step in failoverSteps() order; counted and timed, the cluster Lease released at the end. */
@@ -122,8 +139,8 @@ async function runSteps(rc: ClusterReconciliation, kind: 'failover' | 'switchove
       }
       case 'promote': {
         if (!candidate || !next) return 'failed';
-        if (!(await promote(rc.sql(next), 30_000))) throw new Error(`pg_promote on ${candidate.name} did not finish`);
-        const after = await probeInstance(next.name, rc.sql(next), spec.probeTimeoutMs);
+        if (!(await promote(rc.sql(next), PROMOTE_TIMEOUT_MS))) throw new Error(`pg_promote on ${candidate.name} did not finish`);
+        const after = await probePromoted(next.name, rc.sql(next), spec.probeTimeoutMs, PROMOTE_TIMEOUT_MS);
         timeline = after.timeline;
         state.currentPrimary = candidate.name;
         state.failures = 0;
