@@ -41,6 +41,12 @@ function routesWith(policy: object, by: string) {
   };
 }
 
+/**
+ * Tests that count exact admissions wait up to 5 s for Redis: on a loaded machine the 100 ms default
+ * hands checks to the fail-open fallback (its own tests are below), which admits what Redis would refuse.
+ */
+const EXACT_TIMEOUT_MS = '5000';
+
 async function status(url: string): Promise<number> {
   const res = await request(url, { headersTimeout: 5000, bodyTimeout: 5000 });
   await res.body.dump();
@@ -51,7 +57,7 @@ describe('rate limits', () => {
   it('when a policy is leased, then requests are served from the lease (fewer Redis calls) yet never more than the limit, with RateLimit headers, and then 429', async () => {
     const prefix = `gwtest-${randomUUID()}`;
     prefixes.push(prefix);
-    const gw = await startGateway(routesWith({ algorithm: 'fixed-window', limit: 6, windowSeconds: 60, lease: { units: 3, ttlSeconds: 30 } }, 'ip'), { REDIS_URL: sharedRedisUrl(), RATE_LIMIT_PREFIX: prefix });
+    const gw = await startGateway(routesWith({ algorithm: 'fixed-window', limit: 6, windowSeconds: 60, lease: { units: 3, ttlSeconds: 30 } }, 'ip'), { REDIS_URL: sharedRedisUrl(), RATE_LIMIT_PREFIX: prefix, RATE_LIMIT_TIMEOUT_MS: EXACT_TIMEOUT_MS });
     cleanups.push(() => gw.stop());
     const statuses: number[] = [];
     const remaining: string[] = [];
@@ -71,7 +77,7 @@ describe('rate limits', () => {
   it('when a route policy is exhausted, then 429 problem+json with RateLimit headers and Retry-After, and the upstream is not called', async () => {
     const prefix = `gwtest-${randomUUID()}`;
     prefixes.push(prefix);
-    const gw = await startGateway(routesWith({ algorithm: 'fixed-window', limit: 3, windowSeconds: 60 }, 'ip'), { REDIS_URL: sharedRedisUrl(), RATE_LIMIT_PREFIX: prefix });
+    const gw = await startGateway(routesWith({ algorithm: 'fixed-window', limit: 3, windowSeconds: 60 }, 'ip'), { REDIS_URL: sharedRedisUrl(), RATE_LIMIT_PREFIX: prefix, RATE_LIMIT_TIMEOUT_MS: EXACT_TIMEOUT_MS });
     cleanups.push(() => gw.stop());
     const before = upstream.seen.length;
     const statuses = [];

@@ -37,7 +37,7 @@ beforeAll(async () => {
         { id: 'limited', match: { prefix: '/limited' }, upstream: 'u', rateLimits: [{ policy: 'one', by: 'ip' }] },
       ],
     },
-    { JWKS_URL: issuer.jwksUrl, REDIS_URL: sharedRedisUrl(), RATE_LIMIT_PREFIX: prefix },
+    { JWKS_URL: issuer.jwksUrl, REDIS_URL: sharedRedisUrl(), RATE_LIMIT_PREFIX: prefix, RATE_LIMIT_TIMEOUT_MS: '5000' }, // the 429 case needs Redis's answer, not the fail-open fallback
   );
   // Fail-closed against a Redis that is not there: every check is 503.
   closed = await startGateway(
