@@ -14,7 +14,7 @@
  * ratios of that last figure to `minimal` (the ~30-line undici proxy) and to
  * `direct` (the upstream).
  * Kernel time (syscalls, loopback TCP) is not counted.
- * BENCH_TARGETS (default direct,minimal,proxy,full,full+lease),
+ * BENCH_TARGETS (default direct,minimal,proxy,full,full+lease; `peer`, the fastify gateway, too),
  * BENCH_BEFORE_ROOT (adds proxy-before and full-before from that tree),
  * BENCH_PERF_MAP=1 (node --perf-basic-prof, to name JIT code in the dump).
  * Needs valgrind (Debian package) and redis-server.
@@ -88,7 +88,7 @@ export default async function main(): Promise<void> {
   const results = new Map<string, Counts>();
   try {
     for (const target of targets) {
-      const r = await measure(target, env, warmup, requests, target.startsWith('full') ? authorization : undefined);
+      const r = await measure(target, env, warmup, requests, target.startsWith('full') || target === 'peer' ? authorization : undefined);
       results.set(target, r);
       const minimal = results.get('minimal');
       const direct = results.get('direct');
