@@ -4,11 +4,13 @@
  *  - an orders read: `SELECT * FROM order_summaries WHERE order_id = $1`;
  *  - an event append: the real `appendToStream` (apps/orders) of one event,
  *    on its own (autocommit) and inside withTransaction.
- * Each against two copies of the orders schema (its migrations): one with the
- * tenant column, ENABLE + FORCE ROW LEVEL SECURITY and the three policies the
- * apps use, called inside `withTenant` (the pool sends BEGIN + set_config,
- * the statement and COMMIT pipelined); one without, called with no context
- * (the statement alone). Target: RLS ≤ 1.10× for both. One connection,
+ * Each against two copies of the orders schema (its migrations): one as
+ * migrated (tenant column, ENABLE + FORCE ROW LEVEL SECURITY and the three
+ * policies), called inside `withTenant` (a lone statement: set_config and the
+ * statement in one extended-protocol batch with one Sync, packages/db
+ * scoped-query.ts; in a transaction: set_config rides in BEGIN's message);
+ * one with RLS and the column taken off, called with no context (the
+ * statement alone). Target: RLS ≤ 1.10× for both. One connection,
  * serial; blocks of BLOCK operations interleaved, order turning each block,
  * BENCH_ROUNDS (5) rounds; medians printed. Own schemas, dropped at the end.
  */
@@ -28,15 +30,11 @@ const ORDERS = 2000;
 const MIGRATIONS_DIR = fileURLToPath(new URL('../apps/orders/migrations/', import.meta.url));
 const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** What an app migration adds to a tenant table (see apps/inventory/migrations/0003_tenants_rls.expand.sql). */
-const rlsSql = (table: string) => `
-  ALTER TABLE ${table} ADD COLUMN tenant_id text DEFAULT NULLIF(current_setting('bulwark.tenant', true), '');
-  ALTER TABLE ${table} ADD CONSTRAINT ${table}_tenant_present CHECK (tenant_id IS NOT NULL) NOT VALID;
-  ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
-  CREATE POLICY tenant_isolation ON ${table} USING (tenant_id = current_setting('bulwark.tenant', true));
-  CREATE POLICY system_context ON ${table} USING (current_setting('bulwark.system', true) = 'on');
-  CREATE POLICY reporting ON ${table} FOR SELECT USING (current_user = '${DB_ROLES.reporting}');`;
+/** The orders migrations put every table under RLS (0007); the baseline copy takes it off again and drops the column. */
+const withoutRlsSql = (table: string) => `
+  ALTER TABLE ${table} NO FORCE ROW LEVEL SECURITY;
+  ALTER TABLE ${table} DISABLE ROW LEVEL SECURITY;
+  ALTER TABLE ${table} DROP COLUMN tenant_id CASCADE;`;
 
 const event = (i: number): NewEvent => ({ type: 'ItemAdded', data: { sku: `sku-${i % 50}`, quantity: 1 + (i % 5), unitPriceCents: 1299 }, metadata: { correlationId: 'bench' } });
 const tenantOf = (i: number) => `tenant-${i % TENANTS}`;
@@ -84,7 +82,7 @@ async function appendTxBlock(v: Variant, from: number): Promise<number> {
 async function seed(owner: DbPool, schema: string, scoped: boolean): Promise<void> {
   await owner.query(`CREATE SCHEMA "${schema}"`);
   await migrate({ pool: owner, dir: MIGRATIONS_DIR, schema, phase: 'all' });
-  if (scoped) for (const t of ['streams', 'events', 'order_summaries']) await owner.query(`SET search_path TO "${schema}"; ${rlsSql(t)}`);
+  if (!scoped) for (const t of ['streams', 'events', 'order_summaries']) await owner.query(`SET search_path TO "${schema}"; ${withoutRlsSql(t)}`);
   await owner.query(`SET search_path TO "${schema}"; INSERT INTO order_summaries (order_id, customer_id, status, version, created_at, updated_at${scoped ? ', tenant_id' : ''})
     SELECT 'order-' || n, 'customer-' || (n % 97), 'placed', 1, now(), now()${scoped ? `, 'tenant-' || (n % ${TENANTS})` : ''} FROM generate_series(0, ${ORDERS - 1}) n; ANALYZE`);
   await grantSchemaAccess({ pool: owner, schema, runtimeRole: DB_ROLES.runtime });

@@ -13,7 +13,9 @@
  * through it, as withTransaction does) carries the caller's DbContext
  * (tenant-context.ts) in the same round trip as
  * `set_config('bulwark.tenant', …, true)`; a single `pool.query` under a
- * context runs in such a transaction. Callers of one tenant hold at most
+ * context runs as one extended-protocol batch with the set_config and one
+ * Sync (scoped-query.ts), or, for a simple-protocol text, in such a
+ * transaction. Callers of one tenant hold at most
  * `tenantMaxConnections` connections at once; the rest of that tenant queues
  * in front of the pool, so it cannot take every connection from the others.
  *
