@@ -309,7 +309,8 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     // optimizeEmptyRequests: a request without Content-Length or
     // Transfer-Encoding has no body (RFC 9112 §6.3), so node hands it over
     // already ended, without the 'data'/'end'/'close' stream life cycle. Fewer
-    // instructions per GET (docs/PERFORMANCE.md, gateway, eleventh pass).
+    // instructions per GET (measured in the gateway bench, 2026-12-06; the pass is in the git history
+    // of docs/PERFORMANCE.md, `git show f26244a:docs/PERFORMANCE.md`).
     const s = createServer({ ServerResponse: KitServerResponse, optimizeEmptyRequests: true }, onRequest);
     answerClientErrors(s, log); // oversized or unparsable heads: problem+json, not a bare status line
     server = s;
