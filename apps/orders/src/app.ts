@@ -65,6 +65,9 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
     logDestination: options.logDestination,
     // Every route runs as the tenant the gateway verified (x-auth-tenant); none: tenant tables fail closed.
     requestScope: (req, run) => withRequestTenant(req.headers['x-auth-tenant'], run),
+    // Without a tenant (no x-auth-tenant: a call that did not come through the gateway with a tenant's token)
+    // a write to a tenant table is refused (403), and a malformed one is 400.
+    requestScopeErrors: ['DB_TENANT_REQUIRED', 'DB_TENANT_INVALID'],
     routes(r, kit) {
       pool = createPool({ connectionString: config.DATABASE_URL, name: 'orders', max: config.DB_POOL_MAX, searchPath: [config.ORDERS_SCHEMA], registry: kit.metrics, log: kit.log });
       ownerPool = createPool({ connectionString: config.MIGRATION_DATABASE_URL, name: 'orders-owner', max: 2, statementTimeoutMs: 0, searchPath: [config.ORDERS_SCHEMA], registry: kit.metrics, log: kit.log });

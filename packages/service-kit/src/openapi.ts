@@ -203,12 +203,16 @@ function defaultOperationId(route: RouteDefinition): string {
 }
 
 /** Builds the document; called once, after routes are registered. Throws on an unregistered error code. */
-export function buildOpenApiDocument(info: { title: string; version: string }, routes: readonly RouteDefinition[]): OpenApiDocument {
+/**
+ * `everyRoute`: error codes any route may answer with because of something around every route
+ * (ServiceOptions.requestScopeErrors, e.g. a request without the tenant the database needs).
+ */
+export function buildOpenApiDocument(info: { title: string; version: string }, routes: readonly RouteDefinition[], everyRoute: readonly string[] = []): OpenApiDocument {
   const components = new SchemaComponents({ Problem: PROBLEM_SCHEMA });
   const paths: OpenApiDocument['paths'] = {};
   for (const route of routes) {
     const path = toOpenApiPath(route.path);
-    (paths[path] ??= {})[route.method.toLowerCase()] = operation(components, route);
+    (paths[path] ??= {})[route.method.toLowerCase()] = operation(components, everyRoute.length > 0 ? { ...route, errors: [...(route.errors ?? []), ...everyRoute] } : route);
   }
   return { openapi: '3.1.0', info, paths, components: { schemas: components.schemas } };
 }

@@ -88,6 +88,8 @@ export interface ServiceOptions<C extends BaseConfig> {
    * context. May throw (an AppError becomes problem+json).
    */
   requestScope?: <T>(req: IncomingMessage, run: () => T) => T;
+  /** Registered error codes the requestScope (or what runs inside it) may answer any route with: documented on every route. */
+  requestScopeErrors?: readonly string[];
 }
 
 export interface StartedService {
@@ -235,7 +237,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     },
   });
 
-  const openapi = buildOpenApiDocument({ title: name, version }, definitions);
+  const openapi = buildOpenApiDocument({ title: name, version }, definitions, options.requestScopeErrors ?? []);
   const openapiJson = JSON.stringify(openapi);
   operational('/openapi.json', (_req, res, next) => {
     const provider = openapiProvider;
