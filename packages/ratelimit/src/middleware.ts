@@ -7,7 +7,7 @@ import { AppError, PROBLEM_CONTENT_TYPE, toProblem } from '@bulwark/errors';
 import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { RATE_LIMITED, RATE_LIMIT_UNAVAILABLE } from './errors.ts';
-import { formatPolicyHeader, formatRateLimitHeader, rateLimitHeaders, retryAfterSeconds } from './headers.ts';
+import { rateLimitHeaders, retryAfterSeconds } from './headers.ts';
 import type { Decision, Hit, RateLimiter } from './rate-limiter.ts';
 
 export interface RateLimitMiddlewareOptions {
@@ -39,11 +39,8 @@ export function decisionError(decision: Decision): AppError {
     });
   }
   const denied = decision.policies.filter((p) => !p.allowed).map((p) => p.name);
-  const headers: Record<string, string> = {};
-  if (decision.policies.length > 0) {
-    headers['ratelimit-policy'] = formatPolicyHeader(decision);
-    headers.ratelimit = formatRateLimitHeader(decision);
-  }
+  // The RateLimit fields as every answer carries them; Retry-After comes from retryAfterSeconds below.
+  const { 'retry-after': _retryAfter, ...headers } = rateLimitHeaders(decision);
   return new AppError(RATE_LIMITED, `Rate limit exceeded for policy ${denied.map((n) => `"${n}"`).join(', ')}.`, {
     status: 429,
     headers,

@@ -16,7 +16,7 @@
  * `account-mail` caps verification and reset emails per account (silently:
  * the answer is the same).
  */
-import { decisionError, rateLimitHeaders, type PolicyConfig, type RateLimiter } from '@bulwark/ratelimit';
+import { decisionError, type PolicyConfig, type RateLimiter } from '@bulwark/ratelimit';
 import type { Queryable } from '@bulwark/db';
 import { identityError } from '../errors.ts';
 import { forgetPair, lockFor, lockRemainingMs, recordFailure, type LockoutKey } from '../store/lockout-store.ts';
@@ -62,9 +62,7 @@ export class LoginThrottle {
       { scope: SCOPE },
     );
     if (!decision.allowed) {
-      const err = decisionError(decision);
-      if (decision.outcome === 'denied') Object.assign(err.headers, rateLimitHeaders(decision));
-      throw err;
+      throw decisionError(decision); // carries the RateLimit fields itself
     }
   }
 
