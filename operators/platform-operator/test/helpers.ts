@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { waitFor } from '@bulwark/test-support';
 import { ensureCluster } from '../../../scripts/cluster/index.ts';
 
 /** The first run on a machine builds Kubernetes from source. */
@@ -51,12 +52,10 @@ export async function deleteNamespace(kc: KubeConfig | undefined, name: string |
 
 /** Polls until `done` holds; fails with the last value after `timeoutMs`. */
 export async function eventually<T>(what: string, read: () => T | Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-    last = await read();
-  }
-  return last;
+  // The poll is test-support's waitFor; this adds the value read and, on giving up, the last one seen.
+  let last: T | undefined;
+  await waitFor(async () => done((last = await read())), what, timeoutMs, 100).catch((err: unknown) => {
+    throw new Error(`${what}: still ${JSON.stringify(last)} after ${timeoutMs} ms`, { cause: err });
+  });
+  return last as T;
 }
