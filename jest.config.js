@@ -31,6 +31,10 @@ export default {
   reporters: ['default', '<rootDir>/scripts/jest/summary-reporter.js'],
   // Global only: Jest ignores testTimeout inside a project. Integration tests talk to real servers.
   testTimeout: 60_000,
+  // On two cores Jest runs every suite in its main process (maxWorkers 1 = in band): a test that
+  // fails before its cleanup can leave a timer or socket behind, and a red run must end red, not
+  // hang until CI's limit. Passing runs leave nothing open; this only bounds the failing ones.
+  forceExit: true,
   projects: [
     {
       ...common,

@@ -49,15 +49,27 @@ describe('endpoint breaker', () => {
     for (let i = 0; i < 5; i++) ids.push((await call(url, 'POST', `/v1/tenants/${tn}/events`, { id: `brk-${i}`, type: 'order.confirmed', data: { i } })).body.deliveries[0].id);
 
     await waitFor(async () => (await metricValue(url, ...HELD)) >= 5, 'retries held by the open breaker');
-    // Counted from before the receiver comes back: the others are held again when they wake with the probe,
-    // which can be before this test sees the probe arrive.
-    const heldBeforeUp = await metricValue(url, ...HELD);
     up = true;
     const sentBeforeUp = receiver.at(path).length;
     await waitFor(() => receiver.at(path).length === sentBeforeUp + 1, 'the half-open probe');
-    // Sentinel for "nobody else is sent while the probe is out": the other deliveries woke at the end of the
-    // cool-down, found the probe taken and were held again.
-    await waitFor(async () => (await metricValue(url, ...HELD)) >= heldBeforeUp + 4, 'the others held again behind the probe');
+    const probeSeenAt = Date.now();
+    // Sentinel for "nobody else is sent while the probe is out": every other delivery is held past the moment the
+    // probe went out. A cool-down hold ends when the cool-down does, which is no later than the probe's claim; only a
+    // hold behind the probe (its verdict, or a look again while it is out) ends after the probe was seen.
+    const partition = app.webhookQueue.partitionQueues.get('notifications-webhooks')!;
+    const probeEventId = receiver.at(path)[sentBeforeUp]!.eventId;
+    const others: string[] = [];
+    for (const id of ids) if ((await call(url, 'GET', `/v1/tenants/${tn}/deliveries/${id}`)).body.eventId !== probeEventId) others.push(id);
+    expect(others).toHaveLength(ids.length - 1);
+    let seen = '';
+    await waitFor(async () => {
+      const jobs = await Promise.all(others.map(async (id) => {
+        const job = await partition.getJob(idempotentJobId(deliveryKey(id)));
+        return { state: await job?.getState(), processedOn: job?.processedOn ?? 0, delay: job?.delay ?? 0 };
+      }));
+      seen = JSON.stringify({ probeSeenAt, jobs });
+      return jobs.every((j) => j.state === 'delayed' && j.processedOn + j.delay > probeSeenAt);
+    }, 'the others held behind the probe').catch((err: Error) => { throw new Error(`${err.message}: ${seen}`); });
     expect(receiver.at(path)).toHaveLength(sentBeforeUp + 1);
 
     receiver.releaseHeld(); // the probe succeeds
@@ -70,8 +82,8 @@ describe('endpoint breaker', () => {
     expect(afterUp).toHaveLength(ids.length); // one request per delivery after recovery: no failed attempt, no duplicate
     expect(new Set(afterUp.map((r) => r.eventId)).size).toBe(ids.length);
     expect(await metricValue(url, 'notifications_webhook_released_total')).toBeGreaterThanOrEqual(1);
-    const partition = app.webhookQueue.partitionQueues.get('notifications-webhooks')!;
     const probeEvent = afterUp[0]!.eventId;
+    expect(probeEvent).toBe(probeEventId);
     let probeAt = '';
     const successAt: string[] = [];
     for (const id of ids) {

@@ -48,9 +48,17 @@ describe('projections', () => {
         }
       }
     };
-    await Promise.all(Array.from({ length: 8 }, (_, w) => writer(w)));
-    await waitFor(async () => Number((await t.db.query<{ n: string }>('SELECT count(*)::text n FROM recorded')).rows[0]!.n) >= 400, 'all 400 events projected');
-    await projector.stop();
+    try {
+      await Promise.all(Array.from({ length: 8 }, (_, w) => writer(w)));
+      await waitFor(async () => Number((await t.db.query<{ n: string }>('SELECT count(*)::text n FROM recorded')).rows[0]!.n) >= 400, 'all 400 events projected').catch(async (err: Error) => {
+        // The horizon is cluster-wide: name what holds it (a transaction anywhere on the server, e.g. one left open by an earlier test).
+        const holders = await t.db.query("SELECT pid, datname, application_name, state, backend_xid::text, now() - xact_start AS age, left(query, 120) AS query FROM pg_stat_activity WHERE backend_xid IS NOT NULL OR backend_xmin IS NOT NULL ORDER BY xact_start");
+        const prepared = await t.db.query('SELECT gid, database, prepared FROM pg_prepared_xacts');
+        throw new Error(`${err.message}; transactions open on the server: ${JSON.stringify(holders.rows)}; prepared: ${JSON.stringify(prepared.rows)}`);
+      });
+    } finally {
+      await projector.stop();
+    }
     const recorded = (await t.db.query<{ event_id: string }>('SELECT event_id FROM recorded ORDER BY seq')).rows.map((r) => r.event_id);
     const all = (await t.db.query<{ event_id: string }>('SELECT event_id FROM events ORDER BY transaction_id, id')).rows.map((r) => r.event_id);
     expect(all).toHaveLength(400);
