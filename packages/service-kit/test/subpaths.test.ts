@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const fixture = fileURLToPath(new URL('./fixtures/loaded-modules.ts', import.meta.url));
-const SUBPATHS = ['logging', 'config', 'lifecycle', 'metrics', 'service-auth', 'backoff'].map((s) => `@bulwark/service-kit/${s}`);
+const SUBPATHS = ['logging', 'config', 'lifecycle', 'metrics', 'service-auth', 'backoff', 'service-client'].map((s) => `@bulwark/service-kit/${s}`);
 
 /** Every module file resolved while a fresh process imports `specifiers`. */
 function modulesLoadedBy(specifiers: readonly string[]): string[] {
@@ -18,7 +18,7 @@ describe('service-kit subpaths for processes without HTTP', () => {
     expect(modulesLoadedBy(['@bulwark/service-kit']).some(fromPackage('express'))).toBe(true);
   });
 
-  it('when logging, config, lifecycle, metrics, service-auth and backoff are imported, then neither express nor OpenTelemetry loads', () => {
+  it('when logging, config, lifecycle, metrics, service-auth, backoff and service-client are imported, then neither express nor OpenTelemetry loads', () => {
     const loaded = modulesLoadedBy(SUBPATHS);
     expect(loaded.some((u) => u.endsWith('/service-kit/src/lifecycle.ts'))).toBe(true);
     expect(loaded.filter(fromPackage('express'))).toEqual([]);
