@@ -3,15 +3,15 @@
  * by path, objects first); `Logger` is the kit's type. Components take a
  * logger; without one they log at info to stdout.
  */
-import { createLogger, type Logger } from '@bulwark/service-kit/logging';
+import { createLogger, type Logger, type PinoLogger } from '@bulwark/service-kit/logging';
 
 export type { Logger };
 
 export const OPERATOR_NAME = 'platform-operator';
 export const OPERATOR_VERSION = '0.1.0';
 
-/** The operator's logger at `level` (LOG_LEVEL). */
-export function createOperatorLogger(level: string): Logger {
+/** The operator's logger at `level` (LOG_LEVEL); pino, so main can flush it on exit. */
+export function createOperatorLogger(level: string): PinoLogger {
   return createLogger({ name: OPERATOR_NAME, version: OPERATOR_VERSION, level });
 }
 

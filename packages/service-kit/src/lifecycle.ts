@@ -8,7 +8,8 @@
 import type { Logger } from './logger.ts';
 
 export interface ShutdownOptions {
-  log: Pick<Logger, 'info' | 'warn' | 'error' | 'flush'>;
+  /** Flushed before exit: a buffered pino logger (what createLogger returns) is one. */
+  log: Pick<Logger, 'info' | 'warn' | 'error'> & { flush(): void };
   /** Stops the process's work in reverse order of starting it. */
   stop: () => Promise<void>;
   signals?: readonly NodeJS.Signals[];

@@ -6,9 +6,29 @@
  * request; we log one flat line per request and create the per-request child
  * logger only when a handler asks for it.
  */
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
-export type { Logger, DestinationStream };
+export type { DestinationStream, PinoLogger };
+
+/** A log method: fields first, message second. */
+export type LogFn = (obj: object, msg?: string) => void;
+
+/**
+ * The logger every package and component accepts: the structural subset of
+ * pino it logs through (object-first levels and `child`). A pino logger (what
+ * `createLogger` returns) is one; a test can pass a stub. Packages import this
+ * type rather than declare their own, and never need pino itself.
+ */
+export interface Logger {
+  trace: LogFn;
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  fatal: LogFn;
+  /** A logger that adds `bindings` to every line. */
+  child(bindings: Record<string, unknown>): Logger;
+}
 
 /** Paths censored in every log line. Wildcards cover one level of nesting. */
 export const DEFAULT_REDACT_PATHS: readonly string[] = [
@@ -142,7 +162,7 @@ export class BufferedLogDestination implements DestinationStream {
   }
 }
 
-export function createLogger(options: LoggerOptions): Logger {
+export function createLogger(options: LoggerOptions): PinoLogger {
   const config = {
     name: options.name,
     level: options.level,
