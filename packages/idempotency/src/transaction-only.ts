@@ -13,6 +13,7 @@ import { idempotencyError } from './errors.ts';
 import { holdResponse, UNSAFE_METHODS, writeProblem } from './hold-response.ts';
 import { outcomeOf } from './state-machine.ts';
 import type { IdempotencyLocals } from './idempotency.ts';
+import { runInRequestTransaction } from './request-transaction.ts';
 
 export function createTransactionOnly(options: { pool: DbPool; onError?: (err: unknown, stage: string) => void }): RequestHandler {
   const { pool } = options;
@@ -59,7 +60,7 @@ export function createTransactionOnly(options: { pool: DbPool; onError?: (err: u
       },
       () => fail(res, req, undefined),
     );
-    next();
+    runInRequestTransaction(locals, next);
   }
 
   return (req, res, next) => {
