@@ -1,4 +1,4 @@
-export { RateLimiter, type RateLimiterOptions, type FailureMode, type Logger, type Hit, type CheckOptions, type Decision, type PolicyDecision } from './rate-limiter.ts';
+export { RateLimiter, type RateLimiterOptions, type FailureMode, type Hit, type CheckOptions, type Decision, type PolicyDecision } from './rate-limiter.ts';
 export { compilePolicy, compilePolicies, type PolicyConfig, type LeaseConfig, type CompiledPolicy, type Algorithm } from './policy.ts';
 export { rateLimit, applyDecision, decisionError, type RateLimitMiddlewareOptions } from './middleware.ts';
 export { rateLimitHeaders, formatPolicyHeader, formatRateLimitHeader, retryAfterSeconds, RATELIMIT_HEADER, RATELIMIT_POLICY_HEADER } from './headers.ts';

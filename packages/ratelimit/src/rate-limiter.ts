@@ -8,6 +8,7 @@
  * Policies with a `lease` are served from units this instance took from Redis
  * ahead of time while it holds enough (leased-checks.ts, leases.ts, README "Leases").
  */
+import type { Logger } from '@bulwark/service-kit/logging';
 import { Registry } from 'prom-client';
 import { policyInvalid, policyUnknown } from './errors.ts';
 import { defaultScope, scopePrefix } from './keys.ts';
@@ -17,10 +18,10 @@ import { LeaseTable } from './leases.ts';
 import { LocalLimiter, type LocalEntry } from './local-limiter.ts';
 import { RateLimitMetrics, type Outcome, type Source } from './metrics.ts';
 import { compilePolicies, putCallArgs, putPolicyArgs, type CompiledPolicy, type PolicyConfig } from './policy.ts';
-import { RedisGuard, type FailureMode, type Logger } from './redis-guard.ts';
+import { RedisGuard, type FailureMode } from './redis-guard.ts';
 import type { ScriptClient } from './script-loader.ts';
 
-export type { FailureMode, Logger } from './redis-guard.ts';
+export type { FailureMode } from './redis-guard.ts';
 
 export interface RateLimiterOptions {
   /** ioredis client (Redis or Cluster). The limiter never closes it. */
@@ -38,7 +39,8 @@ export interface RateLimiterOptions {
   retryIntervalMs?: number;
   /** prom-client registry for the metrics; a private one when omitted. */
   registry?: Registry;
-  logger?: Logger;
+  /** The kit's logger (of which the limiter uses warn and info). */
+  logger?: Pick<Logger, 'warn' | 'info'>;
   /** At most one log line per kind (degraded, failure, recovered) per interval. Default 10 000 ms. */
   logIntervalMs?: number;
   /**

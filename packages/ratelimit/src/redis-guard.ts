@@ -5,24 +5,20 @@
  * every `retryIntervalMs`; the first success recovers. Transitions update the
  * metrics and are logged at most once per kind per `logIntervalMs`.
  */
+import type { Logger } from '@bulwark/service-kit/logging';
 import { EncodedEvalsha, type EncodedSlot } from './encoded-command.ts';
 import type { RateLimitMetrics } from './metrics.ts';
 import { isNoScript, loadScript, type ScriptClient } from './script-loader.ts';
 
 export type FailureMode = 'fail-open' | 'fail-closed';
 
-/** pino-compatible logger subset. */
-export interface Logger {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-}
-
 export interface RedisGuardOptions {
   redis: ScriptClient;
   timeoutMs: number;
   failureMode: FailureMode;
   retryIntervalMs: number;
-  logger: Logger | undefined;
+  /** Transitions are logged at warn and info. */
+  logger: Pick<Logger, 'warn' | 'info'> | undefined;
   logIntervalMs: number;
   metrics: RateLimitMetrics;
   /** Runs on each healthy → degraded transition. */
@@ -55,7 +51,7 @@ export class RedisGuard {
   readonly #encoded: EncodedEvalsha | undefined;
   readonly #script = loadScript('check-policies-n');
   readonly #timeoutMs: number;
-  readonly #logger: Logger | undefined;
+  readonly #logger: Pick<Logger, 'warn' | 'info'> | undefined;
   readonly #logIntervalMs: number;
   readonly #metrics: RateLimitMetrics;
   readonly #onDegraded: () => void;

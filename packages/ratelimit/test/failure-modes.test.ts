@@ -6,7 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { RateLimiter, type Decision, type Logger } from '../src/index.ts';
+import type { Logger } from '@bulwark/service-kit/logging';
+import { RateLimiter, type Decision } from '../src/index.ts';
 import { RateLimitMetrics } from '../src/metrics.ts';
 import { compilePolicy, putCallArgs, putPolicyArgs } from '../src/policy.ts';
 import { RedisGuard } from '../src/redis-guard.ts';
@@ -16,9 +17,9 @@ let server: RedisProcess;
 let redis: Redis;
 let registry: Registry;
 let logs: { level: string; obj: object; msg: string }[];
-const logger: Logger = {
-  warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }),
-  info: (obj, msg) => logs.push({ level: 'info', obj, msg }),
+const logger: Pick<Logger, 'warn' | 'info'> = {
+  warn: (obj, msg = '') => logs.push({ level: 'warn', obj, msg }),
+  info: (obj, msg = '') => logs.push({ level: 'info', obj, msg }),
 };
 
 beforeEach(async () => {
