@@ -3,10 +3,12 @@
  * passes in (several limiters may share one registry: existing metrics are
  * reused). Nothing on a check's path hashes labels: decisions are tallied in
  * arrays and flushed on scrape, and the script latency is a BucketHistogram
- * (the service kit's) whose series per result are kept here.
+ * (the service kit's) whose series per result are kept here. Metrics are
+ * got-or-created through the kit's ensure* helpers.
  */
-import { BucketHistogram, type HistogramSeries } from '@bulwark/service-kit/histogram';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { BucketHistogram, HistogramSeries } from '@bulwark/service-kit/histogram';
+import { ensureBucketHistogram, ensureCounter, ensureGauge } from '@bulwark/service-kit/metrics';
+import type { Counter, Gauge, Registry } from 'prom-client';
 
 export type Outcome = 'allowed' | 'denied' | 'unavailable';
 export type Source = 'redis' | 'local' | 'none' | 'lease';
@@ -21,10 +23,6 @@ const SLOTS = OUTCOME_NAMES.length * SOURCE_NAMES.length;
 const GRANTED = SLOTS;
 const EXPIRED = SLOTS + 1;
 const SCRIPT_DURATION = 'bulwark_ratelimit_script_duration_seconds';
-
-function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? create();
-}
 
 export class RateLimitMetrics {
   readonly decisions: Counter<'policy' | 'outcome' | 'source'>;
@@ -44,56 +42,47 @@ export class RateLimitMetrics {
   readonly #durationSeries: Record<ScriptResult, HistogramSeries>;
 
   constructor(registry: Registry) {
-    const registers = [registry];
     const flushers = new Set<RateLimitMetrics>();
     const collect = (): void => {
       for (const m of flushers) m.flush();
     };
-    this.decisions = getOrCreate(registry, 'bulwark_ratelimit_decisions_total', () => new Counter({
+    this.decisions = ensureCounter(registry, {
       name: 'bulwark_ratelimit_decisions_total',
       collect,
       help: 'Rate-limit decisions per policy: outcome (allowed, denied, unavailable) and source (redis, local fallback, none, lease served locally).',
       labelNames: ['policy', 'outcome', 'source'] as const,
-      registers,
-    }));
+    });
     // Limiters sharing a registry share the counter; each registers to be flushed by its collect().
     const set = RateLimitMetrics.#flushers.get(this.decisions) ?? flushers;
     RateLimitMetrics.#flushers.set(this.decisions, set);
     set.add(this);
-    this.scriptDuration = getOrCreate(registry, SCRIPT_DURATION, () => {
-      const histogram = new BucketHistogram(
-        SCRIPT_DURATION,
-        'Latency of the rate-limit Lua script round trip, by result (ok, error, timeout).',
-        [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-      );
-      registry.registerMetric(histogram.metric);
-      return histogram;
-    });
-    this.fallbackActivations = getOrCreate(registry, 'bulwark_ratelimit_fallback_activations_total', () => new Counter({
+    this.scriptDuration = ensureBucketHistogram(
+      registry,
+      SCRIPT_DURATION,
+      'Latency of the rate-limit Lua script round trip, by result (ok, error, timeout).',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    );
+    this.fallbackActivations = ensureCounter(registry, {
       name: 'bulwark_ratelimit_fallback_activations_total',
       help: 'Times the limiter switched from Redis to its failure mode (fail-open local limiter or fail-closed).',
       labelNames: ['mode'] as const,
-      registers,
-    }));
-    this.degraded = getOrCreate(registry, 'bulwark_ratelimit_degraded', () => new Gauge({
+    });
+    this.degraded = ensureGauge(registry, {
       name: 'bulwark_ratelimit_degraded',
       help: '1 while the limiter bypasses Redis because it is down or slow, else 0.',
-      registers,
-    }));
-    this.leaseUnitsGranted = getOrCreate(registry, 'bulwark_ratelimit_lease_units_granted_total', () => new Counter({
+    });
+    this.leaseUnitsGranted = ensureCounter(registry, {
       name: 'bulwark_ratelimit_lease_units_granted_total',
       collect,
       help: 'Quota lease units this instance took from Redis on top of request costs, per policy.',
       labelNames: ['policy'] as const,
-      registers,
-    }));
-    this.leaseUnitsExpired = getOrCreate(registry, 'bulwark_ratelimit_lease_units_expired_total', () => new Counter({
+    });
+    this.leaseUnitsExpired = ensureCounter(registry, {
       name: 'bulwark_ratelimit_lease_units_expired_total',
       collect,
       help: 'Lease units that expired or were dropped unused (taken from the quota, never admitted: the under-admission leases cost), per policy.',
       labelNames: ['policy'] as const,
-      registers,
-    }));
+    });
     const durations = RateLimitMetrics.#sharedSeries.get(this.scriptDuration) ?? {
       ok: this.scriptDuration.series({ result: 'ok' }),
       error: this.scriptDuration.series({ result: 'error' }),

@@ -38,6 +38,15 @@ export function ensureHistogram<L extends string>(registry: Registry, config: Om
   return (registry.getSingleMetric(config.name) as Histogram<L> | undefined) ?? new Histogram({ ...config, registers: [registry] });
 }
 
+/** Get-or-create of a {@link BucketHistogram} (the hot-path histogram), as {@link ensureCounter}. */
+export function ensureBucketHistogram(registry: Registry, name: string, help: string, buckets: readonly number[]): BucketHistogram {
+  const found = registry.getSingleMetric(name);
+  if (found) return found as unknown as BucketHistogram;
+  const histogram = new BucketHistogram(name, help, buckets);
+  registry.registerMetric(histogram.metric);
+  return histogram;
+}
+
 /** OpenTelemetry's recommended boundaries for http.server.request.duration, in seconds. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
