@@ -17,7 +17,7 @@ import { registerPaymentRoutes } from './http/payment-routes.ts';
 import { registerWebhookRoutes } from './http/webhook-routes.ts';
 import { createPaymentsMetrics } from './metrics.ts';
 import { PAYMENT_EVENTS, paymentEventSchemas } from './domain/payment-events.ts';
-import { createPspClient, type PspClient } from './psp-client.ts';
+import { createPspClient, type PspClient } from './clients/psp.ts';
 import { createOrphanReconciler, type OrphanReconciler } from './domain/orphan-authorizations.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));

@@ -16,7 +16,7 @@ export const paymentsConfigSchema = baseConfigSchema.extend({
   PAYMENTS_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('payments').describe('PostgreSQL schema holding payments, operations, ledger and webhook events.'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(20).describe('Largest PostgreSQL pool size.'),
   PSP_URL: z.url().default('http://127.0.0.1:8085').describe('Base URL of the PSP (the simulator locally).'),
-  PSP_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000).describe('Per-call PSP timeout (opossum timeout); a timed-out call answers 504 and is safe to retry with the same key.'),
+  PSP_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000).describe('Per-call PSP timeout (the shared service client aborts the request); a timed-out call answers 504 and is safe to retry with the same key.'),
   PSP_BREAKER_ERROR_PERCENT: z.coerce.number().min(1).max(100).default(50).describe('Failure percentage over the rolling window that opens the breaker.'),
   PSP_BREAKER_VOLUME: z.coerce.number().int().min(1).default(10).describe('Calls in the window before the breaker may open.'),
   PSP_BREAKER_RESET_MS: z.coerce.number().int().positive().default(5_000).describe('Open time before a half-open probe.'),

@@ -7,7 +7,7 @@
  * authorization it already made instead of making a second one.
  */
 import { paymentsError } from '../errors.ts';
-import type { PspClient } from '../psp-client.ts';
+import type { PspClient } from '../clients/psp.ts';
 import { isVoidedOrphan } from '../store/orphans-store.ts';
 import { applyIntentSnapshot, insertPendingPayment, lockPaymentByKey, recordTransition, type PaymentRow } from '../store/payments-store.ts';
 import { assertPayableAmount, fingerprint, paymentIdForKey } from './payment-rules.ts';

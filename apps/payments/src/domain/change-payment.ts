@@ -10,7 +10,7 @@
  */
 import { AppError } from '@bulwark/errors';
 import { paymentsError } from '../errors.ts';
-import type { PspClient } from '../psp-client.ts';
+import type { PspClient } from '../clients/psp.ts';
 import type { PaymentStatus } from '../store/payments-store.ts';
 import { applyIntentSnapshot, completeOperation, insertOperation, lockOperation, lockPayment, recordTransition } from '../store/payments-store.ts';
 import { alreadyDone, assertPayableAmount, fingerprint, type Operation } from './payment-rules.ts';

@@ -17,7 +17,7 @@
 import { withSystemContext, withTransaction, type DbPool } from '@bulwark/db';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import type { PaymentIntent, PspClient } from '../psp-client.ts';
+import type { PaymentIntent, PspClient } from '../clients/psp.ts';
 import { ownedIntentIds, recordOrphanVoid, tryLockForTransaction } from '../store/orphans-store.ts';
 
 export interface OrphanReconcilerOptions {

@@ -11,7 +11,7 @@ import { changePayment } from '../domain/change-payment.ts';
 import type { Operation } from '../domain/payment-rules.ts';
 import { paymentsError } from '../errors.ts';
 import { failureOutcome, type PaymentsMetrics } from '../metrics.ts';
-import type { PspClient } from '../psp-client.ts';
+import type { PspClient } from '../clients/psp.ts';
 import { findPayment, listPaymentsByOrder } from '../store/payments-store.ts';
 import { requireKey, txSourceOf } from './idempotency-key.ts';
 import { AmountBody, AuthorizedResponse, ChangeResponse, CreatePaymentBody, EmptyBody, PaymentIdParams, PaymentListQuery, PaymentListResponse, PaymentResponse } from './schemas.ts';
