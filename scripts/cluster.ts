@@ -1,11 +1,13 @@
 /**
- * `npm run cluster -- up|down|status|crds|tilt|dockerfile <app>|logs [component...]`: the local
+ * `npm run cluster -- up|down|status|crds|tilt|images [name...]|dockerfile <app>|logs [component...]`: the local
  * Kubernetes control plane for tests (etcd, kube-apiserver,
  * kube-controller-manager, kube-scheduler, kwok with fake nodes), built from
  * source once per machine under .local/cluster. See scripts/cluster/index.ts.
  */
 import { ensureTilt } from './cluster/build.ts';
 import { writeDockerfile } from './cluster/dockerfile.ts';
+import { buildImages } from './cluster/images.ts';
+import { containerdRunning, ensureRealNode, importImages, stopRealNode } from './cluster/node.ts';
 import { clusterSettings, components, ensureCluster, ensureCrds, stopCluster } from './cluster/index.ts';
 import { printLogTails } from './infra/proc.ts';
 
@@ -30,9 +32,16 @@ async function main(): Promise<number> {
       const started = Date.now();
       await ensureCluster({ crds: !names.includes('--no-crds') });
       console.error(`cluster: up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      if (names.includes('--real-node')) {
+        // On request: the node needs root and the images (scripts/cluster/node.ts).
+        const nodeStarted = Date.now();
+        await ensureRealNode();
+        console.error(`cluster: real node Ready in ${((Date.now() - nodeStarted) / 1000).toFixed(1)} s`);
+      }
       return status();
     }
     case 'down':
+      await stopRealNode();
       await stopCluster();
       return status().then(() => 0);
     case 'status':
@@ -51,11 +60,21 @@ async function main(): Promise<number> {
       // (Re)writes apps/<app>/Dockerfile in the shared pattern (scripts/cluster/dockerfile.ts).
       for (const app of names) console.log(writeDockerfile(app));
       return names.length > 0 ? 0 : 2;
+    case 'images': {
+      // Builds the base and the named images (all without names) with podman; see scripts/cluster/images.ts.
+      const started = Date.now();
+      const built = buildImages(names);
+      for (const image of built) console.log(`${image.ref.padEnd(44)} ${image.id.slice(0, 12)}  ${image.seconds.toFixed(1)} s`);
+      // Into the real node too when it runs (images not already there at the same id).
+      if (containerdRunning()) importImages(built.map((b) => b.ref));
+      console.error(`cluster: images built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return 0;
+    }
     case 'logs':
       printLogTails(components.filter((c) => names.length === 0 || names.includes(c.name)));
       return 0;
     default:
-      console.error('usage: npm run cluster -- up [--no-crds]|down|status|crds|tilt|dockerfile <app...>|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');
+      console.error('usage: npm run cluster -- up [--no-crds] [--real-node]|down|status|crds|tilt|images [name...]|dockerfile <app...>|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');
       return 2;
   }
 }

@@ -19,14 +19,14 @@ import { ensureRequirements } from '../infra/prereqs.ts';
 const { binDir, npmDir, goModules } = clusterSettings;
 const stampFile = path.join(binDir, 'versions.json');
 
-export const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kubectl', 'helm', 'tilt'] as const;
+export const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kubectl', 'helm', 'tilt', 'kubelet', 'kube-proxy'] as const;
 export type Binary = (typeof binaries)[number];
 
 export function binPath(name: Binary): string {
   return path.join(binDir, name);
 }
 
-function findGo(): string {
+export function findGo(): string {
   for (const candidate of ['go', '/usr/local/go/bin/go']) {
     if (spawnSync(candidate, ['version'], { stdio: 'ignore' }).status === 0) return candidate;
   }
@@ -61,7 +61,7 @@ function goEnv(): NodeJS.ProcessEnv {
   return { ...process.env, GOFLAGS: '-trimpath -buildvcs=false', GOTOOLCHAIN: 'local' };
 }
 
-function buildKubernetes(go: string): void {
+function buildKubernetes(go: string, commands = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']): void {
   const v = versions.kubernetes;
   const [, major, minor] = /^v(\d+)\.(\d+)\./.exec(v) ?? [];
   // Without these the binaries report v0.0.0-master, which Helm charts' kubeVersion constraints reject.
@@ -75,7 +75,7 @@ function buildKubernetes(go: string): void {
       ]),
     )
     .join(' ');
-  const cmds = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((c) => `k8s.io/kubernetes/cmd/${c}`);
+  const cmds = commands.map((c) => `k8s.io/kubernetes/cmd/${c}`);
   run('nice', ['-n', '19', go, 'build', '-ldflags', ldflags, '-o', `${binDir}/`, ...cmds], { cwd: path.join(goModules, 'k8s'), env: goEnv() });
 }
 
@@ -135,6 +135,20 @@ function readStamp(): Record<string, string> {
  */
 export function ensureBinaries(): void {
   buildMissing(process.env.BULWARK_BUILD_TILT === '1');
+}
+
+/**
+ * kubelet and kube-proxy for the real node (`npm run cluster -- up --real-node`), from the same
+ * k8s.io/kubernetes module and ldflags as the control plane; stamped under their own key.
+ */
+export function ensureNodeBinaries(): void {
+  buildMissing(process.env.BULWARK_BUILD_TILT === '1');
+  const stamp = readStamp();
+  const names: Binary[] = ['kubelet', 'kube-proxy'];
+  if (stamp['kubernetes-node'] === versions.kubernetes && names.every((n) => fs.existsSync(binPath(n)))) return;
+  const go = findGo();
+  timed(`${names.join(', ')} ${versions.kubernetes}`, () => buildKubernetes(go, names));
+  fs.writeFileSync(stampFile, `${JSON.stringify({ ...readStamp(), 'kubernetes-node': versions.kubernetes }, null, 2)}\n`);
 }
 
 /** Builds tilt (and anything else missing) now: `npm run cluster -- tilt`. */

@@ -39,7 +39,8 @@ export type ClientName = keyof typeof clients;
 
 const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-function signed(stem: string, subject: string, extensions: string): void {
+/** A key and a cert signed by the cluster CA, as <stem>.key and <stem>.crt in the PKI folder. */
+export function signed(stem: string, subject: string, extensions: string): void {
   const key = path.join(pkiDir, `${stem}.key`);
   const csr = path.join(pkiDir, `${stem}.csr`);
   const ext = path.join(pkiDir, `${stem}.ext`);
@@ -71,7 +72,7 @@ export function ensurePki(): boolean {
 const b64 = (file: string): string => fs.readFileSync(file).toString('base64');
 
 /** A self-contained kubeconfig for one client identity (certs inline, so the file can be copied). */
-export function kubeconfigFor(client: ClientName): string {
+export function kubeconfigFor(client: string): string {
   return `apiVersion: v1
 kind: Config
 clusters:

@@ -1,0 +1,165 @@
+/**
+ * Where the real node lives and the configuration files of its processes:
+ * containerd (own root, state and socket; CRI with runc, CNI from
+ * /usr/lib/cni, the pause image built here), the CNI bridge, kubelet and
+ * kube-proxy. Pure rendering; scripts/cluster/node.ts runs them.
+ *
+ * The node is named by a non-loopback address put on `lo` (Endpoints and the
+ * API server's node proxy refuse loopback), its pod range is kept apart from
+ * the one kwok hands out (10.244.0.0/16), and a label and a taint keep every
+ * Pod off it that does not ask for it (`realNodeScheduling`).
+ */
+import path from 'node:path';
+import { pki } from './certs.ts';
+import { runtimeDir } from './podman.ts';
+import { clusterSettings } from './settings.ts';
+
+const dir = path.join(clusterSettings.dir, 'node');
+
+export const nodeSettings = {
+  dir,
+  /** The node's address (a /32 on `lo`) and its Node name. */
+  ip: process.env.BULWARK_REAL_NODE_IP ?? '10.250.0.1',
+  podCidr: '10.245.0.0/24',
+  bridge: 'bulwark0',
+  containerdRoot: path.join(dir, 'containerd', 'root'),
+  containerdState: path.join(dir, 'containerd', 'state'),
+  containerdSocket: path.join(runtimeDir, 'containerd.sock'),
+  containerdConfig: path.join(dir, 'containerd.toml'),
+  cniConfDir: path.join(dir, 'cni', 'net.d'),
+  cniDataDir: path.join(dir, 'cni', 'ipam'),
+  cniBinDir: '/usr/lib/cni',
+  /** kubelet's --root-dir: a shared bind mount, so volume mounts made in kubelet's mount namespace reach runc. */
+  kubeletRoot: path.join(dir, 'kubelet'),
+  kubeletConfig: path.join(dir, 'kubelet.yaml'),
+  kubeletHealthzPort: 10248,
+  kubeletPort: 10250,
+  kubeProxyConfig: path.join(dir, 'kube-proxy.yaml'),
+  kubeProxyHealthzPort: 10256,
+  /** Values kubelet insists on (protectKernelDefaults); it reads them from these files, the VM keeps its own. */
+  sysctlDir: path.join(dir, 'sysctl'),
+  pauseImage: 'localhost/bulwark/pause:3.10',
+  label: 'bulwark.dev/real-node',
+  taint: 'bulwark.dev/real-node',
+} as const;
+
+/** What a Pod spec needs to land on the real node (and only there). */
+export const realNodeScheduling = {
+  nodeSelector: { [nodeSettings.label]: 'true' },
+  tolerations: [{ key: nodeSettings.taint, operator: 'Exists', effect: 'NoSchedule' }],
+};
+
+export const nodeKubeconfig = (who: 'kubelet' | 'kube-proxy'): string => path.join(clusterSettings.pkiDir, `${who}.kubeconfig`);
+
+export function containerdToml(): string {
+  const s = nodeSettings;
+  return `version = 2
+root = "${s.containerdRoot}"
+state = "${s.containerdState}"
+oom_score = 0
+
+[grpc]
+  address = "${s.containerdSocket}"
+
+[ttrpc]
+  address = "${s.containerdSocket}.ttrpc"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${path.join(dir, 'containerd', 'opt')}"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${s.pauseImage}"
+  # Without it every sandbox fails with "can't get final child's PID from pipe" (root here may not lower oom_score_adj).
+  restrict_oom_score_adj = true
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "${s.cniBinDir}"
+    conf_dir = "${s.cniConfDir}"
+`;
+}
+
+export function cniConflist(): string {
+  const s = nodeSettings;
+  return `${JSON.stringify(
+    {
+      cniVersion: '0.4.0',
+      name: 'bulwark',
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: s.bridge,
+          isGateway: true,
+          ipMasq: true,
+          hairpinMode: true,
+          ipam: { type: 'host-local', ranges: [[{ subnet: s.podCidr }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: s.cniDataDir },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+export function kubeletYaml(): string {
+  const s = nodeSettings;
+  return `apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: ${s.ip}
+port: ${s.kubeletPort}
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: ${s.kubeletHealthzPort}
+authentication:
+  anonymous: { enabled: false }
+  webhook: { enabled: true }
+  x509: { clientCAFile: ${pki.caCert} }
+authorization: { mode: Webhook }
+containerRuntimeEndpoint: unix://${s.containerdSocket}
+cgroupDriver: cgroupfs
+cgroupsPerQOS: true
+enforceNodeAllocatable: [pods]
+failSwapOn: false
+failCgroupV1: false
+oomScoreAdj: 0
+makeIPTablesUtilChains: false
+protectKernelDefaults: true
+podPidsLimit: 4096
+maxPods: 40
+podCIDR: ${s.podCidr}
+clusterDomain: cluster.local
+resolvConf: /etc/resolv.conf
+serializeImagePulls: false
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: { memory.available: 50Mi, nodefs.available: 2%, imagefs.available: 2% }
+registerWithTaints:
+  - { key: ${s.taint}, value: "true", effect: NoSchedule }
+`;
+}
+
+export function kubeProxyYaml(): string {
+  const s = nodeSettings;
+  return `apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: { kubeconfig: ${nodeKubeconfig('kube-proxy')} }
+mode: iptables
+hostnameOverride: ${s.ip}
+clusterCIDR: ${s.podCidr}
+bindAddress: ${s.ip}
+healthzBindAddress: 127.0.0.1:${s.kubeProxyHealthzPort}
+metricsBindAddress: 127.0.0.1:10249
+oomScoreAdj: 0
+# 0 everywhere: kube-proxy writes no conntrack sysctls on the shared VM.
+conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s }
+nodePortAddresses: [${s.ip}/32]
+iptables: { localhostNodePorts: false, masqueradeAll: false }
+`;
+}

@@ -1,0 +1,256 @@
+/**
+ * The real node beside kwok (`npm run cluster -- up --real-node`): Debian's
+ * containerd 1.6 with its CRI plugin and runc, the CNI bridge from
+ * /usr/lib/cni, and kubelet + kube-proxy built from the control plane's
+ * k8s.io/kubernetes module, joined to the local API server with client certs.
+ *
+ * kubelet runs with `protectKernelDefaults: true` in its own mount namespace,
+ * where three files holding the values it insists on are bind-mounted over
+ * /proc/sys/{vm/overcommit_memory,kernel/panic,kernel/panic_on_oops}: it
+ * reads them and writes nothing, the shared VM keeps its own panic settings.
+ * Its root dir is a shared bind mount, so the volumes it mounts there reach
+ * runc in the host's namespace.
+ *
+ * `stopRealNode()` (part of `npm run cluster -- down`) removes what it all
+ * leaves behind: pods, containers and shims, network namespaces, iptables
+ * chains and nft tables, the bridge and the node address, mounts, kubepods
+ * cgroups, /var/log/{pods,containers} and the Node object.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { isOurProcess, readPid, run, startDetached, stopPid, waitFor } from '../infra/proc.ts';
+import { ensureRequirements } from '../infra/prereqs.ts';
+import { binPath, ensureNodeBinaries, findGo } from './build.ts';
+import { kubeconfigFor, signed } from './certs.ts';
+import { kubectl } from './kubectl.ts';
+import { cniConflist, containerdToml, kubeletYaml, kubeProxyYaml, nodeKubeconfig, nodeSettings } from './node-config.ts';
+import { imageId, podman, podmanStreamed } from './podman.ts';
+import { clusterSettings, versions } from './settings.ts';
+
+export { nodeSettings, realNodeScheduling } from './node-config.ts';
+
+const s = nodeSettings;
+const { logDir, runDir } = clusterSettings;
+const importedStamp = path.join(s.dir, 'imported.json');
+
+/** Exit status of a command, output dropped: for probes and best-effort cleanup. */
+function attempt(cmd: string, args: string[]): number {
+  return spawnSync(cmd, args, { stdio: 'ignore' }).status ?? 1;
+}
+
+function output(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout : '';
+}
+
+const ctr = (args: string[]): string => run('ctr', ['--address', s.containerdSocket, '--namespace', 'k8s.io', ...args]);
+
+function httpOk(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+interface NodeProcess {
+  name: string;
+  /** What the running process's command line contains (pid-reuse guard). */
+  expect: string;
+  healthy(): Promise<boolean>;
+  start(logFile: string, pidFile: string): void;
+}
+
+const pidFileOf = (p: NodeProcess): string => path.join(runDir, `${p.name}.pid`);
+const running = (p: NodeProcess): boolean => isOurProcess(readPid(pidFileOf(p)), p.expect);
+
+async function upProcess(p: NodeProcess, timeoutMs: number): Promise<void> {
+  const logFile = path.join(logDir, `${p.name}.log`);
+  if (!running(p)) p.start(logFile, pidFileOf(p));
+  await waitFor(p.name, p.healthy, timeoutMs, logFile);
+}
+
+async function downProcess(p: NodeProcess): Promise<void> {
+  const pid = readPid(pidFileOf(p));
+  if (isOurProcess(pid, p.expect)) await stopPid(pid!, 30_000);
+  fs.rmSync(pidFileOf(p), { force: true });
+}
+
+const containerd: NodeProcess = {
+  name: 'containerd',
+  expect: s.containerdConfig,
+  healthy: () => Promise.resolve(attempt('ctr', ['--address', s.containerdSocket, 'version']) === 0),
+  start: (log, pid) => startDetached('containerd', ['--config', s.containerdConfig], log, pid),
+};
+
+const kubelet: NodeProcess = {
+  name: 'kubelet',
+  expect: binPath('kubelet'),
+  healthy: () => httpOk(`http://127.0.0.1:${s.kubeletHealthzPort}/healthz`),
+  start: (log, pid) => {
+    const args = [
+      `--config=${s.kubeletConfig}`,
+      `--kubeconfig=${nodeKubeconfig('kubelet')}`,
+      `--root-dir=${s.kubeletRoot}`,
+      `--hostname-override=${s.ip}`,
+      `--node-ip=${s.ip}`,
+      `--node-labels=${s.label}=true`,
+    ];
+    // Own mount namespace (propagation unchanged: the shared root dir stays shared), sysctl files over /proc/sys.
+    startDetached('unshare', ['--mount', '--propagation', 'unchanged', '--', 'sh', path.join(s.dir, 'kubelet.sh'), ...args], log, pid);
+  },
+};
+
+const kubeProxy: NodeProcess = {
+  name: 'kube-proxy',
+  expect: binPath('kube-proxy'),
+  healthy: () => httpOk(`http://127.0.0.1:${s.kubeProxyHealthzPort}/healthz`),
+  start: (log, pid) => startDetached(binPath('kube-proxy'), [`--config=${s.kubeProxyConfig}`], log, pid),
+};
+
+function ensureHostPackages(): void {
+  ensureRequirements([
+    { binary: 'containerd', debianPackage: 'containerd' },
+    { binary: 'runc', debianPackage: 'runc' },
+    { binary: `${s.cniBinDir}/bridge`, debianPackage: 'containernetworking-plugins' },
+    { binary: 'iptables', debianPackage: 'iptables' },
+    { binary: 'nft', debianPackage: 'nftables' },
+    { binary: 'conntrack', debianPackage: 'conntrack' },
+    { binary: 'gcc', debianPackage: 'gcc' },
+    { binary: '/usr/lib/x86_64-linux-gnu/libc.a', debianPackage: 'libc6-dev' },
+  ]);
+}
+
+/** The pause image from its C source in the k8s.io/kubernetes module (build/pause/linux/pause.c), FROM scratch. */
+function ensurePauseImage(): void {
+  if (imageId(s.pauseImage)) return;
+  const out = run(findGo(), ['mod', 'download', '-json', `k8s.io/kubernetes@${versions.kubernetes}`], { cwd: clusterSettings.binDir, env: { ...process.env, GOFLAGS: '' } });
+  const moduleDir = (JSON.parse(out) as { Dir: string }).Dir;
+  const work = path.join(s.dir, 'pause');
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  const tag = s.pauseImage.split(':').at(-1)!;
+  run('gcc', ['-Os', '-static', '-Wall', `-DVERSION=${tag}-bulwark`, '-o', path.join(work, 'pause'), path.join(moduleDir, 'build/pause/linux/pause.c')]);
+  fs.writeFileSync(path.join(work, 'Containerfile'), 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n');
+  podmanStreamed(['build', '--pull=never', '-t', s.pauseImage, work]);
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
+function writeConfigs(): void {
+  for (const d of [s.dir, s.cniConfDir, s.cniDataDir, s.kubeletRoot, s.sysctlDir, s.containerdRoot, s.containerdState, path.dirname(s.containerdSocket), logDir, runDir]) fs.mkdirSync(d, { recursive: true });
+  fs.writeFileSync(s.containerdConfig, containerdToml());
+  fs.writeFileSync(path.join(s.cniConfDir, '10-bulwark.conflist'), cniConflist());
+  fs.writeFileSync(s.kubeletConfig, kubeletYaml());
+  fs.writeFileSync(s.kubeProxyConfig, kubeProxyYaml());
+  const sysctls = { 'vm/overcommit_memory': '1', 'kernel/panic': '10', 'kernel/panic_on_oops': '1' };
+  const mounts = Object.entries(sysctls).map(([key, value]) => {
+    const file = path.join(s.sysctlDir, key.replace('/', '.'));
+    fs.writeFileSync(file, `${value}\n`);
+    return `mount --bind ${file} /proc/sys/${key}`;
+  });
+  fs.writeFileSync(path.join(s.dir, 'kubelet.sh'), `#!/bin/sh\n# Written by scripts/cluster/node.ts: runs inside kubelet's own mount namespace.\nset -e\n${mounts.join('\n')}\nexec ${binPath('kubelet')} "$@"\n`);
+}
+
+/** Client certs for kubelet (system:node:<ip>, bound to the system:node role) and kube-proxy (system:kube-proxy). */
+function ensureCredentials(): void {
+  const ids = { kubelet: `/O=system:nodes/CN=system:node:${s.ip}`, 'kube-proxy': '/CN=system:kube-proxy' } as const;
+  for (const [stem, subject] of Object.entries(ids)) {
+    const cert = path.join(clusterSettings.pkiDir, `${stem}.crt`);
+    const current = fs.existsSync(cert) ? output('openssl', ['x509', '-noout', '-subject', '-in', cert]) : '';
+    if (!current.includes(`CN = ${subject.split('CN=')[1]}`)) signed(stem, subject, 'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+    fs.writeFileSync(nodeKubeconfig(stem as 'kubelet' | 'kube-proxy'), kubeconfigFor(stem), { mode: 0o600 });
+  }
+  // RBAC only (no Node authorizer): the node's user gets the system:node role.
+  const binding = path.join(s.dir, 'node-rbac.yaml');
+  fs.writeFileSync(
+    binding,
+    `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: bulwark-real-node }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:node }
+subjects:
+  - { apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:node:${s.ip}" }
+`,
+  );
+  kubectl(['apply', '-f', binding]);
+}
+
+function ensureNodeAddress(): void {
+  if (!output('ip', ['-4', 'addr', 'show', 'dev', 'lo']).includes(` ${s.ip}/32 `)) run('ip', ['addr', 'add', `${s.ip}/32`, 'dev', 'lo']);
+}
+
+function isMountPoint(dir: string): boolean {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === dir);
+}
+
+function ensureSharedKubeletRoot(): void {
+  if (!isMountPoint(s.kubeletRoot)) run('mount', ['--bind', s.kubeletRoot, s.kubeletRoot]);
+  run('mount', ['--make-shared', s.kubeletRoot]);
+}
+
+function readImported(): Record<string, string> {
+  try {
+    return JSON.parse(fs.readFileSync(importedStamp, 'utf8')) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+/** Copies podman images into containerd's k8s.io namespace, skipping those already there at the same id. */
+export function importImages(refs: string[]): void {
+  const imported = readImported();
+  const present = new Set(ctr(['images', 'ls', '-q']).split('\n').filter(Boolean));
+  for (const ref of refs) {
+    const id = imageId(ref);
+    if (!id) throw new Error(`no image ${ref} in podman: npm run cluster -- images`);
+    if (imported[ref] === id && present.has(ref)) continue;
+    const started = Date.now();
+    const archive = path.join(s.dir, 'import.tar');
+    fs.rmSync(archive, { force: true });
+    podman(['save', '--format', 'oci-archive', '-o', archive, ref]);
+    const name = ref.replace(/:[^:/]+$/, '');
+    ctr(['images', 'import', '--base-name', name, '--index-name', ref, archive]);
+    fs.rmSync(archive, { force: true });
+    imported[ref] = id;
+    fs.writeFileSync(importedStamp, JSON.stringify(imported, null, 2));
+    process.stderr.write(`node: imported ${ref} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  }
+}
+
+/** True when this checkout's containerd answers (then `images` imports into it). */
+export function containerdRunning(): boolean {
+  return running(containerd) && attempt('ctr', ['--address', s.containerdSocket, 'version']) === 0;
+}
+
+/**
+ * Starts (or reuses) containerd, kubelet and kube-proxy against the running control plane and
+ * waits for the Node to be Ready; `images` are imported first. Call after ensureCluster().
+ */
+export async function ensureRealNode(images: string[] = []): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the real node needs root (containerd, mounts, iptables)');
+  ensureHostPackages();
+  ensureNodeBinaries();
+  ensurePauseImage();
+  writeConfigs();
+  ensureCredentials();
+  ensureNodeAddress();
+  await upProcess(containerd, 30_000);
+  importImages([s.pauseImage, ...images]);
+  ensureSharedKubeletRoot();
+  await upProcess(kubelet, 60_000);
+  await waitFor(
+    `node ${s.ip} Ready`,
+    () => Promise.resolve(output(binPath('kubectl'), [`--kubeconfig=${clusterSettings.kubeconfig}`, 'get', 'node', s.ip, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']) === 'True'),
+    60_000,
+    path.join(logDir, 'kubelet.log'),
+  );
+  await upProcess(kubeProxy, 30_000);
+}
+
+export { stopRealNode } from './node-cleanup.ts';
+export { containerd as containerdProcess, kubelet as kubeletProcess, kubeProxy as kubeProxyProcess, downProcess, running as processRunning, ctr, attempt, output };
