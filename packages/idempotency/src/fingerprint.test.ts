@@ -67,11 +67,14 @@ describe('parseIdempotencyKey', () => {
 });
 
 describe('lockKeyOf', () => {
-  it('when scope or key differ, then the lock keys differ, and they fit a signed bigint', () => {
+  it('when scope, tenant or key differ, then the lock keys differ, and they fit a signed bigint', () => {
     const a = lockKeyOf('s', 'k');
     expect(lockKeyOf('s', 'k')).toBe(a);
     expect(lockKeyOf('s2', 'k')).not.toBe(a);
     expect(lockKeyOf('s', 'k2')).not.toBe(a);
+    expect(lockKeyOf('s', 'k', '')).toBe(a);
+    expect(lockKeyOf('s', 'k', 'tenant-a')).not.toBe(a);
+    expect(lockKeyOf('s', 'k', 'tenant-a')).not.toBe(lockKeyOf('s', 'k', 'tenant-b'));
     const n = BigInt(a);
     expect(n >= -(2n ** 63n) && n < 2n ** 63n).toBe(true);
   });

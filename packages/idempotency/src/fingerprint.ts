@@ -51,7 +51,12 @@ export function requestFingerprint(method: string, path: string, body: unknown):
   return createHash('sha256').update(`${method.toUpperCase()} ${path}\n${canonical}`).digest('hex');
 }
 
-/** A signed 64-bit advisory-lock key (as a decimal string) for one (scope, key). */
-export function lockKeyOf(scope: string, key: string): string {
-  return createHash('sha256').update(`${scope}\u0000${key}`).digest().readBigInt64BE(0).toString();
+/**
+ * A signed 64-bit advisory-lock key (as a decimal string) for one (scope, tenant, key). Without a
+ * tenant ('') it is the hash keys had before they were per tenant, so replicas of both versions
+ * lock such a key alike during a rollout.
+ */
+export function lockKeyOf(scope: string, key: string, tenant = ''): string {
+  const name = tenant === '' ? `${scope}\u0000${key}` : `${scope}\u0000${tenant}\u0000${key}`;
+  return createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
 }

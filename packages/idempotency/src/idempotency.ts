@@ -10,14 +10,15 @@
  * `failed_final` (replayed) or `failed_retryable` (run again on retry).
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { DbClient, DbPool } from '@bulwark/db';
+import { currentDbContext, type DbClient, type DbPool } from '@bulwark/db';
 import { Counter, type Registry } from 'prom-client';
 import { idempotencyError } from './errors.ts';
 import { lockKeyOf, parseIdempotencyKey, requestFingerprint } from './fingerprint.ts';
 import { decide, outcomeOf } from './state-machine.ts';
-import { createKeyStore, type StoredResponse } from './store.ts';
+import { createKeyStore, type KeyId, type StoredResponse } from './store.ts';
 import { holdResponse, UNSAFE_METHODS, writeProblem } from './hold-response.ts';
 import { idempotencyContract, withContract } from './openapi-contract.ts';
+import { runInRequestTransaction } from './request-transaction.ts';
 
 export const REPLAYED_HEADER = 'idempotent-replayed';
 /** Per-request or per-connection headers never stored with a response. */
@@ -45,7 +46,7 @@ export interface IdempotencyOptions {
   onError?: (err: unknown, context: { scope: string; key: string; stage: string }) => void;
 }
 
-/** What the handler finds in `res.locals.idempotency` for a request with a key. */
+/** What the handler finds through requestTransaction() (and in `res.locals.idempotency`) for a request with a key. */
 export interface IdempotencyLocals {
   key: string;
   /** The open business transaction: write through it and the writes commit with the stored response. */
@@ -139,7 +140,11 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
     }
     const { key } = parsed;
     const fingerprint = requestFingerprint(req.method, instance, req.body);
-    const lockKey = lockKeyOf(scope, key);
+    // Keys are per tenant: the tenant of the database context the request runs in (service-kit's
+    // requestScope, from the gateway's verified x-auth-tenant); '' for a request without one.
+    const context = currentDbContext();
+    const id: KeyId = { scope, tenant: context?.kind === 'tenant' ? context.tenant : '', key };
+    const lockKey = lockKeyOf(scope, key, id.tenant);
 
     let client: DbClient;
     try {
@@ -153,7 +158,7 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
     let decision: ReturnType<typeof decide>;
     let stored: StoredResponse | undefined;
     try {
-      let { locked, inserted } = await store.lockAndInsert(client, lockKey, scope, key, fingerprint, ttlSeconds);
+      let { locked, inserted } = await store.lockAndInsert(client, lockKey, id, fingerprint, ttlSeconds);
       if (!locked && concurrent === 'wait' && (await store.waitLock(client, lockKey, waitTimeoutMs))) locked = true;
       if (!locked) {
         client.release();
@@ -163,13 +168,13 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
       if (inserted) {
         decision = { kind: 'execute', fresh: true, recovered: false, attempt: 1 };
       } else {
-        const row = await store.read(client, scope, key);
-        if (!row) inserted = await store.insertStarted(client, scope, key, fingerprint, ttlSeconds); // waited, and the key was swept meanwhile
+        const row = await store.read(client, id);
+        if (!row) inserted = await store.insertStarted(client, id, fingerprint, ttlSeconds); // waited, and the key was swept meanwhile
         decision = inserted ? { kind: 'execute', fresh: true, recovered: false, attempt: 1 } : decide(row, fingerprint, new Date());
         stored = row?.response;
         if (decision.kind === 'execute' && !inserted) {
-          if (decision.fresh) await store.restartFresh(client, scope, key, fingerprint, ttlSeconds);
-          else await store.restartAttempt(client, scope, key, decision.attempt);
+          if (decision.fresh) await store.restartFresh(client, id, fingerprint, ttlSeconds);
+          else await store.restartAttempt(client, id, decision.attempt);
         }
       }
     } catch (err) {
@@ -225,13 +230,13 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
       const response: StoredResponse = { status, headers: storableHeaders(res), body };
       try {
         if (outcome === 'completed' || (outcome === 'failed_final' && keepWrites)) {
-          await store.finish(client, scope, key, fingerprint, ttlSeconds, outcome, response, true);
+          await store.finish(client, id, fingerprint, ttlSeconds, outcome, response, true);
           await store.commitAndUnlock(client, lockKey);
           client.release();
           return true;
         }
         await client.query('ROLLBACK');
-        await store.finish(client, scope, key, fingerprint, ttlSeconds, outcome, outcome === 'failed_final' ? response : undefined, false);
+        await store.finish(client, id, fingerprint, ttlSeconds, outcome, outcome === 'failed_final' ? response : undefined, false);
       } catch (err) {
         report(err, key, 'settle');
         // Nothing of this attempt is durable; the row stays `started` and the
@@ -244,7 +249,8 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
       return true;
     }
 
-    next();
+    // The handler and the use cases below it join the transaction through requestTransaction().
+    runInRequestTransaction(locals, next);
   }
 
   const run: RequestHandler = (req, res, next) => {

@@ -1,8 +1,10 @@
 /**
  * SQL of the key store. Every statement is parameterised; the table name is
  * `idempotency_keys`, qualified by the configured schema or resolved through
- * the pool's search_path. Locking uses session advisory locks keyed by a
- * 64-bit hash of (scope, key), so the lock outlives the transactions of one
+ * the pool's search_path. A key is (scope, tenant, key): every statement
+ * names the tenant, so one tenant never reads another's key or response.
+ * Locking uses session advisory locks keyed by a 64-bit hash of
+ * (scope, tenant, key), so the lock outlives the transactions of one
  * request and vanishes with the owner's connection when its process dies.
  */
 import { fileURLToPath } from 'node:url';
@@ -16,6 +18,13 @@ const BOOKKEEPING_TABLE = 'bulwark_idempotency_migrations';
 /** Creates or upgrades the key table in `schema` (default public); safe from every replica at start. */
 export async function migrateIdempotency(options: { pool: DbPool; schema?: string }): Promise<void> {
   await migrate({ pool: options.pool, dir: IDEMPOTENCY_MIGRATIONS_DIR, schema: options.schema ?? 'public', table: BOOKKEEPING_TABLE, phase: 'all' });
+}
+
+/** What identifies a key: the middleware's scope, the request's tenant ('' without one) and the Idempotency-Key. */
+export interface KeyId {
+  scope: string;
+  tenant: string;
+  key: string;
 }
 
 export interface StoredResponse {
@@ -88,51 +97,51 @@ export function createKeyStore(schema: string | undefined) {
      * `locked` true means the key exists: read it (a new statement, so a new
      * snapshot taken after the lock).
      */
-    async lockAndInsert(db: Queryable, lockKey: string, scope: string, key: string, fingerprint: string, ttlSeconds: number): Promise<{ locked: boolean; inserted: boolean }> {
+    async lockAndInsert(db: Queryable, lockKey: string, id: KeyId, fingerprint: string, ttlSeconds: number): Promise<{ locked: boolean; inserted: boolean }> {
       const { rows } = await db.query<{ locked: boolean; inserted: number }>({
         name: 'idempotency.lock_insert',
         text: `WITH l AS MATERIALIZED (SELECT pg_try_advisory_lock($1::bigint) AS locked),
                     ins AS (
-                      INSERT INTO ${table} (scope, key, fingerprint, state, expires_at)
-                      SELECT $2, $3, $4, 'started', now() + make_interval(secs => $5) FROM l, (${ASYNC_COMMIT}) a WHERE l.locked
-                      ON CONFLICT (scope, key) DO NOTHING RETURNING 1
+                      INSERT INTO ${table} (scope, tenant_id, key, fingerprint, state, expires_at)
+                      SELECT $2, $6, $3, $4, 'started', now() + make_interval(secs => $5) FROM l, (${ASYNC_COMMIT}) a WHERE l.locked
+                      ON CONFLICT (scope, tenant_id, key) DO NOTHING RETURNING 1
                     )
                SELECT l.locked, (SELECT count(*)::int FROM ins) AS inserted FROM l`,
-        values: [lockKey, scope, key, fingerprint, ttlSeconds],
+        values: [lockKey, id.scope, id.key, fingerprint, ttlSeconds, id.tenant],
       });
       return { locked: rows[0]?.locked === true, inserted: rows[0]?.inserted === 1 };
     },
     /** Inserts a fresh `started` row (caller holds the lock); false if the key exists. */
-    async insertStarted(db: Queryable, scope: string, key: string, fingerprint: string, ttlSeconds: number): Promise<boolean> {
+    async insertStarted(db: Queryable, id: KeyId, fingerprint: string, ttlSeconds: number): Promise<boolean> {
       const { rowCount } = await db.query({
         name: 'idempotency.insert',
-        text: `INSERT INTO ${table} (scope, key, fingerprint, state, expires_at)
-               SELECT $1, $2, $3, 'started', now() + make_interval(secs => $4) FROM (${ASYNC_COMMIT}) a
-               ON CONFLICT (scope, key) DO NOTHING`,
-        values: [scope, key, fingerprint, ttlSeconds],
+        text: `INSERT INTO ${table} (scope, tenant_id, key, fingerprint, state, expires_at)
+               SELECT $1, $5, $2, $3, 'started', now() + make_interval(secs => $4) FROM (${ASYNC_COMMIT}) a
+               ON CONFLICT (scope, tenant_id, key) DO NOTHING`,
+        values: [id.scope, id.key, fingerprint, ttlSeconds, id.tenant],
       });
       return rowCount === 1;
     },
-    async read(db: Queryable, scope: string, key: string): Promise<KeyRow | undefined> {
-      const { rows } = await db.query<RawRow>({ name: 'idempotency.read', text: `SELECT ${columns} FROM ${table} WHERE scope = $1 AND key = $2`, values: [scope, key] });
+    async read(db: Queryable, id: KeyId): Promise<KeyRow | undefined> {
+      const { rows } = await db.query<RawRow>({ name: 'idempotency.read', text: `SELECT ${columns} FROM ${table} WHERE scope = $1 AND tenant_id = $3 AND key = $2`, values: [id.scope, id.key, id.tenant] });
       return rows[0] && toRow(rows[0]);
     },
     /** Restarts an expired row as a fresh key. */
-    async restartFresh(db: Queryable, scope: string, key: string, fingerprint: string, ttlSeconds: number): Promise<void> {
+    async restartFresh(db: Queryable, id: KeyId, fingerprint: string, ttlSeconds: number): Promise<void> {
       await db.query({
         name: 'idempotency.restart_fresh',
         text: `UPDATE ${table} SET fingerprint = $3, state = 'started', attempts = 1, response_status = NULL, response_headers = NULL, response_body = NULL,
                  created_at = now(), updated_at = now(), expires_at = now() + make_interval(secs => $4)
-               FROM (${ASYNC_COMMIT}) a WHERE scope = $1 AND key = $2`,
-        values: [scope, key, fingerprint, ttlSeconds],
+               FROM (${ASYNC_COMMIT}) a WHERE scope = $1 AND tenant_id = $5 AND key = $2`,
+        values: [id.scope, id.key, fingerprint, ttlSeconds, id.tenant],
       });
     },
     /** A retry (after failed_retryable) or a recovery (after a crashed owner). */
-    async restartAttempt(db: Queryable, scope: string, key: string, attempt: number): Promise<void> {
+    async restartAttempt(db: Queryable, id: KeyId, attempt: number): Promise<void> {
       await db.query({
         name: 'idempotency.restart_attempt',
-        text: `UPDATE ${table} SET state = 'started', attempts = $3, updated_at = now() FROM (${ASYNC_COMMIT}) a WHERE scope = $1 AND key = $2`,
-        values: [scope, key, attempt],
+        text: `UPDATE ${table} SET state = 'started', attempts = $3, updated_at = now() FROM (${ASYNC_COMMIT}) a WHERE scope = $1 AND tenant_id = $4 AND key = $2`,
+        values: [id.scope, id.key, attempt, id.tenant],
       });
     },
     /**
@@ -141,14 +150,14 @@ export function createKeyStore(schema: string | undefined) {
      * record commits asynchronously. An upsert, so a row swept while its
      * request ran is written back.
      */
-    async finish(db: Queryable, scope: string, key: string, fingerprint: string, ttlSeconds: number, state: Exclude<KeyState, 'started'>, response: StoredResponse | undefined, durable: boolean): Promise<void> {
+    async finish(db: Queryable, id: KeyId, fingerprint: string, ttlSeconds: number, state: Exclude<KeyState, 'started'>, response: StoredResponse | undefined, durable: boolean): Promise<void> {
       await db.query({
         name: durable ? 'idempotency.finish' : 'idempotency.finish_async',
-        text: `INSERT INTO ${table} (scope, key, fingerprint, state, response_status, response_headers, response_body, expires_at)
-               SELECT $1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8)${durable ? '' : ` FROM (${ASYNC_COMMIT}) a`}
-               ON CONFLICT (scope, key) DO UPDATE SET state = EXCLUDED.state, response_status = EXCLUDED.response_status,
+        text: `INSERT INTO ${table} (scope, tenant_id, key, fingerprint, state, response_status, response_headers, response_body, expires_at)
+               SELECT $1, $9, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8)${durable ? '' : ` FROM (${ASYNC_COMMIT}) a`}
+               ON CONFLICT (scope, tenant_id, key) DO UPDATE SET state = EXCLUDED.state, response_status = EXCLUDED.response_status,
                  response_headers = EXCLUDED.response_headers, response_body = EXCLUDED.response_body, updated_at = now()`,
-        values: [scope, key, fingerprint, state, response?.status ?? null, response ? JSON.stringify(response.headers) : null, response?.body ?? null, ttlSeconds],
+        values: [id.scope, id.key, fingerprint, state, response?.status ?? null, response ? JSON.stringify(response.headers) : null, response?.body ?? null, ttlSeconds, id.tenant],
       });
     },
     /** COMMIT and unlock in one round trip (simple protocol; the lock key is a decimal we computed). */
@@ -162,7 +171,7 @@ export function createKeyStore(schema: string | undefined) {
       for (;;) {
         const { rowCount } = await db.query({
           name: 'idempotency.sweep',
-          text: `DELETE FROM ${table} WHERE (scope, key) IN (SELECT scope, key FROM ${table} WHERE scope = $1 AND expires_at <= now() LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+          text: `DELETE FROM ${table} WHERE (scope, tenant_id, key) IN (SELECT scope, tenant_id, key FROM ${table} WHERE scope = $1 AND expires_at <= now() LIMIT $2 FOR UPDATE SKIP LOCKED)`,
           values: [scope, batchSize],
         });
         total += rowCount ?? 0;

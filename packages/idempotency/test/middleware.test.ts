@@ -56,6 +56,35 @@ describe('first request and replay', () => {
     expect(await db.widgets()).toHaveLength(2);
   });
 
+  it("when two tenants send the same key, then each gets its own execution and neither is replayed the other's response", async () => {
+    const a = await app();
+    const h = key();
+    const asA = { ...h, 'x-auth-tenant': 'tenant-a' };
+    const asB = { ...h, 'x-auth-tenant': 'tenant-b' };
+    const first = await send(a.url, 'POST', '/widgets', { name: 'a' }, asA);
+    expect(first.status).toBe(201);
+    // Another body under the same key: for the same tenant a reuse (422), for another tenant a new request.
+    const other = await send(a.url, 'POST', '/widgets', { name: 'b' }, asB);
+    expect(other.status).toBe(201);
+    expect(other.headers.get('idempotent-replayed')).toBeNull();
+    expect(other.body.id).not.toBe(first.body.id);
+    expect((await send(a.url, 'POST', '/widgets', { name: 'b' }, asA)).status).toBe(422);
+    const againB = await send(a.url, 'POST', '/widgets', { name: 'b' }, asB);
+    expect(againB.headers.get('idempotent-replayed')).toBe('true');
+    expect(againB.text).toBe(other.text);
+    const againA = await send(a.url, 'POST', '/widgets', { name: 'a' }, asA);
+    expect(againA.text).toBe(first.text);
+    // Without a tenant the key is a third one.
+    expect((await send(a.url, 'POST', '/widgets', { name: 'c' }, h)).headers.get('idempotent-replayed')).toBeNull();
+    expect((await db.widgets()).map((w) => w.name)).toEqual(['a', 'b', 'c']);
+    const { rows } = await db.pool.query<{ tenant_id: string; state: string }>(`SELECT tenant_id, state FROM "${db.schema}".idempotency_keys WHERE key = $1 ORDER BY tenant_id`, [h['idempotency-key']]);
+    expect(rows).toEqual([
+      { tenant_id: '', state: 'completed' },
+      { tenant_id: 'tenant-a', state: 'completed' },
+      { tenant_id: 'tenant-b', state: 'completed' },
+    ]);
+  });
+
   it('when the method is safe, then the middleware stays out of the way', async () => {
     const a = await app();
     const r = await send(a.url, 'GET', '/widgets');
