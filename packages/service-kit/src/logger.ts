@@ -15,20 +15,27 @@ export type LogFn = (obj: object, msg?: string) => void;
 
 /**
  * The logger every package and component accepts: the structural subset of
- * pino it logs through (object-first levels and `child`). A pino logger (what
- * `createLogger` returns) is one; a test can pass a stub. Packages import this
- * type rather than declare their own, and never need pino itself.
+ * pino they log through (four object-first levels). A pino logger (what
+ * `createLogger` returns) is one; a test passes a stub. Packages import this
+ * type rather than declare their own; code that needs more of pino (`child`,
+ * `flush`) asks for a `PinoLogger`.
  */
 export interface Logger {
-  trace: LogFn;
   debug: LogFn;
   info: LogFn;
   warn: LogFn;
   error: LogFn;
-  fatal: LogFn;
-  /** A logger that adds `bindings` to every line. */
-  child(bindings: Record<string, unknown>): Logger;
 }
+
+const discard: LogFn = () => undefined;
+
+/** Discards every line: the default of components given no logger, and a base for test stubs (`{ ...silentLogger, warn }`). */
+export const silentLogger: Logger = {
+  debug: discard,
+  info: discard,
+  warn: discard,
+  error: discard,
+};
 
 /** Paths censored in every log line. Wildcards cover one level of nesting. */
 export const DEFAULT_REDACT_PATHS: readonly string[] = [
