@@ -25,6 +25,7 @@ import { ensureInfra } from '../scripts/infra/index.ts';
 import { JobQueue, JobWorker } from '../packages/jobs/src/index.ts';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { runtimeDbUrl } from '@bulwark/test-support';
 import { loadConfig } from '../packages/service-kit/src/index.ts';
 import { createNotificationsApp, deliver, notificationsConfigSchema } from '../apps/notifications/src/index.ts';
 
@@ -167,7 +168,8 @@ async function runService(redisUrl: string, receiver: Receiver, hook: string): P
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'warn',
-    DATABASE_URL: pgUrl,
+    DATABASE_URL: await runtimeDbUrl(pgUrl),
+    MIGRATION_DATABASE_URL: pgUrl,
     NOTIFICATIONS_SCHEMA: schema,
     REDIS_URL: redisUrl,
     JOBS_PREFIX: prefix,

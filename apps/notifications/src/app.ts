@@ -9,10 +9,15 @@
  * Kafka consumer joins its group in the background (a join waits out a
  * crashed predecessor's session, ~30 s, which the HTTP API need not wait
  * for), shown by `notifications_event_consumer_running`.
+ * Row-level security (migrations/0005): the pool connects as the runtime
+ * role, DDL and grants go through the owner's pool; each API request runs as
+ * the tenant of its /v1/tenants/{tenantId} path, the workers as the tenant
+ * of their row, and work across tenants (dispatcher, retention, the Kafka
+ * consumer, provider webhooks' lookup) in audited system contexts.
  */
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
-import { createPool, migrate, type DbPool } from '@bulwark/db';
+import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, isTenantId, migrate, withSystemContext, withTenant, type DbPool } from '@bulwark/db';
 import { createConsumer, createKafka, migrateProcessedEventStore, ensureTopics, retryPolicy, type EventConsumer } from '@bulwark/events';
 import { JobMetrics, JobQueue, JobWorker, type QueueDefinition } from '@bulwark/jobs';
 import { Gauge } from 'prom-client';
@@ -81,9 +86,23 @@ export function messageQueueDefinition(config: NotificationsConfig): QueueDefini
   };
 }
 
+/** The tenant of a /v1/tenants/{tenantId}/… path, when it is one. */
+export function pathTenant(url: string | undefined): string | undefined {
+  const match = /^\/v1\/tenants\/([^/?#]+)/.exec(url ?? '');
+  if (!match) return undefined;
+  let tenant: string;
+  try {
+    tenant = decodeURIComponent(match[1]!);
+  } catch {
+    return undefined;
+  }
+  return isTenantId(tenant) ? tenant : undefined;
+}
+
 export function createNotificationsApp(options: NotificationsAppOptions): NotificationsApp {
   const { config } = options;
   let pool!: DbPool;
+  let ownerPool!: DbPool;
   let webhookQueue!: JobQueue<DeliveryJob>;
   let messageQueue!: JobQueue<MessageJob>;
   let dispatcher!: Dispatcher;
@@ -128,8 +147,18 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
     config,
     logDestination: options.logDestination,
     redactPaths: ['req.headers["bulwark-signature"]', 'secret', '*.secret', 'clientSecret', '*.clientSecret'],
+    // Tenant routes run as the tenant their path names (the gateway puts the token's tenant there); a path that
+    // names none (providers, suppressions) or a malformed one runs without a tenant: tenant tables fail closed,
+    // and the route's own validation answers the malformed one (400).
+    requestScope: (req, run) => {
+      const tenant = pathTenant((req as { originalUrl?: string }).originalUrl ?? req.url);
+      return tenant === undefined ? run() : withTenant(tenant, run);
+    },
+    requestScopeErrors: ['DB_TENANT_REQUIRED'],
     routes(r, kit) {
       pool = createPool({ connectionString: config.DATABASE_URL, name: 'notifications', max: config.DB_POOL_MAX, searchPath: [config.NOTIFICATIONS_SCHEMA], registry: kit.metrics, log: kit.log });
+      ownerPool = createPool({ connectionString: config.MIGRATION_DATABASE_URL, name: 'notifications-owner', max: 1, statementTimeoutMs: 0, searchPath: [config.NOTIFICATIONS_SCHEMA], registry: kit.metrics, log: kit.log });
+      kit.addDependency({ name: 'postgres-owner', check: async () => undefined, close: () => ownerPool.close() });
       kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
       const metrics = createNotificationsMetrics(kit.metrics);
       const consumerRunning = new Gauge({ name: 'notifications_event_consumer_running', help: '1 while the Kafka consumer of domain events has joined its group and runs; 0 while it joins, after its start failed, or when stopped.', registers: [kit.metrics] });
@@ -186,7 +215,10 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
         retention.start();
         if (consumer) {
           // Not awaited: after a crash the join waits for the dead member's session to expire (~30 s); HTTP and deliveries need not.
-          consumerStarted = consumer.start().then(
+          // Its transactions write for two tenants at once (the fan-out to EVENTS_TENANT, the customer's
+          // confirmation mail), naming each row's tenant: the system context it starts in.
+          const c = consumer;
+          consumerStarted = withSystemContext(pool, 'notifications.domain-events', () => c.start()).then(
             () => {
               consumerRunning.set(1);
               kit.log.info({ group: config.EVENTS_GROUP }, 'event consumer joined its group');
@@ -286,11 +318,14 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
     },
   });
 
+  // DDL as the owner; then the runtime role is checked (RLS must bind it) and given the data, not the DDL.
   async function prepare(): Promise<void> {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${config.NOTIFICATIONS_SCHEMA}"`);
-    await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.NOTIFICATIONS_SCHEMA, phase: 'all' });
+    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.NOTIFICATIONS_SCHEMA}"`);
+    await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.NOTIFICATIONS_SCHEMA, phase: 'all' });
+    if (kafka) await migrateProcessedEventStore({ pool: ownerPool, schema: config.NOTIFICATIONS_SCHEMA });
+    const runtimeRole = await assertRuntimeRole(pool, ownerPool);
+    await grantSchemaAccess({ pool: ownerPool, schema: config.NOTIFICATIONS_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });
     if (kafka) {
-      await migrateProcessedEventStore({ pool, schema: config.NOTIFICATIONS_SCHEMA });
       // The producers own these topics; creating missing ones (their defaults) only makes the start order free.
       await ensureTopics(kafka, config.EVENTS_TOPICS.map((name) => ({ name, partitions: 6, retentionMs: 7 * 86_400_000 })));
     }

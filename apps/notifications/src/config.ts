@@ -16,7 +16,8 @@ const ms = () => z.coerce.number().int().positive();
 
 export const notificationsConfigSchema = baseConfigSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8086).describe('TCP port to listen on; 0 picks a free port.'),
-  DATABASE_URL: z.string().min(1).describe('PostgreSQL URL.'),
+  DATABASE_URL: z.string().min(1).describe('PostgreSQL URL of the runtime role (bulwark_app): no owner, no superuser, no BYPASSRLS, so row-level security applies; checked at start.'),
+  MIGRATION_DATABASE_URL: z.string().min(1).describe('PostgreSQL URL of the tables\' owner: migrations and grants at start.'),
   NOTIFICATIONS_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('notifications').describe('PostgreSQL schema of endpoints, deliveries, messages and suppressions.'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(20).describe('Largest PostgreSQL pool size.'),
   REDIS_URL: z.string().min(1).describe('Redis URL of the BullMQ queues (maxmemory-policy noeviction).'),

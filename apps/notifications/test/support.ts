@@ -1,7 +1,10 @@
 /**
  * Test helpers: the notifications service in-process (port 0) or as a child
  * process, each test on its own PostgreSQL schema and BullMQ key prefix
- * (random suffix) removed at cleanup; real receiving HTTP servers.
+ * (random suffix) removed at cleanup; real receiving HTTP servers. The
+ * service connects as the runtime role (row-level security applies) and
+ * migrates as the owner; the admin pool `db` is the owner (a superuser: it
+ * sees and writes every tenant's rows).
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -11,7 +14,7 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
-import { startService, type Service } from '@bulwark/test-support';
+import { runtimeDbUrl, startService, type Service } from '@bulwark/test-support';
 import { SIGNATURE_HEADER } from '@bulwark/webhook-signature';
 import { createNotificationsApp, type NotificationsApp, type NotificationsAppOptions } from '../src/app.ts';
 import { notificationsConfigSchema } from '../src/config.ts';
@@ -121,13 +124,15 @@ export async function setupNotifications(): Promise<TestNotifications> {
   const schema = `notifications_${id}`;
   const prefix = `notif-${id}`;
   const db = createPool({ connectionString: env('BULWARK_PG_URL'), name: `notifications_test_${id}`, max: 5, registry: new Registry(), log: silent, searchPath: [schema] });
+  const runtimeUrl = await runtimeDbUrl(env('BULWARK_PG_URL'));
   const apps: NotificationsApp[] = [];
   const children: Service[] = [];
   const baseEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'warn',
-    DATABASE_URL: env('BULWARK_PG_URL'),
+    DATABASE_URL: runtimeUrl,
+    MIGRATION_DATABASE_URL: env('BULWARK_PG_URL'),
     NOTIFICATIONS_SCHEMA: schema,
     REDIS_URL: env('BULWARK_REDIS_URL'),
     JOBS_PREFIX: prefix,

@@ -7,17 +7,20 @@
  * status, latency and response snippet, and moves the endpoint's health in
  * the same transaction. Failures retry with full-jitter backoff until the
  * attempts or the retry horizon run out (then the job is dead-lettered);
- * enough consecutive failures disable the endpoint, with a notice.
+ * enough consecutive failures disable the endpoint, with a notice. The job
+ * names only the delivery: its tenant is read in the system context
+ * (`notifications.webhook-worker`, one indexed row), and the attempt runs in
+ * that tenant's scope, seeing only its endpoint, secrets and deliveries.
  */
 import { randomUUID } from 'node:crypto';
-import { withTransaction, type DbPool } from '@bulwark/db';
+import { withSystemContext, withTenant, withTransaction, type DbPool } from '@bulwark/db';
 import { NonRetryableError, type JobHandler } from '@bulwark/jobs';
 import type { Logger } from 'pino';
 import { deliver, type DeliveryResult } from '../delivery.ts';
 import { mayDeliver, recordOutcome, type HealthPolicy } from '../health.ts';
 import type { NotificationsMetrics } from '../metrics.ts';
 import type { SsrfPolicy } from '../ssrf.ts';
-import { hasEarlierPending, killDelivery, loadDeliveryWork, recordDeliveryAttempt } from '../store/deliveries-store.ts';
+import { hasEarlierPending, killDelivery, loadDeliveryWork, recordDeliveryAttempt, tenantOfDelivery } from '../store/deliveries-store.ts';
 import { claimBreakerProbe, clearEndpointFailures, lockEndpointHealth, saveEndpointHealth } from '../store/endpoints-store.ts';
 import type { DeliveryJob } from './dispatcher.ts';
 import { publishEvent } from './publish-event.ts';
@@ -48,6 +51,16 @@ const PROBE_RECHECK_MS = 2_000;
 const MIN_HOLD_MS = 50;
 
 export function createWebhookHandler(deps: WebhookWorkerDeps): JobHandler<DeliveryJob> {
+  const attempt = attemptDelivery(deps);
+  return async (job) => {
+    const tenant = await withSystemContext(deps.pool, 'notifications.webhook-worker', () => tenantOfDelivery(deps.pool, job.data.deliveryId));
+    if (tenant === undefined) return { skipped: 'missing' };
+    return withTenant(tenant, () => attempt(job));
+  };
+}
+
+/** One attempt, in the delivery's tenant scope. */
+function attemptDelivery(deps: WebhookWorkerDeps): JobHandler<DeliveryJob> {
   return async (job) => {
     const work = await loadDeliveryWork(deps.pool, job.data.deliveryId);
     if (!work || work.status !== 'pending') return { skipped: work?.status ?? 'missing' };

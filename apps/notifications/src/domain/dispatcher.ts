@@ -11,8 +11,10 @@
  * reaches its handler); `release` lets a recovered endpoint's held deliveries
  * go, spaced per endpoint. It runs on a poll interval and when poked after a
  * write or a settled delivery (the next one of an ordered endpoint).
+ * Its passes and dead-letter hooks read and write every tenant's rows: they
+ * run in the system context (`notifications.dispatcher`), whoever pokes.
  */
-import { withTransaction, type DbPool } from '@bulwark/db';
+import { withSystemContext, withTransaction, type DbPool } from '@bulwark/db';
 import type { DeadLetter, EnsureJobResult, JobQueue } from '@bulwark/jobs';
 import type { Logger } from 'pino';
 import type { NotificationsMetrics } from '../metrics.ts';
@@ -83,7 +85,14 @@ export function createDispatcher(deps: {
 
   let lastStaleSweep = 0;
 
-  async function pass(): Promise<number> {
+  /** Every tenant's rows, audited: the claim, the reconciliation and the dead-letter marks. */
+  const asSystem = <T>(fn: () => Promise<T>): Promise<T> => withSystemContext(deps.pool, 'notifications.dispatcher', fn);
+
+  function pass(): Promise<number> {
+    return asSystem(passInContext);
+  }
+
+  async function passInContext(): Promise<number> {
     // Reconciliation of rows enqueued long ago runs on the poll only, once per staleMs/10: a disagreement is rare (Redis loss, a missed dead-letter hook).
     const sweepStale = Date.now() - lastStaleSweep > deps.staleMs / 10;
     if (sweepStale) lastStaleSweep = Date.now();
@@ -149,7 +158,7 @@ export function createDispatcher(deps: {
   async function deliveryDeadLettered(dl: DeadLetter): Promise<void> {
     const { deliveryId } = dl.data as DeliveryJob;
     // Rows the handler settled already (exhausted, non-retryable) stay as they are; a poisoned job's row is still pending.
-    if (await killDelivery(deps.pool, deliveryId, deadLetterError(dl))) {
+    if (await asSystem(() => killDelivery(deps.pool, deliveryId, deadLetterError(dl)))) {
       deps.metrics?.deliveryAttempts.inc({ outcome: 'dead' });
       deps.log.warn({ deliveryId, reason: dl.reason, failedReason: dl.failedReason }, 'delivery dead-lettered by the queue: marked dead (replay to send it again)');
       poke();
@@ -157,7 +166,7 @@ export function createDispatcher(deps: {
   }
 
   async function messageDeadLettered(dl: DeadLetter): Promise<void> {
-    await markMessageAttemptFailed(deps.pool, (dl.data as MessageJob).messageId, deadLetterError(dl), true);
+    await asSystem(() => markMessageAttemptFailed(deps.pool, (dl.data as MessageJob).messageId, deadLetterError(dl), true));
   }
 
   async function release(endpointId: string): Promise<number> {

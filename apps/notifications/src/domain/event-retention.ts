@@ -2,9 +2,10 @@
  * The retention of the event log: every EVENTS_RETENTION_SWEEP_MS, events
  * older than EVENTS_RETENTION_HOURS are deleted in bounded batches (SKIP
  * LOCKED: replicas share the work). Deliveries keep their own payload, so
- * the log's end only bounds what recovery can reach.
+ * the log's end only bounds what recovery can reach. Every tenant's events:
+ * the sweep runs in the system context (`notifications.event-retention`).
  */
-import type { DbPool } from '@bulwark/db';
+import { withSystemContext, type DbPool } from '@bulwark/db';
 import type { Logger } from 'pino';
 import { deleteExpiredEvents } from '../store/events-store.ts';
 
@@ -24,7 +25,7 @@ export function createEventRetention(deps: { pool: DbPool; retentionMs: number; 
   async function sweepOnce(): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await deleteExpiredEvents(deps.pool, deps.retentionMs, BATCH);
+      const n = await withSystemContext(deps.pool, 'notifications.event-retention', () => deleteExpiredEvents(deps.pool, deps.retentionMs, BATCH));
       total += n;
       if (n > 0) deps.onDeleted?.(n);
       if (n < BATCH) return total;

@@ -4,9 +4,11 @@
  * recipients and records the message `queued`; the message job hands it to
  * its provider (rate-limited per provider by the queue) and marks it `sent`.
  * The row is the truth: a job for a message no longer queued does nothing.
+ * The job names only the message: its tenant is read in the system context
+ * (`notifications.message-worker`), and the send runs in that tenant's scope.
  */
 import { randomUUID } from 'node:crypto';
-import { withTransaction, type DbPool, type Queryable } from '@bulwark/db';
+import { withSystemContext, withTenant, withTransaction, type DbPool, type Queryable } from '@bulwark/db';
 import { NonRetryableError, type JobHandler } from '@bulwark/jobs';
 import type { Logger } from 'pino';
 import { notificationsError } from '../errors.ts';
@@ -21,6 +23,7 @@ import {
   markMessageAttemptFailed,
   markMessageSent,
   markMessageSuppressed,
+  tenantOfMessage,
   type Channel,
   type Message,
 } from '../store/messages-store.ts';
@@ -88,6 +91,16 @@ export function createMessageHandler(deps: {
   log: Logger;
   metrics: NotificationsMetrics;
 }): JobHandler<MessageJob> {
+  const send = sendMessage(deps);
+  return async (job) => {
+    const tenant = await withSystemContext(deps.pool, 'notifications.message-worker', () => tenantOfMessage(deps.pool, job.data.messageId));
+    if (tenant === undefined) return { skipped: 'missing' };
+    return withTenant(tenant, () => send(job));
+  };
+}
+
+/** One send, in the message's tenant scope. */
+function sendMessage(deps: Parameters<typeof createMessageHandler>[0]): JobHandler<MessageJob> {
   return async (job) => {
     const m = await findMessageById(deps.pool, job.data.messageId);
     if (!m || m.status !== 'queued') return { skipped: m?.status ?? 'missing' };

@@ -124,6 +124,12 @@ export async function loadDeliveryWork(db: Queryable, id: string): Promise<Deliv
   return { ...rest, createdAtMs: createdAt.getTime(), health: { consecutiveFailures, openUntil: openUntil?.getTime(), disabled: endpointStatus === 'disabled' } };
 }
 
+/** The tenant a delivery belongs to (read in the system context by the worker, whose job names only the delivery). */
+export async function tenantOfDelivery(db: Queryable, id: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ tenantId: string }>({ name: 'deliveries.tenant', text: 'SELECT tenant_id AS "tenantId" FROM deliveries WHERE id = $1', values: [id] });
+  return rows[0]?.tenantId;
+}
+
 /** Whether an earlier delivery of the endpoint is still pending (an ordered endpoint waits for it). */
 export async function hasEarlierPending(db: Queryable, deliveryId: string): Promise<boolean> {
   const { rows } = await db.query(
@@ -147,9 +153,9 @@ export async function recordDeliveryAttempt(
     `WITH d AS (
        UPDATE deliveries SET attempts = attempts + 1, status = $2, last_status_code = $3, last_error = $4, last_attempt_at = now(),
          finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END
-       WHERE id = $1 AND status = 'pending' RETURNING id, attempts)
-     INSERT INTO delivery_attempts (delivery_id, attempt, ok, status_code, latency_ms, response_snippet, error)
-     SELECT d.id, d.attempts, $5, $3, $6, $7, $4 FROM d RETURNING attempt`,
+       WHERE id = $1 AND status = 'pending' RETURNING id, attempts, tenant_id)
+     INSERT INTO delivery_attempts (delivery_id, attempt, ok, status_code, latency_ms, response_snippet, error, tenant_id)
+     SELECT d.id, d.attempts, $5, $3, $6, $7, $4, d.tenant_id FROM d RETURNING attempt`,
     [id, status, a.statusCode ?? null, a.error ?? null, a.ok, a.latencyMs, a.responseSnippet],
   );
   return rows.length > 0;

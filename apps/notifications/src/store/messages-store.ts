@@ -74,6 +74,22 @@ export async function findMessageById(db: Queryable, id: string): Promise<Messag
   return rows[0];
 }
 
+/** The tenant a message belongs to (read in the system context by work that starts from a bare id). */
+export async function tenantOfMessage(db: Queryable, id: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ tenantId: string }>({ name: 'messages.tenant', text: 'SELECT tenant_id AS "tenantId" FROM messages WHERE id = $1', values: [id] });
+  return rows[0]?.tenantId;
+}
+
+/** The tenant of the message a provider knows by its own id. */
+export async function tenantOfProviderMessage(db: Queryable, provider: string, providerMessageId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ tenantId: string }>({
+    name: 'messages.provider_tenant',
+    text: 'SELECT tenant_id AS "tenantId" FROM messages WHERE provider = $1 AND provider_message_id = $2',
+    values: [provider, providerMessageId],
+  });
+  return rows[0]?.tenantId;
+}
+
 export async function findMessageByProviderId(db: Queryable, provider: string, providerMessageId: string, forUpdate = false): Promise<Message | undefined> {
   const { rows } = await db.query<Message>(`SELECT ${COLUMNS} FROM messages WHERE provider = $1 AND provider_message_id = $2${forUpdate ? ' FOR UPDATE' : ''}`, [provider, providerMessageId]);
   return rows[0];
