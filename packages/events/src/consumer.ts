@@ -8,13 +8,14 @@
  * the group's retry topics (each with its delay, honoured by pausing the
  * partition until the due time) and finally to its dead-letter topic.
  */
+import type { Logger } from '@bulwark/service-kit/logging';
 import { context } from '@opentelemetry/api';
 import { withTransaction, type DbClient, type DbPool, type TransactionOptions } from '@bulwark/db';
 import type { Registry } from 'prom-client';
 import { connectAdmin, fetchConsumerLag, provisionTopics, type PartitionLag, type TopicAdmin, type TopicSpec } from './admin.ts';
 import { fromKafkaRecord, headersToStrings, type CloudEvent } from './envelope.ts';
 import { EventDecodeError, NonRetryableError } from './errors.ts';
-import { rawConsumer, rawIdempotentProducer, type EventsKafka, type EventsLogger, type RawConsumer, type RawProducer } from './kafka.ts';
+import { rawConsumer, rawIdempotentProducer, type EventsKafka, type RawConsumer, type RawProducer } from './kafka.ts';
 import { metricsFor } from './metrics.ts';
 import { markProcessed, processedTable } from './processed-store.ts';
 import type { EventDefinition, EventRegistry } from './registry.ts';
@@ -37,7 +38,7 @@ export interface HandlerContext {
   attempt: number;
   /** The topic the event was first published to. */
   topic: string;
-  log: EventsLogger;
+  log: Logger;
 }
 
 export interface EventHandler {
@@ -64,7 +65,7 @@ export interface ConsumerOptions {
   /** Schema of the store; default public. */
   storeSchema?: string;
   registry: Registry;
-  log?: EventsLogger;
+  log?: Logger;
   /** Retry delays per level (default [1 s, 10 s, 60 s]) and total attempts (default levels + 1). */
   retry?: { delaysMs?: readonly number[]; maxAttempts?: number };
   /** Create the retry and dead-letter topics at start; default true. */

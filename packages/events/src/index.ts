@@ -1,4 +1,4 @@
-export { createKafka, type EventsKafka, type KafkaOptions, type EventsLogger } from './kafka.ts';
+export { createKafka, type EventsKafka, type KafkaOptions } from './kafka.ts';
 export { defineEvent, createEventRegistry, type EventDefinition, type DefineEventOptions, type EventRegistry, type EventData } from './registry.ts';
 export { toKafkaRecord, fromKafkaRecord, SPEC_VERSION, JSON_CONTENT_TYPE, type CloudEvent, type KafkaRecord } from './envelope.ts';
 export { createProducer, type EventProducer, type ProducerOptions, type PublishOptions } from './producer.ts';

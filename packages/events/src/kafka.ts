@@ -7,6 +7,7 @@
  * caller.
  */
 import kafkajs, { type Admin, type Consumer, type ConsumerConfig, type Kafka, type LogEntry, type Producer } from 'kafkajs';
+import { silentLogger, type Logger } from '@bulwark/service-kit/logging';
 import { fixRequestQueue } from './kafkajs-request-queue.ts';
 
 fixRequestQueue(); // kafkajs 2.2.4 spins a negative setTimeout per connection (see that module)
@@ -16,22 +17,13 @@ const { Kafka: KafkaClient, logLevel, ConfigResourceTypes } = kafkajs;
 /** DescribeConfigs/AlterConfigs resource type of a topic. */
 export const TOPIC_RESOURCE = ConfigResourceTypes.TOPIC;
 
-/** A pino-compatible logger: object first, message second. */
-export interface EventsLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-export const silentLogger: EventsLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export interface KafkaOptions {
   /** `host:port` of the bootstrap brokers. */
   brokers: readonly string[];
   /** Names this process to the brokers (quotas, logs). */
   clientId: string;
-  log?: EventsLogger;
+  log?: Logger;
   /** TCP connect timeout; default 3 s. */
   connectionTimeoutMs?: number;
   /** Per-request timeout; default 30 s. */
@@ -42,7 +34,7 @@ export interface KafkaOptions {
 export interface EventsKafka {
   readonly clientId: string;
   readonly brokers: readonly string[];
-  readonly log: EventsLogger;
+  readonly log: Logger;
 }
 
 const clients = new WeakMap<EventsKafka, Kafka>();

@@ -12,7 +12,7 @@
  * created_at timestamptz, published_at timestamptz NULL.
  */
 import { withTransaction, type DbPool } from '@bulwark/db';
-import type { EventsLogger } from './kafka.ts';
+import type { Logger } from '@bulwark/service-kit/logging';
 import type { EventProducer } from './producer.ts';
 import type { EventDefinition } from './registry.ts';
 
@@ -28,7 +28,7 @@ export interface OutboxRelayOptions<TData> {
   events: Readonly<Record<string, EventDefinition<string, TData>>>;
   batchSize: number;
   pollIntervalMs: number;
-  log: EventsLogger;
+  log: Logger;
 }
 
 export interface OutboxRelay {

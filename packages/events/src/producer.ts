@@ -6,12 +6,13 @@
  * `lingerMs` are sent as one batch, and only one batch is in flight at a
  * time, which keeps per-key order across batches as well.
  */
+import type { Logger } from '@bulwark/service-kit/logging';
 import { randomUUID } from 'node:crypto';
 import type { Span } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import { toKafkaRecord, JSON_CONTENT_TYPE, SPEC_VERSION, type CloudEvent } from './envelope.ts';
 import { ProducerClosedError, PublishFailedError } from './errors.ts';
-import { rawIdempotentProducer, type EventsKafka, type EventsLogger, type RawProducer } from './kafka.ts';
+import { rawIdempotentProducer, type EventsKafka, type RawProducer } from './kafka.ts';
 import { metricsFor } from './metrics.ts';
 import type { EventDefinition, EventRegistry } from './registry.ts';
 import { endSpan, startPublishSpan } from './trace.ts';
@@ -24,7 +25,7 @@ export interface ProducerOptions {
   source: string;
   /** prom-client registry for the producer metrics. */
   registry: Registry;
-  log?: EventsLogger;
+  log?: Logger;
   /** How long a publish waits for others to share its batch; default 5 ms (0 = next tick). */
   lingerMs?: number;
   /** Events per batch; a full batch is sent at once. Default 500. */

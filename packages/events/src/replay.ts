@@ -6,10 +6,11 @@
  * republishes twice, and the processed-event store turns the second copy of
  * an already handled event into a no-op.
  */
+import type { Logger } from '@bulwark/service-kit/logging';
 import { randomUUID } from 'node:crypto';
 import { connectAdmin } from './admin.ts';
 import { fromKafkaRecord, headersToStrings, type CloudEvent } from './envelope.ts';
-import { rawAdmin, rawConsumer, rawIdempotentProducer, type EventsKafka, type EventsLogger } from './kafka.ts';
+import { rawAdmin, rawConsumer, rawIdempotentProducer, type EventsKafka } from './kafka.ts';
 import { deadLetterTopicName, replayHeaders, RETRY_HEADERS } from './retry.ts';
 
 /** A dead letter as the filter sees it. `event` is undefined when the envelope itself was unreadable. */
@@ -33,7 +34,7 @@ export interface ReplayOptions {
   filter?: (letter: DeadLetter) => boolean;
   /** Count what would be replayed, send nothing. */
   dryRun?: boolean;
-  log?: EventsLogger;
+  log?: Logger;
 }
 
 export interface ReplayResult {

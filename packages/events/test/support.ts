@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
-import { connectAdmin, createKafka, createProducer, migrateProcessedEventStore, provisionTopics, type EventProducer, type EventRegistry, type EventsKafka, type EventsLogger, type ProducerOptions, type TopicAdmin, type TopicSpec } from '../src/index.ts';
+import type { Logger } from '@bulwark/service-kit/logging';
+import { createPool, type DbPool } from '@bulwark/db';
+import { connectAdmin, createKafka, createProducer, migrateProcessedEventStore, provisionTopics, type EventProducer, type EventRegistry, type EventsKafka, type ProducerOptions, type TopicAdmin, type TopicSpec } from '../src/index.ts';
 
 export function brokers(): string[] {
   const value = process.env.BULWARK_KAFKA_BROKERS;
@@ -30,7 +31,7 @@ export interface LogEntry {
   msg: string | undefined;
 }
 
-export function captureLog(): EventsLogger & DbLogger & { entries: LogEntry[] } {
+export function captureLog(): Logger & { entries: LogEntry[] } {
   const entries: LogEntry[] = [];
   const at = (level: string) => (obj: object, msg?: string) => void entries.push({ level, obj: obj as Record<string, unknown>, msg });
   return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
