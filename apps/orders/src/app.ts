@@ -14,7 +14,8 @@ import { createIdempotency, createTransactionOnly, migrateIdempotency } from '@b
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { OrdersConfig } from './config.ts';
 import { orderEventSchemas } from './domain/events.ts';
-import { createOrderRepository } from './domain/order-repository.ts';
+import { createOrderRepository } from './store/order-repository.ts';
+import { createUnitOfWork } from './store/unit-of-work.ts';
 import { registerAdminRoutes } from './http/admin-routes.ts';
 import { registerCheckoutRoutes } from './http/checkout-routes.ts';
 import { registerCommandRoutes } from './http/command-routes.ts';
@@ -136,8 +137,7 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
       });
       // The read model is shared: a projection that is stuck or far behind makes every replica serve stale (or missing) orders.
       kit.addDependency({ name: 'projections', check: () => workers.checkProjections() });
-      const checkoutSettings = { currency: config.CHECKOUT_CURRENCY, deadlineMs: config.SAGA_DEADLINE_MS, snapshotEvery: config.SNAPSHOT_EVERY, log: kit.log };
-      registerCommandRoutes(r, orders, pool, checkout ? { pool, settings: checkoutSettings, onStarted: () => workers.saga?.nudge() } : undefined);
+      registerCommandRoutes(r, orders, pool, !checkout);
       if (checkout) {
         // `wait`: a duplicate sent while the first is in flight gets the first one's response, not a 409.
         const idempotency = createIdempotency({ pool, scope: 'orders', schema: config.ORDERS_SCHEMA, concurrent: 'wait', onError: (err, ctx) => kit.log.error({ err, ...ctx }, 'idempotency store error') });
@@ -145,7 +145,9 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
         sweeper.unref();
         kit.addDependency({ name: 'idempotency-sweeper', check: async () => undefined, close: async () => clearInterval(sweeper) });
         if (!config.IDEMPOTENCY_ENABLED) kit.log.warn('IDEMPOTENCY_ENABLED=false: Idempotency-Keys are not stored or replayed (benchmark baseline only)');
-        registerCheckoutRoutes(r, pool, checkoutSettings, () => workers.saga?.nudge(), config.IDEMPOTENCY_ENABLED ? idempotency.middleware : createTransactionOnly({ pool, onError: (err, stage) => kit.log.error({ err, stage }, 'request transaction failed') }));
+        const uow = createUnitOfWork(pool, { snapshotEvery: config.SNAPSHOT_EVERY, log: kit.log });
+        const settings = { currency: config.CHECKOUT_CURRENCY, deadlineMs: config.SAGA_DEADLINE_MS };
+        registerCheckoutRoutes(r, pool, uow, settings, () => workers.saga?.nudge(), config.IDEMPOTENCY_ENABLED ? idempotency.middleware : createTransactionOnly({ pool, onError: (err, stage) => kit.log.error({ err, stage }, 'request transaction failed') }));
       }
       registerQueryRoutes(r, pool);
       registerAdminRoutes(r, workers);

@@ -100,11 +100,13 @@ describe('checkout saga (contract stubs for inventory and payments)', () => {
     expect(inventory.sku('book')).toMatchObject({ onHand: 3, reserved: 0 });
     // The saga's events go to Kafka with the rest of the stream (CDC relay; an unknown type would be skipped, not published).
     await waitFor(() => app.workers.relay!.published >= 8, 'all 8 events of the order acknowledged by Kafka');
-    // A retried checkout answers the same saga; placing again is a 409.
+    // A retried checkout answers the same saga. Checkout is the one endpoint that places an order (no /place beside
+    // it), and a placed order takes no more changes.
     const again = await checkout(url, id);
     expect(again.status).toBe(200);
     expect(again.body.sagaId).toBe(started.body.sagaId);
-    expect((await call(url, 'POST', `/orders/${id}/place`, {})).body.code).toBe('ORDERS_INVALID_STATE');
+    expect((await call(url, 'POST', `/orders/${id}/place`, {})).status).toBe(404);
+    expect((await call(url, 'POST', `/orders/${id}/items`, { sku: 'pen', quantity: 1, unitPriceCents: 100 })).body.code).toBe('ORDERS_INVALID_STATE');
   });
 
   it('when 50 checkouts race for 10 units, then exactly 10 complete, 40 fail cleanly with nothing held, and stock ends at 0, never negative', async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { createOrderRepository } from '../src/domain/order-repository.ts';
+import { createOrderRepository } from '../src/store/order-repository.ts';
 import { newSaga } from '../src/saga/checkout-saga.ts';
-import { claimDueSagas, insertSaga, recordDecision } from '../src/saga/saga-store.ts';
+import { claimDueSagas, insertSaga, recordDecision } from '../src/store/saga-store.ts';
 import { ADDRESS, call, setupOrders, silent, waitFor, type TestOrders } from './support.ts';
 
 const PROBLEM = 'application/problem+json';

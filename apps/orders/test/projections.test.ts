@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Queryable } from '@bulwark/db';
-import { createOrderRepository } from '../src/domain/order-repository.ts';
+import { createOrderRepository } from '../src/store/order-repository.ts';
 import type { OrderEvent } from '../src/domain/events.ts';
 import { createProjector } from '../src/projections/projector.ts';
 import type { Projection } from '../src/projections/projection.ts';

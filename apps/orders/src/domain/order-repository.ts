@@ -1,13 +1,11 @@
 /**
- * Loads and saves Order aggregates on the event store: rehydrate from the
- * latest snapshot plus the events after it; append new events at the version
- * the decision was based on; take a snapshot every `snapshotEvery` events.
+ * The domain's ports for persistence: how a use case loads and saves an
+ * Order aggregate and a checkout saga, without knowing the store
+ * (store/order-repository.ts and store/unit-of-work.ts implement them).
  */
-import type { DbLogger, Queryable } from '@bulwark/db';
-import { ordersError } from '../errors.ts';
-import { appendToStream, loadStream, saveSnapshot } from '../store/event-store.ts';
+import type { SagaState } from '../saga/checkout-saga.ts';
 import type { OrderEvent } from './events.ts';
-import { evolve, ORDER_SNAPSHOT_SCHEMA, ORDER_STREAM_TYPE, type OrderState } from './order.ts';
+import type { OrderState } from './order.ts';
 
 export interface LoadedOrder {
   state: OrderState | undefined;
@@ -25,34 +23,10 @@ export interface OrderRepository {
   save(orderId: string, loaded: LoadedOrder, events: readonly OrderEvent[]): Promise<{ state: OrderState; version: number }>;
 }
 
-export function createOrderRepository(db: Queryable, options: { snapshotEvery: number; log: DbLogger }): OrderRepository {
-  return {
-    async load(orderId) {
-      const { snapshot, events } = await loadStream(db, orderId, ORDER_SNAPSHOT_SCHEMA);
-      let state = snapshot?.state as OrderState | undefined;
-      let version = snapshot?.version ?? 0;
-      for (const event of events) {
-        state = evolve(state, orderId, { type: event.type, data: event.data } as OrderEvent);
-        version = event.version;
-      }
-      return { state, version };
-    },
-
-    async save(orderId, loaded, events) {
-      // Fold first, write after: an event the aggregate refuses (nothing before OrderCreated,
-      // no second OrderCreated, no unsafe money) is never appended, whichever use case sent it.
-      let state = loaded.state;
-      for (const event of events) state = evolve(state, orderId, event);
-      if (!state) throw ordersError('ORDERS_NOT_FOUND', `order ${orderId} does not exist`, { orderId });
-      const { version } = await appendToStream(db, orderId, ORDER_STREAM_TYPE, loaded.version, events);
-      const every = options.snapshotEvery;
-      if (every > 0 && Math.floor(version / every) > Math.floor(loaded.version / every)) {
-        // After the commit, outside the append: a lost snapshot only costs replay.
-        await saveSnapshot(db, orderId, { version, schemaVersion: ORDER_SNAPSHOT_SCHEMA, state }).catch((err: unknown) =>
-          options.log.warn({ err, orderId, version }, 'snapshot not saved'),
-        );
-      }
-      return { state, version };
-    },
-  };
+/** The checkout sagas a use case reads and creates (store/saga-store.ts underneath). */
+export interface SagaRepository {
+  /** The saga of `orderId`, if the order has one. */
+  findByOrder(orderId: string): Promise<SagaState | undefined>;
+  /** Creates the saga; `created` false when the order already had one (the existing one is returned). */
+  insert(saga: SagaState): Promise<{ state: SagaState; created: boolean }>;
 }

@@ -1,12 +1,12 @@
 /** Checkout routes: start the saga (places the order) and read its progress. */
 import type { RequestHandler } from 'express';
 import type { DbPool } from '@bulwark/db';
-import type { IdempotencyLocals } from '@bulwark/idempotency';
 import type { RouteRegistrar } from '@bulwark/service-kit';
 import { ordersError } from '../errors.ts';
 import type { SagaState } from '../saga/checkout-saga.ts';
-import { findSagaByOrder, sagaSteps } from '../saga/saga-store.ts';
-import { startCheckout, type CheckoutSettings } from '../saga/start-checkout.ts';
+import { findSagaByOrder, sagaSteps } from '../store/saga-store.ts';
+import { checkout, type CheckoutSettings } from '../domain/checkout.ts';
+import type { UnitOfWork } from '../domain/unit-of-work.ts';
 import { expectedVersionOf, IF_MATCH_HEADER } from './preconditions.ts';
 import { CheckoutResponse, CheckoutStatusResponse, OrderIdParams, VersionedBody } from './schemas.ts';
 import { ownOrdersOnly } from './ownership.ts';
@@ -27,11 +27,12 @@ function view(s: SagaState) {
 }
 
 /**
+ * The one endpoint that places an order when the checkout saga is configured.
  * `idempotency`: the Idempotency-Key middleware (packages/idempotency); the
- * checkout then writes in its transaction, so the stored response and the
+ * unit of work joins its request transaction, so the stored response and the
  * placed order + saga commit together.
  */
-export function registerCheckoutRoutes(r: RouteRegistrar, pool: DbPool, settings: CheckoutSettings, onStarted: () => void, idempotency?: RequestHandler): void {
+export function registerCheckoutRoutes(r: RouteRegistrar, pool: DbPool, uow: UnitOfWork, settings: CheckoutSettings, onStarted: () => void, idempotency?: RequestHandler): void {
   r.post('/orders/:id/checkout', {
     summary: 'Place the order and start its checkout saga (reserve stock → authorize → confirm → capture); needs an Idempotency-Key; a checkout of an order that has a saga answers that saga',
     errors: ['ORDERS_NOT_FOUND', 'ORDERS_VERSION_CONFLICT', 'ORDERS_INVALID_STATE', 'ORDERS_RULE_VIOLATED', 'ORDERS_INVALID_PRECONDITION'],
@@ -41,9 +42,8 @@ export function registerCheckoutRoutes(r: RouteRegistrar, pool: DbPool, settings
     responses: { 202: CheckoutResponse, 200: CheckoutResponse },
     // Ownership first: another customer's order never reaches (or consumes) an Idempotency-Key.
     middleware: idempotency ? [ownOrdersOnly(pool), idempotency] : [ownOrdersOnly(pool)],
-    handler: async ({ params, body, req, res }) => {
-      const tx = (res.locals.idempotency as IdempotencyLocals | undefined)?.tx;
-      const result = await startCheckout(pool, params.id, settings, { expectedVersion: expectedVersionOf(req.get('if-match'), body.expectedVersion), reuseExisting: true, tx });
+    handler: async ({ params, body, req }) => {
+      const result = await checkout(uow, params.id, settings, expectedVersionOf(req.get('if-match'), body.expectedVersion));
       const headers = { location: `/orders/${params.id}/checkout` };
       if (!result.created) return { status: 200 as const, body: view(result.saga), headers };
       onStarted();

@@ -3,7 +3,6 @@ import type { RouteRegistrar } from '@bulwark/service-kit';
 import { addItem, cancelOrder, createOrder, placeOrder, removeItem, setAddress, shipOrder, type CommandResult } from '../domain/order-commands.ts';
 import type { OrderRepository } from '../domain/order-repository.ts';
 import type { DbPool } from '@bulwark/db';
-import { startCheckout, type CheckoutSettings } from '../saga/start-checkout.ts';
 import { assertActsForItself, assertMayFulfil, ownOrdersOnly } from './ownership.ts';
 import { etagOf, expectedVersionOf, IF_MATCH_HEADER } from './preconditions.ts';
 import { AddItemBody, CancelBody, CommandResponse, CreateOrderBody, OrderIdParams, SetAddressBody, ShipBody, VersionedBody } from './schemas.ts';
@@ -14,8 +13,12 @@ const COMMAND_ERRORS = ['ORDERS_NOT_FOUND', 'ORDERS_VERSION_CONFLICT', 'ORDERS_I
 
 const ok = (result: CommandResult) => ({ status: 200 as const, body: result, headers: { etag: etagOf(result.version) } });
 
-/** With `checkout`, place also starts the order's checkout saga (same transaction). */
-export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository, db: DbPool, checkout?: { pool: DbPool; settings: CheckoutSettings; onStarted: () => void }): void {
+/**
+ * `placeHere`: whether this service places orders with `POST /orders/:id/place`. Off when the
+ * checkout saga is configured: then `POST /orders/:id/checkout` (checkout-routes.ts) is the one
+ * endpoint that places an order, with its saga.
+ */
+export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository, db: DbPool, placeHere: boolean): void {
   const responses = { 200: CommandResponse };
   const middleware = [ownOrdersOnly(db)];
   r.post('/orders', {
@@ -61,22 +64,18 @@ export function registerCommandRoutes(r: RouteRegistrar, orders: OrderRepository
     responses,
     handler: async ({ params, body, req }) => ok(await setAddress(orders, params.id, body.address, expectedVersionOf(req.get('if-match'), body.expectedVersion))),
   });
-  r.post('/orders/:id/place', {
-    summary: 'Place the order (checkout starts)',
-    errors: COMMAND_ERRORS,
-    middleware,
-    headers: [IF_MATCH_HEADER],
-    params: OrderIdParams,
-    body: VersionedBody,
-    responses,
-    handler: async ({ params, body, req }) => {
-      const expectedVersion = expectedVersionOf(req.get('if-match'), body.expectedVersion);
-      if (!checkout) return ok(await placeOrder(orders, params.id, expectedVersion));
-      const { placed } = await startCheckout(checkout.pool, params.id, checkout.settings, { expectedVersion, reuseExisting: false });
-      checkout.onStarted();
-      return ok(placed!);
-    },
-  });
+  if (placeHere) {
+    r.post('/orders/:id/place', {
+      summary: 'Place the order (a service without the checkout saga; with it, POST /orders/:id/checkout places)',
+      errors: COMMAND_ERRORS,
+      middleware,
+      headers: [IF_MATCH_HEADER],
+      params: OrderIdParams,
+      body: VersionedBody,
+      responses,
+      handler: async ({ params, body, req }) => ok(await placeOrder(orders, params.id, expectedVersionOf(req.get('if-match'), body.expectedVersion))),
+    });
+  }
   r.post('/orders/:id/cancel', {
     summary: 'Cancel a draft or placed order',
     errors: COMMAND_ERRORS,

@@ -10,7 +10,7 @@
  * `failingSince` tells readiness how long the loop has been failing.
  */
 import { withSystemContext, withTransaction, type DbLogger, type DbPool, type Queryable } from '@bulwark/db';
-import { readGlobalLog, type GlobalPosition } from '../store/global-log.ts';
+import { comparePositions, lastCommittedPosition, readGlobalLog, type GlobalPosition } from '../store/global-log.ts';
 import { applyOrPark, type Parked } from './parking.ts';
 import { liveTables, type Projection } from './projection.ts';
 
@@ -31,7 +31,11 @@ export interface Projector {
   start(): void;
   /** Finishes the running batch and stops. Idempotent. */
   stop(): Promise<void>;
-  /** Applies batches until the log (up to the visible horizon) is exhausted; returns events applied. */
+  /**
+   * Applies batches until every event committed before the call is projected; returns events applied.
+   * Events behind a transaction still in flight (anywhere on the server: the horizon is cluster-wide)
+   * cannot be read in order yet, so it waits for that transaction rather than stopping short.
+   */
   catchUp(): Promise<number>;
   readonly running: boolean;
   /** The last error of the loop, cleared by a successful batch (readiness). */
@@ -151,11 +155,15 @@ export function createProjector(options: ProjectorOptions): Projector {
       loop = undefined;
     },
     async catchUp() {
+      const target = await withSystemContext(pool, 'orders.projector', () => lastCommittedPosition(pool));
       let total = 0;
       for (;;) {
         const n = await applyBatch();
         total += n;
-        if (n < batchSize) return total;
+        if (n === batchSize) continue;
+        const reached = await withSystemContext(pool, 'orders.projector', () => readCheckpoint(pool, projection.name));
+        if (comparePositions(reached, target) >= 0) return total;
+        await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
       }
     },
   };

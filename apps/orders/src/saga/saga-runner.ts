@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { withSystemContext, withTenant, type DbLogger, type DbPool } from '@bulwark/db';
 import { decide, expire, isTerminal, type Decision, type SagaPolicy, type SagaState } from './checkout-saga.ts';
-import { claimDueSagas, countSagas, recordDecision, releaseLease, type ClaimedSaga } from './saga-store.ts';
+import { claimDueSagas, countSagas, recordDecision, releaseLease, type ClaimedSaga } from '../store/saga-store.ts';
 import { executeStep, type StepDeps } from './saga-steps.ts';
 
 export interface SagaRunnerOptions {

@@ -75,3 +75,13 @@ export async function countEventsAfter(db: Queryable, after: GlobalPosition, cap
   });
   return Number(rows[0]?.n ?? 0);
 }
+
+/** The position of the last event committed so far (START when there is none), whether or not the horizon lets it be read yet. */
+export async function lastCommittedPosition(db: Queryable): Promise<GlobalPosition> {
+  const { rows } = await db.query<{ transaction_id: string; id: string }>({
+    name: 'orders.last_committed',
+    text: 'SELECT transaction_id::text AS transaction_id, id::text AS id FROM events ORDER BY transaction_id DESC, id DESC LIMIT 1',
+  });
+  const row = rows[0];
+  return row ? positionOf(row.transaction_id, row.id) : START;
+}

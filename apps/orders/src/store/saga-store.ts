@@ -10,8 +10,8 @@ import { withTransaction } from '@bulwark/db';
 import type { OrderEvent } from '../domain/events.ts';
 import { ORDER_STREAM_TYPE } from '../domain/order.ts';
 import { ordersError, VersionConflictError } from '../errors.ts';
-import { appendToStream, streamVersion } from '../store/event-store.ts';
-import { isTerminal, type SagaEvent, type SagaState, type StepOutcome } from './checkout-saga.ts';
+import { isTerminal, type SagaEvent, type SagaState, type StepOutcome } from '../saga/checkout-saga.ts';
+import { appendToStream, streamVersion } from './event-store.ts';
 
 export interface SagaRow {
   state: SagaState;
