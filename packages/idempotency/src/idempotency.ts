@@ -11,8 +11,9 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { currentDbContext, type DbClient, type DbPool } from '@bulwark/db';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { idempotencyError } from './errors.ts';
+import { requestsCounter } from './metrics.ts';
 import { lockKeyOf, parseIdempotencyKey, requestFingerprint } from './fingerprint.ts';
 import { decide, outcomeOf } from './state-machine.ts';
 import { createKeyStore, type KeyId, type StoredResponse } from './store.ts';
@@ -86,12 +87,6 @@ function storableHeaders(res: Response): Record<string, string> {
 
 /** outcome label: what the middleware did with a request. */
 type Outcome = 'executed' | 'retried' | 'recovered' | 'replayed' | 'key_reused' | 'in_flight' | 'key_missing' | 'key_invalid' | 'store_failed' | 'unprotected';
-
-function requestsCounter(registry: Registry): Counter<'scope' | 'outcome'> {
-  const existing = registry.getSingleMetric('idempotency_requests_total');
-  if (existing) return existing as Counter<'scope' | 'outcome'>;
-  return new Counter({ name: 'idempotency_requests_total', help: 'Unsafe requests seen by the Idempotency-Key middleware, by outcome.', labelNames: ['scope', 'outcome'], registers: [registry] });
-}
 
 export function createIdempotency(options: IdempotencyOptions): Idempotency {
   const { pool, scope } = options;
