@@ -55,7 +55,7 @@ describe('published OpenAPI documents', () => {
     }
   });
 
-  it('when the services are read, then the 8 operations behind the Idempotency-Key middleware require the header', () => {
+  it('when the services are read, then the 12 operations behind the Idempotency-Key middleware require the header', () => {
     const requiring = [...docs]
       .filter(([name]) => name !== 'gateway')
       .flatMap(([name, doc]) =>
@@ -65,10 +65,14 @@ describe('published OpenAPI documents', () => {
       )
       .sort();
     expect(requiring).toEqual([
-      'inventory POST /v1/reservations',
-      'inventory POST /v1/reservations/{id}/confirm',
-      'inventory POST /v1/reservations/{id}/release',
+      'inventory POST /v1/internal/reservations',
+      'inventory POST /v1/internal/reservations/{id}/confirm',
+      'inventory POST /v1/internal/reservations/{id}/release',
       'orders POST /orders/{id}/checkout',
+      'payments POST /v1/internal/payments',
+      'payments POST /v1/internal/payments/{id}/capture',
+      'payments POST /v1/internal/payments/{id}/refund',
+      'payments POST /v1/internal/payments/{id}/void',
       'payments POST /v1/payments',
       'payments POST /v1/payments/{id}/capture',
       'payments POST /v1/payments/{id}/refund',

@@ -12,6 +12,7 @@ import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, wi
 import { createKafka, createOutboxRelay, createProducer, ensureTopics, type OutboxRelay } from '@bulwark/events';
 import { createIdempotency, createTransactionOnly, migrateIdempotency, type Idempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
+import { createTokenVerifier } from '@bulwark/service-kit/service-auth';
 import type { InventoryConfig } from './config.ts';
 import { createExpirySweeper, type ExpirySweeper } from './domain/expiry-sweeper.ts';
 import { INVENTORY_EVENTS, inventoryEventSchemas } from './domain/inventory-events.ts';
@@ -115,6 +116,7 @@ export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
       registerRoutes(r, {
         pool,
         idempotency: config.IDEMPOTENCY_ENABLED ? idem.middleware : createTransactionOnly({ pool, onError: (err, stage) => kit.log.error({ err, stage }, 'request transaction failed') }),
+        serviceTokens: createTokenVerifier({ jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
         reservationTtlSeconds: config.RESERVATION_TTL_SECONDS,
         onTransition: (transition) => metrics.reservations.inc({ transition }),
       });

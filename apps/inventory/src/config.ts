@@ -29,6 +29,9 @@ export const inventoryConfigSchema = baseConfigSchema.extend({
   OUTBOX_BATCH_SIZE: z.coerce.number().int().positive().default(200).describe('Events per relay round.'),
   OUTBOX_POLL_MS: z.coerce.number().int().positive().default(100).describe('Idle poll interval of the outbox relay.'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(20).describe('Largest PostgreSQL pool size.'),
+  JWKS_URL: z.url().describe("identity's JWKS (`<identity>/.well-known/jwks.json`): the service tokens on the internal routes (the orders saga's calls) are verified against it."),
+  JWT_ISSUER: z.string().min(1).describe('Expected `iss` of service tokens: identity\'s JWT_ISSUER.'),
+  JWT_AUDIENCE: z.string().min(1).default('bulwark').describe('Expected `aud` of service tokens: identity\'s JWT_AUDIENCE.'),
 });
 
 export type InventoryConfig = z.output<typeof inventoryConfigSchema>;

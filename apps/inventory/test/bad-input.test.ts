@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { call, key, setupInventory, type TestInventory } from './support.ts';
+import { call, key, serviceAuth, setupInventory, type TestInventory } from './support.ts';
 
 const PROBLEM = 'application/problem+json';
 
@@ -22,7 +22,7 @@ describe('bad input to the inventory API', () => {
   const count = async (table: string): Promise<number> => (await env.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
 
   it('when reservations are listed with orderId=%00, then 400 problem+json names the query parameter', async () => {
-    const r = await call(url, 'GET', '/v1/reservations?orderId=%00');
+    const r = await call(url, 'GET', '/v1/internal/reservations?orderId=%00');
     expect(r.status).toBe(400);
     expect(r.headers.get('content-type')).toBe(PROBLEM);
     expect(r.body).toMatchObject({ code: 'REQUEST_VALIDATION_FAILED', issues: [{ in: 'query', path: 'orderId' }] });
@@ -31,7 +31,7 @@ describe('bad input to the inventory API', () => {
   it('when a reservation carries a property nested 10,000 levels, then 400 JSON_TOO_DEEP and nothing is held or stored', async () => {
     const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
     const body = `{"orderId":"o-${randomUUID()}","items":[{"sku":"A","quantity":1}],"note":${deep}}`;
-    const res = await fetch(`${url}/v1/reservations`, { method: 'POST', headers: { 'content-type': 'application/json', ...key() }, body });
+    const res = await fetch(`${url}/v1/internal/reservations`, { method: 'POST', headers: { 'content-type': 'application/json', ...key(), ...(await serviceAuth()) }, body });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe(PROBLEM);
     expect(await res.json()).toMatchObject({ code: 'JSON_TOO_DEEP', maxDepth: 64 });

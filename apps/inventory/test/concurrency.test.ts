@@ -14,7 +14,7 @@ describe('no overselling', () => {
   it('when 50 reservations race for 10 units, then exactly 10 are held, 40 get 409, and stock never goes negative', async () => {
     const { url } = await env.start();
     await call(url, 'PUT', '/v1/skus/HOT', { onHand: 10 });
-    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => call(url, 'POST', '/v1/reservations', { orderId: `o-${i}`, items: [{ sku: 'HOT', quantity: 1 }] }, key())));
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => call(url, 'POST', '/v1/internal/reservations', { orderId: `o-${i}`, items: [{ sku: 'HOT', quantity: 1 }] }, key())));
     const statuses = replies.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(10);
     expect(statuses.filter((s) => s === 409)).toHaveLength(40);
@@ -32,7 +32,7 @@ describe('no overselling', () => {
     await call(a.url, 'PUT', '/v1/skus/Y', { onHand: 12 });
     const replies = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        call(i % 2 ? a.url : b.url, 'POST', '/v1/reservations', { orderId: `o-${i}`, items: i % 2 ? [{ sku: 'X', quantity: 2 }, { sku: 'Y', quantity: 1 }] : [{ sku: 'Y', quantity: 1 }, { sku: 'X', quantity: 1 }] }, key()),
+        call(i % 2 ? a.url : b.url, 'POST', '/v1/internal/reservations', { orderId: `o-${i}`, items: i % 2 ? [{ sku: 'X', quantity: 2 }, { sku: 'Y', quantity: 1 }] : [{ sku: 'Y', quantity: 1 }, { sku: 'X', quantity: 1 }] }, key()),
       ),
     );
     expect(replies.every((r) => r.status === 201 || r.status === 409)).toBe(true);
@@ -52,7 +52,7 @@ describe('no overselling', () => {
     await call(url, 'PUT', '/v1/skus/A', { onHand: 100 });
     const h = key();
     const body = { orderId: `o-${randomUUID()}`, items: [{ sku: 'A', quantity: 3 }] };
-    const replies = await Promise.all(Array.from({ length: 20 }, () => call(url, 'POST', '/v1/reservations', body, h)));
+    const replies = await Promise.all(Array.from({ length: 20 }, () => call(url, 'POST', '/v1/internal/reservations', body, h)));
     expect(replies.every((r) => r.status === 201)).toBe(true);
     expect(replies.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(19);
     expect(new Set(replies.map((r) => r.body.id)).size).toBe(1);
@@ -62,8 +62,8 @@ describe('no overselling', () => {
   it('when confirm and release race on one reservation, then exactly one transition wins and stock stays consistent', async () => {
     const { url } = await env.start();
     await call(url, 'PUT', '/v1/skus/A', { onHand: 10 });
-    const id = (await call(url, 'POST', '/v1/reservations', { orderId: 'o-1', items: [{ sku: 'A', quantity: 5 }] }, key())).body.id as string;
-    const [c, r] = await Promise.all([call(url, 'POST', `/v1/reservations/${id}/confirm`, undefined, key()), call(url, 'POST', `/v1/reservations/${id}/release`, undefined, key())]);
+    const id = (await call(url, 'POST', '/v1/internal/reservations', { orderId: 'o-1', items: [{ sku: 'A', quantity: 5 }] }, key())).body.id as string;
+    const [c, r] = await Promise.all([call(url, 'POST', `/v1/internal/reservations/${id}/confirm`, undefined, key()), call(url, 'POST', `/v1/internal/reservations/${id}/release`, undefined, key())]);
     expect(r.status).toBe(200);
     const stock = (await call(url, 'GET', '/v1/skus/A')).body;
     // Release then confirm: confirm is 409, all 10 on hand. Confirm then release: both 200, the units went back on hand.

@@ -56,17 +56,17 @@ describe('inventory events', () => {
   it('when reservations are held, confirmed, released and expired, then one event per committed transition reaches Kafka, keyed by order', async () => {
     const { url, app } = await env.start({ EVENTS_ENABLED: 'true', KAFKA_BROKERS: brokers().join(','), INVENTORY_TOPIC: topic, INVENTORY_TOPIC_PARTITIONS: '1', OUTBOX_POLL_MS: '20' });
     await call(url, 'PUT', '/v1/skus/A', { onHand: 10 });
-    const reserve = async (orderId: string) => (await call(url, 'POST', '/v1/reservations', { orderId, items: [{ sku: 'A', quantity: 1 }] }, key())).body.id as string;
+    const reserve = async (orderId: string) => (await call(url, 'POST', '/v1/internal/reservations', { orderId, items: [{ sku: 'A', quantity: 1 }] }, key())).body.id as string;
     const a = await reserve('o-a');
     const b = await reserve('o-b');
     const c = await reserve('o-c');
     const h = key();
-    await call(url, 'POST', `/v1/reservations/${a}/confirm`, undefined, h);
-    await call(url, 'POST', `/v1/reservations/${a}/confirm`, undefined, h); // replay: no second event
-    await call(url, 'POST', `/v1/reservations/${a}/release`, undefined, key()); // refund: restocked
-    await call(url, 'POST', `/v1/reservations/${b}/release`, undefined, key());
-    await call(url, 'POST', `/v1/reservations/${b}/release`, undefined, key()); // already released: no event
-    expect((await call(url, 'POST', '/v1/reservations', { orderId: 'o-x', items: [{ sku: 'A', quantity: 99 }] }, key())).status).toBe(409); // rolled back: no event
+    await call(url, 'POST', `/v1/internal/reservations/${a}/confirm`, undefined, h);
+    await call(url, 'POST', `/v1/internal/reservations/${a}/confirm`, undefined, h); // replay: no second event
+    await call(url, 'POST', `/v1/internal/reservations/${a}/release`, undefined, key()); // refund: restocked
+    await call(url, 'POST', `/v1/internal/reservations/${b}/release`, undefined, key());
+    await call(url, 'POST', `/v1/internal/reservations/${b}/release`, undefined, key()); // already released: no event
+    expect((await call(url, 'POST', '/v1/internal/reservations', { orderId: 'o-x', items: [{ sku: 'A', quantity: 99 }] }, key())).status).toBe(409); // rolled back: no event
     await env.db.query(`UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = $1`, [c]);
     expect(await app.sweeper.sweepOnce()).toBe(1);
 

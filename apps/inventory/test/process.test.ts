@@ -59,7 +59,7 @@ describe('inventory as a process', () => {
     await blocker.query(`SELECT 1 FROM skus WHERE sku = 'A' FOR UPDATE`);
     const h = key();
     const body = { orderId: 'o-crash', items: [{ sku: 'A', quantity: 2 }] };
-    const inFlight = call(url, 'POST', '/v1/reservations', body, h).catch((err: unknown) => err);
+    const inFlight = call(url, 'POST', '/v1/internal/reservations', body, h).catch((err: unknown) => err);
     await waitUntil(
       async () => (await env.db.query(`SELECT 1 FROM idempotency_keys WHERE key = $1 AND state = 'started'`, [h['idempotency-key']])).rowCount === 1,
       'the key is started in the child',
@@ -72,15 +72,15 @@ describe('inventory as a process', () => {
     blocker.release();
 
     const { url: url2 } = await env.start();
-    let retry = await call(url2, 'POST', '/v1/reservations', body, h);
+    let retry = await call(url2, 'POST', '/v1/internal/reservations', body, h);
     await waitUntil(async () => {
       if (retry.status !== 409 || retry.body?.code !== 'IDEMPOTENCY_KEY_IN_FLIGHT') return true;
-      retry = await call(url2, 'POST', '/v1/reservations', body, h);
+      retry = await call(url2, 'POST', '/v1/internal/reservations', body, h);
       return false;
     }, "PostgreSQL ends the dead child's session");
     expect(retry.status).toBe(201);
     expect((await call(url2, 'GET', '/v1/skus/A')).body).toEqual({ sku: 'A', onHand: 5, reserved: 2, available: 3 });
-    const again = await call(url2, 'POST', '/v1/reservations', body, h);
+    const again = await call(url2, 'POST', '/v1/internal/reservations', body, h);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body.id).toBe(retry.body.id);
     expect((await env.db.query(`SELECT state, attempts FROM idempotency_keys WHERE key = $1`, [h['idempotency-key']])).rows).toEqual([{ state: 'completed', attempts: 2 }]);
@@ -94,7 +94,7 @@ describe('inventory as a process', () => {
     const blocker = await env.db.connect();
     await blocker.query('BEGIN');
     await blocker.query(`SELECT 1 FROM skus WHERE sku = 'A' FOR UPDATE`);
-    const inFlight = call(url, 'POST', '/v1/reservations', { orderId: 'o-term', items: [{ sku: 'A', quantity: 1 }] }, key());
+    const inFlight = call(url, 'POST', '/v1/internal/reservations', { orderId: 'o-term', items: [{ sku: 'A', quantity: 1 }] }, key());
     await waitUntil(async () => (await env.db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE skus SET reserved%'`)).rowCount! > 0, 'the request waits on the SKU row');
     p.child.kill('SIGTERM');
     await waitUntil(async () => p.output().includes('"msg":"draining"'), 'the process is draining');

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { assertStockConsistent, call, key, setupInventory, type TestInventory } from './support.ts';
+import { assertStockConsistent, call, key, serviceAuth, setupInventory, type TestInventory } from './support.ts';
 
 let env: TestInventory;
 let url: string;
@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 const stock = async (sku: string) => (await call(url, 'GET', `/v1/skus/${sku}`)).body;
-const reserve = (items: { sku: string; quantity: number }[], headers = key(), extra: Record<string, unknown> = {}) => call(url, 'POST', '/v1/reservations', { orderId: `o-${randomUUID()}`, items, ...extra }, headers);
+const reserve = (items: { sku: string; quantity: number }[], headers = key(), extra: Record<string, unknown> = {}) => call(url, 'POST', '/v1/internal/reservations', { orderId: `o-${randomUUID()}`, items, ...extra }, headers);
 const count = async (table: string) => (await env.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
 
 describe('stock', () => {
@@ -53,11 +53,11 @@ describe('reservations', () => {
     const r = await reserve([{ sku: 'B', quantity: 2 }, { sku: 'A', quantity: 3 }], key(), { ttlSeconds: 60 });
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({ status: 'held', items: [{ sku: 'A', quantity: 3 }, { sku: 'B', quantity: 2 }] });
-    expect(r.headers.get('location')).toBe(`/v1/reservations/${r.body.id}`);
+    expect(r.headers.get('location')).toBe(`/v1/internal/reservations/${r.body.id}`);
     const ttl = Date.parse(r.body.expiresAt) - Date.parse(r.body.createdAt);
     expect(ttl).toBe(60_000);
     expect(await stock('A')).toMatchObject({ reserved: 3, available: 7 });
-    const read = await call(url, 'GET', `/v1/reservations/${r.body.id}`);
+    const read = await call(url, 'GET', `/v1/internal/reservations/${r.body.id}`);
     expect(read.body).toEqual(r.body);
   });
 
@@ -89,7 +89,7 @@ describe('reservations', () => {
       expect(r.status).toBe(400);
       expect(r.body.code).toBe('REQUEST_VALIDATION_FAILED');
     }
-    const malformed = await fetch(`${url}/v1/reservations`, { method: 'POST', headers: { 'content-type': 'application/json', ...key() }, body: '{"orderId":' });
+    const malformed = await fetch(`${url}/v1/internal/reservations`, { method: 'POST', headers: { 'content-type': 'application/json', ...key(), ...(await serviceAuth()) }, body: '{"orderId":' });
     expect(malformed.status).toBe(400);
     expect(await stock('A')).toMatchObject({ reserved: 0 });
     expect(await count('reservations')).toBe(0);
@@ -108,8 +108,8 @@ describe('reservations', () => {
     await call(url, 'PUT', '/v1/skus/A', { onHand: 10 });
     const h = key();
     const body = { orderId: 'o-1', items: [{ sku: 'A', quantity: 4 }] };
-    const first = await call(url, 'POST', '/v1/reservations', body, h);
-    const again = await call(url, 'POST', '/v1/reservations', body, h);
+    const first = await call(url, 'POST', '/v1/internal/reservations', body, h);
+    const again = await call(url, 'POST', '/v1/internal/reservations', body, h);
     expect(again.status).toBe(201);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toEqual(first.body);
@@ -123,8 +123,8 @@ describe('reservations', () => {
   it('when a key is reused with a different body, then 422 and nothing more is held', async () => {
     await call(url, 'PUT', '/v1/skus/A', { onHand: 10 });
     const h = key();
-    await call(url, 'POST', '/v1/reservations', { orderId: 'o-1', items: [{ sku: 'A', quantity: 4 }] }, h);
-    const reused = await call(url, 'POST', '/v1/reservations', { orderId: 'o-1', items: [{ sku: 'A', quantity: 5 }] }, h);
+    await call(url, 'POST', '/v1/internal/reservations', { orderId: 'o-1', items: [{ sku: 'A', quantity: 4 }] }, h);
+    const reused = await call(url, 'POST', '/v1/internal/reservations', { orderId: 'o-1', items: [{ sku: 'A', quantity: 5 }] }, h);
     expect(reused.status).toBe(422);
     expect(reused.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect(await stock('A')).toMatchObject({ reserved: 4 });
@@ -134,9 +134,9 @@ describe('reservations', () => {
     await call(url, 'PUT', '/v1/skus/A', { onHand: 1 });
     const h = key();
     const body = { orderId: 'o-1', items: [{ sku: 'A', quantity: 2 }] };
-    expect((await call(url, 'POST', '/v1/reservations', body, h)).status).toBe(409);
+    expect((await call(url, 'POST', '/v1/internal/reservations', body, h)).status).toBe(409);
     await call(url, 'PUT', '/v1/skus/A', { onHand: 5 });
-    const again = await call(url, 'POST', '/v1/reservations', body, h);
+    const again = await call(url, 'POST', '/v1/internal/reservations', body, h);
     expect(again.status).toBe(409);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(await stock('A')).toMatchObject({ reserved: 0 });
@@ -144,20 +144,20 @@ describe('reservations', () => {
 
   it('when reservations are listed by order, then each one of the order comes back', async () => {
     await call(url, 'PUT', '/v1/skus/A', { onHand: 10 });
-    const a = await call(url, 'POST', '/v1/reservations', { orderId: 'o-42', items: [{ sku: 'A', quantity: 1 }] }, key());
-    const b = await call(url, 'POST', '/v1/reservations', { orderId: 'o-42', items: [{ sku: 'A', quantity: 2 }] }, key());
-    await call(url, 'POST', '/v1/reservations', { orderId: 'o-other', items: [{ sku: 'A', quantity: 1 }] }, key());
-    const list = await call(url, 'GET', '/v1/reservations?orderId=o-42');
+    const a = await call(url, 'POST', '/v1/internal/reservations', { orderId: 'o-42', items: [{ sku: 'A', quantity: 1 }] }, key());
+    const b = await call(url, 'POST', '/v1/internal/reservations', { orderId: 'o-42', items: [{ sku: 'A', quantity: 2 }] }, key());
+    await call(url, 'POST', '/v1/internal/reservations', { orderId: 'o-other', items: [{ sku: 'A', quantity: 1 }] }, key());
+    const list = await call(url, 'GET', '/v1/internal/reservations?orderId=o-42');
     expect(list.status).toBe(200);
     expect(list.body.reservations.map((r: { id: string }) => r.id).sort()).toEqual([a.body.id, b.body.id].sort());
   });
 
   it('when a reservation id is not a UUID or unknown, then 400 / 404', async () => {
-    expect((await call(url, 'GET', '/v1/reservations/nope')).status).toBe(400);
-    const missing = await call(url, 'GET', `/v1/reservations/${randomUUID()}`);
+    expect((await call(url, 'GET', '/v1/internal/reservations/nope')).status).toBe(400);
+    const missing = await call(url, 'GET', `/v1/internal/reservations/${randomUUID()}`);
     expect(missing.status).toBe(404);
     expect(missing.body.code).toBe('INVENTORY_RESERVATION_NOT_FOUND');
-    expect((await call(url, 'POST', `/v1/reservations/${randomUUID()}/confirm`, undefined, key())).status).toBe(404);
+    expect((await call(url, 'POST', `/v1/internal/reservations/${randomUUID()}/confirm`, undefined, key())).status).toBe(404);
   });
 });
 
@@ -169,34 +169,34 @@ describe('confirm and release', () => {
 
   it('when a held reservation is confirmed, then the units leave onHand and reserved; confirming again is a no-op', async () => {
     const id = await held();
-    const c = await call(url, 'POST', `/v1/reservations/${id}/confirm`, undefined, key());
+    const c = await call(url, 'POST', `/v1/internal/reservations/${id}/confirm`, undefined, key());
     expect(c.status).toBe(200);
     expect(c.body).toEqual({ id, status: 'confirmed' });
     expect(await stock('A')).toEqual({ sku: 'A', onHand: 7, reserved: 0, available: 7 });
-    const again = await call(url, 'POST', `/v1/reservations/${id}/confirm`, undefined, key());
+    const again = await call(url, 'POST', `/v1/internal/reservations/${id}/confirm`, undefined, key());
     expect(again.body).toEqual({ id, status: 'confirmed' });
     expect(await stock('A')).toMatchObject({ onHand: 7 });
   });
 
   it('when a held reservation is released, then the units are available again; releasing again stays released', async () => {
     const id = await held();
-    expect((await call(url, 'POST', `/v1/reservations/${id}/release`, undefined, key())).body).toEqual({ id, status: 'released' });
+    expect((await call(url, 'POST', `/v1/internal/reservations/${id}/release`, undefined, key())).body).toEqual({ id, status: 'released' });
     expect(await stock('A')).toEqual({ sku: 'A', onHand: 10, reserved: 0, available: 10 });
-    expect((await call(url, 'POST', `/v1/reservations/${id}/release`, undefined, key())).body).toEqual({ id, status: 'released' });
+    expect((await call(url, 'POST', `/v1/internal/reservations/${id}/release`, undefined, key())).body).toEqual({ id, status: 'released' });
     expect(await stock('A')).toMatchObject({ onHand: 10, reserved: 0 });
   });
 
   it('when a confirmed reservation is released (refund compensation), then its units go back on hand', async () => {
     const id = await held();
-    await call(url, 'POST', `/v1/reservations/${id}/confirm`, undefined, key());
-    expect((await call(url, 'POST', `/v1/reservations/${id}/release`, undefined, key())).body).toEqual({ id, status: 'released' });
+    await call(url, 'POST', `/v1/internal/reservations/${id}/confirm`, undefined, key());
+    expect((await call(url, 'POST', `/v1/internal/reservations/${id}/release`, undefined, key())).body).toEqual({ id, status: 'released' });
     expect(await stock('A')).toEqual({ sku: 'A', onHand: 10, reserved: 0, available: 10 });
   });
 
   it('when a released reservation is confirmed, then 409 not-held', async () => {
     const id = await held();
-    await call(url, 'POST', `/v1/reservations/${id}/release`, undefined, key());
-    const c = await call(url, 'POST', `/v1/reservations/${id}/confirm`, undefined, key());
+    await call(url, 'POST', `/v1/internal/reservations/${id}/release`, undefined, key());
+    const c = await call(url, 'POST', `/v1/internal/reservations/${id}/confirm`, undefined, key());
     expect(c.status).toBe(409);
     expect(c.body).toMatchObject({ code: 'INVENTORY_RESERVATION_NOT_HELD', releasedReason: 'requested' });
   });
@@ -204,19 +204,19 @@ describe('confirm and release', () => {
   it('when a held reservation past its expiry is confirmed before the sweeper ran, then 409 and the hold is released', async () => {
     const id = await held(4);
     await env.db.query(`UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
-    const c = await call(url, 'POST', `/v1/reservations/${id}/confirm`, undefined, key());
+    const c = await call(url, 'POST', `/v1/internal/reservations/${id}/confirm`, undefined, key());
     expect(c.status).toBe(409);
     expect(c.body).toMatchObject({ code: 'INVENTORY_RESERVATION_NOT_HELD', releasedReason: 'expired' });
     expect(await stock('A')).toMatchObject({ onHand: 10, reserved: 0 });
-    expect((await call(url, 'GET', `/v1/reservations/${id}`)).body).toMatchObject({ status: 'released', releasedReason: 'expired' });
+    expect((await call(url, 'GET', `/v1/internal/reservations/${id}`)).body).toMatchObject({ status: 'released', releasedReason: 'expired' });
     await assertStockConsistent(env.db);
   });
 
   it('when the saga retries a confirm with its key, then the answer is replayed', async () => {
     const id = await held();
     const h = { 'idempotency-key': 'saga-1:confirm_order' };
-    await call(url, 'POST', `/v1/reservations/${id}/confirm`, undefined, h);
-    const again = await call(url, 'POST', `/v1/reservations/${id}/confirm`, undefined, h);
+    await call(url, 'POST', `/v1/internal/reservations/${id}/confirm`, undefined, h);
+    const again = await call(url, 'POST', `/v1/internal/reservations/${id}/confirm`, undefined, h);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toEqual({ id, status: 'confirmed' });
   });

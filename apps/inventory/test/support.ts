@@ -4,13 +4,16 @@
  * removed at cleanup. The service connects as the runtime role (row-level
  * security applies) and migrates as the owner; `call` carries TEST_TENANT as
  * the gateway would, and the admin pool `db` files rows it writes under
- * TEST_TENANT too.
+ * TEST_TENANT too. The reservation routes are the orders saga's internal API:
+ * setupInventory starts the real identity, and `call` sends orders' service
+ * token to /v1/internal/ paths as the saga does.
  */
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
 import { runtimeDbUrl, sessionDbUrl, TEST_TENANT } from '@bulwark/test-support';
+import { sharedServiceIssuer, type ServiceIssuer } from '../../identity/test/service-issuer.ts';
 import { createInventoryApp, type InventoryApp } from '../src/app.ts';
 import { inventoryConfigSchema } from '../src/config.ts';
 
@@ -29,6 +32,8 @@ export function suffix(): string {
 
 export interface TestInventory {
   schema: string;
+  /** The real identity issuing the service (and user) tokens the app verifies. */
+  issuer: ServiceIssuer;
   /** Admin pool (owner, superuser) with search_path = the test schema; rows it inserts belong to TEST_TENANT. */
   db: DbPool;
   /** The environment build() configures an app with (for a child process running src/main.ts). */
@@ -43,6 +48,7 @@ export async function setupInventory(): Promise<TestInventory> {
   const schema = `inventory_${id}`;
   const db = createPool({ connectionString: sessionDbUrl(pgUrl(), { searchPath: schema, tenant: TEST_TENANT }), name: `inventory_test_${id}`, max: 10, registry: new Registry(), log: silent });
   const runtimeUrl = await runtimeDbUrl(pgUrl());
+  const issuer = await sharedServiceIssuer();
   const apps: InventoryApp[] = [];
   const envOf = (env: Record<string, string> = {}): Record<string, string> => ({
     PORT: '0',
@@ -55,6 +61,7 @@ export async function setupInventory(): Promise<TestInventory> {
     EVENTS_ENABLED: 'false',
     SHUTDOWN_TIMEOUT_MS: '2000',
     DB_POOL_MAX: '60',
+    ...issuer.verifierEnv,
     ...env,
   });
   const build = (env: Record<string, string> = {}): InventoryApp => {
@@ -65,6 +72,7 @@ export async function setupInventory(): Promise<TestInventory> {
   };
   return {
     schema,
+    issuer,
     db,
     env: envOf,
     build,
@@ -81,6 +89,11 @@ export async function setupInventory(): Promise<TestInventory> {
   };
 }
 
+/** `authorization: Bearer <orders' service token>` from this file's identity, as the saga sends it. */
+export async function serviceAuth(): Promise<Record<string, string>> {
+  return { authorization: await (await sharedServiceIssuer()).orders.authorization() };
+}
+
 export interface Reply {
   status: number;
   headers: Headers;
@@ -88,11 +101,15 @@ export interface Reply {
   text: string;
 }
 
-/** A JSON call carrying `x-auth-tenant: TEST_TENANT` as the gateway would, unless the headers set it (`''` sends none). */
+/**
+ * A JSON call carrying `x-auth-tenant: TEST_TENANT` as the gateway would, unless the headers set it (`''` sends none);
+ * to /v1/internal/ it also carries orders' service token unless the headers set `authorization` (`''` sends none).
+ */
 export async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const { 'x-auth-tenant': given, ...rest } = headers;
+  const { 'x-auth-tenant': given, authorization, ...rest } = headers;
   const tenant = given ?? TEST_TENANT;
-  const sent = tenant === '' ? rest : { ...rest, 'x-auth-tenant': tenant };
+  const auth = authorization ?? (path.startsWith('/v1/internal/') ? (await serviceAuth()).authorization : '');
+  const sent = { ...rest, ...(tenant === '' ? {} : { 'x-auth-tenant': tenant }), ...(auth === '' ? {} : { authorization: auth }) };
   const res = await fetch(`${url}${path}`, {
     method,
     headers: body === undefined ? sent : { 'content-type': 'application/json', ...sent },

@@ -18,11 +18,11 @@ describe('expiry sweeper', () => {
     await call(a.url, 'PUT', '/v1/skus/B', { onHand: 200 });
     const ids: string[] = [];
     for (let i = 0; i < 60; i++) {
-      const r = await call(a.url, 'POST', '/v1/reservations', { orderId: `o-${i}`, items: [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: (i % 3) + 1 }] }, key());
+      const r = await call(a.url, 'POST', '/v1/internal/reservations', { orderId: `o-${i}`, items: [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: (i % 3) + 1 }] }, key());
       expect(r.status).toBe(201);
       ids.push(r.body.id as string);
     }
-    const live = await call(a.url, 'POST', '/v1/reservations', { orderId: 'o-live', items: [{ sku: 'A', quantity: 5 }] }, key());
+    const live = await call(a.url, 'POST', '/v1/internal/reservations', { orderId: 'o-live', items: [{ sku: 'A', quantity: 5 }] }, key());
     await env.db.query(`UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`, [ids]);
 
     const counts = [0, 0];
@@ -46,17 +46,17 @@ describe('expiry sweeper', () => {
     ]);
     expect((await call(a.url, 'GET', '/v1/skus/A')).body).toMatchObject({ onHand: 100, reserved: 5 });
     expect((await call(a.url, 'GET', '/v1/skus/B')).body).toMatchObject({ onHand: 200, reserved: 0 });
-    expect((await call(a.url, 'GET', `/v1/reservations/${live.body.id}`)).body.status).toBe('held');
+    expect((await call(a.url, 'GET', `/v1/internal/reservations/${live.body.id}`)).body.status).toBe('held');
     await assertStockConsistent(env.db);
   });
 
   it('when the sweeper loop runs, then an expired hold is released without anyone calling sweepOnce', async () => {
     const { url } = await env.start({ SWEEPER_ENABLED: 'true', SWEEP_INTERVAL_MS: '20' });
     await call(url, 'PUT', '/v1/skus/A', { onHand: 3 });
-    const r = await call(url, 'POST', '/v1/reservations', { orderId: 'o-1', items: [{ sku: 'A', quantity: 3 }], ttlSeconds: 1 }, key());
+    const r = await call(url, 'POST', '/v1/internal/reservations', { orderId: 'o-1', items: [{ sku: 'A', quantity: 3 }], ttlSeconds: 1 }, key());
     expect(r.status).toBe(201);
     const deadline = Date.now() + 30_000;
-    while ((await call(url, 'GET', `/v1/reservations/${r.body.id}`)).body.status === 'held') {
+    while ((await call(url, 'GET', `/v1/internal/reservations/${r.body.id}`)).body.status === 'held') {
       if (Date.now() > deadline) throw new Error('gave up waiting for the sweeper');
       await new Promise((res) => setTimeout(res, 50));
     }
@@ -67,7 +67,7 @@ describe('expiry sweeper', () => {
   it('when a confirm holds the reservation row while a sweeper runs, then the sweeper skips it and the confirm wins', async () => {
     const { url, app } = await env.start();
     await call(url, 'PUT', '/v1/skus/A', { onHand: 10 });
-    const id = (await call(url, 'POST', '/v1/reservations', { orderId: 'o-1', items: [{ sku: 'A', quantity: 2 }] }, key())).body.id as string;
+    const id = (await call(url, 'POST', '/v1/internal/reservations', { orderId: 'o-1', items: [{ sku: 'A', quantity: 2 }] }, key())).body.id as string;
     await env.db.query(`UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
     const blocker = await env.db.connect();
     try {
@@ -81,7 +81,7 @@ describe('expiry sweeper', () => {
       blocker.release();
     }
     expect(await app.sweeper.sweepOnce()).toBe(0);
-    expect((await call(url, 'GET', `/v1/reservations/${id}`)).body.status).toBe('confirmed');
+    expect((await call(url, 'GET', `/v1/internal/reservations/${id}`)).body.status).toBe('confirmed');
     await assertStockConsistent(env.db);
   });
 });

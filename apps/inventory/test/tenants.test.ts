@@ -28,7 +28,7 @@ describe('inventory tenants (row-level security)', () => {
   afterAll(() => env.cleanup());
 
   const reserve = async (headers: Record<string, string> = {}, quantity = 1) => {
-    const res = await call(url, 'POST', '/v1/reservations', { orderId: `o-${randomUUID()}`, items: [{ sku: 'A', quantity }] }, { ...key(), ...headers });
+    const res = await call(url, 'POST', '/v1/internal/reservations', { orderId: `o-${randomUUID()}`, items: [{ sku: 'A', quantity }] }, { ...key(), ...headers });
     expect(res.status).toBe(201);
     return res.body as { id: string; orderId: string };
   };
@@ -50,22 +50,22 @@ describe('inventory tenants (row-level security)', () => {
 
   it("when tenant B reads, confirms or releases tenant A's reservation, then it is 404 and the hold is unchanged", async () => {
     const mine = await reserve();
-    expect((await call(url, 'GET', `/v1/reservations/${mine.id}`, undefined, asOther)).status).toBe(404);
+    expect((await call(url, 'GET', `/v1/internal/reservations/${mine.id}`, undefined, asOther)).status).toBe(404);
     for (const action of ['confirm', 'release']) {
-      const res = await call(url, 'POST', `/v1/reservations/${mine.id}/${action}`, undefined, { ...key(), ...asOther });
+      const res = await call(url, 'POST', `/v1/internal/reservations/${mine.id}/${action}`, undefined, { ...key(), ...asOther });
       expect([action, res.status]).toEqual([action, 404]);
     }
-    const listed = await call(url, 'GET', `/v1/reservations?orderId=${mine.orderId}`, undefined, asOther);
+    const listed = await call(url, 'GET', `/v1/internal/reservations?orderId=${mine.orderId}`, undefined, asOther);
     expect(listed.status).toBe(200);
     expect(JSON.stringify(listed.body)).not.toContain(mine.id);
-    expect((await call(url, 'GET', `/v1/reservations/${mine.id}`)).body.status).toBe('held');
+    expect((await call(url, 'GET', `/v1/internal/reservations/${mine.id}`)).body.status).toBe('held');
   });
 
   it('when a request carries no tenant, then reads find nothing (404) and a hold is refused with 403 DB_TENANT_REQUIRED, taking no stock', async () => {
     const mine = await reserve();
-    expect((await call(url, 'GET', `/v1/reservations/${mine.id}`, undefined, noTenant)).status).toBe(404);
+    expect((await call(url, 'GET', `/v1/internal/reservations/${mine.id}`, undefined, noTenant)).status).toBe(404);
     const before = (await call(url, 'GET', '/v1/skus/A')).body.reserved as number;
-    const res = await call(url, 'POST', '/v1/reservations', { orderId: 'o-nobody', items: [{ sku: 'A', quantity: 1 }] }, { ...key(), ...noTenant });
+    const res = await call(url, 'POST', '/v1/internal/reservations', { orderId: 'o-nobody', items: [{ sku: 'A', quantity: 1 }] }, { ...key(), ...noTenant });
     expect(res.status).toBe(403);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(res.body.code).toBe('DB_TENANT_REQUIRED');
@@ -79,7 +79,7 @@ describe('inventory tenants (row-level security)', () => {
     while ((await app.sweeper.sweepOnce()) > 0);
     const { rows } = await env.db.query<{ order_id: string; tenant_id: string }>(`SELECT order_id, tenant_id FROM inventory_events_outbox WHERE type = 'released' AND order_id = ANY($1)`, [[mine.orderId, theirs.orderId]]);
     expect(Object.fromEntries(rows.map((r) => [r.order_id, r.tenant_id]))).toEqual({ [mine.orderId]: TEST_TENANT, [theirs.orderId]: OTHER_TENANT });
-    expect((await call(url, 'GET', `/v1/reservations/${theirs.id}`, undefined, asOther)).body.status).toBe('released');
+    expect((await call(url, 'GET', `/v1/internal/reservations/${theirs.id}`, undefined, asOther)).body.status).toBe('released');
     await assertStockConsistent(env.db);
   });
 });

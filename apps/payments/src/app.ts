@@ -12,6 +12,7 @@ import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, wi
 import { createKafka, createOutboxRelay, createProducer, ensureTopics, type OutboxRelay } from '@bulwark/events';
 import { createIdempotency, createTransactionOnly, migrateIdempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
+import { createTokenVerifier } from '@bulwark/service-kit/service-auth';
 import type { PaymentsConfig } from './config.ts';
 import { registerPaymentRoutes } from './http/payment-routes.ts';
 import { registerWebhookRoutes } from './http/webhook-routes.ts';
@@ -125,7 +126,7 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
       if (!config.IDEMPOTENCY_ENABLED) kit.log.warn('IDEMPOTENCY_ENABLED=false: Idempotency-Keys are not stored or replayed (benchmark baseline only)');
       if (!config.PSP_BREAKER_ENABLED) kit.log.warn('PSP_BREAKER_ENABLED=false: PSP calls have no circuit breaker (benchmark baseline only)');
       const protect = config.IDEMPOTENCY_ENABLED ? idempotency.middleware : createTransactionOnly({ pool, onError: (err, stage) => kit.log.error({ err, stage }, 'request transaction failed') });
-      registerPaymentRoutes(r, { pool, psp, forwardSimulate: config.PSP_FORWARD_SIMULATE_HEADER, metrics, idempotency: protect });
+      registerPaymentRoutes(r, { pool, psp, forwardSimulate: config.PSP_FORWARD_SIMULATE_HEADER, metrics, idempotency: protect, serviceTokens: createTokenVerifier({ jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }) });
       registerWebhookRoutes(r, { pool, secrets: () => config.PSP_WEBHOOK_SECRETS, toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS, metrics });
     },
   });

@@ -4,7 +4,8 @@
  * PostgreSQL schema (random suffix) removed at cleanup. The service connects
  * as the runtime role (row-level security applies) and migrates as the owner;
  * `call` carries TEST_TENANT as the gateway would, and the admin pool `db`
- * files rows it writes under TEST_TENANT too.
+ * files rows it writes under TEST_TENANT too. The real identity (one per test
+ * file) issues the service tokens /v1/internal/payments requires.
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ import { loadConfig } from '@bulwark/service-kit';
 import { freePort, runtimeDbUrl, sessionDbUrl, startService, tenantCall, TEST_TENANT, waitFor, type Service } from '@bulwark/test-support';
 import { createPaymentsApp, type PaymentsApp } from '../src/app.ts';
 import { paymentsConfigSchema } from '../src/config.ts';
+import { sharedServiceIssuer, type ServiceIssuer } from '../../identity/test/service-issuer.ts';
 
 export { freePort, waitFor, TEST_TENANT, OTHER_TENANT, type Reply, type Service } from '@bulwark/test-support';
 
@@ -45,6 +47,8 @@ export async function spawnProcess(entry: string, port: number, env: Record<stri
 export interface TestPayments {
   id: string;
   schema: string;
+  /** The real identity issuing the service (and user) tokens the app verifies. */
+  issuer: ServiceIssuer;
   db: DbPool;
   pspPort: number;
   /** Payments URL the PSP sends webhooks to (fixed before anything starts). */
@@ -64,6 +68,7 @@ export async function setupPayments(): Promise<TestPayments> {
   const schema = `payments_${id}`;
   const db = createPool({ connectionString: sessionDbUrl(pgUrl(), { searchPath: schema, tenant: TEST_TENANT }), name: `payments_test_${id}`, max: 10, registry: new Registry(), log: silent });
   const runtimeUrl = await runtimeDbUrl(pgUrl());
+  const issuer = await sharedServiceIssuer();
   const pspPort = await freePort();
   const paymentsPort = await freePort();
   const apps: PaymentsApp[] = [];
@@ -82,10 +87,12 @@ export async function setupPayments(): Promise<TestPayments> {
     PSP_BREAKER_VOLUME: '1000',
     EVENTS_ENABLED: 'false',
     SHUTDOWN_TIMEOUT_MS: '2000',
+    ...issuer.verifierEnv,
     ...env,
   });
   const t: TestPayments = {
     id,
+    issuer,
     schema,
     db,
     pspPort,

@@ -7,6 +7,8 @@
 export {
   AUTH_ERROR_CODES,
   SERVICE_ROLE,
+  SERVICE_TOKEN_ERRORS,
+  SERVICE_TOKEN_HEADERS,
   assertRoles,
   createTokenVerifier,
   principalOf,

@@ -149,6 +149,12 @@ export function assertRoles(principal: Principal, required: readonly string[]): 
 /** The role of client-credentials tokens (identity's service clients). */
 export const SERVICE_ROLE = 'service';
 
+/** The `errors` of a route behind requireServiceToken. */
+export const SERVICE_TOKEN_ERRORS: readonly string[] = ['TOKEN_MISSING', 'TOKEN_INVALID', 'ROLE_MISSING', 'AUTH_UNAVAILABLE'];
+
+/** The `headers` of a route behind requireServiceToken (its OpenAPI request header). */
+export const SERVICE_TOKEN_HEADERS = [{ name: 'authorization', required: true, description: 'Bearer access token of a service (client credentials grant at identity\'s /oidc/token, role `service`).' }] as const;
+
 /**
  * A service's own token: verified, with the `service` role (and any further
  * `roles`), and issued by the client-credentials grant (`client_id` = `sub`),

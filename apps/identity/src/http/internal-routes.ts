@@ -6,19 +6,16 @@
  * are reachable only inside the cluster.
  */
 import type { RouteRegistrar } from '@bulwark/service-kit';
-import { requireServiceToken, type TokenVerifier } from '@bulwark/service-kit/service-auth';
+import { requireServiceToken, SERVICE_TOKEN_ERRORS, SERVICE_TOKEN_HEADERS, type TokenVerifier } from '@bulwark/service-kit/service-auth';
 import { getAccountContact } from '../domain/account-contacts.ts';
 import type { IdentityContext } from '../domain/context.ts';
 import { AccountContactResponse, AccountIdParams } from './schemas.ts';
 
-const SERVICE_BEARER = [{ name: 'authorization', required: true, description: 'Bearer access token of a service (client credentials grant at /oidc/token, role `service`).' }] as const;
-const AUTH_ERRORS = ['TOKEN_MISSING', 'TOKEN_INVALID', 'ROLE_MISSING', 'AUTH_UNAVAILABLE'];
-
 export function registerInternalRoutes(r: RouteRegistrar, ctx: IdentityContext, verifier: TokenVerifier): void {
   r.get('/v1/internal/accounts/:id', {
     summary: "An account's contact details (email, name, locale) for a service writing to its holder; service token required",
-    errors: [...AUTH_ERRORS, 'IDENTITY_ACCOUNT_NOT_FOUND'],
-    headers: SERVICE_BEARER,
+    errors: [...SERVICE_TOKEN_ERRORS, 'IDENTITY_ACCOUNT_NOT_FOUND'],
+    headers: SERVICE_TOKEN_HEADERS,
     params: AccountIdParams,
     middleware: [requireServiceToken(verifier)],
     responses: { 200: AccountContactResponse },

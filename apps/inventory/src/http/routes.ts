@@ -7,6 +7,7 @@ import type { RequestHandler, Response } from 'express';
 import type { DbPool } from '@bulwark/db';
 import type { IdempotencyLocals } from '@bulwark/idempotency';
 import type { RouteRegistrar } from '@bulwark/service-kit';
+import { requireServiceToken, SERVICE_TOKEN_ERRORS, SERVICE_TOKEN_HEADERS, type TokenVerifier } from '@bulwark/service-kit/service-auth';
 import { confirmReservation, getReservation, getStock, releaseReservation, reserveStock, setStock } from '../domain/reservations.ts';
 import { listReservationsByOrder } from '../store/stock-store.ts';
 import { ReservationIdParams, ReservationListQuery, ReservationListResponse, ReservationResponse, ReserveBody, SetStockBody, SkuParams, StockResponse, TransitionResponse } from './schemas.ts';
@@ -14,6 +15,8 @@ import { ReservationIdParams, ReservationListQuery, ReservationListResponse, Res
 export interface RouteDeps {
   pool: DbPool;
   idempotency: RequestHandler;
+  /** Verifies the service token the reservation routes require (the orders saga's, from identity). */
+  serviceTokens: TokenVerifier;
   reservationTtlSeconds: number;
   onTransition?: (transition: 'reserved' | 'confirmed' | 'released' | 'rejected', reservation?: { id: string; orderId: string }) => void;
 }
@@ -25,7 +28,12 @@ function txOf(res: Response): IdempotencyLocals {
 
 export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
   const { pool } = deps;
-  const middleware = [deps.idempotency];
+  // Reservations are the orders saga's internal API (the gateway routes no /v1/internal): a service token first,
+  // and only then the tenant it names in x-auth-tenant reaches the use case; the idempotency store comes after.
+  const serviceOnly = requireServiceToken(deps.serviceTokens);
+  const internal = { headers: SERVICE_TOKEN_HEADERS, middleware: [serviceOnly] };
+  const middleware = [serviceOnly, deps.idempotency];
+  const errors = (...codes: string[]) => [...SERVICE_TOKEN_ERRORS, ...codes];
 
   r.put('/v1/skus/:sku', {
     summary: 'Set the stock on hand of a SKU (admin, test setup); 409 below the reserved units',
@@ -43,9 +51,10 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
     handler: async ({ params }) => ({ status: 200, body: await getStock(pool, params.sku) }),
   });
 
-  r.post('/v1/reservations', {
+  r.post('/v1/internal/reservations', {
     summary: 'Hold stock for an order, all or nothing (Idempotency-Key required); 409 insufficient-stock lists the short SKUs',
-    errors: ['INVENTORY_INSUFFICIENT_STOCK', 'INVENTORY_UNKNOWN_SKU'],
+    errors: errors('INVENTORY_INSUFFICIENT_STOCK', 'INVENTORY_UNKNOWN_SKU'),
+    headers: SERVICE_TOKEN_HEADERS,
     body: ReserveBody,
     middleware,
     responses: { 201: ReservationResponse },
@@ -53,16 +62,17 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
       try {
         const reservation = await reserveStock(txOf(res).tx, { orderId: body.orderId, items: body.items, ttlSeconds: body.ttlSeconds ?? deps.reservationTtlSeconds });
         deps.onTransition?.('reserved', reservation);
-        return { status: 201, body: reservation, headers: { location: `/v1/reservations/${reservation.id}` } };
+        return { status: 201, body: reservation, headers: { location: `/v1/internal/reservations/${reservation.id}` } };
       } catch (err) {
         deps.onTransition?.('rejected');
         throw err;
       }
     },
   });
-  r.post('/v1/reservations/:id/confirm', {
+  r.post('/v1/internal/reservations/:id/confirm', {
     summary: 'Confirm a held reservation (Idempotency-Key required); idempotent; 409 when released or expired',
-    errors: ['INVENTORY_RESERVATION_NOT_FOUND', 'INVENTORY_RESERVATION_NOT_HELD'],
+    errors: errors('INVENTORY_RESERVATION_NOT_FOUND', 'INVENTORY_RESERVATION_NOT_HELD'),
+    headers: SERVICE_TOKEN_HEADERS,
     params: ReservationIdParams,
     middleware,
     responses: { 200: TransitionResponse },
@@ -74,9 +84,10 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
       return { status: 200, body: { id: reservation.id, status: reservation.status } };
     },
   });
-  r.post('/v1/reservations/:id/release', {
+  r.post('/v1/internal/reservations/:id/release', {
     summary: 'Release a reservation (Idempotency-Key required); idempotent; a confirmed one puts its stock back',
-    errors: ['INVENTORY_RESERVATION_NOT_FOUND'],
+    errors: errors('INVENTORY_RESERVATION_NOT_FOUND'),
+    headers: SERVICE_TOKEN_HEADERS,
     params: ReservationIdParams,
     middleware,
     responses: { 200: TransitionResponse },
@@ -86,16 +97,19 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
       return { status: 200, body: { id: reservation.id, status: reservation.status } };
     },
   });
-  r.get('/v1/reservations/:id', {
+  r.get('/v1/internal/reservations/:id', {
     summary: 'A reservation with its items',
-    errors: ['INVENTORY_RESERVATION_NOT_FOUND'],
+    errors: errors('INVENTORY_RESERVATION_NOT_FOUND'),
     params: ReservationIdParams,
+    ...internal,
     responses: { 200: ReservationResponse },
     handler: async ({ params }) => ({ status: 200, body: await getReservation(pool, params.id) }),
   });
-  r.get('/v1/reservations', {
+  r.get('/v1/internal/reservations', {
     summary: 'Reservations of an order (oldest first, at most 100)',
+    errors: errors(),
     query: ReservationListQuery,
+    ...internal,
     responses: { 200: ReservationListResponse },
     handler: async ({ query }) => ({ status: 200, body: { reservations: await listReservationsByOrder(pool, query.orderId) } }),
   });
