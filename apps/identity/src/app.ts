@@ -4,13 +4,15 @@
  * the mail outbox, the routes. Dependencies are registered with the kit so
  * that shutdown stops housekeeping and drains mail before the pool and Redis
  * close. `start()` migrates, seeds the configured tenants, reads (or creates)
- * the key ring, starts housekeeping and listens.
+ * the key ring, starts housekeeping and listens. The pool connects as the
+ * runtime role (row-level security binds it: invitations and addresses,
+ * migrations/0007); DDL and grants go through the owner's pool.
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
-import { createPool, migrate, sqlStateOf, type DbPool } from '@bulwark/db';
+import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, sqlStateOf, type DbPool } from '@bulwark/db';
 import { RateLimiter } from '@bulwark/ratelimit';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import { createTokenVerifier } from '@bulwark/service-kit/service-auth';
@@ -72,6 +74,7 @@ export interface IdentityApp {
 export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
   const { config } = options;
   let pool!: DbPool;
+  let ownerPool!: DbPool;
   let ring!: KeyRing;
   let housekeeping!: Housekeeping;
   let context!: IdentityContext;
@@ -84,6 +87,8 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
     logDestination: options.logDestination,
     routes(r, kit) {
       pool = createPool({ connectionString: config.DATABASE_URL, name: 'identity', max: config.DB_POOL_MAX, searchPath: [config.IDENTITY_SCHEMA], registry: kit.metrics, log: kit.log });
+      ownerPool = createPool({ connectionString: config.MIGRATION_DATABASE_URL, name: 'identity-owner', max: 1, statementTimeoutMs: 0, searchPath: [config.IDENTITY_SCHEMA], registry: kit.metrics, log: kit.log });
+      kit.addDependency({ name: 'postgres-owner', check: async () => undefined, close: () => ownerPool.close() });
       kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
 
       const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: true, retryStrategy: (times) => Math.min(times * 50, 500) });
@@ -195,9 +200,12 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
   // The client IP of throttling and lockout: believe X-Forwarded-For from this many proxies (the gateway sets it).
   service.app.set('trust proxy', config.TRUST_PROXY_HOPS);
 
+  // DDL as the owner; then the runtime role is checked (RLS must bind it) and given the data, not the DDL.
   async function prepare(): Promise<void> {
-    await createSchema(pool, config.IDENTITY_SCHEMA);
-    await migrate({ pool, dir: MIGRATIONS_DIR, schema: config.IDENTITY_SCHEMA, phase: 'all' });
+    await createSchema(ownerPool, config.IDENTITY_SCHEMA);
+    await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.IDENTITY_SCHEMA, phase: 'all' });
+    const runtimeRole = await assertRuntimeRole(pool, ownerPool);
+    await grantSchemaAccess({ pool: ownerPool, schema: config.IDENTITY_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });
     for (const entry of config.TENANTS) {
       const i = entry.indexOf(':');
       await ensureTenant(pool, { id: randomUUID(), slug: entry.slice(0, i), name: entry.slice(i + 1) });

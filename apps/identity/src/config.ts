@@ -12,7 +12,8 @@ const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter
 
 export const identityConfigSchema = baseConfigSchema
   .extend({
-    DATABASE_URL: z.string().min(1).describe('PostgreSQL URL.'),
+    DATABASE_URL: z.string().min(1).describe('PostgreSQL URL of the runtime role (bulwark_app): no owner, no superuser, no BYPASSRLS, so row-level security applies; checked at start.'),
+    MIGRATION_DATABASE_URL: z.string().min(1).describe('PostgreSQL URL of the tables\' owner: migrations and grants at start.'),
     IDENTITY_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('identity').describe('PostgreSQL schema of tenants, accounts, sessions and signing keys.'),
     DB_POOL_MAX: z.coerce.number().int().positive().default(20).describe('Largest PostgreSQL pool size.'),
     TRUST_PROXY_HOPS: z.coerce.number().int().min(0).default(0).describe('Forwarding proxies in front of identity whose X-Forwarded-For is believed (1 behind the gateway); the client IP of throttling and lockout depends on it.'),

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { SMTPServer } from 'smtp-server';
-import { startService, type Service } from '@bulwark/test-support';
+import { runtimeDbUrl, startService, type Service } from '@bulwark/test-support';
 import { call, login, PASSWORD, setupIdentity, suffix, TENANT, waitFor, type TestIdentity } from './support.ts';
 
 interface Mail {
@@ -45,7 +45,8 @@ beforeAll(async () => {
     main: fileURLToPath(new URL('../../notifications/src/main.ts', import.meta.url)),
     name: 'notifications',
     env: {
-      DATABASE_URL: process.env.BULWARK_PG_URL!,
+      DATABASE_URL: await runtimeDbUrl(process.env.BULWARK_PG_URL!),
+      MIGRATION_DATABASE_URL: process.env.BULWARK_PG_URL!,
       REDIS_URL: process.env.BULWARK_REDIS_URL!,
       NOTIFICATIONS_SCHEMA: notificationsSchema,
       JOBS_PREFIX: jobsPrefix,

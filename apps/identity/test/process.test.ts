@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { startService, type Service } from '@bulwark/test-support';
+import { runtimeDbUrl, startService, type Service } from '@bulwark/test-support';
 import { call, PASSWORD, setupIdentity, suffix, TENANT, type TestIdentity } from './support.ts';
 
 let t: TestIdentity;
@@ -27,7 +27,8 @@ describe('identity as a process', () => {
       name: 'identity',
       env: {
         LOG_LEVEL: 'debug',
-        DATABASE_URL: BULWARK_PG_URL!,
+        DATABASE_URL: await runtimeDbUrl(BULWARK_PG_URL!),
+        MIGRATION_DATABASE_URL: BULWARK_PG_URL!,
         REDIS_URL: BULWARK_REDIS_URL!,
         IDENTITY_SCHEMA: t.schema,
         RATE_LIMIT_PREFIX: `rl:identity-test-${suffix()}`,

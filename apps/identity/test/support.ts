@@ -16,7 +16,7 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { Registry } from 'prom-client';
 import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
-import { call, waitFor, type Reply } from '@bulwark/test-support';
+import { call, runtimeDbUrl, waitFor, type Reply } from '@bulwark/test-support';
 import { createIdentityApp, type IdentityApp } from '../src/app.ts';
 import { identityConfigSchema } from '../src/config.ts';
 
@@ -105,6 +105,7 @@ export async function setupIdentity(): Promise<TestIdentity> {
   const schema = `identity_${id}`;
   const prefix = `rl:identity-test-${id}`;
   const db = createPool({ connectionString: env('BULWARK_PG_URL'), name: `identity_test_${id}`, max: 5, registry: new Registry(), log: silent, searchPath: [schema] });
+  const runtimeUrl = await runtimeDbUrl(env('BULWARK_PG_URL'));
   const mail = await startMailReceiver();
   const keyEncryptionKey = randomBytes(32).toString('hex');
   const apps: IdentityApp[] = [];
@@ -113,7 +114,8 @@ export async function setupIdentity(): Promise<TestIdentity> {
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
-      DATABASE_URL: env('BULWARK_PG_URL'),
+      DATABASE_URL: runtimeUrl,
+      MIGRATION_DATABASE_URL: env('BULWARK_PG_URL'),
       REDIS_URL: env('BULWARK_REDIS_URL'),
       IDENTITY_SCHEMA: schema,
       RATE_LIMIT_PREFIX: prefix,

@@ -13,9 +13,14 @@
  * Creating an organisation invites the caller's email as its owner: an
  * account belongs to one tenant, so the owner's account in the new
  * organisation is made when the invitation is accepted.
+ *
+ * Invitations are under row-level security (migrations/0007): they are
+ * written and read in the organisation's tenant scope; accepting one finds
+ * the organisation of the token in the system context
+ * (`identity.invitation-accept`) and spends it in that organisation's scope.
  */
 import { randomUUID } from 'node:crypto';
-import { withTransaction } from '@bulwark/db';
+import { withSystemContext, withTenant, withTransaction } from '@bulwark/db';
 import { identityError } from '../errors.ts';
 import { findTenantById, findUserByEmail, findUserById, insertUser } from '../store/accounts-store.ts';
 import {
@@ -29,6 +34,7 @@ import {
   memberRole,
   revokeInvitation,
   setMemberRole,
+  tenantOfInvitation,
   updateOrganization,
   type Invitation,
   type Member,
@@ -103,7 +109,7 @@ async function invite(ctx: IdentityContext, orgId: string, orgSlug: string, invi
   if (!(await ctx.throttle.admitMail(orgSlug, email))) throw identityError('IDENTITY_INVITATION_THROTTLED', 'too many emails to this address recently; try later', { retryAfterSeconds: 60 });
   const token = newOpaqueToken();
   const ttlSeconds = ctx.lifetimes.invitationSeconds;
-  const invitation = await withTransaction(ctx.pool, (tx) => insertInvitation(tx, { id: randomUUID(), tenantId: orgId, email, role, tokenHash: hashToken(token), invitedBy, ttlSeconds }));
+  const invitation = await withTenant(orgId, () => withTransaction(ctx.pool, (tx) => insertInvitation(tx, { id: randomUUID(), tenantId: orgId, email, role, tokenHash: hashToken(token), invitedBy, ttlSeconds })));
   ctx.mail.enqueue({ kind: 'invitation', tenantId: orgId, to: email, token, expiresInMinutes: Math.round(ttlSeconds / 60), idempotencyKey: `identity:invitation:${hashToken(token).toString('hex')}` });
   ctx.metrics.invitations.inc({ outcome: 'sent' });
   return view(invitation);
@@ -118,12 +124,12 @@ export async function inviteMember(ctx: IdentityContext, claims: AccessClaims, o
 
 export async function getInvitations(ctx: IdentityContext, claims: AccessClaims, orgId: string): Promise<InvitationView[]> {
   await authorize(ctx, claims, orgId, 'manager');
-  return (await listPendingInvitations(ctx.pool, orgId)).map(view);
+  return (await withTenant(orgId, () => listPendingInvitations(ctx.pool, orgId))).map(view);
 }
 
 export async function cancelInvitation(ctx: IdentityContext, claims: AccessClaims, orgId: string, invitationId: string): Promise<void> {
   await authorize(ctx, claims, orgId, 'manager');
-  if (!(await revokeInvitation(ctx.pool, orgId, invitationId))) throw identityError('IDENTITY_INVITATION_NOT_FOUND', 'the organisation has no pending invitation with this id');
+  if (!(await withTenant(orgId, () => revokeInvitation(ctx.pool, orgId, invitationId)))) throw identityError('IDENTITY_INVITATION_NOT_FOUND', 'the organisation has no pending invitation with this id');
 }
 
 /** A new organisation; the caller's email is invited as its owner (202-like: the account there is made on acceptance). */
@@ -145,9 +151,11 @@ export async function createOrganization(ctx: IdentityContext, claims: AccessCla
  * role. A wrong password leaves the invitation unspent.
  */
 export async function acceptInvitation(ctx: IdentityContext, input: { token: string; password: string; displayName?: string | undefined }): Promise<{ organization: { id: string; slug: string; name: string }; email: string; role: OrgRole; userId: string }> {
-  const result = await withTransaction(ctx.pool, async (tx) => {
-    const invitation = await spendInvitation(tx, hashToken(input.token));
-    if (!invitation) throw identityError('IDENTITY_ONE_TIME_TOKEN_INVALID', 'the invitation is unknown, expired, revoked or already accepted');
+  const tokenHash = hashToken(input.token);
+  const invalid = () => identityError('IDENTITY_ONE_TIME_TOKEN_INVALID', 'the invitation is unknown, expired, revoked or already accepted');
+  const accept = (tenant: string) => withTenant(tenant, () => withTransaction(ctx.pool, async (tx) => {
+    const invitation = await spendInvitation(tx, tokenHash);
+    if (!invitation) throw invalid();
     const org = (await findTenantById(tx, invitation.tenantId))!;
     const existing = await findUserByEmail(tx, invitation.tenantId, invitation.email);
     if (existing) {
@@ -164,10 +172,16 @@ export async function acceptInvitation(ctx: IdentityContext, input: { token: str
     if (!user) throw identityError('IDENTITY_ONE_TIME_TOKEN_INVALID', 'the invitation was accepted at the same moment by another request');
     ctx.metrics.registrations.inc();
     return { organization: org, email: invitation.email, role: invitation.role, userId: user.id };
-  }).catch((err: unknown) => {
+  }));
+  let result: Awaited<ReturnType<typeof accept>>;
+  try {
+    const tenant = await withSystemContext(ctx.pool, 'identity.invitation-accept', () => tenantOfInvitation(ctx.pool, tokenHash));
+    if (tenant === undefined) throw invalid();
+    result = await accept(tenant);
+  } catch (err) {
     ctx.metrics.invitations.inc({ outcome: 'refused' });
     throw err;
-  });
+  }
   ctx.metrics.invitations.inc({ outcome: 'accepted' });
   return result;
 }

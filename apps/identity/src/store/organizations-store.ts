@@ -117,6 +117,12 @@ export async function revokeInvitation(db: Queryable, tenantId: string, id: stri
   return (rowCount ?? 0) > 0;
 }
 
+/** The organisation an invitation token belongs to (read in the system context: the token is all the caller has). */
+export async function tenantOfInvitation(db: Queryable, tokenHash: Buffer): Promise<string | undefined> {
+  const { rows } = await db.query<{ tenant_id: string }>({ name: 'identity.invitation_tenant', text: 'SELECT tenant_id FROM invitations WHERE token_hash = $1', values: [tokenHash] });
+  return rows[0]?.tenant_id;
+}
+
 /** Spends a live invitation (single use, unexpired, not revoked) in `tx`; undefined otherwise. */
 export async function acceptInvitation(tx: Queryable, tokenHash: Buffer): Promise<Invitation | undefined> {
   const { rows } = await tx.query<{ id: string; tenant_id: string; email: string; org_role: OrgRole; expires_at: Date; created_at: Date }>({
