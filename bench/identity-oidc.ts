@@ -16,6 +16,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { Registry } from 'prom-client';
 import { createPool } from '@bulwark/db';
+import { runtimeDbUrl } from '@bulwark/test-support';
 import { loadConfig } from '@bulwark/service-kit';
 import { ensureInfra } from '../scripts/infra/index.ts';
 import { createIdentityApp } from '../apps/identity/src/app.ts';
@@ -60,7 +61,8 @@ export default async function run(): Promise<void> {
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'error',
-    DATABASE_URL: infra.BULWARK_PG_URL,
+    DATABASE_URL: await runtimeDbUrl(infra.BULWARK_PG_URL!),
+    MIGRATION_DATABASE_URL: infra.BULWARK_PG_URL,
     REDIS_URL: infra.BULWARK_REDIS_URL,
     IDENTITY_SCHEMA: schema,
     RATE_LIMIT_PREFIX: `rl:bench-identity-oidc-${process.pid}`,
@@ -96,7 +98,7 @@ export default async function run(): Promise<void> {
     }
   } finally {
     await app.service.stop();
-    const admin = createPool({ connectionString: config.DATABASE_URL, name: 'bench-identity-oidc-cleanup', max: 1, registry: new Registry(), log: { debug() {}, info() {}, warn() {}, error() {} } });
+    const admin = createPool({ connectionString: config.MIGRATION_DATABASE_URL, name: 'bench-identity-oidc-cleanup', max: 1, registry: new Registry(), log: { debug() {}, info() {}, warn() {}, error() {} } });
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await admin.close();
   }
