@@ -16,6 +16,7 @@
  */
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { type CancelTimer, type Clock, systemClock } from './clock.ts';
+import { backoffCeiling } from '@bulwark/service-kit/backoff';
 import { ensureCounter, ensureGauge, ensureHistogram, Registry } from '@bulwark/service-kit/metrics';
 
 export type Reconcile = (key: string) => Promise<void>;
@@ -49,12 +50,12 @@ export interface WorkQueueOptions {
   onError?: (key: string, error: unknown, retryInMs: number) => void;
 }
 
-/** Delay before retry number `failures` (1-based). */
+/**
+ * Delay before retry number `failures` (1-based; 0 before any failure): the
+ * kit's backoff without jitter (one queue retries a key, nothing to spread).
+ */
 export function backoffDelay(failures: number, backoff: BackoffOptions): number {
-  if (failures <= 0) return 0;
-  // 2^exponent overflows to Infinity long after maxMs caps it; clamp the exponent to stay exact.
-  const exponent = Math.min(failures - 1, 52);
-  return Math.min(backoff.baseMs * 2 ** exponent, backoff.maxMs);
+  return failures <= 0 ? 0 : backoffCeiling(failures, { baseMs: backoff.baseMs, capMs: backoff.maxMs });
 }
 
 /**

@@ -27,6 +27,7 @@ import {
   type V1Job,
   type V1JobSpec,
 } from '@kubernetes/client-node';
+import { backoffDelay } from '@bulwark/service-kit/backoff';
 import { type FencingToken, formatFencingToken } from '../leader.ts';
 import { FIELD_MANAGER } from '../kube.ts';
 
@@ -257,6 +258,9 @@ export interface HttpOutcome {
   message: string;
 }
 
+/** 1 s, 2 s, 4 s … between attempts at a target; uncapped because the CRD allows at most 10 retries (512 s). */
+const TARGET_RETRY_BACKOFF = { baseMs: 1000, capMs: Number.POSITIVE_INFINITY };
+
 /**
  * Calls an HTTP target for a run: `Idempotency-Key` (the same on every
  * attempt and every resumption), the fencing token of the executing term, and
@@ -279,7 +283,7 @@ export async function callTarget(target: HttpTarget, run: CronTaskRun, token: Fe
   const method = target.method ?? 'POST';
   let last: HttpOutcome = { phase: 'Failed', message: 'not attempted' };
   for (let i = 0; i <= retries; i++) {
-    if (i > 0) await sleep(1000 * 2 ** (i - 1), signal);
+    if (i > 0) await sleep(backoffDelay(i, TARGET_RETRY_BACKOFF), signal);
     signal.throwIfAborted();
     try {
       const response = await fetch(target.url, {
