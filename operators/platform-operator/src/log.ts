@@ -3,9 +3,10 @@
  * by path, objects first); `Logger` is the kit's type. Components take a
  * logger; without one they log at info to stdout.
  */
-import { createLogger, type Logger, type PinoLogger } from '@bulwark/service-kit/logging';
+import { createLogger, silentLogger, type Logger, type PinoLogger } from '@bulwark/service-kit/logging';
 
-export type { Logger };
+/** Discards everything (tests): the kit's. */
+export { silentLogger, type Logger };
 
 export const OPERATOR_NAME = 'platform-operator';
 export const OPERATOR_VERSION = '0.1.0';
@@ -21,8 +22,6 @@ export function defaultLogger(): Logger {
   return (fallback ??= createOperatorLogger('info'));
 }
 
-/** Discards everything (tests). */
-export const silentLogger: Logger = createLogger({ name: OPERATOR_NAME, version: OPERATOR_VERSION, level: 'silent', destination: { write: () => undefined } });
 
 /** An error's message without its stack, for log fields. */
 export function describeError(error: unknown): string {
