@@ -141,7 +141,7 @@ describe('retention', () => {
   });
 
   it('when EVENTS_RETENTION_HOURS is not a whole number of hours from 1 to 2160, then the config is refused naming the key', () => {
-    const base = { DATABASE_URL: 'postgres://x', REDIS_URL: 'redis://x', EVENTS_ENABLED: 'false' };
+    const base = { DATABASE_URL: 'postgres://x', MIGRATION_DATABASE_URL: 'postgres://owner', REDIS_URL: 'redis://x', EVENTS_ENABLED: 'false' };
     for (const bad of ['0', '2161', '1.5', 'week']) expect(() => loadNotificationsConfig({ ...base, EVENTS_RETENTION_HOURS: bad })).toThrow(/EVENTS_RETENTION_HOURS/);
     expect(loadNotificationsConfig(base).EVENTS_RETENTION_HOURS).toBe(720);
   });
