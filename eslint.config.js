@@ -13,5 +13,5 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through the service config schema.' }],
     },
   },
-  { files: ['scripts/**', 'bench/**', '**/test/**', '**/*.test.ts', '**/src/config.ts', 'jest.config.js'], rules: { 'no-restricted-properties': 'off' } },
+  { files: ['scripts/**', 'bench/**', 'packages/test-support/src/**', '**/test/**', '**/*.test.ts', '**/src/config.ts', 'jest.config.js'], rules: { 'no-restricted-properties': 'off' } },
 );

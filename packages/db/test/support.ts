@@ -5,25 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { createPool, DB_ROLES, DEV_ROLE_PASSWORD, ensureDbRoles, urlForRole, type CreatePoolOptions, type DbLogger, type DbPool } from '../src/index.ts';
+import { captureLog, pgUrl } from '@bulwark/test-support';
+import { createPool, DB_ROLES, DEV_ROLE_PASSWORD, ensureDbRoles, urlForRole, type CreatePoolOptions, type DbPool } from '../src/index.ts';
 
-export function pgUrl(): string {
-  const url = process.env.BULWARK_PG_URL;
-  if (!url) throw new Error('BULWARK_PG_URL is not set: run tests with `npm test` so global setup starts PostgreSQL');
-  return url;
-}
-
-export interface LogEntry {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  obj: Record<string, unknown>;
-  msg: string | undefined;
-}
-
-export function captureLog(): DbLogger & { entries: LogEntry[]; withMsg(msg: string): LogEntry[] } {
-  const entries: LogEntry[] = [];
-  const at = (level: LogEntry['level']) => (obj: object, msg?: string) => void entries.push({ level, obj: obj as Record<string, unknown>, msg });
-  return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), withMsg: (msg) => entries.filter((e) => e.msg === msg) };
-}
+export { pgUrl, captureLog, waitFor, registryValue as metricValue, type LogEntry } from '@bulwark/test-support';
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
@@ -55,28 +40,8 @@ export function testPool(overrides: Partial<CreatePoolOptions> = {}): TestPool {
   return Object.assign(pool, { registry, log });
 }
 
-/** Polls until `predicate` holds; the deadline only bounds a hang, it asserts nothing about speed. */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, deadlineMs = 20_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
-    await sleep(10);
-  }
-}
-
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Sums a metric's samples matching `labels`; for histograms pass `series` (e.g. `<name>_count`). */
-export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}, series?: string): Promise<number> {
-  const metric = registry.getSingleMetric(name);
-  if (!metric) return 0;
-  const { values } = await metric.get();
-  return values
-    .filter((v) => series === undefined || (v as { metricName?: string }).metricName === series)
-    .filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))
-    .reduce((sum, v) => sum + v.value, 0);
 }
 
 /** The runtime (RLS-bound) and reporting roles exist; returns their connection URLs. */

@@ -3,39 +3,12 @@
  * topics, groups and schemas, and a bounded poll. Nothing here fakes Kafka or
  * PostgreSQL.
  */
-import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import type { Logger } from '@bulwark/service-kit/logging';
 import { createPool, type DbPool } from '@bulwark/db';
+import { captureLog, kafkaBrokers as brokers, pgUrl, suffix } from '@bulwark/test-support';
 import { connectAdmin, createKafka, createProducer, migrateProcessedEventStore, provisionTopics, type EventProducer, type EventRegistry, type EventsKafka, type ProducerOptions, type TopicAdmin, type TopicSpec } from '../src/index.ts';
 
-export function brokers(): string[] {
-  const value = process.env.BULWARK_KAFKA_BROKERS;
-  if (!value) throw new Error('BULWARK_KAFKA_BROKERS is not set: run tests with `npm test` so global setup starts Kafka');
-  return value.split(',');
-}
-
-export function pgUrl(): string {
-  const url = process.env.BULWARK_PG_URL;
-  if (!url) throw new Error('BULWARK_PG_URL is not set: run tests with `npm test` so global setup starts PostgreSQL');
-  return url;
-}
-
-export function suffix(): string {
-  return randomUUID().replaceAll('-', '').slice(0, 10);
-}
-
-export interface LogEntry {
-  level: string;
-  obj: Record<string, unknown>;
-  msg: string | undefined;
-}
-
-export function captureLog(): Logger & { entries: LogEntry[] } {
-  const entries: LogEntry[] = [];
-  const at = (level: string) => (obj: object, msg?: string) => void entries.push({ level, obj: obj as Record<string, unknown>, msg });
-  return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
+export { kafkaBrokers as brokers, pgUrl, suffix, captureLog, waitFor, registryValue as metricValue, type LogEntry } from '@bulwark/test-support';
 
 /** Consumer settings that keep group joins and shutdown quick against the one local broker. */
 export const fastConsumer = {
@@ -115,24 +88,6 @@ export async function setupEnv(): Promise<TestEnv> {
   };
 }
 
-/** Polls until `predicate` holds; the deadline only bounds a hang, it asserts nothing about speed. */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, deadlineMs = 30_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
-    await sleep(25);
-  }
-}
-
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = registry.getSingleMetric(name);
-  if (!metric) return 0;
-  const { values } = await metric.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))
-    .reduce((sum, v) => sum + v.value, 0);
 }

@@ -3,22 +3,12 @@
  * (random suffix) holding the key table and a `widgets` table the handlers
  * write, removed at cleanup. Nothing here fakes PostgreSQL.
  */
-import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
+import { createPool, type DbPool } from '@bulwark/db';
+import { pgUrl, silent, suffix } from '@bulwark/test-support';
 import { migrateIdempotency } from '../src/index.ts';
 
-export const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
-
-export function pgUrl(): string {
-  const url = process.env.BULWARK_PG_URL;
-  if (!url) throw new Error('BULWARK_PG_URL is not set: run tests with `npm test` so global setup starts PostgreSQL');
-  return url;
-}
-
-export function suffix(): string {
-  return randomUUID().replaceAll('-', '').slice(0, 10);
-}
+export { silent, pgUrl, suffix } from '@bulwark/test-support';
 
 export interface TestDb {
   schema: string;
@@ -59,28 +49,4 @@ export async function setupDb(): Promise<TestDb> {
   };
 }
 
-export interface Reply {
-  status: number;
-  headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  text: string;
-}
-
-export async function send(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : undefined, text };
-}
-
-/** Polls until `predicate` holds; the deadline only bounds a hang, it asserts nothing about speed. */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, deadlineMs = 30_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { call as send, waitFor, type Reply } from '@bulwark/test-support';

@@ -4,6 +4,8 @@ export interface Reply {
   status: number;
   headers: Headers;
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** The answer as sent. */
+  text: string;
 }
 
 /**
@@ -17,5 +19,16 @@ export async function call(url: string, method: string, path: string, body?: unk
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  return { status: res.status, headers: res.headers, body: parseBody(text, res.headers.get('content-type') ?? ''), text };
+}
+
+/** JSON (any `+json` type too) is parsed and must parse; another answer is parsed when it happens to be JSON, else undefined. */
+function parseBody(text: string, contentType: string): unknown {
+  if (!text) return undefined;
+  if (contentType.includes('json')) return JSON.parse(text);
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -54,7 +54,6 @@ export async function startService(options: StartServiceOptions): Promise<Servic
   const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', main], {
     cwd,
-    // eslint-disable-next-line no-restricted-properties -- the child inherits the runner's environment (PATH, infrastructure URLs) as a shell would
     env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...options.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
