@@ -36,7 +36,19 @@ describe('backoffDelay', () => {
       expect(backoffDelay(n, full, () => 0)).toBe(0);
       expect(backoffDelay(n, full, () => 0.999_999)).toBe(backoffCeiling(n, full) - 1);
     }
-    expect(backoffDelay(11, { baseMs: 100, capMs: 1000, jitter: 'full' }, () => 0.5)).toBe(500);
+    const gateway: BackoffPolicy = { baseMs: 100, capMs: 1000, jitter: 'full' };
+    expect(backoffDelay(1, gateway, () => 0.999)).toBe(99);
+    expect(backoffDelay(4, gateway, () => 0.999)).toBe(799);
+    expect(backoffDelay(11, gateway, () => 0.5)).toBe(500);
+    expect(backoffDelay(6, gateway, () => 0)).toBe(0);
+  });
+
+  it('when equal jitter is drawn at random, then every delay lies inside the window', () => {
+    for (let i = 0; i < 200; i++) {
+      const d = backoffDelay(3, { baseMs: 10, capMs: 500, jitter: 'equal' });
+      expect(d).toBeGreaterThanOrEqual(20);
+      expect(d).toBeLessThanOrEqual(40);
+    }
   });
 
   it('when equal jitter meets random at its extremes, then the delay spans [ceiling/2, ceiling]', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { backoffDelayMs, Bulkhead, RetryBudget } from './resilience.ts';
+import { Bulkhead, RetryBudget } from './resilience.ts';
 
 describe('RetryBudget', () => {
   it('when retries would exceed 20% of requests in the window, then further retries are refused', () => {
@@ -19,15 +19,6 @@ describe('RetryBudget', () => {
   it('when traffic is quiet, then the minimum per window still allows retries', () => {
     const budget = new RetryBudget(0.2, 10, 3, () => 0);
     expect([budget.tryRetry(), budget.tryRetry(), budget.tryRetry(), budget.tryRetry()]).toEqual([true, true, true, false]);
-  });
-});
-
-describe('backoffDelayMs', () => {
-  it('when the attempt grows, then the delay is drawn below the capped exponential', () => {
-    expect(backoffDelayMs(0, 100, 1000, () => 0.999)).toBe(99);
-    expect(backoffDelayMs(3, 100, 1000, () => 0.999)).toBe(799);
-    expect(backoffDelayMs(10, 100, 1000, () => 0.5)).toBe(500);
-    expect(backoffDelayMs(5, 100, 1000, () => 0)).toBe(0);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
- * Per-upstream resilience pieces: a retry budget over a sliding window, full
- * jitter backoff, and a bulkhead (concurrency cap that refuses at once rather
- * than queueing). The circuit breaker is opossum, built in upstreams.ts.
+ * Per-upstream resilience pieces: a retry budget over a sliding window and a
+ * bulkhead (concurrency cap that refuses at once rather than queueing). The
+ * circuit breaker is opossum, built in upstreams.ts; the backoff between
+ * retries is the service kit's, with full jitter.
  */
 
 /**
@@ -58,11 +59,6 @@ export class RetryBudget {
     this.#retries[slot]!++;
     return true;
   }
-}
-
-/** Full jitter (AWS architecture blog): uniform in [0, min(cap, base·2^attempt)]. */
-export function backoffDelayMs(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
-  return Math.floor(random() * Math.min(capMs, baseMs * 2 ** attempt));
 }
 
 /** A concurrency cap; `tryAcquire` never waits. */

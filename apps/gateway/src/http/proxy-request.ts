@@ -17,10 +17,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '@bulwark/service-kit';
+import { backoffDelay } from '@bulwark/service-kit/backoff';
 import { gatewayError } from '../errors.ts';
 import { isCircuitOpen, UpstreamStatusError, type GatewayMetrics, type Upstream } from '../upstreams/upstream.ts';
 import { clientResponseHeaderList, type OutgoingHeaders } from '../domain/headers.ts';
-import { backoffDelayMs, IDEMPOTENT_METHODS } from '../domain/resilience.ts';
+import { IDEMPOTENT_METHODS } from '../domain/resilience.ts';
 import type { RetryConfig } from '../domain/routes-file.ts';
 
 export interface ProxyInput {
@@ -373,7 +374,7 @@ async function relayWithRetries(
     }
     await current.finished; // a retried 5xx: its body is dropped first, which keeps the connection reusable
     metrics.retries.inc({ upstream: upstream.name, reason: retryReason });
-    await link.sleep(backoffDelayMs(attempt, retry.baseDelayMs, retry.maxDelayMs));
+    await link.sleep(backoffDelay(attempt + 1, { baseMs: retry.baseDelayMs, capMs: retry.maxDelayMs, jitter: 'full' }));
     if (link.gone) return;
   }
 }
