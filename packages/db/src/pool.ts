@@ -23,6 +23,7 @@
  * module's own, so errors are classified by what happened here, never by
  * matching pg-pool's messages (issue 26).
  */
+import type { Logger } from '@bulwark/service-kit/logging';
 import pg from 'pg';
 import type { Histogram, Registry } from 'prom-client';
 import {
@@ -38,13 +39,8 @@ import { metricsFor, statementLabel, type DbMetrics, type PoolGaugeSource } from
 import { queryScoped, type ScopeSetting } from './scoped-query.ts';
 import { currentDbContext, type DbContext } from './tenant-context.ts';
 
-/** A pino-compatible logger: object first, message second. */
-export interface DbLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+/** The service kit's Logger, under the name the package's callers know. */
+export type DbLogger = Logger;
 
 export interface AutoscaleOptions extends Partial<Omit<AutoscaleConfig, 'min' | 'max'>> {
   /** Sampling period; default 1000 ms. */
