@@ -10,7 +10,6 @@ export {
   type Queryable,
 } from './pool.ts';
 export { decidePoolSize, DEFAULT_AUTOSCALE, type AutoscaleConfig, type AutoscaleSample, type AutoscaleDecision, type AutoscaleState } from './autoscale.ts';
-export { backoffDelayMs, type BackoffOptions } from './backoff.ts';
 export { withTenant, withRequestTenant, currentDbContext, isTenantId, UNASSIGNED_TENANT, type DbContext } from './tenant-context.ts';
 export { withSystemContext } from './system-context.ts';
 export { DB_ROLES, DEV_ROLE_PASSWORD, ensureDbRoles, urlForRole, assertRuntimeRole, grantSchemaAccess, type EnsureRolesOptions, type GrantOptions } from './roles.ts';

@@ -5,7 +5,7 @@
  * so it must be safe to repeat (no side effects outside the transaction).
  * Any other error rolls back and is rethrown as is.
  */
-import { backoffDelayMs } from './backoff.ts';
+import { backoffDelay } from '@bulwark/service-kit/backoff';
 import { TransactionConflictError, sqlStateOf } from './errors.ts';
 import { poolInternals, type DbClient, type DbPool } from './pool.ts';
 
@@ -61,7 +61,8 @@ export async function withTransaction<T>(
   if (isolation === undefined) throw new Error(`unknown isolation level ${String(options.isolation)}`);
   const begin = `BEGIN ISOLATION LEVEL ${isolation}${options.readOnly ? ' READ ONLY' : ''}`;
   const maxRetries = options.maxRetries ?? 5;
-  const backoff = { baseMs: options.baseDelayMs ?? 10, maxMs: options.maxDelayMs ?? 500 };
+  // Equal jitter: half the window is always waited, the other half keeps conflicting transactions out of lockstep.
+  const backoff = { baseMs: options.baseDelayMs ?? 10, capMs: options.maxDelayMs ?? 500, jitter: 'equal' } as const;
 
   for (let attempt = 0; ; attempt++) {
     const client = await pool.connect();
@@ -86,7 +87,7 @@ export async function withTransaction<T>(
     const sqlState = retryableState(failure);
     if (sqlState === undefined) throw failure;
     if (attempt >= maxRetries) throw new TransactionConflictError(attempt + 1, failure);
-    const delayMs = backoffDelayMs(attempt + 1, backoff);
+    const delayMs = backoffDelay(attempt + 1, backoff);
     metrics.txRetries.inc({ pool: name, sqlstate: sqlState });
     log.debug({ pool: name, sqlState, retry: attempt + 1, delayMs }, 'retrying transaction');
     options.onRetry?.({ retry: attempt + 1, sqlState, delayMs });

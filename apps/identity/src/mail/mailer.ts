@@ -9,7 +9,7 @@
  * email went out or not, so the routes reveal nothing about which accounts
  * exist. A failed send is logged and counted; the user asks again.
  */
-import { backoffDelayMs } from '@bulwark/db';
+import { backoffDelay } from '@bulwark/service-kit/backoff';
 import type { Logger } from '@bulwark/service-kit';
 
 /** invitation: into an organisation (same template: the token is the code the invitee enters). */
@@ -76,7 +76,7 @@ export class MailOutbox {
           this.#options.onOutcome?.(mail.kind, 'failed');
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(attempt, { baseMs: 100, maxMs: 1_000 })));
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, { baseMs: 100, capMs: 1_000, jitter: 'equal' })));
       }
     }
   }
