@@ -68,7 +68,7 @@ export const notificationsConfigSchema = baseConfigSchema.extend({
   EVENTS_ENABLED: flag.default(true).describe('Consume domain events (orders, payments) and turn them into webhook notifications.'),
   EVENTS_TOPICS: list().default(['orders.events', 'payments.events']).describe('Topics of domain events to consume (must exist).'),
   EVENTS_GROUP: z.string().min(1).default('notifications').describe('Kafka consumer group.'),
-  EVENTS_TENANT: z.string().min(1).default('platform').describe('Tenant whose endpoints receive notifications made from domain events.'),
+  EVENTS_TENANT: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('platform').describe('Tenant whose endpoints receive notifications made from domain events (a tenant id as in /v1/tenants/{tenantId}, where its endpoints are managed).'),
   IDENTITY_URL: z.url().optional().describe("Base URL of identity: its token endpoint (/oidc/token) and internal accounts API, for the order confirmation mail. Unset (with IDENTITY_CLIENT_SECRET): no confirmation mails."),
   IDENTITY_CLIENT_ID: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).default('notifications').describe("notifications' client id at identity (an OIDC_SERVICE_CLIENTS entry there)."),
   IDENTITY_CLIENT_SECRET: z.string().min(32).optional().describe("notifications' client secret at identity (client credentials, client_secret_basic). Never logged."),
