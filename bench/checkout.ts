@@ -22,7 +22,7 @@
  * RELAY_ENABLED false): outbox rows are still written, only not relayed.
  */
 import type { ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createPool, type DbPool } from '@bulwark/db';
 import { freePort, runtimeDbUrl, startService, tenantCall, type Service } from '@bulwark/test-support';
@@ -39,7 +39,7 @@ const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 25);
 const SKUS = Number(process.env.BENCH_SKUS ?? 50);
 
 const entry = (rel: string) => fileURLToPath(new URL(`../apps/${rel}`, import.meta.url));
-const MAINS = { psp: entry('payments/src/psp/main.ts'), payments: entry('payments/src/main.ts'), inventory: entry('inventory/src/main.ts'), orders: entry('orders/src/main.ts') };
+const MAINS = { identity: entry('identity/src/main.ts'), psp: entry('payments/src/psp/main.ts'), payments: entry('payments/src/main.ts'), inventory: entry('inventory/src/main.ts'), orders: entry('orders/src/main.ts') };
 
 type Variant = 'protected' | 'baseline';
 interface Figures {
@@ -81,7 +81,36 @@ interface Stack {
   schemas: string[];
 }
 
-async function startStack(variant: Variant, pgUrl: string): Promise<Stack> {
+/** identity, issuing orders' client-credentials token (inventory and payments refuse the saga's calls without it); shared by both stacks. */
+interface Issuer {
+  proc: Service;
+  schema: string;
+  /** inventory's and payments' verifier settings. */
+  verifier: Record<string, string>;
+  /** orders' client settings. */
+  client: Record<string, string>;
+}
+
+async function startIdentity(pgUrl: string, redisUrl: string): Promise<Issuer> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const secret = randomBytes(24).toString('hex');
+  const schema = `bench_co_identity_${process.pid}`;
+  const proc = await startProcess('identity', MAINS.identity, port, {
+    DATABASE_URL: await runtimeDbUrl(pgUrl),
+    MIGRATION_DATABASE_URL: pgUrl,
+    REDIS_URL: redisUrl,
+    IDENTITY_SCHEMA: schema,
+    RATE_LIMIT_PREFIX: `rl:bench-checkout-${process.pid}`,
+    KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    TENANTS: 'bench:Bench',
+    JWT_ISSUER: url,
+    OIDC_SERVICE_CLIENTS: `orders=${secret}`,
+  });
+  return { proc, schema, verifier: { JWKS_URL: `${url}/.well-known/jwks.json`, JWT_ISSUER: url }, client: { IDENTITY_URL: url, IDENTITY_CLIENT_SECRET: secret } };
+}
+
+async function startStack(variant: Variant, pgUrl: string, issuer: Issuer): Promise<Stack> {
   const tag = `${variant}_${process.pid}`;
   const schemas = { orders: `bench_co_orders_${tag}`, inventory: `bench_co_inv_${tag}`, payments: `bench_co_pay_${tag}` };
   const off = variant === 'baseline';
@@ -99,10 +128,11 @@ async function startStack(variant: Variant, pgUrl: string): Promise<Stack> {
     PSP_WEBHOOK_SECRETS: secret,
     EVENTS_ENABLED: 'false',
     PSP_BREAKER_ENABLED: off ? 'false' : 'true',
+    ...issuer.verifier,
     ...idem,
   });
   procs.push(payments);
-  const inventory = await startProcess(`${variant} inventory`, MAINS.inventory, await freePort(), { DATABASE_URL: await runtimeDbUrl(pgUrl), MIGRATION_DATABASE_URL: pgUrl, INVENTORY_SCHEMA: schemas.inventory, EVENTS_ENABLED: 'false', ...idem });
+  const inventory = await startProcess(`${variant} inventory`, MAINS.inventory, await freePort(), { DATABASE_URL: await runtimeDbUrl(pgUrl), MIGRATION_DATABASE_URL: pgUrl, INVENTORY_SCHEMA: schemas.inventory, EVENTS_ENABLED: 'false', ...issuer.verifier, ...idem });
   procs.push(inventory);
   const orders = await startProcess(`${variant} orders`, MAINS.orders, await freePort(), {
     DATABASE_URL: await runtimeDbUrl(pgUrl),
@@ -113,6 +143,7 @@ async function startStack(variant: Variant, pgUrl: string): Promise<Stack> {
     PAYMENTS_URL: payments.url,
     SAGA_POLL_MS: '20',
     SAGA_BREAKERS_ENABLED: off ? 'false' : 'true',
+    ...issuer.client,
     ...idem,
   });
   procs.push(orders);
@@ -194,12 +225,15 @@ async function round(stack: Stack, db: DbPool): Promise<Figures> {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export default async function run(): Promise<void> {
-  const pgUrl = process.env.BULWARK_PG_URL ?? (await ensureInfra(['postgres'])).BULWARK_PG_URL!;
+  const infra = process.env.BULWARK_PG_URL && process.env.BULWARK_REDIS_URL ? { BULWARK_PG_URL: process.env.BULWARK_PG_URL, BULWARK_REDIS_URL: process.env.BULWARK_REDIS_URL } : await ensureInfra(['postgres', 'redis']);
+  const pgUrl = infra.BULWARK_PG_URL!;
   const stacks: Stack[] = [];
+  let issuer: Issuer | undefined;
   const results: Record<Variant, Figures[]> = { protected: [], baseline: [] };
   const watchDb = createPool({ connectionString: pgUrl, name: 'bench-checkout-watch', max: 2, registry: new Registry(), log: { debug() {}, info() {}, warn() {}, error() {} } });
   try {
-    stacks.push(await startStack('protected', pgUrl), await startStack('baseline', pgUrl));
+    issuer = await startIdentity(pgUrl, infra.BULWARK_REDIS_URL!);
+    stacks.push(await startStack('protected', pgUrl, issuer), await startStack('baseline', pgUrl, issuer));
     for (let r = -1; r < ROUNDS; r++) {
       // Alternate which stack goes first, so neither always runs on a warmer (or busier) box.
       const order = r % 2 === 0 ? stacks : [...stacks].reverse();
@@ -212,8 +246,9 @@ export default async function run(): Promise<void> {
   } finally {
     await watchDb.close();
     for (const s of stacks) for (const p of [...s.procs].reverse()) await p.stop();
+    await issuer?.proc.stop();
     const admin = createPool({ connectionString: pgUrl, name: 'bench-checkout-cleanup', max: 1, registry: new Registry(), log: { debug() {}, info() {}, warn() {}, error() {} } });
-    for (const s of stacks) for (const schema of s.schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    for (const schema of [...stacks.flatMap((s) => s.schemas), ...(issuer ? [issuer.schema] : [])]) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
     await admin.close();
   }
   console.log(`checkout: ${N} checkouts per round, ${CONCURRENCY} concurrent clients, ${ROUNDS} rounds (medians; shared 2-core box, load ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`);

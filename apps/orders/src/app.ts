@@ -12,6 +12,7 @@ import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, wi
 import { createKafka, createProducer, ensureTopics, type EventProducer } from '@bulwark/events';
 import { createIdempotency, createTransactionOnly, migrateIdempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
+import { createClientCredentialsProvider } from '@bulwark/service-kit/service-auth';
 import type { OrdersConfig } from './config.ts';
 import { orderEventSchemas } from './domain/events.ts';
 import { createOrderRepository } from './store/order-repository.ts';
@@ -21,7 +22,7 @@ import { registerCheckoutRoutes } from './http/checkout-routes.ts';
 import { registerCommandRoutes } from './http/command-routes.ts';
 import { registerQueryRoutes } from './http/query-routes.ts';
 import { ensurePublication, ensureSlot } from './relay/replication-setup.ts';
-import { createServiceClient, type BreakerSettings, type ServiceClient } from './saga/service-client.ts';
+import { createSagaClient, type BreakerSettings, type ServiceClient } from './saga/service-client.ts';
 import { createWorkers, type Workers } from './workers.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
@@ -91,8 +92,15 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
           rollingWindowMs: 10_000,
         };
         if (!config.SAGA_BREAKERS_ENABLED) kit.log.warn('SAGA_BREAKERS_ENABLED=false: saga calls have no circuit breaker (benchmark baseline only)');
-        const common = { timeoutMs: config.SAGA_STEP_TIMEOUT_MS, breaker, breakerEnabled: config.SAGA_BREAKERS_ENABLED, registry: kit.metrics, log: kit.log };
-        clients = { inventory: createServiceClient({ name: 'inventory', baseUrl: checkout.inventoryUrl, ...common }), payments: createServiceClient({ name: 'payments', baseUrl: checkout.paymentsUrl, ...common }) };
+        // One token for both callees (the config requires identity whenever the runner runs).
+        const tokens = createClientCredentialsProvider({
+          tokenUrl: `${config.IDENTITY_URL!.replace(/\/+$/, '')}/oidc/token`,
+          clientId: config.IDENTITY_CLIENT_ID,
+          clientSecret: config.IDENTITY_CLIENT_SECRET!,
+          timeoutMs: config.IDENTITY_TIMEOUT_MS,
+        });
+        const common = { timeoutMs: config.SAGA_STEP_TIMEOUT_MS, breaker, breakerEnabled: config.SAGA_BREAKERS_ENABLED, tokens, registry: kit.metrics, log: kit.log };
+        clients = { inventory: createSagaClient({ name: 'inventory', baseUrl: checkout.inventoryUrl, ...common }), payments: createSagaClient({ name: 'payments', baseUrl: checkout.paymentsUrl, ...common }) };
       }
       workers = createWorkers({
         pool,

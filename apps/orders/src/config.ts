@@ -42,6 +42,17 @@ export const ordersConfigSchema = baseConfigSchema.extend({
   SAGA_BREAKER_RESET_MS: z.coerce.number().int().positive().default(5_000).describe('Open circuit tries a call again after this long.'),
   SAGA_BREAKERS_ENABLED: flag.default(true).describe('Benchmark baseline only (`npm run bench -- checkout`): false calls inventory and payments without circuit breakers, keeping the timeouts. Never false in a deployment.'),
   IDEMPOTENCY_ENABLED: flag.default(true).describe('Benchmark baseline only (`npm run bench -- checkout`): false replaces the Idempotency-Key store by a plain request transaction, so a retried request runs twice. Never false in a deployment.'),
+  IDENTITY_URL: z.url().optional().describe("Base URL of identity: the saga's client-credentials token comes from its /oidc/token (inventory's and payments' internal routes require it). Required when the saga runner runs."),
+  IDENTITY_CLIENT_ID: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).default('orders').describe("orders' client id at identity (an OIDC_SERVICE_CLIENTS entry there)."),
+  IDENTITY_CLIENT_SECRET: z.string().min(32).optional().describe("orders' client secret at identity (client credentials, client_secret_basic). Never logged. Required when the saga runner runs."),
+  IDENTITY_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000).describe('Timeout of one token request to identity.'),
+}).superRefine((c, ctx) => {
+  // The saga's calls are refused without orders' service token: a runner without one could not move a single order.
+  if (c.INVENTORY_URL && c.PAYMENTS_URL && c.SAGA_RUNNER_ENABLED) {
+    for (const key of ['IDENTITY_URL', 'IDENTITY_CLIENT_SECRET'] as const) {
+      if (c[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'required when the checkout saga runs (INVENTORY_URL and PAYMENTS_URL set, SAGA_RUNNER_ENABLED): inventory and payments refuse its calls without a service token' });
+    }
+  }
 });
 
 export type OrdersConfig = z.output<typeof ordersConfigSchema>;

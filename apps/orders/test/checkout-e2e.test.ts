@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { sharedServiceIssuer, type ServiceIssuer } from '../../identity/test/service-issuer.ts';
 import { ADDRESS, call, pgUrl, setupOrders, silent, suffix, waitFor, type TestOrders } from './support.ts';
 import { createPool } from '@bulwark/db';
 import { freePort, runtimeDbUrl, startFaultProxy, startService, type FaultRule, type ProxiedRequest, type Service } from '@bulwark/test-support';
@@ -40,22 +41,26 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
   let psp: Service;
   const webhookSecret = `whsec_${randomUUID()}`;
 
+  let issuer: ServiceIssuer;
+
   beforeAll(async () => {
+    // The real identity: orders' client-credentials token on every saga call, verified by inventory and payments.
+    issuer = await sharedServiceIssuer();
     const paymentsPort = await freePort();
     psp = await startService({ name: 'psp', main: ENTRIES.psp, env: { PSP_WEBHOOK_URLS: `http://127.0.0.1:${paymentsPort}/v1/psp/webhooks`, PSP_WEBHOOK_SECRETS: webhookSecret } });
     services.push(psp);
-    inventory = await startService({ name: 'inventory', main: ENTRIES.inventory, env: { DATABASE_URL: await runtimeDbUrl(pgUrl()), MIGRATION_DATABASE_URL: pgUrl(), INVENTORY_SCHEMA: schemas.inventory, IDEMPOTENCY_CONCURRENT: 'wait', EVENTS_ENABLED: 'false' } });
+    inventory = await startService({ name: 'inventory', main: ENTRIES.inventory, env: { DATABASE_URL: await runtimeDbUrl(pgUrl()), MIGRATION_DATABASE_URL: pgUrl(), INVENTORY_SCHEMA: schemas.inventory, IDEMPOTENCY_CONCURRENT: 'wait', EVENTS_ENABLED: 'false', ...issuer.verifierEnv } });
     services.push(inventory);
     // payments must listen where the PSP sends webhooks: start it on the port chosen above.
     payments = await startService({
       name: 'payments',
       main: ENTRIES.payments,
       port: paymentsPort,
-      env: { DATABASE_URL: await runtimeDbUrl(pgUrl()), MIGRATION_DATABASE_URL: pgUrl(), PAYMENTS_SCHEMA: schemas.payments, PSP_URL: psp.url, PSP_WEBHOOK_SECRETS: webhookSecret, EVENTS_ENABLED: 'false' },
+      env: { DATABASE_URL: await runtimeDbUrl(pgUrl()), MIGRATION_DATABASE_URL: pgUrl(), PAYMENTS_SCHEMA: schemas.payments, PSP_URL: psp.url, PSP_WEBHOOK_SECRETS: webhookSecret, EVENTS_ENABLED: 'false', ...issuer.verifierEnv },
     });
     services.push(payments);
     t = await setupOrders();
-    ({ url } = await t.start({ env: { INVENTORY_URL: inventory.url, PAYMENTS_URL: payments.url, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '50', SAGA_RETRY_CAP_MS: '500' } }));
+    ({ url } = await t.start({ env: { INVENTORY_URL: inventory.url, PAYMENTS_URL: payments.url, ...issuer.ordersEnv, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '50', SAGA_RETRY_CAP_MS: '500' } }));
   }, 180_000);
 
   const cleanups: (() => Promise<void>)[] = [];
@@ -111,7 +116,7 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     // would take these sagas past the proxies.
     const k = await setupOrders();
     cleanups.push(() => k.cleanup());
-    const sagaEnv = { INVENTORY_URL: inv.url, PAYMENTS_URL: pay.url, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '50', SAGA_RETRY_CAP_MS: '500', SAGA_LEASE_MS: '1000', PROJECTOR_ENABLED: 'false' };
+    const sagaEnv = { INVENTORY_URL: inv.url, PAYMENTS_URL: pay.url, ...issuer.ordersEnv, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '50', SAGA_RETRY_CAP_MS: '500', SAGA_LEASE_MS: '1000', PROJECTOR_ENABLED: 'false' };
     const env = k.env({ env: sagaEnv });
     // The refund scenario needs a saga whose capture took effect and whose deadline then passed.
     const shortDeadline = k.env({ env: { ...sagaEnv, SAGA_DEADLINE_MS: '8000' } });
@@ -139,8 +144,8 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     try {
       // Forward steps: the saga completes after the restart; the step that ran twice was answered from the service's idempotency store.
       for (const [step, match] of [
-        ['reserve_stock', isPost('/v1/reservations')],
-        ['authorize_payment', isPost('/v1/payments')],
+        ['reserve_stock', isPost('/v1/internal/reservations')],
+        ['authorize_payment', isPost('/v1/internal/payments')],
         ['confirm_order', isPost('/confirm')],
         ['capture_payment', isPost('/capture')],
       ] as const) {
@@ -157,13 +162,13 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
         const o = await draftOrder(proc.url, sku, 2, 300);
         let letAuthorizeAnswer!: () => void;
         const held = new Promise<void>((resolve) => (letAuthorizeAnswer = resolve));
-        pay.arm({ match: (r) => isPost('/v1/payments')(r) && forOrder(o)(r), hold: held });
+        pay.arm({ match: (r) => isPost('/v1/internal/payments')(r) && forOrder(o)(r), hold: held });
         pay.arm({ match: isPost('/void'), onAnswered: killOrders() });
         const before = kills.length;
         expect((await call(proc.url, 'POST', `/orders/${o}/checkout`, {}, { 'idempotency-key': randomUUID() })).status).toBe(202);
-        await waitFor(async () => (await sagaOf(o))?.state.reservationId !== undefined && pay.seen.some((r) => isPost('/v1/payments')(r) && forOrder(o)(r)), 'stock reserved and authorize sent', 60_000);
+        await waitFor(async () => (await sagaOf(o))?.state.reservationId !== undefined && pay.seen.some((r) => isPost('/v1/internal/payments')(r) && forOrder(o)(r)), 'stock reserved and authorize sent', 60_000);
         const reservationId = (await sagaOf(o))!.state.reservationId!;
-        expect((await call(inventory.url, 'POST', `/v1/reservations/${reservationId}/release`, {}, { 'idempotency-key': randomUUID() })).status).toBe(200);
+        expect((await call(inventory.url, 'POST', `/v1/internal/reservations/${reservationId}/release`, {}, { 'idempotency-key': randomUUID(), authorization: await issuer.orders.authorization() })).status).toBe(200);
         letAuthorizeAnswer();
         await waitFor(() => kills.length === before + 1, 'orders killed at void_payment', 60_000);
         proc = await startService({ name: 'orders', main, env });

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '@bulwark/test-support';
 import { readStream } from '../src/store/event-store.ts';
 import { startInventoryStub, startPaymentsStub } from './contract-stubs.ts';
+import { sharedServiceIssuer, type ServiceIssuer } from '../../identity/test/service-issuer.ts';
 import { ADDRESS, call, setupOrders, waitFor, type TestOrders } from './support.ts';
 
 type Inventory = Awaited<ReturnType<typeof startInventoryStub>>;
@@ -73,6 +74,7 @@ describe('checkout saga (contract stubs for inventory and payments)', () => {
   const cleanups: (() => Promise<void>)[] = [];
   beforeEach(async () => {
     t = await setupOrders();
+    issuer = await sharedServiceIssuer();
   });
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
@@ -80,7 +82,8 @@ describe('checkout saga (contract stubs for inventory and payments)', () => {
     await inventory?.close();
     await payments?.close();
   });
-  const sagaEnv = (extra: Record<string, string> = {}) => ({ INVENTORY_URL: inventory.url, PAYMENTS_URL: payments.url, ...FAST, ...extra });
+  let issuer: ServiceIssuer;
+  const sagaEnv = (extra: Record<string, string> = {}) => ({ INVENTORY_URL: inventory.url, PAYMENTS_URL: payments.url, ...issuer.ordersEnv, ...FAST, ...extra });
 
   it('when stock and payment are fine, then the saga reserves, authorizes, confirms and captures, and the order stream records every step and reaches Kafka', async () => {
     inventory = await startInventoryStub();
@@ -212,8 +215,8 @@ describe('checkout saga (contract stubs for inventory and payments)', () => {
     it('when the process is SIGKILLed at each saga step in turn, then after a restart every saga finishes or compensates and money and stock reconcile', async () => {
       // Which request kills the process (the stub applies it, the answer is lost): one saga per step.
       const killAt: { name: string; match: (method: string, path: string) => boolean; decline: boolean }[] = [
-        { name: 'reserve_stock', match: (m, p) => m === 'POST' && p === '/v1/reservations', decline: false },
-        { name: 'authorize_payment', match: (m, p) => m === 'POST' && p === '/v1/payments', decline: false },
+        { name: 'reserve_stock', match: (m, p) => m === 'POST' && p === '/v1/internal/reservations', decline: false },
+        { name: 'authorize_payment', match: (m, p) => m === 'POST' && p === '/v1/internal/payments', decline: false },
         { name: 'confirm_order', match: (m, p) => m === 'POST' && p.endsWith('/confirm'), decline: false },
         { name: 'capture_payment', match: (m, p) => m === 'POST' && p.endsWith('/capture'), decline: false },
         { name: 'release_stock (compensation)', match: (m, p) => m === 'POST' && p.endsWith('/release'), decline: true },

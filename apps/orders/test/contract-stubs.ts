@@ -2,7 +2,8 @@
  * CONTRACT STUBS — not infrastructure, and not the real services. Small
  * in-test HTTP servers that honour the inventory and payments HTTP contracts
  * of issue 7 (Idempotency-Key replay, 409 insufficient stock, 402 decline,
- * 409 impossible transitions, list by orderId), so the saga can be tested
+ * 409 impossible transitions, list by orderId, 401 on /v1/internal/ without a
+ * bearer token), so the saga can be tested
  * before apps/inventory and apps/payments exist. Each keeps a ledger the
  * tests reconcile against, and has knobs for faults: declines, slow answers
  * (that still take effect: the timeout case), and a hook that runs when a
@@ -41,6 +42,8 @@ async function serve(route: Handler, hooks: { onRequest?: (method: string, path:
       };
       try {
         await hooks.onRequest?.(method, url.pathname, req.headers);
+        // The services' internal routes refuse a call without a bearer token (the stubs do not verify it).
+        if (url.pathname.startsWith('/v1/internal/') && !/^Bearer \S+$/.test(req.headers.authorization ?? '')) return send(problem(401, 'token-missing', { code: 'TOKEN_MISSING' }));
         const scoped = key && `${method} ${url.pathname} ${key}`;
         if (scoped && stored.has(scoped)) {
           replays++;
@@ -107,7 +110,7 @@ export async function startInventoryStub(hooks: { onRequest?: (method: string, p
       }
       return skus.has(m[1]!) ? { status: 200, body: view(m[1]!) } : problem(404, 'sku-not-found');
     }
-    if (path === '/v1/reservations' && method === 'POST') {
+    if (path === '/v1/internal/reservations' && method === 'POST') {
       const items = body.items as { sku: string; quantity: number }[];
       const short = items.filter((i) => !skus.has(i.sku) || skus.get(i.sku)!.onHand - skus.get(i.sku)!.reserved < i.quantity).map((i) => i.sku);
       if (short.length > 0) return problem(409, 'insufficient-stock', { skus: short });
@@ -117,8 +120,8 @@ export async function startInventoryStub(hooks: { onRequest?: (method: string, p
       reservations.set(r.id, r);
       return { status: 201, body: { ...r, expiresAt: new Date(Date.now() + 900_000).toISOString() } };
     }
-    if (path === '/v1/reservations' && method === 'GET') return { status: 200, body: [...reservations.values()].filter((r) => r.orderId === query.get('orderId')) };
-    if ((m = path.match(/^\/v1\/reservations\/([^/]+)\/(confirm|release)$/)) && method === 'POST') {
+    if (path === '/v1/internal/reservations' && method === 'GET') return { status: 200, body: [...reservations.values()].filter((r) => r.orderId === query.get('orderId')) };
+    if ((m = path.match(/^\/v1\/internal\/reservations\/([^/]+)\/(confirm|release)$/)) && method === 'POST') {
       const r = reservations.get(m[1]!);
       if (!r) return problem(404, 'reservation-not-found');
       if (m[2] === 'confirm') {
@@ -171,7 +174,7 @@ export async function startPaymentsStub(options: { behaviour?: (orderId: string)
   const server = await serve(
     ({ method, path, query, body }) => {
       let m: RegExpMatchArray | null;
-      if (path === '/v1/payments' && method === 'POST') {
+      if (path === '/v1/internal/payments' && method === 'POST') {
         const orderId = String(body.orderId);
         const mode = options.behaviour?.(orderId) ?? 'approve';
         if (mode === 'decline') return problem(402, 'payment-declined');
@@ -180,8 +183,8 @@ export async function startPaymentsStub(options: { behaviour?: (orderId: string)
         payments.set(p.id, p);
         return { status: 201, body: p, delayMs: mode === 'slow' ? (options.slowMs ?? 2_000) : 0 };
       }
-      if (path === '/v1/payments' && method === 'GET') return { status: 200, body: [...payments.values()].filter((p) => p.orderId === query.get('orderId')) };
-      if ((m = path.match(/^\/v1\/payments\/([^/]+)\/(capture|void|refund)$/)) && method === 'POST') {
+      if (path === '/v1/internal/payments' && method === 'GET') return { status: 200, body: [...payments.values()].filter((p) => p.orderId === query.get('orderId')) };
+      if ((m = path.match(/^\/v1\/internal\/payments\/([^/]+)\/(capture|void|refund)$/)) && method === 'POST') {
         const p = payments.get(m[1]!);
         if (!p) return problem(404, 'payment-not-found');
         const action = m[2]!;

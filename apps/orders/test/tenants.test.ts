@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { withTenant } from '@bulwark/db';
 import type { OrdersApp } from '../src/app.ts';
+import { sharedServiceIssuer } from '../../identity/test/service-issuer.ts';
 import { startInventoryStub, startPaymentsStub } from './contract-stubs.ts';
 import { ADDRESS, call, OTHER_TENANT, setupOrders, TEST_TENANT, waitFor, type TestOrders } from './support.ts';
 
@@ -30,7 +31,8 @@ describe('orders tenants (row-level security)', () => {
     inventory = await startInventoryStub({ onRequest: record });
     payments = await startPaymentsStub({ onRequest: record });
     await call(inventory.url, 'PUT', '/v1/skus/A', { onHand: 1_000 });
-    ({ app, url } = await t.start({ env: { INVENTORY_URL: inventory.url, PAYMENTS_URL: payments.url, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '20' } }));
+    const { ordersEnv } = await sharedServiceIssuer();
+    ({ app, url } = await t.start({ env: { INVENTORY_URL: inventory.url, PAYMENTS_URL: payments.url, ...ordersEnv, SAGA_POLL_MS: '20', SAGA_RETRY_BASE_MS: '20' } }));
   });
   afterAll(async () => {
     await t.cleanup();

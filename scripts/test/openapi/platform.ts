@@ -51,7 +51,7 @@ export async function startPlatform(): Promise<Platform> {
 
     const orders = await setupOrders();
     stops.push(() => orders.cleanup());
-    const ord = await orders.start({ env: { INVENTORY_URL: inv.url, PAYMENTS_URL: pay.url } });
+    const ord = await orders.start({ env: { INVENTORY_URL: inv.url, PAYMENTS_URL: pay.url, ...inventory.issuer.ordersEnv } });
 
     const notifications = await setupNotifications();
     stops.push(() => notifications.cleanup());

@@ -42,6 +42,8 @@ export function createSagaRunner(options: SagaRunnerOptions): SagaRunner {
   const { pool, log, deps, policy } = options;
   const owner = `runner-${randomUUID()}`;
   const active = new Set<Promise<void>>();
+  /** Sagas this runner is driving now (by id). */
+  const driving = new Set<string>();
   let stopped = true;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
@@ -119,9 +121,15 @@ export function createSagaRunner(options: SagaRunnerOptions): SagaRunner {
           return [];
         });
         for (const { state: saga, tenant } of claimed) {
+          // A step slower than the lease (a first call that also fetches the service token, a loaded box): this
+          // runner claims its own saga again. Driving it twice would run the step twice; the claim has renewed
+          // the lease, so the run in progress simply records its outcome.
+          if (driving.has(saga.sagaId)) continue;
+          driving.add(saga.sagaId);
           const run: Promise<void> = withTenant(tenant, () => drive(saga))
             .catch((err: unknown) => log.error({ err, sagaId: saga.sagaId }, 'saga run failed; resumed after its lease expires'))
             .finally(() => {
+              driving.delete(saga.sagaId);
               active.delete(run);
               wake?.();
             });

@@ -48,7 +48,7 @@ function listOf(res: ServiceResponse): { id: string; status: string }[] {
 }
 
 async function reserveStock(s: SagaState, d: StepDeps): Promise<StepOutcome> {
-  const res = await call(d.inventory, 'POST', '/v1/reservations', {
+  const res = await call(d.inventory, 'POST', '/v1/internal/reservations', {
     body: { orderId: s.orderId, items: s.items, ttlSeconds: d.reservationTtlSeconds },
     idempotencyKey: idempotencyKey(s.sagaId, 'reserve_stock'),
   });
@@ -58,7 +58,7 @@ async function reserveStock(s: SagaState, d: StepDeps): Promise<StepOutcome> {
 }
 
 async function authorizePayment(s: SagaState, d: StepDeps): Promise<StepOutcome> {
-  const res = await call(d.payments, 'POST', '/v1/payments', {
+  const res = await call(d.payments, 'POST', '/v1/internal/payments', {
     body: { orderId: s.orderId, amount: s.amountCents, currency: s.currency },
     idempotencyKey: idempotencyKey(s.sagaId, 'authorize_payment'),
   });
@@ -75,14 +75,14 @@ async function confirmOrder(s: SagaState, d: StepDeps): Promise<StepOutcome> {
   if (!state) return rejected('order-missing');
   if (state.status === 'cancelled') return rejected('order-cancelled');
   if (state.status !== 'placed' && state.status !== 'confirmed') return rejected(`order-${state.status}`);
-  const res = await call(d.inventory, 'POST', `/v1/reservations/${encodeURIComponent(s.reservationId!)}/confirm`, { idempotencyKey: idempotencyKey(s.sagaId, 'confirm_order') });
+  const res = await call(d.inventory, 'POST', `/v1/internal/reservations/${encodeURIComponent(s.reservationId!)}/confirm`, { idempotencyKey: idempotencyKey(s.sagaId, 'confirm_order') });
   if (res.status === 200) return { kind: 'ok' };
   if (res.status === 409 || res.status === 404) return rejected('reservation-not-held');
   return rejected(problemReason(res, 'inventory'));
 }
 
 async function capturePayment(s: SagaState, d: StepDeps): Promise<StepOutcome> {
-  const res = await call(d.payments, 'POST', `/v1/payments/${encodeURIComponent(s.paymentId!)}/capture`, { idempotencyKey: idempotencyKey(s.sagaId, 'capture_payment') });
+  const res = await call(d.payments, 'POST', `/v1/internal/payments/${encodeURIComponent(s.paymentId!)}/capture`, { idempotencyKey: idempotencyKey(s.sagaId, 'capture_payment') });
   if (res.status === 200) return { kind: 'ok' };
   if (res.status === 409) return rejected('capture-refused');
   return rejected(problemReason(res, 'payments'));
@@ -90,13 +90,13 @@ async function capturePayment(s: SagaState, d: StepDeps): Promise<StepOutcome> {
 
 /** Voids every authorized payment of the order and refunds every captured one. */
 async function voidPayment(s: SagaState, d: StepDeps): Promise<StepOutcome> {
-  const listed = await call(d.payments, 'GET', `/v1/payments?orderId=${encodeURIComponent(s.orderId)}`);
+  const listed = await call(d.payments, 'GET', `/v1/internal/payments?orderId=${encodeURIComponent(s.orderId)}`);
   if (listed.status !== 200) return rejected(problemReason(listed, 'payments'));
   const key = idempotencyKey(s.sagaId, 'void_payment');
   for (const p of listOf(listed)) {
     const action = p.status === 'authorized' ? 'void' : p.status === 'captured' ? 'refund' : undefined;
     if (!action) continue;
-    const res = await call(d.payments, 'POST', `/v1/payments/${encodeURIComponent(p.id)}/${action}`, { body: {}, idempotencyKey: p.id === s.paymentId ? key : `${key}:${p.id}` });
+    const res = await call(d.payments, 'POST', `/v1/internal/payments/${encodeURIComponent(p.id)}/${action}`, { body: {}, idempotencyKey: p.id === s.paymentId ? key : `${key}:${p.id}` });
     if (res.status !== 200) return rejected(problemReason(res, 'payments'));
   }
   return { kind: 'ok' };
@@ -108,14 +108,14 @@ async function releaseStock(s: SagaState, d: StepDeps): Promise<StepOutcome> {
   let ids: string[];
   if (s.reservationId) ids = [s.reservationId];
   else {
-    const listed = await call(d.inventory, 'GET', `/v1/reservations?orderId=${encodeURIComponent(s.orderId)}`);
+    const listed = await call(d.inventory, 'GET', `/v1/internal/reservations?orderId=${encodeURIComponent(s.orderId)}`);
     if (listed.status !== 200) return rejected(problemReason(listed, 'inventory'));
     ids = listOf(listed)
       .filter((r) => r.status === 'held' || r.status === 'confirmed')
       .map((r) => r.id);
   }
   for (const id of ids) {
-    const res = await call(d.inventory, 'POST', `/v1/reservations/${encodeURIComponent(id)}/release`, { idempotencyKey: id === s.reservationId ? key : `${key}:${id}` });
+    const res = await call(d.inventory, 'POST', `/v1/internal/reservations/${encodeURIComponent(id)}/release`, { idempotencyKey: id === s.reservationId ? key : `${key}:${id}` });
     if (res.status !== 200 && res.status !== 404) return rejected(problemReason(res, 'inventory'));
   }
   return { kind: 'ok' };
