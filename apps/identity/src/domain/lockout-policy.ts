@@ -13,6 +13,7 @@
  * - A successful login from the pair forgets it; a password reset forgets every
  *   pair of the account.
  */
+import { backoffCeiling } from '@bulwark/service-kit/backoff';
 
 export interface LockoutPolicy {
   threshold: number;
@@ -23,10 +24,8 @@ export interface LockoutPolicy {
 /** Seconds the pair is locked after its `failures`-th consecutive failure (0: not locked). */
 export function lockSecondsAfter(failures: number, policy: LockoutPolicy): number {
   if (failures < policy.threshold) return 0;
-  const doublings = failures - policy.threshold;
-  // 2^doublings overflows nothing below 64; past the cap the answer is the cap anyway.
-  if (doublings >= 31) return policy.maxSeconds;
-  return Math.min(policy.maxSeconds, policy.baseSeconds * 2 ** doublings);
+  // The kit's backoff ceiling (no jitter: a lock length is told to the client), counted in seconds here.
+  return backoffCeiling(failures - policy.threshold + 1, { baseMs: policy.baseSeconds, capMs: policy.maxSeconds });
 }
 
 /** Whole seconds until `lockedUntil` (ms epoch) from `now`, at least 1 while locked; 0 when not locked. */
