@@ -10,9 +10,13 @@
  * `failingSince` tells readiness how long the loop has been failing.
  */
 import { withSystemContext, withTransaction, type DbLogger, type DbPool, type Queryable } from '@bulwark/db';
+import { backoffCeiling } from '@bulwark/service-kit/backoff';
 import { comparePositions, lastCommittedPosition, readGlobalLog, type GlobalPosition } from '../store/global-log.ts';
 import { applyOrPark, type Parked } from './parking.ts';
 import { liveTables, type Projection } from './projection.ts';
+
+/** Wait after a failed batch: 100 ms doubling per consecutive failure, at most 5 s. */
+const FAILURE_BACKOFF = { baseMs: 100, capMs: 5_000 };
 
 export interface ProjectorOptions {
   pool: DbPool;
@@ -126,7 +130,7 @@ export function createProjector(options: ProjectorOptions): Projector {
         failingSince ??= Date.now();
         failures++;
         log.error({ err, projection: projection.name }, 'projection batch failed');
-        await pause(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
+        await pause(backoffCeiling(failures + 1, FAILURE_BACKOFF));
       }
     }
   }

@@ -23,9 +23,13 @@ import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replicatio
 import type { Registry } from 'prom-client';
 import type { DbLogger } from '@bulwark/db';
 import { isAppError } from '@bulwark/errors';
+import { backoffCeiling } from '@bulwark/service-kit/backoff';
 import type { EventProducer } from '@bulwark/events';
 import { isOrderEventType, KAFKA_EVENTS } from '../domain/events.ts';
 import { confirmExactly, ZERO_LSN } from './lsn.ts';
+
+/** Wait before restarting the stream: 100 ms doubling per consecutive failure, at most 5 s. */
+const RESTART_BACKOFF = { baseMs: 100, capMs: 5_000 };
 
 export interface CdcRelayOptions {
   /** PostgreSQL URL of a role allowed to replicate. */
@@ -119,7 +123,7 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
     generation++;
     void current?.destroy().catch(() => undefined);
     failures++;
-    const delay = Math.min(5_000, 100 * 2 ** Math.min(failures, 6));
+    const delay = backoffCeiling(failures + 1, RESTART_BACKOFF);
     log.warn({ err: reason, delayMs: delay, slot: options.slot }, 'cdc relay stream ended; restarting from the slot');
     clearTimeout(retryTimer);
     retryTimer = setTimeout(connect, delay);

@@ -13,6 +13,7 @@
  * it the saga compensates including that step (its outcome is unknown), and
  * the expiry is reported so it is counted and alerted.
  */
+import { backoffCeiling } from '@bulwark/service-kit/backoff';
 
 export const FORWARD_STEPS = ['reserve_stock', 'authorize_payment', 'confirm_order', 'capture_payment'] as const;
 export const COMPENSATION_STEPS = ['void_payment', 'release_stock', 'mark_failed'] as const;
@@ -138,7 +139,7 @@ function startCompensation(state: SagaState, failedStep: ForwardStep, reason: st
 
 function retry(state: SagaState, policy: SagaPolicy, now: number): SagaState {
   const attempts = state.attempts + 1;
-  const delay = Math.min(policy.retryCapMs, policy.retryBaseMs * 2 ** (attempts - 1));
+  const delay = backoffCeiling(attempts, { baseMs: policy.retryBaseMs, capMs: policy.retryCapMs });
   return { ...state, attempts, nextAttemptAt: now + delay };
 }
 
