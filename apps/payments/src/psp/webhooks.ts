@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { backoffCeiling } from '@bulwark/service-kit/backoff';
 import { SIGNATURE_HEADER, signatureHeader } from '@bulwark/webhook-signature';
 import type { PaymentIntent, Transition } from './intent.ts';
 
@@ -73,7 +74,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         options.log.warn({ eventId: event.id, url, attempt, err: (err as Error).message }, 'webhook delivery failed');
       }
       if (closing) break;
-      await sleep(Math.min(5_000, options.baseBackoffMs * 2 ** attempt));
+      await sleep(backoffCeiling(attempt + 1, { baseMs: options.baseBackoffMs, capMs: 5_000 }));
     }
     stats.gaveUp++;
     options.log.error({ eventId: event.id, url }, 'webhook delivery gave up');
