@@ -213,8 +213,8 @@ export function importImages(refs: string[]): void {
     const archive = path.join(s.dir, 'import.tar');
     fs.rmSync(archive, { force: true });
     podman(['save', '--format', 'oci-archive', '-o', archive, ref]);
-    const name = ref.replace(/:[^:/]+$/, '');
-    ctr(['images', 'import', '--base-name', name, '--index-name', ref, archive]);
+    // podman writes the full reference as the index's ref.name, which ctr takes as the image name.
+    ctr(['images', 'import', archive]);
     fs.rmSync(archive, { force: true });
     imported[ref] = id;
     fs.writeFileSync(importedStamp, JSON.stringify(imported, null, 2));
