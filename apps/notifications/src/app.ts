@@ -17,7 +17,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
-import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, isTenantId, migrate, withSystemContext, withTenant, type DbPool } from '@bulwark/db';
+import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, withSystemContext, withTenant, type DbPool } from '@bulwark/db';
 import { createConsumer, createKafka, migrateProcessedEventStore, ensureTopics, retryPolicy, type EventConsumer } from '@bulwark/events';
 import { JobMetrics, JobQueue, JobWorker, type QueueDefinition } from '@bulwark/jobs';
 import { Gauge } from 'prom-client';
@@ -29,10 +29,11 @@ import { createWebhookHandler } from './domain/deliver-webhook.ts';
 import { domainEventHandlers, domainEventSchemas } from './domain/domain-events.ts';
 import { createDispatcher, type DeliveryJob, type Dispatcher, type MessageJob } from './domain/dispatcher.ts';
 import { createEventRetention, type EventRetention } from './domain/event-retention.ts';
-import { queueOrderConfirmation } from './domain/order-confirmation-mail.ts';
+import { lookUpConfirmationContact, queueOrderConfirmation, type ConfirmationContact } from './domain/order-confirmation-mail.ts';
 import { createMessageHandler } from './domain/send-message.ts';
 import { createTemplateCatalog } from './domain/template-catalog.ts';
 import { registerMessageRoutes } from './http/message-routes.ts';
+import { pathTenant } from './http/path-tenant.ts';
 import { registerWebhookRoutes } from './http/webhook-routes.ts';
 import { createNotificationsMetrics } from './metrics.ts';
 import type { MessageProvider } from './providers/provider.ts';
@@ -84,19 +85,6 @@ export function messageQueueDefinition(config: NotificationsConfig): QueueDefini
     backoff: { baseMs: config.WEBHOOK_BACKOFF_BASE_MS, capMs: Math.max(config.WEBHOOK_BACKOFF_BASE_MS, Math.min(config.WEBHOOK_BACKOFF_CAP_MS, 600_000)) },
     providers: { smtp: { max: config.EMAIL_RATE_PER_SECOND, durationMs: 1_000 }, sms: { max: config.SMS_RATE_PER_SECOND, durationMs: 1_000 } },
   };
-}
-
-/** The tenant of a /v1/tenants/{tenantId}/… path, when it is one. */
-export function pathTenant(url: string | undefined): string | undefined {
-  const match = /^\/v1\/tenants\/([^/?#]+)/.exec(url ?? '');
-  if (!match) return undefined;
-  let tenant: string;
-  try {
-    tenant = decodeURIComponent(match[1]!);
-  } catch {
-    return undefined;
-  }
-  return isTenantId(tenant) ? tenant : undefined;
 }
 
 export function createNotificationsApp(options: NotificationsAppOptions): NotificationsApp {
@@ -269,13 +257,18 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
               if (deliveries > 0) setTimeout(() => dispatcher.poke(), 20).unref();
             },
             ...(mailDeps && {
-              async confirmationMail(event, ctx) {
-                const outcome = await queueOrderConfirmation(mailDeps, event, ctx).catch((err: unknown) => {
-                  metrics.confirmationMails.inc({ outcome: 'lookup_retried' });
-                  throw err;
-                });
-                metrics.confirmationMails.inc({ outcome });
-                if (outcome === 'queued') setTimeout(() => dispatcher.poke(), 20).unref();
+              confirmationMail: {
+                // The lookup at identity runs before the consumer's transaction opens: no transaction waits on it.
+                prepare: (event, ctx) =>
+                  lookUpConfirmationContact(mailDeps, event, ctx).catch((err: unknown) => {
+                    metrics.confirmationMails.inc({ outcome: 'lookup_retried' });
+                    throw err;
+                  }),
+                async queue(event, ctx, contact) {
+                  const outcome = await queueOrderConfirmation(mailDeps, event, ctx, contact as ConfirmationContact);
+                  metrics.confirmationMails.inc({ outcome });
+                  if (outcome === 'queued') setTimeout(() => dispatcher.poke(), 20).unref();
+                },
               },
             }),
           }),
