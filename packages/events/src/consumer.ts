@@ -31,9 +31,8 @@ import {
 } from './retry.ts';
 import { endSpan, ensureContextManager, startProcessSpan } from './trace.ts';
 
-export interface HandlerContext {
-  /** The transaction that also marks the event processed: write through it and both commit together. */
-  db: DbClient;
+/** What a handler's prepare step knows: no transaction is open yet. */
+export interface PrepareContext {
   /** 1 on first delivery, then one more per retry. */
   attempt: number;
   /** The topic the event was first published to. */
@@ -41,14 +40,37 @@ export interface HandlerContext {
   log: Logger;
 }
 
+export interface HandlerContext<TPrepared = unknown> extends PrepareContext {
+  /** The transaction that also marks the event processed: write through it and both commit together. */
+  db: DbClient;
+  /** What the handler's prepare step returned (undefined without one). */
+  prepared: TPrepared;
+}
+
 export interface EventHandler {
   readonly definition: EventDefinition;
+  /**
+   * Runs before the transaction opens, for work that waits on something slow (a call to another
+   * service): a transaction held open across it would hold a pooled connection and the database's
+   * oldest-transaction horizon for as long. Its result reaches `handle` as `ctx.prepared`; a throw
+   * is a failed attempt like one from `handle`. It also runs for a redelivered event that turns out
+   * to be a duplicate, so it must only read.
+   */
+  readonly prepare?: (event: CloudEvent, ctx: PrepareContext) => Promise<unknown>;
   readonly handle: (event: CloudEvent, ctx: HandlerContext) => Promise<void>;
 }
 
 /** Pairs the latest definition of a type with its handler; the handler sees data upcast to that version. */
-export function handle<TData>(definition: EventDefinition<string, TData>, fn: (event: CloudEvent<TData>, ctx: HandlerContext) => Promise<void>): EventHandler {
-  return { definition, handle: fn as (event: CloudEvent, ctx: HandlerContext) => Promise<void> };
+export function handle<TData, TPrepared = undefined>(
+  definition: EventDefinition<string, TData>,
+  fn: (event: CloudEvent<TData>, ctx: HandlerContext<TPrepared>) => Promise<void>,
+  options: { prepare?: (event: CloudEvent<TData>, ctx: PrepareContext) => Promise<TPrepared> } = {},
+): EventHandler {
+  return {
+    definition,
+    handle: fn as (event: CloudEvent, ctx: HandlerContext) => Promise<void>,
+    ...(options.prepare && { prepare: options.prepare as (event: CloudEvent, ctx: PrepareContext) => Promise<unknown> }),
+  };
 }
 
 export interface ConsumerOptions {
@@ -213,14 +235,15 @@ export function createConsumer(options: ConsumerOptions): EventConsumer {
     const { span, ctx } = startProcessSpan(event.type, topic, event);
     const startedAt = performance.now();
     try {
-      const outcome = await context.with(ctx, () =>
-        withTransaction(options.pool, async (tx) => {
+      const outcome = await context.with(ctx, async () => {
+        const prepared = handler.prepare ? await handler.prepare(event, { attempt, topic: source.original, log }) : undefined;
+        return withTransaction(options.pool, async (tx) => {
           const fresh = await markProcessed(tx, table, { group, eventId: event.id, type: event.type, topic: source.original });
           if (!fresh) return 'duplicate' as const;
-          await handler.handle(event, { db: tx, attempt, topic: source.original, log });
+          await handler.handle(event, { db: tx, attempt, topic: source.original, log, prepared });
           return 'handled' as const;
-        }, options.transaction),
-      );
+        }, options.transaction);
+      });
       endSpan(span);
       metrics.handlerDuration.observe({ group, type: event.type, outcome }, (performance.now() - startedAt) / 1000);
       metrics.consumed.inc({ group, topic: source.original, type: event.type, outcome });

@@ -119,6 +119,42 @@ describe('publish and consume', () => {
     expect(await metricValue(env.registry, 'events_producer_batch_size_count')).toBeLessThan(keys.length * perKey);
   });
 
+  it('when a handler has a prepare step, then it runs before the transaction opens (no transaction of the consumer is open while it waits) and its result reaches the handler', async () => {
+    const topic = env.topic('prepare');
+    await env.createTopics([{ name: topic, partitions: 1 }]);
+    const producer = env.producer(schemas);
+    // Transactions of the consumer's pool other than the statement asking.
+    const openTransactions = async (): Promise<number> =>
+      (await env.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = current_setting('application_name') AND xact_start IS NOT NULL AND pid <> pg_backend_pid()")).rows[0]!.n;
+    const seen: { prepared: string; attempt: number; inPrepare: number; inHandler: number }[] = [];
+    let inPrepare = -1;
+    const consumer = createConsumer({
+      ...env.consumerBase(env.group('prepare'), [topic]),
+      schemas,
+      handlers: [
+        handle<{ orderId: string; seq: number }, string>(
+          OrderPlaced,
+          async (event, ctx) => {
+            // The handler's own transaction is open now: the same question counts it.
+            const { rows } = await ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = current_setting('application_name') AND xact_start IS NOT NULL");
+            seen.push({ prepared: ctx.prepared, attempt: ctx.attempt, inPrepare, inHandler: rows[0]!.n });
+          },
+          {
+            prepare: async (event, ctx) => {
+              inPrepare = await openTransactions();
+              return `looked up ${event.data.orderId} on attempt ${ctx.attempt}`;
+            },
+          },
+        ),
+      ],
+    });
+    env.defer(() => consumer.stop());
+    await consumer.start();
+    await producer.publish(topic, OrderPlaced, { orderId: 'o-prep', seq: 1 }, { key: 'o-prep' });
+    await waitFor(() => seen.length === 1, 'event handled');
+    expect(seen).toEqual([{ prepared: 'looked up o-prep on attempt 1', attempt: 1, inPrepare: 0, inHandler: 1 }]);
+  });
+
   it('when a v1 event is consumed by a v2 handler, then the handler receives the data upcast to v2', async () => {
     const topic = env.topic('payments');
     await env.createTopics([{ name: topic, partitions: 1 }]);

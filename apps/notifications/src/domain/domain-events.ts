@@ -9,7 +9,7 @@
  * An order-confirmed event also queues the customer's confirmation mail.
  */
 import { z } from 'zod';
-import { createEventRegistry, defineEvent, handle, type CloudEvent, type EventHandler, type HandlerContext } from '@bulwark/events';
+import { createEventRegistry, defineEvent, handle, type CloudEvent, type EventHandler, type HandlerContext, type PrepareContext } from '@bulwark/events';
 import { publishEvent } from './publish-event.ts';
 
 export const ORDER_CONFIRMED = defineEvent({
@@ -27,6 +27,14 @@ export const PAYMENT_DECLINED = defineEvent({
 
 export const domainEventSchemas = createEventRegistry([ORDER_CONFIRMED, PAYMENT_DECLINED]);
 
+type OrderConfirmedEvent = CloudEvent<z.output<typeof ORDER_CONFIRMED.schema>>;
+
+/** A step of the order-confirmed handler in two halves: before the consumer's transaction, and in it. */
+export interface ConfirmationMailStep<P> {
+  prepare(event: OrderConfirmedEvent, ctx: PrepareContext): Promise<P>;
+  queue(event: OrderConfirmedEvent, ctx: HandlerContext, prepared: P): Promise<void>;
+}
+
 /** Outgoing event types (what endpoints filter on). */
 export const NOTIFICATION_TYPES = { orderConfirmed: 'order.confirmed', paymentFailed: 'payment.failed' } as const;
 
@@ -34,8 +42,11 @@ export function domainEventHandlers(deps: {
   tenantId: string;
   maxPayloadBytes: number;
   onFanOut: (type: string, deliveries: number) => void;
-  /** The customer's order confirmation mail (order-confirmation-mail.ts), in the same transaction; off when unset. */
-  confirmationMail?: (event: CloudEvent<z.output<typeof ORDER_CONFIRMED.schema>>, ctx: HandlerContext) => Promise<void>;
+  /**
+   * The customer's order confirmation mail (order-confirmation-mail.ts); off when unset. `prepare` runs
+   * before the transaction (the lookup at identity), `queue` in it with what `prepare` returned.
+   */
+  confirmationMail?: ConfirmationMailStep<unknown>;
 }): EventHandler[] {
   const fanOut = async (event: CloudEvent, ctx: HandlerContext, type: string, data: Record<string, unknown>): Promise<void> => {
     // The CloudEvent id is the outgoing event id: a redelivered Kafka record maps to the same deliveries.
@@ -43,10 +54,14 @@ export function domainEventHandlers(deps: {
     deps.onFanOut(event.type, created.length);
   };
   return [
-    handle(ORDER_CONFIRMED, async (event, ctx) => {
-      await deps.confirmationMail?.(event, ctx);
-      await fanOut(event, ctx, NOTIFICATION_TYPES.orderConfirmed, { orderId: event.data.orderId });
-    }),
+    handle<z.output<typeof ORDER_CONFIRMED.schema>, unknown>(
+      ORDER_CONFIRMED,
+      async (event, ctx) => {
+        if (deps.confirmationMail) await deps.confirmationMail.queue(event, ctx, ctx.prepared);
+        await fanOut(event, ctx, NOTIFICATION_TYPES.orderConfirmed, { orderId: event.data.orderId });
+      },
+      { prepare: async (event, ctx) => deps.confirmationMail?.prepare(event, ctx) },
+    ),
     handle(PAYMENT_DECLINED, (event, ctx) =>
       fanOut(event, ctx, NOTIFICATION_TYPES.paymentFailed, {
         orderId: event.data.orderId,

@@ -1,19 +1,23 @@
 /**
  * Use case "order confirmation mail": an order-confirmed event becomes the
  * `order-confirmed` email to the order's customer, at most once per order.
- * The customer (an identity account id, carried by the event) is looked up at
- * identity for the address, name and locale; the message is then queued
- * through the ordinary pipeline (suppression list, rendering, the message
- * queue's rate limit and retries) in the consumer's transaction, with the
- * idempotency key `order-confirmed:<orderId>`: a redelivered event is already
- * marked processed, and the same order confirmed under another event id finds
- * the key taken. A failed lookup throws, so the event goes through the
- * consumer's retry topics; on the last attempt the mail is given up (counted,
- * logged) so that the event's webhooks still go out.
+ * Two steps, so no transaction waits on identity:
+ * - `lookUpConfirmationContact`, before the consumer's transaction opens: the
+ *   customer (an identity account id, carried by the event) is looked up at
+ *   identity for the address, name and locale. A failed lookup throws, so the
+ *   event goes through the consumer's retry topics; on the last attempt the
+ *   mail is given up (counted, logged) so that the event's webhooks still go
+ *   out.
+ * - `queueOrderConfirmation`, in the consumer's transaction: the message is
+ *   queued through the ordinary pipeline (suppression list, rendering, the
+ *   message queue's rate limit and retries) with the idempotency key
+ *   `order-confirmed:<orderId>`: a redelivered event is already marked
+ *   processed, and the same order confirmed under another event id finds the
+ *   key taken.
  */
 import { isAppError } from '@bulwark/errors';
-import type { CloudEvent, HandlerContext } from '@bulwark/events';
-import type { IdentityAccounts } from '../clients/identity-accounts.ts';
+import type { CloudEvent, HandlerContext, PrepareContext } from '@bulwark/events';
+import type { AccountContact, IdentityAccounts } from '../clients/identity-accounts.ts';
 import type { Channel } from '../store/messages-store.ts';
 import type { TemplateRegistry } from '../templates.ts';
 import { queueMessageIn } from './send-message.ts';
@@ -30,21 +34,35 @@ export interface ConfirmationMailDeps {
 
 export const confirmationKey = (orderId: string): string => `order-confirmed:${orderId}`;
 
-export async function queueOrderConfirmation(deps: ConfirmationMailDeps, event: CloudEvent<{ orderId: string; customerId?: string | undefined }>, ctx: HandlerContext): Promise<ConfirmationOutcome> {
+type ConfirmationEvent = CloudEvent<{ orderId: string; customerId?: string | undefined }>;
+
+/** Who to mail, or why nobody: what the lookup before the transaction found. */
+export type ConfirmationContact = { found: AccountContact } | { skipped: Exclude<ConfirmationOutcome, 'queued' | 'duplicate' | 'suppressed'> };
+
+/** Before the transaction: the customer's contact at identity. Throws (a retried attempt) while attempts are left. */
+export async function lookUpConfirmationContact(deps: ConfirmationMailDeps, event: ConfirmationEvent, ctx: PrepareContext): Promise<ConfirmationContact> {
   const { orderId, customerId } = event.data;
-  if (!customerId) return 'no_customer'; // an event from before orders named the customer
+  if (!customerId) return { skipped: 'no_customer' }; // an event from before orders named the customer
   let contact;
   try {
     contact = await deps.accounts.contact(customerId);
   } catch (err) {
     if (ctx.attempt < deps.maxAttempts) throw err;
     ctx.log.error({ err, orderId, eventId: event.id, attempt: ctx.attempt }, 'order confirmation mail given up: the customer lookup at identity kept failing');
-    return 'lookup_failed';
+    return { skipped: 'lookup_failed' };
   }
   if (!contact) {
     ctx.log.warn({ orderId, customerId }, 'order confirmation mail skipped: identity has no such account');
-    return 'no_account';
+    return { skipped: 'no_account' };
   }
+  return { found: contact };
+}
+
+/** In the consumer's transaction: queues the mail to the contact the lookup found. */
+export async function queueOrderConfirmation(deps: ConfirmationMailDeps, event: ConfirmationEvent, ctx: HandlerContext, lookup: ConfirmationContact): Promise<ConfirmationOutcome> {
+  if ('skipped' in lookup) return lookup.skipped;
+  const contact = lookup.found;
+  const { orderId } = event.data;
   try {
     const { created } = await queueMessageIn(ctx.db, deps, {
       tenantId: contact.tenantId,
