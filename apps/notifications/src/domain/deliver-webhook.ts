@@ -17,7 +17,7 @@ import { withSystemContext, withTenant, withTransaction, type DbPool } from '@bu
 import { NonRetryableError, type JobHandler } from '@bulwark/jobs';
 import type { Logger } from 'pino';
 import { deliver, type DeliveryResult } from '../delivery.ts';
-import { mayDeliver, recordOutcome, type HealthPolicy } from '../health.ts';
+import { mayDeliver, recordOutcome, type HealthPolicy } from './endpoint-breaker.ts';
 import type { NotificationsMetrics } from '../metrics.ts';
 import type { SsrfPolicy } from '../ssrf.ts';
 import { hasEarlierPending, killDelivery, loadDeliveryWork, recordDeliveryAttempt, tenantOfDelivery } from '../store/deliveries-store.ts';

@@ -4,7 +4,7 @@
  * endpoint disabled); every attempt is a row of `delivery_attempts`.
  */
 import type { Queryable } from '@bulwark/db';
-import type { EndpointHealth } from '../health.ts';
+import type { EndpointHealth } from '../domain/endpoint-breaker.ts';
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'dead';
 

@@ -4,7 +4,7 @@
  * load) and at creation/rotation; listings never carry them.
  */
 import type { Queryable } from '@bulwark/db';
-import type { EndpointHealth } from '../health.ts';
+import type { EndpointHealth } from '../domain/endpoint-breaker.ts';
 
 export interface Endpoint {
   id: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { HEALTHY, mayDeliver, recordOutcome, type EndpointHealth } from './health.ts';
+import { HEALTHY, mayDeliver, recordOutcome, type EndpointHealth } from './endpoint-breaker.ts';
 
 const policy = { openAfter: 3, coolDownMs: 1000, disableAfter: 5 };
 

@@ -1,5 +1,5 @@
 /**
- * Per-endpoint health: consecutive failures open the endpoint's breaker for
+ * The endpoint breaker (per-endpoint health): consecutive failures open the endpoint's breaker for
  * a cool-down (deliveries wait instead of hammering a dead receiver), and
  * after `disableAfter` consecutive failures the endpoint is disabled with a
  * notice. After the cool-down one delivery probes (half-open); its success,
