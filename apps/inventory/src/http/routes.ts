@@ -3,9 +3,9 @@
  * reservation call (its transaction carries the business writes), one use
  * case, the answer.
  */
-import type { RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import type { DbPool } from '@bulwark/db';
-import type { IdempotencyLocals } from '@bulwark/idempotency';
+import { requestTransaction, type IdempotencyLocals } from '@bulwark/idempotency';
 import type { RouteRegistrar } from '@bulwark/service-kit';
 import { requireServiceToken, SERVICE_TOKEN_ERRORS, SERVICE_TOKEN_HEADERS, type TokenVerifier } from '@bulwark/service-kit/service-auth';
 import { confirmReservation, getReservation, getStock, releaseReservation, reserveStock, setStock } from '../domain/reservations.ts';
@@ -21,9 +21,11 @@ export interface RouteDeps {
   onTransition?: (transition: 'reserved' | 'confirmed' | 'released' | 'rejected', reservation?: { id: string; orderId: string }) => void;
 }
 
-/** The transaction the idempotency middleware opened for this request. */
-function txOf(res: Response): IdempotencyLocals {
-  return res.locals.idempotency as IdempotencyLocals;
+/** The transaction the idempotency middleware opened for this request (every route that calls this mounts it). */
+function requestTx(): IdempotencyLocals {
+  const locals = requestTransaction();
+  if (!locals) throw new Error('no request transaction: the route must mount the idempotency middleware');
+  return locals;
 }
 
 export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
@@ -58,9 +60,9 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
     body: ReserveBody,
     middleware,
     responses: { 201: ReservationResponse },
-    handler: async ({ body, res }) => {
+    handler: async ({ body }) => {
       try {
-        const reservation = await reserveStock(txOf(res).tx, { orderId: body.orderId, items: body.items, ttlSeconds: body.ttlSeconds ?? deps.reservationTtlSeconds });
+        const reservation = await reserveStock(requestTx().tx, { orderId: body.orderId, items: body.items, ttlSeconds: body.ttlSeconds ?? deps.reservationTtlSeconds });
         deps.onTransition?.('reserved', reservation);
         return { status: 201, body: reservation, headers: { location: `/v1/internal/reservations/${reservation.id}` } };
       } catch (err) {
@@ -76,8 +78,8 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
     params: ReservationIdParams,
     middleware,
     responses: { 200: TransitionResponse },
-    handler: async ({ params, res }) => {
-      const idem = txOf(res);
+    handler: async ({ params }) => {
+      const idem = requestTx();
       idem.keepWritesOnFailure(); // an expired hold found here is released even though the answer is 409
       const reservation = await confirmReservation(idem.tx, params.id);
       deps.onTransition?.('confirmed', reservation);
@@ -91,8 +93,8 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
     params: ReservationIdParams,
     middleware,
     responses: { 200: TransitionResponse },
-    handler: async ({ params, res }) => {
-      const reservation = await releaseReservation(txOf(res).tx, params.id);
+    handler: async ({ params }) => {
+      const reservation = await releaseReservation(requestTx().tx, params.id);
       deps.onTransition?.('released', reservation);
       return { status: 200, body: { id: reservation.id, status: reservation.status } };
     },

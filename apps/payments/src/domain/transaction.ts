@@ -1,6 +1,6 @@
 /**
  * Where a use case does its writes: in the transaction an idempotency
- * middleware opened for the request (`res.locals.idempotency.tx`), so the
+ * middleware opened for the request (`requestTransaction()`), so the
  * stored response and the business rows commit together, or else in a
  * transaction of its own.
  */

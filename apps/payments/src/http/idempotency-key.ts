@@ -1,19 +1,19 @@
 /**
  * The request's Idempotency-Key and where its writes go: the transaction
- * @bulwark/idempotency opened for it (`res.locals.idempotency`), so the
+ * @bulwark/idempotency opened for it (`requestTransaction()`), so the
  * stored response and the payment rows commit together.
  */
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import type { DbPool } from '@bulwark/db';
-import type { IdempotencyLocals } from '@bulwark/idempotency';
+import { requestTransaction } from '@bulwark/idempotency';
 import type { TxSource } from '../domain/transaction.ts';
 import { paymentsError } from '../errors.ts';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** The key the idempotency middleware accepted, or (without it) the header checked here. */
-export function requireKey(req: Request, res: Response): string {
-  const locals = (res.locals as { idempotency?: IdempotencyLocals }).idempotency;
+export function requireKey(req: Request): string {
+  const locals = requestTransaction();
   if (locals?.key) return locals.key; // empty under the benchmark's transaction-only baseline: check the header
   const key = req.get('idempotency-key');
   if (key === undefined || !KEY.test(key)) {
@@ -23,7 +23,7 @@ export function requireKey(req: Request, res: Response): string {
 }
 
 /** The middleware's transaction when it ran (always, on routes that mount it); else the use case opens its own. */
-export function txSourceOf(pool: DbPool, res: Response): TxSource {
-  const locals = (res.locals as { idempotency?: IdempotencyLocals }).idempotency;
+export function txSourceOf(pool: DbPool): TxSource {
+  const locals = requestTransaction();
   return locals ? { pool, tx: locals.tx, keepWritesOnFailure: () => locals.keepWritesOnFailure() } : { pool };
 }

@@ -64,9 +64,9 @@ function registerPaymentRoutesAt(r: RouteRegistrar, deps: PaymentRoutesDeps, bas
     body: CreatePaymentBody,
     middleware: idempotent,
     responses: { 201: AuthorizedResponse },
-    handler: async ({ body, req, res }) => {
-      const key = requireKey(req, res);
-      const { payment, replayed } = await counted(deps.metrics, 'authorize', authorizePayment(txSourceOf(deps.pool, res), deps.psp, { key, ...body, simulate: simulateOf(req.get('psp-simulate')) }));
+    handler: async ({ body, req }) => {
+      const key = requireKey(req);
+      const { payment, replayed } = await counted(deps.metrics, 'authorize', authorizePayment(txSourceOf(deps.pool), deps.psp, { key, ...body, simulate: simulateOf(req.get('psp-simulate')) }));
       return { status: 201, body: payment, headers: { location: `${base}/${payment.id}`, ...replayHeaders(replayed) } };
     },
   });
@@ -80,10 +80,10 @@ function registerPaymentRoutesAt(r: RouteRegistrar, deps: PaymentRoutesDeps, bas
       body,
       middleware: idempotent,
       responses: { 200: ChangeResponse },
-      handler: async ({ params, body: b, req, res }) => {
-        const key = requireKey(req, res);
+      handler: async ({ params, body: b, req }) => {
+        const key = requireKey(req);
         const amount = (b as { amount?: number }).amount;
-        const result = await counted(deps.metrics, operation, changePayment(txSourceOf(deps.pool, res), deps.psp, { key, paymentId: params.id, operation, amount, simulate: simulateOf(req.get('psp-simulate')) }));
+        const result = await counted(deps.metrics, operation, changePayment(txSourceOf(deps.pool), deps.psp, { key, paymentId: params.id, operation, amount, simulate: simulateOf(req.get('psp-simulate')) }));
         return { status: 200, body: result.body, headers: replayHeaders(result.replayed) };
       },
     });
