@@ -147,6 +147,8 @@ export function buildImages(names: string[] = []): BuiltImage[] {
       'build',
       '--layers',
       '--pull=never',
+      // Docker's format keeps the Dockerfiles' HEALTHCHECK (OCI has no field for it).
+      '--format=docker',
       // RUN steps (npm ci) use the host's network: no podman network to create or clean up.
       '--network=host',
       '--build-arg',
