@@ -19,4 +19,12 @@ describe('configuration', () => {
   it('when MIGRATION_DATABASE_URL (the owner) is missing, then start-up fails naming it', () => {
     expect(() => loadOrdersConfig({ DATABASE_URL: 'postgres://x' })).toThrow(/MIGRATION_DATABASE_URL/);
   });
+
+  it('when the saga runner would run without identity, then start-up fails naming IDENTITY_URL and IDENTITY_CLIENT_SECRET; with them, or without the runner, it starts', () => {
+    const saga = { DATABASE_URL: 'x', MIGRATION_DATABASE_URL: 'y', INVENTORY_URL: 'http://inventory', PAYMENTS_URL: 'http://payments' };
+    expect(() => loadOrdersConfig(saga)).toThrow(/IDENTITY_CLIENT_SECRET: required[\s\S]*IDENTITY_URL: required/);
+    expect(() => loadOrdersConfig({ ...saga, IDENTITY_URL: 'http://identity', IDENTITY_CLIENT_SECRET: 'short' })).toThrow(/IDENTITY_CLIENT_SECRET/);
+    expect(loadOrdersConfig({ ...saga, IDENTITY_URL: 'http://identity', IDENTITY_CLIENT_SECRET: 's'.repeat(32) })).toMatchObject({ IDENTITY_CLIENT_ID: 'orders' });
+    expect(loadOrdersConfig({ ...saga, SAGA_RUNNER_ENABLED: 'false' }).IDENTITY_URL).toBeUndefined();
+  });
 });
