@@ -60,6 +60,21 @@ describe('payments tenants (row-level security)', () => {
     expect((await call(url, 'GET', `/v1/payments/${mine.id}`)).body).toMatchObject({ status: 'authorized', amountCaptured: 0 });
   });
 
+  it('when two tenants send the same Idempotency-Key, then each gets its own payment and operation, and neither is refused nor replayed the other', async () => {
+    const key = `shared-${randomUUID()}`;
+    const body = { orderId: `o-${randomUUID()}`, amount: 700, currency: 'EUR' };
+    const mine = await call(url, 'POST', '/v1/payments', body, { 'idempotency-key': key });
+    const theirs = await call(url, 'POST', '/v1/payments', body, { 'idempotency-key': key, ...asOther });
+    expect({ status: theirs.status, body: theirs.body }).toEqual({ status: 201, body: expect.anything() });
+    expect(mine.status).toBe(201);
+    expect(theirs.body.id).not.toBe(mine.body.id);
+    const opKey = `op-${randomUUID()}`;
+    expect((await call(url, 'POST', `/v1/payments/${mine.body.id}/capture`, {}, { 'idempotency-key': opKey })).status).toBe(200);
+    expect((await call(url, 'POST', `/v1/payments/${theirs.body.id}/capture`, {}, { 'idempotency-key': opKey, ...asOther })).status).toBe(200);
+    // A retry by each tenant replays its own.
+    expect((await call(url, 'POST', '/v1/payments', body, { 'idempotency-key': key, ...asOther })).body.id).toBe(theirs.body.id);
+  });
+
   it('when a request carries no tenant, then reads find nothing (404) and a payment is refused with 403 DB_TENANT_REQUIRED', async () => {
     const mine = await authorize();
     expect((await call(url, 'GET', `/v1/payments/${mine.id}`, undefined, noTenant)).status).toBe(404);

@@ -10,11 +10,13 @@ import { paymentsError } from '../errors.ts';
 import type { PspClient } from '../clients/psp.ts';
 import { isVoidedOrphan } from '../store/orphans-store.ts';
 import { applyIntentSnapshot, insertPendingPayment, lockPaymentByKey, recordTransition, type PaymentRow } from '../store/payments-store.ts';
-import { assertPayableAmount, fingerprint, paymentIdForKey } from './payment-rules.ts';
+import { assertPayableAmount, fingerprint, paymentIdForKey, tenantScopedKey } from './payment-rules.ts';
 import { inTransaction, type TxSource } from './transaction.ts';
 
 export interface AuthorizeInput {
   key: string;
+  /** The request's tenant: scopes the key at the PSP and in the payment id (tenantScopedKey). */
+  tenant?: string;
   orderId: string;
   amount: number;
   currency: string;
@@ -42,7 +44,8 @@ const responseOf = (row: PaymentRow): AuthorizedPayment => ({ id: row.id, orderI
 export async function authorizePayment(source: TxSource, psp: PspClient, input: AuthorizeInput): Promise<AuthorizeResult> {
   assertPayableAmount(input.amount);
   const fp = fingerprint('authorize', input.orderId, input.amount, input.currency);
-  const id = paymentIdForKey(input.key);
+  const scopedKey = tenantScopedKey(input.tenant, input.key);
+  const id = paymentIdForKey(scopedKey);
   for (let round = 0; round < 5; round++) {
     const attempt = await inTransaction(source, async (tx): Promise<Attempt> => {
       const inserted = await insertPendingPayment(tx, { id, orderId: input.orderId, amount: input.amount, currency: input.currency, key: input.key, fingerprint: fp });
@@ -53,7 +56,7 @@ export async function authorizePayment(source: TxSource, psp: PspClient, input: 
       const result = await psp.call({
         method: 'POST',
         path: '/v1/payment_intents',
-        key: input.key,
+        key: scopedKey,
         body: { amount: input.amount, currency: input.currency, metadata: { paymentId: id, orderId: input.orderId } },
         simulate: input.simulate,
       });

@@ -13,11 +13,13 @@ import { paymentsError } from '../errors.ts';
 import type { PspClient } from '../clients/psp.ts';
 import type { PaymentStatus } from '../store/payments-store.ts';
 import { applyIntentSnapshot, completeOperation, insertOperation, lockOperation, lockPayment, recordTransition } from '../store/payments-store.ts';
-import { alreadyDone, assertPayableAmount, fingerprint, type Operation } from './payment-rules.ts';
+import { alreadyDone, assertPayableAmount, fingerprint, tenantScopedKey, type Operation } from './payment-rules.ts';
 import { inTransaction, type TxSource } from './transaction.ts';
 
 export interface ChangeInput {
   key: string;
+  /** The request's tenant: scopes the key at the PSP (tenantScopedKey). */
+  tenant?: string;
   paymentId: string;
   operation: Operation;
   amount?: number;
@@ -74,7 +76,7 @@ export async function changePayment(source: TxSource, psp: PspClient, input: Cha
     const result = await psp.call({
       method: 'POST',
       path: `/v1/payment_intents/${encodeURIComponent(payment.pspIntentId!)}/${input.operation}`,
-      key: input.key,
+      key: tenantScopedKey(input.tenant, input.key),
       body: input.amount === undefined ? {} : { amount: input.amount },
       simulate: input.simulate,
     });

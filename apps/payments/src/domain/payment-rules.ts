@@ -34,6 +34,17 @@ export function fingerprint(...parts: unknown[]): string {
  * every retry of one authorization, even after a rollback, names the same
  * payment, so what the PSP stored on the first attempt still points at it.
  */
+/**
+ * The key a tenant's request is known by outside its tenant's rows: the payment id is derived from
+ * it and the PSP is called with it, so two tenants sending the same Idempotency-Key never meet at
+ * the PSP (which would replay one tenant's intent to the other) nor on the payment id. Without a
+ * tenant it is the key itself (how payments made before tenants were keyed).
+ */
+export function tenantScopedKey(tenant: string | undefined, key: string): string {
+  if (!tenant) return key;
+  return `t1_${createHash('sha256').update(tenant).update('\0').update(key).digest('base64url')}`;
+}
+
 export function paymentIdForKey(key: string): string {
   const b = createHash('sha256').update('bulwark-payments:').update(key).digest().subarray(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x80;

@@ -4,7 +4,7 @@
  * stored response and the payment rows commit together.
  */
 import type { Request } from 'express';
-import type { DbPool } from '@bulwark/db';
+import { currentDbContext, type DbPool } from '@bulwark/db';
 import { requestTransaction } from '@bulwark/idempotency';
 import type { TxSource } from '../domain/transaction.ts';
 import { paymentsError } from '../errors.ts';
@@ -20,6 +20,12 @@ export function requireKey(req: Request): string {
     throw paymentsError('PAYMENTS_IDEMPOTENCY_KEY_REQUIRED', 'send an Idempotency-Key header of 1–255 visible ASCII characters');
   }
   return key;
+}
+
+/** The tenant the request runs as (service-kit's requestScope), if any. */
+export function requestTenant(): string | undefined {
+  const context = currentDbContext();
+  return context?.kind === 'tenant' ? context.tenant : undefined;
 }
 
 /** The middleware's transaction when it ran (always, on routes that mount it); else the use case opens its own. */

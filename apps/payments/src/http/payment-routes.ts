@@ -18,7 +18,7 @@ import { paymentsError } from '../errors.ts';
 import { failureOutcome, type PaymentsMetrics } from '../metrics.ts';
 import type { PspClient } from '../clients/psp.ts';
 import { findPayment, listPaymentsByOrder } from '../store/payments-store.ts';
-import { requireKey, txSourceOf } from './idempotency-key.ts';
+import { requestTenant, requireKey, txSourceOf } from './idempotency-key.ts';
 import { AmountBody, AuthorizedResponse, ChangeResponse, CreatePaymentBody, EmptyBody, PaymentIdParams, PaymentListQuery, PaymentListResponse, PaymentResponse } from './schemas.ts';
 
 export interface PaymentRoutesDeps {
@@ -66,7 +66,7 @@ function registerPaymentRoutesAt(r: RouteRegistrar, deps: PaymentRoutesDeps, bas
     responses: { 201: AuthorizedResponse },
     handler: async ({ body, req }) => {
       const key = requireKey(req);
-      const { payment, replayed } = await counted(deps.metrics, 'authorize', authorizePayment(txSourceOf(deps.pool), deps.psp, { key, ...body, simulate: simulateOf(req.get('psp-simulate')) }));
+      const { payment, replayed } = await counted(deps.metrics, 'authorize', authorizePayment(txSourceOf(deps.pool), deps.psp, { key, tenant: requestTenant(), ...body, simulate: simulateOf(req.get('psp-simulate')) }));
       return { status: 201, body: payment, headers: { location: `${base}/${payment.id}`, ...replayHeaders(replayed) } };
     },
   });
@@ -83,7 +83,7 @@ function registerPaymentRoutesAt(r: RouteRegistrar, deps: PaymentRoutesDeps, bas
       handler: async ({ params, body: b, req }) => {
         const key = requireKey(req);
         const amount = (b as { amount?: number }).amount;
-        const result = await counted(deps.metrics, operation, changePayment(txSourceOf(deps.pool), deps.psp, { key, paymentId: params.id, operation, amount, simulate: simulateOf(req.get('psp-simulate')) }));
+        const result = await counted(deps.metrics, operation, changePayment(txSourceOf(deps.pool), deps.psp, { key, tenant: requestTenant(), paymentId: params.id, operation, amount, simulate: simulateOf(req.get('psp-simulate')) }));
         return { status: 200, body: result.body, headers: replayHeaders(result.replayed) };
       },
     });
