@@ -7,7 +7,7 @@
 import { ensureTilt } from './cluster/build.ts';
 import { writeDockerfile } from './cluster/dockerfile.ts';
 import { buildImages } from './cluster/images.ts';
-import { containerdRunning, ensureRealNode, importImages, stopRealNode } from './cluster/node.ts';
+import { containerdRunning, ensureRealNode, importImages, nodeSettings, realNodeStatus, stopRealNode } from './cluster/node.ts';
 import { clusterSettings, components, ensureCluster, ensureCrds, stopCluster } from './cluster/index.ts';
 import { printLogTails } from './infra/proc.ts';
 
@@ -22,6 +22,8 @@ async function status(): Promise<number> {
     const owner = s.healthy ? (s.ours ? 'started by bulwark' : 'not ours, reused') : s.ours ? 'process runs, not healthy' : '';
     console.log(`${component.name.padEnd(24)} ${state.padEnd(5)} ${component.url.padEnd(28)} ${owner}`);
   }
+  // The real node (only once `up --real-node` ran here); down is normal for it, so it does not fail status.
+  for (const p of await realNodeStatus()) console.log(`${p.name.padEnd(24)} ${(p.healthy ? 'up' : 'down').padEnd(5)} ${`node ${nodeSettings.ip}`.padEnd(28)} ${p.ours ? 'started by bulwark' : ''}`);
   console.log(`kubeconfig: ${clusterSettings.kubeconfig}`);
   return bad === 0 ? 0 : 1;
 }

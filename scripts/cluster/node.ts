@@ -222,6 +222,12 @@ export function importImages(refs: string[]): void {
   }
 }
 
+/** The node's processes for `npm run cluster -- status` (empty when no real node was ever started here). */
+export async function realNodeStatus(): Promise<{ name: string; healthy: boolean; ours: boolean }[]> {
+  if (!fs.existsSync(s.containerdConfig)) return [];
+  return Promise.all([containerd, kubelet, kubeProxy].map(async (p) => ({ name: p.name, healthy: running(p) && (await p.healthy()), ours: running(p) })));
+}
+
 /** True when this checkout's containerd answers (then `images` imports into it). */
 export function containerdRunning(): boolean {
   return running(containerd) && attempt('ctr', ['--address', s.containerdSocket, 'version']) === 0;
