@@ -227,6 +227,7 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
             ? createIdentityAccounts({
                 baseUrl: config.IDENTITY_URL,
                 timeoutMs: config.IDENTITY_TIMEOUT_MS,
+                log: kit.log,
                 tokens: createClientCredentialsProvider({
                   tokenUrl: `${config.IDENTITY_URL.replace(/\/+$/, '')}/oidc/token`,
                   clientId: config.IDENTITY_CLIENT_ID,
@@ -237,6 +238,7 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
               })
             : undefined;
         if (!accounts) kit.log.warn('IDENTITY_URL and IDENTITY_CLIENT_SECRET are not set: no order confirmation mails');
+        else kit.addDependency({ name: 'identity-client', check: async () => undefined, close: async () => accounts.close() });
         const mailDeps = accounts && { accounts, templates, providerFor, maxAttempts: eventRetry.maxAttempts };
         consumer = createConsumer({
           kafka,

@@ -1,13 +1,14 @@
 /**
  * Client of identity's internal accounts API (GET /v1/internal/accounts/:id)
- * with notifications' own client-credentials token
- * (@bulwark/service-kit/service-auth). A 401 means identity no longer takes
- * the cached token (a key withdrawn early): the token is dropped and the call
- * is made once more with a new one. 404 is "no such account"; anything else
- * is an error for the caller to retry.
+ * on the platform's one service client (@bulwark/service-kit/service-client):
+ * notifications' own client-credentials token (a 401 gets one retry with a
+ * new token), a per-call timeout and a breaker, so an identity that is away
+ * is not called at full rate by every redelivered event. 404 is "no such
+ * account"; anything else is an IdentityUnavailableError for the caller to
+ * retry.
  */
-import { propagationHeaders } from '@bulwark/service-kit';
 import type { TokenProvider } from '@bulwark/service-kit/service-auth';
+import { createServiceClient, TransientCallError, type BreakerSettings, type ServiceClientLog } from '@bulwark/service-kit/service-client';
 
 export interface AccountContact {
   id: string;
@@ -20,44 +21,34 @@ export interface AccountContact {
 export interface IdentityAccounts {
   /** The account's contact details; undefined when identity has no such account. */
   contact(accountId: string): Promise<AccountContact | undefined>;
+  close(): void;
 }
 
 export class IdentityUnavailableError extends Error {
   override readonly name = 'IdentityUnavailableError';
 }
 
-export function createIdentityAccounts(options: { baseUrl: string; tokens: TokenProvider; timeoutMs: number }): IdentityAccounts {
-  const base = options.baseUrl.replace(/\/+$/, '');
-  async function get(accountId: string, token: string): Promise<Response> {
-    try {
-      return await fetch(`${base}/v1/internal/accounts/${encodeURIComponent(accountId)}`, {
-        headers: { accept: 'application/json', authorization: `Bearer ${token}`, ...propagationHeaders() },
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-    } catch (err) {
-      throw new IdentityUnavailableError(`identity at ${base} could not be reached: ${(err as Error).message}`, { cause: err });
-    }
-  }
+/** Opens after half of at least 10 lookups failed in 10 s; one lookup tries again after 5 s. */
+const BREAKER: BreakerSettings = { errorThresholdPercentage: 50, volumeThreshold: 10, resetTimeoutMs: 5_000 };
+
+export function createIdentityAccounts(options: { baseUrl: string; tokens: TokenProvider; timeoutMs: number; log: ServiceClientLog; breaker?: BreakerSettings }): IdentityAccounts {
+  const client = createServiceClient({ name: 'identity', baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, tokens: options.tokens, breaker: options.breaker ?? BREAKER, log: options.log });
   return {
     async contact(accountId) {
-      let token = await options.tokens.token();
-      let res = await get(accountId, token);
-      if (res.status === 401) {
-        await res.arrayBuffer();
-        options.tokens.invalidate(token);
-        token = await options.tokens.token();
-        res = await get(accountId, token);
+      let res;
+      try {
+        res = await client.call<Partial<AccountContact> & { code?: string; detail?: string }>({ method: 'GET', path: `/v1/internal/accounts/${encodeURIComponent(accountId)}` });
+      } catch (err) {
+        if (err instanceof TransientCallError) throw new IdentityUnavailableError(`identity could not answer: ${err.reason}`, { cause: err });
+        throw err;
       }
-      if (res.status === 404) {
-        await res.arrayBuffer();
-        return undefined;
+      if (res.status === 404) return undefined;
+      if (res.status !== 200 || !res.body) {
+        throw new IdentityUnavailableError(`identity answered ${res.status} ${res.body?.code ?? ''} ${res.body?.detail ?? ''}`.trim());
       }
-      if (res.status !== 200) {
-        const problem = (await res.json().catch(() => ({}))) as { code?: string; detail?: string };
-        throw new IdentityUnavailableError(`identity answered ${res.status} ${problem.code ?? ''} ${problem.detail ?? ''}`.trim());
-      }
-      const body = (await res.json()) as AccountContact;
-      return { id: body.id, tenantId: body.tenantId, email: body.email, name: body.name ?? null, locale: body.locale ?? null };
+      const body = res.body;
+      return { id: body.id!, tenantId: body.tenantId!, email: body.email!, name: body.name ?? null, locale: body.locale ?? null };
     },
+    close: () => client.close(),
   };
 }
