@@ -11,3 +11,5 @@ export { TEST_TENANT, OTHER_TENANT, runtimeDbUrl, sessionDbUrl, tenantCall } fro
 export { pgUrl, redisUrl, kafkaBrokers, suffix } from './env.ts';
 export { silent, captureLog, type LogEntry } from './logs.ts';
 export { registryValue, scrapeValue } from './metrics.ts';
+export { startSmtpCapture, type CapturedMail, type SmtpCapture } from './smtp.ts';
+export { deletePrefix, RedisProcess } from './redis.ts';
