@@ -6,12 +6,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { RateLimiter, type Decision, type PolicyConfig } from '../src/index.ts';
-import { deletePrefix, sharedRedisUrl, testPrefix } from './support/redis.ts';
+import { deletePrefix, redisUrl, testPrefix } from './support/redis.ts';
 
 let redis: Redis;
 const prefixes: string[] = [];
 beforeAll(() => {
-  redis = new Redis(sharedRedisUrl());
+  redis = new Redis(redisUrl());
 });
 afterEach(async () => {
   for (const p of prefixes.splice(0)) await deletePrefix(redis, p);

@@ -8,13 +8,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Command, Redis } from 'ioredis';
 import { EncodedEvalsha, encodeCommand, type EncodedSlot } from '../src/encoded-command.ts';
-import { deletePrefix, sharedRedisUrl, testPrefix } from './support/redis.ts';
+import { deletePrefix, redisUrl, testPrefix } from './support/redis.ts';
 
 let shared: Redis;
 const prefix = testPrefix();
 
 beforeAll(async () => {
-  shared = new Redis(sharedRedisUrl());
+  shared = new Redis(redisUrl());
   await shared.ping();
 });
 afterAll(async () => {

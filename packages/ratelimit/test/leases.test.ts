@@ -10,12 +10,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { RateLimiter, stateKey, type Algorithm, type Decision, type Hit, type PolicyConfig, type RateLimiterOptions } from '../src/index.ts';
-import { RedisProcess, connect, deletePrefix, sharedRedisUrl, testPrefix } from './support/redis.ts';
+import { RedisProcess, connect, deletePrefix, redisUrl, testPrefix } from './support/redis.ts';
 
 let redis: Redis;
 const prefixes: string[] = [];
 beforeAll(() => {
-  redis = new Redis(sharedRedisUrl());
+  redis = new Redis(redisUrl());
 });
 afterEach(async () => {
   for (const p of prefixes.splice(0)) await deletePrefix(redis, p);
@@ -118,7 +118,7 @@ describe('several instances', () => {
     const prefix = testPrefix();
     prefixes.push(prefix);
     const policy = { name: 'shared', algorithm: 'fixed-window' as const, limit: 300, windowSeconds: 3600, lease: { units: 10, ttlSeconds: 60 } };
-    const clients = [1, 2, 3, 4].map(() => new Redis(sharedRedisUrl()));
+    const clients = [1, 2, 3, 4].map(() => new Redis(redisUrl()));
     try {
       const now = T0 + 30_000;
       const limiters = clients.map((client) => new RateLimiter({ redis: client, prefix, policies: [policy], clock: () => now, timeoutMs: 5_000 }));

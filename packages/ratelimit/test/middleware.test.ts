@@ -8,14 +8,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { RateLimiter, rateLimit } from '../src/index.ts';
-import { RedisProcess, connect, deletePrefix, sharedRedisUrl, testPrefix } from './support/redis.ts';
+import { RedisProcess, connect, deletePrefix, redisUrl, testPrefix } from './support/redis.ts';
 
 let redis: Redis;
 const prefix = testPrefix();
 const servers: Server[] = [];
 
 beforeAll(() => {
-  redis = new Redis(sharedRedisUrl());
+  redis = new Redis(redisUrl());
 });
 afterAll(async () => {
   for (const s of servers) {

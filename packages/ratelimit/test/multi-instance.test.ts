@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { deletePrefix, sharedRedisUrl, testPrefix } from './support/redis.ts';
+import { deletePrefix, redisUrl, testPrefix } from './support/redis.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
@@ -22,7 +22,7 @@ const prefix = testPrefix();
 let redis: Redis;
 
 beforeAll(() => {
-  redis = new Redis(sharedRedisUrl());
+  redis = new Redis(redisUrl());
 });
 afterAll(async () => {
   await deletePrefix(redis, prefix);
@@ -71,7 +71,7 @@ describe('multi-instance correctness', () => {
     const limit = 50;
     const windowSeconds = 2; // 25 tokens/s refill
     const env = {
-      REDIS_URL: sharedRedisUrl(),
+      REDIS_URL: redisUrl(),
       PREFIX: prefix,
       LIMIT: String(limit),
       WINDOW_SECONDS: String(windowSeconds),
@@ -96,7 +96,7 @@ describe('multi-instance correctness', () => {
     const windowSeconds = 86_400; // refill ≈ 0.005 tokens/s: none over the run
     const leasePrefix = `${prefix}-lease`;
     const env = {
-      REDIS_URL: sharedRedisUrl(),
+      REDIS_URL: redisUrl(),
       PREFIX: leasePrefix,
       LIMIT: String(limit),
       WINDOW_SECONDS: String(windowSeconds),

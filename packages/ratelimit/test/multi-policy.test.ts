@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { Redis } from 'ioredis';
 import { RateLimiter, RATE_LIMIT_POLICY_UNKNOWN, loadScript, type Algorithm, type Hit } from '../src/index.ts';
 import { EncodedEvalsha, type EncodedSlot } from '../src/encoded-command.ts';
-import { RedisProcess, deletePrefix, sharedRedisUrl, testPrefix } from './support/redis.ts';
+import { RedisProcess, deletePrefix, redisUrl, testPrefix } from './support/redis.ts';
 
 let shared: Redis;
 let server: RedisProcess;
@@ -18,7 +18,7 @@ let privateRedis: Redis;
 const prefixes: string[] = [];
 
 beforeAll(async () => {
-  shared = new Redis(sharedRedisUrl());
+  shared = new Redis(redisUrl());
   server = await RedisProcess.start();
   privateRedis = new Redis(server.url);
 });
