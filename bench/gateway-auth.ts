@@ -6,9 +6,10 @@
  * by a local server and fetched once by `createRemoteJWKSet` (warm before the
  * rounds), with the same algorithms, issuer and audience:
  *   - raw: `jwtVerify(token, jwks, options)`;
- *   - gateway: `createAuthenticator` (apps/gateway/src/domain/authenticate.ts)
- *     with its verified-token cache off, so every call verifies: the bearer
- *     parse, jose, the claim checks and the frozen principal;
+ *   - gateway: `createAuthenticator` (apps/gateway/src/domain/authenticate.ts,
+ *     the service kit's `createTokenVerifier` since issue 25) with its
+ *     verified-token cache off, so every call verifies: the bearer parse,
+ *     jose, the claim checks and the frozen principal;
  *   - gateway, cached (context, no target): each token sent 10 times, as a
  *     client sends one token for its lifetime.
  * BENCH_ROUNDS (9) rounds alternate the order; the median of per-round ratios

@@ -1,6 +1,8 @@
 /**
  * Error codes owned by the gateway, registered once at import. Each code means
  * one thing forever; the kit's problem handler turns them into problem+json.
+ * The token refusals (TOKEN_MISSING, TOKEN_INVALID, ROLE_MISSING,
+ * AUTH_UNAVAILABLE) are the service kit's, with its verifier.
  */
 import { AppError, registerErrorCodes, type AppErrorOptions } from '@bulwark/errors';
 
@@ -10,11 +12,7 @@ export const GATEWAY_ERROR_CODES = [
   { code: 'GATEWAY_METHOD_NOT_ALLOWED', status: 405, title: 'Method not allowed', description: 'The route exists but not for this method; `Allow` lists the methods.' },
   { code: 'GATEWAY_BODY_TOO_LARGE', status: 413, title: 'Request body too large', description: 'The request body exceeds the route limit (`limitBytes`); nothing was forwarded.' },
   { code: 'GATEWAY_BAD_REQUEST', status: 400, title: 'Bad request', description: 'The request is malformed (e.g. invalid header syntax); nothing was forwarded.' },
-  { code: 'TOKEN_MISSING', status: 401, title: 'Authentication required', description: 'The route requires a Bearer access token; `WWW-Authenticate` says so.' },
-  { code: 'TOKEN_INVALID', status: 401, title: 'Invalid access token', description: 'The token is malformed, expired, not yet valid, signed with a refused algorithm or an unknown key; get a new token.' },
-  { code: 'ROLE_MISSING', status: 403, title: 'Insufficient role', description: 'The token is valid but lacks a role the route requires (`requiredRoles`).' },
   { code: 'TENANT_MISSING', status: 403, title: 'No tenant in the token', description: 'The route acts on the caller\'s tenant, taken from its token, and the token names none.' },
-  { code: 'AUTH_UNAVAILABLE', status: 503, title: 'Authentication unavailable', description: 'The JWKS endpoint could not be reached to verify the token; retry shortly.' },
   { code: 'VERSION_UNKNOWN', status: 400, title: 'Unknown API version', description: 'The version in the path or `Accept-Version` is not served; `knownVersions` lists those that are.' },
   { code: 'VERSION_RETIRED', status: 410, title: 'API version retired', description: 'This version of the route is retired; use `successor` (also in `Link`).' },
   { code: 'UPSTREAM_TIMEOUT', status: 504, title: 'Upstream timeout', description: 'The upstream did not answer within the route timeout; the request may or may not have taken effect.' },

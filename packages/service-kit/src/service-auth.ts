@@ -13,6 +13,7 @@ export {
   createTokenVerifier,
   principalOf,
   requireServiceToken,
+  tokenMissing,
   verifyServiceToken,
   type Principal,
   type TokenVerifier,

@@ -4,17 +4,21 @@
  * refetched on an unknown `kid` at most once per cooldown, so identity rotates
  * keys without restarts; or a local key set, identity's own key ring).
  * Issuer, audience, algorithms and optionally `typ` are checked; the claims
- * become a Principal. Refusals are problem+json through the registry:
+ * become a Principal. Optionally verified tokens are remembered until the
+ * earlier of their `exp` and a TTL (verified-token-cache.ts), answered
+ * synchronously by `recall` (the gateway's hot path, where a client sends one
+ * token for its lifetime). Refusals are problem+json through the registry:
  * 401 TOKEN_MISSING / TOKEN_INVALID (with a Bearer challenge), 403
  * ROLE_MISSING, 503 AUTH_UNAVAILABLE when the key set cannot be fetched.
- * The codes are the gateway's (same status and title), so the gateway can
- * move onto this verifier without its callers noticing.
+ * The gateway verifies its clients' tokens with this verifier too: one
+ * verifier in the platform.
  *
  * Express is only a type here: the middleware works with any (req, res, next).
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AppError, registerErrorCodes, type AppErrorOptions } from '@bulwark/errors';
+import { VerifiedTokenCache } from './verified-token-cache.ts';
 
 export const AUTH_ERROR_CODES = [
   { code: 'TOKEN_MISSING', status: 401, title: 'Authentication required', description: 'The route requires a Bearer access token; `WWW-Authenticate` says so.' },
@@ -45,8 +49,10 @@ export interface TokenVerifierOptions {
   jwksUrl?: string;
   /** A key set of one's own (identity verifying with its key ring); wins over `jwksUrl`. */
   keys?: JWTVerifyGetKey;
-  issuer: string;
-  audience: string;
+  /** Expected `iss`; undefined leaves it unchecked (the gateway's JWT_ISSUER may be unset), so say so explicitly. */
+  issuer: string | undefined;
+  /** Expected `aud` (one of them, for a list); undefined leaves it unchecked. */
+  audience: string | readonly string[] | undefined;
   /** Asymmetric algorithms accepted; default ES256 (what identity signs with). */
   algorithms?: readonly string[];
   /** Required `typ` header, e.g. `at+jwt`; unchecked when unset. */
@@ -62,11 +68,30 @@ export interface TokenVerifierOptions {
   rolesClaim?: string;
   /** The verifier's clock (ms); default Date.now. */
   now?: () => number;
+  /**
+   * Remember verified tokens (exact Authorization value → principal) for at
+   * most `ttlMs`, never past `exp`, at most `maxEntries` (oldest first). Off
+   * when unset or either is 0. A key withdrawn from the JWKS stops being
+   * honoured for remembered tokens within `ttlMs`.
+   */
+  cache?: { ttlMs: number; maxEntries: number };
 }
 
 export interface TokenVerifier {
   /** The principal of an `Authorization: Bearer …` value; throws the problem+json errors above. */
   verify(authorization: string | undefined): Promise<Principal>;
+  /**
+   * The principal of a token verified recently (the `cache` option), without
+   * a promise; undefined when it is not remembered (then `verify`). A
+   * `connection` (the client's socket) lets a repeated token be matched by a
+   * comparison with the one it sent last.
+   */
+  recall(authorization: string, connection?: object): Principal | undefined;
+}
+
+/** 401 TOKEN_MISSING with a Bearer challenge: a route needs a token and the request has none. */
+export function tokenMissing(): AppError {
+  return authError('TOKEN_MISSING', 'this route requires a bearer token', { headers: { 'www-authenticate': 'Bearer' } });
 }
 
 /** Claim values become header values and log fields downstream: plain visible ASCII only. */
@@ -108,16 +133,24 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const tenantClaim = options.tenantClaim ?? 'tenant';
   const rolesClaim = options.rolesClaim ?? 'roles';
   const now = options.now;
+  const clockTolerance = options.clockToleranceS ?? 5;
   const base = {
     algorithms: [...(options.algorithms ?? ['ES256'])],
-    issuer: options.issuer,
-    audience: options.audience,
-    clockTolerance: options.clockToleranceS ?? 5,
+    ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
+    ...(options.audience !== undefined ? { audience: typeof options.audience === 'string' ? options.audience : [...options.audience] } : {}),
+    clockTolerance,
     ...(options.typ ? { typ: options.typ } : {}),
   };
+  const cache =
+    options.cache && options.cache.ttlMs > 0 && options.cache.maxEntries > 0
+      ? new VerifiedTokenCache<Principal>(options.cache.ttlMs, options.cache.maxEntries, clockTolerance * 1000, now)
+      : undefined;
   return {
+    recall: cache ? (authorization, connection) => cache.get(authorization, connection) : () => undefined,
     async verify(authorization) {
-      if (authorization === undefined || authorization === '') throw authError('TOKEN_MISSING', 'this route requires a bearer token', { headers: { 'www-authenticate': 'Bearer' } });
+      if (authorization === undefined || authorization === '') throw tokenMissing();
+      const remembered = cache?.get(authorization);
+      if (remembered !== undefined) return remembered;
       const match = BEARER.exec(authorization);
       if (!match) throw invalid('malformed bearer token');
       let payload: JWTPayload;
@@ -130,12 +163,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (typeof sub !== 'string' || !SAFE_CLAIM.test(sub)) throw invalid('token has no usable sub claim');
       const tenant = payload[tenantClaim];
       const clientId = payload.client_id;
-      return Object.freeze({
+      const principal: Principal = Object.freeze({
         sub,
         tenant: typeof tenant === 'string' && SAFE_CLAIM.test(tenant) ? tenant : undefined,
         roles: Object.freeze(rolesOf(payload, rolesClaim)),
         clientId: typeof clientId === 'string' && clientId === sub ? clientId : undefined,
       });
+      cache?.set(authorization, principal, payload.exp);
+      return principal;
     },
   };
 }

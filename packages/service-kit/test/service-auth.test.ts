@@ -202,4 +202,24 @@ describe('token verifier', () => {
     const token = await sign({ sub: 'notifications', client_id: 'notifications', roles: ['service'] });
     expect(await problemOf(verifier.verify(`Bearer ${token}`))).toMatchObject({ status: 503, code: 'AUTH_UNAVAILABLE' });
   });
+
+  it('when the verifier has a cache, then a verified token is recalled without a promise, never past its exp, and a refused one never is', async () => {
+    let now = Date.now();
+    const verifier = createTokenVerifier({ jwksUrl: `${base}/.well-known/jwks.json`, issuer: ISSUER, audience: AUDIENCE, cache: { ttlMs: 60_000, maxEntries: 10 }, clockToleranceS: 0, now: () => now });
+    const token = `Bearer ${await sign({ sub: 'notifications', client_id: 'notifications', roles: ['service'] }, { ttl: 30 })}`;
+    const connection = {};
+    expect(verifier.recall(token, connection)).toBeUndefined();
+    const verified = await verifier.verify(token);
+    expect(verifier.recall(token, connection)).toBe(verified);
+    expect(await verifier.verify(token)).toBe(verified);
+    now += 30_000; // the token's exp
+    expect(verifier.recall(token, connection)).toBeUndefined();
+    const other = await generateKeyPair('ES256');
+    const forged = `Bearer ${await sign({ sub: 'notifications' }, { key: other.privateKey })}`;
+    await expect(verifier.verify(forged)).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+    expect(verifier.recall(forged)).toBeUndefined();
+    const uncached = createTokenVerifier({ jwksUrl: `${base}/.well-known/jwks.json`, issuer: ISSUER, audience: AUDIENCE });
+    await uncached.verify(token);
+    expect(uncached.recall(token)).toBeUndefined();
+  });
 });

@@ -9,6 +9,8 @@
  */
 import { getErrorCode } from '@bulwark/errors';
 import type { OpenApiDocument } from '@bulwark/service-kit';
+// The token refusals documented below are registered by the kit's verifier module.
+import '@bulwark/service-kit/service-auth';
 import { escapeRegex, TENANT_PLACEHOLDER, type CompiledRoute, type RouteTable } from './route-table.ts';
 
 type Json = Record<string, unknown>;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { VerifiedTokenCache, type Principal } from './authenticate.ts';
+import { VerifiedTokenCache } from './verified-token-cache.ts';
 
-const alice: Principal = { sub: 'alice', tenant: 'acme', roles: ['orders'] };
-const bob: Principal = { sub: 'bob', tenant: undefined, roles: [] };
+const alice = { sub: 'alice', tenant: 'acme', roles: ['orders'] };
+const bob = { sub: 'bob', tenant: undefined, roles: [] };
 
 function clock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
   let t = start;
@@ -12,7 +12,7 @@ function clock(start = 1_000_000): { now: () => number; advance: (ms: number) =>
 describe('VerifiedTokenCache', () => {
   it('when a token was verified, then it is served until the TTL passes', () => {
     const c = clock();
-    const cache = new VerifiedTokenCache(1000, 10, 0, c.now);
+    const cache = new VerifiedTokenCache<object>(1000, 10, 0, c.now);
     cache.set('Bearer a', alice, undefined);
     expect(cache.get('Bearer a')).toBe(alice);
     c.advance(999);
@@ -24,7 +24,7 @@ describe('VerifiedTokenCache', () => {
 
   it('when the token expires before the TTL, then it is dropped at exp plus the clock tolerance', () => {
     const c = clock(10_000_000);
-    const cache = new VerifiedTokenCache(60_000, 10, 5000, c.now);
+    const cache = new VerifiedTokenCache<object>(60_000, 10, 5000, c.now);
     cache.set('Bearer a', alice, 10_000_000 / 1000 + 2); // exp in 2 s
     c.advance(6999);
     expect(cache.get('Bearer a')).toBe(alice);
@@ -34,13 +34,13 @@ describe('VerifiedTokenCache', () => {
 
   it('when a token is already past its exp, then it is not kept', () => {
     const c = clock(10_000_000);
-    const cache = new VerifiedTokenCache(60_000, 10, 0, c.now);
+    const cache = new VerifiedTokenCache<object>(60_000, 10, 0, c.now);
     cache.set('Bearer a', alice, 10_000_000 / 1000 - 1);
     expect(cache.get('Bearer a')).toBeUndefined();
   });
 
   it('when the cache is full, then the oldest entry makes room', () => {
-    const cache = new VerifiedTokenCache(60_000, 2, 0, clock().now);
+    const cache = new VerifiedTokenCache<object>(60_000, 2, 0, clock().now);
     cache.set('Bearer a', alice, undefined);
     cache.set('Bearer b', bob, undefined);
     cache.set('Bearer c', bob, undefined);
@@ -48,7 +48,7 @@ describe('VerifiedTokenCache', () => {
   });
 
   it('when the TTL or the size is 0, then nothing is kept', () => {
-    for (const cache of [new VerifiedTokenCache(0, 10, 0), new VerifiedTokenCache(1000, 0, 0)]) {
+    for (const cache of [new VerifiedTokenCache<object>(0, 10, 0), new VerifiedTokenCache<object>(1000, 0, 0)]) {
       cache.set('Bearer a', alice, undefined);
       expect(cache.get('Bearer a')).toBeUndefined();
     }
@@ -56,7 +56,7 @@ describe('VerifiedTokenCache', () => {
 
   it('when a connection repeats its token, then its remembered entry answers, never past that entry\'s expiry', () => {
     const c = clock();
-    const cache = new VerifiedTokenCache(1000, 1, 0, c.now);
+    const cache = new VerifiedTokenCache<object>(1000, 1, 0, c.now);
     const conn = {};
     cache.set('Bearer a', alice, undefined);
     expect(cache.get('Bearer a', conn)).toBe(alice);
@@ -69,7 +69,7 @@ describe('VerifiedTokenCache', () => {
   });
 
   it('when a connection switches tokens, then each request gets the principal of the token it sent', () => {
-    const cache = new VerifiedTokenCache(60_000, 10, 0, clock().now);
+    const cache = new VerifiedTokenCache<object>(60_000, 10, 0, clock().now);
     const conn = {};
     cache.set('Bearer a', alice, undefined);
     cache.set('Bearer b', bob, undefined);
