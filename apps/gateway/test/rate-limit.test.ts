@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { freePort } from '@bulwark/test-support';
-import { deletePrefix, RedisProcess, sharedRedisUrl, startGateway, startUpstream, type TestGateway, type Upstream } from './support.ts';
+import { deletePrefix, RedisProcess, redisUrl, startGateway, startUpstream, type TestGateway, type Upstream } from './support.ts';
 
 let upstream: Upstream;
 let shared: Redis;
@@ -22,7 +22,7 @@ const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   upstream = await startUpstream((_req, res) => res.end('ok'));
-  shared = new Redis(sharedRedisUrl());
+  shared = new Redis(redisUrl());
 });
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -57,7 +57,7 @@ describe('rate limits', () => {
   it('when a policy is leased, then requests are served from the lease (fewer Redis calls) yet never more than the limit, with RateLimit headers, and then 429', async () => {
     const prefix = `gwtest-${randomUUID()}`;
     prefixes.push(prefix);
-    const gw = await startGateway(routesWith({ algorithm: 'fixed-window', limit: 6, windowSeconds: 60, lease: { units: 3, ttlSeconds: 30 } }, 'ip'), { REDIS_URL: sharedRedisUrl(), RATE_LIMIT_PREFIX: prefix, RATE_LIMIT_TIMEOUT_MS: EXACT_TIMEOUT_MS });
+    const gw = await startGateway(routesWith({ algorithm: 'fixed-window', limit: 6, windowSeconds: 60, lease: { units: 3, ttlSeconds: 30 } }, 'ip'), { REDIS_URL: redisUrl(), RATE_LIMIT_PREFIX: prefix, RATE_LIMIT_TIMEOUT_MS: EXACT_TIMEOUT_MS });
     cleanups.push(() => gw.stop());
     const statuses: number[] = [];
     const remaining: string[] = [];
@@ -77,7 +77,7 @@ describe('rate limits', () => {
   it('when a route policy is exhausted, then 429 problem+json with RateLimit headers and Retry-After, and the upstream is not called', async () => {
     const prefix = `gwtest-${randomUUID()}`;
     prefixes.push(prefix);
-    const gw = await startGateway(routesWith({ algorithm: 'fixed-window', limit: 3, windowSeconds: 60 }, 'ip'), { REDIS_URL: sharedRedisUrl(), RATE_LIMIT_PREFIX: prefix, RATE_LIMIT_TIMEOUT_MS: EXACT_TIMEOUT_MS });
+    const gw = await startGateway(routesWith({ algorithm: 'fixed-window', limit: 3, windowSeconds: 60 }, 'ip'), { REDIS_URL: redisUrl(), RATE_LIMIT_PREFIX: prefix, RATE_LIMIT_TIMEOUT_MS: EXACT_TIMEOUT_MS });
     cleanups.push(() => gw.stop());
     const before = upstream.seen.length;
     const statuses = [];
@@ -111,7 +111,7 @@ describe('rate limits', () => {
     for (let i = 0; i < 4; i++) {
       const port = await freePort();
       const child = spawn(process.execPath, ['--conditions=bulwark-source', main], {
-        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', GATEWAY_ROUTES_FILE: routesFile, REDIS_URL: sharedRedisUrl(), RATE_LIMIT_PREFIX: prefix, GATEWAY_INSTANCES: '4', RATE_LIMIT_TIMEOUT_MS: '5000' },
+        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', GATEWAY_ROUTES_FILE: routesFile, REDIS_URL: redisUrl(), RATE_LIMIT_PREFIX: prefix, GATEWAY_INSTANCES: '4', RATE_LIMIT_TIMEOUT_MS: '5000' },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       children.push(child);
@@ -141,7 +141,7 @@ describe('Redis failure', () => {
     redis = await RedisProcess.start();
   });
   afterAll(async () => {
-    await redis.kill();
+    await redis.stop();
   });
 
   async function degraded(gw: TestGateway): Promise<number> {
@@ -155,7 +155,7 @@ describe('Redis failure', () => {
     const load = async (n: number) => Promise.all(Array.from({ length: n }, () => status(`${gw.url}/x`)));
     expect(new Set(await load(20))).toEqual(new Set([200]));
     const during = load(50);
-    await redis.kill();
+    await redis.stop();
     const after = await load(50);
     expect([...(await during), ...after].every((s) => s === 200)).toBe(true);
     expect(await degraded(gw)).toBe(1);
@@ -178,7 +178,7 @@ describe('Redis failure', () => {
     const dead = await RedisProcess.start();
     const gw = await startGateway(routesWith({ algorithm: 'token-bucket', limit: 100, windowSeconds: 60 }, 'ip'), { REDIS_URL: dead.url, RATE_LIMIT_FAILURE_MODE: 'fail-closed', RATE_LIMIT_TIMEOUT_MS: '100' });
     cleanups.push(() => gw.stop());
-    await dead.kill();
+    await dead.stop();
     const before = upstream.seen.length;
     const res = await request(`${gw.url}/x`, { headersTimeout: 5000 });
     expect(res.statusCode).toBe(503);

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { freePort, waitFor } from '@bulwark/test-support';
-import { deletePrefix, sharedRedisUrl, startGateway, startIssuer, startUpstream, type Issuer, type TestGateway, type Upstream } from './support.ts';
+import { deletePrefix, redisUrl, startGateway, startIssuer, startUpstream, type Issuer, type TestGateway, type Upstream } from './support.ts';
 
 let upstream: Upstream;
 let issuer: Issuer;
@@ -23,7 +23,7 @@ const prefix = `gwtest-${randomUUID()}`;
 beforeAll(async () => {
   upstream = await startUpstream();
   issuer = await startIssuer('ES256');
-  shared = new Redis(sharedRedisUrl());
+  shared = new Redis(redisUrl());
   const policies = [{ name: 'one', algorithm: 'fixed-window', limit: 1, windowSeconds: 60 }];
   gw = await startGateway(
     {
@@ -37,7 +37,7 @@ beforeAll(async () => {
         { id: 'limited', match: { prefix: '/limited' }, upstream: 'u', rateLimits: [{ policy: 'one', by: 'ip' }] },
       ],
     },
-    { JWKS_URL: issuer.jwksUrl, REDIS_URL: sharedRedisUrl(), RATE_LIMIT_PREFIX: prefix, RATE_LIMIT_TIMEOUT_MS: '5000' }, // the 429 case needs Redis's answer, not the fail-open fallback
+    { JWKS_URL: issuer.jwksUrl, REDIS_URL: redisUrl(), RATE_LIMIT_PREFIX: prefix, RATE_LIMIT_TIMEOUT_MS: '5000' }, // the 429 case needs Redis's answer, not the fail-open fallback
   );
   // Fail-closed against a Redis that is not there: every check is 503.
   closed = await startGateway(

@@ -1,19 +1,19 @@
 /**
  * Test support: real upstream HTTP servers on port 0 that record what reached
  * them, a real JWKS server with jose-generated keys (rotatable), the gateway
- * built in-process on port 0 from a routes object, and private redis-servers
- * for fault injection.
+ * built in-process on port 0 from a routes object; the shared Redis's URL,
+ * prefix cleanup and private redis-servers for fault injection are
+ * test-support's.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { Redis } from 'ioredis';
-import { freePort } from '@bulwark/test-support';
 import { createGateway, type Gateway } from '../src/app.ts';
 import { loadGatewayConfig } from '../src/config.ts';
 import { validateRoutesFile } from '../src/domain/routes-file.ts';
+
+export { deletePrefix, RedisProcess, redisUrl } from '@bulwark/test-support';
 
 export interface Seen {
   method: string;
@@ -124,60 +124,4 @@ export async function startGateway(routes: unknown, env: Record<string, string> 
   const gateway = createGateway({ config, routes: validateRoutesFile(routes), logDestination: { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) } });
   const { url, port } = await gateway.start();
   return { url, port, gateway, logs, stop: () => gateway.stop() };
-}
-
-export function sharedRedisUrl(): string {
-  const url = process.env.BULWARK_REDIS_URL;
-  if (!url) throw new Error('BULWARK_REDIS_URL is not set; run through `npm test` so Jest global setup starts Redis');
-  return url;
-}
-
-/** A private redis-server that a test may SIGSTOP or kill. */
-export class RedisProcess {
-  readonly port: number;
-  readonly url: string;
-  #child: ChildProcess;
-
-  private constructor(port: number, child: ChildProcess) {
-    this.port = port;
-    this.url = `redis://127.0.0.1:${port}`;
-    this.#child = child;
-  }
-
-  static async start(port?: number): Promise<RedisProcess> {
-    const p = port ?? (await freePort());
-    const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const server = new RedisProcess(p, child);
-    for (let attempt = 0; ; attempt++) {
-      const probe = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => undefined);
-      try {
-        await probe.connect();
-        await probe.ping();
-        return server;
-      } catch (err) {
-        if (attempt >= 100 || child.exitCode !== null) throw new Error(`redis-server on port ${p} did not start`, { cause: err });
-        await new Promise((r) => setTimeout(r, 50));
-      } finally {
-        probe.disconnect();
-      }
-    }
-  }
-
-  async kill(): Promise<void> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
-    this.#child.kill('SIGCONT');
-    this.#child.kill('SIGKILL');
-    await exited;
-  }
-}
-
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }

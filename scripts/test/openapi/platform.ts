@@ -15,7 +15,7 @@ import { setupInventory } from '../../../apps/inventory/test/support.ts';
 import { setupNotifications } from '../../../apps/notifications/test/support.ts';
 import { setupOrders } from '../../../apps/orders/test/support.ts';
 import { setupPayments } from '../../../apps/payments/test/support.ts';
-import { sharedRedisUrl, startGateway, startIssuer, type Issuer } from '../../../apps/gateway/test/support.ts';
+import { redisUrl, startGateway, startIssuer, type Issuer } from '../../../apps/gateway/test/support.ts';
 
 export interface RunningService {
   name: string;
@@ -71,7 +71,7 @@ export async function startPlatform(): Promise<Platform> {
       upstream.url = ours[name] ?? nowhere;
       if (!ours[name]) missingUpstreams.push(name);
     }
-    const gateway = await startGateway(routes, { JWKS_URL: issuer.jwksUrl, REDIS_URL: sharedRedisUrl(), LOG_LEVEL: 'warn', TRUST_PROXY_HOPS: '1' });
+    const gateway = await startGateway(routes, { JWKS_URL: issuer.jwksUrl, REDIS_URL: redisUrl(), LOG_LEVEL: 'warn', TRUST_PROXY_HOPS: '1' });
     stops.push(() => gateway.stop());
 
     return {
