@@ -6,4 +6,5 @@
  */
 export { Cache, type CacheOptions, type EntryOptions } from './cache.ts';
 export { jitterTtl, shouldRefreshEarly, standing, type StaleWindows, type Standing } from './freshness.ts';
+export { invalidateOn, type InvalidationTargets } from './invalidate-on.ts';
 export { sendCached, cacheControl, strongEtag, ifNoneMatchHits, cacheControlValue, type HttpCachePolicy } from './http.ts';
