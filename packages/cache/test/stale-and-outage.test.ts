@@ -1,0 +1,103 @@
+/**
+ * Serving past freshness and through a Redis outage: stale-while-revalidate
+ * answers at once while one refresh runs, stale-if-error answers when the
+ * origin fails, and with Redis killed (a private redis-server) lookups keep
+ * answering from L1 and the origin, with a metric and a log line, until Redis
+ * is back.
+ */
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { captureLog, deletePrefix, RedisProcess, redisUrl, registryValue, suffix, waitFor } from '@bulwark/test-support';
+import { Cache, type CacheOptions } from '../src/index.ts';
+
+const prefix = `cachetest-${suffix()}`;
+const clients: Redis[] = [];
+const caches: Cache[] = [];
+
+async function newCache(options: Partial<CacheOptions> & { redis?: Redis } = {}): Promise<Cache> {
+  const redis = options.redis ?? new Redis(redisUrl());
+  clients.push(redis);
+  const cache = new Cache({ name: 'stale', prefix, redis, ttlMs: 30, jitter: 0, earlyRefreshBeta: 0, ...options });
+  await cache.start();
+  caches.push(cache);
+  return cache;
+}
+
+afterAll(async () => {
+  for (const c of caches) await c.close();
+  await deletePrefix(redisUrl(), prefix);
+  for (const r of clients) r.disconnect();
+});
+
+describe('stale-while-revalidate', () => {
+  it('when an entry is past freshness but within the window, then the old value is served while one refresh brings the new one', async () => {
+    const cache = await newCache({ staleWhileRevalidateMs: 60_000 });
+    let version = 0;
+    const load = async (): Promise<number> => ++version;
+    expect(await cache.get('swr', load)).toBe(1);
+    const seen: number[] = [];
+    await waitFor(async () => {
+      seen.push(await cache.get('swr', load));
+      return seen.at(-1) !== 1;
+    }, 'the refreshed value to replace the stale one');
+    expect(await registryValue(cache.registry, 'cache_stale_served_total', { cache: 'stale', reason: 'revalidate' })).toBeGreaterThanOrEqual(1);
+    expect(seen.filter((v) => v !== 1 && v !== 2)).toEqual([]); // never waited for a third fill
+  });
+});
+
+describe('stale-if-error', () => {
+  it('when the origin fails after the entry went stale, then the stale value is served with a warning instead of the error', async () => {
+    const log = captureLog();
+    const cache = await newCache({ staleIfErrorMs: 60_000, log });
+    expect(await cache.get('sie', async () => 'kept')).toBe('kept');
+    const failing = async (): Promise<string> => {
+      throw new Error('catalog database down');
+    };
+    await waitFor(async () => {
+      expect(await cache.get('sie', failing)).toBe('kept');
+      return (await registryValue(cache.registry, 'cache_stale_served_total', { cache: 'stale', reason: 'error' })) >= 1;
+    }, 'the stale value to be served for an origin error');
+    expect(log.withMsg('cache: origin failed; serving the stale value')).not.toHaveLength(0);
+  });
+
+  it('when the origin fails and nothing is kept, then the caller gets the origin error', async () => {
+    const cache = await newCache({ staleIfErrorMs: 60_000 });
+    await expect(cache.get('never-filled', async () => Promise.reject(new Error('origin down')))).rejects.toThrow('origin down');
+  });
+});
+
+describe('Redis outage', () => {
+  let server: RedisProcess | undefined;
+  afterAll(async () => server?.stop());
+
+  it('when Redis is killed, then lookups answer from L1 and the origin without errors, and when it is back the cache uses it again', async () => {
+    server = await RedisProcess.start();
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: (times) => Math.min(times * 20, 200) });
+    redis.on('error', () => undefined);
+    const log = captureLog();
+    const cache = await newCache({ redis, ttlMs: 60_000, redisTimeoutMs: 200, log });
+    const up = (): Promise<number> => registryValue(cache.registry, 'cache_l2_up', { cache: 'stale' });
+
+    expect(await cache.get('warm', async () => 'from-origin')).toBe('from-origin');
+    await server.stop();
+
+    expect(await cache.get('warm', async () => 'not-called')).toBe('from-origin'); // L1
+    expect(await cache.get('cold', async () => 'origin-while-down')).toBe('origin-while-down');
+    await cache.set('written-while-down', 1);
+    await cache.delete('cold');
+    expect(await up()).toBe(0);
+    expect(await registryValue(cache.registry, 'cache_l2_errors_total', { cache: 'stale' })).toBeGreaterThanOrEqual(1);
+    expect(log.withMsg('cache: Redis (L2) unavailable; serving from L1 and the origin')).toHaveLength(1);
+
+    server = await RedisProcess.start(server.port);
+    let n = 0;
+    await waitFor(async () => {
+      await cache.get(`probe-${n++}`, async () => 'x');
+      return (await up()) === 1;
+    }, 'the cache to use Redis again');
+    expect(log.withMsg('cache: Redis (L2) answers again; L1 cleared')).toHaveLength(1);
+    expect(cache.hasLocal('warm')).toBe(false); // invalidations may have been missed while down
+    await cache.set('after', { back: true });
+    expect(await redis.get(`${prefix}:v:after`)).toContain('"back":true');
+  }, 60_000);
+});
