@@ -1,7 +1,9 @@
 /**
  * JWT verification against a real JWKS server with jose-generated keys:
  * claims forwarded as x-auth-*, every bad token a 401 with WWW-Authenticate
- * that reaches no upstream, missing roles 403, key rotation without restart.
+ * that reaches no upstream, missing roles 403, key rotation without restart;
+ * a route whose upstream authenticates the client (an OAuth token endpoint)
+ * passes any Authorization through unverified, and only that route.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
@@ -23,6 +25,7 @@ beforeAll(async () => {
       routes: [
         { id: 'orders', match: { prefix: '/orders' }, upstream: 'orders', auth: { required: true, roles: ['orders'] } },
         { id: 'public', match: { prefix: '/public' }, upstream: 'orders' },
+        { id: 'token-endpoint', match: { prefix: '/oidc/token' }, upstream: 'orders', methods: ['POST'], upstreamAuthenticates: true },
         { id: 'token-through', match: { prefix: '/through' }, upstream: 'orders', auth: { required: true, forwardToken: true } },
         { id: 'tenant-hooks', match: { prefix: '/hooks' }, upstream: 'orders', rewrite: { stripPrefix: true, addPrefix: '/v1/tenants/{tenant}' }, auth: { required: true, roles: ['admin'] } },
       ],
@@ -131,6 +134,22 @@ describe('access tokens', () => {
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('ROLE_MISSING');
     expect(upstream.seen.length).toBe(before);
+  });
+
+  it('when a route lets its upstream authenticate the client, then HTTP Basic (or any scheme) reaches it as sent with no x-auth-*; every other route still refuses it', async () => {
+    const basic = `Basic ${Buffer.from('shop-web:s3cret').toString('base64')}`;
+    for (const authorization of [basic, 'Bearer opaque-not-a-jwt']) {
+      const res = await request(`${gw.url}/oidc/token`, { method: 'POST', headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', 'x-auth-sub': 'admin' }, body: 'grant_type=client_credentials' });
+      const body = (await res.body.json()) as { headers: Record<string, string> };
+      expect(res.statusCode).toBe(200);
+      expect([body.headers.authorization, body.headers['x-auth-sub'], body.headers['x-auth-roles']]).toEqual([authorization, undefined, undefined]);
+    }
+    for (const path of ['/public/1', '/orders/1']) {
+      const before = upstream.seen.length;
+      const res = await call(path, basic);
+      expect([res.status, res.body.code]).toEqual([401, 'TOKEN_INVALID']);
+      expect(upstream.seen.length).toBe(before);
+    }
   });
 
   it('when the issuer rotates its key, then new tokens verify without a restart', async () => {

@@ -72,6 +72,15 @@ describe('validateRoutesFile', () => {
     expect(problemsOf({ ...base, routes: [{ ...route, auth: { required: true }, rewrite: { addPrefix: '/t/{user}' } }] })).toEqual([expect.stringContaining('only the {tenant} placeholder')]);
   });
 
+  it('when the upstream authenticates the client, then the route declares no auth and is no WebSocket', () => {
+    const route = { id: 'token', match: { prefix: '/oidc/token' }, upstream: 'orders', upstreamAuthenticates: true };
+    expect(problemsOf({ ...base, routes: [route] })).toEqual([]);
+    expect(validateRoutesFile({ ...base, routes: [route] }).routes[0]!.upstreamAuthenticates).toBe(true);
+    expect(validateRoutesFile(base).routes[0]!.upstreamAuthenticates).toBe(false);
+    expect(problemsOf({ ...base, routes: [{ ...route, auth: { required: false } }] })).toEqual([expect.stringContaining('field upstreamAuthenticates: the upstream authenticates the client')]);
+    expect(problemsOf({ ...base, routes: [{ ...route, websocket: true }] })).toEqual([expect.stringContaining('field upstreamAuthenticates: not supported on WebSocket')]);
+  });
+
   it('when the shipped routes.json is loaded with the deployment\'s addresses, then it validates and every upstream has one', () => {
     const shipped = new URL('../../routes.json', import.meta.url).pathname;
     const names = ['identity', 'orders', 'inventory', 'payments', 'notifications'];

@@ -95,6 +95,12 @@ const routeSchema = z.strictObject({
       forwardToken: z.boolean().default(false).describe('Pass the verified Authorization header upstream too; by default it stops at the gateway (upstreams get x-auth-*).'),
     })
     .optional(),
+  upstreamAuthenticates: z
+    .boolean()
+    .default(false)
+    .describe(
+      'The upstream authenticates the client itself (an OAuth token, introspection or revocation endpoint: HTTP Basic client_secret_basic): the gateway neither verifies nor refuses the Authorization header and forwards it as sent. Not with auth or {tenant}.',
+    ),
   rateLimits: z.array(rateLimitRefSchema).default([]),
   timeoutMs: z.number().int().min(1).optional(),
   retry: retrySchema.partial().optional(),
@@ -244,6 +250,8 @@ function crossCheck(file: ParsedRoutesFile): string[] {
     const tenantSlots = route.rewrite?.addPrefix?.split('{tenant}').length ?? 1;
     if (tenantSlots > 2) problems.push(`${name} field rewrite.addPrefix: {tenant} may appear once`);
     if (tenantSlots === 2 && route.auth?.required !== true) problems.push(`${name} field auth.required: a route whose prefix takes {tenant} from the token must require a token`);
+    if (route.upstreamAuthenticates && route.auth !== undefined) problems.push(`${name} field upstreamAuthenticates: the upstream authenticates the client, so the route cannot also declare auth`);
+    if (route.upstreamAuthenticates && route.websocket) problems.push(`${name} field upstreamAuthenticates: not supported on WebSocket routes`);
     if (tenantSlots === 2 && route.websocket) problems.push(`${name} field rewrite.addPrefix: {tenant} is not supported on WebSocket routes`);
   }
   return problems;

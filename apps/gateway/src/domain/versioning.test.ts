@@ -3,7 +3,7 @@ import { ClientLabels, lifecycleOf } from './versioning.ts';
 import type { RouteConfig } from './routes-file.ts';
 
 const route = (lifecycle: RouteConfig['lifecycle']): RouteConfig =>
-  ({ id: 'orders-v1', version: 'v1', match: { prefix: '/orders' }, upstream: 'orders', rateLimits: [], websocket: false, lifecycle }) as RouteConfig;
+  ({ id: 'orders-v1', version: 'v1', match: { prefix: '/orders' }, upstream: 'orders', upstreamAuthenticates: false, rateLimits: [], websocket: false, lifecycle }) as RouteConfig;
 
 describe('lifecycleOf', () => {
   it('when a route is deprecated with a sunset and successor, then the three headers are set', () => {

@@ -67,7 +67,9 @@ export function admit(deps: ProxyDeps, req: IncomingMessage): ProxyState | undef
   markRoute(req, runtime.label);
   if (runtime.lifecycle.retired) throw runtime.lifecycle.retired;
   const upstreamPath = resolution.upstreamPath + query;
-  const authorization = req.headers.authorization;
+  // A route whose upstream authenticates the client (identity's /oidc/token with HTTP Basic) takes the
+  // Authorization header as sent: no principal, nothing verified or refused here, forwarded unchanged.
+  const authorization = runtime.route.config.upstreamAuthenticates ? undefined : req.headers.authorization;
   const principal = authorization !== undefined && deps.authenticate ? deps.authenticate(authorization, req.socket) : undefined;
   if (principal instanceof Promise) return principal.then((p) => admitted(deps, req, runtime, upstreamPath, p));
   return admitted(deps, req, runtime, upstreamPath, principal);
