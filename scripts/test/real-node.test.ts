@@ -1,7 +1,8 @@
 /**
  * Smoke of the real node (issue 27): the gateway's image, built here with podman, runs as a Pod
  * on a real kubelet + containerd beside kwok, turns Ready through its own readiness probe, answers
- * through its ClusterIP Service (kube-proxy), and stopping the node leaves nothing behind.
+ * through its ClusterIP Service (kube-proxy), is found by name from another Pod (CoreDNS), and
+ * stopping the node leaves nothing behind.
  *
  * Skipped unless BULWARK_REAL_NODE=1: it needs root, and a cold machine first builds kubelet and
  * kube-proxy from source and the base image with debootstrap (see README, "A real node").
@@ -121,6 +122,34 @@ suite('real node', () => {
       throw new Error(`${(err as Error).message} (last answer: ${status || 'no connection'})`);
     });
   }, 240_000);
+
+  it('when a Pod on the node looks up the Service by its short name, then CoreDNS answers with the ClusterIP', async () => {
+    const service = await core.readNamespacedService({ namespace, name: 'gateway' });
+    // The gateway's image has Node; the Pod exits 0 only when the search path resolves the name to the Service.
+    const script = `require('node:dns').promises.lookup('gateway').then((a) => { console.log(a.address); process.exit(a.address === '${service.spec?.clusterIP}' ? 0 : 1); }, (e) => { console.error(e.message); process.exit(2); })`;
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: 'lookup' },
+        spec: {
+          ...realNodeScheduling,
+          restartPolicy: 'Never',
+          containers: [{ name: 'lookup', image: imageRef('gateway'), imagePullPolicy: 'Never', command: ['node', '-e', script] }],
+        },
+      },
+    });
+    let phase: string | undefined;
+    await waitFor(
+      async () => {
+        phase = (await core.readNamespacedPod({ namespace, name: 'lookup' })).status?.phase;
+        return phase === 'Succeeded' || phase === 'Failed';
+      },
+      'the lookup Pod to finish',
+      60_000,
+      250,
+    );
+    expect(phase).toBe('Succeeded');
+  }, 90_000);
 
   it('when the node is stopped, then no container, mount, network namespace, iptables chain or address is left', async () => {
     await core.deleteNamespace({ name: namespace });
