@@ -1,5 +1,8 @@
 /** One JSON HTTP call, answered as status, headers and parsed body. */
 
+/** The media type of an RFC 9457 problem answer, for tests to match `content-type` against. */
+export const PROBLEM = 'application/problem+json';
+
 export interface Reply {
   status: number;
   headers: Headers;

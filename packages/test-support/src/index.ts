@@ -2,7 +2,7 @@
  * Test and bench plumbing shared by the workspaces. Nothing here mocks
  * infrastructure: services run as real processes, calls are real HTTP.
  */
-export { call, type Reply } from './http.ts';
+export { call, PROBLEM, type Reply } from './http.ts';
 export { freePort, freePorts } from './port.ts';
 export { startService, type Service, type StartServiceOptions } from './service.ts';
 export { waitFor } from './wait.ts';
