@@ -5,9 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { PROBLEM } from '@bulwark/test-support';
 import { call, key, serviceAuth, setupInventory, type TestInventory } from './support.ts';
-
-const PROBLEM = 'application/problem+json';
 
 describe('bad input to the inventory API', () => {
   let env: TestInventory;

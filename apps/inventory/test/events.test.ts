@@ -1,12 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Kafka, logLevel } from 'kafkajs';
-import { call, key, setupInventory, suffix, type TestInventory } from './support.ts';
-
-function brokers(): string[] {
-  const value = process.env.BULWARK_KAFKA_BROKERS;
-  if (!value) throw new Error('BULWARK_KAFKA_BROKERS is not set: run tests with `npm test` so global setup starts Kafka');
-  return value.split(',');
-}
+import { kafkaBrokers as brokers, suffix } from '@bulwark/test-support';
+import { call, key, setupInventory, type TestInventory } from './support.ts';
 
 let env: TestInventory;
 let topic: string;

@@ -8,10 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { OTHER_TENANT } from '@bulwark/test-support';
+import { OTHER_TENANT, PROBLEM } from '@bulwark/test-support';
 import { call, key, serviceAuth, setupInventory, type TestInventory } from './support.ts';
-
-const PROBLEM = 'application/problem+json';
 
 describe('inventory internal routes require a service token', () => {
   let env: TestInventory;

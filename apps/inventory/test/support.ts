@@ -10,25 +10,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
+import { createPool, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
-import { runtimeDbUrl, sessionDbUrl, TEST_TENANT } from '@bulwark/test-support';
+import { pgUrl, runtimeDbUrl, sessionDbUrl, silent, suffix, tenantCall, TEST_TENANT, type Reply } from '@bulwark/test-support';
 import { sharedServiceIssuer, type ServiceIssuer } from '../../identity/test/service-issuer.ts';
 import { createInventoryApp, type InventoryApp } from '../src/app.ts';
 import { inventoryConfigSchema } from '../src/config.ts';
 
-export const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
+export type { Reply } from '@bulwark/test-support';
+
 const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
-
-export function pgUrl(): string {
-  const url = process.env.BULWARK_PG_URL;
-  if (!url) throw new Error('BULWARK_PG_URL is not set: run tests with `npm test` so global setup starts PostgreSQL');
-  return url;
-}
-
-export function suffix(): string {
-  return randomUUID().replaceAll('-', '').slice(0, 10);
-}
 
 export interface TestInventory {
   schema: string;
@@ -94,29 +85,16 @@ export async function serviceAuth(): Promise<Record<string, string>> {
   return { authorization: await (await sharedServiceIssuer()).orders.authorization() };
 }
 
-export interface Reply {
-  status: number;
-  headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  text: string;
-}
+const tenantScoped = tenantCall(TEST_TENANT);
 
 /**
- * A JSON call carrying `x-auth-tenant: TEST_TENANT` as the gateway would, unless the headers set it (`''` sends none);
+ * The JSON call carrying `x-auth-tenant: TEST_TENANT` as the gateway would, unless the headers set it (`''` sends none);
  * to /v1/internal/ it also carries orders' service token unless the headers set `authorization` (`''` sends none).
  */
 export async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const { 'x-auth-tenant': given, authorization, ...rest } = headers;
-  const tenant = given ?? TEST_TENANT;
-  const auth = authorization ?? (path.startsWith('/v1/internal/') ? (await serviceAuth()).authorization : '');
-  const sent = { ...rest, ...(tenant === '' ? {} : { 'x-auth-tenant': tenant }), ...(auth === '' ? {} : { authorization: auth }) };
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: body === undefined ? sent : { 'content-type': 'application/json', ...sent },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined, text };
+  const { authorization, ...rest } = headers;
+  const auth = authorization ?? (path.startsWith('/v1/internal/') ? await (await sharedServiceIssuer()).orders.authorization() : '');
+  return tenantScoped(url, method, path, body, auth === '' ? rest : { ...rest, authorization: auth });
 }
 
 export const key = (): Record<string, string> => ({ 'idempotency-key': randomUUID() });
