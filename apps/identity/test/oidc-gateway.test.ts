@@ -3,11 +3,12 @@
  * own process) with identity's route entries from apps/gateway/routes.json:
  * the issuer is the gateway's address, a relying party discovers, signs in
  * (cookies and form posts pass the gateway) and exchanges the code through
- * it; and a service's client-credentials token opens a
- * route that requires the `service` role, verified by the gateway against
- * identity's JWKS. Clients authenticate with client_secret_post here: the
- * gateway answers 401 to any Authorization header that is not a bearer JWT,
- * so HTTP Basic client authentication does not pass it.
+ * it, then revokes the token through it; and a service's client-credentials
+ * token opens a route that requires the `service` role, verified by the
+ * gateway against identity's JWKS. Confidential clients authenticate with
+ * client_secret_basic: the token route (identity-oidc-token) lets identity
+ * authenticate the client (`upstreamAuthenticates`), so HTTP Basic passes the
+ * gateway there and only there; client_secret_post works as well.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,8 +47,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
   const shipped = JSON.parse(readFileSync(fileURLToPath(new URL('../../gateway/routes.json', import.meta.url)), 'utf8')) as { routes: RouteEntry[]; rateLimitPolicies: unknown[] };
-  const identityRoutes = shipped.routes.filter((r) => ['identity-oidc', 'identity-oidc-discovery', 'identity-jwks'].includes(r.id));
-  expect(identityRoutes).toHaveLength(3);
+  const identityRoutes = shipped.routes.filter((r) => ['identity-oidc-token', 'identity-oidc', 'identity-oidc-discovery', 'identity-jwks'].includes(r.id));
+  expect(identityRoutes).toHaveLength(4);
   const routes = {
     upstreams: { identity: { url: identityUrl }, echo: { url: `http://127.0.0.1:${(echo.address() as AddressInfo).port}` } },
     rateLimitPolicies: shipped.rateLimitPolicies,
@@ -77,9 +78,9 @@ afterAll(async () => {
 });
 
 describe('the OIDC provider through the gateway', () => {
-  it('when a relying party uses the gateway as the issuer, then discovery, the login form and the code exchange work through it', async () => {
+  it('when a relying party with client_secret_basic uses the gateway as the issuer, then discovery, the login form, the code exchange with PKCE and revocation work through it', async () => {
     const { email } = await verifiedAccount(t, identityUrl);
-    const rp = await relyingParty(gatewayUrl, 'shop-web-post', RP_SECRET, 'post');
+    const rp = await relyingParty(gatewayUrl, 'shop-web', RP_SECRET, 'basic');
     expect(rp.serverMetadata().token_endpoint).toBe(`${gatewayUrl}/oidc/token`);
     const verifier = oidc.randomPKCECodeVerifier();
     const authUrl = oidc.buildAuthorizationUrl(rp, { redirect_uri: RP_CALLBACK, scope: 'openid email', state: 'gw', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
@@ -94,16 +95,33 @@ describe('the OIDC provider through the gateway', () => {
     // any bearer token that is not a JWT it can verify, on every route (a gateway change).
     const info = await fetch(`${identityUrl}/oidc/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(await info.json()).toMatchObject({ sub: tokens.claims()!.sub, email });
+    // Revocation authenticates the client with HTTP Basic too, through the same gateway route.
+    await oidc.tokenRevocation(rp, tokens.access_token);
+    expect((await fetch(`${identityUrl}/oidc/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status).toBe(401);
   });
 
-  it("when a service presents its client-credentials token, then the gateway verifies it with identity's JWKS and forwards the service principal; without one, 401", async () => {
-    const reports = await relyingParty(gatewayUrl, 'reports', SERVICE_SECRET, 'post');
-    const { access_token } = await oidc.clientCredentialsGrant(reports, { scope: 'api' });
+  it.each([
+    ['orders', 'basic'],
+    ['reports', 'post'],
+  ] as const)("when service %s gets a client-credentials token with client_secret_%s through the gateway, then the gateway verifies it with identity's JWKS and forwards the service principal; without one, 401", async (clientId, method) => {
+    const client = await relyingParty(gatewayUrl, clientId, SERVICE_SECRET, method);
+    const { access_token } = await oidc.clientCredentialsGrant(client, { scope: 'api' });
     const ok = await fetch(`${gatewayUrl}/v1/internal/ping`, { headers: { authorization: `Bearer ${access_token}` } });
     expect(ok.status).toBe(200);
     const forwarded = seen.at(-1)!;
-    expect(forwarded.headers['x-auth-sub']).toBe('reports');
+    expect(forwarded.headers['x-auth-sub']).toBe(clientId);
     expect(forwarded.headers['x-auth-roles']).toBe('service');
+    expect(forwarded.headers.authorization).toBeUndefined();
     expect((await fetch(`${gatewayUrl}/v1/internal/ping`)).status).toBe(401);
+  });
+
+  it('when a client sends its HTTP Basic credentials to any route but the token route, then the gateway refuses them and nothing is forwarded', async () => {
+    const basic = `Basic ${Buffer.from(`orders:${SERVICE_SECRET}`).toString('base64')}`;
+    const before = seen.length;
+    const res = await fetch(`${gatewayUrl}/v1/internal/ping`, { headers: { authorization: basic } });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { code: string }).code).toBe('TOKEN_INVALID');
+    expect((await fetch(`${gatewayUrl}/oidc/me`, { headers: { authorization: basic } })).status).toBe(401);
+    expect(seen.length).toBe(before);
   });
 });

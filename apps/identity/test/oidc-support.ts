@@ -19,7 +19,7 @@ export const SERVICE_SECRET = 'orders-secret-0123456789abcdef0123456789';
 export const TEST_CLIENTS = [
   { client_id: 'shop-web', client_secret: RP_SECRET, client_name: 'Bulwark Shop', redirect_uris: [RP_CALLBACK], post_logout_redirect_uris: [RP_LOGGED_OUT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' },
   { client_id: 'shop-spa', client_name: 'Bulwark SPA', redirect_uris: [RP_CALLBACK], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'none' },
-  // Through the gateway a confidential client sends its secret in the body: the gateway treats any Authorization header as a bearer token to verify.
+  // The same web app with client_secret_post (the gateway's token route passes either method to identity).
   { client_id: 'shop-web-post', client_secret: RP_SECRET, client_name: 'Bulwark Shop', redirect_uris: [RP_CALLBACK], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post' },
   { client_id: 'reports', client_secret: SERVICE_SECRET, client_name: 'reports (service)', redirect_uris: [], grant_types: ['client_credentials'], response_types: [], token_endpoint_auth_method: 'client_secret_post' },
 ];
