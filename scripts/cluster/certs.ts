@@ -69,6 +69,15 @@ export function ensurePki(): boolean {
   return true;
 }
 
+/** The client cert the API server presents to kubelets (logs, exec, port-forward), made on first need. */
+export const kubeletClient = { cert: path.join(pkiDir, 'apiserver-kubelet-client.crt'), key: path.join(pkiDir, 'apiserver-kubelet-client.key'), user: 'kube-apiserver-kubelet-client' };
+
+/** Adds the API server's kubelet client cert to a PKI made before it existed; the real node grants its user kubelet API access. */
+export function ensureKubeletClientCert(): void {
+  if (fs.existsSync(kubeletClient.cert) && fs.existsSync(kubeletClient.key)) return;
+  signed('apiserver-kubelet-client', `/CN=${kubeletClient.user}`, 'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+}
+
 const b64 = (file: string): string => fs.readFileSync(file).toString('base64');
 
 /** A self-contained kubeconfig for one client identity (certs inline, so the file can be copied). */

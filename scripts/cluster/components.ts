@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { ServerStatus } from '../infra/server.ts';
 import { isOurProcess, readPid, startDetached, stopIfOnAnotherPort, stopPid, tcpProbe, waitFor } from '../infra/proc.ts';
 import { binPath, type Binary } from './build.ts';
-import { pki } from './certs.ts';
+import { kubeletClient, pki } from './certs.ts';
 import { clusterSettings } from './settings.ts';
 
 const { host, ports, logDir, runDir, pkiDir } = clusterSettings;
@@ -170,6 +170,9 @@ export const apiserver = detachedComponent({
     `--tls-cert-file=${pki.serverCert}`,
     `--tls-private-key-file=${pki.serverKey}`,
     `--client-ca-file=${pki.caCert}`,
+    // What it presents to a kubelet (the real node's: logs, exec, port-forward); kwok's fake ones ignore it.
+    `--kubelet-client-certificate=${kubeletClient.cert}`,
+    `--kubelet-client-key=${kubeletClient.key}`,
     `--service-account-key-file=${pki.serviceAccountPub}`,
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',

@@ -28,7 +28,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isOurProcess, readPid, waitFor } from '../infra/proc.ts';
 import { binPath, ensureBinaries } from './build.ts';
-import { ensurePki, writeKubeconfigs } from './certs.ts';
+import { ensureKubeletClientCert, ensurePki, writeKubeconfigs } from './certs.ts';
 import { apiserver, components, controllerManager, etcd, kwok, scheduler } from './components.ts';
 import { ensureCrds } from './crds.ts';
 import { kubectl } from './kubectl.ts';
@@ -125,6 +125,7 @@ async function startCluster(crds: boolean): Promise<ClusterHandle> {
   for (const dir of [clusterSettings.logDir, clusterSettings.runDir, clusterSettings.etcdDir]) fs.mkdirSync(dir, { recursive: true });
   // Components still running with certs of a previous PKI would never reach the new API server.
   if (ensurePki()) await stopComponents();
+  ensureKubeletClientCert();
   writeKubeconfigs();
   await etcd.up();
   await apiserver.up();

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { isOurProcess, readPid, run, startDetached, stopPid, waitFor } from '../infra/proc.ts';
 import { ensureRequirements } from '../infra/prereqs.ts';
 import { binPath, ensureNodeBinaries, findGo } from './build.ts';
-import { kubeconfigFor, signed } from './certs.ts';
+import { kubeconfigFor, kubeletClient, signed } from './certs.ts';
 import { kubectl } from './kubectl.ts';
 import { cniConflist, containerdToml, corefile, kubeletYaml, kubeProxyYaml, nodeKubeconfig, nodeSettings, type NodeIdentity } from './node-config.ts';
 import { imageId, podman, podmanStreamed } from './podman.ts';
@@ -199,6 +199,14 @@ metadata: { name: bulwark-real-node }
 roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:node }
 subjects:
   - { apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:node:${s.ip}" }
+---
+# The API server's client cert on the kubelet API (Webhook authorization): logs, exec, port-forward.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: bulwark-apiserver-kubelet-client }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:kubelet-api-admin }
+subjects:
+  - { apiGroup: rbac.authorization.k8s.io, kind: User, name: ${kubeletClient.user} }
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
