@@ -44,6 +44,8 @@ async function main(): Promise<number> {
     }
     case 'down':
       await stopRealNode();
+      // `down --real-node`: only the node (and what it left on the machine); the control plane stays.
+      if (names.includes('--real-node')) return status();
       await stopCluster();
       return status().then(() => 0);
     case 'status':
@@ -76,7 +78,7 @@ async function main(): Promise<number> {
       printLogTails(components.filter((c) => names.length === 0 || names.includes(c.name)));
       return 0;
     default:
-      console.error('usage: npm run cluster -- up [--no-crds] [--real-node]|down|status|crds|tilt|images [name...]|dockerfile <app...>|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');
+      console.error('usage: npm run cluster -- up [--no-crds] [--real-node]|down [--real-node]|status|crds|tilt|images [name...]|dockerfile <app...>|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');
       return 2;
   }
 }
