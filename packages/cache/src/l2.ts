@@ -15,7 +15,12 @@ import { backoffDelay } from '@bulwark/service-kit/backoff';
 import type { Logger } from '@bulwark/service-kit/logging';
 import type { CacheMetrics } from './metrics.ts';
 
-const RELEASE_LEASE = readFileSync(new URL('./lua/release-lease-1.lua', import.meta.url), 'utf8');
+/** Lua scripts by name, run with EVALSHA (loaded on first use and after a NOSCRIPT, e.g. a restarted Redis). */
+const SCRIPTS = {
+  readEntry: readFileSync(new URL('./lua/read-entry-1.lua', import.meta.url), 'utf8'),
+  releaseLease: readFileSync(new URL('./lua/release-lease-1.lua', import.meta.url), 'utf8'),
+};
+type ScriptName = keyof typeof SCRIPTS;
 
 /** What the store keeps per key; `v` is the value, the rest says how to age it. */
 export interface StoredEntry {
@@ -68,7 +73,7 @@ export class RedisTier {
   readonly #channel: string;
   #failures = 0;
   #retryAt = 0;
-  #releaseSha: string | undefined;
+  readonly #shas = new Map<ScriptName, string>();
 
   constructor(options: L2Options) {
     this.#o = options;
@@ -112,11 +117,10 @@ export class RedisTier {
 
   async read(key: string): Promise<ReadEntry | undefined> {
     const k = this.valueKey(key);
-    const result = await this.#guard(() => this.#o.redis.multi().get(k).pttl(k).exec());
+    const result = (await this.#guard(() => this.#run('readEntry', [k]))) as [string, number] | null | undefined;
     if (!result) return undefined;
-    const raw = result[0]?.[1] as string | null;
-    const pttl = result[1]?.[1] as number;
-    if (raw === null || pttl < 0) return undefined;
+    const [raw, pttl] = result;
+    if (pttl < 0) return undefined;
     const entry = JSON.parse(raw) as StoredEntry;
     return { ...entry, freshLeftMs: pttl - Math.max(entry.w, entry.e, 0) };
   }
@@ -163,18 +167,21 @@ export class RedisTier {
   }
 
   async releaseLease(key: string, token: string): Promise<void> {
-    await this.#guard(async () => {
-      const args = [this.#leaseKey(key), token];
-      if (this.#releaseSha) {
-        try {
-          return await this.#o.redis.evalsha(this.#releaseSha, 1, ...args);
-        } catch (err) {
-          if (!String(err).includes('NOSCRIPT')) throw err;
-        }
+    await this.#guard(() => this.#run('releaseLease', [this.#leaseKey(key)], token));
+  }
+
+  async #run(name: ScriptName, keys: string[], ...args: string[]): Promise<unknown> {
+    const sha = this.#shas.get(name);
+    if (sha) {
+      try {
+        return await this.#o.redis.evalsha(sha, keys.length, ...keys, ...args);
+      } catch (err) {
+        if (!String(err).includes('NOSCRIPT')) throw err;
       }
-      this.#releaseSha = (await this.#o.redis.script('LOAD', RELEASE_LEASE)) as string;
-      return this.#o.redis.evalsha(this.#releaseSha, 1, ...args);
-    });
+    }
+    const loaded = (await this.#o.redis.script('LOAD', SCRIPTS[name])) as string;
+    this.#shas.set(name, loaded);
+    return this.#o.redis.evalsha(loaded, keys.length, ...keys, ...args);
   }
 
   async publish(message: Omit<CacheMessage, 'from'>): Promise<boolean> {
