@@ -4,9 +4,8 @@
  * JSON nested past BODY_MAX_DEPTH in a property the schema leaves open.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { PROBLEM } from '@bulwark/test-support';
 import { ADDRESS, call, setupOrders, waitFor, type TestOrders } from './support.ts';
-
-const PROBLEM = 'application/problem+json';
 
 describe('bad input to the orders API', () => {
   let t: TestOrders;

@@ -3,9 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { createOrderRepository } from '../src/store/order-repository.ts';
 import { newSaga } from '../src/saga/checkout-saga.ts';
 import { claimDueSagas, insertSaga, recordDecision } from '../src/store/saga-store.ts';
+import { PROBLEM } from '@bulwark/test-support';
 import { ADDRESS, call, setupOrders, silent, waitFor, type TestOrders } from './support.ts';
-
-const PROBLEM = 'application/problem+json';
 
 describe('order commands and queries over HTTP', () => {
   let t: TestOrders;

@@ -5,6 +5,7 @@ import type { OrderEvent } from '../src/domain/events.ts';
 import { createProjector } from '../src/projections/projector.ts';
 import type { Projection } from '../src/projections/projection.ts';
 import { appendToStream } from '../src/store/event-store.ts';
+import { scrapeValue } from '@bulwark/test-support';
 import { ADDRESS, call, setupOrders, silent, waitFor, type TestOrders } from './support.ts';
 
 /** Records every event it is given, in the order given, into its own table. */
@@ -112,11 +113,7 @@ describe('projections', () => {
   const poison = async (streamId: string, version: number, type: string, data: unknown): Promise<string> =>
     (await t.db.query<{ event_id: string }>('INSERT INTO events (event_id, stream_id, version, type, data) VALUES (gen_random_uuid(), $1, $2, $3, $4) RETURNING event_id::text', [streamId, version, type, JSON.stringify(data)])).rows[0]!.event_id;
 
-  const metric = async (url: string, name: string, projection: string): Promise<number> => {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`projection="${projection}"`));
-    return line ? Number(line.split(' ').at(-1)) : 0;
-  };
+  const metric = (url: string, name: string, projection: string): Promise<number> => scrapeValue(url, name, `projection="${projection}"`);
 
   it('when the log holds events a projection cannot apply, then each is parked and counted, later events still project, and a rebuild reports them instead of failing', async () => {
     const { url } = await t.start();

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { freePorts } from '@bulwark/test-support';
+import { freePorts, kafkaBrokers } from '@bulwark/test-support';
 import { createKafkaInstance, type KafkaInstance } from '../../../scripts/infra/kafka.ts';
 import { createConsumer, createKafka, handle, migrateProcessedEventStore, type EventConsumer } from '@bulwark/events';
 import { KAFKA_EVENTS, orderEventSchemas } from '../src/domain/events.ts';
@@ -12,7 +12,7 @@ import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { compareLsn } from '../src/relay/lsn.ts';
 import { slotStatus } from '../src/relay/replication-setup.ts';
-import { ADDRESS, brokers, call, setupOrders, silent, TEST_TENANT, waitFor, type TestOrders } from './support.ts';
+import { ADDRESS, call, setupOrders, silent, TEST_TENANT, waitFor, type TestOrders } from './support.ts';
 
 interface Seen {
   eventId: string;
@@ -21,12 +21,12 @@ interface Seen {
 }
 
 /** A real consumer of the topic (packages/events): handles each event id once thanks to its processed-event store. */
-async function startConsumer(t: TestOrders, kafkaBrokers = brokers()): Promise<{ seen: Seen[]; registry: Registry; consumer: EventConsumer }> {
+async function startConsumer(t: TestOrders, brokers = kafkaBrokers().join(',')): Promise<{ seen: Seen[]; registry: Registry; consumer: EventConsumer }> {
   await migrateProcessedEventStore({ pool: t.db, schema: t.schema });
   const seen: Seen[] = [];
   const registry = new Registry();
   const consumer = createConsumer({
-    kafka: createKafka({ brokers: kafkaBrokers.split(','), clientId: `orders-test-consumer-${t.id}` }),
+    kafka: createKafka({ brokers: brokers.split(','), clientId: `orders-test-consumer-${t.id}` }),
     group: `g-orders-${t.id}`,
     topics: [t.topic],
     schemas: orderEventSchemas,
@@ -59,7 +59,7 @@ async function duplicates(registry: Registry): Promise<number> {
 
 /** A plain kafkajs reader of the topic's CloudEvents ids: unlike the service consumer it writes nothing to PostgreSQL (no WAL). */
 async function watchTopic(topic: string): Promise<{ ids: Set<string>; stop(): Promise<void> }> {
-  const kafka = new kafkajs.Kafka({ clientId: 'orders-relay-edge', brokers: brokers().split(','), logLevel: kafkajs.logLevel.NOTHING });
+  const kafka = new kafkajs.Kafka({ clientId: 'orders-relay-edge', brokers: kafkaBrokers(), logLevel: kafkajs.logLevel.NOTHING });
   const reader = kafka.consumer({ groupId: `edge-${randomUUID()}`, maxWaitTimeInMs: 100 });
   const ids = new Set<string>();
   await reader.connect();

@@ -7,34 +7,16 @@
  * the admin pool `db` (the owner, who bypasses RLS as a superuser) files the
  * rows it writes under TEST_TENANT too.
  */
-import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
+import { createPool, type DbPool } from '@bulwark/db';
 import { connectAdmin, createKafka } from '@bulwark/events';
 import { loadConfig } from '@bulwark/service-kit';
-import { runtimeDbUrl, sessionDbUrl, tenantCall, TEST_TENANT } from '@bulwark/test-support';
+import { kafkaBrokers, pgUrl, runtimeDbUrl, sessionDbUrl, silent, suffix, tenantCall, TEST_TENANT } from '@bulwark/test-support';
 import { createOrdersApp, type OrdersApp } from '../src/app.ts';
 import { ordersConfigSchema } from '../src/config.ts';
 import { dropReplication } from '../src/relay/replication-setup.ts';
 
-export const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
-
-export function pgUrl(): string {
-  const url = process.env.BULWARK_PG_URL;
-  if (!url) throw new Error('BULWARK_PG_URL is not set: run tests with `npm test` so global setup starts PostgreSQL');
-  return url;
-}
-
-export function brokers(): string {
-  const value = process.env.BULWARK_KAFKA_BROKERS;
-  if (!value) throw new Error('BULWARK_KAFKA_BROKERS is not set: run tests with `npm test` so global setup starts Kafka');
-  return value;
-}
-
-export function suffix(): string {
-  return randomUUID().replaceAll('-', '').slice(0, 10);
-}
 
 export interface BuildOverrides {
   relay?: boolean;
@@ -82,7 +64,7 @@ export async function setupOrders(): Promise<TestOrders> {
       LOG_LEVEL: 'warn',
       DATABASE_URL: runtimeUrl,
       MIGRATION_DATABASE_URL: pgUrl(),
-      KAFKA_BROKERS: relay ? (o.kafkaBrokers ?? brokers()) : undefined,
+      KAFKA_BROKERS: relay ? (o.kafkaBrokers ?? kafkaBrokers().join(',')) : undefined,
       ORDERS_SCHEMA: schema,
       ORDERS_TOPIC: topic,
       ORDERS_TOPIC_PARTITIONS: '3',
@@ -125,7 +107,7 @@ export async function setupOrders(): Promise<TestOrders> {
       await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await db.close();
       if (usedKafka) {
-        const admin = await connectAdmin(createKafka({ brokers: brokers().split(','), clientId: `orders-test-${id}` }));
+        const admin = await connectAdmin(createKafka({ brokers: kafkaBrokers(), clientId: `orders-test-${id}` }));
         const topics = (await admin.listTopics()).filter((t) => t.startsWith(`test.${id}.`));
         if (topics.length > 0) await admin.deleteTopics(topics);
         await admin.disconnect();
@@ -136,6 +118,6 @@ export async function setupOrders(): Promise<TestOrders> {
 
 // The JSON call and the poll are the shared ones (@bulwark/test-support); calls carry TEST_TENANT unless told otherwise.
 export const call = tenantCall(TEST_TENANT);
-export { waitFor, TEST_TENANT, OTHER_TENANT, type Reply } from '@bulwark/test-support';
+export { pgUrl, silent, suffix, waitFor, TEST_TENANT, OTHER_TENANT, type Reply } from '@bulwark/test-support';
 
 export const ADDRESS = { line1: '1 Main St', city: 'Lyon', postalCode: '69001', country: 'FR' };
