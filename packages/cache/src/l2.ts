@@ -15,10 +15,10 @@ import { backoffDelay } from '@bulwark/service-kit/backoff';
 import type { Logger } from '@bulwark/service-kit/logging';
 import type { CacheMetrics } from './metrics.ts';
 
-/** Lua scripts by name, run with EVALSHA (loaded on first use and after a NOSCRIPT, e.g. a restarted Redis). */
+/** Lua scripts by name (read from src/lua from both src and dist), run with EVALSHA, loaded on first use and after a NOSCRIPT (a restarted Redis). */
 const SCRIPTS = {
-  readEntry: readFileSync(new URL('./lua/read-entry-1.lua', import.meta.url), 'utf8'),
-  releaseLease: readFileSync(new URL('./lua/release-lease-1.lua', import.meta.url), 'utf8'),
+  readEntry: readFileSync(new URL('../src/lua/read-entry-1.lua', import.meta.url), 'utf8'),
+  releaseLease: readFileSync(new URL('../src/lua/release-lease-1.lua', import.meta.url), 'utf8'),
 };
 type ScriptName = keyof typeof SCRIPTS;
 
