@@ -84,7 +84,10 @@ export class Cache {
   readonly #beta: number;
   readonly #l1MaxTtlMs: number;
   readonly #leaseTtlMs: number;
+  /** Fills under way (callers of the same key share one). */
   readonly #inflight = new Map<string, Promise<unknown>>();
+  /** Background refreshes under way (nobody awaits them, so they never stand in for a fill). */
+  readonly #refreshing = new Set<string>();
   readonly #fillWaiters = new Map<string, Set<() => void>>();
 
   constructor(options: CacheOptions) {
@@ -279,13 +282,16 @@ export class Cache {
 
   /** Refreshes in the background when serving stale, or early (XFetch) when fresh; one refresh per key at a time. */
   #maybeRefresh(key: string, factory: Factory<unknown>, options: EntryOptions, s: 'fresh' | 'stale', freshLeftMs: number, deltaMs: number): void {
-    if (this.#inflight.has(key)) return;
+    if (this.#inflight.has(key) || this.#refreshing.has(key)) return;
     if (s === 'stale') this.#metrics.stale.inc({ cache: this.name, reason: 'revalidate' });
     else if (!shouldRefreshEarly(freshLeftMs, deltaMs, this.#beta)) return;
     this.#metrics.earlyRefreshes.inc({ cache: this.name, reason: s === 'stale' ? 'stale' : 'early' });
-    this.#singleFlight(key, () => this.#refresh(key, factory, options)).catch((err: unknown) => {
-      this.#log.warn({ err, cache: this.name, key }, 'cache: background refresh failed; the current value stays');
-    });
+    this.#refreshing.add(key);
+    this.#refresh(key, factory, options)
+      .catch((err: unknown) => {
+        this.#log.warn({ err, cache: this.name, key }, 'cache: background refresh failed; the current value stays');
+      })
+      .finally(() => this.#refreshing.delete(key));
   }
 
   async #refresh(key: string, factory: Factory<unknown>, options: EntryOptions): Promise<void> {

@@ -13,7 +13,7 @@ import { Cache, cacheControl, sendCached } from '../src/index.ts';
 
 const prefix = `cachetest-${suffix()}`;
 const redis = new Redis(redisUrl());
-const cache = new Cache({ name: 'http', prefix, redis });
+const cache = new Cache({ name: 'http', prefix, redis, redisTimeoutMs: 2_000 }); // loaded CI box: 100 ms can pass
 const prices = new Map([['p-1', 100]]);
 const policy = { maxAgeSeconds: 60, staleWhileRevalidateSeconds: 30, staleIfErrorSeconds: 600 };
 let server: Server;

@@ -17,7 +17,8 @@ const caches: Cache[] = [];
 async function newCache(options: Partial<CacheOptions> & { redis?: Redis } = {}): Promise<Cache> {
   const redis = options.redis ?? new Redis(redisUrl());
   clients.push(redis);
-  const cache = new Cache({ name: 'stale', prefix, redis, ttlMs: 30, jitter: 0, earlyRefreshBeta: 0, ...options });
+  // A generous Redis timeout: on a loaded machine 100 ms can pass and the cache would (rightly) skip Redis.
+  const cache = new Cache({ name: 'stale', prefix, redis, ttlMs: 30, jitter: 0, earlyRefreshBeta: 0, redisTimeoutMs: 2_000, ...options });
   await cache.start();
   caches.push(cache);
   return cache;
@@ -42,6 +43,27 @@ describe('stale-while-revalidate', () => {
     }, 'the refreshed value to replace the stale one');
     expect(await registryValue(cache.registry, 'cache_stale_served_total', { cache: 'stale', reason: 'revalidate' })).toBeGreaterThanOrEqual(1);
     expect(seen.filter((v) => v !== 1 && v !== 2)).toEqual([]); // never waited for a third fill
+  });
+});
+
+describe('refresh and fill together', () => {
+  it('when a background refresh is still running and the key is deleted, then the next lookup fills and gets a value of its own', async () => {
+    const cache = await newCache({ staleWhileRevalidateMs: 60_000, leaseTtlMs: 200 });
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((r) => (release = r));
+    let refreshes = 0;
+    await cache.get('busy', async () => 'first');
+    await waitFor(async () => {
+      await cache.get('busy', async () => {
+        refreshes++;
+        await slow;
+        return 'refreshed';
+      });
+      return refreshes === 1;
+    }, 'a background refresh to start');
+    await cache.delete('busy');
+    expect(await cache.get('busy', async () => 'filled')).toBe('filled');
+    release();
   });
 });
 
