@@ -247,25 +247,30 @@ function readImported(): Record<string, string> {
   }
 }
 
-/** Copies podman images into containerd's k8s.io namespace, skipping those already there at the same id. */
+/**
+ * Copies podman images into containerd's k8s.io namespace, skipping those already there at the
+ * same id. One multi-image docker archive for all of them: the layers they share (the base, npm)
+ * are written and unpacked once.
+ */
 export function importImages(refs: string[]): void {
   const imported = readImported();
   const present = new Set(ctr(['images', 'ls', '-q']).split('\n').filter(Boolean));
-  for (const ref of refs) {
+  const todo = refs.map((ref) => {
     const id = imageId(ref);
     if (!id) throw new Error(`no image ${ref} in podman: npm run cluster -- images`);
-    if (imported[ref] === id && present.has(ref)) continue;
-    const started = Date.now();
-    const archive = path.join(s.dir, 'import.tar');
-    fs.rmSync(archive, { force: true });
-    podman(['save', '--format', 'oci-archive', '-o', archive, ref]);
-    // podman writes the full reference as the index's ref.name, which ctr takes as the image name.
-    ctr(['images', 'import', archive]);
-    fs.rmSync(archive, { force: true });
-    imported[ref] = id;
-    fs.writeFileSync(importedStamp, JSON.stringify(imported, null, 2));
-    process.stderr.write(`node: imported ${ref} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  }
+    return { ref, id };
+  }).filter(({ ref, id }) => imported[ref] !== id || !present.has(ref));
+  if (todo.length === 0) return;
+  const started = Date.now();
+  const archive = path.join(s.dir, 'import.tar');
+  fs.rmSync(archive, { force: true });
+  // The archive's RepoTags carry the full references, which ctr takes as the image names.
+  podman(['save', '--multi-image-archive', '--format', 'docker-archive', '-o', archive, ...todo.map((t) => t.ref)]);
+  ctr(['images', 'import', archive]);
+  fs.rmSync(archive, { force: true });
+  for (const { ref, id } of todo) imported[ref] = id;
+  fs.writeFileSync(importedStamp, JSON.stringify(imported, null, 2));
+  process.stderr.write(`node: imported ${todo.map((t) => t.ref).join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
 /** The node's processes for `npm run cluster -- status` (empty when no real node was ever started here). */
