@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SIGNATURE_HEADER, signatureHeader } from '@bulwark/webhook-signature';
+import { PROBLEM } from '@bulwark/test-support';
 import { call, PROVIDER_SECRET, setupNotifications, type TestNotifications } from './support.ts';
 
-const PROBLEM = 'application/problem+json';
 const deep = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
 describe('bad input to the notifications API', () => {

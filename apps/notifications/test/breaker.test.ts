@@ -9,7 +9,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { randomUUID } from 'node:crypto';
 import { idempotentJobId } from '@bulwark/jobs';
 import { deliveryKey } from '../src/domain/dispatcher.ts';
-import { call, metricValue, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
+import { scrapeValue } from '@bulwark/test-support';
+import { call, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
 
 let t: TestNotifications;
 let receiver: Receiver;
@@ -48,7 +49,7 @@ describe('endpoint breaker', () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await call(url, 'POST', `/v1/tenants/${tn}/events`, { id: `brk-${i}`, type: 'order.confirmed', data: { i } })).body.deliveries[0].id);
 
-    await waitFor(async () => (await metricValue(url, ...HELD)) >= 5, 'retries held by the open breaker');
+    await waitFor(async () => (await scrapeValue(url, ...HELD)) >= 5, 'retries held by the open breaker');
     up = true;
     const sentBeforeUp = receiver.at(path).length;
     await waitFor(() => receiver.at(path).length === sentBeforeUp + 1, 'the half-open probe');
@@ -81,7 +82,7 @@ describe('endpoint breaker', () => {
     const afterUp = receiver.at(path).slice(sentBeforeUp);
     expect(afterUp).toHaveLength(ids.length); // one request per delivery after recovery: no failed attempt, no duplicate
     expect(new Set(afterUp.map((r) => r.eventId)).size).toBe(ids.length);
-    expect(await metricValue(url, 'notifications_webhook_released_total')).toBeGreaterThanOrEqual(1);
+    expect(await scrapeValue(url, 'notifications_webhook_released_total')).toBeGreaterThanOrEqual(1);
     const probeEvent = afterUp[0]!.eventId;
     expect(probeEvent).toBe(probeEventId);
     let probeAt = '';

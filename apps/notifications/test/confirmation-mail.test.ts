@@ -8,45 +8,25 @@
  * confirmed again under another event id.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { SMTPServer } from 'smtp-server';
 import { connectAdmin, createKafka, createProducer, type EventProducer } from '@bulwark/events';
 import { startWithIssuer } from '../../identity/test/oidc-support.ts';
 import { setupIdentity, verifiedAccount, type TestIdentity } from '../../identity/test/support.ts';
 import { KAFKA_EVENTS, orderEventSchemas } from '../../orders/src/domain/events.ts';
-import { env, metricValue, setupNotifications, silent, waitFor, type TestNotifications } from './support.ts';
+import { kafkaBrokers, scrapeValue, type SmtpCapture, startSmtpCapture } from '@bulwark/test-support';
+import { setupNotifications, silent, waitFor, type TestNotifications } from './support.ts';
 
 const CLIENT_SECRET = 'notifications-secret-0123456789abcdef01234';
 
-interface Mail {
-  to: string[];
-  raw: string;
-}
-
-let smtp: SMTPServer;
-const mails: Mail[] = [];
+let smtp: SmtpCapture;
 let identity: TestIdentity;
 let identityUrl: string;
 let t: TestNotifications;
 let producer: EventProducer | undefined;
-const kafka = () => createKafka({ brokers: env('BULWARK_KAFKA_BROKERS').split(','), clientId: `notifications-test-${t.id}`, log: silent });
+const kafka = () => createKafka({ brokers: kafkaBrokers(), clientId: `notifications-test-${t.id}`, log: silent });
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+  smtp = await startSmtpCapture();
   identity = await setupIdentity();
   ({ url: identityUrl } = await startWithIssuer(identity, { OIDC_SERVICE_CLIENTS: `notifications=${CLIENT_SECRET}` }));
   t = await setupNotifications();
@@ -55,7 +35,7 @@ afterAll(async () => {
   await producer?.close();
   await t.cleanup();
   await identity.cleanup();
-  await new Promise<void>((r) => smtp.close(() => r()));
+  await smtp.close();
   const admin = await connectAdmin(kafka());
   const topics = (await admin.listTopics()).filter((name) => name.startsWith(`test.${t.id}.`));
   if (topics.length > 0) await admin.deleteTopics(topics);
@@ -71,13 +51,13 @@ describe('order confirmation mail', () => {
     const orders = `test.${t.id}.orders`;
     const { url } = await t.startApp({
       EVENTS_ENABLED: 'true',
-      KAFKA_BROKERS: env('BULWARK_KAFKA_BROKERS'),
+      KAFKA_BROKERS: kafkaBrokers().join(','),
       EVENTS_TOPICS: orders,
       EVENTS_GROUP: `g-notifications-${t.id}`,
       EVENTS_TENANT: `platform-${t.id}`,
       IDENTITY_URL: identityUrl,
       IDENTITY_CLIENT_SECRET: CLIENT_SECRET,
-      SMTP_PORT: String((smtp.server.address() as AddressInfo).port),
+      SMTP_PORT: String(smtp.port),
       SMTP_IGNORE_TLS: 'true',
     });
     producer = createProducer({ kafka: kafka(), schemas: orderEventSchemas, source: '/bulwark/orders', registry: new Registry(), log: silent });
@@ -90,11 +70,11 @@ describe('order confirmation mail', () => {
     // A sentinel on the same partition, handled after all three: once its mail is out, theirs would be too.
     const sentinelOrder = `o-${t.id}-sentinel`;
     await producer.publish(orders, KAFKA_EVENTS.OrderConfirmed, { orderId: sentinelOrder, version: 6, sagaId: 's-2', customerId: account.id }, { key: orderId });
-    await waitFor(() => mails.some((m) => subjectOf(m.raw) === `Order ${sentinelOrder} confirmed`), 'the sentinel order confirmation mail', 60_000);
+    await waitFor(() => smtp.mails.some((m) => subjectOf(m.raw) === `Order ${sentinelOrder} confirmed`), 'the sentinel order confirmation mail', 60_000);
     const sent = async () => (await t.db.query(`SELECT 1 FROM messages WHERE template = 'order-confirmed' AND status = 'sent'`)).rowCount;
     await waitFor(async () => (await sent()) === 2, 'both messages marked sent');
 
-    const forOrder = mails.filter((m) => subjectOf(m.raw) === `Order ${orderId} confirmed`);
+    const forOrder = smtp.mails.filter((m) => subjectOf(m.raw) === `Order ${orderId} confirmed`);
     expect(forOrder).toHaveLength(1);
     expect(forOrder[0]!.to).toEqual([email]);
     expect(forOrder[0]!.raw).toContain(orderId);
@@ -105,9 +85,9 @@ describe('order confirmation mail', () => {
       { tenant_id: account.tenant_id, recipient: email, status: 'sent', source_event_id: confirmed.id, idempotency_key: `order-confirmed:${orderId}` },
       expect.objectContaining({ tenant_id: account.tenant_id, recipient: email, status: 'sent', idempotency_key: `order-confirmed:${sentinelOrder}` }),
     ]);
-    expect(await metricValue(url, 'notifications_confirmation_mails_total', 'outcome="queued"')).toBe(2);
-    expect(await metricValue(url, 'notifications_confirmation_mails_total', 'outcome="duplicate"')).toBe(1);
+    expect(await scrapeValue(url, 'notifications_confirmation_mails_total', 'outcome="queued"')).toBe(2);
+    expect(await scrapeValue(url, 'notifications_confirmation_mails_total', 'outcome="duplicate"')).toBe(1);
     // One token for all of it (cached), fetched from identity with the client credentials.
-    expect(await metricValue(url, 'notifications_service_tokens_total', 'outcome="ok"')).toBe(1);
+    expect(await scrapeValue(url, 'notifications_service_tokens_total', 'outcome="ok"')).toBe(1);
   }, 120_000);
 });

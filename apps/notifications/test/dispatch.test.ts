@@ -10,7 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { idempotentJobId } from '@bulwark/jobs';
 import { deliveryKey } from '../src/domain/dispatcher.ts';
 import { claimDeliveriesSql } from '../src/store/deliveries-store.ts';
-import { call, metricValue as metric, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
+import { scrapeValue } from '@bulwark/test-support';
+import { call, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
 
 let t: TestNotifications;
 let receiver: Receiver;
@@ -60,8 +61,8 @@ describe('reconciliation of delivery rows with the queue', () => {
     // The runbook's query for dead deliveries finds it, and replay sends it.
     const listed = (await call(url, 'GET', `/v1/tenants/${tn}/deliveries?status=dead`)).body;
     expect(listed.deliveries.map((d: { id: string }) => d.id)).toEqual([poisoned]);
-    expect(await metric(url, 'notifications_dispatch_reconciled_total', 'repair="job-created"')).toBe(1);
-    expect(await metric(url, 'notifications_dispatch_reconciled_total', 'repair="marked-dead"')).toBe(1);
+    expect(await scrapeValue(url, 'notifications_dispatch_reconciled_total', 'repair="job-created"')).toBe(1);
+    expect(await scrapeValue(url, 'notifications_dispatch_reconciled_total', 'repair="marked-dead"')).toBe(1);
     const replay = await call(url, 'POST', `/v1/tenants/${tn}/deliveries/${poisoned}/replay`);
     expect(replay.status).toBe(202);
     await waitFor(() => receiver.at(path).filter((r) => r.eventId === 'evt-poisoned').length === 1, 'the replay delivered');

@@ -10,12 +10,13 @@ import { connectAdmin, createKafka, createProducer, type EventProducer } from '@
 import { verifySignature } from '@bulwark/webhook-signature';
 import { KAFKA_EVENTS, orderEventSchemas } from '../../orders/src/domain/events.ts';
 import { PAYMENT_EVENTS, paymentEventSchemas } from '../../payments/src/domain/payment-events.ts';
-import { call, env, Receiver, setupNotifications, silent, waitFor, type TestNotifications } from './support.ts';
+import { kafkaBrokers } from '@bulwark/test-support';
+import { call, Receiver, setupNotifications, silent, waitFor, type TestNotifications } from './support.ts';
 
 let t: TestNotifications;
 let receiver: Receiver;
 let producers: EventProducer[] = [];
-const kafka = () => createKafka({ brokers: env('BULWARK_KAFKA_BROKERS').split(','), clientId: `notifications-test-${t.id}`, log: silent });
+const kafka = () => createKafka({ brokers: kafkaBrokers(), clientId: `notifications-test-${t.id}`, log: silent });
 
 beforeEach(async () => {
   t = await setupNotifications();
@@ -37,7 +38,7 @@ describe('domain events', () => {
     const orders = `test.${t.id}.orders`;
     const payments = `test.${t.id}.payments`;
     const tenant = `platform-${t.id}`;
-    const { url } = await t.startApp({ EVENTS_ENABLED: 'true', KAFKA_BROKERS: env('BULWARK_KAFKA_BROKERS'), EVENTS_TOPICS: `${orders},${payments}`, EVENTS_GROUP: `g-notifications-${t.id}`, EVENTS_TENANT: tenant });
+    const { url } = await t.startApp({ EVENTS_ENABLED: 'true', KAFKA_BROKERS: kafkaBrokers().join(','), EVENTS_TOPICS: `${orders},${payments}`, EVENTS_GROUP: `g-notifications-${t.id}`, EVENTS_TENANT: tenant });
     const all = `/all-${randomUUID()}`;
     const onlyPayments = `/payments-${randomUUID()}`;
     const secrets = new Map<string, string>();
@@ -81,7 +82,7 @@ describe('domain events', () => {
   it('when the service process (main.ts) consumes a domain event and then gets SIGTERM, then the notification is delivered and it exits 0', async () => {
     const orders = `test.${t.id}.orders`;
     const tenant = `platform-${t.id}`;
-    const child = await t.spawnApp({ EVENTS_ENABLED: 'true', KAFKA_BROKERS: env('BULWARK_KAFKA_BROKERS'), EVENTS_TOPICS: orders, EVENTS_GROUP: `g-notifications-${t.id}`, EVENTS_TENANT: tenant, SHUTDOWN_DELAY_MS: '0' });
+    const child = await t.spawnApp({ EVENTS_ENABLED: 'true', KAFKA_BROKERS: kafkaBrokers().join(','), EVENTS_TOPICS: orders, EVENTS_GROUP: `g-notifications-${t.id}`, EVENTS_TENANT: tenant, SHUTDOWN_DELAY_MS: '0' });
     const path = `/main-${randomUUID()}`;
     expect((await call(child.url, 'POST', `/v1/tenants/${tenant}/endpoints`, { url: `${receiver.url}${path}`, eventTypes: ['order.confirmed'] })).status).toBe(201);
     const producer = createProducer({ kafka: kafka(), schemas: orderEventSchemas, source: '/bulwark/orders', registry: new Registry(), log: silent });

@@ -10,7 +10,8 @@ import { getQueueDepth, JobQueue, listDeadLetters } from '@bulwark/jobs';
 import { loadConfig } from '@bulwark/service-kit';
 import { webhookQueueDefinition } from '../src/app.ts';
 import { notificationsConfigSchema } from '../src/config.ts';
-import { call, env, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
+import { redisUrl } from '@bulwark/test-support';
+import { call, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
 
 let t: TestNotifications;
 let receiver: Receiver;
@@ -36,7 +37,7 @@ const CRASH_ENV = { WORKER_LOCK_MS: '1500', WORKER_STALLED_INTERVAL_MS: '500', D
 
 function openQueue(): JobQueue {
   const config = loadConfig(notificationsConfigSchema, t.env());
-  queue = new JobQueue(webhookQueueDefinition(config), { connection: { url: env('BULWARK_REDIS_URL'), maxRetriesPerRequest: null }, prefix: t.prefix });
+  queue = new JobQueue(webhookQueueDefinition(config), { connection: { url: redisUrl(), maxRetriesPerRequest: null }, prefix: t.prefix });
   return queue;
 }
 

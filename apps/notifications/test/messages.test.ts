@@ -1,54 +1,28 @@
 /**
- * Email through a real local SMTP server (smtp-server, started here) and SMS
+ * Email through a real local SMTP server (test-support's SMTP capture) and SMS
  * through the simulator: templates per locale with escaping, missing
  * variables as 422, tracking states, signed provider webhooks feeding the
  * suppression list, permanent SMTP rejections, per-provider rate limits.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { listDeadLetters } from '@bulwark/jobs';
 import { SIGNATURE_HEADER, signatureHeader } from '@bulwark/webhook-signature';
 import type { NotificationsApp } from '../src/app.ts';
 import { createSmsSimulator } from '../src/providers/sms-simulator.ts';
 import { createSmtpProvider } from '../src/providers/smtp-provider.ts';
-import { freePort } from '@bulwark/test-support';
+import { freePort, startSmtpCapture, type SmtpCapture } from '@bulwark/test-support';
 import { call, PROVIDER_SECRET, setupNotifications, waitFor, type TestNotifications } from './support.ts';
 
-interface Mail {
-  from: string;
-  to: string[];
-  raw: string;
-}
-
-let smtp: SMTPServer;
+let smtp: SmtpCapture;
 let smtpPort: number;
-const mails: Mail[] = [];
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      if (address.address.startsWith('nobody@')) return callback(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
-      callback();
-    },
-    onData(stream, session, callback) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-      stream.on('end', () => {
-        mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-  smtpPort = (smtp.server.address() as AddressInfo).port;
+  smtp = await startSmtpCapture({ refuse: (address) => address.startsWith('nobody@') });
+  smtpPort = smtp.port;
 });
 afterAll(async () => {
-  await new Promise<void>((r) => smtp.close(() => r()));
+  await smtp.close();
 });
 
 let t: TestNotifications;
@@ -81,7 +55,7 @@ describe('email', () => {
     expect(r.status).toBe(202);
     expect(r.body).toMatchObject({ status: 'queued', recipient: to, subject: 'Bestellung o-42 bestätigt', provider: 'smtp' });
     await untilStatus(r.body.id, 'sent');
-    const mail = mails.find((m) => m.to.includes(to))!;
+    const mail = smtp.mails.find((m) => m.to.includes(to))!;
     expect(mail.raw).toContain('&lt;Kim &amp; Co&gt;');
     expect(mail.raw).not.toContain('<Kim & Co>');
     const sent = await message(r.body.id);
@@ -138,7 +112,7 @@ describe('email', () => {
     expect(reused.status).toBe(422);
     expect(reused.body.type).toMatch(/notifications-idempotency-key-reused$/);
     await untilStatus(first.body.id, 'sent');
-    expect(mails.filter((m) => m.to.includes('b@example.com'))).toHaveLength(1);
+    expect(smtp.mails.filter((m) => m.to.includes('b@example.com'))).toHaveLength(1);
   });
 
   it('when the SMTP server rejects the recipient with 550, then the message fails at once, the recipient is suppressed and the job is dead-lettered', async () => {

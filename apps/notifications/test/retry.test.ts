@@ -8,9 +8,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { JobQueue, JobWorker, listDeadLetters } from '@bulwark/jobs';
+import { redisUrl } from '@bulwark/test-support';
 import { deliver, type DeliveryResult } from '../src/index.ts';
 
-const connection = { url: process.env.BULWARK_REDIS_URL!, maxRetriesPerRequest: null };
+const connection = { url: redisUrl(), maxRetriesPerRequest: null };
 const prefix = `notif-test-${randomUUID().slice(0, 8)}`;
 
 let server: http.Server;

@@ -9,11 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { connectAdmin, createKafka, createProducer } from '@bulwark/events';
 import { KAFKA_EVENTS, orderEventSchemas } from '../../orders/src/domain/events.ts';
-import { call, env, Receiver, setupNotifications, silent, waitFor, type Service, type TestNotifications } from './support.ts';
+import { kafkaBrokers } from '@bulwark/test-support';
+import { call, Receiver, setupNotifications, silent, waitFor, type Service, type TestNotifications } from './support.ts';
 
 let t: TestNotifications;
 let receiver: Receiver;
-const kafka = () => createKafka({ brokers: env('BULWARK_KAFKA_BROKERS').split(','), clientId: `notifications-test-${t.id}`, log: silent });
+const kafka = () => createKafka({ brokers: kafkaBrokers(), clientId: `notifications-test-${t.id}`, log: silent });
 
 beforeEach(async () => {
   t = await setupNotifications();
@@ -38,7 +39,7 @@ describe('start after a crash', () => {
   it('when the process is killed with -9 and started again, then it is ready while its Kafka consumer still waits for the dead member to leave the group, and the consumer joins and consumes afterwards', async () => {
     const orders = `test.${t.id}.orders`;
     const tenant = `platform-${t.id}`;
-    const extra = { EVENTS_ENABLED: 'true', KAFKA_BROKERS: env('BULWARK_KAFKA_BROKERS'), EVENTS_TOPICS: orders, EVENTS_GROUP: `g-notifications-${t.id}`, EVENTS_TENANT: tenant };
+    const extra = { EVENTS_ENABLED: 'true', KAFKA_BROKERS: kafkaBrokers().join(','), EVENTS_TOPICS: orders, EVENTS_GROUP: `g-notifications-${t.id}`, EVENTS_TENANT: tenant };
     const first = await t.spawnApp(extra);
     await waitFor(async () => (await consumerRunning(first)) === 1, 'the first consumer to join', 60_000);
     await first.kill('SIGKILL');

@@ -6,36 +6,23 @@
  * migrates as the owner; the admin pool `db` is the owner (a superuser: it
  * sees and writes every tenant's rows).
  */
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
+import { createPool, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
-import { runtimeDbUrl, startService, type Service } from '@bulwark/test-support';
+import { deletePrefix, pgUrl, redisUrl, runtimeDbUrl, silent, startService, suffix, type Service } from '@bulwark/test-support';
 import { SIGNATURE_HEADER } from '@bulwark/webhook-signature';
 import { createNotificationsApp, type NotificationsApp, type NotificationsAppOptions } from '../src/app.ts';
 import { notificationsConfigSchema } from '../src/config.ts';
 
-export { call, waitFor, type Reply, type Service } from '@bulwark/test-support';
+export { call, silent, waitFor, type Reply, type Service } from '@bulwark/test-support';
 
-export const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 export const PROVIDER_SECRET = 'provider_secret_0123456789abcdef';
-
-export function env(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run tests with \`npm test\` so global setup starts the infrastructure`);
-  return value;
-}
-
-export function suffix(): string {
-  return randomUUID().replaceAll('-', '').slice(0, 10);
-}
 
 export interface Received {
   path: string;
@@ -123,8 +110,8 @@ export async function setupNotifications(): Promise<TestNotifications> {
   const id = suffix();
   const schema = `notifications_${id}`;
   const prefix = `notif-${id}`;
-  const db = createPool({ connectionString: env('BULWARK_PG_URL'), name: `notifications_test_${id}`, max: 5, registry: new Registry(), log: silent, searchPath: [schema] });
-  const runtimeUrl = await runtimeDbUrl(env('BULWARK_PG_URL'));
+  const db = createPool({ connectionString: pgUrl(), name: `notifications_test_${id}`, max: 5, registry: new Registry(), log: silent, searchPath: [schema] });
+  const runtimeUrl = await runtimeDbUrl(pgUrl());
   const apps: NotificationsApp[] = [];
   const children: Service[] = [];
   const baseEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
@@ -132,9 +119,9 @@ export async function setupNotifications(): Promise<TestNotifications> {
     PORT: '0',
     LOG_LEVEL: 'warn',
     DATABASE_URL: runtimeUrl,
-    MIGRATION_DATABASE_URL: env('BULWARK_PG_URL'),
+    MIGRATION_DATABASE_URL: pgUrl(),
     NOTIFICATIONS_SCHEMA: schema,
-    REDIS_URL: env('BULWARK_REDIS_URL'),
+    REDIS_URL: redisUrl(),
     JOBS_PREFIX: prefix,
     SSRF_ALLOW_LOOPBACK: 'true',
     EVENTS_ENABLED: 'false',
@@ -166,24 +153,7 @@ export async function setupNotifications(): Promise<TestNotifications> {
       for (const c of children) await c.kill('SIGKILL');
       await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
       await db.close();
-      const redis = new Redis(env('BULWARK_REDIS_URL'));
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await redis.del(...keys);
-        } while (cursor !== '0');
-      } finally {
-        redis.disconnect();
-      }
+      await deletePrefix(redisUrl(), `${prefix}:`);
     },
   };
-}
-
-/** A sample of the service's /metrics (the first series of `name` whose labels contain `labels`); 0 when absent. */
-export async function metricValue(url: string, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && l.includes(labels));
-  return line ? Number(line.split(' ').at(-1)) : 0;
 }

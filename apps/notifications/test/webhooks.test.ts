@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { QueueEvents } from 'bullmq';
 import { listDeadLetters } from '@bulwark/jobs';
 import { verifySignature } from '@bulwark/webhook-signature';
-import { call, env, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
+import { redisUrl, scrapeValue } from '@bulwark/test-support';
+import { call, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
 
 let t: TestNotifications;
 let receiver: Receiver;
@@ -32,16 +33,10 @@ async function register(url: string, tenantId: string, path: string, extra: Reco
   return { id: r.body.endpoint.id, secret: r.body.secret };
 }
 
-async function metric(url: string, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
-
 describe('webhook delivery', () => {
   it('when a receiver fails 5 times then succeeds, then it gets exactly one successful delivery, every attempt is logged, and each retry waited in the delayed set', async () => {
     const { app, url } = await t.startApp({ WEBHOOK_MAX_ATTEMPTS: '10' });
-    const events = new QueueEvents('notifications-webhooks', { connection: { url: env('BULWARK_REDIS_URL') }, prefix: t.prefix });
+    const events = new QueueEvents('notifications-webhooks', { connection: { url: redisUrl() }, prefix: t.prefix });
     await events.waitUntilReady();
     let delayed = 0;
     events.on('delayed', () => delayed++);
@@ -70,8 +65,8 @@ describe('webhook delivery', () => {
     await waitFor(() => delayed >= 5, 'five delayed retries');
     expect(delayed).toBe(5); // each failure went through the backoff (delayed set), none retried at once
     expect(await listDeadLetters(app.webhookQueue)).toHaveLength(0);
-    expect(await metric(url, 'notifications_webhook_attempts_total', 'outcome="succeeded"')).toBe(1);
-    expect(await metric(url, 'notifications_webhook_attempts_total', 'outcome="failed"')).toBe(5);
+    expect(await scrapeValue(url, 'notifications_webhook_attempts_total', 'outcome="succeeded"')).toBe(1);
+    expect(await scrapeValue(url, 'notifications_webhook_attempts_total', 'outcome="failed"')).toBe(5);
     // Nothing after the success: a test event sent now arrives after anything still on its way would have.
     const endpointId = d.endpointId as string;
     expect((await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpointId}/test`, {})).status).toBe(202);
@@ -102,7 +97,7 @@ describe('webhook delivery', () => {
     expect(d).toMatchObject({ status: 'dead', attempts: 3 });
     await waitFor(() => receiver.at(ops).length === 1, 'the notice');
     expect(JSON.parse(receiver.at(ops)[0]!.body)).toMatchObject({ type: 'bulwark.endpoint.disabled', data: { endpointId: endpoint.id, consecutiveFailures: 3 } });
-    expect(await metric(url, 'notifications_endpoint_health_events_total', 'event="disabled"')).toBe(1);
+    expect(await scrapeValue(url, 'notifications_endpoint_health_events_total', 'event="disabled"')).toBe(1);
     // Nothing more is sent to a disabled endpoint; a new event does not even create a delivery.
     const later = await call(url, 'POST', `/v1/tenants/${tn}/events`, { type: 'order.confirmed', data: {} });
     expect(later.body.deliveries).toHaveLength(0);
@@ -135,8 +130,8 @@ describe('webhook delivery', () => {
     const endpoint = await register(url, tn, path);
     const published = await call(url, 'POST', `/v1/tenants/${tn}/events`, { type: 'order.confirmed', data: {} });
     await waitFor(async () => (await call(url, 'GET', `/v1/tenants/${tn}/deliveries/${published.body.deliveries[0].id}`)).body.status === 'succeeded', 'the delivery');
-    expect(await metric(url, 'notifications_endpoint_health_events_total', 'event="breaker-opened"')).toBe(1);
-    expect(await metric(url, 'notifications_endpoint_health_events_total', 'event="recovered"')).toBe(1);
+    expect(await scrapeValue(url, 'notifications_endpoint_health_events_total', 'event="breaker-opened"')).toBe(1);
+    expect(await scrapeValue(url, 'notifications_endpoint_health_events_total', 'event="recovered"')).toBe(1);
     expect(receiver.at(path)).toHaveLength(3);
     expect((await call(url, 'GET', `/v1/tenants/${tn}/endpoints/${endpoint.id}`)).body).toMatchObject({ status: 'active', consecutiveFailures: 0, breakerOpenUntil: null });
   });
