@@ -206,7 +206,7 @@ export class Cache {
       if (s === 'fresh' || s === 'stale') {
         this.#metrics.hits.inc({ cache: this.name, tier: 'l2' });
         this.#setL1(key, remote.v, remote.freshLeftMs, remote);
-        this.#maybeRefresh(key, factory, options, s, remote.freshLeftMs, remote.d);
+        this.#maybeRefresh(key, factory, options, s, remote.freshLeftMs, remote.d, true);
         return remote.v;
       }
       if (s === 'error-only') fallback = { value: remote.v };
@@ -281,8 +281,9 @@ export class Cache {
   }
 
   /** Refreshes in the background when serving stale, or early (XFetch) when fresh; one refresh per key at a time. */
-  #maybeRefresh(key: string, factory: Factory<unknown>, options: EntryOptions, s: 'fresh' | 'stale', freshLeftMs: number, deltaMs: number): void {
-    if (this.#inflight.has(key) || this.#refreshing.has(key)) return;
+  #maybeRefresh(key: string, factory: Factory<unknown>, options: EntryOptions, s: 'fresh' | 'stale', freshLeftMs: number, deltaMs: number, withinLookup = false): void {
+    // withinLookup: called from the lookup that is itself the key's in-flight entry, which ends with this answer
+    if ((!withinLookup && this.#inflight.has(key)) || this.#refreshing.has(key)) return;
     if (s === 'stale') this.#metrics.stale.inc({ cache: this.name, reason: 'revalidate' });
     else if (!shouldRefreshEarly(freshLeftMs, deltaMs, this.#beta)) return;
     this.#metrics.earlyRefreshes.inc({ cache: this.name, reason: s === 'stale' ? 'stale' : 'early' });

@@ -46,6 +46,19 @@ describe('stale-while-revalidate', () => {
   });
 });
 
+describe('stale in L2', () => {
+  it('when another instance finds the entry stale in Redis, then it serves it and refreshes it in the background', async () => {
+    const a = await newCache({ staleWhileRevalidateMs: 60_000 });
+    const b = await newCache({ staleWhileRevalidateMs: 60_000 });
+    await a.get('l2-stale', async () => 'old');
+    const raw = clients[0]!;
+    await waitFor(async () => (await raw.pttl(`${prefix}:v:l2-stale`)) < 60_000, 'the entry in Redis to be past freshness');
+    expect(await b.get('l2-stale', async () => 'new')).toBe('old');
+    expect(await registryValue(b.registry, 'cache_stale_served_total', { cache: 'stale', reason: 'revalidate' })).toBe(1);
+    await waitFor(async () => (await b.get('l2-stale', async () => 'newer')) === 'new', 'b to serve the refreshed value');
+  });
+});
+
 describe('refresh and fill together', () => {
   it('when a background refresh is still running and the key is deleted, then the next lookup fills and gets a value of its own', async () => {
     const cache = await newCache({ staleWhileRevalidateMs: 60_000, leaseTtlMs: 200 });
