@@ -7,9 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { SIGNATURE_HEADER, signatureHeader } from '@bulwark/webhook-signature';
+import { PROBLEM } from '@bulwark/test-support';
 import { call, pspState, SECRET_OLD, setupPayments, type TestPayments } from './support.ts';
-
-const PROBLEM = 'application/problem+json';
 
 describe('bad input to the payments API', () => {
   let t: TestPayments;

@@ -2,14 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { connectAdmin, createConsumer, createKafka, handle, migrateProcessedEventStore, type EventConsumer } from '@bulwark/events';
+import { kafkaBrokers } from '@bulwark/test-support';
 import { PAYMENT_EVENTS, paymentEventSchemas } from '../src/domain/payment-events.ts';
 import { call, pspState, setKnobs, setupPayments, silent, waitFor, webhooksSettled, type TestPayments } from './support.ts';
-
-function brokers(): string {
-  const value = process.env.BULWARK_KAFKA_BROKERS;
-  if (!value) throw new Error('BULWARK_KAFKA_BROKERS is not set: run tests with `npm test` so global setup starts Kafka');
-  return value;
-}
 
 let t: TestPayments;
 let consumer: EventConsumer | undefined;
@@ -23,7 +18,7 @@ afterEach(async () => {
   await consumer?.stop();
   consumer = undefined;
   await t.cleanup();
-  const admin = await connectAdmin(createKafka({ brokers: brokers().split(','), clientId: `payments-test-${t.id}` }));
+  const admin = await connectAdmin(createKafka({ brokers: kafkaBrokers(), clientId: `payments-test-${t.id}` }));
   const topics = (await admin.listTopics()).filter((name) => name.startsWith(`test.${t.id}.`));
   if (topics.length > 0) await admin.deleteTopics(topics);
   await admin.disconnect();
@@ -32,7 +27,7 @@ afterEach(async () => {
 describe('payment events', () => {
   it('when payments are authorized, declined, captured, refunded and voided with duplicated webhooks, then Kafka gets one event per PSP transition with the order as key', async () => {
     const psp = (await t.startPsp()).url;
-    const { url } = await t.startApp({ EVENTS_ENABLED: 'true', KAFKA_BROKERS: brokers(), PAYMENTS_TOPIC: topic, PAYMENTS_TOPIC_PARTITIONS: '2', OUTBOX_POLL_MS: '20' });
+    const { url } = await t.startApp({ EVENTS_ENABLED: 'true', KAFKA_BROKERS: kafkaBrokers().join(','), PAYMENTS_TOPIC: topic, PAYMENTS_TOPIC_PARTITIONS: '2', OUTBOX_POLL_MS: '20' });
     await setKnobs(psp, { duplicateWebhookRate: 1 });
     const key = () => ({ 'idempotency-key': randomUUID() });
     const orderId = `o-${randomUUID()}`;
@@ -49,7 +44,7 @@ describe('payment events', () => {
     await migrateProcessedEventStore({ pool: t.db, schema: t.schema });
     const seen: { id: string; type: string; paymentId: string; version: number; amount: number; subject: string | undefined }[] = [];
     consumer = createConsumer({
-      kafka: createKafka({ brokers: brokers().split(','), clientId: `payments-test-consumer-${t.id}` }),
+      kafka: createKafka({ brokers: kafkaBrokers(), clientId: `payments-test-consumer-${t.id}` }),
       group: `g-payments-${t.id}`,
       topics: [topic],
       schemas: paymentEventSchemas,

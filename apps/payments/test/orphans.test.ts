@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Counter, Registry } from 'prom-client';
 import type { PaymentsApp } from '../src/app.ts';
+import { scrapeValue } from '@bulwark/test-support';
 import { createOrphanReconciler } from '../src/domain/orphan-authorizations.ts';
 import { call, pspState, setupPayments, waitFor, webhooksSettled, type TestPayments } from './support.ts';
 
@@ -32,11 +33,7 @@ async function orphanAuthorization(): Promise<{ key: string; orderId: string; in
   return { key, orderId, intentId: intents[0].id };
 }
 
-async function metric(name: string, label = ''): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => (l.startsWith(`${name} `) || l.startsWith(`${name}{`)) && l.includes(label));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
+const metric = (name: string, label = ''): Promise<number> => scrapeValue(url, name, label);
 
 describe('orphan authorizations', () => {
   it('when an authorization has no payment row, then a pass voids it at the PSP, counts and records it, leaves owned ones alone, and a late retry of its key is refused', async () => {

@@ -7,37 +7,25 @@
  * files rows it writes under TEST_TENANT too. The real identity (one per test
  * file) issues the service tokens /v1/internal/payments requires.
  */
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
-import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
+import { createPool, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
-import { freePort, runtimeDbUrl, sessionDbUrl, startService, tenantCall, TEST_TENANT, waitFor, type Service } from '@bulwark/test-support';
+import { freePort, pgUrl, runtimeDbUrl, sessionDbUrl, silent, startService, suffix, tenantCall, TEST_TENANT, waitFor, type Service } from '@bulwark/test-support';
 import { createPaymentsApp, type PaymentsApp } from '../src/app.ts';
 import { paymentsConfigSchema } from '../src/config.ts';
 import { sharedServiceIssuer, type ServiceIssuer } from '../../identity/test/service-issuer.ts';
 
-export { freePort, waitFor, TEST_TENANT, OTHER_TENANT, type Reply, type Service } from '@bulwark/test-support';
+export { freePort, silent, waitFor, TEST_TENANT, OTHER_TENANT, type Reply, type Service } from '@bulwark/test-support';
 
 /** The JSON call, carrying TEST_TENANT unless told otherwise (`'x-auth-tenant': ''` sends none). */
 export const call = tenantCall(TEST_TENANT);
 
-export const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 export const SECRET_OLD = 'whsec_old_0123456789abcdef';
 export const SECRET_NEW = 'whsec_new_fedcba9876543210';
-
-export function pgUrl(): string {
-  const url = process.env.BULWARK_PG_URL;
-  if (!url) throw new Error('BULWARK_PG_URL is not set: run tests with `npm test` so global setup starts PostgreSQL');
-  return url;
-}
-
-export function suffix(): string {
-  return randomUUID().replaceAll('-', '').slice(0, 10);
-}
 
 /** Starts src/<entry> (this app's, with Node 24 from the TypeScript sources) on `port` and waits for /readyz. */
 export async function spawnProcess(entry: string, port: number, env: Record<string, string>): Promise<Service> {
