@@ -13,3 +13,4 @@ export { silent, captureLog, type LogEntry } from './logs.ts';
 export { registryValue, scrapeValue } from './metrics.ts';
 export { startSmtpCapture, type CapturedMail, type SmtpCapture } from './smtp.ts';
 export { deletePrefix, RedisProcess } from './redis.ts';
+export { startHttpServer, type HttpServer } from './http-server.ts';
