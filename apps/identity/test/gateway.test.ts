@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startService, type Service } from '@bulwark/test-support';
+import { redisUrl, startService, type Service } from '@bulwark/test-support';
 import { bearer, call, PASSWORD, setupIdentity, suffix, TENANT, verifiedAccount, type TestIdentity } from './support.ts';
 
 let t: TestIdentity;
@@ -47,7 +47,7 @@ beforeAll(async () => {
       JWKS_URL: `${identityUrl}/.well-known/jwks.json`,
       JWT_ISSUER: 'http://127.0.0.1:8081',
       JWT_AUDIENCE: 'bulwark',
-      REDIS_URL: process.env.BULWARK_REDIS_URL!,
+      REDIS_URL: redisUrl(),
       // as behind the Istio ingress, which appends the client's address to X-Forwarded-For
       TRUST_PROXY_HOPS: '1',
       SHUTDOWN_DELAY_MS: '0',

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPair, SignJWT } from 'jose';
 import { createClientCredentialsProvider } from '@bulwark/service-kit/service-auth';
-import { startService, type Service } from '@bulwark/test-support';
+import { redisUrl, startService, type Service } from '@bulwark/test-support';
 import type { IdentityApp } from '../src/app.ts';
 import { SERVICE_SECRET, startWithIssuer } from './oidc-support.ts';
 import { bearer, call, jwtHeader, login, PROBLEM, setupIdentity, verifiedAccount, type TestIdentity } from './support.ts';
@@ -111,7 +111,7 @@ describe('internal accounts API', () => {
           JWKS_URL: `${url}/.well-known/jwks.json`,
           JWT_ISSUER: url,
           JWT_AUDIENCE: 'bulwark',
-          REDIS_URL: process.env.BULWARK_REDIS_URL!,
+          REDIS_URL: redisUrl(),
           RATE_LIMIT_PREFIX: `rl:identity-internal-gw-${t.schema}`,
           SHUTDOWN_DELAY_MS: '0',
         },

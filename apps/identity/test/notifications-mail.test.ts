@@ -1,58 +1,36 @@
 /**
  * The whole mail path for real: identity → the notifications service
  * (apps/notifications/src/main.ts as its own process, its own schema and
- * queue prefix, no Kafka) → SMTP → a real SMTP server (smtp-server) started
- * here. The verification token is read from the email itself.
+ * queue prefix, no Kafka) → SMTP → a real SMTP server (test-support's
+ * SMTP capture) started here. The verification token is read from the email itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import { SMTPServer } from 'smtp-server';
-import { runtimeDbUrl, startService, type Service } from '@bulwark/test-support';
+import { deletePrefix, pgUrl, redisUrl, runtimeDbUrl, startService, startSmtpCapture, type CapturedMail, type Service, type SmtpCapture } from '@bulwark/test-support';
 import { call, login, PASSWORD, setupIdentity, suffix, TENANT, waitFor, type TestIdentity } from './support.ts';
-
-interface Mail {
-  to: string[];
-  raw: string;
-}
 
 const id = suffix();
 const notificationsSchema = `notifications_idt_${id}`;
 const jobsPrefix = `identity-test-${id}`;
-const mails: Mail[] = [];
-let smtp: SMTPServer;
+let smtp: SmtpCapture;
 let notifications: Service | undefined;
 let t: TestIdentity;
 let url: string;
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  smtp = await startSmtpCapture();
   notifications = await startService({
     main: fileURLToPath(new URL('../../notifications/src/main.ts', import.meta.url)),
     name: 'notifications',
     env: {
-      DATABASE_URL: await runtimeDbUrl(process.env.BULWARK_PG_URL!),
-      MIGRATION_DATABASE_URL: process.env.BULWARK_PG_URL!,
-      REDIS_URL: process.env.BULWARK_REDIS_URL!,
+      DATABASE_URL: await runtimeDbUrl(pgUrl()),
+      MIGRATION_DATABASE_URL: pgUrl(),
+      REDIS_URL: redisUrl(),
       NOTIFICATIONS_SCHEMA: notificationsSchema,
       JOBS_PREFIX: jobsPrefix,
       EVENTS_ENABLED: 'false',
       SMTP_HOST: '127.0.0.1',
-      SMTP_PORT: String((smtp.server.address() as AddressInfo).port),
+      SMTP_PORT: String(smtp.port),
       SMTP_IGNORE_TLS: 'true',
       DISPATCH_INTERVAL_MS: '200',
       SHUTDOWN_DELAY_MS: '0',
@@ -64,19 +42,16 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await notifications?.stop();
-  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await smtp.close();
   await t.db.query(`DROP SCHEMA IF EXISTS "${notificationsSchema}" CASCADE`);
   await t.cleanup();
-  const redis = new Redis(process.env.BULWARK_REDIS_URL!);
-  const keys = await redis.keys(`${jobsPrefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
+  await deletePrefix(redisUrl(), `${jobsPrefix}:`);
 });
 
 /** The token in "Your Bulwark code is <token>." of a received email (quoted-printable soft breaks undone). */
 async function codeMailedTo(email: string, after: number): Promise<string> {
-  let mail: Mail | undefined;
-  await waitFor(() => (mail = mails.slice(after).find((m) => m.to.includes(email))) !== undefined, `an email to ${email}`);
+  let mail: CapturedMail | undefined;
+  await waitFor(() => (mail = smtp.mails.slice(after).find((m) => m.to.includes(email))) !== undefined, `an email to ${email}`);
   const text = mail!.raw.replace(/=\r?\n/g, '');
   const code = /Your Bulwark code is ([A-Za-z0-9_-]{16,128})\./.exec(text)?.[1];
   if (!code) throw new Error(`no code in the email:\n${mail!.raw}`);
@@ -86,13 +61,13 @@ async function codeMailedTo(email: string, after: number): Promise<string> {
 describe('account emails through notifications and SMTP', () => {
   it('when an account registers and later resets its password, then both tokens arrive by SMTP and work', async () => {
     const email = `smtp-${suffix()}@example.test`;
-    let before = mails.length;
+    let before = smtp.mails.length;
     expect((await call(url, 'POST', '/v1/accounts', { tenant: TENANT, email, password: PASSWORD })).status).toBe(202);
     const verifyCode = await codeMailedTo(email, before);
     expect((await call(url, 'POST', '/v1/accounts/verify', { token: verifyCode })).status).toBe(200);
     expect((await login(url, email)).status).toBe(201);
 
-    before = mails.length;
+    before = smtp.mails.length;
     expect((await call(url, 'POST', '/v1/password-resets', { tenant: TENANT, email })).status).toBe(202);
     const resetCode = await codeMailedTo(email, before);
     expect((await call(url, 'POST', '/v1/password-resets/confirm', { token: resetCode, password: 'amber-lantern-harbour-8' })).status).toBe(204);

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as oidc from 'openid-client';
-import { freePort, startService, type Service } from '@bulwark/test-support';
+import { freePort, redisUrl, startService, type Service } from '@bulwark/test-support';
 import { Browser, formAction, formField, relyingParty, RP_CALLBACK, RP_SECRET, SERVICE_SECRET, startWithIssuer } from './oidc-support.ts';
 import { PASSWORD, setupIdentity, TENANT, verifiedAccount, type TestIdentity } from './support.ts';
 
@@ -64,7 +64,7 @@ beforeAll(async () => {
       JWKS_URL: `${identityUrl}/.well-known/jwks.json`,
       JWT_ISSUER: gatewayUrl,
       JWT_AUDIENCE: 'bulwark',
-      REDIS_URL: process.env.BULWARK_REDIS_URL!,
+      REDIS_URL: redisUrl(),
       RATE_LIMIT_PREFIX: `rl:identity-oidc-gw-${gatewayPort}`,
       SHUTDOWN_DELAY_MS: '0',
     },

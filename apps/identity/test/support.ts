@@ -9,35 +9,20 @@
  * tests read the verification and reset tokens from what was "emailed".
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { Registry } from 'prom-client';
-import { createPool, type DbLogger, type DbPool } from '@bulwark/db';
+import { createPool, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
-import { call, runtimeDbUrl, waitFor, type Reply } from '@bulwark/test-support';
+import { call, deletePrefix, pgUrl, redisUrl, runtimeDbUrl, silent, startHttpServer, suffix, waitFor, type Reply } from '@bulwark/test-support';
 import { createIdentityApp, type IdentityApp } from '../src/app.ts';
 import { identityConfigSchema } from '../src/config.ts';
 
-export { call, waitFor, type Reply };
+export { call, PROBLEM, suffix, waitFor, type Reply } from '@bulwark/test-support';
 
-export const PROBLEM = 'application/problem+json';
 export const PASSWORD = 'violet-harbour-lamp-42';
 export const TENANT = 'acme';
 
-const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const devNull = { write: () => true };
-
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run tests with \`npm test\` so global setup starts PostgreSQL and Redis`);
-  return value;
-}
-
-export function suffix(): string {
-  return randomUUID().replaceAll('-', '').slice(0, 10);
-}
 
 export interface SentMail {
   tenantId: string;
@@ -60,7 +45,7 @@ export interface MailReceiver {
 export async function startMailReceiver(): Promise<MailReceiver> {
   const mails: SentMail[] = [];
   const taken = new Set<SentMail>();
-  const server: Server = createServer((req, res) => {
+  const http = await startHttpServer((req, res) => {
     let raw = '';
     req.on('data', (c: Buffer) => (raw += c.toString()));
     req.on('end', () => {
@@ -75,10 +60,8 @@ export async function startMailReceiver(): Promise<MailReceiver> {
       res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: randomUUID(), status: 'queued' }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    url,
+    url: http.url,
     mails,
     async next(to, kind) {
       let found: SentMail | undefined;
@@ -86,7 +69,7 @@ export async function startMailReceiver(): Promise<MailReceiver> {
       taken.add(found!);
       return found!;
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: http.close,
   };
 }
 
@@ -104,8 +87,8 @@ export async function setupIdentity(): Promise<TestIdentity> {
   const id = suffix();
   const schema = `identity_${id}`;
   const prefix = `rl:identity-test-${id}`;
-  const db = createPool({ connectionString: env('BULWARK_PG_URL'), name: `identity_test_${id}`, max: 5, registry: new Registry(), log: silent, searchPath: [schema] });
-  const runtimeUrl = await runtimeDbUrl(env('BULWARK_PG_URL'));
+  const db = createPool({ connectionString: pgUrl(), name: `identity_test_${id}`, max: 5, registry: new Registry(), log: silent, searchPath: [schema] });
+  const runtimeUrl = await runtimeDbUrl(pgUrl());
   const mail = await startMailReceiver();
   const keyEncryptionKey = randomBytes(32).toString('hex');
   const apps: IdentityApp[] = [];
@@ -115,8 +98,8 @@ export async function setupIdentity(): Promise<TestIdentity> {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       DATABASE_URL: runtimeUrl,
-      MIGRATION_DATABASE_URL: env('BULWARK_PG_URL'),
-      REDIS_URL: env('BULWARK_REDIS_URL'),
+      MIGRATION_DATABASE_URL: pgUrl(),
+      REDIS_URL: redisUrl(),
       IDENTITY_SCHEMA: schema,
       RATE_LIMIT_PREFIX: prefix,
       KEY_ENCRYPTION_KEY: keyEncryptionKey,
@@ -146,11 +129,7 @@ export async function setupIdentity(): Promise<TestIdentity> {
       await mail.close();
       await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await db.close();
-      const redis = new Redis(env('BULWARK_REDIS_URL'), { lazyConnect: true });
-      await redis.connect();
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-      await redis.quit();
+      await deletePrefix(redisUrl(), `${prefix}:`);
     },
   };
 }

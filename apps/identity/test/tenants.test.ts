@@ -8,11 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { createPool, withTenant } from '@bulwark/db';
-import { runtimeDbUrl } from '@bulwark/test-support';
+import { pgUrl, runtimeDbUrl, silent } from '@bulwark/test-support';
 import type { IdentityApp } from '../src/app.ts';
 import { bearer, call, login, PASSWORD, setupIdentity, suffix, TENANT, verifiedAccount, type TestIdentity } from './support.ts';
 
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const address = { label: 'home', line1: '1 Main St', city: 'Springfield', postalCode: '12345', country: 'US' };
 
 describe('identity tenants (row-level security)', () => {
@@ -70,7 +69,7 @@ describe('identity tenants (row-level security)', () => {
   });
 
   it('when one pooled connection serves tenant A and then tenant B, then B never sees A’s rows', async () => {
-    const one = createPool({ connectionString: await runtimeDbUrl(process.env.BULWARK_PG_URL!), name: `identity_one_${suffix()}`, max: 1, searchPath: [t.schema], registry: new Registry(), log: silent });
+    const one = createPool({ connectionString: await runtimeDbUrl(pgUrl()), name: `identity_one_${suffix()}`, max: 1, searchPath: [t.schema], registry: new Registry(), log: silent });
     try {
       for (let round = 0; round < 3; round++) {
         for (const tenant of [tenantA, tenantB]) {
