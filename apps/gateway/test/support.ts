@@ -6,9 +6,9 @@
  * test-support's.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { startHttpServer } from '@bulwark/test-support';
 import { createGateway, type Gateway } from '../src/app.ts';
 import { loadGatewayConfig } from '../src/config.ts';
 import { validateRoutesFile } from '../src/domain/routes-file.ts';
@@ -34,7 +34,7 @@ export type UpstreamHandler = (req: IncomingMessage, res: ServerResponse, body: 
 /** Echoes method, url, headers and body size as JSON unless a handler is given. Records every request. */
 export async function startUpstream(handler?: UpstreamHandler, options: { readBody?: boolean } = {}): Promise<Upstream> {
   const seen: Seen[] = [];
-  const server = createServer((req, res) => {
+  const http = await startHttpServer((req, res) => {
     const record = (body: Buffer): void => {
       seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
       if (handler) return handler(req, res, body);
@@ -46,19 +46,8 @@ export async function startUpstream(handler?: UpstreamHandler, options: { readBo
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => record(Buffer.concat(chunks)));
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  http.server.keepAliveTimeout = 60_000;
+  return { ...http, seen };
 }
 
 export interface Issuer {
@@ -80,14 +69,12 @@ export async function startIssuer(alg: 'RS256' | 'ES256' | 'EdDSA' = 'ES256'): P
     return { ...pair, kid, jwk };
   };
   key = await make();
-  const server = createServer((_req, res) => {
+  const http = await startHttpServer((_req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ keys: [key.jwk] }));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    jwksUrl: `${http.url}/.well-known/jwks.json`,
     get publicJwk() {
       return key.jwk;
     },
@@ -101,11 +88,7 @@ export async function startIssuer(alg: 'RS256' | 'ES256' | 'EdDSA' = 'ES256'): P
     async rotate() {
       key = await make();
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: http.close,
   };
 }
 
