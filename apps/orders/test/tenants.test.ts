@@ -83,6 +83,9 @@ describe('orders tenants (row-level security)', () => {
     }
     const list = await call(url, 'GET', '/customers/c-1/orders', undefined, asOther);
     expect(list.body.orders.map((o: { orderId: string }) => o.orderId)).not.toContain(id);
+    // The status counts are their own projection: wait until they count every draft of this tenant that order_summaries holds.
+    const drafts = async (): Promise<number> => (await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM order_summaries WHERE tenant_id = $1 AND status = 'draft'", [TEST_TENANT])).rows[0]!.n;
+    await waitFor(async () => Number((await call(url, 'GET', '/order-stats/status-counts')).body.counts?.draft ?? 0) === (await drafts()), 'status counts projected');
     const stats = await call(url, 'GET', '/order-stats/status-counts', undefined, asOther);
     const mine = await call(url, 'GET', '/order-stats/status-counts');
     expect(stats.body.counts).not.toEqual(mine.body.counts);
