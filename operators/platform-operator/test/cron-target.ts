@@ -3,8 +3,8 @@
  * call (headers, start, end, whether the caller went away before the answer)
  * and can be made slow or failing. Listens on 127.0.0.1, port 0.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { startHttpServer, type HttpServer } from '@bulwark/test-support';
 
 export interface TargetCall {
   idempotencyKey: string;
@@ -30,7 +30,7 @@ export interface TargetOptions {
 export class CronTarget {
   readonly calls: TargetCall[] = [];
   readonly options: TargetOptions;
-  #server: Server | undefined;
+  #http: HttpServer | undefined;
   #inFlight = 0;
   /** Most calls in progress at once. */
   maxConcurrent = 0;
@@ -40,18 +40,14 @@ export class CronTarget {
   }
 
   async start(): Promise<string> {
-    const server = createServer((req, res) => void this.#serve(req, res));
-    this.#server = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    this.#http = await startHttpServer((req, res) => void this.#serve(req, res));
+    return `${this.#http.url}/hook`;
   }
 
   async stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const http = this.#http;
+    this.#http = undefined;
+    await http?.close();
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -15,8 +15,8 @@
  * test/crontask-soak.test.ts does in PostgreSQL) and the highest token in a
  * row updated with `greatest()`. Listens on 127.0.0.1, port 0.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { startHttpServer, type HttpServer } from '@bulwark/test-support';
 
 export interface Delivery {
   idempotencyKey: string;
@@ -60,7 +60,7 @@ export class IdempotentTarget {
   /** Every delivery with its verdict, in arrival order. */
   readonly log: Array<Delivery & { verdict: Verdict }> = [];
   readonly #work: (delivery: Delivery) => Promise<void>;
-  #server: Server | undefined;
+  #http: HttpServer | undefined;
 
   /** `work` is what a tick stands for, run once per key. */
   constructor(work: (delivery: Delivery) => Promise<void> = async () => undefined) {
@@ -73,18 +73,14 @@ export class IdempotentTarget {
   }
 
   async start(): Promise<string> {
-    const server = createServer((req, res) => void this.#serve(req, res));
-    this.#server = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/tick`;
+    this.#http = await startHttpServer((req, res) => void this.#serve(req, res));
+    return `${this.#http.url}/tick`;
   }
 
   async stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const http = this.#http;
+    this.#http = undefined;
+    await http?.close();
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
