@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { freePorts, kafkaBrokers } from '@bulwark/test-support';
+import { fastConsumer, freePorts, kafkaBrokers } from '@bulwark/test-support';
 import { createKafkaInstance, type KafkaInstance } from '../../../scripts/infra/kafka.ts';
 import { createConsumer, createKafka, handle, migrateProcessedEventStore, type EventConsumer } from '@bulwark/events';
 import { KAFKA_EVENTS, orderEventSchemas } from '../src/domain/events.ts';
@@ -36,11 +36,7 @@ async function startConsumer(t: TestOrders, brokers = kafkaBrokers().join(',')):
     log: silent,
     provisionRetryTopics: false,
     retry: { delaysMs: [], maxAttempts: 1 },
-    sessionTimeoutMs: 6_000,
-    rebalanceTimeoutMs: 5_000,
-    heartbeatIntervalMs: 300,
-    maxWaitTimeMs: 100,
-    lagIntervalMs: 0,
+    ...fastConsumer,
     handlers: Object.values(KAFKA_EVENTS).map((def) =>
       handle(def, async (event) => {
         seen.push({ eventId: event.id, orderId: String(event.data.orderId), version: Number(event.data.version) });

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { connectAdmin, createConsumer, createKafka, handle, migrateProcessedEventStore, type EventConsumer } from '@bulwark/events';
-import { kafkaBrokers } from '@bulwark/test-support';
+import { fastConsumer, kafkaBrokers } from '@bulwark/test-support';
 import { PAYMENT_EVENTS, paymentEventSchemas } from '../src/domain/payment-events.ts';
 import { call, pspState, setKnobs, setupPayments, silent, waitFor, webhooksSettled, type TestPayments } from './support.ts';
 
@@ -54,11 +54,7 @@ describe('payment events', () => {
       log: silent,
       provisionRetryTopics: false,
       retry: { delaysMs: [], maxAttempts: 1 },
-      sessionTimeoutMs: 6_000,
-      rebalanceTimeoutMs: 5_000,
-      heartbeatIntervalMs: 300,
-      maxWaitTimeMs: 100,
-      lagIntervalMs: 0,
+      ...fastConsumer,
       handlers: Object.values(PAYMENT_EVENTS).map((def) =>
         handle(def, async (event) => {
           seen.push({ id: event.id, type: event.type, paymentId: event.data.paymentId, version: event.data.version, amount: event.data.amount, subject: event.subject });

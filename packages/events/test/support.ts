@@ -5,19 +5,11 @@
  */
 import { Registry } from 'prom-client';
 import { createPool, type DbPool } from '@bulwark/db';
-import { captureLog, kafkaBrokers as brokers, pgUrl, suffix } from '@bulwark/test-support';
+import { captureLog, fastConsumer, kafkaBrokers as brokers, pgUrl, suffix } from '@bulwark/test-support';
 import { connectAdmin, createKafka, createProducer, migrateProcessedEventStore, provisionTopics, type EventProducer, type EventRegistry, type EventsKafka, type ProducerOptions, type TopicAdmin, type TopicSpec } from '../src/index.ts';
 
-export { kafkaBrokers as brokers, pgUrl, suffix, captureLog, waitFor, registryValue as metricValue, type LogEntry } from '@bulwark/test-support';
+export { kafkaBrokers as brokers, fastConsumer, pgUrl, suffix, captureLog, waitFor, registryValue as metricValue, type LogEntry } from '@bulwark/test-support';
 
-/** Consumer settings that keep group joins and shutdown quick against the one local broker. */
-export const fastConsumer = {
-  sessionTimeoutMs: 6_000,
-  rebalanceTimeoutMs: 5_000,
-  heartbeatIntervalMs: 300,
-  maxWaitTimeMs: 100,
-  lagIntervalMs: 0,
-} as const;
 
 /** Everything one test needs, named with its own suffix, and a cleanup that removes it all. */
 export interface TestEnv {

@@ -27,6 +27,18 @@ export function kafkaBrokers(): string[] {
   return fromEnv('BULWARK_KAFKA_BROKERS', 'Kafka').split(',');
 }
 
+/**
+ * Consumer group timings (@bulwark/events createConsumer options) that keep
+ * joins, rebalances and shutdown quick against the one local broker.
+ */
+export const fastConsumer = {
+  sessionTimeoutMs: 6_000,
+  rebalanceTimeoutMs: 5_000,
+  heartbeatIntervalMs: 300,
+  maxWaitTimeMs: 100,
+  lagIntervalMs: 0,
+} as const;
+
 /** A short random suffix that isolates a test's schema, prefix, topic or group on the shared servers. */
 export function suffix(length = 10): string {
   return randomUUID().replaceAll('-', '').slice(0, length);
