@@ -1,0 +1,26 @@
+/**
+ * Every configuration key of the catalog service, with type, default and
+ * meaning; read once by main.ts (tests pass their own env object).
+ */
+import { z } from 'zod';
+import { baseConfigSchema, loadConfig } from '@bulwark/service-kit';
+
+const tenant = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/);
+
+export const catalogConfigSchema = baseConfigSchema.extend({
+  DATABASE_URL: z.string().min(1).describe('PostgreSQL URL of the runtime role (bulwark_app): row-level security applies; checked at start.'),
+  MIGRATION_DATABASE_URL: z.string().min(1).describe("PostgreSQL URL of the tables' owner: migrations, extensions, grants and the seed at start."),
+  CATALOG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('catalog').describe('PostgreSQL schema of categories, products, variants and search terms.'),
+  DB_POOL_MAX: z.coerce.number().int().positive().default(20).describe('Largest PostgreSQL pool size.'),
+  REDIS_URL: z.string().min(1).optional().describe('Redis of the product cache (L2 and invalidation across instances); unset: an in-process cache only.'),
+  PRODUCT_CACHE_TTL_MS: z.coerce.number().int().positive().default(60_000).describe('Freshness of a cached product (jittered 10%).'),
+  PRODUCT_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(30).describe('Cache-Control max-age of GET /v1/products/:id (ETag revalidation after it).'),
+  CATALOG_SEED_TENANT: tenant.optional().describe('When set, start loads the demo catalog for this tenant once (idempotent: existing slugs are kept). `npm run up` sets the demo tenant.'),
+  CATALOG_SEED_COUNT: z.coerce.number().int().min(0).max(1_000_000).default(3_000).describe('Products of the demo catalog (the hand-written anchors plus generated ones).'),
+});
+
+export type CatalogConfig = z.output<typeof catalogConfigSchema>;
+
+export function loadCatalogConfig(env: Record<string, string | undefined> = process.env): CatalogConfig {
+  return loadConfig(catalogConfigSchema, env);
+}

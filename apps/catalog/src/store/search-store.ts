@@ -1,0 +1,128 @@
+/**
+ * SQL of search: the vocabulary lookups behind typo correction and
+ * autocomplete (levenshtein over search_terms, which holds the words of
+ * names, brands and tags), and one statement that filters, ranks, pages and
+ * counts facets over the weighted full-text document. pg_trgm and
+ * fuzzystrmatch are in `public` (migrations/0001), named schema-qualified.
+ */
+import type { Queryable } from '@bulwark/db';
+
+export interface WordCandidates {
+  word: string;
+  known: boolean;
+  /** Vocabulary words within the allowed edits, closest then most used first. */
+  candidates: string[];
+}
+
+/** For each word: whether the vocabulary has it, and its nearest vocabulary words (at most `maxEdits(word)` edits). */
+export async function candidatesFor(db: Queryable, words: readonly string[], maxEdits: readonly number[]): Promise<WordCandidates[]> {
+  if (words.length === 0) return [];
+  const { rows } = await db.query<{ word: string; known: boolean; candidates: string[] }>({
+    name: 'catalog.word_candidates',
+    text: `SELECT w.word,
+                  EXISTS (SELECT 1 FROM search_terms t WHERE t.term = w.word AND t.df > 0) AS known,
+                  ARRAY(SELECT t.term FROM search_terms t
+                         WHERE t.df > 0 AND length(t.term) BETWEEN length(w.word) - w.k AND length(w.word) + w.k
+                           AND public.levenshtein_less_equal(t.term, w.word, w.k) <= w.k
+                         ORDER BY public.levenshtein_less_equal(t.term, w.word, w.k), t.df DESC, t.term LIMIT 3) AS candidates
+             FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS w(word, k, ord) ORDER BY w.ord`,
+    values: [words, maxEdits],
+  });
+  return rows;
+}
+
+/** Vocabulary words that start with `prefix`, or whose first letters are within `maxEdits` of it when none does; most used first. */
+export async function completionsFor(db: Queryable, prefix: string, maxEdits: number, limit: number): Promise<string[]> {
+  const { rows: ranked } = await db.query<{ term: string }>({
+    name: 'catalog.completions_ranked',
+    text: `WITH exact AS (SELECT term, df, 0 AS d FROM search_terms WHERE df > 0 AND left(term, length($1)) = $1),
+                near AS (SELECT term, df, public.levenshtein_less_equal(left(term, length($1)), $1, $2) AS d FROM search_terms
+                          WHERE df > 0 AND NOT EXISTS (SELECT 1 FROM exact) AND length(term) >= length($1) - $2
+                            AND public.levenshtein_less_equal(left(term, length($1)), $1, $2) <= $2)
+           SELECT term FROM (SELECT * FROM exact UNION ALL SELECT * FROM near) x ORDER BY d, df DESC, term LIMIT $3`,
+    values: [prefix, maxEdits, limit],
+  });
+  return ranked.map((r) => r.term);
+}
+
+export type SearchSort = 'relevance' | 'popularity' | 'price_asc' | 'price_desc' | 'newest';
+
+export interface SearchFilters {
+  category?: string;
+  brand?: string;
+  minPrice?: number;
+  maxPrice?: number;
+  currency?: string;
+}
+
+export interface SearchPage {
+  total: number;
+  ids: string[];
+  facets: { categories: { value: string; count: number }[]; brands: { value: string; count: number }[]; price: { min: number | null; max: number | null } };
+}
+
+const ORDER: Record<SearchSort, string> = {
+  relevance: 'score DESC, popularity DESC, id',
+  popularity: 'popularity DESC, id',
+  price_asc: 'price_min, id',
+  price_desc: 'price_max DESC, id',
+  newest: 'created_at DESC, id',
+};
+
+/**
+ * One round trip: the products matching `tsquery` (to_tsquery syntax built
+ * from vocabulary words; '' matches everything) and the filters, ranked by
+ * the weighted document (A name, B brand and tags, D description), the
+ * trigram similarity of the name to `text`, and popularity; the page, the
+ * total and facet counts over every hit.
+ */
+export async function searchProducts(db: Queryable, input: { tsquery: string; text: string; filters: SearchFilters; sort: SearchSort; limit: number; offset: number }): Promise<SearchPage> {
+  const f = input.filters;
+  const { rows } = await db.query<{ total: string; ids: string[] | null; categories: SearchPage['facets']['categories'] | null; brands: SearchPage['facets']['brands'] | null; pmin: string | null; pmax: string | null }>({
+    name: `catalog.search.${input.sort}`,
+    text: `WITH q AS (SELECT CASE WHEN $1 = '' THEN NULL ELSE to_tsquery('english', $1) END AS tsq),
+                hits AS (
+                  SELECT p.id, p.brand, p.category_slug, p.price_min, p.price_max, p.popularity, p.created_at,
+                         CASE WHEN q.tsq IS NULL THEN 0 ELSE ts_rank(p.search, q.tsq, 1) + 0.3 * public.similarity(lower(p.name), $2) + 0.01 * ln(1 + p.popularity) END AS score
+                    FROM products p, q
+                   WHERE (q.tsq IS NULL OR p.search @@ q.tsq)
+                     AND ($3::text IS NULL OR p.category_slug IN (SELECT k.slug FROM categories k, categories c WHERE c.slug = $3 AND (k.path = c.path OR k.path LIKE c.path || '/%')))
+                     AND ($4::text IS NULL OR p.brand = $4)
+                     AND (($5::bigint IS NULL AND $6::bigint IS NULL AND $7::text IS NULL) OR EXISTS (
+                           SELECT 1 FROM variants v WHERE v.product_id = p.id AND ($5::bigint IS NULL OR v.price_minor >= $5) AND ($6::bigint IS NULL OR v.price_minor <= $6) AND ($7::text IS NULL OR v.currency = $7)))
+                )
+           SELECT (SELECT count(*) FROM hits) AS total,
+                  ARRAY(SELECT id FROM hits ORDER BY ${ORDER[input.sort]} LIMIT $8 OFFSET $9) AS ids,
+                  (SELECT json_agg(f) FROM (SELECT category_slug AS value, count(*)::int AS count FROM hits GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20) f) AS categories,
+                  (SELECT json_agg(f) FROM (SELECT brand AS value, count(*)::int AS count FROM hits GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20) f) AS brands,
+                  (SELECT min(price_min) FROM hits) AS pmin, (SELECT max(price_max) FROM hits) AS pmax`,
+    values: [input.tsquery, input.text, f.category ?? null, f.brand ?? null, f.minPrice ?? null, f.maxPrice ?? null, f.currency ?? null, input.limit, input.offset],
+  });
+  const r = rows[0]!;
+  return {
+    total: Number(r.total),
+    ids: r.ids ?? [],
+    facets: { categories: r.categories ?? [], brands: r.brands ?? [], price: { min: r.pmin === null ? null : Number(r.pmin), max: r.pmax === null ? null : Number(r.pmax) } },
+  };
+}
+
+/** The product name closest to `text` by trigram similarity (the "did you mean" of a query with no hits). */
+export async function closestName(db: Queryable, text: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ name: string }>({
+    name: 'catalog.closest_name',
+    text: `SELECT name FROM products WHERE lower(name) OPERATOR(public.%) $1 ORDER BY public.similarity(lower(name), $1) DESC, popularity DESC LIMIT 1`,
+    values: [text],
+  });
+  return rows[0]?.name;
+}
+
+/** The top products matching `tsquery`, for autocomplete (name, brand). */
+export async function suggestProducts(db: Queryable, tsquery: string, limit: number): Promise<{ id: string; name: string; brand: string }[]> {
+  const { rows } = await db.query<{ id: string; name: string; brand: string }>({
+    name: 'catalog.suggest_products',
+    text: `SELECT p.id, p.name, p.brand FROM products p, to_tsquery('english', $1) q
+            WHERE p.search @@ q ORDER BY ts_rank(p.search, q, 1) + 0.01 * ln(1 + p.popularity) DESC, p.id LIMIT $2`,
+    values: [tsquery, limit],
+  });
+  return rows;
+}
