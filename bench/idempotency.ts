@@ -16,46 +16,13 @@ import { Registry } from 'prom-client';
 import { createPool } from '@bulwark/db'; // the same module instance the middleware's import resolves to
 import { createIdempotency, migrateIdempotency, type IdempotencyLocals } from '../packages/idempotency/src/index.ts';
 import { ensureInfra } from '../scripts/infra/index.ts';
+import { measureClosedLoop, summarize, type Round, type Summary } from './lib/closed-loop.ts';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const OPS = Number(process.env.BENCH_OPS ?? 2_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
-interface Stats {
-  ops: number;
-  seconds: number;
-  latencies: Float64Array;
-}
-
-async function measure(op: (i: number) => Promise<void>): Promise<Stats> {
-  const latencies = new Float64Array(OPS);
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < OPS) {
-        const i = next++;
-        const t = performance.now();
-        await op(i);
-        latencies[i] = performance.now() - t;
-      }
-    }),
-  );
-  return { ops: OPS, seconds: (performance.now() - started) / 1000, latencies };
-}
-
-function merge(all: Stats[]): { perSec: number; p50: number; p99: number } {
-  const ops = all.reduce((s, x) => s + x.ops, 0);
-  const seconds = all.reduce((s, x) => s + x.seconds, 0);
-  const lat = new Float64Array(ops);
-  let o = 0;
-  for (const x of all) {
-    lat.set(x.latencies, o);
-    o += x.latencies.length;
-  }
-  lat.sort();
-  return { perSec: ops / seconds, p50: lat[Math.floor(ops * 0.5)]!, p99: lat[Math.floor(ops * 0.99)]! };
-}
+const measure = (op: (i: number) => Promise<void>): Promise<Round> => measureClosedLoop(op, { ops: OPS, concurrency: CONCURRENCY });
 
 export default async function run(): Promise<void> {
   const pgUrl = process.env.BULWARK_PG_URL ?? (await ensureInfra(['postgres'])).BULWARK_PG_URL!;
@@ -109,23 +76,23 @@ export default async function run(): Promise<void> {
 
   await measure(withKey); // warm-up
   await measure(without);
-  const a: Stats[] = [];
-  const b: Stats[] = [];
-  const c: Stats[] = [];
+  const a: Round[] = [];
+  const b: Round[] = [];
+  const c: Round[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     a.push(await measure(withKey));
     b.push(await measure(without));
     c.push(await measure(replay));
   }
-  const x = merge(a);
-  const y = merge(b);
-  const z = merge(c);
-  const fmt = (s: { perSec: number; p50: number; p99: number }): string => `${s.perSec.toFixed(0).padStart(7)} req/s   p50 ${s.p50.toFixed(2)} ms   p99 ${s.p99.toFixed(2)} ms`;
+  const x = summarize(a);
+  const y = summarize(b);
+  const z = summarize(c);
+  const fmt = (s: Summary): string => `${s.opsPerSec.toFixed(0).padStart(7)} req/s   p50 ${s.p50.toFixed(2)} ms   p99 ${s.p99.toFixed(2)} ms`;
   console.log(`POST + one transactional INSERT, ${CONCURRENCY} concurrent clients, ${ROUNDS}×${OPS} requests each`);
   console.log(`  with Idempotency-Key (fresh keys)   ${fmt(x)}`);
   console.log(`  without (own BEGIN/INSERT/COMMIT)   ${fmt(y)}`);
   console.log(`  replays of completed keys           ${fmt(z)}`);
-  console.log(`  throughput ratio with/without ${(x.perSec / y.perSec).toFixed(3)}×   p50 ratio ${(x.p50 / y.p50).toFixed(3)}×   p99 ratio ${(x.p99 / y.p99).toFixed(3)}×   replay/without ${(z.perSec / y.perSec).toFixed(3)}×`);
+  console.log(`  throughput ratio with/without ${(x.opsPerSec / y.opsPerSec).toFixed(3)}×   p50 ratio ${(x.p50 / y.p50).toFixed(3)}×   p99 ratio ${(x.p99 / y.p99).toFixed(3)}×   replay/without ${(z.opsPerSec / y.opsPerSec).toFixed(3)}×`);
 
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));

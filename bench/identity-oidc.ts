@@ -14,67 +14,20 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { Registry } from 'prom-client';
-import { createPool } from '@bulwark/db';
-import { runtimeDbUrl } from '@bulwark/test-support';
-import { loadConfig } from '@bulwark/service-kit';
-import { ensureInfra } from '../scripts/infra/index.ts';
-import { createIdentityApp } from '../apps/identity/src/app.ts';
-import { identityConfigSchema } from '../apps/identity/src/config.ts';
+import { measureClosedLoop, summarize, type Summary } from './lib/closed-loop.ts';
+import { startBenchIdentity } from './lib/identity.ts';
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECRET = randomBytes(32).toString('hex');
 
-interface Figures {
-  perSecond: number;
-  p50: number;
-  p99: number;
-}
-
-const silent = { write: () => true } as never;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function drive(n: number, concurrency: number, op: () => Promise<void>): Promise<Figures> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next++ < n) {
-        const t0 = performance.now();
-        await op();
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { perSecond: n / seconds, p50: latencies[Math.floor(n * 0.5)]!, p99: latencies[Math.floor(n * 0.99)]! };
-}
-
 export default async function run(): Promise<void> {
-  const infra = process.env.BULWARK_PG_URL && process.env.BULWARK_REDIS_URL ? { BULWARK_PG_URL: process.env.BULWARK_PG_URL, BULWARK_REDIS_URL: process.env.BULWARK_REDIS_URL } : await ensureInfra(['postgres', 'redis']);
-  const schema = `bench_identity_oidc_${process.pid}`;
-  const config = loadConfig(identityConfigSchema, {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'error',
-    DATABASE_URL: await runtimeDbUrl(infra.BULWARK_PG_URL!),
-    MIGRATION_DATABASE_URL: infra.BULWARK_PG_URL,
-    REDIS_URL: infra.BULWARK_REDIS_URL,
-    IDENTITY_SCHEMA: schema,
-    RATE_LIMIT_PREFIX: `rl:bench-identity-oidc-${process.pid}`,
-    KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    TENANTS: 'bench:Bench',
-    OIDC_SERVICE_CLIENTS: `orders=${SECRET}`,
-    DB_POOL_MAX: '16',
-  });
-  const app = createIdentityApp({ config, logDestination: silent, mailer: { send: async () => undefined } });
-  const url = (await app.start()).url;
+  const { app, url, config, stop } = await startBenchIdentity('identity-oidc', { OIDC_SERVICE_CLIENTS: `orders=${SECRET}` });
   const authorization = `Basic ${Buffer.from(`orders:${SECRET}`).toString('base64')}`;
-  const results: Record<'client-credentials' | 'raw-sign', Figures[]> = { 'client-credentials': [], 'raw-sign': [] };
+  const results: Record<'client-credentials' | 'raw-sign', Summary[]> = { 'client-credentials': [], 'raw-sign': [] };
   try {
     const issue = async (): Promise<void> => {
       const res = await fetch(`${url}/oidc/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization }, body: 'grant_type=client_credentials&scope=api' });
@@ -92,21 +45,18 @@ export default async function run(): Promise<void> {
     for (let r = -1; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? (['client-credentials', 'raw-sign'] as const) : (['raw-sign', 'client-credentials'] as const);
       for (const variant of order) {
-        const figures = await drive(TOKENS, CONCURRENCY, variant === 'client-credentials' ? issue : rawSign);
+        const figures = summarize([await measureClosedLoop(variant === 'client-credentials' ? issue : rawSign, { ops: TOKENS, concurrency: CONCURRENCY })]);
         if (r >= 0) results[variant].push(figures);
       }
     }
   } finally {
-    await app.service.stop();
-    const admin = createPool({ connectionString: config.MIGRATION_DATABASE_URL, name: 'bench-identity-oidc-cleanup', max: 1, registry: new Registry(), log: { debug() {}, info() {}, warn() {}, error() {} } });
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin.close();
+    await stop();
   }
   console.log(`identity-oidc: client-credentials tokens (ES256 JWT), ${TOKENS} per round, concurrency ${CONCURRENCY}, ${ROUNDS} rounds (medians)`);
   for (const v of ['client-credentials', 'raw-sign'] as const) {
     const f = results[v];
-    console.log(`  ${v.padEnd(18)} ${median(f.map((x) => x.perSecond)).toFixed(1).padStart(8)} /s   p50 ${median(f.map((x) => x.p50)).toFixed(2)} ms   p99 ${median(f.map((x) => x.p99)).toFixed(2)} ms   rounds: ${f.map((x) => x.perSecond.toFixed(1)).join(' ')}`);
+    console.log(`  ${v.padEnd(18)} ${median(f.map((x) => x.opsPerSec)).toFixed(1).padStart(8)} /s   p50 ${median(f.map((x) => x.p50)).toFixed(2)} ms   p99 ${median(f.map((x) => x.p99)).toFixed(2)} ms   rounds: ${f.map((x) => x.opsPerSec.toFixed(1)).join(' ')}`);
   }
-  const ratio = median(results['client-credentials'].map((x, i) => x.perSecond / results['raw-sign'][i]!.perSecond));
+  const ratio = median(results['client-credentials'].map((x, i) => x.opsPerSec / results['raw-sign'][i]!.opsPerSec));
   console.log(`  client-credentials / raw-sign ${ratio.toFixed(3)}× (throughput, per-round median): what the provider adds around one ES256 signature`);
 }

@@ -18,6 +18,8 @@
 import { Redis } from 'ioredis';
 import { ensureInfra } from '../scripts/infra/index.ts';
 import { RateLimiter, loadScript, type Hit } from '../packages/ratelimit/src/index.ts';
+import { deletePrefix } from '@bulwark/test-support';
+import { measureClosedLoop, summarize, type Round, type Summary } from './lib/closed-loop.ts';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const OPS = Number(process.env.BENCH_OPS ?? 10_000);
@@ -25,41 +27,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const LEASE_UNITS = Number(process.env.BENCH_LEASE_UNITS ?? 100);
 const PREFIX = `rlbench-${process.pid}`;
 
-interface Stats {
-  ops: number;
-  seconds: number;
-  latencies: Float64Array;
-}
-
-async function measure(op: (caller: number) => Promise<unknown>): Promise<Stats> {
-  const latencies = new Float64Array(OPS);
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, caller) => {
-      while (next < OPS) {
-        const i = next++;
-        const t = performance.now();
-        await op(caller);
-        latencies[i] = performance.now() - t;
-      }
-    }),
-  );
-  return { ops: OPS, seconds: (performance.now() - started) / 1000, latencies };
-}
-
-function merge(all: Stats[]): { opsPerSec: number; p50: number; p99: number } {
-  const ops = all.reduce((s, x) => s + x.ops, 0);
-  const seconds = all.reduce((s, x) => s + x.seconds, 0);
-  const lat = new Float64Array(ops);
-  let o = 0;
-  for (const x of all) {
-    lat.set(x.latencies, o);
-    o += x.latencies.length;
-  }
-  lat.sort();
-  return { opsPerSec: ops / seconds, p50: lat[Math.floor(ops * 0.5)]!, p99: lat[Math.floor(ops * 0.99)]! };
-}
+const measure = (op: (caller: number) => Promise<unknown>): Promise<Round> => measureClosedLoop((_i, caller) => op(caller), { ops: OPS, concurrency: CONCURRENCY });
 
 export default async function run(): Promise<void> {
   const url = process.env.BULWARK_REDIS_URL ?? (await ensureInfra(['redis'])).BULWARK_REDIS_URL!;
@@ -105,15 +73,15 @@ export default async function run(): Promise<void> {
 
   await measure(ours); // warm-up
   await measure(raw);
-  const oursRounds: Stats[] = [];
-  const rawRounds: Stats[] = [];
+  const oursRounds: Round[] = [];
+  const rawRounds: Round[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     oursRounds.push(await measure(ours));
     rawRounds.push(await measure(raw));
   }
-  const a = merge(oursRounds);
-  const b = merge(rawRounds);
-  const fmt = (x: { opsPerSec: number; p50: number; p99: number }): string =>
+  const a = summarize(oursRounds);
+  const b = summarize(rawRounds);
+  const fmt = (x: Summary): string =>
     `${x.opsPerSec.toFixed(0).padStart(8)} ops/s   p50 ${x.p50.toFixed(3)} ms   p99 ${x.p99.toFixed(3)} ms`;
   console.log(`rate-limit check, 3 policies, ${CONCURRENCY} concurrent callers, ${ROUNDS}×${OPS} ops each`);
   console.log(`  RateLimiter.check   ${fmt(a)}`);
@@ -121,16 +89,16 @@ export default async function run(): Promise<void> {
   const throughput = a.opsPerSec / b.opsPerSec;
   const p99 = a.p99 / b.p99;
   const median = (xs: number[]): number => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  const perRound = oursRounds.map((o, i) => merge([o]).opsPerSec / merge([rawRounds[i]!]).opsPerSec);
-  const perRoundP99 = oursRounds.map((o, i) => merge([o]).p99 / merge([rawRounds[i]!]).p99);
+  const perRound = oursRounds.map((o, i) => summarize([o]).opsPerSec / summarize([rawRounds[i]!]).opsPerSec);
+  const perRoundP99 = oursRounds.map((o, i) => summarize([o]).p99 / summarize([rawRounds[i]!]).p99);
   console.log(`  per-round median: throughput ${median(perRound).toFixed(3)}×   p99 ${median(perRoundP99).toFixed(3)}×`);
   console.log(`  throughput ratio ${throughput.toFixed(3)}× (target ≥ 0.8)   p99 ratio ${p99.toFixed(3)}× (target ≤ 1.25)   p50 ratio ${(a.p50 / b.p50).toFixed(3)}×`);
 
   await measure(leased); // warm-up
   await measure(hot);
-  const leasedRounds: Stats[] = [];
-  const hotRounds: Stats[] = [];
-  const leasedRawRounds: Stats[] = [];
+  const leasedRounds: Round[] = [];
+  const hotRounds: Round[] = [];
+  const leasedRawRounds: Round[] = [];
   const sourcesBefore = [await decisionsBySource(leasedLimiter), await decisionsBySource(hotLimiter)] as const;
   for (let r = 0; r < ROUNDS; r++) {
     leasedRawRounds.push(await measure(raw));
@@ -138,13 +106,13 @@ export default async function run(): Promise<void> {
     hotRounds.push(await measure(hot));
   }
   const sourcesAfter = [await decisionsBySource(leasedLimiter), await decisionsBySource(hotLimiter)] as const;
-  const leasedRaw = merge(leasedRawRounds);
+  const leasedRaw = summarize(leasedRawRounds);
   console.log(`leased variants: same 3 policies, lease ${LEASE_UNITS} units each, same ${CONCURRENCY} callers, rounds alternating with raw EVALSHA`);
   console.log(`  raw EVALSHA         ${fmt(leasedRaw)}`);
   const variants = [['own keys  ', leasedRounds, 0], ['1 hot key ', hotRounds, 1]] as const;
   for (const [label, rounds, v] of variants) {
-    const c = merge([...rounds]);
-    const perRoundRatio = rounds.map((o, i) => merge([o]).opsPerSec / merge([leasedRawRounds[i]!]).opsPerSec);
+    const c = summarize([...rounds]);
+    const perRoundRatio = rounds.map((o, i) => summarize([o]).opsPerSec / summarize([leasedRawRounds[i]!]).opsPerSec);
     const served = (sourcesAfter[v].lease ?? 0) - (sourcesBefore[v].lease ?? 0);
     const viaRedis = (sourcesAfter[v].redis ?? 0) - (sourcesBefore[v].redis ?? 0);
     console.log(`  leased, ${label} ${fmt(c)}`);
@@ -154,14 +122,7 @@ export default async function run(): Promise<void> {
     );
   }
 
-  for (const prefix of [`${PREFIX}-lim`, `${PREFIX}-raw`, `${PREFIX}-lease`]) {
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await rawClient.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = nextCursor;
-      if (keys.length > 0) await rawClient.del(...keys);
-    } while (cursor !== '0');
-  }
+  for (const prefix of [`${PREFIX}-lim`, `${PREFIX}-raw`, `${PREFIX}-lease`]) await deletePrefix(rawClient, `${prefix}:`);
   limiterClient.disconnect();
   rawClient.disconnect();
   leasedClient.disconnect();

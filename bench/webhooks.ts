@@ -23,9 +23,8 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { ensureInfra } from '../scripts/infra/index.ts';
 import { JobQueue, JobWorker } from '../packages/jobs/src/index.ts';
-import { Redis } from 'ioredis';
 import pg from 'pg';
-import { runtimeDbUrl } from '@bulwark/test-support';
+import { deletePrefix, runtimeDbUrl } from '@bulwark/test-support';
 import { loadConfig } from '../packages/service-kit/src/index.ts';
 import { createNotificationsApp, deliver, notificationsConfigSchema } from '../apps/notifications/src/index.ts';
 
@@ -231,14 +230,7 @@ async function runService(redisUrl: string, receiver: Receiver, hook: string): P
     agent.destroy();
     await app.service.stop();
     receiver.server.close();
-    const redis = new Redis(redisUrl);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
+    await deletePrefix(redisUrl, `${prefix}:`);
   }
 }
 
