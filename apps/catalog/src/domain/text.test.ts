@@ -17,7 +17,7 @@ describe('termsOf', () => {
 });
 
 describe('maxEditsFor', () => {
-  it('when a word is short, then one edit is tolerated, otherwise two', () => {
-    expect([maxEditsFor('mug'), maxEditsFor('lamp'), maxEditsFor('headphones')]).toEqual([1, 2, 2]);
+  it('when a word has one or two characters, then it is taken as typed; three, one edit; longer, two', () => {
+    expect([maxEditsFor('g'), maxEditsFor('hd'), maxEditsFor('mug'), maxEditsFor('lamp'), maxEditsFor('headphones')]).toEqual([0, 0, 1, 2, 2]);
   });
 });

@@ -22,6 +22,8 @@ export function termsOf(product: { name: string; brand: string; tags: readonly s
 
 /** The most edits a word of this length may be away from the term it is corrected to. */
 export function maxEditsFor(word: string): number {
+  // "g" of "g shock" is one edit from every two-letter word: too short to guess at.
+  if (word.length <= 2) return 0;
   if (word.length <= 3) return 1;
   return 2;
 }

@@ -1,0 +1,125 @@
+/**
+ * Search over the demo catalog (a few thousand products, seeded by the
+ * service at start as `npm run up` does) against real PostgreSQL: the
+ * relevance set (test/relevance/*.json) with precision@5 and the typo-tolerance
+ * rate printed and held to a floor, filters, facets, sorting, did-you-mean,
+ * autocomplete, and a second start that seeds nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import fs from 'node:fs';
+import { TEST_TENANT } from '@bulwark/test-support';
+import { call, setupCatalog, type TestCatalog } from './support.ts';
+
+interface RelevanceCase {
+  q: string;
+  kind: 'exact' | 'typo1' | 'typo2';
+  expect: string[];
+}
+
+const SEED_COUNT = 3_000;
+const cases: RelevanceCase[] = fs
+  .readdirSync(new URL('./relevance/', import.meta.url))
+  .filter((f) => f.endsWith('.json'))
+  .flatMap((f) => (JSON.parse(fs.readFileSync(new URL(`./relevance/${f}`, import.meta.url), 'utf8')) as { queries: RelevanceCase[] }).queries);
+
+interface Hit {
+  id: string;
+  slug: string;
+  name: string;
+  brand: string;
+  category: string;
+  variants: { price: { amount: number } }[];
+}
+
+describe('catalog search over the demo catalog', () => {
+  let env: TestCatalog;
+  let url: string;
+  const search = async (query: string) => {
+    const res = await call(url, 'GET', `/v1/products/search?${query}`);
+    expect(res.status).toBe(200);
+    return res.body as { total: number; items: Hit[]; correctedQuery?: string; didYouMean?: string; facets: { categories: { value: string; count: number }[]; brands: { value: string; count: number }[] } };
+  };
+
+  beforeAll(async () => {
+    env = await setupCatalog();
+    ({ url } = await env.start({ CATALOG_SEED_TENANT: TEST_TENANT, CATALOG_SEED_COUNT: String(SEED_COUNT) }));
+  }, 120_000);
+  afterAll(() => env.cleanup());
+
+  it('when the relevance set is run, then precision@5 and the typo-tolerance rate reach their floors', async () => {
+    expect(cases.length).toBeGreaterThanOrEqual(50);
+    let precision = 0;
+    let typos = 0;
+    let typoHits = 0;
+    const misses: string[] = [];
+    for (const c of cases) {
+      const top = (await search(`q=${encodeURIComponent(c.q)}&limit=5`)).items.map((i) => i.slug);
+      const found = c.expect.filter((s) => top.includes(s)).length;
+      precision += found / Math.min(5, c.expect.length);
+      if (c.kind !== 'exact') {
+        typos += 1;
+        if (found > 0) typoHits += 1;
+      }
+      if (found < c.expect.length) misses.push(`${c.kind} "${c.q}": want ${c.expect.join(',')}, top 5 ${top.join(',')}`);
+    }
+    const p5 = precision / cases.length;
+    const tolerance = typoHits / typos;
+    console.log(`relevance over ${SEED_COUNT} products, ${cases.length} queries (${typos} with typos): precision@5 ${p5.toFixed(3)}, typo tolerance ${tolerance.toFixed(3)}${misses.length ? `\nmisses:\n  ${misses.join('\n  ')}` : ''}`);
+    expect(p5).toBeGreaterThanOrEqual(0.9);
+    expect(tolerance).toBeGreaterThanOrEqual(0.95); // the issue's seed figure
+  });
+
+  it('when a query has a typo, then the answer says the corrected query', async () => {
+    const r = await search('q=bialeti+moka');
+    expect(r.correctedQuery).toBe('bialetti moka');
+    expect(r.items[0]!.slug).toBe('bialetti-moka-express');
+  });
+
+  it('when a category is given, then only its subtree matches and the category facet counts only it', async () => {
+    const r = await search('category=kitchen&limit=100');
+    expect(r.total).toBeGreaterThan(100);
+    const kitchen = new Set(['coffee', 'cookware', 'kitchen-knives', 'small-appliances', 'drinkware']);
+    expect(r.items.every((i) => kitchen.has(i.category))).toBe(true);
+    expect(r.facets.categories.every((f) => kitchen.has(f.value))).toBe(true);
+    expect(r.facets.categories.reduce((n, f) => n + f.count, 0)).toBe(r.total);
+  });
+
+  it('when a price range and price sort are given, then every hit has a variant in range, in ascending price order', async () => {
+    const r = await search('q=knife&minPrice=3000&maxPrice=12000&sort=price_asc&limit=50');
+    expect(r.total).toBeGreaterThan(0);
+    for (const i of r.items) expect(i.variants.some((v) => v.price.amount >= 3000 && v.price.amount <= 12000)).toBe(true);
+    const mins = r.items.map((i) => Math.min(...i.variants.map((v) => v.price.amount)));
+    expect(mins).toEqual([...mins].sort((a, b) => a - b));
+  });
+
+  it('when a brand filter is given, then the brand facet has that brand only and matches the total', async () => {
+    const r = await search('q=jacket&brand=Patagonia');
+    expect(r.items.map((i) => i.slug)).toEqual(['patagonia-nano-puff']);
+    expect(r.facets.brands).toEqual([{ value: 'Patagonia', count: 1 }]);
+  });
+
+  it('when nothing matches, then total is 0 and did-you-mean names a close product', async () => {
+    const r = await search(`q=${encodeURIComponent('millenium falcon xwing')}`);
+    expect(r.total).toBe(0);
+    expect(r.didYouMean).toBe('Lego Star Wars Millennium Falcon');
+  });
+
+  it('when a prefix is typed, with or without a typo, then autocomplete completes it and leads to the product', async () => {
+    const exact = await call(url, 'GET', '/v1/products/suggest?q=kitchena');
+    expect(exact.body.completions).toContain('kitchenaid');
+    expect(exact.body.products.map((p: { name: string }) => p.name)).toContain('KitchenAid Artisan Stand Mixer');
+    const typo = await call(url, 'GET', '/v1/products/suggest?q=sony+headphnes');
+    expect(typo.body.products[0].name).toBe('Sony WH-1000XM5 Wireless Noise Cancelling Headphones');
+    const typoPrefix = await call(url, 'GET', '/v1/products/suggest?q=paperwh');
+    expect(typoPrefix.body.completions).toEqual(['paperwhite']);
+    const fuzzy = await call(url, 'GET', '/v1/products/suggest?q=papirwh');
+    expect(fuzzy.body.completions).toContain('paperwhite');
+  });
+
+  it('when the service starts again on a seeded schema, then the seed writes nothing and the catalog keeps its size', async () => {
+    const before = (await env.db.query<{ n: number }>('SELECT count(*)::int AS n FROM products')).rows[0]!.n;
+    expect(before).toBe(SEED_COUNT);
+    await env.start({ CATALOG_SEED_TENANT: TEST_TENANT, CATALOG_SEED_COUNT: String(SEED_COUNT) });
+    expect((await env.db.query<{ n: number }>('SELECT count(*)::int AS n FROM products')).rows[0]!.n).toBe(SEED_COUNT);
+  });
+});
