@@ -392,7 +392,8 @@ function medianWithCi(xs: number[]): { median: number; low: number; high: number
   return { median: median(s), low: s[Math.max(0, Math.floor(n / 2 - half))]!, high: s[Math.min(n - 1, Math.ceil(n / 2 + half) - 1)]! };
 }
 
-interface Result { round: number; target: Target; rps: number; cpuUs: number; p50: number; p99: number; errors: number }
+/** One target in one round; `redisUs` and `upstreamUs`: CPU µs per request of the private Redis and of the upstream (on CPU 1, with autocannon). */
+interface Result { round: number; target: Target; rps: number; cpuUs: number; redisUs: number; upstreamUs: number; p50: number; p99: number; errors: number }
 
 export default async function run(): Promise<void> {
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -437,9 +438,22 @@ export default async function run(): Promise<void> {
         try {
           if (roundWarmup > 0) await autocannon({ ...opts, amount: roundWarmup });
           const before = preciseCpuSecondsOf(server.child.pid!);
+          const redisBefore = privateRedis ? preciseCpuSecondsOf(privateRedis.pid) : 0;
+          const upstreamBefore = preciseCpuSecondsOf(upstream.child.pid!);
           const r = await autocannon({ ...opts, duration: durationS });
           if (r.errors + r.non2xx > 0) console.log(`${target} round ${round}: ${r.errors} errors, status codes ${JSON.stringify(r.statusCodeStats)}`);
-          results.push({ round, target, rps: r.requests.average, cpuUs: ((preciseCpuSecondsOf(server.child.pid!) - before) * 1e6) / r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx });
+          const perRequest = (seconds: number): number => (seconds * 1e6) / r.requests.total;
+          results.push({
+            round,
+            target,
+            rps: r.requests.average,
+            cpuUs: perRequest(preciseCpuSecondsOf(server.child.pid!) - before),
+            redisUs: privateRedis ? perRequest(preciseCpuSecondsOf(privateRedis.pid) - redisBefore) : NaN,
+            upstreamUs: perRequest(preciseCpuSecondsOf(upstream.child.pid!) - upstreamBefore),
+            p50: r.latency.p50,
+            p99: r.latency.p99,
+            errors: r.errors + r.non2xx,
+          });
         } finally {
           if (fresh && server !== upstream) await stopChild(server.child);
         }
@@ -458,9 +472,12 @@ export default async function run(): Promise<void> {
   }
   const summary = targets.map((target) => {
     const mine = results.filter((r) => r.target === target);
-    return { target, rps: median(mine.map((r) => r.rps)), cpuUs: median(mine.map((r) => r.cpuUs)), p50: median(mine.map((r) => r.p50)), p99: median(mine.map((r) => r.p99)), errors: mine.reduce((n, r) => n + r.errors, 0) };
+    return { target, rps: median(mine.map((r) => r.rps)), cpuUs: median(mine.map((r) => r.cpuUs)), redisUs: median(mine.map((r) => r.redisUs)), upstreamUs: median(mine.map((r) => r.upstreamUs)), p50: median(mine.map((r) => r.p50)), p99: median(mine.map((r) => r.p99)), errors: mine.reduce((n, r) => n + r.errors, 0) };
   });
-  console.table(summary.map((r) => ({ target: r.target, 'req/s': Math.round(r.rps), 'CPU µs/req (server)': Math.round(r.cpuUs * 10) / 10, 'p50 ms': r.p50, 'p99 ms': r.p99, errors: r.errors })));
+  const tenth = (x: number): number | string => (Number.isNaN(x) ? '' : Math.round(x * 10) / 10);
+  // Redis and the upstream share CPU 1 with autocannon: when a target's req/s
+  // ratio lags its CPU ratio, their cost per request is where the time went.
+  console.table(summary.map((r) => ({ target: r.target, 'req/s': Math.round(r.rps), 'CPU µs/req (server)': tenth(r.cpuUs), 'Redis µs/req': authenticated(r.target) ? tenth(r.redisUs) : '', 'upstream µs/req': tenth(r.upstreamUs), 'p50 ms': r.p50, 'p99 ms': r.p99, errors: r.errors })));
   /** Median over rounds of a per-round figure, with its range. */
   const perRound = (f: (of: (t: Target) => Result) => number): string => {
     const xs: number[] = [];

@@ -28,8 +28,8 @@ export async function startBenchIssuer(): Promise<BenchIssuer> {
   return { jwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`, token, close: () => void jwks.close() };
 }
 
-/** A private redis-server on a free port (pinned to `cpu` with taskset when given), answering PING; its URL and a stop function. */
-export async function startPrivateRedis(cpu?: string): Promise<{ url: string; stop(): void }> {
+/** A private redis-server on a free port (pinned to `cpu` with taskset when given), answering PING; its URL, pid (taskset execs it) and a stop function. */
+export async function startPrivateRedis(cpu?: string): Promise<{ url: string; pid: number; stop(): void }> {
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   const child = cpu === undefined ? spawn('redis-server', args, { stdio: 'ignore' }) : spawn('taskset', ['-c', cpu, 'redis-server', ...args], { stdio: 'ignore' });
@@ -47,7 +47,7 @@ export async function startPrivateRedis(cpu?: string): Promise<{ url: string; st
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  return { url: `redis://127.0.0.1:${port}`, stop: () => void child.kill('SIGKILL') };
+  return { url: `redis://127.0.0.1:${port}`, pid: child.pid!, stop: () => void child.kill('SIGKILL') };
 }
 
 /** The port a bench/gateway.ts target (BENCH_SERVER mode) prints as `PORT n`; rejects if it exits first. */
