@@ -36,8 +36,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { Registry } from 'prom-client';
-import { sessionDbUrl } from '@bulwark/test-support';
-import { createPool, migrate, type DbLogger } from '@bulwark/db';
+import { sessionDbUrl, silent } from '@bulwark/test-support';
+import { createPool, migrate } from '@bulwark/db';
 import { connectAdmin, createKafka, createProducer, defineEvent, createEventRegistry, provisionTopics, toKafkaRecord } from '@bulwark/events';
 import { z } from 'zod';
 import { ensureInfra } from '../scripts/infra/index.ts';
@@ -56,7 +56,6 @@ const EVENTS_PER_STREAM = Number(process.env.BENCH_EVENTS_PER_STREAM ?? 5);
 /** Consume while the load runs (latency to the consumer too); otherwise the topic is read after the run, to check completeness. */
 const LIVE_CONSUMER = process.env.BENCH_LIVE_CONSUMER === '1';
 const RELAY_PROCESS = fileURLToPath(new URL('./lib/cdc-relay-process.ts', import.meta.url));
-const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Epoch ms with sub-ms precision, comparable across processes of this machine. */
 const clock = (): number => performance.timeOrigin + performance.now();

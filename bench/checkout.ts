@@ -25,7 +25,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createPool, type DbPool } from '@bulwark/db';
-import { freePort, runtimeDbUrl, startService, tenantCall, type Service } from '@bulwark/test-support';
+import { freePort, runtimeDbUrl, type Service, silent, startService, tenantCall } from '@bulwark/test-support';
 
 /** Calls as the gateway forwards them: one tenant for the whole bench. */
 const call = tenantCall('bench');
@@ -225,12 +225,12 @@ async function round(stack: Stack, db: DbPool): Promise<Figures> {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export default async function run(): Promise<void> {
-  const infra = process.env.BULWARK_PG_URL && process.env.BULWARK_REDIS_URL ? { BULWARK_PG_URL: process.env.BULWARK_PG_URL, BULWARK_REDIS_URL: process.env.BULWARK_REDIS_URL } : await ensureInfra(['postgres', 'redis']);
+  const infra = await ensureInfra(['postgres', 'redis']);
   const pgUrl = infra.BULWARK_PG_URL!;
   const stacks: Stack[] = [];
   let issuer: Issuer | undefined;
   const results: Record<Variant, Figures[]> = { protected: [], baseline: [] };
-  const watchDb = createPool({ connectionString: pgUrl, name: 'bench-checkout-watch', max: 2, registry: new Registry(), log: { debug() {}, info() {}, warn() {}, error() {} } });
+  const watchDb = createPool({ connectionString: pgUrl, name: 'bench-checkout-watch', max: 2, registry: new Registry(), log: silent });
   try {
     issuer = await startIdentity(pgUrl, infra.BULWARK_REDIS_URL!);
     stacks.push(await startStack('protected', pgUrl, issuer), await startStack('baseline', pgUrl, issuer));
@@ -247,7 +247,7 @@ export default async function run(): Promise<void> {
     await watchDb.close();
     for (const s of stacks) for (const p of [...s.procs].reverse()) await p.stop();
     await issuer?.proc.stop();
-    const admin = createPool({ connectionString: pgUrl, name: 'bench-checkout-cleanup', max: 1, registry: new Registry(), log: { debug() {}, info() {}, warn() {}, error() {} } });
+    const admin = createPool({ connectionString: pgUrl, name: 'bench-checkout-cleanup', max: 1, registry: new Registry(), log: silent });
     for (const schema of [...stacks.flatMap((s) => s.schemas), ...(issuer ? [issuer.schema] : [])]) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
     await admin.close();
   }

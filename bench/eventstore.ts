@@ -19,8 +19,8 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
-import { sessionDbUrl } from '@bulwark/test-support';
-import { createPool, migrate, type DbLogger, type DbPool } from '@bulwark/db';
+import { sessionDbUrl, silent } from '@bulwark/test-support';
+import { createPool, migrate, type DbPool } from '@bulwark/db';
 import { ensureInfra } from '../scripts/infra/index.ts';
 import { APPEND_ONE_SQL, appendToStream, type NewEvent } from '../apps/orders/src/store/event-store.ts';
 
@@ -29,7 +29,6 @@ const SINGLES = Number(process.env.BENCH_SINGLES ?? 4000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BATCH_SIZE = 100;
 const MIGRATIONS_DIR = fileURLToPath(new URL('../apps/orders/migrations/', import.meta.url));
-const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 const event = (i: number): NewEvent => ({ type: 'ItemAdded', data: { sku: `sku-${i % 50}`, quantity: 1 + (i % 5), unitPriceCents: 1299 }, metadata: { correlationId: 'bench' } });
 

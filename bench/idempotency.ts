@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Registry } from 'prom-client';
 import { createPool } from '@bulwark/db'; // the same module instance the middleware's import resolves to
+import { silent } from '@bulwark/test-support';
 import { createIdempotency, migrateIdempotency, type IdempotencyLocals } from '../packages/idempotency/src/index.ts';
 import { ensureInfra } from '../scripts/infra/index.ts';
 import { measureClosedLoop, summarize, type Round, type Summary } from './lib/closed-loop.ts';
@@ -25,10 +26,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const measure = (op: (i: number) => Promise<void>): Promise<Round> => measureClosedLoop(op, { ops: OPS, concurrency: CONCURRENCY });
 
 export default async function run(): Promise<void> {
-  const pgUrl = process.env.BULWARK_PG_URL ?? (await ensureInfra(['postgres'])).BULWARK_PG_URL!;
+  const pgUrl = (await ensureInfra(['postgres'])).BULWARK_PG_URL!;
   const schema = `idem_bench_${randomUUID().replaceAll('-', '').slice(0, 8)}`;
-  const silent = { debug() {}, info() {}, warn() {}, error() {} };
-  const pool = createPool({ connectionString: pgUrl, name: 'idem_bench', max: CONCURRENCY * 2, registry: new Registry(), log: silent, searchPath: [schema] });
+    const pool = createPool({ connectionString: pgUrl, name: 'idem_bench', max: CONCURRENCY * 2, registry: new Registry(), log: silent, searchPath: [schema] });
   await pool.query(`CREATE SCHEMA "${schema}"`);
   await migrateIdempotency({ pool, schema });
   await pool.query(`CREATE TABLE "${schema}".items (id bigserial PRIMARY KEY, name text NOT NULL, quantity int NOT NULL)`);

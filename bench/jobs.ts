@@ -91,7 +91,7 @@ async function round(variant: Variant, url: string, registry: Registry): Promise
 }
 
 export default async function run(): Promise<void> {
-  const url = process.env.BULWARK_REDIS_URL ?? (await ensureInfra(['redis'])).BULWARK_REDIS_URL!;
+  const url = (await ensureInfra(['redis'])).BULWARK_REDIS_URL!;
   const registry = new Registry();
   const variants: Variant[] = ['wrapper', 'raw-same-options', 'raw-defaults'];
   for (const v of variants) await round(v, url, registry); // warm-up

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createPool } from '@bulwark/db';
-import { runtimeDbUrl } from '@bulwark/test-support';
+import { runtimeDbUrl, silent } from '@bulwark/test-support';
 import { Registry } from 'prom-client';
 import { ensureInfra } from '../scripts/infra/index.ts';
 import { createPaymentsApp, createPspApp, loadPaymentsConfig, loadPspConfig } from '../apps/payments/src/index.ts';
@@ -27,7 +27,7 @@ interface Figures {
   p99: number;
 }
 
-const silent = { write: () => true } as never;
+const devNull = { write: () => true } as never;
 
 async function drive(send: (i: number) => Promise<Response>): Promise<Figures> {
   const latencies: number[] = [];
@@ -51,13 +51,13 @@ async function drive(send: (i: number) => Promise<Response>): Promise<Figures> {
 }
 
 export default async function run(): Promise<void> {
-  const pgUrl = process.env.BULWARK_PG_URL ?? (await ensureInfra(['postgres'])).BULWARK_PG_URL!;
+  const pgUrl = (await ensureInfra(['postgres'])).BULWARK_PG_URL!;
   const schema = `bench_payments_${process.pid}`;
-  const psp = createPspApp({ config: loadPspConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error' }), logDestination: silent });
+  const psp = createPspApp({ config: loadPspConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error' }), logDestination: devNull });
   const pspUrl = (await psp.service.start()).url;
   const payments = createPaymentsApp({
     config: loadPaymentsConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', DATABASE_URL: await runtimeDbUrl(pgUrl), MIGRATION_DATABASE_URL: pgUrl, PAYMENTS_SCHEMA: schema, PSP_URL: pspUrl, EVENTS_ENABLED: 'false', DB_POOL_MAX: '32' }),
-    logDestination: silent,
+    logDestination: devNull,
   });
   const url = (await payments.start()).url;
   const json = { 'content-type': 'application/json' };
@@ -80,7 +80,7 @@ export default async function run(): Promise<void> {
   } finally {
     await payments.service.stop();
     await psp.service.stop();
-    const admin = createPool({ connectionString: pgUrl, name: 'bench-payments-cleanup', max: 1, registry: new Registry(), log: { debug() {}, info() {}, warn() {}, error() {} } });
+    const admin = createPool({ connectionString: pgUrl, name: 'bench-payments-cleanup', max: 1, registry: new Registry(), log: silent });
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await admin.close();
   }

@@ -30,7 +30,7 @@ const PREFIX = `rlbench-${process.pid}`;
 const measure = (op: (caller: number) => Promise<unknown>): Promise<Round> => measureClosedLoop((_i, caller) => op(caller), { ops: OPS, concurrency: CONCURRENCY });
 
 export default async function run(): Promise<void> {
-  const url = process.env.BULWARK_REDIS_URL ?? (await ensureInfra(['redis'])).BULWARK_REDIS_URL!;
+  const url = (await ensureInfra(['redis'])).BULWARK_REDIS_URL!;
   const limiterClient = new Redis(url);
   const rawClient = new Redis(url);
   const policies = [

@@ -18,7 +18,8 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
-import { createPool, DB_ROLES, DEV_ROLE_PASSWORD, ensureDbRoles, grantSchemaAccess, migrate, urlForRole, withTenant, withTransaction, type DbLogger, type DbPool } from '@bulwark/db';
+import { createPool, DB_ROLES, DEV_ROLE_PASSWORD, ensureDbRoles, grantSchemaAccess, migrate, urlForRole, withTenant, withTransaction, type DbPool } from '@bulwark/db';
+import { silent } from '@bulwark/test-support';
 import { ensureInfra } from '../scripts/infra/index.ts';
 import { appendToStream, type NewEvent } from '../apps/orders/src/store/event-store.ts';
 
@@ -28,7 +29,6 @@ const BLOCK = 100;
 const TENANTS = 10;
 const ORDERS = 2000;
 const MIGRATIONS_DIR = fileURLToPath(new URL('../apps/orders/migrations/', import.meta.url));
-const silent: DbLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** The orders migrations put every table under RLS (0007); the baseline copy takes it off again and drops the column. */
 const withoutRlsSql = (table: string) => `

@@ -135,7 +135,7 @@ function summarize(receiver: Receiver, seconds: number): { perSecond: number; p9
 }
 
 export default async function run(): Promise<void> {
-  const redisUrl = process.env.BULWARK_REDIS_URL ?? (await ensureInfra(['redis'])).BULWARK_REDIS_URL!;
+  const redisUrl = (await ensureInfra(['redis'])).BULWARK_REDIS_URL!;
   const receiver = new Receiver();
   await new Promise<void>((r) => receiver.server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}/hook`;
@@ -159,7 +159,7 @@ export default async function run(): Promise<void> {
 
 /** The whole service path: HTTP publish → delivery log → dispatcher → job → signed POST → attempt log. */
 async function runService(redisUrl: string, receiver: Receiver, hook: string): Promise<void> {
-  const pgUrl = process.env.BULWARK_PG_URL ?? (await ensureInfra(['postgres'])).BULWARK_PG_URL!;
+  const pgUrl = (await ensureInfra(['postgres'])).BULWARK_PG_URL!;
   const id = randomUUID().replaceAll('-', '').slice(0, 8);
   const schema = `notifications_bench_${id}`;
   const prefix = `${PREFIX}-svc-${id}`;

@@ -10,6 +10,7 @@
 import readline from 'node:readline';
 import { Registry } from 'prom-client';
 import { createKafka, createProducer, type EventProducer } from '@bulwark/events';
+import { silent } from '@bulwark/test-support';
 import { orderEventSchemas } from '../../apps/orders/src/domain/events.ts';
 import { createCdcRelay } from '../../apps/orders/src/relay/cdc-relay.ts';
 
@@ -24,7 +25,6 @@ interface Args {
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const clock = (): number => performance.timeOrigin + performance.now();
 
 const kafka = createKafka({ brokers: args.brokers, clientId: args.clientId });

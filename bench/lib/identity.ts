@@ -22,7 +22,7 @@ export interface BenchIdentity {
 
 /** Starts identity as `name` (its schema and prefix) with `env` over the bench defaults (tenant `bench`, 16 pooled connections). */
 export async function startBenchIdentity(name: string, env: Record<string, string>): Promise<BenchIdentity> {
-  const infra = process.env.BULWARK_PG_URL && process.env.BULWARK_REDIS_URL ? { BULWARK_PG_URL: process.env.BULWARK_PG_URL, BULWARK_REDIS_URL: process.env.BULWARK_REDIS_URL } : await ensureInfra(['postgres', 'redis']);
+  const infra = await ensureInfra(['postgres', 'redis']);
   const schema = `bench_${name.replaceAll('-', '_')}_${process.pid}`;
   const config = loadConfig(identityConfigSchema, {
     PORT: '0',
