@@ -15,39 +15,27 @@ import { runtimeDbUrl, silent } from '@bulwark/test-support';
 import { Registry } from 'prom-client';
 import { ensureInfra } from '../scripts/infra/index.ts';
 import { createPaymentsApp, createPspApp, loadPaymentsConfig, loadPspConfig } from '../apps/payments/src/index.ts';
+import { measureClosedLoop, summarize, type Summary } from './lib/closed-loop.ts';
+import { startBenchIdentity } from './lib/identity.ts';
 
 const N = Number(process.env.BENCH_PAYMENTS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 type Variant = 'payments' | 'payments-replay' | 'psp-direct';
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-}
-
 const devNull = { write: () => true } as never;
 
-async function drive(send: (i: number) => Promise<Response>): Promise<Figures> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < N) {
-        const i = next++;
-        const t0 = performance.now();
-        const res = await send(i);
-        await res.arrayBuffer();
-        if (res.status >= 300) throw new Error(`request ${i}: ${res.status}`);
-        latencies.push(performance.now() - t0);
-      }
-    }),
+/** One round: N requests from CONCURRENCY clients, each answer read whole and required to be a success. */
+async function drive(send: (i: number) => Promise<Response>): Promise<Summary> {
+  const round = await measureClosedLoop(
+    async (i) => {
+      const res = await send(i);
+      await res.arrayBuffer();
+      if (res.status >= 300) throw new Error(`request ${i}: ${res.status}`);
+    },
+    { ops: N, concurrency: CONCURRENCY },
   );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { rps: N / seconds, p50: latencies[Math.floor(N * 0.5)]!, p99: latencies[Math.floor(N * 0.99)]! };
+  return summarize([round]);
 }
 
 export default async function run(): Promise<void> {
@@ -55,15 +43,18 @@ export default async function run(): Promise<void> {
   const schema = `bench_payments_${process.pid}`;
   const psp = createPspApp({ config: loadPspConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error' }), logDestination: devNull });
   const pspUrl = (await psp.service.start()).url;
+  // The issuer payments verifies its internal routes' service tokens against (the bench calls only /v1/payments).
+  const identity = await startBenchIdentity('payments-issuer', {});
+  const verifier = { JWKS_URL: `${identity.url}/.well-known/jwks.json`, JWT_ISSUER: identity.config.JWT_ISSUER, JWT_AUDIENCE: identity.config.JWT_AUDIENCE };
   const payments = createPaymentsApp({
-    config: loadPaymentsConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', DATABASE_URL: await runtimeDbUrl(pgUrl), MIGRATION_DATABASE_URL: pgUrl, PAYMENTS_SCHEMA: schema, PSP_URL: pspUrl, EVENTS_ENABLED: 'false', DB_POOL_MAX: '32' }),
+    config: loadPaymentsConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', DATABASE_URL: await runtimeDbUrl(pgUrl), MIGRATION_DATABASE_URL: pgUrl, PAYMENTS_SCHEMA: schema, PSP_URL: pspUrl, EVENTS_ENABLED: 'false', DB_POOL_MAX: '32', ...verifier }),
     logDestination: devNull,
   });
   const url = (await payments.start()).url;
   const json = { 'content-type': 'application/json' };
   // As the gateway forwards a call: one tenant for the whole bench.
   const post = (base: string, path: string, key: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { ...json, 'idempotency-key': key, 'x-auth-tenant': 'bench' }, body: JSON.stringify(body) });
-  const results: Record<Variant, Figures[]> = { payments: [], 'payments-replay': [], 'psp-direct': [] };
+  const results: Record<Variant, Summary[]> = { payments: [], 'payments-replay': [], 'psp-direct': [] };
   try {
     for (let r = -1; r < ROUNDS; r++) {
       const tag = randomUUID().slice(0, 8);
@@ -80,6 +71,7 @@ export default async function run(): Promise<void> {
   } finally {
     await payments.service.stop();
     await psp.service.stop();
+    await identity.stop();
     const admin = createPool({ connectionString: pgUrl, name: 'bench-payments-cleanup', max: 1, registry: new Registry(), log: silent });
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await admin.close();
@@ -88,8 +80,8 @@ export default async function run(): Promise<void> {
   console.log(`payments: ${N} authorizations per round, concurrency ${CONCURRENCY}, ${ROUNDS} rounds (medians; shared 2-core box)`);
   for (const v of Object.keys(results) as Variant[]) {
     const f = results[v];
-    console.log(`  ${v.padEnd(16)} ${median(f.map((x) => x.rps)).toFixed(0).padStart(6)} req/s   p50 ${median(f.map((x) => x.p50)).toFixed(1)} ms   p99 ${median(f.map((x) => x.p99)).toFixed(1)} ms   rounds: ${f.map((x) => x.rps.toFixed(0)).join(' ')}`);
+    console.log(`  ${v.padEnd(16)} ${median(f.map((x) => x.opsPerSec)).toFixed(0).padStart(6)} req/s   p50 ${median(f.map((x) => x.p50)).toFixed(1)} ms   p99 ${median(f.map((x) => x.p99)).toFixed(1)} ms   rounds: ${f.map((x) => x.opsPerSec.toFixed(0)).join(' ')}`);
   }
-  const ratio = (a: Variant, b: Variant) => median(results[a].map((x, i) => x.rps / results[b][i]!.rps)).toFixed(3);
+  const ratio = (a: Variant, b: Variant) => median(results[a].map((x, i) => x.opsPerSec / results[b][i]!.opsPerSec)).toFixed(3);
   console.log(`  payments / psp-direct ${ratio('payments', 'psp-direct')}×   payments-replay / psp-direct ${ratio('payments-replay', 'psp-direct')}×   (throughput, per-round median)`);
 }
