@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoordinationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import pg from 'pg';
+import { pgUrl } from '@bulwark/test-support';
 import { CRONTASK, type CronTask } from '../src/reconcilers/crontask.ts';
 import { releaseCronTasks } from './crontask-fixture.ts';
 import { CLUSTER_START_MS, connect, createNamespace, deleteNamespace, eventually, installCrds } from './helpers.ts';
@@ -52,8 +53,7 @@ beforeAll(async () => {
   custom = kc.makeApiClient(CustomObjectsApi);
   await installCrds();
   namespace = await createNamespace(kc, 'cronsoak');
-  const url = process.env.BULWARK_PG_URL;
-  if (!url) throw new Error('BULWARK_PG_URL is not set: run with `npm test` so global setup starts PostgreSQL');
+  const url = pgUrl();
   schema = `cron_soak_${randomUUID().slice(0, 8)}`;
   pool = new pg.Pool({ connectionString: url, max: 8, options: `-c search_path=${schema}` });
   await pool.query(`create schema ${schema}`);

@@ -9,12 +9,9 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConnectionOptions } from 'bullmq';
+import { redisUrl } from '@bulwark/test-support';
 
-export function redisUrl(): string {
-  const url = process.env.BULWARK_REDIS_URL;
-  if (!url) throw new Error('BULWARK_REDIS_URL is not set; run through `npm test` so Jest global setup starts Redis');
-  return url;
-}
+export { redisUrl } from '@bulwark/test-support';
 
 export function connection(): ConnectionOptions {
   return { url: redisUrl(), maxRetriesPerRequest: null };
