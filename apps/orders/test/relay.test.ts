@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { fastConsumer, freePorts, kafkaBrokers } from '@bulwark/test-support';
+import { fastConsumer, freePorts, kafkaBrokers, pgUrl } from '@bulwark/test-support';
 import { createKafkaInstance, type KafkaInstance } from '../../../scripts/infra/kafka.ts';
 import { createConsumer, createKafka, handle, migrateProcessedEventStore, type EventConsumer } from '@bulwark/events';
 import { KAFKA_EVENTS, orderEventSchemas } from '../src/domain/events.ts';
@@ -208,7 +208,7 @@ describe('CDC relay (logical replication → Kafka)', () => {
     const insertEvent = (db: { query: (text: string, values: unknown[]) => Promise<unknown> }, stream: string, version: number, id = randomUUID()) =>
       db.query(`INSERT INTO events (event_id, stream_id, version, type, data) VALUES ($1, $2, $3, 'ItemAdded', $4)`, [id, stream, version, { sku: `edge-${version}`, quantity: 1, unitPriceCents: 1 }]);
     const relay = app.workers.relay!;
-    const writer = new pg.Client({ connectionString: process.env.BULWARK_PG_URL });
+    const writer = new pg.Client({ connectionString: pgUrl() });
     await writer.connect();
     try {
       await writer.query(`SET search_path TO "${t.schema}"`);
