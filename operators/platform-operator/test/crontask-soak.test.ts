@@ -22,14 +22,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoordinationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import pg from 'pg';
-import { pgUrl } from '@bulwark/test-support';
+import { pgUrl, startHttpServer, type HttpServer } from '@bulwark/test-support';
 import { CRONTASK, type CronTask } from '../src/reconcilers/crontask.ts';
 import { releaseCronTasks } from './crontask-fixture.ts';
 import { CLUSTER_START_MS, connect, createNamespace, deleteNamespace, eventually, installCrds } from './helpers.ts';
@@ -44,7 +42,7 @@ let custom: CustomObjectsApi;
 let namespace: string;
 let pool: pg.Pool;
 let schema: string;
-let server: Server | undefined;
+let target: HttpServer | undefined;
 const replicas = new Map<string, ChildProcess>();
 const logDir = mkdtempSync(join(tmpdir(), 'cron-soak-'));
 
@@ -68,10 +66,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of replicas.values()) child.kill('SIGKILL');
   replicas.clear();
-  if (server) {
-    server.closeAllConnections();
-    await new Promise((r) => server?.close(r));
-  }
+  await target?.close();
   await releaseCronTasks(custom, namespace).catch(() => undefined);
   await deleteNamespace(kc, namespace);
   await pool?.query(`drop schema if exists ${schema} cascade`).catch(() => undefined);
@@ -80,7 +75,7 @@ afterAll(async () => {
 
 /** The target: one INSERT per (task, tick) under the UNIQUE constraint; a repeat of the same claim is answered from the record. */
 async function startTarget(): Promise<string> {
-  const s = createServer((req, res) => {
+  target = await startHttpServer((req, res) => {
     void (async () => {
       for await (const chunk of req) void chunk;
       const h = (name: string): string => String(req.headers[name] ?? '');
@@ -110,9 +105,7 @@ async function startTarget(): Promise<string> {
       res.writeHead(500).end(String(error));
     });
   });
-  server = s;
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(s.address() as AddressInfo).port}/tick`;
+  return `${target.url}/tick`;
 }
 
 let nextReplica = 0;
