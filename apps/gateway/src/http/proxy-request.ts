@@ -19,6 +19,7 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from '@bulwark/service-kit';
 import { backoffDelay } from '@bulwark/service-kit/backoff';
 import { gatewayError } from '../errors.ts';
+import type { Deadline, DeadlineQueue } from '../upstreams/deadline-queue.ts';
 import { isCircuitOpen, UpstreamStatusError, type GatewayMetrics, type Upstream } from '../upstreams/upstream.ts';
 import { clientResponseHeaderList, type OutgoingHeaders } from '../domain/headers.ts';
 import { IDEMPOTENT_METHODS } from '../domain/resilience.ts';
@@ -31,7 +32,8 @@ export interface ProxyInput {
   /** Path and query as the upstream receives them. */
   path: string;
   headers: OutgoingHeaders;
-  timeoutMs: number;
+  /** The route's attempt deadlines (one timer per route timeout, see deadline-queue.ts). */
+  deadlines: DeadlineQueue;
   retry: RetryConfig;
   maxBodyBytes: number;
   metrics: GatewayMetrics;
@@ -120,18 +122,18 @@ class Attempt implements Dispatcher.DispatchHandler {
   #mode = PENDING;
   #controller: Dispatcher.DispatchController | undefined;
   #abortReason: Error | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #deadline: Deadline | undefined;
   #resolveStarted: () => void = noop;
   #rejectStarted: (err: unknown) => void = noop;
   #resolveFinished!: () => void;
   #drainListening = false;
   readonly #res: ServerResponse;
-  readonly #timeoutMs: number;
+  readonly #deadlines: DeadlineQueue;
   readonly #mayRetry: (status: number) => boolean;
 
-  constructor(res: ServerResponse, timeoutMs: number, mayRetry: (status: number) => boolean) {
+  constructor(res: ServerResponse, deadlines: DeadlineQueue, mayRetry: (status: number) => boolean) {
     this.#res = res;
-    this.#timeoutMs = timeoutMs;
+    this.#deadlines = deadlines;
     this.#mayRetry = mayRetry;
     this.finished = new Promise<void>((resolve) => (this.#resolveFinished = resolve));
   }
@@ -141,14 +143,14 @@ class Attempt implements Dispatcher.DispatchHandler {
       this.#resolveStarted = resolve;
       this.#rejectStarted = reject;
     });
-    this.#timer = setTimeout(this.#onTimeout, this.#timeoutMs);
+    this.#deadline = this.#deadlines.start(this.#onTimeout);
     pool.dispatch(options, this);
     return started;
   }
 
   readonly #onTimeout = (): void => {
     this.timedOut = true;
-    this.abort(new AttemptTimeout(this.#timeoutMs));
+    this.abort(new AttemptTimeout(this.#deadlines.timeoutMs));
   };
 
   /** Stops the attempt; before the head it fails `start` at once, even if undici has not started the request yet. */
@@ -168,7 +170,7 @@ class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (this.#mode !== PENDING) return;
-    clearTimeout(this.#timer);
+    this.#stopClock();
     const failed = statusCode >= 500 && statusCode !== 501;
     if (failed && this.#mayRetry(statusCode)) {
       this.retrying = true;
@@ -203,8 +205,12 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.#res.on('drain', () => this.#controller?.resume());
   }
 
+  #stopClock(): void {
+    if (this.#deadline !== undefined) this.#deadlines.cancel(this.#deadline);
+  }
+
   #fail(err: unknown): void {
-    clearTimeout(this.#timer);
+    this.#stopClock();
     this.#mode = DONE;
     this.#rejectStarted(err);
     this.#resolveFinished();
@@ -319,7 +325,8 @@ async function relayWithRetries(
   link: ClientLink,
   bodyExceeded: () => boolean,
 ): Promise<void> {
-  const { upstream, retry, metrics, timeoutMs, res } = input;
+  const { upstream, retry, metrics, deadlines, res } = input;
+  const { timeoutMs } = deadlines;
   const options: Dispatcher.DispatchOptions = {
     path: upstream.basePath + input.path,
     method: method as Dispatcher.HttpMethod,
@@ -330,7 +337,7 @@ async function relayWithRetries(
   };
   for (let attempt = 0; ; attempt++) {
     const last = attempt + 1 >= attempts;
-    const current = new Attempt(res, timeoutMs, (status) => !last && retry.retryOn.includes(status) && takeRetry(input));
+    const current = new Attempt(res, deadlines, (status) => !last && retry.retryOn.includes(status) && takeRetry(input));
     link.attempt = current;
     let retryReason: string | undefined;
     try {

@@ -215,7 +215,7 @@ export function proxyRawHandler(deps: ProxyDeps, edge: EdgeHeaders): RawRequestH
       upstream: runtime.upstream,
       path: state.upstreamPath,
       headers,
-      timeoutMs: runtime.timeoutMs,
+      deadlines: runtime.deadlines,
       retry: runtime.retry,
       maxBodyBytes: runtime.maxBodyBytes,
       metrics: deps.metrics,

@@ -5,12 +5,15 @@
 import type { CompiledRoute } from '../domain/route-table.ts';
 import type { RetryConfig } from '../domain/routes-file.ts';
 import { lifecycleOf, type Lifecycle } from '../domain/versioning.ts';
+import { DeadlineQueue } from '../upstreams/deadline-queue.ts';
 import type { Upstream } from '../upstreams/upstream.ts';
 
 export interface RouteRuntime {
   route: CompiledRoute;
   upstream: Upstream;
   timeoutMs: number;
+  /** Deadlines of the route's attempts: one timer for all of them. */
+  deadlines: DeadlineQueue;
   retry: RetryConfig;
   maxBodyBytes: number;
   lifecycle: Lifecycle;
@@ -23,10 +26,12 @@ export interface RouteRuntime {
 export function routeRuntime(route: CompiledRoute, upstream: Upstream, defaultMaxBodyBytes: number): RouteRuntime {
   const c = route.config;
   const lifecycle = lifecycleOf(c);
+  const timeoutMs = c.timeoutMs ?? upstream.config.timeoutMs;
   return {
     route,
     upstream,
-    timeoutMs: c.timeoutMs ?? upstream.config.timeoutMs,
+    timeoutMs,
+    deadlines: new DeadlineQueue(timeoutMs),
     retry: { ...upstream.config.retry, ...(c.retry ?? {}) } as RetryConfig,
     maxBodyBytes: c.maxBodyBytes ?? defaultMaxBodyBytes,
     lifecycle,
