@@ -120,6 +120,18 @@ export function workspaceClosure(app: string): string[] {
 }
 
 /**
+ * Workspace folders of the image (its closure and itself) where the lock installs production
+ * dependencies of their own (`<dir>/node_modules/…`: a version the root cannot hoist, such as
+ * packages/cache's lru-cache 11 beside the root's 5): the runtime stage copies those folders
+ * from the deps stage too, or the package would not resolve them.
+ */
+export function nestedModuleDirs(app: string): string[] {
+  const lock = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as { packages?: Record<string, { dev?: boolean }> };
+  const entries = Object.entries(lock.packages ?? {});
+  return [...workspaceClosure(app), workspaceDir(app)].filter((dir) => entries.some(([at, entry]) => at.startsWith(`${dir}/node_modules/`) && entry.dev !== true)).sort();
+}
+
+/**
  * The Dockerfile of an app in the shared pattern (`npm run cluster -- dockerfile <app>` writes it).
  * From an existing file it keeps the title comment, the EXPOSE line and the CMD, so an app with
  * a second port or entry point (payments' PSP simulator) keeps them.
@@ -134,6 +146,7 @@ export function renderDockerfile(app: string, previous = ''): string {
   const expose = lines.find((l) => l.startsWith('EXPOSE ')) ?? `EXPOSE ${port}`;
   const cmd = lines.filter((l) => l.startsWith('CMD ')).at(-1) ?? 'CMD ["node", "--conditions=bulwark-source", "--enable-source-maps", "src/main.ts"]';
   const packages = workspaceClosure(app);
+  const nested = nestedModuleDirs(app);
   return `# ${title} Built from the repository root:
 #   docker build -f ${dir}/Dockerfile -t bulwark/${app} .
 # Runs the TypeScript sources with Node 24 type stripping and the \`bulwark-source\` condition
@@ -165,7 +178,7 @@ FROM base
 ENV NODE_ENV=production PORT=${port}
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json package-lock.json ./
+${nested.map((d) => `COPY --from=deps /app/${d}/node_modules ./${d}/node_modules\n`).join('')}COPY package.json package-lock.json ./
 ${packages.map((pkgDir) => `COPY ${pkgDir} ${pkgDir}\n`).join('')}COPY ${dir} ${dir}
 RUN chown -R 10001:10001 /app
 USER 10001:10001

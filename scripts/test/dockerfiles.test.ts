@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { imageWorkspaces, readDockerfile, workspaceClosure, workspaceDir, type Dockerfile, type Stage } from '../cluster/dockerfile.ts';
+import { imageWorkspaces, nestedModuleDirs, readDockerfile, workspaceClosure, workspaceDir, type Dockerfile, type Stage } from '../cluster/dockerfile.ts';
 import { localDir, repoRoot } from '../infra/settings.ts';
 
 const INSTALL_MS = 5 * 60_000;
@@ -180,6 +180,7 @@ describe.each(apps.map((a) => [a.dir, a.name, a.port] as const))('%s/Dockerfile'
     expect(runtime.image).toBe(file.stages[0]!.name);
     expect(ops(runtime, 'COPY')).toEqual([
       '--from=deps /app/node_modules ./node_modules',
+      ...nestedModuleDirs(app).map((d) => `--from=deps /app/${d}/node_modules ./${d}/node_modules`),
       'package.json package-lock.json ./',
       ...closure.map((dir) => `${dir} ${dir}`),
       `${dir} ${dir}`,
@@ -221,7 +222,11 @@ describe.each(apps.map((a) => [a.dir, a.name, a.port] as const))('%s/Dockerfile'
         const runtimeRoot = path.join(scratch, 'runtime');
         fs.mkdirSync(runtimeRoot);
         for (const args of ops(file.stages.at(-1)!, 'COPY')) {
-          if (args.startsWith('--from=deps ')) fs.renameSync(path.join(depsRoot, 'node_modules'), path.join(runtimeRoot, 'node_modules'));
+          const fromDeps = /^--from=deps \/app\/(\S+) \.\/(\S+)$/.exec(args);
+          if (fromDeps) {
+            fs.mkdirSync(path.dirname(path.join(runtimeRoot, fromDeps[2]!)), { recursive: true });
+            fs.renameSync(path.join(depsRoot, fromDeps[1]!), path.join(runtimeRoot, fromDeps[2]!));
+          }
           else replayCopy(args, runtimeRoot);
         }
         const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
