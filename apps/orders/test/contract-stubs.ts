@@ -9,8 +9,8 @@
  * (that still take effect: the timeout case), and a hook that runs when a
  * request arrives (used to SIGKILL the orders process mid-step).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { startHttpServer } from '@bulwark/test-support';
 
 type Json = Record<string, unknown>;
 interface Reply {
@@ -28,7 +28,7 @@ async function serve(route: Handler, hooks: { onRequest?: (method: string, path:
   const stored = new Map<string, Reply>();
   const inFlight = new Set<string>();
   let replays = 0;
-  const server = http.createServer((req, res) => {
+  const server = await startHttpServer((req, res) => {
     let raw = '';
     req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
     req.on('end', async () => {
@@ -67,15 +67,11 @@ async function serve(route: Handler, hooks: { onRequest?: (method: string, path:
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     /** Requests answered from the idempotency store (a retried key). */
     replays: () => replays,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: server.close,
   };
 }
 
