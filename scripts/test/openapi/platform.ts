@@ -1,7 +1,7 @@
 /**
  * The whole platform in this process for the contract test: inventory,
  * payments (with the PSP simulator as a child process), orders (checkout saga
- * wired to both), notifications and the gateway, each started the way its
+ * wired to both), notifications, catalog and the gateway, each started the way its
  * own test/support.ts does, against the PostgreSQL/Redis/Kafka of Jest
  * global setup. The gateway runs apps/gateway/routes.json with the upstreams
  * this process started (identity included; the gateway verifies tokens of a
@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@bulwark/test-support';
+import { setupCatalog } from '../../../apps/catalog/test/support.ts';
 import { setupIdentity } from '../../../apps/identity/test/support.ts';
 import { setupInventory } from '../../../apps/inventory/test/support.ts';
 import { setupNotifications } from '../../../apps/notifications/test/support.ts';
@@ -57,6 +58,10 @@ export async function startPlatform(): Promise<Platform> {
     stops.push(() => notifications.cleanup());
     const notif = await notifications.startApp();
 
+    const catalog = await setupCatalog();
+    stops.push(() => catalog.cleanup());
+    const cat = await catalog.start();
+
     const identity = await setupIdentity();
     stops.push(() => identity.cleanup());
     const idn = await identity.start();
@@ -64,7 +69,7 @@ export async function startPlatform(): Promise<Platform> {
     const issuer = await startIssuer();
     stops.push(() => issuer.close());
     const nowhere = `http://127.0.0.1:${await freePort()}`;
-    const ours: Record<string, string> = { identity: idn.url, orders: ord.url, payments: pay.url, notifications: notif.url, inventory: inv.url };
+    const ours: Record<string, string> = { identity: idn.url, orders: ord.url, payments: pay.url, notifications: notif.url, inventory: inv.url, catalog: cat.url };
     const routes = JSON.parse(readFileSync(ROUTES_FILE, 'utf8')) as { upstreams: Record<string, { url: string }>; routes: { id: string; auth?: { required?: boolean } }[] };
     const missingUpstreams: string[] = [];
     for (const [name, upstream] of Object.entries(routes.upstreams)) {
@@ -80,6 +85,7 @@ export async function startPlatform(): Promise<Platform> {
         { name: 'payments', url: pay.url },
         { name: 'orders', url: ord.url },
         { name: 'notifications', url: notif.url },
+        { name: 'catalog', url: cat.url },
         { name: 'identity', url: idn.url },
         { name: 'gateway', url: gateway.url },
       ],
