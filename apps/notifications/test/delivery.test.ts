@@ -3,8 +3,7 @@
  * explicitly), verified on the receiver side with @bulwark/webhook-signature.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startHttpServer, type HttpServer } from '@bulwark/test-support';
 import { SIGNATURE_HEADER, signatureHeader, verifySignature } from '@bulwark/webhook-signature';
 import { deliver } from '../src/index.ts';
 
@@ -13,13 +12,13 @@ interface Received {
   header: string | undefined;
 }
 
-let server: http.Server;
+let server: HttpServer;
 let url: string;
 const received: Received[] = [];
 let failuresLeft = 0;
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
+  server = await startHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -32,12 +31,11 @@ beforeAll(async () => {
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  url = `${server.url}/hook`;
 });
 
 afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
+  await server.close();
 });
 
 const loopbackOk = { allowLoopback: true };
@@ -70,7 +68,7 @@ describe('deliver', () => {
 
   it('refuses loopback at delivery time unless allowed, after DNS resolution too', async () => {
     received.length = 0;
-    const port = (server.address() as AddressInfo).port;
+    const { port } = new URL(server.url);
     const literal = await deliver({ url, body: '{}', secrets: ['s'], eventId: 'e3', eventType: 't' });
     expect(literal).toMatchObject({ ok: false, status: undefined });
     expect(literal.error).toMatch(/loopback/);

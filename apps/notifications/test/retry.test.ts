@@ -4,23 +4,21 @@
  * after the attempts are exhausted. Short backoff config keeps it quick.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { JobQueue, JobWorker, listDeadLetters } from '@bulwark/jobs';
-import { redisUrl } from '@bulwark/test-support';
+import { redisUrl, startHttpServer, type HttpServer } from '@bulwark/test-support';
 import { deliver, type DeliveryResult } from '../src/index.ts';
 
 const connection = { url: redisUrl(), maxRetriesPerRequest: null };
 const prefix = `notif-test-${randomUUID().slice(0, 8)}`;
 
-let server: http.Server;
+let server: HttpServer;
 let base: string;
 const failuresLeft = new Map<string, number>();
 const successes = new Map<string, number>();
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
+  server = await startHttpServer((req, res) => {
     req.resume();
     req.on('end', () => {
       const key = req.url!;
@@ -34,12 +32,11 @@ beforeAll(async () => {
       res.writeHead(204).end();
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.url;
 });
 
 afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
+  await server.close();
 });
 
 interface Attempt extends DeliveryResult {

@@ -6,13 +6,12 @@
  * migrates as the owner; the admin pool `db` is the owner (a superuser: it
  * sees and writes every tenant's rows).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { createPool, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
-import { deletePrefix, pgUrl, redisUrl, runtimeDbUrl, silent, startService, suffix, type Service } from '@bulwark/test-support';
+import { deletePrefix, pgUrl, redisUrl, runtimeDbUrl, silent, startHttpServer, startService, suffix, type HttpServer, type Service } from '@bulwark/test-support';
 import { SIGNATURE_HEADER } from '@bulwark/webhook-signature';
 import { createNotificationsApp, type NotificationsApp, type NotificationsAppOptions } from '../src/app.ts';
 import { notificationsConfigSchema } from '../src/config.ts';
@@ -43,7 +42,16 @@ export class Receiver {
   readonly received: Received[] = [];
   readonly #plans = new Map<string, (n: number) => Answer>();
   readonly #held: (() => void)[] = [];
-  readonly server = http.createServer((req, res) => {
+  #http: HttpServer | undefined;
+  url = '';
+
+  async start(): Promise<this> {
+    this.#http = await startHttpServer((req, res) => this.#answer(req, res));
+    this.url = this.#http.url;
+    return this;
+  }
+
+  #answer(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -60,14 +68,8 @@ export class Receiver {
       if (delayMs > 0) setTimeout(reply, delayMs);
       else reply();
     });
-  });
-  url = '';
-
-  async start(): Promise<this> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
   }
+
   /** The n-th request (0-based) to `path` gets plan(n). */
   plan(path: string, plan: (n: number) => Answer): void {
     this.#plans.set(path, plan);
@@ -80,8 +82,7 @@ export class Receiver {
   }
   async stop(): Promise<void> {
     this.releaseHeld();
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    await this.#http?.close();
   }
 }
 
