@@ -15,7 +15,8 @@
  * `direct` (the upstream).
  * Kernel time (syscalls, loopback TCP) is not counted.
  * BENCH_TARGETS (default direct,minimal,proxy,full,full+lease; `peer`, the fastify gateway, too),
- * BENCH_BEFORE_ROOT (adds proxy-before and full-before from that tree),
+ * BENCH_BEFORE_ROOT (adds proxy-before and full-before from that tree, or only
+ * the before targets BENCH_TARGETS names),
  * BENCH_PERF_MAP=1 (node --perf-basic-prof, to name JIT code in the dump).
  * Needs valgrind (Debian package) and redis-server.
  */
@@ -81,7 +82,9 @@ export default async function main(): Promise<void> {
   ensureRequirements([{ binary: 'valgrind', debianPackage: 'valgrind' }, { binary: 'callgrind_control', debianPackage: 'valgrind' }]);
   const warmup = Number(process.env.BENCH_WARMUP_REQUESTS ?? 20_000);
   const requests = Number(process.env.BENCH_REQUESTS ?? 4_000);
-  const targets = (process.env.BENCH_TARGETS ?? 'direct,minimal,proxy,full,full+lease').split(',').concat(process.env.BENCH_BEFORE_ROOT ? ['proxy-before', 'full-before'] : []);
+  // With BENCH_BEFORE_ROOT both before targets are added unless BENCH_TARGETS names the ones wanted.
+  const listed = (process.env.BENCH_TARGETS ?? 'direct,minimal,proxy,full,full+lease').split(',');
+  const targets = process.env.BENCH_BEFORE_ROOT && !listed.some((t) => t.endsWith('-before')) ? [...listed, 'proxy-before', 'full-before'] : listed;
 
   const { env, authorization, stop } = await startTargetSurroundings(GATEWAY_BENCH);
   console.log(`gateway instructions: callgrind, ${warmup} warm-up requests, ${requests} measured, 10 connections, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
