@@ -1,0 +1,101 @@
+/**
+ * Catalog search (issue 28): search and autocomplete p95 at 20 concurrent
+ * clients over the demo catalog, against plain ILIKE on the same products in
+ * the same run. The catalog is the service's own demo seed
+ * (apps/catalog/src/seed, BENCH_PRODUCTS products, default 20,000) in a
+ * schema of its own, queried as the runtime role under row-level security
+ * through the service's use cases (searchCatalog, suggest), so the figure is
+ * the database path a request takes minus HTTP. Queries: the relevance set
+ * (apps/catalog/test/relevance, typos included); autocomplete: their first
+ * 3–8 letters. Baselines: every word `name ILIKE '%w%'` (ANDed, popularity
+ * order, count) and `name ILIKE 'prefix%' OR name ILIKE '% prefix%'`. Blocks
+ * alternate between the two; the schema is dropped at the end.
+ */
+import fs from 'node:fs';
+import { Registry } from 'prom-client';
+import { createPool, DB_ROLES, DEV_ROLE_PASSWORD, ensureDbRoles, urlForRole, withTenant, type DbPool } from '@bulwark/db';
+import { silent, suffix } from '@bulwark/test-support';
+import { ensureInfra } from '../scripts/infra/index.ts';
+import { createCatalogApp } from '../apps/catalog/src/app.ts';
+import { loadCatalogConfig } from '../apps/catalog/src/config.ts';
+import { searchCatalog, suggest } from '../apps/catalog/src/domain/search.ts';
+import { wordsOf } from '../apps/catalog/src/domain/text.ts';
+import { measureClosedLoop, type Round } from './lib/closed-loop.ts';
+
+const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 20_000);
+const OPS = Number(process.env.BENCH_OPS ?? 2_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONCURRENCY = 20;
+const TENANT = 'bench-catalog';
+
+const relevanceDir = new URL('../apps/catalog/test/relevance/', import.meta.url);
+const queries = fs
+  .readdirSync(relevanceDir)
+  .flatMap((f) => (JSON.parse(fs.readFileSync(new URL(f, relevanceDir), 'utf8')) as { queries: { q: string }[] }).queries.map((c) => c.q));
+const prefixes = queries.map((q, i) => q.slice(0, 3 + (i % 6)).trim());
+
+function p95(rounds: Round[]): number {
+  const all = Float64Array.from(rounds.flatMap((r) => [...r.latencies])).sort();
+  return all[Math.floor(all.length * 0.95)]!;
+}
+
+async function ilikeSearch(pool: DbPool, q: string): Promise<void> {
+  const words = wordsOf(q);
+  const where = words.map((_, i) => `name ILIKE $${i + 1}`).join(' AND ') || 'true';
+  const values = words.map((w) => `%${w}%`);
+  await pool.query(`SELECT id, (SELECT count(*) FROM products WHERE ${where}) AS total FROM products WHERE ${where} ORDER BY popularity DESC, id LIMIT 20`, values);
+}
+
+async function ilikeSuggest(pool: DbPool, prefix: string): Promise<void> {
+  await pool.query('SELECT id, name, brand FROM products WHERE name ILIKE $1 OR name ILIKE $2 ORDER BY popularity DESC, id LIMIT 8', [`${prefix}%`, `% ${prefix}%`]);
+}
+
+export default async function main(): Promise<void> {
+  const infra = await ensureInfra();
+  const ownerUrl = infra.BULWARK_PG_URL!;
+  await ensureDbRoles({ ownerUrl, password: DEV_ROLE_PASSWORD });
+  const schema = `catalog_bench_${suffix(8)}`;
+  const config = loadCatalogConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: urlForRole(ownerUrl, DB_ROLES.runtime, DEV_ROLE_PASSWORD),
+    MIGRATION_DATABASE_URL: ownerUrl,
+    CATALOG_SCHEMA: schema,
+    CATALOG_SEED_TENANT: TENANT,
+    CATALOG_SEED_COUNT: String(PRODUCTS),
+    DB_POOL_MAX: String(CONCURRENCY),
+  });
+  const app = createCatalogApp({ config, logDestination: { write: () => true } as never });
+  const seeding = performance.now();
+  await app.prepare();
+  console.log(`catalog-search: ${PRODUCTS} products seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s; ${queries.length} queries, ${CONCURRENCY} clients, ${OPS} calls × ${ROUNDS} rounds each`);
+  const pool = createPool({ connectionString: urlForRole(ownerUrl, DB_ROLES.runtime, DEV_ROLE_PASSWORD), name: 'bench-catalog', max: CONCURRENCY, searchPath: [schema], registry: new Registry(), log: silent });
+  const filters = {};
+  const cases: Record<string, (i: number) => Promise<unknown>> = {
+    search: (i) => searchCatalog(pool, { q: queries[i % queries.length]!, filters, limit: 20, offset: 0 }),
+    'search ILIKE': (i) => ilikeSearch(pool, queries[i % queries.length]!),
+    autocomplete: (i) => suggest(pool, prefixes[i % prefixes.length]!, 8),
+    'autocomplete ILIKE': (i) => ilikeSuggest(pool, prefixes[i % prefixes.length]!),
+  };
+  const rounds: Record<string, Round[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  try {
+    await withTenant(TENANT, async () => {
+      for (const op of Object.values(cases)) await measureClosedLoop(op, { ops: 200, concurrency: CONCURRENCY }); // warm-up
+      for (let r = 0; r < ROUNDS; r++) {
+        const order = r % 2 === 0 ? Object.keys(cases) : Object.keys(cases).reverse();
+        for (const name of order) rounds[name]!.push(await measureClosedLoop(cases[name]!, { ops: OPS, concurrency: CONCURRENCY }));
+      }
+    });
+    const rows = Object.entries(rounds).map(([name, rs]) => ({ name, p95: p95(rs), opsPerSec: rs.reduce((s, x) => s + x.ops, 0) / rs.reduce((s, x) => s + x.seconds, 0) }));
+    for (const row of rows) console.log(`${row.name.padEnd(20)} p95 ${row.p95.toFixed(2).padStart(8)} ms   ${row.opsPerSec.toFixed(0).padStart(6)} ops/s`);
+    const by = Object.fromEntries(rows.map((r) => [r.name, r]));
+    console.log(`search p95 / ILIKE p95: ${(by.search!.p95 / by['search ILIKE']!.p95).toFixed(2)}×; autocomplete p95 / ILIKE p95: ${(by.autocomplete!.p95 / by['autocomplete ILIKE']!.p95).toFixed(2)}×`);
+  } finally {
+    await pool.close();
+    await app.service.stop().catch(() => undefined);
+    const owner = createPool({ connectionString: ownerUrl, name: 'bench-catalog-owner', max: 1, registry: new Registry(), log: silent });
+    await owner.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await owner.close();
+  }
+}
