@@ -6,30 +6,28 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { redisUrl, startService, type Service } from '@bulwark/test-support';
+import { redisUrl, startHttpServer, startService, type HttpServer, type Service } from '@bulwark/test-support';
 import { bearer, call, PASSWORD, setupIdentity, suffix, TENANT, verifiedAccount, type TestIdentity } from './support.ts';
 
 let t: TestIdentity;
 let identityUrl: string;
 let gateway: Service | undefined;
-let echo: Server;
+let echo: HttpServer;
 let seen: { url: string; headers: IncomingHttpHeaders }[] = [];
 const dir = mkdtempSync(path.join(tmpdir(), 'identity-gateway-'));
 
 beforeAll(async () => {
   t = await setupIdentity();
   ({ url: identityUrl } = await t.start({ TRUST_PROXY_HOPS: '1' }));
-  echo = createServer((req, res) => {
+  echo = await startHttpServer((req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers });
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
   });
-  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
-  const echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
+  const echoUrl = echo.url;
   const routes = {
     upstreams: { identity: { url: identityUrl }, echo: { url: echoUrl } },
     routes: [
@@ -56,7 +54,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await gateway?.stop();
-  await new Promise((resolve) => echo.close(resolve));
+  await echo.close();
   await t.cleanup();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -12,13 +12,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as oidc from 'openid-client';
-import { freePort, redisUrl, startService, type Service } from '@bulwark/test-support';
+import { freePort, redisUrl, startHttpServer, startService, type HttpServer, type Service } from '@bulwark/test-support';
 import { Browser, formAction, formField, relyingParty, RP_CALLBACK, RP_SECRET, SERVICE_SECRET, startWithIssuer } from './oidc-support.ts';
 import { PASSWORD, setupIdentity, TENANT, verifiedAccount, type TestIdentity } from './support.ts';
 
@@ -31,7 +30,7 @@ let t: TestIdentity;
 let identityUrl: string;
 let gatewayUrl: string;
 let gateway: Service | undefined;
-let echo: Server;
+let echo: HttpServer;
 const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
 const dir = mkdtempSync(path.join(tmpdir(), 'identity-oidc-gateway-'));
 
@@ -41,16 +40,15 @@ beforeAll(async () => {
   t = await setupIdentity();
   // The issuer is the address relying parties reach: the gateway's.
   ({ url: identityUrl } = await startWithIssuer(t, { JWT_ISSUER: gatewayUrl, TRUST_PROXY_HOPS: '1' }));
-  echo = createServer((req, res) => {
+  echo = await startHttpServer((req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers });
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
   });
-  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
   const shipped = JSON.parse(readFileSync(fileURLToPath(new URL('../../gateway/routes.json', import.meta.url)), 'utf8')) as { routes: RouteEntry[]; rateLimitPolicies: unknown[] };
   const identityRoutes = shipped.routes.filter((r) => ['identity-oidc-token', 'identity-oidc', 'identity-oidc-discovery', 'identity-jwks'].includes(r.id));
   expect(identityRoutes).toHaveLength(4);
   const routes = {
-    upstreams: { identity: { url: identityUrl }, echo: { url: `http://127.0.0.1:${(echo.address() as AddressInfo).port}` } },
+    upstreams: { identity: { url: identityUrl }, echo: { url: echo.url } },
     rateLimitPolicies: shipped.rateLimitPolicies,
     routes: [...identityRoutes, { id: 'internal', version: 'v1', match: { prefix: '/internal' }, upstream: 'echo', auth: { required: true, roles: ['service'] } }],
   };
@@ -72,7 +70,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await gateway?.stop();
-  await new Promise((resolve) => echo.close(resolve));
+  await echo.close();
   await t.cleanup();
   rmSync(dir, { recursive: true, force: true });
 });

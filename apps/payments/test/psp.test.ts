@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { startHttpServer, type HttpServer } from '@bulwark/test-support';
 import { SIGNATURE_HEADER, verifySignature } from '@bulwark/webhook-signature';
 import { call, freePort, SECRET_NEW, SECRET_OLD, setKnobs, spawnProcess, waitFor, type Service } from './support.ts';
 
@@ -13,13 +13,13 @@ interface Received {
   body: string;
 }
 
-let receiver: Server;
+let receiver: HttpServer;
 let received: Received[];
 let psp: Service;
 
 beforeEach(async () => {
   received = [];
-  receiver = createServer((req, res) => {
+  receiver = await startHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -29,17 +29,15 @@ beforeEach(async () => {
       res.end('ok');
     });
   });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const { port } = receiver.address() as { port: number };
   psp = await spawnProcess('src/psp/main.ts', await freePort(), {
-    PSP_WEBHOOK_URLS: `http://127.0.0.1:${port}/hooks`,
+    PSP_WEBHOOK_URLS: `${receiver.url}/hooks`,
     PSP_WEBHOOK_SECRETS: SECRET_OLD,
     PSP_OUT_OF_ORDER_HOLD_MS: '10000',
   });
 });
 afterEach(async () => {
   await psp.kill('SIGKILL');
-  await new Promise((resolve) => receiver.close(resolve));
+  await receiver.close();
 });
 
 const intent = (key: string, body: unknown, headers: Record<string, string> = {}) => call(psp.url, 'POST', '/v1/payment_intents', body, { 'idempotency-key': key, ...headers });
