@@ -27,6 +27,8 @@ export interface TestCatalog {
   schema: string;
   /** Admin pool (owner) with search_path = the test schema; rows it writes belong to TEST_TENANT. */
   db: DbPool;
+  /** The environment start() configures an app with (for a child process running src/main.ts). */
+  env(extra?: Record<string, string>): Record<string, string>;
   start(env?: Record<string, string>): Promise<{ app: CatalogApp; url: string }>;
   cleanup(): Promise<void>;
 }
@@ -37,21 +39,23 @@ export async function setupCatalog(): Promise<TestCatalog> {
   const db = createPool({ connectionString: sessionDbUrl(pgUrl(), { searchPath: schema, tenant: TEST_TENANT }), name: `catalog_test_${id}`, max: 4, registry: new Registry(), log: silent });
   const runtimeUrl = await runtimeDbUrl(pgUrl());
   const apps: CatalogApp[] = [];
+  const envOf = (extra: Record<string, string> = {}): Record<string, string> => ({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: runtimeUrl,
+    MIGRATION_DATABASE_URL: pgUrl(),
+    CATALOG_SCHEMA: schema,
+    REDIS_URL: redisUrl(),
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    ...extra,
+  });
   return {
     schema,
     db,
+    env: envOf,
     async start(env = {}) {
-      const config = loadConfig(catalogConfigSchema, {
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        DATABASE_URL: runtimeUrl,
-        MIGRATION_DATABASE_URL: pgUrl(),
-        CATALOG_SCHEMA: schema,
-        REDIS_URL: redisUrl(),
-        SHUTDOWN_TIMEOUT_MS: '2000',
-        ...env,
-      });
+      const config = loadConfig(catalogConfigSchema, envOf(env));
       const app = createCatalogApp({ config, logDestination: devNull as never });
       apps.push(app);
       const { url } = await app.start();
