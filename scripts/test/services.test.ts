@@ -53,7 +53,7 @@ describe('npm run up service launcher', () => {
     const addresses = localAddresses(discoverApps());
     expect(addresses).toMatchObject({ orders: 'http://127.0.0.1:8082', 'psp-simulator': 'http://127.0.0.1:8085' });
     expect(resolveEnv({ U: 'x={{url:orders}},y={{url:psp-simulator}}' }, undefined, addresses).U).toBe('x=http://127.0.0.1:8082,y=http://127.0.0.1:8085');
-    expect(() => resolveEnv({ U: '{{url:catalog}}' }, undefined, addresses)).toThrow(/U: \{\{url:catalog\}\} names no app/);
+    expect(() => resolveEnv({ U: '{{url:warehouse}}' }, undefined, addresses)).toThrow(/U: \{\{url:warehouse\}\} names no app/);
   });
 
   it('when env names a variable of the services\' environment as {{env:<NAME>}} (the runtime database URL), then it gets its value, and a missing one stops the start', () => {
