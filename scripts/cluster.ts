@@ -1,5 +1,5 @@
 /**
- * `npm run cluster -- up|down|status|crds|tilt|images [name...]|dockerfile <app>|logs [component...]`: the local
+ * `npm run cluster -- up|down|status|crds|tilt|images [name...]|platform [--remove]|dockerfile <app>|logs [component...]`: the local
  * Kubernetes control plane for tests (etcd, kube-apiserver,
  * kube-controller-manager, kube-scheduler, kwok with fake nodes), built from
  * source once per machine under .local/cluster. See scripts/cluster/index.ts.
@@ -9,6 +9,7 @@ import { writeDockerfile } from './cluster/dockerfile.ts';
 import { buildImages } from './cluster/images.ts';
 import { containerdRunning, ensureRealNode, importImages, nodeSettings, realNodeStatus, stopRealNode } from './cluster/node.ts';
 import { clusterSettings, components, ensureCluster, ensureCrds, stopCluster } from './cluster/index.ts';
+import { ensurePlatform, removePlatform } from './cluster/platform.ts';
 import { printLogTails } from './infra/proc.ts';
 
 const [command = 'status', ...names] = process.argv.slice(2);
@@ -74,11 +75,22 @@ async function main(): Promise<number> {
       console.error(`cluster: images built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       return 0;
     }
+    case 'platform': {
+      // The charts on the real node (scripts/cluster/platform.ts); needs `up --real-node` and the images.
+      if (names.includes('--remove')) {
+        removePlatform();
+        return 0;
+      }
+      const started = Date.now();
+      await ensurePlatform();
+      console.error(`cluster: platform Ready on the real node in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return 0;
+    }
     case 'logs':
       printLogTails(components.filter((c) => names.length === 0 || names.includes(c.name)));
       return 0;
     default:
-      console.error('usage: npm run cluster -- up [--no-crds] [--real-node]|down [--real-node]|status|crds|tilt|images [name...]|dockerfile <app...>|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');
+      console.error('usage: npm run cluster -- up [--no-crds] [--real-node]|down [--real-node]|status|crds|tilt|images [name...]|platform [--remove]|dockerfile <app...>|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');
       return 2;
   }
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { isOurProcess, stopPid, waitFor } from '../infra/proc.ts';
 import { binPath } from './build.ts';
 import { nodeSettings as s } from './node-config.ts';
-import { attempt, containerdProcess, corednsProcess, ctr, downProcess, kubeletProcess, kubeProxyProcess, output, processRunning } from './node.ts';
+import { attempt, containerdProcess, corednsProcess, ctr, downProcess, kubeletProcess, kubeProxyProcess, output, processRunning, relayProcess } from './node.ts';
 import { clusterSettings } from './settings.ts';
 
 const kubectlArgs = (args: string[]): string[] => [`--kubeconfig=${clusterSettings.kubeconfig}`, '--request-timeout=5s', ...args];
@@ -110,6 +110,7 @@ export async function stopRealNode(): Promise<void> {
       process.stderr.write(`node: ${(err as Error).message}; killing what is left\n`);
     });
   }
+  await downProcess(relayProcess);
   await downProcess(corednsProcess);
   await downProcess(kubeProxyProcess);
   if (fs.existsSync(binPath('kube-proxy'))) attempt(binPath('kube-proxy'), ['--cleanup']);
@@ -137,7 +138,7 @@ export async function stopRealNode(): Promise<void> {
 /** What the real node would leave behind (empty after `stopRealNode()`): one line per thing. */
 export function leftovers(): string[] {
   const found: string[] = [];
-  for (const p of [containerdProcess, kubeletProcess, kubeProxyProcess, corednsProcess]) if (processRunning(p)) found.push(`process ${p.name}`);
+  for (const p of [containerdProcess, kubeletProcess, kubeProxyProcess, corednsProcess, relayProcess]) if (processRunning(p)) found.push(`process ${p.name}`);
   for (const pid of shimPids()) found.push(`shim pid ${pid}`);
   for (const m of mountsUnder(s.dir)) found.push(`mount ${m}`);
   for (const ns of cniNetns()) found.push(`netns ${ns}`);

@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 import { pki } from './certs.ts';
+import { settings } from '../infra/settings.ts';
 import { runtimeDir } from './podman.ts';
 import { clusterSettings } from './settings.ts';
 
@@ -28,7 +29,15 @@ export const nodeSettings = {
   containerdConfig: path.join(dir, 'containerd.toml'),
   cniConfDir: path.join(dir, 'cni', 'net.d'),
   cniDataDir: path.join(dir, 'cni', 'ipam'),
+  /** Debian's CNI plugins (containernetworking-plugins). */
   cniBinDir: '/usr/lib/cni',
+  /** containerd's CNI bin_dir: links to cniBinDir's plugins plus bulwark-loopback (loopbackPlugin). */
+  cniPluginDir: path.join(dir, 'cni', 'bin'),
+  /**
+   * The relay from the node's address to 127.0.0.1 (scripts/cluster/relay.ts): the host's data
+   * services, and the API server (the `kubernetes` Service's endpoint for in-cluster clients).
+   */
+  relayPorts: [settings.postgres.port, settings.redis.port, settings.kafka.port, settings.mail.smtpPort, clusterSettings.ports.apiserver],
   /** kubelet's --root-dir: a shared bind mount, so volume mounts made in kubelet's mount namespace reach runc. */
   kubeletRoot: path.join(dir, 'kubelet'),
   kubeletConfig: path.join(dir, 'kubelet.yaml'),
@@ -86,7 +95,7 @@ oom_score = 0
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "${s.cniBinDir}"
+    bin_dir = "${s.cniPluginDir}"
     conf_dir = "${s.cniConfDir}"
 `;
 }
@@ -107,11 +116,41 @@ export function cniConflist(): string {
           ipam: { type: 'host-local', ranges: [[{ subnet: s.podCidr }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: s.cniDataDir },
         },
         { type: 'portmap', capabilities: { portMappings: true } },
+        { type: 'bulwark-loopback' },
       ],
     },
     null,
     2,
   )}\n`;
+}
+
+/**
+ * A CNI plugin (shell), chained after the bridge: in each Pod's network namespace, TCP to
+ * 127.0.0.1:<Kafka's port> goes to the node's address, where the relay forwards it to the host's
+ * Kafka. The broker advertises 127.0.0.1:<port> (scripts/infra/kafka.ts, shared and not restarted
+ * here), so a client in a Pod that bootstrapped through the kafka Service dials that address next.
+ * route_localnet lets a packet from 127.0.0.1 leave by eth0; MASQUERADE gives it the Pod's address.
+ * The rules live in the Pod's namespace and go with it, so DEL has nothing to undo.
+ */
+export function loopbackPlugin(node: string): string {
+  const s = nodeSettings;
+  const port = settings.kafka.port;
+  return `#!/bin/sh
+# Written by scripts/cluster/node-config.ts (loopbackPlugin): see there.
+set -e
+config=$(cat)
+case "$CNI_COMMAND" in
+  ADD)
+    nsenter --net="$CNI_NETNS" sh -c '
+      echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet
+      iptables -t nat -A OUTPUT -d 127.0.0.1/32 -p tcp --dport ${port} -j DNAT --to-destination ${s.ip}:${port}
+      iptables -t nat -A POSTROUTING -s 127.0.0.0/8 ! -o lo -j MASQUERADE' >&2
+    printf '%s' "$config" | ${node} -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => process.stdout.write(JSON.stringify(JSON.parse(s).prevResult ?? {})))'
+    ;;
+  VERSION) echo '{"cniVersion":"0.4.0","supportedVersions":["0.3.0","0.3.1","0.4.0"]}' ;;
+  *) ;;
+esac
+`;
 }
 
 export function kubeletYaml(): string {

@@ -20,15 +20,16 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { isOurProcess, readPid, run, startDetached, stopPid, waitFor } from '../infra/proc.ts';
 import { ensureRequirements } from '../infra/prereqs.ts';
 import { binPath, ensureNodeBinaries, findGo } from './build.ts';
 import { kubeconfigFor, kubeletClient, signed } from './certs.ts';
 import { kubectl } from './kubectl.ts';
-import { cniConflist, containerdToml, corefile, kubeletYaml, kubeProxyYaml, nodeKubeconfig, nodeSettings, type NodeIdentity } from './node-config.ts';
+import { cniConflist, containerdToml, corefile, kubeletYaml, kubeProxyYaml, loopbackPlugin, nodeKubeconfig, nodeSettings, type NodeIdentity } from './node-config.ts';
 import { imageId, podman, podmanStreamed } from './podman.ts';
-import { clusterSettings, versions } from './settings.ts';
+import { clusterSettings, repoRoot, versions } from './settings.ts';
 
 export { nodeSettings, realNodeScheduling } from './node-config.ts';
 
@@ -121,6 +122,33 @@ const coredns: NodeProcess = {
   start: (log, pid) => startDetached(binPath('coredns'), ['-conf', s.corefile], log, pid),
 };
 
+/** TCP from the node's address to the host's data services on 127.0.0.1 (scripts/cluster/relay.ts). */
+const relayScript = path.join(repoRoot, 'scripts/cluster/relay.ts');
+const relay: NodeProcess = {
+  name: 'data-relay',
+  expect: relayScript,
+  healthy: () =>
+    new Promise((resolve) => {
+      const socket = net.connect({ host: s.ip, port: s.relayPorts[0] }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    }),
+  start: (log, pid) => startDetached(process.execPath, relayArgs(), log, pid),
+};
+
+function relayArgs(): string[] {
+  return [relayScript, s.ip, ...s.relayPorts.map(String)];
+}
+
+/** A running relay started with other ports or another address: stopped, so upProcess starts the current one. */
+async function restartStaleRelay(): Promise<void> {
+  const pid = readPid(pidFileOf(relay));
+  if (!running(relay)) return;
+  if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(relayArgs().join('\0'))) await downProcess(relay);
+}
+
 function ensureHostPackages(): void {
   ensureRequirements([
     { binary: 'containerd', debianPackage: 'containerd' },
@@ -158,7 +186,7 @@ function writeIfChanged(file: string, content: string): boolean {
 
 /** Writes every config file; returns the processes whose configuration changed (to restart when running). */
 function writeConfigs(): NodeProcess[] {
-  for (const d of [s.dir, s.cniConfDir, s.cniDataDir, s.kubeletRoot, s.sysctlDir, s.containerdRoot, s.containerdState, path.dirname(s.containerdSocket), logDir, runDir]) fs.mkdirSync(d, { recursive: true });
+  for (const d of [s.dir, s.cniConfDir, s.cniDataDir, s.cniPluginDir, s.kubeletRoot, s.sysctlDir, s.containerdRoot, s.containerdState, path.dirname(s.containerdSocket), logDir, runDir]) fs.mkdirSync(d, { recursive: true });
   const sysctls = { 'vm/overcommit_memory': '1', 'kernel/panic': '10', 'kernel/panic_on_oops': '1' };
   const mounts = Object.entries(sysctls).map(([key, value]) => {
     const file = path.join(s.sysctlDir, key.replace('/', '.'));
@@ -166,6 +194,12 @@ function writeConfigs(): NodeProcess[] {
     return `mount --bind ${file} /proc/sys/${key}`;
   });
   const kubeletSh = `#!/bin/sh\n# Written by scripts/cluster/node.ts: runs inside kubelet's own mount namespace.\nset -e\n${mounts.join('\n')}\nexec ${binPath('kubelet')} "$@"\n`;
+  // containerd's CNI bin_dir: Debian's plugins by link, and ours.
+  for (const plugin of fs.readdirSync(s.cniBinDir)) {
+    const link = path.join(s.cniPluginDir, plugin);
+    if (!fs.existsSync(link)) fs.symlinkSync(path.join(s.cniBinDir, plugin), link);
+  }
+  fs.writeFileSync(path.join(s.cniPluginDir, 'bulwark-loopback'), loopbackPlugin(process.execPath), { mode: 0o755 });
   const changed: [NodeProcess, boolean][] = [
     [containerd, writeIfChanged(s.containerdConfig, containerdToml())],
     [containerd, writeIfChanged(path.join(s.cniConfDir, '10-bulwark.conflist'), cniConflist())],
@@ -276,7 +310,7 @@ export function importImages(refs: string[]): void {
 /** The node's processes for `npm run cluster -- status` (empty when no real node was ever started here). */
 export async function realNodeStatus(): Promise<{ name: string; healthy: boolean; ours: boolean }[]> {
   if (!fs.existsSync(s.containerdConfig)) return [];
-  return Promise.all([containerd, kubelet, kubeProxy, coredns].map(async (p) => ({ name: p.name, healthy: running(p) && (await p.healthy()), ours: running(p) })));
+  return Promise.all([containerd, kubelet, kubeProxy, coredns, relay].map(async (p) => ({ name: p.name, healthy: running(p) && (await p.healthy()), ours: running(p) })));
 }
 
 /** True when this checkout's containerd answers (then `images` imports into it). */
@@ -309,7 +343,9 @@ export async function ensureRealNode(images: string[] = []): Promise<void> {
   );
   await upProcess(kubeProxy, 30_000);
   await upProcess(coredns, 30_000);
+  await restartStaleRelay();
+  await upProcess(relay, 10_000);
 }
 
 export { stopRealNode } from './node-cleanup.ts';
-export { coredns as corednsProcess, containerd as containerdProcess, kubelet as kubeletProcess, kubeProxy as kubeProxyProcess, downProcess, running as processRunning, ctr, attempt, output };
+export { relay as relayProcess, coredns as corednsProcess, containerd as containerdProcess, kubelet as kubeletProcess, kubeProxy as kubeProxyProcess, downProcess, running as processRunning, ctr, attempt, output };
