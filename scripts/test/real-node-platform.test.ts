@@ -9,12 +9,15 @@
  * left running for the next run (warm); `npm run cluster -- down` removes both.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ensureCluster } from '../cluster/index.ts';
 import { ensureRealNode, nodeSettings } from '../cluster/node.ts';
 import { ensurePlatform, platformNamespace, unreadyPods } from '../cluster/platform.ts';
 import { platformUrls } from '../infra/services.ts';
-import { runJourney, type Step } from '../journey.ts';
+import { call, waitFor } from '@bulwark/test-support';
+import { kubectl } from '../cluster/kubectl.ts';
+import { runJourney, seedDemo, type Step } from '../journey.ts';
 
 const suite = process.env.BULWARK_REAL_NODE === '1' ? describe : describe.skip;
 
@@ -59,4 +62,56 @@ suite('the platform on the real node', () => {
     console.log(`real node journey: ${steps.length} steps in ${((Date.now() - started) / 1000).toFixed(1)} s (order ${orderId}, payment ${paymentId})`);
     expect(orderId).toBeTruthy();
   }, 180_000);
+
+  it('when the orders Pod is deleted mid-checkout, then every saga completes or compensates and money and stock reconcile', async () => {
+    const gateway = await clusterIp('gateway');
+    const inventory = await clusterIp('inventory');
+    const { customer } = await seedDemo({ gateway, inventory, mail: platformUrls().mail });
+    const auth = { authorization: `Bearer ${customer}` };
+    const me = (await call(gateway, 'GET', '/v1/me', undefined, auth)).body as { id: string };
+    const sku = `fault-${randomUUID().slice(0, 8)}`;
+    expect((await call(inventory, 'PUT', `/v1/skus/${sku}`, { onHand: 20 })).status).toBe(200);
+    const orders: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const created = await call(gateway, 'POST', '/v1/orders', { customerId: me.id }, auth);
+      const orderId = (created.body as { order: { orderId: string } }).order.orderId;
+      expect((await call(gateway, 'POST', `/v1/orders/${orderId}/items`, { sku, quantity: 2, unitPriceCents: 300 }, auth)).status).toBe(200);
+      expect((await call(gateway, 'PUT', `/v1/orders/${orderId}/address`, { address: { line1: '1 Main St', city: 'Lyon', postalCode: '69001', country: 'FR' } }, auth)).status).toBe(200);
+      orders.push(orderId);
+    }
+    const answers = await Promise.all(orders.map((o) => call(gateway, 'POST', `/v1/orders/${o}/checkout`, {}, { ...auth, 'idempotency-key': randomUUID() })));
+    expect(answers.map((a) => a.status)).toEqual(orders.map(() => 202));
+    // The sagas are under way: the Pod that runs them goes (SIGTERM, SIGKILL a second later: inside its drain delay),
+    // its Deployment starts another, which resumes them.
+    kubectl(['delete', 'pod', '-n', platformNamespace, '-l', 'app.kubernetes.io/name=orders', '--grace-period=1', '--wait=false']);
+    const outcome = new Map<string, { status: string; paymentId?: string }>();
+    await waitFor(
+      async () => {
+        for (const o of orders) {
+          if (outcome.has(o)) continue;
+          const r = await call(gateway, 'GET', `/v1/orders/${o}/checkout`, undefined, auth);
+          const body = r.body as { status?: string; paymentId?: string };
+          if (body.status === 'completed' || body.status === 'failed') outcome.set(o, { status: body.status, paymentId: body.paymentId });
+        }
+        return outcome.size === orders.length;
+      },
+      'every checkout finished after the orders Pod was deleted',
+      240_000,
+      500,
+    );
+    // Its replacement turns Ready on the node through its probes.
+    await waitFor(() => Promise.resolve(unreadyPods().length === 0), 'the platform Ready again with a new orders Pod', 120_000, 500);
+    // Money: a completed order's payment is captured; a failed one holds none.
+    let taken = 0;
+    for (const [, o] of outcome) {
+      if (o.status === 'completed') taken += 2;
+      if (!o.paymentId) continue;
+      const payment = (await call(gateway, 'GET', `/v1/payments/${o.paymentId}`, undefined, auth)).body as { status: string };
+      if (o.status === 'completed') expect(payment.status).toBe('captured');
+      else expect(['authorized', 'captured']).not.toContain(payment.status);
+    }
+    // Stock: what the completed orders took, nothing left reserved.
+    expect((await call(inventory, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ onHand: 20 - taken, reserved: 0 });
+    console.log(`real node fault: orders Pod deleted mid-checkout; ${[...outcome.values()].filter((o) => o.status === 'completed').length} of ${orders.length} sagas completed, the rest compensated`);
+  }, 300_000);
 });
