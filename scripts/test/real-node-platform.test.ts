@@ -84,6 +84,9 @@ suite('the platform on the real node', () => {
     // The sagas are under way: the Pod that runs them goes (SIGTERM, SIGKILL a second later: inside its drain delay),
     // its Deployment starts another, which resumes them.
     kubectl(['delete', 'pod', '-n', platformNamespace, '-l', 'app.kubernetes.io/name=orders', '--grace-period=1', '--wait=false']);
+    // How many were still running when the Pod went (reported, not asserted: the race is the point).
+    const states = await Promise.all(orders.map(async (o) => ((await call(gateway, 'GET', `/v1/orders/${o}/checkout`, undefined, auth)).body as { status?: string }).status));
+    const running = states.filter((st) => st !== 'completed' && st !== 'failed').length;
     const outcome = new Map<string, { status: string; paymentId?: string }>();
     await waitFor(
       async () => {
@@ -112,6 +115,7 @@ suite('the platform on the real node', () => {
     }
     // Stock: what the completed orders took, nothing left reserved.
     expect((await call(inventory, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ onHand: 20 - taken, reserved: 0 });
-    console.log(`real node fault: orders Pod deleted mid-checkout; ${[...outcome.values()].filter((o) => o.status === 'completed').length} of ${orders.length} sagas completed, the rest compensated`);
+    const completed = [...outcome.values()].filter((o) => o.status === 'completed').length;
+    console.log(`real node fault: orders Pod deleted with ${running} of ${orders.length} sagas running; ${completed} completed, ${orders.length - completed} compensated`);
   }, 300_000);
 });
