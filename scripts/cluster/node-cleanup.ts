@@ -105,6 +105,8 @@ export async function stopRealNode(): Promise<void> {
   const kubectl = binPath('kubectl');
   const apiUp = attempt(kubectl, kubectlArgs(['get', '--raw', '/readyz'])) === 0;
   if (apiUp && processRunning(kubeletProcess) && processRunning(containerdProcess)) {
+    // Cordoned first: the platform's Deployments would otherwise put their replacements right back on it.
+    attempt(kubectl, kubectlArgs(['cordon', s.ip]));
     attempt(kubectl, kubectlArgs(['delete', 'pods', '--all-namespaces', `--field-selector=spec.nodeName=${s.ip}`, '--grace-period=5', '--wait=false']));
     await waitFor('the real node\'s pods to stop', () => Promise.resolve(runningTasks().length === 0), 60_000).catch((err: unknown) => {
       process.stderr.write(`node: ${(err as Error).message}; killing what is left\n`);
