@@ -15,7 +15,7 @@ import express from 'express';
 import { Registry } from 'prom-client';
 import { createPool } from '@bulwark/db'; // the same module instance the middleware's import resolves to
 import { silent } from '@bulwark/test-support';
-import { createIdempotency, migrateIdempotency, type IdempotencyLocals } from '../packages/idempotency/src/index.ts';
+import { createIdempotency, migrateIdempotency, requestTransaction } from '../packages/idempotency/src/index.ts';
 import { ensureInfra } from '../scripts/infra/index.ts';
 import { measureClosedLoop, summarize, type Round, type Summary } from './lib/closed-loop.ts';
 
@@ -38,7 +38,7 @@ export default async function run(): Promise<void> {
   app.use(express.json());
   const insert = `INSERT INTO "${schema}".items (name, quantity) VALUES ($1, $2) RETURNING id`;
   app.post('/with', idem.middleware, async (req, res) => {
-    const { tx } = res.locals.idempotency as IdempotencyLocals;
+    const { tx } = requestTransaction()!;
     const body = req.body as { name: string; quantity: number };
     const { rows } = await tx.query<{ id: string }>(insert, [body.name, body.quantity]);
     res.status(201).json({ id: rows[0]!.id, ...body });

@@ -4,7 +4,7 @@
  * dedicated connection (busy → 409, or wait), read the row and decide
  * (state-machine.ts), record `started` (committed, so a crash leaves a
  * trace), open the business transaction the handler writes through
- * (`res.locals.idempotency.tx`), capture the response, and record the outcome
+ * (`requestTransaction().tx`), capture the response, and record the outcome
  * before the client sees a byte: `completed` commits in the same transaction
  * as the business writes; failures roll the writes back and record
  * `failed_final` (replayed) or `failed_retryable` (run again on retry).
@@ -47,7 +47,7 @@ export interface IdempotencyOptions {
   onError?: (err: unknown, context: { scope: string; key: string; stage: string }) => void;
 }
 
-/** What the handler finds through requestTransaction() (and in `res.locals.idempotency`) for a request with a key. */
+/** What the handler (or a use case below it) finds through requestTransaction() for a request with a key. */
 export interface IdempotencyLocals {
   key: string;
   /** The open business transaction: write through it and the writes commit with the stored response. */
@@ -209,7 +209,6 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
         keepWrites = true;
       },
     };
-    res.locals.idempotency = locals;
 
     // Hold the response until its outcome is recorded: the client must never
     // see a success that is not durable, nor a failure whose record is lost.

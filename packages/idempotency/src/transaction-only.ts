@@ -1,6 +1,6 @@
 /**
  * createTransactionOnly: the same request transaction as createIdempotency
- * (`res.locals.idempotency.tx`, committed before the client sees a success,
+ * (`requestTransaction().tx`, committed before the client sees a success,
  * rolled back on a failure unless the handler keeps its writes) WITHOUT the
  * key store: no lock, no stored response, no replay. It exists so a
  * benchmark can switch the idempotency layer off and measure what it costs
@@ -43,7 +43,6 @@ export function createTransactionOnly(options: { pool: DbPool; onError?: (err: u
         keepWrites = true;
       },
     };
-    res.locals.idempotency = locals;
     holdResponse(
       res,
       async () => {
