@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
 import { Cache } from '@bulwark/cache';
-import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, withRequestTenant, type DbPool } from '@bulwark/db';
+import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, gatewayTenantScope, type DbPool } from '@bulwark/db';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { CatalogConfig } from './config.ts';
 import './errors.ts';
@@ -47,8 +47,7 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
     config,
     logDestination: options.logDestination,
     // Every route runs as the tenant the gateway names in x-auth-tenant; none: the catalog is empty and writes are refused.
-    requestScope: (req, run) => withRequestTenant(req.headers['x-auth-tenant'], run),
-    requestScopeErrors: ['DB_TENANT_REQUIRED', 'DB_TENANT_INVALID'],
+    ...gatewayTenantScope,
     routes(r, kit) {
       pool = createPool({ connectionString: config.DATABASE_URL, name: 'catalog', max: config.DB_POOL_MAX, searchPath: [config.CATALOG_SCHEMA], registry: kit.metrics, log: kit.log });
       ownerPool = createPool({ connectionString: config.MIGRATION_DATABASE_URL, name: 'catalog-owner', max: 2, statementTimeoutMs: 0, searchPath: [config.CATALOG_SCHEMA], registry: kit.metrics, log: kit.log });

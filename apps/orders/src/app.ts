@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
-import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, withRequestTenant, type DbPool } from '@bulwark/db';
+import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, gatewayTenantScope, type DbPool } from '@bulwark/db';
 import { createKafka, createProducer, ensureTopics, type EventProducer } from '@bulwark/events';
 import { createIdempotency, createTransactionOnly, migrateIdempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
@@ -66,10 +66,7 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
     config,
     logDestination: options.logDestination,
     // Every route runs as the tenant the gateway verified (x-auth-tenant); none: tenant tables fail closed.
-    requestScope: (req, run) => withRequestTenant(req.headers['x-auth-tenant'], run),
-    // Without a tenant (no x-auth-tenant: a call that did not come through the gateway with a tenant's token)
-    // a write to a tenant table is refused (403), and a malformed one is 400.
-    requestScopeErrors: ['DB_TENANT_REQUIRED', 'DB_TENANT_INVALID'],
+    ...gatewayTenantScope,
     routes(r, kit) {
       pool = createPool({ connectionString: config.DATABASE_URL, name: 'orders', max: config.DB_POOL_MAX, searchPath: [config.ORDERS_SCHEMA], registry: kit.metrics, log: kit.log });
       ownerPool = createPool({ connectionString: config.MIGRATION_DATABASE_URL, name: 'orders-owner', max: 2, statementTimeoutMs: 0, searchPath: [config.ORDERS_SCHEMA], registry: kit.metrics, log: kit.log });

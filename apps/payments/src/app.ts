@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
-import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, withRequestTenant, withSystemContext, type DbPool } from '@bulwark/db';
+import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, gatewayTenantScope, withSystemContext, type DbPool } from '@bulwark/db';
 import { createKafka, createOutboxRelay, createProducer, ensureTopics, type OutboxRelay } from '@bulwark/events';
 import { createIdempotency, createTransactionOnly, migrateIdempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
@@ -61,10 +61,7 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
     redactPaths: ['req.headers["bulwark-signature"]'],
     // Every route runs as the tenant the gateway (or the orders saga) names in x-auth-tenant; none: tenant tables
     // fail closed. The PSP's webhooks carry none: they find their payment's tenant themselves (webhook-routes.ts).
-    requestScope: (req, run) => withRequestTenant(req.headers['x-auth-tenant'], run),
-    // Without a tenant (no x-auth-tenant: a call that did not come through the gateway with a tenant's token)
-    // a write to a tenant table is refused (403), and a malformed one is 400.
-    requestScopeErrors: ['DB_TENANT_REQUIRED', 'DB_TENANT_INVALID'],
+    ...gatewayTenantScope,
     routes(r, kit) {
       pool = createPool({ connectionString: config.DATABASE_URL, name: 'payments', max: config.DB_POOL_MAX, searchPath: [config.PAYMENTS_SCHEMA], registry: kit.metrics, log: kit.log });
       ownerPool = createPool({ connectionString: config.MIGRATION_DATABASE_URL, name: 'payments-owner', max: 1, statementTimeoutMs: 0, searchPath: [config.PAYMENTS_SCHEMA], registry: kit.metrics, log: kit.log });

@@ -10,7 +10,7 @@ export {
   type Queryable,
 } from './pool.ts';
 export { decidePoolSize, DEFAULT_AUTOSCALE, type AutoscaleConfig, type AutoscaleSample, type AutoscaleDecision, type AutoscaleState } from './autoscale.ts';
-export { withTenant, withRequestTenant, currentDbContext, isTenantId, UNASSIGNED_TENANT, type DbContext } from './tenant-context.ts';
+export { withTenant, withRequestTenant, gatewayTenantScope, currentDbContext, isTenantId, UNASSIGNED_TENANT, type DbContext } from './tenant-context.ts';
 export { withSystemContext } from './system-context.ts';
 export { DB_ROLES, DEV_ROLE_PASSWORD, ensureDbRoles, urlForRole, assertRuntimeRole, grantSchemaAccess, type EnsureRolesOptions, type GrantOptions } from './roles.ts';
 export { withTransaction, RETRYABLE_SQLSTATES, type TransactionOptions, type IsolationLevel, type RetryInfo } from './transaction.ts';

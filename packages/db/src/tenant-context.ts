@@ -51,6 +51,18 @@ export function withRequestTenant<T>(header: string | readonly string[] | undefi
   return withTenant(value as string, fn);
 }
 
+/**
+ * The request scope of a service behind the gateway, for service-kit's
+ * createService (`...gatewayTenantScope`): every route runs as the verified
+ * `x-auth-tenant` (withRequestTenant), and the codes that scope may answer any
+ * route with: without a tenant a write to a tenant table is 403
+ * DB_TENANT_REQUIRED, a malformed tenant 400 DB_TENANT_INVALID.
+ */
+export const gatewayTenantScope = {
+  requestScope: <T>(req: { headers: Record<string, string | string[] | undefined> }, run: () => T): T => withRequestTenant(req.headers['x-auth-tenant'], run),
+  requestScopeErrors: ['DB_TENANT_REQUIRED', 'DB_TENANT_INVALID'] as readonly string[],
+};
+
 /** For system-context.ts only: enters the system context without the audit. */
 export function runAsSystem<T>(reason: string, fn: () => T): T {
   return storage.run({ kind: 'system', reason }, fn);
