@@ -4,28 +4,13 @@
  * the hit/miss series count per tier.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
-import { deletePrefix, redisUrl, registryValue, suffix, waitFor } from '@bulwark/test-support';
-import { Cache, type CacheOptions } from '../src/index.ts';
+import { registryValue, waitFor } from '@bulwark/test-support';
+import { cacheBed } from './support.ts';
 
-const prefix = `cachetest-${suffix()}`;
-const clients: Redis[] = [];
-const caches: Cache[] = [];
+const bed = cacheBed('core');
+const { newCache } = bed;
 
-async function newCache(options: Partial<CacheOptions> = {}): Promise<Cache> {
-  const redis = new Redis(redisUrl());
-  clients.push(redis);
-  const cache = new Cache({ name: 'core', prefix, redis, redisTimeoutMs: 2_000, ...options }); // loaded CI box: 100 ms can pass
-  await cache.start();
-  caches.push(cache);
-  return cache;
-}
-
-afterAll(async () => {
-  for (const c of caches) await c.close();
-  await deletePrefix(redisUrl(), prefix);
-  for (const r of clients) r.disconnect();
-});
+afterAll(() => bed.close());
 
 describe('cache-aside', () => {
   it('when a key is read three times, then the origin is called once and the later reads are L1 hits', async () => {

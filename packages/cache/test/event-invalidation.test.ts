@@ -4,13 +4,13 @@
  * Redis pub/sub) and from Redis, so the next read reaches the origin.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { createPool, type DbPool } from '@bulwark/db';
 import { connectAdmin, createConsumer, createEventRegistry, createKafka, createProducer, defineEvent, migrateProcessedEventStore, provisionTopics, type TopicAdmin } from '@bulwark/events';
-import { deletePrefix, kafkaBrokers, pgUrl, redisUrl, silent, suffix, waitFor } from '@bulwark/test-support';
-import { Cache, invalidateOn } from '../src/index.ts';
+import { kafkaBrokers, pgUrl, silent, suffix, waitFor } from '@bulwark/test-support';
+import { invalidateOn } from '../src/index.ts';
+import { cacheBed } from './support.ts';
 
 const ProductChanged = defineEvent({
   type: 'com.bulwark.test.product-changed',
@@ -20,7 +20,8 @@ const ProductChanged = defineEvent({
 const schemas = createEventRegistry([ProductChanged]);
 
 const id = suffix();
-const prefix = `cachetest-${id}`;
+const bed = cacheBed('catalog', {}, `cachetest-${id}`);
+const { newCache } = bed;
 const topic = `test.${id}.products`;
 const group = `g-cache-${id}`;
 const schema = `cache_${id}`;
@@ -28,18 +29,7 @@ const kafka = createKafka({ brokers: kafkaBrokers(), clientId: `cache-test-${id}
 const registry = new Registry();
 let admin: TopicAdmin;
 let pool: DbPool;
-const clients: Redis[] = [];
-const caches: Cache[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
-
-async function newCache(): Promise<Cache> {
-  const redis = new Redis(redisUrl());
-  clients.push(redis);
-  const cache = new Cache({ name: 'catalog', prefix, redis, redisTimeoutMs: 2_000 }); // loaded CI box: 100 ms can pass
-  await cache.start();
-  caches.push(cache);
-  return cache;
-}
 
 beforeAll(async () => {
   admin = await connectAdmin(kafka);
@@ -50,9 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
-  for (const c of caches) await c.close();
-  await deletePrefix(redisUrl(), prefix);
-  for (const r of clients) r.disconnect();
+  await bed.close();
   await admin.deleteTopics((await admin.listTopics()).filter((t) => t.startsWith(`test.${id}.`)));
   await admin.deleteGroups([group]);
   await admin.disconnect();

@@ -7,28 +7,13 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { captureLog, deletePrefix, RedisProcess, redisUrl, registryValue, suffix, waitFor } from '@bulwark/test-support';
-import { Cache, type CacheOptions } from '../src/index.ts';
+import { captureLog, RedisProcess, redisUrl, registryValue, waitFor } from '@bulwark/test-support';
+import { cacheBed } from './support.ts';
 
-const prefix = `cachetest-${suffix()}`;
-const clients: Redis[] = [];
-const caches: Cache[] = [];
+const bed = cacheBed('stale', { ttlMs: 30, jitter: 0, earlyRefreshBeta: 0 });
+const { newCache, prefix } = bed;
 
-async function newCache(options: Partial<CacheOptions> & { redis?: Redis } = {}): Promise<Cache> {
-  const redis = options.redis ?? new Redis(redisUrl());
-  clients.push(redis);
-  // A generous Redis timeout: on a loaded machine 100 ms can pass and the cache would (rightly) skip Redis.
-  const cache = new Cache({ name: 'stale', prefix, redis, ttlMs: 30, jitter: 0, earlyRefreshBeta: 0, redisTimeoutMs: 2_000, ...options });
-  await cache.start();
-  caches.push(cache);
-  return cache;
-}
-
-afterAll(async () => {
-  for (const c of caches) await c.close();
-  await deletePrefix(redisUrl(), prefix);
-  for (const r of clients) r.disconnect();
-});
+afterAll(() => bed.close());
 
 describe('stale-while-revalidate', () => {
   it('when an entry is past freshness but within the window, then the old value is served while one refresh brings the new one', async () => {
@@ -48,10 +33,10 @@ describe('stale-while-revalidate', () => {
 
 describe('stale in L2', () => {
   it('when another instance finds the entry stale in Redis, then it serves it and refreshes it in the background', async () => {
-    const a = await newCache({ staleWhileRevalidateMs: 60_000 });
+    const raw = new Redis(redisUrl());
+    const a = await newCache({ staleWhileRevalidateMs: 60_000, redis: raw });
     const b = await newCache({ staleWhileRevalidateMs: 60_000 });
     await a.get('l2-stale', async () => 'old');
-    const raw = clients[0]!;
     await waitFor(async () => (await raw.pttl(`${prefix}:v:l2-stale`)) < 60_000, 'the entry in Redis to be past freshness');
     expect(await b.get('l2-stale', async () => 'new')).toBe('old');
     expect(await registryValue(b.registry, 'cache_stale_served_total', { cache: 'stale', reason: 'revalidate' })).toBe(1);
