@@ -69,7 +69,8 @@ describe('endpoint breaker', () => {
         return { state: await job?.getState(), processedOn: job?.processedOn ?? 0, delay: job?.delay ?? 0 };
       }));
       seen = JSON.stringify({ probeSeenAt, jobs });
-      return jobs.every((j) => j.state === 'delayed' && j.processedOn + j.delay > probeSeenAt);
+      // No job: the dispatcher has not offered that delivery yet (it offers an endpoint's backlog a few at a time), so it cannot be sent either.
+      return jobs.every((j) => j.state === undefined || (j.state === 'delayed' && j.processedOn + j.delay > probeSeenAt));
     }, 'the others held behind the probe').catch((err: Error) => { throw new Error(`${err.message}: ${seen}`); });
     expect(receiver.at(path)).toHaveLength(sentBeforeUp + 1);
 
