@@ -2,7 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Queryable } from '@bulwark/db';
 import { createOrderRepository } from '../src/store/order-repository.ts';
 import type { OrderEvent } from '../src/domain/events.ts';
-import { createProjector } from '../src/projections/projector.ts';
+import { createProjector, lockKey } from '../src/projections/projector.ts';
+import { orderStatusCounts } from '../src/projections/order-status-counts.ts';
+import { orderSummaries } from '../src/projections/order-summaries.ts';
 import type { Projection } from '../src/projections/projection.ts';
 import { appendToStream } from '../src/store/event-store.ts';
 import { scrapeValue } from '@bulwark/test-support';
@@ -21,6 +23,9 @@ const recorder: Projection = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The read models a rebuild replaces (a rebuild fills `<table>_rebuild` for each of their tables before the swap). */
+const PROJECTIONS = [orderSummaries, orderStatusCounts];
 
 describe('projections', () => {
   let t: TestOrders;
@@ -86,12 +91,32 @@ describe('projections', () => {
     };
     const writers = Promise.all(Array.from({ length: 4 }, (_, w) => writer(w)));
     await waitFor(() => saved >= 40, 'the writers have written 40 orders');
-    const savedBefore = saved;
-    const rebuilt = await Promise.all([call(url, 'POST', '/projections/order-summaries/rebuild', {}), call(url, 'POST', '/projections/order-status-counts/rebuild', {})]);
-    const savedDuring = saved - savedBefore;
+    // The overlap is made, not hoped for: a session holds both projections' locks, so each rebuild replays
+    // the log into its shadow tables and then waits for the lock at its swap. Once both wait there, the
+    // writers commit a dozen more orders: only the rebuilds' tail (replayed under the lock) can pick them up.
+    const holder = await t.db.connect();
+    let rebuilding: Promise<Awaited<ReturnType<typeof call>>[]>;
+    let answered = false;
+    try {
+      const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      for (const p of PROJECTIONS) await holder.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey(p.name)]);
+      rebuilding = Promise.all(PROJECTIONS.map((p) => call(url, 'POST', `/projections/${p.name}/rebuild`, {}))).finally(() => (answered = true));
+      const shadows = PROJECTIONS.flatMap((p) => p.tables.map((table) => `${table}_rebuild`));
+      const shadowsExist = async () => (await t.db.query<{ n: number }>('SELECT count(to_regclass(quote_ident(s)))::int AS n FROM unnest($1::text[]) s', [shadows])).rows[0]!.n === shadows.length;
+      // The rebuilds run on the owner's pool; the live projector (runtime pool) may wait on the same locks.
+      const atSwap = async () => (await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'orders-owner' AND $1::int = ANY(pg_blocking_pids(pid))", [holderPid])).rows[0]!.n;
+      await waitFor(async () => (await atSwap()) === PROJECTIONS.length && (await shadowsExist()), 'both rebuilds replayed the log and wait at their swap');
+      const savedAtSwap = saved;
+      await waitFor(() => saved >= savedAtSwap + 12, 'a dozen orders written while the rebuilds wait at their swap');
+      expect(answered).toBe(false);
+      expect(await atSwap()).toBe(PROJECTIONS.length);
+    } finally {
+      for (const p of PROJECTIONS) await holder.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey(p.name)]);
+      holder.release();
+    }
+    const rebuilt = await rebuilding!;
     for (const r of rebuilt) expect(r.status).toBe(200);
     stop = true;
-    expect(savedDuring).toBeGreaterThan(0); // writes really committed while the rebuild ran
     await writers;
     await waitFor(async () => (await call(url, 'GET', '/projections')).body.projections.every((p: { lagEvents: number }) => p.lagEvents === 0), 'projections caught up');
     const expected = await Promise.all(ids.map(async (id) => ({ id, loaded: await orders.load(id) })));
