@@ -26,10 +26,13 @@ export async function storeEvent(db: Queryable, e: { tenantId: string; id: strin
 
 /**
  * Creates the missing original deliveries of one endpoint for the tenant's
- * retained events in [from, to) (no `to`: up to the newest) that its filter matches, in publication
- * order; an event the endpoint already has a delivery of gets none (the
- * once-per-event index). `limit` bounds the events looked at; `last` is the
- * creation time of the last one, to continue from when the limit was hit.
+ * retained events in [from, to) (no `to`: up to the newest) that its filter
+ * matches, in publication order; an event the endpoint already has a
+ * delivery of is skipped before the limit (and the once-per-event index
+ * takes a concurrent overlap). `limit` bounds the events taken, so calling
+ * again with the same range continues where a full page stopped, however
+ * many events share one creation time (a page that skipped nothing never
+ * stalls on them); `lastCreatedAt` is the creation time of the last one.
  */
 export async function insertMissedDeliveries(
   db: Queryable,
@@ -39,6 +42,7 @@ export async function insertMissedDeliveries(
     `WITH src AS (
        SELECT ev.id, ev.type, ev.payload, ev.seq, ev.created_at FROM events ev JOIN endpoints en ON en.id = $2 AND en.tenant_id = ev.tenant_id
        WHERE ev.tenant_id = $1 AND ev.created_at >= $3 AND ($4::timestamptz IS NULL OR ev.created_at < $4) AND (ev.type = ANY (en.event_types) OR '*' = ANY (en.event_types))
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = $2 AND d.event_id = ev.id AND d.replay_of IS NULL)
        ORDER BY ev.created_at, ev.seq LIMIT $5),
      ins AS (
        INSERT INTO deliveries (id, endpoint_id, tenant_id, event_id, event_type, payload)
