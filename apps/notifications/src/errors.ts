@@ -66,6 +66,12 @@ export const NOTIFICATIONS_ERROR_CODES = [
     description: 'The endpoint is disabled (by an operator or after too many consecutive failures); enable it before sending to it.',
   },
   {
+    code: 'NOTIFICATIONS_RANGE_NOT_RETAINED',
+    status: 422,
+    title: 'Range ends before the retained events',
+    description: 'The recover range ends before the oldest time the event log still keeps (EVENTS_RETENTION_HOURS; `retainedSince` in the problem): those events are deleted and cannot be delivered. A range reaching into the retention is served.',
+  },
+  {
     code: 'NOTIFICATIONS_DELIVERY_NOT_FOUND',
     status: 404,
     title: 'Delivery not found',

@@ -6,9 +6,12 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { withTransaction } from '@bulwark/db';
 import { verifySignature } from '@bulwark/webhook-signature';
 import { loadNotificationsConfig } from '../src/config.ts';
 import type { NotificationsApp } from '../src/app.ts';
+import { insertFanOut } from '../src/store/deliveries-store.ts';
+import { storeEvent } from '../src/store/events-store.ts';
 import { call, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
 
 let t: TestNotifications;
@@ -109,6 +112,85 @@ describe('events published while an endpoint is disabled', () => {
     const page2 = await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${other.id}/recover`, { from: page1.body.next, limit: 10 });
     expect(page2.body.recovered + page1.body.recovered).toBe(3);
     expect(page2.body.next).toBeNull();
+  });
+});
+
+describe('recovery edges', () => {
+  it('when a recover range is malformed, reversed or ends before the retained events begin, then a problem+json (400, 400, 422) and nothing is created', async () => {
+    const tn = tenant();
+    const endpoint = await register(tn, `/ranges-${randomUUID()}`);
+    const recover = (body: unknown) => call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/recover`, body);
+    const now = Date.now();
+    for (const body of [{ from: 'yesterday' }, {}, { from: new Date(now).toISOString(), to: new Date(now - 1_000).toISOString() }, { from: new Date(now).toISOString(), to: new Date(now).toISOString() }]) {
+      const r = await recover(body);
+      expect([JSON.stringify(body), r.status, r.headers.get('content-type')]).toEqual([JSON.stringify(body), 400, 'application/problem+json']);
+    }
+    const gone = await recover({ from: new Date(now - 40 * 86_400_000).toISOString(), to: new Date(now - 31 * 86_400_000).toISOString() }); // retention: 30 days
+    expect([gone.status, gone.headers.get('content-type')]).toEqual([422, 'application/problem+json']);
+    expect(gone.body).toMatchObject({ code: 'NOTIFICATIONS_RANGE_NOT_RETAINED', retainedSince: expect.any(String) });
+    // A range that starts before the retention but reaches into it is served: what is kept is recovered, retainedSince says where that starts.
+    await publish(tn, 'kept', {});
+    const partly = await recover({ from: new Date(now - 40 * 86_400_000).toISOString() });
+    expect([partly.status, partly.body.recovered]).toEqual([202, 0]); // the endpoint got it when it was published
+    const log = await call(url, 'GET', `/v1/tenants/${tn}/deliveries?endpointId=${endpoint.id}`);
+    expect(log.body.deliveries.map((d: { eventId: string }) => d.eventId)).toEqual(['kept']);
+  });
+
+  it("when tenant B recovers or enables with tenant A's endpoint id, then 404; B's own endpoint never gets A's events", async () => {
+    const [a, b] = [tenant(), tenant()];
+    const pathA = `/iso-a-${randomUUID()}`;
+    const pathB = `/iso-b-${randomUUID()}`;
+    const endpointA = await register(a, pathA);
+    await call(url, 'POST', `/v1/tenants/${a}/endpoints/${endpointA.id}/disable`);
+    for (let i = 0; i < 3; i++) await publish(a, `a-${i}`, { i }); // missed by A's endpoint
+    const from = new Date(Date.now() - 60_000).toISOString();
+    expect((await call(url, 'POST', `/v1/tenants/${b}/endpoints/${endpointA.id}/enable`, {})).status).toBe(404);
+    expect((await call(url, 'POST', `/v1/tenants/${b}/endpoints/${endpointA.id}/recover`, { from })).status).toBe(404);
+    expect((await call(url, 'GET', `/v1/tenants/${a}/endpoints/${endpointA.id}`)).body.status).toBe('disabled');
+    const endpointB = await register(b, pathB); // registered after A's events: recover reaches B's own events only
+    await publish(b, 'b-0', {});
+    const recovered = await call(url, 'POST', `/v1/tenants/${b}/endpoints/${endpointB.id}/recover`, { from });
+    expect([recovered.status, recovered.body.recovered]).toEqual([202, 0]); // b-0 was delivered at publication; A's events are not B's
+    expect(await receivedWhenSettled(b, pathB, endpointB.secret, 1)).toEqual(['b-0']);
+    // A gets its own three when it enables.
+    expect((await call(url, 'POST', `/v1/tenants/${a}/endpoints/${endpointA.id}/enable`, {})).body.recovery).toMatchObject({ recovered: 3 });
+    expect((await receivedWhenSettled(a, pathA, endpointA.secret, 3)).sort()).toEqual(['a-0', 'a-1', 'a-2']);
+  });
+
+  it('when an event was recorded before the disable committed but fanned out after it (no delivery), then enabling still delivers it', async () => {
+    const tn = tenant();
+    const path = `/race-${randomUUID()}`;
+    const endpoint = await register(tn, path);
+    // publishEvent's two statements, with the disable committing between them: the event's time is before disabledAt.
+    const payload = JSON.stringify({ id: 'raced', type: 'order.confirmed', occurredAt: new Date().toISOString(), data: {} });
+    const fannedOut = await withTransaction(t.db, async (tx) => {
+      await storeEvent(tx, { tenantId: tn, id: 'raced', type: 'order.confirmed', fingerprint: 'f', payload });
+      expect((await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/disable`)).status).toBe(200);
+      return insertFanOut(tx, { tenantId: tn, eventId: 'raced', eventType: 'order.confirmed', payload });
+    });
+    expect(fannedOut).toEqual([]);
+    const enabled = await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/enable`, {});
+    expect(enabled.body.recovery).toMatchObject({ recovered: 1 });
+    expect(await receivedWhenSettled(tn, path, endpoint.secret, 1)).toEqual(['raced']);
+  });
+
+  it('when more events than the limit share one creation time, then recover called again with next goes on through them, each once', async () => {
+    const tn = tenant();
+    for (let i = 0; i < 5; i++) await publish(tn, `same-${i}`, { i });
+    await t.db.query(`UPDATE events SET created_at = date_trunc('second', now()) WHERE tenant_id = $1`, [tn]);
+    const endpoint = await register(tn, `/same-time-${randomUUID()}`);
+    const from = new Date(Date.now() - 60_000).toISOString();
+    const got: number[] = [];
+    let next: string | null = from;
+    for (let page = 0; next !== null && page < 5; page++) {
+      const r = await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/recover`, { from: next, limit: 2 });
+      got.push(r.body.recovered);
+      next = r.body.next;
+    }
+    expect(got).toEqual([2, 2, 1]);
+    expect(next).toBeNull();
+    const log = await call(url, 'GET', `/v1/tenants/${tn}/deliveries?endpointId=${endpoint.id}`);
+    expect(log.body.deliveries.map((d: { eventId: string }) => d.eventId).sort()).toEqual(['same-0', 'same-1', 'same-2', 'same-3', 'same-4']);
   });
 });
 

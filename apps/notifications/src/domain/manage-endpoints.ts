@@ -97,6 +97,15 @@ export async function replay(
 /** Most events one recovery call looks at; `next` continues past it. */
 export const RECOVER_MAX = 10_000;
 
+/**
+ * How far before `disabledAt` an enable looks back. An event's time is its
+ * publish transaction's start, and that transaction's fan-out may run after
+ * the disable committed (it then creates no delivery) though the event is
+ * older than `disabledAt`; the once-per-event index keeps the look-back from
+ * duplicating what the endpoint got.
+ */
+export const ENABLE_LOOKBACK_MS = 5 * 60_000;
+
 export interface Recovery {
   /** Deliveries created (events the endpoint had none of). */
   recovered: number;
@@ -135,6 +144,12 @@ async function recoverInto(
  * has a delivery of, whatever that delivery's state, gets none.
  */
 export async function recoverMissedEvents(deps: EndpointDeps, tenantId: string, id: string, range: { from: Date; to?: Date; limit: number }): Promise<Recovery> {
+  const retainedSince = new Date(Date.now() - deps.eventRetentionMs);
+  if (range.to !== undefined && range.to <= retainedSince) {
+    throw notificationsError('NOTIFICATIONS_RANGE_NOT_RETAINED', `the range ends before ${retainedSince.toISOString()}, the oldest time events are kept`, {
+      retainedSince: retainedSince.toISOString(),
+    });
+  }
   const recovery = await withTransaction(deps.pool, async (tx) => {
     const endpoint = await findEndpoint(tx, tenantId, id);
     if (!endpoint) throw notFound(id);
@@ -148,7 +163,8 @@ export async function recoverMissedEvents(deps: EndpointDeps, tenantId: string, 
 /**
  * Re-enables an endpoint (health reset) and, unless told not to, creates in
  * the same transaction the deliveries of the events published since it was
- * disabled (at most RECOVER_MAX; `next` says where to continue).
+ * disabled (from ENABLE_LOOKBACK_MS before; at most RECOVER_MAX, `next` says
+ * where to continue).
  */
 export async function enableEndpoint(deps: EndpointDeps, tenantId: string, id: string, recoverMissed: boolean): Promise<{ endpoint: Endpoint; recovery: Recovery | null }> {
   const result = await withTransaction(deps.pool, async (tx) => {
@@ -157,7 +173,7 @@ export async function enableEndpoint(deps: EndpointDeps, tenantId: string, id: s
     const endpoint = (await setEndpointStatus(tx, tenantId, id, 'active'))!;
     if (!recoverMissed || before.status !== 'disabled' || before.disabledAt === null) return { endpoint, recovery: null };
     // No upper bound: what is published after this commits finds the endpoint active; the once-per-event index takes any overlap.
-    const recovery = await recoverInto(deps, tx, tenantId, id, { from: new Date(before.disabledAt), to: undefined, limit: RECOVER_MAX });
+    const recovery = await recoverInto(deps, tx, tenantId, id, { from: new Date(Date.parse(before.disabledAt) - ENABLE_LOOKBACK_MS), to: undefined, limit: RECOVER_MAX });
     return { endpoint, recovery };
   });
   deps.dispatch(); // deliveries that waited for the endpoint, and the recovered ones

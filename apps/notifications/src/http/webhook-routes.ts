@@ -92,7 +92,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
   });
   r.post(`${base}/endpoints/:id/recover`, {
     summary: 'Deliver the tenant\'s retained events created in [from, to) that match the endpoint\'s filter and that it has no delivery of (events published while it was disabled)',
-    errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND', 'NOTIFICATIONS_ENDPOINT_DISABLED'],
+    errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND', 'NOTIFICATIONS_ENDPOINT_DISABLED', 'NOTIFICATIONS_RANGE_NOT_RETAINED'],
     params: EndpointParams,
     body: RecoverBody,
     responses: { 202: RecoveryResponse },
