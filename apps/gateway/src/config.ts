@@ -6,13 +6,13 @@
  */
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@bulwark/service-kit';
+import { baseConfigSchema, commaList, loadConfig } from '@bulwark/service-kit';
 import { parseUpstreamAddresses } from './domain/routes-file.ts';
 
 const FORBIDDEN_ALGORITHMS = /^(none|HS\d+)$/i;
 const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 
-const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const csv = commaList();
 
 export const DEFAULT_ROUTES_FILE = fileURLToPath(new URL('../routes.json', import.meta.url));
 

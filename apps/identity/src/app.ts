@@ -174,7 +174,7 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
         clockToleranceS: config.JWT_CLOCK_TOLERANCE_S,
         now: () => ring.now(),
       });
-      registerInternalRoutes(r, context, serviceTokens);
+      registerInternalRoutes(r, context, serviceTokens, config.INTERNAL_CLIENTS);
 
       oidc = new OidcProvider(
         context,

@@ -4,11 +4,11 @@
  * are seconds unless the key says otherwise.
  */
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@bulwark/service-kit';
+import { baseConfigSchema, commaList, loadConfig } from '@bulwark/service-kit';
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const seconds = z.coerce.number().int().positive();
-const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const csv = commaList();
 
 export const identityConfigSchema = baseConfigSchema
   .extend({
@@ -72,6 +72,7 @@ export const identityConfigSchema = baseConfigSchema
       })
       .pipe(z.array(z.looseObject({ client_id: z.string().min(1), redirect_uris: z.array(z.url()).optional(), client_secret: z.string().min(32).optional() })))
       .describe('OAuth clients of the OIDC provider (authorization code + PKCE), as a JSON array of RFC 7591 client metadata: client_id, redirect_uris, post_logout_redirect_uris, grant_types, token_endpoint_auth_method ("none" for public clients), client_secret (≥ 32 characters), client_name, scope.'),
+    INTERNAL_CLIENTS: csv.default(['notifications']).describe('Service clients allowed on /v1/internal/accounts (contact details); another service\'s token gets 403 CLIENT_NOT_ALLOWED.'),
     OIDC_SERVICE_CLIENTS: csv
       .default([])
       .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}=.{32,}$/, 'client-id=secret (secret ≥ 32 characters)')))

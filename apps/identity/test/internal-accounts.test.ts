@@ -43,7 +43,7 @@ async function ringToken(claims: Record<string, unknown>, iat: number, exp: numb
   const signing = await app.ring.signingKey();
   return new SignJWT(claims)
     .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: 'at+jwt' })
-    .setSubject('orders')
+    .setSubject('notifications')
     .setIssuer(url)
     .setAudience('bulwark')
     .setIssuedAt(iat)
@@ -52,8 +52,8 @@ async function ringToken(claims: Record<string, unknown>, iat: number, exp: numb
 }
 
 describe('internal accounts API', () => {
-  it('when a service asks with its client-credentials token, then it gets the contact details; an unknown account is 404', async () => {
-    const provider = createClientCredentialsProvider({ tokenUrl: `${url}/oidc/token`, clientId: 'orders', clientSecret: SERVICE_SECRET });
+  it('when notifications asks with its client-credentials token, then it gets the contact details; an unknown account is 404', async () => {
+    const provider = createClientCredentialsProvider({ tokenUrl: `${url}/oidc/token`, clientId: 'notifications', clientSecret: SERVICE_SECRET });
     const r = await contact(account.id, { authorization: await provider.authorization() });
     expect(r.status).toBe(200);
     expect(r.headers.get('cache-control')).toBe('private, no-store');
@@ -64,7 +64,7 @@ describe('internal accounts API', () => {
     expect(provider.fetches).toBe(1);
   });
 
-  it('when the token is missing, a user\'s, forged or expired, then 401/403 problem+json and no contact details', async () => {
+  it('when the token is missing, a user\'s, another service\'s, forged or expired, then 401/403 problem+json and no contact details', async () => {
     const none = await contact(account.id);
     expect(none.status).toBe(401);
     expect(none.headers.get('content-type')).toBe(PROBLEM);
@@ -81,19 +81,27 @@ describe('internal accounts API', () => {
     const { kid } = jwtHeader(user.body.accessToken as string);
     const stranger = await generateKeyPair('ES256');
     const now = Math.floor(Date.now() / 1000);
-    const forged = await new SignJWT({ client_id: 'orders', roles: ['service'] }).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' }).setSubject('orders').setIssuer(url).setAudience('bulwark').setIssuedAt(now).setExpirationTime(now + 300).sign(stranger.privateKey);
+    const forged = await new SignJWT({ client_id: 'notifications', roles: ['service'] }).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' }).setSubject('notifications').setIssuer(url).setAudience('bulwark').setIssuedAt(now).setExpirationTime(now + 300).sign(stranger.privateKey);
     const asForger = await contact(account.id, bearer(forged));
     expect(asForger.status).toBe(401);
     expect(asForger.body).toMatchObject({ code: 'TOKEN_INVALID', detail: 'signature verification failed' });
 
-    const expired = await ringToken({ client_id: 'orders', roles: ['service'] }, now - 900, now - 300);
+    const expired = await ringToken({ client_id: 'notifications', roles: ['service'] }, now - 900, now - 300);
     const late = await contact(account.id, bearer(expired));
     expect(late.status).toBe(401);
     expect(late.headers.get('www-authenticate')).toContain('invalid_token');
     expect(late.body).toMatchObject({ code: 'TOKEN_INVALID', detail: 'token expired' });
 
+    // A valid service token of a client the route does not serve (INTERNAL_CLIENTS is notifications).
+    const orders = createClientCredentialsProvider({ tokenUrl: `${url}/oidc/token`, clientId: 'orders', clientSecret: SERVICE_SECRET });
+    const asOrders = await contact(account.id, { authorization: await orders.authorization() });
+    expect(asOrders.status).toBe(403);
+    expect(asOrders.headers.get('content-type')).toBe(PROBLEM);
+    expect(asOrders.body).toMatchObject({ code: 'CLIENT_NOT_ALLOWED', allowedClients: ['notifications'] });
+    expect(asOrders.body).not.toHaveProperty('email');
+
     // The same key and claims, still valid: accepted (the refusals above are about what they changed).
-    expect((await contact(account.id, bearer(await ringToken({ client_id: 'orders', roles: ['service'] }, now, now + 300)))).status).toBe(200);
+    expect((await contact(account.id, bearer(await ringToken({ client_id: 'notifications', roles: ['service'] }, now, now + 300)))).status).toBe(200);
   });
 
   it('when the request comes through the gateway with the shipped routes file, then no route leads to the internal API', async () => {

@@ -15,7 +15,7 @@ export const RP_LOGGED_OUT = 'http://rp.bulwark.test/logged-out';
 export const RP_SECRET = 'rp-secret-0123456789abcdef0123456789abcdef';
 export const SERVICE_SECRET = 'orders-secret-0123456789abcdef0123456789';
 
-/** The relying parties of the tests: a confidential web app, a public (PKCE-only) app, and orders as a service client. */
+/** The relying parties of the tests: a confidential web app, a public (PKCE-only) app, and a reports client (orders and notifications are service clients, as up registers them). */
 export const TEST_CLIENTS = [
   { client_id: 'shop-web', client_secret: RP_SECRET, client_name: 'Bulwark Shop', redirect_uris: [RP_CALLBACK], post_logout_redirect_uris: [RP_LOGGED_OUT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' },
   { client_id: 'shop-spa', client_name: 'Bulwark SPA', redirect_uris: [RP_CALLBACK], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'none' },
@@ -27,7 +27,7 @@ export const TEST_CLIENTS = [
 export async function startWithIssuer(t: TestIdentity, extra: Record<string, string> = {}): Promise<{ app: IdentityApp; url: string }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const started = await t.start({ PORT: String(port), JWT_ISSUER: url, OIDC_CLIENTS: JSON.stringify(TEST_CLIENTS), OIDC_SERVICE_CLIENTS: `orders=${SERVICE_SECRET}`, ...extra });
+  const started = await t.start({ PORT: String(port), JWT_ISSUER: url, OIDC_CLIENTS: JSON.stringify(TEST_CLIENTS), OIDC_SERVICE_CLIENTS: `orders=${SERVICE_SECRET},notifications=${SERVICE_SECRET}`, ...extra });
   return { app: started.app, url };
 }
 

@@ -1,9 +1,10 @@
 /**
  * The real identity as the token issuer for other services' tests: started
- * in-process on its own schema with orders registered as a service client
- * (as scripts/up.ts and the charts register it), so a test gets orders' real
- * client-credentials token, a real user's token, and the settings a callee
- * verifies them with (JWKS_URL, JWT_ISSUER, JWT_AUDIENCE).
+ * in-process on its own schema with orders and notifications registered as
+ * service clients (as scripts/up.ts and the charts register them), so a test
+ * gets orders' real client-credentials token, another service's (to prove a
+ * route serves only its callers), a real user's token, and the settings a
+ * callee verifies them with (JWKS_URL, JWT_ISSUER, JWT_AUDIENCE).
  */
 import { afterAll } from '@jest/globals';
 import { createClientCredentialsProvider, type TokenProvider } from '@bulwark/service-kit/service-auth';
@@ -18,6 +19,8 @@ export interface ServiceIssuer {
   readonly ordersEnv: { IDENTITY_URL: string; IDENTITY_CLIENT_ID: string; IDENTITY_CLIENT_SECRET: string };
   /** orders' client-credentials tokens. */
   readonly orders: TokenProvider;
+  /** notifications' client-credentials tokens: a valid service token of a client that is not orders. */
+  readonly notifications: TokenProvider;
   /** The access token of a verified user of the test tenant (no `service` role). */
   userToken(): Promise<string>;
   cleanup(): Promise<void>;
@@ -33,6 +36,7 @@ export async function startServiceIssuer(): Promise<ServiceIssuer> {
       verifierEnv: { JWKS_URL: `${url}/.well-known/jwks.json`, JWT_ISSUER: url, JWT_AUDIENCE: 'bulwark' },
       ordersEnv: { IDENTITY_URL: url, IDENTITY_CLIENT_ID: 'orders', IDENTITY_CLIENT_SECRET: SERVICE_SECRET },
       orders: createClientCredentialsProvider({ tokenUrl: `${url}/oidc/token`, clientId: 'orders', clientSecret: SERVICE_SECRET }),
+      notifications: createClientCredentialsProvider({ tokenUrl: `${url}/oidc/token`, clientId: 'notifications', clientSecret: SERVICE_SECRET }),
       userToken() {
         user ??= verifiedAccount(identity, url).then(async ({ email }) => (await login(url, email)).body.accessToken as string);
         return user;

@@ -114,6 +114,7 @@ export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
         pool,
         idempotency: config.IDEMPOTENCY_ENABLED ? idem.middleware : createTransactionOnly({ pool, onError: (err, stage) => kit.log.error({ err, stage }, 'request transaction failed') }),
         serviceTokens: createTokenVerifier({ jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
+        internalClients: config.INTERNAL_CLIENTS,
         reservationTtlSeconds: config.RESERVATION_TTL_SECONDS,
         onTransition: (transition) => metrics.reservations.inc({ transition }),
       });

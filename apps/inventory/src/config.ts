@@ -3,7 +3,7 @@
  * meaning; read once by main.ts (tests pass their own env object).
  */
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@bulwark/service-kit';
+import { baseConfigSchema, commaList, loadConfig } from '@bulwark/service-kit';
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
@@ -32,6 +32,7 @@ export const inventoryConfigSchema = baseConfigSchema.extend({
   JWKS_URL: z.url().describe("identity's JWKS (`<identity>/.well-known/jwks.json`): the service tokens on the internal routes (the orders saga's calls) are verified against it."),
   JWT_ISSUER: z.string().min(1).describe('Expected `iss` of service tokens: identity\'s JWT_ISSUER.'),
   JWT_AUDIENCE: z.string().min(1).default('bulwark').describe('Expected `aud` of service tokens: identity\'s JWT_AUDIENCE.'),
+  INTERNAL_CLIENTS: commaList().default(['orders']).describe('Service clients (identity client ids) allowed on /v1/internal/reservations; another service\'s token gets 403 CLIENT_NOT_ALLOWED.'),
 });
 
 export type InventoryConfig = z.output<typeof inventoryConfigSchema>;

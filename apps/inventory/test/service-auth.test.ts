@@ -1,8 +1,9 @@
 /**
  * The reservation routes are the orders saga's internal API (issue 25): a
  * call without a bearer token is refused 401, a user's token (no `service`
- * role, not a client-credentials token) 403, both as problem+json and before
- * anything is written; orders' client-credentials token from the real
+ * role, not a client-credentials token) 403, another service's token 403
+ * (the routes serve orders only), all as problem+json and before anything is
+ * written; orders' client-credentials token from the real
  * identity is accepted, and the reservation is filed under the tenant the
  * saga names in x-auth-tenant.
  */
@@ -43,6 +44,14 @@ describe('inventory internal routes require a service token', () => {
     expect(asUser.status).toBe(403);
     expect(asUser.headers.get('content-type')).toBe(PROBLEM);
     expect(asUser.body).toMatchObject({ code: 'ROLE_MISSING', requiredRoles: ['service'] });
+    expect(await held()).toBe(0);
+  });
+
+  it("when another service calls with its own valid service token, then 403 CLIENT_NOT_ALLOWED and nothing is held", async () => {
+    const asNotifications = await reserve({ authorization: await env.issuer.notifications.authorization(), 'x-auth-tenant': OTHER_TENANT });
+    expect(asNotifications.status).toBe(403);
+    expect(asNotifications.headers.get('content-type')).toBe(PROBLEM);
+    expect(asNotifications.body).toMatchObject({ code: 'CLIENT_NOT_ALLOWED', allowedClients: ['orders'] });
     expect(await held()).toBe(0);
   });
 

@@ -123,7 +123,7 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
       if (!config.IDEMPOTENCY_ENABLED) kit.log.warn('IDEMPOTENCY_ENABLED=false: Idempotency-Keys are not stored or replayed (benchmark baseline only)');
       if (!config.PSP_BREAKER_ENABLED) kit.log.warn('PSP_BREAKER_ENABLED=false: PSP calls have no circuit breaker (benchmark baseline only)');
       const protect = config.IDEMPOTENCY_ENABLED ? idempotency.middleware : createTransactionOnly({ pool, onError: (err, stage) => kit.log.error({ err, stage }, 'request transaction failed') });
-      registerPaymentRoutes(r, { pool, psp, forwardSimulate: config.PSP_FORWARD_SIMULATE_HEADER, metrics, idempotency: protect, serviceTokens: createTokenVerifier({ jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }) });
+      registerPaymentRoutes(r, { pool, psp, forwardSimulate: config.PSP_FORWARD_SIMULATE_HEADER, metrics, idempotency: protect, serviceTokens: createTokenVerifier({ jwksUrl: config.JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }), internalClients: config.INTERNAL_CLIENTS });
       registerWebhookRoutes(r, { pool, secrets: () => config.PSP_WEBHOOK_SECRETS, toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS, metrics });
     },
   });

@@ -5,9 +5,10 @@
  * process.env in this workspace.
  */
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@bulwark/service-kit';
+import { baseConfigSchema, commaList, loadConfig } from '@bulwark/service-kit';
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+const list = () => commaList().default([]);
 
 export const paymentsConfigSchema = baseConfigSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8083).describe('TCP port to listen on; 0 picks a free port.'),
@@ -18,16 +19,14 @@ export const paymentsConfigSchema = baseConfigSchema.extend({
   JWKS_URL: z.url().describe("identity's JWKS (`<identity>/.well-known/jwks.json`): the service tokens on /v1/internal/payments (the orders saga's calls) are verified against it."),
   JWT_ISSUER: z.string().min(1).describe('Expected `iss` of service tokens: identity\'s JWT_ISSUER.'),
   JWT_AUDIENCE: z.string().min(1).default('bulwark').describe('Expected `aud` of service tokens: identity\'s JWT_AUDIENCE.'),
+  INTERNAL_CLIENTS: list().default(['orders']).describe('Service clients (identity client ids) allowed on /v1/internal/payments; another service\'s token gets 403 CLIENT_NOT_ALLOWED.'),
   PSP_URL: z.url().default('http://127.0.0.1:8085').describe('Base URL of the PSP (the simulator locally).'),
   PSP_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000).describe('Per-call PSP timeout (the shared service client aborts the request); a timed-out call answers 504 and is safe to retry with the same key.'),
   PSP_BREAKER_ERROR_PERCENT: z.coerce.number().min(1).max(100).default(50).describe('Failure percentage over the rolling window that opens the breaker.'),
   PSP_BREAKER_VOLUME: z.coerce.number().int().min(1).default(10).describe('Calls in the window before the breaker may open.'),
   PSP_BREAKER_RESET_MS: z.coerce.number().int().positive().default(5_000).describe('Open time before a half-open probe.'),
   PSP_BREAKER_ENABLED: flag.default(true).describe('Benchmark baseline only (`npm run bench -- checkout`): false calls the PSP without its circuit breaker, keeping the timeout. Never false in a deployment.'),
-  PSP_WEBHOOK_SECRETS: z
-    .string()
-    .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  PSP_WEBHOOK_SECRETS: list()
     .refine((s) => s.length <= 2 && s.every((x) => x.length >= 16), 'at most two secrets of at least 16 characters')
     .describe('Secrets that verify PSP webhooks (comma-separated; two during a rotation). Unset: every webhook is refused (401), a warning is logged at start. Never logged.'),
   WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300).describe('Largest accepted age (or future skew) of a webhook signature timestamp.'),
@@ -53,12 +52,6 @@ export function loadPaymentsConfig(env: Record<string, string | undefined> = pro
 }
 
 // ---- PSP simulator (src/psp/main.ts, its own process)
-
-const list = () =>
-  z
-  .string()
-  .default('')
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 
 export const pspConfigSchema = baseConfigSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8085).describe('TCP port of the simulator.'),

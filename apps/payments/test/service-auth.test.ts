@@ -1,7 +1,7 @@
 /**
  * /v1/internal/payments is the orders saga's way in (issue 25): without a
- * bearer token 401, with a user's token 403 (problem+json, nothing recorded,
- * the PSP never asked); orders' client-credentials token from the real
+ * bearer token 401, with a user's token or another service's 403
+ * (problem+json, nothing recorded, the PSP never asked); orders' client-credentials token from the real
  * identity authorizes, captures and lists the payment for the tenant the
  * saga names in x-auth-tenant. The gateway-routed /v1/payments answers as
  * before, without a token.
@@ -25,7 +25,7 @@ describe('payments internal routes require a service token', () => {
   const authorize = (headers: Record<string, string>, orderId = `o-${randomUUID()}`) => call(url, 'POST', '/v1/internal/payments', { orderId, amount: 1_250, currency: 'EUR' }, { 'idempotency-key': randomUUID(), ...headers });
   const recorded = async () => (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM payments')).rows[0]!.n;
 
-  it("when the saga calls without a token or with a user's token, then 401 / 403 problem+json, nothing recorded and the PSP not asked", async () => {
+  it("when the saga calls without a token, with a user's token or another service's, then 401 / 403 problem+json, nothing recorded and the PSP not asked", async () => {
     const none = await authorize({});
     expect(none.status).toBe(401);
     expect(none.headers.get('content-type')).toBe('application/problem+json');
@@ -38,6 +38,11 @@ describe('payments internal routes require a service token', () => {
     expect(asUser.status).toBe(403);
     expect(asUser.headers.get('content-type')).toBe('application/problem+json');
     expect(asUser.body).toMatchObject({ code: 'ROLE_MISSING', requiredRoles: ['service'] });
+
+    // A valid service token, but of a client the route does not serve (INTERNAL_CLIENTS is orders).
+    const asNotifications = await authorize({ authorization: await t.issuer.notifications.authorization(), 'x-auth-tenant': OTHER_TENANT });
+    expect(asNotifications.status).toBe(403);
+    expect(asNotifications.body).toMatchObject({ code: 'CLIENT_NOT_ALLOWED', allowedClients: ['orders'] });
     expect(await recorded()).toBe(0);
     expect((await pspState(psp)).counters.authorizations ?? 0).toBe(0);
   });

@@ -30,6 +30,9 @@ export const baseConfigSchema = z.object({
 
 export type BaseConfig = z.output<typeof baseConfigSchema>;
 
+/** A comma-separated list (`a, b,c` → ['a', 'b', 'c']; empty items dropped). Chain `.default([…])` for an optional key. */
+export const commaList = () => z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
 /** The subset register.ts needs before the application loads. */
 export const telemetryConfigSchema = baseConfigSchema.pick({ OTEL_SERVICE_NAME: true, OTEL_EXPORTER_OTLP_ENDPOINT: true });
 

@@ -1,6 +1,6 @@
 export { createService, type Service, type ServiceOptions, type ServiceKit, type StartedService } from './service.ts';
 export { runService, type RunServiceOptions } from './run-service.ts';
-export { loadConfig, baseConfigSchema, formatConfigIssues, ConfigError, type BaseConfig, type ConfigIssue } from './config.ts';
+export { loadConfig, baseConfigSchema, commaList, formatConfigIssues, ConfigError, type BaseConfig, type ConfigIssue } from './config.ts';
 export type { Dependency } from './health.ts';
 export type { RouteDefinition, RouteSpec, RouteRegistrar, RouteContext, RouteResult, ResponseSchemas, ValidationIssue } from './routes.ts';
 export type { HttpMethod } from './route-table.ts';

@@ -16,6 +16,7 @@ export {
   tokenMissing,
   verifyServiceToken,
   type Principal,
+  type ServiceTokenRequirements,
   type TokenVerifier,
   type TokenVerifierOptions,
 } from './token-verifier.ts';

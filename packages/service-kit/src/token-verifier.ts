@@ -9,7 +9,8 @@
  * synchronously by `recall` (the gateway's hot path, where a client sends one
  * token for its lifetime). Refusals are problem+json through the registry:
  * 401 TOKEN_MISSING / TOKEN_INVALID (with a Bearer challenge), 403
- * ROLE_MISSING, 503 AUTH_UNAVAILABLE when the key set cannot be fetched.
+ * ROLE_MISSING, 403 CLIENT_NOT_ALLOWED (a service route that serves named
+ * callers only), 503 AUTH_UNAVAILABLE when the key set cannot be fetched.
  * The gateway verifies its clients' tokens with this verifier too: one
  * verifier in the platform.
  *
@@ -24,6 +25,7 @@ export const AUTH_ERROR_CODES = [
   { code: 'TOKEN_MISSING', status: 401, title: 'Authentication required', description: 'The route requires a Bearer access token; `WWW-Authenticate` says so.' },
   { code: 'TOKEN_INVALID', status: 401, title: 'Invalid access token', description: 'The token is malformed, expired, not yet valid, signed with a refused algorithm or an unknown key; get a new token.' },
   { code: 'ROLE_MISSING', status: 403, title: 'Insufficient role', description: 'The token is valid but lacks a role the route requires (`requiredRoles`).' },
+  { code: 'CLIENT_NOT_ALLOWED', status: 403, title: 'Client not allowed', description: 'The service token is valid but its client is not one of the callers this route serves (`allowedClients`).' },
   { code: 'AUTH_UNAVAILABLE', status: 503, title: 'Authentication unavailable', description: 'The JWKS endpoint could not be reached to verify the token; retry shortly.' },
 ] as const;
 
@@ -185,20 +187,38 @@ export function assertRoles(principal: Principal, required: readonly string[]): 
 export const SERVICE_ROLE = 'service';
 
 /** The `errors` of a route behind requireServiceToken. */
-export const SERVICE_TOKEN_ERRORS: readonly string[] = ['TOKEN_MISSING', 'TOKEN_INVALID', 'ROLE_MISSING', 'AUTH_UNAVAILABLE'];
+export const SERVICE_TOKEN_ERRORS: readonly string[] = ['TOKEN_MISSING', 'TOKEN_INVALID', 'ROLE_MISSING', 'CLIENT_NOT_ALLOWED', 'AUTH_UNAVAILABLE'];
 
 /** The `headers` of a route behind requireServiceToken (its OpenAPI request header). */
 export const SERVICE_TOKEN_HEADERS = [{ name: 'authorization', required: true, description: 'Bearer access token of a service (client credentials grant at identity\'s /oidc/token, role `service`).' }] as const;
 
+/** What a service route demands of its caller beyond a valid token. */
+export interface ServiceTokenRequirements {
+  /** Roles beyond `service`. */
+  roles?: readonly string[];
+  /**
+   * The client ids this route serves (least privilege: inventory's
+   * reservations serve orders, not every service); unset or empty serves
+   * any service client.
+   */
+  clients?: readonly string[];
+}
+
 /**
  * A service's own token: verified, with the `service` role (and any further
  * `roles`), and issued by the client-credentials grant (`client_id` = `sub`),
- * so a user's token is refused even if someone gave an account the role.
+ * so a user's token is refused even if someone gave an account the role;
+ * with `clients`, only those clients (403 CLIENT_NOT_ALLOWED for another).
  */
-export async function verifyServiceToken(verifier: TokenVerifier, authorization: string | undefined, roles: readonly string[] = []): Promise<Principal> {
+export async function verifyServiceToken(verifier: TokenVerifier, authorization: string | undefined, requirements: ServiceTokenRequirements = {}): Promise<Principal> {
+  const roles = requirements.roles ?? [];
   const principal = await verifier.verify(authorization);
   assertRoles(principal, [SERVICE_ROLE, ...roles]);
   if (principal.clientId === undefined) throw authError('ROLE_MISSING', 'a service token (client credentials) is required', { extensions: { requiredRoles: [SERVICE_ROLE, ...roles] } });
+  const clients = requirements.clients ?? [];
+  if (clients.length > 0 && !clients.includes(principal.clientId)) {
+    throw authError('CLIENT_NOT_ALLOWED', `client ${principal.clientId} may not call this route`, { extensions: { allowedClients: clients } });
+  }
   return principal;
 }
 
@@ -212,12 +232,12 @@ export function principalOf(req: Request): Principal | undefined {
 /**
  * Route middleware (`middleware: [requireServiceToken(verifier)]`): refuses
  * the request unless it carries a service token (verifyServiceToken); the
- * handler reads the caller with `principalOf(req)`. Declare TOKEN_MISSING,
- * TOKEN_INVALID, ROLE_MISSING and AUTH_UNAVAILABLE in the route's `errors`.
+ * handler reads the caller with `principalOf(req)`. Declare
+ * SERVICE_TOKEN_ERRORS in the route's `errors`.
  */
-export function requireServiceToken(verifier: TokenVerifier, options: { roles?: readonly string[] } = {}): RequestHandler {
+export function requireServiceToken(verifier: TokenVerifier, requirements: ServiceTokenRequirements = {}): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
-    verifyServiceToken(verifier, req.get('authorization'), options.roles).then(
+    verifyServiceToken(verifier, req.get('authorization'), requirements).then(
       (principal) => {
         principals.set(req, principal);
         next();

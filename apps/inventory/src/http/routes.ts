@@ -17,6 +17,8 @@ export interface RouteDeps {
   idempotency: RequestHandler;
   /** Verifies the service token the reservation routes require (the orders saga's, from identity). */
   serviceTokens: TokenVerifier;
+  /** Service clients allowed on the internal routes (INTERNAL_CLIENTS); empty allows any service client. */
+  internalClients: readonly string[];
   reservationTtlSeconds: number;
   onTransition?: (transition: 'reserved' | 'confirmed' | 'released' | 'rejected', reservation?: { id: string; orderId: string }) => void;
 }
@@ -32,7 +34,7 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
   const { pool } = deps;
   // Reservations are the orders saga's internal API (the gateway routes no /v1/internal): a service token first,
   // and only then the tenant it names in x-auth-tenant reaches the use case; the idempotency store comes after.
-  const serviceOnly = requireServiceToken(deps.serviceTokens);
+  const serviceOnly = requireServiceToken(deps.serviceTokens, { clients: deps.internalClients });
   const internal = { headers: SERVICE_TOKEN_HEADERS, middleware: [serviceOnly] };
   const middleware = [serviceOnly, deps.idempotency];
   const errors = (...codes: string[]) => [...SERVICE_TOKEN_ERRORS, ...codes];

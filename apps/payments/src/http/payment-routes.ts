@@ -45,9 +45,9 @@ async function counted<T extends { replayed: boolean }>(metrics: PaymentsMetrics
 const replayHeaders = (replayed: boolean): Record<string, string> => (replayed ? { 'idempotent-replayed': 'true' } : {});
 
 /** The public routes (gateway) and the saga's internal ones (service token required). */
-export function registerPaymentRoutes(r: RouteRegistrar, deps: PaymentRoutesDeps & { serviceTokens: TokenVerifier }): void {
+export function registerPaymentRoutes(r: RouteRegistrar, deps: PaymentRoutesDeps & { serviceTokens: TokenVerifier; internalClients: readonly string[] }): void {
   registerPaymentRoutesAt(r, deps, '/v1/payments');
-  registerPaymentRoutesAt(r, deps, '/v1/internal/payments', requireServiceToken(deps.serviceTokens));
+  registerPaymentRoutesAt(r, deps, '/v1/internal/payments', requireServiceToken(deps.serviceTokens, { clients: deps.internalClients }));
 }
 
 function registerPaymentRoutesAt(r: RouteRegistrar, deps: PaymentRoutesDeps, base: string, serviceOnly?: RequestHandler): void {
