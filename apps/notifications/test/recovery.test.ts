@@ -100,6 +100,7 @@ describe('events published while an endpoint is disabled', () => {
     expect(enabled.status).toBe(200);
     expect(enabled.body.endpoint).toMatchObject({ status: 'active', disabledAt: null });
     expect(enabled.body.recovery).toMatchObject({ recovered: 3, next: null });
+    expect(enabled.body.missed).toMatchObject({ count: 0 });
     const ids = await receivedWhenSettled(tn, path, endpoint.secret, 3);
     expect(ids.sort()).toEqual(['e0', 'e1', 'e2']);
     const order = (await call(url, 'GET', `/v1/tenants/${tn}/deliveries?endpointId=${endpoint.id}`)).body.deliveries.map((d: { eventId: string }) => d.eventId);
@@ -155,6 +156,23 @@ describe('recovery edges', () => {
     // A gets its own three when it enables.
     expect((await call(url, 'POST', `/v1/tenants/${a}/endpoints/${endpointA.id}/enable`, {})).body.recovery).toMatchObject({ recovered: 3 });
     expect((await receivedWhenSettled(a, pathA, endpointA.secret, 3)).sort()).toEqual(['a-0', 'a-1', 'a-2']);
+  });
+
+  it('when an endpoint is enabled with recoverMissed false, then the answer counts the missed events and recover from its `from` delivers them', async () => {
+    const tn = tenant();
+    const path = `/count-${randomUUID()}`;
+    const endpoint = await register(tn, path);
+    await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/disable`);
+    for (let i = 0; i < 4; i++) await publish(tn, `m${i}`, { i });
+    await publish(tn, 'other-type', {}, 'order.shipped'); // not in the endpoint's filter: not missed
+    const enabled = await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/enable`, { recoverMissed: false });
+    expect(enabled.status).toBe(200);
+    expect(enabled.body).toMatchObject({ endpoint: { status: 'active' }, recovery: null, missed: { count: 4, from: expect.any(String) } });
+    const again = await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/enable`, {});
+    expect(again.body).toMatchObject({ recovery: null, missed: null }); // already active: nothing to say
+    const recovered = await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/recover`, { from: enabled.body.missed.from });
+    expect(recovered.body.recovered).toBe(4);
+    expect((await receivedWhenSettled(tn, path, endpoint.secret, 4)).sort()).toEqual(['m0', 'm1', 'm2', 'm3']);
   });
 
   it('when an event was recorded before the disable committed but fanned out after it (no delivery), then enabling still delivers it', async () => {

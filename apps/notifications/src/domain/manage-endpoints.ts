@@ -11,7 +11,7 @@ import { notificationsError } from '../errors.ts';
 import { checkEndpointUrl, type SsrfPolicy } from '../ssrf.ts';
 import { findEndpoint, insertEndpoint, rotateSecret, setEndpointStatus, updateEndpoint, type Endpoint } from '../store/endpoints-store.ts';
 import { insertDelivery, replayDeliveries, type Delivery, type DeliveryStatus } from '../store/deliveries-store.ts';
-import { insertMissedDeliveries } from '../store/events-store.ts';
+import { countMissedEvents, insertMissedDeliveries } from '../store/events-store.ts';
 import { assertPayloadSize, eventPayload } from './publish-event.ts';
 
 export const TEST_EVENT = 'bulwark.test';
@@ -160,21 +160,33 @@ export async function recoverMissedEvents(deps: EndpointDeps, tenantId: string, 
   return recovery;
 }
 
+export interface EnableResult {
+  endpoint: Endpoint;
+  recovery: Recovery | null;
+  /**
+   * Retained events since the disable that the endpoint still has no
+   * delivery of after this call (recoverMissed false, or past RECOVER_MAX):
+   * `POST …/recover {from}` delivers them. Null when it was not disabled.
+   */
+  missed: { count: number; from: string } | null;
+}
+
 /**
  * Re-enables an endpoint (health reset) and, unless told not to, creates in
  * the same transaction the deliveries of the events published since it was
  * disabled (from ENABLE_LOOKBACK_MS before; at most RECOVER_MAX, `next` says
  * where to continue).
  */
-export async function enableEndpoint(deps: EndpointDeps, tenantId: string, id: string, recoverMissed: boolean): Promise<{ endpoint: Endpoint; recovery: Recovery | null }> {
-  const result = await withTransaction(deps.pool, async (tx) => {
+export async function enableEndpoint(deps: EndpointDeps, tenantId: string, id: string, recoverMissed: boolean): Promise<EnableResult> {
+  const result = await withTransaction(deps.pool, async (tx): Promise<EnableResult> => {
     const before = await findEndpoint(tx, tenantId, id, true);
     if (!before) throw notFound(id);
     const endpoint = (await setEndpointStatus(tx, tenantId, id, 'active'))!;
-    if (!recoverMissed || before.status !== 'disabled' || before.disabledAt === null) return { endpoint, recovery: null };
+    if (before.status !== 'disabled' || before.disabledAt === null) return { endpoint, recovery: null, missed: null };
+    const from = new Date(Date.parse(before.disabledAt) - ENABLE_LOOKBACK_MS);
     // No upper bound: what is published after this commits finds the endpoint active; the once-per-event index takes any overlap.
-    const recovery = await recoverInto(deps, tx, tenantId, id, { from: new Date(Date.parse(before.disabledAt) - ENABLE_LOOKBACK_MS), to: undefined, limit: RECOVER_MAX });
-    return { endpoint, recovery };
+    const recovery = recoverMissed ? await recoverInto(deps, tx, tenantId, id, { from, to: undefined, limit: RECOVER_MAX }) : null;
+    return { endpoint, recovery, missed: { count: await countMissedEvents(tx, { tenantId, endpointId: id, from }), from: from.toISOString() } };
   });
   deps.dispatch(); // deliveries that waited for the endpoint, and the recovered ones
   return result;

@@ -139,7 +139,14 @@ export const RecoveryResponse = z.object({
   retainedSince: z.string().describe('Events older than this may have been deleted (EVENTS_RETENTION_HOURS).'),
   next: z.string().nullable().describe('When the limit was reached: call recover again with this as `from`.'),
 });
-export const EnableResponse = z.object({ endpoint: EndpointResponse, recovery: RecoveryResponse.nullable() });
+export const EnableResponse = z.object({
+  endpoint: EndpointResponse,
+  recovery: RecoveryResponse.nullable(),
+  missed: z
+    .object({ count: z.number().int(), from: z.string() })
+    .nullable()
+    .describe('Retained events since the disable still without a delivery after this call (recoverMissed false, or more than one recovery takes): POST …/recover with `from` delivers them. Null when the endpoint was not disabled.'),
+});
 
 export const MessageResponse = z.object({
   id: z.uuid(),

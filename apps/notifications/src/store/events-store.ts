@@ -24,6 +24,17 @@ export async function storeEvent(db: Queryable, e: { tenantId: string; id: strin
   return { inserted: false, ...existing.rows[0]! };
 }
 
+/** The tenant's ($1) retained events in [$3, $4) that endpoint $2's filter matches and that it has no original delivery of. */
+const MISSED_EVENTS = `FROM events ev JOIN endpoints en ON en.id = $2 AND en.tenant_id = ev.tenant_id
+  WHERE ev.tenant_id = $1 AND ev.created_at >= $3 AND ($4::timestamptz IS NULL OR ev.created_at < $4) AND (ev.type = ANY (en.event_types) OR '*' = ANY (en.event_types))
+    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = $2 AND d.event_id = ev.id AND d.replay_of IS NULL)`;
+
+/** How many of the tenant's retained events since `from` the endpoint's filter matches and it has no delivery of (what a recover from `from` would create). */
+export async function countMissedEvents(db: Queryable, q: { tenantId: string; endpointId: string; from: Date }): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n ${MISSED_EVENTS}`, [q.tenantId, q.endpointId, q.from, null]);
+  return rows[0]!.n;
+}
+
 /**
  * Creates the missing original deliveries of one endpoint for the tenant's
  * retained events in [from, to) (no `to`: up to the newest) that its filter
@@ -40,9 +51,7 @@ export async function insertMissedDeliveries(
 ): Promise<{ deliveryIds: string[]; scanned: number; lastCreatedAt: string | null }> {
   const { rows } = await db.query<{ id: string | null; scanned: number; last: string | null }>(
     `WITH src AS (
-       SELECT ev.id, ev.type, ev.payload, ev.seq, ev.created_at FROM events ev JOIN endpoints en ON en.id = $2 AND en.tenant_id = ev.tenant_id
-       WHERE ev.tenant_id = $1 AND ev.created_at >= $3 AND ($4::timestamptz IS NULL OR ev.created_at < $4) AND (ev.type = ANY (en.event_types) OR '*' = ANY (en.event_types))
-         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = $2 AND d.event_id = ev.id AND d.replay_of IS NULL)
+       SELECT ev.id, ev.type, ev.payload, ev.seq, ev.created_at ${MISSED_EVENTS}
        ORDER BY ev.created_at, ev.seq LIMIT $5),
      ins AS (
        INSERT INTO deliveries (id, endpoint_id, tenant_id, event_id, event_type, payload)
