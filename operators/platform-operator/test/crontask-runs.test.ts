@@ -78,6 +78,26 @@ describe('CronTask runs against the real API server', () => {
     await eventually('Skipped event', () => eventReasons('forbid'), (r) => r.includes('Normal Skipped'));
   });
 
+  it('when Forbid without a starting deadline holds a tick back behind a run that ends just after the next tick, then the held-back tick is skipped and none is missed (status, metric, Events)', async () => {
+    const { registry } = await startOperator();
+    // Every second, each call 2.3 s: the run of T holds T+1 back and ends just after T+2, which then fires.
+    const { target, url } = await startTarget({ delayMs: 2_300 });
+    await create(task('held', { target: { url }, concurrencyPolicy: 'Forbid', startingDeadlineSeconds: undefined }));
+    const t = await eventually('held-back ticks recorded', () => read('held'), (x) => (x.status?.skippedTicks ?? 0) >= 2 && target.calls.filter((c) => c.endedAt).length >= 3, 30_000);
+    expect(t.status?.missedTicks ?? 0).toBe(0);
+    expect(t.status?.lastMissedTime).toBeUndefined();
+    const ticks = async (outcome: string): Promise<number> => {
+      const metric = registry.getSingleMetric('operator_crontask_ticks_total');
+      const values = (metric ? (await metric.get()).values : []) as Array<{ value: number; labels: Record<string, string> }>;
+      return values.filter((v) => v.labels.outcome === outcome).reduce((n, v) => n + v.value, 0);
+    };
+    expect(await ticks('skipped')).toBeGreaterThanOrEqual(2);
+    expect(await ticks('missed')).toBe(0);
+    const reasons = await eventually('Skipped event', () => eventReasons('held'), (r) => r.includes('Normal Skipped'));
+    expect(reasons).not.toContain('Warning MissedTicks');
+    expect(overlapping(target.calls)).toEqual([]);
+  });
+
   it('when Allow meets a run slower than the schedule, then runs overlap', async () => {
     await startOperator();
     const { target, url } = await startTarget({ delayMs: 2_500 });
