@@ -22,8 +22,6 @@ const recorder: Projection = {
   },
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** The read models a rebuild replaces (a rebuild fills `<table>_rebuild` for each of their tables before the swap). */
 const PROJECTIONS = [orderSummaries, orderStatusCounts];
 
@@ -40,6 +38,12 @@ describe('projections', () => {
     await t.db.query("INSERT INTO projection_checkpoints (projection) VALUES ('test-recorder')");
     const projector = createProjector({ pool: t.db, projection: recorder, log: silent, batchSize: 7, pollIntervalMs: 5 });
     projector.start();
+    // Late commits are made, not timed: a late writer holds its transaction (its id already taken) open until
+    // another writer has committed, unless every writer still running is itself waiting late.
+    let committed = 0;
+    let running = 8;
+    let waitingLate = 0;
+    let overtaken = 0; // late transactions that another writer's commit overtook
     const writer = async (w: number): Promise<void> => {
       for (let i = 0; i < 25; i++) {
         const client = await t.db.connect();
@@ -47,15 +51,24 @@ describe('projections', () => {
           await client.query('BEGIN');
           await client.query('SELECT pg_current_xact_id()');
           await appendToStream(client, `w${w}-s${i}`, 'order', 0, [{ type: 'OrderCreated', data: { customerId: `c${w}` } }, { type: 'ItemAdded', data: { sku: 'x', quantity: 1, unitPriceCents: 1 } }]);
-          if (i % 5 === w % 5) await sleep(15); // commit late while others commit
+          if (i % 5 === w % 5) {
+            const before = committed;
+            waitingLate++;
+            await waitFor(() => committed > before || waitingLate === running, 'another writer commits while this one holds its transaction', 30_000, 2);
+            waitingLate--;
+            if (committed > before) overtaken++;
+          }
           await client.query('COMMIT');
+          committed++;
         } finally {
           client.release();
         }
       }
+      running--;
     };
     try {
       await Promise.all(Array.from({ length: 8 }, (_, w) => writer(w)));
+      expect(overtaken).toBeGreaterThan(0);
       await waitFor(async () => Number((await t.db.query<{ n: string }>('SELECT count(*)::text n FROM recorded')).rows[0]!.n) >= 400, 'all 400 events projected').catch(async (err: Error) => {
         // The horizon is cluster-wide: name what holds it (a transaction anywhere on the server, e.g. one left open by an earlier test).
         const holders = await t.db.query("SELECT pid, datname, application_name, state, backend_xid::text, now() - xact_start AS age, left(query, 120) AS query FROM pg_stat_activity WHERE backend_xid IS NOT NULL OR backend_xmin IS NOT NULL ORDER BY xact_start");
