@@ -3,12 +3,19 @@
  *
  * In every `*.test.ts` file this flags
  *  - sleeps: an awaited timer used as a statement outside a poll loop
- *    (`await new Promise((r) => setTimeout(r, n))`, `await setTimeout(n)` from
- *    node:timers/promises, `await sleep(n)` / `await delay(n)`); a wait inside a loop that
- *    re-checks its condition is a poll and is not flagged (prefer test-support's waitFor);
+ *    (`await new Promise((r) => setTimeout(r, n))` or `…setTimeout(() => r(), n)`,
+ *    `await setTimeout(n)` from node:timers/promises, also as `timers.setTimeout(n)` or
+ *    `scheduler.wait(n)`, `await sleep(n)` / `await delay(n)`); a wait inside a loop that
+ *    re-checks its condition is a poll and is not flagged (prefer test-support's waitFor), but a
+ *    loop that ends only by its own counter or the clock (`for (i < 20) { …; await sleep(5) }`,
+ *    `while (Date.now() - start < 3_000)`, no break/return/throw) waits for time to pass, and its
+ *    timer is a sleep;
  *  - elapsed-time assertions: an `expect(...)` whose argument subtracts clock readings
  *    (`Date.now()`, `performance.now()`, `process.hrtime…`, or names that read as times:
- *    start/started/end/ended/elapsed/took/duration/…At).
+ *    start/started/end/ended/elapsed/took/duration/…At), directly or through a local computed
+ *    from such a difference (`const gap = b.at - a.at; expect(gap)`, `expect(Math.max(...gaps))`),
+ *    or whose matcher compares a time with a clock difference or an offset time
+ *    (`expect(b.at).toBeLessThan(a.at + 500)`).
  *
  * A file may keep a counted number of them only through scripts/lint/test-timing-allow.json,
  * each entry with its reason (a delay that simulates a slow upstream is not a synchronisation).
@@ -39,6 +46,8 @@ interface Allowance {
 }
 
 const SLEEP_NAMES = new Set(['sleep', 'delay', 'setTimeout', 'wait']);
+/** Timers called as methods: `timers.setTimeout(n)`, `timersPromises.setTimeout(n)`, `scheduler.wait(n)`. */
+const SLEEP_METHODS = new Set(['setTimeout', 'sleep', 'delay']);
 /** Names that read as clock readings taken by the test (not a record's timestamp such as createdAt). */
 const TIME_NAME = /^(?:at|now|start|started|startedAt|end|ended|endedAt|elapsed|elapsedMs|took|tookMs|duration|durationMs|t0|t1)$|(?:Start|Started|Now)$/;
 
@@ -48,9 +57,10 @@ function isClockRead(node: ts.Node): boolean {
   return text === 'Date.now' || text === 'performance.now' || text.startsWith('process.hrtime');
 }
 
-function readsTime(node: ts.Node): boolean {
+/** Reads a time: a clock read, a name that reads as one, or a local the test set from the clock (`clockLocals`). */
+function readsTime(node: ts.Node, clockLocals: ReadonlySet<string> = new Set()): boolean {
   if (isClockRead(node)) return true;
-  if (ts.isIdentifier(node) && TIME_NAME.test(node.text)) return true;
+  if (ts.isIdentifier(node) && (TIME_NAME.test(node.text) || clockLocals.has(node.text))) return true;
   if (ts.isPropertyAccessExpression(node) && TIME_NAME.test(node.name.text)) return true;
   return false;
 }
@@ -62,19 +72,98 @@ function isDuration(node: ts.Node): boolean {
   return ts.isIdentifier(node) && ELAPSED_NAME.test(node.text);
 }
 
-function subtractsTimes(node: ts.Node): boolean {
-  if (isDuration(node)) return true;
+/** An identifier read as a value (not a property name after a dot, not a declaration's name). */
+function isValueIdentifier(n: ts.Node): n is ts.Identifier {
+  if (!ts.isIdentifier(n)) return false;
+  const parent = n.parent;
+  if (ts.isPropertyAccessExpression(parent) && parent.name === n) return false;
+  if (ts.isPropertyAssignment(parent) && parent.name === n) return false;
+  return true;
+}
+
+/** What the file's locals hold: clock readings (`const t0 = performance.now()`) and durations derived from them. */
+interface TimeLocals {
+  clock: ReadonlySet<string>;
+  durations: ReadonlySet<string>;
+}
+
+const NO_LOCALS: TimeLocals = { clock: new Set(), durations: new Set() };
+
+function isMinus(n: ts.Node): n is ts.BinaryExpression {
+  return ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.MinusToken;
+}
+
+function someDescendant(node: ts.Node, test: (n: ts.Node) => boolean): boolean {
   let found = false;
   const visit = (n: ts.Node): void => {
     if (found) return;
-    if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.MinusToken && (readsTime(n.left) || readsTime(n.right))) {
-      found = true;
-      return;
-    }
-    ts.forEachChild(n, visit);
+    if (test(n)) found = true;
+    else ts.forEachChild(n, visit);
   };
   visit(node);
   return found;
+}
+
+/** A gap between two times (`b.at - a.at`, `performance.now() - t0`), or a read of a local holding one. */
+function readsGap(node: ts.Node, locals: TimeLocals): boolean {
+  return someDescendant(
+    node,
+    (n) => (isMinus(n) && readsTime(n.left, locals.clock) && readsTime(n.right, locals.clock)) || (isValueIdentifier(n) && locals.durations.has(n.text)),
+  );
+}
+
+/**
+ * The argument of `expect(…)`: a difference with a clock reading on either side (`Date.now() - t`), a measured
+ * duration (`elapsedMs`), or a gap (see readsGap).
+ */
+function subtractsTimes(node: ts.Node, locals: TimeLocals = NO_LOCALS): boolean {
+  if (isDuration(node)) return true;
+  return someDescendant(node, (n) => isMinus(n) && (readsTime(n.left) || readsTime(n.right))) || readsGap(node, locals);
+}
+
+/** `a.at + 500`: a time moved by an offset, the other half of a gap assertion written without a minus. */
+function offsetsTime(node: ts.Node, locals: TimeLocals): boolean {
+  return ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.PlusToken && (readsTime(node.left, locals.clock) || readsTime(node.right, locals.clock));
+}
+
+/**
+ * Locals (by name, file-wide): those set from the clock, and durations derived from gaps between times
+ * (`const gap = b.at - a.at`, `const gaps = xs.map(…)` over such gaps, `worst = Math.max(...gaps)`); a value
+ * computed by awaiting or constructing something (a request's answer) is not a duration.
+ */
+function timeLocals(sf: ts.SourceFile): TimeLocals {
+  const clock = new Set<string>();
+  const durations = new Set<string>();
+  const locals = { clock, durations };
+  for (let grown = true; grown; ) {
+    grown = false;
+    const visit = (n: ts.Node): void => {
+      let name: string | undefined;
+      let value: ts.Expression | undefined;
+      if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer) [name, value] = [n.name.text, n.initializer];
+      else if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isIdentifier(n.left)) [name, value] = [n.left.text, n.right];
+      if (name !== undefined && value !== undefined) {
+        if (!clock.has(name) && isClockRead(value)) {
+          clock.add(name);
+          grown = true;
+        } else if (!durations.has(name) && !someDescendant(value, (v) => ts.isAwaitExpression(v) || ts.isNewExpression(v)) && readsGap(value, locals)) {
+          durations.add(name);
+          grown = true;
+        }
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(sf);
+  }
+  return locals;
+}
+
+/** `expect(x)` → `x`; also through `.not`, `.resolves`, `.rejects`. */
+function expectArgument(matcherTarget: ts.Expression): ts.Expression | undefined {
+  let e = matcherTarget;
+  while (ts.isPropertyAccessExpression(e) && ['not', 'resolves', 'rejects'].includes(e.name.text)) e = e.expression;
+  if (ts.isCallExpression(e) && ts.isIdentifier(e.expression) && e.expression.text === 'expect') return e.arguments[0];
+  return undefined;
 }
 
 /** `new Promise((r) => setTimeout(r, n))`: an executor that only resolves on a timer. */
@@ -83,29 +172,117 @@ function isTimerPromise(node: ts.NewExpression): boolean {
   const executor = node.arguments?.[0];
   if (!executor || !(ts.isArrowFunction(executor) || ts.isFunctionExpression(executor))) return false;
   const resolve = executor.parameters[0]?.name.getText();
-  let body: ts.Node = executor.body;
-  if (ts.isBlock(body) && body.statements.length === 1 && ts.isExpressionStatement(body.statements[0]!)) body = body.statements[0].expression;
-  return (
-    ts.isCallExpression(body) && ts.isIdentifier(body.expression) && body.expression.text === 'setTimeout' && body.arguments[0]?.getText() === resolve
-  );
+  if (resolve === undefined) return false;
+  const body = onlyExpression(executor.body);
+  if (!body || !ts.isCallExpression(body) || !ts.isIdentifier(body.expression) || body.expression.text !== 'setTimeout') return false;
+  const callback = body.arguments[0];
+  if (!callback) return false;
+  if (callback.getText() === resolve) return true;
+  // `setTimeout(() => resolve(), n)`: a callback that only resolves.
+  if (!ts.isArrowFunction(callback) && !ts.isFunctionExpression(callback)) return false;
+  const inner = onlyExpression(callback.body);
+  return inner !== undefined && ts.isCallExpression(inner) && inner.expression.getText() === resolve;
 }
 
-/** Inside a loop: a poll that re-checks a condition after each wait (a hand-written waitFor), not a sleep. */
-function inLoop(node: ts.Node): boolean {
-  for (let n = node.parent; n && !ts.isFunctionLike(n); n = n.parent) {
-    if (ts.isIterationStatement(n, false)) return true;
+/** The expression of a concise body or of a block holding one expression statement. */
+function onlyExpression(body: ts.ConciseBody): ts.Expression | undefined {
+  if (!ts.isBlock(body)) return body;
+  const [only] = body.statements;
+  return body.statements.length === 1 && only && ts.isExpressionStatement(only) ? only.expression : undefined;
+}
+
+/**
+ * Names declared only with `const` in the file (a count, a deadline, a start time). Any other name a loop
+ * condition reads (a `let` flag, a last answer, a parameter, an import) may change: it is state.
+ */
+function constLocals(sf: ts.SourceFile): Set<string> {
+  const constant = new Set<string>();
+  const other = new Set<string>();
+  const visit = (n: ts.Node): void => {
+    if (ts.isVariableDeclarationList(n)) {
+      for (const d of n.declarations) if (ts.isIdentifier(d.name)) (n.flags & ts.NodeFlags.Const ? constant : other).add(d.name.text);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  for (const name of other) constant.delete(name);
+  return constant;
+}
+
+/**
+ * A loop that ends only by its own counter or by the clock: its condition reads no state (no call but a
+ * clock read, no property, no `await`, no name but the loop's counter and consts) and its body cannot
+ * leave early (no break, return or throw outside nested functions).
+ */
+function isTimedLoop(loop: ts.IterationStatement, constants: ReadonlySet<string>): boolean {
+  let condition: ts.Expression | undefined;
+  const counters = new Set<string>();
+  if (ts.isForStatement(loop)) {
+    condition = loop.condition;
+    if (loop.initializer && ts.isVariableDeclarationList(loop.initializer)) {
+      for (const d of loop.initializer.declarations) if (ts.isIdentifier(d.name)) counters.add(d.name.text);
+    }
+  } else if (ts.isWhileStatement(loop) || ts.isDoStatement(loop)) {
+    condition = loop.expression;
+  } else {
+    return false; // for-of / for-in walk a collection: work, not waiting
   }
+  if (!condition) return false; // `for (;;)`: ends by a break, so by a condition
+  let readsState = false;
+  const inspect = (n: ts.Node): void => {
+    if (readsState) return;
+    if (isClockRead(n)) return;
+    if (ts.isCallExpression(n) || ts.isAwaitExpression(n) || ts.isPropertyAccessExpression(n) || ts.isElementAccessExpression(n)) {
+      readsState = true;
+      return;
+    }
+    if (isValueIdentifier(n) && !constants.has(n.text) && !counters.has(n.text)) {
+      readsState = true;
+      return;
+    }
+    ts.forEachChild(n, inspect);
+  };
+  inspect(condition);
+  if (readsState) return false;
+  let leaves = false;
+  const scan = (n: ts.Node): void => {
+    if (leaves || ts.isFunctionLike(n)) return;
+    if (ts.isBreakStatement(n) || ts.isReturnStatement(n) || ts.isThrowStatement(n)) {
+      leaves = true;
+      return;
+    }
+    ts.forEachChild(n, scan);
+  };
+  scan(loop.statement);
+  return !leaves;
+}
+
+/** The loop a statement waits in (up to its function), if any. */
+function enclosingLoop(node: ts.Node): ts.IterationStatement | undefined {
+  for (let n = node.parent; n && !ts.isFunctionLike(n); n = n.parent) {
+    if (ts.isIterationStatement(n, false)) return n;
+  }
+  return undefined;
+}
+
+function isTimerCall(awaited: ts.Expression): boolean {
+  if (ts.isNewExpression(awaited)) return isTimerPromise(awaited);
+  if (!ts.isCallExpression(awaited)) return false;
+  const callee = awaited.expression;
+  if (ts.isIdentifier(callee)) return SLEEP_NAMES.has(callee.text);
+  if (ts.isPropertyAccessExpression(callee)) return SLEEP_METHODS.has(callee.name.text) || callee.getText() === 'scheduler.wait';
   return false;
 }
 
-/** An awaited timer as a statement outside a poll loop: the test waits for time to pass. */
-function isSleep(statement: ts.ExpressionStatement): boolean {
+/**
+ * An awaited timer as a statement outside a poll loop (or inside a loop that only counts or watches the
+ * clock): the test waits for time to pass. Inside a loop that re-checks state it is a poll.
+ */
+function isSleep(statement: ts.ExpressionStatement, constants: ReadonlySet<string>): boolean {
   const expr = statement.expression;
-  if (!ts.isAwaitExpression(expr) || inLoop(statement)) return false;
-  const awaited = expr.expression;
-  if (ts.isNewExpression(awaited)) return isTimerPromise(awaited);
-  if (ts.isCallExpression(awaited) && ts.isIdentifier(awaited.expression)) return SLEEP_NAMES.has(awaited.expression.text);
-  return false;
+  if (!ts.isAwaitExpression(expr) || !isTimerCall(expr.expression)) return false;
+  const loop = enclosingLoop(statement);
+  return loop === undefined || isTimedLoop(loop, constants);
 }
 
 export function findTimingSmells(fileName: string, source: string): Finding[] {
@@ -114,9 +291,16 @@ export function findTimingSmells(fileName: string, source: string): Finding[] {
   const add = (kind: Finding['kind'], node: ts.Node): void => {
     findings.push({ kind, line: sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1, text: node.getText(sf).split('\n')[0]!.slice(0, 100) });
   };
+  const constants = constLocals(sf);
+  const locals = timeLocals(sf);
   const visit = (node: ts.Node): void => {
-    if (ts.isExpressionStatement(node) && isSleep(node)) add('sleep', node);
-    if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'expect' && node.arguments.some(subtractsTimes)) add('elapsed', node);
+    if (ts.isExpressionStatement(node) && isSleep(node, constants)) add('sleep', node);
+    if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'expect' && node.arguments.some((a) => subtractsTimes(a, locals))) add('elapsed', node);
+    // `expect(b.at).toBeLessThan(a.at + 500)` / `expect(n).toBeLessThan(limit * elapsedMs)`: the gap sits in the matcher.
+    if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
+      const actual = expectArgument(node.expression.expression);
+      if (actual && !subtractsTimes(actual, locals) && node.arguments.some((m) => readsGap(m, locals) || (readsTime(actual, locals.clock) && offsetsTime(m, locals)))) add('elapsed', node);
+    }
     ts.forEachChild(node, visit);
   };
   visit(sf);
