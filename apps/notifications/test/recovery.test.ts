@@ -167,7 +167,7 @@ describe('recovery edges', () => {
     await publish(tn, 'other-type', {}, 'order.shipped'); // not in the endpoint's filter: not missed
     const enabled = await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/enable`, { recoverMissed: false });
     expect(enabled.status).toBe(200);
-    expect(enabled.body).toMatchObject({ endpoint: { status: 'active' }, recovery: null, missed: { count: 4, from: expect.any(String) } });
+    expect(enabled.body).toMatchObject({ endpoint: { status: 'active' }, recovery: null, missed: { count: 4, more: false, from: expect.any(String) } });
     const again = await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/enable`, {});
     expect(again.body).toMatchObject({ recovery: null, missed: null }); // already active: nothing to say
     const recovered = await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/recover`, { from: enabled.body.missed.from });

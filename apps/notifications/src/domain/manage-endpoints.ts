@@ -168,8 +168,11 @@ export interface EnableResult {
    * delivery of after this call (recoverMissed false, or past RECOVER_MAX):
    * `POST …/recover {from}` delivers them. Null when it was not disabled.
    */
-  missed: { count: number; from: string } | null;
+  missed: { count: number; more: boolean; from: string } | null;
 }
+
+/** Most missed events an enable counts (`missed.more` says there are more). */
+export const MISSED_COUNT_MAX = 100_000;
 
 /**
  * Re-enables an endpoint (health reset) and, unless told not to, creates in
@@ -186,7 +189,8 @@ export async function enableEndpoint(deps: EndpointDeps, tenantId: string, id: s
     const from = new Date(Date.parse(before.disabledAt) - ENABLE_LOOKBACK_MS);
     // No upper bound: what is published after this commits finds the endpoint active; the once-per-event index takes any overlap.
     const recovery = recoverMissed ? await recoverInto(deps, tx, tenantId, id, { from, to: undefined, limit: RECOVER_MAX }) : null;
-    return { endpoint, recovery, missed: { count: await countMissedEvents(tx, { tenantId, endpointId: id, from }), from: from.toISOString() } };
+    const missed = await countMissedEvents(tx, { tenantId, endpointId: id, from, max: MISSED_COUNT_MAX });
+    return { endpoint, recovery, missed: { count: Math.min(missed, MISSED_COUNT_MAX), more: missed > MISSED_COUNT_MAX, from: from.toISOString() } };
   });
   deps.dispatch(); // deliveries that waited for the endpoint, and the recovered ones
   return result;

@@ -143,7 +143,7 @@ export const EnableResponse = z.object({
   endpoint: EndpointResponse,
   recovery: RecoveryResponse.nullable(),
   missed: z
-    .object({ count: z.number().int(), from: z.string() })
+    .object({ count: z.number().int().describe('At most 100,000.'), more: z.boolean().describe('More than `count` were missed.'), from: z.string() })
     .nullable()
     .describe('Retained events since the disable still without a delivery after this call (recoverMissed false, or more than one recovery takes): POST …/recover with `from` delivers them. Null when the endpoint was not disabled.'),
 });

@@ -29,9 +29,14 @@ const MISSED_EVENTS = `FROM events ev JOIN endpoints en ON en.id = $2 AND en.ten
   WHERE ev.tenant_id = $1 AND ev.created_at >= $3 AND ($4::timestamptz IS NULL OR ev.created_at < $4) AND (ev.type = ANY (en.event_types) OR '*' = ANY (en.event_types))
     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = $2 AND d.event_id = ev.id AND d.replay_of IS NULL)`;
 
-/** How many of the tenant's retained events since `from` the endpoint's filter matches and it has no delivery of (what a recover from `from` would create). */
-export async function countMissedEvents(db: Queryable, q: { tenantId: string; endpointId: string; from: Date }): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n ${MISSED_EVENTS}`, [q.tenantId, q.endpointId, q.from, null]);
+/**
+ * How many of the tenant's retained events since `from` the endpoint's filter
+ * matches and it has no delivery of (what a recover from `from` would
+ * create), counting at most `max + 1` so a long outage's backlog costs a
+ * bounded scan.
+ */
+export async function countMissedEvents(db: Queryable, q: { tenantId: string; endpointId: string; from: Date; max: number }): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 ${MISSED_EVENTS} LIMIT $5 + 1) missed`, [q.tenantId, q.endpointId, q.from, null, q.max]);
   return rows[0]!.n;
 }
 
