@@ -129,7 +129,18 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     const forOrder = (o: string) => (req: ProxiedRequest) => req.body.includes(o) || req.path.includes(o);
     const isPost = (suffixPath: string) => (req: ProxiedRequest) => req.method === 'POST' && req.path.split('?')[0]!.endsWith(suffixPath);
     const sagaOf = async (o: string) => (await k.db.query<{ status: string; state: { reservationId?: string; paymentId?: string } }>('SELECT status, state FROM checkout_sagas WHERE order_id = $1', [o])).rows[0];
-    const expected = new Map<string, { saga: 'completed' | 'failed'; payment: string | undefined; stockTaken: boolean }>();
+    type Outcome = { saga: 'completed' | 'failed'; payment: string | undefined; stockTaken: boolean };
+    const expected = new Map<string, Outcome>();
+    let taken = 0; // units of the SKU that completed sagas took
+    /** After each scenario: its saga ended as it should; money: its payment in the expected state for the full amount; stock: nothing left reserved, only completed orders took any. */
+    async function reconcile(o: string, want: Outcome): Promise<void> {
+      expected.set(o, want);
+      if (want.stockTaken) taken += 2;
+      expect((await sagaOf(o))?.status).toBe(want.saga);
+      const listed = (await call(payments.url, 'GET', `/v1/payments?orderId=${o}`)).body.payments as { status: string; amount: number }[];
+      expect(listed.filter((p) => p.status !== 'declined').map((p) => [p.status, p.amount])).toEqual(want.payment ? [[want.payment, 600]] : []);
+      expect((await call(inventory.url, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ onHand: 30 - taken, reserved: 0 });
+    }
 
     async function scenario(name: string, o: string, arm: () => void, runEnv = env): Promise<void> {
       arm();
@@ -153,7 +164,7 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
         const proxy = step === 'reserve_stock' || step === 'confirm_order' ? inv : pay;
         // One saga runs at a time, so the first matching request is this order's.
         await scenario(step, o, () => proxy.arm({ match, onAnswered: killOrders() }));
-        expected.set(o, { saga: 'completed', payment: 'captured', stockTaken: true });
+        await reconcile(o, { saga: 'completed', payment: 'captured', stockTaken: true });
       }
 
       // void_payment: authorized, then the reservation is released behind the saga's back while the authorize
@@ -173,7 +184,7 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
         await waitFor(() => kills.length === before + 1, 'orders killed at void_payment', 60_000);
         proc = await startService({ name: 'orders', main, env });
         await waitFor(async () => (await sagaOf(o))?.status === 'failed', 'saga killed at void_payment failed after the restart', 90_000);
-        expected.set(o, { saga: 'failed', payment: 'voided', stockTaken: false });
+        await reconcile(o, { saga: 'failed', payment: 'voided', stockTaken: false });
       }
 
       // release_stock: the PSP declines, so the saga releases the stock; killed at the release.
@@ -185,7 +196,7 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
         } finally {
           await call(psp.url, 'PUT', '/v1/_simulator', { declineRate: 0 });
         }
-        expected.set(o, { saga: 'failed', payment: undefined, stockTaken: false });
+        await reconcile(o, { saga: 'failed', payment: undefined, stockTaken: false });
       }
 
       // refund (void_payment of a captured payment): the capture takes effect but its answers are lost (503)
@@ -202,7 +213,7 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
         lost();
         proc = await startService({ name: 'orders', main, env: shortDeadline });
         await waitFor(async () => (await sagaOf(o))?.status === 'failed', 'saga killed at the refund failed after the restart', 90_000);
-        expected.set(o, { saga: 'failed', payment: 'refunded', stockTaken: false });
+        await reconcile(o, { saga: 'failed', payment: 'refunded', stockTaken: false });
       }
     } finally {
       await proc.stop();
@@ -211,8 +222,9 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     }
 
     expect(kills).toHaveLength(7);
-    // Reconciliation: each saga ended as its scenario says; money: one payment per order in the expected
-    // state for the full amount (none for the declined one); stock: only completed orders took any.
+    // Reconciliation once more over all of them (each was reconciled after its own scenario): each saga ended as
+    // its scenario says; money: one payment per order in the expected state for the full amount (none for the
+    // declined one); stock: only completed orders took any.
     const orders = [...expected.keys()];
     const { rows } = await k.db.query<{ order_id: string; status: string; amount: number }>("SELECT order_id, status, (state->>'amountCents')::int AS amount FROM checkout_sagas WHERE order_id = ANY($1)", [orders]);
     expect(Object.fromEntries(rows.map((r) => [r.order_id, r.status]))).toEqual(Object.fromEntries(orders.map((o) => [o, expected.get(o)!.saga])));
@@ -222,7 +234,7 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
       const live = listed.filter((p) => p.status !== 'declined');
       expect(live.map((p) => [p.status, p.amount])).toEqual(want.payment ? [[want.payment, r.amount]] : []);
     }
-    const taken = orders.filter((o) => expected.get(o)!.stockTaken).length * 2;
+    expect(taken).toBe(orders.filter((o) => expected.get(o)!.stockTaken).length * 2);
     expect((await call(inventory.url, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ onHand: 30 - taken, reserved: 0 });
     // Each step and compensation took effect once per saga in the log, though seven of them ran twice (once before the kill).
     const steps = await k.db.query<{ step: string; n: number }>(
