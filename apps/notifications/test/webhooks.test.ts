@@ -76,7 +76,7 @@ describe('webhook delivery', () => {
     await events.close();
   });
 
-  it('when a receiver always fails, then its endpoint is disabled after the threshold with a notice to the tenant\'s other endpoints, and the delivery ends in the DLQ', async () => {
+  it('when a receiver always fails, then its endpoint is disabled after the threshold with a notice to the tenant\'s other endpoints, and the delivery ends in the DLQ; enabled again, it gets the event published meanwhile', async () => {
     const { app, url } = await t.startApp({ WEBHOOK_MAX_ATTEMPTS: '20', ENDPOINT_DISABLE_AFTER: '3' });
     const tn = `t-${randomUUID().slice(0, 8)}`;
     const down = `/down-${randomUUID()}`;
@@ -98,14 +98,17 @@ describe('webhook delivery', () => {
     await waitFor(() => receiver.at(ops).length === 1, 'the notice');
     expect(JSON.parse(receiver.at(ops)[0]!.body)).toMatchObject({ type: 'bulwark.endpoint.disabled', data: { endpointId: endpoint.id, consecutiveFailures: 3 } });
     expect(await scrapeValue(url, 'notifications_endpoint_health_events_total', 'event="disabled"')).toBe(1);
-    // Nothing more is sent to a disabled endpoint; a new event does not even create a delivery.
+    // Nothing more is sent to a disabled endpoint; a new event creates no delivery but is kept.
     const later = await call(url, 'POST', `/v1/tenants/${tn}/events`, { type: 'order.confirmed', data: {} });
     expect(later.body.deliveries).toHaveLength(0);
-    // Re-enabled and fixed, a replay of the dead delivery goes through.
+    // Fixed and enabled, the event missed while disabled goes out, and a replay of the dead delivery goes through.
     receiver.plan(down, () => 200);
-    await call(url, 'PATCH', `/v1/tenants/${tn}/endpoints/${endpoint.id}`, { enabled: true });
+    const enabled = await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/enable`, {});
+    expect(enabled.body).toMatchObject({ endpoint: { status: 'active', consecutiveFailures: 0 }, recovery: { recovered: 1 }, missed: { count: 0 } });
     const replay = await call(url, 'POST', `/v1/tenants/${tn}/deliveries/${deliveryId}/replay`);
     await waitFor(async () => (await call(url, 'GET', `/v1/tenants/${tn}/deliveries/${replay.body.deliveryIds[0]}`)).body.status === 'succeeded', 'the replay');
+    await waitFor(() => receiver.at(down).some((r) => r.eventId === later.body.eventId), 'the missed event');
+    for (const r of receiver.at(down).slice(3)) expect(verifySignature(r.signature, r.body, [endpoint.secret])).toMatchObject({ ok: true });
   });
 
   it('when the attempts run out, then the delivery is dead and its job is in the DLQ as exhausted', async () => {
