@@ -18,7 +18,7 @@ export const KIT_ERROR_CODES = [
   { code: 'UNSUPPORTED_MEDIA_TYPE', status: 415, title: 'Unsupported media type', description: 'The route accepts `application/json` bodies only (UTF-8).' },
   { code: 'ROUTE_NOT_FOUND', status: 404, title: 'Route not found', description: 'No route matches the path; see /openapi.json.' },
   { code: 'METHOD_NOT_ALLOWED', status: 405, title: 'Method not allowed', description: 'The path exists but not for this method; the `Allow` header lists the methods it supports.' },
-  { code: 'NOT_READY', status: 503, title: 'Service not ready', description: 'A dependency check failed or timed out, or the service is draining; `failing` lists the dependencies.' },
+  { code: 'NOT_READY', status: 503, title: 'Service not ready', description: 'A dependency check failed or timed out, or the service is starting or draining; `failing` lists the dependencies.' },
 ] as const;
 
 registerErrorCodes(KIT_ERROR_CODES);

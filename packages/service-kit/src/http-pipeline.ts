@@ -56,6 +56,8 @@ export interface PipelineDeps {
    */
   operational: ReadonlyMap<string, RequestHandler>;
   isDraining(): boolean;
+  /** True while `start({ prepare })` runs: only operational endpoints are served. */
+  isStarting(): boolean;
   /** Called after each response while draining, to let go of now-idle keep-alive sockets. */
   onResponseWhileDraining(): void;
 }
@@ -139,6 +141,10 @@ export function observer(deps: PipelineDeps): Observer {
       if (endpoint) {
         state.route = req.path;
         context.with(state.trace.ctx, endpoint, undefined, req, res, next);
+        return;
+      }
+      if (deps.isStarting()) {
+        sendProblem(res, kitError('NOT_READY', 'The service is starting.', { headers: { 'retry-after': '1' }, extensions: { starting: true, draining: false, failing: [] } }), req.path);
         return;
       }
       context.with(state.trace.ctx, next);

@@ -1,4 +1,4 @@
-export { createService, type Service, type ServiceOptions, type ServiceKit, type StartedService } from './service.ts';
+export { createService, type Service, type ServiceOptions, type ServiceKit, type StartedService, type StartOptions } from './service.ts';
 export { runService, type RunServiceOptions } from './run-service.ts';
 export { loadConfig, baseConfigSchema, commaList, formatConfigIssues, ConfigError, type BaseConfig, type ConfigIssue } from './config.ts';
 export type { Dependency } from './health.ts';

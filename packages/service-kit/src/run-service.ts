@@ -1,5 +1,6 @@
 /**
- * Process lifecycle for a service's main.ts: start, then on SIGTERM/SIGINT
+ * Process lifecycle for a service's main.ts: start (listen, then the
+ * service's own preparation when given), then on SIGTERM/SIGINT
  * drain and exit 0 (1 if stopping failed); a second signal forces exit 1.
  * The signal handling is lifecycle.ts's, shared with processes without HTTP.
  */
@@ -12,6 +13,8 @@ export interface RunServiceOptions {
   signals?: readonly NodeJS.Signals[];
   /** Injected for tests; defaults to process.exit. */
   exit?: (code: number) => void;
+  /** Runs after the server listens, before it is ready (`StartOptions.prepare`): /healthz answers meanwhile. */
+  prepare?: () => Promise<void>;
 }
 
 export async function runService<C extends BaseConfig>(service: Service<C>, options: RunServiceOptions = {}): Promise<StartedService> {
@@ -19,7 +22,7 @@ export async function runService<C extends BaseConfig>(service: Service<C>, opti
   const { log } = service;
   let started: StartedService;
   try {
-    started = await service.start();
+    started = await service.start(options.prepare ? { prepare: options.prepare } : {});
   } catch (err) {
     log.fatal({ err }, 'failed to start');
     log.flush();

@@ -97,6 +97,18 @@ export interface StartedService {
   port: number;
 }
 
+export interface StartOptions {
+  /**
+   * Work the service needs before it can serve (migrations, queues,
+   * workers). The server listens first, so /healthz answers (and a startup
+   * probe passes) while this runs; meanwhile /readyz is 503 NOT_READY with
+   * `starting: true` and every other request 503 NOT_READY with Retry-After.
+   * Ready when it resolves; when it rejects the listener closes and start
+   * rejects with its error.
+   */
+  prepare?: () => Promise<void>;
+}
+
 export interface Service<C extends BaseConfig = BaseConfig> {
   readonly name: string;
   readonly config: C;
@@ -109,8 +121,8 @@ export interface Service<C extends BaseConfig = BaseConfig> {
   /** The listening server once started. */
   readonly server: Server | undefined;
   addDependency(dependency: Dependency): void;
-  /** Listens on config.HOST:config.PORT (0 = any free port). */
-  start(): Promise<StartedService>;
+  /** Listens on config.HOST:config.PORT (0 = any free port); with `prepare`, ready when it has run. */
+  start(options?: StartOptions): Promise<StartedService>;
   /**
    * Readiness goes false, the listener closes, in-flight requests drain for
    * up to SHUTDOWN_TIMEOUT_MS (then sockets are destroyed), dependencies close
@@ -130,6 +142,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
   const definitions: RouteDefinition[] = [];
   let server: Server | undefined;
   let draining = false;
+  let starting = false;
   let stopping: Promise<void> | undefined;
   let idleSweepScheduled = false;
   const operationalEndpoints = new Map<string, RequestHandler>();
@@ -144,6 +157,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     requestScope: options.requestScope,
     operational: operationalEndpoints,
     isDraining: () => draining,
+    isStarting: () => starting,
     onResponseWhileDraining() {
       if (idleSweepScheduled || !server) return;
       idleSweepScheduled = true;
@@ -172,6 +186,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     sendJson(res, 200, { status: 'ok' });
   });
   operational('/readyz', async (req, res) => {
+    if (starting && !draining) return sendProblem(res, kitError('NOT_READY', 'The service is starting.', { extensions: { starting: true, draining: false, failing: [] } }), req.path);
     if (draining) return sendProblem(res, kitError('NOT_READY', 'The service is shutting down.', { extensions: { draining: true, failing: [] } }), req.path);
     const failing = await checkDependencies(dependencies, config.READINESS_TIMEOUT_MS);
     for (const f of failing) log.warn({ dependency: f.name, reason: f.reason, err: f.error }, 'readiness check failed');
@@ -296,7 +311,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
   }
   /** The server's request listener: raw handlers first (outside the kit's paths), then Express. */
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    if (rawHandlers.length === 0 || isKitPath(req.url ?? '/')) {
+    if (rawHandlers.length === 0 || starting || isKitPath(req.url ?? '/')) {
       app(req, res);
       return;
     }
@@ -305,7 +320,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     else serveRaw(req, res, state);
   }
 
-  async function start(): Promise<StartedService> {
+  async function start(startOptions: StartOptions = {}): Promise<StartedService> {
     if (server) throw new Error(`service ${name} is already started`);
     if (stopping) throw new Error(`service ${name} was stopped; create a new one`);
     // optimizeEmptyRequests: a request without Content-Length or
@@ -316,6 +331,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     const s = createServer({ ServerResponse: KitServerResponse, optimizeEmptyRequests: true }, onRequest);
     answerClientErrors(s, log); // oversized or unparsable heads: problem+json, not a bare status line
     server = s;
+    starting = startOptions.prepare !== undefined;
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
       s.listen({ port: config.PORT, host: config.HOST }, () => {
@@ -327,6 +343,17 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     log.info({ url, port }, 'listening');
+    if (startOptions.prepare) {
+      try {
+        await startOptions.prepare();
+      } catch (err) {
+        s.closeAllConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+        throw err;
+      }
+      starting = false;
+      log.info({ url, port }, 'ready');
+    }
     return { url, port };
   }
 
