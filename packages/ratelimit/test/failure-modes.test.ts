@@ -145,10 +145,10 @@ describe('deadlines of calls in flight (one timer for all of them)', () => {
       onDegraded: () => undefined,
     });
   }
-  const settle = (p: Promise<unknown>): Promise<{ ok: boolean; at: number; value: unknown }> =>
+  const settle = (p: Promise<unknown>): Promise<{ ok: boolean; value: unknown }> =>
     p.then(
-      (value) => ({ ok: true, at: performance.now(), value }),
-      (value: unknown) => ({ ok: false, at: performance.now(), value }),
+      (value) => ({ ok: true, value }),
+      (value: unknown) => ({ ok: false, value }),
     );
   const argv = (): string[] => {
     const args = new Array<string>(6);
@@ -157,15 +157,15 @@ describe('deadlines of calls in flight (one timer for all of them)', () => {
     return args;
   };
 
-  it('when Redis hangs, then each call times out at its own deadline, not at the first call\'s', async () => {
+  it('when Redis hangs, then a call times out at its own deadline, and a call with a later deadline is not cut at it but keeps waiting for its answer', async () => {
     const g = guard(150);
     await g.call(1, argv()); // the script is loaded and the connection is up
     server.pause();
-    // The deadline is `started` + 150 ms: the first call's is already near, the second's a second later.
-    // When the first settles, the second must still be waiting (state, not elapsed time).
+    // The deadline is `started` + 150 ms: the first call's is already near, the second's half a minute away,
+    // so however late the sweep runs for the first, the second's deadline has not passed (state, not time).
     let secondSettled = false;
     const first = settle(g.call(1, argv(), undefined, performance.now() - 140));
-    const second = settle(g.call(1, argv(), undefined, performance.now() + 1_000)).finally(() => {
+    const second = settle(g.call(1, argv(), undefined, performance.now() + 30_000)).finally(() => {
       secondSettled = true;
     });
     const a = await first;
@@ -173,11 +173,10 @@ describe('deadlines of calls in flight (one timer for all of them)', () => {
     expect(String(a.value)).toMatch(/did not answer within 150 ms/);
     expect(secondSettled).toBe(false); // not cut at the first call's deadline
     expect(g.watched).toBe(1);
-    const b = await second;
     server.resume();
-    expect(b.ok).toBe(false);
-    expect(String(b.value)).toMatch(/did not answer within 150 ms/);
-    expect(g.watched).toBe(0);
+    const b = await second;
+    expect(b.ok).toBe(true); // still waiting when Redis came back, so it got its answer
+    expect(Array.isArray(b.value)).toBe(true);
   });
 
   it('when calls are answered, then none of them is rejected later and the queue empties', async () => {
