@@ -250,16 +250,22 @@ describe('one Lease implementation judged on the own clock (leader election and 
     const candidate = new ClusterLease(kc, 'op-candidate', { durationSeconds });
     expect(await holder.acquire(cluster)).toBe(true);
     const before = (await api.readNamespacedLease({ name: 'pg-failover', namespace })).spec?.leaseTransitions ?? 0;
-    // Live: the holder renews; the candidate tries between renewals for three lease durations on its own clock.
-    const start = Date.now();
-    let attempts = 0;
-    while (Date.now() - start < 3 * durationSeconds * 1000) {
-      expect(await holder.acquire(cluster)).toBe(true);
-      expect(await candidate.acquire(cluster)).toBe(false);
-      attempts++;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(attempts).toBeGreaterThan(3);
+    // Live: the holder renews and the candidate tries after each renewal, until the renewals the holder wrote
+    // span three lease durations (a sentinel read from the Lease: its renewTime moves with real time, whatever the skew).
+    // renewTime arrives as the API's string (typed V1MicroTime).
+    const renewedAt = async (): Promise<number> => Date.parse(String((await api.readNamespacedLease({ name: 'pg-failover', namespace })).spec?.renewTime));
+    const firstRenewal = await renewedAt();
+    const rounds: Array<{ holder: boolean; candidate: boolean }> = [];
+    await eventually(
+      'renewals spanning three lease durations',
+      async () => {
+        rounds.push({ holder: await holder.acquire(cluster), candidate: await candidate.acquire(cluster) });
+        return (await renewedAt()) - firstRenewal;
+      },
+      (span) => span >= 3 * durationSeconds * 1000,
+    );
+    expect(rounds.length).toBeGreaterThan(3);
+    expect(rounds.filter((r) => !r.holder || r.candidate)).toEqual([]);
     // Dead: the holder stops renewing; the record stays unchanged and expires on the candidate's clock.
     await eventually('candidate takes over', () => candidate.acquire(cluster), Boolean);
     const lease = await api.readNamespacedLease({ name: 'pg-failover', namespace });
