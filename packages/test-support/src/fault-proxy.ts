@@ -13,8 +13,8 @@
  *     (an answer lost on the way back, as a load balancer's 503 would be).
  * A rule with `times` acts on that many matching requests; the default is one.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { startHttpServer } from './http-server.ts';
 
 export interface ProxiedRequest {
   method: string;
@@ -61,7 +61,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const rules: { rule: FaultRule; left: number }[] = [];
   const seen: ProxiedRequest[] = [];
   let acted = 0;
-  const server: Server = createServer((req, res) => {
+  const server = await startHttpServer((req, res) => {
     void (async () => {
       const request: ProxiedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: await readBody(req) };
       seen.push(request);
@@ -98,10 +98,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     seen,
     get acted() {
       return acted;
@@ -113,10 +111,6 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         entry.left = 0;
       };
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => server.close(),
   };
 }
