@@ -5,8 +5,9 @@
  * the providers, and the Kafka consumer of domain events — all registered as
  * kit dependencies, so shutdown stops the consumer, the dispatcher and the
  * workers (in-flight jobs finish or are handed back), then closes the queues
- * and the pool. `start()` migrates, starts the workers, then listens; the
- * Kafka consumer joins its group in the background (a join waits out a
+ * and the pool. `start()` listens (liveness answers at once), migrates,
+ * starts the workers, then is ready; the Kafka consumer joins its group in
+ * the background (a join waits out a
  * crashed predecessor's session, ~30 s, which the HTTP API need not wait
  * for), shown by `notifications_event_consumer_running`.
  * Row-level security (migrations/0005): the pool connects as the runtime
@@ -70,8 +71,10 @@ export interface NotificationsApp {
   prepare(): Promise<void>;
   /** Starts the workers, the dispatcher and the event retention; starts the consumer (when enabled) without waiting for its group join. */
   startWorkers(): Promise<void>;
-  /** prepare(), startWorkers(), listen. */
+  /** Listens, then prepare() and startWorkers(): /healthz answers at once, /readyz (and the API) once both have run. */
   start(): Promise<StartedService>;
+  /** prepare() then startWorkers(): what the service does between listening and ready (start(), main.ts). */
+  startup(): Promise<void>;
 }
 
 export function webhookQueueDefinition(config: NotificationsConfig): QueueDefinition {
@@ -326,6 +329,11 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
     }
   }
 
+  async function startup(): Promise<void> {
+    await prepare();
+    await startWorkersImpl();
+  }
+
   return {
     service,
     get pool() {
@@ -353,10 +361,7 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
     sms,
     prepare,
     startWorkers: () => startWorkersImpl(),
-    async start() {
-      await prepare();
-      await startWorkersImpl();
-      return service.start();
-    },
+    startup,
+    start: () => service.start({ prepare: startup }),
   };
 }
