@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { metricValue, sleep, testPool, waitFor, type TestPool } from './support.ts';
+import { metricValue, testPool, waitFor, type TestPool } from './support.ts';
 
 let pool: TestPool | undefined;
 afterEach(async () => {
@@ -46,14 +46,24 @@ describe('pool autoscaling', () => {
     expect(await metricValue(p.registry, 'db_pool_size', { pool: p.name })).toBe(1);
   });
 
-  it('when the pool is idle, then the autoscaler never grows it', async () => {
-    pool = testPool({ min: 2, max: 6, autoscale: { intervalMs: 10, growAfterTicks: 1, shrinkAfterTicks: 2 } });
+  it('when the pool is idle, then the autoscaler only shrinks it, one step per two ticks down to min, and never grows it', async () => {
+    // Ticks shown by a positive marker, not by waiting: the pool starts above min, so an idle autoscaler
+    // shrinks it one connection at a time (6 → 2: at least eight ticks, each of which could have grown it,
+    // growAfterTicks being 1) while queries keep coming one at a time.
+    pool = testPool({ min: 2, max: 6, autoscale: { intervalMs: 10, growAfterTicks: 1, shrinkAfterTicks: 2, shrinkStep: 1, initialSize: 6 } });
     const p = pool;
-    for (let i = 0; i < 20; i++) {
-      await p.query('SELECT 1');
-      await sleep(5);
+    expect(p.stats().size).toBe(6);
+    let querying = true;
+    const load = (async () => {
+      while (querying) await p.query('SELECT 1');
+    })();
+    try {
+      await waitFor(() => p.stats().size === 2, 'the idle pool shrunk to min');
+    } finally {
+      querying = false;
+      await load;
     }
-    expect(p.log.withMsg('database pool resized')).toHaveLength(0);
-    expect(p.stats().size).toBe(2);
+    const resizes = p.log.withMsg('database pool resized').map((e) => e.obj as { from: number; to: number });
+    expect(resizes.map((r) => [r.from, r.to])).toEqual([[6, 5], [5, 4], [4, 3], [3, 2]]);
   });
 });

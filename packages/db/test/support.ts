@@ -40,10 +40,6 @@ export function testPool(overrides: Partial<CreatePoolOptions> = {}): TestPool {
   return Object.assign(pool, { registry, log });
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** The runtime (RLS-bound) and reporting roles exist; returns their connection URLs. */
 export async function roleUrls(): Promise<{ runtime: string; reporting: string }> {
   await ensureDbRoles({ ownerUrl: pgUrl(), password: DEV_ROLE_PASSWORD });
