@@ -12,6 +12,12 @@ export interface Dependency {
   check(signal: AbortSignal): Promise<void>;
   /** Releases the dependency at shutdown. */
   close?(): Promise<void>;
+  /**
+   * false: a failing check is reported by /readyz under `degraded` but does
+   * not make the service unready (a part of the service is down, the rest
+   * serves: an email provider behind a webhook API). Default true.
+   */
+  gatesReadiness?: boolean;
 }
 
 export interface FailedCheck {

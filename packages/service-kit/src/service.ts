@@ -12,7 +12,7 @@ import type { DestinationStream, Logger } from 'pino';
 import type { BaseConfig } from './config.ts';
 import { answerClientErrors } from './client-errors.ts';
 import { kitError } from './errors.ts';
-import { checkDependencies, closeDependencies, type Dependency } from './health.ts';
+import { checkDependencies, closeDependencies, type Dependency, type FailedCheck } from './health.ts';
 import { fallthrough, markRoute, observer, problemHandler, routeHandlers, sendJson, sendProblem, type PipelineDeps, type RequestState } from './http-pipeline.ts';
 import { applyPendingHeaders, KitServerResponse } from './kit-response.ts';
 import { KitRawRequest, type RawRequestHandler } from './raw-requests.ts';
@@ -188,14 +188,17 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
   operational('/readyz', async (req, res) => {
     if (starting && !draining) return sendProblem(res, kitError('NOT_READY', 'The service is starting.', { extensions: { starting: true, draining: false, failing: [] } }), req.path);
     if (draining) return sendProblem(res, kitError('NOT_READY', 'The service is shutting down.', { extensions: { draining: true, failing: [] } }), req.path);
-    const failing = await checkDependencies(dependencies, config.READINESS_TIMEOUT_MS);
-    for (const f of failing) log.warn({ dependency: f.name, reason: f.reason, err: f.error }, 'readiness check failed');
+    const failed = await checkDependencies(dependencies, config.READINESS_TIMEOUT_MS);
+    const gates = (f: FailedCheck) => dependencies.find((d) => d.name === f.name)?.gatesReadiness !== false;
+    const failing = failed.filter(gates).map((f) => ({ name: f.name, reason: f.reason }));
+    const degraded = failed.filter((f) => !gates(f)).map((f) => ({ name: f.name, reason: f.reason }));
+    // A degraded part is reported on every probe; its owner logs when it goes down and up.
+    for (const f of failed) log[gates(f) ? 'warn' : 'debug']({ dependency: f.name, reason: f.reason, err: f.error }, 'readiness check failed');
     if (draining) return sendProblem(res, kitError('NOT_READY', 'The service is shutting down.', { extensions: { draining: true, failing: [] } }), req.path);
     if (failing.length > 0) {
-      const list = failing.map((f) => ({ name: f.name, reason: f.reason }));
-      return sendProblem(res, kitError('NOT_READY', `Not ready: ${list.map((f) => `${f.name} (${f.reason})`).join(', ')}.`, { extensions: { draining: false, failing: list } }), req.path);
+      return sendProblem(res, kitError('NOT_READY', `Not ready: ${failing.map((f) => `${f.name} (${f.reason})`).join(', ')}.`, { extensions: { draining: false, failing, degraded } }), req.path);
     }
-    sendJson(res, 200, { status: 'ready', dependencies: dependencies.map((d) => d.name) });
+    sendJson(res, 200, { status: 'ready', dependencies: dependencies.map((d) => d.name), ...(degraded.length > 0 && { degraded }) });
   });
   operational('/metrics', async (_req, res) => {
     res.setHeader('content-type', metrics.registry.contentType);

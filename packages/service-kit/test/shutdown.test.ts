@@ -112,4 +112,26 @@ describe('/readyz', () => {
     expect(JSON.stringify(body)).not.toContain('secret-host');
     await service.stop();
   });
+
+  it('when a dependency that does not gate readiness fails, then 200 lists it under degraded; with a gating one failing too, 503 lists each in its place', async () => {
+    let postgresUp = true;
+    const service = createService({
+      name: 'deps',
+      config: testConfig(),
+      logDestination: captureLogs().destination,
+      dependencies: [
+        { name: 'postgres', check: async () => { if (!postgresUp) throw new Error('down'); } },
+        { name: 'email-provider', gatesReadiness: false, check: async () => { throw new Error('ECONNREFUSED'); } },
+      ],
+    });
+    const { url } = await service.start();
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', dependencies: ['postgres', 'email-provider'], degraded: [{ name: 'email-provider', reason: 'failed' }] });
+    postgresUp = false;
+    const notReady = await fetch(`${url}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toMatchObject({ failing: [{ name: 'postgres', reason: 'failed' }], degraded: [{ name: 'email-provider', reason: 'failed' }] });
+    await service.stop();
+  });
 });
