@@ -154,6 +154,17 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
       const metrics = createNotificationsMetrics(kit.metrics);
       const consumerRunning = new Gauge({ name: 'notifications_event_consumer_running', help: '1 while the Kafka consumer of domain events has joined its group and runs; 0 while it joins, after its start failed, or when stopped.', registers: [kit.metrics] });
       providerHealth = createProviderHealth({ providers: [...providers.values()], registry: kit.metrics, intervalMs: config.PROVIDER_CHECK_INTERVAL_MS, timeoutMs: 10_000, log: kit.log });
+      for (const p of providers.values()) {
+        // Shown under /readyz `degraded` while down, without taking the webhook API out of service.
+        kit.addDependency({
+          name: `provider-${p.name}`,
+          gatesReadiness: false,
+          check: async () => {
+            const status = providerHealth.latest().find((s) => s.name === p.name);
+            if (status && !status.up) throw new Error(status.error ?? 'down');
+          },
+        });
+      }
       retention = createEventRetention({ pool, retentionMs: config.EVENTS_RETENTION_HOURS * 3_600_000, intervalMs: config.EVENTS_RETENTION_SWEEP_MS, log: kit.log });
       const jobMetrics = new JobMetrics(kit.metrics);
       const jobs = { connection, prefix: config.JOBS_PREFIX, metrics: jobMetrics };

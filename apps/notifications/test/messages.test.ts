@@ -126,9 +126,13 @@ describe('email', () => {
 });
 
 describe('provider health', () => {
-  it('when the SMTP server is unreachable, then /v1/providers/health and notifications_provider_up show smtp down while /readyz stays ready; with it reachable, up', async () => {
+  it('when the SMTP server is unreachable, then /v1/providers/health, notifications_provider_up and /readyz (degraded) show smtp down while /readyz stays ready; with it reachable, up', async () => {
     const up = await call(url, 'GET', '/v1/providers/health');
     expect(up.body.providers).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'smtp', channel: 'email', up: true, error: null }), expect.objectContaining({ name: 'sms', up: true })]));
+    const readyUp = await call(url, 'GET', '/readyz');
+    expect(readyUp.status).toBe(200);
+    expect(readyUp.body.dependencies).toEqual(expect.arrayContaining(['provider-smtp', 'provider-sms']));
+    expect(readyUp.body.degraded).toBeUndefined();
     await t.cleanup();
     t = await setupNotifications();
     const closed = await freePort(); // nothing listens there
@@ -137,7 +141,9 @@ describe('provider health', () => {
     expect(down.body.providers).toContainEqual(expect.objectContaining({ name: 'smtp', up: false, error: expect.stringMatching(/ECONNREFUSED/) }));
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/^notifications_provider_up\{[^}]*provider="smtp"[^}]*\} 0$/m);
-    expect((await fetch(`${url}/readyz`)).status).toBe(200); // the webhook API stays in service
+    const ready = await call(url, 'GET', '/readyz');
+    expect(ready.status).toBe(200); // the webhook API stays in service
+    expect(ready.body.degraded).toEqual([{ name: 'provider-smtp', reason: 'failed' }]);
   });
 });
 
