@@ -10,13 +10,17 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
 import { Cache } from '@bulwark/cache';
-import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, gatewayTenantScope, type DbPool } from '@bulwark/db';
+import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, gatewayTenantScope, withSystemContext, type DbPool } from '@bulwark/db';
+import { createIdempotency, migrateIdempotency } from '@bulwark/idempotency';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import type { CatalogConfig } from './config.ts';
 import './errors.ts';
+import { createCartServices } from './domain/cart-services.ts';
+import { registerCartRoutes } from './http/cart-routes.ts';
 import { registerRoutes } from './http/routes.ts';
 import { createCatalogMetrics } from './metrics.ts';
 import { seedDemoCatalog } from './seed/demo-catalog.ts';
+import { deleteExpiredCarts } from './store/cart-store.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
@@ -73,6 +77,25 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
         },
       });
       registerRoutes(r, { pool, products, metrics: createCatalogMetrics(kit.metrics), productMaxAgeSeconds: config.PRODUCT_MAX_AGE_SECONDS });
+      if (config.INVENTORY_URL && config.ORDERS_URL) {
+        const services = createCartServices({ inventoryUrl: config.INVENTORY_URL, ordersUrl: config.ORDERS_URL, timeoutMs: config.CART_CALL_TIMEOUT_MS, registry: kit.metrics, log: kit.log });
+        const idempotency = createIdempotency({ pool, scope: 'catalog-carts', schema: config.CATALOG_SCHEMA, concurrent: 'wait', registry: kit.metrics, onError: (err, ctx) => kit.log.error({ err, ...ctx }, 'idempotency store error') });
+        const sweep = async () => {
+          await withSystemContext(pool, 'cart-expiry', () => deleteExpiredCarts(pool, 500));
+          await idempotency.sweep();
+        };
+        const sweeper = setInterval(() => void sweep().catch((err: unknown) => kit.log.warn({ err }, 'cart sweep failed')), config.CART_SWEEP_INTERVAL_MS);
+        sweeper.unref();
+        kit.addDependency({
+          name: 'cart-services',
+          check: async () => undefined,
+          async close() {
+            clearInterval(sweeper);
+            services.close();
+          },
+        });
+        registerCartRoutes(r, { pool, services, ttlSeconds: config.CART_TTL_SECONDS, idempotency: idempotency.middleware });
+      }
     },
   });
 
@@ -80,6 +103,7 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
     await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.CATALOG_SCHEMA}"`);
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.CATALOG_SCHEMA, phase: 'all' });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);
+    if (config.INVENTORY_URL && config.ORDERS_URL) await migrateIdempotency({ pool: ownerPool, schema: config.CATALOG_SCHEMA });
     await grantSchemaAccess({ pool: ownerPool, schema: config.CATALOG_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });
     await products.start();
     if (config.CATALOG_SEED_TENANT !== undefined && config.CATALOG_SEED_COUNT > 0) {

@@ -13,6 +13,20 @@ export const CATALOG_ERROR_CODES = [
   { code: 'CATALOG_CATEGORY_IN_USE', status: 409, title: 'Category in use', description: 'A category with subcategories or products cannot be deleted.' },
   { code: 'CATALOG_SLUG_TAKEN', status: 409, title: 'Slug taken', description: 'Another product of the tenant has this slug.' },
   { code: 'CATALOG_SKU_TAKEN', status: 409, title: 'SKU taken', description: 'Another product of the tenant has a variant with this SKU (`sku`).' },
+  { code: 'CATALOG_CART_NOT_FOUND', status: 404, title: 'Cart not found', description: 'No cart with this id that the caller may reach: a user reaches their own carts, a guest the cart its `cart-token` opens.' },
+  { code: 'CATALOG_CART_TOKEN_REQUIRED', status: 401, title: 'Cart token required', description: 'A guest (no verified principal) names the cart with the `cart-token` header POST /v1/carts answered, or creates one naming the storefront `tenant`.' },
+  { code: 'CATALOG_CART_EXPIRED', status: 410, title: 'Cart expired', description: 'The cart was not written for CART_TTL_SECONDS; a user gets a fresh one from POST /v1/carts, a guest creates another.' },
+  { code: 'CATALOG_CART_CLOSED', status: 409, title: 'Cart closed', description: 'The cart was merged into a user\'s cart (`mergedInto`) or checked out (`orderId`) and takes no more changes.' },
+  { code: 'CATALOG_CART_UNKNOWN_SKU', status: 422, title: 'Unknown SKU', description: 'No product of the tenant has a variant with this SKU (`sku`).' },
+  { code: 'CATALOG_CART_CURRENCY_MISMATCH', status: 422, title: 'Currency mismatch', description: 'A cart becomes one order in one currency; the variant (`sku`) is priced in another currency than the lines already in the cart (`currency`).' },
+  { code: 'CATALOG_CART_FULL', status: 422, title: 'Cart full', description: 'A cart holds at most 100 lines (an order\'s limit).' },
+  { code: 'CATALOG_CART_INSUFFICIENT_STOCK', status: 409, title: 'Insufficient stock', description: 'Inventory has fewer units available than the cart asks for; `items` lists each short SKU with `requested` and `available`.' },
+  { code: 'CATALOG_CART_PRICE_CHANGED', status: 409, title: 'Price changed', description: 'At checkout a line\'s price differs from the one snapshotted when it was added; `changes` lists `sku`, `was` and `now`. The cart now holds today\'s prices: review it and check out again with a new Idempotency-Key.' },
+  { code: 'CATALOG_CART_ITEM_UNAVAILABLE', status: 422, title: 'Item unavailable', description: 'At checkout a line names a SKU no product has any more (`skus`); remove it and check out again.' },
+  { code: 'CATALOG_CART_EMPTY', status: 422, title: 'Cart empty', description: 'A cart without lines cannot be checked out.' },
+  { code: 'CATALOG_CART_LOGIN_REQUIRED', status: 403, title: 'Login required', description: 'Checkout and merging need a verified user (an order belongs to a customer); a guest logs in and merges its cart first.' },
+  { code: 'CATALOG_CART_ORDER_REFUSED', status: 422, title: 'Order refused', description: 'orders refused the order made from the cart (its problem is in `upstream`).' },
+  { code: 'CATALOG_CART_UPSTREAM', status: 503, title: 'Service unavailable', description: 'inventory or orders (`service`) could not be reached; retry the same request with the same Idempotency-Key.' },
 ] as const satisfies readonly ErrorCodeInfo[];
 
 registerErrorCodes(CATALOG_ERROR_CODES);
