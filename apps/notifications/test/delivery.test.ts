@@ -78,6 +78,20 @@ describe('deliver', () => {
     expect(received).toHaveLength(0);
   });
 
+  it('refuses loopback carried inside IPv6 forms at delivery time: the IPv4-mapped form reaches the receiver when loopback is allowed, and none is sent to by default', async () => {
+    const { port } = new URL(server.url);
+    received.length = 0;
+    const mapped = `http://[::ffff:127.0.0.1]:${port}/hook`; // a live route to 127.0.0.1 on a dual-stack host
+    expect(await deliver({ url: mapped, body: '{}', secrets: ['s'], eventId: 'e6', eventType: 't', ssrf: loopbackOk })).toMatchObject({ ok: true, status: 200 });
+    expect(received).toHaveLength(1);
+    received.length = 0;
+    for (const host of ['[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[::7f00:1]', '[64:ff9b::7f00:1]', '[2002:7f00:1::]']) {
+      const result = await deliver({ url: `http://${host}:${port}/hook`, body: '{}', secrets: ['s'], eventId: 'e7', eventType: 't' });
+      expect([host, result.ok, result.error]).toEqual([host, false, expect.stringMatching(/^forbidden address .*loopback address 127\.0\.0\.1 in/)]);
+    }
+    expect(received).toHaveLength(0);
+  });
+
   it('rejects oversize payloads with a 413 before sending', async () => {
     received.length = 0;
     await expect(deliver({ url, body: 'x'.repeat(2048), secrets: ['s'], eventId: 'e5', eventType: 't', maxPayloadBytes: 1024, ssrf: loopbackOk })).rejects.toMatchObject({
