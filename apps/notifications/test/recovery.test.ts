@@ -6,12 +6,12 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { withTransaction } from '@bulwark/db';
+import { withTenant, withTransaction } from '@bulwark/db';
 import { verifySignature } from '@bulwark/webhook-signature';
 import { loadNotificationsConfig } from '../src/config.ts';
 import type { NotificationsApp } from '../src/app.ts';
 import { insertFanOut } from '../src/store/deliveries-store.ts';
-import { storeEvent } from '../src/store/events-store.ts';
+import { insertMissedDeliveries, storeEvent } from '../src/store/events-store.ts';
 import { call, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
 
 let t: TestNotifications;
@@ -209,6 +209,30 @@ describe('recovery edges', () => {
     expect(next).toBeNull();
     const log = await call(url, 'GET', `/v1/tenants/${tn}/deliveries?endpointId=${endpoint.id}`);
     expect(log.body.deliveries.map((d: { eventId: string }) => d.eventId).sort()).toEqual(['same-0', 'same-1', 'same-2', 'same-3', 'same-4']);
+  });
+});
+
+describe('recovery scan bound', () => {
+  it('when a range holds more events than one call looks at, then next continues after the part looked at, also when none of it was missing', async () => {
+    const tn = tenant();
+    const endpoint = await register(tn, `/scan-${randomUUID()}`);
+    for (let i = 0; i < 4; i++) await publish(tn, `had-${i}`, { i }); // delivered at publication
+    await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/disable`);
+    for (let i = 0; i < 3; i++) await publish(tn, `lacks-${i}`, { i });
+    const recover = (from: Date) =>
+      withTenant(tn, () => withTransaction(app.pool, (tx) => insertMissedDeliveries(tx, { tenantId: tn, endpointId: endpoint.id, from, to: undefined, limit: 10, scanMax: 3 })));
+    const pages: { created: number; next: string | null }[] = [];
+    let from: Date | null = new Date(Date.now() - 60_000);
+    while (from && pages.length < 6) {
+      const r = await recover(from);
+      pages.push({ created: r.deliveryIds.length, next: r.next });
+      from = r.next === null ? null : new Date(r.next);
+    }
+    // Three looked at each time, from the last one looked at (>=: it is looked at again, and skipped): had-0..2; had-2, had-3, lacks-0; lacks-0..2; lacks-2, the end.
+    expect(pages.map((p) => p.created)).toEqual([0, 1, 2, 0]);
+    expect(pages.at(-1)!.next).toBeNull();
+    const log = await call(url, 'GET', `/v1/tenants/${tn}/deliveries?endpointId=${endpoint.id}`);
+    expect(log.body.deliveries.map((d: { eventId: string }) => d.eventId)).toEqual(['had-0', 'had-1', 'had-2', 'had-3', 'lacks-0', 'lacks-1', 'lacks-2']);
   });
 });
 

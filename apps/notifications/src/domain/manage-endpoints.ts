@@ -94,8 +94,15 @@ export async function replay(
   return ids;
 }
 
-/** Most events one recovery call looks at; `next` continues past it. */
+/** Most deliveries one enable creates; `next` continues past it. */
 export const RECOVER_MAX = 10_000;
+
+/**
+ * Most events of the range one recovery looks at (those the endpoint has
+ * included), so a call over a long range costs a bounded scan (~10 µs an
+ * event); `next` continues past it.
+ */
+export const RECOVER_SCAN_MAX = 100_000;
 
 /**
  * How far before `disabledAt` an enable looks back. An event's time is its
@@ -115,7 +122,7 @@ export interface Recovery {
   to: string;
   /** Events before this time may have been deleted by the retention sweep. */
   retainedSince: string;
-  /** Set when `limit` events were looked at: call again with it as `from` (idempotent). */
+  /** Set when `limit` deliveries were created or RECOVER_SCAN_MAX events looked at: call again with it as `from` (idempotent). */
   next: string | null;
 }
 
@@ -126,14 +133,14 @@ async function recoverInto(
   endpointId: string,
   range: { from: Date; to: Date | undefined; limit: number },
 ): Promise<Recovery> {
-  const r = await insertMissedDeliveries(tx, { tenantId, endpointId, ...range });
+  const r = await insertMissedDeliveries(tx, { tenantId, endpointId, ...range, scanMax: RECOVER_SCAN_MAX });
   return {
     recovered: r.deliveryIds.length,
     deliveryIds: r.deliveryIds,
     from: range.from.toISOString(),
     to: (range.to ?? new Date()).toISOString(),
     retainedSince: new Date(Date.now() - deps.eventRetentionMs).toISOString(),
-    next: r.scanned >= range.limit ? r.lastCreatedAt : null,
+    next: r.next,
   };
 }
 

@@ -65,7 +65,7 @@ export const RecoverBody = z
   .strictObject({
     from: iso,
     to: iso.optional().describe('Default: up to the newest event.'),
-    limit: z.number().int().min(1).max(10_000).default(1_000).describe('Most events looked at; `next` continues.'),
+    limit: z.number().int().min(1).max(10_000).default(1_000).describe('Most deliveries created; `next` continues.'),
   })
   .refine((b) => b.to === undefined || b.from < b.to, { message: 'from must be before to', path: ['to'] });
 
@@ -137,7 +137,7 @@ export const RecoveryResponse = z.object({
   from: z.string(),
   to: z.string(),
   retainedSince: z.string().describe('Events older than this may have been deleted (EVENTS_RETENTION_HOURS).'),
-  next: z.string().nullable().describe('When the limit was reached: call recover again with this as `from`.'),
+  next: z.string().nullable().describe('When the limit was reached or 100,000 events of the range were looked at: call recover again with this as `from`.'),
 });
 export const EnableResponse = z.object({
   endpoint: EndpointResponse,

@@ -25,15 +25,14 @@ export async function storeEvent(db: Queryable, e: { tenantId: string; id: strin
 }
 
 /**
- * The tenant's ($1) retained events in [$3, $4) that endpoint $2's filter
- * matches and that it has no original delivery of. `OFFSET 0` keeps the
- * NOT EXISTS a per-event probe of the once-per-event index: as an anti-join,
- * with the endpoint's delivery count underestimated (new rows, statistics
- * not yet analysed), the planner looped over all of them for every event
- * (17 s for 12,000 events against 11,000 deliveries).
+ * Whether event `ev` is one endpoint $2 lacks: its filter matches and it has
+ * no original delivery of it. `OFFSET 0` keeps the NOT EXISTS a per-event
+ * probe of the once-per-event index: as an anti-join, with the endpoint's
+ * delivery count underestimated (new rows, statistics not yet analysed), the
+ * planner looped over all of them for every event (17 s for 12,000 events
+ * against 11,000 deliveries).
  */
-const MISSED_EVENTS = `FROM events ev JOIN endpoints en ON en.id = $2 AND en.tenant_id = ev.tenant_id
-  WHERE ev.tenant_id = $1 AND ev.created_at >= $3 AND ($4::timestamptz IS NULL OR ev.created_at < $4) AND (ev.type = ANY (en.event_types) OR '*' = ANY (en.event_types))
+const LACKED_BY_ENDPOINT = `(ev.type = ANY (en.event_types) OR '*' = ANY (en.event_types))
     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = $2 AND d.event_id = ev.id AND d.replay_of IS NULL OFFSET 0)`;
 
 /**
@@ -43,38 +42,54 @@ const MISSED_EVENTS = `FROM events ev JOIN endpoints en ON en.id = $2 AND en.ten
  * bounded scan.
  */
 export async function countMissedEvents(db: Queryable, q: { tenantId: string; endpointId: string; from: Date; max: number }): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 ${MISSED_EVENTS} LIMIT $5 + 1) missed`, [q.tenantId, q.endpointId, q.from, null, q.max]);
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (
+       SELECT 1 FROM events ev JOIN endpoints en ON en.id = $2 AND en.tenant_id = ev.tenant_id
+       WHERE ev.tenant_id = $1 AND ev.created_at >= $3 AND ${LACKED_BY_ENDPOINT} LIMIT $4 + 1) missed`,
+    [q.tenantId, q.endpointId, q.from, q.max],
+  );
   return rows[0]!.n;
 }
+
+const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /**
  * Creates the missing original deliveries of one endpoint for the tenant's
  * retained events in [from, to) (no `to`: up to the newest) that its filter
- * matches, in publication order; an event the endpoint already has a
- * delivery of is skipped before the limit (and the once-per-event index
- * takes a concurrent overlap). `limit` bounds the events taken, so calling
- * again with the same range continues where a full page stopped, however
- * many events share one creation time (a page that skipped nothing never
- * stalls on them); `lastCreatedAt` is the creation time of the last one.
+ * matches, in publication order. It looks at no more than `scanMax` events
+ * of the range and takes no more than `limit` of them; an event the endpoint
+ * already has a delivery of is skipped (the once-per-event index takes a
+ * concurrent overlap), so calling again with the same range is idempotent
+ * and continues where a full page stopped, however many events share one
+ * creation time (up to `scanMax` of them: one publish transaction writes
+ * one event). `next` is where to continue (the creation time of the last
+ * event taken or looked at), null when the range is done.
  */
 export async function insertMissedDeliveries(
   db: Queryable,
-  q: { tenantId: string; endpointId: string; from: Date; to: Date | undefined; limit: number },
-): Promise<{ deliveryIds: string[]; scanned: number; lastCreatedAt: string | null }> {
-  const { rows } = await db.query<{ id: string | null; scanned: number; last: string | null }>(
-    `WITH src AS (
-       SELECT ev.id, ev.type, ev.payload, ev.seq, ev.created_at ${MISSED_EVENTS}
+  q: { tenantId: string; endpointId: string; from: Date; to: Date | undefined; limit: number; scanMax: number },
+): Promise<{ deliveryIds: string[]; next: string | null }> {
+  const { rows } = await db.query<{ id: string | null; taken: number; scanned: number; lastTaken: string | null; lastScanned: string | null }>(
+    `WITH win AS (
+       SELECT ev.id, ev.type, ev.payload, ev.seq, ev.created_at FROM events ev
+       WHERE ev.tenant_id = $1 AND ev.created_at >= $3 AND ($4::timestamptz IS NULL OR ev.created_at < $4)
+       ORDER BY ev.created_at, ev.seq LIMIT $6),
+     src AS (
+       SELECT ev.* FROM win ev JOIN endpoints en ON en.id = $2 AND en.tenant_id = $1
+       WHERE ${LACKED_BY_ENDPOINT}
        ORDER BY ev.created_at, ev.seq LIMIT $5),
      ins AS (
        INSERT INTO deliveries (id, endpoint_id, tenant_id, event_id, event_type, payload)
        SELECT gen_random_uuid(), $2, $1, src.id, src.type, src.payload FROM src ORDER BY src.created_at, src.seq
        ON CONFLICT (endpoint_id, event_id) WHERE replay_of IS NULL DO NOTHING RETURNING id)
-     SELECT ins.id, (SELECT count(*)::int FROM src) AS scanned,
-       (SELECT to_char(max(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM src) AS last
+     SELECT ins.id, (SELECT count(*)::int FROM src) AS taken, (SELECT count(*)::int FROM win) AS scanned,
+       (SELECT ${iso('max(created_at)')} FROM src) AS "lastTaken", (SELECT ${iso('max(created_at)')} FROM win) AS "lastScanned"
      FROM (SELECT 1) one LEFT JOIN ins ON true`,
-    [q.tenantId, q.endpointId, q.from, q.to ?? null, q.limit],
+    [q.tenantId, q.endpointId, q.from, q.to ?? null, q.limit, q.scanMax],
   );
-  return { deliveryIds: rows.flatMap((r) => (r.id === null ? [] : [r.id])), scanned: rows[0]?.scanned ?? 0, lastCreatedAt: rows[0]?.last ?? null };
+  const r = rows[0];
+  const next = !r ? null : r.taken >= q.limit ? r.lastTaken : r.scanned >= q.scanMax ? r.lastScanned : null;
+  return { deliveryIds: rows.flatMap((x) => (x.id === null ? [] : [x.id])), next };
 }
 
 /** Deletes up to `batch` events older than the retention; returns how many went. */
