@@ -150,6 +150,38 @@ describe('CronTask runs against the real API server', () => {
     await eventually('Resumed event', () => eventReasons('resume'), (r) => r.includes('Normal Resumed'));
   });
 
+  it('when a Forbid run was left Running by a dead leader, then the ticks of the leaderless gap count as missed and only those held back behind the resumed run as skipped', async () => {
+    const { target, url } = await startTarget({ delayMs: 3_000 });
+    const created = await create(task('gap', { target: { url }, schedule: '*/2 * * * * *', concurrencyPolicy: 'Forbid', startingDeadlineSeconds: 4 }));
+    // The dead leader claimed a tick 20 s ago and never finished it; nothing ran since.
+    const tick = new Date(Math.floor((Date.now() - 20_000) / 2000) * 2000);
+    const name = runName('gap', tick);
+    const fencing = { holder: 'dead-leader', leaseTransitions: 0 };
+    await fx.custom.createNamespacedCustomObject({
+      ...plural(CRONTASKRUN.plural),
+      namespace: fx.namespace,
+      body: {
+        apiVersion: `${CRONTASKRUN.group}/${CRONTASKRUN.version}`,
+        kind: CRONTASKRUN.kind,
+        metadata: { name, labels: { 'bulwark.dev/crontask-uid': created.metadata?.uid ?? '' }, annotations: { 'bulwark.dev/crontask': 'gap' } },
+        spec: { task: 'gap', taskUid: created.metadata?.uid, tick: tick.toISOString(), idempotencyKey: `${fx.namespace}/gap/${tick.toISOString()}`, target: 'http', fencing },
+        status: { phase: 'Running', attempt: 1, fencing },
+      },
+    });
+    await startOperator('op-b');
+    const t = await eventually('missed and skipped recorded', () => read('gap'), (x) => (x.status?.missedTicks ?? 0) > 0 && (x.status?.skippedTicks ?? 0) > 0, 30_000);
+    const resumed = target.calls.find((c) => c.run === name);
+    expect(resumed?.attempt).toBe(2);
+    // Missed: every tick from the dead leader's to lastMissedTime, all due before the takeover.
+    const lastMissed = Date.parse(t.status?.lastMissedTime ?? '');
+    expect(t.status?.missedTicks).toBe((lastMissed - tick.getTime()) / 2000);
+    expect(t.status?.missedTicks).toBeGreaterThanOrEqual(6);
+    expect(lastMissed).toBeLessThan(resumed?.startedAt ?? 0);
+    // Skipped: ticks after the missed ones, which waited behind the resumed call until their deadline passed.
+    expect(Date.parse(t.status?.lastSkippedTime ?? '')).toBeGreaterThan(lastMissed);
+    expect(overlapping(target.calls)).toEqual([]);
+  });
+
   it('when a new leader finds ticks unmet since lastScheduleTime, then it fires those within the starting deadline and counts the older ones as missed', async () => {
     const { target, url } = await startTarget();
     await create(task('catchup', { target: { url }, schedule: '*/5 * * * * *', startingDeadlineSeconds: 12, concurrencyPolicy: 'Allow', successfulRunsHistoryLimit: 20 }));

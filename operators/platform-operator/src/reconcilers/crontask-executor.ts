@@ -23,6 +23,8 @@ export interface LiveRun {
   tick: string;
   target: 'http' | 'job';
   run: CronTaskRun;
+  /** When this term started executing it (claimed it, or took it over from an earlier term). */
+  since: string;
   abort?: AbortController;
   /** Settles once an HTTP run has ended and been recorded. */
   done?: Promise<void>;
@@ -95,7 +97,7 @@ export class RunExecutor {
    */
   start(taskKey: string, run: CronTaskRun, token: FencingToken, http: HttpTarget | undefined, serial = false): LiveRun {
     const key = runKeyOf(run);
-    const live: LiveRun = { key, taskKey, name: run.metadata?.name ?? '', tick: run.spec.tick, target: run.spec.target, run };
+    const live: LiveRun = { key, taskKey, name: run.metadata?.name ?? '', tick: run.spec.tick, target: run.spec.target, run, since: this.#o.now().toISOString() };
     this.live.set(key, live);
     if (run.spec.target === 'http') {
       const abort = new AbortController();

@@ -92,6 +92,32 @@ describe('planTicks', () => {
     expect(plan({ concurrencyPolicy: 'Allow', startingDeadlineSeconds: 2, cursor: at('2026-05-01T10:00:00Z'), now: at('2026-05-01T10:00:07.500Z'), busyUntil: at('2026-05-01T10:00:03.200Z') }).missed.count).toBe(5);
   });
 
+  it('when a new leader takes over a run its dead leader left Running, then the ticks of the leaderless gap are missed and only those still eligible at the takeover are held back (skipped)', () => {
+    // Every 10 s, deadline 15 s: the leader died during the run of 10:00:00; the next one takes the run over at 10:01:00.1.
+    const gap = { schedule: '*/10 * * * * *', startingDeadlineSeconds: 15, cursor: at('2026-05-01T10:00:00Z'), activeRuns: 1, activeSince: at('2026-05-01T10:01:00.100Z') };
+    const atTakeover = plan({ ...gap, now: at('2026-05-01T10:01:00.100Z') });
+    // 10:00:10 … 10:00:40 are past the deadline: no leader fired them. 10:00:50 and 10:01:00 wait behind the resumed run.
+    expect(atTakeover.missed).toEqual({ count: 4, last: at('2026-05-01T10:00:40Z'), capped: false });
+    expect(atTakeover.skipped.count).toBe(0);
+    expect(iso(atTakeover.waiting)).toEqual(['2026-05-01T10:00:50.000Z', '2026-05-01T10:01:00.000Z']);
+    // The resumed run takes a while: the ticks that waited behind it expire, held back by Forbid.
+    const later = plan({ ...gap, cursor: at('2026-05-01T10:00:40Z'), now: at('2026-05-01T10:01:20.100Z') });
+    expect(later.skipped).toEqual({ count: 2, last: at('2026-05-01T10:01:00Z'), capped: false });
+    expect(later.missed.count).toBe(0);
+    // Without a deadline only the newest tick at the takeover (10:01:00) was still eligible; it and 10:01:10 were held back.
+    const noDeadline = plan({ ...gap, startingDeadlineSeconds: undefined, now: at('2026-05-01T10:01:20.100Z') });
+    expect(noDeadline.missed).toEqual({ count: 5, last: at('2026-05-01T10:00:50Z'), capped: false });
+    expect(noDeadline.skipped).toEqual({ count: 2, last: at('2026-05-01T10:01:10Z'), capped: false });
+  });
+
+  it('when the run active was claimed late (a loaded leader), then the ticks due between its tick and its claim are held back, not missed', () => {
+    // A Job target (not queued): 10:00:01 claimed at 10:00:03.5 with 02 and 03 waiting behind it; it still runs when their 2 s deadline passes.
+    const p = plan({ startingDeadlineSeconds: 2, cursor: at('2026-05-01T10:00:01Z'), now: at('2026-05-01T10:00:06.500Z'), activeRuns: 1, activeSince: at('2026-05-01T10:00:03.500Z') });
+    expect(p.missed.count).toBe(0);
+    expect(p.skipped).toEqual({ count: 3, last: at('2026-05-01T10:00:04Z'), capped: false });
+    expect(iso(p.waiting)).toEqual(['2026-05-01T10:00:05.000Z', '2026-05-01T10:00:06.000Z']);
+  });
+
   it('when Replace finds several eligible ticks and a run active, then it fires the newest, cancels the active run and skips the older ones', () => {
     const p = plan({ concurrencyPolicy: 'Replace', activeRuns: 1, now: at('2026-05-01T10:00:03.100Z') });
     expect(iso(p.fire)).toEqual(['2026-05-01T10:00:03.000Z']);

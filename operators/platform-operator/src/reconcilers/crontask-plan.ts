@@ -11,12 +11,15 @@
  *   deadline only the newest unmet tick is eligible (Kubernetes CronJob runs
  *   only the most recent missed schedule as well).
  * - An unmet tick past eligibility is lost. Under Forbid it is "skipped" when
- *   it was held back: a run of the task is active now, or the last run ended
- *   at or after the tick (`busyUntil`), so the tick came due while a run was
- *   in progress. That holds however late the reconcile that notices comes
- *   (e.g. the run ends just after the next tick, without a deadline, and the
- *   held-back tick is superseded). Only a tick that came due with nothing
- *   running and still was not fired in time is "missed": no leader fired it.
+ *   it was held back: the last run ended at or after the tick (`busyUntil`),
+ *   so the tick came due while a run was in progress, or a run is active now
+ *   and the tick was still eligible when that run started or was taken over
+ *   in this term (`activeSince`), or came due later. That holds however late
+ *   the reconcile that notices comes (e.g. the run ends just after the next
+ *   tick, without a deadline, and the held-back tick is superseded). Every
+ *   other lost tick is "missed": no leader fired it in time. That includes
+ *   the ticks of a leaderless gap behind a run its dead leader left Running:
+ *   the run was executing nowhere, so they were lost to the gap, not to Forbid.
  * - Allow fires every eligible tick. Forbid, when nothing runs, fires every
  *   eligible tick if the executor queues them one behind the other
  *   (`queueBehind`: HTTP targets, so a catch-up after a leader change claims
@@ -41,6 +44,12 @@ export interface PlanInput {
   activeRuns: number;
   /** When the task's most recently ended run ended: Forbid held back every tick due up to then. */
   busyUntil?: Date;
+  /**
+   * When the oldest run active now started or was taken over in this term. Forbid held back the ticks still
+   * eligible then and those due later; older lost ticks came due with nothing executing (missed). Unset while
+   * runs are active: every lost tick counts as held back.
+   */
+  activeSince?: Date;
   /** Forbid: the executor runs claimed ticks strictly one after another, so every eligible tick can be claimed at once. */
   queueBehind?: boolean;
 }
@@ -94,16 +103,7 @@ export function planTicks(input: PlanInput): TickPlan {
   const blocked = input.activeRuns > 0 && policy === 'Forbid';
   let missed = none();
   let skipped = none();
-  if (lostBefore) {
-    // Forbid held back the ticks due while a run was in progress: up to now if one still runs, else up to when the last one ended.
-    const heldUntil = blocked ? lostBefore : policy === 'Forbid' && input.busyUntil ? input.busyUntil : undefined;
-    if (heldUntil && heldUntil.getTime() > cursor.getTime()) {
-      skipped = lostTicks(ticksBetween(schedule, timeZone, cursor, new Date(Math.min(lostBefore.getTime(), heldUntil.getTime() + 1))));
-      missed = lostTicks(ticksBetween(schedule, timeZone, heldUntil, lostBefore));
-    } else {
-      missed = lostTicks(ticksBetween(schedule, timeZone, cursor, lostBefore));
-    }
-  }
+  if (lostBefore) ({ missed, skipped } = lostTicksOf(input, lostBefore, blocked, deadlineMs));
 
   let fire: Date[] = [];
   let waiting: Date[] = [];
@@ -134,4 +134,29 @@ export function planTicks(input: PlanInput): TickPlan {
     if (expires < wakeAt) wakeAt = expires;
   }
   return { fire, waiting, replaceActive, missed, skipped, next, wakeAt };
+}
+
+/**
+ * Splits the lost ticks (after the cursor, before `lostBefore`) into skipped and missed. In time order:
+ * ticks up to `busyUntil` were held back behind the last run (skipped); then, while a run is active, ticks
+ * from `heldFrom` (the oldest tick still eligible when it became active in this term) on are held back behind
+ * it (skipped); the ticks between came due with nothing executing (missed).
+ */
+function lostTicksOf(input: PlanInput, lostBefore: Date, blocked: boolean, deadlineMs: number | undefined): { missed: LostTicks; skipped: LostTicks } {
+  const { schedule, timeZone, cursor } = input;
+  const between = (after: number, before: number): LostTicks => lostTicks(ticksBetween(schedule, timeZone, new Date(after), new Date(before)));
+  const lost = lostBefore.getTime();
+  const busyUntil = input.concurrencyPolicy === 'Forbid' ? input.busyUntil?.getTime() : undefined;
+  const behindLast = busyUntil === undefined ? none() : between(cursor.getTime(), Math.min(lost, busyUntil + 1));
+  const afterLast = Math.max(cursor.getTime(), busyUntil ?? Number.NEGATIVE_INFINITY);
+  if (!blocked) return { missed: between(afterLast, lost), skipped: behindLast };
+  let heldFrom = Number.NEGATIVE_INFINITY;
+  if (input.activeSince) {
+    const since = input.activeSince;
+    heldFrom = deadlineMs === undefined ? (latestTickAtOrBefore(schedule, timeZone, since, cursor) ?? since).getTime() : since.getTime() - deadlineMs;
+  }
+  const missed = heldFrom > afterLast ? between(afterLast, Math.min(lost, heldFrom)) : none();
+  const behindActive = between(Math.max(afterLast, heldFrom - 1), lost);
+  const skipped = { count: behindLast.count + behindActive.count, last: behindActive.last ?? behindLast.last, capped: behindLast.capped || behindActive.capped };
+  return { missed, skipped };
 }

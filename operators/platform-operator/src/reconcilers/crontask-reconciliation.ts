@@ -186,6 +186,9 @@ export class TaskReconciliation {
     const { status, error } = desiredStatus(task, at);
     // When the last run ended: Forbid held back the ticks due until then, which makes them skipped, never missed.
     const busyUntil = latest(this.#exec.lastEnded.get(this.#key), ...known.map((r) => r.status?.finishedAt));
+    // Since when a run has been executing in this term: lost ticks older than that came due with nothing executing.
+    const active = this.#exec.liveOf(this.#key);
+    const activeSince = active.map((l) => l.since).sort()[0];
     let plan: TickPlan | undefined;
     if (!error && !spec.suspend) {
       plan = planTicks({
@@ -195,8 +198,9 @@ export class TaskReconciliation {
         now: at,
         startingDeadlineSeconds: spec.startingDeadlineSeconds,
         concurrencyPolicy: spec.concurrencyPolicy ?? 'Forbid',
-        activeRuns: this.#exec.liveOf(this.#key).length,
+        activeRuns: active.length,
         busyUntil: busyUntil ? new Date(busyUntil) : undefined,
+        activeSince: activeSince ? new Date(activeSince) : undefined,
         queueBehind: !spec.target.job,
       });
     }
