@@ -1,7 +1,9 @@
 /**
  * The journey a new user takes, through the gateway only: register, read the
- * verification mail from the SMTP sink, verify, log in, order a seeded SKU,
- * add the address, check out with an Idempotency-Key, see the payment
+ * verification mail from the SMTP sink, verify, log in, search the seeded
+ * catalog, read the product, put a variant in the cart, check the cart out
+ * with an Idempotency-Key (catalog creates the order and starts its
+ * checkout saga in orders), see the payment
  * authorized and captured through the PSP simulator, the order confirmed, its
  * confirmation mail in the sink (notifications → identity with a service
  * token), the order in the history, and invisible to a user of another organisation.
@@ -34,7 +36,9 @@ export const OTHER_TENANT = 'acme';
 export const DEMO_PASSWORD = 'bulwark-demo-only-password';
 export const DEMO_CUSTOMER = 'customer@demo.bulwark.test';
 export const DEMO_ADMIN = 'admin@demo.bulwark.test';
-export const DEMO_SKUS: Record<string, number> = { mug: 100, tee: 50, poster: 20 };
+/** The journey's product: an anchor of the demo catalog (apps/catalog/src/seed/anchors.ts) and the SKU of its one variant. */
+export const JOURNEY_PRODUCT = { query: 'bialetti moka', slug: 'bialetti-moka-express', sku: 'BIALETTI-MOKA-EXPRESS-STD' };
+export const DEMO_SKUS: Record<string, number> = { mug: 100, tee: 50, poster: 20, [JOURNEY_PRODUCT.sku]: 1_000 };
 
 /** Polls the sink until a mail to `to` received since `since` (epoch ms) arrives; returns the token the newest carries. */
 async function tokenFromMail(mailUrl: string, to: string, since: number, deadlineMs = 30_000): Promise<string> {
@@ -146,14 +150,22 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
     return s.body;
   };
   const me = await call('who am I', 'GET', '/v1/me', [200]);
-  const created = await call('create an order', 'POST', '/v1/orders', [201], { customerId: me.id });
-  const orderId = created.order.orderId as string;
-  await call('add a seeded SKU', 'POST', `/v1/orders/${orderId}/items`, [200], { sku: 'mug', quantity: 2, unitPriceCents: 450 });
-  await call('set the address', 'PUT', `/v1/orders/${orderId}/address`, [200], { address: { line1: '1 Main St', city: 'Lyon', postalCode: '69001', country: 'FR' } });
+  const found = await call('search the catalog', 'GET', `/v1/products/search?q=${encodeURIComponent(JOURNEY_PRODUCT.query)}`, [200]);
+  const hit = (found.items as { id: string; slug: string }[]).slice(0, 5).find((p) => p.slug === JOURNEY_PRODUCT.slug);
+  if (!hit) throw new Error(`"${JOURNEY_PRODUCT.query}" did not find ${JOURNEY_PRODUCT.slug} in its top 5: ${JSON.stringify(found.items?.slice(0, 5).map((p: { slug: string }) => p.slug))}`);
+  const product = await call('the product', 'GET', `/v1/products/${hit.id}`, [200]);
+  const variant = (product.variants as { sku: string; price: { amount: number } }[]).find((v) => v.sku === JOURNEY_PRODUCT.sku);
+  if (!variant) throw new Error(`product ${JOURNEY_PRODUCT.slug} has no variant ${JOURNEY_PRODUCT.sku}`);
+  const cart = await call('open the cart', 'POST', '/v1/carts', [200, 201], {});
+  const filled = await call('add the variant to the cart', 'PUT', `/v1/carts/${cart.id}/items/${variant.sku}`, [200], { quantity: 2 });
+  if (filled.totalMinor !== 2 * variant.price.amount) throw new Error(`the cart totals ${filled.totalMinor}, not 2 × ${variant.price.amount}`);
+  const address = { line1: '1 Main St', city: 'Lyon', postalCode: '69001', country: 'FR' };
   const key = randomUUID();
-  const saga = await call('check out (Idempotency-Key)', 'POST', `/v1/orders/${orderId}/checkout`, [202], {}, { 'idempotency-key': key });
-  const replay = await call('the same checkout again (same key: replayed, not run twice)', 'POST', `/v1/orders/${orderId}/checkout`, [202], {}, { 'idempotency-key': key });
-  if (replay.sagaId !== saga.sagaId) throw new Error(`the replayed checkout started another saga (${replay.sagaId} ≠ ${saga.sagaId})`);
+  const checkedOut = await call('check out the cart (Idempotency-Key)', 'POST', `/v1/carts/${cart.id}/checkout`, [201], { address }, { 'idempotency-key': key });
+  const replay = await call('the same checkout again (same key: replayed, not run twice)', 'POST', `/v1/carts/${cart.id}/checkout`, [201], { address }, { 'idempotency-key': key });
+  if (replay.orderId !== checkedOut.orderId || replay.saga.sagaId !== checkedOut.saga.sagaId) throw new Error(`the replayed checkout made another order or saga (${JSON.stringify(replay)} ≠ ${JSON.stringify(checkedOut)})`);
+  const orderId = checkedOut.orderId as string;
+  const saga = checkedOut.saga;
   let status = saga;
   await waitFor(async () => {
     status = (await send(urls.gateway, 'GET', `/v1/orders/${orderId}/checkout`, undefined, auth)).body;

@@ -6,7 +6,7 @@
 import { DB_ROLES, DEV_ROLE_PASSWORD, ensureDbRoles, urlForRole } from '@bulwark/db';
 import { allServers, ensureInfra } from './infra/index.ts';
 import { discoverApps, localAddresses, platformUrls, startApp, stopApp } from './infra/services.ts';
-import { DEMO_ADMIN, DEMO_CUSTOMER, DEMO_PASSWORD, DEMO_TENANT, seedDemo } from './journey.ts';
+import { DEMO_ADMIN, DEMO_CUSTOMER, DEMO_PASSWORD, DEMO_SKUS, DEMO_TENANT, seedDemo } from './journey.ts';
 
 const down = process.argv.includes('--down');
 
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   if (!apps.some((a) => a.name === 'gateway') || !apps.some((a) => a.name === 'identity')) return;
   const urls = platformUrls(apps);
   await seedDemo(urls);
-  console.log(`demo data (seeded once): SKUs mug, tee, poster in stock; tenant "${DEMO_TENANT}"`);
+  console.log(`demo data (seeded once): SKUs ${Object.keys(DEMO_SKUS).join(', ')} in stock; tenant "${DEMO_TENANT}"`);
   console.log(`  log in:  curl -s -X POST ${urls.gateway}/v1/sessions -H 'content-type: application/json' \\`);
   console.log(`             -d '{"tenant":"${DEMO_TENANT}","email":"${DEMO_CUSTOMER}","password":"${DEMO_PASSWORD}"}'`);
   console.log(`  admin:   ${DEMO_ADMIN} (same password); mails: ${urls.mail}; the whole journey: npm run demo`);

@@ -96,10 +96,12 @@ describe('first run of a fresh clone', () => {
     const result = await runJourney(urls, (s) => steps.push(s)).catch((err: unknown) => {
       throw new Error(`${String(err)}\nsteps so far:\n${steps.map((s) => `${s.status} ${s.method} ${s.path} (${s.name})`).join('\n')}`);
     });
-    expect(steps.map((s) => s.name)).toEqual(expect.arrayContaining(['register', 'verify the email', 'log in', 'check out (Idempotency-Key)', 'checkout finished', 'order confirmed in the read model']));
+    expect(steps.map((s) => s.name)).toEqual(expect.arrayContaining(['register', 'verify the email', 'log in', 'search the catalog', 'the product', 'add the variant to the cart', 'check out the cart (Idempotency-Key)', 'checkout finished', 'order confirmed in the read model']));
     expect(result.orderId).toBeTruthy();
     // Nothing of the journey reached a service but through the gateway: the clone's gateway saw it.
     const gatewayLog = fs.readFileSync(path.join(clone, '.local', 'services', 'gateway.log'), 'utf8');
     expect(gatewayLog).toContain(`/v1/orders/${result.orderId}/checkout`);
+    expect(gatewayLog).toContain('/v1/products/search');
+    expect(gatewayLog).toMatch(/\/v1\/carts\/[0-9a-f-]{36}\/checkout/);
   }, 600_000);
 });
