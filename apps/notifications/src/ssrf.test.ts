@@ -115,6 +115,12 @@ describe('parseEndpointUrl', () => {
   it('accepts https URLs', () => {
     expect(parseEndpointUrl('https://example.com/hook').hostname).toBe('example.com');
   });
+  it.each([`http://${'a'.repeat(64)}.example/`, `http://${`${'a'.repeat(60)}.`.repeat(5)}example/`, 'http://foo..example/'])('rejects a host that cannot be a DNS name (%s) with a 422, not the 503 its EINVAL lookup was', (raw) => {
+    expect(() => parseEndpointUrl(raw)).toThrow(expect.objectContaining({ code: 'NOTIFICATIONS_INVALID_URL', status: 422 }));
+  });
+  it.each([`http://${'a'.repeat(63)}.example/`, 'http://example.com./', 'http://bücher.example/'])('accepts the DNS name in %s', (raw) => {
+    expect(parseEndpointUrl(raw)).toBeInstanceOf(URL);
+  });
 });
 
 describe('checkEndpointUrl', () => {

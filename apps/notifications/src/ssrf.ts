@@ -94,15 +94,25 @@ export function parseEndpointUrl(raw: string): URL {
   if (url.username !== '' || url.password !== '') {
     throw notificationsError('NOTIFICATIONS_INVALID_URL', 'endpoint URL must not carry credentials');
   }
+  const host = hostOf(url);
+  if (isIP(host) === 0 && !isDnsName(host)) {
+    throw notificationsError('NOTIFICATIONS_INVALID_URL', 'endpoint host is not a DNS name (at most 253 characters, labels of 1 to 63)', { host: host.slice(0, 300) });
+  }
   return url;
+}
+
+/** RFC 1035 lengths (the URL parser has already made the name ASCII); getaddrinfo answers a longer name with EINVAL. */
+function isDnsName(host: string): boolean {
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => label.length > 0 && label.length <= 63);
 }
 
 function hostOf(url: URL): string {
   return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
 }
 
-/** DNS answers that say the name does not exist (or has no address): the caller's input, 422. */
-const NO_SUCH_HOST = new Set(['ENOTFOUND', 'ENODATA', 'ENONAME']);
+/** DNS answers that say the name does not exist, has no address or cannot be a name: the caller's input, 422. */
+const NO_SUCH_HOST = new Set(['ENOTFOUND', 'ENODATA', 'ENONAME', 'EINVAL']);
 
 async function resolveHost(host: string): Promise<string[]> {
   try {

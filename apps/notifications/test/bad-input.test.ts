@@ -56,6 +56,19 @@ describe('bad input to the notifications API', () => {
     expect(await count('endpoints')).toBe(before);
   });
 
+  it('when an endpoint host cannot be a DNS name or does not resolve, then 422 problem+json (getaddrinfo EINVAL was a 503, ENOTFOUND a 500) and nothing changes', async () => {
+    const before = await count('endpoints');
+    const long = await call(url, 'POST', `${tenant}/endpoints`, { url: `http://${`${'a'.repeat(60)}.`.repeat(5)}example/hook`, eventTypes: ['order.confirmed'] });
+    expect([long.status, long.headers.get('content-type'), long.body.code]).toEqual([422, PROBLEM, 'NOTIFICATIONS_INVALID_URL']);
+    const created = await call(url, 'POST', `${tenant}/endpoints`, { url: 'http://127.0.0.1:9/patched', eventTypes: ['order.patched'] });
+    expect(created.status).toBe(201);
+    const id = created.body.endpoint.id as string;
+    const patched = await call(url, 'PATCH', `${tenant}/endpoints/${id}`, { url: 'http://no-such-host.invalid/hook' });
+    expect([patched.status, patched.headers.get('content-type'), patched.body.code]).toEqual([422, PROBLEM, 'NOTIFICATIONS_HOST_UNRESOLVABLE']);
+    expect((await call(url, 'GET', `${tenant}/endpoints/${id}`)).body.url).toBe('http://127.0.0.1:9/patched');
+    expect(await count('endpoints')).toBe(before + 1);
+  });
+
   it('when event data nests 5,000 or 10,000 levels, then 400 JSON_TOO_DEEP problem+json and no delivery is created', async () => {
     for (const depth of [5_000, 10_000]) {
       const r = await call(url, 'POST', `${tenant}/events`, `{"type":"order.confirmed","data":${deep(depth)}}`);
