@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { eventually } from '@bulwark/test-support';
 import { ensureCluster, type ClusterHandle } from '../cluster/index.ts';
 import { binPath } from '../cluster/build.ts';
 import { discoverApps } from '../infra/services.ts';
@@ -66,16 +67,8 @@ function objects(yaml: string): Obj[] {
 
 const dryRun = (yaml: string): string => kubectl(['apply', '--dry-run=server', '--server-side', '--field-manager=charts-test', '-f', '-'], yaml);
 
-async function poll<T>(what: string, read: () => T, done: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = read();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 500));
-    last = read();
-  }
-  return last;
-}
+/** Each read runs kubectl: every half second, for at most 90 s. */
+const poll = <T>(what: string, read: () => T, done: (value: T) => boolean): Promise<T> => eventually(what, read, done, 90_000, 500);
 
 beforeAll(async () => {
   cluster = await ensureCluster();

@@ -5,7 +5,7 @@
 export { call, PROBLEM, type Reply } from './http.ts';
 export { freePort, freePorts } from './port.ts';
 export { startService, type Service, type StartServiceOptions } from './service.ts';
-export { waitFor } from './wait.ts';
+export { eventually, waitFor } from './wait.ts';
 export { startFaultProxy, type FaultProxy, type FaultRule, type ProxiedRequest } from './fault-proxy.ts';
 export { TEST_TENANT, OTHER_TENANT, runtimeDbUrl, sessionDbUrl, tenantCall } from './tenants.ts';
 export { pgUrl, redisUrl, kafkaBrokers, fastConsumer, suffix } from './env.ts';
