@@ -103,3 +103,42 @@ describe('endpoint breaker', () => {
     expect(health.consecutiveFailures).toBe(0);
   });
 });
+
+describe('release after recovery', () => {
+  it('when a recovered endpoint has deliveries the breaker kept out of the queue, then release enqueues them oldest first in per-endpoint steps (20 now, the rest a second later), not as one burst; an ordered endpoint\'s are left to the pass', async () => {
+    // No workers and no dispatcher: nothing enqueues or runs the jobs but the release itself.
+    const { app, url } = await t.startApp({ WORKER_ENABLED: 'false' });
+    const tn = `t-${randomUUID().slice(0, 8)}`;
+    const register = async (ordered: boolean) =>
+      (await call(url, 'POST', `/v1/tenants/${tn}/endpoints`, { url: `${receiver.url}/release-${randomUUID()}`, eventTypes: ['order.confirmed'], ordered })).body.endpoint.id as string;
+    const unordered = await register(false);
+    const ordered = await register(true);
+    const ids: Record<string, string[]> = { [unordered]: [], [ordered]: [] };
+    for (let i = 0; i < 25; i++) {
+      const published = await call(url, 'POST', `/v1/tenants/${tn}/events`, { id: `rel-${i}`, type: 'order.confirmed', data: { i } });
+      for (const d of published.body.deliveries as { id: string; endpointId: string }[]) ids[d.endpointId]!.push(d.id);
+    }
+    expect(ids[unordered]).toHaveLength(25);
+    const partition = app.webhookQueue.partitionQueues.get('notifications-webhooks')!;
+    const jobOf = (id: string) => partition.getJob(idempotentJobId(deliveryKey(id)));
+    expect(await jobOf(ids[unordered]![0]!)).toBeUndefined();
+
+    expect(await app.dispatcher.release(unordered)).toBe(25);
+    expect(await app.dispatcher.release(ordered)).toBe(0);
+    const jobs = await Promise.all(ids[unordered]!.map(async (id) => {
+      const job = await jobOf(id);
+      return { state: await job?.getState(), delay: job?.opts.delay ?? 0 };
+    }));
+    // Oldest first: the first 20 run now, the last 5 one step (a second) later.
+    expect(jobs.map((j) => j.delay)).toEqual([...Array<number>(20).fill(0), ...Array<number>(5).fill(1000)]);
+    expect(jobs.slice(20).every((j) => j.state === 'delayed')).toBe(true);
+    expect(jobs.slice(0, 20).every((j) => j.state === 'waiting' || j.state === 'prioritized')).toBe(true);
+    const { rows } = await t.db.query<{ endpointId: string; n: number }>(
+      `SELECT endpoint_id AS "endpointId", count(*)::int AS n FROM deliveries WHERE tenant_id = $1 AND enqueued_at IS NOT NULL GROUP BY endpoint_id`,
+      [tn],
+    );
+    expect(rows).toEqual([{ endpointId: unordered, n: 25 }]); // claimed: a dispatcher pass does not enqueue them a second time
+    expect(await jobOf(ids[ordered]![0]!)).toBeUndefined();
+    expect(await scrapeValue(url, 'notifications_webhook_released_total')).toBe(25);
+  });
+});

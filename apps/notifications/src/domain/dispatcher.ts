@@ -9,7 +9,8 @@
  * pending without a job), counted in notifications_dispatch_reconciled_total.
  * The workers' dead-letter hook marks rows dead at once (a poisoned job never
  * reaches its handler); `release` lets a recovered endpoint's held deliveries
- * go, spaced per endpoint. It runs on a poll interval and when poked after a
+ * go, spaced per endpoint (those in the queue and those the breaker kept out
+ * of it alike). It runs on a poll interval and when poked after a
  * write or a settled delivery (the next one of an ordered endpoint).
  * Its passes and dead-letter hooks read and write every tenant's rows: they
  * run in the system context (`notifications.dispatcher`), whoever pokes.
@@ -18,7 +19,7 @@ import { withSystemContext, withTransaction, type DbPool } from '@bulwark/db';
 import type { DeadLetter, EnsureJobResult, JobQueue } from '@bulwark/jobs';
 import type { Logger } from 'pino';
 import type { NotificationsMetrics } from '../metrics.ts';
-import { claimDispatchableDeliveries, killDelivery, listEnqueuedPending, type ClaimedDelivery } from '../store/deliveries-store.ts';
+import { claimDispatchableDeliveries, claimEndpointUndispatched, killDelivery, listEnqueuedPending, type ClaimedDelivery } from '../store/deliveries-store.ts';
 import { claimDispatchableMessages, markMessageAttemptFailed } from '../store/messages-store.ts';
 
 /** Forgets the claim of rows whose enqueue failed, so the next pass offers them again. */
@@ -48,8 +49,9 @@ export interface Dispatcher {
   /**
    * An endpoint recovered (its half-open probe succeeded): its pending
    * deliveries waiting in the queue (held by the breaker or in a backoff) run
-   * now, `releasePerSecond` per second, oldest first; rows never enqueued
-   * follow with the next pass. Returns how many were released.
+   * now, then those the breaker kept out of the queue (an unordered
+   * endpoint's; an ordered one's head goes with the next pass), all
+   * `releasePerSecond` per second, oldest first. Returns how many were released.
    */
   release(endpointId: string): Promise<number>;
   readonly running: boolean;
@@ -121,9 +123,9 @@ export function createDispatcher(deps: {
     }
   }
 
-  /** A first dispatch enqueues; a stale row (or a key that met a dead letter) is reconciled with the queue. */
-  async function dispatchDelivery(d: ClaimedDelivery): Promise<void> {
-    const opts = { idempotencyKey: deliveryKey(d.id) };
+  /** A first dispatch enqueues (after `delayMs`, when released in steps); a stale row (or a key that met a dead letter) is reconciled with the queue. */
+  async function dispatchDelivery(d: ClaimedDelivery, delayMs = 0): Promise<void> {
+    const opts = { idempotencyKey: deliveryKey(d.id), ...(delayMs > 0 ? { delayMs } : {}) };
     if (!d.stale && !(await deps.webhooks.enqueue('deliver', { deliveryId: d.id }, opts)).deadLettered) return;
     await settleReconcile('delivery', d.id, await deps.webhooks.ensureJob('deliver', { deliveryId: d.id }, opts));
   }
@@ -169,15 +171,40 @@ export function createDispatcher(deps: {
     await asSystem(() => markMessageAttemptFailed(deps.pool, (dl.data as MessageJob).messageId, deadLetterError(dl), true));
   }
 
-  async function release(endpointId: string): Promise<number> {
+  /** In the system context like a pass, whoever calls it (the probe's handler runs in its tenant's scope). */
+  function release(endpointId: string): Promise<number> {
+    return asSystem(() => releaseInContext(endpointId));
+  }
+
+  async function releaseInContext(endpointId: string): Promise<number> {
     const perSecond = deps.releasePerSecond ?? 20;
     let released = 0;
-    for (const id of await listEnqueuedPending(deps.pool, endpointId, RELEASE_LIMIT)) {
-      // Spaced per endpoint: the n-th runs after floor(n / perSecond) s. A job in flight or waiting is left as it is.
-      if (await deps.webhooks.reschedule(deliveryKey(id), Math.floor(released / perSecond) * 1000)) released++;
+    // Spaced per endpoint: the n-th runs after floor(n / perSecond) s.
+    const delayMs = () => Math.floor(released / perSecond) * 1000;
+    try {
+      for (const id of await listEnqueuedPending(deps.pool, endpointId, RELEASE_LIMIT)) {
+        // A job in flight or waiting is left as it is.
+        if (await deps.webhooks.reschedule(deliveryKey(id), delayMs())) released++;
+      }
+      // Rows the breaker kept out of the queue follow the held ones in the same steps: left to the next pass, they
+      // would all be enqueued at once and reach a receiver that has just come back at the workers' full concurrency.
+      while (released < RELEASE_LIMIT) {
+        const ids = await claimEndpointUndispatched(deps.pool, endpointId, Math.min(BATCH, RELEASE_LIMIT - released));
+        for (const [i, id] of ids.entries()) {
+          try {
+            await dispatchDelivery({ id, stale: false }, delayMs());
+          } catch (err) {
+            await releaseClaims(deps.pool, ids.slice(i)); // offered again by the next pass
+            throw err;
+          }
+          released++;
+        }
+        if (ids.length < BATCH) break;
+      }
+    } finally {
+      if (released > 0) deps.metrics?.deliveriesReleased.inc(released);
+      poke(); // an ordered endpoint's head, and whatever is left past the limit
     }
-    if (released > 0) deps.metrics?.deliveriesReleased.inc(released);
-    poke(); // rows the breaker kept out of the queue
     return released;
   }
 

@@ -276,3 +276,24 @@ export async function listEnqueuedPending(db: Queryable, endpointId: string, lim
   );
   return rows.map((r) => r.id);
 }
+
+/**
+ * Claims pending deliveries of an unordered active endpoint that have no job
+ * yet (the breaker kept them out of the queue), oldest first, and marks them
+ * enqueued: what a recovered endpoint releases after the jobs it already
+ * had. SKIP LOCKED and the `enqueued_at IS NULL` check keep it apart from a
+ * dispatcher pass claiming the same rows. An ordered endpoint's rows are left
+ * to the pass, which offers only its head.
+ */
+export async function claimEndpointUndispatched(db: Queryable, endpointId: string, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string; seq: string }>(
+    `WITH c AS (
+       SELECT d.id FROM deliveries d
+       WHERE d.endpoint_id >= $1 AND d.endpoint_id <= $1 AND d.status = 'pending' AND d.enqueued_at IS NULL
+         AND EXISTS (SELECT 1 FROM endpoints e WHERE e.id = $1 AND e.status = 'active' AND NOT e.ordered)
+       ORDER BY d.endpoint_id, d.seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+     UPDATE deliveries SET enqueued_at = now() FROM c WHERE deliveries.id = c.id RETURNING deliveries.id, deliveries.seq`,
+    [endpointId, limit],
+  );
+  return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map((r) => r.id);
+}
