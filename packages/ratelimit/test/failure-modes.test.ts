@@ -11,6 +11,7 @@ import { RateLimiter, type Decision } from '../src/index.ts';
 import { RateLimitMetrics } from '../src/metrics.ts';
 import { compilePolicy, putCallArgs, putPolicyArgs } from '../src/policy.ts';
 import { RedisGuard } from '../src/redis-guard.ts';
+import { eventually } from '@bulwark/test-support';
 import { RedisProcess, connect } from './support/redis.ts';
 
 let server: RedisProcess;
@@ -59,13 +60,8 @@ async function metric(name: string, labels: Record<string, string> = {}, series 
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
-async function untilSource(l: RateLimiter, source: Decision['source']): Promise<Decision> {
-  let d = await l.check(hit);
-  for (let i = 0; i < 500 && d.source !== source; i++) {
-    await new Promise((r) => setTimeout(r, 10));
-    d = await l.check(hit);
-  }
-  return d;
+function untilSource(l: RateLimiter, source: Decision['source']): Promise<Decision> {
+  return eventually(`a decision from ${source}`, () => l.check(hit), (d) => d.source === source, 30_000, 10);
 }
 
 describe('when Redis hangs (SIGSTOP)', () => {
