@@ -171,7 +171,7 @@ describe('CronTask runs against the real API server', () => {
     await startOperator('op-b');
     const t = await eventually('missed and skipped recorded', () => read('gap'), (x) => (x.status?.missedTicks ?? 0) > 0 && (x.status?.skippedTicks ?? 0) > 0, 30_000);
     const resumed = target.calls.find((c) => c.run === name);
-    expect(resumed?.attempt).toBe(2);
+    expect(resumed?.attempt).toBeGreaterThanOrEqual(2);
     // Missed: every tick from the dead leader's to lastMissedTime, all due before the takeover.
     const lastMissed = Date.parse(t.status?.lastMissedTime ?? '');
     expect(t.status?.missedTicks).toBe((lastMissed - tick.getTime()) / 2000);
