@@ -60,9 +60,18 @@ export interface JobWorkerOptions {
    * poisoned job never reaches the handler), after the copy into the DLQ and
    * before the job leaves its queue, so the owner can record the outcome
    * (e.g. mark its row dead). At least once: if it throws, the job stays in the
-   * failed set and the next `sweepFailed()` (every `start()`) calls it again.
+   * failed set and the next `sweepFailed()` (every `start()` and every
+   * `sweepIntervalMs`) calls it again.
    */
   onDeadLetter?: (deadLetter: DeadLetter) => Promise<void>;
+  /**
+   * How often a running worker sweeps its failed sets into the dead-letter
+   * queue (default 60 s; 0: only at `start()`). Without it a final failure
+   * whose dead-letter move or hook failed (a Redis or database blip) would
+   * wait in the failed set for the next process start, and an owner's
+   * reconciliation (`ensureJob` reads a failed job as live) would wait with it.
+   */
+  sweepIntervalMs?: number;
   /** Start consuming at construction (default true). */
   autorun?: boolean;
 }
@@ -94,6 +103,8 @@ export class JobWorker<T = unknown> {
   readonly #metrics: JobMetrics | undefined;
   readonly #onError: (err: Error) => void;
   readonly #deadlineMs: number;
+  readonly #sweepIntervalMs: number;
+  #sweepTimer: NodeJS.Timeout | undefined;
   #stopping: Promise<StopResult> | undefined;
   /** Dead-letter moves and history writes started by worker events; stop() awaits them before closing. */
   readonly #background = new Set<Promise<void>>();
@@ -106,6 +117,8 @@ export class JobWorker<T = unknown> {
     this.#metrics = options.metrics;
     this.#onError = options.onError ?? (() => {});
     this.#deadlineMs = options.shutdownDeadlineMs ?? 10_000;
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+    if (!(this.#sweepIntervalMs >= 0)) throw configInvalid(`worker of "${this.definition.name}": sweepIntervalMs must be ≥ 0`);
     const prefix = options.prefix ?? DEFAULT_PREFIX;
     const base = { connection: options.connection, prefix };
     this.#deadLetters = new Queue(deadLetterQueueName(this.definition), base);
@@ -139,7 +152,8 @@ export class JobWorker<T = unknown> {
 
   /**
    * Dead-letters jobs left in a failed set (a worker died between a final
-   * failure and its dead-letter move), then starts consuming.
+   * failure and its dead-letter move), then starts consuming and sweeping
+   * every `sweepIntervalMs`.
    */
   async start(): Promise<void> {
     try {
@@ -152,6 +166,22 @@ export class JobWorker<T = unknown> {
       if (!worker.isRunning()) void worker.run().catch((e: unknown) => this.#onError(toError(e)));
     }
     await Promise.all(this.#workers.map(({ worker }) => worker.waitUntilReady()));
+    this.#scheduleSweep();
+  }
+
+  #scheduleSweep(): void {
+    if (this.#sweepIntervalMs === 0 || this.#sweepTimer || this.#stopping) return;
+    this.#sweepTimer = setTimeout(() => {
+      this.#track(
+        this.sweepFailed()
+          .then(() => undefined)
+          .finally(() => {
+            this.#sweepTimer = undefined;
+            this.#scheduleSweep();
+          }),
+      );
+    }, this.#sweepIntervalMs);
+    this.#sweepTimer.unref();
   }
 
   /** Moves every job in the partitions' failed sets to the dead-letter queue; returns how many moved. */
@@ -184,6 +214,7 @@ export class JobWorker<T = unknown> {
   }
 
   async #stop(deadlineMs: number): Promise<StopResult> {
+    clearTimeout(this.#sweepTimer);
     const closing = Promise.all(this.#workers.map(({ worker }) => worker.close()));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((resolve) => {

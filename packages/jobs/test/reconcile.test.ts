@@ -72,6 +72,35 @@ describe('dead-letter hook', () => {
   });
 });
 
+describe('periodic sweep', () => {
+  it('when the hook fails while the worker keeps running, then its next periodic sweep dead-letters the job and calls the hook again, without a restart', async () => {
+    const { queue, work } = setupQueue<{ to: string }>({ attempts: 1 });
+    const told: DeadLetter[] = [];
+    let hookCalls = 0;
+    const errors: Error[] = [];
+    work(
+      async () => {
+        throw new Error('smtp down');
+      },
+      {
+        sweepIntervalMs: 200,
+        onDeadLetter: async (dl) => {
+          if (++hookCalls === 1) throw new Error('database away');
+          told.push(dl);
+        },
+        onError: (e) => errors.push(e),
+      },
+    );
+    const { id } = await queue.enqueue('send', { to: 'a@example.com' });
+    const partition = queue.partitionQueues.get('mail')!;
+    await waitFor('the owner told by a later sweep', async () => told.length === 1);
+    expect(errors.map((e) => e.message)).toContain('database away'); // the first telling failed
+    expect(told[0]).toMatchObject({ id, reason: 'exhausted', failedReason: 'smtp down' });
+    await waitFor('the failed copy removed', async () => (await partition.getJob(id)) === undefined);
+    expect((await listDeadLetters(queue)).map((d) => d.id)).toEqual([id]);
+  });
+});
+
 describe('ensureJob (reconciliation)', () => {
   it('when a key has no job, a live job, a completed job or a dead letter, then ensureJob creates, leaves, re-creates or reports it', async () => {
     const { queue, work } = setupQueue<{ n: number }>({ attempts: 1 });
