@@ -4,8 +4,11 @@
  *
  * Every request is forwarded to the target as it came (method, path, headers,
  * body) and its answer is read whole. A rule, armed by the test, may act on
- * the first request it matches once the target has answered (the effect has
- * happened at the service):
+ * the first request it matches, before it goes on:
+ *   - `onArrived` runs once the request has arrived and before it is forwarded;
+ *     with `drop` it is never forwarded and the caller's connection is closed
+ *     (kill the caller here: its request never took effect);
+ * or once the target has answered (the effect has happened at the service):
  *   - `onAnswered` runs before the answer goes back (kill the caller here: its
  *     request took effect, and it never learns the answer);
  *   - `hold` keeps the answer until the given promise settles;
@@ -27,6 +30,10 @@ export interface ProxiedRequest {
 export interface FaultRule {
   /** Which request the rule acts on. */
   match: (req: ProxiedRequest) => boolean;
+  /** Runs when the request has arrived, before it is forwarded. */
+  onArrived?: (req: ProxiedRequest) => Promise<void> | void;
+  /** The request is not forwarded: after onArrived, the caller's connection is closed without an answer. */
+  drop?: boolean;
   /** Runs after the target answered and before the answer is sent back. */
   onAnswered?: (req: ProxiedRequest, status: number) => Promise<void> | void;
   /** The answer waits for this before it goes back. */
@@ -69,6 +76,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       if (entry) {
         entry.left--;
         acted++;
+      }
+      if (entry?.rule.onArrived) await entry.rule.onArrived(request);
+      if (entry?.rule.drop) {
+        res.destroy();
+        return;
       }
       const headers = new Headers();
       for (const [name, value] of Object.entries(req.headers)) {

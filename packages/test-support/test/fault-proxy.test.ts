@@ -76,6 +76,17 @@ describe('startFaultProxy', () => {
     expect(proxy.acted).toBe(1);
   });
 
+  it('when a rule drops a request, then its onArrived hook runs, the target never takes it and the caller gets no answer; the next passes', async () => {
+    const arrived: string[] = [];
+    proxy.arm({ match: (r) => r.path === '/reserve', onArrived: (req) => void arrived.push(`${req.method} ${req.path} ${taken.length}`), drop: true });
+    await expect(post('/reserve')).rejects.toThrow(/fetch failed/);
+    expect(arrived).toEqual(['POST /reserve 0']); // before it was forwarded
+    // The sentinel after it, through the same proxy, is taken: the dropped one never reached the target.
+    expect((await post('/reserve')).status).toBe(200);
+    expect(taken.map((t) => t.path)).toEqual(['/reserve']);
+    expect(proxy.acted).toBe(1);
+  });
+
   it('when a rule replaces the status, then the target took every matching request but the callers get the status and no body, until it is disarmed', async () => {
     const disarm = proxy.arm({ match: (r) => r.path.startsWith('/capture'), replaceStatus: 503, times: Infinity });
     for (let i = 0; i < 2; i++) {
