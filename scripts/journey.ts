@@ -134,6 +134,9 @@ export async function seedDemo(urls: PlatformUrls, step: (s: Step) => void = () 
   }
   const customer = await registeredSession(urls, DEMO_CUSTOMER, step, expect);
   const admin = await registeredSession(urls, DEMO_ADMIN, step, expect);
+  // The demo catalog goes into the organisation's tenant, whose id only a token names: the admin asks catalog to load it (in the background; existing slugs are kept).
+  const catalog = await send(urls.gateway, 'POST', '/v1/products/demo-catalog', {}, { authorization: `Bearer ${admin}` });
+  expect({ name: 'load the demo catalog', method: 'POST', path: '/v1/products/demo-catalog', ...catalog }, [202]);
   return { customer, admin };
 }
 
@@ -150,8 +153,12 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
     return s.body;
   };
   const me = await call('who am I', 'GET', '/v1/me', [200]);
-  const found = await call('search the catalog', 'GET', `/v1/products/search?q=${encodeURIComponent(JOURNEY_PRODUCT.query)}`, [200]);
-  const hit = (found.items as { id: string; slug: string }[]).slice(0, 5).find((p) => p.slug === JOURNEY_PRODUCT.slug);
+  const search = `/v1/products/search?q=${encodeURIComponent(JOURNEY_PRODUCT.query)}`;
+  const topFive = (body: { items?: { id: string; slug: string }[] }) => (body.items ?? []).slice(0, 5);
+  // Right after `up` the demo catalog may still be loading.
+  await waitFor(async () => topFive((await send(urls.gateway, 'GET', search, undefined, auth)).body).some((p) => p.slug === JOURNEY_PRODUCT.slug), `${JOURNEY_PRODUCT.slug} searchable`, 120_000, 500).catch(() => undefined); // judged below
+  const found = await call('search the catalog', 'GET', search, [200]);
+  const hit = topFive(found).find((p) => p.slug === JOURNEY_PRODUCT.slug);
   if (!hit) throw new Error(`"${JOURNEY_PRODUCT.query}" did not find ${JOURNEY_PRODUCT.slug} in its top 5: ${JSON.stringify(found.items?.slice(0, 5).map((p: { slug: string }) => p.slug))}`);
   const product = await call('the product', 'GET', `/v1/products/${hit.id}`, [200]);
   const variant = (product.variants as { sku: string; price: { amount: number } }[]).find((v) => v.sku === JOURNEY_PRODUCT.sku);

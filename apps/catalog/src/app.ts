@@ -76,7 +76,16 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
           redis?.disconnect();
         },
       });
-      registerRoutes(r, { pool, products, metrics: createCatalogMetrics(kit.metrics), productMaxAgeSeconds: config.PRODUCT_MAX_AGE_SECONDS });
+      const seeding = new Map<string, Promise<unknown>>();
+      const seedDemo = (tenant: string) => {
+        if (seeding.has(tenant)) return { products: config.CATALOG_SEED_COUNT, started: false };
+        const run = seedDemoCatalog(ownerPool, tenant, config.CATALOG_SEED_COUNT, kit.log)
+          .catch((err: unknown) => kit.log.error({ err, tenant }, 'loading the demo catalog failed'))
+          .finally(() => seeding.delete(tenant));
+        seeding.set(tenant, run);
+        return { products: config.CATALOG_SEED_COUNT, started: true };
+      };
+      registerRoutes(r, { pool, products, metrics: createCatalogMetrics(kit.metrics), productMaxAgeSeconds: config.PRODUCT_MAX_AGE_SECONDS, ...(config.CATALOG_DEMO_ROUTE ? { seedDemo } : {}) });
       if (config.INVENTORY_URL && config.ORDERS_URL) {
         const services = createCartServices({ inventoryUrl: config.INVENTORY_URL, ordersUrl: config.ORDERS_URL, timeoutMs: config.CART_CALL_TIMEOUT_MS, registry: kit.metrics, log: kit.log });
         const idempotency = createIdempotency({ pool, scope: 'catalog-carts', schema: config.CATALOG_SCHEMA, concurrent: 'wait', registry: kit.metrics, onError: (err, ctx) => kit.log.error({ err, ...ctx }, 'idempotency store error') });

@@ -17,6 +17,7 @@ export const catalogConfigSchema = baseConfigSchema.extend({
   PRODUCT_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(30).describe('Cache-Control max-age of GET /v1/products/:id (ETag revalidation after it).'),
   CATALOG_SEED_TENANT: tenant.optional().describe('When set, start loads the demo catalog for this tenant once (idempotent: existing slugs are kept). `npm run up` sets the demo tenant.'),
   CATALOG_SEED_COUNT: z.coerce.number().int().min(0).max(1_000_000).default(3_000).describe('Products of the demo catalog (the hand-written anchors plus generated ones).'),
+  CATALOG_DEMO_ROUTE: z.enum(['true', 'false']).transform((v) => v === 'true').default(false).describe("Serve POST /v1/products/demo-catalog (admin): loads the demo catalog into the caller's tenant in the background. `npm run up` turns it on, because a tenant's id is identity's (a UUID made at its start), known only from a token."),
   INVENTORY_URL: z.url().optional().describe("inventory's base URL: the cart reads a SKU's available stock there (GET /v1/skus/:sku). The cart routes exist when this and ORDERS_URL are set."),
   ORDERS_URL: z.url().optional().describe("orders' base URL: checkout from a cart creates the order and starts its checkout saga there, as the verified customer."),
   CART_TTL_SECONDS: z.coerce.number().int().positive().max(90 * 86_400).default(7 * 86_400).describe('A cart not written for this long expires (410) and the sweeper deletes it; every write pushes the expiry out.'),

@@ -4,16 +4,20 @@
  * answers a matching If-None-Match with 304 (@bulwark/cache's HTTP helpers).
  */
 import { cacheControlValue, ifNoneMatchHits, strongEtag } from '@bulwark/cache';
+import { currentDbContext } from '@bulwark/db';
 import type { RouteRegistrar } from '@bulwark/service-kit';
 import { categoryTree, createProduct, deleteCategory, deleteProduct, getProduct, putCategory, replaceProduct, type CatalogDeps } from '../domain/products.ts';
 import { searchCatalog, suggest } from '../domain/search.ts';
+import { catalogError } from '../errors.ts';
 import type { CatalogMetrics } from '../metrics.ts';
 import { ADMIN_HEADERS, requireAdmin } from './admin.ts';
-import { CategoryBody, CategoryResponse, CategoryTreeResponse, ProductBody, ProductIdParams, ProductResponse, SearchQuery, SearchResponse, SlugParams, SuggestQuery, SuggestResponse } from './schemas.ts';
+import { CategoryBody, CategoryResponse, CategoryTreeResponse, DemoCatalogResponse, ProductBody, ProductIdParams, ProductResponse, SearchQuery, SearchResponse, SlugParams, SuggestQuery, SuggestResponse } from './schemas.ts';
 
 export interface RouteDeps extends CatalogDeps {
   metrics: CatalogMetrics;
   productMaxAgeSeconds: number;
+  /** Starts loading the demo catalog into a tenant (in the background, once at a time); the route exists when given. */
+  seedDemo?: (tenant: string) => { products: number; started: boolean };
 }
 
 export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
@@ -53,6 +57,20 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
   });
 
   // Literal paths before /v1/products/:id.
+  const { seedDemo } = deps;
+  if (seedDemo) {
+    r.post('/v1/products/demo-catalog', {
+      summary: "Load the demo catalog into the caller's tenant (admin; `npm run up` only): 202 at once, the products appear over the next seconds; existing slugs are kept",
+      errors: adminErrors(),
+      ...admin,
+      responses: { 202: DemoCatalogResponse },
+      handler: async () => {
+        const context = currentDbContext();
+        if (context?.kind !== 'tenant') throw catalogError('CATALOG_ADMIN_ONLY', 'the demo catalog is loaded into the caller\'s tenant');
+        return { status: 202, body: { tenant: context.tenant, ...seedDemo(context.tenant) } };
+      },
+    });
+  }
   r.get('/v1/products/search', {
     summary: 'Full-text search with typo correction, filters (category subtree, brand, price), facet counts, sorting and did-you-mean',
     query: SearchQuery,

@@ -82,3 +82,9 @@ export const SuggestResponse = z.object({
   completions: z.array(z.string()).describe('Catalog words completing the last word typed (typo-tolerant).'),
   products: z.array(z.object({ id: z.uuid(), name: z.string(), brand: z.string() })),
 });
+
+export const DemoCatalogResponse = z.object({
+  tenant: z.string(),
+  products: z.number().int().describe('Products of the demo catalog (CATALOG_SEED_COUNT).'),
+  started: z.boolean().describe('false: a load for this tenant is already running on this instance.'),
+});
