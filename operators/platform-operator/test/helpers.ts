@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { waitFor } from '@bulwark/test-support';
+import { eventually as pollUntil } from '@bulwark/test-support';
 import { ensureCluster } from '../../../scripts/cluster/index.ts';
 
 /** The first run on a machine builds Kubernetes from source. */
@@ -50,12 +50,10 @@ export async function deleteNamespace(kc: KubeConfig | undefined, name: string |
   await kc.makeApiClient(CoreV1Api).deleteNamespace({ name }).catch(() => undefined);
 }
 
-/** Polls until `done` holds; fails with the last value after `timeoutMs`. */
-export async function eventually<T>(what: string, read: () => T | Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  // The poll is test-support's waitFor; this adds the value read and, on giving up, the last one seen.
-  let last: T | undefined;
-  await waitFor(async () => done((last = await read())), what, timeoutMs, 100).catch((err: unknown) => {
-    throw new Error(`${what}: still ${JSON.stringify(last)} after ${timeoutMs} ms`, { cause: err });
-  });
-  return last as T;
+/**
+ * test-support's eventually (polls until `done` holds, fails naming the last value read), every 100 ms
+ * rather than 25: most reads here are API server requests, on a box the whole suite shares.
+ */
+export function eventually<T>(what: string, read: () => T | Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  return pollUntil(what, read, done, timeoutMs, 100);
 }
