@@ -10,9 +10,10 @@ import { withTenant, withTransaction } from '@bulwark/db';
 import { verifySignature } from '@bulwark/webhook-signature';
 import { loadNotificationsConfig } from '../src/config.ts';
 import type { NotificationsApp } from '../src/app.ts';
+import { publishEvent } from '../src/domain/publish-event.ts';
 import { insertFanOut } from '../src/store/deliveries-store.ts';
 import { insertMissedDeliveries, storeEvent } from '../src/store/events-store.ts';
-import { call, Receiver, setupNotifications, waitFor, type TestNotifications } from './support.ts';
+import { call, Receiver, setupNotifications, waitFor, type Reply, type TestNotifications } from './support.ts';
 
 let t: TestNotifications;
 let app: NotificationsApp;
@@ -190,6 +191,26 @@ describe('recovery edges', () => {
     const enabled = await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/enable`, {});
     expect(enabled.body.recovery).toMatchObject({ recovered: 1 });
     expect(await receivedWhenSettled(tn, path, endpoint.secret, 1)).toEqual(['raced']);
+  });
+
+  it('when an event is fanned out while its endpoint is being enabled (the fan-out saw it disabled), then the enable waits for it and delivers it', async () => {
+    const tn = tenant();
+    const path = `/enable-race-${randomUUID()}`;
+    const endpoint = await register(tn, path);
+    await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/disable`);
+    let enabling: Promise<Reply> | undefined;
+    const created = await withTransaction(t.db, async (tx) => {
+      const deliveries = await publishEvent(tx, tn, { id: 'concurrent', type: 'order.confirmed', occurredAt: new Date().toISOString(), data: {} }, 65_536);
+      // Not committed yet: an enable now must not scan the log past this event, nor let it go without a delivery.
+      const publisher = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      enabling = call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/enable`, {});
+      await waitFor(async () => (await t.db.query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))', [publisher])).rowCount === 1, 'the enable waiting for the publisher');
+      return deliveries;
+    });
+    expect(created).toEqual([]);
+    const enabled = await enabling!;
+    expect(enabled.body.recovery).toMatchObject({ recovered: 1 });
+    expect(await receivedWhenSettled(tn, path, endpoint.secret, 1)).toEqual(['concurrent']);
   });
 
   it('when more events than the limit share one creation time, then recover called again with next goes on through them, each once', async () => {

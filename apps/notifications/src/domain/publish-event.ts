@@ -13,6 +13,7 @@ import { withTransaction, type DbPool, type Queryable } from '@bulwark/db';
 import { canonicalJson } from '@bulwark/idempotency';
 import { notificationsError } from '../errors.ts';
 import { insertFanOut, type Delivery } from '../store/deliveries-store.ts';
+import { lockEndpointsForFanOut } from '../store/endpoints-store.ts';
 import { storeEvent } from '../store/events-store.ts';
 
 export interface OutgoingEvent {
@@ -47,6 +48,7 @@ export async function publishEvent(db: Queryable, tenantId: string, event: Outgo
   if (stored.fingerprint !== fingerprint) {
     throw notificationsError('NOTIFICATIONS_EVENT_ID_REUSED', `event ${event.id} was already published with another type or data`, { eventId: event.id });
   }
+  await lockEndpointsForFanOut(db, tenantId, event.type); // an enable in progress finishes first, or sees this event
   return insertFanOut(db, { tenantId, eventId: event.id, eventType: event.type, payload: stored.payload });
 }
 

@@ -56,6 +56,22 @@ export async function updateEndpoint(db: Queryable, tenantId: string, id: string
   return rows[0];
 }
 
+/**
+ * Before a fan-out: KEY SHARE locks on the tenant's endpoints whose filter
+ * matches `eventType`, disabled ones included, so the fan-out and an enable
+ * (which holds the endpoint FOR UPDATE while it recovers the event log)
+ * serialise: either the enable commits first and the fan-out, a later
+ * statement, sees the endpoint active, or the publisher commits first and
+ * the enable's recovery sees its event. Without it an event whose fan-out
+ * saw the endpoint disabled but which committed after the enable's scan got
+ * no delivery at all. KEY SHARE does not conflict with the workers' health
+ * updates (NO KEY UPDATE); the deliveries' foreign key takes it anyway on
+ * the active ones.
+ */
+export async function lockEndpointsForFanOut(db: Queryable, tenantId: string, eventType: string): Promise<void> {
+  await db.query(`SELECT 1 FROM endpoints WHERE tenant_id = $1 AND ($2 = ANY (event_types) OR '*' = ANY (event_types)) ORDER BY id FOR KEY SHARE`, [tenantId, eventType]);
+}
+
 /** Disables (with a reason) or enables (health reset) an endpoint. */
 export async function setEndpointStatus(db: Queryable, tenantId: string, id: string, status: 'active' | 'disabled', reason?: string): Promise<Endpoint | undefined> {
   const { rows } = await db.query<Endpoint>(
