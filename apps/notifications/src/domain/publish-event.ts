@@ -3,8 +3,10 @@
  * the retention period whatever the endpoints' state), then fanned out to
  * the tenant's active endpoints whose filter matches: one pending delivery
  * per endpoint, at most once per (endpoint, event id). Both writes share the
- * caller's transaction. The dispatcher enqueues the deliveries after commit,
- * so a crash between commit and enqueue loses nothing. The same id again
+ * caller's transaction; the fan-out first locks the matching endpoints
+ * (KEY SHARE) so that it and an enable of one of them serialise. The
+ * dispatcher enqueues the deliveries after commit, so a crash between
+ * commit and enqueue loses nothing. The same id again
  * with the same type and data is idempotent (the first publication's bytes
  * go to endpoints that lack it); with another body it is refused (409).
  */

@@ -83,7 +83,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
     handler: async ({ params }) => ({ status: 200, body: await changeEndpoint(deps, params.tenantId, params.id, { enabled: false }) }),
   });
   r.post(`${base}/endpoints/:id/enable`, {
-    summary: 'Enable an endpoint (health reset) and deliver the retained events published while it was disabled (recoverMissed, default true)',
+    summary: 'Enable an endpoint (health reset) and deliver the retained events published while it was disabled (recoverMissed, default true); missed counts those still without a delivery',
     errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND'],
     params: EndpointParams,
     body: EnableBody,
