@@ -103,10 +103,12 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     }
   }, 240_000);
 
-  it('when the orders process is SIGKILLed as each forward step and each compensation reaches the real service, then after a restart every saga ends once and money and stock reconcile', async () => {
-    // Proxies in front of the real inventory and payments make the kill point exact: the request reaches
-    // the service and takes effect, the proxy reads the answer, and only then is orders killed, so the
-    // answer is lost. Every scenario runs one saga; the process restarts after each kill.
+  it('when the orders process is SIGKILLed just before and just after each forward step and each compensation takes effect at the real service, then after a restart every saga ends once and money and stock reconcile', async () => {
+    // Proxies in front of the real inventory and payments make the kill point exact, in two passes:
+    // 'answered': the request reaches the service and takes effect, the proxy reads the answer, and only
+    // then is orders killed, so the answer is lost; 'arrived': orders is killed when its request reaches
+    // the proxy, which drops it, so it never takes effect. Every scenario runs one saga; the process
+    // restarts after each kill.
     const sku = `e2e-kill-${id}`;
     await call(inventory.url, 'PUT', `/v1/skus/${sku}`, { onHand: 30 });
     const inv = await startFaultProxy(inventory.url);
@@ -122,10 +124,13 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     const shortDeadline = k.env({ env: { ...sagaEnv, SAGA_DEADLINE_MS: '8000' } });
     let proc = await startService({ name: 'orders', main, env });
     const kills: string[] = [];
-    const killOrders = (): FaultRule['onAnswered'] => async (req) => {
-      kills.push(`${req.method} ${req.path.split('?')[0]}`);
+    let mode: 'answered' | 'arrived' = 'answered';
+    const kill = async (req: ProxiedRequest): Promise<void> => {
+      kills.push(`${mode} ${req.method} ${req.path.split('?')[0]}`);
       await proc.kill('SIGKILL');
     };
+    /** The rule that kills orders at a matching request: after the service answered it, or as it arrives (dropped). */
+    const killAt = (match: FaultRule['match']): FaultRule => (mode === 'answered' ? { match, onAnswered: kill } : { match, onArrived: kill, drop: true });
     const forOrder = (o: string) => (req: ProxiedRequest) => req.body.includes(o) || req.path.includes(o);
     const isPost = (suffixPath: string) => (req: ProxiedRequest) => req.method === 'POST' && req.path.split('?')[0]!.endsWith(suffixPath);
     const sagaOf = async (o: string) => (await k.db.query<{ status: string; state: { reservationId?: string; paymentId?: string } }>('SELECT status, state FROM checkout_sagas WHERE order_id = $1', [o])).rows[0];
@@ -153,67 +158,75 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     }
 
     try {
-      // Forward steps: the saga completes after the restart; the step that ran twice was answered from the service's idempotency store.
-      for (const [step, match] of [
-        ['reserve_stock', isPost('/v1/internal/reservations')],
-        ['authorize_payment', isPost('/v1/internal/payments')],
-        ['confirm_order', isPost('/confirm')],
-        ['capture_payment', isPost('/capture')],
-      ] as const) {
-        const o = await draftOrder(proc.url, sku, 2, 300);
-        const proxy = step === 'reserve_stock' || step === 'confirm_order' ? inv : pay;
-        // One saga runs at a time, so the first matching request is this order's.
-        await scenario(step, o, () => proxy.arm({ match, onAnswered: killOrders() }));
-        await reconcile(o, { saga: 'completed', payment: 'captured', stockTaken: true });
-      }
-
-      // void_payment: authorized, then the reservation is released behind the saga's back while the authorize
-      // answer is held, so confirm_order is refused (409) and the saga voids the payment; killed at the void.
-      {
-        const o = await draftOrder(proc.url, sku, 2, 300);
-        let letAuthorizeAnswer!: () => void;
-        const held = new Promise<void>((resolve) => (letAuthorizeAnswer = resolve));
-        pay.arm({ match: (r) => isPost('/v1/internal/payments')(r) && forOrder(o)(r), hold: held });
-        pay.arm({ match: isPost('/void'), onAnswered: killOrders() });
-        const before = kills.length;
-        expect((await call(proc.url, 'POST', `/orders/${o}/checkout`, {}, { 'idempotency-key': randomUUID() })).status).toBe(202);
-        await waitFor(async () => (await sagaOf(o))?.state.reservationId !== undefined && pay.seen.some((r) => isPost('/v1/internal/payments')(r) && forOrder(o)(r)), 'stock reserved and authorize sent', 60_000);
-        const reservationId = (await sagaOf(o))!.state.reservationId!;
-        expect((await call(inventory.url, 'POST', `/v1/internal/reservations/${reservationId}/release`, {}, { 'idempotency-key': randomUUID(), authorization: await issuer.orders.authorization() })).status).toBe(200);
-        letAuthorizeAnswer();
-        await waitFor(() => kills.length === before + 1, 'orders killed at void_payment', 60_000);
-        proc = await startService({ name: 'orders', main, env });
-        await waitFor(async () => (await sagaOf(o))?.status === 'failed', 'saga killed at void_payment failed after the restart', 90_000);
-        await reconcile(o, { saga: 'failed', payment: 'voided', stockTaken: false });
-      }
-
-      // release_stock: the PSP declines, so the saga releases the stock; killed at the release.
-      {
-        const o = await draftOrder(proc.url, sku, 2, 300);
-        expect((await call(psp.url, 'PUT', '/v1/_simulator', { declineRate: 1 })).status).toBe(200);
-        try {
-          await scenario('release_stock', o, () => inv.arm({ match: isPost('/release'), onAnswered: killOrders() }));
-        } finally {
-          await call(psp.url, 'PUT', '/v1/_simulator', { declineRate: 0 });
+      for (const pass of ['answered', 'arrived'] as const) {
+        mode = pass;
+        if (pass === 'arrived') {
+          // The refund scenario left orders on its short deadline.
+          await proc.stop();
+          proc = await startService({ name: 'orders', main, env });
         }
-        await reconcile(o, { saga: 'failed', payment: undefined, stockTaken: false });
-      }
+        // Forward steps: the saga completes after the restart ('answered': the step that ran twice was answered from the service's idempotency store).
+        for (const [step, match] of [
+          ['reserve_stock', isPost('/v1/internal/reservations')],
+          ['authorize_payment', isPost('/v1/internal/payments')],
+          ['confirm_order', isPost('/confirm')],
+          ['capture_payment', isPost('/capture')],
+        ] as const) {
+          const o = await draftOrder(proc.url, sku, 2, 300);
+          const proxy = step === 'reserve_stock' || step === 'confirm_order' ? inv : pay;
+          // One saga runs at a time, so the first matching request is this order's.
+          await scenario(step, o, () => proxy.arm(killAt(match)));
+          await reconcile(o, { saga: 'completed', payment: 'captured', stockTaken: true });
+        }
 
-      // refund (void_payment of a captured payment): the capture takes effect but its answers are lost (503)
-      // until the saga's deadline passes; the saga then compensates and refunds; killed at the refund.
-      {
-        await proc.stop();
-        proc = await startService({ name: 'orders', main, env: shortDeadline });
-        const o = await draftOrder(proc.url, sku, 2, 300);
-        const lost = pay.arm({ match: isPost('/capture'), replaceStatus: 503, times: Infinity });
-        pay.arm({ match: isPost('/refund'), onAnswered: killOrders() });
-        const before = kills.length;
-        expect((await call(proc.url, 'POST', `/orders/${o}/checkout`, {}, { 'idempotency-key': randomUUID() })).status).toBe(202);
-        await waitFor(() => kills.length === before + 1, 'orders killed at the refund', 90_000);
-        lost();
-        proc = await startService({ name: 'orders', main, env: shortDeadline });
-        await waitFor(async () => (await sagaOf(o))?.status === 'failed', 'saga killed at the refund failed after the restart', 90_000);
-        await reconcile(o, { saga: 'failed', payment: 'refunded', stockTaken: false });
+        // void_payment: authorized, then the reservation is released behind the saga's back while the authorize
+        // answer is held, so confirm_order is refused (409) and the saga voids the payment; killed at the void.
+        {
+          const o = await draftOrder(proc.url, sku, 2, 300);
+          let letAuthorizeAnswer!: () => void;
+          const held = new Promise<void>((resolve) => (letAuthorizeAnswer = resolve));
+          pay.arm({ match: (r) => isPost('/v1/internal/payments')(r) && forOrder(o)(r), hold: held });
+          pay.arm(killAt(isPost('/void')));
+          const before = kills.length;
+          expect((await call(proc.url, 'POST', `/orders/${o}/checkout`, {}, { 'idempotency-key': randomUUID() })).status).toBe(202);
+          await waitFor(async () => (await sagaOf(o))?.state.reservationId !== undefined && pay.seen.some((r) => isPost('/v1/internal/payments')(r) && forOrder(o)(r)), 'stock reserved and authorize sent', 60_000);
+          const reservationId = (await sagaOf(o))!.state.reservationId!;
+          expect((await call(inventory.url, 'POST', `/v1/internal/reservations/${reservationId}/release`, {}, { 'idempotency-key': randomUUID(), authorization: await issuer.orders.authorization() })).status).toBe(200);
+          letAuthorizeAnswer();
+          await waitFor(() => kills.length === before + 1, 'orders killed at void_payment', 60_000);
+          proc = await startService({ name: 'orders', main, env });
+          await waitFor(async () => (await sagaOf(o))?.status === 'failed', 'saga killed at void_payment failed after the restart', 90_000);
+          await reconcile(o, { saga: 'failed', payment: 'voided', stockTaken: false });
+        }
+
+        // release_stock: the PSP declines, so the saga releases the stock; killed at the release.
+        {
+          const o = await draftOrder(proc.url, sku, 2, 300);
+          expect((await call(psp.url, 'PUT', '/v1/_simulator', { declineRate: 1 })).status).toBe(200);
+          try {
+            await scenario('release_stock', o, () => inv.arm(killAt(isPost('/release'))));
+          } finally {
+            await call(psp.url, 'PUT', '/v1/_simulator', { declineRate: 0 });
+          }
+          await reconcile(o, { saga: 'failed', payment: undefined, stockTaken: false });
+        }
+
+        // refund (void_payment of a captured payment): the capture takes effect but its answers are lost (503)
+        // until the saga's deadline passes; the saga then compensates and refunds; killed at the refund.
+        {
+          await proc.stop();
+          proc = await startService({ name: 'orders', main, env: shortDeadline });
+          const o = await draftOrder(proc.url, sku, 2, 300);
+          const lost = pay.arm({ match: isPost('/capture'), replaceStatus: 503, times: Infinity });
+          pay.arm(killAt(isPost('/refund')));
+          const before = kills.length;
+          expect((await call(proc.url, 'POST', `/orders/${o}/checkout`, {}, { 'idempotency-key': randomUUID() })).status).toBe(202);
+          await waitFor(() => kills.length === before + 1, 'orders killed at the refund', 90_000);
+          lost();
+          proc = await startService({ name: 'orders', main, env: shortDeadline });
+          await waitFor(async () => (await sagaOf(o))?.status === 'failed', 'saga killed at the refund failed after the restart', 90_000);
+          await reconcile(o, { saga: 'failed', payment: 'refunded', stockTaken: false });
+        }
       }
     } finally {
       await proc.stop();
@@ -221,7 +234,7 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
       await pay.close();
     }
 
-    expect(kills).toHaveLength(7);
+    expect(kills).toHaveLength(14);
     // Reconciliation once more over all of them (each was reconciled after its own scenario): each saga ended as
     // its scenario says; money: one payment per order in the expected state for the full amount (none for the
     // declined one); stock: only completed orders took any.
@@ -236,19 +249,19 @@ async function draftOrder(url: string, sku: string, quantity: number, unitPriceC
     }
     expect(taken).toBe(orders.filter((o) => expected.get(o)!.stockTaken).length * 2);
     expect((await call(inventory.url, 'GET', `/v1/skus/${sku}`)).body).toMatchObject({ onHand: 30 - taken, reserved: 0 });
-    // Each step and compensation took effect once per saga in the log, though seven of them ran twice (once before the kill).
+    // Each step and compensation took effect once per saga in the log, though seven of them ran twice (once before the kill, 'answered').
     const steps = await k.db.query<{ step: string; n: number }>(
       "SELECT s.step, count(*)::int AS n FROM checkout_saga_steps s JOIN checkout_sagas c ON c.saga_id = s.saga_id WHERE c.order_id = ANY($1) AND s.outcome = 'ok' GROUP BY s.step ORDER BY s.step",
       [orders],
     );
     expect(Object.fromEntries(steps.rows.map((r) => [r.step, r.n]))).toEqual({
-      reserve_stock: 7,
-      authorize_payment: 6,
-      confirm_order: 5, // the refund scenario's order was confirmed before its capture answers were lost
-      capture_payment: 4,
-      void_payment: 2,
-      release_stock: 3,
-      mark_failed: 3,
+      reserve_stock: 2 * 7,
+      authorize_payment: 2 * 6,
+      confirm_order: 2 * 5, // the refund scenario's order was confirmed before its capture answers were lost
+      capture_payment: 2 * 4,
+      void_payment: 2 * 2,
+      release_stock: 2 * 3,
+      mark_failed: 2 * 3,
     });
   }, 600_000);
 
