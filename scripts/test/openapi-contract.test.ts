@@ -55,7 +55,7 @@ describe('published OpenAPI documents', () => {
     }
   });
 
-  it('when the services are read, then the 12 operations behind the Idempotency-Key middleware require the header', () => {
+  it('when the services are read, then the 13 operations behind the Idempotency-Key middleware require the header', () => {
     const requiring = [...docs]
       .filter(([name]) => name !== 'gateway')
       .flatMap(([name, doc]) =>
@@ -65,6 +65,7 @@ describe('published OpenAPI documents', () => {
       )
       .sort();
     expect(requiring).toEqual([
+      'catalog POST /v1/carts/{id}/checkout',
       'inventory POST /v1/internal/reservations',
       'inventory POST /v1/internal/reservations/{id}/confirm',
       'inventory POST /v1/internal/reservations/{id}/release',

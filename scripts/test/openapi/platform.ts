@@ -1,7 +1,7 @@
 /**
  * The whole platform in this process for the contract test: inventory,
  * payments (with the PSP simulator as a child process), orders (checkout saga
- * wired to both), notifications, catalog and the gateway, each started the way its
+ * wired to both), notifications, catalog (its carts wired to inventory and orders) and the gateway, each started the way its
  * own test/support.ts does, against the PostgreSQL/Redis/Kafka of Jest
  * global setup. The gateway runs apps/gateway/routes.json with the upstreams
  * this process started (identity included; the gateway verifies tokens of a
@@ -60,7 +60,7 @@ export async function startPlatform(): Promise<Platform> {
 
     const catalog = await setupCatalog();
     stops.push(() => catalog.cleanup());
-    const cat = await catalog.start();
+    const cat = await catalog.start({ INVENTORY_URL: inv.url, ORDERS_URL: ord.url });
 
     const identity = await setupIdentity();
     stops.push(() => identity.cleanup());

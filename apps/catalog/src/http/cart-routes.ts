@@ -49,7 +49,7 @@ const requireUser: RequestHandler = (req, _res, next) => {
 const body = (cart: Cart, guestToken?: string) => ({ ...cart, totalMinor: cart.items.reduce((sum, l) => sum + l.quantity * l.unitPrice.amount, 0), ...(guestToken ? { guestToken } : {}) });
 
 export function registerCartRoutes(r: RouteRegistrar, deps: CartDeps & { idempotency: RequestHandler }): void {
-  const reach = ['CATALOG_CART_TOKEN_REQUIRED', 'CATALOG_CART_NOT_FOUND'];
+  const reach = ['CATALOG_CART_TOKEN_REQUIRED', 'CATALOG_CART_LOGIN_REQUIRED', 'CATALOG_CART_NOT_FOUND'];
   const write = [...reach, 'CATALOG_CART_CLOSED', 'CATALOG_CART_EXPIRED'];
   const headers = [CART_TOKEN_HEADER, ...USER_HEADERS];
 
