@@ -1,6 +1,6 @@
 /**
  * Entry point (`npm run up`, containers): config, the app, signals. Start
- * runs migrations and the expiry sweeper, then listens; SIGTERM drains HTTP,
+ * listens, runs migrations and the expiry sweeper, then is ready; SIGTERM drains HTTP,
  * stops the sweeper, then closes the pool.
  */
 import { runService } from '@bulwark/service-kit';
@@ -9,12 +9,10 @@ import { loadInventoryConfig } from './config.ts';
 
 const config = loadInventoryConfig();
 const app = createInventoryApp({ config });
-try {
-  await app.prepare();
-} catch (err) {
-  app.service.log.fatal({ err }, 'preparing the database or Kafka failed');
-  app.service.log.flush();
-  process.exit(1);
-}
-app.startWorkers();
-await runService(app.service);
+// Listens first (/healthz answers, /readyz says starting); a failed preparation is logged by runService, which exits 1.
+await runService(app.service, {
+  prepare: async () => {
+    await app.prepare();
+    app.startWorkers();
+  },
+});

@@ -37,7 +37,12 @@ function startProcess(): { child: ChildProcess; output: () => string; url: Promi
     child.once('exit', (code) => reject(new Error(`inventory exited (${code}) before listening:\n${out}`)));
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, output: () => out, url, exited };
+  // The process listens before it has migrated (/readyz says starting meanwhile): the url is handed out once it is ready.
+  const ready = url.then(async (u) => {
+    await waitUntil(async () => (await fetch(`${u}/readyz`).catch(() => undefined))?.status === 200, 'the child to be ready');
+    return u;
+  });
+  return { child, output: () => out, url: ready, exited };
 }
 
 async function waitUntil(predicate: () => Promise<boolean>, what: string): Promise<void> {

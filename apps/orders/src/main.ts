@@ -1,7 +1,7 @@
 /**
  * Entry point (`npm run up`, containers): config, the app, signals. Start
- * runs migrations, provisions the topic and replication slot, starts the
- * projectors and the CDC relay, then listens; SIGTERM drains HTTP and stops
+ * listens, runs migrations, provisions the topic and replication slot, starts
+ * the projectors and the CDC relay, then is ready; SIGTERM drains HTTP and stops
  * the workers before the pool closes.
  */
 import { runService } from '@bulwark/service-kit';
@@ -10,12 +10,10 @@ import { loadOrdersConfig } from './config.ts';
 
 const config = loadOrdersConfig();
 const app = createOrdersApp({ config });
-try {
-  await app.prepare();
-} catch (err) {
-  app.service.log.fatal({ err }, 'preparing the database or Kafka failed');
-  app.service.log.flush();
-  process.exit(1);
-}
-app.workers.start();
-await runService(app.service);
+// Listens first (/healthz answers, /readyz says starting); a failed preparation is logged by runService, which exits 1.
+await runService(app.service, {
+  prepare: async () => {
+    await app.prepare();
+    app.workers.start();
+  },
+});
