@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { eventually } from '@bulwark/test-support';
 import { ensureCluster, fakeNodeScheduling } from '../cluster/index.ts';
 
 // The first run on a machine builds Kubernetes from source; later runs start in seconds.
@@ -27,16 +28,7 @@ afterAll(async () => {
   await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
 });
 
-async function poll<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = ROLLOUT_MS - 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-    last = await read();
-  }
-  return last;
-}
+const poll = <T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> => eventually(what, read, done, ROLLOUT_MS - 10_000, 250);
 
 describe('local Kubernetes control plane', () => {
   it('when a Deployment of 2 replicas targets the fake nodes, then both Pods are scheduled and Running', async () => {
