@@ -6,7 +6,7 @@ import { NonRetryableError } from './errors.ts';
 describe('resolveDefinition', () => {
   it('when a definition is minimal, then defaults fill attempts, backoff and retention', () => {
     const def = resolveDefinition({ name: 'mail' });
-    expect(def).toMatchObject({ name: 'mail', attempts: 5, backoff: { baseMs: 1000, capMs: 300_000 } });
+    expect(def).toMatchObject({ name: 'mail', attempts: 5, backoff: { baseMs: 1000, capMs: 300_000 }, keepDeadLetters: { ageSeconds: 2_592_000 } });
     expect(partitions(def).map((p) => p.queue)).toEqual(['mail']);
     expect(deadLetterQueueName(def)).toBe('mail.dead-letter');
   });
@@ -27,6 +27,7 @@ describe('resolveDefinition', () => {
     [{ name: 'mail', backoff: { baseMs: 100, capMs: 10 } }],
     [{ name: 'mail', providers: { 'dead-letter': { max: 1, durationMs: 1 } } }],
     [{ name: 'mail', providers: { ses: { max: 0, durationMs: 1000 } } }],
+    [{ name: 'mail', keepDeadLetters: { ageSeconds: 0 } }],
   ])('when a definition is invalid (%j), then it throws JOBS_CONFIG_INVALID', (def) => {
     expect(() => resolveDefinition(def)).toThrow(expect.objectContaining({ code: 'JOBS_CONFIG_INVALID' }));
   });

@@ -26,6 +26,12 @@ export interface QueueDefinition {
   providers?: Record<string, ProviderLimit>;
   /** Completed jobs kept for inspection (default the last 1000, at most 1 day). */
   keepCompleted?: { count: number; ageSeconds: number };
+  /**
+   * Dead letters older than this are deleted by the workers' sweep (default
+   * 30 days). The queue never consumes its dead-letter queue, so without a
+   * bound every final failure (its payload included) stays in Redis forever.
+   */
+  keepDeadLetters?: { ageSeconds: number };
 }
 
 export interface ResolvedDefinition {
@@ -34,6 +40,7 @@ export interface ResolvedDefinition {
   backoff: BackoffPolicy;
   providers: Map<string, ProviderLimit>;
   keepCompleted: { count: number; ageSeconds: number };
+  keepDeadLetters: { ageSeconds: number };
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,100}$/;
@@ -56,7 +63,9 @@ export function resolveDefinition(def: QueueDefinition | ResolvedDefinition): Re
     }
     providers.set(provider, limit);
   }
-  return { name: def.name, attempts, backoff, providers, keepCompleted: def.keepCompleted ?? { count: 1000, ageSeconds: 86_400 } };
+  const keepDeadLetters = (def as QueueDefinition).keepDeadLetters ?? { ageSeconds: 30 * 86_400 };
+  if (!Number.isInteger(keepDeadLetters.ageSeconds) || keepDeadLetters.ageSeconds < 1) throw configInvalid(`queue "${def.name}": keepDeadLetters.ageSeconds must be an integer ≥ 1`);
+  return { name: def.name, attempts, backoff, providers, keepCompleted: def.keepCompleted ?? { count: 1000, ageSeconds: 86_400 }, keepDeadLetters };
 }
 
 /** BullMQ queue that holds jobs without a provider. */

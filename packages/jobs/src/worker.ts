@@ -158,6 +158,7 @@ export class JobWorker<T = unknown> {
   async start(): Promise<void> {
     try {
       await this.sweepFailed();
+      await this.trimDeadLetters();
     } catch (err) {
       // Consuming matters more than tidying: the next start sweeps again.
       this.#onError(toError(err));
@@ -174,6 +175,7 @@ export class JobWorker<T = unknown> {
     this.#sweepTimer = setTimeout(() => {
       this.#track(
         this.sweepFailed()
+          .then(() => this.trimDeadLetters())
           .then(() => undefined)
           .finally(() => {
             this.#sweepTimer = undefined;
@@ -182,6 +184,20 @@ export class JobWorker<T = unknown> {
       );
     }, this.#sweepIntervalMs);
     this.#sweepTimer.unref();
+  }
+
+  /**
+   * Deletes dead letters older than the definition's `keepDeadLetters` (by
+   * when they were dead-lettered); returns how many. Run with every sweep.
+   */
+  async trimDeadLetters(): Promise<number> {
+    const graceMs = this.definition.keepDeadLetters.ageSeconds * 1000;
+    let trimmed = 0;
+    for (;;) {
+      const removed = await this.#deadLetters.clean(graceMs, 1000, 'wait');
+      trimmed += removed.length;
+      if (removed.length < 1000) return trimmed;
+    }
   }
 
   /** Moves every job in the partitions' failed sets to the dead-letter queue; returns how many moved. */

@@ -164,4 +164,16 @@ describe('dead-letter queue', () => {
     expect(dl).toMatchObject({ id, reason: 'exhausted', failedReason: 'crashed before dead-lettering' });
     expect(await mail.getFailedCount()).toBe(0);
   });
+
+  it('when dead letters are older than keepDeadLetters, then the workers\' sweep deletes them and keeps the newer ones', async () => {
+    const { queue, work } = setupQueue<{ to: string }>({ attempts: 1, keepDeadLetters: { ageSeconds: 3600 } });
+    const record = (jobId: string) => ({ queue: 'mail', partition: 'mail', jobId, provider: undefined, reason: 'exhausted', failedReason: 'smtp down', attemptsMade: 1, attempts: [], data: {}, opts: {} });
+    // Dead-lettered two hours ago (a DLQ job's timestamp is when it was dead-lettered) and just now.
+    await queue.deadLetterQueue.add('send', record('old'), { jobId: 'old', timestamp: Date.now() - 7_200_000 });
+    await queue.deadLetterQueue.add('send', record('new'), { jobId: 'new' });
+    const worker = work(async () => {}, { autorun: false });
+    expect(await worker.trimDeadLetters()).toBe(1);
+    expect((await listDeadLetters(queue)).map((d) => d.id)).toEqual(['new']);
+    expect(await worker.trimDeadLetters()).toBe(0);
+  });
 });
