@@ -88,8 +88,8 @@ const PROBLEM_SCHEMA: JsonSchema = {
 
 const SUCCESS_DESCRIPTIONS: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content' };
 
-/** Kit codes any request may get before it reaches a route (the server refuses it as a whole). */
-const CONNECTION_CODES = ['MALFORMED_REQUEST', 'HEADERS_TOO_LARGE', 'REQUEST_TIMEOUT'];
+/** Kit codes any request may get before it reaches a route (the server refuses it as a whole, or is still starting). */
+const CONNECTION_CODES = ['MALFORMED_REQUEST', 'HEADERS_TOO_LARGE', 'REQUEST_TIMEOUT', 'NOT_READY'];
 /** Kit codes every route with a part to validate may answer. */
 const VALIDATION_CODES = ['REQUEST_VALIDATION_FAILED'];
 /** Kit codes of reading a JSON body. */

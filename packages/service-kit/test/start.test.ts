@@ -47,6 +47,7 @@ describe('service.start({ prepare })', () => {
     expect((await started).url).toBe(url);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect(await (await fetch(`${url}/ping`)).json()).toEqual({ ok: true });
+    expect(JSON.stringify((await (await fetch(`${url}/openapi.json`)).json()).paths['/ping'].get.responses['503'])).toContain('NOT_READY'); // documented on every route
     await service.stop();
   });
 
