@@ -35,10 +35,10 @@ export interface CartServices {
 
 const BREAKER = { errorThresholdPercentage: 50, volumeThreshold: 10, resetTimeoutMs: 5_000 };
 
-function callsCounter(registry: Registry): Counter<'service' | 'outcome'> {
+function callsCounter(registry: Registry): Counter<'callee' | 'outcome'> {
   const existing = registry.getSingleMetric('catalog_cart_calls_total');
-  if (existing) return existing as Counter<'service' | 'outcome'>;
-  return new Counter({ name: 'catalog_cart_calls_total', help: 'Calls of the cart to inventory and orders by outcome (2xx, 4xx, 5xx, timeout, network, circuit_open).', labelNames: ['service', 'outcome'], registers: [registry] });
+  if (existing) return existing as Counter<'callee' | 'outcome'>;
+  return new Counter({ name: 'catalog_cart_calls_total', help: 'Calls of the cart to inventory and orders (callee) by outcome (2xx, 4xx, 5xx, timeout, network, circuit_open).', labelNames: ['callee', 'outcome'], registers: [registry] });
 }
 
 /** Maps a transient failure of a callee to 503 CATALOG_CART_UPSTREAM (retry with the same Idempotency-Key). */
@@ -53,7 +53,7 @@ async function reaching<T>(service: string, call: () => Promise<T>): Promise<T> 
 export function createCartServices(options: { inventoryUrl: string; ordersUrl: string; timeoutMs: number; registry: Registry; log: ServiceClientLog }): CartServices {
   const calls = callsCounter(options.registry);
   const client = (name: string, baseUrl: string): ServiceClient =>
-    createServiceClient({ name, baseUrl, timeoutMs: options.timeoutMs, breaker: BREAKER, log: options.log, onOutcome: (outcome) => calls.inc({ service: name, outcome }) });
+    createServiceClient({ name, baseUrl, timeoutMs: options.timeoutMs, breaker: BREAKER, log: options.log, onOutcome: (outcome) => calls.inc({ callee: name, outcome }) });
   const inventory = client('inventory', options.inventoryUrl);
   const orders = client('orders', options.ordersUrl);
   return {
