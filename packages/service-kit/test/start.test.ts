@@ -47,7 +47,8 @@ describe('service.start({ prepare })', () => {
     expect((await started).url).toBe(url);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect(await (await fetch(`${url}/ping`)).json()).toEqual({ ok: true });
-    expect(JSON.stringify((await (await fetch(`${url}/openapi.json`)).json()).paths['/ping'].get.responses['503'])).toContain('NOT_READY'); // documented on every route
+    const openapi = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, { get: { responses: Record<string, unknown> } }> };
+    expect(JSON.stringify(openapi.paths['/ping']!.get.responses['503'])).toContain('NOT_READY'); // documented on every route
     await service.stop();
   });
 
