@@ -25,6 +25,7 @@ export const CATALOG_ERROR_CODES = [
   { code: 'CATALOG_CART_ITEM_UNAVAILABLE', status: 422, title: 'Item unavailable', description: 'At checkout a line names a SKU no product has any more (`skus`); remove it and check out again.' },
   { code: 'CATALOG_CART_EMPTY', status: 422, title: 'Cart empty', description: 'A cart without lines cannot be checked out.' },
   { code: 'CATALOG_CART_LOGIN_REQUIRED', status: 403, title: 'Login required', description: 'Checkout and merging need a verified user (an order belongs to a customer); a guest logs in and merges its cart first.' },
+  { code: 'CATALOG_CART_ROLE_REQUIRED', status: 403, title: 'Orders role required', description: 'Checkout places an order, which needs the `orders` role (as the gateway asks on /v1/orders); `role` names it.' },
   { code: 'CATALOG_CART_ORDER_REFUSED', status: 422, title: 'Order refused', description: 'orders refused the order made from the cart (its problem is in `upstream`).' },
   { code: 'CATALOG_CART_UPSTREAM', status: 503, title: 'Service unavailable', description: 'inventory or orders (`service`) could not be reached; retry the same request with the same Idempotency-Key.' },
 ] as const satisfies readonly ErrorCodeInfo[];

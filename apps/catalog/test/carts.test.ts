@@ -145,6 +145,32 @@ describe('carts (real inventory and orders processes)', () => {
     expect(next.body.id).not.toBe(cart.id);
   }, 60_000);
 
+  it('when an earlier checkout crashed after orders created the order and added a line, then the retry finishes that order without repeating a step', async () => {
+    const sub = `crash-${randomUUID()}`;
+    const shopper = user(sub);
+    const cart = (await call(url, 'POST', '/v1/carts', {}, shopper)).body;
+    await call(url, 'PUT', `/v1/carts/${cart.id}/items/${skus[0]}`, { quantity: 1 }, shopper);
+    await call(url, 'PUT', `/v1/carts/${cart.id}/items/${skus[1]}`, { quantity: 2 }, shopper);
+    // What the lost attempt did in orders before it died: the order and its first line, as the customer.
+    const orderId = `cart-${cart.id}`;
+    expect((await call(ordersService.url, 'POST', '/orders', { orderId, customerId: sub }, shopper)).status).toBe(201);
+    expect((await call(ordersService.url, 'POST', `/orders/${orderId}/items`, { sku: skus[0], quantity: 1, unitPriceCents: 1299, expectedVersion: 1 }, shopper)).status).toBe(200);
+
+    const done = await call(url, 'POST', `/v1/carts/${cart.id}/checkout`, { address: ADDRESS }, { ...shopper, 'idempotency-key': randomUUID() });
+    expect(done.status).toBe(201);
+    expect(done.body).toMatchObject({ orderId, totalMinor: 1299 + 2 * 1499 });
+    const { rows } = await orders.db.query<{ type: string; sku: string | null }>("SELECT type, data->>'sku' AS sku FROM events WHERE stream_id = $1 ORDER BY version", [orderId]);
+    expect(rows.map((r) => (r.sku ? `${r.type} ${r.sku}` : r.type))).toEqual(['OrderCreated', `ItemAdded ${skus[0]}`, `ItemAdded ${skus[1]}`, 'AddressSet', 'OrderPlaced']);
+  });
+
+  it('when the user lacks the orders role, then checkout is 403 and consumes no key', async () => {
+    const shopper = { 'x-auth-sub': `browser-${randomUUID()}`, 'x-auth-roles': '' };
+    const cart = (await call(url, 'POST', '/v1/carts', {}, shopper)).body;
+    const refused = await call(url, 'POST', `/v1/carts/${cart.id}/checkout`, { address: ADDRESS }, { ...shopper, 'idempotency-key': randomUUID() });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ code: 'CATALOG_CART_ROLE_REQUIRED', role: 'orders' });
+  });
+
   it('when stock fell below the cart at checkout, then 409 names the short line and no order is made', async () => {
     const shopper = user(`short-${randomUUID()}`);
     const sku = (await call(url, 'POST', '/v1/products', productBody(), ADMIN)).body.variants[0].sku as string;

@@ -4,7 +4,7 @@
  * <tenant>~<secret>`, given when the guest cart was created); the gateway's
  * /v1/carts route lets both through. Checkout and merge need a user;
  * checkout needs an Idempotency-Key (packages/idempotency), whose request
- * transaction the use case writes through.
+ * transaction the use case writes through, and the `orders` role.
  */
 import type { Request, RequestHandler } from 'express';
 import { currentDbContext, withTenant } from '@bulwark/db';
@@ -43,6 +43,14 @@ function asCaller<T>(req: Request, fn: (caller: CartCaller) => Promise<T>): Prom
 
 const requireUser: RequestHandler = (req, _res, next) => {
   if (!req.get('x-auth-sub')) return next(catalogError('CATALOG_CART_LOGIN_REQUIRED', 'checkout and merging need a logged-in user'));
+  next();
+};
+
+/** Checkout places an order: the role the gateway asks of /v1/orders callers (or admin). */
+export const ORDERS_ROLE = 'orders';
+const requireOrdersRole: RequestHandler = (req, _res, next) => {
+  const roles = (req.get('x-auth-roles') ?? '').split(',').map((r) => r.trim());
+  if (!roles.includes(ORDERS_ROLE) && !roles.includes('admin')) return next(catalogError('CATALOG_CART_ROLE_REQUIRED', `checkout needs the ${ORDERS_ROLE} role`, { role: ORDERS_ROLE }));
   next();
 };
 
@@ -108,12 +116,12 @@ export function registerCartRoutes(r: RouteRegistrar, deps: CartDeps & { idempot
   });
   r.post('/v1/carts/:id/checkout', {
     summary: 'Re-price and stock-check the cart, create its order and start the checkout saga, once per Idempotency-Key (and once per cart)',
-    errors: [...write, 'CATALOG_CART_LOGIN_REQUIRED', 'CATALOG_CART_EMPTY', 'CATALOG_CART_PRICE_CHANGED', 'CATALOG_CART_ITEM_UNAVAILABLE', 'CATALOG_CART_INSUFFICIENT_STOCK', 'CATALOG_CART_ORDER_REFUSED', 'CATALOG_CART_UPSTREAM'],
+    errors: [...write, 'CATALOG_CART_LOGIN_REQUIRED', 'CATALOG_CART_ROLE_REQUIRED', 'CATALOG_CART_EMPTY', 'CATALOG_CART_PRICE_CHANGED', 'CATALOG_CART_ITEM_UNAVAILABLE', 'CATALOG_CART_INSUFFICIENT_STOCK', 'CATALOG_CART_ORDER_REFUSED', 'CATALOG_CART_UPSTREAM'],
     headers: USER_HEADERS,
     params: CartIdParams,
     body: CheckoutBody,
     // The user first: a guest never reaches (or consumes) an Idempotency-Key.
-    middleware: [requireUser, deps.idempotency],
+    middleware: [requireUser, requireOrdersRole, deps.idempotency],
     responses: { 201: CheckoutResponse },
     handler: async ({ params, body: input, req }) => {
       const request = requestTransaction();
