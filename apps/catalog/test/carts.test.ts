@@ -118,18 +118,19 @@ describe('carts (real inventory and orders processes)', () => {
     const changed = await call(url, 'POST', `/v1/carts/${cart.id}/checkout`, { address: ADDRESS }, { ...shopper, 'idempotency-key': randomUUID() });
     expect(changed.status).toBe(409);
     expect(changed.body).toMatchObject({ code: 'CATALOG_CART_PRICE_CHANGED', changes: [{ sku, was: { amount: 1299, currency: 'EUR' }, now: { amount: 1399, currency: 'EUR' } }] });
-    expect((await call(url, 'GET', `/v1/carts/${cart.id}`, undefined, shopper)).body).toMatchObject({ status: 'open', totalMinor: 2798 });
+    const repriced = (await call(url, 'GET', `/v1/carts/${cart.id}`, undefined, shopper)).body;
+    expect(repriced).toMatchObject({ status: 'open', totalMinor: 2798 });
 
     const key = randomUUID();
     const [first, concurrent] = await Promise.all([0, 1].map(() => call(url, 'POST', `/v1/carts/${cart.id}/checkout`, { address: ADDRESS }, { ...shopper, 'idempotency-key': key })));
     expect(first!.status).toBe(201);
     expect(concurrent!.body).toEqual(first!.body);
-    expect(first!.body).toMatchObject({ cartId: cart.id, orderId: `cart-${cart.id}`, totalMinor: 2798, currency: 'EUR', saga: { status: expect.any(String) } });
+    expect(first!.body).toMatchObject({ cartId: cart.id, orderId: `cart-${cart.id}-r${repriced.revision}`, totalMinor: 2798, currency: 'EUR', saga: { status: expect.any(String) } });
     const replay = await call(url, 'POST', `/v1/carts/${cart.id}/checkout`, { address: ADDRESS }, { ...shopper, 'idempotency-key': key });
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body).toEqual(first!.body);
     const other = await call(url, 'POST', `/v1/carts/${cart.id}/checkout`, { address: ADDRESS }, { ...shopper, 'idempotency-key': randomUUID() });
-    expect(other.body).toMatchObject({ code: 'CATALOG_CART_CLOSED', orderId: `cart-${cart.id}` });
+    expect(other.body).toMatchObject({ code: 'CATALOG_CART_CLOSED', orderId: first!.body.orderId });
 
     const orderId = first!.body.orderId as string;
     const { rows: events } = await orders.db.query<{ type: string; data: Record<string, unknown> }>('SELECT type, data FROM events WHERE stream_id = $1 ORDER BY version', [orderId]);
@@ -152,7 +153,8 @@ describe('carts (real inventory and orders processes)', () => {
     await call(url, 'PUT', `/v1/carts/${cart.id}/items/${skus[0]}`, { quantity: 1 }, shopper);
     await call(url, 'PUT', `/v1/carts/${cart.id}/items/${skus[1]}`, { quantity: 2 }, shopper);
     // What the lost attempt did in orders before it died: the order and its first line, as the customer.
-    const orderId = `cart-${cart.id}`;
+    const { revision } = (await call(url, 'GET', `/v1/carts/${cart.id}`, undefined, shopper)).body;
+    const orderId = `cart-${cart.id}-r${revision}`;
     expect((await call(ordersService.url, 'POST', '/orders', { orderId, customerId: sub }, shopper)).status).toBe(201);
     expect((await call(ordersService.url, 'POST', `/orders/${orderId}/items`, { sku: skus[0], quantity: 1, unitPriceCents: 1299, expectedVersion: 1 }, shopper)).status).toBe(200);
 
@@ -161,6 +163,24 @@ describe('carts (real inventory and orders processes)', () => {
     expect(done.body).toMatchObject({ orderId, totalMinor: 1299 + 2 * 1499 });
     const { rows } = await orders.db.query<{ type: string; sku: string | null }>("SELECT type, data->>'sku' AS sku FROM events WHERE stream_id = $1 ORDER BY version", [orderId]);
     expect(rows.map((r) => (r.sku ? `${r.type} ${r.sku}` : r.type))).toEqual(['OrderCreated', `ItemAdded ${skus[0]}`, `ItemAdded ${skus[1]}`, 'AddressSet', 'OrderPlaced']);
+  });
+
+  it('when the cart changed after such a crash, then checkout makes a new order with the cart as it is now (the lost attempt\'s draft stays a draft)', async () => {
+    const sub = `changed-${randomUUID()}`;
+    const shopper = user(sub);
+    const cart = (await call(url, 'POST', '/v1/carts', {}, shopper)).body;
+    const before = (await call(url, 'PUT', `/v1/carts/${cart.id}/items/${skus[0]}`, { quantity: 1 }, shopper)).body;
+    const stale = `cart-${cart.id}-r${before.revision}`;
+    await call(ordersService.url, 'POST', '/orders', { orderId: stale, customerId: sub }, shopper);
+    await call(ordersService.url, 'POST', `/orders/${stale}/items`, { sku: skus[0], quantity: 1, unitPriceCents: 1299, expectedVersion: 1 }, shopper);
+    const now = (await call(url, 'PUT', `/v1/carts/${cart.id}/items/${skus[0]}`, { quantity: 3 }, shopper)).body;
+    expect(now.revision).toBeGreaterThan(before.revision);
+
+    const done = await call(url, 'POST', `/v1/carts/${cart.id}/checkout`, { address: ADDRESS }, { ...shopper, 'idempotency-key': randomUUID() });
+    expect(done.body).toMatchObject({ orderId: `cart-${cart.id}-r${now.revision}`, totalMinor: 3 * 1299 });
+    const types = async (id: string) => (await orders.db.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY version', [id])).rows.map((r) => r.type);
+    expect(await types(done.body.orderId)).toEqual(['OrderCreated', 'ItemAdded', 'AddressSet', 'OrderPlaced']);
+    expect(await types(stale)).toEqual(['OrderCreated', 'ItemAdded']);
   });
 
   it('when the user lacks the orders role, then checkout is 403 and consumes no key', async () => {
@@ -181,7 +201,7 @@ describe('carts (real inventory and orders processes)', () => {
     const short = await call(url, 'POST', `/v1/carts/${cart.id}/checkout`, { address: ADDRESS }, { ...shopper, 'idempotency-key': randomUUID() });
     expect(short.status).toBe(409);
     expect(short.body).toMatchObject({ code: 'CATALOG_CART_INSUFFICIENT_STOCK', items: [{ sku, requested: 3, available: 1 }] });
-    const { rows } = await orders.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE stream_id = $1', [`cart-${cart.id}`]);
+    const { rows } = await orders.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE stream_id LIKE $1', [`cart-${cart.id}-%`]);
     expect(rows[0]!.n).toBe(0);
     const empty = (await call(url, 'POST', '/v1/carts', {}, user(`empty-${randomUUID()}`))).body;
     expect((await call(url, 'POST', `/v1/carts/${empty.id}/checkout`, { address: ADDRESS }, { ...user('nobody'), 'idempotency-key': randomUUID() })).status).toBe(404);

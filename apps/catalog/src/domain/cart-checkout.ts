@@ -3,7 +3,8 @@
  * (the stored answer commits with the cart's new state, so a retry with the
  * key replays it), lock the user's cart, re-price every line against today's
  * variants, check stock, then drive orders as the customer: create the order
- * (its id derived from the cart, so a second attempt finds it), add the lines
+ * (its id derived from the cart and its revision, so a second attempt at the
+ * same cart finds it, and a cart changed since becomes another order), add the lines
  * and the address at exact expected versions, and POST its checkout with a key
  * derived from the cart, which starts the saga once. A step that orders
  * answers 409 ORDERS_VERSION_CONFLICT / ORDERS_ALREADY_EXISTS was done by an
@@ -32,8 +33,8 @@ export interface CheckoutResult {
   saga: { sagaId: string; status: string };
 }
 
-/** The order a cart becomes: one per cart, whoever retries. */
-export const orderIdOf = (cartId: string): string => `cart-${cartId}`;
+/** The order a cart at a revision becomes: one, whoever retries. */
+export const orderIdOf = (cartId: string, revision: number): string => `cart-${cartId}-r${revision}`;
 
 export interface CheckoutTransaction {
   tx: DbClient;
@@ -51,13 +52,14 @@ export async function checkoutCart(deps: CartDeps, request: CheckoutTransaction,
   if (repriced.unavailable.length > 0) throw catalogError('CATALOG_CART_ITEM_UNAVAILABLE', `no product has ${repriced.unavailable.join(', ')} any more`, { skus: repriced.unavailable });
   if (repriced.changed.length > 0) {
     for (const line of repriced.lines) await store.upsertLine(tx, cartId, line);
+    await store.touchCart(tx, cartId, deps.ttlSeconds);
     request.keepWritesOnFailure();
     throw catalogError('CATALOG_CART_PRICE_CHANGED', `${repriced.changed.length} price(s) changed since they were added`, { changes: repriced.changed });
   }
   const short = shortagesOf(repriced.lines, await deps.services.stock.available(repriced.lines.map((l) => l.sku)));
   if (short.length > 0) throw catalogError('CATALOG_CART_INSUFFICIENT_STOCK', `${short.length} line(s) exceed the stock available`, { items: short });
 
-  const orderId = orderIdOf(cartId);
+  const orderId = orderIdOf(cartId, cart.revision);
   const orders = (method: 'POST' | 'PUT', path: string, body: unknown, key?: string) => deps.services.orders.call(principal, method, path, body, key);
   const done = (status: number, code: unknown, ...alreadyDone: string[]) => status < 300 || (status === 409 && alreadyDone.includes(String(code)));
   const refuse = (step: string, answer: { status: number; body: unknown }) =>

@@ -22,6 +22,7 @@ export const CartResponse = z.object({
   id: z.uuid(),
   ownerSub: z.string().nullable().describe('The user the cart belongs to; null for a guest cart.'),
   status: z.enum(['open', 'merged', 'checked_out']),
+  revision: z.number().int().describe('Counts every write to the cart; the order a checkout makes is `cart-<id>-r<revision>`.'),
   mergedInto: z.string().nullable(),
   orderId: z.string().nullable(),
   expiresAt: z.string().describe('Every write pushes this out by CART_TTL_SECONDS.'),

@@ -21,6 +21,8 @@ export interface Cart {
   /** The user's subject; null for a guest cart. */
   ownerSub: string | null;
   status: CartStatus;
+  /** Counts every write; checkout's order id names it. */
+  revision: number;
   mergedInto: string | null;
   orderId: string | null;
   expiresAt: string;
@@ -34,6 +36,7 @@ interface CartRow {
   owner_sub: string | null;
   guest_secret_hash: Buffer | null;
   status: CartStatus;
+  revision: number;
   merged_into: string | null;
   order_id: string | null;
   expires_at: Date;
@@ -41,7 +44,7 @@ interface CartRow {
   items: { sku: string; product_id: string; name: string; quantity: number; unit_price_minor: string | number; currency: string }[];
 }
 
-const CART_SELECT = `SELECT c.id, c.owner_sub, c.guest_secret_hash, c.status, c.merged_into, c.order_id, c.expires_at, c.expires_at <= now() AS expired,
+const CART_SELECT = `SELECT c.id, c.owner_sub, c.guest_secret_hash, c.status, c.revision, c.merged_into, c.order_id, c.expires_at, c.expires_at <= now() AS expired,
          COALESCE((SELECT json_agg(json_build_object('sku', i.sku, 'product_id', i.product_id, 'name', i.name, 'quantity', i.quantity,
                                                      'unit_price_minor', i.unit_price_minor, 'currency', i.currency) ORDER BY i.added_at, i.sku)
                    FROM cart_items i WHERE i.cart_id = c.id), '[]') AS items
@@ -53,6 +56,7 @@ function toCart(r: CartRow): Cart & { guestSecretHash: Buffer | null } {
     ownerSub: r.owner_sub,
     guestSecretHash: r.guest_secret_hash,
     status: r.status,
+    revision: r.revision,
     mergedInto: r.merged_into,
     orderId: r.order_id,
     expiresAt: r.expires_at.toISOString(),
@@ -86,9 +90,13 @@ export async function insertCart(db: Queryable, cart: { id: string; ownerSub: st
   return rowCount === 1;
 }
 
-/** Pushes the expiry out by the TTL from now (every write to an open cart). */
+/** Counts a write and pushes the expiry out by the TTL from now (every write to an open cart). */
 export async function touchCart(db: Queryable, id: string, ttlSeconds: number): Promise<void> {
-  await db.query({ name: 'catalog.touch_cart', text: 'UPDATE carts SET expires_at = now() + make_interval(secs => $2), updated_at = now() WHERE id = $1', values: [id, ttlSeconds] });
+  await db.query({
+    name: 'catalog.touch_cart',
+    text: 'UPDATE carts SET revision = revision + 1, expires_at = now() + make_interval(secs => $2), updated_at = now() WHERE id = $1',
+    values: [id, ttlSeconds],
+  });
 }
 
 /** An expired open cart is emptied and starts a new life (a user's one open cart is reused, not duplicated). */
