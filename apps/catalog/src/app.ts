@@ -90,7 +90,7 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
         const services = createCartServices({ inventoryUrl: config.INVENTORY_URL, ordersUrl: config.ORDERS_URL, timeoutMs: config.CART_CALL_TIMEOUT_MS, registry: kit.metrics, log: kit.log });
         const idempotency = createIdempotency({ pool, scope: 'catalog-carts', schema: config.CATALOG_SCHEMA, concurrent: 'wait', registry: kit.metrics, onError: (err, ctx) => kit.log.error({ err, ...ctx }, 'idempotency store error') });
         const sweep = async () => {
-          await withSystemContext(pool, 'cart-expiry', () => deleteExpiredCarts(pool, 500));
+          await withSystemContext(pool, 'cart-expiry', () => deleteExpiredCarts(pool, 500, config.CART_EXPIRED_KEEP_SECONDS));
           await idempotency.sweep();
         };
         const sweeper = setInterval(() => void sweep().catch((err: unknown) => kit.log.warn({ err }, 'cart sweep failed')), config.CART_SWEEP_INTERVAL_MS);

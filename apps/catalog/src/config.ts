@@ -21,6 +21,7 @@ export const catalogConfigSchema = baseConfigSchema.extend({
   INVENTORY_URL: z.url().optional().describe("inventory's base URL: the cart reads a SKU's available stock there (GET /v1/skus/:sku). The cart routes exist when this and ORDERS_URL are set."),
   ORDERS_URL: z.url().optional().describe("orders' base URL: checkout from a cart creates the order and starts its checkout saga there, as the verified customer."),
   CART_TTL_SECONDS: z.coerce.number().int().positive().max(90 * 86_400).default(7 * 86_400).describe('A cart not written for this long expires (410) and the sweeper deletes it; every write pushes the expiry out.'),
+  CART_EXPIRED_KEEP_SECONDS: z.coerce.number().int().min(0).default(86_400).describe('How long an expired open cart is kept (reads show expired: true, writes 410) before the sweeper deletes it (then 404).'),
   CART_CALL_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000).describe('Timeout of one call to inventory or orders.'),
   CART_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(60_000).describe('Pause between sweeps of expired carts and Idempotency-Keys (safe on every replica).'),
 });

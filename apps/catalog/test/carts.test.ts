@@ -219,8 +219,9 @@ describe('carts (real inventory and orders processes)', () => {
     const renewed = await call(url, 'POST', '/v1/carts', {}, shopper);
     expect(renewed.body).toMatchObject({ id: mine.id, items: [], expired: false });
 
+    // Expired a second ago: kept (CART_EXPIRED_KEEP_SECONDS, a day); two days ago: the sweeper's.
     const guest = await guestCart();
-    await catalog.db.query("UPDATE carts SET expires_at = now() - interval '1 second' WHERE id = $1", [guest.id]);
+    await catalog.db.query("UPDATE carts SET expires_at = now() - interval '2 days' WHERE id = $1", [guest.id]);
     await waitFor(async () => (await call(url, 'GET', `/v1/carts/${guest.id}`, undefined, guestOf(guest.token))).status === 404, 'the sweeper deleted the expired guest cart', 10_000);
   });
 

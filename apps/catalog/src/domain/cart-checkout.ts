@@ -75,7 +75,7 @@ export async function checkoutCart(deps: CartDeps, request: CheckoutTransaction,
   }
   const addressed = await orders('PUT', `/orders/${orderId}/address`, { address, expectedVersion: version });
   if (!done(addressed.status, addressed.body?.code, 'ORDERS_VERSION_CONFLICT')) throw refuse('setting the address', addressed);
-  const checkout = await orders('POST', `/orders/${orderId}/checkout`, {}, `cart-checkout:${cartId}`);
+  const checkout = await orders('POST', `/orders/${orderId}/checkout`, {}, `cart-checkout:${orderId}`);
   if (checkout.status !== 200 && checkout.status !== 202) throw refuse('starting the checkout', checkout);
 
   await store.markCheckedOut(tx, cartId, orderId);

@@ -145,12 +145,14 @@ export async function currentVariants(db: Queryable, skus: readonly string[]): P
   return new Map(rows.map((r) => [r.sku, { sku: r.sku, productId: r.product_id, name: r.name, price: { amount: Number(r.price_minor), currency: r.currency.trim() } }]));
 }
 
-/** Deletes carts past their expiry (every tenant: the caller is the audited sweeper); returns how many. */
-export async function deleteExpiredCarts(db: Queryable, limit: number): Promise<number> {
+/** Deletes open carts expired more than `graceSeconds` ago (every tenant: the caller is the audited sweeper); returns how many. */
+export async function deleteExpiredCarts(db: Queryable, limit: number, graceSeconds: number): Promise<number> {
   const { rowCount } = await db.query({
     name: 'catalog.delete_expired_carts',
-    text: `DELETE FROM carts WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM carts WHERE status = 'open' AND expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)`,
-    values: [limit],
+    text: `DELETE FROM carts WHERE (tenant_id, id) IN (
+             SELECT tenant_id, id FROM carts WHERE status = 'open' AND expires_at <= now() - make_interval(secs => $2)
+              ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+    values: [limit, graceSeconds],
   });
   return rowCount ?? 0;
 }
