@@ -1,0 +1,8 @@
+-- Extends a Redlock lease on one instance if the caller still holds it.
+-- KEYS[1] the lock key
+-- ARGV[1] the holder's random value, ARGV[2] the new lease in ms
+-- Returns 1 when extended, 0 when the lock is gone or held by another.
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
