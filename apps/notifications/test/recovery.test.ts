@@ -73,9 +73,9 @@ describe('events published while an endpoint is disabled', () => {
     }
     expect((await t.db.query(`SELECT id FROM events WHERE tenant_id = $1`, [tn])).rowCount).toBe(22);
 
-    // Recovery into a disabled endpoint is refused; PATCH enabled: true re-enables without recovering.
+    // Recovery into a disabled endpoint is refused; enabling with recoverMissed false leaves the recovery to the range replay.
     expect((await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/recover`, { from })).status).toBe(409);
-    expect((await call(url, 'PATCH', `/v1/tenants/${tn}/endpoints/${endpoint.id}`, { enabled: true })).body.status).toBe('active');
+    expect((await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/enable`, { recoverMissed: false })).body.endpoint.status).toBe('active');
     const to = new Date(Date.now() + 60_000).toISOString();
     const recovered = await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/recover`, { from, to });
     expect(recovered.status).toBe(202);
@@ -89,6 +89,25 @@ describe('events published while an endpoint is disabled', () => {
     expect(ids.sort()).toEqual(['before-1', 'before-2', ...missed].sort()); // each once: no duplicates of the two already delivered
     const log = await call(url, 'GET', `/v1/tenants/${tn}/deliveries?endpointId=${endpoint.id}&limit=500`);
     expect(log.body.deliveries).toHaveLength(22);
+  });
+
+  it('when an endpoint is re-enabled with PATCH enabled: true, then the events published while it was disabled are delivered as /enable delivers them, each once', async () => {
+    const tn = tenant();
+    const path = `/patch-enable-${randomUUID()}`;
+    const endpoint = await register(tn, path);
+    expect((await publish(tn, 'patch-before', { id: 'patch-before' })).body.deliveries).toHaveLength(1);
+    await waitFor(() => receiver.at(path).length === 1, 'the event before the disable');
+    expect((await call(url, 'PATCH', `/v1/tenants/${tn}/endpoints/${endpoint.id}`, { enabled: false })).body.status).toBe('disabled');
+    const missed = ['patch-missed-1', 'patch-missed-2', 'patch-missed-3'];
+    for (const id of missed) expect((await publish(tn, id, { id })).body.deliveries).toEqual([]);
+    const enabled = await call(url, 'PATCH', `/v1/tenants/${tn}/endpoints/${endpoint.id}`, { enabled: true });
+    expect(enabled.status).toBe(200);
+    expect(enabled.body).toMatchObject({ status: 'active', disabledAt: null });
+    const ids = await receivedWhenSettled(tn, path, endpoint.secret, 4);
+    expect(ids.sort()).toEqual(['patch-before', ...missed].sort());
+    // Nothing is left for a recovery to find.
+    const again = await call(url, 'POST', `/v1/tenants/${tn}/endpoints/${endpoint.id}/recover`, { from: new Date(Date.now() - 60_000).toISOString() });
+    expect(again.body).toMatchObject({ recovered: 0 });
   });
 
   it('when an endpoint is enabled through /enable, then the events published since it was disabled are delivered, in publication order, and recover pages with next', async () => {

@@ -53,12 +53,15 @@ export async function changeEndpoint(
 ): Promise<Endpoint> {
   const url = patch.url === undefined ? undefined : (await checkEndpointUrl(patch.url, deps.ssrf)).href;
   const endpoint = await withTransaction(deps.pool, async (tx) => {
-    if (!(await findEndpoint(tx, tenantId, id, true))) throw notFound(id);
+    const before = await findEndpoint(tx, tenantId, id, true);
+    if (!before) throw notFound(id);
     let e = await updateEndpoint(tx, tenantId, id, { url, description: patch.description, eventTypes: patch.eventTypes && [...new Set(patch.eventTypes)], ordered: patch.ordered });
-    if (patch.enabled !== undefined) e = await setEndpointStatus(tx, tenantId, id, patch.enabled ? 'active' : 'disabled');
+    // Re-enabling here is the same act as POST …/enable: the events missed while disabled are delivered too (never lost to the choice of call).
+    if (patch.enabled === true) e = (await reenable(deps, tx, tenantId, id, before, true)).endpoint;
+    else if (patch.enabled === false) e = await setEndpointStatus(tx, tenantId, id, 'disabled');
     return e!;
   });
-  if (patch.enabled) deps.dispatch(); // deliveries that waited for the endpoint
+  if (patch.enabled) deps.dispatch(); // deliveries that waited for the endpoint, and the recovered ones
   return endpoint;
 }
 
@@ -191,14 +194,19 @@ export async function enableEndpoint(deps: EndpointDeps, tenantId: string, id: s
   const result = await withTransaction(deps.pool, async (tx): Promise<EnableResult> => {
     const before = await findEndpoint(tx, tenantId, id, true);
     if (!before) throw notFound(id);
-    const endpoint = (await setEndpointStatus(tx, tenantId, id, 'active'))!;
-    if (before.status !== 'disabled' || before.disabledAt === null) return { endpoint, recovery: null, missed: null };
-    const from = new Date(Date.parse(before.disabledAt) - ENABLE_LOOKBACK_MS);
-    // No upper bound: what is published after this commits finds the endpoint active; the once-per-event index takes any overlap.
-    const recovery = recoverMissed ? await recoverInto(deps, tx, tenantId, id, { from, to: undefined, limit: RECOVER_MAX }) : null;
-    const missed = await countMissedEvents(tx, { tenantId, endpointId: id, from, max: MISSED_COUNT_MAX });
-    return { endpoint, recovery, missed: { count: Math.min(missed, MISSED_COUNT_MAX), more: missed > MISSED_COUNT_MAX, from: from.toISOString() } };
+    return reenable(deps, tx, tenantId, id, before, recoverMissed);
   });
   deps.dispatch(); // deliveries that waited for the endpoint, and the recovered ones
   return result;
+}
+
+/** The enable itself, inside the caller's transaction (POST …/enable, and PATCH with enabled: true). */
+async function reenable(deps: EndpointDeps, tx: Queryable, tenantId: string, id: string, before: Endpoint, recoverMissed: boolean): Promise<EnableResult> {
+  const endpoint = (await setEndpointStatus(tx, tenantId, id, 'active'))!;
+  if (before.status !== 'disabled' || before.disabledAt === null) return { endpoint, recovery: null, missed: null };
+  const from = new Date(Date.parse(before.disabledAt) - ENABLE_LOOKBACK_MS);
+  // No upper bound: what is published after this commits finds the endpoint active; the once-per-event index takes any overlap.
+  const recovery = recoverMissed ? await recoverInto(deps, tx, tenantId, id, { from, to: undefined, limit: RECOVER_MAX }) : null;
+  const missed = await countMissedEvents(tx, { tenantId, endpointId: id, from, max: MISSED_COUNT_MAX });
+  return { endpoint, recovery, missed: { count: Math.min(missed, MISSED_COUNT_MAX), more: missed > MISSED_COUNT_MAX, from: from.toISOString() } };
 }

@@ -68,7 +68,7 @@ export function registerWebhookRoutes(r: RouteRegistrar, deps: EndpointDeps & { 
     },
   });
   r.patch(`${base}/endpoints/:id`, {
-    summary: 'Change URL, filters, ordering, description; enabled: false disables, true re-enables and resets health (missed events stay undelivered: use /enable or /recover)',
+    summary: 'Change URL, filters, ordering, description; enabled: false disables, true re-enables as POST …/enable does (health reset, the events missed while disabled delivered)',
     errors: ['NOTIFICATIONS_ENDPOINT_NOT_FOUND', 'NOTIFICATIONS_INVALID_URL', 'NOTIFICATIONS_URL_FORBIDDEN', 'NOTIFICATIONS_HOST_UNRESOLVABLE', 'NOTIFICATIONS_DNS_UNAVAILABLE'],
     params: EndpointParams,
     body: UpdateEndpointBody,
