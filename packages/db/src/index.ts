@@ -31,3 +31,18 @@ export {
   sqlStateOf,
   type DbErrorCode,
 } from './errors.ts';
+export {
+  trackQueries,
+  trackRequestQueries,
+  queryTrackingScope,
+  currentQueryWork,
+  withQueryWork,
+  listenForNPlusOne,
+  QueryWork,
+  type QueryTrackingOptions,
+  type NPlusOneReport,
+  type NPlusOneListener,
+  type ShapeStats,
+  type WorkKind,
+} from './query-tracking.ts';
+export { sqlShape, foldLiterals } from './sql-shape.ts';

@@ -36,6 +36,8 @@ import {
 } from './autoscale.ts';
 import { DbUnavailableError, PoolClosedError, PoolExhaustedError, StatementTimeoutError, TenantRequiredError, sqlStateOf } from './errors.ts';
 import { metricsFor, statementLabel, type DbMetrics, type PoolGaugeSource } from './metrics.ts';
+import { explainerFor } from './explain.ts';
+import { PoolTracking, type QueryTrackingOptions } from './query-tracking.ts';
 import { queryScoped, type ScopeSetting } from './scoped-query.ts';
 import { currentDbContext, type DbContext } from './tenant-context.ts';
 
@@ -86,6 +88,11 @@ export interface CreatePoolOptions {
    * (at least 1). System and context-free work is not limited.
    */
   tenantMaxConnections?: number;
+  /**
+   * Per request/job statement counts, N+1 detection and slow-query plans
+   * (query-tracking.ts); `false` turns tracking off for this pool. On by default.
+   */
+  tracking?: QueryTrackingOptions | false;
 }
 
 /**
@@ -196,6 +203,7 @@ export function createPool(options: CreatePoolOptions): DbPool {
   const maxStatementNames = options.maxStatementNames ?? 200;
   const log = options.log;
   const metrics = metricsFor(options.registry);
+  const tracking = options.tracking === false ? undefined : new PoolTracking(name, log, options.registry, options.tracking);
 
   const autoscale: (AutoscaleConfig & { intervalMs: number }) | undefined = options.autoscale
     ? { ...DEFAULT_AUTOSCALE, ...options.autoscale, min, max, intervalMs: options.autoscale.intervalMs ?? 1_000 }
@@ -383,7 +391,9 @@ export function createPool(options: CreatePoolOptions): DbPool {
       }
       throw err;
     } finally {
-      durationOf(statement).observe((performance.now() - started) / 1000);
+      const ms = performance.now() - started;
+      durationOf(statement).observe(ms / 1000);
+      tracking?.record(statement, q, ms);
     }
   }
 
@@ -532,6 +542,7 @@ export function createPool(options: CreatePoolOptions): DbPool {
       return closing;
     },
   };
+  tracking?.setExplainer(explainerFor(pool));
   internals.set(pool, { name, log, metrics });
   return pool;
 }

@@ -9,6 +9,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { InvalidTenantError } from './errors.ts';
+import { trackRequestQueries } from './query-tracking.ts';
 
 export type DbContext = { readonly kind: 'tenant'; readonly tenant: string } | { readonly kind: 'system'; readonly reason: string };
 
@@ -56,10 +57,11 @@ export function withRequestTenant<T>(header: string | readonly string[] | undefi
  * createService (`...gatewayTenantScope`): every route runs as the verified
  * `x-auth-tenant` (withRequestTenant), and the codes that scope may answer any
  * route with: without a tenant a write to a tenant table is 403
- * DB_TENANT_REQUIRED, a malformed tenant 400 DB_TENANT_INVALID.
+ * DB_TENANT_REQUIRED, a malformed tenant 400 DB_TENANT_INVALID. Each
+ * request's statements are tracked as one work (query-tracking.ts).
  */
 export const gatewayTenantScope = {
-  requestScope: <T>(req: { headers: Record<string, string | string[] | undefined> }, run: () => T): T => withRequestTenant(req.headers['x-auth-tenant'], run),
+  requestScope: <T>(req: { headers: Record<string, string | string[] | undefined> }, run: () => T): T => withRequestTenant(req.headers['x-auth-tenant'], () => trackRequestQueries(req, run)),
   requestScopeErrors: ['DB_TENANT_REQUIRED', 'DB_TENANT_INVALID'] as readonly string[],
 };
 
