@@ -17,6 +17,7 @@ export const CATALOG_ERROR_CODES = [
   { code: 'CATALOG_CART_TOKEN_REQUIRED', status: 401, title: 'Cart token required', description: 'A guest (no verified principal) names the cart with the `cart-token` header POST /v1/carts answered, or creates one naming the storefront `tenant`.' },
   { code: 'CATALOG_CART_EXPIRED', status: 410, title: 'Cart expired', description: 'The cart was not written for CART_TTL_SECONDS; a user gets a fresh one from POST /v1/carts, a guest creates another.' },
   { code: 'CATALOG_CART_CLOSED', status: 409, title: 'Cart closed', description: 'The cart was merged into a user\'s cart (`mergedInto`) or checked out (`orderId`) and takes no more changes.' },
+  { code: 'CATALOG_CART_CHECKOUT_PENDING', status: 409, title: 'Checkout pending', description: 'A checkout of the cart reached orders and has not finished (`orderId`); the cart takes no edits until POST /v1/carts/:id/checkout (any Idempotency-Key) finishes that order.' },
   { code: 'CATALOG_CART_UNKNOWN_SKU', status: 422, title: 'Unknown SKU', description: 'No product of the tenant has a variant with this SKU (`sku`).' },
   { code: 'CATALOG_CART_CURRENCY_MISMATCH', status: 422, title: 'Currency mismatch', description: 'A cart becomes one order in one currency; the variant (`sku`) is priced in another currency than the lines already in the cart (`currency`).' },
   { code: 'CATALOG_CART_FULL', status: 422, title: 'Cart full', description: 'A cart holds at most 100 lines (an order\'s limit).' },
@@ -28,6 +29,10 @@ export const CATALOG_ERROR_CODES = [
   { code: 'CATALOG_CART_ROLE_REQUIRED', status: 403, title: 'Orders role required', description: 'Checkout places an order, which needs the `orders` role (as the gateway asks on /v1/orders); `role` names it.' },
   { code: 'CATALOG_CART_ORDER_REFUSED', status: 422, title: 'Order refused', description: 'orders refused the order made from the cart (its problem is in `upstream`).' },
   { code: 'CATALOG_CART_UPSTREAM', status: 503, title: 'Service unavailable', description: 'inventory or orders (`service`) could not be reached; retry the same request with the same Idempotency-Key.' },
+  { code: 'CATALOG_LOGIN_REQUIRED', status: 403, title: 'Login required', description: 'Reviews and wishlists belong to a verified user (x-auth-sub, set by the gateway).' },
+  { code: 'CATALOG_CUSTOMER_ONLY', status: 403, title: 'Customer role required', description: 'Writing a review needs the customer role (`role`: orders, as placing the order did).' },
+  { code: 'CATALOG_REVIEW_NOT_DELIVERED', status: 403, title: 'Not delivered', description: 'A product is reviewed only by a customer with a shipped, not cancelled order holding one of its variants (learned from orders\' events; a just-shipped order may take a moment to arrive).' },
+  { code: 'CATALOG_REVIEW_NOT_FOUND', status: 404, title: 'Review not found', description: 'The author (`authorSub`) has no review of this product (`productId`).' },
 ] as const satisfies readonly ErrorCodeInfo[];
 
 registerErrorCodes(CATALOG_ERROR_CODES);

@@ -47,7 +47,8 @@ describe('carts (real inventory and orders processes)', () => {
     const created = await call(url, 'POST', '/v1/products', productBody(), ADMIN);
     productId = created.body.id;
     skus.push(...(created.body.variants as { sku: string }[]).map((v) => v.sku));
-    for (const sku of skus) expect((await call(inventory.url, 'PUT', `/v1/skus/${sku}`, { onHand: 5 })).status).toBe(200);
+    // Plenty: the sagas of the checkouts below hold stock until they fail at authorize (payments is not started).
+    for (const sku of skus) expect((await call(inventory.url, 'PUT', `/v1/skus/${sku}`, { onHand: 500 })).status).toBe(200);
   }, 180_000);
 
   afterAll(async () => {
@@ -70,10 +71,10 @@ describe('carts (real inventory and orders processes)', () => {
     const added = await call(url, 'PUT', `/v1/carts/${id}/items/${skus[0]}`, { quantity: 2 }, guestOf(token));
     expect(added.status).toBe(200);
     expect(added.body).toMatchObject({ ownerSub: null, status: 'open', totalMinor: 2598, items: [{ sku: skus[0], productId, quantity: 2, unitPrice: { amount: 1299, currency: 'EUR' } }] });
-    const tooMany = await call(url, 'PUT', `/v1/carts/${id}/items/${skus[0]}`, { quantity: 6 }, guestOf(token));
+    const tooMany = await call(url, 'PUT', `/v1/carts/${id}/items/${skus[0]}`, { quantity: 501 }, guestOf(token));
     expect(tooMany.status).toBe(409);
     expect(tooMany.headers.get('content-type')).toMatch(PROBLEM);
-    expect(tooMany.body).toMatchObject({ code: 'CATALOG_CART_INSUFFICIENT_STOCK', items: [{ sku: skus[0], requested: 6, available: 5 }] });
+    expect(tooMany.body).toMatchObject({ code: 'CATALOG_CART_INSUFFICIENT_STOCK', items: [{ sku: skus[0], requested: 501, available: 500 }] });
     expect((await call(url, 'PUT', `/v1/carts/${id}/items/NO-SUCH-SKU`, { quantity: 1 }, guestOf(token))).body.code).toBe('CATALOG_CART_UNKNOWN_SKU');
     // Another guest's token, no token, another tenant's user: the cart does not exist for them.
     const other = await guestCart();
@@ -181,6 +182,40 @@ describe('carts (real inventory and orders processes)', () => {
     const types = async (id: string) => (await orders.db.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY version', [id])).rows.map((r) => r.type);
     expect(await types(done.body.orderId)).toEqual(['OrderCreated', 'ItemAdded', 'AddressSet', 'OrderPlaced']);
     expect(await types(stale)).toEqual(['OrderCreated', 'ItemAdded']);
+  });
+
+  it('when a checkout reached orders and did not finish, then the cart takes no edits and a checkout with any key finishes that order', async () => {
+    const sub = `pending-${randomUUID()}`;
+    const shopper = user(sub);
+    const cart = (await call(url, 'POST', '/v1/carts', {}, shopper)).body;
+    const filled = (await call(url, 'PUT', `/v1/carts/${cart.id}/items/${skus[0]}`, { quantity: 1 }, shopper)).body;
+    const orderId = `cart-${cart.id}-r${filled.revision}`;
+    // What a checkout that died after its first transaction left: the pending mark (committed) and nothing stored for its key.
+    await catalog.db.query('UPDATE carts SET pending_order = $2 WHERE id = $1', [cart.id, orderId]);
+    const edit = await call(url, 'PUT', `/v1/carts/${cart.id}/items/${skus[0]}`, { quantity: 2 }, shopper);
+    expect(edit.status).toBe(409);
+    expect(edit.body).toMatchObject({ code: 'CATALOG_CART_CHECKOUT_PENDING', orderId });
+    const done = await call(url, 'POST', `/v1/carts/${cart.id}/checkout`, { address: ADDRESS }, { ...shopper, 'idempotency-key': randomUUID() });
+    expect(done.status).toBe(201);
+    expect(done.body).toMatchObject({ orderId, totalMinor: 1299 });
+    expect((await call(url, 'GET', `/v1/carts/${cart.id}`, undefined, shopper)).body).toMatchObject({ status: 'checked_out', orderId, pendingOrder: null });
+  });
+
+  it('when orders refuses the order, then 422 names its problem and the cart is editable again', async () => {
+    const shopper = user(`refused-${randomUUID()}`);
+    // A product of its own: the sagas of the other tests hold (and release) stock of the shared ones.
+    const sku = (await call(url, 'POST', '/v1/products', productBody(), ADMIN)).body.variants[0].sku as string;
+    await call(inventory.url, 'PUT', `/v1/skus/${sku}`, { onHand: 10 });
+    const cart = (await call(url, 'POST', '/v1/carts', {}, shopper)).body;
+    const filled = (await call(url, 'PUT', `/v1/carts/${cart.id}/items/${sku}`, { quantity: 1 }, shopper)).body;
+    // Someone else holds the order id the cart would become: orders hides it from this customer.
+    const stranger = user(`stranger-${randomUUID()}`);
+    await call(ordersService.url, 'POST', '/orders', { orderId: `cart-${cart.id}-r${filled.revision}`, customerId: stranger['x-auth-sub'] }, stranger);
+    const refused = await call(url, 'POST', `/v1/carts/${cart.id}/checkout`, { address: ADDRESS }, { ...shopper, 'idempotency-key': randomUUID() });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ code: 'CATALOG_CART_ORDER_REFUSED', upstream: { code: 'ORDERS_NOT_FOUND' } });
+    const again = await call(url, 'PUT', `/v1/carts/${cart.id}/items/${sku}`, { quantity: 2 }, shopper);
+    expect(again.body).toMatchObject({ status: 'open', pendingOrder: null });
   });
 
   it('when the user lacks the orders role, then checkout is 403 and consumes no key', async () => {

@@ -54,6 +54,7 @@ export async function reachableCart(db: Queryable, caller: CartCaller, id: strin
 /** An open cart that has not expired, or the problem saying why it takes no writes. */
 export function assertWritable(cart: StoredCart): void {
   if (cart.status !== 'open') throw catalogError('CATALOG_CART_CLOSED', `cart ${cart.id} is ${cart.status.replace('_', ' ')}`, { cartId: cart.id, status: cart.status, mergedInto: cart.mergedInto, orderId: cart.orderId });
+  if (cart.pendingOrder !== null) throw catalogError('CATALOG_CART_CHECKOUT_PENDING', `cart ${cart.id} is being checked out as order ${cart.pendingOrder}`, { cartId: cart.id, orderId: cart.pendingOrder });
   if (cart.expired) throw catalogError('CATALOG_CART_EXPIRED', `cart ${cart.id} expired at ${cart.expiresAt}`, { cartId: cart.id, expiresAt: cart.expiresAt });
 }
 

@@ -58,7 +58,7 @@ const body = (cart: Cart, guestToken?: string) => ({ ...cart, totalMinor: cart.i
 
 export function registerCartRoutes(r: RouteRegistrar, deps: CartDeps & { idempotency: RequestHandler }): void {
   const reach = ['CATALOG_CART_TOKEN_REQUIRED', 'CATALOG_CART_LOGIN_REQUIRED', 'CATALOG_CART_NOT_FOUND'];
-  const write = [...reach, 'CATALOG_CART_CLOSED', 'CATALOG_CART_EXPIRED'];
+  const write = [...reach, 'CATALOG_CART_CLOSED', 'CATALOG_CART_CHECKOUT_PENDING', 'CATALOG_CART_EXPIRED'];
   const headers = [CART_TOKEN_HEADER, ...USER_HEADERS];
 
   r.post('/v1/carts', {
@@ -126,7 +126,7 @@ export function registerCartRoutes(r: RouteRegistrar, deps: CartDeps & { idempot
     handler: async ({ params, body: input, req }) => {
       const request = requestTransaction();
       if (!request) throw new Error('no request transaction: the checkout route mounts the idempotency middleware');
-      const result = await checkoutCart(deps, request, principalOf(req)!, params.id, input.address);
+      const result = await checkoutCart(deps, request.tx, principalOf(req)!, params.id, input.address);
       return { status: 201, body: result, headers: { location: `/v1/orders/${result.orderId}/checkout` } };
     },
   });

@@ -25,6 +25,7 @@ export const CartResponse = z.object({
   revision: z.number().int().describe('Counts every write to the cart; the order a checkout makes is `cart-<id>-r<revision>`.'),
   mergedInto: z.string().nullable(),
   orderId: z.string().nullable(),
+  pendingOrder: z.string().nullable().describe('Set while a checkout that reached orders has not finished: the cart takes no edits; checking out again finishes that order.'),
   expiresAt: z.string().describe('Every write pushes this out by CART_TTL_SECONDS.'),
   expired: z.boolean(),
   items: z.array(z.object({ sku: z.string(), productId: z.string(), name: z.string(), quantity: z.number().int(), unitPrice: Money.describe('Snapshotted when the line was last set.') })),

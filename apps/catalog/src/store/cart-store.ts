@@ -25,6 +25,8 @@ export interface Cart {
   revision: number;
   mergedInto: string | null;
   orderId: string | null;
+  /** The order a checkout in progress makes; the cart takes no edits meanwhile. */
+  pendingOrder: string | null;
   expiresAt: string;
   /** Judged by the database clock at read time. */
   expired: boolean;
@@ -39,12 +41,13 @@ interface CartRow {
   revision: number;
   merged_into: string | null;
   order_id: string | null;
+  pending_order: string | null;
   expires_at: Date;
   expired: boolean;
   items: { sku: string; product_id: string; name: string; quantity: number; unit_price_minor: string | number; currency: string }[];
 }
 
-const CART_SELECT = `SELECT c.id, c.owner_sub, c.guest_secret_hash, c.status, c.revision, c.merged_into, c.order_id, c.expires_at, c.expires_at <= now() AS expired,
+const CART_SELECT = `SELECT c.id, c.owner_sub, c.guest_secret_hash, c.status, c.revision, c.merged_into, c.order_id, c.pending_order, c.expires_at, c.expires_at <= now() AS expired,
          COALESCE((SELECT json_agg(json_build_object('sku', i.sku, 'product_id', i.product_id, 'name', i.name, 'quantity', i.quantity,
                                                      'unit_price_minor', i.unit_price_minor, 'currency', i.currency) ORDER BY i.added_at, i.sku)
                    FROM cart_items i WHERE i.cart_id = c.id), '[]') AS items
@@ -59,6 +62,7 @@ function toCart(r: CartRow): Cart & { guestSecretHash: Buffer | null } {
     revision: r.revision,
     mergedInto: r.merged_into,
     orderId: r.order_id,
+    pendingOrder: r.pending_order,
     expiresAt: r.expires_at.toISOString(),
     expired: r.expired,
     items: r.items.map((i) => ({ sku: i.sku, productId: i.product_id, name: i.name, quantity: i.quantity, unitPrice: { amount: Number(i.unit_price_minor), currency: i.currency.trim() } })),
@@ -124,7 +128,12 @@ export async function markMerged(db: Queryable, id: string, into: string): Promi
 }
 
 export async function markCheckedOut(db: Queryable, id: string, orderId: string): Promise<void> {
-  await db.query({ name: 'catalog.checkout_cart', text: "UPDATE carts SET status = 'checked_out', order_id = $2, updated_at = now() WHERE id = $1", values: [id, orderId] });
+  await db.query({ name: 'catalog.checkout_cart', text: "UPDATE carts SET status = 'checked_out', order_id = $2, pending_order = NULL, updated_at = now() WHERE id = $1", values: [id, orderId] });
+}
+
+/** Marks (or, with null, clears) the order a checkout in progress makes. */
+export async function setPendingOrder(db: Queryable, id: string, orderId: string | null): Promise<void> {
+  await db.query({ name: 'catalog.pending_order', text: 'UPDATE carts SET pending_order = $2, updated_at = now() WHERE id = $1', values: [id, orderId] });
 }
 
 export interface CurrentVariant {
