@@ -16,7 +16,9 @@ import { createService, type Service, type StartedService } from '@bulwark/servi
 import type { CatalogConfig } from './config.ts';
 import './errors.ts';
 import { createCartServices } from './domain/cart-services.ts';
+import { createCatalogKafka, type CatalogKafka } from './events/catalog-kafka.ts';
 import { registerCartRoutes } from './http/cart-routes.ts';
+import { registerReviewRoutes } from './http/review-routes.ts';
 import { registerRoutes } from './http/routes.ts';
 import { createCatalogMetrics } from './metrics.ts';
 import { seedDemoCatalog } from './seed/demo-catalog.ts';
@@ -33,6 +35,8 @@ export interface CatalogApp {
   readonly service: Service<CatalogConfig>;
   readonly pool: DbPool;
   readonly products: Cache;
+  /** The outbox relay and the orders-event consumer; undefined without KAFKA_BROKERS. */
+  readonly events: CatalogKafka | undefined;
   /** Schema, extensions, migrations, grants, the demo seed when CATALOG_SEED_TENANT is set; idempotent. */
   prepare(): Promise<void>;
   /** prepare(), then listen. */
@@ -44,6 +48,8 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
   let pool!: DbPool;
   let ownerPool!: DbPool;
   let products!: Cache;
+  let events: CatalogKafka | undefined;
+  const brokers = config.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
 
   const service = createService({
     name: 'catalog',
@@ -76,6 +82,12 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
           redis?.disconnect();
         },
       });
+      if (brokers.length > 0) {
+        const kafka = createCatalogKafka({ config, brokers, pool, registry: kit.metrics, log: kit.log });
+        events = kafka;
+        kit.addDependency({ name: 'kafka', check: async () => undefined, close: () => kafka.close() });
+      } else kit.log.warn('KAFKA_BROKERS is not set: catalog events wait in the outbox and no order is seen delivered (no reviews)');
+      registerReviewRoutes(r, { pool });
       const seeding = new Map<string, Promise<unknown>>();
       const seedDemo = (tenant: string) => {
         if (seeding.has(tenant)) return { products: config.CATALOG_SEED_COUNT, started: false };
@@ -113,8 +125,10 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.CATALOG_SCHEMA, phase: 'all' });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);
     if (config.INVENTORY_URL && config.ORDERS_URL) await migrateIdempotency({ pool: ownerPool, schema: config.CATALOG_SCHEMA });
+    if (events) await events.prepare(ownerPool);
     await grantSchemaAccess({ pool: ownerPool, schema: config.CATALOG_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });
     await products.start();
+    await events?.start();
     if (config.CATALOG_SEED_TENANT !== undefined && config.CATALOG_SEED_COUNT > 0) {
       await seedDemoCatalog(ownerPool, config.CATALOG_SEED_TENANT, config.CATALOG_SEED_COUNT, service.log);
     }
@@ -127,6 +141,9 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
     },
     get products() {
       return products;
+    },
+    get events() {
+      return events;
     },
     prepare,
     async start() {

@@ -24,6 +24,13 @@ export const catalogConfigSchema = baseConfigSchema.extend({
   CART_EXPIRED_KEEP_SECONDS: z.coerce.number().int().min(0).default(86_400).describe('How long an expired open cart is kept (reads show expired: true, writes 410) before the sweeper deletes it (then 404).'),
   CART_CALL_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000).describe('Timeout of one call to inventory or orders.'),
   CART_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(60_000).describe('Pause between sweeps of expired carts and Idempotency-Keys (safe on every replica).'),
+  KAFKA_BROKERS: z.string().min(1).optional().describe("Comma-separated Kafka bootstrap brokers. Set: catalog's events leave the outbox for CATALOG_TOPIC and orders' events are read (reviews wait for a delivered order, the sales summary counts them). Unset: events wait in the outbox and no order is ever seen delivered."),
+  CATALOG_TOPIC: z.string().min(1).default('catalog.events').describe("Kafka topic of catalog's events (reviews, wishlists)."),
+  ORDERS_EVENTS_TOPIC: z.string().min(1).default('orders.events').describe("Kafka topic of orders' events (published by orders' CDC relay)."),
+  EVENTS_GROUP: z.string().min(1).default('catalog').describe("Kafka consumer group reading orders' events."),
+  EVENTS_FAST_CONSUMER: z.enum(['true', 'false']).transform((v) => v === 'true').default(false).describe('Short Kafka session and fetch waits (tests: a group joins and drains in seconds).'),
+  OUTBOX_BATCH_SIZE: z.coerce.number().int().positive().default(200).describe('Events per outbox relay round.'),
+  OUTBOX_POLL_MS: z.coerce.number().int().positive().default(100).describe('Idle poll interval of the outbox relay.'),
 });
 
 export type CatalogConfig = z.output<typeof catalogConfigSchema>;
