@@ -2,7 +2,7 @@
  * The order's domain events: their names in the event store, the zod schema
  * of each payload, and the CloudEvents definitions the CDC relay publishes to
  * Kafka (`com.bulwark.orders.<kebab-name>` v1, data = payload + orderId +
- * version).
+ * version + tenantId).
  */
 import { z } from 'zod';
 import { createEventRegistry, defineEvent, type EventDefinition } from '@bulwark/events';
@@ -66,7 +66,8 @@ export function cloudEventType(type: OrderEventType): string {
   return `com.bulwark.orders.${kebab(type)}`;
 }
 
-const envelopeFields = z.object({ orderId: z.string(), version: z.number().int().positive() });
+// tenantId: the order's tenant (absent for rows from before tenants), so a consumer such as catalog acts per tenant.
+const envelopeFields = z.object({ orderId: z.string(), version: z.number().int().positive(), tenantId: z.string().optional() });
 
 /** Kafka definitions, one per stored type; the relay publishes with these. */
 export const KAFKA_EVENTS = Object.fromEntries(

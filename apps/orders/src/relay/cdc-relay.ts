@@ -65,6 +65,8 @@ export interface RelayedEvent {
   type: string;
   data: Record<string, unknown>;
   recordedAt: Date;
+  /** The order's tenant (the row's tenant_id); published as data.tenantId so consumers act per tenant. */
+  tenantId?: string | null;
 }
 
 const PARKABLE = new Set(['EVENTS_INVALID_DATA', 'EVENTS_INVALID_ENVELOPE']);
@@ -112,7 +114,7 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
     if (!isOrderEventType(e.type)) {
       return Promise.reject(new Error(`event ${e.eventId} has type ${JSON.stringify(e.type)}, unknown to this relay; holding the slot until a relay that knows it takes over`));
     }
-    return producer.publish(topic, KAFKA_EVENTS[e.type], { ...e.data, orderId: e.streamId, version: e.version }, { key: e.streamId, id: e.eventId, time: e.recordedAt }).then(() => undefined);
+    return producer.publish(topic, KAFKA_EVENTS[e.type], { ...e.data, orderId: e.streamId, version: e.version, ...(e.tenantId ? { tenantId: e.tenantId } : {}) }, { key: e.streamId, id: e.eventId, time: e.recordedAt }).then(() => undefined);
   }
 
   function scheduleRestart(reason: unknown): void {
@@ -181,7 +183,7 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
       } else if (msg.tag === 'insert' && msg.relation?.schema === options.schema && msg.relation.name === 'events' && msg.new) {
         const row = msg.new;
         received++;
-        const event: RelayedEvent = { eventId: row.event_id, streamId: row.stream_id, version: row.version, type: row.type, data: row.data, recordedAt: row.recorded_at };
+        const event: RelayedEvent = { eventId: row.event_id, streamId: row.stream_id, version: row.version, type: row.type, data: row.data, recordedAt: row.recorded_at, tenantId: row.tenant_id };
         const park = options.park;
         const publishing = publish(event).catch((err: unknown) => {
           if (!park || !isAppError(err) || !PARKABLE.has(err.code)) throw err;
