@@ -9,8 +9,12 @@ import { Registry } from 'prom-client';
 import { createPool, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
 import { pgUrl, redisUrl, runtimeDbUrl, sessionDbUrl, silent, suffix, tenantCall, TEST_TENANT } from '@bulwark/test-support';
+import { guardNPlusOne } from '@bulwark/test-support/n-plus-one';
 import { createCatalogApp, type CatalogApp } from '../src/app.ts';
 import { catalogConfigSchema } from '../src/config.ts';
+
+// Every test that imports this file fails on N+1 queries in a request or job (@bulwark/test-support/n-plus-one).
+guardNPlusOne();
 
 export type { Reply } from '@bulwark/test-support';
 

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
-import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, sqlStateOf, type DbPool } from '@bulwark/db';
+import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, queryTrackingScope, sqlStateOf, type DbPool } from '@bulwark/db';
 import { RateLimiter } from '@bulwark/ratelimit';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import { createTokenVerifier } from '@bulwark/service-kit/service-auth';
@@ -85,6 +85,8 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
     version: '0.1.0',
     config,
     logDestination: options.logDestination,
+    // Each request's statements are one tracked work (N+1, per-request counts); identity has no tenant scope.
+    ...queryTrackingScope,
     routes(r, kit) {
       pool = createPool({ connectionString: config.DATABASE_URL, name: 'identity', max: config.DB_POOL_MAX, searchPath: [config.IDENTITY_SCHEMA], registry: kit.metrics, log: kit.log });
       ownerPool = createPool({ connectionString: config.MIGRATION_DATABASE_URL, name: 'identity-owner', max: 1, statementTimeoutMs: 0, searchPath: [config.IDENTITY_SCHEMA], registry: kit.metrics, log: kit.log });

@@ -14,8 +14,12 @@ import { Registry } from 'prom-client';
 import { createPool, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
 import { call, deletePrefix, pgUrl, redisUrl, runtimeDbUrl, silent, startHttpServer, suffix, waitFor, type Reply } from '@bulwark/test-support';
+import { guardNPlusOne } from '@bulwark/test-support/n-plus-one';
 import { createIdentityApp, type IdentityApp } from '../src/app.ts';
 import { identityConfigSchema } from '../src/config.ts';
+
+// Every test that imports this file fails on N+1 queries in a request or job (@bulwark/test-support/n-plus-one).
+guardNPlusOne();
 
 export { call, PROBLEM, suffix, waitFor, type Reply } from '@bulwark/test-support';
 

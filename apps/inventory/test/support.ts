@@ -13,9 +13,13 @@ import { Registry } from 'prom-client';
 import { createPool, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
 import { pgUrl, runtimeDbUrl, sessionDbUrl, silent, suffix, tenantCall, TEST_TENANT, type Reply } from '@bulwark/test-support';
+import { guardNPlusOne } from '@bulwark/test-support/n-plus-one';
 import { sharedServiceIssuer, type ServiceIssuer } from '../../identity/test/service-issuer.ts';
 import { createInventoryApp, type InventoryApp } from '../src/app.ts';
 import { inventoryConfigSchema } from '../src/config.ts';
+
+// Every test that imports this file fails on N+1 queries in a request or job (@bulwark/test-support/n-plus-one).
+guardNPlusOne();
 
 export type { Reply } from '@bulwark/test-support';
 

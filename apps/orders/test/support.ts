@@ -12,9 +12,13 @@ import { createPool, type DbPool } from '@bulwark/db';
 import { connectAdmin, createKafka } from '@bulwark/events';
 import { loadConfig } from '@bulwark/service-kit';
 import { kafkaBrokers, pgUrl, runtimeDbUrl, sessionDbUrl, silent, suffix, tenantCall, TEST_TENANT } from '@bulwark/test-support';
+import { guardNPlusOne } from '@bulwark/test-support/n-plus-one';
 import { createOrdersApp, type OrdersApp } from '../src/app.ts';
 import { ordersConfigSchema } from '../src/config.ts';
 import { dropReplication } from '../src/relay/replication-setup.ts';
+
+// Every test that imports this file fails on N+1 queries in a request or job (@bulwark/test-support/n-plus-one).
+guardNPlusOne();
 
 const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
 

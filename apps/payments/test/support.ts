@@ -12,9 +12,13 @@ import { Registry } from 'prom-client';
 import { createPool, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
 import { freePort, pgUrl, runtimeDbUrl, sessionDbUrl, silent, startService, suffix, tenantCall, TEST_TENANT, waitFor, type Service } from '@bulwark/test-support';
+import { guardNPlusOne } from '@bulwark/test-support/n-plus-one';
 import { createPaymentsApp, type PaymentsApp } from '../src/app.ts';
 import { paymentsConfigSchema } from '../src/config.ts';
 import { sharedServiceIssuer, type ServiceIssuer } from '../../identity/test/service-issuer.ts';
+
+// Every test that imports this file fails on N+1 queries in a request or job (@bulwark/test-support/n-plus-one).
+guardNPlusOne();
 
 export { freePort, silent, waitFor, TEST_TENANT, OTHER_TENANT, type Reply, type Service } from '@bulwark/test-support';
 

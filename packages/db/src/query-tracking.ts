@@ -142,8 +142,9 @@ interface RequestLike {
 
 const requestWork = new WeakMap<object, QueryWork>();
 
-function routeOf(req: RequestLike): string {
-  const path = typeof req.route?.path === 'string' ? `${req.baseUrl ?? ''}${req.route.path}` : 'unmatched';
+/** The route template of a request; `baseUrl` is read while a step runs (the router resets it on the way out). */
+function routeOf(req: RequestLike, baseUrl: string): string {
+  const path = typeof req.route?.path === 'string' ? `${baseUrl}${req.route.path}` : 'unmatched';
   return `${req.method ?? 'GET'} ${path}`;
 }
 
@@ -156,7 +157,8 @@ export function trackRequestQueries<T>(req: object, run: () => T): T {
   let work = requestWork.get(req);
   if (!work) {
     const r = req as RequestLike;
-    const created = new QueryWork('request', () => routeOf(r));
+    const baseUrl = r.baseUrl ?? '';
+    const created = new QueryWork('request', () => routeOf(r, baseUrl));
     requestWork.set(req, created);
     r.res?.once('close', () => created.finish());
     work = created;
