@@ -1,7 +1,8 @@
 /**
  * The journey a new user takes, through the gateway only: register, read the
  * verification mail from the SMTP sink, verify, log in, search the seeded
- * catalog, read the product, put a variant in the cart, check the cart out
+ * catalog, read the product, merge the cart filled as a guest before signing
+ * up, set the variant's quantity, check the cart out
  * with an Idempotency-Key (catalog creates the order and starts its
  * checkout saga in orders), see the payment
  * authorized and captured through the PSP simulator, the order confirmed, its
@@ -144,6 +145,20 @@ export async function seedDemo(urls: PlatformUrls, step: (s: Step) => void = () 
 export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = () => undefined): Promise<{ orderId: string; paymentId: string; email: string }> {
   const expect = checker(step);
   const demo = await seedDemo(urls);
+  const search = `/v1/products/search?q=${encodeURIComponent(JOURNEY_PRODUCT.query)}`;
+  const topFive = (body: { items?: { id: string; slug: string }[] }) => (body.items ?? []).slice(0, 5);
+  // Right after `up` the demo catalog may still be loading (judged by the search step below).
+  const demoAuth = { authorization: `Bearer ${demo.customer}` };
+  await waitFor(async () => topFive((await send(urls.gateway, 'GET', search, undefined, demoAuth)).body).some((p) => p.slug === JOURNEY_PRODUCT.slug), `${JOURNEY_PRODUCT.slug} searchable`, 120_000, 500).catch(() => undefined);
+
+  // Before signing up, a guest fills a cart; the storefront knows its organisation's tenant id (the one tokens carry).
+  const tenant = (JSON.parse(Buffer.from(demo.customer.split('.')[1] ?? '', 'base64url').toString()) as { tenant: string }).tenant;
+  const guest = { name: 'a guest opens a cart', method: 'POST', path: '/v1/carts', ...(await send(urls.gateway, 'POST', '/v1/carts', { tenant })) };
+  expect(guest, [201]);
+  const guestToken = guest.body.guestToken as string;
+  const guestLine = `/v1/carts/${guest.body.id}/items/${JOURNEY_PRODUCT.sku}`;
+  expect({ name: 'the guest adds the variant', method: 'PUT', path: guestLine, ...(await send(urls.gateway, 'PUT', guestLine, { quantity: 1 }, { 'cart-token': guestToken })) }, [200]);
+
   const email = `journey-${randomUUID().slice(0, 8)}@demo.bulwark.test`;
   const token = await registeredSession(urls, email, step, expect, DEMO_TENANT, { fresh: true });
   const auth = { authorization: `Bearer ${token}` };
@@ -153,10 +168,6 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
     return s.body;
   };
   const me = await call('who am I', 'GET', '/v1/me', [200]);
-  const search = `/v1/products/search?q=${encodeURIComponent(JOURNEY_PRODUCT.query)}`;
-  const topFive = (body: { items?: { id: string; slug: string }[] }) => (body.items ?? []).slice(0, 5);
-  // Right after `up` the demo catalog may still be loading.
-  await waitFor(async () => topFive((await send(urls.gateway, 'GET', search, undefined, auth)).body).some((p) => p.slug === JOURNEY_PRODUCT.slug), `${JOURNEY_PRODUCT.slug} searchable`, 120_000, 500).catch(() => undefined); // judged below
   const found = await call('search the catalog', 'GET', search, [200]);
   const hit = topFive(found).find((p) => p.slug === JOURNEY_PRODUCT.slug);
   if (!hit) throw new Error(`"${JOURNEY_PRODUCT.query}" did not find ${JOURNEY_PRODUCT.slug} in its top 5: ${JSON.stringify(found.items?.slice(0, 5).map((p: { slug: string }) => p.slug))}`);
@@ -164,6 +175,8 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
   const variant = (product.variants as { sku: string; price: { amount: number } }[]).find((v) => v.sku === JOURNEY_PRODUCT.sku);
   if (!variant) throw new Error(`product ${JOURNEY_PRODUCT.slug} has no variant ${JOURNEY_PRODUCT.sku}`);
   const cart = await call('open the cart', 'POST', '/v1/carts', [200, 201], {});
+  const merged = await call("merge the guest's cart at login", 'POST', `/v1/carts/${cart.id}/merge`, [200], { guestToken });
+  if (!merged.items.some((l: { sku: string; quantity: number }) => l.sku === JOURNEY_PRODUCT.sku && l.quantity === 1)) throw new Error(`the merged cart lacks the guest's line: ${JSON.stringify(merged.items)}`);
   const filled = await call('add the variant to the cart', 'PUT', `/v1/carts/${cart.id}/items/${variant.sku}`, [200], { quantity: 2 });
   if (filled.totalMinor !== 2 * variant.price.amount) throw new Error(`the cart totals ${filled.totalMinor}, not 2 × ${variant.price.amount}`);
   const address = { line1: '1 Main St', city: 'Lyon', postalCode: '69001', country: 'FR' };
