@@ -46,3 +46,16 @@ export {
   type WorkKind,
 } from './query-tracking.ts';
 export { sqlShape, foldLiterals } from './sql-shape.ts';
+export {
+  createQueryBuilder,
+  runQuery,
+  sql,
+  type BuiltQueryResult,
+  type Compilable,
+  type ColumnType,
+  type Generated,
+  type Insertable,
+  type Kysely,
+  type Selectable,
+  type Updateable,
+} from './query-builder.ts';
