@@ -39,7 +39,13 @@ export const INVENTORY_ERROR_CODES = [
     code: 'INVENTORY_STOCK_BELOW_RESERVED',
     status: 409,
     title: 'Stock below reserved units',
-    description: 'PUT /v1/skus/:sku cannot set onHand below the units currently held by reservations (`reserved`).',
+    description: 'PUT /v1/skus/:sku cannot set onHand below the units currently held by reservations (`reserved`), nor an adjustment take it there (`onHand`, `delta`).',
+  },
+  {
+    code: 'INVENTORY_ADMIN_ONLY',
+    status: 403,
+    title: 'Admin role required',
+    description: 'Stock adjustments need a verified principal (x-auth-sub, set by the gateway) with the `admin` or `inventory-admin` role (`roles`).',
   },
 ] as const satisfies readonly ErrorCodeInfo[];
 

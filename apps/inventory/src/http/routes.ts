@@ -9,8 +9,10 @@ import { requestTransaction, type IdempotencyLocals } from '@bulwark/idempotency
 import type { RouteRegistrar } from '@bulwark/service-kit';
 import { requireServiceToken, SERVICE_TOKEN_ERRORS, SERVICE_TOKEN_HEADERS, type TokenVerifier } from '@bulwark/service-kit/service-auth';
 import { confirmReservation, getReservation, getStock, releaseReservation, reserveStock, setStock } from '../domain/reservations.ts';
+import { recordStockAdjustment, stockAdjustments } from '../domain/stock-adjustments.ts';
+import { inventoryError } from '../errors.ts';
 import { listReservationsByOrder } from '../store/stock-store.ts';
-import { ReservationIdParams, ReservationListQuery, ReservationListResponse, ReservationResponse, ReserveBody, SetStockBody, SkuParams, StockResponse, TransitionResponse } from './schemas.ts';
+import { AdjustmentBody, AdjustmentListQuery, AdjustmentListResponse, AdjustmentResponse, ReservationIdParams, ReservationListQuery, ReservationListResponse, ReservationResponse, ReserveBody, SetStockBody, SkuParams, StockResponse, TransitionResponse } from './schemas.ts';
 
 export interface RouteDeps {
   pool: DbPool;
@@ -30,6 +32,18 @@ function requestTx(): IdempotencyLocals {
   return locals;
 }
 
+/** Roles that may adjust stock by hand: the platform admin or a warehouse's inventory admin (as the gateway asks of PUT /skus/:sku). */
+const STOCK_ADMIN_ROLES = ['admin', 'inventory-admin'];
+const ADMIN_HEADERS = [
+  { name: 'x-auth-sub', description: 'The verified subject (set by the gateway); recorded as the actor.', required: true },
+  { name: 'x-auth-roles', description: 'Comma-separated verified roles (set by the gateway); admin or inventory-admin.', required: true },
+] as const;
+const requireStockAdmin: RequestHandler = (req, _res, next) => {
+  const roles = (req.get('x-auth-roles') ?? '').split(',').map((r) => r.trim());
+  if (!req.get('x-auth-sub') || !roles.some((r) => STOCK_ADMIN_ROLES.includes(r))) return next(inventoryError('INVENTORY_ADMIN_ONLY', 'stock adjustments need the admin or inventory-admin role', { roles: STOCK_ADMIN_ROLES }));
+  next();
+};
+
 export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
   const { pool } = deps;
   // Reservations are the orders saga's internal API (the gateway routes no /v1/internal): a service token first,
@@ -46,6 +60,29 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
     body: SetStockBody,
     responses: { 200: StockResponse },
     handler: async ({ params, body }) => ({ status: 200, body: await setStock(pool, params.sku, body.onHand) }),
+  });
+  r.post('/v1/skus/:sku/adjustments', {
+    summary: "Add or take units on hand with a reason (admin; Idempotency-Key required): the stock and the adjustment log change together; 409 below the reserved units",
+    errors: ['INVENTORY_ADMIN_ONLY', 'INVENTORY_SKU_NOT_FOUND', 'INVENTORY_STOCK_BELOW_RESERVED'],
+    headers: ADMIN_HEADERS,
+    params: SkuParams,
+    body: AdjustmentBody,
+    middleware: [requireStockAdmin, deps.idempotency],
+    responses: { 201: AdjustmentResponse },
+    handler: async ({ params, body, req }) => {
+      const result = await recordStockAdjustment(requestTx().tx, { sku: params.sku, ...body, actor: req.get('x-auth-sub')! });
+      return { status: 201, body: result };
+    },
+  });
+  r.get('/v1/skus/:sku/adjustments', {
+    summary: "A SKU's stock adjustments, newest first (admin)",
+    errors: ['INVENTORY_ADMIN_ONLY', 'INVENTORY_SKU_NOT_FOUND'],
+    headers: ADMIN_HEADERS,
+    params: SkuParams,
+    query: AdjustmentListQuery,
+    middleware: [requireStockAdmin],
+    responses: { 200: AdjustmentListResponse },
+    handler: async ({ params, query }) => ({ status: 200, body: { items: await stockAdjustments(pool, params.sku, query.limit) } }),
   });
   r.get('/v1/skus/:sku', {
     summary: 'Stock of a SKU: onHand, reserved (held), available',

@@ -11,6 +11,26 @@ export const StockResponse = z.object({ sku: z.string(), onHand: z.number().int(
 
 const ReservationItem = z.object({ sku: Sku, quantity: Quantity });
 
+export const AdjustmentBody = z.object({
+  delta: z.number().int().min(-1_000_000).max(1_000_000).refine((d) => d !== 0, { message: 'delta must not be 0' }).describe('Units added to (positive) or taken from (negative) the units on hand.'),
+  reason: z.enum(['received', 'returned', 'damaged', 'lost', 'stocktake', 'correction']).describe('Why the units changed.'),
+  note: z.string().trim().max(500).default('').describe('Free text: a delivery note, a ticket.'),
+});
+const Adjustment = z.object({
+  id: z.string(),
+  sku: z.string(),
+  delta: z.number().int(),
+  reason: z.string(),
+  note: z.string(),
+  actor: z.string().describe('The verified subject who made it.'),
+  tenant: z.string().nullable().describe("The actor's tenant."),
+  onHandAfter: z.number().int(),
+  createdAt: z.string(),
+});
+export const AdjustmentListQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+export const AdjustmentListResponse = z.object({ items: z.array(Adjustment) });
+export const AdjustmentResponse = z.object({ adjustment: Adjustment, stock: StockResponse });
+
 export const ReserveBody = z.object({
   orderId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_:-]+$/),
   items: z

@@ -49,6 +49,74 @@ export async function upsertSku(db: Queryable, sku: string, onHand: number): Pro
   return rows[0] && toStock(rows[0]);
 }
 
+export type AdjustmentReason = 'received' | 'returned' | 'damaged' | 'lost' | 'stocktake' | 'correction';
+
+export interface StockAdjustment {
+  id: string;
+  sku: string;
+  delta: number;
+  reason: AdjustmentReason;
+  note: string;
+  actor: string;
+  tenant: string | null;
+  onHandAfter: number;
+  createdAt: string;
+}
+
+/** Adds `delta` to the units on hand unless that goes below the reserved units (or 0); undefined then, or for an unknown SKU. */
+export async function addUnits(db: Queryable, sku: string, delta: number): Promise<SkuStock | undefined> {
+  const { rows } = await db.query<SkuRow>({
+    name: 'inventory.add_units',
+    text: 'UPDATE skus SET on_hand = on_hand + $2, updated_at = now() WHERE sku = $1 AND on_hand + $2 >= reserved RETURNING sku, on_hand, reserved',
+    values: [sku, delta],
+  });
+  return rows[0] && toStock(rows[0]);
+}
+
+interface AdjustmentRow {
+  id: string;
+  sku: string;
+  delta: number;
+  reason: AdjustmentReason;
+  note: string;
+  actor: string;
+  tenant_id: string | null;
+  on_hand_after: number;
+  created_at: Date;
+}
+
+const toAdjustment = (r: AdjustmentRow): StockAdjustment => ({
+  id: String(r.id),
+  sku: r.sku,
+  delta: r.delta,
+  reason: r.reason,
+  note: r.note,
+  actor: r.actor,
+  tenant: r.tenant_id,
+  onHandAfter: r.on_hand_after,
+  createdAt: r.created_at.toISOString(),
+});
+
+export async function insertAdjustment(db: Queryable, a: { sku: string; delta: number; reason: AdjustmentReason; note: string; actor: string; onHandAfter: number }): Promise<StockAdjustment> {
+  const { rows } = await db.query<AdjustmentRow>({
+    name: 'inventory.insert_adjustment',
+    text: `INSERT INTO stock_adjustments (sku, delta, reason, note, actor, on_hand_after) VALUES ($1, $2, $3, $4, $5, $6)
+           RETURNING id, sku, delta, reason, note, actor, tenant_id, on_hand_after, created_at`,
+    values: [a.sku, a.delta, a.reason, a.note, a.actor, a.onHandAfter],
+  });
+  return toAdjustment(rows[0]!);
+}
+
+/** The SKU's adjustments, newest first. */
+export async function listAdjustments(db: Queryable, sku: string, limit: number): Promise<StockAdjustment[]> {
+  const { rows } = await db.query<AdjustmentRow>({
+    name: 'inventory.list_adjustments',
+    text: 'SELECT id, sku, delta, reason, note, actor, tenant_id, on_hand_after, created_at FROM stock_adjustments WHERE sku = $1 ORDER BY id DESC LIMIT $2',
+    values: [sku, limit],
+  });
+  return rows.map(toAdjustment);
+}
+
 export async function findSku(db: Queryable, sku: string): Promise<SkuStock | undefined> {
   const { rows } = await db.query<SkuRow>({ name: 'inventory.find_sku', text: 'SELECT sku, on_hand, reserved FROM skus WHERE sku = $1', values: [sku] });
   return rows[0] && toStock(rows[0]);
