@@ -201,6 +201,22 @@ describe('carts (real inventory and orders processes)', () => {
     expect((await call(url, 'GET', `/v1/carts/${cart.id}`, undefined, shopper)).body).toMatchObject({ status: 'checked_out', orderId, pendingOrder: null });
   });
 
+  it('when several checkouts of one cart race with different keys, then one order and one saga come of it', async () => {
+    const shopper = user(`race-${randomUUID()}`);
+    const cart = (await call(url, 'POST', '/v1/carts', {}, shopper)).body;
+    await call(url, 'PUT', `/v1/carts/${cart.id}/items/${skus[1]}`, { quantity: 1 }, shopper);
+    const answers = await Promise.all([0, 1, 2, 3].map(() => call(url, 'POST', `/v1/carts/${cart.id}/checkout`, { address: ADDRESS }, { ...shopper, 'idempotency-key': randomUUID() })));
+    const placed = answers.filter((a) => a.status === 201);
+    expect(placed.length).toBeGreaterThan(0);
+    for (const a of answers.filter((x) => x.status !== 201)) expect(a.body).toMatchObject({ code: 'CATALOG_CART_CLOSED', orderId: placed[0]!.body.orderId });
+    expect(new Set(placed.map((a) => a.body.orderId)).size).toBe(1);
+    const { rows } = await orders.db.query<{ placed: number; sagas: number }>(
+      "SELECT (SELECT count(*)::int FROM events WHERE stream_id LIKE $1 AND type = 'OrderPlaced') AS placed, (SELECT count(*)::int FROM checkout_sagas WHERE order_id LIKE $1) AS sagas",
+      [`cart-${cart.id}-%`],
+    );
+    expect(rows[0]).toEqual({ placed: 1, sagas: 1 });
+  });
+
   it('when orders refuses the order, then 422 names its problem and the cart is editable again', async () => {
     const shopper = user(`refused-${randomUUID()}`);
     // A product of its own: the sagas of the other tests hold (and release) stock of the shared ones.
