@@ -55,7 +55,7 @@ describe('published OpenAPI documents', () => {
     }
   });
 
-  it('when the services are read, then the 13 operations behind the Idempotency-Key middleware require the header', () => {
+  it('when the services are read, then the 14 operations behind the Idempotency-Key middleware require the header', () => {
     const requiring = [...docs]
       .filter(([name]) => name !== 'gateway')
       .flatMap(([name, doc]) =>
@@ -69,6 +69,7 @@ describe('published OpenAPI documents', () => {
       'inventory POST /v1/internal/reservations',
       'inventory POST /v1/internal/reservations/{id}/confirm',
       'inventory POST /v1/internal/reservations/{id}/release',
+      'inventory POST /v1/skus/{sku}/adjustments',
       'orders POST /orders/{id}/checkout',
       'payments POST /v1/internal/payments',
       'payments POST /v1/internal/payments/{id}/capture',
