@@ -66,14 +66,14 @@ export class PgLocks {
     const client = await this.#pool.connect();
     let token: string | undefined;
     try {
-      if (waitMs === 0) {
-        const { rows } = await client.query<{ token: string }>({
-          name: 'locks.pg.try',
-          text: `WITH l AS MATERIALIZED (SELECT pg_try_advisory_lock($1::bigint) AS locked) SELECT nextval('${this.#sequence}')::text AS token FROM l WHERE locked`,
-          values: [key],
-        });
-        token = rows[0]?.token;
-      } else {
+      // A free lock (the usual case) costs one prepared round trip; only a taken one pays for the wait's three statements.
+      const { rows } = await client.query<{ token: string }>({
+        name: 'locks.pg.try',
+        text: `WITH l AS MATERIALIZED (SELECT pg_try_advisory_lock($1::bigint) AS locked) SELECT nextval('${this.#sequence}')::text AS token FROM l WHERE locked`,
+        values: [key],
+      });
+      token = rows[0]?.token;
+      if (token === undefined && waitMs > 0) {
         // One round trip in one implicit transaction: a lock timeout rolls the SET back with it.
         const results = (await client.query(
           `SET lock_timeout = ${waitMs}; WITH l AS MATERIALIZED (SELECT pg_advisory_lock(${key})) SELECT nextval('${this.#sequence}')::text AS token FROM l; RESET lock_timeout`,
@@ -149,12 +149,19 @@ class SessionLease implements PgLease {
   readonly #key: string;
   #client: DbClient | undefined;
   #held: Promise<boolean> | undefined;
+  /** Set when the session ends under us (terminated, network): the lock went with it. */
+  #broken: Error | undefined;
+  // pg-pool listens for errors on idle clients only; a held one that breaks would throw an unhandled 'error'.
+  readonly #onError = (err: Error): void => {
+    this.#broken = err;
+  };
 
   constructor(name: string, token: number, key: string, client: DbClient) {
     this.name = name;
     this.token = token;
     this.#key = key;
     this.#client = client;
+    client.raw.on('error', this.#onError);
   }
 
   release(): Promise<boolean> {
@@ -165,6 +172,11 @@ class SessionLease implements PgLease {
   async #unlock(): Promise<boolean> {
     const client = this.#client!;
     this.#client = undefined;
+    client.raw.off('error', this.#onError);
+    if (this.#broken) {
+      client.release(this.#broken);
+      return false;
+    }
     try {
       const { rows } = await client.query<{ unlocked: boolean }>({ name: 'locks.pg.unlock', text: 'SELECT pg_advisory_unlock($1::bigint) AS unlocked', values: [this.#key] });
       client.release();

@@ -43,7 +43,10 @@ export interface RedlockOptions {
   prefix: string;
   /** Clock drift allowed per ms of lease. Default 0.01. */
   driftFactor?: number;
-  /** How long one instance may take to answer before it counts as a refusal. Default 50 ms. */
+  /**
+   * How long one instance may take to answer before it counts as a refusal.
+   * Default a twentieth of the lease, between 50 ms and 1 s (250 ms for a release).
+   */
   instanceTimeoutMs?: number;
   /** Delay between attempts while waiting. Default full jitter, 5 ms doubling to 100 ms. */
   retry?: BackoffPolicy;
@@ -76,7 +79,7 @@ export class Redlock {
   readonly #clients: readonly Redis[];
   readonly #prefix: string;
   readonly #drift: number;
-  readonly #timeoutMs: number;
+  readonly #timeoutMs: number | undefined;
   readonly #retry: BackoffPolicy;
   /** Majority of the configured instances. */
   readonly quorum: number;
@@ -86,7 +89,7 @@ export class Redlock {
     this.#clients = options.clients;
     this.#prefix = options.prefix;
     this.#drift = options.driftFactor ?? 0.01;
-    this.#timeoutMs = options.instanceTimeoutMs ?? 50;
+    this.#timeoutMs = options.instanceTimeoutMs;
     this.#retry = options.retry ?? DEFAULT_RETRY;
     this.quorum = quorum(options.clients.length);
   }
@@ -106,12 +109,12 @@ export class Redlock {
     for (let attempt = 1; ; attempt++) {
       const value = randomUUID();
       const start = performance.now();
-      const answers = await this.#everywhere(scripts.acquire, 2, [lockKey, fenceKey, value, String(ttlMs)]);
+      const answers = await this.#everywhere(scripts.acquire, 2, [lockKey, fenceKey, value, String(ttlMs)], this.#timeoutFor(ttlMs));
       const granted = grantedCounters(answers);
       let lease: Lease | undefined;
       if (granted.length >= this.quorum) {
         const { token, needsConfirm } = fenceOf(granted.map((g) => g.counter));
-        const confirmed = needsConfirm ? await this.#confirm(granted.map((g) => g.index), lockKey, fenceKey, value, token) : granted.length;
+        const confirmed = needsConfirm ? await this.#confirm(granted.map((g) => g.index), lockKey, fenceKey, value, token, this.#timeoutFor(ttlMs)) : granted.length;
         const validity = validityMs(ttlMs, performance.now() - start, this.#drift);
         if (confirmed >= this.quorum && validity > 0) lease = new Lease(this, name, token, value, start + validity);
       }
@@ -150,7 +153,7 @@ export class Redlock {
   async extendValue(name: string, value: string, ttlMs: number): Promise<number | undefined> {
     const [lockKey] = this.keys(name);
     const start = performance.now();
-    const answers = await this.#everywhere(scripts.extend, 1, [lockKey, value, String(ttlMs)]);
+    const answers = await this.#everywhere(scripts.extend, 1, [lockKey, value, String(ttlMs)], this.#timeoutFor(ttlMs));
     const extended = answers.filter((a) => a.ok && a.value === 1).length;
     const validity = validityMs(ttlMs, performance.now() - start, this.#drift);
     return extended >= this.quorum && validity > 0 ? start + validity : undefined;
@@ -162,33 +165,48 @@ export class Redlock {
   }
 
   async #releaseValue(lockKey: string, value: string): Promise<number> {
-    const answers = await this.#everywhere(scripts.release, 1, [lockKey, value]);
+    const answers = await this.#everywhere(scripts.release, 1, [lockKey, value], this.#timeoutMs ?? 250);
     return answers.filter((a) => a.ok && a.value === 1).length;
   }
 
-  async #confirm(indexes: readonly number[], lockKey: string, fenceKey: string, value: string, token: number): Promise<number> {
-    const answers = await Promise.all(indexes.map((i) => this.#ask(this.#clients[i]!, scripts.confirm, 2, [lockKey, fenceKey, value, String(token)])));
+  #timeoutFor(ttlMs: number): number {
+    return this.#timeoutMs ?? Math.min(1_000, Math.max(50, Math.floor(ttlMs / 20)));
+  }
+
+  async #confirm(indexes: readonly number[], lockKey: string, fenceKey: string, value: string, token: number, timeoutMs: number): Promise<number> {
+    const answers = await this.#ask(
+      indexes.map((i) => this.#clients[i]!),
+      scripts.confirm,
+      2,
+      [lockKey, fenceKey, value, String(token)],
+      timeoutMs,
+    );
     return answers.filter((a) => a.ok && a.value === 1).length;
   }
 
-  #everywhere(script: LuaScript, numKeys: number, keysAndArgs: readonly string[]): Promise<Answer[]> {
-    return Promise.all(this.#clients.map((client) => this.#ask(client, script, numKeys, keysAndArgs)));
+  #everywhere(script: LuaScript, numKeys: number, keysAndArgs: readonly string[], timeoutMs: number): Promise<Answer[]> {
+    return this.#ask(this.#clients, script, numKeys, keysAndArgs, timeoutMs);
   }
 
-  /** One instance's answer within the instance timeout; a late answer is ignored (its grant expires with the TTL). */
-  async #ask(client: Redis, script: LuaScript, numKeys: number, keysAndArgs: readonly string[]): Promise<Answer> {
+  /** Each instance's answer within one shared deadline; a late answer is ignored (its grant expires with the TTL). */
+  async #ask(clients: readonly Redis[], script: LuaScript, numKeys: number, keysAndArgs: readonly string[], timeoutMs: number): Promise<Answer[]> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<Answer>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, error: new Error(`no answer within ${this.#timeoutMs} ms`) }), this.#timeoutMs);
+    const late: Answer = { ok: false, error: new Error(`no answer within ${timeoutMs} ms`) };
+    const deadline = new Promise<Answer>((resolve) => {
+      timer = setTimeout(() => resolve(late), timeoutMs);
     });
     try {
-      return await Promise.race([
-        script.run(client, numKeys, keysAndArgs).then(
-          (value): Answer => ({ ok: true, value }),
-          (error: unknown): Answer => ({ ok: false, error }),
+      return await Promise.all(
+        clients.map((client) =>
+          Promise.race([
+            script.run(client, numKeys, keysAndArgs).then(
+              (value): Answer => ({ ok: true, value }),
+              (error: unknown): Answer => ({ ok: false, error }),
+            ),
+            deadline,
+          ]),
         ),
-        timeout,
-      ]);
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -38,18 +38,21 @@ describe('PostgreSQL session locks', () => {
   });
 
   it('when the holder session is terminated mid-work, then withLock reports the lock as lost and the next holder gets a larger token', async () => {
+    let lost = 0;
     const run = locks.withLock('fragile', async (lease) => {
+      lost = lease.token;
       // This lock's holder only (the server is shared): a bigint key is classid (high half) and objid (low half).
       const { rows } = await db.pool.query<{ pid: number }>(
         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND ((classid::bigint << 32) | objid::bigint) = $1::bigint",
         [advisoryKey('fragile')],
       );
       expect(rows).toHaveLength(1);
-      await db.pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+      await db.pool.query('SELECT pg_terminate_backend($1, 10000)', [rows[0]!.pid]); // returns once it has ended
       return lease.token;
     });
     await expect(run).rejects.toBeInstanceOf(LockLostError);
     const next = await locks.acquire('fragile');
+    expect(next.token).toBeGreaterThan(lost);
     await next.release();
   });
 });
