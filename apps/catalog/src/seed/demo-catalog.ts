@@ -78,7 +78,15 @@ const title = (s: string): string => s.replace(/\b[a-z]/g, (c) => c.toUpperCase(
 
 /** The `count` products of the demo catalog (anchors first), the same ones for the same count. */
 export function demoProducts(count: number): ProductInput[] {
-  const out: ProductInput[] = ANCHORS.slice(0, count).map((p, i) => ({
+  return [...generateDemoProducts(count)];
+}
+
+/**
+ * The demo catalog one product at a time, in the same order and with the same values as
+ * demoProducts (which collects it): a bulk load of 1,000,000 streams it without holding it.
+ */
+export function* generateDemoProducts(count: number): Generator<ProductInput> {
+  const anchors: ProductInput[] = ANCHORS.slice(0, count).map((p, i) => ({
     slug: p.slug,
     name: p.name,
     brand: p.brand,
@@ -89,10 +97,11 @@ export function demoProducts(count: number): ProductInput[] {
     popularity: 5_000 + ((i * 7919) % 5_000),
     variants: [{ sku: `${p.slug.toUpperCase().slice(0, 40)}-STD`, attributes: {}, price: { amount: p.price, currency: 'EUR' } }],
   }));
+  yield* anchors;
   const rnd = random(28);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const leaves = Object.keys(NOUNS);
-  for (let i = out.length; i < count; i++) {
+  for (let i = anchors.length; i < count; i++) {
     const category = leaves[i % leaves.length]!;
     const noun = pick(NOUNS[category]!);
     const brand = pick(BRANDS);
@@ -107,7 +116,7 @@ export function demoProducts(count: number): ProductInput[] {
       attributes: (size === null ? { colour } : { colour, size }) as Record<string, string>,
       price: { amount: base + k * 200, currency: 'EUR' },
     }));
-    out.push({
+    yield {
       slug,
       name,
       brand,
@@ -117,9 +126,8 @@ export function demoProducts(count: number): ProductInput[] {
       images: [`https://images.bulwark.test/products/${slug}.jpg`],
       popularity: Math.floor(rnd() * rnd() * 3_000),
       variants,
-    });
+    };
   }
-  return out;
 }
 
 /** Loads the demo catalog into `tenant` (owner pool, row-level security as the tenant); returns the products written. */
