@@ -176,7 +176,7 @@ describe('wishlists', () => {
 });
 
 describe('catalog events', () => {
-  it('when reviews and wishlists change, then each committed change is a CloudEvent on the catalog topic, keyed by product', async () => {
+  it('when products, categories, reviews and wishlists change, then each committed change is a CloudEvent on the catalog topic, keyed by product', async () => {
     const sub = `e-${suffix()}`;
     await call(url, 'PUT', `/v1/wishlist/${productId}`, undefined, { 'x-auth-sub': sub });
     await call(url, 'DELETE', `/v1/wishlist/${productId}`, undefined, { 'x-auth-sub': sub });
@@ -186,6 +186,8 @@ describe('catalog events', () => {
       ['com.bulwark.catalog.wishlist-item-added', productId],
       ['com.bulwark.catalog.wishlist-item-removed', productId],
     ]);
+    expect(seen).toContainEqual({ type: 'com.bulwark.catalog.product-changed', key: productId, data: { productId, change: 'created', slug: expect.any(String) } });
+    expect(seen).toContainEqual({ type: 'com.bulwark.catalog.category-changed', key: 'category:mugs', data: { slug: 'mugs', change: 'created' } });
     const reviews = seen.filter((e) => e.type === 'com.bulwark.catalog.review-saved');
     expect(reviews.length).toBeGreaterThan(0);
     expect(reviews[0]!.data).toMatchObject({ productId, rating: expect.any(Number), ratingCount: expect.any(Number) });

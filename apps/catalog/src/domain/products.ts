@@ -3,12 +3,15 @@
  * row, its variants, its search document and vocabulary counts), then drop
  * the cached product on every instance; reads of one product go through the
  * two-tier cache, keyed by tenant. Constraint violations become the
- * service's codes (slug or SKU taken, unknown category).
+ * service's codes (slug or SKU taken, unknown category). Every write also
+ * puts its event (product-changed, category-changed) in the outbox, in its
+ * transaction.
  */
 import { randomUUID } from 'node:crypto';
 import type { Cache } from '@bulwark/cache';
 import { currentDbContext, sqlStateOf, withTransaction, type DbPool } from '@bulwark/db';
 import { catalogError } from '../errors.ts';
+import { recordCatalogEvent } from '../events/catalog-events.ts';
 import * as store from '../store/catalog-store.ts';
 import type { Category, Product, ProductInput } from '../store/catalog-store.ts';
 
@@ -43,6 +46,7 @@ export async function createProduct(deps: CatalogDeps, input: ProductInput): Pro
   try {
     return await withTransaction(deps.pool, async (tx) => {
       await store.insertProduct(tx, id, input);
+      await recordCatalogEvent(tx, 'product-changed', id, { productId: id, change: 'created', slug: input.slug });
       return (await store.findProduct(tx, id))!;
     });
   } catch (err) {
@@ -53,7 +57,11 @@ export async function createProduct(deps: CatalogDeps, input: ProductInput): Pro
 export async function replaceProduct(deps: CatalogDeps, id: string, input: ProductInput): Promise<Product> {
   let product: Product | undefined;
   try {
-    product = await withTransaction(deps.pool, async (tx) => ((await store.replaceProduct(tx, id, input)) ? store.findProduct(tx, id) : undefined));
+    product = await withTransaction(deps.pool, async (tx) => {
+      if (!(await store.replaceProduct(tx, id, input))) return undefined;
+      await recordCatalogEvent(tx, 'product-changed', id, { productId: id, change: 'updated', slug: input.slug });
+      return store.findProduct(tx, id);
+    });
   } catch (err) {
     throw await asCatalogError(deps, err, id, input);
   }
@@ -63,7 +71,11 @@ export async function replaceProduct(deps: CatalogDeps, id: string, input: Produ
 }
 
 export async function deleteProduct(deps: CatalogDeps, id: string): Promise<void> {
-  const deleted = await withTransaction(deps.pool, (tx) => store.deleteProduct(tx, id));
+  const deleted = await withTransaction(deps.pool, async (tx) => {
+    if (!(await store.deleteProduct(tx, id))) return false;
+    await recordCatalogEvent(tx, 'product-changed', id, { productId: id, change: 'deleted', slug: null });
+    return true;
+  });
   if (!deleted) throw catalogError('CATALOG_PRODUCT_NOT_FOUND', `product ${id} does not exist`, { id });
   await deps.products.delete(productKey(id));
 }
@@ -91,6 +103,7 @@ export async function putCategory(deps: CatalogDeps, input: { slug: string; name
     }
     const category = { slug: input.slug, name: input.name, parent: input.parent, path };
     await store.upsertCategory(tx, category, existing?.path);
+    await recordCatalogEvent(tx, 'category-changed', `category:${input.slug}`, { slug: input.slug, change: existing === undefined ? 'created' : 'updated' });
     return { category, created: existing === undefined };
   });
 }
@@ -116,5 +129,6 @@ export async function deleteCategory(deps: CatalogDeps, slug: string): Promise<v
   await withTransaction(deps.pool, async (tx) => {
     if (!(await store.findCategory(tx, slug))) throw catalogError('CATALOG_CATEGORY_NOT_FOUND', `category ${slug} does not exist`, { category: slug });
     if (!(await store.deleteCategory(tx, slug))) throw catalogError('CATALOG_CATEGORY_IN_USE', `category ${slug} has subcategories or products`, { category: slug });
+    await recordCatalogEvent(tx, 'category-changed', `category:${slug}`, { slug, change: 'deleted' });
   });
 }

@@ -1,6 +1,6 @@
 /**
  * Catalog's own events (`com.bulwark.catalog.<kind>` v1), keyed by the
- * product id. They are written to `catalog_events_outbox` in the transaction
+ * product id (a category's: `category:<slug>`). They are written to `catalog_events_outbox` in the transaction
  * of the change (`recordCatalogEvent`), so an event exists if and only if its
  * change committed; the outbox relay publishes them to CATALOG_TOPIC.
  */
@@ -20,12 +20,17 @@ const ReviewSaved = z.object({
 });
 const ReviewDeleted = ReviewSaved.omit({ rating: true });
 const WishlistChanged = z.object({ productId: z.string(), ownerSub: z.string() });
+const Change = z.enum(['created', 'updated', 'deleted']);
+const ProductChanged = z.object({ productId: z.string(), change: Change, slug: z.string().nullable() });
+const CategoryChanged = z.object({ slug: z.string(), change: Change });
 
 export const CATALOG_EVENT_SCHEMAS = {
   'review-saved': ReviewSaved,
   'review-deleted': ReviewDeleted,
   'wishlist-item-added': WishlistChanged,
   'wishlist-item-removed': WishlistChanged,
+  'product-changed': ProductChanged,
+  'category-changed': CategoryChanged,
 } as const;
 
 export type CatalogEventKind = keyof typeof CATALOG_EVENT_SCHEMAS;
