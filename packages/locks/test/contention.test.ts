@@ -45,6 +45,14 @@ async function contend(kind: 'pg' | 'redlock' | 'none'): Promise<{ count: number
   return { count: rows[0]!.n, overlaps: reports.reduce((sum, r) => sum + Number(r), 0) };
 }
 
+/** The tokens in the order the counter advanced; under a lock each is larger than the one before. */
+async function tokensInWriteOrder(): Promise<number[]> {
+  const { rows } = await db.pool.query<{ token: string }>(`SELECT token FROM "${db.schema}".grants ORDER BY n`);
+  return rows.map((r) => Number(r.token));
+}
+
+const increasing = (tokens: number[]): boolean => tokens.every((t, i) => i === 0 || t > tokens[i - 1]!);
+
 describe(`${PROCESSES} processes × ${ITERATIONS} read-then-write increments`, () => {
   it('when nothing excludes (the control), then increments are lost', async () => {
     // Losses depend on scheduling, so the control runs rounds until one loses (usually the first).
@@ -61,11 +69,17 @@ describe(`${PROCESSES} processes × ${ITERATIONS} read-then-write increments`, (
     expect(lost.overlaps).toBeGreaterThan(0);
   }, 90_000);
 
-  it('when each increment holds a PostgreSQL session lock, then no increment is lost and no two critical sections overlap', async () => {
+  it('when each increment holds a PostgreSQL session lock, then no increment is lost, no two critical sections overlap, and tokens grow in write order', async () => {
     expect(await contend('pg')).toEqual({ count: PROCESSES * ITERATIONS, overlaps: 0 });
+    const tokens = await tokensInWriteOrder();
+    expect(tokens).toHaveLength(PROCESSES * ITERATIONS);
+    expect(increasing(tokens)).toBe(true);
   });
 
-  it('when each increment holds a Redlock lease on three Redis, then no increment is lost and no two critical sections overlap', async () => {
+  it('when each increment holds a Redlock lease on three Redis, then no increment is lost, no two critical sections overlap, and tokens grow in write order', async () => {
     expect(await contend('redlock')).toEqual({ count: PROCESSES * ITERATIONS, overlaps: 0 });
+    const tokens = await tokensInWriteOrder();
+    expect(tokens).toHaveLength(PROCESSES * ITERATIONS);
+    expect(increasing(tokens)).toBe(true);
   });
 });

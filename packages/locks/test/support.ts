@@ -22,7 +22,8 @@ export interface TestDb {
 /**
  * A schema with the fence sequence and two one-row resources: `fenced`
  * (each write names its token and is refused below the highest seen) and
- * `plain` (last write wins), plus `counter` for the contention tests.
+ * `plain` (last write wins), plus `counter` and `grants` (the token that
+ * wrote each value) for the contention tests.
  */
 export async function setupDb(): Promise<TestDb> {
   const schema = `locks_${suffix()}`;
@@ -32,6 +33,7 @@ export async function setupDb(): Promise<TestDb> {
   await pool.query(`CREATE TABLE "${schema}".fenced (id int PRIMARY KEY, value text NOT NULL, token bigint NOT NULL)`);
   await pool.query(`CREATE TABLE "${schema}".plain (id int PRIMARY KEY, value text NOT NULL)`);
   await pool.query(`CREATE TABLE "${schema}".counter (id int PRIMARY KEY, n int NOT NULL)`);
+  await pool.query(`CREATE TABLE "${schema}".grants (n int PRIMARY KEY, token bigint NOT NULL)`);
   await pool.query(`INSERT INTO "${schema}".fenced VALUES (1, 'initial', 0); INSERT INTO "${schema}".plain VALUES (1, 'initial'); INSERT INTO "${schema}".counter VALUES (1, 0)`);
   return {
     schema,
