@@ -10,7 +10,11 @@
  *    totals observed at its end);
  *  - tracked + builder: the same, each read built with the query builder and
  *    compiled per call (runQuery).
- * Target: tracked ≤ 1.05× baseline. One connection each, serial; blocks of
+ * Target: tracked ≤ 1.05× baseline. Round trips dominate and move with the
+ * box's load, so the run also times the bookkeeping alone, in process with no
+ * database (CPU_REQUESTS requests: entering a work, recording five statements,
+ * finishing it; and compiling the five reads with the builder), which is
+ * what tracking adds to each request. One connection each, serial; blocks of
  * BLOCK requests interleaved, order turning each block, BENCH_ROUNDS (5)
  * rounds; medians printed. Own schema, dropped at the end.
  */
@@ -19,6 +23,7 @@ import os from 'node:os';
 import { Registry } from 'prom-client';
 import { createPool, createQueryBuilder, runQuery, trackQueries, withTenant, type DbPool } from '@bulwark/db';
 import { silent } from '@bulwark/test-support';
+import { PoolTracking, QueryWork, withQueryWork } from '../packages/db/src/query-tracking.ts';
 import { ensureInfra } from '../scripts/infra/index.ts';
 
 const REQUESTS = Number(process.env.BENCH_OPS ?? 1000);
@@ -26,6 +31,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const REQUEST_STATEMENTS = 5;
 const BLOCK = 50;
 const ITEMS = 1000;
+const CPU_REQUESTS = 200_000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Tables {
@@ -52,6 +58,30 @@ async function block(db: DbPool, variant: Variant, from: number): Promise<number
     await withTenant('bench', () => (variant === 'baseline' || variant === 'outside a work' ? request(db, variant, i) : trackQueries('bench.request', () => request(db, variant, i))));
   }
   return performance.now() - started;
+}
+
+/** µs per request of the bookkeeping alone (no database): a work entered, five statements recorded, the work finished; and five builder compiles. */
+function bookkeeping(): { tracking: number; builder: number } {
+  const tracking = new PoolTracking('bench-cpu', silent, new Registry());
+  const statement = { text: 'select "id", "name" from "items" where "id" = $1', values: [1] };
+  const time = (fn: (i: number) => void): number => {
+    for (let i = 0; i < CPU_REQUESTS / 10; i++) fn(i); // warm
+    const started = performance.now();
+    for (let i = 0; i < CPU_REQUESTS; i++) fn(i);
+    return ((performance.now() - started) * 1000) / CPU_REQUESTS;
+  };
+  return {
+    tracking: time(() => {
+      const work = new QueryWork('request', 'GET /bench');
+      withQueryWork(work, () => {
+        for (let s = 0; s < REQUEST_STATEMENTS; s++) tracking.record('bench.item_by_id', statement, 0.3);
+      });
+      work.finish();
+    }),
+    builder: time((i) => {
+      for (let s = 0; s < REQUEST_STATEMENTS; s++) qb.selectFrom('items').select(['id', 'name']).where('id', '=', i + s).compile();
+    }),
+  };
 }
 
 export default async function bench(): Promise<void> {
@@ -86,6 +116,9 @@ export default async function bench(): Promise<void> {
       for (const v of compared) ratios[v].push(ms[v] / ms.baseline);
       console.log(`  round ${r + 1}: ${variants.map((v) => `${v} ${((ms[v] * 1000) / REQUESTS).toFixed(0)} µs`).join(' | ')} per request`);
     }
+    await trackQueries('bench.context', async () => undefined); // the kit's context manager, as in a service
+    const cpu = bookkeeping();
+    console.log(`bookkeeping alone (in process, ${CPU_REQUESTS} requests of ${REQUEST_STATEMENTS} statements): tracking ${cpu.tracking.toFixed(2)} µs per request (${((cpu.tracking / median(perRequest.baseline)) * 100).toFixed(2)}% of a baseline request); builder compiles ${cpu.builder.toFixed(2)} µs per request (${((cpu.builder / median(perRequest.baseline)) * 100).toFixed(2)}%)`);
     for (const v of compared) {
       const ratio = median(ratios[v]);
       console.log(`${v}: ${median(perRequest[v]).toFixed(0)} µs vs baseline ${median(perRequest.baseline).toFixed(0)} µs per request of ${REQUEST_STATEMENTS} statements → ${ratio.toFixed(3)}× (median of rounds; target ≤ 1.05) ${ratio <= 1.05 ? 'OK' : 'ABOVE TARGET'}`);

@@ -67,8 +67,8 @@ export class QueryWork {
   #label: string | (() => string);
   statements = 0;
   totalMs = 0;
-  readonly shapes = new Map<string, ShapeStats>();
-  readonly #pools = new Set<PoolTracking>();
+  /** Shapes by pool, then by shape. */
+  readonly byPool = new Map<PoolTracking, Map<string, ShapeStats>>();
   #finished = false;
 
   constructor(kind: WorkKind, label: string | (() => string)) {
@@ -86,10 +86,10 @@ export class QueryWork {
   record(pool: PoolTracking, statement: string, shape: string, ms: number): ShapeStats {
     this.statements++;
     this.totalMs += ms;
-    this.#pools.add(pool);
-    const key = `${pool.name}\u0000${shape}`;
-    let stats = this.shapes.get(key);
-    if (!stats) this.shapes.set(key, (stats = { pool: pool.name, statement, shape, count: 0, totalMs: 0 }));
+    let shapes = this.byPool.get(pool);
+    if (!shapes) this.byPool.set(pool, (shapes = new Map()));
+    let stats = shapes.get(shape);
+    if (!stats) shapes.set(shape, (stats = { pool: pool.name, statement, shape, count: 0, totalMs: 0 }));
     stats.count++;
     stats.totalMs += ms;
     return stats;
@@ -99,7 +99,12 @@ export class QueryWork {
   finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    for (const pool of this.#pools) pool.finish(this);
+    for (const [pool, shapes] of this.byPool) pool.finish(this.kind, shapes);
+  }
+
+  /** Every shape of the work, all pools. */
+  get shapes(): ShapeStats[] {
+    return [...this.byPool.values()].flatMap((m) => [...m.values()]);
   }
 
   get finished(): boolean {
@@ -225,6 +230,8 @@ export class PoolTracking {
   #windowStart = 0;
   #explainsInWindow = 0;
   readonly #explainedShapes = new Map<string, number>();
+  /** Labelled children resolved once per kind: no label hashing per work. */
+  readonly #workSeries: Partial<Record<WorkKind, { statements: Histogram.Internal<'pool' | 'kind'>; seconds: Histogram.Internal<'pool' | 'kind'> }>> = {};
 
   constructor(name: string, log: Logger, registry: Registry, options: QueryTrackingOptions = {}) {
     this.name = name;
@@ -248,28 +255,30 @@ export class PoolTracking {
     const work = currentQueryWork();
     if (work === undefined || work.finished) return;
     const stats = work.record(this, statement, this.#shapeOf(query.text), ms);
-    if (CONTROL.test(statement)) return;
-    if (stats.count === this.#threshold) {
+    if (stats.count === this.#threshold && !CONTROL.test(statement)) {
       this.#metrics.nPlusOne.inc({ pool: this.name, statement: stats.statement });
       this.#log.warn({ pool: this.name, statement: stats.statement, shape: stats.shape, count: stats.count, work: work.label, kind: work.kind }, 'N+1 queries: one statement shape ran repeatedly in one unit of work');
     }
-    if (listeners.size > 0) {
+    if (listeners.size > 0 && !CONTROL.test(statement)) {
       for (const listener of listeners) {
         if (stats.count === listener.threshold) listener.onDetected({ ...stats, work: work.label, kind: work.kind });
       }
     }
   }
 
-  finish(work: QueryWork): void {
+  finish(kind: WorkKind, shapes: ReadonlyMap<string, ShapeStats>): void {
     let statements = 0;
     let ms = 0;
-    for (const stats of work.shapes.values()) {
-      if (stats.pool !== this.name) continue;
+    for (const stats of shapes.values()) {
       statements += stats.count;
       ms += stats.totalMs;
     }
-    this.#metrics.workStatements.observe({ pool: this.name, kind: work.kind }, statements);
-    this.#metrics.workSeconds.observe({ pool: this.name, kind: work.kind }, ms / 1000);
+    const series = (this.#workSeries[kind] ??= {
+      statements: this.#metrics.workStatements.labels({ pool: this.name, kind }),
+      seconds: this.#metrics.workSeconds.labels({ pool: this.name, kind }),
+    });
+    series.statements.observe(statements);
+    series.seconds.observe(ms / 1000);
   }
 
   #slow(statement: string, query: TrackedStatement, ms: number): void {

@@ -27,7 +27,7 @@ describe('query tracking', () => {
     });
 
     expect(work?.statements).toBe(8);
-    expect(work?.shapes.size).toBe(2);
+    expect(work?.shapes).toHaveLength(2);
     const logged = p.log.withMsg('N+1 queries: one statement shape ran repeatedly in one unit of work');
     expect(logged).toHaveLength(1);
     expect(logged[0]!.obj).toMatchObject({ statement: 'items.byId', shape: 'SELECT ?::int AS id', count: 5, work: 'load-items', kind: 'job' });
