@@ -3,3 +3,4 @@ export { Redlock, type RedlockOptions, type RedlockAcquireOptions, type RedisLea
 export { advisoryKey } from './lock-key.ts';
 export { quorum, validityMs, fenceOf } from './quorum.ts';
 export { LockNotAcquiredError, LockLostError, LockConfigError, LOCK_NOT_ACQUIRED, LOCK_LOST, LOCK_CONFIG_INVALID } from './errors.ts';
+export { createLockMetrics, type LockMetrics, type LockKind } from './metrics.ts';

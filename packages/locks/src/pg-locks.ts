@@ -13,8 +13,11 @@
  */
 import type { DbClient, DbPool, Queryable } from '@bulwark/db';
 import pg from 'pg';
+import type { Registry } from 'prom-client';
+import { performance } from 'node:perf_hooks';
 import { LockConfigError, LockLostError, LockNotAcquiredError } from './errors.ts';
 import { advisoryKey } from './lock-key.ts';
+import { createLockMetrics, type LockMetrics } from './metrics.ts';
 
 /** The schema holding the fence sequence unless told otherwise. */
 export const DEFAULT_LOCK_SCHEMA = 'bulwark_locks';
@@ -31,6 +34,8 @@ export interface PgLocksOptions {
   pool: DbPool;
   /** Where migrateLocks created the fence sequence. Default `bulwark_locks`. */
   schema?: string;
+  /** Where the lock_* series go (metrics.ts); default a private registry. */
+  registry?: Registry;
 }
 
 export interface PgAcquireOptions {
@@ -52,9 +57,11 @@ const LOCK_NOT_AVAILABLE = '55P03';
 export class PgLocks {
   readonly #pool: DbPool;
   readonly #sequence: string;
+  readonly #metrics: LockMetrics;
 
   constructor(options: PgLocksOptions) {
     this.#pool = options.pool;
+    this.#metrics = createLockMetrics(options.registry);
     this.#sequence = `${pg.escapeIdentifier(options.schema ?? DEFAULT_LOCK_SCHEMA)}.lock_fence`;
   }
 
@@ -63,7 +70,18 @@ export class PgLocks {
     const waitMs = options.waitMs ?? 5_000;
     if (!Number.isInteger(waitMs) || waitMs < 0) throw new LockConfigError(`waitMs must be a whole number ≥ 0, got ${waitMs}`);
     const key = advisoryKey(name);
-    const client = await this.#pool.connect();
+    const started = performance.now();
+    const done = (outcome: 'acquired' | 'busy' | 'error'): void => {
+      this.#metrics.acquisitions.inc({ kind: 'pg_session', outcome });
+      this.#metrics.waitSeconds.observe({ kind: 'pg_session' }, (performance.now() - started) / 1000);
+    };
+    let client: DbClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      done('error');
+      throw err;
+    }
     let token: string | undefined;
     try {
       // A free lock (the usual case) costs one prepared round trip; only a taken one pays for the wait's three statements.
@@ -84,14 +102,17 @@ export class PgLocks {
       const code = (err as { code?: unknown }).code;
       // Not granted: the session holds nothing, keep the connection. Anything else: the lock may be held, close it.
       client.release(code === LOCK_NOT_AVAILABLE ? undefined : true);
+      done(code === LOCK_NOT_AVAILABLE ? 'busy' : 'error');
       if (code === LOCK_NOT_AVAILABLE) throw new LockNotAcquiredError(name, `still held after ${waitMs} ms`, err);
       throw err;
     }
     if (token === undefined) {
       client.release();
+      done('busy');
       throw new LockNotAcquiredError(name, 'held by another session');
     }
-    return new SessionLease(name, Number(token), key, client);
+    done('acquired');
+    return new SessionLease(name, Number(token), key, client, this.#metrics);
   }
 
   /** Takes the session lock if free, else undefined. */
@@ -124,7 +145,7 @@ export class PgLocks {
    * as long as the transaction's lock_timeout allows (`SET LOCAL lock_timeout`).
    */
   async lockInTransaction(tx: Queryable, name: string): Promise<number> {
-    const { rows } = await tx.query<{ token: string }>({
+    const { rows } = await this.#measured(tx, {
       name: 'locks.pg.xact',
       text: `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock($1::bigint)) SELECT nextval('${this.#sequence}')::text AS token FROM l`,
       values: [advisoryKey(name)],
@@ -134,12 +155,28 @@ export class PgLocks {
 
   /** As lockInTransaction, without waiting: undefined when another transaction or session holds it. */
   async tryLockInTransaction(tx: Queryable, name: string): Promise<number | undefined> {
-    const { rows } = await tx.query<{ token: string }>({
+    const { rows } = await this.#measured(tx, {
       name: 'locks.pg.xact_try',
       text: `WITH l AS MATERIALIZED (SELECT pg_try_advisory_xact_lock($1::bigint) AS locked) SELECT nextval('${this.#sequence}')::text AS token FROM l WHERE locked`,
       values: [advisoryKey(name)],
     });
     return rows[0] === undefined ? undefined : Number(rows[0].token);
+  }
+
+  async #measured(tx: Queryable, query: { name: string; text: string; values: unknown[] }): Promise<pg.QueryResult<{ token: string }>> {
+    const started = performance.now();
+    let outcome: 'acquired' | 'busy' | 'error' = 'error';
+    try {
+      const result = await tx.query<{ token: string }>(query);
+      outcome = result.rows.length > 0 ? 'acquired' : 'busy';
+      return result;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === LOCK_NOT_AVAILABLE) outcome = 'busy';
+      throw err;
+    } finally {
+      this.#metrics.acquisitions.inc({ kind: 'pg_xact', outcome });
+      this.#metrics.waitSeconds.observe({ kind: 'pg_xact' }, (performance.now() - started) / 1000);
+    }
   }
 }
 
@@ -147,6 +184,8 @@ class SessionLease implements PgLease {
   readonly name: string;
   readonly token: number;
   readonly #key: string;
+  readonly #metrics: LockMetrics;
+  readonly #acquiredAt = performance.now();
   #client: DbClient | undefined;
   #held: Promise<boolean> | undefined;
   /** Set when the session ends under us (terminated, network): the lock went with it. */
@@ -156,16 +195,21 @@ class SessionLease implements PgLease {
     this.#broken = err;
   };
 
-  constructor(name: string, token: number, key: string, client: DbClient) {
+  constructor(name: string, token: number, key: string, client: DbClient, metrics: LockMetrics) {
     this.name = name;
     this.token = token;
     this.#key = key;
+    this.#metrics = metrics;
     this.#client = client;
     client.raw.on('error', this.#onError);
   }
 
   release(): Promise<boolean> {
-    this.#held ??= this.#unlock();
+    this.#held ??= this.#unlock().then((held) => {
+      this.#metrics.heldSeconds.observe({ kind: 'pg_session' }, (performance.now() - this.#acquiredAt) / 1000);
+      if (!held) this.#metrics.lost.inc({ kind: 'pg_session' });
+      return held;
+    });
     return this.#held;
   }
 

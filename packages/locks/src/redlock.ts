@@ -20,8 +20,10 @@ import { performance } from 'node:perf_hooks';
 import { loadScript, type LuaScript } from '@bulwark/ratelimit';
 import { backoffDelay, type BackoffPolicy } from '@bulwark/service-kit/backoff';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { LockConfigError, LockLostError, LockNotAcquiredError } from './errors.ts';
 import { assertLockName } from './lock-key.ts';
+import { createLockMetrics, type LockMetrics } from './metrics.ts';
 import { fenceOf, quorum, validityMs } from './quorum.ts';
 
 const LUA_DIR = new URL('../src/lua/', import.meta.url);
@@ -50,6 +52,8 @@ export interface RedlockOptions {
   instanceTimeoutMs?: number;
   /** Delay between attempts while waiting. Default full jitter, 5 ms doubling to 100 ms. */
   retry?: BackoffPolicy;
+  /** Where the lock_* series go (metrics.ts); default a private registry. */
+  registry?: Registry;
 }
 
 export interface RedlockAcquireOptions {
@@ -81,6 +85,8 @@ export class Redlock {
   readonly #drift: number;
   readonly #timeoutMs: number | undefined;
   readonly #retry: BackoffPolicy;
+  /** @internal */
+  readonly metrics: LockMetrics;
   /** Majority of the configured instances. */
   readonly quorum: number;
 
@@ -91,6 +97,7 @@ export class Redlock {
     this.#drift = options.driftFactor ?? 0.01;
     this.#timeoutMs = options.instanceTimeoutMs;
     this.#retry = options.retry ?? DEFAULT_RETRY;
+    this.metrics = createLockMetrics(options.registry);
     this.quorum = quorum(options.clients.length);
   }
 
@@ -104,7 +111,12 @@ export class Redlock {
     assertLockName(name);
     const { ttlMs } = options;
     if (!Number.isInteger(ttlMs) || ttlMs < 10) throw new LockConfigError(`ttlMs must be a whole number ≥ 10, got ${ttlMs}`);
-    const deadline = performance.now() + (options.waitMs ?? 0);
+    const asked = performance.now();
+    const deadline = asked + (options.waitMs ?? 0);
+    const done = (outcome: 'acquired' | 'busy' | 'error'): void => {
+      this.metrics.acquisitions.inc({ kind: 'redlock', outcome });
+      this.metrics.waitSeconds.observe({ kind: 'redlock' }, (performance.now() - asked) / 1000);
+    };
     const [lockKey, fenceKey] = this.keys(name);
     for (let attempt = 1; ; attempt++) {
       const value = randomUUID();
@@ -118,11 +130,16 @@ export class Redlock {
         const validity = validityMs(ttlMs, performance.now() - start, this.#drift);
         if (confirmed >= this.quorum && validity > 0) lease = new Lease(this, name, token, value, start + validity);
       }
-      if (lease) return lease;
+      if (lease) {
+        done('acquired');
+        return lease;
+      }
       await this.#releaseValue(lockKey, value);
       const delay = backoffDelay(attempt, this.#retry);
       if (performance.now() + delay >= deadline) {
-        const detail = answers.some((a) => !a.ok) ? `${answers.filter((a) => !a.ok).length} of ${this.#clients.length} instances failed to answer` : 'held by another holder';
+        const failed = answers.filter((a) => !a.ok).length;
+        done(failed > this.#clients.length - this.quorum ? 'error' : 'busy');
+        const detail = failed > 0 ? `${failed} of ${this.#clients.length} instances failed to answer` : 'held by another holder';
         throw new LockNotAcquiredError(name, detail);
       }
       await new Promise((resolve) => setTimeout(resolve, delay));
@@ -196,7 +213,7 @@ export class Redlock {
       timer = setTimeout(() => resolve(late), timeoutMs);
     });
     try {
-      return await Promise.all(
+      const answers = await Promise.all(
         clients.map((client) =>
           Promise.race([
             script.run(client, numKeys, keysAndArgs).then(
@@ -207,6 +224,9 @@ export class Redlock {
           ]),
         ),
       );
+      const failed = answers.filter((a) => !a.ok).length;
+      if (failed > 0) this.metrics.instanceErrors.inc(failed);
+      return answers;
     } finally {
       clearTimeout(timer);
     }
@@ -226,7 +246,9 @@ class Lease implements RedisLease {
   readonly token: number;
   readonly #owner: Redlock;
   readonly #value: string;
+  readonly #acquiredAt = performance.now();
   #validUntil: number;
+  #lostCounted = false;
   #released: Promise<boolean> | undefined;
 
   constructor(owner: Redlock, name: string, token: number, value: string, validUntil: number) {
@@ -246,13 +268,25 @@ class Lease implements RedisLease {
     const until = await this.#owner.extendValue(this.name, this.#value, ttlMs);
     if (until === undefined) {
       this.#validUntil = 0;
+      this.#countLost();
       throw new LockLostError(this.name, 'a majority no longer holds the lease');
     }
     this.#validUntil = until;
   }
 
+  #countLost(): void {
+    if (this.#lostCounted) return;
+    this.#lostCounted = true;
+    this.#owner.metrics.lost.inc({ kind: 'redlock' });
+  }
+
   release(): Promise<boolean> {
-    this.#released ??= this.#owner.releaseValue(this.name, this.#value).then((held) => held >= this.#owner.quorum);
+    this.#released ??= this.#owner.releaseValue(this.name, this.#value).then((held) => {
+      const stillHeld = held >= this.#owner.quorum;
+      this.#owner.metrics.heldSeconds.observe({ kind: 'redlock' }, (performance.now() - this.#acquiredAt) / 1000);
+      if (!stillHeld) this.#countLost();
+      return stillHeld;
+    });
     return this.#released;
   }
 }

@@ -1,13 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { withTransaction } from '@bulwark/db';
+import { registryValue } from '@bulwark/test-support';
+import { Registry } from 'prom-client';
 import { advisoryKey, PgLocks, LockLostError, LockNotAcquiredError } from '../src/index.ts';
 import { setupDb, type TestDb } from './support.ts';
 
 let db: TestDb;
 let locks: PgLocks;
+let registry: Registry;
 beforeEach(async () => {
   db = await setupDb();
-  locks = new PgLocks({ pool: db.pool, schema: db.schema });
+  registry = new Registry();
+  locks = new PgLocks({ pool: db.pool, schema: db.schema, registry });
 });
 afterEach(async () => {
   await db.cleanup();
@@ -26,6 +30,9 @@ describe('PostgreSQL session locks', () => {
     expect(second.token).toBeGreaterThan(first.token);
     await second.release();
     expect(db.pool.stats().total - db.pool.stats().idle).toBe(0);
+    expect(await registryValue(registry, 'lock_acquisitions_total', { kind: 'pg_session', outcome: 'acquired' })).toBe(3);
+    expect(await registryValue(registry, 'lock_acquisitions_total', { kind: 'pg_session', outcome: 'busy' })).toBe(2);
+    expect(await registryValue(registry, 'lock_held_seconds', { kind: 'pg_session' }, 'lock_held_seconds_count')).toBe(3);
   });
 
   it('when a waiter is queued, then it gets the lock as soon as the holder releases', async () => {
@@ -51,6 +58,7 @@ describe('PostgreSQL session locks', () => {
       return lease.token;
     });
     await expect(run).rejects.toBeInstanceOf(LockLostError);
+    expect(await registryValue(registry, 'lock_lost_total', { kind: 'pg_session' })).toBe(1);
     const next = await locks.acquire('fragile');
     expect(next.token).toBeGreaterThan(lost);
     await next.release();
@@ -70,6 +78,7 @@ describe('PostgreSQL transaction locks', () => {
       tokens.push(await locks.lockInTransaction(tx, 'xact'));
     });
     expect(tokens[1]).toBeGreaterThan(tokens[0]!);
+    expect(await registryValue(registry, 'lock_acquisitions_total', { kind: 'pg_xact', outcome: 'acquired' })).toBe(2);
   });
 
   it('when one transaction holds the lock, then another cannot take it until the first ends', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { eventually, RedisProcess, suffix } from '@bulwark/test-support';
+import { eventually, RedisProcess, registryValue, suffix } from '@bulwark/test-support';
+import { Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
 import { LockLostError, LockNotAcquiredError, Redlock } from '../src/index.ts';
 import { connectRedis, startRedisTrio, type RedisTrio } from './support.ts';
@@ -16,7 +17,8 @@ const redlockOn = (clients: readonly Redis[]): Redlock => new Redlock({ clients,
 
 describe('Redlock over three Redis instances', () => {
   it('when the lease is held, then a contender is refused, and after release it takes the lease with a larger token', async () => {
-    const locks = redlockOn(trio.clients);
+    const registry = new Registry();
+    const locks = new Redlock({ clients: trio.clients, prefix: `test:${suffix()}:`, registry });
     const first = await locks.acquire('job', { ttlMs: 10_000 });
     expect(first.remainingMs()).toBeGreaterThan(9_000);
     await expect(locks.acquire('job', { ttlMs: 10_000 })).rejects.toBeInstanceOf(LockNotAcquiredError);
@@ -25,16 +27,21 @@ describe('Redlock over three Redis instances', () => {
     const second = await locks.acquire('job', { ttlMs: 10_000 });
     expect(second.token).toBeGreaterThan(first.token);
     await second.release();
+    expect(await registryValue(registry, 'lock_acquisitions_total', { kind: 'redlock', outcome: 'acquired' })).toBe(2);
+    expect(await registryValue(registry, 'lock_acquisitions_total', { kind: 'redlock', outcome: 'busy' })).toBe(2);
+    expect(await registryValue(registry, 'lock_lost_total')).toBe(0);
   });
 
   it('when a lease is not extended, then it expires and a contender takes it; the late holder can neither extend nor release it', async () => {
-    const locks = redlockOn(trio.clients);
+    const registry = new Registry();
+    const locks = new Redlock({ clients: trio.clients, prefix: `test:${suffix()}:`, registry });
     const first = await locks.acquire('expiring', { ttlMs: 200 });
     const second = await eventually('the expired lease to be taken', () => locks.tryAcquire('expiring', 10_000), (l) => l !== undefined);
     expect(second!.token).toBeGreaterThan(first.token);
     expect(first.remainingMs()).toBeLessThanOrEqual(0);
     await expect(first.extend(10_000)).rejects.toBeInstanceOf(LockLostError);
     expect(await first.release()).toBe(false);
+    expect(await registryValue(registry, 'lock_lost_total', { kind: 'redlock' })).toBe(1);
     expect(await locks.tryAcquire('expiring', 10_000)).toBeUndefined();
     await second!.release();
   });
@@ -55,13 +62,15 @@ describe('Redlock with one instance of three down', () => {
     const clients = await Promise.all(servers.map((s) => connectRedis(s.url)));
     try {
       const prefix = `test:${suffix()}:`;
-      const holder = new Redlock({ clients, prefix });
+      const registry = new Registry();
+      const holder = new Redlock({ clients, prefix, registry });
       const contender = new Redlock({ clients, prefix });
       const lease = await holder.acquire('mid-kill', { ttlMs: 30_000 });
 
       await servers[0]!.stop();
       await expect(contender.acquire('mid-kill', { ttlMs: 30_000, waitMs: 200 })).rejects.toBeInstanceOf(LockNotAcquiredError);
       await lease.extend(30_000); // two of three still answer
+      expect(await registryValue(registry, 'lock_redis_instance_errors_total')).toBeGreaterThanOrEqual(1);
       expect(lease.remainingMs()).toBeGreaterThan(29_000);
       expect(await lease.release()).toBe(true);
 
