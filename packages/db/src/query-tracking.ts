@@ -55,8 +55,10 @@ export interface QueryTrackingOptions {
   explainPerMinute?: number;
 }
 
-/** Statements that are transaction control, not queries: counted, never an N+1. */
-const CONTROL = /^tx\.|^db\.check$/;
+/** Statements that are transaction control (by name or by text), not queries: counted, never an N+1. */
+const CONTROL_NAME = /^tx\.|^db\.check$/;
+const CONTROL_TEXT = /^\s*(?:BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
+const isControl = (statement: string, text: string): boolean => CONTROL_NAME.test(statement) || CONTROL_TEXT.test(text);
 
 /** The statement name of the plans taken for slow statements; not tracked (it is no caller's). */
 export const EXPLAIN_STATEMENT = 'db.explain';
@@ -255,11 +257,11 @@ export class PoolTracking {
     const work = currentQueryWork();
     if (work === undefined || work.finished) return;
     const stats = work.record(this, statement, this.#shapeOf(query.text), ms);
-    if (stats.count === this.#threshold && !CONTROL.test(statement)) {
+    if (stats.count === this.#threshold && !isControl(statement, query.text)) {
       this.#metrics.nPlusOne.inc({ pool: this.name, statement: stats.statement });
       this.#log.warn({ pool: this.name, statement: stats.statement, shape: stats.shape, count: stats.count, work: work.label, kind: work.kind }, 'N+1 queries: one statement shape ran repeatedly in one unit of work');
     }
-    if (listeners.size > 0 && !CONTROL.test(statement)) {
+    if (listeners.size > 0 && !isControl(statement, query.text)) {
       for (const listener of listeners) {
         if (stats.count === listener.threshold) listener.onDetected({ ...stats, work: work.label, kind: work.kind });
       }

@@ -43,14 +43,18 @@ describe('query tracking', () => {
     expect(p.log.withMsg('N+1 queries: one statement shape ran repeatedly in one unit of work')).toHaveLength(0);
   });
 
-  it('when transactions repeat, then BEGIN and COMMIT are counted but are no N+1', async () => {
+  it('when transactions and savepoints repeat, then they are counted but are no N+1', async () => {
     const p = pool({ tracking: { nPlusOneThreshold: 2 } });
-    await trackQueries('txs', async () => {
+    const work = await trackQueries('txs', async () => {
       for (let i = 0; i < 3; i++) await p.withClient(async (c) => {
         await c.query({ name: 'tx.begin', text: 'BEGIN' });
+        await c.query('SAVEPOINT one_event');
+        await c.query('RELEASE SAVEPOINT one_event');
         await c.query({ name: 'tx.commit', text: 'COMMIT' });
       });
+      return currentQueryWork();
     });
+    expect(work?.statements).toBe(12);
     expect(p.log.withMsg('N+1 queries: one statement shape ran repeatedly in one unit of work')).toHaveLength(0);
   });
 

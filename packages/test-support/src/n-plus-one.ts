@@ -14,11 +14,14 @@
 import { afterAll, afterEach, beforeAll } from '@jest/globals';
 import { listenForNPlusOne, type NPlusOneReport } from '@bulwark/db';
 
+/** An intended repeat: every condition given must match (at least one of statement and shape). */
 export interface AllowedRepeat {
   /** The statement name (`query({ name })`) allowed to repeat. */
   statement?: string;
-  /** Or a pattern its shape matches. */
+  /** A pattern its shape matches. */
   shape?: RegExp;
+  /** Only in this work: a route (`POST /v1/orders`) or a job name (`trackQueries(name)`). */
+  work?: string;
   /** Why repeating it is intended (kept in the test setup for the reader). */
   reason: string;
 }
@@ -39,7 +42,8 @@ export interface NPlusOneWatch {
 export function watchNPlusOne(options: NPlusOneGuardOptions = {}): NPlusOneWatch {
   const allow = options.allow ?? [];
   let heard: NPlusOneReport[] = [];
-  const allowed = (r: NPlusOneReport) => allow.some((a) => (a.statement !== undefined && a.statement === r.statement) || (a.shape !== undefined && a.shape.test(r.shape)));
+  const allowed = (r: NPlusOneReport) =>
+    allow.some((a) => (a.statement !== undefined || a.shape !== undefined) && (a.statement === undefined || a.statement === r.statement) && (a.shape === undefined || a.shape.test(r.shape)) && (a.work === undefined || a.work === r.work));
   const stop = listenForNPlusOne({
     threshold: options.threshold ?? 5,
     onDetected: (report) => {

@@ -6,7 +6,7 @@
  * release a reservation twice; a confirm or release racing the sweeper holds
  * the row lock, so the sweeper skips that row and the other one wins.
  */
-import { UNASSIGNED_TENANT, withSystemContext, withTransaction, type DbPool } from '@bulwark/db';
+import { trackQueries, UNASSIGNED_TENANT, withSystemContext, withTransaction, type DbPool } from '@bulwark/db';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { adjustStock, claimExpired, markReleased } from '../store/stock-store.ts';
@@ -40,7 +40,8 @@ export function createExpirySweeper(options: ExpirySweeperOptions): ExpirySweepe
 
   // Every tenant's expired reservations: system work (audited); each event is filed under its reservation's tenant.
   async function sweepOnce(): Promise<number> {
-    return withSystemContext(pool, 'inventory.expiry-sweeper', () => withTransaction(pool, async (tx) => {
+    // One pass is one tracked job (statements, time, N+1).
+    return trackQueries('inventory.expiry-sweep', () => withSystemContext(pool, 'inventory.expiry-sweeper', () => withTransaction(pool, async (tx) => {
       const claimed = await claimExpired(tx, batchSize);
       if (claimed.length === 0) return 0;
       const deltas = new Map<string, { onHand: number; reserved: number }>();
@@ -54,7 +55,7 @@ export function createExpirySweeper(options: ExpirySweeperOptions): ExpirySweepe
         claimed.map((r) => r.tenantId ?? UNASSIGNED_TENANT),
       );
       return claimed.length;
-    }));
+    })));
   }
 
   async function run(): Promise<void> {

@@ -9,7 +9,7 @@
  * (parking.ts); any other failure retries the batch with backoff, and
  * `failingSince` tells readiness how long the loop has been failing.
  */
-import { withSystemContext, withTransaction, type DbLogger, type DbPool, type Queryable } from '@bulwark/db';
+import { trackQueries, withSystemContext, withTransaction, type DbLogger, type DbPool, type Queryable } from '@bulwark/db';
 import { backoffCeiling } from '@bulwark/service-kit/backoff';
 import { comparePositions, lastCommittedPosition, readGlobalLog, type GlobalPosition } from '../store/global-log.ts';
 import { applyOrPark, type Parked } from './parking.ts';
@@ -94,7 +94,8 @@ export function createProjector(options: ProjectorOptions): Projector {
 
   // Every tenant's events, into rows carrying each event's tenant: system work (audited).
   const applyBatch = async (): Promise<number> => {
-    const { applied, parked } = await withSystemContext(pool, 'orders.projector', () => withTransaction(pool, async (tx) => {
+    // One batch is one tracked job (statements, time, N+1).
+    const { applied, parked } = await trackQueries('orders.projector-batch', () => withSystemContext(pool, 'orders.projector', () => withTransaction(pool, async (tx) => {
       await tx.query({ name: 'orders.projection.lock', text: 'SELECT pg_advisory_xact_lock(hashtext($1))', values: [lockKey(projection.name)] });
       const events = await readGlobalLog(tx, await readCheckpoint(tx, projection.name), batchSize);
       const last = events.at(-1);
@@ -102,7 +103,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       const parked = await applyOrPark(tx, projection, events, tables);
       await writeCheckpoint(tx, projection.name, last.position);
       return { applied: events.length, parked };
-    }));
+    })));
     reportParked(log, projection.name, parked, options.onParked);
     return applied;
   };
