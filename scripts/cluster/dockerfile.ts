@@ -161,10 +161,13 @@ export function renderDockerfile(app: string, previous = ''): string {
 #   and only their production dependencies installed;
 # - tests stay out: .dockerignore keeps \`*.test.ts\`, \`test/\` and \`testing/\` out of the build context;
 # - it runs as uid 10001, the charts' runAsUser, which also owns /app for Tilt's live_update;
-# - Kubernetes probes /healthz and /readyz (charts/_lib); HEALTHCHECK serves \`docker run\`.
+# - Kubernetes probes /healthz and /readyz (charts/_lib); HEALTHCHECK serves \`docker run\`;
+# - tini (Debian's package) is PID 1 and node its child: it forwards SIGTERM and reaps, and a
+#   \`kill -9\` of node from \`kubectl exec\` kills it (PID 1 ignores a SIGKILL sent from its own namespace).
 ARG NODE_IMAGE=node:24.21.0-slim
 
 FROM \${NODE_IMAGE} AS base
+RUN apt-get update && apt-get install --yes --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
 RUN npm install --global --no-audit --no-fund npm@10.9.9 && npm cache clean --force
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_CACHE=/tmp/.npm
 
@@ -186,6 +189,7 @@ ${expose}
 WORKDIR /app/${dir}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s \\
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
 ${cmd}
 `;
 }

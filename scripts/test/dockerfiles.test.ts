@@ -198,6 +198,12 @@ describe.each(apps.map((a) => [a.dir, a.name, a.port] as const))('%s/Dockerfile'
     expect(ops(runtime, 'CMD').at(-1)).toBe('["node", "--conditions=bulwark-source", "--enable-source-maps", "src/main.ts"]');
   });
 
+  it('when read, then tini from Debian is PID 1 and node its child, so a `kill -9` from inside the container kills node', () => {
+    const file = load(app);
+    expect(ops(file.stages[0]!, 'RUN').join('\n')).toMatch(/apt-get install .*\btini\b/);
+    expect(ops(file.stages.at(-1)!, 'ENTRYPOINT').at(-1)).toBe('["/usr/bin/tini", "--"]');
+  });
+
   it(
     'when the deps stage is replayed with its npm release, then `npm ci` accepts the lock and every runtime dependency resolves in the runtime layout',
     () => {
