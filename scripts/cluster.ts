@@ -1,10 +1,11 @@
 /**
- * `npm run cluster -- up|down|status|crds|tilt|images [name...]|platform [--remove]|dockerfile <app>|logs [component...]`: the local
+ * `npm run cluster -- up|down|status|crds|tilt|images [name...]|platform [--remove]|cost [--idle=30] [--load=60]|dockerfile <app>|logs [component...]`: the local
  * Kubernetes control plane for tests (etcd, kube-apiserver,
  * kube-controller-manager, kube-scheduler, kwok with fake nodes), built from
  * source once per machine under .local/cluster. See scripts/cluster/index.ts.
  */
 import { ensureTilt } from './cluster/build.ts';
+import { formatCost, measurePlatformCost } from './cluster/cost.ts';
 import { writeDockerfile } from './cluster/dockerfile.ts';
 import { buildImages } from './cluster/images.ts';
 import { containerdRunning, ensureRealNode, importImages, nodeSettings, realNodeStatus, stopRealNode } from './cluster/node.ts';
@@ -86,11 +87,18 @@ async function main(): Promise<number> {
       console.error(`cluster: platform Ready on the real node in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       return 0;
     }
+    case 'cost': {
+      // CPU and RSS of every platform Pod at idle and under checkout load beside `npm run budget` (scripts/cluster/cost.ts).
+      const seconds = (flag: string, fallback: number): number => Number(names.find((n) => n.startsWith(`${flag}=`))?.split('=')[1] ?? fallback);
+      const report = await measurePlatformCost({ idleMs: seconds('--idle', 30) * 1000, loadMs: seconds('--load', 60) * 1000, concurrency: seconds('--concurrency', 4) });
+      console.log(formatCost(report));
+      return 0;
+    }
     case 'logs':
       printLogTails(components.filter((c) => names.length === 0 || names.includes(c.name)));
       return 0;
     default:
-      console.error('usage: npm run cluster -- up [--no-crds] [--real-node]|down [--real-node]|status|crds|tilt|images [name...]|platform [--remove]|dockerfile <app...>|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');
+      console.error('usage: npm run cluster -- up [--no-crds] [--real-node]|down [--real-node]|status|crds|tilt|images [name...]|platform [--remove]|cost [--idle=30] [--load=60] [--concurrency=4]|dockerfile <app...>|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');
       return 2;
   }
 }
