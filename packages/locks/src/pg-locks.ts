@@ -41,6 +41,14 @@ export interface PgLocksOptions {
 export interface PgAcquireOptions {
   /** How long to wait for the lock (PostgreSQL's lock_timeout); 0 tries once. Default 5,000 ms. */
   waitMs?: number;
+  /**
+   * Makes the session lock a lease: the session gets `idle_session_timeout`
+   * = leaseMs and the lease pings it every third of that while held, so a
+   * holder that stops (paused, partitioned) for longer has its session ended
+   * by the server and the lock freed; its later writes carry a stale token.
+   * Default none: a stopped holder keeps the lock until its connection dies.
+   */
+  leaseMs?: number;
 }
 
 /** A session lock: holds one pooled connection until released. */
@@ -69,6 +77,8 @@ export class PgLocks {
   async acquire(name: string, options: PgAcquireOptions = {}): Promise<PgLease> {
     const waitMs = options.waitMs ?? 5_000;
     if (!Number.isInteger(waitMs) || waitMs < 0) throw new LockConfigError(`waitMs must be a whole number ≥ 0, got ${waitMs}`);
+    const { leaseMs } = options;
+    if (leaseMs !== undefined && (!Number.isInteger(leaseMs) || leaseMs < 30)) throw new LockConfigError(`leaseMs must be a whole number ≥ 30, got ${leaseMs}`);
     const key = advisoryKey(name);
     const started = performance.now();
     const done = (outcome: 'acquired' | 'busy' | 'error'): void => {
@@ -83,7 +93,17 @@ export class PgLocks {
       throw err;
     }
     let token: string | undefined;
+    // A session going back to the pool must not keep the lease's idle timeout.
+    const giveBack = async (): Promise<void> => {
+      if (leaseMs === undefined) return client.release();
+      await client.query('RESET idle_session_timeout').then(
+        () => client.release(),
+        (err: unknown) => client.release(err instanceof Error ? err : true),
+      );
+    };
     try {
+      // Before the lock, so that no moment exists where the lock is held without the lease.
+      if (leaseMs !== undefined) await client.query(`SET idle_session_timeout = ${leaseMs}`);
       // A free lock (the usual case) costs one prepared round trip; only a taken one pays for the wait's three statements.
       const { rows } = await client.query<{ token: string }>({
         name: 'locks.pg.try',
@@ -101,18 +121,19 @@ export class PgLocks {
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       // Not granted: the session holds nothing, keep the connection. Anything else: the lock may be held, close it.
-      client.release(code === LOCK_NOT_AVAILABLE ? undefined : true);
+      if (code === LOCK_NOT_AVAILABLE) await giveBack();
+      else client.release(true);
       done(code === LOCK_NOT_AVAILABLE ? 'busy' : 'error');
       if (code === LOCK_NOT_AVAILABLE) throw new LockNotAcquiredError(name, `still held after ${waitMs} ms`, err);
       throw err;
     }
     if (token === undefined) {
-      client.release();
+      await giveBack();
       done('busy');
       throw new LockNotAcquiredError(name, 'held by another session');
     }
     done('acquired');
-    return new SessionLease(name, Number(token), key, client, this.#metrics);
+    return new SessionLease(name, Number(token), key, client, this.#metrics, leaseMs);
   }
 
   /** Takes the session lock if free, else undefined. */
@@ -193,15 +214,25 @@ class SessionLease implements PgLease {
   // pg-pool listens for errors on idle clients only; a held one that breaks would throw an unhandled 'error'.
   readonly #onError = (err: Error): void => {
     this.#broken = err;
+    clearInterval(this.#heartbeat);
   };
+  readonly #leased: boolean;
+  readonly #heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(name: string, token: number, key: string, client: DbClient, metrics: LockMetrics) {
+  constructor(name: string, token: number, key: string, client: DbClient, metrics: LockMetrics, leaseMs: number | undefined) {
     this.name = name;
     this.token = token;
     this.#key = key;
     this.#metrics = metrics;
     this.#client = client;
     client.raw.on('error', this.#onError);
+    this.#leased = leaseMs !== undefined;
+    if (leaseMs !== undefined) {
+      this.#heartbeat = setInterval(() => {
+        client.query({ name: 'locks.pg.heartbeat', text: 'SELECT 1' }).catch(() => undefined);
+      }, Math.floor(leaseMs / 3));
+      this.#heartbeat.unref();
+    }
   }
 
   release(): Promise<boolean> {
@@ -216,15 +247,23 @@ class SessionLease implements PgLease {
   async #unlock(): Promise<boolean> {
     const client = this.#client!;
     this.#client = undefined;
+    clearInterval(this.#heartbeat);
     client.raw.off('error', this.#onError);
     if (this.#broken) {
       client.release(this.#broken);
       return false;
     }
     try {
-      const { rows } = await client.query<{ unlocked: boolean }>({ name: 'locks.pg.unlock', text: 'SELECT pg_advisory_unlock($1::bigint) AS unlocked', values: [this.#key] });
+      let unlocked: boolean | undefined;
+      if (this.#leased) {
+        const results = (await client.query(`SELECT pg_advisory_unlock(${this.#key}) AS unlocked; RESET idle_session_timeout`)) as unknown as pg.QueryResult<{ unlocked: boolean }>[];
+        unlocked = results[0]?.rows[0]?.unlocked;
+      } else {
+        const { rows } = await client.query<{ unlocked: boolean }>({ name: 'locks.pg.unlock', text: 'SELECT pg_advisory_unlock($1::bigint) AS unlocked', values: [this.#key] });
+        unlocked = rows[0]?.unlocked;
+      }
       client.release();
-      return rows[0]?.unlocked === true;
+      return unlocked === true;
     } catch (err) {
       client.release(err instanceof Error ? err : true);
       return false;

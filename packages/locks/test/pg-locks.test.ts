@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { withTransaction } from '@bulwark/db';
-import { registryValue } from '@bulwark/test-support';
+import { createPool, withTransaction } from '@bulwark/db';
+import { pgUrl, registryValue, silent } from '@bulwark/test-support';
 import { Registry } from 'prom-client';
 import { advisoryKey, PgLocks, LockLostError, LockNotAcquiredError } from '../src/index.ts';
 import { setupDb, type TestDb } from './support.ts';
@@ -62,6 +62,28 @@ describe('PostgreSQL session locks', () => {
     const next = await locks.acquire('fragile');
     expect(next.token).toBeGreaterThan(lost);
     await next.release();
+  });
+});
+
+describe('PostgreSQL session locks with a lease', () => {
+  it('when a leased lock is released or refused, then its connection goes back to the pool without the idle timeout', async () => {
+    const one = createPool({ connectionString: pgUrl(), name: 'locks_one', max: 1, registry: new Registry(), log: silent });
+    const idleTimeout = async (): Promise<string> => (await one.query<{ idle_session_timeout: string }>('SHOW idle_session_timeout')).rows[0]!.idle_session_timeout;
+    try {
+      const leased = new PgLocks({ pool: one, schema: db.schema });
+      const lease = await leased.acquire('leased', { leaseMs: 200 });
+      expect(await lease.release()).toBe(true);
+      expect(await idleTimeout()).toBe('0');
+
+      const other = await locks.acquire('held-elsewhere');
+      await expect(leased.acquire('held-elsewhere', { leaseMs: 200, waitMs: 0 })).rejects.toBeInstanceOf(LockNotAcquiredError);
+      expect(await idleTimeout()).toBe('0');
+      await expect(leased.acquire('held-elsewhere', { leaseMs: 200, waitMs: 50 })).rejects.toBeInstanceOf(LockNotAcquiredError);
+      expect(await idleTimeout()).toBe('0');
+      await other.release();
+    } finally {
+      await one.close();
+    }
   });
 });
 
