@@ -286,10 +286,14 @@ export function routeHandlers(deps: PipelineDeps, definition: RouteDefinition): 
     let result: ReturnType<typeof definition.handler>;
     try {
       // Body parsing resumes from stream callbacks that do not carry the
-      // request's trace context: re-enter it only when it was lost.
+      // request's trace context: re-enter it only when it was lost. The
+      // request scope runs inside it, so what the scope adds to the context
+      // (@bulwark/db's query tracking) reaches the handler.
       const traceCtx = state.trace.ctx;
-      const invoke = () => (context.active() === traceCtx ? definition.handler(ctx as never) : context.with(traceCtx, definition.handler, definition, ctx as never));
-      result = deps.requestScope ? deps.requestScope(req, invoke) : invoke();
+      const call = () => definition.handler(ctx as never);
+      const scope = deps.requestScope;
+      const scoped = scope ? () => scope(req, call) : call;
+      result = context.active() === traceCtx ? scoped() : context.with(traceCtx, scoped);
     } catch (err) {
       next(err);
       return;
