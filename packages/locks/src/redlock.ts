@@ -156,14 +156,21 @@ export class Redlock {
     }
   }
 
-  /** Runs `fn` under the lease and releases it however `fn` ends. `fn` must pass the token to what it writes. */
+  /**
+   * Runs `fn` under the lease and releases it however `fn` ends; LockLostError when a majority no
+   * longer held it at release (fn overran the lease). `fn` must pass the token to what it writes.
+   */
   async using<T>(name: string, options: RedlockAcquireOptions, fn: (lease: RedisLease) => Promise<T>): Promise<T> {
     const lease = await this.acquire(name, options);
+    let result: T;
     try {
-      return await fn(lease);
-    } finally {
-      await lease.release();
+      result = await fn(lease);
+    } catch (err) {
+      await lease.release().catch(() => undefined);
+      throw err;
     }
+    if (!(await lease.release())) throw new LockLostError(name, 'the lease ended before release');
+    return result;
   }
 
   /** @internal Extends `value`'s lease of `name` on a majority; returns its new validity end (local clock) or undefined. */

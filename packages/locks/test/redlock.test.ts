@@ -46,6 +46,15 @@ describe('Redlock over three Redis instances', () => {
     await second!.release();
   });
 
+  it('when the work under using() outlives the lease, then using() reports the lease as lost', async () => {
+    const locks = redlockOn(trio.clients);
+    const run = locks.using('overrun', { ttlMs: 100 }, async (lease) => {
+      await eventually('the lease to run out', () => lease.remainingMs(), (ms) => ms <= 0);
+      await eventually('the key to expire', () => trio.clients[0]!.exists(locks.keys('overrun')[0]), (n) => n === 0);
+    });
+    await expect(run).rejects.toBeInstanceOf(LockLostError);
+  });
+
   it('when the lease is extended, then it outlives its first TTL', async () => {
     const locks = redlockOn(trio.clients);
     const lease = await locks.acquire('extended', { ttlMs: 300 });
