@@ -76,7 +76,7 @@ export default async function main(): Promise<void> {
   console.log(
     `catalog-search: ${PRODUCTS} products (${loaded.variants} variants) loaded in ${((performance.now() - seeding) / 1000).toFixed(1)} s; ${queries.length} queries, ${CONCURRENCY} clients, ${OPS} calls × ${ROUNDS} rounds each`,
   );
-  const pool = createPool({ connectionString: urlForRole(ownerUrl, DB_ROLES.runtime, DEV_ROLE_PASSWORD), name: 'bench-catalog', max: CONCURRENCY, statementTimeoutMs: 300_000, searchPath: [schema], registry: new Registry(), log: silent });
+  const pool = createPool({ connectionString: urlForRole(ownerUrl, DB_ROLES.runtime, DEV_ROLE_PASSWORD), name: 'bench-catalog', max: CONCURRENCY, statementTimeoutMs: 300_000, acquireTimeoutMs: 600_000, searchPath: [schema], registry: new Registry(), log: silent });
   const filters = {};
   const cases: Record<string, (i: number) => Promise<unknown>> = {
     search: (i) => searchCatalog(pool, { q: queries[i % queries.length]!, filters, limit: 20, offset: 0 }),
