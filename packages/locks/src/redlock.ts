@@ -109,6 +109,8 @@ export class Redlock {
   /** Takes the lease, trying for up to `waitMs`; throws LockNotAcquiredError when it could not. */
   async acquire(name: string, options: RedlockAcquireOptions): Promise<RedisLease> {
     assertLockName(name);
+    // The name is the keys' hash tag: a brace in it would split the lock and its counter across cluster slots.
+    if (/[{}]/.test(name)) throw new LockConfigError(`a Redlock name may not hold braces, got ${JSON.stringify(name)}`);
     const { ttlMs } = options;
     if (!Number.isInteger(ttlMs) || ttlMs < 10) throw new LockConfigError(`ttlMs must be a whole number ≥ 10, got ${ttlMs}`);
     const asked = performance.now();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { eventually, RedisProcess, registryValue, suffix } from '@bulwark/test-support';
 import { Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
-import { LockLostError, LockNotAcquiredError, Redlock } from '../src/index.ts';
+import { LockConfigError, LockLostError, LockNotAcquiredError, Redlock } from '../src/index.ts';
 import { connectRedis, startRedisTrio, type RedisTrio } from './support.ts';
 
 let trio: RedisTrio;
@@ -53,6 +53,12 @@ describe('Redlock over three Redis instances', () => {
       await eventually('the key to expire', () => trio.clients[0]!.exists(locks.keys('overrun')[0]), (n) => n === 0);
     });
     await expect(run).rejects.toBeInstanceOf(LockLostError);
+  });
+
+  it('when a name holds a brace or a lease is shorter than 10 ms, then it is refused as configuration', async () => {
+    const locks = redlockOn(trio.clients);
+    await expect(locks.acquire('a{b}', { ttlMs: 1_000 })).rejects.toBeInstanceOf(LockConfigError);
+    await expect(locks.acquire('ok', { ttlMs: 5 })).rejects.toBeInstanceOf(LockConfigError);
   });
 
   it('when the lease is extended, then it outlives its first TTL', async () => {
