@@ -132,13 +132,21 @@ export interface BuiltImage {
   seconds: number;
 }
 
-/** Builds the named workspaces' images (all of them when none is named), base first. */
+/**
+ * Images that are not a workspace, each a folder under scripts/cluster/images/ with its Dockerfile (its own
+ * build context), on the same base: postgres (Debian's server with the official image's interface) for the
+ * platform-operator's PostgresCluster Pods.
+ */
+export const extraImages: Record<string, string> = { postgres: path.join(repoRoot, 'scripts/cluster/images/postgres') };
+
+/** Builds the named images (every workspace's and the extra ones when none is named), base first. */
 export function buildImages(names: string[] = []): BuiltImage[] {
-  const all = imageWorkspaces();
+  const workspaces = imageWorkspaces();
+  const all = [...workspaces, ...Object.keys(extraImages)];
   const unknown = names.filter((n) => !all.includes(n));
-  if (unknown.length > 0) throw new Error(`no image workspace named ${unknown.join(', ')} (known: ${all.join(', ')})`);
+  if (unknown.length > 0) throw new Error(`no image named ${unknown.join(', ')} (known: ${all.join(', ')})`);
   const wanted = names.length > 0 ? names : all;
-  const base = ensureBaseImage(pinnedNodeVersion(all));
+  const base = ensureBaseImage(pinnedNodeVersion(workspaces));
   return wanted.map((name) => {
     const started = Date.now();
     const ref = imageRef(name);
@@ -154,10 +162,10 @@ export function buildImages(names: string[] = []): BuiltImage[] {
       '--build-arg',
       `NODE_IMAGE=${base}`,
       '-f',
-      path.join(repoRoot, workspaceDir(name), 'Dockerfile'),
+      path.join(extraImages[name] ?? path.join(repoRoot, workspaceDir(name)), 'Dockerfile'),
       '-t',
       ref,
-      repoRoot,
+      extraImages[name] ?? repoRoot,
     ]);
     const seconds = (Date.now() - started) / 1000;
     return { name, ref, id: imageId(ref)!, seconds };
