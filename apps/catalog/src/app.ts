@@ -17,6 +17,7 @@ import type { CatalogConfig } from './config.ts';
 import './errors.ts';
 import { createCartServices } from './domain/cart-services.ts';
 import { createCatalogKafka, type CatalogKafka } from './events/catalog-kafka.ts';
+import { registerCatalogSubgraph } from './graphql/subgraph.ts';
 import { registerCartRoutes } from './http/cart-routes.ts';
 import { registerReviewRoutes } from './http/review-routes.ts';
 import { registerRoutes } from './http/routes.ts';
@@ -88,6 +89,7 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
         kit.addDependency({ name: 'kafka', check: async () => undefined, close: () => kafka.close() });
       } else kit.log.warn('KAFKA_BROKERS is not set: catalog events wait in the outbox and no order is seen delivered (no reviews)');
       registerReviewRoutes(r, { pool });
+      registerCatalogSubgraph(r, pool, { batching: config.GRAPHQL_BATCHING });
       const seeding = new Map<string, Promise<unknown>>();
       const seedDemo = (tenant: string) => {
         if (seeding.has(tenant)) return { products: config.CATALOG_SEED_COUNT, started: false };

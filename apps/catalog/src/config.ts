@@ -30,6 +30,7 @@ export const catalogConfigSchema = baseConfigSchema.extend({
   EVENTS_GROUP: z.string().min(1).default('catalog').describe("Kafka consumer group reading orders' events."),
   EVENTS_FAST_CONSUMER: z.enum(['true', 'false']).transform((v) => v === 'true').default(false).describe('Short Kafka session and fetch waits (tests: a group joins and drains in seconds).'),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().positive().default(200).describe('Events per outbox relay round.'),
+  GRAPHQL_BATCHING: z.enum(['true', 'false']).transform((v) => v === 'true').default(true).describe('DataLoaders of the GraphQL subgraph batch each relation into one statement; false runs one per key (the benchmark baseline only).'),
   OUTBOX_POLL_MS: z.coerce.number().int().positive().default(100).describe('Idle poll interval of the outbox relay.'),
 });
 

@@ -24,6 +24,7 @@ import { createSealer } from './domain/key-sealing.ts';
 import { LoginThrottle, loginPolicies } from './domain/login-throttle.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { normalizeEmail } from './domain/secrets.ts';
+import { registerIdentitySubgraph } from './graphql/subgraph.ts';
 import { registerInternalRoutes } from './http/internal-routes.ts';
 import { registerOrganizationRoutes } from './http/organization-routes.ts';
 import { registerRoutes } from './http/routes.ts';
@@ -166,6 +167,7 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
       };
       registerRoutes(r, context);
       registerOrganizationRoutes(r, context);
+      registerIdentitySubgraph(r, pool);
       // Services' tokens are verified against the ring identity signs with (its published keys, its clock).
       const serviceTokens = createTokenVerifier({
         keys: (header, token) => ring.verifier()(header, token),

@@ -21,6 +21,7 @@ import { registerAdminRoutes } from './http/admin-routes.ts';
 import { registerCheckoutRoutes } from './http/checkout-routes.ts';
 import { registerCommandRoutes } from './http/command-routes.ts';
 import { registerQueryRoutes } from './http/query-routes.ts';
+import { registerOrdersSubgraph } from './graphql/subgraph.ts';
 import { ensurePublication, ensureSlot } from './relay/replication-setup.ts';
 import { createSagaClient, type BreakerSettings, type ServiceClient } from './saga/service-client.ts';
 import { createWorkers, type Workers } from './workers.ts';
@@ -155,6 +156,7 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
         registerCheckoutRoutes(r, pool, uow, settings, () => workers.saga?.nudge(), config.IDEMPOTENCY_ENABLED ? idempotency.middleware : createTransactionOnly({ pool, onError: (err, stage) => kit.log.error({ err, stage }, 'request transaction failed') }));
       }
       registerQueryRoutes(r, pool);
+      registerOrdersSubgraph(r, pool);
       registerAdminRoutes(r, workers);
     },
   });

@@ -83,7 +83,7 @@ describe('validateRoutesFile', () => {
 
   it('when the shipped routes.json is loaded with the deployment\'s addresses, then it validates and every upstream has one', () => {
     const shipped = new URL('../../routes.json', import.meta.url).pathname;
-    const names = ['identity', 'orders', 'inventory', 'payments', 'notifications', 'catalog'];
+    const names = ['identity', 'orders', 'inventory', 'payments', 'notifications', 'catalog', 'graphql'];
     const file = loadRoutesFile(shipped, Object.fromEntries(names.map((n, i) => [n, `http://127.0.0.1:${9000 + i}`])));
     expect(file.routes.length).toBeGreaterThan(3);
     expect(Object.values(file.upstreams).map((u) => u.url)).toHaveLength(names.length);

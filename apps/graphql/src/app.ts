@@ -1,0 +1,120 @@
+/**
+ * Builds the GraphQL federation gateway without listening: Apollo Server
+ * over the Apollo Gateway (gateway.ts), served as the kit's POST /graphql
+ * route (health, readiness, metrics, logs and shutdown like every app), with
+ * depth and cost limits before execution and automatic persisted queries.
+ * `prepare()` loads the supergraph; the route answers 503 until then.
+ */
+import type { Request } from 'express';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { Counter } from 'prom-client';
+import type { DestinationStream } from 'pino';
+import { z } from 'zod';
+import { GRAPHQL_REFUSAL_CODES, refusedOperation } from '@bulwark/graphql-kit';
+import { createService, propagationHeaders, type Service, type StartedService } from '@bulwark/service-kit';
+import type { GraphqlConfig } from './config.ts';
+import './errors.ts';
+import { graphqlError } from './errors.ts';
+import { createGateway, FORWARDED_HEADERS, type GatewayContext } from './gateway.ts';
+import { queryLimitsPlugin } from './limits-plugin.ts';
+
+export interface GraphqlAppOptions {
+  config: GraphqlConfig;
+  logDestination?: DestinationStream;
+}
+
+export interface GraphqlApp {
+  readonly service: Service<GraphqlConfig>;
+  /** Loads the supergraph and starts Apollo Server. */
+  prepare(): Promise<void>;
+  /** prepare(), then listen. */
+  start(): Promise<StartedService>;
+}
+
+const GraphQLRequest = z.object({
+  query: z.string().max(100_000).optional().describe('The operation; may be left out when extensions.persistedQuery names one already sent.'),
+  operationName: z.string().max(200).nullish(),
+  variables: z.record(z.string(), z.unknown()).nullish(),
+  extensions: z.record(z.string(), z.unknown()).nullish(),
+});
+const GraphQLResponse = z.object({ data: z.record(z.string(), z.unknown()).nullish(), errors: z.array(z.record(z.string(), z.unknown())).optional() });
+
+function forwardedHeaders(req: Request): Record<string, string> {
+  const out: Record<string, string> = { ...propagationHeaders() };
+  for (const name of FORWARDED_HEADERS) {
+    const value = req.get(name);
+    if (value) out[name] = value;
+  }
+  return out;
+}
+
+export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
+  const { config } = options;
+  const gateway = createGateway({
+    urls: { identity: config.IDENTITY_GRAPHQL_URL, catalog: config.CATALOG_GRAPHQL_URL, orders: config.ORDERS_GRAPHQL_URL },
+    supergraphPath: config.SUPERGRAPH_PATH,
+    timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+  });
+  let server: ApolloServer<GatewayContext> | undefined;
+  let started = false;
+
+  const service = createService({
+    name: 'graphql',
+    version: '0.1.0',
+    config,
+    logDestination: options.logDestination,
+    routes(r, kit) {
+      const refused = new Counter({ name: 'graphql_operations_refused_total', help: 'Operations refused before execution, by code (depth, cost).', labelNames: ['code'], registers: [kit.metrics] });
+      server = new ApolloServer<GatewayContext>({
+        gateway,
+        introspection: config.GRAPHQL_INTROSPECTION,
+        // Automatic persisted queries: a client sends the sha256 first and the query only when this instance does not know it.
+        persistedQueries: {},
+        plugins: [queryLimitsPlugin({ maxDepth: config.GRAPHQL_MAX_DEPTH, maxCost: config.GRAPHQL_MAX_COST, defaultListSize: config.GRAPHQL_DEFAULT_LIST_SIZE }, { refused: (code) => refused.inc({ code }) })],
+        logger: kit.log,
+      });
+      const apollo = server;
+      kit.addDependency({ name: 'supergraph', check: async () => (started ? undefined : Promise.reject(new Error('supergraph not loaded yet'))), close: () => apollo.stop() });
+      r.post('/graphql', {
+        summary: 'The federated GraphQL API (identity, catalog, orders): queries, depth and cost limits, automatic persisted queries',
+        tags: ['graphql'],
+        errors: ['GRAPHQL_NOT_READY', ...GRAPHQL_REFUSAL_CODES],
+        body: GraphQLRequest,
+        responses: { 200: GraphQLResponse },
+        handler: async ({ req, body }) => {
+          if (!started) throw graphqlError('GRAPHQL_NOT_READY', 'the supergraph is still loading');
+          const headers = new HeaderMap();
+          for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+          headers.set('content-type', 'application/json');
+          const result = await apollo.executeHTTPGraphQLRequest({
+            httpGraphQLRequest: { method: 'POST', headers, search: '', body },
+            context: async () => ({ forward: forwardedHeaders(req) }),
+          });
+          if (result.body.kind !== 'complete') throw new Error('incremental delivery is not enabled');
+          const out: Record<string, string> = {};
+          const cacheControl = result.headers.get('cache-control');
+          if (cacheControl) out['cache-control'] = cacheControl;
+          const parsed = JSON.parse(result.body.string) as z.output<typeof GraphQLResponse>;
+          // Refused before execution (parse, validation, depth, cost): 400 problem+json carrying the GraphQL errors.
+          if (result.status !== undefined && result.status >= 400) throw refusedOperation((parsed.errors ?? []) as { message: string; extensions?: Record<string, unknown> }[]);
+          return { status: 200, body: parsed, headers: out };
+        },
+      });
+    },
+  });
+
+  async function prepare(): Promise<void> {
+    if (started) return;
+    await server!.start();
+    started = true;
+  }
+
+  return {
+    service,
+    prepare,
+    async start() {
+      await prepare();
+      return service.start();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * Every configuration key of the GraphQL federation gateway, with type,
+ * default and meaning; read once by main.ts (tests pass their own env object).
+ */
+import { z } from 'zod';
+import { baseConfigSchema, loadConfig } from '@bulwark/service-kit';
+
+export const graphqlConfigSchema = baseConfigSchema.extend({
+  IDENTITY_GRAPHQL_URL: z.url().describe("identity's subgraph endpoint (POST …/graphql)."),
+  CATALOG_GRAPHQL_URL: z.url().describe("catalog's subgraph endpoint."),
+  ORDERS_GRAPHQL_URL: z.url().describe("orders' subgraph endpoint."),
+  SUPERGRAPH_PATH: z.string().min(1).optional().describe('Composed supergraph SDL served (default: the supergraph.graphql checked in beside src/, written by `npm run compose -w apps/graphql`).'),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(10).describe('Deepest selection an operation may have; deeper ones are refused before execution (400 GRAPHQL_QUERY_TOO_DEEP).'),
+  GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(5_000).describe('Largest cost (fields times the list sizes above them) an operation may have; costlier ones are refused before execution (400 GRAPHQL_QUERY_TOO_COSTLY).'),
+  GRAPHQL_DEFAULT_LIST_SIZE: z.coerce.number().int().positive().default(10).describe('Items a list field without first/limit counts for in the cost.'),
+  GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).transform((v) => v === 'true').default(true).describe('Answer introspection queries (schema explorers, codegen).'),
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000).describe('Timeout of one call to a subgraph.'),
+});
+
+export type GraphqlConfig = z.output<typeof graphqlConfigSchema>;
+
+export function loadGraphqlConfig(env: Record<string, string | undefined> = process.env): GraphqlConfig {
+  return loadConfig(graphqlConfigSchema, env);
+}
