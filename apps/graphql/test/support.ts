@@ -1,8 +1,8 @@
 /**
  * Test bed of the federation: the real catalog and orders services (their
  * own test supports: schema per suite, N+1 guard on) serving their
- * subgraphs, and the GraphQL gateway over them; identity's subgraph is not
- * started (the queries here do not reach it). Data is written as the tests
+ * subgraphs, and the GraphQL gateway over them; identity is started only
+ * when asked (most queries here do not reach it). Data is written as the tests
  * need it: products through catalog's API, reviews and orders' read model
  * rows through the owner pools (the read model is what the subgraph reads).
  */
@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@bulwark/service-kit';
 import { call, TEST_TENANT, type Reply } from '@bulwark/test-support';
 import { ADMIN, productBody, setupCatalog, type TestCatalog } from '../../catalog/test/support.ts';
+import { setupIdentity, type TestIdentity } from '../../identity/test/support.ts';
 import { setupOrders, type TestOrders } from '../../orders/test/support.ts';
 import { createGraphqlApp, type GraphqlApp } from '../src/app.ts';
 import { graphqlConfigSchema } from '../src/config.ts';
@@ -21,8 +22,11 @@ export const CUSTOMER_HEADERS = (sub: string): Record<string, string> => ({ 'x-a
 export interface Federation {
   catalog: TestCatalog;
   orders: TestOrders;
+  identity: TestIdentity | undefined;
   catalogUrl: string;
   ordersUrl: string;
+  /** identity's base URL; a closed port unless started with `identity: true`. */
+  identityUrl: string;
   gatewayUrl: string;
   /** Starts another gateway over the same subgraphs with extra config. */
   startGateway(env?: Record<string, string>): Promise<string>;
@@ -37,7 +41,9 @@ async function statementSum(url: string, pool: string): Promise<number> {
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
-export async function startFederation(): Promise<Federation> {
+export async function startFederation(options: { identity?: boolean } = {}): Promise<Federation> {
+  const identity = options.identity ? await setupIdentity() : undefined;
+  const identityUrl = identity ? (await identity.start()).url : 'http://127.0.0.1:9';
   const catalog = await setupCatalog();
   const orders = await setupOrders();
   const { url: catalogUrl } = await catalog.start();
@@ -50,7 +56,7 @@ export async function startFederation(): Promise<Federation> {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       SHUTDOWN_TIMEOUT_MS: '2000',
-      IDENTITY_GRAPHQL_URL: 'http://127.0.0.1:9/graphql',
+      IDENTITY_GRAPHQL_URL: `${identityUrl}/graphql`,
       CATALOG_GRAPHQL_URL: `${catalogUrl}/graphql`,
       ORDERS_GRAPHQL_URL: `${ordersUrl}/graphql`,
       ...env,
@@ -63,8 +69,10 @@ export async function startFederation(): Promise<Federation> {
   return {
     catalog,
     orders,
+    identity,
     catalogUrl,
     ordersUrl,
+    identityUrl,
     gatewayUrl,
     startGateway,
     statements: async () => (await statementSum(catalogUrl, 'catalog')) + (await statementSum(ordersUrl, 'orders')),
@@ -72,6 +80,7 @@ export async function startFederation(): Promise<Federation> {
       for (const g of gateways.reverse()) await g.service.stop().catch(() => undefined);
       await orders.cleanup();
       await catalog.cleanup();
+      await identity?.cleanup();
     },
   };
 }
