@@ -141,7 +141,12 @@ export const extraImages: Record<string, string> = { postgres: path.join(repoRoo
 
 /** Builds the named images (every workspace's and the extra ones when none is named), base first. */
 export function buildImages(names: string[] = []): BuiltImage[] {
-  const workspaces = imageWorkspaces();
+  // A workspace without its Dockerfile yet (a service being added) is left out and named; `dockerfile <name>` writes it.
+  const workspaces = imageWorkspaces().filter((name) => {
+    const has = fs.existsSync(path.join(repoRoot, workspaceDir(name), 'Dockerfile'));
+    if (!has) process.stderr.write(`images: ${workspaceDir(name)} has no Dockerfile yet: left out (npm run cluster -- dockerfile ${name})\n`);
+    return has;
+  });
   const all = [...workspaces, ...Object.keys(extraImages)];
   const unknown = names.filter((n) => !all.includes(n));
   if (unknown.length > 0) throw new Error(`no image named ${unknown.join(', ')} (known: ${all.join(', ')})`);
