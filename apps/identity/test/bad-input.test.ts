@@ -115,7 +115,7 @@ describe('operational endpoints', () => {
     expect(result.valid).toBe(true);
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
-        '/.well-known/jwks.json', '/.well-known/openid-configuration', '/v1/accounts', '/v1/accounts/verify', '/v1/accounts/verify/resend', '/v1/internal/accounts/{id}', '/v1/me', '/v1/me/addresses', '/v1/me/addresses/{id}',
+        '/.well-known/jwks.json', '/.well-known/openid-configuration', '/graphql', '/v1/accounts', '/v1/accounts/verify', '/v1/accounts/verify/resend', '/v1/internal/accounts/{id}', '/v1/me', '/v1/me/addresses', '/v1/me/addresses/{id}',
         '/v1/me/totp', '/v1/me/totp/confirm', '/v1/me/totp/disable', '/v1/invitations/accept', '/v1/organizations', '/v1/organizations/{orgId}', '/v1/organizations/{orgId}/invitations',
         '/v1/organizations/{orgId}/invitations/{invitationId}', '/v1/organizations/{orgId}/members', '/v1/organizations/{orgId}/members/{userId}',
         '/v1/password-resets', '/v1/password-resets/confirm', '/v1/sessions', '/v1/sessions/logout', '/v1/sessions/refresh',
