@@ -7,9 +7,11 @@
  */
 import type { Request } from 'express';
 import { ApolloServer, HeaderMap } from '@apollo/server';
+import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
 import type { DestinationStream } from 'pino';
 import { z } from 'zod';
+import { Cache } from '@bulwark/cache';
 import { GRAPHQL_REFUSAL_CODES, refusedOperation } from '@bulwark/graphql-kit';
 import { createService, propagationHeaders, type Service, type StartedService } from '@bulwark/service-kit';
 import type { GraphqlConfig } from './config.ts';
@@ -56,6 +58,7 @@ export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
     timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
   });
   let server: ApolloServer<GatewayContext> | undefined;
+  let persisted: Cache | undefined;
   let started = false;
 
   const service = createService({
@@ -65,15 +68,33 @@ export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
     logDestination: options.logDestination,
     routes(r, kit) {
       const refused = new Counter({ name: 'graphql_operations_refused_total', help: 'Operations refused before execution, by code (depth, cost).', labelNames: ['code'], registers: [kit.metrics] });
+      const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: true, retryStrategy: (times) => Math.min(times * 50, 500) }) : undefined;
+      // Persisted queries through packages/cache: L1 per instance over Redis (L2) shared by the replicas.
+      const apq = new Cache({ name: 'graphql-apq', prefix: config.APQ_CACHE_PREFIX, redis, ttlMs: config.APQ_TTL_MS, registry: kit.metrics, log: kit.log });
+      persisted = apq;
       server = new ApolloServer<GatewayContext>({
         gateway,
         introspection: config.GRAPHQL_INTROSPECTION,
         // Automatic persisted queries: a client sends the sha256 first and the query only when this instance does not know it.
-        persistedQueries: {},
+        persistedQueries: {
+          cache: {
+            get: (key: string) => apq.peek<string>(key),
+            set: (key: string, value: string) => apq.set(key, value),
+            delete: (key: string) => apq.delete(key).then(() => true),
+          },
+        },
         plugins: [queryLimitsPlugin({ maxDepth: config.GRAPHQL_MAX_DEPTH, maxCost: config.GRAPHQL_MAX_COST, defaultListSize: config.GRAPHQL_DEFAULT_LIST_SIZE }, { refused: (code) => refused.inc({ code }) })],
         logger: kit.log,
       });
       const apollo = server;
+      kit.addDependency({
+        name: 'persisted-queries',
+        check: async () => undefined, // Redis away: L1 serves, a client resends an unknown query once
+        async close() {
+          await apq.close();
+          redis?.disconnect();
+        },
+      });
       kit.addDependency({ name: 'supergraph', check: async () => (started ? undefined : Promise.reject(new Error('supergraph not loaded yet'))), close: () => apollo.stop() });
       r.post('/graphql', {
         summary: 'The federated GraphQL API (identity, catalog, orders): queries, depth and cost limits, automatic persisted queries',
@@ -105,6 +126,7 @@ export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
 
   async function prepare(): Promise<void> {
     if (started) return;
+    await persisted!.start();
     await server!.start();
     started = true;
   }

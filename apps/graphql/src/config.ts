@@ -14,6 +14,9 @@ export const graphqlConfigSchema = baseConfigSchema.extend({
   GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(5_000).describe('Largest cost (fields times the list sizes above them) an operation may have; costlier ones are refused before execution (400 GRAPHQL_QUERY_TOO_COSTLY).'),
   GRAPHQL_DEFAULT_LIST_SIZE: z.coerce.number().int().positive().default(10).describe('Items a list field without first/limit counts for in the cost.'),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).transform((v) => v === 'true').default(true).describe('Answer introspection queries (schema explorers, codegen).'),
+  REDIS_URL: z.string().min(1).optional().describe('Redis shared by the replicas for automatic persisted queries (a hash one replica learnt answers on every one); unset: each instance keeps its own in memory.'),
+  APQ_CACHE_PREFIX: z.string().min(1).default('graphql-apq').describe('Key prefix of the persisted queries in Redis.'),
+  APQ_TTL_MS: z.coerce.number().int().positive().default(86_400_000).describe('How long a persisted query is kept after it was last sent in full.'),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000).describe('Timeout of one call to a subgraph.'),
 });
 

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { suffix, waitFor } from '@bulwark/test-support';
+import { deletePrefix, redisUrl, suffix, waitFor } from '@bulwark/test-support';
 import { CUSTOMER_HEADERS, graphql, seedOrders, seedProducts, startFederation, type Federation } from './support.ts';
 
 const NESTED = /* GraphQL */ `
@@ -119,5 +119,19 @@ describe('automatic persisted queries', () => {
     const hit = await fetch(`${f.gatewayUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ extensions: persisted }) });
     expect(hit.status).toBe(200);
     expect(((await hit.json()) as { data: { orders: unknown[] } }).data.orders).toHaveLength(1);
+  });
+
+  test('when the replicas share Redis, then a query one replica learnt answers by hash on another', async () => {
+    const prefix = `graphql-apq-test-${suffix()}`;
+    const env = { REDIS_URL: redisUrl(), APQ_CACHE_PREFIX: prefix };
+    const [a, b] = [await f.startGateway(env), await f.startGateway(env)];
+    const query = `query ApqShared { orders(first: 2) { id } }`;
+    const persisted = { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') } };
+    const headers = CUSTOMER_HEADERS(large);
+    expect((await graphql(a, query, {}, headers, persisted)).status).toBe(200);
+    const onB = await fetch(`${b}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ extensions: persisted }) });
+    expect(onB.status).toBe(200);
+    expect(((await onB.json()) as { data: { orders: unknown[] } }).data.orders).toHaveLength(2);
+    await deletePrefix(redisUrl(), prefix);
   });
 });
