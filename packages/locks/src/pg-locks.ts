@@ -15,7 +15,8 @@ import type { DbClient, DbPool, Queryable } from '@bulwark/db';
 import pg from 'pg';
 import type { Registry } from 'prom-client';
 import { performance } from 'node:perf_hooks';
-import { LockConfigError, LockLostError, LockNotAcquiredError } from './errors.ts';
+import { LockConfigError, LockNotAcquiredError } from './errors.ts';
+import { runHolding } from './held.ts';
 import { advisoryKey } from './lock-key.ts';
 import { createLockMetrics, type LockMetrics } from './metrics.ts';
 
@@ -148,16 +149,7 @@ export class PgLocks {
 
   /** Runs `fn` under the session lock and releases it however `fn` ends; LockLostError if the session lost it meanwhile. */
   async withLock<T>(name: string, fn: (lease: PgLease) => Promise<T>, options: PgAcquireOptions = {}): Promise<T> {
-    const lease = await this.acquire(name, options);
-    let result: T;
-    try {
-      result = await fn(lease);
-    } catch (err) {
-      await lease.release().catch(() => undefined);
-      throw err;
-    }
-    if (!(await lease.release())) throw new LockLostError(name, 'the session ended before release');
-    return result;
+    return runHolding(name, await this.acquire(name, options), fn, 'the session ended before release');
   }
 
   /**

@@ -22,6 +22,7 @@ import { backoffDelay, type BackoffPolicy } from '@bulwark/service-kit/backoff';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { LockConfigError, LockLostError, LockNotAcquiredError } from './errors.ts';
+import { runHolding } from './held.ts';
 import { assertLockName } from './lock-key.ts';
 import { createLockMetrics, type LockMetrics } from './metrics.ts';
 import { fenceOf, quorum, validityMs } from './quorum.ts';
@@ -163,16 +164,7 @@ export class Redlock {
    * longer held it at release (fn overran the lease). `fn` must pass the token to what it writes.
    */
   async using<T>(name: string, options: RedlockAcquireOptions, fn: (lease: RedisLease) => Promise<T>): Promise<T> {
-    const lease = await this.acquire(name, options);
-    let result: T;
-    try {
-      result = await fn(lease);
-    } catch (err) {
-      await lease.release().catch(() => undefined);
-      throw err;
-    }
-    if (!(await lease.release())) throw new LockLostError(name, 'the lease ended before release');
-    return result;
+    return runHolding(name, await this.acquire(name, options), fn, 'the lease ended before release');
   }
 
   /** @internal Extends `value`'s lease of `name` on a majority; returns its new validity end (local clock) or undefined. */
