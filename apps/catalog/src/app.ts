@@ -88,7 +88,7 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
         events = kafka;
         kit.addDependency({ name: 'kafka', check: async () => undefined, close: () => kafka.close() });
       } else kit.log.warn('KAFKA_BROKERS is not set: catalog events wait in the outbox and no order is seen delivered (no reviews)');
-      registerReviewRoutes(r, { pool });
+      registerReviewRoutes(r, { pool, products });
       registerCatalogSubgraph(r, pool, { batching: config.GRAPHQL_BATCHING });
       const seeding = new Map<string, Promise<unknown>>();
       const seedDemo = (tenant: string) => {

@@ -112,6 +112,7 @@ describe('reviews', () => {
     for (const sub of subs) await orderOf(sub, { sku });
     await waitFor(async () => (await t.db.query('SELECT count(*)::int AS n FROM order_facts WHERE customer_sub = ANY($1) AND shipped_at IS NOT NULL', [subs])).rows[0]?.n === subs.length, 'catalog saw the orders\' events', 30_000);
     const before = (await call(url, 'GET', `/v1/products/${productId}/reviews`)).body as { ratingCount: number };
+    expect((await call(url, 'GET', `/v1/products/${productId}`)).body.rating.count).toBe(before.ratingCount); // now cached
     const answers = await Promise.all(subs.map((sub, i) => call(url, 'PUT', `/v1/products/${productId}/reviews/mine`, { rating: (i % 5) + 1 }, customer(sub))));
     expect(answers.map((a) => a.status)).toEqual(subs.map(() => 201));
     const { rows } = await t.db.query<{ n: number; avg: number }>('SELECT count(*)::int AS n, avg(rating)::float AS avg FROM reviews WHERE product_id = $1', [productId]);
@@ -121,6 +122,8 @@ describe('reviews', () => {
     expect(list.body.ratingCount).toBe(counted.n);
     expect(list.body.ratingAverage).toBeCloseTo(counted.avg, 2);
     expect((list.body.items as unknown[]).length).toBe(counted.n);
+    // The cached product is dropped with each review: it shows the new rating at once.
+    expect((await call(url, 'GET', `/v1/products/${productId}`)).body.rating).toEqual({ count: counted.n, average: list.body.ratingAverage });
 
     const removed = await call(url, 'DELETE', `/v1/products/${productId}/reviews/mine`, undefined, customer(subs[0]!));
     expect(removed.status).toBe(200);
@@ -131,6 +134,7 @@ describe('reviews', () => {
     const moderated = await call(url, 'DELETE', `/v1/products/${productId}/reviews/${subs[1]}`, undefined, ADMIN);
     expect(moderated.status).toBe(200);
     expect(moderated.body.ratingCount).toBe(counted.n - 2);
+    expect((await call(url, 'GET', `/v1/products/${productId}`)).body.rating.count).toBe(counted.n - 2);
   });
 
   it('when the caller is not a verified customer or the input is bad, then 4xx problems', async () => {

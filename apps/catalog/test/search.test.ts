@@ -104,6 +104,25 @@ describe('catalog search over the demo catalog', () => {
     expect(r.didYouMean).toBe('Lego Star Wars Millennium Falcon');
   });
 
+  it('when a minimum rating is given, then only reviewed products at or above that average match, each showing its rating', async () => {
+    // Reviews need a shipped order (reviews.test.ts); here the summary columns they keep are set directly.
+    const { rows } = await env.db.query<{ id: string }>(`SELECT id FROM products WHERE search @@ to_tsquery('english', 'espresso') ORDER BY id LIMIT 3`);
+    const [high, mid, low] = rows.map((r) => r.id) as [string, string, string];
+    await env.db.query(`UPDATE products SET rating_count = v.n, rating_sum = v.s FROM (VALUES ($1::uuid, 2, 9), ($2::uuid, 3, 11), ($3::uuid, 4, 10)) v(id, n, s) WHERE products.id = v.id`, [high, mid, low]);
+    const r = await search('q=espresso&minRating=3.6&limit=100');
+    expect(r.items.map((i) => i.id).sort()).toEqual([high, mid].sort());
+    expect(r.total).toBe(2);
+    const rated = r.items as unknown as { id: string; rating: { average: number | null; count: number } }[];
+    expect(rated.find((i) => i.id === high)!.rating).toEqual({ average: 4.5, count: 2 });
+    expect(rated.find((i) => i.id === mid)!.rating).toEqual({ average: 3.67, count: 3 });
+    expect((await search('q=espresso&minRating=2.5&limit=100')).total).toBe(3);
+    expect((await search('q=espresso&limit=100')).items.find((i) => i.id !== high && i.id !== mid && i.id !== low)).toMatchObject({ rating: { average: null, count: 0 } });
+    expect((await call(url, 'GET', `/v1/products/${low}`)).body.rating).toEqual({ average: 2.5, count: 4 });
+    const bad = await call(url, 'GET', '/v1/products/search?minRating=6');
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
   it('when a prefix is typed, with or without a typo, then autocomplete completes it and leads to the product', async () => {
     const exact = await call(url, 'GET', '/v1/products/suggest?q=kitchena');
     expect(exact.body.completions).toContain('kitchenaid');

@@ -80,6 +80,11 @@ export async function deleteProduct(deps: CatalogDeps, id: string): Promise<void
   await deps.products.delete(productKey(id));
 }
 
+/** Drops the cached product on every instance (its rating changed with a review). */
+export async function forgetCachedProduct(products: Cache, id: string): Promise<void> {
+  await products.delete(productKey(id));
+}
+
 /** One product, from the cache (either tier) or the database. */
 export async function getProduct(deps: CatalogDeps, id: string): Promise<Product> {
   return deps.products.get(productKey(id), async () => {

@@ -5,8 +5,10 @@
  * delete anyone's review and reads the sales summary.
  */
 import type { Request, RequestHandler } from 'express';
+import type { Cache } from '@bulwark/cache';
 import type { DbPool } from '@bulwark/db';
 import type { RouteRegistrar } from '@bulwark/service-kit';
+import { forgetCachedProduct } from '../domain/products.ts';
 import { addToWishlist, productReviews, removeFromWishlist, removeReview, saveReview, wishlistOf } from '../domain/reviews.ts';
 import { salesSummary } from '../domain/sales.ts';
 import { catalogError } from '../errors.ts';
@@ -47,8 +49,10 @@ const requireCustomer: RequestHandler = (req, _res, next) => {
   next();
 };
 
-export function registerReviewRoutes(r: RouteRegistrar, deps: { pool: DbPool }): void {
+export function registerReviewRoutes(r: RouteRegistrar, deps: { pool: DbPool; products: Cache }): void {
   const { pool } = deps;
+  /** A review changes the product's rating, which the cached product shows. */
+  const ratingChanged = (productId: string) => forgetCachedProduct(deps.products, productId);
   const user = { headers: USER_HEADERS, middleware: [requireUser] };
 
   r.get('/v1/products/:id/reviews', {
@@ -69,6 +73,7 @@ export function registerReviewRoutes(r: RouteRegistrar, deps: { pool: DbPool }):
     responses: { 200: ReviewResponse, 201: ReviewResponse },
     handler: async ({ params, body, req }) => {
       const { review, created, summary } = await saveReview(pool, subOf(req), params.id, body);
+      await ratingChanged(params.id);
       return { status: created ? 201 : 200, body: { review, ...summary } };
     },
   });
@@ -78,7 +83,11 @@ export function registerReviewRoutes(r: RouteRegistrar, deps: { pool: DbPool }):
     params: ReviewParams,
     ...user,
     responses: { 200: RatingSummaryResponse },
-    handler: async ({ params, req }) => ({ status: 200, body: await removeReview(pool, subOf(req), params.id) }),
+    handler: async ({ params, req }) => {
+      const summary = await removeReview(pool, subOf(req), params.id);
+      await ratingChanged(params.id);
+      return { status: 200, body: summary };
+    },
   });
   r.delete('/v1/products/:id/reviews/:authorSub', {
     summary: "Delete anyone's review (admin moderation)",
@@ -87,7 +96,11 @@ export function registerReviewRoutes(r: RouteRegistrar, deps: { pool: DbPool }):
     headers: ADMIN_HEADERS,
     middleware: [requireAdmin],
     responses: { 200: RatingSummaryResponse },
-    handler: async ({ params }) => ({ status: 200, body: await removeReview(pool, params.authorSub, params.id) }),
+    handler: async ({ params }) => {
+      const summary = await removeReview(pool, params.authorSub, params.id);
+      await ratingChanged(params.id);
+      return { status: 200, body: summary };
+    },
   });
 
   r.get('/v1/wishlist', {

@@ -37,6 +37,8 @@ export interface ProductInput {
 export interface Product extends ProductInput {
   id: string;
   categoryPath: string;
+  /** The reviews' rating: how many, and their average to two decimals (null without reviews). */
+  rating: { average: number | null; count: number };
   createdAt: string;
   updatedAt: string;
 }
@@ -100,12 +102,14 @@ interface ProductRow {
   tags: string[];
   images: string[];
   popularity: number;
+  rating_count: number;
+  rating_sum: string | number;
   created_at: Date;
   updated_at: Date;
   variants: { sku: string; attributes: Record<string, string>; price_minor: string | number; currency: string }[];
 }
 
-const PRODUCT_SELECT = `SELECT p.id, p.slug, p.name, p.brand, p.description, p.category_slug, c.path AS category_path, p.tags, p.images, p.popularity, p.created_at, p.updated_at,
+const PRODUCT_SELECT = `SELECT p.id, p.slug, p.name, p.brand, p.description, p.category_slug, c.path AS category_path, p.tags, p.images, p.popularity, p.rating_count, p.rating_sum, p.created_at, p.updated_at,
          COALESCE((SELECT json_agg(json_build_object('sku', v.sku, 'attributes', v.attributes, 'price_minor', v.price_minor, 'currency', v.currency) ORDER BY v.position)
                    FROM variants v WHERE v.product_id = p.id), '[]') AS variants
     FROM products p JOIN categories c ON c.slug = p.category_slug`;
@@ -122,6 +126,7 @@ export function toProduct(r: ProductRow): Product {
     tags: r.tags,
     images: r.images,
     popularity: r.popularity,
+    rating: { average: r.rating_count === 0 ? null : Math.round((Number(r.rating_sum) / r.rating_count) * 100) / 100, count: r.rating_count },
     variants: r.variants.map((v) => ({ sku: v.sku, attributes: v.attributes, price: { amount: Number(v.price_minor), currency: v.currency.trim() } })),
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
