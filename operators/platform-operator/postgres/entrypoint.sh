@@ -4,14 +4,17 @@
 # A Pod never starts as a primary on its own: a fresh volume is initdb'd only by ordinal 0 when no -rw
 # primary answers, else cloned with pg_basebackup; an existing volume starts as a standby (rewound with
 # pg_rewind onto the -rw primary) unless the operator labelled this Pod primary. The operator promotes
-# with pg_promote.
-# Env: POSTGRES_PASSWORD (the credentials Secret), PGDATA, POD_NAME, RW_HOST (the -rw Service);
+# with pg_promote. Client authentication is the operator's PG_HBA, written to the run volume and used
+# through hba_file (so replication is allowed whatever the image's or PGDATA's pg_hba.conf says).
+# Env: POSTGRES_PASSWORD (the credentials Secret), PGDATA, PG_HBA, POD_NAME, RW_HOST (the -rw Service);
 # /etc/podinfo/labels is the Pod's labels (downward API).
 set -eu
+hba=/var/run/postgresql/pg_hba.conf
+printf '%s' "$PG_HBA" > "$hba"
 export PGPASSWORD="$POSTGRES_PASSWORD"
 role=$(sed -n 's/^bulwark.dev\/role="\(.*\)"$/\1/p' /etc/podinfo/labels 2>/dev/null || true)
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
-  if [ "${POD_NAME##*-}" = 0 ] && ! pg_isready -q -h "$RW_HOST"; then exec docker-entrypoint.sh postgres -c wal_level=replica -c wal_log_hints=on -c hot_standby=on; fi
+  if [ "${POD_NAME##*-}" = 0 ] && ! pg_isready -q -h "$RW_HOST"; then exec docker-entrypoint.sh postgres -c hba_file="$hba" -c wal_level=replica -c wal_log_hints=on -c hot_standby=on; fi
   until pg_basebackup -h "$RW_HOST" -U postgres -D "$PGDATA" -X stream -c fast -R; do sleep 2; done
 elif [ "$role" != primary ]; then
   psql -h "$RW_HOST" -U postgres -d postgres -c checkpoint || true
@@ -21,4 +24,4 @@ elif [ "$role" != primary ]; then
   touch "$PGDATA/standby.signal"
 fi
 echo "primary_conninfo = 'host=$RW_HOST user=postgres password=$POSTGRES_PASSWORD application_name=$POD_NAME'" >> "$PGDATA/postgresql.auto.conf"
-exec postgres -c wal_level=replica -c wal_log_hints=on -c hot_standby=on
+exec postgres -c hba_file="$hba" -c wal_level=replica -c wal_log_hints=on -c hot_standby=on

@@ -15,6 +15,44 @@ import { CLUSTER_LABEL, type PostgresCluster, ROLE_LABEL, specOf } from './postg
  */
 export const POSTGRES_ENTRYPOINT = readFileSync(new URL('../../postgres/entrypoint.sh', import.meta.url), 'utf8');
 
+/** Where the data directory lives in the container (the `data` volume's subdirectory). */
+export const PGDATA = '/var/lib/postgresql/data/pgdata';
+
+/**
+ * Address ranges replicas may connect from for replication: the private IPv4 ranges and IPv6 unique
+ * local addresses, where a cluster's Pod network lives. Physical replication is as powerful as a
+ * superuser (it copies every byte), so it is refused from anywhere else even with the password.
+ */
+export const REPLICATION_NETWORKS: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
+
+/**
+ * The Pods' pg_hba.conf, written by the entrypoint outside PGDATA and used through `hba_file`, so the
+ * rules are the operator's whatever image runs and whatever an initdb or a pg_basebackup put in PGDATA:
+ * local socket trusted (the image's own setup, the readiness probe, pg_ctl), every other connection by
+ * SCRAM password, and replication (pg_basebackup, streaming, pg_rewind's source is a normal connection)
+ * by the `postgres` user from `networks`. The official image's default has no replication rule beyond
+ * loopback, so without this a replica could not clone the primary.
+ */
+export function hbaRules(networks: readonly string[] = REPLICATION_NETWORKS): string {
+  return [
+    '# TYPE DATABASE USER ADDRESS METHOD (written by the platform-operator)',
+    'local all all trust',
+    ...networks.map((network) => `host replication postgres ${network} scram-sha-256`),
+    'host all all all scram-sha-256',
+    '',
+  ].join('\n');
+}
+
+/**
+ * How long a deleted Pod may take. The preStop hook stops PostgreSQL with a fast shutdown (open
+ * sessions are rolled back, then a shutdown checkpoint), so the Pod goes within seconds; without it
+ * PID 1 postgres takes the kubelet's SIGTERM as a smart shutdown that waits for every client to
+ * disconnect, and a primary with a pool attached went only at SIGKILL after the whole grace (RTO 63 s
+ * on the real node). The grace stays long enough for the shutdown checkpoint of a busy primary,
+ * which a SIGKILL would turn into crash recovery at the next start.
+ */
+export const TERMINATION_GRACE_SECONDS = 60;
+
 /** The StatefulSet and the two Services of a cluster (same shape as manifests/data/postgres.yaml). */
 export function clusterObjects(cluster: ClusterRef, owner: PostgresCluster): KubernetesObject[] {
   const spec = specOf(owner);
@@ -38,7 +76,7 @@ export function clusterObjects(cluster: ClusterRef, owner: PostgresCluster): Kub
       template: {
         metadata: { labels },
         spec: {
-          terminationGracePeriodSeconds: 60,
+          terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
             {
@@ -47,11 +85,14 @@ export function clusterObjects(cluster: ClusterRef, owner: PostgresCluster): Kub
               command: ['/bin/sh', '-c', POSTGRES_ENTRYPOINT],
               envFrom: [{ secretRef: { name: `${cluster.name}-credentials` } }],
               env: [
-                { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
+                { name: 'PGDATA', value: PGDATA },
+                { name: 'PG_HBA', value: hbaRules() },
                 { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                 { name: 'RW_HOST', value: `${cluster.name}-rw` },
               ],
               ports: [{ name: 'postgres', containerPort: 5432 }],
+              // -t: pg_ctl gives up (and the kubelet's SIGTERM/SIGKILL follow) before the grace ends.
+              lifecycle: { preStop: { exec: { command: ['pg_ctl', 'stop', '-D', PGDATA, '-m', 'fast', '-w', '-t', String(TERMINATION_GRACE_SECONDS - 5)] } } },
               readinessProbe: { exec: { command: ['pg_isready', '-U', 'postgres'] }, periodSeconds: 5 },
               resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
               securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
