@@ -1,8 +1,8 @@
 #!/bin/sh
 # The official postgres image's contract, reduced to what the operator's StatefulSet needs: an empty
-# PGDATA is initialised (superuser postgres with POSTGRES_PASSWORD, scram over TCP, listening on every
-# address, replication connections allowed: pg_basebackup and streaming come from the other Pods), then
-# the arguments run in place of this shell.
+# PGDATA is initialised (superuser postgres with POSTGRES_PASSWORD, scram over TCP with the official
+# image's `host all all all` and no replication rule beyond loopback, listening on every address), then
+# the arguments run in place of this shell. Replication access is the operator's own pg_hba (hba_file).
 set -eu
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   mkdir -p "$PGDATA"
@@ -11,7 +11,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   printf '%s\n' "$POSTGRES_PASSWORD" > "$pwfile"
   initdb --username=postgres --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 -D "$PGDATA" > /dev/null
   rm -f "$pwfile"
-  printf 'host all all all scram-sha-256\nhost replication all all scram-sha-256\n' >> "$PGDATA/pg_hba.conf"
+  printf 'host all all all scram-sha-256\n' >> "$PGDATA/pg_hba.conf"
   printf "listen_addresses = '*'\n" >> "$PGDATA/postgresql.conf"
 fi
 exec "$@"
