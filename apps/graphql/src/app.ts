@@ -3,7 +3,9 @@
  * over the Apollo Gateway (gateway.ts), served as the kit's POST /graphql
  * route (health, readiness, metrics, logs and shutdown like every app), with
  * depth and cost limits before execution and automatic persisted queries.
- * `prepare()` loads the supergraph; the route answers 503 until then.
+ * `prepare()` loads the supergraph; the route answers 503 until then. With
+ * KAFKA_BROKERS, subscriptions (graphql-ws upgrade of the same path) deliver
+ * orders' status changes (subscriptions/).
  */
 import type { Request } from 'express';
 import { ApolloServer, HeaderMap } from '@apollo/server';
@@ -12,6 +14,7 @@ import { Counter } from 'prom-client';
 import type { DestinationStream } from 'pino';
 import { z } from 'zod';
 import { Cache } from '@bulwark/cache';
+import { createKafka } from '@bulwark/events';
 import { GRAPHQL_REFUSAL_CODES, refusedOperation } from '@bulwark/graphql-kit';
 import { createService, propagationHeaders, type Service, type StartedService } from '@bulwark/service-kit';
 import type { GraphqlConfig } from './config.ts';
@@ -19,6 +22,9 @@ import './errors.ts';
 import { graphqlError } from './errors.ts';
 import { createGateway, FORWARDED_HEADERS, type GatewayContext } from './gateway.ts';
 import { queryLimitsPlugin } from './limits-plugin.ts';
+import { createOrderStatusFeed, type OrderStatusFeed } from './subscriptions/order-status-feed.ts';
+import { createSubscriptionSchema, subgraphOrderLookup } from './subscriptions/order-status-subscription.ts';
+import { attachSubscriptions } from './subscriptions/ws-server.ts';
 
 export interface GraphqlAppOptions {
   config: GraphqlConfig;
@@ -60,6 +66,7 @@ export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
   let server: ApolloServer<GatewayContext> | undefined;
   let persisted: Cache | undefined;
   let started = false;
+  let feed: OrderStatusFeed | undefined;
 
   const service = createService({
     name: 'graphql',
@@ -95,6 +102,13 @@ export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
           redis?.disconnect();
         },
       });
+      const brokers = config.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
+      if (brokers.length > 0) {
+        const fast = config.SUBSCRIPTIONS_FAST_CONSUMER ? { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 300, maxWaitTimeMs: 100 } : {};
+        const orderFeed = createOrderStatusFeed({ kafka: createKafka({ brokers, clientId: 'graphql', log: kit.log }), topic: config.ORDERS_EVENTS_TOPIC, groupPrefix: config.SUBSCRIPTIONS_GROUP_PREFIX, registry: kit.metrics, log: kit.log, ...fast });
+        feed = orderFeed;
+        kit.addDependency({ name: 'order-status-feed', check: async () => undefined, close: () => orderFeed.stop() });
+      }
       kit.addDependency({ name: 'supergraph', check: async () => (started ? undefined : Promise.reject(new Error('supergraph not loaded yet'))), close: () => apollo.stop() });
       r.post('/graphql', {
         summary: 'The federated GraphQL API (identity, catalog, orders): queries, depth and cost limits, automatic persisted queries',
@@ -128,15 +142,17 @@ export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
     if (started) return;
     await persisted!.start();
     await server!.start();
+    if (feed) {
+      await feed.start();
+      const schema = createSubscriptionSchema(feed, subgraphOrderLookup(config.ORDERS_GRAPHQL_URL, config.SUBGRAPH_TIMEOUT_MS));
+      if (service.server) attachSubscriptions(service.server, { path: '/graphql', schema, registry: service.metrics });
+    }
     started = true;
   }
 
   return {
     service,
     prepare,
-    async start() {
-      await prepare();
-      return service.start();
-    },
+    start: () => service.start({ prepare }),
   };
 }

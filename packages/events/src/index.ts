@@ -1,6 +1,6 @@
-export { createKafka, type EventsKafka, type KafkaOptions } from './kafka.ts';
+export { createKafka, rawConsumer, type EventsKafka, type KafkaOptions } from './kafka.ts';
 export { defineEvent, createEventRegistry, type EventDefinition, type DefineEventOptions, type EventRegistry, type EventData } from './registry.ts';
-export { toKafkaRecord, fromKafkaRecord, SPEC_VERSION, JSON_CONTENT_TYPE, type CloudEvent, type KafkaRecord } from './envelope.ts';
+export { toKafkaRecord, fromKafkaRecord, headersToStrings, SPEC_VERSION, JSON_CONTENT_TYPE, type CloudEvent, type KafkaRecord } from './envelope.ts';
 export { createProducer, type EventProducer, type ProducerOptions, type PublishOptions } from './producer.ts';
 export { createConsumer, handle, consumerTopicSpecs, type EventConsumer, type ConsumerOptions, type EventHandler, type HandlerContext, type PrepareContext } from './consumer.ts';
 export {
