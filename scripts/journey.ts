@@ -7,7 +7,9 @@
  * checkout saga in orders), see the payment
  * authorized and captured through the PSP simulator, the order confirmed, its
  * confirmation mail in the sink (notifications → identity with a service
- * token), the order in the history, and invisible to a user of another organisation.
+ * token), the order in the history, the demo admin shipping it and the customer then reviewing the
+ * product (catalog learns of the shipment from orders' events), and the order invisible to a user of
+ * another organisation.
  * `npm run demo` prints each step; the first-run test runs it against a clone
  * started with `npm run up`. Also the demo data `up` seeds (idempotently).
  */
@@ -208,9 +210,23 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
   const history = await call('order history', 'GET', `/v1/customers/${me.id}/orders`, [200]);
   if (!history.orders.some((o: { orderId: string }) => o.orderId === orderId)) throw new Error(`order ${orderId} is not in ${email}'s history`);
 
+  // The demo admin ships the order (orders' admin API through the gateway); catalog learns it from
+  // orders' events on Kafka, and from then on the customer may review the product.
+  const adminAuth = { authorization: `Bearer ${demo.admin}` };
+  const ship = `/v1/admin/orders/${orderId}/ship`;
+  expect({ name: 'the admin ships the order', method: 'POST', path: ship, ...(await send(urls.gateway, 'POST', ship, { carrier: 'demo-post' }, adminAuth)) }, [200]);
+  const reviewPath = `/v1/products/${hit.id}/reviews/mine`;
+  let review: Step = { name: 'review the product', method: 'PUT', path: reviewPath, status: 0, body: undefined };
+  await waitFor(async () => {
+    review = { ...review, ...(await send(urls.gateway, 'PUT', reviewPath, { rating: 5, title: 'Strong coffee', body: 'Arrived quickly.' }, auth)) };
+    return review.body?.code !== 'CATALOG_REVIEW_NOT_DELIVERED';
+  }, 'catalog to see the order shipped (orders\' events)', 30_000, 250).catch(() => undefined); // judged below
+  expect(review, [201]);
+  const rated = await call('the product shows its rating', 'GET', `/v1/products/${hit.id}`, [200]);
+  if (!(rated.rating?.count >= 1)) throw new Error(`product ${hit.id} shows no rating after the review: ${JSON.stringify(rated.rating)}`);
+
   // Webhook endpoints are the organisation's, managed by its admins; the tenant comes from the token.
   await call('a customer lists the webhook endpoints (admins only)', 'GET', '/v1/webhooks/endpoints', [403]);
-  const adminAuth = { authorization: `Bearer ${demo.admin}` };
   expect({ name: 'the admin lists its organisation\'s webhook endpoints', method: 'GET', path: '/v1/webhooks/endpoints', ...(await send(urls.gateway, 'GET', '/v1/webhooks/endpoints', undefined, adminAuth)) }, [200]);
 
   // Someone of another organisation: the order does not exist for them.
