@@ -15,6 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ClusterRef, InstanceDriver, InstanceInfo } from '../../src/postgres/driver.ts';
 import { conninfo, type Endpoint, withClient } from '../../src/postgres/sql.ts';
+import { hbaRules } from '../../src/reconcilers/postgrescluster-manifests.ts';
 
 const exec = promisify(execFile);
 /** Where the PostgreSQL 15 binaries are (the same path as scripts/infra/prereqs.ts). */
@@ -93,7 +94,7 @@ export class LocalInstance {
     chown(this.dir);
   }
 
-  /** initdb a new primary with SCRAM auth and replication allowed from 10.0.0.0/8 and loopback. */
+  /** initdb a new primary with SCRAM auth and the operator's own pg_hba rules (the testbed's 10.213.x.y addresses are in its replication networks). */
   async initPrimary(): Promise<void> {
     this.#mkdir();
     const pwFile = path.join(this.dir, 'initdb-pw');
@@ -105,7 +106,7 @@ export class LocalInstance {
       fs.rmSync(pwFile, { force: true });
     }
     fs.appendFileSync(path.join(this.dataDir, 'postgresql.conf'), COMMON_CONF);
-    fs.appendFileSync(path.join(this.dataDir, 'pg_hba.conf'), 'host all all 10.0.0.0/8 scram-sha-256\nhost replication all 10.0.0.0/8 scram-sha-256\n');
+    fs.appendFileSync(path.join(this.dataDir, 'pg_hba.conf'), hbaRules());
   }
 
   /** pg_basebackup from `primary` and configure streaming from it (standby.signal + primary_conninfo). */
