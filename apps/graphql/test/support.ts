@@ -5,10 +5,12 @@
  * when asked (most queries here do not reach it). Data is written as the tests
  * need it: products through catalog's API, reviews and orders' read model
  * rows through the owner pools (the read model is what the subgraph reads).
+ * With `events: true`, orders runs its relay and projector (its events reach
+ * Kafka, its read model follows its commands) and the gateways subscribe.
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@bulwark/service-kit';
-import { call, TEST_TENANT, type Reply } from '@bulwark/test-support';
+import { call, kafkaBrokers, TEST_TENANT, type Reply } from '@bulwark/test-support';
 import { ADMIN, productBody, setupCatalog, type TestCatalog } from '../../catalog/test/support.ts';
 import { setupIdentity, type TestIdentity } from '../../identity/test/support.ts';
 import { setupOrders, type TestOrders } from '../../orders/test/support.ts';
@@ -30,6 +32,8 @@ export interface Federation {
   gatewayUrl: string;
   /** Starts another gateway over the same subgraphs with extra config. */
   startGateway(env?: Record<string, string>): Promise<string>;
+  /** Stops the gateway started at `url` (a restart is a stop and a new startGateway). */
+  stopGateway(url: string): Promise<void>;
   /** Statements the catalog and orders pools ran for requests so far (their db_work_statements sums). */
   statements(): Promise<number>;
   cleanup(): Promise<void>;
@@ -41,15 +45,19 @@ async function statementSum(url: string, pool: string): Promise<number> {
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
-export async function startFederation(options: { identity?: boolean } = {}): Promise<Federation> {
+export async function startFederation(options: { identity?: boolean; events?: boolean } = {}): Promise<Federation> {
   const identity = options.identity ? await setupIdentity() : undefined;
   const identityUrl = identity ? (await identity.start()).url : 'http://127.0.0.1:9';
   const catalog = await setupCatalog();
   const orders = await setupOrders();
   const { url: catalogUrl } = await catalog.start();
-  // No projector: the tests write the read model rows the subgraph reads.
-  const { url: ordersUrl } = await orders.start({ projector: false });
+  // Without events, no projector: the tests write the read model rows the subgraph reads.
+  const { url: ordersUrl } = await orders.start(options.events ? { relay: true, projector: true } : { projector: false });
+  const events = options.events
+    ? { KAFKA_BROKERS: kafkaBrokers().join(','), ORDERS_EVENTS_TOPIC: orders.topic, SUBSCRIPTIONS_GROUP_PREFIX: `test.${orders.id}.graphql`, SUBSCRIPTIONS_FAST_CONSUMER: 'true' }
+    : {};
   const gateways: GraphqlApp[] = [];
+  const byUrl = new Map<string, GraphqlApp>();
   const startGateway = async (env: Record<string, string> = {}) => {
     const config = loadConfig(graphqlConfigSchema, {
       PORT: '0',
@@ -59,11 +67,14 @@ export async function startFederation(options: { identity?: boolean } = {}): Pro
       IDENTITY_GRAPHQL_URL: `${identityUrl}/graphql`,
       CATALOG_GRAPHQL_URL: `${catalogUrl}/graphql`,
       ORDERS_GRAPHQL_URL: `${ordersUrl}/graphql`,
+      ...events,
       ...env,
     });
     const app = createGraphqlApp({ config, logDestination: devNull as never });
     gateways.push(app);
-    return (await app.start()).url;
+    const { url } = await app.start();
+    byUrl.set(url, app);
+    return url;
   };
   const gatewayUrl = await startGateway();
   return {
@@ -75,6 +86,7 @@ export async function startFederation(options: { identity?: boolean } = {}): Pro
     identityUrl,
     gatewayUrl,
     startGateway,
+    stopGateway: async (url) => byUrl.get(url)?.service.stop(),
     statements: async () => (await statementSum(catalogUrl, 'catalog')) + (await statementSum(ordersUrl, 'orders')),
     async cleanup() {
       for (const g of gateways.reverse()) await g.service.stop().catch(() => undefined);
