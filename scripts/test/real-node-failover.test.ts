@@ -75,8 +75,9 @@ suite('the operator fails a PostgresCluster over on the real node', () => {
     await waitFor(() => Promise.resolve(acked.length >= 200), 'writes acknowledged before the fault', 60_000, 100);
     const oldPrimary = Object.entries(podRoles(CLUSTER)).find(([, role]) => role === 'primary')![0];
     deletedAt = Date.now();
-    // The Pod's own grace (60 s) by default: postgres as PID 1 takes SIGTERM as a smart shutdown, which waits for
-    // the writer's open session, so the Pod goes only at SIGKILL. BULWARK_PG_GRACE=1 shows the operator's share.
+    // The Pod's own grace (60 s) by default: the StatefulSet's preStop stops postgres fast (without it, postgres as
+    // PID 1 took SIGTERM as a smart shutdown waiting for the writer's session until SIGKILL). BULWARK_PG_GRACE=1
+    // shows the operator's share.
     const grace = process.env.BULWARK_PG_GRACE ? [`--grace-period=${process.env.BULWARK_PG_GRACE}`] : [];
     kubectl(['delete', 'pod', '-n', handle.namespace, oldPrimary, '--wait=false', ...grace]);
     await waitFor(() => Promise.resolve(firstAfter > 0), 'a write acknowledged after the outage', 180_000, 100);
