@@ -12,6 +12,7 @@ interface ContainerShape {
   command: string[];
   env: Array<{ name: string; value?: string }>;
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
+  volumeMounts: Array<{ name: string; mountPath: string }>;
 }
 interface StatefulSetShape {
   kind: string;
@@ -57,6 +58,9 @@ describe('clusterObjects', () => {
     expect(starts).toHaveLength(2);
     for (const line of starts) expect(line).toContain('-c hba_file="$hba"');
     expect(POSTGRES_ENTRYPOINT).toContain('printf \'%s\' "$PG_HBA" > "$hba"');
+    // The file goes to the Pod's writable run volume, never into PGDATA (initdb, pg_basebackup and pg_rewind write there).
+    expect(POSTGRES_ENTRYPOINT).toContain('hba=/var/run/postgresql/pg_hba.conf');
+    expect(container.volumeMounts).toContainEqual({ name: 'run', mountPath: '/var/run/postgresql' });
   });
 });
 
