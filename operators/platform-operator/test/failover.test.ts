@@ -356,7 +356,11 @@ describe('PostgresCluster validation', () => {
     await expect(create({ instances: 1, replication: 'sync' })).rejects.toThrow(/synchronous replication needs at least 2 instances/);
     await expect(create({ instances: 2, replication: 'semi' })).rejects.toThrow(/spec.replication/);
     await expect(create({ instances: 2, maxLagBytes: -1 })).rejects.toThrow(/spec.maxLagBytes/);
-    const ok = (await create({ instances: 3 })) as PostgresCluster;
-    expect(ok.spec).toEqual(expect.objectContaining({ instances: 3, replication: 'async', failureThreshold: 3, maxLagBytes: 16777216 }));
+    // Written into the Pods' pg_hba.conf: only a CIDR passes, so no rule can be smuggled in.
+    await expect(create({ instances: 2, replicationNetworks: ['all'] })).rejects.toThrow(/spec.replicationNetworks/);
+    await expect(create({ instances: 2, replicationNetworks: ['10.0.0.0/8 trust\nhost all all all'] })).rejects.toThrow(/spec.replicationNetworks/);
+    await expect(create({ instances: 2, replicationNetworks: [] })).rejects.toThrow(/spec.replicationNetworks/);
+    const ok = (await create({ instances: 3, replicationNetworks: ['10.245.0.0/24', 'fd00::/8'] })) as PostgresCluster;
+    expect(ok.spec).toEqual(expect.objectContaining({ instances: 3, replication: 'async', failureThreshold: 3, maxLagBytes: 16777216, replicationNetworks: ['10.245.0.0/24', 'fd00::/8'] }));
   });
 });

@@ -54,6 +54,8 @@ describe('clusterObjects', () => {
   it('when a cluster is rendered, then its Pods carry the operator\'s pg_hba and both postgres starts use it as hba_file', () => {
     const { container } = renderContainer();
     expect(container.env.find((e) => e.name === 'PG_HBA')?.value).toBe(hbaRules());
+    const own = clusterObjects({ namespace: 'ns', name: 'pg' }, { ...owner, spec: { ...owner.spec, replicationNetworks: ['10.245.0.0/24'] } }).find((o) => o.kind === 'StatefulSet') as unknown as StatefulSetShape;
+    expect(own.spec.template.spec.containers[0]?.env.find((e) => e.name === 'PG_HBA')?.value).toBe(hbaRules(['10.245.0.0/24']));
     const starts = POSTGRES_ENTRYPOINT.split('\n').filter((line) => /exec (docker-entrypoint\.sh )?postgres /.test(line));
     expect(starts).toHaveLength(2);
     for (const line of starts) expect(line).toContain('-c hba_file="$hba"');

@@ -19,9 +19,10 @@ export const POSTGRES_ENTRYPOINT = readFileSync(new URL('../../postgres/entrypoi
 export const PGDATA = '/var/lib/postgresql/data/pgdata';
 
 /**
- * Address ranges replicas may connect from for replication: the private IPv4 ranges and IPv6 unique
- * local addresses, where a cluster's Pod network lives. Physical replication is as powerful as a
- * superuser (it copies every byte), so it is refused from anywhere else even with the password.
+ * Address ranges replicas may connect from for replication unless `spec.replicationNetworks` names
+ * others: the private IPv4 ranges and IPv6 unique local addresses, where a cluster's Pod network
+ * lives. Physical replication is as powerful as a superuser (it copies every byte), so it is refused
+ * from anywhere else even with the password.
  */
 export const REPLICATION_NETWORKS: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
 
@@ -86,7 +87,7 @@ export function clusterObjects(cluster: ClusterRef, owner: PostgresCluster): Kub
               envFrom: [{ secretRef: { name: `${cluster.name}-credentials` } }],
               env: [
                 { name: 'PGDATA', value: PGDATA },
-                { name: 'PG_HBA', value: hbaRules() },
+                { name: 'PG_HBA', value: hbaRules(owner.spec.replicationNetworks ?? REPLICATION_NETWORKS) },
                 { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                 { name: 'RW_HOST', value: `${cluster.name}-rw` },
               ],

@@ -28,7 +28,8 @@ export interface FailoverRecord {
 }
 
 export interface PostgresCluster extends KubernetesObject {
-  spec: Partial<PostgresClusterSpec> & { image?: string; storage?: string };
+  /** `replicationNetworks`: CIDRs for the Pods' replication rule (default REPLICATION_NETWORKS in postgrescluster-manifests.ts). */
+  spec: Partial<PostgresClusterSpec> & { image?: string; storage?: string; replicationNetworks?: string[] };
   status?: {
     observedGeneration?: number;
     phase?: string;
