@@ -16,6 +16,13 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 
 type Json = Record<string, unknown>;
 
+/** Transport errors where the connection closed before any answer (undici reports them as the cause of "fetch failed"). */
+const CONNECTION_LOST = new Set<string | undefined>(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+const causeCode = (err: unknown): string | undefined => {
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
+};
+
 export interface OpenApiDoc {
   paths: Record<string, Record<string, Json>>;
   components?: { schemas?: Record<string, Schema> };
@@ -222,11 +229,19 @@ export class ContractChecker {
       headers['content-type'] = 'application/json';
     }
     const request = { method: operation.method.toUpperCase(), url, headers, ...(body === undefined ? {} : { body: body.length > 2000 ? `${body.slice(0, 2000)}…` : body }) };
+    const send = () => fetch(url, { method: request.method, headers, body, signal: AbortSignal.timeout(15_000) });
     let res: Response;
     try {
-      res = await fetch(url, { method: request.method, headers, body, signal: AbortSignal.timeout(15_000) });
+      res = await send().catch(async (err: unknown) => {
+        // A kept-alive connection the server closed as the request went out (no answer at all): sent again once on a
+        // new connection, as HTTP clients do, and counted in the summary; a second failure, or any other, is reported.
+        if (!CONNECTION_LOST.has(causeCode(err))) throw err;
+        this.statuses['resent after a lost connection'] = (this.statuses['resent after a lost connection'] ?? 0) + 1;
+        return send();
+      });
     } catch (err) {
-      return { service: this.options.service, operation: `${request.method} ${operation.path}`, status: 0, problem: `request failed: ${(err as Error).message}`, request, response: '' };
+      const code = causeCode(err);
+      return { service: this.options.service, operation: `${request.method} ${operation.path}`, status: 0, problem: `request failed: ${(err as Error).message}${code ? ` (${code})` : ''}`, request, response: '' };
     }
     const text = await res.text();
     const statusClass = `${Math.floor(res.status / 100)}xx`;
