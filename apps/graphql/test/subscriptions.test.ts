@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { waitFor } from '@bulwark/test-support';
+import { TEST_TENANT, waitFor } from '@bulwark/test-support';
+import { startGateway as startHttpGateway, startIssuer } from '../../gateway/test/support.ts';
 import { ADDRESS, call } from '../../orders/test/support.ts';
 import { CUSTOMER_HEADERS, startFederation, type Federation } from './support.ts';
 
@@ -124,5 +125,31 @@ describe('orderStatusChanged', () => {
     await waitFor(async () => after.received.some((c) => c.status === 'shipped'), 'the next change, live');
     expect(after.received.map((c) => c.status)).toEqual(['placed', 'shipped']);
     expect(after.errors).toEqual([]);
+  });
+
+  test('when a customer subscribes through the HTTP gateway with its token, then the gateway passes the upgrade with its identity and the change arrives', async () => {
+    const issuer = await startIssuer();
+    const http = await startHttpGateway(
+      {
+        upstreams: { graphql: { url: f.gatewayUrl } },
+        routes: [{ id: 'graphql-ws', match: { pattern: '/graphql' }, upstream: 'graphql', websocket: true, methods: ['GET'], auth: { required: true, roles: [] } }],
+      },
+      { JWKS_URL: issuer.jwksUrl, JWKS_COOLDOWN_MS: '0' },
+    );
+    let carol: Subscriber | undefined;
+    try {
+      const id = await createOrder('carol');
+      const token = await issuer.sign({ sub: 'carol', tenant: TEST_TENANT, roles: ['orders'] });
+      carol = subscribe(http.url, { authorization: `Bearer ${token}` }, id, 1);
+      expect((await call(f.ordersUrl, 'POST', `/orders/${id}/cancel`, { reason: 'duplicate' })).status).toBe(200);
+      await waitFor(async () => carol.received.length > 0 || carol.errors.length > 0, 'the change through the HTTP gateway');
+      expect(carol.errors).toEqual([]);
+      expect(carol.received).toEqual([{ orderId: id, status: 'cancelled', version: 2 }]);
+    } finally {
+      // The HTTP gateway drains by closing its server, which waits for piped sockets: close the client first.
+      await carol?.close();
+      await http.stop();
+      await issuer.close();
+    }
   });
 });
