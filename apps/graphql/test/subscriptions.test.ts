@@ -140,11 +140,12 @@ describe('orderStatusChanged', () => {
     try {
       const id = await createOrder('carol');
       const token = await issuer.sign({ sub: 'carol', tenant: TEST_TENANT, roles: ['orders'] });
-      carol = subscribe(http.url, { authorization: `Bearer ${token}` }, id, 1);
+      const subscriber = subscribe(http.url, { authorization: `Bearer ${token}` }, id, 1);
+      carol = subscriber;
       expect((await call(f.ordersUrl, 'POST', `/orders/${id}/cancel`, { reason: 'duplicate' })).status).toBe(200);
-      await waitFor(async () => carol.received.length > 0 || carol.errors.length > 0, 'the change through the HTTP gateway');
-      expect(carol.errors).toEqual([]);
-      expect(carol.received).toEqual([{ orderId: id, status: 'cancelled', version: 2 }]);
+      await waitFor(async () => subscriber.received.length > 0 || subscriber.errors.length > 0, 'the change through the HTTP gateway');
+      expect(subscriber.errors).toEqual([]);
+      expect(subscriber.received).toEqual([{ orderId: id, status: 'cancelled', version: 2 }]);
     } finally {
       // The HTTP gateway drains by closing its server, which waits for piped sockets: close the client first.
       await carol?.close();
