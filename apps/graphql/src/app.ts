@@ -143,7 +143,8 @@ export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
     await persisted!.start();
     await server!.start();
     if (feed) {
-      await feed.start();
+      // Kafka away does not keep the queries unready: the feed keeps trying behind.
+      await feed.startInBackground(config.SUBSCRIPTIONS_START_WAIT_MS);
       const schema = createSubscriptionSchema(feed, subgraphOrderLookup(config.ORDERS_GRAPHQL_URL, config.SUBGRAPH_TIMEOUT_MS));
       if (service.server) attachSubscriptions(service.server, { path: '/graphql', schema, registry: service.metrics });
     }

@@ -20,6 +20,7 @@ export const graphqlConfigSchema = baseConfigSchema.extend({
   KAFKA_BROKERS: z.string().min(1).optional().describe("Comma-separated Kafka bootstrap brokers. Set: subscriptions (graphql-ws on /graphql) deliver orders' status changes read from ORDERS_EVENTS_TOPIC. Unset: subscriptions are off (an upgrade is answered 404)."),
   ORDERS_EVENTS_TOPIC: z.string().min(1).default('orders.events').describe("orders' events topic (apps/orders ORDERS_TOPIC)."),
   SUBSCRIPTIONS_GROUP_PREFIX: z.string().min(1).default('graphql-subscriptions').describe('Prefix of the consumer group of each instance (prefix + random id: every instance reads every event).'),
+  SUBSCRIPTIONS_START_WAIT_MS: z.coerce.number().int().nonnegative().default(10_000).describe("How long readiness waits for the subscriptions' consumer group to be joined before it goes on (the feed keeps trying behind)."),
   SUBSCRIPTIONS_FAST_CONSUMER: z.enum(['true', 'false']).transform((v) => v === 'true').default(false).describe('Short consumer timings (tests against the one local broker).'),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000).describe('Timeout of one call to a subgraph.'),
 });

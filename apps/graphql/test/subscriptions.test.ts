@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { TEST_TENANT, waitFor } from '@bulwark/test-support';
 import { startGateway as startHttpGateway, startIssuer } from '../../gateway/test/support.ts';
 import { ADDRESS, call } from '../../orders/test/support.ts';
-import { CUSTOMER_HEADERS, startFederation, type Federation } from './support.ts';
+import { CUSTOMER_HEADERS, graphql, startFederation, type Federation } from './support.ts';
 
 const SUBSCRIPTION = 'subscription($id: ID!, $after: Int) { orderStatusChanged(orderId: $id, afterVersion: $after) { orderId status version } }';
 
@@ -152,5 +152,13 @@ describe('orderStatusChanged', () => {
       await http.stop();
       await issuer.close();
     }
+  });
+
+  test('when Kafka cannot be reached, then the gateway still becomes ready and answers queries', async () => {
+    const url = await f.startGateway({ KAFKA_BROKERS: '127.0.0.1:9', SUBSCRIPTIONS_START_WAIT_MS: '200' });
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const reply = await graphql(url, '{ orders(first: 1) { id } }', {}, CUSTOMER_HEADERS('nobody'));
+    expect(reply.status).toBe(200);
+    await f.stopGateway(url);
   });
 });

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fromKafkaRecord, headersToStrings, rawConsumer, type EventsKafka } from '@bulwark/events';
+import { backoffDelay } from '@bulwark/service-kit/backoff';
 import type { Logger } from '@bulwark/service-kit/logging';
 import { Counter, type Registry } from 'prom-client';
 
@@ -40,6 +41,11 @@ const DEDUPE_WINDOW = 10_000;
 export interface OrderStatusFeed {
   /** Joins this instance's group; resolves once the consumer runs. */
   start(): Promise<void>;
+  /**
+   * start() until it succeeds, retrying with backoff in the background (Kafka being away never stops
+   * the queries); resolves at the first success or after `waitMs`, whichever comes first.
+   */
+  startInBackground(waitMs: number): Promise<void>;
   /** Calls `listener` with each new status change of `orderId`; returns the unsubscribe. */
   listen(orderId: string, listener: (change: OrderStatusChange) => void): () => void;
   stop(): Promise<void>;
@@ -93,7 +99,24 @@ export function createOrderStatusFeed(options: OrderStatusFeedOptions): OrderSta
   const getOrCreate = <T extends Counter>(name: string, make: () => T): T => (options.registry.getSingleMetric(name) as T | undefined) ?? make();
   const events = getOrCreate('graphql_subscription_events_total', () => new Counter({ name: 'graphql_subscription_events_total', help: "Orders' events read for subscriptions, by outcome (delivered, duplicate, ignored, undecodable).", labelNames: ['outcome'], registers: [options.registry] }));
 
-  return {
+  let stopped = false;
+  const feed: OrderStatusFeed = {
+    async startInBackground(waitMs) {
+      const running = (async () => {
+        for (let attempt = 1; !stopped; attempt++) {
+          try {
+            await feed.start();
+            return;
+          } catch (err) {
+            const delayMs = backoffDelay(attempt, { baseMs: 500, capMs: 30_000, jitter: 'equal' });
+            log.error({ err, attempt, delayMs }, 'order status feed could not join its group; subscriptions get no live changes until it does');
+            await consumer.disconnect().catch(() => undefined);
+            await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+          }
+        }
+      })();
+      await Promise.race([running, new Promise((resolve) => setTimeout(resolve, waitMs).unref())]);
+    },
     async start() {
       // Resolve once the group is joined: a fresh group starts at the latest offset, so what follows is seen.
       const joined = new Promise<void>((resolve) => {
@@ -134,7 +157,9 @@ export function createOrderStatusFeed(options: OrderStatusFeedOptions): OrderSta
       };
     },
     async stop() {
+      stopped = true;
       await consumer.disconnect();
     },
   };
+  return feed;
 }
