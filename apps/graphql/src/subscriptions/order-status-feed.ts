@@ -46,6 +46,8 @@ export interface OrderStatusFeed {
    * the queries); resolves at the first success or after `waitMs`, whichever comes first.
    */
   startInBackground(waitMs: number): Promise<void>;
+  /** The last status change of `orderId` this instance read (the last DEDUPE_WINDOW orders), if any. */
+  latest(orderId: string): OrderStatusChange | undefined;
   /** Calls `listener` with each new status change of `orderId`; returns the unsubscribe. */
   listen(orderId: string, listener: (change: OrderStatusChange) => void): () => void;
   stop(): Promise<void>;
@@ -96,6 +98,8 @@ export function createOrderStatusFeed(options: OrderStatusFeedOptions): OrderSta
   });
   const listeners = new Map<string, Set<(change: OrderStatusChange) => void>>();
   const dedupe = createDedupeWindow(DEDUPE_WINDOW);
+  // Closes the gap between an event read here and the read model projecting it (a subscriber arriving in between).
+  const recent = new Map<string, OrderStatusChange>();
   const getOrCreate = <T extends Counter>(name: string, make: () => T): T => (options.registry.getSingleMetric(name) as T | undefined) ?? make();
   const events = getOrCreate('graphql_subscription_events_total', () => new Counter({ name: 'graphql_subscription_events_total', help: "Orders' events read for subscriptions, by outcome (delivered, duplicate, ignored, undecodable).", labelNames: ['outcome'], registers: [options.registry] }));
 
@@ -141,12 +145,19 @@ export function createOrderStatusFeed(options: OrderStatusFeedOptions): OrderSta
           if (!change) return void events.inc({ outcome: 'ignored' });
           if (!dedupe.add(change.eventId)) return void events.inc({ outcome: 'duplicate' });
           events.inc({ outcome: 'delivered' });
+          const known = recent.get(change.orderId);
+          if (!known || known.version < change.version) {
+            recent.delete(change.orderId);
+            recent.set(change.orderId, change);
+            if (recent.size > DEDUPE_WINDOW) recent.delete(recent.keys().next().value!);
+          }
           for (const listener of listeners.get(change.orderId) ?? []) listener(change);
         },
       });
       await joined;
       log.info({ group, topic: options.topic }, 'order status feed joined its group');
     },
+    latest: (orderId) => recent.get(orderId),
     listen(orderId, listener) {
       let set = listeners.get(orderId);
       if (!set) listeners.set(orderId, (set = new Set()));

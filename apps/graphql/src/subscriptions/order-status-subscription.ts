@@ -11,7 +11,8 @@
  * change received). When the order's version in the read model is past it,
  * the current status is sent first (the latest state, not every change in
  * between), then every change from Kafka with a higher version. The listener
- * is registered before the read, so nothing falls between the two.
+ * is registered before the read, so nothing falls between the two; an event
+ * this instance read that the projector has not applied yet counts too.
  */
 import { buildSchema, GraphQLError, type GraphQLSchema } from 'graphql';
 import type { OrderStatusChange, OrderStatusFeed } from './order-status-feed.ts';
@@ -133,10 +134,16 @@ export function createSubscriptionSchema(feed: OrderStatusFeed, lookup: OrderLoo
             await out.return();
             throw new GraphQLError(`order ${args.orderId} not found`, { extensions: { code: 'NOT_FOUND' } });
           }
-          if (args.afterVersion != null && order.version > last) {
-            last = order.version;
-            out.push({ orderId: args.orderId, status: order.status, version: order.version, tenantId: ctx.tenant ?? null, eventId: '', occurredAt: order.updatedAt });
-          } else if (args.afterVersion == null) last = Math.max(last, order.version);
+          // The read model, or this instance's last read event when the projector has not caught up yet.
+          const seen = feed.latest(args.orderId);
+          const current =
+            seen && seen.tenantId === ctx.tenant && seen.version > order.version
+              ? seen
+              : { orderId: args.orderId, status: order.status, version: order.version, tenantId: ctx.tenant ?? null, eventId: '', occurredAt: order.updatedAt };
+          if (args.afterVersion != null && current.version > last) {
+            last = current.version;
+            out.push(current);
+          } else if (args.afterVersion == null) last = Math.max(last, current.version);
           return out;
         },
   });
