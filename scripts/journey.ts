@@ -219,7 +219,7 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
   let review: Step = { name: 'review the product', method: 'PUT', path: reviewPath, status: 0, body: undefined };
   await waitFor(async () => {
     review = { ...review, ...(await send(urls.gateway, 'PUT', reviewPath, { rating: 5, title: 'Strong coffee', body: 'Arrived quickly.' }, auth)) };
-    return review.body?.code !== 'CATALOG_REVIEW_NOT_DELIVERED';
+    return (review.body as { code?: unknown } | undefined)?.code !== 'CATALOG_REVIEW_NOT_DELIVERED';
   }, 'catalog to see the order shipped (orders\' events)', 30_000, 250).catch(() => undefined); // judged below
   expect(review, [201]);
   const rated = await call('the product shows its rating', 'GET', `/v1/products/${hit.id}`, [200]);
