@@ -4,14 +4,10 @@
  * only reader of process.env in this workspace.
  */
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@bulwark/service-kit';
+import { baseConfigSchema, commaList, loadConfig } from '@bulwark/service-kit';
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
-const list = () =>
-  z
-    .string()
-    .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const list = () => commaList().default([]);
 const ms = () => z.coerce.number().int().positive();
 
 export const notificationsConfigSchema = baseConfigSchema.extend({
