@@ -165,10 +165,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       return service.server;
     },
     addDependency: service.addDependency,
+    onDrain: service.onDrain,
     upstreams,
     async start(): Promise<StartedService> {
       const started = await service.start();
-      handleUpgrades(service.server!, proxyDeps, edge.securityHeaders);
+      service.onDrain(handleUpgrades(service.server!, proxyDeps, edge.securityHeaders));
       return started;
     },
     async stop() {

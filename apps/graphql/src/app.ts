@@ -146,7 +146,7 @@ export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
       // Kafka away does not keep the queries unready: the feed keeps trying behind.
       await feed.startInBackground(config.SUBSCRIPTIONS_START_WAIT_MS);
       const schema = createSubscriptionSchema(feed, subgraphOrderLookup(config.ORDERS_GRAPHQL_URL, config.SUBGRAPH_TIMEOUT_MS));
-      if (service.server) attachSubscriptions(service.server, { path: '/graphql', schema, registry: service.metrics });
+      if (service.server) service.onDrain(attachSubscriptions(service.server, { path: '/graphql', schema, registry: service.metrics }));
     }
     started = true;
   }

@@ -121,6 +121,13 @@ export interface Service<C extends BaseConfig = BaseConfig> {
   /** The listening server once started. */
   readonly server: Server | undefined;
   addDependency(dependency: Dependency): void;
+  /**
+   * Runs `hook` when the drain begins (the listener no longer accepts): for
+   * connections the server no longer tracks as HTTP, such as upgraded
+   * WebSockets, which would otherwise hold the listener's close until the
+   * process is killed. The hook ends them (e.g. close 1001).
+   */
+  onDrain(hook: () => void | Promise<void>): void;
   /** Listens on config.HOST:config.PORT (0 = any free port); with `prepare`, ready when it has run. */
   start(options?: StartOptions): Promise<StartedService>;
   /**
@@ -144,6 +151,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
   let draining = false;
   let starting = false;
   let stopping: Promise<void> | undefined;
+  const drainHooks: Array<() => void | Promise<void>> = [];
   let idleSweepScheduled = false;
   const operationalEndpoints = new Map<string, RequestHandler>();
 
@@ -364,6 +372,8 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     if (config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
     const closed = new Promise<void>((resolve) => s.close(() => resolve()));
     s.closeIdleConnections(); // keep-alive sockets with no request in flight must not hold shutdown
+    // Upgraded sockets are no HTTP connections any more: closeAllConnections would not end them, their owners do.
+    await Promise.all(drainHooks.map((hook) => Promise.resolve().then(hook).catch((err: unknown) => log.error({ err }, 'drain hook failed'))));
     const deadline = setTimeout(() => {
       log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'drain deadline passed; destroying remaining connections');
       s.closeAllConnections();
@@ -394,6 +404,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
       return server;
     },
     addDependency,
+    onDrain: (hook) => void drainHooks.push(hook),
     start,
     stop,
   };

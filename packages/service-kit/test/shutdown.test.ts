@@ -92,6 +92,33 @@ describe('service.stop()', () => {
   });
 });
 
+describe('service.onDrain()', () => {
+  it('when a connection was upgraded (no HTTP connection any more), then the drain hook ends it and stop resolves without the drain deadline', async () => {
+    const service = createService({ name: 'upgraded', config: testConfig({ SHUTDOWN_TIMEOUT_MS: '600000' }), logDestination: captureLogs().destination });
+    const { port } = await service.start();
+    const upgraded = new Set<import('node:stream').Duplex>();
+    service.server!.on('upgrade', (_req, socket: import('node:stream').Duplex) => {
+      upgraded.add(socket);
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n');
+    });
+    const hookRan: string[] = [];
+    service.onDrain(() => {
+      hookRan.push(`draining with ${upgraded.size} upgraded`);
+      for (const socket of upgraded) socket.destroy();
+    });
+    const client = await new Promise<import('node:stream').Duplex>((resolve, reject) => {
+      httpRequest({ port, host: '127.0.0.1', path: '/tunnel', headers: { connection: 'Upgrade', upgrade: 'test' } })
+        .on('upgrade', (_res, socket) => resolve(socket))
+        .on('error', reject)
+        .end();
+    });
+    const ended = new Promise<void>((resolve) => client.on('close', () => resolve()));
+    await service.stop(); // without the hook the listener's close would wait for the tunnel until the 10-minute deadline
+    await ended;
+    expect(hookRan).toEqual(['draining with 1 upgraded']);
+  });
+});
+
 describe('/readyz', () => {
   it('when a dependency fails or times out, then 503 lists the failing ones', async () => {
     const service = createService({

@@ -15,11 +15,18 @@ import { admit, hitsOf, upstreamHeadersOf, type ProxyDeps } from './proxy.ts';
 import { refuseUpgrade } from './refusal.ts';
 
 /** `edgeHeaders`: the security headers (`[name, value, …]`) a refusal carries, as on every response. */
-export function handleUpgrades(server: Server, deps: ProxyDeps, edgeHeaders: readonly string[]): void {
+/** Tunnels upgrades on `server`; returns what ends every open tunnel (the drain's hook: they are no HTTP connections). */
+export function handleUpgrades(server: Server, deps: ProxyDeps, edgeHeaders: readonly string[]): () => void {
+  const open = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
     socket.on('error', () => socket.destroy());
     upgrade(deps, req, socket, head).catch((err: unknown) => refuseUpgrade(deps.log, req, socket, err, edgeHeaders));
   });
+  return () => {
+    for (const socket of open) socket.destroy();
+  };
 }
 
 async function upgrade(deps: ProxyDeps, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {

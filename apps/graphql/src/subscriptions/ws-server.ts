@@ -4,7 +4,7 @@
  * schema; POST /graphql stays the gateway's. The subscriber is the one the
  * HTTP gateway verified (x-auth-* on the upgrade request, stripped from
  * clients there); a connection without x-auth-sub is closed 4403. When the
- * kit drains (server.close), open sockets are closed 1001 so clients
+ * kit drains (its onDrain hook), open sockets are closed 1001 so clients
  * reconnect elsewhere with their cursor.
  */
 import type { IncomingMessage, Server } from 'node:http';
@@ -50,15 +50,8 @@ export function attachSubscriptions(server: Server, options: { path: string; sch
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
-  const closeSockets = async () => {
+  return async () => {
     for (const client of wss.clients) client.close(1001, 'instance going away');
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   };
-  // The kit drains by server.close(), which waits for upgraded sockets too: close them there.
-  const close = server.close.bind(server);
-  server.close = ((callback?: (err?: Error) => void) => {
-    void closeSockets();
-    return close(callback);
-  }) as Server['close'];
-  return closeSockets;
 }
