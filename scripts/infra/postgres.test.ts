@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { followPrimaryPort, postmasterPort } from './postgres.ts';
+import { followPrimaryPort, postmasterPort, walBehind } from './postgres.ts';
 
 describe('followPrimaryPort', () => {
   const written = [
@@ -33,5 +33,22 @@ describe('postmasterPort', () => {
   it('when the file is cut short or the line is not a port, then there is no port', () => {
     expect(postmasterPort('4242\n/data\n')).toBeUndefined();
     expect(postmasterPort('4242\n/data\n1765000000\nnot-a-port\n')).toBeUndefined();
+  });
+});
+
+describe('walBehind', () => {
+  it('when the replica’s newest segment is older than the primary’s oldest kept one, then it fell behind', () => {
+    expect(walBehind(['000000010000000000000003', '000000010000000000000004'], '000000010000000000000007')).toBe(true);
+  });
+  it('when the primary still keeps the segment after the replica’s newest, then it can catch up', () => {
+    expect(walBehind(['000000010000000000000003', '000000010000000000000006'], '000000010000000000000006')).toBe(false);
+    expect(walBehind(['000000010000000000000006'], '000000010000000000000002')).toBe(false);
+  });
+  it('when either side is unknown, then it does not claim the replica fell behind', () => {
+    expect(walBehind([], '000000010000000000000007')).toBe(false);
+    expect(walBehind(['000000010000000000000003'], '')).toBe(false);
+  });
+  it('when the timelines differ, then only the positions are compared', () => {
+    expect(walBehind(['000000020000000000000009'], '000000010000000000000008')).toBe(false);
   });
 });

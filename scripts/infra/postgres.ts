@@ -186,24 +186,66 @@ export const postgresReplica: LocalServer = makeInstance({
   name: 'postgres-replica',
   dir: settings.postgresReplica.dir,
   port: settings.postgresReplica.port,
-  init() {
-    if (!pgIsReady(settings.postgres.port)) throw new Error('the replica needs the primary: npm run infra -- up postgres');
-    const dataDir = path.join(settings.postgresReplica.dir, 'data');
-    ensureDir(settings.postgresReplica.dir);
-    run(`${PG_BIN}/pg_basebackup`, ['-h', settings.host, '-p', String(settings.postgres.port), '-U', 'postgres', '-D', dataDir, '-R', '-X', 'stream', '-c', 'fast'], {
-      user: asUser,
-      env: { ...process.env, PGPASSWORD: password() },
-    });
-    fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), `port = ${settings.postgresReplica.port}\n`);
-  },
+  init: cloneReplica,
   beforeStart(dataDir) {
+    if (replicaFellBehind(dataDir)) {
+      // The primary recycled the WAL this replica needs next: it would retry forever. Clone it again.
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      cloneReplica();
+    }
     followPrimary(dataDir);
   },
   whenRunning(dataDir) {
+    if (replicaFellBehind(dataDir)) {
+      run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { user: asUser });
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      cloneReplica();
+      run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-l', path.join(settings.postgresReplica.dir, 'postgres.log'), '-o', `-p ${settings.postgresReplica.port}`, '-w', '-t', '60', 'start'], { user: asUser });
+      return;
+    }
     // primary_conninfo is reloadable (PostgreSQL ≥ 13): the WAL receiver reconnects to the new port.
     if (followPrimary(dataDir)) run(`${PG_BIN}/pg_ctl`, ['-D', dataDir, 'reload'], { user: asUser });
   },
 });
+
+function cloneReplica(): void {
+  if (!pgIsReady(settings.postgres.port)) throw new Error('the replica needs the primary: npm run infra -- up postgres');
+  const dataDir = path.join(settings.postgresReplica.dir, 'data');
+  ensureDir(settings.postgresReplica.dir);
+  run(`${PG_BIN}/pg_basebackup`, ['-h', settings.host, '-p', String(settings.postgres.port), '-U', 'postgres', '-D', dataDir, '-R', '-X', 'stream', '-c', 'fast'], {
+    user: asUser,
+    env: { ...process.env, PGPASSWORD: password() },
+  });
+  fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), `port = ${settings.postgresReplica.port}\n`);
+}
+
+/**
+ * True when the primary no longer holds the WAL segment after the newest one
+ * the replica has (a replica stopped, or stuck, for longer than wal_keep_size
+ * covers): streaming cannot resume and only a new base backup helps.
+ */
+function replicaFellBehind(dataDir: string): boolean {
+  const walDir = path.join(dataDir, 'pg_wal');
+  if (!fs.existsSync(walDir) || !pgIsReady(settings.postgres.port)) return false;
+  const local = fs.readdirSync(walDir).filter((n) => /^[0-9A-F]{24}$/.test(n));
+  let oldest: string;
+  try {
+    oldest = run(`${PG_BIN}/psql`, ['-w', '-X', '-q', '-h', settings.host, '-p', String(settings.postgres.port), '-U', 'postgres', '-d', 'postgres', '-tAc', "SELECT min(name) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'"], {
+      env: { PATH: process.env.PATH, PGPASSWORD: password(), PGCONNECT_TIMEOUT: '5' },
+    }).trim();
+  } catch {
+    return false;
+  }
+  return walBehind(local, oldest);
+}
+
+/** Whether the newest of a replica's local segments is older than the primary's oldest kept segment (timelines ignored). */
+export function walBehind(replicaSegments: string[], primaryOldest: string): boolean {
+  if (replicaSegments.length === 0 || primaryOldest === '') return false;
+  const position = (name: string): string => name.slice(8);
+  const newest = replicaSegments.map(position).sort().at(-1)!;
+  return newest < position(primaryOldest);
+}
 
 /** pg_basebackup -R wrote the primary's port into primary_conninfo: points it at the primary's current port; true if it changed. */
 function followPrimary(dataDir: string): boolean {
