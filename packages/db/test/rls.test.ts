@@ -1,9 +1,13 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { toProblem } from '@bulwark/errors';
 import {
   assertRuntimeRole,
   DB_ROLES,
   grantSchemaAccess,
+  migrate,
   TenantRequiredError,
   UnsafeRoleError,
   withRequestTenant,
@@ -13,17 +17,12 @@ import {
 } from '../src/index.ts';
 import { admin, createSchema, metricValue, roleUrls, testPool, type TestPool } from './support.ts';
 
-// A tenant table as the apps' migrations declare one: column defaulting to the
-// transaction's tenant, a NOT VALID presence check, ENABLE + FORCE and the three policies.
+// A tenant table as the apps' migrations declare one: through migrate() and the
+// enable_tenant_rls it installs (the column defaulting to the transaction's tenant,
+// a NOT VALID presence check, ENABLE + FORCE and the three policies).
 const TENANT_TABLE = `
   CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL);
-  ALTER TABLE notes ADD COLUMN tenant_id text DEFAULT NULLIF(current_setting('bulwark.tenant', true), '');
-  ALTER TABLE notes ADD CONSTRAINT notes_tenant_present CHECK (tenant_id IS NOT NULL) NOT VALID;
-  ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE notes FORCE ROW LEVEL SECURITY;
-  CREATE POLICY tenant_isolation ON notes USING (tenant_id = current_setting('bulwark.tenant', true));
-  CREATE POLICY system_context ON notes USING (current_setting('bulwark.system', true) = 'on');
-  CREATE POLICY reporting ON notes FOR SELECT USING (current_user = '${DB_ROLES.reporting}');
+  SELECT enable_tenant_rls('notes');
 `;
 
 let schema: { schema: string; drop(): Promise<void> };
@@ -40,7 +39,12 @@ beforeAll(async () => {
   urls = await roleUrls();
   schema = await createSchema();
   owner = testPool({ searchPath: [schema.schema] });
-  await owner.query(TENANT_TABLE);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rls-migrations-'));
+  await fs.writeFile(path.join(dir, '0001_notes.expand.sql'), TENANT_TABLE);
+  await migrate({ pool: owner, dir, schema: schema.schema, phase: 'all' });
+  // Twice on the same table: a no-op, not an error.
+  await owner.query("SELECT enable_tenant_rls('notes')");
+  await fs.rm(dir, { recursive: true, force: true });
   await grantSchemaAccess({ pool: owner, schema: schema.schema, runtimeRole: DB_ROLES.runtime, reportingRole: DB_ROLES.reporting });
   const p = runtime();
   await withTenant('acme', () => p.query("INSERT INTO notes (id, body) VALUES (1, 'acme one'), (2, 'acme two')"));

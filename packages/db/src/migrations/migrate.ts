@@ -8,6 +8,7 @@
 import { MigrationError, sqlStateOf } from '../errors.ts';
 import { poolInternals, type DbClient, type DbPool } from '../pool.ts';
 import { loadMigrations, type MigrationFile } from './files.ts';
+import { tenantRlsFunctionSql } from './tenant-rls.ts';
 import { compareMigrations, planMigrations, type AppliedRecord, type MigratePhase, type MigrationStatus } from './plan.ts';
 
 export interface MigrationTarget {
@@ -125,6 +126,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     await client.query('RESET lock_timeout');
     try {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+      // The schema's migrations declare tenant tables through it (tenant-rls.ts).
+      await client.query(tenantRlsFunctionSql(schema));
       await client.query(
         `CREATE TABLE IF NOT EXISTS ${qualified} (
           version integer PRIMARY KEY,
