@@ -3,11 +3,13 @@
  * `ensureInfra()` used by `npm run infra`, `npm run up` and Jest's global setup
  * (reuse what is running, start what is not).
  */
+import { clamd } from './clamd.ts';
 import { kafka } from './kafka.ts';
 import { mail } from './mail.ts';
 import { postgres, postgresReplica } from './postgres.ts';
 import { prometheus } from './prometheus.ts';
 import { redis } from './redis.ts';
+import { s3 } from './s3.ts';
 import type { LocalServer } from './server.ts';
 
 export type { LocalServer, ServerStatus } from './server.ts';
@@ -15,9 +17,9 @@ export { writeScrapeTarget } from './prometheus.ts';
 export { settings, repoRoot, localDir } from './settings.ts';
 
 /** Every server we know, in start order. */
-export const allServers: LocalServer[] = [postgres, postgresReplica, redis, kafka, prometheus, mail];
+export const allServers: LocalServer[] = [postgres, postgresReplica, redis, kafka, prometheus, mail, s3, clamd];
 /** Started by `up` with no names. The replica is started only on request. */
-export const defaultServers = ['postgres', 'redis', 'kafka', 'prometheus', 'mail'];
+export const defaultServers = ['postgres', 'redis', 'kafka', 'prometheus', 'mail', 's3', 'clamd'];
 
 export function selectServers(names: string[]): LocalServer[] {
   const wanted = names.length > 0 ? names : defaultServers;

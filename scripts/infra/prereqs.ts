@@ -25,6 +25,7 @@ export const requirements = {
     { binary: 'mvn', debianPackage: 'maven' },
   ],
   prometheus: [{ binary: 'prometheus', debianPackage: 'prometheus' }, { binary: 'promtool', debianPackage: 'prometheus' }],
+  clamd: [{ binary: '/usr/sbin/clamd', debianPackage: 'clamav-daemon' }],
 } satisfies Record<string, Requirement[]>;
 
 function have(binary: string): boolean {

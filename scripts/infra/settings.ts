@@ -35,6 +35,8 @@ export const defaultPorts = {
   BULWARK_PROMETHEUS_PORT: 19090,
   BULWARK_SMTP_PORT: 11025,
   BULWARK_MAIL_WEB_PORT: 11080,
+  BULWARK_S3_PORT: 19000,
+  BULWARK_CLAMD_PORT: 13310,
 } as const;
 
 export const settings = {
@@ -53,6 +55,8 @@ export const settings = {
     webPort: port('BULWARK_MAIL_WEB_PORT', defaultPorts.BULWARK_MAIL_WEB_PORT),
     dir: path.join(localDir, 'mail'),
   },
+  s3: { port: port('BULWARK_S3_PORT', defaultPorts.BULWARK_S3_PORT), dir: path.join(localDir, 's3') },
+  clamd: { port: port('BULWARK_CLAMD_PORT', defaultPorts.BULWARK_CLAMD_PORT), dir: path.join(localDir, 'clamd') },
   /**
    * portOffset (BULWARK_APP_PORT_OFFSET) moves every app's declared port by the same amount, so a
    * second checkout's `npm run up` (or the first-run test's clone) runs beside this one; the

@@ -4,12 +4,15 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { freePort } from '@bulwark/test-support';
 import { ensureInfra, localDir, repoRoot, selectServers } from '../infra/index.ts';
 import { PG_BIN } from '../infra/prereqs.ts';
+import { clamd, clamdCommand, EICAR } from '../infra/clamd.ts';
+import { s3 } from '../infra/s3.ts';
 import { run } from '../infra/proc.ts';
 
 const pgUrl = process.env.BULWARK_PG_URL!;
@@ -123,4 +126,30 @@ describe('local infrastructure', () => {
     await admin.deleteTopics({ topics: [topic] });
     await admin.disconnect();
   });
+
+  it('when the S3 server is up, then an object put through the S3 SDK with the generated credentials comes back', async () => {
+    const env = await ensureInfra(['s3']);
+    expect(fs.statSync(path.join(localDir, 's3', 'credentials.json')).mode & 0o777).toBe(0o600);
+    const client = new S3Client({ endpoint: env.BULWARK_S3_URL, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: env.BULWARK_S3_ACCESS_KEY!, secretAccessKey: env.BULWARK_S3_SECRET_KEY! } });
+    const bucket = `infra-test-${randomUUID().slice(0, 8)}`;
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: bucket }));
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'a/b.txt', Body: 'stored' }));
+      const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'a/b.txt' }));
+      expect(await got.Body!.transformToString()).toBe('stored');
+      expect((await s3.status()).healthy).toBe(true);
+    } finally {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'a/b.txt' })).catch(() => undefined);
+      await client.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+      client.destroy();
+    }
+  }, 600_000);
+
+  it('when clamd is up, then it answers PING and finds the EICAR test file from the local signatures', async () => {
+    await ensureInfra(['clamd']);
+    expect(await clamdCommand(clamd.port, 'PING')).toBe('PONG');
+    expect(await clamdCommand(clamd.port, 'VERSION')).toMatch(/^ClamAV /);
+    const db = fs.readFileSync(path.join(localDir, 'clamd', 'db', 'bulwark.ndb'), 'utf8');
+    expect(db).toContain(Buffer.from(EICAR, 'latin1').toString('hex'));
+  }, 120_000);
 });
