@@ -1,0 +1,7 @@
+/**
+ * @bulwark/openfeature-provider: the OpenFeature provider of the platform's
+ * flags (local evaluation from a streamed snapshot) and, re-exported, the
+ * pure evaluation it shares with apps/flags.
+ */
+export { BulwarkFlagsProvider, type BulwarkFlagsProviderOptions, type Exposure } from './provider.ts';
+export * from './evaluation/index.ts';
