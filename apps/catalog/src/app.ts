@@ -89,7 +89,7 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
         kit.addDependency({ name: 'kafka', check: async () => undefined, close: () => kafka.close() });
       } else kit.log.warn('KAFKA_BROKERS is not set: catalog events wait in the outbox and no order is seen delivered (no reviews)');
       registerReviewRoutes(r, { pool, products });
-      registerCatalogSubgraph(r, pool, { batching: config.GRAPHQL_BATCHING });
+      registerCatalogSubgraph(r, pool, { batching: config.GRAPHQL_BATCHING, productMaxAgeSeconds: config.PRODUCT_MAX_AGE_SECONDS });
       const seeding = new Map<string, Promise<unknown>>();
       const seedDemo = (tenant: string) => {
         if (seeding.has(tenant)) return { products: config.CATALOG_SEED_COUNT, started: false };

@@ -8,7 +8,8 @@
  * orders' status changes (subscriptions/).
  */
 import type { Request } from 'express';
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import responseCachePlugin from '@apollo/server-plugin-response-cache';
 import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
 import type { DestinationStream } from 'pino';
@@ -56,6 +57,27 @@ function forwardedHeaders(req: Request): Record<string, string> {
   return out;
 }
 
+/**
+ * Apollo's response cache over packages/cache: a response is kept for its
+ * policy's maxAge (the smallest hint of the fields it touched, the subgraphs'
+ * Cache-Control folded by the gateway), keyed by tenant always and by user
+ * for PRIVATE policies; nothing is read or written without a tenant.
+ */
+function cachedResponses(cache: Cache): ApolloServerPlugin<GatewayContext> {
+  const tenantOf = (forward: Record<string, string> | undefined) => forward?.['x-auth-tenant'];
+  return responseCachePlugin<GatewayContext>({
+    cache: {
+      get: (key: string) => cache.peek<string>(key),
+      set: (key: string, value: string, options?: { ttl?: number | null }) => cache.set(key, value, options?.ttl ? { ttlMs: options.ttl * 1000 } : {}),
+      delete: (key: string) => cache.delete(key).then(() => true),
+    },
+    sessionId: async ({ contextValue }) => contextValue.forward['x-auth-sub'] ?? null,
+    extraCacheKeyData: async ({ contextValue }) => tenantOf(contextValue.forward),
+    shouldReadFromCache: async ({ contextValue }) => tenantOf(contextValue.forward) !== undefined,
+    shouldWriteToCache: async ({ contextValue }) => tenantOf(contextValue.forward) !== undefined,
+  });
+}
+
 export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
   const { config } = options;
   const gateway = createGateway({
@@ -65,6 +87,7 @@ export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
   });
   let server: ApolloServer<GatewayContext> | undefined;
   let persisted: Cache | undefined;
+  let responseCache: Cache | undefined;
   let started = false;
   let feed: OrderStatusFeed | undefined;
 
@@ -79,6 +102,9 @@ export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
       // Persisted queries through packages/cache: L1 per instance over Redis (L2) shared by the replicas.
       const apq = new Cache({ name: 'graphql-apq', prefix: config.APQ_CACHE_PREFIX, redis, ttlMs: config.APQ_TTL_MS, registry: kit.metrics, log: kit.log });
       persisted = apq;
+      // Whole responses, kept as long as the subgraphs' field-level cache hints allow (packages/graphql-kit cache-hints).
+      const responses = config.RESPONSE_CACHE ? new Cache({ name: 'graphql-responses', prefix: config.RESPONSE_CACHE_PREFIX, redis, registry: kit.metrics, log: kit.log }) : undefined;
+      responseCache = responses;
       server = new ApolloServer<GatewayContext>({
         gateway,
         introspection: config.GRAPHQL_INTROSPECTION,
@@ -90,7 +116,10 @@ export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
             delete: (key: string) => apq.delete(key).then(() => true),
           },
         },
-        plugins: [queryLimitsPlugin({ maxDepth: config.GRAPHQL_MAX_DEPTH, maxCost: config.GRAPHQL_MAX_COST, defaultListSize: config.GRAPHQL_DEFAULT_LIST_SIZE }, { refused: (code) => refused.inc({ code }) })],
+        plugins: [
+          ...(responses ? [cachedResponses(responses)] : []),
+          queryLimitsPlugin({ maxDepth: config.GRAPHQL_MAX_DEPTH, maxCost: config.GRAPHQL_MAX_COST, defaultListSize: config.GRAPHQL_DEFAULT_LIST_SIZE }, { refused: (code) => refused.inc({ code }) }),
+        ],
         logger: kit.log,
       });
       const apollo = server;
@@ -99,6 +128,7 @@ export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
         check: async () => undefined, // Redis away: L1 serves, a client resends an unknown query once
         async close() {
           await apq.close();
+          await responseCache?.close();
           redis?.disconnect();
         },
       });
@@ -127,8 +157,11 @@ export function createGraphqlApp(options: GraphqlAppOptions): GraphqlApp {
           });
           if (result.body.kind !== 'complete') throw new Error('incremental delivery is not enabled');
           const out: Record<string, string> = {};
+          // Every answer is some tenant's: shared caches (a CDN, the edge) must not keep it, whatever the hints' scope.
           const cacheControl = result.headers.get('cache-control');
-          if (cacheControl) out['cache-control'] = cacheControl;
+          if (cacheControl) out['cache-control'] = cacheControl.replace(/\bpublic\b/, 'private');
+          const age = result.headers.get('age');
+          if (age) out.age = age;
           const parsed = JSON.parse(result.body.string) as z.output<typeof GraphQLResponse>;
           // Refused before execution (parse, validation, depth, cost): 400 problem+json carrying the GraphQL errors.
           if (result.status !== undefined && result.status >= 400) throw refusedOperation((parsed.errors ?? []) as { message: string; extensions?: Record<string, unknown> }[]);

@@ -17,6 +17,8 @@ export const graphqlConfigSchema = baseConfigSchema.extend({
   REDIS_URL: z.string().min(1).optional().describe('Redis shared by the replicas for automatic persisted queries (a hash one replica learnt answers on every one); unset: each instance keeps its own in memory.'),
   APQ_CACHE_PREFIX: z.string().min(1).default('graphql-apq').describe('Key prefix of the persisted queries in Redis.'),
   APQ_TTL_MS: z.coerce.number().int().positive().default(86_400_000).describe('How long a persisted query is kept after it was last sent in full.'),
+  RESPONSE_CACHE: z.enum(['true', 'false']).transform((v) => v === 'true').default(true).describe("Keep whole query responses for as long as the subgraphs' field-level cache hints allow (the smallest maxAge the operation touched), per tenant, and per user for PRIVATE hints; in memory and Redis (packages/cache)."),
+  RESPONSE_CACHE_PREFIX: z.string().min(1).default('graphql-responses').describe('Key prefix of cached responses in Redis.'),
   KAFKA_BROKERS: z.string().min(1).optional().describe("Comma-separated Kafka bootstrap brokers. Set: subscriptions (graphql-ws on /graphql) deliver orders' status changes read from ORDERS_EVENTS_TOPIC. Unset: subscriptions are off (an upgrade is answered 404)."),
   ORDERS_EVENTS_TOPIC: z.string().min(1).default('orders.events').describe("orders' events topic (apps/orders ORDERS_TOPIC)."),
   SUBSCRIPTIONS_GROUP_PREFIX: z.string().min(1).default('graphql-subscriptions').describe('Prefix of the consumer group of each instance (prefix + random id: every instance reads every event).'),

@@ -135,3 +135,56 @@ describe('automatic persisted queries', () => {
     await deletePrefix(redisUrl(), prefix);
   });
 });
+
+describe('field-level cache hints', () => {
+  const PRODUCT = /* GraphQL */ `
+    query Product($id: ID!) {
+      product(id: $id) { name variants { sku price { amount currency } } reviews(first: 2) { rating } }
+    }
+  `;
+  const PRODUCT_ONLY = /* GraphQL */ `
+    query ProductOnly($id: ID!) {
+      product(id: $id) { name variants { sku } }
+    }
+  `;
+
+  async function someProductId(): Promise<string> {
+    const reply = await graphql(f.gatewayUrl, 'query Ids { orders(first: 1) { items { variant { product { id } } } } }', {}, CUSTOMER_HEADERS(small));
+    const data = (reply.body as { data: { orders: { items: { variant: { product: { id: string } } }[] }[] } }).data;
+    return data.orders[0]!.items[0]!.variant.product.id;
+  }
+
+  test('when a query touches only hinted catalog fields, then the answer carries the smallest hint as a private Cache-Control, and the same query again is served from the response cache', async () => {
+    const id = await someProductId();
+    const first = await graphql(f.gatewayUrl, PRODUCT, { id }, CUSTOMER_HEADERS(small));
+    expect(first.status).toBe(200);
+    // Products 30 s (catalog's PRODUCT_MAX_AGE_SECONDS default), reviews half: the smallest wins; never public (the answer is a tenant's).
+    expect(first.headers.get('cache-control')).toBe('max-age=15, private');
+    expect(first.headers.get('age')).toBeNull();
+    const without = await graphql(f.gatewayUrl, PRODUCT_ONLY, { id }, CUSTOMER_HEADERS(small));
+    expect(without.headers.get('cache-control')).toBe('max-age=30, private');
+
+    const again = await graphql(f.gatewayUrl, PRODUCT, { id }, CUSTOMER_HEADERS(`other-${small}`));
+    expect(again.status).toBe(200);
+    expect(again.headers.get('age')).not.toBeNull();
+    expect(again.body).toEqual(first.body);
+  });
+
+  test('when another tenant sends the same query, then it is not answered from the first tenant\'s cached response', async () => {
+    const id = await someProductId();
+    const mine = await graphql(f.gatewayUrl, PRODUCT_ONLY, { id }, CUSTOMER_HEADERS(small));
+    expect(((mine.body as { data: { product: { name: string } | null } }).data.product)?.name).toBeDefined();
+    const theirs = await graphql(f.gatewayUrl, PRODUCT_ONLY, { id }, { ...CUSTOMER_HEADERS(small), 'x-auth-tenant': `other-tenant-${suffix()}` });
+    expect(theirs.status).toBe(200);
+    expect(theirs.headers.get('age')).toBeNull();
+    expect((theirs.body as { data: { product: unknown } }).data.product).toBeNull();
+  });
+
+  test('when a query touches a field without a hint (orders), then nothing may be cached (no-store) and it is never served from the cache', async () => {
+    const reply = await graphql(f.gatewayUrl, 'query Mine { orders(first: 1) { id items { variant { product { name } } } } }', {}, CUSTOMER_HEADERS(small));
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('cache-control')).toBe('no-store');
+    const again = await graphql(f.gatewayUrl, 'query Mine { orders(first: 1) { id items { variant { product { name } } } } }', {}, CUSTOMER_HEADERS(small));
+    expect(again.headers.get('age')).toBeNull();
+  });
+});

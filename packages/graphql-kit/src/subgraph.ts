@@ -10,6 +10,7 @@ import type { Request } from 'express';
 import { execute, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
 import type { RouteRegistrar } from '@bulwark/service-kit';
+import { cacheControlHeader, cachePolicyOf, checkCacheHints, type CacheHints } from './cache-hints.ts';
 import { GRAPHQL_REFUSAL_CODES, refusedOperation } from './errors.ts';
 import { queryLimitsRule, type QueryLimits } from './limits.ts';
 
@@ -19,6 +20,12 @@ export interface SubgraphOptions<C> {
   context(req: Request): C;
   limits: QueryLimits;
   path?: string;
+  /**
+   * Field-level cache hints (cache-hints.ts). An operation without errors
+   * answers its policy as Cache-Control, which the federation gateway folds
+   * into the federated response's. Without hints nothing is cacheable.
+   */
+  cacheHints?: CacheHints;
 }
 
 const GraphQLRequest = z.object({
@@ -38,6 +45,8 @@ const DOCUMENT_CACHE_MAX = 500;
 
 export function registerSubgraph<C>(r: RouteRegistrar, options: SubgraphOptions<C>): void {
   const rules = [...specifiedRules, queryLimitsRule(options.limits)];
+  const hints = options.cacheHints ?? {};
+  checkCacheHints(options.schema, hints);
   const documents = new Map<string, DocumentNode>();
 
   function documentOf(query: string): DocumentNode | readonly GraphQLError[] {
@@ -72,9 +81,11 @@ export function registerSubgraph<C>(r: RouteRegistrar, options: SubgraphOptions<
         variableValues: body.variables ?? undefined,
         operationName: body.operationName ?? undefined,
       });
+      const cacheControl = result.errors ? undefined : cacheControlHeader(cachePolicyOf(options.schema, doc, hints, body.operationName));
       return {
         status: 200,
         body: { data: (result.data ?? null) as Record<string, unknown> | null, ...(result.errors ? { errors: result.errors.map((e) => ({ ...e.toJSON() })) } : {}) },
+        ...(cacheControl ? { headers: { 'cache-control': cacheControl } } : {}),
       };
     },
   });

@@ -9,7 +9,7 @@ import type { Request } from 'express';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse } from 'graphql';
 import type { DbPool } from '@bulwark/db';
-import { batchLoader, registerSubgraph, SUBGRAPH_QUERY_LIMITS, unbatchedLoader, type DataLoader, type QueryLimits } from '@bulwark/graphql-kit';
+import { batchLoader, registerSubgraph, SUBGRAPH_QUERY_LIMITS, unbatchedLoader, type CacheHints, type DataLoader, type QueryLimits } from '@bulwark/graphql-kit';
 import type { RouteRegistrar } from '@bulwark/service-kit';
 import { productsByIds, reviewsOfProducts, variantsBySkus, variantsOfProducts, type ProductNode, type ReviewNode, type VariantNode } from './catalog-batch.ts';
 
@@ -78,6 +78,28 @@ export interface CatalogSubgraphOptions {
   /** false: one statement per key (benchmark baseline). Default true. */
   batching?: boolean;
   limits?: QueryLimits;
+  /** Seconds a product (and its variants and prices) may be served from a cache; reviews get half. Default 30, like GET /v1/products/:id. */
+  productMaxAgeSeconds?: number;
+}
+
+/**
+ * What the catalog's fields may be cached for (PUBLIC here means "the same
+ * for every user of the tenant": the federation gateway keys its response
+ * cache by tenant, and tells clients `private`).
+ */
+export function catalogCacheHints(productMaxAgeSeconds = 30): CacheHints {
+  const product = { maxAge: productMaxAgeSeconds };
+  const reviews = { maxAge: Math.floor(productMaxAgeSeconds / 2) };
+  return {
+    'Query.product': product,
+    'Query.products': product,
+    Product: product,
+    Variant: product,
+    Money: product,
+    'Product.reviews': reviews,
+    Review: reviews,
+    'Review.author': reviews,
+  };
 }
 
 function createContext(pool: DbPool, batching: boolean): CatalogGraphContext {
@@ -132,5 +154,6 @@ export function registerCatalogSubgraph(r: RouteRegistrar, pool: DbPool, options
     schema: createCatalogSchema(),
     limits: options.limits ?? SUBGRAPH_QUERY_LIMITS,
     context: (_req: Request) => createContext(pool, batching),
+    cacheHints: catalogCacheHints(options.productMaxAgeSeconds),
   });
 }
