@@ -1,0 +1,106 @@
+/**
+ * The WebSocket side of the chat on the service's own server: upgrades of
+ * GET /v1/ws are authenticated (authenticate.ts) and become ChatConnections;
+ * a refused one is accepted and closed at once with its close code (a
+ * browser sees close codes, not the status of a refused upgrade). Protocol
+ * pings find dead clients; the kit's drain closes every socket 1001 so
+ * clients reconnect to another instance and resume.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { DbPool } from '@bulwark/db';
+import { LocalLimiter } from '@bulwark/ratelimit';
+import type { Logger } from '@bulwark/service-kit';
+import type { TokenVerifier } from '@bulwark/service-kit/service-auth';
+import type { ChatConfig } from '../config.ts';
+import type { ChatMetrics } from '../metrics.ts';
+import { authenticate, authorizationOf, sessionLive, ConnectionRefused, refusalOf } from './authenticate.ts';
+import { ChatConnection } from './connection.ts';
+import type { Presence } from './presence.ts';
+import { CLOSE } from './protocol.ts';
+import type { RoomBus } from './room-bus.ts';
+
+export const WS_PATH = '/v1/ws';
+
+export interface Realtime {
+  readonly config: ChatConfig;
+  readonly pool: DbPool;
+  readonly bus: RoomBus;
+  readonly presence: Presence;
+  readonly verifier: TokenVerifier;
+  readonly metrics: ChatMetrics;
+  readonly log: Logger;
+  /** Takes one token of the connection's frame bucket. */
+  allowFrame(connectionId: string): boolean;
+}
+
+/** Serves the chat's WebSocket on `server`; returns the drain hook (closes every connection 1001). */
+export function attachRealtime(server: Server, rt: Omit<Realtime, 'allowFrame'>): () => Promise<void> {
+  const { config, metrics, log } = rt;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.WS_MAX_FRAME_BYTES, perMessageDeflate: false });
+  const limiter = new LocalLimiter(200_000);
+  const windowMs = (config.WS_RATE_BURST * 1000) / config.WS_RATE_LIMIT;
+  const realtime: Realtime = {
+    ...rt,
+    allowFrame: (id) => limiter.check([{ key: id, algorithm: 'token-bucket', limit: config.WS_RATE_BURST, windowMs }], 1, Date.now()).allowed,
+  };
+  const connections = new Set<ChatConnection>();
+  rt.bus.onResync(() => {
+    for (const c of connections) c.resync();
+  });
+
+  const refuse = (ws: WebSocket, refusal: ConnectionRefused) => {
+    metrics.refused.inc({ code: String(refusal.code) });
+    ws.close(refusal.code, refusal.message);
+  };
+
+  async function accept(ws: WebSocket, req: IncomingMessage, url: URL): Promise<void> {
+    const header = req.headers['x-auth-tenant'];
+    const tenant = url.searchParams.get('tenant') ?? (typeof header === 'string' && header !== '' ? header : undefined);
+    let auth;
+    try {
+      auth = await authenticate(rt.verifier, authorizationOf(req.headers, url), tenant);
+      if (config.IDENTITY_URL && !(await sessionLive(config.IDENTITY_URL, auth.authorization))) throw new ConnectionRefused(CLOSE.SESSION_REVOKED, 'session revoked');
+    } catch (err) {
+      return refuse(ws, refusalOf(err));
+    }
+    if (ws.readyState !== ws.OPEN) return;
+    const connection = new ChatConnection(realtime, ws, auth);
+    connections.add(connection);
+    metrics.connections.inc();
+    ws.once('close', () => {
+      connections.delete(connection);
+      metrics.connections.dec();
+      void connection.dispose();
+    });
+    await connection.open();
+  }
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://chat');
+    if (url.pathname !== WS_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', (err) => log.debug({ err }, 'chat socket error'));
+      accept(ws, req, url).catch((err: unknown) => {
+        log.error({ err }, 'chat connection setup failed');
+        ws.close(1011, 'setup failed');
+      });
+    });
+  });
+
+  const pinger = setInterval(() => {
+    for (const c of connections) c.ping();
+  }, config.WS_PING_INTERVAL_MS);
+  pinger.unref();
+
+  return async () => {
+    clearInterval(pinger);
+    for (const c of connections) c.close(1001, 'instance going away');
+    await Promise.all([...connections].map((c) => c.dispose()));
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  };
+}
