@@ -14,7 +14,7 @@ import path from 'node:path';
 import { waitFor } from '../infra/proc.ts';
 import { imageRef } from './images.ts';
 import { kubectl } from './kubectl.ts';
-import { realNodeScheduling } from './node.ts';
+import { importImages, realNodeScheduling } from './node.ts';
 import { clusterSettings } from './settings.ts';
 
 export const pgNamespace = 'bulwark-pg';
@@ -51,6 +51,8 @@ export function podRoles(cluster: string): Record<string, string> {
 export async function ensurePgCluster(name: string, options: { instances?: number; replication?: 'async' | 'sync'; timeoutMs?: number } = {}): Promise<PgClusterHandle> {
   const { instances = 2, replication = 'async', timeoutMs = 5 * 60_000 } = options;
   removePgCluster(name);
+  // The image as built now: `platform` imports only the charts' images, so a rebuilt postgres would stay stale.
+  importImages([imageRef('postgres')]);
   const password = `pg-${Math.random().toString(36).slice(2, 14)}`;
   const volumes: string[] = [];
   for (let i = 0; i < instances; i++) {
