@@ -59,3 +59,5 @@ export {
   type Selectable,
   type Updateable,
 } from './query-builder.ts';
+export * as zeroDowntime from './zero-downtime/index.ts';
+export { ZeroDowntimeError, defineChanges, registerSchemaVersion, type ZeroDowntimeChange, type SchemaHeartbeat, type ChangesTarget } from './zero-downtime/index.ts';
