@@ -10,7 +10,8 @@
  * (apps/catalog/test/relevance, typos included); autocomplete: their first
  * 3–8 letters. Baselines: every word `name ILIKE '%w%'` (ANDed, popularity
  * order, count) and `name ILIKE 'prefix%' OR name ILIKE '% prefix%'`. Blocks
- * alternate between the two; the schema is dropped at the end.
+ * alternate between the two; the schema is dropped at the end. It also prints
+ * the relevance set's precision@5 and typo-tolerance rate at this size.
  */
 import fs from 'node:fs';
 import { Registry } from 'prom-client';
@@ -32,9 +33,10 @@ const CONCURRENCY = 20;
 const TENANT = 'bench-catalog';
 
 const relevanceDir = new URL('../apps/catalog/test/relevance/', import.meta.url);
-const queries = fs
+const relevance = fs
   .readdirSync(relevanceDir)
-  .flatMap((f) => (JSON.parse(fs.readFileSync(new URL(f, relevanceDir), 'utf8')) as { queries: { q: string }[] }).queries.map((c) => c.q));
+  .flatMap((f) => (JSON.parse(fs.readFileSync(new URL(f, relevanceDir), 'utf8')) as { queries: { q: string; kind: string; expect: string[] }[] }).queries);
+const queries = relevance.map((c) => c.q);
 const prefixes = queries.map((q, i) => q.slice(0, 3 + (i % 6)).trim());
 
 function p95(rounds: Round[]): number {
@@ -93,6 +95,15 @@ export default async function main(): Promise<void> {
         for (const name of order) rounds[name]!.push(await measureClosedLoop(cases[name]!, { ops: OPS, concurrency: CONCURRENCY }));
       }
     });
+    // The relevance set at this size (the test holds it at 3,000 products): precision@5 and the typo-tolerance rate.
+    const scored = await withTenant(TENANT, () => Promise.all(relevance.map(async (c) => {
+      const { items } = await searchCatalog(pool, { q: c.q, filters, limit: 5, offset: 0 });
+      return { c, found: c.expect.filter((slug) => items.some((i) => i.slug === slug)).length };
+    })));
+    const typos = scored.filter((s) => s.c.kind !== 'exact');
+    console.log(
+      `relevance at ${PRODUCTS} products: precision@5 ${(scored.reduce((n, s) => n + s.found / Math.min(5, s.c.expect.length), 0) / scored.length).toFixed(3)}, typo tolerance ${(typos.filter((s) => s.found > 0).length / typos.length).toFixed(3)} (${typos.length} typo queries)`,
+    );
     const rows = Object.entries(rounds).map(([name, rs]) => ({ name, p95: p95(rs), opsPerSec: rs.reduce((s, x) => s + x.ops, 0) / rs.reduce((s, x) => s + x.seconds, 0) }));
     for (const row of rows) console.log(`${row.name.padEnd(20)} p95 ${row.p95.toFixed(2).padStart(8)} ms   ${row.opsPerSec.toFixed(0).padStart(6)} ops/s`);
     const by = Object.fromEntries(rows.map((r) => [r.name, r]));

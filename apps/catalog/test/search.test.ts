@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fs from 'node:fs';
-import { TEST_TENANT } from '@bulwark/test-support';
-import { call, setupCatalog, type TestCatalog } from './support.ts';
+import { OTHER_TENANT, tenantCall, TEST_TENANT } from '@bulwark/test-support';
+import { ADMIN, call, productBody, setupCatalog, type TestCatalog } from './support.ts';
 
 interface RelevanceCase {
   q: string;
@@ -65,8 +65,9 @@ describe('catalog search over the demo catalog', () => {
     const p5 = precision / cases.length;
     const tolerance = typoHits / typos;
     console.log(`relevance over ${SEED_COUNT} products, ${cases.length} queries (${typos} with typos): precision@5 ${p5.toFixed(3)}, typo tolerance ${tolerance.toFixed(3)}${misses.length ? `\nmisses:\n  ${misses.join('\n  ')}` : ''}`);
-    expect(p5).toBeGreaterThanOrEqual(0.9);
-    expect(tolerance).toBeGreaterThanOrEqual(0.95); // the issue's seed figure
+    // Measured 2026-12-07: precision@5 1.000 and typo tolerance 1.000 (35 of 35); the floors allow one miss each.
+    expect(p5).toBeGreaterThanOrEqual(0.98);
+    expect(tolerance).toBeGreaterThanOrEqual(0.97); // the issue's seed figure is 0.95
   });
 
   it('when a query has a typo, then the answer says the corrected query', async () => {
@@ -140,5 +141,41 @@ describe('catalog search over the demo catalog', () => {
     expect(before).toBe(SEED_COUNT);
     await env.start({ CATALOG_SEED_TENANT: TEST_TENANT, CATALOG_SEED_COUNT: String(SEED_COUNT) });
     expect((await env.db.query<{ n: number }>('SELECT count(*)::int AS n FROM products')).rows[0]!.n).toBe(SEED_COUNT);
+  });
+
+  it("when another tenant has products with the same words, then search, facets, autocomplete and did-you-mean never show them", async () => {
+    // The text indexes are read through SECURITY DEFINER functions that name the tenant themselves (migrations/0007): this is their isolation.
+    const other = tenantCall(OTHER_TENANT);
+    expect((await other(url, 'PUT', '/v1/categories/espresso-gear', { name: 'Espresso gear' }, ADMIN)).status).toBe(201);
+    for (const [slug, name, brand] of [['zanzibar-espresso', 'Zanzibar Espresso Grinder', 'Bialetti'], ['bialetti-moka-express', 'Bialetti Moka Express Deluxe', 'Quixotica']]) {
+      expect((await other(url, 'POST', '/v1/products', productBody({ slug, name, brand, category: 'espresso-gear', tags: ['zanzibar'] }), ADMIN)).status).toBe(201);
+    }
+    const theirs = new Set((await env.db.query<{ id: string }>('SELECT id FROM products WHERE tenant_id = $1', [OTHER_TENANT])).rows.map((r) => r.id));
+    expect(theirs.size).toBe(2);
+
+    const rare = await search('q=zanzibar');
+    expect(rare.total).toBe(0);
+    expect(rare.items).toEqual([]);
+    expect(rare.didYouMean).toBeUndefined();
+    const shared = await search('q=bialetti+espresso&limit=100');
+    expect(shared.items.some((i) => theirs.has(i.id))).toBe(false);
+    expect(shared.facets.brands.map((b) => b.value)).not.toContain('Quixotica');
+    expect(shared.facets.categories.map((c) => c.value)).not.toContain('espresso-gear');
+    expect((await search('q=bialetti+moka')).items.filter((i) => i.slug === 'bialetti-moka-express').map((i) => i.id).some((id) => theirs.has(id))).toBe(false);
+    const completions = await call(url, 'GET', '/v1/products/suggest?q=zanzib');
+    expect(completions.body.products).toEqual([]);
+    expect(completions.body.completions).toEqual([]);
+    const typed = await call(url, 'GET', '/v1/products/suggest?q=bialetti+moka');
+    expect(typed.body.products.some((p: { id: string }) => theirs.has(p.id))).toBe(false);
+    const near = await search(`q=${encodeURIComponent('zanzibar espreso grindr xyz')}`);
+    expect(near.didYouMean).not.toBe('Zanzibar Espresso Grinder');
+
+    // The same statements as the other tenant find its products: the functions are scoped, not empty.
+    const mine = await other(url, 'GET', '/v1/products/search?q=zanzibar');
+    expect(mine.body.items.map((i: Hit) => i.slug).sort()).toEqual(['bialetti-moka-express', 'zanzibar-espresso']);
+    expect((await other(url, 'GET', '/v1/products/suggest?q=zanzib')).body.products.map((p: { name: string }) => p.name).sort()).toEqual(['Bialetti Moka Express Deluxe', 'Zanzibar Espresso Grinder']);
+    // Without a tenant nothing is read, as under row-level security.
+    const none = await call(url, 'GET', '/v1/products/search?q=bialetti', undefined, { 'x-auth-tenant': '' });
+    expect(none.status === 200 ? none.body.total : 0).toBe(0);
   });
 });

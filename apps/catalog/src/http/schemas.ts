@@ -64,6 +64,7 @@ export const SearchQuery = z.object({
   maxPrice: z.coerce.number().int().min(0).optional().describe('Some variant costs at most this (minor units).'),
   currency: Currency.optional(),
   minRating: z.coerce.number().min(1).max(5).optional().describe('Only reviewed products whose average rating is at least this (1–5).'),
+  inStock: z.enum(['true', 'false']).transform((v) => v === 'true').optional().describe("true: only products inventory last reported available (learned from inventory's events); false or absent: every product."),
   sort: z.enum(['relevance', 'popularity', 'price_asc', 'price_desc', 'newest']).optional().describe('Default relevance with q, popularity without.'),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   offset: z.coerce.number().int().min(0).max(10_000).default(0),

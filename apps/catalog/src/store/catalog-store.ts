@@ -111,8 +111,15 @@ interface ProductRow {
 
 const PRODUCT_SELECT = `SELECT p.id, p.slug, p.name, p.brand, p.description, p.category_slug, c.path AS category_path, p.tags, p.images, p.popularity, p.rating_count, p.rating_sum, p.created_at, p.updated_at,
          COALESCE((SELECT json_agg(json_build_object('sku', v.sku, 'attributes', v.attributes, 'price_minor', v.price_minor, 'currency', v.currency) ORDER BY v.position)
-                   FROM variants v WHERE v.product_id = p.id), '[]') AS variants
-    FROM products p JOIN categories c ON c.slug = p.category_slug`;
+                   FROM variants v WHERE v.tenant_id = p.tenant_id AND v.product_id = p.id), '[]') AS variants
+    FROM products p JOIN categories c ON c.tenant_id = p.tenant_id AND c.slug = p.category_slug`;
+
+/**
+ * Product reads name the tenant for the planner (row-level security still
+ * decides): the keys lead with tenant_id, and without it a lookup by id
+ * walks the whole primary key (20 ids of 200,000 products: 170 ms, 0.1 ms with it).
+ */
+const IN_TENANT = `p.tenant_id = current_setting('bulwark.tenant', true)`;
 
 export function toProduct(r: ProductRow): Product {
   return {
@@ -134,14 +141,14 @@ export function toProduct(r: ProductRow): Product {
 }
 
 export async function findProduct(db: Queryable, id: string): Promise<Product | undefined> {
-  const { rows } = await db.query<ProductRow>({ name: 'catalog.find_product', text: `${PRODUCT_SELECT} WHERE p.id = $1`, values: [id] });
+  const { rows } = await db.query<ProductRow>({ name: 'catalog.find_product', text: `${PRODUCT_SELECT} WHERE ${IN_TENANT} AND p.id = $1`, values: [id] });
   return rows[0] && toProduct(rows[0]);
 }
 
 /** Products by id in the order given (search results). */
 export async function findProducts(db: Queryable, ids: readonly string[]): Promise<Product[]> {
   if (ids.length === 0) return [];
-  const { rows } = await db.query<ProductRow>({ name: 'catalog.find_products', text: `${PRODUCT_SELECT} WHERE p.id = ANY($1::uuid[])`, values: [ids] });
+  const { rows } = await db.query<ProductRow>({ name: 'catalog.find_products', text: `${PRODUCT_SELECT} WHERE ${IN_TENANT} AND p.id = ANY($1::uuid[])`, values: [ids] });
   const byId = new Map(rows.map((r) => [r.id, toProduct(r)]));
   return ids.flatMap((id) => byId.get(id) ?? []);
 }

@@ -2,8 +2,11 @@
  * SQL of search: the vocabulary lookups behind typo correction and
  * autocomplete (levenshtein over search_terms, which holds the words of
  * names, brands and tags), and one statement that filters, ranks, pages and
- * counts facets over the weighted full-text document. pg_trgm and
- * fuzzystrmatch are in `public` (migrations/0001), named schema-qualified.
+ * counts facets over the weighted full-text document. The text indexes are
+ * read through SECURITY DEFINER functions of the tenant (migrations/0007):
+ * under row-level security PostgreSQL never uses a GIN index for `@@` or `%`
+ * (neither is LEAKPROOF). pg_trgm and fuzzystrmatch are in `public`
+ * (migrations/0001), named schema-qualified.
  */
 import type { Queryable } from '@bulwark/db';
 
@@ -64,6 +67,8 @@ export interface SearchFilters {
   currency?: string;
   /** Only rated products whose average rating is at least this (1–5). */
   minRating?: number;
+  /** Only products inventory last reported available (products.in_stock, kept from inventory's events). */
+  inStock?: boolean;
 }
 
 export interface SearchPage {
@@ -81,35 +86,53 @@ const ORDER: Record<SearchSort, string> = {
 };
 
 /**
+ * Where hits come from. With words: `search_hits` (migrations/0007), the
+ * tenant's matching rows through the GIN index, which row-level security
+ * keeps from the runtime role's own statements. Without: the tenant's
+ * products under RLS (browsing by filters).
+ */
+const HIT_SOURCES = {
+  text: `SELECT h.id, h.name, h.brand, h.category_slug, h.price_min, h.price_max, h.popularity, h.created_at, h.rating_count, h.rating_sum, h.in_stock, h.text_rank
+           FROM search_hits(to_tsquery('english', $1)) h`,
+  all: `SELECT p.id, p.name, p.brand, p.category_slug, p.price_min, p.price_max, p.popularity, p.created_at, p.rating_count, p.rating_sum, p.in_stock, 0::real AS text_rank
+          FROM products p WHERE p.tenant_id = ${TENANT} AND $1 = ''`,
+} as const;
+
+/**
+ * The ranking: the weighted document's rank (A name, B brand and tags, D
+ * description), the trigram similarity of the name to the corrected query,
+ * popularity, and availability (a product out of stock drops below in-stock
+ * matches of about the same text rank, not out of the results).
+ */
+const SCORE = `CASE WHEN $1 = '' THEN 0 ELSE h.text_rank + 0.3 * public.similarity(lower(h.name), $2) + 0.01 * ln(1 + h.popularity) + CASE WHEN h.in_stock THEN 0.05 ELSE 0 END END`;
+
+/**
  * One round trip: the products matching `tsquery` (to_tsquery syntax built
- * from vocabulary words; '' matches everything) and the filters, ranked by
- * the weighted document (A name, B brand and tags, D description), the
- * trigram similarity of the name to `text`, and popularity; the page, the
- * total and facet counts over every hit.
+ * from vocabulary words; '' matches everything) and the filters, ranked
+ * (SCORE); the page, the total and facet counts over every hit.
  */
 export async function searchProducts(db: Queryable, input: { tsquery: string; text: string; filters: SearchFilters; sort: SearchSort; limit: number; offset: number }): Promise<SearchPage> {
   const f = input.filters;
+  const source = input.tsquery === '' ? 'all' : 'text';
   const { rows } = await db.query<{ total: string; ids: string[] | null; categories: SearchPage['facets']['categories'] | null; brands: SearchPage['facets']['brands'] | null; pmin: string | null; pmax: string | null }>({
-    name: `catalog.search.${input.sort}`,
-    text: `WITH q AS (SELECT CASE WHEN $1 = '' THEN NULL ELSE to_tsquery('english', $1) END AS tsq),
-                hits AS (
-                  SELECT p.id, p.brand, p.category_slug, p.price_min, p.price_max, p.popularity, p.created_at,
-                         CASE WHEN q.tsq IS NULL THEN 0 ELSE ts_rank(p.search, q.tsq, 1) + 0.3 * public.similarity(lower(p.name), $2) + 0.01 * ln(1 + p.popularity) END AS score
-                    FROM products p, q
-                   WHERE p.tenant_id = ${TENANT}
-                     AND (q.tsq IS NULL OR p.search @@ q.tsq)
-                     AND ($3::text IS NULL OR p.category_slug IN (SELECT k.slug FROM categories k, categories c WHERE c.slug = $3 AND (k.path = c.path OR k.path LIKE c.path || '/%')))
-                     AND ($4::text IS NULL OR p.brand = $4)
+    name: `catalog.search.${source}.${input.sort}`,
+    text: `WITH hits AS MATERIALIZED (
+                  SELECT h.id, h.brand, h.category_slug, h.price_min, h.price_max, h.popularity, h.created_at, ${SCORE} AS score
+                    FROM (${HIT_SOURCES[source]}) h
+                   WHERE ($3::text IS NULL OR h.category_slug IN (SELECT k.slug FROM categories k, categories c
+                                                                   WHERE k.tenant_id = ${TENANT} AND c.tenant_id = ${TENANT} AND c.slug = $3 AND (k.path = c.path OR k.path LIKE c.path || '/%')))
+                     AND ($4::text IS NULL OR h.brand = $4)
                      AND (($5::bigint IS NULL AND $6::bigint IS NULL AND $7::text IS NULL) OR EXISTS (
-                           SELECT 1 FROM variants v WHERE v.tenant_id = p.tenant_id AND v.product_id = p.id AND ($5::bigint IS NULL OR v.price_minor >= $5) AND ($6::bigint IS NULL OR v.price_minor <= $6) AND ($7::text IS NULL OR v.currency = $7)))
-                     AND ($10::numeric IS NULL OR (p.rating_count > 0 AND (p.rating_sum::numeric) / p.rating_count >= $10))
+                           SELECT 1 FROM variants v WHERE v.tenant_id = ${TENANT} AND v.product_id = h.id AND ($5::bigint IS NULL OR v.price_minor >= $5) AND ($6::bigint IS NULL OR v.price_minor <= $6) AND ($7::text IS NULL OR v.currency = $7)))
+                     AND ($10::numeric IS NULL OR (h.rating_count > 0 AND (h.rating_sum::numeric) / h.rating_count >= $10))
+                     AND ($11::boolean IS NULL OR h.in_stock = $11)
                 )
            SELECT (SELECT count(*) FROM hits) AS total,
                   ARRAY(SELECT id FROM hits ORDER BY ${ORDER[input.sort]} LIMIT $8 OFFSET $9) AS ids,
                   (SELECT json_agg(f) FROM (SELECT category_slug AS value, count(*)::int AS count FROM hits GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20) f) AS categories,
                   (SELECT json_agg(f) FROM (SELECT brand AS value, count(*)::int AS count FROM hits GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20) f) AS brands,
                   (SELECT min(price_min) FROM hits) AS pmin, (SELECT max(price_max) FROM hits) AS pmax`,
-    values: [input.tsquery, input.text, f.category ?? null, f.brand ?? null, f.minPrice ?? null, f.maxPrice ?? null, f.currency ?? null, input.limit, input.offset, f.minRating ?? null],
+    values: [input.tsquery, input.text, f.category ?? null, f.brand ?? null, f.minPrice ?? null, f.maxPrice ?? null, f.currency ?? null, input.limit, input.offset, f.minRating ?? null, f.inStock === true ? true : null],
   });
   const r = rows[0]!;
   return {
@@ -119,33 +142,27 @@ export async function searchProducts(db: Queryable, input: { tsquery: string; te
   };
 }
 
-/** The product name closest to `text` by trigram similarity (the "did you mean" of a query with no hits). */
+/** The product name closest to `text` by trigram similarity (the "did you mean" of a query with no hits; `closest_product_name`, migrations/0007). */
 export async function closestName(db: Queryable, text: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ name: string }>({
-    name: 'catalog.closest_name',
-    text: `SELECT name FROM products WHERE tenant_id = ${TENANT} AND lower(name) OPERATOR(public.%) $1 ORDER BY public.similarity(lower(name), $1) DESC, popularity DESC LIMIT 1`,
-    values: [text],
-  });
-  return rows[0]?.name;
+  const { rows } = await db.query<{ name: string | null }>({ name: 'catalog.closest_name', text: 'SELECT closest_product_name($1) AS name', values: [text] });
+  return rows[0]?.name ?? undefined;
 }
 
 /**
- * How many of the most popular matching products autocomplete ranks. With the
- * tenant condition the planner can walk (tenant_id, popularity DESC) and stop
- * after this many hits instead of ranking every product a short prefix matches
- * (`black:*`: 12% of the catalog); a rare prefix goes through the GIN index.
+ * How many of the most popular matching products autocomplete ranks
+ * (`suggest_candidates`, migrations/0007): the planner walks (tenant_id,
+ * popularity DESC) and stops after this many hits when a short prefix matches
+ * much of the catalog (`black:*`: 12%), and goes through the GIN index when it
+ * is rare.
  */
 const SUGGEST_CANDIDATES = 200;
 
-/** The top products matching `tsquery`, for autocomplete (name, brand): the most popular hits, ranked. */
+/** The top products matching `tsquery`, for autocomplete (name, brand): the most popular hits, ranked by text, popularity and availability. */
 export async function suggestProducts(db: Queryable, tsquery: string, limit: number): Promise<{ id: string; name: string; brand: string }[]> {
   const { rows } = await db.query<{ id: string; name: string; brand: string }>({
     name: 'catalog.suggest_products',
-    text: `SELECT c.id, c.name, c.brand FROM (
-             SELECT p.id, p.name, p.brand, p.search, p.popularity FROM products p
-              WHERE p.tenant_id = ${TENANT} AND p.search @@ to_tsquery('english', $1)
-              ORDER BY p.popularity DESC, p.id LIMIT ${SUGGEST_CANDIDATES}) c
-            ORDER BY ts_rank(c.search, to_tsquery('english', $1), 1) + 0.01 * ln(1 + c.popularity) DESC, c.id LIMIT $2`,
+    text: `SELECT c.id, c.name, c.brand FROM suggest_candidates(to_tsquery('english', $1), ${SUGGEST_CANDIDATES}) c
+            ORDER BY c.text_rank + 0.01 * ln(1 + c.popularity) + CASE WHEN c.in_stock THEN 0.05 ELSE 0 END DESC, c.id LIMIT $2`,
     values: [tsquery, limit],
   });
   return rows;
