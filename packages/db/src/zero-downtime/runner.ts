@@ -54,6 +54,8 @@ export interface BackfillResult {
   outcome: 'done' | 'paused' | 'aborted';
   /** Cursor the run resumed from (null: from the start). */
   resumedFrom: string | null;
+  /** Last key done (null: none). */
+  cursor: string | null;
   rowsDone: number;
   batches: number;
 }
@@ -206,7 +208,7 @@ async function backfillOne(client: DbClient, target: ChangesTarget, change: Zero
   const table = `${q(spec.table)}`;
   const key = `${spec.key}`;
   for (let attempt = 0; ; ) {
-    if (options.signal?.aborted) return { change: id, outcome: 'aborted', resumedFrom, rowsDone, batches };
+    if (options.signal?.aborted) return { change: id, outcome: 'aborted', resumedFrom, cursor, rowsDone, batches };
     let last: { first: string | null; last: string | null; n: number } | undefined;
     let changed = 0;
     let paused: boolean;
@@ -246,8 +248,8 @@ async function backfillOne(client: DbClient, target: ChangesTarget, change: Zero
       batches += 1;
       options.onBatch?.({ change: id, cursor: cursor!, rowsDone, batches, changed });
     }
-    if (last.n < batchSize) return { change: id, outcome: 'done', resumedFrom, rowsDone, batches };
-    if (paused) return { change: id, outcome: 'paused', resumedFrom, rowsDone, batches };
+    if (last.n < batchSize) return { change: id, outcome: 'done', resumedFrom, cursor, rowsDone, batches };
+    if (paused) return { change: id, outcome: 'paused', resumedFrom, cursor, rowsDone, batches };
     if (pauseMs > 0) await delay(pauseMs);
   }
 }
