@@ -5,3 +5,4 @@
  */
 export { BulwarkFlagsProvider, type BulwarkFlagsProviderOptions, type Exposure } from './provider.ts';
 export * from './evaluation/index.ts';
+export { readSse, type SseEvent } from './sse.ts';
