@@ -72,8 +72,20 @@ export class Room {
     await this.reload();
   }
 
-  /** Applies the snapshot and every logged update (again: idempotent); new content goes to local clients. */
-  async reload(): Promise<void> {
+  private reloading: Promise<void> | undefined;
+
+  /**
+   * Applies the snapshot and every logged update again (idempotent; new
+   * content goes to local clients). Concurrent calls share one read. This
+   * is how an update stored by an instance that died before publishing it
+   * reaches the others: on every join and every resync interval.
+   */
+  reload(): Promise<void> {
+    this.reloading ??= this.readLog().finally(() => (this.reloading = undefined));
+    return this.reloading;
+  }
+
+  private async readLog(): Promise<void> {
     const state = await withTenant(this.tenant, () => readState(this.deps.pool, this.id));
     this.logged = state.updates.length;
     this.doc.transact(() => {

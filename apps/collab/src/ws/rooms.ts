@@ -1,7 +1,8 @@
 /**
  * The documents loaded on this instance: a room is created by its first
  * connection, kept DOC_UNLOAD_AFTER_MS after its last one left, then
- * compacted, unsubscribed and dropped.
+ * compacted, unsubscribed and dropped. A loaded room re-reads its log when a
+ * client joins and every RESYNC_INTERVAL_MS while it has clients.
  */
 import type { DbPool } from '@bulwark/db';
 import type { Logger } from '@bulwark/service-kit/logging';
@@ -19,8 +20,13 @@ export interface Rooms {
   readonly size: number;
 }
 
-export function createRooms(deps: { pool: DbPool; bus: () => Bus; metrics: CollabMetrics; log: Logger; compactAfterUpdates: number; unloadAfterMs: number }): Rooms {
+export function createRooms(deps: { pool: DbPool; bus: () => Bus; metrics: CollabMetrics; log: Logger; compactAfterUpdates: number; unloadAfterMs: number; resyncMs: number }): Rooms {
   const rooms = new Map<string, Room>();
+  // Anti-entropy: what a dead peer stored but never published reaches this instance's clients within resyncMs.
+  const resync = setInterval(() => {
+    for (const room of rooms.values()) if (room.peers.size > 0) room.reload().catch((err: unknown) => deps.log.warn({ err, document: room.id }, 'collab resync failed'));
+  }, deps.resyncMs);
+  resync.unref();
   const keyOf = (tenant: string, id: string) => `${tenant}/${id}`;
 
   async function unload(key: string, room: Room): Promise<void> {
@@ -49,9 +55,11 @@ export function createRooms(deps: { pool: DbPool; bus: () => Bus; metrics: Colla
         });
       }
       clearTimeout(room.unloadTimer);
+      const loaded = room.peers.size > 0 || room.unloadTimer !== undefined;
       room.peers.add(peer);
       try {
         await room.ready;
+        if (loaded) await room.reload();
       } catch (err) {
         room.peers.delete(peer);
         throw err;
@@ -72,6 +80,7 @@ export function createRooms(deps: { pool: DbPool; bus: () => Bus; metrics: Colla
       for (const room of rooms.values()) room.reload().catch((err: unknown) => deps.log.warn({ err, document: room.id }, 'collab reload failed'));
     },
     async close() {
+      clearInterval(resync);
       const all = [...rooms.entries()];
       for (const [, room] of all) clearTimeout(room.unloadTimer);
       await Promise.all(all.map(([key, room]) => unload(key, room).catch((err: unknown) => deps.log.warn({ err, document: room.id }, 'collab unload at drain failed'))));
