@@ -1,5 +1,5 @@
 /**
- * `npm run cluster -- up|down|status|crds|tilt|images [name...]|platform [--remove]|cost [--idle=30] [--load=60]|dockerfile <app>|logs [component...]`: the local
+ * `npm run cluster -- up|down|status|crds|tilt|images [name...]|platform [--remove]|rollouts|cost [--idle=30] [--load=60]|dockerfile <app>|logs [component...]`: the local
  * Kubernetes control plane for tests (etcd, kube-apiserver,
  * kube-controller-manager, kube-scheduler, kwok with fake nodes), built from
  * source once per machine under .local/cluster. See scripts/cluster/index.ts.
@@ -11,6 +11,7 @@ import { buildImages } from './cluster/images.ts';
 import { containerdRunning, ensureRealNode, importImages, nodeSettings, realNodeStatus, stopRealNode } from './cluster/node.ts';
 import { clusterSettings, components, ensureCluster, ensureCrds, stopCluster } from './cluster/index.ts';
 import { ensurePlatform, removePlatform } from './cluster/platform.ts';
+import { ensureRollouts } from './cluster/rollouts.ts';
 import { printLogTails } from './infra/proc.ts';
 
 const [command = 'status', ...names] = process.argv.slice(2);
@@ -74,6 +75,13 @@ async function main(): Promise<number> {
       // Into the real node too when it runs (images not already there at the same id).
       if (containerdRunning()) importImages(built.map((b) => b.ref));
       console.error(`cluster: images built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return 0;
+    }
+    case 'rollouts': {
+      // Argo Rollouts' controller and the node's Prometheus (scripts/cluster/rollouts.ts); needs `up --real-node`.
+      const started = Date.now();
+      await ensureRollouts();
+      console.error(`cluster: rollouts controller and node Prometheus up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       return 0;
     }
     case 'platform': {

@@ -60,7 +60,7 @@ function httpOk(url: string): Promise<boolean> {
   });
 }
 
-interface NodeProcess {
+export interface NodeProcess {
   name: string;
   /** What the running process's command line contains (pid-reuse guard). */
   expect: string;
@@ -348,4 +348,4 @@ export async function ensureRealNode(images: string[] = []): Promise<void> {
 }
 
 export { stopRealNode } from './node-cleanup.ts';
-export { relay as relayProcess, coredns as corednsProcess, containerd as containerdProcess, kubelet as kubeletProcess, kubeProxy as kubeProxyProcess, downProcess, running as processRunning, ctr, attempt, output };
+export { relay as relayProcess, coredns as corednsProcess, containerd as containerdProcess, kubelet as kubeletProcess, kubeProxy as kubeProxyProcess, upProcess, downProcess, running as processRunning, ctr, attempt, output, httpOk };

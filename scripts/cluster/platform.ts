@@ -129,12 +129,16 @@ export function platformCharts(): string[] {
     .sort();
 }
 
-function helmInstall(chart: string): void {
+/**
+ * `helm upgrade --install` of one chart in the real-node profile; `extraValues` (files, after the
+ * profile's) and `set` (`key=value`) layer on top, e.g. the canary of scripts/cluster/rollouts.ts.
+ */
+export function helmInstall(chart: string, extraValues: string[] = [], set: string[] = []): void {
   const dir = path.join(repoRoot, 'charts', chart);
   const values = [path.join(profiles, 'values-kind.yaml'), path.join(dir, 'values-kind.yaml'), path.join(profiles, 'values-real-node.yaml'), path.join(dir, 'values-real-node.yaml')].filter((f) => fs.existsSync(f));
   const helm = binPath('helm');
   run(helm, ['dependency', 'build', dir, '--skip-refresh']);
-  run(helm, ['upgrade', '--install', chart, dir, '--namespace', platformNamespace, `--kubeconfig=${clusterSettings.kubeconfig}`, ...values.flatMap((f) => ['-f', f])]);
+  run(helm, ['upgrade', '--install', chart, dir, '--namespace', platformNamespace, `--kubeconfig=${clusterSettings.kubeconfig}`, ...[...values, ...extraValues].flatMap((f) => ['-f', f]), ...set.flatMap((kv) => ['--set-string', kv])]);
 }
 
 interface PodList {

@@ -2,7 +2,7 @@
 Argo Rollouts canary (canary.enabled): a Rollout that takes its Pod template from
 the Deployment (workloadRef; the Deployment itself is rendered with replicas: 0),
 the -stable/-canary Services the Rollout points at, Istio weights through the
-VirtualServices, and an AnalysisTemplate that fails the canary on the kit's
+VirtualServices (without Istio, as on the real node, the weights are replica counts), and an AnalysisTemplate that fails the canary on the kit's
 http_server_request_duration_seconds: success rate below slo.successRate or p99
 above slo.p99LatencySeconds, measured on the canary ReplicaSet only.
 */}}
@@ -42,6 +42,7 @@ spec:
     canary:
       stableService: {{ $name }}-stable
       canaryService: {{ $name }}-canary
+      {{- if .v.istio.enabled }}
       trafficRouting:
         istio:
           virtualServices:
@@ -51,6 +52,7 @@ spec:
             - name: {{ $name }}-ingress
               routes: [primary]
             {{- end }}
+      {{- end }}
       analysis:
         templates:
           - templateName: {{ $name }}-canary
