@@ -126,7 +126,9 @@ export function createFilesApp(options: FilesAppOptions): FilesApp {
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.FILES_SCHEMA, phase: 'all' });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);
     await grantSchemaAccess({ pool: ownerPool, schema: config.FILES_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });
-    await storage.ensureBuckets();
+    // Storage away at start must not keep the API down: reads answer from PostgreSQL, and the scanner's attempts
+    // (and uploads) fail and retry until it returns. The buckets are made on the next start, or by the operator.
+    await storage.ensureBuckets().catch((err: unknown) => service.log.warn({ err }, 'object storage unreachable at start; buckets not checked'));
     if (kafka) await ensureTopics(kafka, [{ name: config.FILES_TOPIC, partitions: config.FILES_TOPIC_PARTITIONS, retentionMs: 7 * 86_400_000 }]);
   }
 

@@ -37,6 +37,8 @@ export interface Storage {
   presignDownload(key: string, fileName: string, ttlSeconds: number): Promise<string>;
   /** Size of the uploaded object in quarantine, or undefined when it is not there (yet). */
   quarantinedSize(key: string): Promise<number | undefined>;
+  /** True when the object is in the clean bucket (promoted). */
+  isPromoted(key: string): Promise<boolean>;
   /** The quarantined object's bytes as a stream of chunks. */
   readQuarantined(key: string): Promise<AsyncIterable<Uint8Array>>;
   /** Copies the object to the clean bucket, then removes it from quarantine. */
@@ -110,6 +112,15 @@ export function createStorage(options: StorageOptions): Storage {
         return head.ContentLength;
       } catch (err) {
         if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    async isPromoted(key) {
+      try {
+        await s3.send(new HeadObjectCommand({ Bucket: cleanBucket, Key: key }));
+        return true;
+      } catch (err) {
+        if (isNotFound(err)) return false;
         throw err;
       }
     },

@@ -68,11 +68,12 @@ export function createScanner(options: ScannerOptions): Scanner {
 
   async function scanFile(file: FileRecord): Promise<boolean> {
     try {
-      const outcome = decide(file, await inspect(storage, clamd, file));
-      // Promote before the verdict commits: a crash between the two leaves a quarantined row whose next attempt finds
-      // the object gone from quarantine and fails until an operator looks (docs/RUNBOOK.md), never a clean row without bytes.
-      if (outcome.status === 'clean') await storage.promote(file.objectKey);
-      else await storage.removeAll(file.objectKey);
+      // Promote before the verdict commits: a crash between the two leaves a quarantined row whose object is already
+      // clean (promoted only after a clean scan and type check), which the next attempt only has to record.
+      const promotedBefore = (await storage.quarantinedSize(file.objectKey)) === undefined && (await storage.isPromoted(file.objectKey));
+      const outcome: ScanOutcome = promotedBefore ? { status: 'clean', detectedType: file.declaredType } : decide(file, await inspect(storage, clamd, file));
+      if (!promotedBefore && outcome.status === 'clean') await storage.promote(file.objectKey);
+      else if (outcome.status === 'rejected') await storage.removeAll(file.objectKey);
       await withTransaction(pool, async (tx) => {
         const done = await finishScan(tx, file.id, outcome);
         if (!done) return;
