@@ -101,7 +101,7 @@ export function registerFlagRoutes(r: RouteRegistrar, deps: FlagsDeps): void {
     responses: { 200: AuditResponse },
     handler: async ({ params, query }) => ({ status: 200, body: { changes: await auditTrail(deps, { entity: 'flag', key: params.key, ...query }) } }),
   });
-  r.get('/v1/audit', {
+  r.get('/v1/flag-changes', {
     summary: "The tenant's audit trail of flags, segments and experiments, newest first",
     errors: ['FLAGS_TENANT_REQUIRED'],
     query: AuditQuery,
