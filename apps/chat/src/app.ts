@@ -3,7 +3,7 @@
  * role for requests and connections, owner for migrations), Redis (fan-out
  * and presence), the REST routes, all registered as kit dependencies so
  * shutdown closes connections, then Redis, then the pools. `start()`
- * listens, migrates and attaches the WebSocket endpoint (GET /v1/ws).
+ * listens, migrates and attaches the WebSocket endpoint (GET /v1/chat/ws).
  */
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';

@@ -111,7 +111,7 @@ export class ChatClient {
   readonly opened: Promise<void>;
 
   constructor(url: string, options: { token?: string; query?: string; headers?: Record<string, string> } = {}) {
-    const wsUrl = `${url.replace(/^http/, 'ws')}/v1/ws${options.query ? `?${options.query}` : ''}`;
+    const wsUrl = `${url.replace(/^http/, 'ws')}/v1/chat/ws${options.query ? `?${options.query}` : ''}`;
     this.ws = new WebSocket(wsUrl, { headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers } });
     this.ws.on('message', (data) => this.frames.push(JSON.parse(String(data)) as Frame));
     this.ws.on('close', (code, reason) => (this.closed = { code, reason: String(reason) }));

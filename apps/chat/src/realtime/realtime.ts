@@ -1,6 +1,6 @@
 /**
  * The WebSocket side of the chat on the service's own server: upgrades of
- * GET /v1/ws are authenticated (authenticate.ts) and become ChatConnections;
+ * GET /v1/chat/ws are authenticated (authenticate.ts) and become ChatConnections;
  * a refused one is accepted and closed at once with its close code (a
  * browser sees close codes, not the status of a refused upgrade). Protocol
  * pings find dead clients; the kit's drain closes every socket 1001 so
@@ -21,7 +21,7 @@ import type { Presence } from './presence.ts';
 import { CLOSE } from './protocol.ts';
 import type { RoomBus } from './room-bus.ts';
 
-export const WS_PATH = '/v1/ws';
+export const WS_PATH = '/v1/chat/ws';
 
 export interface Realtime {
   readonly config: ChatConfig;
