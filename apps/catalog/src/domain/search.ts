@@ -33,9 +33,9 @@ export interface SearchResult {
   facets: SearchPage['facets'];
 }
 
-async function correctWords(db: Queryable, words: readonly string[]): Promise<QueryWord[]> {
+async function correctWords(db: Queryable, words: readonly string[]): Promise<(QueryWord & { df: number })[]> {
   const found = await candidatesFor(db, words, words.map(maxEditsFor));
-  return found.map((c) => ({ word: c.word, alternatives: c.known ? [c.word] : c.candidates }));
+  return found.map((c) => ({ word: c.word, alternatives: c.known ? [c.word] : c.candidates, df: c.df }));
 }
 
 export async function searchCatalog(db: Queryable, req: SearchRequest): Promise<SearchResult> {
@@ -68,7 +68,9 @@ export async function suggest(db: Queryable, q: string, limit: number): Promise<
   if (last === undefined) return { query: q, completions: [], products: [] };
   const head = await correctWords(db, words.slice(0, -1));
   const completions = await completionsFor(db, last, last.length <= 3 ? (last.length <= 2 ? 0 : 1) : 2, 5);
-  const lastWord: QueryWord = { word: last, alternatives: completions.length > 0 ? completions : [last] };
-  const products = await suggestProducts(db, toTsQuery([...head, lastWord], { prefixLast: true }), limit);
-  return { query: q, completions, products };
+  const lastWord: QueryWord = { word: last, alternatives: completions.length > 0 ? completions.map((c) => c.term) : [last] };
+  // Every word must match: at most as many hits as the rarest word has products (the last word's completions together).
+  const estimatedHits = Math.min(completions.reduce((n, c) => n + c.df, 0), ...head.map((w) => w.df));
+  const products = await suggestProducts(db, toTsQuery([...head, lastWord], { prefixLast: true }), limit, estimatedHits);
+  return { query: q, completions: completions.map((c) => c.term), products };
 }
