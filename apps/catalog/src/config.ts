@@ -27,6 +27,7 @@ export const catalogConfigSchema = baseConfigSchema.extend({
   KAFKA_BROKERS: z.string().min(1).optional().describe("Comma-separated Kafka bootstrap brokers. Set: catalog's events leave the outbox for CATALOG_TOPIC and orders' events are read (reviews wait for a delivered order, the sales summary counts them). Unset: events wait in the outbox and no order is ever seen delivered."),
   CATALOG_TOPIC: z.string().min(1).default('catalog.events').describe("Kafka topic of catalog's events (reviews, wishlists)."),
   ORDERS_EVENTS_TOPIC: z.string().min(1).default('orders.events').describe("Kafka topic of orders' events (published by orders' CDC relay)."),
+  INVENTORY_EVENTS_TOPIC: z.string().min(1).default('inventory.events').describe("Kafka topic of inventory's events, read when INVENTORY_URL and KAFKA_BROKERS are set: each makes catalog read the moved SKUs' available units, which the in-stock filter and the ranking use."),
   EVENTS_GROUP: z.string().min(1).default('catalog').describe("Kafka consumer group reading orders' events."),
   EVENTS_FAST_CONSUMER: z.enum(['true', 'false']).transform((v) => v === 'true').default(false).describe('Short Kafka session and fetch waits (tests: a group joins and drains in seconds).'),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().positive().default(200).describe('Events per outbox relay round.'),

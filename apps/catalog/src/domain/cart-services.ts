@@ -50,19 +50,38 @@ async function reaching<T>(service: string, call: () => Promise<T>): Promise<T> 
   }
 }
 
-export function createCartServices(options: { inventoryUrl: string; ordersUrl: string; timeoutMs: number; registry: Registry; log: ServiceClientLog }): CartServices {
+interface ClientOptions {
+  timeoutMs: number;
+  registry: Registry;
+  log: ServiceClientLog;
+}
+
+function clientFactory(options: ClientOptions): (name: string, baseUrl: string) => ServiceClient {
   const calls = callsCounter(options.registry);
-  const client = (name: string, baseUrl: string): ServiceClient =>
-    createServiceClient({ name, baseUrl, timeoutMs: options.timeoutMs, breaker: BREAKER, log: options.log, onOutcome: (outcome) => calls.inc({ callee: name, outcome }) });
+  return (name, baseUrl) => createServiceClient({ name, baseUrl, timeoutMs: options.timeoutMs, breaker: BREAKER, log: options.log, onOutcome: (outcome) => calls.inc({ callee: name, outcome }) });
+}
+
+function stockReader(inventory: ServiceClient): StockReader {
+  return {
+    async available(skus) {
+      const answers = await reaching('inventory', () => Promise.all(skus.map((sku) => inventory.call<{ available: number }>({ method: 'GET', path: `/v1/skus/${encodeURIComponent(sku)}` }))));
+      return new Map(skus.map((sku, i) => [sku, answers[i]!.status === 200 ? answers[i]!.body!.available : 0]));
+    },
+  };
+}
+
+/** The stock reader alone (the inventory-events consumer asks it for the levels an event moved). */
+export function createStockReader(options: ClientOptions & { inventoryUrl: string }): StockReader & { close(): void } {
+  const inventory = clientFactory(options)('inventory', options.inventoryUrl);
+  return { ...stockReader(inventory), close: () => inventory.close() };
+}
+
+export function createCartServices(options: ClientOptions & { inventoryUrl: string; ordersUrl: string }): CartServices {
+  const client = clientFactory(options);
   const inventory = client('inventory', options.inventoryUrl);
   const orders = client('orders', options.ordersUrl);
   return {
-    stock: {
-      async available(skus) {
-        const answers = await reaching('inventory', () => Promise.all(skus.map((sku) => inventory.call<{ available: number }>({ method: 'GET', path: `/v1/skus/${encodeURIComponent(sku)}` }))));
-        return new Map(skus.map((sku, i) => [sku, answers[i]!.status === 200 ? answers[i]!.body!.available : 0]));
-      },
-    },
+    stock: stockReader(inventory),
     orders: {
       call(principal, method, path, body, idempotencyKey) {
         const headers = { 'x-auth-sub': principal.sub, 'x-auth-roles': principal.roles.join(','), 'x-auth-tenant': principal.tenant };

@@ -1,17 +1,20 @@
 /**
  * Catalog on Kafka: the outbox relay publishing catalog's events to
- * CATALOG_TOPIC and the consumer of orders' events (group EVENTS_GROUP) that
- * keeps `order_facts`. Both start after the migrations and stop before the
+ * CATALOG_TOPIC and the consumer (group EVENTS_GROUP) of orders' events, which
+ * keeps `order_facts`, and, with INVENTORY_URL, of inventory's events, which
+ * keep the stock search shows (events/inventory-events.ts). Both start after the migrations and stop before the
  * pools close; Kafka being away never makes the API unready (events wait in
  * the outbox, orders' events in their topic).
  */
 import type { Registry } from 'prom-client';
 import { withSystemContext, type DbPool } from '@bulwark/db';
-import { createConsumer, createKafka, createOutboxRelay, createProducer, ensureTopics, migrateProcessedEventStore, type EventConsumer, type OutboxRelay } from '@bulwark/events';
+import { createConsumer, createEventRegistry, createKafka, createOutboxRelay, createProducer, ensureTopics, migrateProcessedEventStore, type EventConsumer, type OutboxRelay } from '@bulwark/events';
 import type { Logger } from '@bulwark/service-kit/logging';
 import type { CatalogConfig } from '../config.ts';
 import { CATALOG_EVENTS, catalogEventSchemas } from './catalog-events.ts';
-import { orderEventHandlers, orderEventSchemas, type OrderEventHooks } from './order-events.ts';
+import { createStockReader } from '../domain/cart-services.ts';
+import { INVENTORY_EVENTS, inventoryEventHandlers, type InventoryEventHooks } from './inventory-events.ts';
+import { ORDER_EVENTS, orderEventHandlers, type OrderEventHooks } from './order-events.ts';
 
 const FAST = { sessionTimeoutMs: 6_000, rebalanceTimeoutMs: 5_000, heartbeatIntervalMs: 300, maxWaitTimeMs: 100, lagIntervalMs: 0 } as const;
 
@@ -25,17 +28,18 @@ export interface CatalogKafka {
   close(): Promise<void>;
 }
 
-export function createCatalogKafka(options: { config: CatalogConfig; brokers: string[]; pool: DbPool; registry: Registry; log: Logger; hooks?: OrderEventHooks }): CatalogKafka {
+export function createCatalogKafka(options: { config: CatalogConfig; brokers: string[]; pool: DbPool; registry: Registry; log: Logger; hooks?: OrderEventHooks & InventoryEventHooks }): CatalogKafka {
   const { config, pool, registry, log } = options;
   const kafka = createKafka({ brokers: options.brokers, clientId: 'catalog' });
   const producer = createProducer({ kafka, schemas: catalogEventSchemas, source: '/bulwark/catalog', registry, log });
   const relay = createOutboxRelay({ pool, producer, topic: config.CATALOG_TOPIC, table: 'catalog_events_outbox', keyColumn: 'aggregate_id', events: CATALOG_EVENTS, batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_MS, log });
+  const stock = config.INVENTORY_URL ? createStockReader({ inventoryUrl: config.INVENTORY_URL, timeoutMs: config.CART_CALL_TIMEOUT_MS, registry, log }) : undefined;
   const consumer = createConsumer({
     kafka,
     group: config.EVENTS_GROUP,
-    topics: [config.ORDERS_EVENTS_TOPIC],
-    schemas: orderEventSchemas,
-    handlers: orderEventHandlers(options.hooks),
+    topics: stock ? [config.ORDERS_EVENTS_TOPIC, config.INVENTORY_EVENTS_TOPIC] : [config.ORDERS_EVENTS_TOPIC],
+    schemas: createEventRegistry([...Object.values(ORDER_EVENTS), ...(stock ? Object.values(INVENTORY_EVENTS) : [])]),
+    handlers: [...orderEventHandlers(options.hooks), ...(stock ? inventoryEventHandlers({ pool, stock }, options.hooks) : [])],
     pool,
     storeSchema: config.CATALOG_SCHEMA,
     registry,
@@ -52,6 +56,7 @@ export function createCatalogKafka(options: { config: CatalogConfig; brokers: st
       await ensureTopics(kafka, [
         { name: config.CATALOG_TOPIC, partitions: 6, retentionMs: 7 * 86_400_000 },
         { name: config.ORDERS_EVENTS_TOPIC, partitions: 6, retentionMs: 7 * 86_400_000 },
+        ...(stock ? [{ name: config.INVENTORY_EVENTS_TOPIC, partitions: 6, retentionMs: 7 * 86_400_000 }] : []),
       ]);
     },
     async start() {
@@ -62,6 +67,7 @@ export function createCatalogKafka(options: { config: CatalogConfig; brokers: st
       await bounded(consumer.stop());
       await relay.stop();
       await bounded(producer.close());
+      stock?.close();
     },
   };
 }
