@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
+import { createKafka, createOutboxRelay, createProducer, ensureTopics, type EventsKafka, type OutboxRelay } from '@bulwark/events';
 import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, queryTrackingScope, sqlStateOf, type DbPool } from '@bulwark/db';
 import { RateLimiter } from '@bulwark/ratelimit';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
@@ -33,6 +34,7 @@ import { InteractionPages } from './oidc/interactions.ts';
 import { OidcProvider } from './oidc/provider.ts';
 import type { ClientMetadata } from 'oidc-provider';
 import { MailOutbox, type Mailer } from './mail/mailer.ts';
+import { SECURITY_EVENTS, securityEventSchemas } from './domain/security-events.ts';
 import { createNotificationsMailer } from './mail/notifications-mailer.ts';
 import { createIdentityMetrics } from './metrics.ts';
 import { ensureTenant } from './store/accounts-store.ts';
@@ -80,6 +82,8 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
   let housekeeping!: Housekeeping;
   let context!: IdentityContext;
   let oidc!: OidcProvider;
+  let kafka: EventsKafka | undefined;
+  let relay: OutboxRelay | undefined;
 
   const service = createService({
     name: 'identity',
@@ -137,6 +141,22 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
         onOutcome: (kind, outcome) => metrics.emails.inc({ kind, outcome }),
       });
       kit.addDependency({ name: 'mail-outbox', check: async () => undefined, close: () => mail.drain(config.MAIL_TIMEOUT_MS) });
+      const brokers = config.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
+      if (brokers.length > 0) {
+        kafka = createKafka({ brokers, clientId: 'identity-outbox' });
+        const producer = createProducer({ kafka, schemas: securityEventSchemas, source: '/bulwark/identity', registry: kit.metrics, log: kit.log });
+        const r = createOutboxRelay({ pool, producer, topic: config.SECURITY_EVENTS_TOPIC, table: 'security_events_outbox', keyColumn: 'account_id', events: SECURITY_EVENTS, batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_MS, log: kit.log });
+        relay = r;
+        // Kafka away must not make identity unready: security events wait in the outbox.
+        kit.addDependency({
+          name: 'security-events-relay',
+          check: async () => undefined,
+          close: async () => {
+            await r.stop();
+            await Promise.race([producer.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+          },
+        });
+      }
 
       context = {
         pool,
@@ -215,6 +235,8 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
       await ensureTenant(pool, { id: randomUUID(), slug: entry.slice(0, i), name: entry.slice(i + 1) });
     }
     await housekeeping.runOnce();
+    if (kafka) await ensureTopics(kafka, [{ name: config.SECURITY_EVENTS_TOPIC, partitions: 6, retentionMs: 7 * 86_400_000 }]);
+    relay?.start();
   }
 
   return {

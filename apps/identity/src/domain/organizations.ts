@@ -46,6 +46,7 @@ import { assertPasswordAllowed } from './accounts.ts';
 import { timed, type IdentityContext } from './context.ts';
 import { ENROLMENT_SCOPE } from './second-factor.ts';
 import { hashToken, newOpaqueToken, normalizeEmail } from './secrets.ts';
+import { recordSecurityEvent } from './security-events.ts';
 
 const MANAGERS: readonly OrgRole[] = ['owner', 'admin'];
 
@@ -90,6 +91,7 @@ export async function changeMemberRole(ctx: IdentityContext, claims: AccessClaim
       if (owners.length <= 1) throw identityError('IDENTITY_LAST_OWNER', 'the organisation keeps at least one owner; make someone else owner first');
     }
     await setMemberRole(tx, orgId, userId, role);
+    if (role !== target) await recordSecurityEvent(tx, 'role-changed', { accountId: userId, tenant: orgId, actorSub: claims.sub, from: target, to: role });
     const member = (await listMembers(tx, orgId)).find((m) => m.userId === userId)!;
     return member;
   });
@@ -164,12 +166,14 @@ export async function acceptInvitation(ctx: IdentityContext, input: { token: str
       // an invitation never lowers a role
       const role = current === 'owner' || (current === 'admin' && invitation.role === 'member') ? current : invitation.role;
       await setMemberRole(tx, invitation.tenantId, existing.id, role);
+      if (role !== current) await recordSecurityEvent(tx, 'membership-changed', { accountId: existing.id, tenant: invitation.tenantId, actorSub: existing.id, role, via: 'invitation' });
       return { organization: org, email: existing.email, role, userId: existing.id };
     }
     assertPasswordAllowed(input.password);
     const passwordHash = await timed(ctx, 'hash', () => ctx.hasher.hash(input.password));
     const user = await insertUser(tx, { id: randomUUID(), tenantId: invitation.tenantId, email: invitation.email, passwordHash, displayName: input.displayName ?? null, roles: ctx.roles.customer, orgRole: invitation.role, emailVerified: true });
     if (!user) throw identityError('IDENTITY_ONE_TIME_TOKEN_INVALID', 'the invitation was accepted at the same moment by another request');
+    await recordSecurityEvent(tx, 'membership-changed', { accountId: user.id, tenant: invitation.tenantId, actorSub: user.id, role: invitation.role, via: 'invitation' });
     ctx.metrics.registrations.inc();
     return { organization: org, email: invitation.email, role: invitation.role, userId: user.id };
   }));

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { withTransaction, type Queryable } from '@bulwark/db';
 import { identityError } from '../errors.ts';
 import { findTenantById, findTenantBySlug, findUserByEmail, findUserById, upgradePasswordHash, type User } from '../store/accounts-store.ts';
+import { recordSecurityEvent } from './security-events.ts';
 import { insertRefreshToken, insertSession, lockRefreshToken, markRotated, revokeSession } from '../store/sessions-store.ts';
 import { issueAccessToken } from './access-tokens.ts';
 import { timed, type IdentityContext } from './context.ts';
@@ -94,6 +95,7 @@ export async function login(ctx: IdentityContext, input: { tenant: string; email
   const tokens = await withTransaction(ctx.pool, async (tx) => {
     const sessionId = randomUUID();
     await insertSession(tx, { id: sessionId, userId: user.id, maxAgeSeconds: ctx.lifetimes.sessionMaxAgeSeconds });
+    await recordSecurityEvent(tx, 'login-succeeded', { accountId: user.id, tenant: user.tenantId, sessionId, method: input.otp ? 'password+totp' : 'password', ip });
     return tokensFor(ctx, tx, user, sessionId, 1);
   });
   ctx.metrics.logins.inc({ outcome: 'success' });
