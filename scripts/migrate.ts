@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   };
   const url = values.url ?? process.env.MIGRATION_DATABASE_URL ?? (await ensureInfra(['postgres'])).BULWARK_PG_URL!;
   const schema = values.schema ?? app.replaceAll('-', '_');
-  const pool = createPool({ connectionString: url, name: `migrate-${app}`, max: 3, searchPath: [schema], registry: new Registry(), log: silent, tracking: false });
+  const pool = createPool({ connectionString: url, name: `migrate-${app}`, max: 3, searchPath: [schema], registry: new Registry(), log: silent, tracking: false, leakThresholdMs: 0 }); // a backfill holds its connection for minutes on purpose
   const target = { pool, schema, changes };
   const version = number(values.change, 'change');
   const controller = new AbortController();

@@ -119,16 +119,12 @@ async function selectChanges(target: ChangesTarget, step: ChangeStep, version: n
 async function withChangeLock<T>(target: ChangesTarget, change: ZeroDowntimeChange, fn: (client: DbClient) => Promise<T>): Promise<T> {
   const { schema } = schemaOf(target);
   const client = await target.pool.connect();
-  let broken: Error | boolean = true; // the session carried SET statements and a lock: never hand it back
   try {
     const { rows } = await client.query<{ ok: boolean }>({ name: 'zdm.lock', text: 'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', values: [CHANGE_LOCK, `${schema}.${change.version}`] });
     if (!rows[0]?.ok) throw new ZeroDowntimeError('DB_ZDM_BUSY', `another runner holds change ${changeId(change)} of schema ${schema}`, { change: changeId(change) });
     return await fn(client);
-  } catch (err) {
-    if (sqlStateOf(err) === '08006' || sqlStateOf(err) === '57P01') broken = err as Error;
-    throw err;
   } finally {
-    client.release(broken);
+    client.release(true); // the session holds the lock: closing the connection releases it, never hand it back
   }
 }
 
@@ -165,8 +161,8 @@ export async function expand(target: ChangesTarget, options: StepOptions = {}): 
     await withSystemContext(target.pool, REASON, () =>
       withChangeLock(target, change, async (client) => {
         assertStep(change, stateOf(await readChangeRow(client, target, change.version)), 'expand');
-        if (!change.compatibleWithPrevious) assertOldShapeUnused(change, 'expand', await readLiveInstances(client, target));
         await inDdlTransaction(client, target, options, async () => {
+          if (!change.compatibleWithPrevious) assertOldShapeUnused(change, 'expand', await readLiveInstances(client, target));
           await client.query({ name: 'zdm.expand', text: change.expand.sql });
           await writeChangeState(client, target, change, 'expanded', true);
         });
