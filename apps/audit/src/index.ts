@@ -5,4 +5,5 @@ export { appendEvents, type AuditEvent } from './domain/append.ts';
 export { verifyLog, type VerifyResult, type Finding } from './domain/verify-log.ts';
 export { loadSigner, verifierKey, publicKeyPath, type LogSigner, type LogVerifierKey } from './domain/signing-key.ts';
 export { signTreeHead } from './domain/tree-heads.ts';
-export { leafHash, nodeHash } from './domain/merkle.ts';
+export { leafHash, nodeHash, verifyInclusion, verifyConsistency } from './domain/merkle.ts';
+export { treeHeadText } from './domain/entry.ts';
