@@ -70,7 +70,14 @@ export async function suggest(db: Queryable, q: string, limit: number): Promise<
   const completions = await completionsFor(db, last, last.length <= 3 ? (last.length <= 2 ? 0 : 1) : 2, 5);
   const lastWord: QueryWord = { word: last, alternatives: completions.length > 0 ? completions.map((c) => c.term) : [last] };
   // Every word must match: at most as many hits as the rarest word has products (the last word's completions together).
-  const estimatedHits = Math.min(completions.reduce((n, c) => n + c.df, 0), ...head.map((w) => w.df));
-  const products = await suggestProducts(db, toTsQuery([...head, lastWord], { prefixLast: true }), limit, estimatedHits);
+  const prefixHits = completions.reduce((n, c) => n + c.df, 0);
+  const headHits = Math.min(...head.map((w) => w.df));
+  const products = await suggestProducts(db, {
+    tsquery: toTsQuery([...head, lastWord], { prefixLast: true }),
+    limit,
+    estimatedHits: Math.min(prefixHits, headHits),
+    // A prefix makes the index read every word it starts; rarer whole words find the candidates alone.
+    ...(head.length > 0 && headHits < prefixHits ? { narrow: toTsQuery(head) } : {}),
+  });
   return { query: q, completions: completions.map((c) => c.term), products };
 }

@@ -156,7 +156,8 @@ export async function closestName(db: Queryable, text: string): Promise<string |
 
 /**
  * How many of the most popular matching products autocomplete ranks
- * (`suggest_candidates`, migrations/0009). With `estimatedHits` (an upper
+ * (`suggest_candidates`, migrations/0009 and 0010: `narrow`, the whole words
+ * when they are rarer than the prefix, is what the GIN index is asked for). With `estimatedHits` (an upper
  * bound from the vocabulary's counts) the function walks (tenant_id,
  * popularity DESC) when hits are dense enough that 200 of them come soon
  * (`black:*`: 12% of the catalog), and reads the GIN index otherwise: the
@@ -166,12 +167,13 @@ export async function closestName(db: Queryable, text: string): Promise<string |
 const SUGGEST_CANDIDATES = 200;
 
 /** The top products matching `tsquery`, for autocomplete (name, brand): the most popular hits, ranked by text, popularity and availability. */
-export async function suggestProducts(db: Queryable, tsquery: string, limit: number, estimatedHits: number): Promise<{ id: string; name: string; brand: string }[]> {
+export async function suggestProducts(db: Queryable, input: { tsquery: string; limit: number; estimatedHits: number; narrow?: string }): Promise<{ id: string; name: string; brand: string }[]> {
   const { rows } = await db.query<{ id: string; name: string; brand: string }>({
     name: 'catalog.suggest_products',
-    text: `SELECT c.id, c.name, c.brand FROM suggest_candidates(to_tsquery('english', $1), ${SUGGEST_CANDIDATES}, $3) c
+    text: `SELECT c.id, c.name, c.brand
+             FROM suggest_candidates(to_tsquery('english', $1), ${SUGGEST_CANDIDATES}, $3, CASE WHEN $4::text IS NULL THEN NULL ELSE to_tsquery('english', $4) END) c
             ORDER BY c.text_rank + 0.01 * ln(1 + c.popularity) + CASE WHEN c.in_stock THEN 0.05 ELSE 0 END DESC, c.id LIMIT $2`,
-    values: [tsquery, limit, estimatedHits],
+    values: [input.tsquery, input.limit, input.estimatedHits, input.narrow ?? null],
   });
   return rows;
 }
