@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { call as send, waitFor } from '@bulwark/test-support';
 import { auditTheLogin } from './journey/audit.ts';
+import { shortenAndFollow } from './journey/shortener.ts';
 
 export interface PlatformUrls {
   /** The front door: every call of the journey goes through it. */
@@ -238,5 +239,6 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
   await peek(`${OTHER_TENANT}'s user reads its checkout`, `/v1/orders/${orderId}/checkout`, [404]);
   await peek(`${OTHER_TENANT}'s user reads the history`, `/v1/customers/${me.id}/orders`, [403]);
   await auditTheLogin(urls, { customer: token, admin: demo.admin }, step);
+  await shortenAndFollow(urls, token, `https://shop.example/orders/${orderId}`, step);
   return { orderId, paymentId, email };
 }
