@@ -156,15 +156,16 @@ export async function closestName(db: Queryable, text: string): Promise<string |
 
 /**
  * How many of the most popular matching products autocomplete ranks
- * (`suggest_candidates`, migrations/0009 and 0010: `narrow`, the whole words
- * when they are rarer than the prefix, is what the GIN index is asked for). With `estimatedHits` (an upper
- * bound from the vocabulary's counts) the function walks (tenant_id,
- * popularity DESC) when hits are dense enough that 200 of them come soon
+ * (`suggest_candidates`, migrations/0009 and 0010; `narrow`, the whole words
+ * when they are rarer than the prefix, is what the GIN index is asked for).
+ * With `estimatedHits` (an upper bound from the vocabulary's counts) the
+ * function walks (tenant_id, popularity DESC) when hits are dense enough that
+ * 50 of them come soon
  * (`black:*`: 12% of the catalog), and reads the GIN index otherwise: the
  * planner, blind to how hits correlate with popularity, walked 23,000 rows for
  * a rare prefix (250 ms of 200,000 products).
  */
-const SUGGEST_CANDIDATES = 200;
+const SUGGEST_CANDIDATES = 50;
 
 /** The top products matching `tsquery`, for autocomplete (name, brand): the most popular hits, ranked by text, popularity and availability. */
 export async function suggestProducts(db: Queryable, input: { tsquery: string; limit: number; estimatedHits: number; narrow?: string }): Promise<{ id: string; name: string; brand: string }[]> {
