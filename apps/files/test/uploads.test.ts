@@ -93,6 +93,7 @@ describe('uploads', () => {
     expect(big.status).toBe(413);
     expect(big.body).toMatchObject({ code: 'FILES_TOO_LARGE', maxBytes: 1000 });
     expect((await call(url, 'POST', '/v1/files', { name: 'a.txt', contentType: 'text/plain', size: 1000 })).status).toBe(201);
+    expect((await call(url, 'GET', '/v1/files/quota')).body).toMatchObject({ usedBytes: 1000, quotaBytes: 1500, maxFileBytes: 1000 });
     const over = await call(url, 'POST', '/v1/files', { name: 'b.txt', contentType: 'text/plain', size: 600 });
     expect(over.status).toBe(409);
     expect(over.body).toMatchObject({ code: 'FILES_QUOTA_EXCEEDED', usedBytes: 1000, quotaBytes: 1500 });

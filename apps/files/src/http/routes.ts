@@ -60,6 +60,17 @@ export function registerRoutes(r: RouteRegistrar, deps: FilesDeps): void {
       };
     },
   });
+  // Before /v1/files/:id, which it would otherwise match.
+  r.get('/v1/files/quota', {
+    summary: "The tenant's bytes held against its quota, and the upload limits",
+    errors: errors(),
+    ...common,
+    responses: { 200: QuotaResponse },
+    handler: async () => ({
+      status: 200,
+      body: { usedBytes: await usedBytes(deps.pool), quotaBytes: deps.policy.quotaBytes, maxFileBytes: deps.policy.maxBytes, allowedTypes: [...deps.policy.allowedTypes] },
+    }),
+  });
   r.post('/v1/files/:id/complete', {
     summary: 'Say the PUT is done: the file enters quarantine and waits for its scan (202); idempotent',
     errors: errors('FILES_NOT_FOUND', 'FILES_NOT_UPLOADED', 'FILES_STORAGE_UNAVAILABLE'),
@@ -106,15 +117,5 @@ export function registerRoutes(r: RouteRegistrar, deps: FilesDeps): void {
     query: ListQuery,
     responses: { 200: ListResponse },
     handler: async ({ query }) => ({ status: 200, body: { items: (await listFiles(deps.pool, query.limit)).map(toFileResponse) } }),
-  });
-  r.get('/v1/files-quota', {
-    summary: "The tenant's bytes held against its quota, and the upload limits",
-    errors: errors(),
-    ...common,
-    responses: { 200: QuotaResponse },
-    handler: async () => ({
-      status: 200,
-      body: { usedBytes: await usedBytes(deps.pool), quotaBytes: deps.policy.quotaBytes, maxFileBytes: deps.policy.maxBytes, allowedTypes: [...deps.policy.allowedTypes] },
-    }),
   });
 }
