@@ -237,8 +237,9 @@ describe.each(apps.map((a) => [a.dir, a.name, a.port] as const))('%s/Dockerfile'
         }
         const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
         const names = Object.keys(manifest.dependencies ?? {}).filter((d) => !d.startsWith('@types/'));
-        // Workspace packages are imported (their sources load their own dependencies); the rest resolved.
-        const script = `for (const d of ${JSON.stringify(names)}) { if (d.startsWith('@bulwark/')) await import(d); else import.meta.resolve(d); } console.log('resolved ' + ${names.length});`;
+        // Workspace packages are imported (their sources load their own dependencies); the rest resolved (one with subpath exports only, like y-protocols, by its package.json).
+        const resolveOne = `try { import.meta.resolve(d); } catch (err) { if (err.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw err; import.meta.resolve(d + '/package.json'); }`;
+        const script = `for (const d of ${JSON.stringify(names)}) { if (d.startsWith('@bulwark/')) await import(d); else { ${resolveOne} } } console.log('resolved ' + ${names.length});`;
         const out = exec(process.execPath, ['--conditions=bulwark-source', '--input-type=module', '-e', script], { cwd: path.join(runtimeRoot, dir), env: { ...process.env, NODE_ENV: 'production' } });
         expect(out.trim()).toBe(`resolved ${names.length}`);
         // Dev-only tooling stays out of the image.

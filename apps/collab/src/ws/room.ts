@@ -182,6 +182,10 @@ export class Room {
     if (origin !== PEER && origin !== 'timeout' && origin !== LOADED) this.deps.bus.publish(this.tenant, this.id, KIND.AWARENESS, update);
   }
 
+  countAwareness(): void {
+    this.deps.metrics.awareness.inc({ source: 'client' });
+  }
+
   leave(peer: Peer): void {
     this.peers.delete(peer);
     if (peer.awarenessIds.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, [...peer.awarenessIds], peer);

@@ -237,6 +237,7 @@ function onMessage(room: Room, peer: Peer, data: Uint8Array, writer: boolean, re
     throw new Error(`unknown sync step ${step}`);
   }
   if (type === MESSAGE.AWARENESS) {
+    room.countAwareness();
     awarenessProtocol.applyAwarenessUpdate(room.awareness, decoding.readVarUint8Array(decoder), peer);
     return undefined;
   }
