@@ -8,7 +8,7 @@
 import type { Queryable } from '@bulwark/db';
 import { findProducts, type Product } from '../store/catalog-store.ts';
 import { candidatesFor, closestName, completionsFor, searchProducts, suggestProducts, type SearchFilters, type SearchPage, type SearchSort } from '../store/search-store.ts';
-import { correctedText, toTsQuery, type QueryWord } from './query.ts';
+import { correctedText, planSuggest, toTsQuery, type QueryWord } from './query.ts';
 import { maxEditsFor, wordsOf } from './text.ts';
 
 /** Query words beyond this are ignored (a search box, not a document). */
@@ -68,16 +68,6 @@ export async function suggest(db: Queryable, q: string, limit: number): Promise<
   if (last === undefined) return { query: q, completions: [], products: [] };
   const head = await correctWords(db, words.slice(0, -1));
   const completions = await completionsFor(db, last, last.length <= 3 ? (last.length <= 2 ? 0 : 1) : 2, 5);
-  const lastWord: QueryWord = { word: last, alternatives: completions.length > 0 ? completions.map((c) => c.term) : [last] };
-  // Every word must match: at most as many hits as the rarest word has products (the last word's completions together).
-  const prefixHits = completions.reduce((n, c) => n + c.df, 0);
-  const headHits = Math.min(...head.map((w) => w.df));
-  const products = await suggestProducts(db, {
-    tsquery: toTsQuery([...head, lastWord], { prefixLast: true }),
-    limit,
-    estimatedHits: Math.min(prefixHits, headHits),
-    // A prefix makes the index read every word it starts; rarer whole words find the candidates alone.
-    ...(head.length > 0 && headHits < prefixHits ? { narrow: toTsQuery(head) } : {}),
-  });
+  const products = await suggestProducts(db, { ...planSuggest(head, last, completions), limit });
   return { query: q, completions: completions.map((c) => c.term), products };
 }
