@@ -43,6 +43,7 @@ export default async function bench(): Promise<void> {
   const ratio = r.phases.backfill!.p99 / r.phases.baseline!.p99;
   console.log(`backfill: ${r.backfillBatches} batches in ${(r.backfillMs / 1000).toFixed(1)} s (${Math.round((2 * ROWS) / (r.backfillMs / 1000)).toLocaleString('en')} rows/s over both changes)`);
   console.log(`p99 during backfill / baseline p99 (same run): ${ratio.toFixed(2)}×`);
+  console.log(`dual-write triggers (v1 alone, after verify) / baseline: p50 ${(r.phases['dual writes']!.p50 / r.phases.baseline!.p50).toFixed(2)}×, p99 ${(r.phases['dual writes']!.p99 / r.phases.baseline!.p99).toFixed(2)}×`);
   console.log(`requests ${r.requests}, failed ${r.failures.length}, lost rows ${r.lostRows}, wrong rows ${r.wrongRows.length}, previous release statements failing on the new schema ${r.previousRelease.filter((p) => p.error).length}, contract while v1 live: ${r.contractRefusal ?? 'NOT refused'}`);
   for (const f of r.failures.slice(0, 5)) console.log(`  failure: ${JSON.stringify(f)}`);
   for (const w of r.wrongRows.slice(0, 5)) console.log(`  wrong row: ${JSON.stringify(w)}`);

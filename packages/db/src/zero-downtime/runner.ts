@@ -119,12 +119,17 @@ async function selectChanges(target: ChangesTarget, step: ChangeStep, version: n
 async function withChangeLock<T>(target: ChangesTarget, change: ZeroDowntimeChange, fn: (client: DbClient) => Promise<T>): Promise<T> {
   const { schema } = schemaOf(target);
   const client = await target.pool.connect();
+  const values = [CHANGE_LOCK, `${schema}.${change.version}`];
+  let locked = false;
   try {
-    const { rows } = await client.query<{ ok: boolean }>({ name: 'zdm.lock', text: 'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', values: [CHANGE_LOCK, `${schema}.${change.version}`] });
-    if (!rows[0]?.ok) throw new ZeroDowntimeError('DB_ZDM_BUSY', `another runner holds change ${changeId(change)} of schema ${schema}`, { change: changeId(change) });
+    const { rows } = await client.query<{ ok: boolean }>({ name: 'zdm.lock', text: 'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', values });
+    locked = rows[0]?.ok === true;
+    if (!locked) throw new ZeroDowntimeError('DB_ZDM_BUSY', `another runner holds change ${changeId(change)} of schema ${schema}`, { change: changeId(change) });
     return await fn(client);
   } finally {
-    client.release(true); // the session holds the lock: closing the connection releases it, never hand it back
+    // Unlocked explicitly: the connection's close is asynchronous, and the next step may ask for the lock at once.
+    if (locked) await client.query({ name: 'zdm.unlock', text: 'SELECT pg_advisory_unlock($1, hashtext($2))', values }).catch(() => undefined);
+    client.release(true); // never hand a session that held the lock back to the pool
   }
 }
 
