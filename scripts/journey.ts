@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { call as send, waitFor } from '@bulwark/test-support';
 import { auditTheLogin } from './journey/audit.ts';
+import { chatInARoom } from './journey/chat.ts';
 import { editDocument } from './journey/collab.ts';
 import { flagGatedStep } from './journey/flags.ts';
 import { uploadAFile } from './journey/files.ts';
@@ -246,5 +247,6 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
   await flagGatedStep(urls, { customer: token, admin: demo.admin }, step);
   await editDocument(urls, token, step);
   await uploadAFile(urls, token, step);
+  await chatInARoom(urls, token, step);
   return { orderId, paymentId, email };
 }
