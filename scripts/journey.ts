@@ -17,6 +17,8 @@ import { randomUUID } from 'node:crypto';
 import { call as send, waitFor } from '@bulwark/test-support';
 import { auditTheLogin } from './journey/audit.ts';
 import { chatInARoom } from './journey/chat.ts';
+import { editDocument } from './journey/collab.ts';
+import { flagGatedStep } from './journey/flags.ts';
 import { uploadAFile } from './journey/files.ts';
 import { shortenAndFollow } from './journey/shortener.ts';
 
@@ -242,6 +244,8 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
   await peek(`${OTHER_TENANT}'s user reads the history`, `/v1/customers/${me.id}/orders`, [403]);
   await auditTheLogin(urls, { customer: token, admin: demo.admin }, step);
   await shortenAndFollow(urls, token, `https://shop.example/orders/${orderId}`, step);
+  await flagGatedStep(urls, { customer: token, admin: demo.admin }, step);
+  await editDocument(urls, token, step);
   await uploadAFile(urls, token, step);
   await chatInARoom(urls, token, step);
   return { orderId, paymentId, email };
