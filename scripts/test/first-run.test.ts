@@ -32,10 +32,15 @@ const run = (cwd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: num
     });
   });
 
-/** An offset that moves the apps' ports (8080–8086) to a free stretch below the ephemeral range. */
+/** An offset that moves the apps' ports (8080 up to the highest any app declares) to a free stretch below the ephemeral range. */
 async function freeOffset(): Promise<number> {
+  const declared = fs.readdirSync(path.join(repoRoot, 'apps')).map((app) => {
+    const file = path.join(repoRoot, 'apps', app, 'package.json');
+    return fs.existsSync(file) ? Number((JSON.parse(fs.readFileSync(file, 'utf8')) as { bulwark?: { port?: number } }).bulwark?.port ?? 0) : 0;
+  });
+  const span = Math.max(...declared) - 8_080;
   const port = await freePort(); // 20000–32767, free now
-  return Math.min(port, 32_767 - 6) - 8_080;
+  return Math.min(port, 32_767 - span) - 8_080;
 }
 
 describe('first run of a fresh clone', () => {
