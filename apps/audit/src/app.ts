@@ -17,7 +17,7 @@ import { createService, type Service, type StartedService } from '@bulwark/servi
 import type { AuditConfig } from './config.ts';
 import { auditedEventSchemas } from './domain/event-classes.ts';
 import { auditHandlers } from './domain/record-event.ts';
-import { loadSigner, type LogSigner } from './domain/signing-key.ts';
+import { loadSigner, signerFromPem, type LogSigner } from './domain/signing-key.ts';
 import { createTreeHeadSigner, type TreeHeadSigner } from './domain/tree-heads.ts';
 import './errors.ts';
 import { registerAuditRoutes } from './http/routes.ts';
@@ -56,13 +56,14 @@ export function createAuditApp(options: AuditAppOptions): AuditApp {
   const brokers = config.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
   if (config.EVENTS_ENABLED && brokers.length === 0) throw new Error('KAFKA_BROKERS is required when EVENTS_ENABLED=true');
   const kafka = config.EVENTS_ENABLED ? createKafka({ brokers, clientId: 'audit' }) : undefined;
-  const signer = loadSigner(config.AUDIT_SIGNING_KEY_FILE, { create: config.AUDIT_SIGNING_KEY_CREATE });
+  const signer = config.AUDIT_SIGNING_KEY_PEM ? signerFromPem(config.AUDIT_SIGNING_KEY_PEM) : loadSigner(config.AUDIT_SIGNING_KEY_FILE, { create: config.AUDIT_SIGNING_KEY_CREATE });
 
   const service = createService({
     name: 'audit',
     version: '0.1.0',
     config,
     logDestination: options.logDestination,
+    redactPaths: ['AUDIT_SIGNING_KEY_PEM', '*.AUDIT_SIGNING_KEY_PEM'],
     // Reads run as the tenant the gateway names in x-auth-tenant (row-level security on entries).
     ...gatewayTenantScope,
     routes(r, kit) {

@@ -15,6 +15,7 @@ export const auditConfigSchema = baseConfigSchema.extend({
   AUDIT_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('audit').describe('PostgreSQL schema of the log (entries, tree_heads, log_head).'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10).describe('Largest PostgreSQL pool size.'),
   AUDIT_SIGNING_KEY_FILE: z.string().min(1).default('.local/audit/signing-key.pem').describe('PEM (PKCS#8) Ed25519 private key that signs entry timestamps and tree heads; its public half is the same path with .pub.pem. A file until secrets management hands keys out.'),
+  AUDIT_SIGNING_KEY_PEM: z.string().min(1).optional().describe('The Ed25519 private key as PEM text (from a Secret); wins over AUDIT_SIGNING_KEY_FILE. Never logged.'),
   AUDIT_SIGNING_KEY_CREATE: flag.default(true).describe('Create the key file (and its public half) when missing: dev and tests. false in a deployment, where a missing key is a start failure.'),
   AUDIT_TREE_HEAD_INTERVAL_MS: z.coerce.number().int().positive().default(10_000).describe('How often a tree head is signed when the log grew.'),
   AUDIT_READER_ROLES: commaList().default(['auditor', 'admin']).describe('Roles (x-auth-roles from the gateway) that may read the log and its proofs; any one suffices.'),

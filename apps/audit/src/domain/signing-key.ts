@@ -43,8 +43,13 @@ export function loadSigner(path: string, options: { create: boolean }): LogSigne
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-  const privateKey = createPrivateKey(readFileSync(path));
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`audit signing key ${path} is ${privateKey.asymmetricKeyType}, not ed25519`);
+  return signerFromPem(readFileSync(path, 'utf8'), path);
+}
+
+/** A signer from PEM text (a key handed over in the environment, e.g. from a Kubernetes Secret). */
+export function signerFromPem(pem: string, name = 'AUDIT_SIGNING_KEY_PEM'): LogSigner {
+  const privateKey = createPrivateKey(pem);
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`audit signing key ${name} is ${privateKey.asymmetricKeyType}, not ed25519`);
   const publicKey = createPublicKey(privateKey);
   const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   return { keyId: keyIdOf(publicKey), publicKeyPem, sign: (text) => sign(null, text, privateKey) };
