@@ -11,7 +11,8 @@ CREATE TABLE documents (
   created_by text NOT NULL,
   read_roles text[] NOT NULL DEFAULT '{}',
   write_roles text[] NOT NULL DEFAULT '{}',
-  created_at timestamptz NOT NULL DEFAULT now(),
+  -- Milliseconds: the list's cursor carries created_at as a JavaScript date, which must compare equal.
+  created_at timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, id)
 );

@@ -9,8 +9,9 @@
  * before that, so everything any other client has received is stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import * as Y from 'yjs';
-import { scrapeValue, waitFor, type Service } from '@bulwark/test-support';
+import { PROBLEM, scrapeValue, waitFor, type Service } from '@bulwark/test-support';
 import { call, closeOf, connectEditor, createDocument, EDITOR, setupCollab, synced, type Editor, type TestCollab } from './support.ts';
 
 let t: TestCollab;
@@ -144,6 +145,35 @@ describe('collaborative documents on two instances', () => {
     const token = await t.token({ expiresIn: '2s' });
     const closed = await closeOf(`ws://127.0.0.1:${a.port}/v1/collab/${id}?token=${token}`);
     expect(closed).toEqual({ code: 4401, reason: 'token expired' });
+  }, 30_000);
+
+  it('REST: bad input is 400 problem+json, an unknown document 404, access is managed by the creator, the list pages with a cursor, and /openapi.json is valid OpenAPI 3.1 with every route', async () => {
+    const bad = await call(a.url, 'POST', '/v1/documents', { title: '' }, EDITOR);
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toContain(PROBLEM);
+    expect((await call(a.url, 'GET', '/v1/documents/not-a-uuid', undefined, EDITOR)).status).toBe(400);
+    expect((await call(a.url, 'GET', '/v1/documents?cursor=bm9wZQ', undefined, EDITOR)).body.code).toBe('COLLAB_CURSOR_INVALID');
+    const missing = await call(a.url, 'GET', '/v1/documents/00000000-0000-4000-8000-000000000000', undefined, EDITOR);
+    expect([missing.status, missing.body.code]).toEqual([404, 'COLLAB_DOCUMENT_NOT_FOUND']);
+    expect((await call(a.url, 'POST', '/v1/documents', { title: 'x' }, {})).body.code).toBe('COLLAB_LOGIN_REQUIRED');
+
+    await createDocument(a, { title: 'older' });
+    const id = await createDocument(a, { title: 'managed' });
+    expect((await call(a.url, 'PUT', `/v1/documents/${id}/access`, { readRoles: [], writeRoles: ['editor'] }, { 'x-auth-sub': 'someone-else', 'x-auth-roles': 'editor' })).status).toBe(403);
+    const changed = await call(a.url, 'PUT', `/v1/documents/${id}/access`, { readRoles: ['viewer'], writeRoles: ['editor'] }, EDITOR);
+    expect(changed.body).toMatchObject({ readRoles: ['viewer'], writeRoles: ['editor'], canWrite: true });
+    const first = await call(a.url, 'GET', '/v1/documents?limit=1', undefined, EDITOR);
+    expect(first.body.documents).toHaveLength(1);
+    const second = await call(a.url, 'GET', `/v1/documents?limit=1&cursor=${first.body.nextCursor as string}`, undefined, EDITOR);
+    expect(second.body.documents[0].id).not.toBe(first.body.documents[0].id);
+    const { documents: visible } = (await call(a.url, 'GET', '/v1/documents?limit=100', undefined, { 'x-auth-sub': 'o', 'x-auth-roles': 'orders' })).body as { documents: { id: string }[] };
+    expect(visible.map((d) => d.id)).not.toContain(id);
+    expect((await call(a.url, 'GET', '/v1/documents', undefined, { ...EDITOR, 'x-auth-tenant': 'tenant-b' })).body.documents).toEqual([]);
+
+    const doc = (await (await fetch(`${a.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    const result = await new Validator().validate(doc as never);
+    expect(result.errors ?? []).toEqual([]);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/documents', '/v1/documents/{id}', '/v1/documents/{id}/access']));
   }, 30_000);
 
   it('when an instance is SIGKILLed mid-edit, then everything another client had received is stored, and the document keeps working on the survivor', async () => {
