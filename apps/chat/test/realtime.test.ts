@@ -36,6 +36,12 @@ describe('authentication at upgrade', () => {
     const other = await t.token('alice', { tenant: OTHER_TENANT });
     expect(await new ChatClient(url, { token: other, query: `tenant=${TEST_TENANT}` }).closedWith()).toMatchObject({ code: CLOSE.TENANT_MISMATCH });
     expect(await new ChatClient(url, { token: await t.token('alice'), headers: { 'x-auth-tenant': OTHER_TENANT } }).closedWith()).toMatchObject({ code: CLOSE.TENANT_MISMATCH });
+    // A frame sent right after the handshake, before the welcome, is answered (held until the connection is authenticated).
+    const eager = new ChatClient(url, { token: await t.token('alice') });
+    await eager.opened;
+    eager.send({ type: 'ping', ref: 'early' });
+    await eager.next((f) => f.ref === 'early', 'the early ping answered');
+    eager.close();
     // The query parameter works where headers cannot be set (browsers).
     const byQuery = new ChatClient(url, { query: `access_token=${await t.token('alice')}` });
     await byQuery.next((f) => f.type === 'welcome', 'welcome by query token');

@@ -73,6 +73,7 @@ export class ChatConnection {
     }
     this.ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     this.ws.on('pong', () => (this.alive = true));
+    this.ws.resume();
     this.send({ type: 'welcome', connection: this.id, user: this.user, tenant: this.tenant, expiresAt: new Date(this.auth.expiresAt).toISOString() });
     await this.rt.presence.connect(this.device).catch((err: unknown) => this.rt.log.warn({ err }, 'presence connect failed'));
   }

@@ -52,6 +52,7 @@ export function attachRealtime(server: Server, rt: Omit<Realtime, 'allowFrame'>)
 
   const refuse = (ws: WebSocket, refusal: ConnectionRefused) => {
     metrics.refused.inc({ code: String(refusal.code) });
+    ws.resume();
     ws.close(refusal.code, refusal.message);
   };
 
@@ -84,6 +85,8 @@ export function attachRealtime(server: Server, rt: Omit<Realtime, 'allowFrame'>)
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // Frames a client sends right after the handshake wait until the connection is authenticated and listening.
+      ws.pause();
       ws.on('error', (err) => log.debug({ err }, 'chat socket error'));
       accept(ws, req, url).catch((err: unknown) => {
         log.error({ err }, 'chat connection setup failed');
