@@ -114,6 +114,7 @@ export function createFilesApp(options: FilesAppOptions): FilesApp {
           allowedTypes: config.ALLOWED_TYPES.map((t) => t.toLowerCase()),
           maxBytes: config.MAX_FILE_BYTES,
           quotaBytes: config.TENANT_QUOTA_BYTES,
+          partBytes: config.MULTIPART_PART_BYTES,
           uploadTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
           downloadTtlSeconds: config.DOWNLOAD_URL_TTL_SECONDS,
         },

@@ -28,6 +28,7 @@ export const filesConfigSchema = baseConfigSchema.extend({
   ALLOWED_TYPES: commaList()
     .default(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/pdf', 'text/plain'])
     .describe('Declared content types accepted; the content must match by its magic bytes.'),
+  MULTIPART_PART_BYTES: z.coerce.number().int().min(5 * 1024 ** 2).max(5 * 1024 ** 3).default(8 * 1024 ** 2).describe('Files larger than this are uploaded as S3 multipart parts of this size (the last smaller), each by its own pre-signed PUT: a failed part is sent again alone. S3 needs 5 MiB at least.'),
   UPLOAD_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900).describe('Life of a pre-signed PUT.'),
   DOWNLOAD_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300).describe('Life of a pre-signed GET.'),
   SCANNER_ENABLED: flag.default(true).describe('Run the scanner (quarantine → clamd → clean or rejected) in this process; safe on every replica.'),

@@ -7,16 +7,21 @@
  */
 import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   CreateBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
@@ -35,6 +40,15 @@ export interface Storage {
   check(signal?: AbortSignal): Promise<void>;
   presignUpload(key: string, contentType: string, size: number, ttlSeconds: number): Promise<string>;
   presignDownload(key: string, fileName: string, ttlSeconds: number): Promise<string>;
+  /** Starts a multipart upload into quarantine; returns its upload id. */
+  startMultipart(key: string, contentType: string): Promise<string>;
+  /** A pre-signed PUT of one part, its size signed. */
+  presignPart(key: string, uploadId: string, partNumber: number, size: number, ttlSeconds: number): Promise<string>;
+  /** The parts received so far (to resume), by number with their ETags and sizes. */
+  listParts(key: string, uploadId: string): Promise<{ partNumber: number; etag: string; size: number }[]>;
+  /** Joins the parts into the object; undefined when the upload is unknown (never started, aborted, completed before). */
+  completeMultipart(key: string, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): Promise<void>;
+  abortMultipart(key: string, uploadId: string): Promise<void>;
   /** Size of the uploaded object in quarantine, or undefined when it is not there (yet). */
   quarantinedSize(key: string): Promise<number | undefined>;
   /** True when the object is in the clean bucket (promoted). */
@@ -105,6 +119,33 @@ export function createStorage(options: StorageOptions): Storage {
     presignDownload(key, fileName, ttlSeconds) {
       const disposition = `attachment; filename*=UTF-8''${encodeURIComponent(fileName)}`;
       return getSignedUrl(presigner, new GetObjectCommand({ Bucket: cleanBucket, Key: key, ResponseContentDisposition: disposition }), { expiresIn: ttlSeconds });
+    },
+    async startMultipart(key, contentType) {
+      const started = await s3.send(new CreateMultipartUploadCommand({ Bucket: quarantineBucket, Key: key, ContentType: contentType }));
+      if (!started.UploadId) throw new Error(`s3: no upload id for ${key}`);
+      return started.UploadId;
+    },
+    presignPart(key, uploadId, partNumber, size, ttlSeconds) {
+      const command = new UploadPartCommand({ Bucket: quarantineBucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: size });
+      return getSignedUrl(presigner, command, { expiresIn: ttlSeconds, signableHeaders: new Set(['content-length']) });
+    },
+    async listParts(key, uploadId) {
+      const parts: { partNumber: number; etag: string; size: number }[] = [];
+      let marker: string | undefined;
+      do {
+        const page = await s3.send(new ListPartsCommand({ Bucket: quarantineBucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }));
+        for (const p of page.Parts ?? []) if (p.PartNumber && p.ETag) parts.push({ partNumber: p.PartNumber, etag: p.ETag, size: p.Size ?? 0 });
+        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+      } while (marker);
+      return parts;
+    },
+    async completeMultipart(key, uploadId, parts) {
+      await s3.send(
+        new CompleteMultipartUploadCommand({ Bucket: quarantineBucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) } }),
+      );
+    },
+    async abortMultipart(key, uploadId) {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: quarantineBucket, Key: key, UploadId: uploadId }));
     },
     async quarantinedSize(key) {
       try {

@@ -16,6 +16,8 @@ export interface UploadPolicy {
   allowedTypes: readonly string[];
   maxBytes: number;
   quotaBytes: number;
+  /** Files larger than this go up as multipart parts of this size. */
+  partBytes: number;
   uploadTtlSeconds: number;
   downloadTtlSeconds: number;
 }
@@ -34,11 +36,30 @@ export interface UploadRequest {
   size: number;
 }
 
+export interface PartTicket {
+  partNumber: number;
+  size: number;
+  url: string;
+}
+
+/** One pre-signed PUT (`url` + `headers`), or one per part (`parts`) for a multipart upload. */
 export interface UploadTicket {
   file: FileRecord;
-  uploadUrl: string;
+  uploadUrl?: string;
   /** Headers the PUT must carry exactly (they are signed). */
   uploadHeaders: Record<string, string>;
+  parts?: PartTicket[];
+}
+
+/** Part numbers and sizes of a file of `size` bytes cut in parts of `partBytes` (the last smaller). */
+export function planParts(size: number, partBytes: number): { partNumber: number; size: number }[] {
+  const count = Math.ceil(size / partBytes);
+  return Array.from({ length: count }, (_, i) => ({ partNumber: i + 1, size: i === count - 1 ? size - partBytes * (count - 1) : partBytes }));
+}
+
+async function partTickets(deps: FilesDeps, file: FileRecord, only?: ReadonlySet<number>): Promise<PartTicket[]> {
+  const plan = planParts(file.size, file.partBytes!).filter((p) => !only || only.has(p.partNumber));
+  return Promise.all(plan.map(async (p) => ({ ...p, url: await deps.storage.presignPart(file.objectKey, file.uploadId!, p.partNumber, p.size, deps.policy.uploadTtlSeconds) })));
 }
 
 export async function requestUpload(deps: FilesDeps, req: UploadRequest): Promise<UploadTicket> {
@@ -52,10 +73,50 @@ export async function requestUpload(deps: FilesDeps, req: UploadRequest): Promis
     await lockTenantQuota(tx, req.tenant);
     const used = await usedBytes(tx);
     if (used + req.size > policy.quotaBytes) throw filesError('FILES_QUOTA_EXCEEDED', `the tenant holds ${used} of ${policy.quotaBytes} bytes`, { usedBytes: used, quotaBytes: policy.quotaBytes });
-    return insertFile(tx, { id, owner: req.owner, name: req.name, declaredType: contentType, size: req.size, objectKey, uploadExpiresAt: new Date(Date.now() + policy.uploadTtlSeconds * 1000) });
+    const multipart = req.size > policy.partBytes;
+    // A multipart upload whose row then fails to commit is left unfinished in quarantine: never served, only stored.
+    const uploadId = multipart ? await deps.storage.startMultipart(objectKey, contentType) : undefined;
+    return insertFile(tx, {
+      id,
+      owner: req.owner,
+      name: req.name,
+      declaredType: contentType,
+      size: req.size,
+      objectKey,
+      uploadExpiresAt: new Date(Date.now() + policy.uploadTtlSeconds * 1000),
+      ...(uploadId ? { uploadId, partBytes: policy.partBytes } : {}),
+    });
   });
+  if (file.uploadId) return { file, uploadHeaders: {}, parts: await partTickets(deps, file) };
   const uploadUrl = await deps.storage.presignUpload(objectKey, contentType, req.size, policy.uploadTtlSeconds);
   return { file, uploadUrl, uploadHeaders: { 'content-type': contentType, 'content-length': String(req.size) } };
+}
+
+/** Resuming a multipart upload: the parts storage has, and fresh URLs for the missing ones. */
+export async function resumeUpload(deps: FilesDeps, id: string): Promise<{ file: FileRecord; received: { partNumber: number; size: number }[]; missing: PartTicket[] }> {
+  const file = await getFile(deps.pool, id);
+  if (file.status !== 'awaiting_upload' || !file.uploadId) throw filesError('FILES_NOT_UPLOADED', 'only a multipart upload still awaiting its parts can be resumed', { status: file.status });
+  const received = await storageCall(() => deps.storage.listParts(file.objectKey, file.uploadId!));
+  const have = new Set(received.map((p) => p.partNumber));
+  const missing = new Set(planParts(file.size, file.partBytes!).map((p) => p.partNumber).filter((n) => !have.has(n)));
+  return { file, received: received.map(({ partNumber, size }) => ({ partNumber, size })), missing: await partTickets(deps, file, missing) };
+}
+
+function storageCall<T>(fn: () => Promise<T>): Promise<T> {
+  return fn().catch((err: unknown) => {
+    throw filesError('FILES_STORAGE_UNAVAILABLE', `object storage: ${(err as Error).message}`);
+  });
+}
+
+/** Joins a multipart upload's parts when every planned part arrived at its size (a completed one is found as the object). */
+async function joinParts(deps: FilesDeps, file: FileRecord): Promise<void> {
+  if ((await storageCall(() => deps.storage.quarantinedSize(file.objectKey))) !== undefined) return;
+  const received = await storageCall(() => deps.storage.listParts(file.objectKey, file.uploadId!));
+  const byNumber = new Map(received.map((p) => [p.partNumber, p]));
+  const plan = planParts(file.size, file.partBytes!);
+  const missing = plan.filter((p) => byNumber.get(p.partNumber)?.size !== p.size).map((p) => p.partNumber);
+  if (missing.length > 0) throw filesError('FILES_NOT_UPLOADED', `${missing.length} of ${plan.length} parts have not arrived`, { status: file.status, missingParts: missing });
+  await storageCall(() => deps.storage.completeMultipart(file.objectKey, file.uploadId!, plan.map((p) => ({ partNumber: p.partNumber, etag: byNumber.get(p.partNumber)!.etag }))));
 }
 
 /** The bytes are in quarantine: the file waits for its scan. Idempotent once quarantined or scanned. */
@@ -63,6 +124,7 @@ export async function completeUpload(deps: FilesDeps, id: string): Promise<FileR
   const file = await getFile(deps.pool, id);
   if (file.status !== 'awaiting_upload') return file;
   if (Date.parse(file.uploadExpiresAt) < Date.now()) throw filesError('FILES_NOT_UPLOADED', 'the upload URL expired; ask for a new upload', { status: file.status });
+  if (file.uploadId) await joinParts(deps, file);
   const size = await deps.storage.quarantinedSize(file.objectKey).catch((err: unknown) => {
     throw filesError('FILES_STORAGE_UNAVAILABLE', `object storage: ${(err as Error).message}`);
   });
@@ -89,6 +151,7 @@ export async function downloadUrl(deps: FilesDeps, id: string): Promise<{ url: s
  */
 export async function deleteFile(deps: FilesDeps, id: string): Promise<void> {
   const file = await getFile(deps.pool, id);
+  if (file.uploadId && file.status === 'awaiting_upload') await deps.storage.abortMultipart(file.objectKey, file.uploadId).catch(() => undefined); // completed or gone already
   await deps.storage.removeAll(file.objectKey).catch((err: unknown) => {
     throw filesError('FILES_STORAGE_UNAVAILABLE', `object storage: ${(err as Error).message}`);
   });

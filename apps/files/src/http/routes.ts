@@ -4,10 +4,10 @@
  */
 import type { Request, RequestHandler } from 'express';
 import type { RouteRegistrar } from '@bulwark/service-kit';
-import { completeUpload, deleteFile, downloadUrl, getFile, requestUpload, type FilesDeps } from '../domain/uploads.ts';
+import { completeUpload, deleteFile, downloadUrl, getFile, requestUpload, resumeUpload, type FilesDeps } from '../domain/uploads.ts';
 import { filesError } from '../errors.ts';
 import { listFiles, usedBytes, type FileRecord } from '../store/files-store.ts';
-import { DownloadResponse, FileIdParams, FileResponse, ListQuery, ListResponse, QuotaResponse, UploadBody, UploadResponse } from './schemas.ts';
+import { DownloadResponse, FileIdParams, FileResponse, ListQuery, ListResponse, QuotaResponse, ResumeResponse, UploadBody, UploadResponse } from './schemas.ts';
 
 const PRINCIPAL_HEADERS = [
   { name: 'x-auth-sub', description: 'The verified subject (set by the gateway from the access token); owner of what it uploads.', required: true },
@@ -55,7 +55,10 @@ export function registerRoutes(r: RouteRegistrar, deps: FilesDeps): void {
       const ticket = await requestUpload(deps, { tenant: who.tenant, owner: who.sub, ...body });
       return {
         status: 201,
-        body: { file: toFileResponse(ticket.file), upload: { method: 'PUT' as const, url: ticket.uploadUrl, headers: ticket.uploadHeaders, expiresAt: ticket.file.uploadExpiresAt } },
+        body: {
+          file: toFileResponse(ticket.file),
+          upload: { method: 'PUT' as const, ...(ticket.uploadUrl ? { url: ticket.uploadUrl } : {}), headers: ticket.uploadHeaders, ...(ticket.parts ? { parts: ticket.parts } : {}), expiresAt: ticket.file.uploadExpiresAt },
+        },
         headers: { location: `/v1/files/${ticket.file.id}` },
       };
     },
@@ -78,6 +81,17 @@ export function registerRoutes(r: RouteRegistrar, deps: FilesDeps): void {
     params: FileIdParams,
     responses: { 202: FileResponse },
     handler: async ({ params }) => ({ status: 202, body: toFileResponse(await completeUpload(deps, params.id)) }),
+  });
+  r.get('/v1/files/:id/parts', {
+    summary: 'Resume a multipart upload: the parts storage has, and fresh pre-signed PUTs for the missing ones',
+    errors: errors('FILES_NOT_FOUND', 'FILES_NOT_UPLOADED', 'FILES_STORAGE_UNAVAILABLE'),
+    ...common,
+    params: FileIdParams,
+    responses: { 200: ResumeResponse },
+    handler: async ({ params }) => {
+      const { file, received, missing } = await resumeUpload(deps, params.id);
+      return { status: 200, body: { file: toFileResponse(file), received, missing } };
+    },
   });
   r.get('/v1/files/:id', {
     summary: 'A file with its scan status',

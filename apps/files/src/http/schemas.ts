@@ -31,14 +31,23 @@ export const FileResponse = z.object({
   scannedAt: z.string().nullable(),
 });
 
+const PartTicket = z.object({ partNumber: z.number().int().min(1), size: z.number().int(), url: z.string() });
+
 export const UploadResponse = z.object({
   file: FileResponse,
   upload: z.object({
     method: z.literal('PUT'),
-    url: z.string().describe('Pre-signed URL of the object in quarantine.'),
+    url: z.string().optional().describe('Pre-signed URL of the object in quarantine (a file of one part).'),
     headers: z.record(z.string(), z.string()).describe('Send exactly these headers: they are signed.'),
+    parts: z.array(PartTicket).optional().describe('A file larger than one part: PUT each part to its URL with exactly `size` bytes (content-length is signed), in any order, again alone if it failed; then complete.'),
     expiresAt: z.string(),
   }),
+});
+
+export const ResumeResponse = z.object({
+  file: FileResponse,
+  received: z.array(z.object({ partNumber: z.number().int(), size: z.number().int() })).describe('Parts storage already has.'),
+  missing: z.array(PartTicket).describe('Fresh pre-signed PUTs of the parts still missing.'),
 });
 
 export const DownloadResponse = z.object({ url: z.string().describe('Pre-signed GET of the clean object.'), expiresAt: z.string() });

@@ -21,6 +21,9 @@ export interface FileRecord {
   signature: string | null;
   scanAttempts: number;
   lastScanError: string | null;
+  /** The multipart upload in quarantine, for files uploaded in parts. */
+  uploadId: string | null;
+  partBytes: number | null;
   uploadExpiresAt: string;
   createdAt: string;
   scannedAt: string | null;
@@ -40,12 +43,14 @@ interface FileRow {
   signature: string | null;
   scan_attempts: number;
   last_scan_error: string | null;
+  upload_id: string | null;
+  part_bytes: string | null;
   upload_expires_at: Date;
   created_at: Date;
   scanned_at: Date | null;
 }
 
-const COLUMNS = 'id, tenant_id, owner, name, declared_type, size, object_key, status, detected_type, reject_reason, signature, scan_attempts, last_scan_error, upload_expires_at, created_at, scanned_at';
+const COLUMNS = 'id, tenant_id, owner, name, declared_type, size, object_key, status, detected_type, reject_reason, signature, scan_attempts, last_scan_error, upload_id, part_bytes, upload_expires_at, created_at, scanned_at';
 
 const toFile = (r: FileRow): FileRecord => ({
   id: r.id,
@@ -61,6 +66,8 @@ const toFile = (r: FileRow): FileRecord => ({
   signature: r.signature,
   scanAttempts: r.scan_attempts,
   lastScanError: r.last_scan_error,
+  uploadId: r.upload_id,
+  partBytes: r.part_bytes === null ? null : Number(r.part_bytes),
   uploadExpiresAt: r.upload_expires_at.toISOString(),
   createdAt: r.created_at.toISOString(),
   scannedAt: r.scanned_at?.toISOString() ?? null,
@@ -89,14 +96,16 @@ export interface NewFile {
   size: number;
   objectKey: string;
   uploadExpiresAt: Date;
+  uploadId?: string;
+  partBytes?: number;
 }
 
 export async function insertFile(db: Queryable, file: NewFile): Promise<FileRecord> {
   const { rows } = await db.query<FileRow>({
     name: 'files.insert',
-    text: `INSERT INTO files (id, owner, name, declared_type, size, object_key, status, upload_expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, 'awaiting_upload', $7) RETURNING ${COLUMNS}`,
-    values: [file.id, file.owner, file.name, file.declaredType, file.size, file.objectKey, file.uploadExpiresAt],
+    text: `INSERT INTO files (id, owner, name, declared_type, size, object_key, status, upload_expires_at, upload_id, part_bytes)
+           VALUES ($1, $2, $3, $4, $5, $6, 'awaiting_upload', $7, $8, $9) RETURNING ${COLUMNS}`,
+    values: [file.id, file.owner, file.name, file.declaredType, file.size, file.objectKey, file.uploadExpiresAt, file.uploadId ?? null, file.partBytes ?? null],
   });
   return toFile(rows[0]!);
 }
