@@ -128,19 +128,30 @@ function closeClients(children: ChildProcess[]): void {
  * connections (the first ones also pay one-time costs: code warmed up, pools
  * and buffers allocated), and CPU % over the idle window with all open.
  */
-async function measureServer(name: string, pid: number, connect: (count: number, prefix: string) => Promise<ChildProcess[]>): Promise<{ perConnKiB: number; cpuPct: number }> {
+/** Heap used (KiB) of a service from its /metrics (the kit's default Node metrics); undefined for the bare server. */
+async function heapKiB(metricsUrl: string | undefined): Promise<number | undefined> {
+  if (!metricsUrl) return undefined;
+  const text = await (await fetch(metricsUrl)).text();
+  const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text);
+  return m ? Number(m[1]) / 1024 : undefined;
+}
+
+async function measureServer(name: string, pid: number, connect: (count: number, prefix: string) => Promise<ChildProcess[]>, metricsUrl?: string): Promise<{ perConnKiB: number; cpuPct: number }> {
   const half = Math.floor(CONNECTIONS / 2);
   const settle = () => new Promise((r) => setTimeout(r, 3_000));
   const first = await connect(half, 'h1');
   await settle();
   const mid = rssKiB(pid);
+  const heapMid = await heapKiB(metricsUrl);
   const second = await connect(CONNECTIONS - half, 'h2');
   await settle();
   const cpu0 = cpuSecondsOf(pid);
   await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
   const cpuPct = ((cpuSecondsOf(pid) - cpu0) / IDLE_SECONDS) * 100;
   const after = rssKiB(pid);
+  const heapAfter = await heapKiB(metricsUrl);
   closeClients([...first, ...second]);
+  if (heapMid !== undefined && heapAfter !== undefined) console.log(`${name}: V8 heap used ${((heapAfter - heapMid) / (CONNECTIONS - half)).toFixed(1)} KiB per connection (the rest of the RSS growth: socket buffers, native memory, heap not yet returned)`);
   const perConnKiB = (after - mid) / (CONNECTIONS - half);
   console.log(`${name}: RSS ${mid} KiB at ${half} connections → ${after} KiB at ${CONNECTIONS}: ${perConnKiB.toFixed(1)} KiB per connection; CPU at idle with ${CONNECTIONS} open ${cpuPct.toFixed(1)} %`);
   return { perConnKiB, cpuPct };
@@ -187,7 +198,7 @@ export default async function bench(): Promise<void> {
     bare.child.kill();
     const one = await startChat();
     children.push(one.child);
-    const chatFig = await measureServer('chat', one.child.pid!, (n, prefix) => openClients(`${one.url.replace('http', 'ws')}/v1/chat/ws`, n, key, prefix));
+    const chatFig = await measureServer('chat', one.child.pid!, (n, prefix) => openClients(`${one.url.replace('http', 'ws')}/v1/chat/ws`, n, key, prefix), `${one.url}/metrics`);
     console.log(`RSS per connection chat / bare ws: ${(chatFig.perConnKiB / bareFig.perConnKiB).toFixed(2)}× (target ≤ 1.5×)`);
 
     // 2. Fan-out over two instances.
