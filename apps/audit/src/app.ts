@@ -18,6 +18,7 @@ import type { AuditConfig } from './config.ts';
 import { auditedEventSchemas } from './domain/event-classes.ts';
 import { auditHandlers } from './domain/record-event.ts';
 import { loadSigner, signerFromPem, type LogSigner } from './domain/signing-key.ts';
+import { createRetentionSweeper, syncRetentionClasses, type RetentionSweeper } from './domain/retention.ts';
 import { createTreeHeadSigner, type TreeHeadSigner } from './domain/tree-heads.ts';
 import './errors.ts';
 import { registerAuditRoutes } from './http/routes.ts';
@@ -52,6 +53,7 @@ export function createAuditApp(options: AuditAppOptions): AuditApp {
   let consumer: EventConsumer | undefined;
   let consumerStarted: Promise<void> = Promise.resolve();
   let treeHeads!: TreeHeadSigner;
+  let retention!: RetentionSweeper;
   let consumerRunning!: Gauge;
   const brokers = config.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
   if (config.EVENTS_ENABLED && brokers.length === 0) throw new Error('KAFKA_BROKERS is required when EVENTS_ENABLED=true');
@@ -86,6 +88,9 @@ export function createAuditApp(options: AuditAppOptions): AuditApp {
         },
       });
       kit.addDependency({ name: 'tree-head-signer', check: async () => undefined, close: () => treeHeads.stop() });
+      const redacted = new Counter({ name: 'audit_entries_redacted_total', help: 'Entries redacted after their class retention (body dropped, hashes kept).', registers: [kit.metrics] });
+      retention = createRetentionSweeper({ owner: ownerPool, intervalMs: Math.max(1, config.AUDIT_RETENTION_SWEEP_MS), log: kit.log, onRedacted: (n) => redacted.inc(n) });
+      kit.addDependency({ name: 'retention-sweeper', check: async () => undefined, close: () => retention.stop() });
       if (kafka) {
         const fast = config.AUDIT_FAST_CONSUMER ? { sessionTimeoutMs: 6_000, rebalanceTimeoutMs: 5_000, heartbeatIntervalMs: 300, maxWaitTimeMs: 100, lagIntervalMs: 0 } : {};
         const c = createConsumer({
@@ -115,6 +120,7 @@ export function createAuditApp(options: AuditAppOptions): AuditApp {
     await migrateProcessedEventStore({ pool: ownerPool, schema: config.AUDIT_SCHEMA });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);
     await grantSchemaAccess({ pool: ownerPool, schema: config.AUDIT_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });
+    await syncRetentionClasses(ownerPool);
     const tables = APPEND_ONLY_TABLES.map((t) => `"${config.AUDIT_SCHEMA}"."${t}"`).join(', ');
     await ownerPool.query(`REVOKE UPDATE, DELETE, TRUNCATE ON ${tables} FROM "${runtimeRole}"`);
     if (kafka) await ensureTopics(kafka, config.AUDIT_TOPICS.map((name) => ({ name, partitions: 6, retentionMs: 7 * 86_400_000 })));
@@ -122,6 +128,7 @@ export function createAuditApp(options: AuditAppOptions): AuditApp {
 
   function startWorkers(): void {
     treeHeads.start();
+    if (config.AUDIT_RETENTION_SWEEP_MS > 0) retention.start();
     const c = consumer;
     if (!c) return;
     // Not awaited: a join after a crash waits out the dead member's session; reads need not wait.

@@ -18,6 +18,7 @@ export const auditConfigSchema = baseConfigSchema.extend({
   AUDIT_SIGNING_KEY_PEM: z.string().min(1).optional().describe('The Ed25519 private key as PEM text (from a Secret); wins over AUDIT_SIGNING_KEY_FILE. Never logged.'),
   AUDIT_SIGNING_KEY_CREATE: flag.default(true).describe('Create the key file (and its public half) when missing: dev and tests. false in a deployment, where a missing key is a start failure.'),
   AUDIT_TREE_HEAD_INTERVAL_MS: z.coerce.number().int().positive().default(10_000).describe('How often a tree head is signed when the log grew.'),
+  AUDIT_RETENTION_SWEEP_MS: z.coerce.number().int().nonnegative().default(3_600_000).describe('How often entries past their class retention are redacted (body dropped, hashes and signature kept); 0 turns the sweep off.'),
   AUDIT_READER_ROLES: commaList().default(['auditor', 'admin']).describe('Roles (x-auth-roles from the gateway) that may read the log and its proofs; any one suffices.'),
   KAFKA_BROKERS: z.string().min(1).optional().describe('Comma-separated Kafka bootstrap brokers; required when EVENTS_ENABLED.'),
   EVENTS_ENABLED: flag.default(true).describe('Consume the security-relevant events of AUDIT_TOPICS into the log.'),

@@ -51,6 +51,7 @@ export async function appendEvents(tx: Queryable, signer: LogSigner, events: rea
       occurredAt: new Date(e.occurredAt),
       recordedAt: now,
       body: bytes.toString('utf8'),
+      redactedAt: null,
       leafHash: leaf,
       chainHash: chainHead,
       rootHash: frontierRoot(frontier),

@@ -14,10 +14,11 @@
  */
 import { chainHash, entryTimestampText, GENESIS_CHAIN, treeHeadText } from './entry.ts';
 import { appendToFrontier, frontierRoot, leafHash, type Frontier } from './merkle.ts';
+import { EVENT_CLASSES } from './event-classes.ts';
 import type { LogVerifierKey } from './signing-key.ts';
 import type { EntryRow, TreeHeadRow } from '../store/log-store.ts';
 
-export type Finding = 'deleted' | 'moved' | 'changed' | 'chain-broken' | 'not-signed' | 'tree-head-mismatch' | 'tree-head-not-signed' | 'truncated';
+export type Finding = 'deleted' | 'moved' | 'changed' | 'redacted-early' | 'chain-broken' | 'not-signed' | 'tree-head-mismatch' | 'tree-head-not-signed' | 'truncated';
 
 export type VerifyResult =
   | { ok: true; entries: number; treeHeads: number; rootHash: string }
@@ -29,12 +30,15 @@ export interface VerifyInput {
   treeHeads: readonly TreeHeadRow[];
   keys: readonly LogVerifierKey[];
   pageSize?: number;
+  /** When retention is judged (redacted entries); default now. */
+  now?: Date;
 }
 
 export async function verifyLog(input: VerifyInput): Promise<VerifyResult> {
   const keys = new Map(input.keys.map((k) => [k.keyId, k]));
   const heads = [...input.treeHeads].sort((a, b) => a.treeSize - b.treeSize);
   const pageSize = input.pageSize ?? 5_000;
+  const now = input.now ?? new Date();
   let expected = 0;
   let chain: Buffer = GENESIS_CHAIN;
   let frontier: Frontier = [];
@@ -63,6 +67,24 @@ export async function verifyLog(input: VerifyInput): Promise<VerifyResult> {
     const rows = await input.page(expected - 1, pageSize);
     for (const row of rows) {
       if (row.seq !== expected) return bad(expected, 'deleted', `entry ${expected} is missing (the next row is ${row.seq})`);
+      if (row.body === null) {
+        // Redacted: the signed timestamp still binds seq, time, class, leaf and chain; the class's retention must have passed.
+        const days = (EVENT_CLASSES as Record<string, { retentionDays: number } | undefined>)[row.eventClass]?.retentionDays;
+        if (!row.redactedAt || days === undefined || row.recordedAt.getTime() + days * 86_400_000 > now.getTime()) {
+          return bad(expected, 'redacted-early', `entry ${expected}'s body is gone before its class (${row.eventClass}) retention passed`);
+        }
+        const redactedChain = chainHash(chain, row.leafHash);
+        if (!redactedChain.equals(row.chainHash)) return bad(expected, 'chain-broken', `entry ${expected}'s chain hash does not follow from entry ${expected - 1}`);
+        const key = keys.get(row.keyId);
+        const text = entryTimestampText({ seq: row.seq, recordedAt: row.recordedAt.toISOString(), eventClass: row.eventClass, leafHash: row.leafHash, chainHash: redactedChain });
+        if (!key || !key.verify(text, row.signature)) return bad(expected, 'not-signed', `redacted entry ${expected} is not the one the log signed`);
+        chain = redactedChain;
+        frontier = appendToFrontier(frontier, expected, row.leafHash);
+        expected++;
+        const redactedHead = checkHeadsAt(expected);
+        if (redactedHead) return redactedHead;
+        continue;
+      }
       let body: { seq?: unknown; recordedAt?: unknown; eventClass?: unknown };
       try {
         body = JSON.parse(row.body) as typeof body;

@@ -22,7 +22,9 @@ export interface EntryRow {
   subject: string | null;
   occurredAt: Date;
   recordedAt: Date;
-  body: string;
+  /** Null once redacted after its class's retention (redactedAt set). */
+  body: string | null;
+  redactedAt: Date | null;
   leafHash: Buffer;
   chainHash: Buffer;
   rootHash: Buffer;
@@ -40,7 +42,7 @@ export interface TreeHeadRow {
 }
 
 const ENTRY_COLUMNS = `seq::int8 AS "seq", event_id AS "eventId", event_type AS "eventType", event_class AS "eventClass", tenant_id AS "tenantId", actor, subject,
-  occurred_at AS "occurredAt", recorded_at AS "recordedAt", body, leaf_hash AS "leafHash", chain_hash AS "chainHash", root_hash AS "rootHash", key_id AS "keyId", signature`;
+  occurred_at AS "occurredAt", recorded_at AS "recordedAt", body, redacted_at AS "redactedAt", leaf_hash AS "leafHash", chain_hash AS "chainHash", root_hash AS "rootHash", key_id AS "keyId", signature`;
 const HEAD_COLUMNS = `tree_size AS "treeSize", signed_at AS "signedAt", root_hash AS "rootHash", chain_head AS "chainHead", key_id AS "keyId", signature`;
 
 const toEntry = (r: EntryRow & { seq: number | string }): EntryRow => ({ ...r, seq: Number(r.seq) });
