@@ -51,6 +51,10 @@ export interface Storage {
   abortMultipart(key: string, uploadId: string): Promise<void>;
   /** Size of the uploaded object in quarantine, or undefined when it is not there (yet). */
   quarantinedSize(key: string): Promise<number | undefined>;
+  /** The clean object's bytes (derivatives are made from them). */
+  readClean(key: string): Promise<Buffer>;
+  /** Writes a derived object into the clean bucket. */
+  putClean(key: string, body: Buffer, contentType: string): Promise<void>;
   /** True when the object is in the clean bucket (promoted). */
   isPromoted(key: string): Promise<boolean>;
   /** The quarantined object's bytes as a stream of chunks. */
@@ -155,6 +159,13 @@ export function createStorage(options: StorageOptions): Storage {
         if (isNotFound(err)) return undefined;
         throw err;
       }
+    },
+    async readClean(key) {
+      const object = await s3.send(new GetObjectCommand({ Bucket: cleanBucket, Key: key }));
+      return Buffer.from(await object.Body!.transformToByteArray());
+    },
+    async putClean(key, body, contentType) {
+      await s3.send(new PutObjectCommand({ Bucket: cleanBucket, Key: key, Body: body, ContentType: contentType }));
     },
     async isPromoted(key) {
       try {

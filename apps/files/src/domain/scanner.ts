@@ -13,6 +13,7 @@ import { backoffDelay } from '@bulwark/service-kit/backoff';
 import type { ClamdClient, ScanVerdict } from '../clients/clamd.ts';
 import type { Storage } from '../clients/storage.ts';
 import { claimDueScans, finishScan, retryScanLater, type FileRecord, type ScanOutcome } from '../store/files-store.ts';
+import { deriveImage, derivesFrom } from './derivatives.ts';
 import { recordFileEvent } from './files-events.ts';
 import { SNIFF_BYTES, typeMatches } from './sniff.ts';
 
@@ -66,6 +67,21 @@ export function createScanner(options: ScannerOptions): Scanner {
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
 
+  /** Thumbnails beside the original; an image sharp cannot read gets none (logged), storage errors fail the attempt. */
+  async function derive(file: FileRecord): Promise<string[]> {
+    const original = await storage.readClean(file.objectKey);
+    let derived: Awaited<ReturnType<typeof deriveImage>>;
+    try {
+      derived = await deriveImage(original);
+    } catch (err) {
+      log.warn({ err, fileId: file.id }, 'image could not be decoded; no derivatives');
+      return [];
+    }
+    const dir = file.objectKey.slice(0, file.objectKey.lastIndexOf('/') + 1);
+    for (const d of derived) await storage.putClean(`${dir}${d.name}`, d.body, d.contentType);
+    return derived.map((d) => d.name);
+  }
+
   async function scanFile(file: FileRecord): Promise<boolean> {
     try {
       // Promote before the verdict commits: a crash between the two leaves a quarantined row whose object is already
@@ -74,6 +90,7 @@ export function createScanner(options: ScannerOptions): Scanner {
       const outcome: ScanOutcome = promotedBefore ? { status: 'clean', detectedType: file.declaredType } : decide(file, await inspect(storage, clamd, file));
       if (!promotedBefore && outcome.status === 'clean') await storage.promote(file.objectKey);
       else if (outcome.status === 'rejected') await storage.removeAll(file.objectKey);
+      if (outcome.status === 'clean' && derivesFrom(outcome.detectedType)) outcome.derivatives = await derive(file);
       await withTransaction(pool, async (tx) => {
         const done = await finishScan(tx, file.id, outcome);
         if (!done) return;

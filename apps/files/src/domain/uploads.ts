@@ -145,6 +145,15 @@ export async function downloadUrl(deps: FilesDeps, id: string): Promise<{ url: s
   return { url, expiresAt: new Date(Date.now() + deps.policy.downloadTtlSeconds * 1000).toISOString() };
 }
 
+export async function derivativeUrl(deps: FilesDeps, id: string, name: string): Promise<{ url: string; expiresAt: string }> {
+  const file = await getFile(deps.pool, id);
+  if (file.status !== 'clean') throw filesError('FILES_NOT_CLEAN', `file ${id} is ${file.status}`, { status: file.status, rejectReason: file.rejectReason });
+  if (!file.derivatives.includes(name)) throw filesError('FILES_NOT_FOUND', `file ${id} has no derivative ${name}`, { derivatives: file.derivatives });
+  const key = `${file.objectKey.slice(0, file.objectKey.lastIndexOf('/') + 1)}${name}`;
+  const url = await deps.storage.presignDownload(key, name, deps.policy.downloadTtlSeconds);
+  return { url, expiresAt: new Date(Date.now() + deps.policy.downloadTtlSeconds * 1000).toISOString() };
+}
+
 /**
  * Removes the objects first (both buckets, derived ones too), then the row
  * with its event: a storage failure leaves the file listed, to delete again.

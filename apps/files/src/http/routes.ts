@@ -4,10 +4,10 @@
  */
 import type { Request, RequestHandler } from 'express';
 import type { RouteRegistrar } from '@bulwark/service-kit';
-import { completeUpload, deleteFile, downloadUrl, getFile, requestUpload, resumeUpload, type FilesDeps } from '../domain/uploads.ts';
+import { completeUpload, deleteFile, derivativeUrl, downloadUrl, getFile, requestUpload, resumeUpload, type FilesDeps } from '../domain/uploads.ts';
 import { filesError } from '../errors.ts';
 import { listFiles, usedBytes, type FileRecord } from '../store/files-store.ts';
-import { DownloadResponse, FileIdParams, FileResponse, ListQuery, ListResponse, QuotaResponse, ResumeResponse, UploadBody, UploadResponse } from './schemas.ts';
+import { DerivativeParams, DownloadResponse, FileIdParams, FileResponse, ListQuery, ListResponse, QuotaResponse, ResumeResponse, UploadBody, UploadResponse } from './schemas.ts';
 
 const PRINCIPAL_HEADERS = [
   { name: 'x-auth-sub', description: 'The verified subject (set by the gateway from the access token); owner of what it uploads.', required: true },
@@ -35,6 +35,7 @@ export const toFileResponse = (f: FileRecord): ReturnType<typeof FileResponse.pa
   detectedType: f.detectedType,
   rejectReason: f.rejectReason,
   owner: f.owner,
+  derivatives: f.derivatives,
   scanAttempts: f.scanAttempts,
   createdAt: f.createdAt,
   scannedAt: f.scannedAt,
@@ -108,6 +109,14 @@ export function registerRoutes(r: RouteRegistrar, deps: FilesDeps): void {
     params: FileIdParams,
     responses: { 200: DownloadResponse },
     handler: async ({ params }) => ({ status: 200, body: await downloadUrl(deps, params.id) }),
+  });
+  r.get('/v1/files/:id/derivatives/:name', {
+    summary: 'A pre-signed GET of a derived object of a clean image (a thumbnail, EXIF stripped)',
+    errors: errors('FILES_NOT_FOUND', 'FILES_NOT_CLEAN'),
+    ...common,
+    params: DerivativeParams,
+    responses: { 200: DownloadResponse },
+    handler: async ({ params }) => ({ status: 200, body: await derivativeUrl(deps, params.id, params.name) }),
   });
   r.delete('/v1/files/:id', {
     summary: 'Delete a file and every object derived from it (owner or admin)',

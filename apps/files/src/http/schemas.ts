@@ -26,6 +26,7 @@ export const FileResponse = z.object({
   detectedType: z.string().nullable().describe('The type the bytes showed, once scanned.'),
   rejectReason: z.enum(['infected', 'type_mismatch', 'size_mismatch']).nullable(),
   owner: z.string(),
+  derivatives: z.array(z.string()).describe('Derived objects of a clean image (thumb-128.webp, thumb-512.webp, thumb-512.avif), downloadable by name.'),
   scanAttempts: z.number().int().describe('Scan attempts so far; more than one means the scanner or storage was away.'),
   createdAt: z.string(),
   scannedAt: z.string().nullable(),
@@ -50,6 +51,7 @@ export const ResumeResponse = z.object({
   missing: z.array(PartTicket).describe('Fresh pre-signed PUTs of the parts still missing.'),
 });
 
+export const DerivativeParams = z.object({ id: z.uuid(), name: z.string().regex(/^[a-z0-9-]+\.(webp|avif)$/) });
 export const DownloadResponse = z.object({ url: z.string().describe('Pre-signed GET of the clean object.'), expiresAt: z.string() });
 export const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 export const ListResponse = z.object({ items: z.array(FileResponse) });

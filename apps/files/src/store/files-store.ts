@@ -21,6 +21,8 @@ export interface FileRecord {
   signature: string | null;
   scanAttempts: number;
   lastScanError: string | null;
+  /** Names of the derived objects beside the original (thumbnails). */
+  derivatives: string[];
   /** The multipart upload in quarantine, for files uploaded in parts. */
   uploadId: string | null;
   partBytes: number | null;
@@ -45,12 +47,13 @@ interface FileRow {
   last_scan_error: string | null;
   upload_id: string | null;
   part_bytes: string | null;
+  derivatives: string[];
   upload_expires_at: Date;
   created_at: Date;
   scanned_at: Date | null;
 }
 
-const COLUMNS = 'id, tenant_id, owner, name, declared_type, size, object_key, status, detected_type, reject_reason, signature, scan_attempts, last_scan_error, upload_id, part_bytes, upload_expires_at, created_at, scanned_at';
+const COLUMNS = 'id, tenant_id, owner, name, declared_type, size, object_key, status, detected_type, reject_reason, signature, scan_attempts, last_scan_error, upload_id, part_bytes, derivatives, upload_expires_at, created_at, scanned_at';
 
 const toFile = (r: FileRow): FileRecord => ({
   id: r.id,
@@ -67,6 +70,7 @@ const toFile = (r: FileRow): FileRecord => ({
   scanAttempts: r.scan_attempts,
   lastScanError: r.last_scan_error,
   uploadId: r.upload_id,
+  derivatives: r.derivatives,
   partBytes: r.part_bytes === null ? null : Number(r.part_bytes),
   uploadExpiresAt: r.upload_expires_at.toISOString(),
   createdAt: r.created_at.toISOString(),
@@ -148,16 +152,16 @@ export async function claimDueScans(db: Queryable, limit: number, leaseSeconds: 
   return rows.map(toFile);
 }
 
-export type ScanOutcome = { status: 'clean'; detectedType: string } | { status: 'rejected'; reason: RejectReason; detectedType: string | null; signature: string | null };
+export type ScanOutcome = { status: 'clean'; detectedType: string; derivatives?: string[] } | { status: 'rejected'; reason: RejectReason; detectedType: string | null; signature: string | null };
 
 /** quarantined → clean or rejected; undefined when the row is gone (deleted meanwhile) or no longer quarantined. */
 export async function finishScan(db: Queryable, id: string, outcome: ScanOutcome): Promise<FileRecord | undefined> {
   const rejected = outcome.status === 'rejected' ? outcome : undefined;
   const { rows } = await db.query<FileRow>({
     name: 'files.finish_scan',
-    text: `UPDATE files SET status = $2, detected_type = $3, reject_reason = $4, signature = $5, scanned_at = now(), lease_until = NULL, last_scan_error = NULL
+    text: `UPDATE files SET status = $2, detected_type = $3, reject_reason = $4, signature = $5, derivatives = $6, scanned_at = now(), lease_until = NULL, last_scan_error = NULL
            WHERE id = $1 AND status = 'quarantined' RETURNING ${COLUMNS}`,
-    values: [id, outcome.status, outcome.detectedType, rejected?.reason ?? null, rejected?.signature ?? null],
+    values: [id, outcome.status, outcome.detectedType, rejected?.reason ?? null, rejected?.signature ?? null, outcome.status === 'clean' ? (outcome.derivatives ?? []) : []],
   });
   return rows[0] && toFile(rows[0]);
 }
