@@ -106,6 +106,7 @@ export default async function main(): Promise<void> {
   const ownerUrl = infra.BULWARK_PG_URL!;
   const issuer = await startIssuer();
   const results: Result[] = [];
+  let persistMeanMs: number | undefined;
   let collab: Service | undefined;
   let hocuspocus: Service | undefined;
   try {
@@ -136,6 +137,9 @@ export default async function main(): Promise<void> {
         return { doc, synced: () => provider.synced, destroy: () => (provider.destroy(), doc.destroy()) };
       }),
     );
+    const metrics = await (await fetch(`${collab.url}/metrics`)).text();
+    const value = (name: string) => Number(metrics.split('\n').find((l) => l.startsWith(name))?.split(' ').at(-1) ?? NaN);
+    persistMeanMs = (value('collab_update_persist_seconds_sum') / value('collab_update_persist_seconds_count')) * 1000;
     await collab.stop();
     collab = undefined;
 
@@ -157,6 +161,7 @@ export default async function main(): Promise<void> {
   console.log(`\n${EDITORS} editors on one document, ${WRITERS} writing ${RATE} updates/s each for ${SECONDS} s, latency at ${OBSERVERS} observers`);
   console.log('server | connect s | RSS idle MB | RSS loaded MB | KB/editor | observed | p50 ms | p99 ms | max ms');
   for (const r of results) console.log(`${r.server} | ${fmt(r.connectSeconds)} | ${fmt(r.rssIdleMb)} | ${fmt(r.rssLoadedMb)} | ${fmt(r.kbPerEditor)} | ${r.sent} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)}`);
+  console.log(`collab: mean wait of an update for its INSERT (received → committed): ${persistMeanMs === undefined ? "n/a" : fmt(persistMeanMs)} ms`);
   const [ours, base] = results;
   if (ours && base) console.log(`ratio collab / Hocuspocus: p50 ${fmt(ours.p50 / base.p50, 2)}×, p99 ${fmt(ours.p99 / base.p99, 2)}×, memory per editor ${fmt(ours.kbPerEditor / base.kbPerEditor, 2)}×`);
 }

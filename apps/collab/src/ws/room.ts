@@ -31,6 +31,8 @@ export interface Peer {
 }
 
 const LOADED = Symbol('loaded from the log');
+/** How long awareness changes are gathered before they are relayed (cursors move at human speed). */
+const AWARENESS_FLUSH_MS = 50;
 const PEER = Symbol('from another instance');
 
 export interface RoomDeps {
@@ -165,21 +167,45 @@ export class Room {
     if (origin !== PEER && origin !== LOADED) this.deps.bus.publish(this.tenant, this.id, KIND.UPDATE, update);
   }
 
+  private awarenessChanged = new Set<number>();
+  private awarenessToBus = new Set<number>();
+  private awarenessTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Awareness changes are coalesced for AWARENESS_FLUSH_MS: one message with
+   * every changed state goes to the local clients (and one to the bus),
+   * instead of one per change to each of N clients (y-websocket clients
+   * also echo every state they receive back, N² messages per renewal round).
+   */
   private relayAwareness(change: { added: number[]; updated: number[]; removed: number[] }, origin: unknown): void {
-    const changed = [...change.added, ...change.updated, ...change.removed];
     if (this.peers.has(origin as Peer)) {
       const peer = origin as Peer;
       for (const id of change.added) peer.awarenessIds.add(id);
       for (const id of change.removed) peer.awarenessIds.delete(id);
     }
-    const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed);
-    const encoder = encoding.createEncoder();
-    encoding.writeVarUint(encoder, MESSAGE.AWARENESS);
-    encoding.writeVarUint8Array(encoder, update);
-    const message = encoding.toUint8Array(encoder);
-    for (const peer of this.peers) peer.send(message);
     // Timeouts are each instance's own (every instance drops a silent client after 30 s); only a client's own changes travel.
-    if (origin !== PEER && origin !== 'timeout' && origin !== LOADED) this.deps.bus.publish(this.tenant, this.id, KIND.AWARENESS, update);
+    const toBus = origin !== PEER && origin !== 'timeout' && origin !== LOADED;
+    for (const id of [...change.added, ...change.updated, ...change.removed]) {
+      this.awarenessChanged.add(id);
+      if (toBus) this.awarenessToBus.add(id);
+    }
+    this.awarenessTimer ??= setTimeout(() => this.flushAwareness(), AWARENESS_FLUSH_MS);
+  }
+
+  private flushAwareness(): void {
+    this.awarenessTimer = undefined;
+    const changed = [...this.awarenessChanged];
+    const toBus = [...this.awarenessToBus];
+    this.awarenessChanged.clear();
+    this.awarenessToBus.clear();
+    if (changed.length > 0 && this.peers.size > 0) {
+      const encoder = encoding.createEncoder();
+      encoding.writeVarUint(encoder, MESSAGE.AWARENESS);
+      encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
+      const message = encoding.toUint8Array(encoder);
+      for (const peer of this.peers) peer.send(message);
+    }
+    if (toBus.length > 0) this.deps.bus.publish(this.tenant, this.id, KIND.AWARENESS, awarenessProtocol.encodeAwarenessUpdate(this.awareness, toBus));
   }
 
   countAwareness(): void {
@@ -192,6 +218,7 @@ export class Room {
   }
 
   async destroy(): Promise<void> {
+    clearTimeout(this.awarenessTimer);
     await this.deps.bus.unsubscribe(this.tenant, this.id);
     this.awareness.destroy();
     this.doc.destroy();
