@@ -13,7 +13,7 @@ export const FLAGS_ERROR_CODES = [
   { code: 'FLAGS_SEGMENT_NOT_FOUND', status: 404, title: 'Segment not found', description: 'No segment with this key (`key`) exists in the tenant.' },
   { code: 'FLAGS_EXPERIMENT_NOT_FOUND', status: 404, title: 'Experiment not found', description: 'No experiment with this key (`key`) exists in the tenant.' },
   { code: 'FLAGS_SCHEDULED_CHANGE_NOT_FOUND', status: 404, title: 'Scheduled change not found', description: 'No pending scheduled change with this id exists in the tenant.' },
-  { code: 'FLAGS_INVALID_FLAG', status: 422, title: 'Invalid flag', description: 'The flag is well-formed JSON but inconsistent: `issues` lists each (a variant value of another type, a rule serving an unknown variant, rollout weights not summing to 100, an unknown segment).' },
+  { code: 'FLAGS_INVALID_FLAG', status: 422, title: 'Invalid flag', description: 'The flag is well-formed JSON but inconsistent: `inconsistencies` lists each (a variant value of another type, a rule serving an unknown variant, rollout weights not summing to 100, an unknown segment).' },
   { code: 'FLAGS_SEGMENT_IN_USE', status: 409, title: 'Segment in use', description: 'A segment named by a flag\'s rules (`flags`) cannot be deleted.' },
   { code: 'FLAGS_VERSION_CONFLICT', status: 409, title: 'Version conflict', description: 'The flag changed since the version the write names (`expectedVersion`); `version` is the current one: read it again and retry.' },
   { code: 'FLAGS_UNKNOWN_ENVIRONMENT', status: 422, title: 'Unknown environment', description: 'The flag has no such environment (`environment`).' },

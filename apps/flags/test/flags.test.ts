@@ -42,7 +42,7 @@ describe('flags', () => {
     expect(forbidden.body.code).toBe('FLAGS_ADMIN_ONLY');
     const inconsistent = await call(url, 'PUT', '/v1/flags/x', booleanFlag({ variants: { on: 'yes', off: false } }), ADMIN);
     expect(inconsistent.status).toBe(422);
-    expect(inconsistent.body).toMatchObject({ code: 'FLAGS_INVALID_FLAG', issues: ['variants.on: not a boolean'] });
+    expect(inconsistent.body).toMatchObject({ code: 'FLAGS_INVALID_FLAG', inconsistencies: ['variants.on: not a boolean'] });
     const malformed = await call(url, 'PUT', '/v1/flags/Bad Key', { type: 'colour' }, ADMIN);
     expect(malformed.status).toBe(400);
     expect(malformed.headers.get('content-type')).toContain(PROBLEM);

@@ -47,7 +47,7 @@ async function write<T>(deps: FlagsDeps, entity: ChangeRecord['entity'], action:
 export async function putFlag(deps: FlagsDeps, actor: string, key: string, input: FlagInput): Promise<{ flag: FlagRecord; created: boolean }> {
   return write(deps, 'flag', 'put', async (tx, tenant) => {
     const issues = flagIssues(input, await store.segmentKeys(tx));
-    if (issues.length > 0) throw flagsError('FLAGS_INVALID_FLAG', `flag ${key} is inconsistent`, { issues });
+    if (issues.length > 0) throw flagsError('FLAGS_INVALID_FLAG', `flag ${key} is inconsistent`, { inconsistencies: issues });
     const before = await store.findFlag(tx, key, true);
     if (input.expectedVersion !== undefined && input.expectedVersion !== (before?.version ?? 0)) {
       throw flagsError('FLAGS_VERSION_CONFLICT', `flag ${key} is at version ${before?.version ?? 0}`, { expectedVersion: input.expectedVersion, version: before?.version ?? 0 });
@@ -87,7 +87,7 @@ export async function applyChangeIn(tx: Tx, tenant: string, actor: string, key: 
     [change.environment]: { ...current, ...(change.enabled !== undefined ? { enabled: change.enabled } : {}), ...(change.rules ? { rules: change.rules } : {}), ...(change.fallthrough ? { fallthrough: change.fallthrough } : {}) },
   };
   const issues = flagIssues({ type: before.type, variants: before.variants, environments }, await store.segmentKeys(tx));
-  if (issues.length > 0) throw flagsError('FLAGS_INVALID_FLAG', `the change would make flag ${key} inconsistent`, { issues });
+  if (issues.length > 0) throw flagsError('FLAGS_INVALID_FLAG', `the change would make flag ${key} inconsistent`, { inconsistencies: issues });
   const flag = await store.saveFlag(tx, { ...before, environments });
   await recordChange(tx, tenant, { entity: 'flag', key, action: 'scheduled-change-applied', actor, before, after: flag });
   return flag;
