@@ -172,4 +172,11 @@ describe('protection', () => {
     expect(talker.closed).toBeUndefined();
     talker.close();
   });
+
+  it('when the instance drains (SIGTERM path), then open connections are closed 1001 so clients resume elsewhere', async () => {
+    const { app, url: draining } = await t.start();
+    const c = await ChatClient.connect(draining, await t.token('leaver'));
+    await app.service.stop();
+    expect(await c.closedWith()).toMatchObject({ code: 1001 });
+  });
 });
