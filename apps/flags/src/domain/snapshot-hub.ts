@@ -58,12 +58,19 @@ export class SnapshotHub {
     if (!set) this.streams.set(tenant, (set = new Set()));
     set.add(stream);
     this.metrics.streams.inc();
-    const { snapshot, frame } = await this.current(tenant, stream.environment);
-    if (snapshot.revision > stream.revision || stream.revision === 0) this.push(stream, snapshot.revision, frame);
-    return () => {
+    const remove = () => {
       if (set.delete(stream)) this.metrics.streams.dec();
       if (set.size === 0 && this.streams.get(tenant) === set) this.streams.delete(tenant);
     };
+    try {
+      const { snapshot, frame } = await this.current(tenant, stream.environment);
+      if (snapshot.revision > stream.revision || stream.revision === 0) this.push(stream, snapshot.revision, frame);
+    } catch (err) {
+      // PostgreSQL away: the stream is refused (the provider retries with backoff) and not left registered.
+      remove();
+      throw err;
+    }
+    return remove;
   }
 
   /** A change of the tenant committed (here): refresh its streams now. */
