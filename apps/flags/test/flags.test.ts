@@ -123,6 +123,19 @@ describe('flags', () => {
     expect(changed.flags.streamed).toMatchObject({ key: 'streamed', enabled: true });
   });
 
+  it('when a change is made on another replica, then a stream held by this one gets it through the revision poll', async () => {
+    const { url: other } = await env.start();
+    const streamUrl = `${url}/v1/snapshot/stream?environment=production`;
+    const current = (await call(url, 'GET', '/v1/snapshot')).body.revision as number;
+    const streams = () => scrapeValue(url, 'flags_snapshot_streams');
+    await eventually('no stream is open', streams, (n) => n === 0);
+    const next = readEvents(streamUrl, { 'x-auth-tenant': TEST_TENANT, 'last-event-id': String(current) }, (events) => events.length >= 1);
+    await eventually('the stream is open', streams, (n) => n === 1);
+    expect((await call(other, 'PUT', '/v1/flags/from-elsewhere', booleanFlag(), ADMIN)).status).toBe(201);
+    const [event] = await next;
+    expect(JSON.parse(event!.data).flags['from-elsewhere']).toMatchObject({ key: 'from-elsewhere' });
+  });
+
   it('when a change is scheduled for now, then the scheduler applies it as its author and the audit says so; a cancelled one never applies', async () => {
     await call(url, 'PUT', '/v1/flags/timed', booleanFlag(), ADMIN);
     const later = await call(url, 'POST', '/v1/flags/timed/scheduled-changes', { applyAt: new Date(Date.now() + 3_600_000).toISOString(), change: { killed: true } }, ADMIN);
