@@ -10,6 +10,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
+import { S3Client } from '@aws-sdk/client-s3';
 import { Counter, Gauge } from 'prom-client';
 import { assertRuntimeRole, createPool, DB_ROLES, gatewayTenantScope, grantSchemaAccess, migrate, withSystemContext, type DbPool } from '@bulwark/db';
 import { createConsumer, createKafka, ensureTopics, migrateProcessedEventStore, type EventConsumer } from '@bulwark/events';
@@ -18,6 +19,7 @@ import type { AuditConfig } from './config.ts';
 import { auditedEventSchemas } from './domain/event-classes.ts';
 import { auditHandlers } from './domain/record-event.ts';
 import { loadSigner, signerFromPem, type LogSigner } from './domain/signing-key.ts';
+import { createPeriodExporter, type PeriodExporter } from './domain/export-period.ts';
 import { createRetentionSweeper, syncRetentionClasses, type RetentionSweeper } from './domain/retention.ts';
 import { createTreeHeadSigner, type TreeHeadSigner } from './domain/tree-heads.ts';
 import './errors.ts';
@@ -26,7 +28,7 @@ import { registerAuditRoutes } from './http/routes.ts';
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
 /** The log's tables the runtime role may only append to and read. */
-export const APPEND_ONLY_TABLES = ['entries', 'tree_heads'] as const;
+export const APPEND_ONLY_TABLES = ['entries', 'tree_heads', 'exports'] as const;
 
 export interface AuditAppOptions {
   config: AuditConfig;
@@ -54,6 +56,7 @@ export function createAuditApp(options: AuditAppOptions): AuditApp {
   let consumerStarted: Promise<void> = Promise.resolve();
   let treeHeads!: TreeHeadSigner;
   let retention!: RetentionSweeper;
+  let exporter: PeriodExporter | undefined;
   let consumerRunning!: Gauge;
   const brokers = config.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
   if (config.EVENTS_ENABLED && brokers.length === 0) throw new Error('KAFKA_BROKERS is required when EVENTS_ENABLED=true');
@@ -65,7 +68,7 @@ export function createAuditApp(options: AuditAppOptions): AuditApp {
     version: '0.1.0',
     config,
     logDestination: options.logDestination,
-    redactPaths: ['AUDIT_SIGNING_KEY_PEM', '*.AUDIT_SIGNING_KEY_PEM'],
+    redactPaths: ['AUDIT_SIGNING_KEY_PEM', '*.AUDIT_SIGNING_KEY_PEM', 'AUDIT_EXPORT_SECRET_KEY', '*.AUDIT_EXPORT_SECRET_KEY'],
     // Reads run as the tenant the gateway names in x-auth-tenant (row-level security on entries).
     ...gatewayTenantScope,
     routes(r, kit) {
@@ -109,6 +112,18 @@ export function createAuditApp(options: AuditAppOptions): AuditApp {
         // Kafka away must not make the read API unready: events wait in their topics.
         kit.addDependency({ name: 'event-consumer', check: async () => undefined, close: () => c.stop() });
       }
+      if (config.AUDIT_EXPORT_BUCKET) {
+        const s3 = new S3Client({
+          region: config.AUDIT_EXPORT_REGION,
+          forcePathStyle: true,
+          ...(config.AUDIT_EXPORT_S3_URL && { endpoint: config.AUDIT_EXPORT_S3_URL }),
+          ...(config.AUDIT_EXPORT_ACCESS_KEY && config.AUDIT_EXPORT_SECRET_KEY && { credentials: { accessKeyId: config.AUDIT_EXPORT_ACCESS_KEY, secretAccessKey: config.AUDIT_EXPORT_SECRET_KEY } }),
+        });
+        const target = { s3, bucket: config.AUDIT_EXPORT_BUCKET, prefix: config.AUDIT_EXPORT_PREFIX, objectLock: config.AUDIT_EXPORT_OBJECT_LOCK };
+        const e = createPeriodExporter({ pool, target, publicKeyPem: signer.publicKeyPem, intervalMs: config.AUDIT_EXPORT_INTERVAL_MS, log: kit.log });
+        exporter = e;
+        kit.addDependency({ name: 'period-exporter', check: async () => undefined, close: async () => { await e.stop(); s3.destroy(); } });
+      }
       registerAuditRoutes(r, { pool, readerRoles: config.AUDIT_READER_ROLES, publicKeyPem: signer.publicKeyPem, keyId: signer.keyId });
     },
   });
@@ -129,6 +144,7 @@ export function createAuditApp(options: AuditAppOptions): AuditApp {
   function startWorkers(): void {
     treeHeads.start();
     if (config.AUDIT_RETENTION_SWEEP_MS > 0) retention.start();
+    exporter?.start();
     const c = consumer;
     if (!c) return;
     // Not awaited: a join after a crash waits out the dead member's session; reads need not wait.

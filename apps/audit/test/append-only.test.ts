@@ -29,6 +29,7 @@ describe('audit log append-only', () => {
     ['TRUNCATE', 'TRUNCATE entries'],
     ['UPDATE of a tree head', "UPDATE tree_heads SET key_id = 'x'"],
     ['DELETE of a tree head', 'DELETE FROM tree_heads'],
+    ['DELETE of an export record', 'DELETE FROM exports'],
   ])('when the service role tries %s, then PostgreSQL refuses it (permission denied)', async (_what, sql) => {
     expect(await failure(asRuntime(sql))).toMatchObject({ sqlstate: '42501', message: expect.stringMatching(/permission denied/) });
   });

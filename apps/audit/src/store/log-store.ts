@@ -147,3 +147,22 @@ export async function readHead(db: Queryable): Promise<LogHead> {
   const row = rows[0]!;
   return { treeSize: Number(row.treeSize), chainHead: row.chainHead, frontier: row.frontier };
 }
+
+/** Every entry recorded in [start, end), in log order (exports). */
+export async function entriesRecordedBetween(db: Queryable, start: Date, end: Date): Promise<EntryRow[]> {
+  const { rows } = await db.query<EntryRow>({ name: 'audit.entries.between', text: `SELECT ${ENTRY_COLUMNS} FROM entries WHERE recorded_at >= $1 AND recorded_at < $2 ORDER BY seq`, values: [start, end] });
+  return rows.map(toEntry);
+}
+
+export async function isExported(db: Queryable, period: string): Promise<boolean> {
+  const { rowCount } = await db.query({ name: 'audit.exports.exists', text: 'SELECT 1 FROM exports WHERE period = $1', values: [period] });
+  return rowCount === 1;
+}
+
+export async function insertExport(db: Queryable, e: { period: string; objectKey: string; sha256: Buffer; entries: number; treeSize: number; lockedUntil: Date | null }): Promise<void> {
+  await db.query({
+    name: 'audit.exports.insert',
+    text: 'INSERT INTO exports (period, object_key, sha256, entries, tree_size, locked_until) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (period) DO NOTHING',
+    values: [e.period, e.objectKey, e.sha256, e.entries, e.treeSize, e.lockedUntil],
+  });
+}
