@@ -1,7 +1,7 @@
 /**
  * The whole platform in this process for the contract test: inventory,
  * payments (with the PSP simulator as a child process), orders (checkout saga
- * wired to both), notifications, catalog (its carts wired to inventory and orders) and the gateway, each started the way its
+ * wired to both), notifications, catalog (its carts wired to inventory and orders), collab (a child process) and the gateway, each started the way its
  * own test/support.ts does, against the PostgreSQL/Redis/Kafka of Jest
  * global setup. The gateway runs apps/gateway/routes.json with the upstreams
  * this process started (identity included; the gateway verifies tokens of a
@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@bulwark/test-support';
 import { setupCatalog } from '../../../apps/catalog/test/support.ts';
+import { setupCollab } from '../../../apps/collab/test/support.ts';
 import { setupIdentity } from '../../../apps/identity/test/support.ts';
 import { setupInventory } from '../../../apps/inventory/test/support.ts';
 import { setupNotifications } from '../../../apps/notifications/test/support.ts';
@@ -66,10 +67,14 @@ export async function startPlatform(): Promise<Platform> {
     stops.push(() => identity.cleanup());
     const idn = await identity.start();
 
+    const collab = await setupCollab();
+    stops.push(() => collab.cleanup());
+    const col = await collab.spawn();
+
     const issuer = await startIssuer();
     stops.push(() => issuer.close());
     const nowhere = `http://127.0.0.1:${await freePort()}`;
-    const ours: Record<string, string> = { identity: idn.url, orders: ord.url, payments: pay.url, notifications: notif.url, inventory: inv.url, catalog: cat.url };
+    const ours: Record<string, string> = { identity: idn.url, orders: ord.url, payments: pay.url, notifications: notif.url, inventory: inv.url, catalog: cat.url, collab: col.url };
     const routes = JSON.parse(readFileSync(ROUTES_FILE, 'utf8')) as { upstreams: Record<string, { url: string }>; routes: { id: string; auth?: { required?: boolean } }[] };
     const missingUpstreams: string[] = [];
     for (const [name, upstream] of Object.entries(routes.upstreams)) {
@@ -86,6 +91,7 @@ export async function startPlatform(): Promise<Platform> {
         { name: 'orders', url: ord.url },
         { name: 'notifications', url: notif.url },
         { name: 'catalog', url: cat.url },
+        { name: 'collab', url: col.url },
         { name: 'identity', url: idn.url },
         { name: 'gateway', url: gateway.url },
       ],
