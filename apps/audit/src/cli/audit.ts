@@ -6,9 +6,9 @@
  * The database URL: --database-url, else AUDIT_DATABASE_URL, else
  * BULWARK_PG_URL (scripts/audit.ts fills it from the local infrastructure);
  * key files: --public-key, else AUDIT_PUBLIC_KEY_FILES.
- * Exit 0: the log is intact; 1: the first bad entry is printed; 2: usage.
+ * Exit 0: the log is intact; 1: the first bad entry is printed; 2: usage, no key file or no log.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadAuditVerifyConfig } from '../config.ts';
@@ -56,8 +56,20 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const keyFiles = values['public-key'] ?? env.AUDIT_PUBLIC_KEY_FILES;
+  const missing = keyFiles.filter((f) => !existsSync(f));
+  if (missing.length > 0) {
+    console.error(`no public key at ${missing.join(', ')}: pass the log's public key with --public-key (locally it is written beside .local/audit/signing-key.pem when audit first starts)`);
+    return 2;
+  }
   const started = performance.now();
-  const result = await verifyDatabase({ databaseUrl, schema: values.schema, publicKeyPems: keyFiles.map((f) => readFileSync(f, 'utf8')) });
+  let result: VerifyResult;
+  try {
+    result = await verifyDatabase({ databaseUrl, schema: values.schema, publicKeyPems: keyFiles.map((f) => readFileSync(f, 'utf8')) });
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P01') throw err;
+    console.error(`no audit log in schema ${values.schema} (has audit started against this database?)`);
+    return 2;
+  }
   const ms = Math.round(performance.now() - started);
   if (values.json) console.log(JSON.stringify({ ...result, ms }));
   else if (result.ok) console.log(`audit log intact: ${result.entries} entries, ${result.treeHeads} signed tree heads, root ${result.rootHash} (${ms} ms)`);
