@@ -83,7 +83,7 @@ export function createWriter(options: WriterOptions): Writer {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: 2,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           if (!isRunning() || isStale() || batch.messages.length === 0) return;
           const events: AnalyticsEvent[] = [];
           for (const m of batch.messages) {
@@ -101,6 +101,8 @@ export function createWriter(options: WriterOptions): Writer {
           rows.inc({ outcome: 'stored' }, stored);
           rows.inc({ outcome: 'duplicate' }, events.length - stored);
           await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+          // The next fetch starts after the resolved offset (without it kafkajs would fetch this batch again).
+          resolveOffset(batch.lastOffset());
           await heartbeat();
         },
       });
