@@ -103,9 +103,13 @@ function secretManifest(name: string, data: Record<string, string>): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: platformNamespace }, type: 'Opaque', data: encoded });
 }
 
-/** `<app>-secrets` (its package.json env, resolved for the cluster) and `<app>-db-owner` for each app and companion. */
-function secretsManifest(ownerUrl: string): string {
-  const apps = discoverApps();
+/**
+ * `<app>-secrets` (its package.json env, resolved for the cluster) and `<app>-db-owner` for each app
+ * installed (`charts`) and its companions; an app left out is not resolved (its env may name
+ * variables the host's infra does not have yet).
+ */
+function secretsManifest(ownerUrl: string, charts: string[]): string {
+  const apps = discoverApps().filter((a) => charts.includes(a.name));
   const vars = { BULWARK_PG_RUNTIME_URL: inCluster(urlForRole(ownerUrl, DB_ROLES.runtime, DEV_ROLE_PASSWORD)) };
   const docs: string[] = [];
   for (const app of apps) {
@@ -133,12 +137,12 @@ export function platformCharts(): string[] {
  * `helm upgrade --install` of one chart in the real-node profile; `extraValues` (files, after the
  * profile's) and `set` (`key=value`) layer on top, e.g. the canary of scripts/cluster/rollouts.ts.
  */
-export function helmInstall(chart: string, extraValues: string[] = [], set: string[] = []): void {
+export function helmInstall(chart: string, extraValues: string[] = [], set: string[] = [], flags: string[] = []): void {
   const dir = path.join(repoRoot, 'charts', chart);
   const values = [path.join(profiles, 'values-kind.yaml'), path.join(dir, 'values-kind.yaml'), path.join(profiles, 'values-real-node.yaml'), path.join(dir, 'values-real-node.yaml')].filter((f) => fs.existsSync(f));
   const helm = binPath('helm');
   run(helm, ['dependency', 'build', dir, '--skip-refresh']);
-  run(helm, ['upgrade', '--install', chart, dir, '--namespace', platformNamespace, `--kubeconfig=${clusterSettings.kubeconfig}`, ...[...values, ...extraValues].flatMap((f) => ['-f', f]), ...set.flatMap((kv) => ['--set-string', kv])]);
+  run(helm, ['upgrade', '--install', chart, dir, '--namespace', platformNamespace, `--kubeconfig=${clusterSettings.kubeconfig}`, ...[...values, ...extraValues].flatMap((f) => ['-f', f]), ...set.flatMap((kv) => ['--set-string', kv]), ...flags]);
 }
 
 interface PodList {
@@ -168,7 +172,7 @@ export async function ensurePlatform(timeoutMs = 10 * 60_000): Promise<void> {
   });
   importImages(charts.map(imageRef));
   const file = path.join(s.dir, 'platform.yaml');
-  fs.writeFileSync(file, `${dataServices()}---\n${secretsManifest(ownerUrl)}\n`, { mode: 0o600 });
+  fs.writeFileSync(file, `${dataServices()}---\n${secretsManifest(ownerUrl, charts)}\n`, { mode: 0o600 });
   kubectl(['apply', '-f', path.join(repoRoot, 'manifests/namespaces.yaml')]);
   kubectl(['apply', '-f', file]);
   for (const chart of charts) helmInstall(chart);

@@ -2,7 +2,7 @@
  * Argo Rollouts on the real node (issue 27): the controller built from its Go module at the version
  * whose CRDs `up` applies, run as a host process against the local API server (as the control plane
  * is), and a Prometheus (Debian's, the one `npm run infra` uses) of its own that finds the platform's
- * Pods through the API server and scrapes their /metrics over the node's bridge. A chart shipped as
+ * Pods through the API server (scripts/cluster/pod-targets.ts) and scrapes their /metrics over the node's bridge. A chart shipped as
  * a canary (`shipCanary`) gets the real-node canary profile with its AnalysisTemplate pointed at that
  * Prometheus: the controller promotes the new ReplicaSet when the analysis passes and aborts back to
  * the stable one when it fails.
@@ -10,9 +10,10 @@
  * Both processes are the node's: `npm run cluster -- down` (stopRealNode) stops them first.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { startDetached } from '../infra/proc.ts';
-import { ensureRolloutsController } from './build.ts';
+import { binPath, ensureRolloutsController } from './build.ts';
 import { kubectl } from './kubectl.ts';
 import { nodeSettings } from './node-config.ts';
 import { downProcess, httpOk, upProcess, type NodeProcess } from './node.ts';
@@ -26,6 +27,7 @@ export const rolloutsSettings = {
   prometheusPort: port('BULWARK_NODE_PROMETHEUS_PORT', 17290),
   metricsPort: port('BULWARK_ROLLOUTS_METRICS_PORT', 17291),
   healthzPort: port('BULWARK_ROLLOUTS_HEALTHZ_PORT', 17292),
+  podTargetsPort: port('BULWARK_NODE_POD_TARGETS_PORT', 17293),
   prometheusDir: path.join(nodeSettings.dir, 'prometheus'),
   canaryProfile: path.join(repoRoot, 'charts/_lib/profiles/values-real-node-canary.yaml'),
   canaryProfileBase: path.join(repoRoot, 'charts/_lib/profiles/values-canary.yaml'),
@@ -34,24 +36,28 @@ export const rolloutsSettings = {
 const r = rolloutsSettings;
 export const nodePrometheusUrl = `http://127.0.0.1:${r.prometheusPort}`;
 
-/** Every Pod of the platform's namespace with a port named http; the kit's own `service` label is kept. */
+/**
+ * Every Running Pod of the platform's namespace with a port named http, from scripts/cluster/pod-targets.ts
+ * (Debian's prometheus has no kubernetes_sd); the kit's own `service` label is kept.
+ */
 export function prometheusConfig(): string {
   return `global: { scrape_interval: 5s, evaluation_interval: 5s }
 scrape_configs:
   - job_name: real-node-pods
     honor_labels: true
-    kubernetes_sd_configs:
-      - role: pod
-        kubeconfig_file: ${clusterSettings.kubeconfig}
-        namespaces: { names: [${platformNamespace}] }
-    relabel_configs:
-      - { source_labels: [__meta_kubernetes_pod_container_port_name], regex: http, action: keep }
-      - { source_labels: [__meta_kubernetes_pod_phase], regex: Running, action: keep }
-      - { source_labels: [__meta_kubernetes_namespace], target_label: namespace }
-      - { source_labels: [__meta_kubernetes_pod_name], target_label: pod }
-      - { source_labels: [__meta_kubernetes_pod_label_rollouts_pod_template_hash], target_label: rollouts_pod_template_hash }
+    http_sd_configs:
+      - { url: "http://127.0.0.1:${r.podTargetsPort}/", refresh_interval: 5s }
 `;
 }
+
+const podTargetsScript = path.join(repoRoot, 'scripts/cluster/pod-targets.ts');
+
+export const podTargetsProcess: NodeProcess = {
+  name: 'pod-targets',
+  expect: podTargetsScript,
+  healthy: () => httpOk(`http://127.0.0.1:${r.podTargetsPort}/healthz`),
+  start: (log, pid) => startDetached(process.execPath, [podTargetsScript, String(r.podTargetsPort), binPath('kubectl'), clusterSettings.kubeconfig, platformNamespace], log, pid),
+};
 
 const prometheusConfigFile = path.join(r.prometheusDir, 'prometheus.yml');
 
@@ -93,6 +99,7 @@ export async function ensureRollouts(): Promise<void> {
   const changed = !fs.existsSync(prometheusConfigFile) || fs.readFileSync(prometheusConfigFile, 'utf8') !== config;
   fs.writeFileSync(prometheusConfigFile, config);
   if (changed) await downProcess(prometheusProcess);
+  await upProcess(podTargetsProcess, 10_000);
   await upProcess(prometheusProcess, 30_000);
   await upProcess(rolloutsControllerProcess, 60_000);
 }
@@ -101,6 +108,7 @@ export async function ensureRollouts(): Promise<void> {
 export async function stopRollouts(): Promise<void> {
   await downProcess(rolloutsControllerProcess);
   await downProcess(prometheusProcess);
+  await downProcess(podTargetsProcess);
 }
 
 /**
@@ -109,12 +117,19 @@ export async function stopRollouts(): Promise<void> {
  * The first install of a Rollout goes straight to 100%; each later pod-template change is a canary.
  */
 export function shipCanary(chart: string, extraValues: string[] = [], set: string[] = []): void {
-  helmInstall(chart, [r.canaryProfileBase, r.canaryProfile, ...extraValues], [`canary.analysis.prometheusAddress=${nodePrometheusUrl}`, ...set]);
+  helmInstall(chart, [r.canaryProfileBase, r.canaryProfile, ...extraValues], [`canary.analysis.prometheusAddress=${nodePrometheusUrl}`, ...set], takeOver);
 }
+
+/**
+ * Helm 4 applies server-side, and the controller owns the selectors of the -stable/-canary Services
+ * (it adds the ReplicaSet's hash): the chart's own selector is applied over it, and the controller
+ * puts the hash back on its next sync.
+ */
+const takeOver = ['--force-conflicts'];
 
 /** Back to a plain Deployment (the Rollout, its Services and AnalysisTemplate are removed by Helm). */
 export function unshipCanary(chart: string): void {
-  helmInstall(chart);
+  helmInstall(chart, [], [], takeOver);
 }
 
 export interface RolloutStatus {
@@ -146,35 +161,43 @@ export interface Traffic {
   requests: number;
   /** Answers by status class: '2xx', '4xx', '5xx', and 'error' for no answer. */
   byClass: Record<string, number>;
+  /** Answers in a row that were not 5xx nor missing (429s of the rate limits count: not the version's fault). */
+  streak: number;
   stop(): Promise<void>;
 }
 
 /**
  * Keeps `concurrency` loops of GET `url` (bearer `token`) going until stopped, about 5 requests a
- * second each, tallying answers by class: the canary analysis needs steady traffic to measure.
+ * second each, tallying answers by class: the canary analysis needs steady traffic to measure. Each
+ * request opens its own connection: without Istio, kube-proxy picks a Pod per connection, and a
+ * kept-alive one would stay on the stable Pod and never reach the canary.
  */
 export function driveTraffic(url: string, token: string, concurrency = 2): Traffic {
   let stopped = false;
   const traffic: Traffic = {
     requests: 0,
     byClass: {},
+    streak: 0,
     stop: async () => {
       stopped = true;
       await Promise.all(loops);
     },
   };
+  const once = (): Promise<string> =>
+    new Promise((resolve) => {
+      const req = http.get(url, { agent: false, headers: { authorization: `Bearer ${token}` }, timeout: 5_000 }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(`${String(res.statusCode)[0]}xx`));
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve('error'));
+    });
   const loop = async (): Promise<void> => {
     while (!stopped) {
-      let cls = 'error';
-      try {
-        const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5_000) });
-        await res.arrayBuffer();
-        cls = `${String(res.status)[0]}xx`;
-      } catch {
-        // no answer: counted as such
-      }
+      const cls = await once();
       traffic.requests++;
       traffic.byClass[cls] = (traffic.byClass[cls] ?? 0) + 1;
+      traffic.streak = cls === '2xx' || cls === '4xx' ? traffic.streak + 1 : 0;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   };

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { waitFor } from '@bulwark/test-support';
-import { seedDemo, JOURNEY_PRODUCT } from '../journey.ts';
+import { seedDemo } from '../journey.ts';
 import { ensureCluster } from '../cluster/index.ts';
 import { kubectl } from '../cluster/kubectl.ts';
 import { ensureRealNode } from '../cluster/node.ts';
@@ -57,7 +57,8 @@ suite('Argo Rollouts canary of the gateway on the real node', () => {
     await waitFor(() => Promise.resolve(rolloutStatus(CHART).phase === 'Healthy'), 'the gateway Rollout Healthy', 5 * 60_000, 1_000);
     const urls = { gateway: serviceUrl(CHART), inventory: serviceUrl('inventory'), mail: platformUrls().mail };
     const { customer } = await seedDemo(urls);
-    traffic = driveTraffic(`${urls.gateway}/v1/products/search?q=${encodeURIComponent(JOURNEY_PRODUCT.query)}`, customer);
+    // A light catalog read (search is heavy here and answers 503 when the box is busy).
+    traffic = driveTraffic(`${urls.gateway}/v1/categories`, customer);
   }, 60 * 60_000);
 
   afterAll(async () => {
@@ -106,11 +107,11 @@ suite('Argo Rollouts canary of the gateway on the real node', () => {
     expect(traffic!.byClass['5xx'] ?? 0).toBeGreaterThan(0);
     expect(runs.map((r) => r.phase)).toContain('Failed');
     expect(aborted.stableRS).toBe(stable);
-    // Rolled back: the bad ReplicaSet's Pods go, the stable one serves everything, no 5xx any more.
+    // Rolled back: the bad ReplicaSet's Pods go and the stable one answers everything again, including the
+    // stable Pod started after the abort (its own ConfigMap: the canary's config never reaches it). The tail of
+    // the canary's drain may still answer a few 5xx while kube-proxy catches up: then 50 answers in a row without.
     await waitFor(() => Promise.resolve(!podHashes().includes(bad) && unreadyPods().length === 0), 'the canary Pods gone', 2 * 60_000, 1_000);
-    const fives = traffic!.byClass['5xx'] ?? 0;
-    const seen = traffic!.requests;
-    await waitFor(() => Promise.resolve(traffic!.requests >= seen + 20), '20 more requests', 60_000, 200);
-    expect(traffic!.byClass['5xx'] ?? 0).toBe(fives);
+    await waitFor(() => Promise.resolve(traffic!.streak >= 50), '50 answers in a row without a 5xx after the rollback', 2 * 60_000, 200);
+    expect(rolloutStatus(CHART).stableRS).toBe(stable);
   }, 8 * 60_000);
 });

@@ -97,7 +97,11 @@ SHUTDOWN_DELAY_MS: {{ .v.shutdown.delayMs | int | quote }}
 apiVersion: v1
 kind: ConfigMap
 metadata:
-  {{- include "bulwark.lib.metadata" (dict "ctx" . "suffix" "-env") | nindent 2 }}
+  {{- include "bulwark.lib.metadata" (dict "ctx" . "suffix" (include "bulwark.lib.envSuffix" .)) | nindent 2 }}
+  {{- if .v.canary.enabled }}
+  annotations:
+    helm.sh/resource-policy: keep
+  {{- end }}
 data:
   {{- include "bulwark.lib.configData" . | nindent 2 }}
 {{- end -}}

@@ -7,6 +7,17 @@ http_server_request_duration_seconds: success rate below slo.successRate or p99
 above slo.p99LatencySeconds, measured on the canary ReplicaSet only.
 */}}
 
+{{/*
+The suffix of the chart's env ConfigMap: "-env", and under canary.enabled "-env-<hash of its data>",
+kept by Helm after an upgrade (helm.sh/resource-policy: keep). A Rollout keeps ReplicaSets of two
+revisions alive, and every Pod reads the ConfigMap when it starts: with one name, a canary's config
+reached the stable ReplicaSet's Pods started after it (an aborted canary left a stable Pod with the
+bad config). Old ConfigMaps stay until deleted by hand (docs/RUNBOOK.md).
+*/}}
+{{- define "bulwark.lib.envSuffix" -}}
+-env{{ if .v.canary.enabled }}-{{ include "bulwark.lib.configData" . | sha256sum | trunc 10 }}{{ end }}
+{{- end -}}
+
 {{- define "bulwark.lib.canaryQuerySelector" -}}
 service="{{ include "bulwark.lib.name" . }}",namespace="{{ .root.Release.Namespace }}",rollouts_pod_template_hash="{{ "{{" }}args.canary-hash{{ "}}" }}"
 {{- end -}}

@@ -63,7 +63,7 @@ spec:
           protocol: TCP
       envFrom:
         - configMapRef:
-            name: {{ include "bulwark.lib.name" . }}-env
+            name: {{ include "bulwark.lib.name" . }}{{ include "bulwark.lib.envSuffix" . }}
         {{- range $v.envFrom.configMaps }}
         - configMapRef:
             name: {{ . }}
