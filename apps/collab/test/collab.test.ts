@@ -176,6 +176,23 @@ describe('collaborative documents on two instances', () => {
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/documents', '/v1/documents/{id}', '/v1/documents/{id}/access']));
   }, 30_000);
 
+  it('when an instance is stopped (SIGTERM), then its sockets are closed 1012 and what its clients sent is stored', async () => {
+    const draining = await t.spawn();
+    const id = await createDocument(draining, { title: 'drain' });
+    const e = open(draining, id, await t.token());
+    await synced(e);
+    const codes: number[] = [];
+    e.provider.on('connection-close', (event) => {
+      if (event) codes.push(event.code);
+    });
+    e.text.insert(0, 'before the drain');
+    await waitFor(async () => (await call(b.url, 'GET', `/v1/documents/${id}`, undefined, EDITOR)).body.text === 'before the drain', 'the edit stored');
+    await draining.stop();
+    expect(await draining.exited).toBe(0); // drained within the grace period, not killed
+    await waitFor(() => codes.includes(1012), 'the socket closed 1012 (service restart)');
+    e.provider.disconnect();
+  }, 60_000);
+
   it('when an instance is SIGKILLed mid-edit, then everything another client had received is stored, and the document keeps working on the survivor', async () => {
     const victim = await t.spawn();
     const id = await createDocument(victim, { title: 'crash' });
