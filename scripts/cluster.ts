@@ -1,5 +1,5 @@
 /**
- * `npm run cluster -- up|down|status|crds|tilt|images [name...]|platform [--remove]|rollouts|cost [--idle=30] [--load=60]|dockerfile <app>|logs [component...]`: the local
+ * `npm run cluster -- up|down|status|crds|tilt|images [name...]|platform [--remove]|rollouts|chaos|cost [--idle=30] [--load=60]|dockerfile <app>|logs [component...]`: the local
  * Kubernetes control plane for tests (etcd, kube-apiserver,
  * kube-controller-manager, kube-scheduler, kwok with fake nodes), built from
  * source once per machine under .local/cluster. See scripts/cluster/index.ts.
@@ -12,6 +12,7 @@ import { containerdRunning, ensureRealNode, importImages, nodeSettings, realNode
 import { clusterSettings, components, ensureCluster, ensureCrds, stopCluster } from './cluster/index.ts';
 import { ensurePlatform, removePlatform } from './cluster/platform.ts';
 import { ensureRollouts } from './cluster/rollouts.ts';
+import { ensureChaosMesh } from './cluster/chaos.ts';
 import { printLogTails } from './infra/proc.ts';
 
 const [command = 'status', ...names] = process.argv.slice(2);
@@ -82,6 +83,11 @@ async function main(): Promise<number> {
       const started = Date.now();
       await ensureRollouts();
       console.error(`cluster: rollouts controller and node Prometheus up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return 0;
+    }
+    case 'chaos': {
+      // Chaos Mesh's controller manager (scripts/cluster/chaos.ts); needs `up --real-node`.
+      await ensureChaosMesh();
       return 0;
     }
     case 'platform': {

@@ -13,7 +13,8 @@ import { isOurProcess, stopPid, waitFor } from '../infra/proc.ts';
 import { binPath } from './build.ts';
 import { nodeSettings as s } from './node-config.ts';
 import { attempt, containerdProcess, corednsProcess, ctr, downProcess, kubeletProcess, kubeProxyProcess, output, processRunning, relayProcess } from './node.ts';
-import { prometheusProcess, rolloutsControllerProcess } from './rollouts.ts';
+import { chaosControllerProcess } from './chaos.ts';
+import { podTargetsProcess, prometheusProcess, rolloutsControllerProcess } from './rollouts.ts';
 import { clusterSettings } from './settings.ts';
 
 const kubectlArgs = (args: string[]): string[] => [`--kubeconfig=${clusterSettings.kubeconfig}`, '--request-timeout=5s', ...args];
@@ -113,9 +114,11 @@ export async function stopRealNode(): Promise<void> {
       process.stderr.write(`node: ${(err as Error).message}; killing what is left\n`);
     });
   }
-  // Argo Rollouts' controller and the node's Prometheus (scripts/cluster/rollouts.ts), when started.
+  // Argo Rollouts' controller, the node's Prometheus (scripts/cluster/rollouts.ts) and Chaos Mesh's manager (chaos.ts), when started.
+  await downProcess(chaosControllerProcess);
   await downProcess(rolloutsControllerProcess);
   await downProcess(prometheusProcess);
+  await downProcess(podTargetsProcess);
   await downProcess(relayProcess);
   await downProcess(corednsProcess);
   await downProcess(kubeProxyProcess);
@@ -144,7 +147,7 @@ export async function stopRealNode(): Promise<void> {
 /** What the real node would leave behind (empty after `stopRealNode()`): one line per thing. */
 export function leftovers(): string[] {
   const found: string[] = [];
-  for (const p of [containerdProcess, kubeletProcess, kubeProxyProcess, corednsProcess, relayProcess, rolloutsControllerProcess, prometheusProcess]) if (processRunning(p)) found.push(`process ${p.name}`);
+  for (const p of [containerdProcess, kubeletProcess, kubeProxyProcess, corednsProcess, relayProcess, rolloutsControllerProcess, prometheusProcess, podTargetsProcess, chaosControllerProcess]) if (processRunning(p)) found.push(`process ${p.name}`);
   for (const pid of shimPids()) found.push(`shim pid ${pid}`);
   for (const m of mountsUnder(s.dir)) found.push(`mount ${m}`);
   for (const ns of cniNetns()) found.push(`netns ${ns}`);
