@@ -15,6 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { call as send, waitFor } from '@bulwark/test-support';
+import { sendAPageView } from './journey/analytics.ts';
 import { auditTheLogin } from './journey/audit.ts';
 import { chatInARoom } from './journey/chat.ts';
 import { editDocument } from './journey/collab.ts';
@@ -248,5 +249,6 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
   await editDocument(urls, token, step);
   await uploadAFile(urls, token, step);
   await chatInARoom(urls, token, step);
+  await sendAPageView(urls, token, `/orders/${orderId}`, step);
   return { orderId, paymentId, email };
 }
