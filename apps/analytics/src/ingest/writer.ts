@@ -7,7 +7,7 @@
  * (ON CONFLICT DO NOTHING). Nothing is lost, nothing stored twice.
  */
 import type { Logger } from '@bulwark/service-kit/logging';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { withSystemContext, withTransaction, type DbPool } from '@bulwark/db';
 import { fromKafkaRecord, headersToStrings, rawConsumer, type EventsKafka } from '@bulwark/events';
 import type { AnalyticsEvent } from '../domain/event-types.ts';
@@ -48,6 +48,7 @@ export function createWriter(options: WriterOptions): Writer {
   const { log, pool } = options;
   const t = options.timings ?? {};
   const rows = getOrCreate(options.registry, 'analytics_writer_events_total', () => new Counter({ name: 'analytics_writer_events_total', help: 'Events read by the writer, by outcome (stored, duplicate, skipped-<reason>).', labelNames: ['outcome'], registers: [options.registry] }));
+  const lag = getOrCreate(options.registry, 'analytics_writer_lag_events', () => new Gauge({ name: 'analytics_writer_lag_events', help: 'Events behind the high watermark after the last written batch, per topic and partition (ingestion lag).', labelNames: ['topic', 'partition'], registers: [options.registry] }));
   const consumer = rawConsumer(options.kafka, {
     groupId: options.group,
     maxBytesPerPartition: options.maxBytesPerPartition,
@@ -103,6 +104,7 @@ export function createWriter(options: WriterOptions): Writer {
           await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
           // The next fetch starts after the resolved offset (without it kafkajs would fetch this batch again).
           resolveOffset(batch.lastOffset());
+          lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
           await heartbeat();
         },
       });
