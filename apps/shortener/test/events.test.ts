@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Kafka, logLevel } from 'kafkajs';
-import { kafkaBrokers, readTopic, suffix } from '@bulwark/test-support';
+import { kafkaBrokers, readTopic, suffix, TEST_TENANT } from '@bulwark/test-support';
 import { call, follow, setupShortener, USER, type TestShortener } from './support.ts';
 
 let s: TestShortener;
@@ -26,11 +26,13 @@ afterAll(async () => {
 });
 
 describe('shortener events', () => {
-  it('when a link is created and clicked twice, then link-created and two link-clicked events reach the topic, keyed by the code, with the referrer origin only', async () => {
+  it('when a link is created and clicked twice, then link-created and two link-clicked events reach the topic, keyed by the code, with the referrer origin only and the link’s tenant', async () => {
     const { code } = (await call(url, 'POST', '/v1/links', { url: 'https://example.com/evented' }, USER)).body as { code: string };
     await follow(url, code, { referer: 'https://blog.example/post/7?utm=x' });
     await follow(url, code);
-    const records = await readTopic<{ code: string; referrer?: string; ownerSub?: string }>(topic, 3);
+    const records = await readTopic<{ tenantId: string; code: string; referrer?: string; ownerSub?: string }>(topic, 3);
+    // The link's tenant rides in every event (analytics files clicks under it).
+    expect(records.map((r) => r.data.tenantId)).toEqual([TEST_TENANT, TEST_TENANT, TEST_TENANT]);
     expect(records.map((r) => r.key)).toEqual([code, code, code]);
     expect(records.map((r) => r.type)).toEqual(['com.bulwark.shortener.link-created', 'com.bulwark.shortener.link-clicked', 'com.bulwark.shortener.link-clicked']);
     expect(records[0]!.data).toMatchObject({ code, ownerSub: USER['x-auth-sub'], redirectStatus: 302, customAlias: false });

@@ -9,10 +9,11 @@ import { z } from 'zod';
 import { createEventRegistry, defineEvent, type EventDefinition } from '@bulwark/events';
 import type { Queryable } from '@bulwark/db';
 
-const LinkCreated = z.object({ code: z.string(), ownerSub: z.string(), redirectStatus: z.union([z.literal(301), z.literal(302)]), customAlias: z.boolean(), expiresAt: z.string().nullable() });
-const LinkDeleted = z.object({ code: z.string(), ownerSub: z.string() });
+// tenantId: the link's tenant, added by the SQL that writes the outbox row (analytics files the event under it).
+const LinkCreated = z.object({ tenantId: z.string(), code: z.string(), ownerSub: z.string(), redirectStatus: z.union([z.literal(301), z.literal(302)]), customAlias: z.boolean(), expiresAt: z.string().nullable() });
+const LinkDeleted = z.object({ tenantId: z.string(), code: z.string(), ownerSub: z.string() });
 /** One click: the referrer's origin only ('' for none). */
-const LinkClicked = z.object({ code: z.string(), at: z.string(), referrer: z.string() });
+const LinkClicked = z.object({ tenantId: z.string(), code: z.string(), at: z.string(), referrer: z.string() });
 
 export const SHORTENER_EVENT_SCHEMAS = {
   'link-created': LinkCreated,
@@ -21,7 +22,8 @@ export const SHORTENER_EVENT_SCHEMAS = {
 } as const;
 
 export type ShortenerEventKind = keyof typeof SHORTENER_EVENT_SCHEMAS;
-export type ShortenerEventData<K extends ShortenerEventKind> = z.input<(typeof SHORTENER_EVENT_SCHEMAS)[K]>;
+/** An event's data as the code writes it; the tenant is added from the transaction's. */
+export type ShortenerEventData<K extends ShortenerEventKind> = Omit<z.input<(typeof SHORTENER_EVENT_SCHEMAS)[K]>, 'tenantId'>;
 
 export const SHORTENER_EVENTS = Object.fromEntries(
   Object.entries(SHORTENER_EVENT_SCHEMAS).map(([kind, schema]) => [kind, defineEvent({ type: `com.bulwark.shortener.${kind}`, version: 1, schema })]),
@@ -29,11 +31,11 @@ export const SHORTENER_EVENTS = Object.fromEntries(
 
 export const shortenerEventSchemas = createEventRegistry(Object.values(SHORTENER_EVENTS));
 
-/** Appends one event to the outbox inside the caller's transaction, filed under the transaction's tenant. */
+/** Appends one event to the outbox inside the caller's transaction, filed under the transaction's tenant, which its data names too. */
 export async function recordShortenerEvent<K extends ShortenerEventKind>(tx: Queryable, kind: K, code: string, data: ShortenerEventData<K>): Promise<void> {
   await tx.query({
     name: 'shortener.record_event',
-    text: 'INSERT INTO shortener_events_outbox (event_id, aggregate_id, type, data) VALUES ($1, $2, $3, $4)',
+    text: "INSERT INTO shortener_events_outbox (event_id, aggregate_id, type, data) VALUES ($1, $2, $3, $4::jsonb || jsonb_build_object('tenantId', current_setting('bulwark.tenant', true)))",
     values: [randomUUID(), code, kind, JSON.stringify(data)],
   });
 }

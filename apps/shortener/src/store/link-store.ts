@@ -158,7 +158,7 @@ export async function applyClicks(tx: Queryable, batch: readonly ClickCount[]): 
   await tx.query({
     name: 'shortener.record_clicks',
     text: `INSERT INTO shortener_events_outbox (tenant_id, event_id, aggregate_id, type, data)
-      SELECT l.tenant_id, e.id, e.code, 'link-clicked', e.data FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS e(id, code, data, n) JOIN links l ON l.code = e.code ORDER BY e.n`,
+      SELECT l.tenant_id, e.id, e.code, 'link-clicked', e.data || jsonb_build_object('tenantId', l.tenant_id) FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS e(id, code, data, n) JOIN links l ON l.code = e.code ORDER BY e.n`,
     values: [ids, codes, data],
   });
   return rowCount ?? 0;
