@@ -107,13 +107,14 @@ describe('GET /v1/series', () => {
 });
 
 describe('the platform topics', () => {
-  it("when the shortener publishes clicks (no tenant in them: PLATFORM_DEFAULT_TENANT), then they appear in the tenant's series", async () => {
+  it("when the shortener publishes clicks of a tenant's link, then they appear in that tenant's series, not the default tenant's", async () => {
     for (let i = 0; i < 3; i++) {
-      await shortener.publish(t.topics.shortener, SHORTENER_EVENTS['link-clicked']!, { code: 'abc', at: at(40 + i), referrer: 'https://news.example' }, { key: 'abc' });
+      await shortener.publish(t.topics.shortener, SHORTENER_EVENTS['link-clicked']!, { tenantId: OTHER_TENANT, code: 'abc', at: at(40 + i), referrer: 'https://news.example' }, { key: 'abc' });
     }
     await waitFor(async () => (await t.count('shortener.link-clicked')) === 3, 'the three clicks stored');
-    const clicks = await series('type=shortener.link-clicked&bucket=hour&agg=count');
+    const clicks = await series('type=shortener.link-clicked&bucket=hour&agg=count', { 'x-auth-tenant': OTHER_TENANT });
     expect((clicks.body as { points: unknown[] }).points).toEqual([{ at: hourAgo.toISOString(), value: 3, count: 3 }]);
+    expect(((await series('type=shortener.link-clicked&bucket=hour&agg=count')).body as { points: unknown[] }).points).toEqual([]);
   });
 
   it("when orders publishes an order placed for a tenant, then it lands under that tenant, not the default one", async () => {
