@@ -99,7 +99,6 @@ export function createAnalyticsApp(options: AnalyticsAppOptions): AnalyticsApp {
 
   async function prepare(): Promise<void> {
     if (prepared) return;
-    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.ANALYTICS_SCHEMA}"`);
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.ANALYTICS_SCHEMA, phase: 'all' });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);
     await grantSchemaAccess({ pool: ownerPool, schema: config.ANALYTICS_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });

@@ -130,7 +130,6 @@ export function createAuditApp(options: AuditAppOptions): AuditApp {
 
   // DDL as the owner; the runtime role is checked (RLS binds it), given the data, then denied every change to the log.
   async function prepare(): Promise<void> {
-    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.AUDIT_SCHEMA}"`);
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.AUDIT_SCHEMA, phase: 'all' });
     await migrateProcessedEventStore({ pool: ownerPool, schema: config.AUDIT_SCHEMA });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);

@@ -123,7 +123,6 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
   });
 
   async function prepare(): Promise<void> {
-    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.CATALOG_SCHEMA}"`);
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.CATALOG_SCHEMA, phase: 'all' });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);
     if (config.INVENTORY_URL && config.ORDERS_URL) await migrateIdempotency({ pool: ownerPool, schema: config.CATALOG_SCHEMA });

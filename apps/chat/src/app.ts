@@ -81,7 +81,6 @@ export function createChatApp(options: ChatAppOptions): ChatApp {
 
   async function prepare(): Promise<void> {
     if (prepared) return;
-    // migrate() creates the schema under its advisory lock: a CREATE SCHEMA IF NOT EXISTS here raced between instances starting together (23505).
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.CHAT_SCHEMA, phase: 'all' });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);
     await grantSchemaAccess({ pool: ownerPool, schema: config.CHAT_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });

@@ -67,7 +67,6 @@ export function createCollabApp(options: CollabAppOptions): CollabApp {
 
   async function prepare(): Promise<void> {
     if (prepared) return;
-    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.COLLAB_SCHEMA}"`);
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.COLLAB_SCHEMA, phase: 'all' });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);
     await grantSchemaAccess({ pool: ownerPool, schema: config.COLLAB_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });

@@ -123,7 +123,6 @@ export function createFilesApp(options: FilesAppOptions): FilesApp {
   });
 
   async function prepare(): Promise<void> {
-    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.FILES_SCHEMA}"`);
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.FILES_SCHEMA, phase: 'all' });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);
     await grantSchemaAccess({ pool: ownerPool, schema: config.FILES_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });

@@ -96,7 +96,6 @@ export function createFlagsApp(options: FlagsAppOptions): FlagsApp {
   service.onDrain(() => hub.endAll());
 
   async function prepare(): Promise<void> {
-    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.FLAGS_SCHEMA}"`);
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.FLAGS_SCHEMA, phase: 'all' });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);
     await grantSchemaAccess({ pool: ownerPool, schema: config.FLAGS_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
 import { createKafka, createOutboxRelay, createProducer, ensureTopics, type EventsKafka, type OutboxRelay } from '@bulwark/events';
-import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, queryTrackingScope, sqlStateOf, type DbPool } from '@bulwark/db';
+import { assertRuntimeRole, createPool, DB_ROLES, grantSchemaAccess, migrate, queryTrackingScope, type DbPool } from '@bulwark/db';
 import { RateLimiter } from '@bulwark/ratelimit';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import { createTokenVerifier } from '@bulwark/service-kit/service-auth';
@@ -40,19 +40,6 @@ import { createIdentityMetrics } from './metrics.ts';
 import { ensureTenant } from './store/accounts-store.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
-
-/**
- * CREATE SCHEMA IF NOT EXISTS is not safe against itself: two replicas
- * starting together can both pass the check and one fails on the catalog's
- * unique index (23505). Either way the schema exists afterwards.
- */
-async function createSchema(pool: DbPool, schema: string): Promise<void> {
-  try {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-  } catch (err) {
-    if (sqlStateOf(err) !== '23505' && sqlStateOf(err) !== '42P06') throw err;
-  }
-}
 
 export interface IdentityAppOptions {
   config: IdentityConfig;
@@ -226,7 +213,6 @@ export function createIdentityApp(options: IdentityAppOptions): IdentityApp {
 
   // DDL as the owner; then the runtime role is checked (RLS must bind it) and given the data, not the DDL.
   async function prepare(): Promise<void> {
-    await createSchema(ownerPool, config.IDENTITY_SCHEMA);
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.IDENTITY_SCHEMA, phase: 'all' });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);
     await grantSchemaAccess({ pool: ownerPool, schema: config.IDENTITY_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });

@@ -123,7 +123,6 @@ export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
 
   // DDL as the owner; then the runtime role is checked (RLS must bind it) and given the data, not the DDL.
   async function prepare(): Promise<void> {
-    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.INVENTORY_SCHEMA}"`);
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.INVENTORY_SCHEMA, phase: 'all' });
     await migrateIdempotency({ pool: ownerPool, schema: config.INVENTORY_SCHEMA });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);

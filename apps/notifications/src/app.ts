@@ -329,7 +329,6 @@ export function createNotificationsApp(options: NotificationsAppOptions): Notifi
 
   // DDL as the owner; then the runtime role is checked (RLS must bind it) and given the data, not the DDL.
   async function prepare(): Promise<void> {
-    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.NOTIFICATIONS_SCHEMA}"`);
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.NOTIFICATIONS_SCHEMA, phase: 'all' });
     if (kafka) await migrateProcessedEventStore({ pool: ownerPool, schema: config.NOTIFICATIONS_SCHEMA });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);

@@ -163,7 +163,6 @@ export function createOrdersApp(options: OrdersAppOptions): OrdersApp {
 
   // DDL as the owner; then the runtime role is checked (RLS must bind it) and given the data, not the DDL.
   async function prepare(): Promise<void> {
-    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.ORDERS_SCHEMA}"`);
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.ORDERS_SCHEMA, phase: 'all' });
     if (config.INVENTORY_URL && config.PAYMENTS_URL) await migrateIdempotency({ pool: ownerPool, schema: config.ORDERS_SCHEMA });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);

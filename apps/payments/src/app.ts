@@ -130,7 +130,6 @@ export function createPaymentsApp(options: PaymentsAppOptions): PaymentsApp {
 
   // DDL as the owner; then the runtime role is checked (RLS must bind it) and given the data, not the DDL.
   async function prepare(): Promise<void> {
-    await ownerPool.query(`CREATE SCHEMA IF NOT EXISTS "${config.PAYMENTS_SCHEMA}"`);
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.PAYMENTS_SCHEMA, phase: 'all' });
     await migrateIdempotency({ pool: ownerPool, schema: config.PAYMENTS_SCHEMA });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);

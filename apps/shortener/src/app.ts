@@ -127,7 +127,6 @@ export function createShortenerApp(options: ShortenerAppOptions): ShortenerApp {
 
   async function prepare(): Promise<void> {
     if (prepared) return;
-    // migrate() creates the schema under its advisory lock: a CREATE SCHEMA IF NOT EXISTS here raced between instances starting together (23505).
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.SHORTENER_SCHEMA, phase: 'all' });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);
     await grantSchemaAccess({ pool: ownerPool, schema: config.SHORTENER_SCHEMA, runtimeRole, reportingRole: DB_ROLES.reporting });

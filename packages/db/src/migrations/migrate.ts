@@ -106,7 +106,10 @@ async function applyOne(client: DbClient, m: MigrationFile, qualified: string, s
 /**
  * Applies the pending migrations of `phase` and returns those this runner
  * applied. Refuses (before applying anything) when an applied migration was
- * edited or a contract migration would overtake an expand one.
+ * edited or a contract migration would overtake an expand one. It creates
+ * the schema itself under its advisory lock: callers must not run their own
+ * CREATE SCHEMA IF NOT EXISTS first, which races between replicas starting
+ * together (23505 on the catalog's unique index).
  */
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const { log, name: poolName } = poolInternals(options.pool);
