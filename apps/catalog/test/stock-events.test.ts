@@ -4,7 +4,9 @@
  * file, a reservation made through its internal route (with orders' service
  * token, as the saga calls it) takes a SKU's last unit, and catalog's consumer
  * turns that into "out of stock" for the in-stock filter and the ranking;
- * releasing it brings the product back.
+ * releasing it brings the product back; so does a restock (a stock
+ * adjustment made by an admin, inventory's stock-changed event) after the last
+ * unit was sold.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
@@ -94,5 +96,18 @@ describe('in stock, from inventory events', () => {
     expect(released.status).toBe(200);
     await waitFor(async () => (await inStockIds()).includes(productId), 'the released event to bring the product back');
     expect(await inStockOf(OTHER_TENANT, otherProductId)).toBe(true);
+  });
+
+  it('when the last unit is sold and an admin then restocks the SKU, then the product rejoins the in-stock results', async () => {
+    const sold = await internal('/v1/internal/reservations', { orderId: `o-sold-${id}`, items: [{ sku, quantity: 1 }] });
+    expect(sold.status).toBe(201);
+    expect((await internal(`/v1/internal/reservations/${sold.body.id as string}/confirm`, {})).status).toBe(200);
+    await waitFor(async () => !(await inStockIds()).includes(productId), 'the sold-out product to leave the in-stock results');
+
+    const restock = await plainCall(inventory.url, 'POST', `/v1/skus/${sku}/adjustments`, { delta: 3, reason: 'received', note: 'PO-1' }, { 'x-auth-sub': 'admin-1', 'x-auth-roles': 'admin', 'x-auth-tenant': TEST_TENANT, 'idempotency-key': randomUUID() });
+    expect(restock.status).toBe(201);
+    await waitFor(async () => (await inStockIds()).includes(productId), 'the stock-changed event to bring the restocked product back');
+    expect(await inStockOf(OTHER_TENANT, otherProductId)).toBe(true);
+    expect((await catalog.db.query<{ available: number }>('SELECT available FROM variants WHERE tenant_id = $1 AND sku = $2', [TEST_TENANT, sku])).rows[0]!.available).toBe(3);
   });
 });

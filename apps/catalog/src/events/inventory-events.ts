@@ -1,9 +1,12 @@
 /**
  * What catalog reads of inventory's events (inventory.events, CloudEvents
- * `com.bulwark.inventory.{reserved,confirmed,released}` v1): that the stock
- * of some SKUs moved. The events carry the units held or given back, not the
- * level, so each one makes catalog ask inventory for those SKUs' available
- * units now (GET /v1/skus/:sku, the cart's reader) and store them
+ * `com.bulwark.inventory.{reserved,confirmed,released,stock-changed}` v1):
+ * that the stock of some SKUs moved (a stock-changed is an adjustment: a
+ * restock brings a sold-out product back). Reservation events carry the units
+ * held or given back, not the level, and a SKU's events are keyed by order or
+ * by SKU (so on different partitions, in no common order): each one makes
+ * catalog ask inventory for those SKUs' available units now
+ * (GET /v1/skus/:sku, the cart's reader) and store them
  * (store/stock-store.ts): the answer is the latest level in whatever order
  * events arrive, and a redelivered event writes nothing new. Stock is shared
  * catalogue data, so the write runs in the audited system context for every
@@ -20,7 +23,9 @@ import { recordAvailability } from '../store/stock-store.ts';
 const data = z.object({ orderId: z.string(), items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })) });
 const define = (kind: string) => defineEvent({ type: `com.bulwark.inventory.${kind}`, version: 1, schema: data });
 
-export const INVENTORY_EVENTS = { reserved: define('reserved'), confirmed: define('confirmed'), released: define('released') };
+const stockChanged = defineEvent({ type: 'com.bulwark.inventory.stock-changed', version: 1, schema: z.object({ sku: z.string() }) });
+
+export const INVENTORY_EVENTS = { reserved: define('reserved'), confirmed: define('confirmed'), released: define('released'), stockChanged };
 
 export const inventoryEventSchemas = createEventRegistry(Object.values(INVENTORY_EVENTS));
 
@@ -35,5 +40,6 @@ export function inventoryEventHandlers(deps: { pool: DbPool; stock: StockReader 
     const flipped = await withSystemContext(deps.pool, 'catalog.inventory-stock', () => recordAvailability(deps.pool, available));
     hooks.onStock?.(flipped);
   };
-  return Object.values(INVENTORY_EVENTS).map((definition) => handle(definition, async (e) => refresh(e.data.items)));
+  const { stockChanged: adjusted, ...reservations } = INVENTORY_EVENTS;
+  return [...Object.values(reservations).map((definition) => handle(definition, async (e) => refresh(e.data.items))), handle(adjusted, async (e) => refresh([e.data]))];
 }

@@ -2,10 +2,13 @@
  * A person's change of a SKU's units on hand (goods received, damaged, a
  * stocktake…) with its reason: the units and the log entry commit in one
  * transaction. Never below the reserved units (409) or for an unknown SKU
- * (404). Holds move stock through reservations, not through here.
+ * (404). Holds move stock through reservations, not through here. Each
+ * adjustment puts a stock-changed event in the outbox in its transaction
+ * (catalog turns a restocked product's "in stock" back on from it).
  */
 import { withTransaction, type DbPool, type Queryable } from '@bulwark/db';
 import { inventoryError } from '../errors.ts';
+import { recordStockChanged } from './inventory-events.ts';
 import { addUnits, findSku, insertAdjustment, listAdjustments, type AdjustmentReason, type SkuStock, type StockAdjustment } from '../store/stock-store.ts';
 
 export interface AdjustmentInput {
@@ -26,6 +29,7 @@ export async function recordStockAdjustment(tx: Queryable, input: AdjustmentInpu
     throw inventoryError('INVENTORY_STOCK_BELOW_RESERVED', `${input.delta} would take ${input.sku} below the ${current.reserved} units reserved`, { sku: input.sku, reserved: current.reserved, onHand: current.onHand, delta: input.delta });
   }
   const adjustment = await insertAdjustment(tx, { ...input, onHandAfter: stock.onHand });
+  await recordStockChanged(tx, { sku: input.sku, delta: input.delta, reason: input.reason, adjustmentId: adjustment.id, onHand: stock.onHand, reserved: stock.reserved, available: stock.available });
   return { adjustment, stock };
 }
 
