@@ -47,11 +47,21 @@
  * BENCH_SERVER_NODE_ARGS (extra node flags for the target processes, e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`; targets then stop with SIGTERM so
  * the profile is written).
- * Redis for `full`: a private redis-server the bench starts pinned to CPU 1
- * (with the upstream and autocannon: an external dependency, like the
- * upstream, must not take the gateway's core; unpinned, the scheduler often
- * ran it on CPU 0). BENCH_REDIS=shared uses BULWARK_REDIS_URL or REDIS_URL
- * (npm run infra) instead, as does a machine without taskset.
+ * Redis for `full` and `peer`: a private redis-server the bench starts,
+ * pinned by BENCH_REDIS_CPU (default 0: on the target's CPU). The rate
+ * limiter's Redis work is part of the system under test, and the two
+ * limiters put different work there (the gateway one script doing three
+ * policies atomically, the peer three small scripts), so each target pays
+ * for its own Redis work on its own CPU, and CPU 1 carries only what is the
+ * same for every target (autocannon, the upstream). With Redis on CPU 1
+ * (BENCH_REDIS_CPU=1, the harness before 2026-12-08) a target's Redis work
+ * competed with the load generator, and req/s measured that CPU rather than
+ * the gateways. Printed beside req/s: CPU µs per request of the target, its
+ * Redis, the upstream and the load generator (this process), and the
+ * full/peer ratio at equal CPU ((peer + its Redis) / (full + its Redis) µs
+ * per request), which a loaded shared box does not move as it moves req/s.
+ * BENCH_REDIS=shared uses BULWARK_REDIS_URL or REDIS_URL (npm run infra)
+ * instead, as does a machine without taskset.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -77,6 +87,8 @@ const ALL_TARGETS: readonly Target[] = [
 const authenticated = (target: Target): boolean => target.startsWith('full') || target === 'peer';
 /** Lease size of the full+lease target's three policies (units per instance per grant). */
 const LEASE_UNITS = Number(process.env.BENCH_LEASE_UNITS ?? 50);
+/** CPU of the private Redis (see the header): the targets' CPU by default. */
+const REDIS_CPU = process.env.BENCH_REDIS_CPU ?? '0';
 const PAYLOAD = JSON.stringify({ id: 'o-42', status: 'placed', items: [{ sku: 'sku-1', qty: 2 }] });
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -392,8 +404,8 @@ function medianWithCi(xs: number[]): { median: number; low: number; high: number
   return { median: median(s), low: s[Math.max(0, Math.floor(n / 2 - half))]!, high: s[Math.min(n - 1, Math.ceil(n / 2 + half) - 1)]! };
 }
 
-/** One target in one round; `redisUs` and `upstreamUs`: CPU µs per request of the private Redis and of the upstream (on CPU 1, with autocannon). */
-interface Result { round: number; target: Target; rps: number; cpuUs: number; redisUs: number; upstreamUs: number; p50: number; p99: number; errors: number }
+/** One target in one round; `redisUs`, `upstreamUs`, `loadUs`: CPU µs per request of the private Redis, the upstream and the load generator (this process, autocannon). */
+interface Result { round: number; target: Target; rps: number; cpuUs: number; redisUs: number; upstreamUs: number; loadUs: number; p50: number; p99: number; errors: number }
 
 export default async function run(): Promise<void> {
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -410,11 +422,11 @@ export default async function run(): Promise<void> {
   const issuer = await startBenchIssuer();
   const { jwksUrl, token } = issuer;
   const upstream = await startChild('direct', '1', {});
-  const privateRedis = pinning && process.env.BENCH_REDIS !== 'shared' && targets.some(authenticated) ? await startPrivateRedis('1') : undefined;
+  const privateRedis = pinning && process.env.BENCH_REDIS !== 'shared' && targets.some(authenticated) ? await startPrivateRedis(REDIS_CPU) : undefined;
   const redisUrl = privateRedis?.url ?? process.env.BULWARK_REDIS_URL ?? process.env.REDIS_URL ?? '';
   const env = { BENCH_UPSTREAM: new URL(upstream.url).origin, BENCH_JWKS: jwksUrl, BULWARK_REDIS_URL: redisUrl };
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  console.log(`gateway bench: GET small JSON, ${connections} connections, ${process.env.BENCH_FRESH_SERVERS === '1' ? `fresh servers per round, ${warmupRequests} warm-up requests` : `persistent servers, ${warmupRequests} warm-up requests once + ${process.env.BENCH_ROUND_WARMUP_REQUESTS ?? 2000} per round`} + ${durationS}s, ${rounds} rounds, load average ${load}, ${pinning ? 'servers on CPU 0, upstream + autocannon on CPU 1' : 'no taskset'}; Redis: ${privateRedis ? 'private, CPU 1' : redisUrl || 'none'}`);
+  console.log(`gateway bench: GET small JSON, ${connections} connections, ${process.env.BENCH_FRESH_SERVERS === '1' ? `fresh servers per round, ${warmupRequests} warm-up requests` : `persistent servers, ${warmupRequests} warm-up requests once + ${process.env.BENCH_ROUND_WARMUP_REQUESTS ?? 2000} per round`} + ${durationS}s, ${rounds} rounds, load average ${load}, ${pinning ? 'servers on CPU 0, upstream + autocannon on CPU 1' : 'no taskset'}; Redis: ${privateRedis ? `private, CPU ${REDIS_CPU}` : redisUrl || 'none'}`);
   const results: Result[] = [];
   // Persistent servers (default): every target starts and warms up once, then
   // each round re-warms it briefly and measures it; BENCH_FRESH_SERVERS=1
@@ -440,7 +452,9 @@ export default async function run(): Promise<void> {
           const before = preciseCpuSecondsOf(server.child.pid!);
           const redisBefore = privateRedis ? preciseCpuSecondsOf(privateRedis.pid) : 0;
           const upstreamBefore = preciseCpuSecondsOf(upstream.child.pid!);
+          const generatorBefore = process.cpuUsage();
           const r = await autocannon({ ...opts, duration: durationS });
+          const generator = process.cpuUsage(generatorBefore);
           if (r.errors + r.non2xx > 0) console.log(`${target} round ${round}: ${r.errors} errors, status codes ${JSON.stringify(r.statusCodeStats)}`);
           const perRequest = (seconds: number): number => (seconds * 1e6) / r.requests.total;
           results.push({
@@ -450,6 +464,7 @@ export default async function run(): Promise<void> {
             cpuUs: perRequest(preciseCpuSecondsOf(server.child.pid!) - before),
             redisUs: privateRedis ? perRequest(preciseCpuSecondsOf(privateRedis.pid) - redisBefore) : NaN,
             upstreamUs: perRequest(preciseCpuSecondsOf(upstream.child.pid!) - upstreamBefore),
+            loadUs: perRequest((generator.user + generator.system) / 1e6),
             p50: r.latency.p50,
             p99: r.latency.p99,
             errors: r.errors + r.non2xx,
@@ -472,12 +487,12 @@ export default async function run(): Promise<void> {
   }
   const summary = targets.map((target) => {
     const mine = results.filter((r) => r.target === target);
-    return { target, rps: median(mine.map((r) => r.rps)), cpuUs: median(mine.map((r) => r.cpuUs)), redisUs: median(mine.map((r) => r.redisUs)), upstreamUs: median(mine.map((r) => r.upstreamUs)), p50: median(mine.map((r) => r.p50)), p99: median(mine.map((r) => r.p99)), errors: mine.reduce((n, r) => n + r.errors, 0) };
+    return { target, rps: median(mine.map((r) => r.rps)), cpuUs: median(mine.map((r) => r.cpuUs)), redisUs: median(mine.map((r) => r.redisUs)), upstreamUs: median(mine.map((r) => r.upstreamUs)), loadUs: median(mine.map((r) => r.loadUs)), p50: median(mine.map((r) => r.p50)), p99: median(mine.map((r) => r.p99)), errors: mine.reduce((n, r) => n + r.errors, 0) };
   });
   const tenth = (x: number): number | string => (Number.isNaN(x) ? '' : Math.round(x * 10) / 10);
-  // Redis and the upstream share CPU 1 with autocannon: when a target's req/s
-  // ratio lags its CPU ratio, their cost per request is where the time went.
-  console.table(summary.map((r) => ({ target: r.target, 'req/s': Math.round(r.rps), 'CPU µs/req (server)': tenth(r.cpuUs), 'Redis µs/req': authenticated(r.target) ? tenth(r.redisUs) : '', 'upstream µs/req': tenth(r.upstreamUs), 'p50 ms': r.p50, 'p99 ms': r.p99, errors: r.errors })));
+  // The upstream shares CPU 1 with autocannon (and Redis when BENCH_REDIS_CPU=1): when a
+  // target's req/s ratio lags its CPU ratio, their cost per request is where the time went.
+  console.table(summary.map((r) => ({ target: r.target, 'req/s': Math.round(r.rps), 'CPU µs/req (server)': tenth(r.cpuUs), 'Redis µs/req': authenticated(r.target) ? tenth(r.redisUs) : '', 'upstream µs/req': tenth(r.upstreamUs), 'autocannon µs/req': tenth(r.loadUs), 'p50 ms': r.p50, 'p99 ms': r.p99, errors: r.errors })));
   /** Median over rounds of a per-round figure, with its range. */
   const perRound = (f: (of: (t: Target) => Result) => number): string => {
     const xs: number[] = [];
@@ -497,7 +512,9 @@ export default async function run(): Promise<void> {
   if (has('full', 'direct')) console.log(`full/direct           = ${perRound((of) => of('full').rps / of('direct').rps)}`);
   if (has('full+lease', 'direct')) console.log(`full+lease/direct     = ${perRound((of) => of('full+lease').rps / of('direct').rps)} (the three policies with lease.units=${LEASE_UNITS})`);
   if (has('full', 'peer')) console.log(`full/peer             = ${perRound((of) => of('full').rps / of('peer').rps)} (target >= 1.5); CPU/req ${perRound((of) => of('full').cpuUs / of('peer').cpuUs)}×`);
+  if (has('full', 'peer') && privateRedis) console.log(`full/peer at equal CPU = ${perRound((of) => (of('peer').cpuUs + of('peer').redisUs) / (of('full').cpuUs + of('full').redisUs))} (target + its Redis, µs per request, peer ÷ full)`);
   if (has('full+lease', 'peer')) console.log(`full+lease/peer       = ${perRound((of) => of('full+lease').rps / of('peer').rps)}`);
+  if (has('full+lease', 'peer') && privateRedis) console.log(`full+lease/peer at equal CPU = ${perRound((of) => (of('peer').cpuUs + of('peer').redisUs) / (of('full+lease').cpuUs + of('full+lease').redisUs))}`);
   if (has('peer', 'direct')) console.log(`peer/direct           = ${perRound((of) => of('peer').rps / of('direct').rps)} (the peer gateway itself)`);
   if (has('nginx', 'direct')) console.log(`nginx/direct          = ${perRound((of) => of('nginx').rps / of('direct').rps)} (context)`);
   if (has('proxy', 'nginx')) console.log(`proxy/nginx           = ${perRound((of) => of('proxy').rps / of('nginx').rps)}; CPU/req ${perRound((of) => of('proxy').cpuUs / of('nginx').cpuUs)}× (context)`);

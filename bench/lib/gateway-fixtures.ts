@@ -36,6 +36,7 @@ export async function startPrivateRedis(cpu?: string): Promise<{ url: string; pi
   const { Redis } = await import('ioredis');
   for (let attempt = 0; ; attempt++) {
     const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => {}); // a refused probe before the server listens: connect() rejects with it
     try {
       await client.connect();
       await client.ping();
