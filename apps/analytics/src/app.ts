@@ -87,6 +87,10 @@ export function createAnalyticsApp(options: AnalyticsAppOptions): AnalyticsApp {
         pastDays: config.ACCEPT_PAST_DAYS,
         futureMs: config.ACCEPT_FUTURE_MS,
         maxBuckets: config.SERIES_MAX_BUCKETS,
+        maxCohorts: config.RETENTION_MAX_COHORTS,
+        exportFetchRows: config.EXPORT_FETCH_ROWS,
+        livePollMs: config.LIVE_POLL_MS,
+        upload: { maxBytes: config.UPLOAD_MAX_BYTES, maxRecordChars: config.UPLOAD_MAX_ROW_BYTES, maxErrors: config.UPLOAD_MAX_ERRORS, chunkRows: config.UPLOAD_CHUNK_ROWS },
       });
     },
   });

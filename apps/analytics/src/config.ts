@@ -14,7 +14,7 @@ export const analyticsConfigSchema = baseConfigSchema.extend({
   KAFKA_BROKERS: commaList().describe('Kafka bootstrap brokers: the ingest topic is the buffer between the API and PostgreSQL.'),
   INGEST_TOPIC: z.string().min(1).default('analytics.ingest').describe('Topic the API publishes accepted events to; the writer reads it.'),
   INGEST_TOPIC_PARTITIONS: z.coerce.number().int().positive().default(6).describe('Partitions of INGEST_TOPIC when it is created.'),
-  PLATFORM_TOPICS: commaList().default(['shortener.events', 'orders.events']).describe("The platform's own event topics read as analytics events (shortener clicks, order events)."),
+  PLATFORM_TOPICS: commaList().default(['shortener.events', 'orders.events', 'flags.events']).describe("The platform's own event topics read as analytics events (shortener clicks, order events, flag exposures; flags' change events are skipped)."),
   PLATFORM_DEFAULT_TENANT: z.string().min(1).optional().describe('Tenant of a platform event that names none (the shortener\'s events carry no tenant yet). Unset: such events are skipped and counted.'),
   WRITER_GROUP: z.string().min(1).default('analytics-writer').describe('Consumer group of the writer (Kafka → PostgreSQL).'),
   WRITER_ENABLED: z.enum(['true', 'false']).transform((v) => v === 'true').default(true).describe('Run the writer in this process (false: API only, another process writes).'),
@@ -24,6 +24,13 @@ export const analyticsConfigSchema = baseConfigSchema.extend({
   ACCEPT_PAST_DAYS: z.coerce.number().int().min(0).max(60).default(7).describe('Oldest occurredAt accepted, in days before now (partitions exist that far back).'),
   ACCEPT_FUTURE_MS: z.coerce.number().int().min(0).default(300_000).describe('Clock skew allowed for occurredAt ahead of now.'),
   PARTITION_DAYS_AHEAD: z.coerce.number().int().min(1).max(30).default(3).describe('Daily partitions created ahead of today (checked hourly and at start).'),
+  RETENTION_MAX_COHORTS: z.coerce.number().int().positive().default(400).describe('Most cohorts (days or weeks) one retention query may span.'),
+  EXPORT_FETCH_ROWS: z.coerce.number().int().min(10).max(50_000).default(1_000).describe('Rows per FETCH of the export cursor (one write to the client each; the next waits for it to drain).'),
+  LIVE_POLL_MS: z.coerce.number().int().min(50).default(1_000).describe('How often a live feed (GET /v1/live) reads the changed hourly buckets.'),
+  UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(100 * 1_048_576).describe('Largest upload (POST /v1/uploads), refused at Content-Length or while counting.'),
+  UPLOAD_MAX_ROW_BYTES: z.coerce.number().int().positive().default(65_536).describe('Longest row of an upload (characters); a longer one is refused on its own.'),
+  UPLOAD_MAX_ERRORS: z.coerce.number().int().positive().default(1_000).describe('Refused rows listed in an upload report (all are counted).'),
+  UPLOAD_CHUNK_ROWS: z.coerce.number().int().positive().max(1_000).default(1_000).describe('Valid rows of an upload published to Kafka at a time (the most held in memory).'),
   SERIES_MAX_BUCKETS: z.coerce.number().int().positive().default(10_000).describe('Most buckets one series query may span.'),
 });
 

@@ -2,7 +2,8 @@
  * Analytics' /openapi.json is valid OpenAPI 3.1 and true: requests generated
  * from its schemas (the contract checker of scripts/test/openapi-contract)
  * as the test tenant never get a 5xx, an undocumented status, or a body off
- * its schema.
+ * its schema. The live feed is left out of the generated requests (its
+ * answer never ends); queries.test.ts covers it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -28,7 +29,9 @@ describe('analytics OpenAPI', () => {
   });
 
   it('when requests are generated from the document, then no answer is a 5xx, undocumented, or off its schema', async () => {
-    const checker = new ContractChecker({ service: 'analytics', baseUrl: url, doc, numRuns: 15, extraHeaders: () => ({ 'x-auth-tenant': TEST_TENANT, 'x-auth-sub': 'contract' }) });
+    const paths = { ...doc.paths };
+    delete paths['/v1/live'];
+    const checker = new ContractChecker({ service: 'analytics', baseUrl: url, doc: { ...doc, paths }, numRuns: 15, extraHeaders: () => ({ 'x-auth-tenant': TEST_TENANT, 'x-auth-sub': 'contract' }) });
     const result = await checker.check();
     expect(result.violations.map((v) => `${v.operation} → ${v.status}: ${v.problem}\n  request: ${JSON.stringify(v.request)}\n  response: ${v.response}`).join('\n\n')).toBe('');
     expect(result.operations).toBeGreaterThanOrEqual(2);

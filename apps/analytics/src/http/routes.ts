@@ -1,15 +1,20 @@
 /**
  * The analytics routes, for the verified user of the tenant the gateway names
- * (x-auth-tenant): POST /v1/events (one or a batch) and GET /v1/series.
+ * (x-auth-tenant): POST /v1/events (one or a batch) and GET /v1/series here;
+ * funnels and retention (insight-routes.ts), the export and the live feed
+ * (stream-routes.ts) and uploads (upload-routes.ts) beside.
  */
-import type { Request, RequestHandler } from 'express';
 import type { DbPool } from '@bulwark/db';
 import type { RouteRegistrar } from '@bulwark/service-kit';
 import { ingestEvents, type PublishEvents } from '../domain/ingest-events.ts';
+import { readSeries } from '../domain/read-series.ts';
 import { seriesProblem } from '../domain/series.ts';
 import { analyticsError } from '../errors.ts';
-import { querySeries } from '../store/event-store.ts';
+import { registerInsightRoutes } from './insight-routes.ts';
 import { EventsBody, IngestResponse, SeriesQuery, SeriesResponse } from './schemas.ts';
+import { requireTenant, scopeOf, tenantOf, TENANT_HEADERS } from './scope.ts';
+import { registerStreamRoutes } from './stream-routes.ts';
+import { registerUploadRoutes, type UploadLimits } from './upload-routes.ts';
 
 export interface RouteDeps {
   pool: DbPool;
@@ -17,14 +22,11 @@ export interface RouteDeps {
   pastDays: number;
   futureMs: number;
   maxBuckets: number;
+  maxCohorts: number;
+  exportFetchRows: number;
+  livePollMs: number;
+  upload: UploadLimits;
 }
-
-const TENANT_HEADERS = [{ name: 'x-auth-tenant', description: "The verified token's tenant (set by the gateway).", required: true }] as const;
-const tenantOf = (req: Request): string => req.get('x-auth-tenant')!;
-const requireTenant: RequestHandler = (req, _res, next) => {
-  if (!req.get('x-auth-tenant')) return next(analyticsError('ANALYTICS_TENANT_REQUIRED', 'events belong to a tenant'));
-  next();
-};
 
 export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
   r.post('/v1/events', {
@@ -44,19 +46,24 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
   });
 
   r.get('/v1/series', {
-    summary: "A time series of the tenant's events of one type: count, or sum/avg/min/max of a numeric property, per minute, hour or day",
+    summary: "A time series of the tenant's events of one type: count, sum/avg/min/max or an exact percentile of a numeric property, per minute, hour or day; filtered by properties and a user segment; from the hourly rollups when they can answer",
     tags: ['series'],
-    errors: ['ANALYTICS_TENANT_REQUIRED', 'ANALYTICS_SERIES_INVALID'],
+    errors: ['ANALYTICS_TENANT_REQUIRED', 'ANALYTICS_SERIES_INVALID', 'ANALYTICS_QUERY_INVALID'],
     query: SeriesQuery,
     headers: TENANT_HEADERS,
     middleware: [requireTenant],
     responses: { 200: SeriesResponse },
     handler: async ({ query }) => {
-      const q = { type: query.type, from: new Date(query.from), to: new Date(query.to), bucket: query.bucket, agg: query.agg, field: query.field };
-      const problem = seriesProblem(q, deps.maxBuckets);
+      const base = { from: new Date(query.from), to: new Date(query.to), bucket: query.bucket, agg: query.agg, field: query.field };
+      const problem = seriesProblem(base, deps.maxBuckets);
       if (problem) throw analyticsError('ANALYTICS_SERIES_INVALID', problem, { reason: problem });
-      const points = await querySeries(deps.pool, q);
-      return { status: 200, body: { type: q.type, bucket: q.bucket, agg: q.agg, field: q.field ?? null, points: points.map((p) => ({ at: p.bucket.toISOString(), value: p.value, count: p.count })) } };
+      const q = { ...scopeOf(query), ...base, type: query.type, source: query.source };
+      const { source, points } = await readSeries(deps.pool, q);
+      return { status: 200, body: { type: q.type, bucket: q.bucket, agg: q.agg, field: q.field ?? null, source, points: points.map((p) => ({ at: p.bucket.toISOString(), value: p.value, count: p.count })) } };
     },
   });
+
+  registerInsightRoutes(r, deps);
+  registerStreamRoutes(r, deps);
+  registerUploadRoutes(r, deps);
 }

@@ -19,4 +19,12 @@ describe('mapPlatformEvent', () => {
     expect(mapPlatformEvent('shortener.events', ce('com.bulwark.shortener.link-clicked', { code: 'a' }), undefined)).toEqual({ skip: 'no-tenant' });
     expect(mapPlatformEvent('x', ce('org.other.thing', {}), 't0')).toEqual({ skip: 'unknown-type' });
   });
+
+  it("when flags publishes an exposure, then it is flags.exposure under the exposure's tenant with the targeting key as user; a flag change is skipped", () => {
+    const exposure = { tenant: 't5', experiment: 'checkout-button', flag: 'new-checkout', variant: 'blue', targetingKey: 'user-7', environment: 'production' };
+    expect(mapPlatformEvent('flags.events', ce('com.bulwark.flags.exposure', exposure), 't0')).toEqual({
+      event: { tenant: 't5', id: 'e-1', type: 'flags.exposure', occurredAt: '2026-12-07T10:00:00.000Z', userId: 'user-7', source: 'flags.events', props: { experiment: 'checkout-button', flag: 'new-checkout', variant: 'blue', targetingKey: 'user-7', environment: 'production' } },
+    });
+    expect(mapPlatformEvent('flags.events', ce('com.bulwark.flags.flag-changed', { tenant: 't5', key: 'f', action: 'update' }), 't0')).toEqual({ skip: 'not-analytics' });
+  });
 });

@@ -1,12 +1,11 @@
 /**
  * The events table: daily partitions (created by the owner), the batch write
  * (one multi-row INSERT … ON CONFLICT DO NOTHING from arrays, measured
- * against COPY in bench/analytics.ts) and the series query. Plain objects in,
- * plain objects out.
+ * against COPY in bench/analytics.ts) with its hourly rollups. Plain objects
+ * in, plain objects out; the queries are in query-store.ts.
  */
 import type { DbPool, Queryable } from '@bulwark/db';
 import type { AnalyticsEvent } from '../domain/event-types.ts';
-import type { SeriesQuery } from '../domain/series.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -30,14 +29,37 @@ export async function ensurePartitions(owner: DbPool, now: Date, daysBack: numbe
   return created;
 }
 
-/** Inserts a batch (any tenants: run in the system context); returns how many rows were new. */
+/**
+ * Inserts a batch (any tenants: run in the system context) and, in the same
+ * statement, adds the rows that were new to their hourly rollups (a duplicate
+ * adds nothing; a late event updates its old hour). Upserts go in key order
+ * so that two concurrent batches take the rollup rows' locks in one order.
+ * Returns how many rows were new.
+ */
 export async function insertEvents(db: Queryable, events: readonly AnalyticsEvent[]): Promise<number> {
   if (events.length === 0) return 0;
-  const result = await db.query({
-    name: 'analytics.insert_events',
-    text: `INSERT INTO events (tenant_id, event_id, occurred_at, type, source, user_id, props)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
-           ON CONFLICT DO NOTHING`,
+  const result = await db.query<{ stored: string }>({
+    name: 'analytics.insert_events_rollup',
+    text: `WITH ins AS (
+             INSERT INTO events (tenant_id, event_id, occurred_at, type, source, user_id, props)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+             ON CONFLICT DO NOTHING
+             RETURNING tenant_id, type, occurred_at, props
+           ), vals AS (
+             SELECT tenant_id, type, '' AS field, date_bin('1 hour', occurred_at, '2000-01-01T00:00:00Z') AS bucket, NULL::float8 AS v FROM ins
+             UNION ALL
+             SELECT i.tenant_id, i.type, p.key, date_bin('1 hour', i.occurred_at, '2000-01-01T00:00:00Z'), (p.value #>> '{}')::float8
+               FROM ins i, jsonb_each(i.props) AS p(key, value)
+              WHERE jsonb_typeof(p.value) = 'number'
+           ), up AS (
+             INSERT INTO event_rollups_hourly AS r (tenant_id, type, field, bucket, n, sum, min, max)
+             SELECT tenant_id, type, field, bucket, count(*), coalesce(sum(v), 0), min(v), max(v)
+               FROM vals GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+             ON CONFLICT (tenant_id, type, field, bucket) DO UPDATE
+               SET n = r.n + excluded.n, sum = r.sum + excluded.sum,
+                   min = least(r.min, excluded.min), max = greatest(r.max, excluded.max), updated_at = now()
+           )
+           SELECT count(*) AS stored FROM ins`,
     values: [
       events.map((e) => e.tenant),
       events.map((e) => e.id),
@@ -48,26 +70,5 @@ export async function insertEvents(db: Queryable, events: readonly AnalyticsEven
       events.map((e) => JSON.stringify(e.props)),
     ],
   });
-  return result.rowCount ?? 0;
-}
-
-export interface SeriesPoint {
-  bucket: Date;
-  value: number | null;
-  count: number;
-}
-
-/** The series of the caller's tenant (row-level security picks the rows). */
-export async function querySeries(db: Queryable, q: SeriesQuery): Promise<SeriesPoint[]> {
-  // agg and bucket come from closed enums (zod), never from raw input.
-  const value = q.agg === 'count' ? 'count(*)::float8' : `${q.agg}((props->>$5)::float8)`;
-  const result = await db.query<{ bucket: Date; value: number | null; count: string }>({
-    name: `analytics.series_${q.agg}`,
-    text: `SELECT date_bin($4::interval, occurred_at, '2000-01-01T00:00:00Z') AS bucket, ${value} AS value, count(*) AS count
-             FROM events
-            WHERE type = $1 AND occurred_at >= $2 AND occurred_at < $3${q.agg === 'count' ? ' AND $5::text IS NULL' : " AND jsonb_typeof(props->$5) = 'number'"}
-            GROUP BY 1 ORDER BY 1`,
-    values: [q.type, q.from, q.to, `1 ${q.bucket}`, q.field ?? null],
-  });
-  return result.rows.map((r) => ({ bucket: r.bucket, value: r.value === null ? null : Number(r.value), count: Number(r.count) }));
+  return Number(result.rows[0]?.stored ?? 0);
 }
