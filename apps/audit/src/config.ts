@@ -30,7 +30,7 @@ export const auditConfigSchema = baseConfigSchema.extend({
   AUDIT_READER_ROLES: commaList().default(['auditor', 'admin']).describe('Roles (x-auth-roles from the gateway) that may read the log and its proofs; any one suffices.'),
   KAFKA_BROKERS: z.string().min(1).optional().describe('Comma-separated Kafka bootstrap brokers; required when EVENTS_ENABLED.'),
   EVENTS_ENABLED: flag.default(true).describe('Consume the security-relevant events of AUDIT_TOPICS into the log.'),
-  AUDIT_TOPICS: commaList().default(['identity.events', 'payments.events', 'catalog.events']).describe('Topics whose security-relevant events (domain/event-classes.ts) are recorded; created when missing.'),
+  AUDIT_TOPICS: commaList().default(['identity.events', 'payments.events', 'catalog.events', 'secrets.events']).describe('Topics whose security-relevant events (domain/event-classes.ts) are recorded; created when missing.'),
   AUDIT_GROUP: z.string().min(1).default('audit').describe('Kafka consumer group.'),
   AUDIT_FAST_CONSUMER: flag.default(false).describe('Short consumer timings (tests against the one local broker).'),
 });

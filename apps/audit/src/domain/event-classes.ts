@@ -31,6 +31,10 @@ export const AUDITED_TYPES: Readonly<Record<string, EventClass>> = {
   'com.bulwark.payments.payment-refunded': 'payment',
   'com.bulwark.catalog.product-changed': 'admin',
   'com.bulwark.catalog.category-changed': 'admin',
+  'com.bulwark.secrets.secret-read': 'access',
+  'com.bulwark.secrets.access-policy-changed': 'access',
+  'com.bulwark.secrets.secret-written': 'admin',
+  'com.bulwark.secrets.secret-version-disabled': 'admin',
 };
 
 /** The audit log keeps whatever data an event carries: one lenient v1 definition per audited type. */
