@@ -14,6 +14,8 @@
  *   peer          — a peer gateway built from the shelf (fastify, @fastify/http-proxy, jose JWT
  *                   verification, @fastify/rate-limit on the same Redis with the same three
  *                   policies; bench/lib/gateway-peers.ts): the reference for `full`
+ *   peer+cache    — the same peer keeping verified tokens in a Map, as the gateway
+ *                   keeps them (context: how much of full/peer is the token cache)
  *   nginx         — Debian's nginx as a reverse proxy, one worker (context; skipped when
  *                   nginx is not installed: apt-get install -y nginx-light)
  * Targets (docs/PERFORMANCE.md): proxy/minimal >= 0.85, full/peer >= 1.5.
@@ -76,15 +78,15 @@ import { fileURLToPath } from 'node:url';
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon';
 
-type Target = 'direct' | 'minimal' | 'proxy' | 'proxy+breaker' | 'full' | 'full+lease' | 'peer' | 'nginx' | 'proxy-before' | 'full-before';
+type Target = 'direct' | 'minimal' | 'proxy' | 'proxy+breaker' | 'full' | 'full+lease' | 'peer' | 'peer+cache' | 'nginx' | 'proxy-before' | 'full-before';
 const hasNginx = spawnSync('sh', ['-c', 'command -v nginx'], { stdio: 'ignore' }).status === 0;
 const ALL_TARGETS: readonly Target[] = [
-  'direct', 'minimal', 'proxy', 'proxy+breaker', 'full', 'full+lease', 'peer',
+  'direct', 'minimal', 'proxy', 'proxy+breaker', 'full', 'full+lease', 'peer', 'peer+cache',
   ...(hasNginx ? (['nginx'] as const) : []),
   ...(process.env.BENCH_BEFORE_ROOT ? (['proxy-before', 'full-before'] as const) : []),
 ];
 /** Targets that need the bearer token (and so the issuer and Redis). */
-const authenticated = (target: Target): boolean => target.startsWith('full') || target === 'peer';
+const authenticated = (target: Target): boolean => target.startsWith('full') || target.startsWith('peer');
 /** Lease size of the full+lease target's three policies (units per instance per grant). */
 const LEASE_UNITS = Number(process.env.BENCH_LEASE_UNITS ?? 50);
 /** CPU of the private Redis (see the header): the targets' CPU by default. */
@@ -191,8 +193,8 @@ async function serve(target: Target | 'pair'): Promise<void> {
     port = (server.address() as AddressInfo).port;
   } else if (target === 'minimal') {
     port = await serveMinimalProxy(process.env.BENCH_UPSTREAM!);
-  } else if (target === 'peer') {
-    port = await servePeerGateway(process.env.BENCH_UPSTREAM!, process.env.BENCH_JWKS!, process.env.BULWARK_REDIS_URL!);
+  } else if (target === 'peer' || target === 'peer+cache') {
+    port = await servePeerGateway(process.env.BENCH_UPSTREAM!, process.env.BENCH_JWKS!, process.env.BULWARK_REDIS_URL!, { tokenCache: target === 'peer+cache' });
   } else if (target === 'nginx') {
     throw new Error('nginx is started by startChild, not served from node');
   } else if (target === 'proxy-before' || target === 'full-before') {
@@ -513,6 +515,8 @@ export default async function run(): Promise<void> {
   if (has('full+lease', 'direct')) console.log(`full+lease/direct     = ${perRound((of) => of('full+lease').rps / of('direct').rps)} (the three policies with lease.units=${LEASE_UNITS})`);
   if (has('full', 'peer')) console.log(`full/peer             = ${perRound((of) => of('full').rps / of('peer').rps)} (target >= 1.5); CPU/req ${perRound((of) => of('full').cpuUs / of('peer').cpuUs)}×`);
   if (has('full', 'peer') && privateRedis) console.log(`full/peer at equal CPU = ${perRound((of) => (of('peer').cpuUs + of('peer').redisUs) / (of('full').cpuUs + of('full').redisUs))} (target + its Redis, µs per request, peer ÷ full)`);
+  if (has('full', 'peer+cache')) console.log(`full/peer+cache       = ${perRound((of) => of('full').rps / of('peer+cache').rps)} (context); CPU/req ${perRound((of) => of('full').cpuUs / of('peer+cache').cpuUs)}×`);
+  if (has('full', 'peer+cache') && privateRedis) console.log(`full/peer+cache at equal CPU = ${perRound((of) => (of('peer+cache').cpuUs + of('peer+cache').redisUs) / (of('full').cpuUs + of('full').redisUs))}`);
   if (has('full+lease', 'peer')) console.log(`full+lease/peer       = ${perRound((of) => of('full+lease').rps / of('peer').rps)}`);
   if (has('full+lease', 'peer') && privateRedis) console.log(`full+lease/peer at equal CPU = ${perRound((of) => (of('peer').cpuUs + of('peer').redisUs) / (of('full+lease').cpuUs + of('full+lease').redisUs))}`);
   if (has('peer', 'direct')) console.log(`peer/direct           = ${perRound((of) => of('peer').rps / of('direct').rps)} (the peer gateway itself)`);

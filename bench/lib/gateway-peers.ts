@@ -11,6 +11,11 @@
  * gateway's `full` target (per tenant, per user, per IP; 1e9 per 60 s, so
  * none refuses). The plugin has one algorithm (fixed window in Redis): each
  * policy is one Redis round trip. No circuit breaker (the plugin set has none).
+ * With `tokenCache` (target `peer+cache`) the peer keeps verified tokens in a
+ * Map (token → principal and expiry, at most 10,000, emptied when full), as a
+ * team would add once verification showed in a profile: the gateway keeps
+ * verified tokens too, so this peer separates that cache from the rest of
+ * the difference.
  *
  * `nginx`: Debian's nginx as a plain reverse proxy, one worker, upstream
  * keep-alive, access log written to /dev/null. For context, no target.
@@ -23,7 +28,7 @@ import path from 'node:path';
 import { freePort } from '@bulwark/test-support';
 
 /** Starts the fastify peer on 127.0.0.1 and returns its port. */
-export async function servePeerGateway(upstreamOrigin: string, jwksUrl: string, redisUrl: string): Promise<number> {
+export async function servePeerGateway(upstreamOrigin: string, jwksUrl: string, redisUrl: string, options: { tokenCache?: boolean } = {}): Promise<number> {
   const { default: Fastify } = await import('fastify');
   const { default: httpProxy } = await import('@fastify/http-proxy');
   const { default: rateLimit } = await import('@fastify/rate-limit');
@@ -35,15 +40,28 @@ export async function servePeerGateway(upstreamOrigin: string, jwksUrl: string, 
   const redis = new Redis(redisUrl, { connectTimeout: 500, maxRetriesPerRequest: 1 });
   await app.register(rateLimit, { global: false, redis });
   const jwks = createRemoteJWKSet(new URL(jwksUrl));
+  type Principal = { sub: string; tenant: string; roles: unknown };
+  const verified = new Map<string, { principal: Principal; expiresAt: number }>();
+  const verify = async (token: string): Promise<Principal> => {
+    const hit = options.tokenCache ? verified.get(token) : undefined;
+    if (hit !== undefined && hit.expiresAt > Date.now()) return hit.principal;
+    const { payload } = await jwtVerify(token, jwks, { algorithms: ['ES256'] });
+    const principal = { sub: String(payload.sub), tenant: String(payload.tenant), roles: payload.roles };
+    if (options.tokenCache && payload.exp !== undefined) {
+      if (verified.size >= 10_000) verified.clear();
+      verified.set(token, { principal, expiresAt: payload.exp * 1000 });
+    }
+    return principal;
+  };
   await app.register(async (scope) => {
     scope.decorateRequest('principal', null);
     scope.addHook('onRequest', async (request, reply) => {
       const header = request.headers.authorization;
       if (!header?.startsWith('Bearer ')) return reply.code(401).send({ error: 'token missing' });
       try {
-        const { payload } = await jwtVerify(header.slice(7), jwks, { algorithms: ['ES256'] });
-        if (!Array.isArray(payload.roles) || !payload.roles.includes('orders')) return reply.code(403).send({ error: 'role missing' });
-        (request as unknown as { principal: { sub: string; tenant: string } }).principal = { sub: String(payload.sub), tenant: String(payload.tenant) };
+        const principal = await verify(header.slice(7));
+        if (!Array.isArray(principal.roles) || !principal.roles.includes('orders')) return reply.code(403).send({ error: 'role missing' });
+        (request as unknown as { principal: Principal }).principal = principal;
       } catch {
         return reply.code(401).send({ error: 'token invalid' });
       }
