@@ -12,6 +12,7 @@ export {
 export { decidePoolSize, DEFAULT_AUTOSCALE, type AutoscaleConfig, type AutoscaleSample, type AutoscaleDecision, type AutoscaleState } from './autoscale.ts';
 export { withTenant, withRequestTenant, gatewayTenantScope, currentDbContext, isTenantId, UNASSIGNED_TENANT, type DbContext } from './tenant-context.ts';
 export { withSystemContext } from './system-context.ts';
+export { fileCredentials, type DbCredentials } from './credentials.ts';
 export { DB_ROLES, DEV_ROLE_PASSWORD, ensureDbRoles, urlForRole, assertRuntimeRole, grantSchemaAccess, type EnsureRolesOptions, type GrantOptions } from './roles.ts';
 export { withTransaction, RETRYABLE_SQLSTATES, type TransactionOptions, type IsolationLevel, type RetryInfo } from './transaction.ts';
 export { migrate, migrationStatus, type MigrateOptions, type MigrateResult, type MigrationTarget, type AppliedMigration } from './migrations/migrate.ts';

@@ -34,6 +34,7 @@ import {
   type AutoscaleConfig,
   type AutoscaleState,
 } from './autoscale.ts';
+import { bindCredentials, type DbCredentials } from './credentials.ts';
 import { DbUnavailableError, PoolClosedError, PoolExhaustedError, StatementTimeoutError, TenantRequiredError, sqlStateOf } from './errors.ts';
 import { metricsFor, statementLabel, type DbMetrics, type PoolGaugeSource } from './metrics.ts';
 import { explainerFor } from './explain.ts';
@@ -93,6 +94,11 @@ export interface CreatePoolOptions {
    * (query-tracking.ts); `false` turns tracking off for this pool. On by default.
    */
   tracking?: QueryTrackingOptions | false;
+  /**
+   * Rotating credentials (credentials.ts): each new connection logs in as
+   * the user and password they name at that moment, not the URL's.
+   */
+  credentials?: DbCredentials;
 }
 
 /**
@@ -222,6 +228,7 @@ export function createPool(options: CreatePoolOptions): DbPool {
   class BoundedClient extends pg.Client {
     constructor(config?: string | pg.ClientConfig) {
       super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: connectTimeoutMs, pipeline: true } as pg.ClientConfig);
+      if (options.credentials) bindCredentials(this, options.credentials);
     }
   }
   const pgPool = new pg.Pool({
