@@ -8,10 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { Registry } from 'prom-client';
-import { createPool, type DbPool } from '@bulwark/db';
 import { loadConfig } from '@bulwark/service-kit';
-import { deletePrefix, pgUrl, redisUrl, runtimeDbUrl, sessionDbUrl, silent, startService, suffix, tenantCall, TEST_TENANT, waitFor, type Service } from '@bulwark/test-support';
+import { devNull, redisUrl, setupServiceBed, tenantCall, TEST_TENANT, waitFor, type ServiceBed } from '@bulwark/test-support';
 import { startIssuer, type Issuer } from '../../gateway/test/support.ts';
 import { createChatApp, type ChatApp } from '../src/app.ts';
 import { chatConfigSchema } from '../src/config.ts';
@@ -19,83 +17,37 @@ import { chatConfigSchema } from '../src/config.ts';
 export { TEST_TENANT, OTHER_TENANT, waitFor, call } from '@bulwark/test-support';
 export type { Issuer } from '../../gateway/test/support.ts';
 
-const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-
 /** REST calls as the gateway would make them for `user` of `tenant`. */
 export const as = (user: string, tenant = TEST_TENANT) => {
   const call = tenantCall(tenant);
   return (url: string, method: string, path: string, body?: unknown) => call(url, method, path, body, { 'x-auth-sub': user });
 };
 
-export interface TestChat {
-  schema: string;
+export interface TestChat extends ServiceBed<ChatApp> {
   prefix: string;
   issuer: Issuer;
-  /** Owner pool on the test schema (rows written as TEST_TENANT). */
-  db: DbPool;
-  env(extra?: Record<string, string>): Record<string, string>;
-  /** An in-process instance. */
-  start(env?: Record<string, string>): Promise<{ app: ChatApp; url: string }>;
-  /** An instance as a child process (src/main.ts), for SIGKILL. */
-  spawn(env?: Record<string, string>): Promise<Service>;
   /** An access token like identity's (sub, tenant, roles, sid, aud). */
   token(user: string, options?: { tenant?: string; expiresIn?: string | number }): Promise<string>;
-  cleanup(): Promise<void>;
 }
 
 export async function setupChat(): Promise<TestChat> {
-  const id = suffix();
-  const schema = `chat_${id}`;
-  const prefix = `chat-test-${id}`;
   const issuer = await startIssuer('ES256');
-  const db = createPool({ connectionString: sessionDbUrl(pgUrl(), { searchPath: schema, tenant: TEST_TENANT }), name: `chat_test_${id}`, max: 4, registry: new Registry(), log: silent });
-  const runtimeUrl = await runtimeDbUrl(pgUrl());
-  const apps: ChatApp[] = [];
-  const children: Service[] = [];
-  const envOf = (extra: Record<string, string> = {}): Record<string, string> => ({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: runtimeUrl,
-    MIGRATION_DATABASE_URL: pgUrl(),
-    CHAT_SCHEMA: schema,
-    REDIS_URL: redisUrl(),
-    CHAT_REDIS_PREFIX: prefix,
-    JWKS_URL: issuer.jwksUrl,
-    SHUTDOWN_TIMEOUT_MS: '2000',
-    SHUTDOWN_DELAY_MS: '0',
-    ...extra,
+  const prefixOf = (id: string): string => `chat-test-${id}`;
+  const bed = await setupServiceBed({
+    name: 'chat',
+    schemaEnv: 'CHAT_SCHEMA',
+    main: fileURLToPath(new URL('../src/main.ts', import.meta.url)),
+    create: (env) => createChatApp({ config: loadConfig(chatConfigSchema, env), logDestination: devNull }),
+    env: ({ id }) => ({ REDIS_URL: redisUrl(), CHAT_REDIS_PREFIX: prefixOf(id), JWKS_URL: issuer.jwksUrl, SHUTDOWN_DELAY_MS: '0' }),
+    redisPrefixes: ({ id }) => [prefixOf(id)],
   });
-  return {
-    schema,
-    prefix,
+  bed.onCleanup(() => issuer.close());
+  return Object.assign(bed, {
+    prefix: prefixOf(bed.id),
     issuer,
-    db,
-    env: envOf,
-    async start(env = {}) {
-      const config = loadConfig(chatConfigSchema, envOf(env));
-      const app = createChatApp({ config, logDestination: devNull as never });
-      apps.push(app);
-      const { url } = await app.start();
-      return { app, url };
-    },
-    async spawn(env = {}) {
-      const { PORT: _port, ...rest } = envOf(env);
-      const child = await startService({ main: MAIN, name: 'chat', env: rest, stopGraceMs: 3_000 });
-      children.push(child);
-      return child;
-    },
-    token: (user, options = {}) => issuer.sign({ sub: user, tenant: options.tenant ?? TEST_TENANT, roles: ['orders'], sid: randomUUID(), aud: 'bulwark' }, { expiresIn: options.expiresIn ?? '5m' }),
-    async cleanup() {
-      for (const app of apps.reverse()) await app.service.stop().catch(() => undefined);
-      for (const child of children) await child.stop().catch(() => undefined);
-      await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await db.close();
-      await deletePrefix(redisUrl(), prefix);
-      await issuer.close();
-    },
-  };
+    token: (user: string, options: { tenant?: string; expiresIn?: string | number } = {}) =>
+      issuer.sign({ sub: user, tenant: options.tenant ?? TEST_TENANT, roles: ['orders'], sid: randomUUID(), aud: 'bulwark' }, { expiresIn: options.expiresIn ?? '5m' }),
+  });
 }
 
 export interface Frame {

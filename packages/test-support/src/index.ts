@@ -15,3 +15,4 @@ export { registryValue, scrapeValue } from './metrics.ts';
 export { startSmtpCapture, type CapturedMail, type SmtpCapture } from './smtp.ts';
 export { deletePrefix, RedisProcess } from './redis.ts';
 export { startHttpServer, type HttpServer } from './http-server.ts';
+export { devNull, setupServiceBed, type BedApp, type ServiceBed, type ServiceBedOptions } from './service-bed.ts';
