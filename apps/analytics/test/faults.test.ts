@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 describe('the writer under a crash', () => {
-  it('when the writer process is killed with SIGKILL mid-stream and another takes over, then every event is stored once', async () => {
+  it('when the writer process is killed with SIGKILL mid-stream and another takes over, then every event is stored once, and counted once in the rollups', async () => {
     // Small fetches: many batches, so the kill lands between a batch's write and its offset commit or inside a write.
     const first = await t.spawn({ WRITER_MAX_BYTES: '65536' });
     const base = Date.now() - 60_000;
@@ -59,5 +59,8 @@ describe('the writer under a crash', () => {
     await waitFor(async () => (await t.count()) >= EVENTS, `all ${EVENTS} events stored after the crash (had ${atCrash})`, 120_000);
     const { rows } = await t.db.query<{ n: string; distinct: string }>('SELECT count(*) AS n, count(DISTINCT event_id) AS distinct FROM events');
     expect(rows[0]).toEqual({ n: String(EVENTS), distinct: String(EVENTS) });
+    // The rollups are written in the raw insert's statement: neither the crash nor the redelivery counts an event twice or drops one.
+    const rollup = await t.db.query<{ n: string }>("SELECT sum(n) AS n FROM event_rollups_hourly WHERE type = 'click' AND field = ''");
+    expect(rollup.rows[0]).toEqual({ n: String(EVENTS) });
   }, 240_000);
 });
