@@ -13,6 +13,7 @@ import { resolveTimings } from './leader.ts';
 import { createOperatorLogger } from './log.ts';
 import { Operator } from './operator.ts';
 import { cronTaskController } from './reconcilers/crontask.ts';
+import { databaseCredentialController } from './reconcilers/databasecredential.ts';
 import { postgresClusterController } from './reconcilers/postgrescluster.ts';
 
 const config = loadConfig();
@@ -40,6 +41,7 @@ const operator = new Operator({
   controllers: [
     cronTaskController({ kc, identity: config.identity, namespace: config.watchNamespace, registry, log }),
     postgresClusterController({ kc, identity: config.identity, namespace: config.watchNamespace, registry, log }),
+    databaseCredentialController({ kc, identity: config.identity, namespace: config.watchNamespace, registry, log }),
   ],
 });
 
