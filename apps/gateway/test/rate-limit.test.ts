@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
-import { freePort } from '@bulwark/test-support';
+import { freePort, waitFor } from '@bulwark/test-support';
 import { deletePrefix, RedisProcess, redisUrl, startGateway, startUpstream, type TestGateway, type Upstream } from './support.ts';
 
 let upstream: Upstream;
@@ -118,18 +118,17 @@ describe('rate limits', () => {
       children.push(child);
       urls.push(`http://127.0.0.1:${port}`);
     }
-    for (const url of urls) {
-      for (let attempt = 0; ; attempt++) {
-        const ok = await request(`${url}/readyz`).then((r) => (r.body.dump(), r.statusCode === 200), () => false);
-        if (ok) break;
-        if (attempt > 300) throw new Error(`gateway ${url} did not become ready`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    // Four processes loading TypeScript from source at once take their time on a loaded box: the
+    // deadline only bounds a hang, and a process that exited fails the wait at once.
+    const ready = async (i: number): Promise<boolean> => {
+      if (children[i]!.exitCode !== null) throw new Error(`gateway ${urls[i]} exited with ${children[i]!.exitCode}`);
+      return request(`${urls[i]}/readyz`).then((r) => (r.body.dump(), r.statusCode === 200), () => false);
+    };
+    await Promise.all(urls.map((url, i) => waitFor(() => ready(i), `gateway ${url} ready`, 45_000, 50)));
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => status(`${urls[i % 4]}/x`)));
     expect(results.every((s) => s === 200 || s === 429)).toBe(true);
     expect(results.filter((s) => s === 200)).toHaveLength(limit);
-  });
+  }, 120_000);
 });
 
 describe('Redis failure', () => {
