@@ -106,7 +106,7 @@ export default async function bench(): Promise<void> {
     console.log(`  REST accept rate (202, in Kafka)          ${api.toFixed(0)} events/s`);
     console.log(`  end to end REST → Kafka → PostgreSQL      ${e2e.toFixed(0)} events/s (last event stored ${((storedAt - acceptedAt) / 1000).toFixed(2)} s after the last 202)`);
     console.log(`  baseline raw COPY of the same rows         ${copyRate.toFixed(0)} events/s`);
-    console.log(`  writer statement alone (INSERT unnest ON CONFLICT, 1,000/tx)  ${insertRate.toFixed(0)} events/s`);
+    console.log(`  writer statement alone (INSERT unnest ON CONFLICT + hourly rollup upsert, 1,000/tx)  ${insertRate.toFixed(0)} events/s`);
     console.log(`  ratio end to end / COPY: ${(e2e / copyRate).toFixed(3)}×; INSERT … ON CONFLICT / COPY: ${(insertRate / copyRate).toFixed(3)}×`);
   } finally {
     await app.service.stop().catch(() => undefined);

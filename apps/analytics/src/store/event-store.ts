@@ -72,3 +72,27 @@ export async function insertEvents(db: Queryable, events: readonly AnalyticsEven
   });
   return Number(result.rows[0]?.stored ?? 0);
 }
+
+/**
+ * Recomputes the hourly rollups of [from, to) from the raw events (owner or
+ * system context): after a bulk load that bypassed the writer, or a manual
+ * repair. Whole hours only; run it when no writer writes that range.
+ */
+export async function rebuildRollups(db: Queryable, from: Date, to: Date): Promise<number> {
+  await db.query('DELETE FROM event_rollups_hourly WHERE bucket >= $1 AND bucket < $2', [from, to]);
+  const result = await db.query(
+    `INSERT INTO event_rollups_hourly (tenant_id, type, field, bucket, n, sum, min, max)
+     SELECT tenant_id, type, field, bucket, count(*), coalesce(sum(v), 0), min(v), max(v)
+       FROM (
+         SELECT tenant_id, type, '' AS field, date_bin('1 hour', occurred_at, '2000-01-01T00:00:00Z') AS bucket, NULL::float8 AS v
+           FROM events WHERE occurred_at >= $1 AND occurred_at < $2
+         UNION ALL
+         SELECT e.tenant_id, e.type, p.key, date_bin('1 hour', e.occurred_at, '2000-01-01T00:00:00Z'), (p.value #>> '{}')::float8
+           FROM events e, jsonb_each(e.props) AS p(key, value)
+          WHERE e.occurred_at >= $1 AND e.occurred_at < $2 AND jsonb_typeof(p.value) = 'number'
+       ) rows
+      GROUP BY 1, 2, 3, 4`,
+    [from, to],
+  );
+  return result.rowCount ?? 0;
+}
