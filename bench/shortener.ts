@@ -20,6 +20,7 @@ import { createPool, DEV_ROLE_PASSWORD, ensureDbRoles, migrate, urlForRole, DB_R
 import { freePort, silent, waitFor } from '@bulwark/test-support';
 import { MIGRATIONS_DIR } from '../apps/shortener/src/app.ts';
 import { ensureInfra } from '../scripts/infra/index.ts';
+import { zipfPicker } from './lib/zipf.ts';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 120);
@@ -27,24 +28,6 @@ const LINKS = Number(process.env.BENCH_LINKS ?? 10_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const TENANT = 'bench-tenant';
 const code = (i: number) => `b${i.toString(36).padStart(6, '0')}`;
-
-/** Zipf(s = 1) ranks over n items by inverse transform on the harmonic CDF. */
-function zipfPicker(n: number): () => number {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let k = 1; k <= n; k++) cdf[k - 1] = sum += 1 / k;
-  return () => {
-    const u = Math.random() * sum;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid]! < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-}
 
 if (process.env.BENCH_BARE_SERVER) {
   const { createServer } = await import('node:http');
