@@ -29,7 +29,7 @@ import { silent, suffix } from '@bulwark/test-support';
 import { ensureInfra } from '../scripts/infra/index.ts';
 import { createCatalogApp } from '../apps/catalog/src/app.ts';
 import { loadCatalogConfig } from '../apps/catalog/src/config.ts';
-import { searchCatalog, suggest } from '../apps/catalog/src/domain/search.ts';
+import { cachedVocabulary, searchCatalog, suggest } from '../apps/catalog/src/domain/search.ts';
 import { wordsOf } from '../apps/catalog/src/domain/text.ts';
 import { bulkLoadDemoCatalog } from './lib/catalog-bulk-load.ts';
 import { measureClosedLoop, type Round } from './lib/closed-loop.ts';
@@ -63,6 +63,26 @@ async function ilikeSearch(pool: DbPool, q: string): Promise<void> {
 
 async function ilikeSuggest(pool: DbPool, prefix: string): Promise<void> {
   await pool.query('SELECT id, name, brand FROM products WHERE name ILIKE $1 OR name ILIKE $2 ORDER BY popularity DESC, id LIMIT 8', [`${prefix}%`, `% ${prefix}%`]);
+}
+
+/**
+ * CPU time used so far (ms) by this process and by the PostgreSQL backends of the bench's pool (found by
+ * application_name, read from /proc: the local server): the cost of a call whatever else loads the machine.
+ */
+async function cpuNow(owner: DbPool): Promise<{ node: number; pg: number }> {
+  const { user, system } = process.cpuUsage();
+  const { rows } = await owner.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'bench-catalog'");
+  const tick = 1000 / 100; // USER_HZ
+  let pg = 0;
+  for (const { pid } of rows) {
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      pg += (Number(fields[11]) + Number(fields[12])) * tick; // utime, stime (fields 14 and 15 of stat)
+    } catch {
+      // the backend ended between the query and the read
+    }
+  }
+  return { node: (user + system) / 1000, pg };
 }
 
 /** Whether `schema` holds a finished load of PRODUCTS products (the marker table the load writes last). */
@@ -106,26 +126,34 @@ export default async function main(): Promise<void> {
   }
   const pool = createPool({ connectionString: urlForRole(ownerUrl, DB_ROLES.runtime, DEV_ROLE_PASSWORD), name: 'bench-catalog', max: CONCURRENCY, statementTimeoutMs: 300_000, acquireTimeoutMs: 600_000, searchPath: [schema], registry: new Registry(), log: silent });
   const filters = {};
+  // The service's own vocabulary cache (the product cache, L1 here: the bench sets no REDIS_URL).
+  const vocabulary = cachedVocabulary(app.products);
   const cases: Record<string, (i: number) => Promise<unknown>> = {
-    search: (i) => searchCatalog(pool, { q: queries[i % queries.length]!, filters, limit: 20, offset: 0 }),
+    search: (i) => searchCatalog(pool, { q: queries[i % queries.length]!, filters, limit: 20, offset: 0 }, vocabulary),
     'search ILIKE': (i) => ilikeSearch(pool, queries[i % queries.length]!),
-    autocomplete: (i) => suggest(pool, prefixes[i % prefixes.length]!, 8),
+    autocomplete: (i) => suggest(pool, prefixes[i % prefixes.length]!, 8, vocabulary),
     'autocomplete ILIKE': (i) => ilikeSuggest(pool, prefixes[i % prefixes.length]!),
   };
   const only = process.env.BENCH_CASES?.split(',').map((c) => c.trim());
   for (const name of Object.keys(cases)) if (only !== undefined && !only.includes(name)) delete cases[name];
   const rounds: Record<string, Round[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  const cpu: Record<string, { node: number; pg: number }> = {};
   try {
     await withTenant(TENANT, async () => {
       for (const op of Object.values(cases)) await measureClosedLoop(op, { ops: WARMUP, concurrency: CONCURRENCY }); // warm-up
       for (let r = 0; r < ROUNDS; r++) {
         const order = r % 2 === 0 ? Object.keys(cases) : Object.keys(cases).reverse();
-        for (const name of order) rounds[name]!.push(await measureClosedLoop(cases[name]!, { ops: OPS, concurrency: CONCURRENCY }));
+        for (const name of order) {
+          const before = await cpuNow(owner);
+          rounds[name]!.push(await measureClosedLoop(cases[name]!, { ops: OPS, concurrency: CONCURRENCY }));
+          const after = await cpuNow(owner);
+          cpu[name] = { node: (cpu[name]?.node ?? 0) + after.node - before.node, pg: (cpu[name]?.pg ?? 0) + after.pg - before.pg };
+        }
       }
     });
     // The relevance set at this size (the test holds it at 3,000 products): precision@5 and the typo-tolerance rate.
     const scored = await withTenant(TENANT, () => Promise.all(relevance.map(async (c) => {
-      const { items } = await searchCatalog(pool, { q: c.q, filters, limit: 5, offset: 0 });
+      const { items } = await searchCatalog(pool, { q: c.q, filters, limit: 5, offset: 0 }, vocabulary);
       return { c, found: c.expect.filter((slug) => items.some((i) => i.slug === slug)).length };
     })));
     const typos = scored.filter((s) => s.c.kind !== 'exact');
@@ -133,7 +161,11 @@ export default async function main(): Promise<void> {
       `relevance at ${PRODUCTS} products: precision@5 ${(scored.reduce((n, s) => n + s.found / Math.min(5, s.c.expect.length), 0) / scored.length).toFixed(3)}, typo tolerance ${(typos.filter((s) => s.found > 0).length / typos.length).toFixed(3)} (${typos.length} typo queries)`,
     );
     const rows = Object.entries(rounds).map(([name, rs]) => ({ name, p95: p95(rs), opsPerSec: rs.reduce((s, x) => s + x.ops, 0) / rs.reduce((s, x) => s + x.seconds, 0) }));
-    for (const row of rows) console.log(`${row.name.padEnd(20)} p95 ${row.p95.toFixed(2).padStart(8)} ms   ${row.opsPerSec.toFixed(0).padStart(6)} ops/s`);
+    for (const row of rows) {
+      const c = cpu[row.name]!;
+      const n = OPS * ROUNDS;
+      console.log(`${row.name.padEnd(20)} p95 ${row.p95.toFixed(2).padStart(8)} ms   ${row.opsPerSec.toFixed(0).padStart(6)} ops/s   CPU ${((c.node + c.pg) / n).toFixed(2)} ms/op (bench process ${(c.node / n).toFixed(2)}, PostgreSQL ${(c.pg / n).toFixed(2)})`);
+    }
     const by = Object.fromEntries(rows.map((r) => [r.name, r]));
     if (Object.keys(by).length === 4) console.log(`search p95 / ILIKE p95: ${(by.search!.p95 / by['search ILIKE']!.p95).toFixed(2)}×; autocomplete p95 / ILIKE p95: ${(by.autocomplete!.p95 / by['autocomplete ILIKE']!.p95).toFixed(2)}×`);
   } finally {

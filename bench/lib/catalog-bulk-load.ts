@@ -5,8 +5,9 @@
  * `generateDemoProducts`, ids derived from the position), COPY'd as the tenant
  * (row-level security fills tenant_id) into a staging table, moved into
  * `products` with the search document the store writes, variants COPY'd
- * directly, the vocabulary counted in one statement. Secondary indexes of
- * products and variants are dropped for the load and built once after it.
+ * directly, the vocabulary counted in one statement; autocomplete's
+ * product_suggest is filled by its trigger on products. Secondary indexes of
+ * products, variants and product_suggest are dropped for the load and built once after it.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -77,7 +78,7 @@ export async function bulkLoadDemoCatalog(options: { ownerUrl: string; schema: s
     await client.query('SET synchronous_commit = off');
     const { rows: indexes } = await client.query<{ name: string; def: string }>(
       `SELECT i.indexname AS name, i.indexdef AS def FROM pg_indexes i
-        WHERE i.schemaname = $1 AND i.tablename IN ('products', 'variants')
+        WHERE i.schemaname = $1 AND i.tablename IN ('products', 'variants', 'product_suggest')
           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = format('%I.%I', i.schemaname, i.indexname)::regclass)`,
       [schema],
     );
@@ -122,6 +123,8 @@ export async function bulkLoadDemoCatalog(options: { ownerUrl: string; schema: s
     for (const index of indexes) await client.query(index.def);
     phase('indexes');
     await client.query('ANALYZE products, variants, search_terms, categories');
+    // Autocomplete walks product_suggest index-only: that needs the visibility map a VACUUM sets.
+    await client.query('VACUUM (ANALYZE) product_suggest');
     phase('analyze');
     return { products: count, variants, phases };
   } finally {

@@ -16,6 +16,7 @@ import { createService, type Service, type StartedService } from '@bulwark/servi
 import type { CatalogConfig } from './config.ts';
 import './errors.ts';
 import { createCartServices } from './domain/cart-services.ts';
+import { vocabularyKey } from './domain/search.ts';
 import { createCatalogKafka, type CatalogKafka } from './events/catalog-kafka.ts';
 import { registerCatalogSubgraph } from './graphql/subgraph.ts';
 import { registerCartRoutes } from './http/cart-routes.ts';
@@ -94,6 +95,7 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
       const seedDemo = (tenant: string) => {
         if (seeding.has(tenant)) return { products: config.CATALOG_SEED_COUNT, started: false };
         const run = seedDemoCatalog(ownerPool, tenant, config.CATALOG_SEED_COUNT, kit.log)
+          .then(() => products.delete(vocabularyKey(tenant)))
           .catch((err: unknown) => kit.log.error({ err, tenant }, 'loading the demo catalog failed'))
           .finally(() => seeding.delete(tenant));
         seeding.set(tenant, run);

@@ -3,7 +3,8 @@
  * row, its variants, its search document and vocabulary counts), then drop
  * the cached product on every instance; reads of one product go through the
  * two-tier cache, keyed by tenant. Constraint violations become the
- * service's codes (slug or SKU taken, unknown category). Every write also
+ * service's codes (slug or SKU taken, unknown category); product writes
+ * also drop the tenant's cached search vocabulary. Every write also
  * puts its event (product-changed, category-changed) in the outbox, in its
  * transaction.
  */
@@ -13,6 +14,7 @@ import { currentDbContext, sqlStateOf, withTransaction, type DbPool } from '@bul
 import { catalogError } from '../errors.ts';
 import { recordCatalogEvent } from '../events/catalog-events.ts';
 import * as store from '../store/catalog-store.ts';
+import { vocabularyKey } from './search.ts';
 import type { Category, Product, ProductInput } from '../store/catalog-store.ts';
 
 export interface CatalogDeps {
@@ -43,8 +45,9 @@ async function asCatalogError(deps: CatalogDeps, err: unknown, id: string, input
 
 export async function createProduct(deps: CatalogDeps, input: ProductInput): Promise<Product> {
   const id = randomUUID();
+  let product: Product;
   try {
-    return await withTransaction(deps.pool, async (tx) => {
+    product = await withTransaction(deps.pool, async (tx) => {
       await store.insertProduct(tx, id, input);
       await recordCatalogEvent(tx, 'product-changed', id, { productId: id, change: 'created', slug: input.slug });
       return (await store.findProduct(tx, id))!;
@@ -52,6 +55,8 @@ export async function createProduct(deps: CatalogDeps, input: ProductInput): Pro
   } catch (err) {
     throw await asCatalogError(deps, err, id, input);
   }
+  await deps.products.delete(vocabularyKey());
+  return product;
 }
 
 export async function replaceProduct(deps: CatalogDeps, id: string, input: ProductInput): Promise<Product> {
@@ -66,7 +71,7 @@ export async function replaceProduct(deps: CatalogDeps, id: string, input: Produ
     throw await asCatalogError(deps, err, id, input);
   }
   if (!product) throw catalogError('CATALOG_PRODUCT_NOT_FOUND', `product ${id} does not exist`, { id });
-  await deps.products.delete(productKey(id));
+  await deps.products.delete(productKey(id), vocabularyKey());
   return product;
 }
 
@@ -77,7 +82,7 @@ export async function deleteProduct(deps: CatalogDeps, id: string): Promise<void
     return true;
   });
   if (!deleted) throw catalogError('CATALOG_PRODUCT_NOT_FOUND', `product ${id} does not exist`, { id });
-  await deps.products.delete(productKey(id));
+  await deps.products.delete(productKey(id), vocabularyKey());
 }
 
 /** Drops the cached product on every instance (its rating changed with a review). */

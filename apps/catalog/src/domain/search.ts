@@ -4,12 +4,44 @@
  * replaced by its nearest vocabulary words (one edit for short words, two
  * otherwise); the words are ANDed into a full-text query ranked over the
  * weighted document. No hits: "did you mean" names the closest product name.
+ * The vocabulary is searched in memory (vocabulary.ts): in the service it is
+ * kept per tenant in the product cache (both tiers) and dropped on every
+ * instance by the writes that change it (products.ts, the demo seed), with the
+ * cache's freshness as the bound for anything else.
  */
-import type { Queryable } from '@bulwark/db';
+import type { Cache } from '@bulwark/cache';
+import { currentDbContext, type Queryable } from '@bulwark/db';
 import { findProducts, type Product } from '../store/catalog-store.ts';
-import { candidatesFor, closestName, completionsFor, searchProducts, suggestProducts, type SearchFilters, type SearchPage, type SearchSort } from '../store/search-store.ts';
+import { closestName, loadVocabulary, searchProducts, suggestProducts, type SearchFilters, type SearchPage, type SearchSort } from '../store/search-store.ts';
 import { correctedText, planSuggest, toTsQuery, type QueryWord } from './query.ts';
 import { maxEditsFor, wordsOf } from './text.ts';
+import { Vocabulary, type Term } from './vocabulary.ts';
+
+/** Where search gets the tenant's vocabulary. */
+export type VocabularySource = (db: Queryable) => Promise<Vocabulary>;
+
+/** A fresh read per call (tools and tests without a cache). */
+export const readVocabulary: VocabularySource = async (db) => new Vocabulary(await loadVocabulary(db));
+
+/** The cache key of a tenant's vocabulary (the current tenant's by default). */
+export function vocabularyKey(tenant?: string): string {
+  const ctx = currentDbContext();
+  return `vocabulary:${tenant ?? (ctx?.kind === 'tenant' ? ctx.tenant : '-')}`;
+}
+
+/**
+ * The tenant's vocabulary through `cache`. The cache holds the terms (L2 keeps JSON); the sorted index built
+ * from them is kept beside the very array L1 hands back, so an L1 hit costs no rebuild.
+ */
+export function cachedVocabulary(cache: Cache): VocabularySource {
+  const built = new WeakMap<readonly Term[], Vocabulary>();
+  return async (db) => {
+    const terms = await cache.get<Term[]>(vocabularyKey(), () => loadVocabulary(db));
+    let vocabulary = built.get(terms);
+    if (!vocabulary) built.set(terms, (vocabulary = new Vocabulary(terms)));
+    return vocabulary;
+  };
+}
 
 /** Query words beyond this are ignored (a search box, not a document). */
 const MAX_WORDS = 8;
@@ -33,15 +65,14 @@ export interface SearchResult {
   facets: SearchPage['facets'];
 }
 
-async function correctWords(db: Queryable, words: readonly string[]): Promise<(QueryWord & { df: number })[]> {
-  const found = await candidatesFor(db, words, words.map(maxEditsFor));
-  return found.map((c) => ({ word: c.word, alternatives: c.known ? [c.word] : c.candidates, df: c.df }));
+function correctWords(vocabulary: Vocabulary, words: readonly string[]): (QueryWord & { df: number })[] {
+  return vocabulary.candidates(words, words.map(maxEditsFor)).map((c) => ({ word: c.word, alternatives: c.known ? [c.word] : c.candidates, df: c.df }));
 }
 
-export async function searchCatalog(db: Queryable, req: SearchRequest): Promise<SearchResult> {
+export async function searchCatalog(db: Queryable, req: SearchRequest, vocabularyOf: VocabularySource = readVocabulary): Promise<SearchResult> {
   const text = req.q?.trim() ?? '';
   const words = wordsOf(text).slice(0, MAX_WORDS);
-  const corrected = await correctWords(db, words);
+  const corrected = words.length === 0 ? [] : correctWords(await vocabularyOf(db), words);
   const tsquery = toTsQuery(corrected);
   const sort = req.sort ?? (words.length > 0 ? 'relevance' : 'popularity');
   const correctedQuery = correctedText(corrected);
@@ -62,12 +93,13 @@ export interface Suggestions {
   products: { id: string; name: string; brand: string }[];
 }
 
-export async function suggest(db: Queryable, q: string, limit: number): Promise<Suggestions> {
+export async function suggest(db: Queryable, q: string, limit: number, vocabularyOf: VocabularySource = readVocabulary): Promise<Suggestions> {
   const words = wordsOf(q).slice(0, MAX_WORDS);
   const last = words.at(-1);
   if (last === undefined) return { query: q, completions: [], products: [] };
-  const head = await correctWords(db, words.slice(0, -1));
-  const completions = await completionsFor(db, last, last.length <= 3 ? (last.length <= 2 ? 0 : 1) : 2, 5);
+  const vocabulary = await vocabularyOf(db);
+  const head = correctWords(vocabulary, words.slice(0, -1));
+  const completions = vocabulary.completions(last, last.length <= 3 ? (last.length <= 2 ? 0 : 1) : 2, 5);
   const products = await suggestProducts(db, { ...planSuggest(head, last, completions), limit });
   return { query: q, completions: completions.map((c) => c.term), products };
 }

@@ -7,7 +7,7 @@ import { cacheControlValue, ifNoneMatchHits, strongEtag } from '@bulwark/cache';
 import { currentDbContext } from '@bulwark/db';
 import type { RouteRegistrar } from '@bulwark/service-kit';
 import { categoryTree, createProduct, deleteCategory, deleteProduct, getProduct, putCategory, replaceProduct, type CatalogDeps } from '../domain/products.ts';
-import { searchCatalog, suggest } from '../domain/search.ts';
+import { cachedVocabulary, searchCatalog, suggest } from '../domain/search.ts';
 import { catalogError } from '../errors.ts';
 import type { CatalogMetrics } from '../metrics.ts';
 import { ADMIN_HEADERS, requireAdmin } from './admin.ts';
@@ -24,6 +24,7 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
   const admin = { headers: ADMIN_HEADERS, middleware: [requireAdmin] };
   const adminErrors = (...codes: string[]) => ['CATALOG_ADMIN_ONLY', ...codes];
   const wrote = (entity: 'product' | 'category', op: 'create' | 'update' | 'delete') => deps.metrics.writes.inc({ entity, op });
+  const vocabulary = cachedVocabulary(deps.products);
 
   r.get('/v1/categories', {
     summary: "The tenant's category tree",
@@ -77,7 +78,7 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
     responses: { 200: SearchResponse },
     handler: async ({ query }) => {
       const { q, sort, limit, offset, ...filters } = query;
-      const result = await searchCatalog(deps.pool, { q, sort, limit, offset, filters });
+      const result = await searchCatalog(deps.pool, { q, sort, limit, offset, filters }, vocabulary);
       deps.metrics.searches.inc({ kind: 'search', outcome: result.total === 0 ? 'empty' : result.correctedQuery ? 'corrected' : 'hits' });
       return { status: 200, body: result };
     },
@@ -87,7 +88,7 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
     query: SuggestQuery,
     responses: { 200: SuggestResponse },
     handler: async ({ query }) => {
-      const result = await suggest(deps.pool, query.q, query.limit);
+      const result = await suggest(deps.pool, query.q, query.limit, vocabulary);
       deps.metrics.searches.inc({ kind: 'suggest', outcome: result.products.length === 0 ? 'empty' : 'hits' });
       return { status: 200, body: result };
     },

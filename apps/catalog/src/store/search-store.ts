@@ -1,7 +1,7 @@
 /**
- * SQL of search: the vocabulary lookups behind typo correction and
- * autocomplete (levenshtein over search_terms, which holds the words of
- * names, brands and tags), and one statement that filters, ranks, pages and
+ * SQL of search: the vocabulary behind typo correction and autocomplete
+ * (search_terms, the words of names, brands and tags, read whole and searched
+ * in memory: domain/vocabulary.ts), and one statement that filters, ranks, pages and
  * counts facets over the weighted full-text document. The text indexes are
  * read through SECURITY DEFINER functions of the tenant (migrations/0007):
  * under row-level security PostgreSQL never uses a GIN index for `@@` or `%`
@@ -9,6 +9,7 @@
  * (migrations/0001), named schema-qualified.
  */
 import type { Queryable } from '@bulwark/db';
+import type { Term } from '../domain/vocabulary.ts';
 
 /**
  * The tenant as an explicit condition. Row-level security already limits every
@@ -19,48 +20,10 @@ import type { Queryable } from '@bulwark/db';
  */
 const TENANT = `current_setting('bulwark.tenant', true)`;
 
-export interface WordCandidates {
-  word: string;
-  known: boolean;
-  /** Vocabulary words within the allowed edits, closest then most used first. */
-  candidates: string[];
-  /** Products using the word (known) or, else, its candidates together: an upper bound of its hits from names, brands and tags. */
-  df: number;
-}
-
-/** For each word: whether the vocabulary has it, and its nearest vocabulary words (at most `maxEdits(word)` edits). */
-export async function candidatesFor(db: Queryable, words: readonly string[], maxEdits: readonly number[]): Promise<WordCandidates[]> {
-  if (words.length === 0) return [];
-  const { rows } = await db.query<{ word: string; known_df: number | null; candidates: string[] | null; candidates_df: number | null }>({
-    name: 'catalog.word_candidates',
-    text: `SELECT w.word,
-                  (SELECT t.df FROM search_terms t WHERE t.tenant_id = ${TENANT} AND t.term = w.word AND t.df > 0) AS known_df,
-                  c.candidates, c.candidates_df
-             FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS w(word, k, ord)
-             LEFT JOIN LATERAL (
-               SELECT array_agg(n.term ORDER BY n.d, n.df DESC, n.term) AS candidates, sum(n.df)::int AS candidates_df
-                 FROM (SELECT t.term, t.df, public.levenshtein_less_equal(t.term, w.word, w.k) AS d FROM search_terms t
-                        WHERE t.tenant_id = ${TENANT} AND t.df > 0 AND length(t.term) BETWEEN length(w.word) - w.k AND length(w.word) + w.k
-                          AND public.levenshtein_less_equal(t.term, w.word, w.k) <= w.k
-                        ORDER BY 3, t.df DESC, t.term LIMIT 3) n) c ON true
-            ORDER BY w.ord`,
-    values: [words, maxEdits],
-  });
-  return rows.map((r) => ({ word: r.word, known: r.known_df !== null, candidates: r.candidates ?? [], df: r.known_df ?? r.candidates_df ?? 0 }));
-}
-
-/** Vocabulary words that start with `prefix`, or whose first letters are within `maxEdits` of it when none does; most used first, with their product counts. */
-export async function completionsFor(db: Queryable, prefix: string, maxEdits: number, limit: number): Promise<{ term: string; df: number }[]> {
-  const { rows: ranked } = await db.query<{ term: string; df: number }>({
-    name: 'catalog.completions_ranked',
-    text: `WITH exact AS (SELECT term, df, 0 AS d FROM search_terms WHERE tenant_id = ${TENANT} AND df > 0 AND left(term, length($1)) = $1),
-                near AS (SELECT term, df, public.levenshtein_less_equal(left(term, length($1)), $1, $2) AS d FROM search_terms
-                          WHERE tenant_id = ${TENANT} AND df > 0 AND NOT EXISTS (SELECT 1 FROM exact) AND length(term) >= length($1) - $2
-                            AND public.levenshtein_less_equal(left(term, length($1)), $1, $2) <= $2)
-           SELECT term, df FROM (SELECT * FROM exact UNION ALL SELECT * FROM near) x ORDER BY d, df DESC, term LIMIT $3`,
-    values: [prefix, maxEdits, limit],
-  });
-  return ranked;
+/** The tenant's vocabulary (the words of names, brands and tags in use, with their product counts), for domain/vocabulary.ts. */
+export async function loadVocabulary(db: Queryable): Promise<Term[]> {
+  const { rows } = await db.query<Term>({ name: 'catalog.vocabulary', text: `SELECT term, df FROM search_terms WHERE tenant_id = ${TENANT} AND df > 0`, values: [] });
+  return rows;
 }
 
 export type SearchSort = 'relevance' | 'popularity' | 'price_asc' | 'price_desc' | 'newest';
@@ -156,14 +119,13 @@ export async function closestName(db: Queryable, text: string): Promise<string |
 
 /**
  * How many of the most popular matching products autocomplete ranks
- * (`suggest_candidates`, migrations/0009 and 0010; `narrow`, the whole words
- * when they are rarer than the prefix, is what the GIN index is asked for).
- * With `estimatedHits` (an upper bound from the vocabulary's counts) the
- * function walks (tenant_id, popularity DESC) when hits are dense enough that
- * 50 of them come soon
- * (`black:*`: 12% of the catalog), and reads the GIN index otherwise: the
- * planner, blind to how hits correlate with popularity, walked 23,000 rows for
- * a rare prefix (250 ms of 200,000 products).
+ * (`suggest_candidates`, migrations/0011, over the narrow product_suggest
+ * table; `narrow`, the whole words when they are rarer than the prefix, is
+ * what the GIN index is asked for, 0010). With `estimatedHits` (an upper
+ * bound from the vocabulary's counts) the function walks the index of
+ * (tenant_id, popularity DESC) that carries each product's document, an
+ * index-only scan, when hits are dense enough that 50 of them come within a
+ * few pages, and reads the GIN index otherwise.
  */
 const SUGGEST_CANDIDATES = 50;
 
@@ -171,9 +133,12 @@ const SUGGEST_CANDIDATES = 50;
 export async function suggestProducts(db: Queryable, input: { tsquery: string; limit: number; estimatedHits: number; narrow?: string }): Promise<{ id: string; name: string; brand: string }[]> {
   const { rows } = await db.query<{ id: string; name: string; brand: string }>({
     name: 'catalog.suggest_products',
-    text: `SELECT c.id, c.name, c.brand
-             FROM suggest_candidates(to_tsquery('english', $1), ${SUGGEST_CANDIDATES}, $3, CASE WHEN $4::text IS NULL THEN NULL ELSE to_tsquery('english', $4) END) c
-            ORDER BY c.text_rank + 0.01 * ln(1 + c.popularity) + CASE WHEN c.in_stock THEN 0.05 ELSE 0 END DESC, c.id LIMIT $2`,
+    text: `SELECT p.id, p.name, p.brand
+             FROM (SELECT c.id, c.text_rank + 0.01 * ln(1 + c.popularity) + CASE WHEN c.in_stock THEN 0.05 ELSE 0 END AS score
+                     FROM suggest_candidates(to_tsquery('english', $1), ${SUGGEST_CANDIDATES}, $3, CASE WHEN $4::text IS NULL THEN NULL ELSE to_tsquery('english', $4) END) c
+                    ORDER BY score DESC, c.id LIMIT $2) r
+             JOIN products p ON p.tenant_id = ${TENANT} AND p.id = r.id
+            ORDER BY r.score DESC, r.id`,
     values: [input.tsquery, input.limit, input.estimatedHits, input.narrow ?? null],
   });
   return rows;
