@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ensurePrereqs } from './prereqs.ts';
-import { isOurProcess, readPid, startDetached, stopIfOnAnotherPort, stopPid, tcpProbe, waitFor } from './proc.ts';
+import { startDetached, stopIfOnAnotherPort, tcpProbe, waitFor, pidFileControl } from './proc.ts';
 import type { LocalServer } from './server.ts';
 import { settings } from './settings.ts';
 
@@ -91,7 +91,8 @@ export function createClamdInstance(options: ClamdInstanceOptions): ClamdInstanc
   const confFile = path.join(dir, 'clamd.conf');
   const pidFile = path.join(dir, 'clamd.pid');
   const logFile = path.join(dir, 'clamd.out');
-  const ours = (): boolean => isOurProcess(readPid(pidFile), confFile);
+  const control = pidFileControl(name, pidFile, confFile);
+  const ours = control.ours;
 
   return {
     name,
@@ -117,25 +118,9 @@ export function createClamdInstance(options: ClamdInstanceOptions): ClamdInstanc
       startDetached(CLAMD_BIN, ['--foreground', `--config-file=${confFile}`], logFile, pidFile);
       await waitFor(`${name} on :${port}`, () => ping(port), 60_000, logFile);
     },
-    async down() {
-      if (!ours()) return;
-      await stopPid(readPid(pidFile)!);
-      fs.rmSync(pidFile, { force: true });
-    },
-    pid() {
-      return ours() ? readPid(pidFile) : undefined;
-    },
-    async kill(signal, timeoutMs = 15_000) {
-      const pid = readPid(pidFile);
-      if (!ours()) return;
-      process.kill(pid!, signal);
-      const deadline = Date.now() + timeoutMs;
-      while (isOurProcess(pid, confFile)) {
-        if (Date.now() > deadline) throw new Error(`${name} (pid ${pid}) still running ${timeoutMs} ms after ${signal}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      fs.rmSync(pidFile, { force: true });
-    },
+    down: control.down,
+    pid: control.pid,
+    kill: control.kill,
   };
 }
 

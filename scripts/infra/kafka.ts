@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ensurePrereqs } from './prereqs.ts';
-import { isOurProcess, readPid, run, startDetached, stopIfOnAnotherPort, stopPid, tcpProbe, waitFor } from './proc.ts';
+import { run, startDetached, stopIfOnAnotherPort, tcpProbe, waitFor, pidFileControl } from './proc.ts';
 import type { LocalServer } from './server.ts';
 import { repoRoot, settings } from './settings.ts';
 
@@ -76,6 +76,7 @@ export function createKafkaInstance(options: KafkaInstanceOptions): KafkaInstanc
   const name = options.name ?? 'kafka';
   const dataDir = path.join(dir, 'data');
   const pidFile = path.join(dir, 'kafka.pid');
+  const control = pidFileControl(name, pidFile, MAIN_CLASS, 30_000);
   const logFile = path.join(dir, 'kafka.log');
   const propsFile = path.join(dir, 'server.properties');
   const log4jFile = path.join(dir, 'log4j.properties');
@@ -87,13 +88,13 @@ export function createKafkaInstance(options: KafkaInstanceOptions): KafkaInstanc
     logFile,
     clientEnv: () => ({ BULWARK_KAFKA_BROKERS: `${settings.host}:${port}` }),
     async status() {
-      return { healthy: await apiVersionsOk(port), ours: isOurProcess(readPid(pidFile), MAIN_CLASS) };
+      return { healthy: await apiVersionsOk(port), ours: control.ours() };
     },
     async up() {
       ensurePrereqs(['kafka']);
       if (await apiVersionsOk(port)) return;
       await stopIfOnAnotherPort(pidFile, propsFile, [port, controllerPort], 30_000);
-      if (isOurProcess(readPid(pidFile), MAIN_CLASS)) {
+      if (control.ours()) {
         await waitFor(`${name} on :${port}`, () => apiVersionsOk(port), 60_000, logFile);
         return;
       }
@@ -115,27 +116,9 @@ export function createKafkaInstance(options: KafkaInstanceOptions): KafkaInstanc
       );
       await waitFor(`${name} on :${port}`, () => apiVersionsOk(port), 90_000, logFile);
     },
-    async down() {
-      const pid = readPid(pidFile);
-      if (!isOurProcess(pid, MAIN_CLASS)) return;
-      await stopPid(pid!, 30_000);
-      fs.rmSync(pidFile, { force: true });
-    },
-    pid() {
-      const pid = readPid(pidFile);
-      return isOurProcess(pid, MAIN_CLASS) ? pid : undefined;
-    },
-    async kill(signal, timeoutMs = 30_000) {
-      const pid = readPid(pidFile);
-      if (!isOurProcess(pid, MAIN_CLASS)) return;
-      process.kill(pid!, signal);
-      const deadline = Date.now() + timeoutMs;
-      while (isOurProcess(pid, MAIN_CLASS)) {
-        if (Date.now() > deadline) throw new Error(`${name} (pid ${pid}) still running ${timeoutMs} ms after ${signal}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      fs.rmSync(pidFile, { force: true });
-    },
+    down: control.down,
+    pid: control.pid,
+    kill: control.kill,
   };
 }
 

@@ -182,6 +182,48 @@ export async function stopPid(pid: number, timeoutMs = 15_000): Promise<void> {
   }
 }
 
+/** Stop, find and signal a server that startDetached started: down, pid and kill of its LocalServer. */
+export interface PidFileControl {
+  /** Whether the pid file names a live process whose command line carries the expected string. */
+  ours(): boolean;
+  /** SIGTERM, then SIGKILL after the timeout; removes the pid file. Does nothing when the process is not ours. */
+  down(): Promise<void>;
+  pid(): number | undefined;
+  /** Sends `signal` and waits until the process is gone (fault tests). */
+  kill(signal: 'SIGTERM' | 'SIGKILL', timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * The control of the server whose pid is in `pidFile` and whose command line
+ * carries `expect` (its data directory, config file or main class): a stale
+ * pid file, or a pid reused by another process, is never signalled.
+ */
+export function pidFileControl(name: string, pidFile: string, expect: string, timeoutMs = 15_000): PidFileControl {
+  const ours = (): boolean => isOurProcess(readPid(pidFile), expect);
+  return {
+    ours,
+    async down() {
+      if (!ours()) return;
+      await stopPid(readPid(pidFile)!, timeoutMs);
+      fs.rmSync(pidFile, { force: true });
+    },
+    pid() {
+      return ours() ? readPid(pidFile) : undefined;
+    },
+    async kill(signal, killTimeoutMs = timeoutMs) {
+      const pid = readPid(pidFile);
+      if (!isOurProcess(pid, expect)) return;
+      process.kill(pid!, signal);
+      const deadline = Date.now() + killTimeoutMs;
+      while (isOurProcess(pid, expect)) {
+        if (Date.now() > deadline) throw new Error(`${name} (pid ${pid}) still running ${killTimeoutMs} ms after ${signal}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      fs.rmSync(pidFile, { force: true });
+    },
+  };
+}
+
 /** Prints the last lines of each log file, for the `logs` commands of the CLIs. */
 export function printLogTails(logs: { logFile: string }[], lines = 40): void {
   for (const { logFile } of logs) {

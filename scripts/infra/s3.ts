@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isOurProcess, readPid, run, startDetached, stopIfOnAnotherPort, stopPid, tcpProbe, waitFor } from './proc.ts';
+import { run, startDetached, stopIfOnAnotherPort, tcpProbe, waitFor, pidFileControl } from './proc.ts';
 import type { LocalServer } from './server.ts';
 import { settings } from './settings.ts';
 
@@ -107,7 +107,8 @@ export function createS3Instance(options: S3InstanceOptions): S3Instance {
   const logFile = path.join(dir, 'versitygw.log');
   const url = `http://${settings.host}:${port}`;
   // The data directory is on the command line: it makes the process recognisably this instance's.
-  const ours = (): boolean => isOurProcess(readPid(pidFile), dataDir);
+  const control = pidFileControl(name, pidFile, dataDir);
+  const ours = control.ours;
 
   return {
     name,
@@ -134,25 +135,9 @@ export function createS3Instance(options: S3InstanceOptions): S3Instance {
       });
       await waitFor(`${name} on :${port}`, () => answers(port), 30_000, logFile);
     },
-    async down() {
-      if (!ours()) return;
-      await stopPid(readPid(pidFile)!);
-      fs.rmSync(pidFile, { force: true });
-    },
-    pid() {
-      return ours() ? readPid(pidFile) : undefined;
-    },
-    async kill(signal, timeoutMs = 15_000) {
-      const pid = readPid(pidFile);
-      if (!ours()) return;
-      process.kill(pid!, signal);
-      const deadline = Date.now() + timeoutMs;
-      while (isOurProcess(pid, dataDir)) {
-        if (Date.now() > deadline) throw new Error(`${name} (pid ${pid}) still running ${timeoutMs} ms after ${signal}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      fs.rmSync(pidFile, { force: true });
-    },
+    down: control.down,
+    pid: control.pid,
+    kill: control.kill,
   };
 }
 
