@@ -41,7 +41,7 @@ const TENANT = 'bench-chat';
 const SELF = fileURLToPath(import.meta.url);
 const CHAT_MAIN = fileURLToPath(new URL('../apps/chat/src/main.ts', import.meta.url));
 
-interface Key {
+export interface Key {
   jwk: JWK;
   kid: string;
 }
@@ -53,7 +53,7 @@ async function sign(key: Key, sub: string): Promise<string> {
 
 // Child modes: a bare ws echo server, or a client process holding connections.
 if (process.env.BENCH_BARE_WS) {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 65_536, perMessageDeflate: false });
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 65_536, perMessageDeflate: false, clientTracking: false });
   wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
   wss.on('listening', () => process.stdout.write(`PORT ${(wss.address() as { port: number }).port}\n`));
 }
@@ -96,8 +96,8 @@ if (process.env.BENCH_CLIENT) {
   });
 }
 
-function startChild(args: string[], env: Record<string, string>, portLine?: RegExp): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+function startChild(args: string[], env: Record<string, string>, portLine?: RegExp, cwd?: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', ...args], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
@@ -109,9 +109,12 @@ function startChild(args: string[], env: Record<string, string>, portLine?: RegE
   });
 }
 
+/** The baseline: a bare `ws` echo server (same ws options as chat) in a child process. */
+export const startBareWs = (options: { execArgv?: string[]; cwd?: string } = {}) => startChild([...(options.execArgv ?? []), SELF], { BENCH_BARE_WS: '1' }, /^PORT (\d+)$/, options.cwd);
+
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
-async function openClients(url: string, total: number, key: Key | undefined, prefix: string, room?: string): Promise<ChildProcess[]> {
+export async function openClients(url: string, total: number, key: Key | undefined, prefix: string, room?: string): Promise<ChildProcess[]> {
   const per = Math.ceil(total / CLIENT_PROCS);
   const children = await Promise.all(
     Array.from({ length: CLIENT_PROCS }, (_, p) => startChild([SELF], { BENCH_CLIENT: JSON.stringify({ url, count: Math.min(per, total - p * per), prefix: `${prefix}-${p}`, ...(room ? { room } : {}), ...(key ? { key } : {}) }) })),
@@ -119,7 +122,7 @@ async function openClients(url: string, total: number, key: Key | undefined, pre
   return children.map((c) => c.child);
 }
 
-function closeClients(children: ChildProcess[]): void {
+export function closeClients(children: ChildProcess[]): void {
   for (const c of children) c.stdin!.write('CLOSE\n');
 }
 
@@ -159,7 +162,8 @@ async function measureServer(name: string, pid: number, connect: (count: number,
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-export default async function bench(): Promise<void> {
+/** The shared setup: infrastructure, a signing key with its JWKS server, a schema, and a way to start chat instances on it. */
+export async function prepareChatBench(): Promise<{ key: Key; startChat(options?: { execArgv?: string[]; cwd?: string }): Promise<{ child: ChildProcess; url: string }>; cleanup(): Promise<void> }> {
   const infra = await ensureInfra(['postgres', 'redis']);
   const pg = infra.BULWARK_PG_URL!;
   await ensureDbRoles({ ownerUrl: pg, password: DEV_ROLE_PASSWORD });
@@ -183,16 +187,30 @@ export default async function bench(): Promise<void> {
     WS_RATE_LIMIT: '1000',
     WS_RATE_BURST: '1000',
   });
-  const startChat = async () => {
+  const startChat = async (options: { execArgv?: string[]; cwd?: string } = {}) => {
     const port = await freePort();
-    const child = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', CHAT_MAIN], { env: { ...process.env, ...chatEnv(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, ['--conditions=bulwark-source', '--no-warnings', ...(options.execArgv ?? []), CHAT_MAIN], { cwd: options.cwd, env: { ...process.env, ...chatEnv(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok === true, 'chat ready', 120_000, 200);
     return { child, url: `http://127.0.0.1:${port}` };
   };
+  async function cleanup(): Promise<void> {
+    jwks.close();
+    const { createPool } = await import('@bulwark/db');
+    const { Registry } = await import('prom-client');
+    const { silent } = await import('@bulwark/test-support');
+    const pool = createPool({ connectionString: pg, name: 'chat-bench-cleanup', max: 1, registry: new Registry(), log: silent });
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    await pool.close();
+  }
+  return { key, startChat, cleanup };
+}
+
+export default async function bench(): Promise<void> {
+  const { key, startChat, cleanup } = await prepareChatBench();
   const children: ChildProcess[] = [];
   try {
     // 1. Connections: chat vs a bare ws echo server.
-    const bare = await startChild([SELF], { BENCH_BARE_WS: '1' }, /^PORT (\d+)$/);
+    const bare = await startBareWs();
     children.push(bare.child);
     const bareFig = await measureServer('bare ws echo', bare.child.pid!, (n, prefix) => openClients(`ws://127.0.0.1:${bare.port}`, n, undefined, prefix));
     bare.child.kill();
@@ -243,12 +261,6 @@ export default async function bench(): Promise<void> {
     closeClients(receivers);
   } finally {
     await Promise.all(children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => new Promise((r) => c.once('exit', r).kill())));
-    jwks.close();
-    const { createPool } = await import('@bulwark/db');
-    const { Registry } = await import('prom-client');
-    const { silent } = await import('@bulwark/test-support');
-    const pool = createPool({ connectionString: pg, name: 'chat-bench-cleanup', max: 1, registry: new Registry(), log: silent });
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
-    await pool.close();
+    await cleanup();
   }
 }

@@ -4,6 +4,13 @@
  * sequence cursor each (gap-free, duplicate-free delivery: gaps and resumes
  * are read from PostgreSQL), its blocked users, typing throttle, rate limit,
  * token expiry and the slow-consumer guard on every write.
+ *
+ * Idle connections are what an instance holds most of, so one keeps little:
+ * no timer of its own (realtime.ts's sweep calls tick()), no Redis
+ * subscription of its own (user events are routed to it in memory), no
+ * token unless identity's session checks need it, and its maps only once a
+ * room or a typing indicator needs them. Room event frames arrive serialized
+ * (frameOf: once per event and instance, not per recipient).
  */
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
@@ -14,7 +21,7 @@ import type { RoomEvent, UserEvent } from '../domain/events.ts';
 import { acknowledge, deleteMessage, editMessage, postMessage } from '../domain/messages.ts';
 import { blockedBy, listMessages, type Message } from '../store/chat-store.ts';
 import { authenticate, refusalOf, sessionLive, type Authenticated } from './authenticate.ts';
-import type { Envelope } from './room-bus.ts';
+import { frameOf, type Envelope } from './room-bus.ts';
 import { ClientFrame, CLOSE } from './protocol.ts';
 import type { Realtime } from './realtime.ts';
 import { SequenceCursor } from './sequence-cursor.ts';
@@ -28,20 +35,25 @@ interface RoomState {
   unsubscribe: () => void;
 }
 
-export class ChatConnection {
+const NO_ONE: ReadonlySet<string> = new Set();
+const TEXT = { binary: false } as const;
+
+/** A connection is its own presence device (one object less per connection). */
+export class ChatConnection implements Device {
   readonly id = randomUUID();
   readonly tenant: string;
   readonly user: string;
-  readonly device: Device;
-  private auth: Authenticated;
-  private readonly rooms = new Map<string, RoomState>();
-  private blocked = new Set<string>();
-  private readonly typingAt = new Map<string, number>();
+  status: Device['status'] = 'online';
+  /** The token's expiry (ms since epoch), checked by tick(). */
+  private expiresAt: number;
+  /** `Bearer …`, kept only while identity's session checks (IDENTITY_URL) need it. */
+  private authorization: string | undefined;
+  private nextSessionCheck: number;
+  private rooms: Map<string, RoomState> | undefined;
+  private blocked: ReadonlySet<string> = NO_ONE;
+  private typingAt: Map<string, number> | undefined;
   private strikes = 0;
-  private queue: Promise<void> = Promise.resolve();
-  private expiryTimer: NodeJS.Timeout | undefined;
-  private sessionTimer: NodeJS.Timeout | undefined;
-  private unsubscribeUser: (() => void) | undefined;
+  private queue: Promise<void> | undefined;
   private closed = false;
   alive = true;
 
@@ -51,43 +63,46 @@ export class ChatConnection {
   constructor(rt: Realtime, ws: WebSocket, auth: Authenticated) {
     this.rt = rt;
     this.ws = ws;
-    this.auth = auth;
     this.tenant = auth.principal.tenant;
     this.user = auth.principal.sub;
-    this.device = { id: this.id, tenant: this.tenant, user: this.user, status: 'online' };
+    this.expiresAt = auth.expiresAt;
+    this.authorization = rt.config.IDENTITY_URL ? auth.authorization : undefined;
+    this.nextSessionCheck = Date.now() + rt.config.SESSION_CHECK_INTERVAL_MS;
   }
 
-  /** Subscribes the user's channel, loads blocks, announces presence, arms the expiry and session checks. */
+  /**
+   * Loads blocks, starts reading frames (realtime.ts's shared listeners call
+   * onFrame and set alive on pong), announces presence. User events reach it
+   * from the start (realtime.ts routes them).
+   */
   async open(): Promise<void> {
-    this.unsubscribeUser = await this.rt.bus.subscribeUser(this.tenant, this.user, (e) => this.onUserEvent(e));
-    this.blocked = new Set(await withTenant(this.tenant, () => blockedBy(this.rt.pool, this.user)));
-    this.armExpiry();
-    if (this.rt.config.IDENTITY_URL) {
-      const url = this.rt.config.IDENTITY_URL;
-      this.sessionTimer = setInterval(() => {
-        void sessionLive(url, this.auth.authorization).then((live) => {
-          if (!live) this.close(CLOSE.SESSION_REVOKED, 'session revoked');
-        });
-      }, this.rt.config.SESSION_CHECK_INTERVAL_MS);
-      this.sessionTimer.unref();
-    }
-    this.ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
-    this.ws.on('pong', () => (this.alive = true));
+    const blocked = await withTenant(this.tenant, () => blockedBy(this.rt.pool, this.user));
+    if (blocked.length > 0) this.blocked = new Set(blocked);
     this.ws.resume();
-    this.send({ type: 'welcome', connection: this.id, user: this.user, tenant: this.tenant, expiresAt: new Date(this.auth.expiresAt).toISOString() });
-    await this.rt.presence.connect(this.device).catch((err: unknown) => this.rt.log.warn({ err }, 'presence connect failed'));
+    this.send({ type: 'welcome', connection: this.id, user: this.user, tenant: this.tenant, expiresAt: new Date(this.expiresAt).toISOString() });
+    await this.rt.presence.connect(this).catch((err: unknown) => this.rt.log.warn({ err }, 'presence connect failed'));
   }
 
   /** Called once the socket closed (either side). */
   async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.expiryTimer);
-    clearInterval(this.sessionTimer);
-    this.unsubscribeUser?.();
-    for (const st of this.rooms.values()) st.unsubscribe();
-    this.rooms.clear();
-    await this.rt.presence.disconnect(this.device).catch((err: unknown) => this.rt.log.warn({ err }, 'presence disconnect failed'));
+    if (this.rooms) for (const st of this.rooms.values()) st.unsubscribe();
+    this.rooms = undefined;
+    await this.rt.presence.disconnect(this).catch((err: unknown) => this.rt.log.warn({ err }, 'presence disconnect failed'));
+  }
+
+  /** The instance's sweep (every second): closes at token expiry, checks the session at identity when due. */
+  tick(now: number): void {
+    if (this.closed) return;
+    if (now >= this.expiresAt) return this.close(CLOSE.TOKEN_EXPIRED, 'token expired');
+    const url = this.rt.config.IDENTITY_URL;
+    if (url && this.authorization && now >= this.nextSessionCheck) {
+      this.nextSessionCheck = now + this.rt.config.SESSION_CHECK_INTERVAL_MS;
+      void sessionLive(url, this.authorization).then((live) => {
+        if (!live) this.close(CLOSE.SESSION_REVOKED, 'session revoked');
+      });
+    }
   }
 
   close(code: number, reason: string): void {
@@ -100,8 +115,13 @@ export class ChatConnection {
 
   /** Writes a frame unless closing; a send buffer over the limit closes the connection 4009 instead of growing. */
   send(frame: object): void {
+    this.write(JSON.stringify(frame));
+  }
+
+  /** Writes a serialized frame (a shared Buffer is sent as is, as a text frame). */
+  private write(data: string | Buffer): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(JSON.stringify(frame));
+    this.ws.send(data, TEXT);
     if (this.ws.bufferedAmount > this.rt.config.WS_MAX_BUFFERED_BYTES) {
       this.rt.metrics.slowConsumers.inc();
       this.close(CLOSE.SLOW_CONSUMER, 'slow consumer');
@@ -120,17 +140,11 @@ export class ChatConnection {
 
   /** After the bus's subscriber came back: whatever was published meanwhile is read from PostgreSQL. */
   resync(): void {
-    for (const [room, st] of this.rooms) void this.catchUp(room, st, 'resync');
+    if (this.rooms) for (const [room, st] of this.rooms) void this.catchUp(room, st, 'resync');
   }
 
-  private armExpiry(): void {
-    clearTimeout(this.expiryTimer);
-    const ms = this.auth.expiresAt - Date.now();
-    this.expiryTimer = setTimeout(() => this.close(CLOSE.TOKEN_EXPIRED, 'token expired'), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
-    this.expiryTimer.unref();
-  }
-
-  private onFrame(data: Buffer, isBinary: boolean): void {
+  /** A client frame (realtime.ts's shared 'message' listener). */
+  onFrame(data: Buffer, isBinary: boolean): void {
     if (!this.rt.allowFrame(this.id)) {
       this.rt.metrics.framesIn.inc({ type: 'limited' });
       this.send({ type: 'error', code: 'CHAT_RATE_LIMITED', detail: `more than ${this.rt.config.WS_RATE_LIMIT} frames per second` });
@@ -158,7 +172,7 @@ export class ChatConnection {
     if (frame.type === 'typing') return this.onTyping(frame.room);
     if (frame.type === 'ping') return this.send({ type: 'pong', ...(frame.ref ? { ref: frame.ref } : {}) });
     const ref = 'ref' in frame ? frame.ref : undefined;
-    this.queue = this.queue.then(() =>
+    const next = (this.queue ?? Promise.resolve()).then(() =>
       withTenant(this.tenant, () => this.handle(frame)).catch((err: unknown) => {
         if (err instanceof AppError && err.status < 500) this.send({ type: 'error', ...(ref ? { ref } : {}), code: err.code, detail: err.message, ...err.extensions });
         else {
@@ -167,6 +181,11 @@ export class ChatConnection {
         }
       }),
     );
+    this.queue = next;
+    // An idle connection holds no settled promise.
+    void next.then(() => {
+      if (this.queue === next) this.queue = undefined;
+    });
   }
 
   private async handle(frame: Exclude<ClientFrame, { type: 'typing' | 'ping' }>): Promise<void> {
@@ -176,8 +195,8 @@ export class ChatConnection {
       case 'subscribe':
         return this.subscribe(frame.room, frame.since, frame.ref);
       case 'unsubscribe':
-        this.rooms.get(frame.room)?.unsubscribe();
-        this.rooms.delete(frame.room);
+        this.rooms?.get(frame.room)?.unsubscribe();
+        this.rooms?.delete(frame.room);
         return ok();
       case 'send': {
         const { message, created } = await postMessage(deps, this.tenant, this.user, frame.room, { clientId: frame.clientId, body: frame.body, attachments: frame.attachments });
@@ -193,7 +212,7 @@ export class ChatConnection {
       case 'receipt':
         return ok({ room: frame.room, kind: frame.kind, seq: await acknowledge(deps, this.tenant, this.user, frame.room, frame.kind, frame.seq) });
       case 'presence':
-        await this.rt.presence.setStatus(this.device, frame.status);
+        await this.rt.presence.setStatus(this, frame.status);
         return ok({ status: frame.status });
       case 'auth':
         return this.reauthenticate(frame.token, frame.ref);
@@ -210,16 +229,16 @@ export class ChatConnection {
     }
     if (next.principal.sub !== this.user) return this.close(CLOSE.AUTH_CHANGED, 'token of another user');
     if (this.rt.config.IDENTITY_URL && !(await sessionLive(this.rt.config.IDENTITY_URL, next.authorization))) return this.close(CLOSE.SESSION_REVOKED, 'session revoked');
-    this.auth = next;
-    this.armExpiry();
+    this.expiresAt = next.expiresAt;
+    if (this.authorization) this.authorization = next.authorization;
     this.send({ type: 'ok', ...(ref ? { ref } : {}), expiresAt: new Date(next.expiresAt).toISOString() });
   }
 
   private async subscribe(room: string, since: number | undefined, ref: string | undefined): Promise<void> {
     const { room: found } = await assertMember(this.rt.pool, room, this.user);
-    this.rooms.get(room)?.unsubscribe();
+    this.rooms?.get(room)?.unsubscribe();
     const st: RoomState = { cursor: new SequenceCursor(since ?? found.lastSeq), catchingUp: true, again: false, pending: [], unsubscribe: () => undefined };
-    this.rooms.set(room, st);
+    (this.rooms ??= new Map()).set(room, st);
     // Listening first, then reading: a message committed after the read is on the channel, one before is in the read.
     st.unsubscribe = await this.rt.bus.subscribeRoom(this.tenant, room, (e) => this.onRoomEvent(room, e));
     this.send({ type: 'subscribed', ...(ref ? { ref } : {}), room, lastSeq: found.lastSeq, since: st.cursor.last });
@@ -240,7 +259,7 @@ export class ChatConnection {
         st.again = false;
         for (;;) {
           const batch = await withTenant(this.tenant, () => listMessages(this.rt.pool, room, { after: st.cursor.last, limit: this.rt.config.HISTORY_PAGE_MAX }));
-          if (this.rooms.get(room) !== st) return;
+          if (this.rooms?.get(room) !== st) return;
           for (const m of batch) if (st.cursor.offer(m.seq) === 'deliver') this.deliverMessage(room, m);
           if (batch.length < this.rt.config.HISTORY_PAGE_MAX) break;
         }
@@ -265,11 +284,9 @@ export class ChatConnection {
   }
 
   private onRoomEvent(room: string, envelope: Envelope<RoomEvent>): void {
-    const st = this.rooms.get(room);
+    const st = this.rooms?.get(room);
     if (!st) return;
     const e = envelope.event;
-    this.rt.metrics.deliveryLatency.observe(Math.max(0, Date.now() - envelope.at) / 1000);
-    this.rt.metrics.delivered.inc({ type: e.type });
     switch (e.type) {
       case 'message': {
         if (st.catchingUp) {
@@ -278,41 +295,46 @@ export class ChatConnection {
           return;
         }
         const offer = st.cursor.offer(e.message.seq);
-        if (offer === 'deliver') this.deliverMessage(room, e.message);
-        else if (offer === 'gap') {
+        // The live frame is the event itself ({ type: 'message', room, message }), serialized once for every recipient.
+        if (offer === 'deliver') {
+          if (this.blocked.has(e.message.senderSub)) this.send({ type: 'hidden', room, seq: e.message.seq });
+          else this.write(frameOf(envelope));
+        } else if (offer === 'gap') {
           st.pending.push(e.message);
           void this.catchUp(room, st, 'gap');
         }
         return;
       }
       case 'typing':
-        if (e.user !== this.user && !this.blocked.has(e.user)) this.send(e);
+        if (e.user !== this.user && !this.blocked.has(e.user)) this.write(frameOf(envelope));
         return;
       case 'edited':
       case 'deleted':
-        if (!this.blocked.has(e.message.senderSub)) this.send(e);
+        if (!this.blocked.has(e.message.senderSub)) this.write(frameOf(envelope));
         return;
       case 'member':
         if (e.user === this.user && e.role === null) {
           st.unsubscribe();
-          this.rooms.delete(room);
+          this.rooms?.delete(room);
         }
-        this.send(e);
+        this.write(frameOf(envelope));
         return;
       default:
-        this.send(e);
+        this.write(frameOf(envelope));
     }
   }
 
-  private onUserEvent(envelope: Envelope<RoomEvent | UserEvent>): void {
+  /** An event of this connection's user (realtime.ts routes the user channel's events here). */
+  onUserEvent(envelope: Envelope<RoomEvent | UserEvent>): void {
     const e = envelope.event;
-    if (e.type === 'blocks') this.blocked = new Set(e.blocked);
-    else if (e.type === 'member' && !this.rooms.has(e.room)) this.send(e);
+    if (e.type === 'blocks') this.blocked = e.blocked.length > 0 ? new Set(e.blocked) : NO_ONE;
+    else if (e.type === 'member' && !this.rooms?.has(e.room)) this.write(frameOf(envelope));
   }
 
   private onTyping(room: string): void {
-    if (!this.rooms.has(room)) return;
+    if (!this.rooms?.has(room)) return;
     const now = Date.now();
+    this.typingAt ??= new Map();
     if (now - (this.typingAt.get(room) ?? 0) < this.rt.config.TYPING_THROTTLE_MS) return;
     this.typingAt.set(room, now);
     void this.rt.bus.room(this.tenant, { type: 'typing', room, user: this.user });

@@ -1,7 +1,8 @@
 /**
  * Presence across instances: each connection (a device) has a status in
  * its user's Redis hash and a deadline in one sorted set, renewed by its
- * instance every heartbeat. A user is online if any device is online, away
+ * instance every heartbeat (RENEW_BATCH connections per script call: one
+ * call per connection cost an idle instance a round trip each). A user is online if any device is online, away
  * if all are away, offline without one. An instance that dies stops
  * renewing; after PRESENCE_TTL_MS the next sweep (any instance, atomic in
  * Lua, on Redis's clock) removes its connections and reports who went
@@ -19,6 +20,9 @@ import { roomIdsOf } from '../store/chat-store.ts';
 const LUA_DIR = new URL('../../src/lua/', import.meta.url);
 const setScript = loadScript('presence-set-2', LUA_DIR);
 const sweepScript = loadScript('presence-sweep-1', LUA_DIR);
+const renewScript = loadScript('presence-renew-1', LUA_DIR);
+/** Connections renewed per script call (Redis runs each call alone: a short one keeps others' latency low). */
+const RENEW_BATCH = 500;
 
 export interface Device {
   id: string;
@@ -57,10 +61,19 @@ export function createPresence(deps: { redis: Redis; prefix: string; ttlMs: numb
     if (before !== after) await announce(d.tenant, d.user, after, cause);
   }
 
+  async function announceAll(changed: string[], cause: string): Promise<void> {
+    for (let i = 0; i + 2 < changed.length; i += 3) await announce(changed[i]!, changed[i + 1]!, changed[i + 2] as PresenceStatus, cause);
+  }
+
   async function beat(): Promise<void> {
-    for (const d of devices) await set(d, d.status, 'renewed');
-    const changed = (await sweepScript.run(redis, 1, [deadlines, hashPrefix, '1000'])) as string[];
-    for (let i = 0; i + 2 < changed.length; i += 3) await announce(changed[i]!, changed[i + 1]!, changed[i + 2] as PresenceStatus, 'expired');
+    const all = [...devices];
+    for (let i = 0; i < all.length; i += RENEW_BATCH) {
+      // Filtered when sent: a device that disconnected meanwhile is not written back after its removal.
+      const batch = all.slice(i, i + RENEW_BATCH).filter((d) => devices.has(d));
+      if (batch.length === 0) continue;
+      await announceAll((await renewScript.run(redis, 1, [deadlines, hashPrefix, String(ttlMs), ...batch.flatMap((d) => [member(d), d.status])])) as string[], 'renewed');
+    }
+    await announceAll((await sweepScript.run(redis, 1, [deadlines, hashPrefix, '1000'])) as string[], 'expired');
   }
 
   let running = false;

@@ -3,12 +3,15 @@
  * GET /v1/chat/ws are authenticated (authenticate.ts) and become ChatConnections;
  * a refused one is accepted and closed at once with its close code (a
  * browser sees close codes, not the status of a refused upgrade). Protocol
- * pings find dead clients; the kit's drain closes every socket 1001 so
- * clients reconnect to another instance and resume.
+ * pings find dead clients; one sweep a second ends expired tokens and runs
+ * due session checks (no timer per connection); user events are routed
+ * to the user's connections from one pattern subscription. The kit's drain
+ * closes every socket 1001 so clients reconnect to another instance and
+ * resume.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { DbPool } from '@bulwark/db';
 import { LocalLimiter } from '@bulwark/ratelimit';
 import type { Logger } from '@bulwark/service-kit';
@@ -19,9 +22,22 @@ import { authenticate, authorizationOf, sessionLive, ConnectionRefused, refusalO
 import { ChatConnection } from './connection.ts';
 import type { Presence } from './presence.ts';
 import { CLOSE } from './protocol.ts';
-import type { RoomBus } from './room-bus.ts';
+import { userKey, type RoomBus } from './room-bus.ts';
 
 export const WS_PATH = '/v1/chat/ws';
+
+/** A socket's connection: listeners are shared functions that find it here (closures per socket cost memory at 10,000 sockets). */
+const CONNECTION = Symbol('chat connection');
+type Tagged = WebSocket & { [CONNECTION]?: ChatConnection };
+
+function onMessage(this: Tagged, data: RawData, isBinary: boolean): void {
+  this[CONNECTION]?.onFrame(data as Buffer, isBinary);
+}
+
+function onPong(this: Tagged): void {
+  const connection = this[CONNECTION];
+  if (connection) connection.alive = true;
+}
 
 export interface Realtime {
   readonly config: ChatConfig;
@@ -38,7 +54,8 @@ export interface Realtime {
 /** Serves the chat's WebSocket on `server`; returns the drain hook (closes every connection 1001). */
 export function attachRealtime(server: Server, rt: Omit<Realtime, 'allowFrame'>): () => Promise<void> {
   const { config, metrics, log } = rt;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.WS_MAX_FRAME_BYTES, perMessageDeflate: false });
+  // No client tracking: `connections` is the one set of sockets (and the drain closes them).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.WS_MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
   const limiter = new LocalLimiter(200_000);
   const windowMs = (config.WS_RATE_BURST * 1000) / config.WS_RATE_LIMIT;
   const realtime: Realtime = {
@@ -49,6 +66,38 @@ export function attachRealtime(server: Server, rt: Omit<Realtime, 'allowFrame'>)
   rt.bus.onResync(() => {
     for (const c of connections) c.resync();
   });
+  /** The connections of each user (userKey): one, or a set for several devices. */
+  const byUser = new Map<string, ChatConnection | Set<ChatConnection>>();
+  const userEvents = rt.bus.routeUserEvents((key, e) => {
+    const found = byUser.get(key);
+    if (found instanceof Set) for (const c of found) c.onUserEvent(e);
+    else found?.onUserEvent(e);
+  });
+  const addUser = (c: ChatConnection) => {
+    const key = userKey(c.tenant, c.user);
+    const found = byUser.get(key);
+    if (!found) byUser.set(key, c);
+    else if (found instanceof Set) found.add(c);
+    else byUser.set(key, new Set([found, c]));
+  };
+  const removeUser = (c: ChatConnection) => {
+    const key = userKey(c.tenant, c.user);
+    const found = byUser.get(key);
+    if (found === c) byUser.delete(key);
+    else if (found instanceof Set) {
+      found.delete(c);
+      if (found.size === 1) byUser.set(key, found.values().next().value!);
+    }
+  };
+  const onSocketError = (err: Error) => log.debug({ err }, 'chat socket error');
+  function onClose(this: Tagged): void {
+    const connection = this[CONNECTION];
+    if (!connection) return;
+    connections.delete(connection);
+    removeUser(connection);
+    metrics.connections.dec();
+    void connection.dispose();
+  }
 
   const refuse = (ws: WebSocket, refusal: ConnectionRefused) => {
     metrics.refused.inc({ code: String(refusal.code) });
@@ -66,15 +115,17 @@ export function attachRealtime(server: Server, rt: Omit<Realtime, 'allowFrame'>)
     } catch (err) {
       return refuse(ws, refusalOf(err));
     }
+    await userEvents;
     if (ws.readyState !== ws.OPEN) return;
     const connection = new ChatConnection(realtime, ws, auth);
+    (ws as Tagged)[CONNECTION] = connection;
     connections.add(connection);
+    addUser(connection);
     metrics.connections.inc();
-    ws.once('close', () => {
-      connections.delete(connection);
-      metrics.connections.dec();
-      void connection.dispose();
-    });
+    ws.on('close', onClose);
+    // The socket is paused: no frame reaches onMessage before open() resumes it.
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
     await connection.open();
   }
 
@@ -87,7 +138,8 @@ export function attachRealtime(server: Server, rt: Omit<Realtime, 'allowFrame'>)
     wss.handleUpgrade(req, socket, head, (ws) => {
       // Frames a client sends right after the handshake wait until the connection is authenticated and listening.
       ws.pause();
-      ws.on('error', (err) => log.debug({ err }, 'chat socket error'));
+      // A shared handler: a closure here would keep the upgrade request (headers, token) for the connection's life.
+      ws.on('error', onSocketError);
       accept(ws, req, url).catch((err: unknown) => {
         log.error({ err }, 'chat connection setup failed');
         ws.close(1011, 'setup failed');
@@ -99,9 +151,18 @@ export function attachRealtime(server: Server, rt: Omit<Realtime, 'allowFrame'>)
     for (const c of connections) c.ping();
   }, config.WS_PING_INTERVAL_MS);
   pinger.unref();
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const c of connections) c.tick(now);
+    },
+    Math.min(1_000, config.SESSION_CHECK_INTERVAL_MS),
+  );
+  sweeper.unref();
 
   return async () => {
     clearInterval(pinger);
+    clearInterval(sweeper);
     for (const c of connections) c.close(1001, 'instance going away');
     await Promise.all([...connections].map((c) => c.dispose()));
     await new Promise<void>((resolve) => wss.close(() => resolve()));

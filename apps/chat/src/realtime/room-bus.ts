@@ -1,7 +1,11 @@
 /**
- * Fan-out across instances on Redis pub/sub: one channel per room and one
- * per user (tenant in the name), subscribed while this instance has a
- * connection that wants it (reference counted). Pub/sub keeps nothing: a
+ * Fan-out across instances on Redis pub/sub: one channel per room (tenant
+ * in the name), subscribed while this instance has a connection that wants
+ * it (reference counted), and one pattern subscription per instance for
+ * every user channel, routed in memory (a subscription per connected user
+ * cost Redis and this process a channel each; user events are rare). A
+ * room event is parsed once per instance and its frame serialized once
+ * (frameOf) for every local recipient. Pub/sub keeps nothing: a
  * message published while a subscriber is away is lost to it, which the
  * sequence numbers reveal (a gap, or a resync after the subscriber's
  * reconnection) and PostgreSQL repairs. Why pub/sub over Streams:
@@ -20,10 +24,26 @@ export interface Envelope<E> {
 
 type Listener = (envelope: Envelope<RoomEvent | UserEvent>) => void;
 
+/** The key user events are routed by (routeUserEvents): tenant and user. */
+export const userKey = (tenant: string, user: string): string => `${tenant}:${user}`;
+
+const frames = new WeakMap<object, Buffer>();
+
+/** The event as a WebSocket text frame's payload, serialized once per envelope however many connections get it. */
+export function frameOf(envelope: Envelope<RoomEvent | UserEvent>): Buffer {
+  let frame = frames.get(envelope);
+  if (!frame) {
+    frame = Buffer.from(JSON.stringify(envelope.event));
+    frames.set(envelope, frame);
+  }
+  return frame;
+}
+
 export interface RoomBus extends Publisher {
   /** Subscribes `listener` to the room; resolves once Redis confirmed, with the unsubscribe function. */
   subscribeRoom(tenant: string, room: string, listener: (e: Envelope<RoomEvent>) => void): Promise<() => void>;
-  subscribeUser(tenant: string, user: string, listener: (e: Envelope<RoomEvent | UserEvent>) => void): Promise<() => void>;
+  /** Routes every user channel's event to `route` by userKey (one pattern subscription per instance); resolves once Redis confirmed. Called once. */
+  routeUserEvents(route: (key: string, e: Envelope<RoomEvent | UserEvent>) => void): Promise<void>;
   /** Called after the subscriber connection came back: anything published meanwhile was missed. */
   onResync(fn: () => void): void;
   close(): Promise<void>;
@@ -42,22 +62,36 @@ export function createRoomBus(deps: { redis: Redis; prefix: string; metrics: Cha
     readyOnce = true;
   });
   sub.on('error', (err: unknown) => log.warn({ err }, 'chat bus subscriber error'));
+  const parse = (channel: string, data: string): Envelope<RoomEvent | UserEvent> | undefined => {
+    try {
+      const envelope = JSON.parse(data) as Envelope<RoomEvent | UserEvent>;
+      metrics.busReceived.inc();
+      return envelope;
+    } catch (err) {
+      log.warn({ err, channel }, 'chat bus: unreadable message dropped');
+      return undefined;
+    }
+  };
   sub.on('message', (channel: string, data: string) => {
     const set = listeners.get(channel);
     if (!set) return;
-    let envelope: Envelope<RoomEvent | UserEvent>;
-    try {
-      envelope = JSON.parse(data) as Envelope<RoomEvent | UserEvent>;
-    } catch (err) {
-      log.warn({ err, channel }, 'chat bus: unreadable message dropped');
-      return;
-    }
-    metrics.busReceived.inc();
+    const envelope = parse(channel, data);
+    if (!envelope) return;
     for (const fn of set) fn(envelope);
+    // Once per event and instance, after the last local frame was written (the fan-out's slowest recipient here).
+    metrics.deliveryLatency.observe(Math.max(0, Date.now() - envelope.at) / 1000);
+    metrics.delivered.inc({ type: envelope.event.type }, set.size);
   });
 
   const roomChannel = (tenant: string, room: string) => `${prefix}:room:${tenant}:${room}`;
-  const userChannel = (tenant: string, user: string) => `${prefix}:user:${tenant}:${user}`;
+  const userPrefix = `${prefix}:user:`;
+  const userChannel = (tenant: string, user: string) => `${userPrefix}${userKey(tenant, user)}`;
+  let routeUser: ((key: string, e: Envelope<RoomEvent | UserEvent>) => void) | undefined;
+  sub.on('pmessage', (_pattern: string, channel: string, data: string) => {
+    if (!routeUser || !channel.startsWith(userPrefix)) return;
+    const envelope = parse(channel, data);
+    if (envelope) routeUser(channel.slice(userPrefix.length), envelope);
+  });
 
   async function publish(channel: string, event: RoomEvent | UserEvent): Promise<void> {
     try {
@@ -102,7 +136,11 @@ export function createRoomBus(deps: { redis: Redis; prefix: string; metrics: Cha
     },
     user: (tenant, user, event) => publish(userChannel(tenant, user), event),
     subscribeRoom: (tenant, room, listener) => subscribe(roomChannel(tenant, room), listener as Listener),
-    subscribeUser: (tenant, user, listener) => subscribe(userChannel(tenant, user), listener),
+    async routeUserEvents(route) {
+      routeUser = route;
+      // Glob characters of the prefix are escaped: only the user part is a wildcard.
+      await sub.psubscribe(`${userPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`);
+    },
     onResync: (fn) => void resyncs.push(fn),
     async close() {
       listeners.clear();
