@@ -84,6 +84,7 @@ export default async function bench(): Promise<void> {
       await owner.query(`CREATE SCHEMA "${schema}"`);
       await owner.query(`CREATE TABLE "${schema}".events (LIKE "${schemas.app}".events INCLUDING ALL) PARTITION BY RANGE (occurred_at)`);
       await owner.query(`CREATE TABLE "${schema}".events_all PARTITION OF "${schema}".events FOR VALUES FROM ('2000-01-01') TO ('2100-01-01')`);
+      await owner.query(`CREATE TABLE "${schema}".event_rollups_hourly (LIKE "${schemas.app}".event_rollups_hourly INCLUDING ALL)`);
     }
     const client = new pg.Client({ connectionString: ownerUrl });
     await client.connect();
