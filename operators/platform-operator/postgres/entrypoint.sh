@@ -9,6 +9,9 @@
 # Env: POSTGRES_PASSWORD (the credentials Secret), PGDATA, PG_HBA, POD_NAME, RW_HOST (the -rw Service);
 # /etc/podinfo/labels is the Pod's labels (downward API).
 set -eu
+# Until postgres is exec'd, this shell is PID 1, which gets no default action for SIGTERM: without the
+# trap a Pod deleted while it clones or rewinds waited out its whole grace period.
+trap 'exit 143' TERM
 hba=/var/run/postgresql/pg_hba.conf
 printf '%s' "$PG_HBA" > "$hba"
 export PGPASSWORD="$POSTGRES_PASSWORD"

@@ -142,6 +142,19 @@ export class LeaseLock {
   }
 
   /**
+   * One read, no write: notes the current record, so that a holder's expiry is counted from now if the
+   * record stays unchanged (e.g. read while idle, before the Lease is needed). Absent Lease: nothing.
+   * Throws other API errors.
+   */
+  async observe(): Promise<void> {
+    try {
+      this.#observe(await this.#o.api.readNamespacedLease({ name: this.#o.name, namespace: this.#o.namespace }));
+    } catch (error) {
+      if (!(error instanceof ApiException && error.code === 404)) throw error;
+    }
+  }
+
+  /**
    * Gives the Lease up (empty holder, 1 s duration) so the next candidate
    * takes it at once. Guarded by the resourceVersion of our last write: if
    * anyone changed the Lease since, we no longer hold it and must not touch

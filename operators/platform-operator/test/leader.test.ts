@@ -307,4 +307,21 @@ describe('one Lease implementation judged on the own clock (leader election and 
     expect(overlap).toBe(false);
     expect(events).toEqual(['replica-a started', 'replica-a stopped', 'replica-b started']);
   });
+
+  it('when a candidate read a dead holder\'s cluster Lease while idle, then it takes the Lease once the duration has passed since that read, not since its first acquire', async () => {
+    const cluster = { namespace, name: 'pg' };
+    let now = Date.now();
+    const clock: Clock = { now: () => now, setTimer: systemClock.setTimer };
+    const dead = new ClusterLease(kc, 'op-dead', { durationSeconds });
+    expect(await dead.acquire(cluster)).toBe(true);
+    const watchful = new ClusterLease(kc, 'op-watchful', { durationSeconds, clock });
+    const late = new ClusterLease(kc, 'op-late', { durationSeconds, clock });
+    await watchful.observe(cluster);
+    now += durationSeconds * 1000 + 1;
+    // First sight of the record now: it must stay unchanged for a whole duration from here.
+    expect(await late.acquire(cluster)).toBe(false);
+    // Seen unchanged for longer than its duration: taken at once.
+    expect(await watchful.acquire(cluster)).toBe(true);
+    expect((await api.readNamespacedLease({ name: 'pg-failover', namespace })).spec?.holderIdentity).toBe('op-watchful');
+  });
 });

@@ -13,6 +13,11 @@ export interface InstanceInfo {
   port: number;
   /** Host view: the process or Pod exists and runs. undefined = unknown. */
   alive?: boolean;
+  /**
+   * Which incarnation runs under this name (a Pod's uid): another one means the process seen before
+   * is gone, e.g. a deleted primary's Pod replaced by the StatefulSet. undefined = not tracked.
+   */
+  uid?: string;
 }
 
 export interface InstanceDriver {

@@ -1,11 +1,39 @@
-import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { CLUSTER_LABEL } from '../reconcilers/postgrescluster-resource.ts';
 import type { ClusterRef, InstanceDriver, InstanceInfo } from './driver.ts';
 import type { Endpoint } from './sql.ts';
 
+/** How often the fence reads the deleted Pod back: every 100 ms of it is RTO. */
+const FENCE_POLL_MS = 100;
+
+/**
+ * Host view of a Pod: false once it is being deleted (its preStop stops PostgreSQL fast and the kubelet
+ * never restarts a container of a deleted Pod, so a failed probe of it is final, no need to wait for
+ * failureThreshold probes) or has ended; true while it runs; unknown otherwise (Pending, or no status yet).
+ */
+export function podAlive(pod: V1Pod): boolean | undefined {
+  if (pod.metadata?.deletionTimestamp) return false;
+  if (pod.status?.phase === 'Running') return true;
+  if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') return false;
+  return undefined;
+}
+
+/**
+ * True when the old primary can take no more writes: the Pod is a new one (no deletion mark: the
+ * StatefulSet replaced it, and its entrypoint starts a standby), or it is being deleted and every
+ * container has terminated (the kubelet restarts no container of a deleted Pod). Waiting for the
+ * object to disappear would add the sandbox teardown and the kubelet's final status round, seconds
+ * that writes wait for.
+ */
+export function fenced(pod: V1Pod): boolean {
+  if (!pod.metadata?.deletionTimestamp) return true;
+  const statuses = pod.status?.containerStatuses ?? [];
+  return statuses.length > 0 && statuses.every((c) => c.state?.terminated !== undefined);
+}
+
 /**
  * In the cluster: instances are the StatefulSet's Pods (address = Pod IP,
- * host view = Pod phase/readiness and deletion), credentials come from the
+ * host view = Pod phase and deletion), credentials come from the
  * `<name>-credentials` Secret, fencing deletes the Pod (kubelet stops
  * PostgreSQL; the entrypoint restarts it as a standby), rejoin deletes it so
  * the entrypoint rewinds it.
@@ -19,12 +47,7 @@ export class KubernetesDriver implements InstanceDriver {
 
   async instances(cluster: ClusterRef): Promise<InstanceInfo[]> {
     const pods = await this.#core.listNamespacedPod({ namespace: cluster.namespace, labelSelector: `${CLUSTER_LABEL}=${cluster.name}` });
-    return pods.items.map((pod) => ({
-      name: pod.metadata?.name ?? '',
-      host: pod.status?.podIP ?? '',
-      port: 5432,
-      alive: !pod.metadata?.deletionTimestamp && pod.status?.phase === 'Running' ? true : pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded' ? false : undefined,
-    }));
+    return pods.items.map((pod) => ({ name: pod.metadata?.name ?? '', host: pod.status?.podIP ?? '', port: 5432, alive: podAlive(pod), uid: pod.metadata?.uid }));
   }
 
   async credentials(cluster: ClusterRef): Promise<{ user: string; password: string }> {
@@ -37,21 +60,39 @@ export class KubernetesDriver implements InstanceDriver {
     return { host: instance.host, port: instance.port, ...credentials };
   }
 
+  /**
+   * Deletes the instance's Pod, the incarnation the operator saw (uid precondition), and waits until it
+   * is stopped. A Pod of that name with another uid is its replacement, which starts as a standby: the
+   * old primary is already gone, and deleting the new one would only wait out its grace (its entrypoint
+   * may still be rewinding) for nothing.
+   */
   async fence(cluster: ClusterRef, instance: InstanceInfo): Promise<void> {
-    await this.#core.deleteNamespacedPod({ name: instance.name, namespace: cluster.namespace, gracePeriodSeconds: 10 }).catch((error: unknown) => {
-      if (!(error instanceof ApiException && error.code === 404)) throw error;
-    });
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      const pod = await this.#core.readNamespacedPod({ name: instance.name, namespace: cluster.namespace }).catch(() => undefined);
-      // Gone, or replaced by a new Pod (new uid) that starts as a standby.
-      if (!pod || !pod.metadata?.deletionTimestamp) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`pod ${instance.name} not gone after 30 s: not fenced`);
+    await this.#deleteUntil(cluster, instance, fenced, 'stopped');
   }
 
   async rejoin(cluster: ClusterRef, instance: InstanceInfo): Promise<void> {
-    await this.fence(cluster, instance);
+    // Gone, or replaced by a new Pod (no deletion mark) whose entrypoint rewinds it.
+    await this.#deleteUntil(cluster, instance, (pod) => !pod.metadata?.deletionTimestamp, 'replaced');
+  }
+
+  /** Deletes the Pod (10 s grace, which also shortens a longer one in progress) and reads it back until `done`, gone or replaced. */
+  async #deleteUntil(cluster: ClusterRef, instance: InstanceInfo, done: (pod: V1Pod) => boolean, what: string): Promise<void> {
+    const body = instance.uid ? { preconditions: { uid: instance.uid } } : undefined;
+    const deleted = await this.#core.deleteNamespacedPod({ name: instance.name, namespace: cluster.namespace, gracePeriodSeconds: 10, body }).then(
+      () => true,
+      (error: unknown) => {
+        // 404: gone; 409: the uid precondition failed, another incarnation runs under the name.
+        if (error instanceof ApiException && (error.code === 404 || error.code === 409)) return false;
+        throw error;
+      },
+    );
+    if (!deleted) return;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const pod = await this.#core.readNamespacedPod({ name: instance.name, namespace: cluster.namespace }).catch(() => undefined);
+      if (!pod || (instance.uid !== undefined && pod.metadata?.uid !== instance.uid) || done(pod)) return;
+      await new Promise((r) => setTimeout(r, FENCE_POLL_MS));
+    }
+    throw new Error(`pod ${instance.name} not ${what} after 30 s: not fenced`);
   }
 }

@@ -11,7 +11,7 @@ import { describeError } from '../log.ts';
 import type { InstanceInfo } from '../postgres/driver.ts';
 import { formatLsn } from '../postgres/lsn.ts';
 import { conninfo, type Endpoint, probeInstance, promote, setSystem } from '../postgres/sql.ts';
-import { chooseCandidate, failoverSteps, type InstanceProbe } from './postgrescluster-policy.ts';
+import { chooseCandidate, type FailoverStep, failoverSteps, type InstanceProbe } from './postgrescluster-policy.ts';
 import type { ClusterReconciliation } from './postgrescluster-reconciliation.ts';
 import type { FailoverRecord } from './postgrescluster-resource.ts';
 
@@ -67,16 +67,31 @@ async function probePromoted(name: string, endpoint: Endpoint, probeTimeoutMs: n
 /** Failover or switchover, step by step in failoverSteps() order; counted and timed, the cluster Lease released at the end. */
 export async function failOver(rc: ClusterReconciliation, kind: 'failover' | 'switchover', from: string, reason: string, to: string | undefined, probes: InstanceProbe[]): Promise<void> {
   const started = performance.now();
+  const startedAt = new Date().toISOString();
+  // ms from the start of the attempt at which each step ended: the breakdown of the operator's share of the RTO.
+  const stepsMs: Partial<Record<FailoverStep, number>> = {};
   let outcome: FailoverOutcome = 'failed'; // unless a step says otherwise: a throw is a failed attempt
   try {
-    outcome = await runSteps(rc, kind, from, reason, to, probes, started);
+    outcome = await runSteps(rc, kind, from, reason, to, probes, started, (step) => {
+      stepsMs[step] = Math.round(performance.now() - started);
+    });
   } finally {
     rc.deps.metrics?.attempts.inc({ cluster: rc.key, kind, outcome });
     await rc.releaseLease();
+    rc.log.info({ key: rc.key, kind, from, reason, outcome, startedAt, stepsMs }, 'failover attempt timed');
   }
 }
 
-async function runSteps(rc: ClusterReconciliation, kind: 'failover' | 'switchover', from: string, reason: string, to: string | undefined, probes: InstanceProbe[], started: number): Promise<FailoverOutcome> {
+async function runSteps(
+  rc: ClusterReconciliation,
+  kind: 'failover' | 'switchover',
+  from: string,
+  reason: string,
+  to: string | undefined,
+  probes: InstanceProbe[],
+  started: number,
+  stepDone: (step: FailoverStep) => void,
+): Promise<FailoverOutcome> {
   const { driver, router, lease } = rc.deps;
   const state = rc.state;
   const spec = rc.spec;
@@ -114,7 +129,7 @@ async function runSteps(rc: ClusterReconciliation, kind: 'failover' | 'switchove
         await rc.event('Normal', 'Fenced', `${from} removed from ${rc.ref.name}-rw and stopped (${reason})`);
         break;
       case 'probeReplicas':
-        probes = await rc.probeAll();
+        probes = await rc.probeAll(from);
         break;
       case 'chooseCandidate': {
         const choice = chooseCandidate({
@@ -143,6 +158,7 @@ async function runSteps(rc: ClusterReconciliation, kind: 'failover' | 'switchove
         const after = await probePromoted(next.name, rc.sql(next), spec.probeTimeoutMs, PROMOTE_TIMEOUT_MS);
         timeline = after.timeline;
         state.currentPrimary = candidate.name;
+        state.primaryUid = next.uid;
         state.failures = 0;
         state.syncStandbys = [];
         state.lastPrimaryLsn = after.currentLsn;
@@ -182,6 +198,7 @@ async function runSteps(rc: ClusterReconciliation, kind: 'failover' | 'switchove
         break;
       }
     }
+    stepDone(step);
   }
   return 'completed';
 }

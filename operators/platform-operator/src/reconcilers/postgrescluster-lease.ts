@@ -3,6 +3,9 @@ import type { Clock } from '../clock.ts';
 import { LeaseLock } from '../lease.ts';
 import type { ClusterRef } from '../postgres/driver.ts';
 
+/** How often a healthy cluster's Lease is read (observe()). */
+const OBSERVE_EVERY_MS = 5_000;
+
 /**
  * The cluster's own Lease (`<name>-failover`): whoever acts on the instances
  * (failover, switchover, rejoin) must hold it, so two operators that both
@@ -19,6 +22,7 @@ export class ClusterLease {
   readonly #durationSeconds: number;
   readonly #clock: Clock | undefined;
   readonly #locks = new Map<string, LeaseLock>();
+  readonly #observedAt = new Map<string, number>();
 
   constructor(kc: KubeConfig, identity: string, options: { durationSeconds?: number; clock?: Clock } = {}) {
     this.#api = kc.makeApiClient(CoordinationV1Api);
@@ -45,6 +49,19 @@ export class ClusterLease {
       if (error instanceof ApiException && error.code === 409) return false;
       throw error;
     }
+  }
+
+  /**
+   * Reads the Lease without taking it, at most once per OBSERVE_EVERY_MS per cluster, so that the
+   * expiry of a record left by a holder that died is counted from the first time this operator saw it
+   * (LeaseLock's rule) rather than from the first acquire, when a failover is already waiting.
+   */
+  async observe(cluster: ClusterRef): Promise<void> {
+    const key = `${cluster.namespace}/${cluster.name}`;
+    const now = performance.now();
+    if ((this.#observedAt.get(key) ?? -Infinity) + OBSERVE_EVERY_MS > now) return;
+    this.#observedAt.set(key, now);
+    await this.#lock(cluster).observe();
   }
 
   /** Gives the Lease up if this operator holds it; a Lease changed by someone else meanwhile is left alone. */

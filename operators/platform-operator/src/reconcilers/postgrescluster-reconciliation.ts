@@ -36,6 +36,8 @@ export interface ReconcilerState extends ClusterHistory {
   written?: string;
   /** The last reconciliation's error, so a persisting one is recorded once. */
   lastError?: string;
+  /** The incarnation (Pod uid) of the primary when it was last seen healthy or promoted. */
+  primaryUid?: string;
 }
 
 export function postgresClusterReconciler(deps: PostgresClusterDeps): Reconciler<PostgresCluster> {
@@ -175,8 +177,21 @@ export class ClusterReconciliation {
     return this.deps.driver.sqlEndpoint(info, this.#credentials);
   }
 
-  probeAll(): Promise<InstanceProbe[]> {
-    return Promise.all(this.#instances.map(async (i) => ({ ...(await probeInstance(i.name, this.sql(i), this.spec.probeTimeoutMs)), alive: i.alive })));
+  /** Probes every instance but `except` (a fenced one, whose address may swallow packets until the probe's timeout). */
+  probeAll(except?: string): Promise<InstanceProbe[]> {
+    const instances = this.#instances.filter((i) => i.name !== except);
+    return Promise.all(instances.map(async (i) => ({ ...(await probeInstance(i.name, this.sql(i), this.spec.probeTimeoutMs)), alive: this.#alive(i) })));
+  }
+
+  /**
+   * Host view of an instance. The primary's name under another incarnation than the one seen healthy
+   * (its Pod deleted and already replaced by one that starts as a standby) is the known primary gone:
+   * a failed probe of it is final, no need for failureThreshold of them.
+   */
+  #alive(instance: InstanceInfo): boolean | undefined {
+    const known = this.state.primaryUid;
+    if (instance.name === this.state.currentPrimary && known !== undefined && instance.uid !== undefined && instance.uid !== known) return false;
+    return instance.alive;
   }
 
   replicaInfos(probes: InstanceProbe[], primary: string): InstanceInfo[] {
@@ -195,6 +210,7 @@ export class ClusterReconciliation {
     const primaryInfo = this.info(primaryName);
     if (!primary || !primaryInfo) return;
     state.lastPrimaryLsn = primary.currentLsn;
+    state.primaryUid = primaryInfo.uid;
     const streaming = primary.replicas ?? [];
     const observedSync = streaming.filter((r) => r.syncState === 'sync').map((r) => r.name);
     const wanted = desiredSyncNames(spec.replication, streaming.length);
@@ -213,23 +229,30 @@ export class ClusterReconciliation {
       }
     }
 
-    for (const name of rejoin) {
-      const info = this.info(name);
-      if (!info) continue;
-      if (!(await lease.acquire(this.ref))) return;
-      if (!state.pendingRejoin.includes(name)) {
-        state.pendingRejoin = [...state.pendingRejoin, name];
+    try {
+      for (const name of rejoin) {
+        const info = this.info(name);
+        if (!info) continue;
+        if (!(await lease.acquire(this.ref))) return;
+        if (!state.pendingRejoin.includes(name)) {
+          state.pendingRejoin = [...state.pendingRejoin, name];
+          await this.patch({ pendingRejoin: state.pendingRejoin });
+        }
+        await this.event('Normal', 'Rejoining', `${name} returned: fencing, pg_rewind onto ${primaryName}, re-attach as replica`);
+        await router.route(this.ref, this.cluster, primaryInfo, this.replicaInfos(probes, primaryName));
+        await driver.fence(this.ref, info);
+        await driver.rejoin(this.ref, info, this.sql(primaryInfo));
+        state.pendingRejoin = state.pendingRejoin.filter((n) => n !== name);
         await this.patch({ pendingRejoin: state.pendingRejoin });
+        await this.event('Normal', 'Rejoined', `${name} rewound (pg_rewind) and attached as a replica of ${primaryName}`);
       }
-      await this.event('Normal', 'Rejoining', `${name} returned: fencing, pg_rewind onto ${primaryName}, re-attach as replica`);
-      await router.route(this.ref, this.cluster, primaryInfo, this.replicaInfos(probes, primaryName));
-      await driver.fence(this.ref, info);
-      await driver.rejoin(this.ref, info, this.sql(primaryInfo));
-      state.pendingRejoin = state.pendingRejoin.filter((n) => n !== name);
-      await this.patch({ pendingRejoin: state.pendingRejoin });
-      await this.event('Normal', 'Rejoined', `${name} rewound (pg_rewind) and attached as a replica of ${primaryName}`);
+    } finally {
+      // Also when a step threw: a Lease kept until it expires would hold off the next failover for its duration.
+      if (rejoin.length > 0) await this.releaseLease();
     }
-    if (rejoin.length > 0) await this.releaseLease();
+    // Read the cluster Lease while healthy: a holder that died holding it is then waited out from now,
+    // not from the moment a failover first needs it (seconds of RTO otherwise).
+    await lease.observe(this.ref).catch((error: unknown) => this.log.debug({ key: this.key, err: describeError(error) }, 'cluster lease not read'));
 
     await router.route(this.ref, this.cluster, primaryInfo, this.replicaInfos(probes, primaryName));
     const summary = probes.map((p) => {

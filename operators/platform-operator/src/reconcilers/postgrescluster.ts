@@ -1,6 +1,6 @@
 /**
  * The PostgresCluster controller: an informer on postgresclusters.bulwark.dev
- * and the reconciler (postgrescluster-reconciliation.ts) with what it needs in
+ * (and in a cluster one on the instances' Pods) and the reconciler (postgrescluster-reconciliation.ts) with what it needs in
  * a cluster (KubernetesDriver, PodLabelRouter) or with local processes
  * (a driver passed in, EndpointSliceRouter). Where each part lives:
  *   postgrescluster-resource.ts        the custom resource, labels, spec defaults
@@ -12,7 +12,7 @@
  *   postgrescluster-lease.ts           the per-cluster `<name>-failover` Lease
  *   ../postgres/kubernetes-driver.ts   instances as the StatefulSet's Pods
  */
-import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import type { Registry } from '@bulwark/service-kit/metrics';
 import { Controller } from '../controller.ts';
 import { Informer } from '../informer.ts';
@@ -23,7 +23,7 @@ import { KubernetesDriver } from '../postgres/kubernetes-driver.ts';
 import { failoverMetrics } from './postgrescluster-failover.ts';
 import { ClusterLease } from './postgrescluster-lease.ts';
 import { postgresClusterReconciler } from './postgrescluster-reconciliation.ts';
-import { customRefOf, POSTGRESCLUSTER, type PostgresCluster, SWITCHOVER_ANNOTATION } from './postgrescluster-resource.ts';
+import { CLUSTER_LABEL, customRefOf, POSTGRESCLUSTER, type PostgresCluster, SWITCHOVER_ANNOTATION } from './postgrescluster-resource.ts';
 import { EndpointSliceRouter, PodLabelRouter } from './postgrescluster-routers.ts';
 
 export { POSTGRESCLUSTER, type PostgresCluster, SWITCHOVER_ANNOTATION } from './postgrescluster-resource.ts';
@@ -55,9 +55,28 @@ export function postgresClusterController(options: {
   });
   const driver = options.driver ?? new KubernetesDriver(kc);
   const router = options.driver ? new EndpointSliceRouter(writer) : new PodLabelRouter(kc, writer);
+  // In the cluster, a change of an instance's Pod (deleted, container ended, became Ready) reconciles its
+  // cluster at once instead of at the next probe round: a deleted primary is acted on when it stops.
+  const core = kc.makeApiClient(CoreV1Api);
+  const podInformer = options.driver
+    ? undefined
+    : new Informer<V1Pod>({
+        name: 'postgrescluster-pods',
+        kc,
+        path: namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods',
+        labelSelector: CLUSTER_LABEL,
+        list: () => (namespace ? core.listNamespacedPod({ namespace, labelSelector: CLUSTER_LABEL }) : core.listPodForAllNamespaces({ labelSelector: CLUSTER_LABEL })),
+        registry: options.registry,
+        log: options.log,
+      });
+  const clusterKeyOf = (obj: KubernetesObject): string | undefined => {
+    const cluster = obj.metadata?.labels?.[CLUSTER_LABEL];
+    return cluster ? `${obj.metadata?.namespace ?? ''}/${cluster}` : undefined;
+  };
   return new Controller<PostgresCluster>({
     name: 'postgrescluster',
     informer,
+    watches: podInformer ? [{ informer: podInformer, keyOf: clusterKeyOf }] : [],
     reconcile: postgresClusterReconciler({
       writer,
       driver,
