@@ -11,11 +11,10 @@
  *
  * Tenants: every transaction opened on a pooled client (a `BEGIN` sent
  * through it, as withTransaction does) carries the caller's DbContext
- * (tenant-context.ts) in the same round trip as
- * `set_config('bulwark.tenant', …, true)`; a single `pool.query` under a
- * context runs as one extended-protocol batch with the set_config and one
- * Sync (scoped-query.ts), or, for a simple-protocol text, in such a
- * transaction. Callers of one tenant hold at most
+ * (tenant-context.ts) in the same message as `SET LOCAL bulwark.tenant = …`;
+ * a single `pool.query` under a context runs as one extended-protocol batch
+ * with a `set_config(…, true)` and one Sync (scoped-query.ts), or, for a
+ * simple-protocol text, in such a transaction. Callers of one tenant hold at most
  * `tenantMaxConnections` connections at once; the rest of that tenant queues
  * in front of the pool, so it cannot take every connection from the others.
  *
@@ -170,11 +169,16 @@ export function poolInternals(pool: DbPool): PoolInternals {
 
 const BEGIN = /^\s*(?:BEGIN|START\s+TRANSACTION)\b/i;
 
-/** The statement that scopes a transaction to `context`; sent with its BEGIN. */
+/**
+ * The statement that scopes a transaction to `context`; sent with its BEGIN
+ * in one simple-protocol message. `SET LOCAL` is a utility statement: no
+ * planning and no row to send back, where `SELECT set_config(…, true)` (same
+ * effect) was planned and answered with a row description and a row.
+ * Inside the explicit transaction block BEGIN opens it is SET LOCAL proper:
+ * it ends with the transaction, committed or rolled back.
+ */
 export function contextSql(context: DbContext): string {
-  return context.kind === 'tenant'
-    ? `SELECT set_config('bulwark.tenant', ${pg.escapeLiteral(context.tenant)}, true)`
-    : "SELECT set_config('bulwark.system', 'on', true)";
+  return context.kind === 'tenant' ? `SET LOCAL bulwark.tenant = ${pg.escapeLiteral(context.tenant)}` : "SET LOCAL bulwark.system = 'on'";
 }
 
 /** True when pg would send `query` in the extended protocol (so it holds exactly one statement). */
@@ -347,7 +351,11 @@ export function createPool(options: CreatePoolOptions): DbPool {
     let leave: () => void = () => undefined;
     let asked: Promise<pg.PoolClient> | undefined;
     try {
-      if (context?.kind === 'tenant') leave = await enterGate(context.tenant, { onAbort });
+      if (context?.kind === 'tenant') {
+        // A free place is taken synchronously: no await (no extra turn) on the common path.
+        const entered = enterGate(context.tenant, { onAbort });
+        leave = typeof entered === 'function' ? entered : await entered;
+      }
       queuedInPool = true;
       asked = pgPool.connect();
       const answer = asked;

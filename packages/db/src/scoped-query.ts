@@ -21,11 +21,18 @@ const require = createRequire(import.meta.url);
 // pg's own value serialisation for Bind (Dates, arrays, JSON, Buffers), as its Query uses.
 const { prepareValue } = require('pg/lib/utils') as { prepareValue: (value: unknown) => unknown };
 
-const SCOPE_STATEMENT = 'bulwark.scope';
-const SCOPE_SQL = 'SELECT set_config($1, $2, true)';
+/**
+ * The preamble per setting, parsed once per connection under its name. A row-less form: the
+ * set_config is a one-time filter of an empty SELECT, so the batch carries no row (no DataRow to
+ * send, parse and drop) and no parameter for the setting's name.
+ */
+const SCOPE_STATEMENTS = {
+  'bulwark.tenant': { name: 'bulwark.scope.tenant', text: "SELECT WHERE set_config('bulwark.tenant', $1, true) IS NULL" },
+  'bulwark.system': { name: 'bulwark.scope.system', text: "SELECT WHERE set_config('bulwark.system', $1, true) IS NULL" },
+} as const;
 
-/** pg connections (per client) on which SCOPE_STATEMENT is known to be parsed. */
-const scopeParsed = new WeakSet<object>();
+/** Per pg connection, the preamble statements known to be parsed on it. */
+const scopeParsed = new WeakMap<object, Set<string>>();
 
 /** The protocol calls of pg's Connection this module sends. */
 interface Connection {
@@ -61,9 +68,9 @@ class ScopedQuery extends BaseQuery {
   /** True until the set_config's own CommandComplete has gone by (its row is not the caller's). */
   private inPreamble = true;
   private failed = false;
-  private readonly setting: [string, string];
+  private readonly setting: ScopeSetting;
 
-  constructor(config: pg.QueryConfig, setting: [string, string], callback: (err: Error | null, result: pg.QueryResult) => void) {
+  constructor(config: pg.QueryConfig, setting: ScopeSetting, callback: (err: Error | null, result: pg.QueryResult) => void) {
     super(config, undefined, callback);
     this.setting = setting;
   }
@@ -89,12 +96,13 @@ class ScopedQuery extends BaseQuery {
       connection.parse({ text: this.text, name: this.name, types: this.types });
       if (this.name) connection.submittedNamedStatements[this.name] = this.text;
     }
-    if (!scopeParsed.has(connection)) {
+    const scope = SCOPE_STATEMENTS[this.setting[0]];
+    if (!scopeParsed.get(connection)?.has(scope.name)) {
       // Not known to exist here (first use, or an earlier batch failed before we learnt): closing a missing one is no error.
-      connection.close({ type: 'S', name: SCOPE_STATEMENT });
-      connection.parse({ text: SCOPE_SQL, name: SCOPE_STATEMENT });
+      connection.close({ type: 'S', name: scope.name });
+      connection.parse({ text: scope.text, name: scope.name });
     }
-    connection.bind({ portal: '', statement: SCOPE_STATEMENT, values: this.setting });
+    connection.bind({ portal: '', statement: scope.name, values: [this.setting[1]] });
     connection.execute({ portal: '' });
     let mapped: unknown[] | undefined;
     try {
@@ -117,7 +125,9 @@ class ScopedQuery extends BaseQuery {
   override handleCommandComplete(msg: unknown, connection: Connection): void {
     if (this.inPreamble) {
       this.inPreamble = false;
-      scopeParsed.add(connection);
+      let parsed = scopeParsed.get(connection);
+      if (!parsed) scopeParsed.set(connection, (parsed = new Set()));
+      parsed.add(SCOPE_STATEMENTS[this.setting[0]].name);
       return;
     }
     super.handleCommandComplete(msg, connection);

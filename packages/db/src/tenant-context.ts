@@ -2,8 +2,9 @@
  * Whose data a piece of work may touch, carried in AsyncLocalStorage from the
  * verified request (or the worker that runs on the system's behalf) down to
  * every transaction the pool opens. The pool turns it into
- * `set_config('bulwark.tenant', …, true)` (SET LOCAL semantics) or
- * `set_config('bulwark.system', 'on', true)` at BEGIN; the row-level security
+ * `SET LOCAL bulwark.tenant = …` or `SET LOCAL bulwark.system = 'on'` with
+ * the BEGIN (a lone statement: `set_config(…, true)` in its own batch,
+ * scoped-query.ts); the row-level security
  * policies of tenant tables read those settings. No context: the settings are
  * empty and tenant tables show no rows and refuse inserts (fail closed).
  */

@@ -128,6 +128,62 @@ describe('row-level security through the pool', () => {
     await admin(`DELETE FROM ${schema.schema}.notes WHERE id IN (30, 31)`);
   });
 
+  it('when a transaction of tenant A fails or rolls back, then the next user of the same connection (tenant B, or no context) never sees A\'s rows (pool size 1)', async () => {
+    const p = runtime({ max: 1, tenantMaxConnections: 1 });
+    const pidOf = async (q: { query: typeof p.query }) => (await q.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const pid = await pidOf(p);
+    // A statement error inside A's transaction (the transaction is aborted, then rolled back by withTransaction).
+    await expect(
+      withTenant('acme', () =>
+        withTransaction(p, async (tx) => {
+          expect(bodies((await tx.query<{ body: string }>('SELECT * FROM notes')).rows)).toEqual(['acme one', 'acme two']);
+          return tx.query('SELECT 1 / 0');
+        }),
+      ),
+    ).rejects.toMatchObject({ code: '22012' });
+    expect(bodies((await withTenant('globex', () => withTransaction(p, (tx) => tx.query<{ body: string }>('SELECT * FROM notes')))).rows)).toEqual(['globex one']);
+    expect((await p.query('SELECT * FROM notes')).rows).toEqual([]);
+    // The callback throws after A's reads: the pool's ROLLBACK ends the setting too.
+    await expect(
+      withTenant('acme', () =>
+        withTransaction(p, async (tx) => {
+          await tx.query('SELECT * FROM notes');
+          throw new Error('use case refused');
+        }),
+      ),
+    ).rejects.toThrow('use case refused');
+    expect(bodies((await withTenant('globex', () => p.query<{ body: string }>('SELECT * FROM notes WHERE id > $1', [0]))).rows)).toEqual(['globex one']);
+    // A transaction the caller opens and ends by hand, in A, then a read-only one in B: each sees its own tenant only.
+    const c = await withTenant('acme', () => p.connect());
+    try {
+      await withTenant('acme', () => c.query('BEGIN'));
+      expect((await c.query<{ t: string }>("SELECT current_setting('bulwark.tenant') AS t")).rows[0]!.t).toBe('acme');
+      await c.query('ROLLBACK');
+      expect((await c.query<{ t: string | null }>("SELECT current_setting('bulwark.tenant', true) AS t")).rows[0]!.t ?? '').toBe('');
+    } finally {
+      c.release();
+    }
+    expect(bodies((await withTenant('globex', () => withTransaction(p, (tx) => tx.query<{ body: string }>('SELECT * FROM notes'), { readOnly: true, isolation: 'repeatable read' }))).rows)).toEqual(['globex one']);
+    expect(await pidOf(p)).toBe(pid);
+  });
+
+  it('when the first scoped statement on a fresh connection fails before its preamble ran, then the next one still scopes itself (the preamble is parsed again), and system work leaves nothing behind for a tenant (pool size 1)', async () => {
+    const p = runtime({ max: 1, tenantMaxConnections: 1 });
+    // A Parse error stops the batch before the preamble's Parse: it is not known on this connection yet.
+    await expect(withTenant('acme', () => p.query({ name: 'notes.broken', text: 'SELEC body FROM notes WHERE id = $1', values: [1], prepare: true }))).rejects.toMatchObject({ code: '42601' });
+    expect(bodies((await withTenant('acme', () => p.query<{ body: string }>('SELECT body FROM notes WHERE id > $1', [0]))).rows)).toEqual(['acme one', 'acme two']);
+    // System, then a tenant, then nobody, as lone statements and as transactions on the one connection.
+    for (let round = 0; round < 2; round++) {
+      expect((await withSystemContext(p, 'test.preamble', () => p.query<{ body: string }>('SELECT body FROM notes WHERE id > $1', [0]))).rows.length).toBe(3);
+      expect(bodies((await withTenant('globex', () => p.query<{ body: string }>('SELECT body FROM notes WHERE id > $1', [0]))).rows)).toEqual(['globex one']);
+      expect((await withSystemContext(p, 'test.preamble', () => withTransaction(p, (tx) => tx.query<{ body: string }>('SELECT body FROM notes')))).rows.length).toBe(3);
+      expect(bodies((await withTenant('acme', () => withTransaction(p, (tx) => tx.query<{ body: string }>('SELECT body FROM notes')))).rows)).toEqual(['acme one', 'acme two']);
+      const left = await p.query<{ t: string | null; s: string | null }>('SELECT current_setting($1, true) AS t, current_setting($2, true) AS s', ['bulwark.tenant', 'bulwark.system']);
+      expect([left.rows[0]!.t ?? '', left.rows[0]!.s ?? '']).toEqual(['', '']);
+      expect((await p.query('SELECT * FROM notes WHERE id > $1', [0])).rows).toEqual([]);
+    }
+  });
+
   it('when system work runs through withSystemContext, then it sees every tenant and is counted and logged', async () => {
     const p = runtime();
     const rows = await withSystemContext(p, 'test.sweep', () => p.query<{ body: string }>('SELECT * FROM notes'));
