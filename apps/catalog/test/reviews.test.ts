@@ -6,11 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { withSystemContext } from '@bulwark/db';
 import { createKafka, createProducer, type EventProducer } from '@bulwark/events';
-import { kafkaBrokers, OTHER_TENANT, PROBLEM, suffix, TEST_TENANT, waitFor } from '@bulwark/test-support';
+import { deleteTopics, kafkaBrokers, OTHER_TENANT, PROBLEM, readTopic, suffix, TEST_TENANT, waitFor, type TopicRecord } from '@bulwark/test-support';
 import { ORDER_EVENTS, orderEventSchemas } from '../src/events/order-events.ts';
 import { ADMIN, call, productBody, setupCatalog, type TestCatalog } from './support.ts';
 
@@ -58,31 +57,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await producer?.close();
   await t?.cleanup();
-  const admin = new Kafka({ brokers: kafkaBrokers(), clientId: 'catalog-test-cleanup', logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [ordersTopic, catalogTopic] }).catch(() => undefined);
-  await admin.disconnect();
+  await deleteTopics(ordersTopic, catalogTopic);
 });
 
 /** Reads catalog's topic from the beginning until `predicate` holds for what arrived. */
-async function readCatalogEvents(predicate: (seen: { type: string; key: string; data: Record<string, unknown> }[]) => boolean) {
-  const kafka = new Kafka({ brokers: kafkaBrokers(), clientId: 'catalog-test-reader', logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `reader-${suffix()}`, sessionTimeout: 6_000, rebalanceTimeout: 5_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: catalogTopic, fromBeginning: true });
-  const seen: { type: string; key: string; data: Record<string, unknown> }[] = [];
-  try {
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        seen.push({ type: String(message.headers?.ce_type), key: String(message.key), data: JSON.parse(String(message.value)) as Record<string, unknown> });
-      },
-    });
-    await waitFor(() => predicate(seen), 'the catalog events', 45_000);
-  } finally {
-    await consumer.disconnect();
-  }
-  return seen;
-}
+const readCatalogEvents = (predicate: (seen: TopicRecord<Record<string, unknown>>[]) => boolean) => readTopic<Record<string, unknown>>(catalogTopic, predicate, { clientId: 'catalog-test-reader' });
 
 describe('reviews', () => {
   it('when a customer has no delivered order of the product, then the review is refused (403) until orders says it shipped, then counted', async () => {

@@ -7,8 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { Kafka, logLevel } from 'kafkajs';
-import { eventually, kafkaBrokers, PROBLEM, suffix } from '@bulwark/test-support';
+import { deleteTopics, eventually, PROBLEM, readTopic, suffix } from '@bulwark/test-support';
 import { call, EICAR, PNG, setupFiles, upload, type TestFiles } from './support.ts';
 
 let t: TestFiles;
@@ -124,21 +123,7 @@ describe('uploads', () => {
     const { url } = await t.start({ EVENTS_ENABLED: 'true', FILES_TOPIC: topic });
     const clean = await upload(url, 'pixel.png', 'image/png', PNG);
     const infected = await upload(url, 'eicar.txt', 'text/plain', Buffer.from(EICAR, 'latin1'));
-    const kafka = new Kafka({ brokers: kafkaBrokers(), clientId: 'files-test-reader', logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: `reader-${suffix()}`, sessionTimeout: 6_000, rebalanceTimeout: 5_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
-    const seen: { type: string; key: string; data: { rejectReason: string | null } }[] = [];
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      void consumer.run({ eachMessage: async ({ message }) => void seen.push({ type: String(message.headers?.ce_type), key: String(message.key), data: JSON.parse(String(message.value)) as { rejectReason: string | null } }) });
-      await eventually('both verdicts', () => seen.length, (n) => n >= 2);
-    } finally {
-      await consumer.disconnect();
-      const admin = kafka.admin();
-      await admin.connect();
-      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-      await admin.disconnect();
-    }
+    const seen = await readTopic<{ rejectReason: string | null }>(topic, 2, { clientId: 'files-test-reader' }).finally(() => deleteTopics(topic));
     const byKey = new Map(seen.map((s) => [s.key, s]));
     expect(byKey.get(clean.id)?.type).toBe('com.bulwark.files.clean');
     expect(byKey.get(infected.id)).toMatchObject({ type: 'com.bulwark.files.rejected', data: { rejectReason: 'infected' } });

@@ -9,7 +9,7 @@ export { eventually, waitFor } from './wait.ts';
 export { startFaultProxy, type FaultProxy, type FaultRule, type ProxiedRequest } from './fault-proxy.ts';
 export { TEST_TENANT, OTHER_TENANT, runtimeDbUrl, sessionDbUrl, tenantCall } from './tenants.ts';
 export { pgUrl, redisUrl, kafkaBrokers, fastConsumer, suffix } from './env.ts';
-export { readTopic, type TopicRecord } from './kafka.ts';
+export { deleteTopics, readTopic, type TopicRecord } from './kafka.ts';
 export { silent, captureLog, type LogEntry } from './logs.ts';
 export { registryValue, scrapeValue } from './metrics.ts';
 export { startSmtpCapture, type CapturedMail, type SmtpCapture } from './smtp.ts';
