@@ -19,7 +19,7 @@ import { AppError } from '@bulwark/errors';
 import { assertMember } from '../domain/access.ts';
 import type { RoomEvent, UserEvent } from '../domain/events.ts';
 import { acknowledge, deleteMessage, editMessage, postMessage } from '../domain/messages.ts';
-import { blockedBy, listMessages, type Message } from '../store/chat-store.ts';
+import { listMessages, type Message } from '../store/chat-store.ts';
 import { authenticate, refusalOf, sessionLive, type Authenticated } from './authenticate.ts';
 import { frameOf, type Envelope } from './room-bus.ts';
 import { ClientFrame, CLOSE } from './protocol.ts';
@@ -76,7 +76,7 @@ export class ChatConnection implements Device {
    * from the start (realtime.ts routes them).
    */
   async open(): Promise<void> {
-    const blocked = await withTenant(this.tenant, () => blockedBy(this.rt.pool, this.user));
+    const blocked = await this.rt.blockedOf(this.tenant, this.user);
     if (blocked.length > 0) this.blocked = new Set(blocked);
     this.ws.resume();
     this.send({ type: 'welcome', connection: this.id, user: this.user, tenant: this.tenant, expiresAt: new Date(this.expiresAt).toISOString() });

@@ -19,6 +19,7 @@ import type { TokenVerifier } from '@bulwark/service-kit/service-auth';
 import type { ChatConfig } from '../config.ts';
 import type { ChatMetrics } from '../metrics.ts';
 import { authenticate, authorizationOf, sessionLive, ConnectionRefused, refusalOf } from './authenticate.ts';
+import { createBlocksLoader, type BlocksLoader } from './blocks-loader.ts';
 import { ChatConnection } from './connection.ts';
 import type { Presence } from './presence.ts';
 import { CLOSE } from './protocol.ts';
@@ -49,10 +50,12 @@ export interface Realtime {
   readonly log: Logger;
   /** Takes one token of the connection's frame bucket. */
   allowFrame(connectionId: string): boolean;
+  /** The user's blocked list, batched with the other connections opening now. */
+  blockedOf: BlocksLoader;
 }
 
 /** Serves the chat's WebSocket on `server`; returns the drain hook (closes every connection 1001). */
-export function attachRealtime(server: Server, rt: Omit<Realtime, 'allowFrame'>): () => Promise<void> {
+export function attachRealtime(server: Server, rt: Omit<Realtime, 'allowFrame' | 'blockedOf'>): () => Promise<void> {
   const { config, metrics, log } = rt;
   // No client tracking: `connections` is the one set of sockets (and the drain closes them).
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.WS_MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
@@ -61,6 +64,7 @@ export function attachRealtime(server: Server, rt: Omit<Realtime, 'allowFrame'>)
   const realtime: Realtime = {
     ...rt,
     allowFrame: (id) => limiter.check([{ key: id, algorithm: 'token-bucket', limit: config.WS_RATE_BURST, windowMs }], 1, Date.now()).allowed,
+    blockedOf: createBlocksLoader(rt.pool),
   };
   const connections = new Set<ChatConnection>();
   rt.bus.onResync(() => {

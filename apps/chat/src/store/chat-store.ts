@@ -260,6 +260,16 @@ export async function blockedBy(db: Queryable, blocker: string): Promise<string[
   return rows.map((r) => r.blocked_sub);
 }
 
+/** The blocked lists of several blockers in one statement (connections opening together); a blocker with none is absent. */
+export async function blockedByEach(db: Queryable, blockers: readonly string[]): Promise<Map<string, string[]>> {
+  const { rows } = await db.query<{ blocker_sub: string; blocked: string[] }>({
+    name: 'chat.block.list-each',
+    text: 'SELECT blocker_sub, array_agg(blocked_sub ORDER BY blocked_sub) AS blocked FROM blocks WHERE blocker_sub = ANY($1::text[]) GROUP BY blocker_sub',
+    values: [blockers],
+  });
+  return new Map(rows.map((r) => [r.blocker_sub, r.blocked.slice(0, 10_000)]));
+}
+
 /** True when either user blocks the other. */
 export async function eitherBlocks(db: Queryable, a: string, b: string): Promise<boolean> {
   const { rows } = await db.query<{ n: number }>({
