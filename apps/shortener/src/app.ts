@@ -19,7 +19,7 @@ import type { ShortenerConfig } from './config.ts';
 import './errors.ts';
 import { SHORTENER_EVENTS, shortenerEventSchemas } from './events/shortener-events.ts';
 import { clientIp } from './http/client-ip.ts';
-import { registerRoutes } from './http/routes.ts';
+import { REDIRECT_ROUTE, registerRoutes } from './http/routes.ts';
 import { createShortenerMetrics } from './metrics.ts';
 import { prunePublishedEvents } from './store/link-store.ts';
 
@@ -110,7 +110,7 @@ export function createShortenerApp(options: ShortenerAppOptions): ShortenerApp {
         });
       } else kit.log.warn('KAFKA_BROKERS is not set: link and click events wait in the outbox');
       kit.addDependency({ name: 'outbox-sweeper', check: async () => undefined, close: async () => clearInterval(sweeper) });
-      registerRoutes(r, {
+      const { rawRedirect } = registerRoutes(r, {
         pool,
         links,
         clicks,
@@ -122,6 +122,7 @@ export function createShortenerApp(options: ShortenerAppOptions): ShortenerApp {
         permanentMaxAgeSeconds: config.PERMANENT_MAX_AGE_SECONDS,
         ...(limiter ? { createLimit: rateLimit({ limiter, policies: (req) => [{ policy: 'links-per-ip', subject: clientIp(req) }], headers: 'on-reject' }) } : {}),
       });
+      kit.mountRawHandler(rawRedirect, { serves: [REDIRECT_ROUTE], traceContext: 'explicit' });
     },
   });
 

@@ -63,6 +63,13 @@ export interface RawHandlerOptions {
    * on the request's server span.
    */
   traceContext?: 'active' | 'explicit';
+  /**
+   * Declared route templates this handler answers first (a hot path that is
+   * also a documented route): the route stays in the OpenAPI document and
+   * Express answers whatever the handler declines (e.g. input it would
+   * refuse, which the route's validation then explains).
+   */
+  serves?: readonly string[];
 }
 
 export interface ServiceOptions<C extends BaseConfig> {
@@ -248,6 +255,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
   const rawHandlers: RawRequestHandler[] = [];
   let rawHandlersReadContext = false;
   let openapiProvider: ((own: OpenApiDocument) => Promise<object> | object) | undefined;
+  const rawServed = new Set<string>();
   options.routes?.(router, {
     config,
     log,
@@ -256,6 +264,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     mountFallback: (...handlers) => void fallbacks.push(...handlers),
     mountRawHandler: (handler, options) => {
       rawHandlers.push(handler);
+      for (const template of options?.serves ?? []) rawServed.add(template);
       if (options?.traceContext !== 'explicit') rawHandlersReadContext = true;
     },
     publishOpenApi: (provider) => {
@@ -296,7 +305,7 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
   let kitPaths: { literal: ReadonlySet<string>; withParams: boolean } | undefined;
   const isKitPath = (url: string): boolean => {
     kitPaths ??= {
-      literal: new Set(table.templates().filter((t) => !t.includes(':')).map((t) => t.toLowerCase())),
+      literal: new Set(table.templates().filter((t) => !t.includes(':') && !rawServed.has(t)).map((t) => t.toLowerCase())),
       withParams: table.templates().some((t) => t.includes(':')),
     };
     const q = url.indexOf('?');
@@ -304,7 +313,8 @@ export function createService<C extends BaseConfig>(options: ServiceOptions<C>):
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
     if (kitPaths.literal.has(path) || kitPaths.literal.has(path.toLowerCase())) return true;
     if (!kitPaths.withParams) return false;
-    return table.match(path) !== undefined || table.match(path.toLowerCase()) !== undefined;
+    const match = table.match(path) ?? table.match(path.toLowerCase());
+    return match !== undefined && !rawServed.has(match.template);
   };
   function serveRaw(req: IncomingMessage, res: ServerResponse, state: RequestState): void {
     const request = new KitRawRequest(deps, state, req, res);

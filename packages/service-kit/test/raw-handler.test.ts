@@ -233,3 +233,52 @@ describe('raw handlers mounted with traceContext "explicit" (no SDK registered)'
     expect(res.headers.get('traceparent')).toContain(body.active!);
   });
 });
+
+describe('raw handlers mounted with serves (a declared route answered before Express)', () => {
+  let served: Service;
+  let servedUrl: string;
+
+  beforeAll(async () => {
+    served = createService({
+      name: 'raw-serves-test',
+      config: testConfig(),
+      logDestination: captureLogs().destination,
+      defaultMetrics: false,
+      routes(r, kit) {
+        r.get('/go/:code', {
+          summary: 'A documented hot path',
+          params: z.object({ code: z.string().max(8) }),
+          responses: { 200: z.object({ by: z.string() }) },
+          handler: () => ({ status: 200, body: { by: 'route' } }),
+        });
+        r.get('/other/:id', { summary: 'Not served raw', params: z.object({ id: z.string() }), responses: { 200: z.object({ by: z.string() }) }, handler: () => ({ status: 200, body: { by: 'route' } }) });
+        kit.mountRawHandler(
+          (req, res, request) => {
+            if (!/^\/go\/[a-z]{1,8}$/.test(req.url ?? '')) return false;
+            request.markRoute('/go/:code');
+            res.setHeader('content-type', 'application/json');
+            res.end(JSON.stringify({ by: 'raw' }));
+            return true;
+          },
+          { serves: ['/go/:code'] },
+        );
+      },
+    });
+    servedUrl = (await served.start()).url;
+  });
+  afterAll(() => served.stop());
+
+  it('when a request matches a template the handler serves, then the handler answers it, and the route answers what it declines (with its validation)', async () => {
+    expect(await (await fetch(`${servedUrl}/go/abc`)).json()).toEqual({ by: 'raw' });
+    expect(await (await fetch(`${servedUrl}/go/ABC`)).json()).toEqual({ by: 'route' });
+    const tooLong = await fetch(`${servedUrl}/go/${'x'.repeat(20)}`);
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('when a declared route is not in serves, then raw handlers never see it; the served route stays in the OpenAPI document', async () => {
+    expect(await (await fetch(`${servedUrl}/other/abc`)).json()).toEqual({ by: 'route' });
+    const doc = (await (await fetch(`${servedUrl}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/go/{code}', '/other/{id}']));
+  });
+});

@@ -7,7 +7,7 @@
 import type { Request, RequestHandler } from 'express';
 import type { Cache } from '@bulwark/cache';
 import { withTransaction, withSystemContext, type DbPool } from '@bulwark/db';
-import type { RouteRegistrar } from '@bulwark/service-kit';
+import type { RawRequestHandler, RouteRegistrar } from '@bulwark/service-kit';
 import type { ClickRecorder } from '../clicks.ts';
 import { aliasProblem, generateCode, redirectAnswer, referrerOrigin, targetProblem } from '../domain/links.ts';
 import { shortenerError } from '../errors.ts';
@@ -57,7 +57,7 @@ export function decodeCursor(cursor: string): LinkCursor | undefined {
   }
 }
 
-export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
+export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): { rawRedirect: RawRequestHandler } {
   const { pool } = deps;
   const shortUrl = (code: string) => `${deps.publicBaseUrl}${code}`;
   const view = (row: LinkRow) => ({
@@ -175,7 +175,27 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
       },
     );
 
-  r.get('/r/:code', {
+  /** The redirect a code answers now (the click counted), or the problem it is refused with. */
+  const follow = async (code: string, referer: string | undefined): Promise<Redirect> => {
+    const link = await lookup(code);
+    // An unknown code is remembered briefly: not the full TTL, a link may be created under it any moment.
+    if (!link.found) {
+      deps.metrics.redirects.inc({ outcome: 'not_found' });
+      await deps.links.set(code, link, { ttlMs: deps.missingTtlMs });
+      throw shortenerError('SHORTENER_LINK_NOT_FOUND', 'no link with this code');
+    }
+    const answer = redirectAnswer({ targetUrl: link.targetUrl, redirectStatus: link.redirectStatus, expiresAt: link.expiresAt === null ? null : new Date(link.expiresAt) }, new Date(), deps.permanentMaxAgeSeconds);
+    if (answer.kind === 'expired') {
+      deps.metrics.redirects.inc({ outcome: 'expired' });
+      throw shortenerError('SHORTENER_LINK_EXPIRED', 'the link has expired');
+    }
+    deps.clicks.record(code, referrerOrigin(referer));
+    deps.metrics.redirects.inc({ outcome: answer.status === 301 ? 'permanent' : 'temporary' });
+    return { status: answer.status, location: answer.location, cacheControl: answer.cacheControl };
+  };
+
+  // Documented and validated here; served first by rawRedirect (mounted with `serves`), which leaves this route what it declines.
+  r.get(REDIRECT_ROUTE, {
     summary: 'Follow a short link: 302 (no-store, every click counted) or 301 (cacheable), 404 unknown, 410 expired',
     tags: ['redirect'],
     errors: ['SHORTENER_LINK_NOT_FOUND', 'SHORTENER_LINK_EXPIRED'],
@@ -183,21 +203,47 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
     headers: [{ name: 'Referer', description: 'Kept as its origin only, for the link\'s referrer counts.' }],
     responses: { 301: null, 302: null },
     handler: async ({ params, req }) => {
-      const link = await lookup(params.code);
-      // An unknown code is remembered briefly: not the full TTL, a link may be created under it any moment.
-      if (!link.found) {
-        deps.metrics.redirects.inc({ outcome: 'not_found' });
-        await deps.links.set(params.code, link, { ttlMs: deps.missingTtlMs });
-        throw shortenerError('SHORTENER_LINK_NOT_FOUND', 'no link with this code');
-      }
-      const answer = redirectAnswer({ targetUrl: link.targetUrl, redirectStatus: link.redirectStatus, expiresAt: link.expiresAt === null ? null : new Date(link.expiresAt) }, new Date(), deps.permanentMaxAgeSeconds);
-      if (answer.kind === 'expired') {
-        deps.metrics.redirects.inc({ outcome: 'expired' });
-        throw shortenerError('SHORTENER_LINK_EXPIRED', 'the link has expired');
-      }
-      deps.clicks.record(params.code, referrerOrigin(req.get('referer')));
-      deps.metrics.redirects.inc({ outcome: answer.status === 301 ? 'permanent' : 'temporary' });
+      const answer = await follow(params.code, req.get('referer'));
       return { status: answer.status, headers: { location: answer.location, 'cache-control': answer.cacheControl } };
     },
   });
+
+  return { rawRedirect: rawRedirectHandler(follow) };
+}
+
+interface Redirect {
+  status: 301 | 302;
+  location: string;
+  cacheControl: string;
+}
+
+/** The route the redirect is documented under, and the label of its metrics whichever path served it. */
+export const REDIRECT_ROUTE = '/r/:code';
+/** Codes the raw path serves: generated codes and aliases. Anything else (encoded, too long) goes to the route, whose validation explains it. */
+const RAW_CODE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * GET /r/<code> before Express: the hot path of a shortener is a cache read
+ * and a 30x, and the router, the validation layer and Express's response
+ * prototype cost more than that (PERFORMANCE, shortener). Same answers as
+ * the route: the same `follow`, problems written by the kit.
+ */
+export function rawRedirectHandler(follow: (code: string, referer: string | undefined) => Promise<Redirect>): RawRequestHandler {
+  return (req, res, request) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const url = req.url ?? '';
+    if (!url.startsWith('/r/')) return false;
+    const q = url.indexOf('?');
+    const code = q === -1 ? url.slice(3) : url.slice(3, q);
+    if (!RAW_CODE.test(code)) return false;
+    request.markRoute(REDIRECT_ROUTE);
+    follow(code, req.headers.referer).then(
+      (answer) => {
+        res.writeHead(answer.status, { location: answer.location, 'cache-control': answer.cacheControl, 'content-length': '0' });
+        res.end();
+      },
+      (err: unknown) => request.fail(err),
+    );
+    return true;
+  };
 }
