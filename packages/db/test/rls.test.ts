@@ -184,6 +184,44 @@ describe('row-level security through the pool', () => {
     }
   });
 
+  it('when a schema still has tenant policies in the bare current_setting() form, then migrate() moves them to the once-per-statement form, and isolation is unchanged', async () => {
+    // As the apps' first tenant migrations wrote them (before enable_tenant_rls).
+    await admin(`SET search_path TO ${schema.schema};
+      CREATE TABLE legacy_notes (id int PRIMARY KEY, body text NOT NULL, tenant_id text);
+      ALTER TABLE legacy_notes ENABLE ROW LEVEL SECURITY; ALTER TABLE legacy_notes FORCE ROW LEVEL SECURITY;
+      CREATE POLICY tenant_isolation ON legacy_notes USING (tenant_id = current_setting('bulwark.tenant', true));
+      CREATE POLICY system_context ON legacy_notes USING (current_setting('bulwark.system', true) = 'on');
+      CREATE POLICY reporting ON legacy_notes FOR SELECT USING (current_user = '${DB_ROLES.reporting}');
+      INSERT INTO legacy_notes VALUES (1, 'acme legacy', 'acme'), (2, 'globex legacy', 'globex');
+      GRANT SELECT, INSERT ON legacy_notes TO ${DB_ROLES.runtime}`);
+    const policies = async () =>
+      (
+        await owner.query<{ name: string; qual: string }>(
+          "SELECT polname AS name, pg_get_expr(polqual, polrelid) AS qual FROM pg_policy WHERE polrelid = 'legacy_notes'::regclass ORDER BY polname",
+        )
+      ).rows;
+    expect((await policies()).map((p) => p.qual).join(' ')).not.toContain('SELECT');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rls-migrations-'));
+    await fs.writeFile(path.join(dir, '0001_notes.expand.sql'), TENANT_TABLE);
+    expect((await migrate({ pool: owner, dir, schema: schema.schema, phase: 'all' })).applied).toEqual([]);
+    await fs.rm(dir, { recursive: true, force: true });
+    const after = await policies();
+    expect(after.find((p) => p.name === 'tenant_isolation')!.qual).toMatch(/^\(tenant_id = \( SELECT current_setting\('bulwark\.tenant'::text, true\)/);
+    expect(after.find((p) => p.name === 'system_context')!.qual).toMatch(/^\(\( SELECT current_setting\('bulwark\.system'::text, true\)/);
+    expect(after.find((p) => p.name === 'reporting')!.qual).toContain('CURRENT_USER');
+    // The table the function created is in that form already.
+    expect((await owner.query<{ qual: string }>("SELECT pg_get_expr(polqual, polrelid) AS qual FROM pg_policy WHERE polrelid = 'notes'::regclass AND polname = 'tenant_isolation'")).rows[0]!.qual).toContain('SELECT current_setting');
+    const p = runtime();
+    expect(bodies((await withTenant('acme', () => p.query<{ body: string }>('SELECT * FROM legacy_notes'))).rows)).toEqual(['acme legacy']);
+    expect(bodies((await withTenant('globex', () => p.query<{ body: string }>('SELECT * FROM legacy_notes WHERE id > $1', [0]))).rows)).toEqual(['globex legacy']);
+    expect((await p.query('SELECT * FROM legacy_notes')).rows).toEqual([]);
+    await expect(withTenant('acme', () => p.query("INSERT INTO legacy_notes VALUES (3, 'forged', 'globex')"))).rejects.toMatchObject({ code: '42501' });
+    expect((await withSystemContext(p, 'test.legacy', () => p.query('SELECT * FROM legacy_notes'))).rows.length).toBe(2);
+    // Each setting is read once per statement (an InitPlan), not per row.
+    const plan = await withTenant('acme', () => p.query<{ 'QUERY PLAN': string }>('EXPLAIN SELECT * FROM legacy_notes'));
+    expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('InitPlan');
+  });
+
   it('when system work runs through withSystemContext, then it sees every tenant and is counted and logged', async () => {
     const p = runtime();
     const rows = await withSystemContext(p, 'test.sweep', () => p.query<{ body: string }>('SELECT * FROM notes'));

@@ -8,7 +8,7 @@
 import { MigrationError, sqlStateOf } from '../errors.ts';
 import { poolInternals, type DbClient, type DbPool } from '../pool.ts';
 import { loadMigrations, type MigrationFile } from './files.ts';
-import { tenantRlsFunctionSql } from './tenant-rls.ts';
+import { refreshTenantPoliciesSql, tenantRlsFunctionSql } from './tenant-rls.ts';
 import { compareMigrations, planMigrations, type AppliedRecord, type MigratePhase, type MigrationStatus } from './plan.ts';
 
 export interface MigrationTarget {
@@ -153,6 +153,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         applied.push({ version: m.version, name: m.name, phase: m.phase, file: m.file, durationMs: Math.round(durationMs) });
         log.info({ pool: poolName, migration: m.file, phase: m.phase, durationMs: Math.round(durationMs) }, 'migration applied');
       }
+      // Tenant policies written in the bare form move to the once-per-statement one (tenant-rls.ts); a busy table waits for the next run.
+      await client.query(refreshTenantPoliciesSql(schema)).catch((err: unknown) => log.warn({ pool: poolName, schema, err }, 'tenant policies not refreshed'));
       return { applied };
     } finally {
       await client.query({ name: 'migrate.unlock', text: 'SELECT pg_advisory_unlock($1, $2)', values: [LOCK_CLASS, lockKey(qualified)] }).catch((err: unknown) => {
