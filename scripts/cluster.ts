@@ -1,5 +1,5 @@
 /**
- * `npm run cluster -- up|down|status|crds|tilt|images [name...]|platform [--remove]|rollouts|chaos|cost [--idle=30] [--load=60]|dockerfile <app>|logs [component...]`: the local
+ * `npm run cluster -- up|down|status|crds|tilt|images [name...]|tilt-image <name> <ref>|platform [--remove|--prepare]|rollouts|chaos|cost [--idle=30] [--load=60]|dockerfile <app>|logs [component...]`: the local
  * Kubernetes control plane for tests (etcd, kube-apiserver,
  * kube-controller-manager, kube-scheduler, kwok with fake nodes), built from
  * source once per machine under .local/cluster. See scripts/cluster/index.ts.
@@ -10,7 +10,8 @@ import { writeDockerfile } from './cluster/dockerfile.ts';
 import { buildImages } from './cluster/images.ts';
 import { containerdRunning, ensureRealNode, importImages, nodeSettings, realNodeStatus, stopRealNode } from './cluster/node.ts';
 import { clusterSettings, components, ensureCluster, ensureCrds, stopCluster } from './cluster/index.ts';
-import { ensurePlatform, removePlatform } from './cluster/platform.ts';
+import { ensurePlatform, preparePlatform, removePlatform } from './cluster/platform.ts';
+import { podman } from './cluster/podman.ts';
 import { ensureRollouts } from './cluster/rollouts.ts';
 import { ensureChaosMesh } from './cluster/chaos.ts';
 import { printLogTails } from './infra/proc.ts';
@@ -78,6 +79,18 @@ async function main(): Promise<number> {
       console.error(`cluster: images built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       return 0;
     }
+    case 'tilt-image': {
+      // Tiltfile.real-node's custom_build: `tilt-image <name> $EXPECTED_REF` builds bulwark/<name> as `images`
+      // does, tags it with Tilt's reference and imports it into the node (no registry: Pods never pull).
+      const [name, ref] = names;
+      if (!name || !ref) return 2;
+      const [built] = buildImages([name]);
+      // A Pod's `bulwark/x:tag` means docker.io/bulwark/x:tag to containerd; podman would file a short name under localhost/.
+      const qualified = /^[^/]+[.:][^/]*\//.test(ref) ? ref : `docker.io/${ref}`;
+      podman(['tag', built!.ref, qualified]);
+      importImages([qualified]);
+      return 0;
+    }
     case 'rollouts': {
       // Argo Rollouts' controller and the node's Prometheus (scripts/cluster/rollouts.ts); needs `up --real-node`.
       const started = Date.now();
@@ -96,6 +109,11 @@ async function main(): Promise<number> {
         removePlatform();
         return 0;
       }
+      if (names.includes('--prepare')) {
+        // Data services, namespaces and Secrets only: Tiltfile.real-node deploys the charts itself.
+        console.log((await preparePlatform()).join(' '));
+        return 0;
+      }
       const started = Date.now();
       await ensurePlatform();
       console.error(`cluster: platform Ready on the real node in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -112,7 +130,7 @@ async function main(): Promise<number> {
       printLogTails(components.filter((c) => names.length === 0 || names.includes(c.name)));
       return 0;
     default:
-      console.error('usage: npm run cluster -- up [--no-crds] [--real-node]|down [--real-node]|status|crds|tilt|images [name...]|platform [--remove]|cost [--idle=30] [--load=60] [--concurrency=4]|dockerfile <app...>|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');
+      console.error('usage: npm run cluster -- up [--no-crds] [--real-node]|down [--real-node]|status|crds|tilt|images [name...]|tilt-image <name> <ref>|platform [--remove|--prepare]|cost [--idle=30] [--load=60] [--concurrency=4]|dockerfile <app...>|logs [etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok ...]');
       return 2;
   }
 }

@@ -19,7 +19,7 @@ import { ensureRequirements } from '../infra/prereqs.ts';
 const { binDir, npmDir, goModules } = clusterSettings;
 const stampFile = path.join(binDir, 'versions.json');
 
-export const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kubectl', 'helm', 'tilt', 'kubelet', 'kube-proxy', 'coredns', 'rollouts-controller', 'chaos-controller-manager'] as const;
+export const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kubectl', 'helm', 'tilt', 'kubelet', 'kube-proxy', 'coredns', 'rollouts-controller', 'chaos-controller-manager', 'chaos-daemon'] as const;
 export type Binary = (typeof binaries)[number];
 
 export function binPath(name: Binary): string {
@@ -203,6 +203,25 @@ export function ensureChaosControllerManager(): string {
   );
   fs.writeFileSync(stampFile, `${JSON.stringify({ ...readStamp(), 'chaos-mesh': version }, null, 2)}\n`);
   return binPath('chaos-controller-manager');
+}
+
+/**
+ * Chaos Mesh's chaos-daemon from the same wrapper module and pin as the controller manager (stamped under
+ * `chaos-daemon`); it goes into an image (scripts/cluster/images/chaos-daemon) that runs as a privileged
+ * Pod on the real node. With the manager's build cached: ~1 min.
+ */
+export function ensureChaosDaemon(): string {
+  const version = goModVersion('chaos-mesh', 'github.com/chaos-mesh/chaos-mesh') ?? 'unknown';
+  if (readStamp()['chaos-daemon'] === version && fs.existsSync(binPath('chaos-daemon'))) return binPath('chaos-daemon');
+  const go = findGo();
+  timed(`chaos-daemon ${version}`, () =>
+    run('nice', ['-n', '19', go, 'build', '-p=1', '-ldflags', '-s -w', '-o', binPath('chaos-daemon'), 'github.com/chaos-mesh/chaos-mesh/cmd/chaos-daemon'], {
+      cwd: path.join(goModules, 'chaos-mesh'),
+      env: goEnv(),
+    }),
+  );
+  fs.writeFileSync(stampFile, `${JSON.stringify({ ...readStamp(), 'chaos-daemon': version }, null, 2)}\n`);
+  return binPath('chaos-daemon');
 }
 
 /** Builds tilt (and anything else missing) now: `npm run cluster -- tilt`. */

@@ -152,27 +152,38 @@ export function buildImages(names: string[] = []): BuiltImage[] {
   if (unknown.length > 0) throw new Error(`no image named ${unknown.join(', ')} (known: ${all.join(', ')})`);
   const wanted = names.length > 0 ? names : all;
   const base = ensureBaseImage(pinnedNodeVersion(workspaces));
-  return wanted.map((name) => {
-    const started = Date.now();
-    const ref = imageRef(name);
-    process.stderr.write(`images: building ${ref} ...\n`);
-    podmanStreamed([
-      'build',
-      '--layers',
-      '--pull=never',
-      // Docker's format keeps the Dockerfiles' HEALTHCHECK (OCI has no field for it).
-      '--format=docker',
-      // RUN steps (npm ci) use the host's network: no podman network to create or clean up.
-      '--network=host',
-      '--build-arg',
-      `NODE_IMAGE=${base}`,
-      '-f',
-      path.join(extraImages[name] ?? path.join(repoRoot, workspaceDir(name)), 'Dockerfile'),
-      '-t',
-      ref,
-      extraImages[name] ?? repoRoot,
-    ]);
-    const seconds = (Date.now() - started) / 1000;
-    return { name, ref, id: imageId(ref)!, seconds };
-  });
+  return wanted.map((name) => buildOnBase(name, base, path.join(extraImages[name] ?? path.join(repoRoot, workspaceDir(name)), 'Dockerfile'), extraImages[name] ?? repoRoot));
+}
+
+/**
+ * Builds `bulwark/<name>:dev` from a context assembled elsewhere (the Dockerfile in it), on the same base:
+ * chaos-daemon's, whose context carries a binary built under .local (scripts/cluster/chaos.ts).
+ */
+export function buildStagedImage(name: string, context: string): BuiltImage {
+  const workspaces = imageWorkspaces().filter((n) => fs.existsSync(path.join(repoRoot, workspaceDir(n), 'Dockerfile')));
+  return buildOnBase(name, ensureBaseImage(pinnedNodeVersion(workspaces)), path.join(context, 'Dockerfile'), context);
+}
+
+function buildOnBase(name: string, base: string, dockerfile: string, context: string): BuiltImage {
+  const started = Date.now();
+  const ref = imageRef(name);
+  process.stderr.write(`images: building ${ref} ...\n`);
+  podmanStreamed([
+    'build',
+    '--layers',
+    '--pull=never',
+    // Docker's format keeps the Dockerfiles' HEALTHCHECK (OCI has no field for it).
+    '--format=docker',
+    // RUN steps (npm ci) use the host's network: no podman network to create or clean up.
+    '--network=host',
+    '--build-arg',
+    `NODE_IMAGE=${base}`,
+    '-f',
+    dockerfile,
+    '-t',
+    ref,
+    context,
+  ]);
+  const seconds = (Date.now() - started) / 1000;
+  return { name, ref, id: imageId(ref)!, seconds };
 }

@@ -161,6 +161,27 @@ export function unreadyPods(): string[] {
  * Call after ensureCluster() and ensureRealNode(); the images must be built (`npm run cluster -- images`).
  */
 export async function ensurePlatform(timeoutMs = 10 * 60_000): Promise<void> {
+  const charts = await preparePlatform();
+  importImages(charts.map(imageRef));
+  // A rebuilt image keeps its tag (`:dev`): the image id in the Pod template rolls the Pods onto it.
+  for (const chart of charts) helmInstall(chart, [], [`podAnnotations.bulwark\\.dev/image-id=${imageId(imageRef(chart)) ?? ''}`]);
+  let waiting: string[] = [];
+  await waitFor(
+    'every platform Pod Ready on the real node',
+    () => Promise.resolve((waiting = unreadyPods()).length === 0),
+    timeoutMs,
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; not Ready: ${waiting.join(', ')}`);
+  });
+}
+
+/**
+ * Everything the charts need but their own objects: the host's data services and the database, the
+ * namespaces, the data Services of bulwark-data and the Secrets of the charts whose image is built.
+ * Returns those charts. `ensurePlatform` installs them next; Tilt's real-node file
+ * (Tiltfile.real-node) runs this as `npm run cluster -- platform --prepare` and deploys them itself.
+ */
+export async function preparePlatform(): Promise<string[]> {
   const infra = await ensureInfra(['postgres', 'redis', 'kafka', 'mail']);
   const ownerUrl = await ensureDatabase(infra.BULWARK_PG_URL ?? '');
   // One image per chart (a chart's further controllers run its image: the PSP simulator payments').
@@ -170,20 +191,11 @@ export async function ensurePlatform(timeoutMs = 10 * 60_000): Promise<void> {
     if (!built) process.stderr.write(`platform: ${chart} left out: no image ${imageRef(chart)} (npm run cluster -- images ${chart})\n`);
     return built;
   });
-  importImages(charts.map(imageRef));
   const file = path.join(s.dir, 'platform.yaml');
   fs.writeFileSync(file, `${dataServices()}---\n${secretsManifest(ownerUrl, charts)}\n`, { mode: 0o600 });
   kubectl(['apply', '-f', path.join(repoRoot, 'manifests/namespaces.yaml')]);
   kubectl(['apply', '-f', file]);
-  for (const chart of charts) helmInstall(chart);
-  let waiting: string[] = [];
-  await waitFor(
-    'every platform Pod Ready on the real node',
-    () => Promise.resolve((waiting = unreadyPods()).length === 0),
-    timeoutMs,
-  ).catch((err: unknown) => {
-    throw new Error(`${(err as Error).message}; not Ready: ${waiting.join(', ')}`);
-  });
+  return charts;
 }
 
 /** Removes the platform's releases, Secrets and data Services (the database stays). */
