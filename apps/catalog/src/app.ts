@@ -101,7 +101,7 @@ export function createCatalogApp(options: CatalogAppOptions): CatalogApp {
         seeding.set(tenant, run);
         return { products: config.CATALOG_SEED_COUNT, started: true };
       };
-      registerRoutes(r, { pool, products, metrics: createCatalogMetrics(kit.metrics), productMaxAgeSeconds: config.PRODUCT_MAX_AGE_SECONDS, ...(config.CATALOG_DEMO_ROUTE ? { seedDemo } : {}) });
+      registerRoutes(r, { pool, products, metrics: createCatalogMetrics(kit.metrics), productMaxAgeSeconds: config.PRODUCT_MAX_AGE_SECONDS, searchBroadHits: config.SEARCH_BROAD_HITS, ...(config.CATALOG_DEMO_ROUTE ? { seedDemo } : {}) });
       if (config.INVENTORY_URL && config.ORDERS_URL) {
         const services = createCartServices({ inventoryUrl: config.INVENTORY_URL, ordersUrl: config.ORDERS_URL, timeoutMs: config.CART_CALL_TIMEOUT_MS, registry: kit.metrics, log: kit.log });
         const idempotency = createIdempotency({ pool, scope: 'catalog-carts', schema: config.CATALOG_SCHEMA, concurrent: 'wait', registry: kit.metrics, onError: (err, ctx) => kit.log.error({ err, ...ctx }, 'idempotency store error') });

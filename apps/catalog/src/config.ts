@@ -14,6 +14,7 @@ export const catalogConfigSchema = baseConfigSchema.extend({
   DB_POOL_MAX: z.coerce.number().int().positive().default(20).describe('Largest PostgreSQL pool size.'),
   REDIS_URL: z.string().min(1).optional().describe('Redis of the product cache (L2 and invalidation across instances); unset: an in-process cache only.'),
   PRODUCT_CACHE_TTL_MS: z.coerce.number().int().positive().default(60_000).describe('Freshness of a cached product (jittered 10%).'),
+  SEARCH_BROAD_HITS: z.coerce.number().int().positive().default(5_000).describe('A search whose rarest word is in at least this many products (names, brands, tags), without filters and in relevance or popularity order, ranks only its 200 most popular matches; its total and facets are then estimates (`approximate` in the answer).'),
   PRODUCT_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(30).describe('Cache-Control max-age of GET /v1/products/:id (ETag revalidation after it).'),
   CATALOG_SEED_TENANT: tenant.optional().describe('When set, start loads the demo catalog for this tenant once (idempotent: existing slugs are kept). `npm run up` sets the demo tenant.'),
   CATALOG_SEED_COUNT: z.coerce.number().int().min(0).max(1_000_000).default(3_000).describe('Products of the demo catalog (the hand-written anchors plus generated ones).'),

@@ -7,12 +7,14 @@
  * The vocabulary is searched in memory (vocabulary.ts): in the service it is
  * kept per tenant in the product cache (both tiers) and dropped on every
  * instance by the writes that change it (products.ts, the demo seed), with the
- * cache's freshness as the bound for anything else.
+ * cache's freshness as the bound for anything else. A broad query (thousands
+ * of matches, no filters) ranks only its most popular matches and says so
+ * (`approximate`; store/search-store.ts, BROAD_QUERY_HITS).
  */
 import type { Cache } from '@bulwark/cache';
 import { currentDbContext, type Queryable } from '@bulwark/db';
 import { findProducts, type Product } from '../store/catalog-store.ts';
-import { closestName, loadVocabulary, searchProducts, suggestProducts, type SearchFilters, type SearchPage, type SearchSort } from '../store/search-store.ts';
+import { BROAD_CANDIDATES, BROAD_QUERY_HITS, closestName, loadVocabulary, searchProducts, suggestProducts, type SearchFilters, type SearchPage, type SearchSort } from '../store/search-store.ts';
 import { correctedText, planSuggest, toTsQuery, type QueryWord } from './query.ts';
 import { maxEditsFor, wordsOf } from './text.ts';
 import { Vocabulary, type Term } from './vocabulary.ts';
@@ -43,6 +45,13 @@ export function cachedVocabulary(cache: Cache): VocabularySource {
   };
 }
 
+/** Whether a query may take the broad path (store/search-store.ts, BROAD_QUERY_HITS): no filters, relevance or popularity order, enough products per word. */
+function mayBeBroad(req: SearchRequest, sort: SearchSort, rarestWord: number, broadHits: number): boolean {
+  const f = req.filters;
+  const filtered = [f.category, f.brand, f.minPrice, f.maxPrice, f.currency, f.minRating].some((v) => v !== undefined) || f.inStock === true;
+  return !filtered && (sort === 'relevance' || sort === 'popularity') && rarestWord >= broadHits;
+}
+
 /** Query words beyond this are ignored (a search box, not a document). */
 const MAX_WORDS = 8;
 
@@ -61,6 +70,8 @@ export interface SearchResult {
   /** On no hits: a product name close to the query. */
   didYouMean?: string;
   total: number;
+  /** A broad query: total estimated (the rarest word's product count), page and facets from the most popular matches only. */
+  approximate?: { candidates: number };
   items: Product[];
   facets: SearchPage['facets'];
 }
@@ -69,15 +80,32 @@ function correctWords(vocabulary: Vocabulary, words: readonly string[]): (QueryW
   return vocabulary.candidates(words, words.map(maxEditsFor)).map((c) => ({ word: c.word, alternatives: c.known ? [c.word] : c.candidates, df: c.df }));
 }
 
-export async function searchCatalog(db: Queryable, req: SearchRequest, vocabularyOf: VocabularySource = readVocabulary): Promise<SearchResult> {
+export interface SearchOptions {
+  vocabulary?: VocabularySource;
+  /** A query whose rarest word is in at least this many products may be broad (SEARCH_BROAD_HITS); default BROAD_QUERY_HITS. */
+  broadHits?: number;
+}
+
+export async function searchCatalog(db: Queryable, req: SearchRequest, options: SearchOptions = {}): Promise<SearchResult> {
+  const vocabularyOf = options.vocabulary ?? readVocabulary;
+  const broadHits = options.broadHits ?? BROAD_QUERY_HITS;
   const text = req.q?.trim() ?? '';
   const words = wordsOf(text).slice(0, MAX_WORDS);
   const corrected = words.length === 0 ? [] : correctWords(await vocabularyOf(db), words);
   const tsquery = toTsQuery(corrected);
   const sort = req.sort ?? (words.length > 0 ? 'relevance' : 'popularity');
   const correctedQuery = correctedText(corrected);
-  const page = await searchProducts(db, { tsquery, text: correctedQuery, filters: req.filters, sort, limit: req.limit, offset: req.offset });
-  const result: SearchResult = { query: text, total: page.total, items: await findProducts(db, page.ids), facets: page.facets };
+  const dfs = corrected.map((w) => w.df);
+  const request = { tsquery, text: correctedQuery, filters: req.filters, sort, limit: req.limit, offset: req.offset };
+  let broad = words.length > 0 && mayBeBroad(req, sort, Math.min(...dfs), broadHits);
+  let page = await searchProducts(db, { ...request, ...(broad ? { broadHits } : {}) });
+  if (broad && page.total < BROAD_CANDIDATES) {
+    broad = false; // fewer matches than the counts allowed: search it whole
+    page = await searchProducts(db, request);
+  }
+  // Broad: the rarest word's count (names, brands and tags) stands for the total.
+  const result: SearchResult = { query: text, total: broad ? Math.max(Math.min(...dfs), page.total) : page.total, items: await findProducts(db, page.ids), facets: page.facets };
+  if (broad) result.approximate = { candidates: BROAD_CANDIDATES };
   if (words.length > 0 && correctedQuery !== words.join(' ')) result.correctedQuery = correctedQuery;
   if (page.total === 0 && words.length > 0) {
     const near = await closestName(db, correctedQuery);

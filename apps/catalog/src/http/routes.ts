@@ -16,6 +16,8 @@ import { CategoryBody, CategoryResponse, CategoryTreeResponse, DemoCatalogRespon
 export interface RouteDeps extends CatalogDeps {
   metrics: CatalogMetrics;
   productMaxAgeSeconds: number;
+  /** SEARCH_BROAD_HITS: where a search becomes broad (domain/search.ts). */
+  searchBroadHits: number;
   /** Starts loading the demo catalog into a tenant (in the background, once at a time); the route exists when given. */
   seedDemo?: (tenant: string) => { products: number; started: boolean };
 }
@@ -78,7 +80,7 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
     responses: { 200: SearchResponse },
     handler: async ({ query }) => {
       const { q, sort, limit, offset, ...filters } = query;
-      const result = await searchCatalog(deps.pool, { q, sort, limit, offset, filters }, vocabulary);
+      const result = await searchCatalog(deps.pool, { q, sort, limit, offset, filters }, { vocabulary, broadHits: deps.searchBroadHits });
       deps.metrics.searches.inc({ kind: 'search', outcome: result.total === 0 ? 'empty' : result.correctedQuery ? 'corrected' : 'hits' });
       return { status: 200, body: result };
     },

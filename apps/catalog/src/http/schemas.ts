@@ -75,6 +75,10 @@ export const SearchResponse = z.object({
   correctedQuery: z.string().optional().describe('The query after typo correction, when it changed a word.'),
   didYouMean: z.string().optional().describe('On no hits: a product name close to the query.'),
   total: z.number().int(),
+  approximate: z
+    .object({ candidates: z.number().int() })
+    .optional()
+    .describe('A broad query (thousands of matches, no filters, relevance or popularity order): total is an estimate, and the page and facets come from the `candidates` most popular products matching by name, brand or tags.'),
   items: z.array(ProductResponse),
   facets: z.object({ categories: z.array(Count), brands: z.array(Count), price: z.object({ min: z.number().int().nullable(), max: z.number().int().nullable() }) }),
 });

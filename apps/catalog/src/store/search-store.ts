@@ -54,13 +54,29 @@ const ORDER: Record<SearchSort, string> = {
   newest: 'created_at DESC, id',
 };
 
+/** How many candidates a broad query ranks (`search_popular_hits`, migrations/0012). */
+export const BROAD_CANDIDATES = 200;
+
+/**
+ * A query whose words could match at least this many products by name, brand or tags (the rarest word's
+ * count) may be broad: without filters and sorted by relevance or popularity it ranks the BROAD_CANDIDATES
+ * most popular of them, found among the most popular BROAD_CANDIDATES × products / BROAD_QUERY_HITS, and its
+ * total and facets are estimates. When that finds fewer, the query is searched whole. At 1,000,000 products
+ * ranking every hit of `black` took 8.7 s.
+ */
+export const BROAD_QUERY_HITS = 5_000;
+
 /**
  * Where hits come from. With words: `search_hits` (migrations/0007), the
  * tenant's matching rows through the GIN index, which row-level security
- * keeps from the runtime role's own statements. Without: the tenant's
- * products under RLS (browsing by filters).
+ * keeps from the runtime role's own statements; for a broad query (the
+ * caller decides: `broadHits`), `search_popular_hits` (0012), the
+ * BROAD_CANDIDATES most popular products matching by name, brand or tags.
+ * Without words: the tenant's products under RLS (browsing by filters).
  */
 const HIT_SOURCES = {
+  popular: `SELECT h.id, h.name, h.brand, h.category_slug, h.price_min, h.price_max, h.popularity, h.created_at, h.rating_count, h.rating_sum, h.in_stock, h.text_rank
+           FROM search_popular_hits(to_tsquery('english', $1), ${BROAD_CANDIDATES}, $12::int) h`,
   text: `SELECT h.id, h.name, h.brand, h.category_slug, h.price_min, h.price_max, h.popularity, h.created_at, h.rating_count, h.rating_sum, h.in_stock, h.text_rank
            FROM search_hits(to_tsquery('english', $1)) h`,
   all: `SELECT p.id, p.name, p.brand, p.category_slug, p.price_min, p.price_max, p.popularity, p.created_at, p.rating_count, p.rating_sum, p.in_stock, 0::real AS text_rank
@@ -78,11 +94,12 @@ const SCORE = `CASE WHEN $1 = '' THEN 0 ELSE h.text_rank + 0.3 * public.similari
 /**
  * One round trip: the products matching `tsquery` (to_tsquery syntax built
  * from vocabulary words; '' matches everything) and the filters, ranked
- * (SCORE); the page, the total and facet counts over every hit.
+ * (SCORE); the page, the total and facet counts over every hit (with
+ * `broadHits`, over the capped candidates).
  */
-export async function searchProducts(db: Queryable, input: { tsquery: string; text: string; filters: SearchFilters; sort: SearchSort; limit: number; offset: number }): Promise<SearchPage> {
+export async function searchProducts(db: Queryable, input: { tsquery: string; text: string; filters: SearchFilters; sort: SearchSort; limit: number; offset: number; broadHits?: number }): Promise<SearchPage> {
   const f = input.filters;
-  const source = input.tsquery === '' ? 'all' : 'text';
+  const source = input.tsquery === '' ? 'all' : input.broadHits !== undefined ? 'popular' : 'text';
   const { rows } = await db.query<{ total: string; ids: string[] | null; categories: SearchPage['facets']['categories'] | null; brands: SearchPage['facets']['brands'] | null; pmin: string | null; pmax: string | null }>({
     name: `catalog.search.${source}.${input.sort}`,
     text: `WITH hits AS MATERIALIZED (
@@ -101,7 +118,7 @@ export async function searchProducts(db: Queryable, input: { tsquery: string; te
                   (SELECT json_agg(f) FROM (SELECT category_slug AS value, count(*)::int AS count FROM hits GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20) f) AS categories,
                   (SELECT json_agg(f) FROM (SELECT brand AS value, count(*)::int AS count FROM hits GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20) f) AS brands,
                   (SELECT min(price_min) FROM hits) AS pmin, (SELECT max(price_max) FROM hits) AS pmax`,
-    values: [input.tsquery, input.text, f.category ?? null, f.brand ?? null, f.minPrice ?? null, f.maxPrice ?? null, f.currency ?? null, input.limit, input.offset, f.minRating ?? null, f.inStock === true ? true : null],
+    values: [input.tsquery, input.text, f.category ?? null, f.brand ?? null, f.minPrice ?? null, f.maxPrice ?? null, f.currency ?? null, input.limit, input.offset, f.minRating ?? null, f.inStock === true ? true : null, ...(source === 'popular' ? [input.broadHits] : [])],
   });
   const r = rows[0]!;
   return {
