@@ -13,8 +13,13 @@
  * statement alone). Target: RLS ≤ 1.10× for both. One connection,
  * serial; blocks of BLOCK operations interleaved, order turning each block,
  * BENCH_ROUNDS (5) rounds; medians printed. Own schemas, dropped at the end.
+ * Beside wall time, the CPU time each operation costs: this process's
+ * (process.cpuUsage) plus its PostgreSQL backend's (/proc/<pid>/schedstat,
+ * when the server runs on this machine). On a box shared with other jobs the
+ * wall time is mostly waiting for a core; the CPU time is the work itself.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
@@ -44,6 +49,30 @@ interface Variant {
   db: DbPool;
   scoped: boolean;
   streams: Array<{ id: string; version: number; tenant: string }>;
+  /** Its one connection's backend, when /proc shows it (a local server). */
+  backendPid?: number;
+}
+
+/** CPU time so far in µs: this process, and the variant's backend (0 when not visible). */
+function cpuNow(v: Variant): { client: number; server: number } {
+  const { user, system } = process.cpuUsage();
+  let server = 0;
+  if (v.backendPid !== undefined) {
+    try {
+      server = Number(readFileSync(`/proc/${v.backendPid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+    } catch {
+      v.backendPid = undefined;
+    }
+  }
+  return { client: user + system, server };
+}
+
+/** Runs `block` and adds its wall and CPU time (µs) to `acc`. */
+async function measure(v: Variant, acc: { wall: number; cpu: number }, block: () => Promise<number>): Promise<void> {
+  const before = cpuNow(v);
+  acc.wall += (await block()) * 1000;
+  const after = cpuNow(v);
+  acc.cpu += after.client - before.client + (after.server - before.server);
 }
 
 const run = <T>(v: Variant, tenant: string, fn: () => Promise<T>): Promise<T> => (v.scoped ? withTenant(tenant, fn) : fn());
@@ -84,7 +113,7 @@ async function seed(owner: DbPool, schema: string, scoped: boolean): Promise<voi
   await migrate({ pool: owner, dir: MIGRATIONS_DIR, schema, phase: 'all' });
   if (!scoped) for (const t of ['streams', 'events', 'order_summaries']) await owner.query(`SET search_path TO "${schema}"; ${withoutRlsSql(t)}`);
   await owner.query(`SET search_path TO "${schema}"; INSERT INTO order_summaries (order_id, customer_id, status, version, created_at, updated_at${scoped ? ', tenant_id' : ''})
-    SELECT 'order-' || n, 'customer-' || (n % 97), 'placed', 1, now(), now()${scoped ? `, 'tenant-' || (n % ${TENANTS})` : ''} FROM generate_series(0, ${ORDERS - 1}) n; ANALYZE`);
+    SELECT 'order-' || n, 'customer-' || (n % 97), 'placed', 1, now(), now()${scoped ? `, 'tenant-' || (n % ${TENANTS})` : ''} FROM generate_series(0, ${ORDERS - 1}) n; ANALYZE order_summaries, streams, events`);
   await grantSchemaAccess({ pool: owner, schema, runtimeRole: DB_ROLES.runtime });
 }
 
@@ -101,12 +130,22 @@ export default async function bench(): Promise<void> {
     await seed(owner, schemas.rls, true);
     await seed(owner, schemas.plain, false);
     const variant = (schema: string, scoped: boolean): Variant => {
-      const db = createPool({ connectionString: runtimeUrl, name: `bench-rls-${scoped ? 'rls' : 'plain'}`, max: 1, registry: new Registry(), log: silent, searchPath: [schema] });
+      // One connection kept for the whole run (min 1, no idle timeout), so its backend's CPU time can be read.
+      const db = createPool({ connectionString: runtimeUrl, name: `bench-rls-${scoped ? 'rls' : 'plain'}`, min: 1, max: 1, idleTimeoutMs: 0, registry: new Registry(), log: silent, searchPath: [schema] });
       pools.push(db);
       return { db, scoped, streams: Array.from({ length: 50 }, (_, i) => ({ id: `stream-${id}-${i}`, version: 0, tenant: tenantOf(i) })) };
     };
     const rls = variant(schemas.rls, true);
     const plain = variant(schemas.plain, false);
+    for (const v of [rls, plain]) {
+      const pid = (await v.db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      try {
+        readFileSync(`/proc/${pid}/schedstat`);
+        v.backendPid = pid;
+      } catch {
+        // A server elsewhere: CPU time is this process's only.
+      }
+    }
     // Each stream's first event creates it; warm both connections and plans.
     for (const v of [rls, plain]) {
       await appendBlock(v, 0);
@@ -118,26 +157,37 @@ export default async function bench(): Promise<void> {
     type Kind = (typeof kinds)[number];
     const ratios = Object.fromEntries(kinds.map((k) => [k, [] as number[]])) as Record<Kind, number[]>;
     const means = Object.fromEntries(kinds.map((k) => [k, { rls: [] as number[], plain: [] as number[] }])) as Record<Kind, { rls: number[]; plain: number[] }>;
+    const cpuRatios = Object.fromEntries(kinds.map((k) => [k, [] as number[]])) as Record<Kind, number[]>;
+    const cpuMeans = Object.fromEntries(kinds.map((k) => [k, { rls: [] as number[], plain: [] as number[] }])) as Record<Kind, { rls: number[]; plain: number[] }>;
+    const blocks: Record<Kind, (v: Variant, from: number) => Promise<number>> = { read: readBlock, append: appendBlock, 'append in a transaction': appendTxBlock };
     for (let r = 0; r < ROUNDS; r++) {
-      const ms = Object.fromEntries(kinds.map((k) => [k, { rls: 0, plain: 0 }])) as Record<Kind, { rls: number; plain: number }>;
+      const us = Object.fromEntries(kinds.map((k) => [k, { rls: { wall: 0, cpu: 0 }, plain: { wall: 0, cpu: 0 } }])) as Record<Kind, Record<'rls' | 'plain', { wall: number; cpu: number }>>;
       for (let b = 0; b < OPS / BLOCK; b++) {
         const order = (b + r) % 2 === 0 ? ([['rls', rls], ['plain', plain]] as const) : ([['plain', plain], ['rls', rls]] as const);
         for (const [name, v] of order) {
-          ms.read[name] += await readBlock(v, b * BLOCK);
-          ms.append[name] += await appendBlock(v, b * BLOCK);
-          ms['append in a transaction'][name] += await appendTxBlock(v, b * BLOCK);
+          for (const kind of kinds) await measure(v, us[kind][name], () => blocks[kind](v, b * BLOCK));
         }
       }
       for (const kind of kinds) {
-        means[kind].rls.push((ms[kind].rls * 1000) / OPS);
-        means[kind].plain.push((ms[kind].plain * 1000) / OPS);
-        ratios[kind].push(ms[kind].rls / ms[kind].plain);
+        const { rls: a, plain: p } = us[kind];
+        means[kind].rls.push(a.wall / OPS);
+        means[kind].plain.push(p.wall / OPS);
+        ratios[kind].push(a.wall / p.wall);
+        cpuMeans[kind].rls.push(a.cpu / OPS);
+        cpuMeans[kind].plain.push(p.cpu / OPS);
+        cpuRatios[kind].push(a.cpu / p.cpu);
       }
-      console.log(`  round ${r + 1}: ${kinds.map((k) => `${k} ${((ms[k].rls * 1000) / OPS).toFixed(0)} / ${((ms[k].plain * 1000) / OPS).toFixed(0)} µs (${(ms[k].rls / ms[k].plain).toFixed(3)}×)`).join(' | ')}`);
+      console.log(
+        `  round ${r + 1}: ${kinds.map((k) => `${k} ${(us[k].rls.wall / OPS).toFixed(0)} / ${(us[k].plain.wall / OPS).toFixed(0)} µs (${(us[k].rls.wall / us[k].plain.wall).toFixed(3)}×, CPU ${(us[k].rls.cpu / us[k].plain.cpu).toFixed(3)}×)`).join(' | ')}`,
+      );
     }
+    const cpuOf = rls.backendPid !== undefined && plain.backendPid !== undefined ? 'this process + its backend' : 'this process only';
     for (const kind of kinds) {
       const ratio = median(ratios[kind]);
-      console.log(`${kind}: RLS ${median(means[kind].rls).toFixed(0)} µs vs without ${median(means[kind].plain).toFixed(0)} µs per operation → ${ratio.toFixed(3)}× (median of rounds; target ≤ 1.10) ${ratio <= 1.1 ? 'OK' : 'ABOVE TARGET'}`);
+      console.log(
+        `${kind}: RLS ${median(means[kind].rls).toFixed(0)} µs vs without ${median(means[kind].plain).toFixed(0)} µs per operation → ${ratio.toFixed(3)}× (median of rounds; target ≤ 1.10) ${ratio <= 1.1 ? 'OK' : 'ABOVE TARGET'}; ` +
+          `CPU ${median(cpuMeans[kind].rls).toFixed(1)} vs ${median(cpuMeans[kind].plain).toFixed(1)} µs (${cpuOf}) → ${median(cpuRatios[kind]).toFixed(3)}×`,
+      );
     }
   } finally {
     await Promise.all(pools.map((p) => p.close()));
