@@ -138,18 +138,23 @@ export default async function bench(): Promise<void> {
     ].filter((c) => !ONLY || ONLY.some((o) => c.name.includes(o)));
     const run = async (path: string) => {
       let failures = 0;
+      const refusals = new Map<string, number>();
       const round = await measureClosedLoop(
         async () => {
           const res = await fetch(`${url}${path}`, { headers: { 'x-auth-tenant': TENANT } });
-          await res.arrayBuffer();
-          if (res.status !== 200) failures++;
+          const body = await res.text();
+          if (res.status !== 200) {
+            failures++;
+            const what = `${res.status} ${(/"code":"([A-Z_]+)"/.exec(body) ?? [])[1] ?? ''}`.trim();
+            refusals.set(what, (refusals.get(what) ?? 0) + 1);
+          }
         },
         { ops: OPS, concurrency: CONCURRENCY },
       );
       const sorted = round.latencies.slice().sort();
-      return { p50: pct(sorted, 0.5), p95: pct(sorted, 0.95), perSec: round.ops / round.seconds, failures };
+      return { p50: pct(sorted, 0.5), p95: pct(sorted, 0.95), perSec: round.ops / round.seconds, failures, refusals: [...refusals].map(([k, n]) => `${n}× ${k}`).join(', ') };
     };
-    const fmt = (r: { p50: number; p95: number; perSec: number; failures: number }) => `p50 ${r.p50.toFixed(0).padStart(6)} ms  p95 ${r.p95.toFixed(0).padStart(6)} ms  ${r.perSec.toFixed(1).padStart(7)}/s${r.failures ? `  ${r.failures} non-200` : ''}`;
+    const fmt = (r: { p50: number; p95: number; perSec: number; failures: number; refusals: string }) => `p50 ${r.p50.toFixed(0).padStart(6)} ms  p95 ${r.p95.toFixed(0).padStart(6)} ms  ${r.perSec.toFixed(1).padStart(7)}/s${r.failures ? `  non-200: ${r.refusals}` : ''}`;
     console.log(`analytics-query: ${EVENTS} events, ${CONCURRENCY} concurrent callers × ${OPS} calls per query (target p95 < 500 ms)`);
     for (const c of cases) {
       await fetch(`${url}${c.path}`, { headers: { 'x-auth-tenant': TENANT } }).then((r) => r.arrayBuffer()); // warm
