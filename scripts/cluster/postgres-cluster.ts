@@ -113,12 +113,14 @@ export async function waitForPrimary(name: string, timeoutMs: number): Promise<s
   return primary;
 }
 
-/** Deletes the PostgresCluster, its claims, volumes and their data. */
+/** Deletes the PostgresCluster, its claims, volumes and their data, and its failover Lease. */
 export function removePgCluster(name: string): void {
   kubectl(['delete', 'postgrescluster', '-n', pgNamespace, name, '--ignore-not-found', '--wait=true', '--timeout=120s']);
   kubectl(['delete', 'statefulset,pod,pvc', '-n', pgNamespace, '-l', `bulwark.dev/postgrescluster=${name}`, '--ignore-not-found', '--wait=true', '--timeout=120s']);
   kubectl(['delete', 'pvc', '-n', pgNamespace, '--ignore-not-found', '--wait=true', '--timeout=60s', ...[0, 1, 2, 3, 4].map((i) => claimName(name, i))]);
   kubectl(['delete', 'pv', '-l', `bulwark.dev/postgrescluster=${name}`, '--ignore-not-found', '--wait=true', '--timeout=60s']);
+  // The operator's per-cluster Lease is not owned by the cluster: a record left held would hold off the next cluster's first failover.
+  kubectl(['delete', 'lease', '-n', pgNamespace, `${name}-failover`, '--ignore-not-found']);
   for (const entry of fs.existsSync(pvDir) ? fs.readdirSync(pvDir) : []) {
     if (entry.startsWith(`${pgNamespace}-data-${name}-`)) fs.rmSync(path.join(pvDir, entry), { recursive: true, force: true });
   }

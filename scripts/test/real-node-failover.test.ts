@@ -14,13 +14,47 @@ import { waitFor } from '@bulwark/test-support';
 import { ensureCluster } from '../cluster/index.ts';
 import { kubectl } from '../cluster/kubectl.ts';
 import { ensureRealNode } from '../cluster/node.ts';
-import { ensurePlatform } from '../cluster/platform.ts';
-import { ensurePgCluster, podRoles, removePgCluster, waitForPrimary, type PgClusterHandle } from '../cluster/postgres-cluster.ts';
+import { ensurePlatform, platformNamespace } from '../cluster/platform.ts';
+import { ensurePgCluster, pgNamespace, podRoles, removePgCluster, waitForPrimary, type PgClusterHandle } from '../cluster/postgres-cluster.ts';
 
 const suite = process.env.BULWARK_REAL_NODE === '1' ? describe : describe.skip;
 const CLUSTER = 'pg-failover';
 let handle: PgClusterHandle;
 let rwHost: string;
+
+interface OperatorLine {
+  time?: number;
+  msg?: string;
+  key?: string;
+  outcome?: string;
+  startedAt?: string;
+  stepsMs?: Record<string, number>;
+}
+
+/**
+ * Where the RTO went, in ms after the delete (same host clock: the operator Pod runs on this machine): the
+ * first failed probe of the primary and the failover's start (detect), the end of each failover step
+ * (from the operator's `failover attempt timed` line) and the first acknowledged write.
+ */
+function failoverPhases(deletedAt: number, firstAfter: number): Record<string, number> {
+  const logs = kubectl(['logs', '-n', platformNamespace, '-l', 'app.kubernetes.io/name=platform-operator', '--tail=-1', '--prefix=false', '--since=10m']);
+  const lines = logs
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as OperatorLine)
+    .filter((l) => (l.time ?? 0) >= deletedAt - 1_000 && l.key === `${pgNamespace}/${CLUSTER}`);
+  const phases: Record<string, number> = {};
+  const suspect = lines.find((l) => l.msg === 'primary probe failed');
+  if (suspect?.time) phases.firstFailedProbe = suspect.time - deletedAt;
+  const timed = lines.find((l) => l.msg === 'failover attempt timed' && l.outcome === 'completed');
+  if (timed?.startedAt) {
+    const start = Date.parse(timed.startedAt);
+    phases.failoverStart = start - deletedAt;
+    for (const [step, ms] of Object.entries(timed.stepsMs ?? {})) phases[step] = start + ms - deletedAt;
+  }
+  phases.firstAcknowledgedWrite = firstAfter - deletedAt;
+  return phases;
+}
 
 suite('the operator fails a PostgresCluster over on the real node', () => {
   beforeAll(async () => {
@@ -96,6 +130,7 @@ suite('the operator fails a PostgresCluster over on the real node', () => {
       `real node failover: primary ${oldPrimary} deleted; ${status.lastFailover ? `operator failed over ${status.lastFailover.from} → ${status.lastFailover.to}` : `primary now ${newPrimary} (no failover recorded)`}; ` +
         `RTO (delete → first acknowledged write after the outage) ${((firstAfter - deletedAt) / 1000).toFixed(2)} s; ${failedAt.filter((t) => t >= deletedAt).length} failed attempts; ${acked.length} writes acknowledged, ${lost.length} lost`,
     );
+    console.log(`real node failover, phases (ms after the delete): ${JSON.stringify(failoverPhases(deletedAt, firstAfter))}`);
     expect(lost).toEqual([]);
     expect(newPrimary).not.toBe('');
   }, 10 * 60_000);
