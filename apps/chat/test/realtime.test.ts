@@ -140,7 +140,7 @@ describe('messages over the socket', () => {
     await as('carol')(url, 'PUT', '/v1/blocks/dave');
     const [c1, c2, d] = await Promise.all([ChatClient.connect(url, await t.token('carol')), ChatClient.connect(url, await t.token('carol')), ChatClient.connect(url, await t.token('dave'))]);
     for (const c of [c1, c2, d]) await c.request({ type: 'subscribe', room });
-    const { seq } = (await d.request({ type: 'send', room, clientId: 'from-dave', body: 'hello' })) as { seq: number };
+    const seq = (await d.request({ type: 'send', room, clientId: 'from-dave', body: 'hello' })).seq as number;
     for (const c of [c1, c2]) expect(await c.next((f) => f.room === room && f.seq === seq, 'the hidden frame')).toMatchObject({ type: 'hidden', room, seq });
     await d.next((f) => f.type === 'message' && f.room === room, 'its own message');
     for (const c of [c1, c2, d]) c.close();

@@ -11,11 +11,11 @@
 import type { Redis } from 'ioredis';
 import { loadScript } from '@bulwark/ratelimit';
 import type { DbPool } from '@bulwark/db';
-import { withTenant } from '@bulwark/db';
 import type { Logger } from '@bulwark/service-kit';
 import type { PresenceStatus, Publisher } from '../domain/events.ts';
 import type { ChatMetrics } from '../metrics.ts';
-import { roomIdsOf } from '../store/chat-store.ts';
+import { roomIdsOfEach } from '../store/chat-store.ts';
+import { batchByTenant } from './tenant-batch.ts';
 
 const LUA_DIR = new URL('../../src/lua/', import.meta.url);
 const setScript = loadScript('presence-set-2', LUA_DIR);
@@ -44,6 +44,8 @@ export interface Presence {
 
 export function createPresence(deps: { redis: Redis; prefix: string; ttlMs: number; heartbeatMs: number; pool: DbPool; publish: Publisher; metrics: ChatMetrics; log: Logger }): Presence {
   const { redis, ttlMs, pool, publish, metrics, log } = deps;
+  /** Rooms of users whose status changed, read together when many change at once (a reconnect storm). */
+  const roomsOf = batchByTenant(pool, roomIdsOfEach, [] as string[]);
   const hashPrefix = `${deps.prefix}:presence:`;
   const deadlines = `${deps.prefix}:presence-deadlines`;
   const devices = new Set<Device>();
@@ -52,7 +54,7 @@ export function createPresence(deps: { redis: Redis; prefix: string; ttlMs: numb
 
   async function announce(tenant: string, user: string, status: PresenceStatus, cause: string): Promise<void> {
     metrics.presenceChanges.inc({ status, cause });
-    const rooms = await withTenant(tenant, () => roomIdsOf(pool, user));
+    const rooms = await roomsOf(tenant, user);
     for (const room of rooms) await publish.room(tenant, { type: 'presence', room, user, status });
   }
 

@@ -18,12 +18,13 @@ import type { Logger } from '@bulwark/service-kit';
 import type { TokenVerifier } from '@bulwark/service-kit/service-auth';
 import type { ChatConfig } from '../config.ts';
 import type { ChatMetrics } from '../metrics.ts';
+import { blockedByEach } from '../store/chat-store.ts';
 import { authenticate, authorizationOf, sessionLive, ConnectionRefused, refusalOf } from './authenticate.ts';
-import { createBlocksLoader, type BlocksLoader } from './blocks-loader.ts';
 import { ChatConnection } from './connection.ts';
 import type { Presence } from './presence.ts';
 import { CLOSE } from './protocol.ts';
 import { userKey, type RoomBus } from './room-bus.ts';
+import { batchByTenant, type TenantBatch } from './tenant-batch.ts';
 
 export const WS_PATH = '/v1/chat/ws';
 
@@ -51,7 +52,7 @@ export interface Realtime {
   /** Takes one token of the connection's frame bucket. */
   allowFrame(connectionId: string): boolean;
   /** The user's blocked list, batched with the other connections opening now. */
-  blockedOf: BlocksLoader;
+  blockedOf: TenantBatch<string[]>;
 }
 
 /** Serves the chat's WebSocket on `server`; returns the drain hook (closes every connection 1001). */
@@ -64,7 +65,7 @@ export function attachRealtime(server: Server, rt: Omit<Realtime, 'allowFrame' |
   const realtime: Realtime = {
     ...rt,
     allowFrame: (id) => limiter.check([{ key: id, algorithm: 'token-bucket', limit: config.WS_RATE_BURST, windowMs }], 1, Date.now()).allowed,
-    blockedOf: createBlocksLoader(rt.pool),
+    blockedOf: batchByTenant(rt.pool, blockedByEach, []),
   };
   const connections = new Set<ChatConnection>();
   rt.bus.onResync(() => {

@@ -159,10 +159,14 @@ export async function listMembers(db: Queryable, roomId: string): Promise<Member
   return rows.map((r) => ({ userSub: r.user_sub, role: r.role, deliveredSeq: Number(r.delivered_seq), readSeq: Number(r.read_seq), joinedAt: r.joined_at.toISOString() }));
 }
 
-/** The rooms (ids) a user is a member of. */
-export async function roomIdsOf(db: Queryable, userSub: string): Promise<string[]> {
-  const { rows } = await db.query<{ room_id: string }>({ name: 'chat.member.rooms', text: 'SELECT room_id FROM room_members WHERE user_sub = $1', values: [userSub] });
-  return rows.map((r) => r.room_id);
+/** The rooms of several users in one statement (presence changes announced together); a user in none is absent. */
+export async function roomIdsOfEach(db: Queryable, userSubs: readonly string[]): Promise<Map<string, string[]>> {
+  const { rows } = await db.query<{ user_sub: string; rooms: string[] }>({
+    name: 'chat.member.rooms-each',
+    text: 'SELECT user_sub, array_agg(room_id::text) AS rooms FROM room_members WHERE user_sub = ANY($1::text[]) GROUP BY user_sub',
+    values: [userSubs],
+  });
+  return new Map(rows.map((r) => [r.user_sub, r.rooms]));
 }
 
 /** Takes the room's next sequence number; the room row stays locked until the transaction ends (the order of commits is the order of numbers). */
