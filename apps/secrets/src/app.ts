@@ -9,7 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { Counter, Gauge } from 'prom-client';
-import { assertRuntimeRole, createPool, gatewayTenantScope, grantSchemaAccess, migrate, withSystemContext, type DbPool } from '@bulwark/db';
+import { assertRuntimeRole, createPool, fileCredentials, gatewayTenantScope, grantSchemaAccess, migrate, withSystemContext, type DbPool } from '@bulwark/db';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
 import { createTokenVerifier } from '@bulwark/service-kit/service-auth';
 import type { SecretsConfig } from './config.ts';
@@ -57,7 +57,8 @@ export function createSecretsApp(options: SecretsAppOptions): SecretsApp {
     // Every route runs as the tenant named in x-auth-tenant (the gateway's, or a calling service's).
     ...gatewayTenantScope,
     routes(r, kit) {
-      pool = createPool({ connectionString: config.DATABASE_URL, name: 'secrets', max: config.DB_POOL_MAX, searchPath: [config.SECRETS_SCHEMA], registry: kit.metrics, log: kit.log });
+      const credentials = config.DATABASE_CREDENTIALS_FILE ? { credentials: fileCredentials(config.DATABASE_CREDENTIALS_FILE) } : {};
+      pool = createPool({ connectionString: config.DATABASE_URL, name: 'secrets', max: config.DB_POOL_MAX, searchPath: [config.SECRETS_SCHEMA], registry: kit.metrics, log: kit.log, ...credentials });
       ownerPool = createPool({ connectionString: config.MIGRATION_DATABASE_URL, name: 'secrets-owner', max: 1, statementTimeoutMs: 0, searchPath: [config.SECRETS_SCHEMA], registry: kit.metrics, log: kit.log });
       kit.addDependency({ name: 'postgres-owner', check: async () => undefined, close: () => ownerPool.close() });
       kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
@@ -94,7 +95,7 @@ export function createSecretsApp(options: SecretsAppOptions): SecretsApp {
     await migrate({ pool: ownerPool, dir: MIGRATIONS_DIR, schema: config.SECRETS_SCHEMA, phase: 'all' });
     const runtimeRole = await assertRuntimeRole(pool, ownerPool);
     // No reporting role: secret material is never in reports.
-    await grantSchemaAccess({ pool: ownerPool, schema: config.SECRETS_SCHEMA, runtimeRole });
+    await grantSchemaAccess({ pool: ownerPool, schema: config.SECRETS_SCHEMA, runtimeRole: config.DATABASE_GRANT_ROLE ?? runtimeRole });
     await events?.prepare();
     events?.start();
     const n = await rewrap();

@@ -10,6 +10,8 @@ const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 export const secretsConfigSchema = baseConfigSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8099).describe('TCP port to listen on; 0 picks a free port.'),
   DATABASE_URL: z.string().min(1).describe('PostgreSQL URL of the runtime role (bulwark_app): no superuser, no BYPASSRLS (checked at start).'),
+  DATABASE_CREDENTIALS_FILE: z.string().min(1).optional().describe('JSON {"username","password"} that overrides DATABASE_URL\'s user and password on every new connection: the Secret the operator\'s DatabaseCredential rotates, mounted as a file; rotations need no restart.'),
+  DATABASE_GRANT_ROLE: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional().describe('Role the schema\'s data is granted to at start; default the runtime login role. With DATABASE_CREDENTIALS_FILE set it to the DatabaseCredential\'s NOLOGIN group role, so both alternating login roles inherit the grants.'),
   MIGRATION_DATABASE_URL: z.string().min(1).describe("PostgreSQL URL of the tables' owner: migrations and grants at start."),
   SECRETS_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('secrets').describe('PostgreSQL schema of secrets, versions, policies and the outbox.'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10).describe('Largest PostgreSQL pool size.'),
