@@ -38,6 +38,9 @@ describe('search after product writes', () => {
     expect(await found('quokka')).toEqual(['Quokka Lantern']);
     expect(await found('qokka')).toEqual(['Quokka Lantern']); // a typo corrected to the new word
     expect(await suggested('quok')).toEqual(['Quokka Lantern']);
+    // A search hit is the product as its own route answers it (search reads it in the same statement).
+    const hit = (await call(url, 'GET', '/v1/products/search?q=quokka')).body.items[0];
+    expect(hit).toEqual((await call(url, 'GET', `/v1/products/${id}`)).body);
 
     const renamed = await call(url, 'PUT', `/v1/products/${id}`, productBody({ slug: created.body.slug, name: 'Wombat Lantern', tags: ['camping'] }), ADMIN);
     expect(renamed.status).toBe(200);

@@ -13,7 +13,7 @@
  */
 import type { Cache } from '@bulwark/cache';
 import { currentDbContext, type Queryable } from '@bulwark/db';
-import { findProducts, type Product } from '../store/catalog-store.ts';
+import type { Product } from '../store/catalog-store.ts';
 import { BROAD_CANDIDATES, BROAD_QUERY_HITS, closestName, loadVocabulary, searchProducts, suggestProducts, type SearchFilters, type SearchPage, type SearchSort } from '../store/search-store.ts';
 import { correctedText, planSuggest, toTsQuery, type QueryWord } from './query.ts';
 import { maxEditsFor, wordsOf } from './text.ts';
@@ -104,7 +104,7 @@ export async function searchCatalog(db: Queryable, req: SearchRequest, options: 
     page = await searchProducts(db, request);
   }
   // Broad: the rarest word's count (names, brands and tags) stands for the total.
-  const result: SearchResult = { query: text, total: broad ? Math.max(Math.min(...dfs), page.total) : page.total, items: await findProducts(db, page.ids), facets: page.facets };
+  const result: SearchResult = { query: text, total: broad ? Math.max(Math.min(...dfs), page.total) : page.total, items: page.products, facets: page.facets };
   if (broad) result.approximate = { candidates: BROAD_CANDIDATES };
   if (words.length > 0 && correctedQuery !== words.join(' ')) result.correctedQuery = correctedQuery;
   if (page.total === 0 && words.length > 0) {

@@ -91,7 +91,7 @@ export async function deleteCategory(db: Queryable, slug: string): Promise<boole
   return rowCount === 1;
 }
 
-interface ProductRow {
+export interface ProductRow {
   id: string;
   slug: string;
   name: string;
@@ -145,12 +145,19 @@ export async function findProduct(db: Queryable, id: string): Promise<Product | 
   return rows[0] && toProduct(rows[0]);
 }
 
-/** Products by id in the order given (search results). */
-export async function findProducts(db: Queryable, ids: readonly string[]): Promise<Product[]> {
-  if (ids.length === 0) return [];
-  const { rows } = await db.query<ProductRow>({ name: 'catalog.find_products', text: `${PRODUCT_SELECT} WHERE ${IN_TENANT} AND p.id = ANY($1::uuid[])`, values: [ids] });
-  const byId = new Map(rows.map((r) => [r.id, toProduct(r)]));
-  return ids.flatMap((id) => byId.get(id) ?? []);
+/**
+ * A product as one JSON object (`p` the product, `c` its category: PRODUCT_SELECT's columns), for statements that
+ * return products beside other results (search's page); read back with productFromJson.
+ */
+export const PRODUCT_JSON = `json_build_object('id', p.id, 'slug', p.slug, 'name', p.name, 'brand', p.brand, 'description', p.description,
+         'category_slug', p.category_slug, 'category_path', c.path, 'tags', p.tags, 'images', p.images, 'popularity', p.popularity,
+         'rating_count', p.rating_count, 'rating_sum', p.rating_sum, 'created_at', p.created_at, 'updated_at', p.updated_at,
+         'variants', COALESCE((SELECT json_agg(json_build_object('sku', v.sku, 'attributes', v.attributes, 'price_minor', v.price_minor, 'currency', v.currency) ORDER BY v.position)
+                               FROM variants v WHERE v.tenant_id = p.tenant_id AND v.product_id = p.id), '[]'))`;
+
+/** A PRODUCT_JSON object as a Product (timestamps arrive as text). */
+export function productFromJson(r: Omit<ProductRow, 'created_at' | 'updated_at'> & { created_at: string; updated_at: string }): Product {
+  return toProduct({ ...r, created_at: new Date(r.created_at), updated_at: new Date(r.updated_at) });
 }
 
 const SEARCH_DOCUMENT = `setweight(to_tsvector('english', $3), 'A') || setweight(to_tsvector('simple', $4), 'B') || setweight(to_tsvector('english', array_to_string($7::text[], ' ')), 'B') || setweight(to_tsvector('english', $5), 'D')`;

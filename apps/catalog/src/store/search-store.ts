@@ -9,6 +9,7 @@
  * (migrations/0001), named schema-qualified.
  */
 import type { Queryable } from '@bulwark/db';
+import { PRODUCT_JSON, productFromJson, type Product } from './catalog-store.ts';
 import type { Term } from '../domain/vocabulary.ts';
 
 /**
@@ -42,7 +43,8 @@ export interface SearchFilters {
 
 export interface SearchPage {
   total: number;
-  ids: string[];
+  /** The page, in order. */
+  products: Product[];
   facets: { categories: { value: string; count: number }[]; brands: { value: string; count: number }[]; price: { min: number | null; max: number | null } };
 }
 
@@ -94,13 +96,13 @@ const SCORE = `CASE WHEN $1 = '' THEN 0 ELSE h.text_rank + 0.3 * public.similari
 /**
  * One round trip: the products matching `tsquery` (to_tsquery syntax built
  * from vocabulary words; '' matches everything) and the filters, ranked
- * (SCORE); the page, the total and facet counts over every hit (with
- * `broadHits`, over the capped candidates).
+ * (SCORE); the page's products, the total and facet counts over every hit
+ * (with `broadHits`, over the capped candidates).
  */
 export async function searchProducts(db: Queryable, input: { tsquery: string; text: string; filters: SearchFilters; sort: SearchSort; limit: number; offset: number; broadHits?: number }): Promise<SearchPage> {
   const f = input.filters;
   const source = input.tsquery === '' ? 'all' : input.broadHits !== undefined ? 'popular' : 'text';
-  const { rows } = await db.query<{ total: string; ids: string[] | null; categories: SearchPage['facets']['categories'] | null; brands: SearchPage['facets']['brands'] | null; pmin: string | null; pmax: string | null }>({
+  const { rows } = await db.query<{ total: string; products: Parameters<typeof productFromJson>[0][] | null; categories: SearchPage['facets']['categories'] | null; brands: SearchPage['facets']['brands'] | null; pmin: string | null; pmax: string | null }>({
     name: `catalog.search.${source}.${input.sort}`,
     text: `WITH hits AS MATERIALIZED (
                   SELECT h.id, h.brand, h.category_slug, h.price_min, h.price_max, h.popularity, h.created_at, ${SCORE} AS score
@@ -112,9 +114,12 @@ export async function searchProducts(db: Queryable, input: { tsquery: string; te
                            SELECT 1 FROM variants v WHERE v.tenant_id = ${TENANT} AND v.product_id = h.id AND ($5::bigint IS NULL OR v.price_minor >= $5) AND ($6::bigint IS NULL OR v.price_minor <= $6) AND ($7::text IS NULL OR v.currency = $7)))
                      AND ($10::numeric IS NULL OR (h.rating_count > 0 AND (h.rating_sum::numeric) / h.rating_count >= $10))
                      AND ($11::boolean IS NULL OR h.in_stock = $11)
-                )
+                ),
+                page AS MATERIALIZED (SELECT o.id, o.ord FROM unnest(ARRAY(SELECT id FROM hits ORDER BY ${ORDER[input.sort]} LIMIT $8 OFFSET $9)) WITH ORDINALITY AS o(id, ord))
            SELECT (SELECT count(*) FROM hits) AS total,
-                  ARRAY(SELECT id FROM hits ORDER BY ${ORDER[input.sort]} LIMIT $8 OFFSET $9) AS ids,
+                  (SELECT json_agg(${PRODUCT_JSON} ORDER BY page.ord)
+                     FROM page JOIN products p ON p.tenant_id = ${TENANT} AND p.id = page.id
+                     JOIN categories c ON c.tenant_id = p.tenant_id AND c.slug = p.category_slug) AS products,
                   (SELECT json_agg(f) FROM (SELECT category_slug AS value, count(*)::int AS count FROM hits GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20) f) AS categories,
                   (SELECT json_agg(f) FROM (SELECT brand AS value, count(*)::int AS count FROM hits GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20) f) AS brands,
                   (SELECT min(price_min) FROM hits) AS pmin, (SELECT max(price_max) FROM hits) AS pmax`,
@@ -123,7 +128,7 @@ export async function searchProducts(db: Queryable, input: { tsquery: string; te
   const r = rows[0]!;
   return {
     total: Number(r.total),
-    ids: r.ids ?? [],
+    products: (r.products ?? []).map(productFromJson),
     facets: { categories: r.categories ?? [], brands: r.brands ?? [], price: { min: r.pmin === null ? null : Number(r.pmin), max: r.pmax === null ? null : Number(r.pmax) } },
   };
 }
