@@ -22,6 +22,7 @@ import { editDocument } from './journey/collab.ts';
 import { flagGatedStep } from './journey/flags.ts';
 import { uploadAFile } from './journey/files.ts';
 import { shortenAndFollow } from './journey/shortener.ts';
+import { storeAndReadASecret } from './journey/secrets.ts';
 
 export interface PlatformUrls {
   /** The front door: every call of the journey goes through it. */
@@ -250,5 +251,6 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
   await uploadAFile(urls, token, step);
   await chatInARoom(urls, token, step);
   await sendAPageView(urls, token, `/orders/${orderId}`, step);
+  await storeAndReadASecret(urls, { customer: token, admin: demo.admin }, step);
   return { orderId, paymentId, email };
 }
