@@ -63,33 +63,50 @@ if (process.env.BENCH_CLIENT) {
   const latencies: number[] = [];
   let outOfOrder = 0;
   let opened = 0;
-  for (let i = 0; i < count; i++) {
-    const headers = key ? { authorization: `Bearer ${await sign(key, `${prefix}-${i}`)}` } : {};
+  let closing = false;
+  let retried = 0;
+  const open = (i: number, headers: Record<string, string>) => {
     const ws = new WebSocket(url, { headers, perMessageDeflate: false });
     let last = 0;
+    let counted = false;
+    const markOpen = () => {
+      counted = true;
+      opened++;
+    };
     ws.on('message', (data) => {
       const f = JSON.parse(String(data)) as { type: string; message?: { seq: number; body: string } };
       if (f.type === 'welcome') {
         if (room) ws.send(JSON.stringify({ type: 'subscribe', room }));
-        else opened++;
-      } else if (f.type === 'subscribed') opened++;
+        else markOpen();
+      } else if (f.type === 'subscribed') markOpen();
       else if (f.type === 'message' && f.message) {
         latencies.push(Date.now() - Number(f.message.body));
         if (f.message.seq !== last + 1 && last !== 0) outOfOrder++;
         last = f.message.seq;
       }
     });
-    if (!key) ws.on('open', () => opened++);
+    if (!key) ws.on('open', markOpen);
+    // A connection the server could not set up (closed 1011 under load) is opened again, as a client would.
+    ws.on('close', () => {
+      if (counted || closing) return;
+      retried++;
+      setTimeout(() => open(i, headers), 500);
+    });
     ws.on('error', (err) => process.stderr.write(`client error ${String(err)}\n`));
-    sockets.push(ws);
+    sockets[i] = ws;
+  };
+  for (let i = 0; i < count; i++) {
+    open(i, key ? { authorization: `Bearer ${await sign(key, `${prefix}-${i}`)}` } : {});
     // Open in small batches: the servers share 2 cores with everyone.
     if (i % 50 === 49) await waitFor(() => opened >= i + 1 - 10, 'connections opening', 120_000, 10);
   }
   await waitFor(() => opened === count, 'every connection open', 300_000, 20);
+  if (retried > 0) process.stderr.write(`client ${prefix}: ${retried} connections opened again after the server closed them during setup\n`);
   process.stdout.write('READY\n');
   createInterface({ input: process.stdin }).on('line', (line) => {
     if (line === 'REPORT') process.stdout.write(`REPORT ${JSON.stringify({ latencies, outOfOrder })}\n`);
     if (line === 'CLOSE') {
+      closing = true;
       for (const ws of sockets) ws.terminate();
       process.exit(0);
     }
@@ -139,9 +156,10 @@ async function heapKiB(metricsUrl: string | undefined): Promise<number | undefin
   return m ? Number(m[1]) / 1024 : undefined;
 }
 
-async function measureServer(name: string, pid: number, connect: (count: number, prefix: string) => Promise<ChildProcess[]>, metricsUrl?: string): Promise<{ perConnKiB: number; cpuPct: number }> {
+async function measureServer(name: string, pid: number, connect: (count: number, prefix: string) => Promise<ChildProcess[]>, metricsUrl?: string): Promise<{ perConnKiB: number; wholeKiB: number; cpuPct: number }> {
   const half = Math.floor(CONNECTIONS / 2);
   const settle = () => new Promise((r) => setTimeout(r, 3_000));
+  const base = rssKiB(pid);
   const first = await connect(half, 'h1');
   await settle();
   const mid = rssKiB(pid);
@@ -156,8 +174,11 @@ async function measureServer(name: string, pid: number, connect: (count: number,
   closeClients([...first, ...second]);
   if (heapMid !== undefined && heapAfter !== undefined) console.log(`${name}: V8 heap used ${((heapAfter - heapMid) / (CONNECTIONS - half)).toFixed(1)} KiB per connection (the rest of the RSS growth: socket buffers, native memory, heap not yet returned)`);
   const perConnKiB = (after - mid) / (CONNECTIONS - half);
-  console.log(`${name}: RSS ${mid} KiB at ${half} connections → ${after} KiB at ${CONNECTIONS}: ${perConnKiB.toFixed(1)} KiB per connection; CPU at idle with ${CONNECTIONS} open ${cpuPct.toFixed(1)} %`);
-  return { perConnKiB, cpuPct };
+  const wholeKiB = (after - base) / CONNECTIONS;
+  console.log(
+    `${name}: RSS ${base} KiB idle, ${mid} KiB at ${half} connections, ${after} KiB at ${CONNECTIONS}: ${perConnKiB.toFixed(1)} KiB per connection on the second half, ${wholeKiB.toFixed(1)} over all; CPU at idle with ${CONNECTIONS} open ${cpuPct.toFixed(1)} %`,
+  );
+  return { perConnKiB, wholeKiB, cpuPct };
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -217,7 +238,7 @@ export default async function bench(): Promise<void> {
     const one = await startChat();
     children.push(one.child);
     const chatFig = await measureServer('chat', one.child.pid!, (n, prefix) => openClients(`${one.url.replace('http', 'ws')}/v1/chat/ws`, n, key, prefix), `${one.url}/metrics`);
-    console.log(`RSS per connection chat / bare ws: ${(chatFig.perConnKiB / bareFig.perConnKiB).toFixed(2)}× (target ≤ 1.5×)`);
+    console.log(`RSS per connection chat / bare ws: ${(chatFig.perConnKiB / bareFig.perConnKiB).toFixed(2)}× on the second half, ${(chatFig.wholeKiB / bareFig.wholeKiB).toFixed(2)}× over all (target ≤ 1.5×)`);
 
     // 2. Fan-out over two instances.
     const two = await startChat();
