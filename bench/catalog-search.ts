@@ -12,7 +12,10 @@
  * baseline: ILIKE takes seconds per call on these). Baselines: every word `name ILIKE '%w%'` (ANDed, popularity
  * order, count) and `name ILIKE 'prefix%' OR name ILIKE '% prefix%'`. Blocks
  * alternate between the two; the schema is dropped at the end. It also prints
- * the relevance set's precision@5 and typo-tolerance rate at this size.
+ * the relevance set's precision@5 and typo-tolerance rate at this size, and
+ * each case's CPU per call (this process plus the pool's PostgreSQL backends,
+ * read from /proc): on a shared machine p95 at 20 clients is mostly the queue
+ * for CPU, and CPU per call is the part the code decides.
  *
  * BENCH_KEEP=1 keeps the dataset for the next run: the schema is named by the
  * product count (`catalog_bench_keep_<count>`), a run finding it loaded with
