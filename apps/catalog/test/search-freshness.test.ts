@@ -4,8 +4,9 @@
  * write (src/domain/search.ts), and autocomplete's narrow table is written by
  * triggers on products in the writing transaction (migrations/0011). A new
  * word is searchable and completes right after the create, a rename moves
- * autocomplete to the new words, a delete takes the product out of both, and
- * inventory's stock updates (system context) reach the autocomplete table.
+ * autocomplete and did-you-mean (product_names, 0013) to the new name, a
+ * delete takes the product out of all three, and inventory's stock updates
+ * (system context) reach the autocomplete table.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { withSystemContext } from '@bulwark/db';
@@ -17,6 +18,7 @@ describe('search after product writes', () => {
   let env: TestCatalog;
   let url: string;
   const suggested = async (q: string) => ((await call(url, 'GET', `/v1/products/suggest?q=${q}`)).body.products as { name: string }[]).map((p) => p.name);
+  const didYouMean = async (q: string) => (await call(url, 'GET', `/v1/products/search?q=${encodeURIComponent(q)}`)).body.didYouMean as string | undefined;
   const found = async (q: string) => ((await call(url, 'GET', `/v1/products/search?q=${q}`)).body.items as { name: string }[]).map((p) => p.name);
 
   beforeAll(async () => {
@@ -47,10 +49,12 @@ describe('search after product writes', () => {
     expect(await suggested('quok')).toEqual([]);
     expect(await suggested('womb')).toEqual(['Wombat Lantern']);
     expect(await found('wombat')).toEqual(['Wombat Lantern']);
+    expect(await didYouMean('wombat lanterns xylophone')).toBe('Wombat Lantern'); // no hits: the closest name, renamed
 
     expect((await call(url, 'DELETE', `/v1/products/${id}`, undefined, ADMIN)).status).toBe(204);
     expect(await suggested('womb')).toEqual([]);
     expect(await found('lantern')).toEqual([]);
+    expect(await didYouMean('wombat lanterns xylophone')).toBeUndefined();
     const { rows } = await env.db.query('SELECT product_id FROM product_suggest WHERE product_id = $1', [id]);
     expect(rows).toEqual([]);
   });
