@@ -1,5 +1,5 @@
 /**
- * `npm run cluster -- up|down|status|crds|tilt|images [name...]|tilt-image <name> <ref>|platform [--remove|--prepare]|rollouts|chaos|cost [--idle=30] [--load=60]|dockerfile <app>|logs [component...]`: the local
+ * `npm run cluster -- up|down|status|crds|tilt|images [name...]|tilt-image <name> <ref>|platform [--remove|--prepare]|rollouts|chaos [--daemon]|cost [--idle=30] [--load=60]|dockerfile <app>|logs [component...]`: the local
  * Kubernetes control plane for tests (etcd, kube-apiserver,
  * kube-controller-manager, kube-scheduler, kwok with fake nodes), built from
  * source once per machine under .local/cluster. See scripts/cluster/index.ts.
@@ -13,7 +13,7 @@ import { clusterSettings, components, ensureCluster, ensureCrds, stopCluster } f
 import { ensurePlatform, preparePlatform, removePlatform } from './cluster/platform.ts';
 import { podman } from './cluster/podman.ts';
 import { ensureRollouts } from './cluster/rollouts.ts';
-import { ensureChaosMesh } from './cluster/chaos.ts';
+import { ensureChaosDaemon, ensureChaosMesh } from './cluster/chaos.ts';
 import { printLogTails } from './infra/proc.ts';
 
 const [command = 'status', ...names] = process.argv.slice(2);
@@ -99,8 +99,9 @@ async function main(): Promise<number> {
       return 0;
     }
     case 'chaos': {
-      // Chaos Mesh's controller manager (scripts/cluster/chaos.ts); needs `up --real-node`.
+      // Chaos Mesh's controller manager (scripts/cluster/chaos.ts); needs `up --real-node`. `--daemon`: chaos-daemon too.
       await ensureChaosMesh();
+      if (names.includes('--daemon')) await ensureChaosDaemon();
       return 0;
     }
     case 'platform': {
