@@ -14,6 +14,7 @@ import type { AnalyticsConfig } from './config.ts';
 import './errors.ts';
 import { analyticsEventSchemas, EventAccepted } from './events/analytics-events.ts';
 import { registerRoutes } from './http/routes.ts';
+import { LiveFeeds } from './http/stream-routes.ts';
 import { createWriter, type Writer } from './ingest/writer.ts';
 import { ensurePartitions } from './store/event-store.ts';
 
@@ -45,6 +46,7 @@ export function createAnalyticsApp(options: AnalyticsAppOptions): AnalyticsApp {
   let partitionTimer: NodeJS.Timeout | undefined;
   let prepared = false;
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'analytics' });
+  const liveFeeds = new LiveFeeds();
 
   const service = createService({
     name: 'analytics',
@@ -90,10 +92,14 @@ export function createAnalyticsApp(options: AnalyticsAppOptions): AnalyticsApp {
         maxCohorts: config.RETENTION_MAX_COHORTS,
         exportFetchRows: config.EXPORT_FETCH_ROWS,
         livePollMs: config.LIVE_POLL_MS,
+        liveFeeds,
         upload: { maxBytes: config.UPLOAD_MAX_BYTES, maxRecordChars: config.UPLOAD_MAX_ROW_BYTES, maxErrors: config.UPLOAD_MAX_ERRORS, chunkRows: config.UPLOAD_CHUNK_ROWS },
       });
     },
   });
+
+  // Live feeds are open-ended: ended at drain (clients resume elsewhere with Last-Event-ID), not at the drain deadline.
+  service.onDrain(() => liveFeeds.endAll());
 
   // One day more than accepted on each side: a client's clock near midnight still finds its day.
   const createPartitions = async (): Promise<void> => {

@@ -208,6 +208,21 @@ describe('GET /v1/live', () => {
   });
 });
 
+describe('GET /v1/live at shutdown', () => {
+  it('when the service drains, then an open live feed ends cleanly (no cut connection) and the stop completes', async () => {
+    const other = await t.start({ WRITER_ENABLED: 'false', LIVE_POLL_MS: '100' });
+    const res = await fetch(`${other.url}/v1/live`, { headers: { 'x-auth-tenant': TEST_TENANT } });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const stopping = other.app.service.stop();
+    let ended: { done: boolean } | Error;
+    do ended = await reader.read().catch((err: unknown) => err as Error);
+    while (!(ended instanceof Error) && !ended.done);
+    expect(ended).toEqual({ done: true, value: undefined });
+    await stopping;
+  });
+});
+
 describe('flag exposures', () => {
   it("when flags publishes an exposure and a flag change, then the exposure lands under its tenant with the targeting key as user; the change is skipped", async () => {
     const exposure = { tenant: TEST_TENANT, experiment: 'checkout-button', flag: 'new-checkout', variant: 'blue', targetingKey: 'user-42', environment: 'production' };

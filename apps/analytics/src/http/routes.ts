@@ -13,7 +13,7 @@ import { analyticsError } from '../errors.ts';
 import { registerInsightRoutes } from './insight-routes.ts';
 import { EventsBody, IngestResponse, SeriesQuery, SeriesResponse } from './schemas.ts';
 import { requireTenant, scopeOf, tenantOf, TENANT_HEADERS } from './scope.ts';
-import { registerStreamRoutes } from './stream-routes.ts';
+import { registerStreamRoutes, type LiveFeeds } from './stream-routes.ts';
 import { registerUploadRoutes, type UploadLimits } from './upload-routes.ts';
 
 export interface RouteDeps {
@@ -26,6 +26,8 @@ export interface RouteDeps {
   exportFetchRows: number;
   livePollMs: number;
   upload: UploadLimits;
+  /** The open live feeds (the app ends them at drain). */
+  liveFeeds: LiveFeeds;
 }
 
 export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {

@@ -3,7 +3,9 @@
  * or NDJSON, read through a server-side cursor FETCH by FETCH, each written
  * only when the client took the last: backpressure reaches PostgreSQL) and
  * GET /v1/live (server-sent events: the tenant's hourly buckets as they
- * change, resumable by Last-Event-ID or `since`).
+ * change, resumable by Last-Event-ID or `since`). At drain every live feed
+ * ends cleanly (the client reconnects elsewhere with its Last-Event-ID)
+ * instead of holding the shutdown until its deadline.
  */
 import { once } from 'node:events';
 import type { RequestHandler, Response } from 'express';
@@ -31,7 +33,23 @@ const OVERLAP_MICROS = 5_000_000n;
 const LIVE_POLL_ROWS = 5_000;
 const HEARTBEAT_MS = 15_000;
 
-export function registerStreamRoutes(r: RouteRegistrar, deps: { pool: DbPool; exportFetchRows: number; livePollMs: number }): void {
+/** The open live feeds of this process, ended together at drain (`service.onDrain(() => feeds.endAll())`). */
+export class LiveFeeds {
+  readonly #open = new Set<Response>();
+  add(res: Response): void {
+    this.#open.add(res);
+  }
+  delete(res: Response): void {
+    this.#open.delete(res);
+  }
+  endAll(): void {
+    for (const res of this.#open) res.end();
+  }
+}
+
+export function registerStreamRoutes(r: RouteRegistrar, deps: { pool: DbPool; exportFetchRows: number; livePollMs: number; liveFeeds: LiveFeeds }): void {
+  const { liveFeeds } = deps;
+
   const streamExport: RequestHandler = (req, res, next) => {
     let query: ReturnType<typeof ExportQuery.parse>;
     let scope: ReturnType<typeof scopeOf>;
@@ -98,9 +116,11 @@ export function registerStreamRoutes(r: RouteRegistrar, deps: { pool: DbPool; ex
     let timer: NodeJS.Timeout | undefined;
     let closed = false;
     let quietSince = Date.now();
+    liveFeeds.add(res);
     res.on('close', () => {
       closed = true;
       clearTimeout(timer);
+      liveFeeds.delete(res);
     });
     const poll = async (): Promise<void> => {
       const rows = await withTenant(tenant, () => rollupChangesSince(deps.pool, feed.pollFrom(), LIVE_POLL_ROWS));
