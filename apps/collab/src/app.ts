@@ -54,7 +54,7 @@ export function createCollabApp(options: CollabAppOptions): CollabApp {
       kit.addDependency({ name: 'postgres-owner', check: async () => undefined, close: () => ownerPool.close() });
       kit.addDependency({ name: 'postgres', check: (signal) => pool.check(signal), close: () => pool.close() });
       metrics = createCollabMetrics(kit.metrics);
-      rooms = createRooms({ pool, bus: () => bus, metrics, log: kit.log, compactAfterUpdates: config.COMPACT_AFTER_UPDATES, unloadAfterMs: config.DOC_UNLOAD_AFTER_MS, resyncMs: config.RESYNC_INTERVAL_MS });
+      rooms = createRooms({ pool, bus: () => bus, metrics, log: kit.log, compactAfterUpdates: config.COMPACT_AFTER_UPDATES, storeConcurrency: config.STORE_CONCURRENCY, unloadAfterMs: config.DOC_UNLOAD_AFTER_MS, resyncMs: config.RESYNC_INTERVAL_MS });
       if (config.REDIS_URL) {
         const redisBus = createRedisBus({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX, log: kit.log, onReconnect: () => rooms.reloadAll() });
         bus = redisBus;

@@ -16,6 +16,7 @@ export const collabConfigSchema = baseConfigSchema.extend({
   JWT_ISSUER: z.string().min(1).describe("Expected `iss` of access tokens: identity's JWT_ISSUER."),
   JWT_AUDIENCE: z.string().min(1).default('bulwark').describe("Expected `aud` of access tokens: identity's JWT_AUDIENCE."),
   COMPACT_AFTER_UPDATES: z.coerce.number().int().positive().default(200).describe('Updates in a document\'s log that trigger a compaction: the snapshot and those updates are merged into one snapshot in one transaction.'),
+  STORE_CONCURRENCY: z.coerce.number().int().positive().default(4).describe("Batches of one document's updates being stored (INSERT, commit) at once. Everything that arrived while they commit is the next batch (group commit); more than one lets an update skip waiting for the commit before its own. 1: one after the other."),
   DOC_UNLOAD_AFTER_MS: z.coerce.number().int().nonnegative().default(30_000).describe('How long a document stays in memory (and subscribed) after its last connection closed; it is compacted when unloaded.'),
   RESYNC_INTERVAL_MS: z.coerce.number().int().positive().default(5_000).describe('How often a document with clients re-reads its log: an update another instance stored but could not publish (it died, Redis was away) reaches this instance\'s clients within this interval.'),
   WS_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(1_048_576).describe('Largest WebSocket message accepted; a larger one closes the connection with 1009.'),

@@ -3,8 +3,11 @@
  * log holds), its awareness, the local connections, and the write queue.
  *
  * Acknowledged means stored: an update a client sends is appended to the
- * log (batched with others that arrived meanwhile, one INSERT, committed)
- * before it is applied here, relayed to the other local clients or
+ * log before it is applied here (group commit: every update waiting is one
+ * INSERT, committed; up to storeConcurrency such INSERTs of a document in
+ * flight at once, so an update arriving while one commits does not wait for
+ * that commit and then its own; each batch is applied once its own commit
+ * returned, in whatever order they return: Yjs merges in any order), relayed to the other local clients or
  * published to other instances. So whatever any client has received, and
  * whatever a sync reply contains, is in PostgreSQL; SIGKILL loses only
  * updates nobody but their author has seen, and that author's client sends
@@ -41,6 +44,8 @@ export interface RoomDeps {
   metrics: CollabMetrics;
   log: Logger;
   compactAfterUpdates: number;
+  /** Batches of one document being stored at once (1: one after the other). */
+  storeConcurrency: number;
 }
 
 export class Room {
@@ -49,7 +54,7 @@ export class Room {
   readonly peers = new Set<Peer>();
   readonly ready: Promise<void>;
   private pending: { update: Uint8Array; from: Peer; at: number }[] = [];
-  private flushing: Promise<void> | undefined;
+  private readonly storing = new Set<Promise<void>>();
   private compacting: Promise<void> | undefined;
   private logged = 0;
   unloadTimer: NodeJS.Timeout | undefined;
@@ -109,32 +114,41 @@ export class Room {
   }
 
   /** A client's update (sync step 2 or update): queued for the log; applied and relayed once stored. */
-  receive(update: Uint8Array, from: Peer): Promise<void> {
-    if (isEmptyUpdate(update)) return Promise.resolve();
+  receive(update: Uint8Array, from: Peer): void {
+    if (isEmptyUpdate(update)) return;
     this.pending.push({ update, from, at: performance.now() });
-    this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
-    return this.flushing;
+    this.pump();
   }
 
-  private async flush(): Promise<void> {
-    while (this.pending.length > 0) {
+  /** Starts a batch of everything waiting while fewer than storeConcurrency are being stored; each one ending starts the next. */
+  private pump(): void {
+    while (this.pending.length > 0 && this.storing.size < this.deps.storeConcurrency) {
       const batch = this.pending.splice(0);
-      try {
-        await withTenant(this.tenant, () => appendUpdates(this.deps.pool, this.id, batch.map((b) => b.update)));
-      } catch (err) {
-        this.deps.log.error({ err, document: this.id, updates: batch.length }, 'collab updates not stored: their clients are closed and resync');
-        for (const b of new Set(batch.map((x) => x.from))) b.close(1011, 'update not stored');
-        continue;
-      }
-      const now = performance.now();
-      for (const b of batch) {
-        this.deps.metrics.persistSeconds.observe((now - b.at) / 1000);
-        this.deps.metrics.updates.inc({ source: 'client' });
-        Y.applyUpdate(this.doc, b.update, b.from);
-      }
-      this.logged += batch.length;
-      if (this.logged >= this.deps.compactAfterUpdates) void this.compact();
+      const stored: Promise<void> = this.store(batch).finally(() => {
+        this.storing.delete(stored);
+        this.pump();
+      });
+      this.storing.add(stored);
     }
+  }
+
+  /** One INSERT for the batch; applied (and so relayed) only once committed. Never rejects. */
+  private async store(batch: { update: Uint8Array; from: Peer; at: number }[]): Promise<void> {
+    try {
+      await withTenant(this.tenant, () => appendUpdates(this.deps.pool, this.id, batch.map((b) => b.update)));
+    } catch (err) {
+      this.deps.log.error({ err, document: this.id, updates: batch.length }, 'collab updates not stored: their clients are closed and resync');
+      for (const b of new Set(batch.map((x) => x.from))) b.close(1011, 'update not stored');
+      return;
+    }
+    const now = performance.now();
+    for (const b of batch) {
+      this.deps.metrics.persistSeconds.observe((now - b.at) / 1000);
+      this.deps.metrics.updates.inc({ source: 'client' });
+      Y.applyUpdate(this.doc, b.update, b.from);
+    }
+    this.logged += batch.length;
+    if (this.logged >= this.deps.compactAfterUpdates) void this.compact();
   }
 
   /** Merges the snapshot and the logged updates into a new snapshot (store/compact: one transaction, concurrent updates kept). */
@@ -154,7 +168,7 @@ export class Room {
 
   /** Waits for queued updates to be stored (drain). */
   async settle(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.storing.size > 0) await Promise.all([...this.storing]);
     await this.compacting;
   }
 

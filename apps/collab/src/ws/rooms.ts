@@ -20,7 +20,7 @@ export interface Rooms {
   readonly size: number;
 }
 
-export function createRooms(deps: { pool: DbPool; bus: () => Bus; metrics: CollabMetrics; log: Logger; compactAfterUpdates: number; unloadAfterMs: number; resyncMs: number }): Rooms {
+export function createRooms(deps: { pool: DbPool; bus: () => Bus; metrics: CollabMetrics; log: Logger; compactAfterUpdates: number; storeConcurrency: number; unloadAfterMs: number; resyncMs: number }): Rooms {
   const rooms = new Map<string, Room>();
   // Anti-entropy: what a dead peer stored but never published reaches this instance's clients within resyncMs.
   const resync = setInterval(() => {
@@ -45,7 +45,7 @@ export function createRooms(deps: { pool: DbPool; bus: () => Bus; metrics: Colla
       const key = keyOf(tenant, documentId);
       let room = rooms.get(key);
       if (!room) {
-        room = new Room(tenant, documentId, { pool: deps.pool, bus: deps.bus(), metrics: deps.metrics, log: deps.log, compactAfterUpdates: deps.compactAfterUpdates });
+        room = new Room(tenant, documentId, { pool: deps.pool, bus: deps.bus(), metrics: deps.metrics, log: deps.log, compactAfterUpdates: deps.compactAfterUpdates, storeConcurrency: deps.storeConcurrency });
         rooms.set(key, room);
         deps.metrics.documents.set(rooms.size);
         const created = room;

@@ -225,7 +225,7 @@ function onMessage(room: Room, peer: Peer, data: Uint8Array, writer: boolean, re
     if (step === syncProtocol.messageYjsSyncStep2 || step === syncProtocol.messageYjsUpdate) {
       const update = decoding.readVarUint8Array(decoder);
       if (writer) {
-        void room.receive(update, peer);
+        room.receive(update, peer);
         return undefined;
       }
       if (!refuseWrite()) return undefined;
