@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
 import { Cache } from '@bulwark/cache';
 import { assertRuntimeRole, createPool, DB_ROLES, gatewayTenantScope, grantSchemaAccess, migrate, withSystemContext, type DbPool } from '@bulwark/db';
+import { TenantFlags } from '@bulwark/openfeature-provider';
 import { createKafka, createOutboxRelay, createProducer, ensureTopics, type OutboxRelay } from '@bulwark/events';
 import { rateLimit, RateLimiter } from '@bulwark/ratelimit';
 import { createService, type Service, type StartedService } from '@bulwark/service-kit';
@@ -110,6 +111,16 @@ export function createShortenerApp(options: ShortenerAppOptions): ShortenerApp {
         });
       } else kit.log.warn('KAFKA_BROKERS is not set: link and click events wait in the outbox');
       kit.addDependency({ name: 'outbox-sweeper', check: async () => undefined, close: async () => clearInterval(sweeper) });
+      const flags = config.FLAGS_URL
+        ? new TenantFlags({
+            url: config.FLAGS_URL,
+            exposures: false,
+            ...(config.FLAGS_SNAPSHOT_DIR ? { snapshotDir: config.FLAGS_SNAPSHOT_DIR } : {}),
+            log: kit.log,
+            onInitError: (tenant, err) => kit.log.warn({ tenant, err }, 'flags unreachable and no saved snapshot: link creation allowed until the first snapshot'),
+          })
+        : undefined;
+      if (flags) kit.addDependency({ name: 'flags', check: async () => undefined, close: () => flags.close() });
       const { rawRedirect } = registerRoutes(r, {
         pool,
         links,
@@ -120,6 +131,7 @@ export function createShortenerApp(options: ShortenerAppOptions): ShortenerApp {
         codeLength: config.CODE_LENGTH,
         missingTtlMs: config.MISSING_CACHE_TTL_MS,
         permanentMaxAgeSeconds: config.PERMANENT_MAX_AGE_SECONDS,
+        ...(flags ? { flags } : {}),
         ...(limiter ? { createLimit: rateLimit({ limiter, policies: (req) => [{ policy: 'links-per-ip', subject: clientIp(req) }], headers: 'on-reject' }) } : {}),
       });
       kit.mountRawHandler(rawRedirect, { serves: [REDIRECT_ROUTE], traceContext: 'explicit' });

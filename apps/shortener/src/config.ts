@@ -24,6 +24,8 @@ export const shortenerConfigSchema = baseConfigSchema.extend({
   SHORTENER_TOPIC: z.string().min(1).default('shortener.events').describe('Kafka topic of link and click events.'),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().positive().default(500).describe('Events per outbox relay round.'),
   OUTBOX_POLL_MS: z.coerce.number().int().positive().default(200).describe('Idle poll interval of the outbox relay.'),
+  FLAGS_URL: z.url().optional().describe('apps/flags. Set: link creation reads the flag `shortener-link-creation` per tenant (false: creation paused, 503; absent: allowed) through the OpenFeature provider, evaluated locally from a streamed snapshot. Unset: creation is always allowed.'),
+  FLAGS_SNAPSHOT_DIR: z.string().min(1).optional().describe("Where each tenant's last flags snapshot is kept, so a restart while flags is away still honours the last known flags."),
   OUTBOX_KEEP_SECONDS: z.coerce.number().int().positive().default(86_400).describe('How long published outbox rows are kept before the sweeper deletes them.'),
 });
 

@@ -13,6 +13,7 @@ export const SHORTENER_ERROR_CODES = [
   { code: 'SHORTENER_TARGET_INVALID', status: 422, title: 'Invalid target URL', description: 'The target must be an absolute http(s) URL of at most 2,048 characters, without user:password, and not one of our own short links (`reason`: too-long, not-a-url, scheme, credentials, host, loop).' },
   { code: 'SHORTENER_EXPIRY_IN_PAST', status: 422, title: 'Expiry in the past', description: '`expiresAt` must be in the future.' },
   { code: 'SHORTENER_CODE_EXHAUSTED', status: 503, title: 'No free code', description: 'Several generated codes in a row were taken (the code space is nearly full, or something is wrong); retry, and tell the operators.' },
+  { code: 'SHORTENER_CREATION_PAUSED', status: 503, title: 'Link creation paused', description: 'The tenant\'s operators turned link creation off (the flag `shortener-link-creation`), e.g. during an abuse wave; redirects of existing links keep working. Retry later.' },
 ] as const satisfies readonly ErrorCodeInfo[];
 
 registerErrorCodes(SHORTENER_ERROR_CODES);

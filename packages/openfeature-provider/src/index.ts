@@ -6,3 +6,4 @@
 export { BulwarkFlagsProvider, type BulwarkFlagsProviderOptions, type Exposure } from './provider.ts';
 export * from './evaluation/index.ts';
 export { readSse, type SseEvent } from './sse.ts';
+export { TenantFlags, type TenantFlagsOptions } from './tenant-flags.ts';

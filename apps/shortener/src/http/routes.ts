@@ -8,6 +8,7 @@ import type { Request, RequestHandler } from 'express';
 import type { Cache } from '@bulwark/cache';
 import { withTransaction, withSystemContext, type DbPool } from '@bulwark/db';
 import type { RawRequestHandler, RouteRegistrar } from '@bulwark/service-kit';
+import type { TenantFlags } from '@bulwark/openfeature-provider';
 import type { ClickRecorder } from '../clicks.ts';
 import { aliasProblem, generateCode, redirectAnswer, referrerOrigin, targetProblem } from '../domain/links.ts';
 import { shortenerError } from '../errors.ts';
@@ -28,7 +29,12 @@ export interface RouteDeps {
   permanentMaxAgeSeconds: number;
   /** The per-IP creation limit (a rate-limit middleware), when Redis is configured. */
   createLimit?: RequestHandler;
+  /** Feature flags per tenant (apps/flags through the OpenFeature provider), when FLAGS_URL is set. */
+  flags?: TenantFlags;
 }
+
+/** The kill switch of link creation, per tenant (and per user through targeting rules): absent or unreadable means allowed. */
+export const CREATION_FLAG = 'shortener-link-creation';
 
 const USER_HEADERS = [{ name: 'x-auth-sub', description: 'The verified subject (set by the gateway).', required: true }] as const;
 const subOf = (req: Request): string => req.get('x-auth-sub')!;
@@ -75,12 +81,15 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): { rawRedirec
   r.post('/v1/links', {
     summary: 'Shorten a URL: a generated code or a custom alias, 301 or 302, optional expiry; at most LINKS_PER_IP_PER_MINUTE per client IP',
     tags: ['links'],
-    errors: ['SHORTENER_LOGIN_REQUIRED', 'SHORTENER_ALIAS_TAKEN', 'SHORTENER_ALIAS_INVALID', 'SHORTENER_TARGET_INVALID', 'SHORTENER_EXPIRY_IN_PAST', 'SHORTENER_CODE_EXHAUSTED', 'RATE_LIMITED'],
+    errors: ['SHORTENER_LOGIN_REQUIRED', 'SHORTENER_ALIAS_TAKEN', 'SHORTENER_ALIAS_INVALID', 'SHORTENER_TARGET_INVALID', 'SHORTENER_EXPIRY_IN_PAST', 'SHORTENER_CODE_EXHAUSTED', 'SHORTENER_CREATION_PAUSED', 'RATE_LIMITED'],
     body: CreateLinkBody,
     headers: USER_HEADERS,
     middleware: [requireUser, ...(deps.createLimit ? [deps.createLimit] : [])],
     responses: { 201: LinkResponse },
     handler: async ({ body, req }) => {
+      if (deps.flags && !deps.flags.boolean(req.get('x-auth-tenant')!, CREATION_FLAG, true, { targetingKey: subOf(req) })) {
+        throw shortenerError('SHORTENER_CREATION_PAUSED', `link creation is paused for this tenant (flag ${CREATION_FLAG})`);
+      }
       const problem = targetProblem(body.url, [deps.publicBaseUrl, ...deps.ownBases]);
       if (problem) throw shortenerError('SHORTENER_TARGET_INVALID', `the target URL is refused (${problem})`, { reason: problem });
       if (body.alias !== undefined) {
