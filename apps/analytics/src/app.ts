@@ -15,6 +15,7 @@ import './errors.ts';
 import { analyticsEventSchemas, EventAccepted } from './events/analytics-events.ts';
 import { registerRoutes } from './http/routes.ts';
 import { LiveFeeds } from './http/stream-routes.ts';
+import { createAnalyticsMetrics } from './metrics.ts';
 import { createWriter, type Writer } from './ingest/writer.ts';
 import { ensurePartitions } from './store/event-store.ts';
 
@@ -82,6 +83,7 @@ export function createAnalyticsApp(options: AnalyticsAppOptions): AnalyticsApp {
       }
       kit.addDependency({ name: 'partition-maintenance', check: async () => undefined, close: async () => clearInterval(partitionTimer) });
       registerRoutes(r, {
+        metrics: createAnalyticsMetrics(kit.metrics, () => liveFeeds.size),
         pool,
         publish: async (events) => {
           await Promise.all(events.map((e) => ingest.publish(config.INGEST_TOPIC, EventAccepted, e, { key: `${e.tenant}:${e.id}`, time: new Date(e.occurredAt) })));

@@ -70,6 +70,9 @@ describe('POST /v1/uploads', () => {
     const { rows } = await t.db.query<{ event_id: string; props: unknown }>("SELECT event_id, props FROM events WHERE event_id LIKE 'c-%' ORDER BY event_id");
     expect(rows.map((r) => r.event_id)).toEqual(['c-1', 'c-3', 'c-5']);
     expect(rows[2]!.props).toEqual({ target: 'a,b' });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^analytics_upload_rows_total\{format="csv",outcome="accepted"[^}]*\} 3$/m);
+    expect(metrics).toMatch(/^analytics_upload_rows_total\{format="csv",outcome="rejected"[^}]*\} 3$/m);
   });
 
   it('when NDJSON holds a line that is not JSON, then it is named and the rest stored; a file with no good row is 422', async () => {

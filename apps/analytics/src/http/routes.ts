@@ -10,6 +10,7 @@ import { ingestEvents, type PublishEvents } from '../domain/ingest-events.ts';
 import { readSeries } from '../domain/read-series.ts';
 import { seriesProblem } from '../domain/series.ts';
 import { analyticsError } from '../errors.ts';
+import type { AnalyticsMetrics } from '../metrics.ts';
 import { registerInsightRoutes } from './insight-routes.ts';
 import { EventsBody, IngestResponse, SeriesQuery, SeriesResponse } from './schemas.ts';
 import { requireTenant, scopeOf, tenantOf, TENANT_HEADERS } from './scope.ts';
@@ -17,6 +18,7 @@ import { registerStreamRoutes, type LiveFeeds } from './stream-routes.ts';
 import { registerUploadRoutes, type UploadLimits } from './upload-routes.ts';
 
 export interface RouteDeps {
+  metrics: AnalyticsMetrics;
   pool: DbPool;
   publish: PublishEvents;
   pastDays: number;
@@ -61,6 +63,7 @@ export function registerRoutes(r: RouteRegistrar, deps: RouteDeps): void {
       if (problem) throw analyticsError('ANALYTICS_SERIES_INVALID', problem, { reason: problem });
       const q = { ...scopeOf(query), ...base, type: query.type, source: query.source };
       const { source, points } = await readSeries(deps.pool, q);
+      deps.metrics.seriesReads.inc({ source });
       return { status: 200, body: { type: q.type, bucket: q.bucket, agg: q.agg, field: q.field ?? null, source, points: points.map((p) => ({ at: p.bucket.toISOString(), value: p.value, count: p.count })) } };
     },
   });

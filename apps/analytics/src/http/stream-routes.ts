@@ -42,6 +42,9 @@ export class LiveFeeds {
   delete(res: Response): void {
     this.#open.delete(res);
   }
+  get size(): number {
+    return this.#open.size;
+  }
   endAll(): void {
     for (const res of this.#open) res.end();
   }

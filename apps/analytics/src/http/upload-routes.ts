@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { PublishEvents } from '../domain/ingest-events.ts';
 import { ingestUpload, type UploadFormat } from '../domain/ingest-upload.ts';
 import { analyticsError } from '../errors.ts';
+import type { AnalyticsMetrics } from '../metrics.ts';
 import { UploadReport } from './schemas.ts';
 import { requireTenant, tenantOf, TENANT_HEADERS } from './scope.ts';
 
@@ -21,7 +22,7 @@ export interface UploadLimits {
 
 const FORMATS: Record<string, UploadFormat> = { 'text/csv': 'csv', 'application/x-ndjson': 'ndjson', 'application/jsonl': 'ndjson', 'application/ndjson': 'ndjson' };
 
-export function registerUploadRoutes(r: RouteRegistrar, deps: { publish: PublishEvents; pastDays: number; futureMs: number; upload: UploadLimits }): void {
+export function registerUploadRoutes(r: RouteRegistrar, deps: { publish: PublishEvents; pastDays: number; futureMs: number; upload: UploadLimits; metrics: AnalyticsMetrics }): void {
   const { upload } = deps;
   r.post('/v1/uploads', {
     summary: `Upload events as CSV (text/csv: header id,type,occurredAt[,userId][,props as JSON]) or NDJSON (application/x-ndjson: one event object per line), up to ${upload.maxBytes} bytes, streamed; each row validated like POST /v1/events, the good ones accepted in chunks as they are read`,
@@ -40,8 +41,14 @@ export function registerUploadRoutes(r: RouteRegistrar, deps: { publish: Publish
         if (length > upload.maxBytes) throw analyticsError('ANALYTICS_UPLOAD_TOO_LARGE', `Content-Length ${length} is over ${upload.maxBytes} bytes; nothing was read`, { maxBytes: upload.maxBytes, accepted: 0, rejected: 0 });
         const window = { now: new Date(), pastDays: deps.pastDays, futureMs: deps.futureMs };
         const report = await ingestUpload(req as AsyncIterable<Buffer>, { format, tenant: tenantOf(req), window, ...upload }, deps.publish);
+        deps.metrics.uploadRows.inc({ format, outcome: 'accepted' }, report.accepted);
+        deps.metrics.uploadRows.inc({ format, outcome: 'rejected' }, report.rejected);
         return { status: 202, body: report };
       } catch (err) {
+        // A refusal part-way names what was accepted and rejected before it (extensions).
+        const counts = (err as { extensions?: { accepted?: unknown; rejected?: unknown } }).extensions;
+        if (typeof counts?.accepted === 'number') deps.metrics.uploadRows.inc({ format, outcome: 'accepted' }, counts.accepted);
+        if (typeof counts?.rejected === 'number') deps.metrics.uploadRows.inc({ format, outcome: 'rejected' }, counts.rejected);
         // The rest of the body is not read: close the connection after the answer instead of draining it.
         if (!req.readableEnded) res.setHeader('connection', 'close');
         throw err;
