@@ -44,20 +44,20 @@ export function createEdge(deps: EdgeHandlerDeps): Edge {
   const inflight = new Map<string, Promise<FetchResult>>();
 
   /** One origin fetch per key at a time: the first caller starts it, the others await the same promise. */
-  function fetchShared(key: string, req: IncomingMessage, preq: CachePolicy.Request, stale: Variant | undefined): { result: Promise<FetchResult>; leader: boolean } {
+  function fetchShared(key: string, req: IncomingMessage, preq: CachePolicy.Request, stale: Variant | undefined, trace: Record<string, string> = {}): { result: Promise<FetchResult>; leader: boolean } {
     const running = inflight.get(key);
     if (running) return { result: running, leader: false };
-    const result = fetchForKey(key, req, preq, stale).finally(() => inflight.delete(key));
+    const result = fetchForKey(key, req, preq, stale, trace).finally(() => inflight.delete(key));
     inflight.set(key, result);
     return { result, leader: true };
   }
 
-  async function fetchForKey(key: string, req: IncomingMessage, preq: CachePolicy.Request, stale: Variant | undefined): Promise<FetchResult> {
+  async function fetchForKey(key: string, req: IncomingMessage, preq: CachePolicy.Request, stale: Variant | undefined, trace: Record<string, string> = {}): Promise<FetchResult> {
     const conditional: Record<string, string | undefined> = { ...CONDITIONAL };
     if (stale?.etag) conditional['if-none-match'] = stale.etag;
     else if (stale?.lastModified) conditional['if-modified-since'] = stale.lastModified;
     metrics.originRequests.inc({ kind: stale ? 'revalidate' : 'fetch' });
-    const response = await origin.request({ method: 'GET', path: pathOfKey(key), headers: forwardHeaders(req, conditional) });
+    const response = await origin.request({ method: 'GET', path: pathOfKey(key), headers: forwardHeaders(req, { ...conditional, ...trace }) });
     if (stale && response.status === 304) {
       await response.body.dump();
       const { policy, modified } = stale.policy.revalidatedPolicy(preq, { status: 304, headers: policyHeaders(response.headers) });
@@ -116,14 +116,14 @@ export function createEdge(deps: EdgeHandlerDeps): Edge {
       if (verdict.response && !verdict.revalidation) return sendStored(req, res, key, stored, 'hit');
       if (verdict.response && verdict.revalidation && !verdict.revalidation.synchronous) {
         // stale-while-revalidate: this client gets the stored copy now, one background fetch refreshes it.
-        fetchShared(key, req, preq, stored).result.catch((err: unknown) => request.log.warn({ err, key }, 'background revalidation failed; the stale copy stays'));
+        fetchShared(key, req, preq, stored, traceOf(request)).result.catch((err: unknown) => request.log.warn({ err, key }, 'background revalidation failed; the stale copy stays'));
         return sendStored(req, res, key, stored, 'stale');
       }
     }
     let fetched: { result: Promise<FetchResult>; leader: boolean };
     let result: FetchResult;
     try {
-      fetched = fetchShared(key, req, preq, stored);
+      fetched = fetchShared(key, req, preq, stored, traceOf(request));
       if (fetched.leader) result = await fetched.result;
       else {
         metrics.collapsedWaiting.inc();
@@ -135,7 +135,7 @@ export function createEdge(deps: EdgeHandlerDeps): Edge {
       }
       if (!fetched.leader && (result.kind !== 'stored' || !store.lookup(key, req.headers))) {
         // The shared fetch gave something this request may not reuse (not storable, another Vary value): its own fetch.
-        fetched = { result: fetchForKey(key, req, preq, stored), leader: true };
+        fetched = { result: fetchForKey(key, req, preq, stored, traceOf(request)), leader: true };
         result = await fetched.result;
       }
     } catch (err) {
@@ -163,7 +163,10 @@ export function createEdge(deps: EdgeHandlerDeps): Edge {
   async function sendStored(req: IncomingMessage, res: ServerResponse, key: string, variant: Variant, outcome: Outcome): Promise<void> {
     metrics.requests.inc({ outcome });
     const headers = variant.policy.responseHeaders() as Record<string, string>;
+    // The origin's request id and trace belong to the request that filled the entry; the kit adds this request's.
     delete headers['surrogate-key'];
+    delete headers['x-request-id'];
+    delete headers.traceparent;
     headers['x-cache'] = outcome.toUpperCase();
     let status = variant.status;
     if (notModified(req, variant)) {
@@ -206,11 +209,11 @@ export function createEdge(deps: EdgeHandlerDeps): Edge {
     if (outcome !== 'miss' && outcome !== 'revalidated') metrics.bytesSaved.inc(variant.body.length);
   }
 
-  async function pass(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function pass(req: IncomingMessage, res: ServerResponse, request: RawRequest): Promise<void> {
     metrics.requests.inc({ outcome: 'pass' });
     metrics.originRequests.inc({ kind: 'pass' });
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    const response = await origin.request({ method: req.method ?? 'GET', path: req.url ?? '/', headers: forwardHeaders(req), ...(hasBody ? { body: req } : {}) });
+    const response = await origin.request({ method: req.method ?? 'GET', path: req.url ?? '/', headers: forwardHeaders(req, traceOf(request)), ...(hasBody ? { body: req } : {}) });
     // RFC 9111 §4.4: a successful unsafe request invalidates the stored copy of its URL.
     if (response.status < 400 && store.delete(cacheKey(req.headers.host, req.url ?? '/'))) metrics.storeObjects.set(store.objects);
     res.writeHead(response.status, responseHeadersForClient(response.headers));
@@ -220,7 +223,7 @@ export function createEdge(deps: EdgeHandlerDeps): Edge {
   const handler: RawRequestHandler = (req, res, request) => {
     request.markRoute('/{*path}');
     const cacheable = req.method === 'GET' || req.method === 'HEAD';
-    (cacheable ? serveCacheable(req, res, request) : pass(req, res)).catch((err: unknown) => {
+    (cacheable ? serveCacheable(req, res, request) : pass(req, res, request)).catch((err: unknown) => {
       if (!res.headersSent) request.fail(err);
       else res.destroy(err as Error);
     });
@@ -240,6 +243,11 @@ export function createEdge(deps: EdgeHandlerDeps): Edge {
   }
 
   return { handler, warm };
+}
+
+/** This request's id and trace for the origin (the client's own x-request-id, if any, is replaced by the kit's echo of it). */
+function traceOf(request: RawRequest): Record<string, string> {
+  return { 'x-request-id': request.requestId, ...request.propagationHeaders() };
 }
 
 /** The request as http-cache-semantics sees it: the normalised host and path, so that every spelling of a URL matches its entry. */

@@ -70,7 +70,7 @@ export function responseHeadersForClient(headers: IncomingHttpHeaders): Record<s
   const out: Record<string, string | string[]> = {};
   const named = typeof headers.connection === 'string' ? new Set(headers.connection.toLowerCase().split(',').map((s) => s.trim())) : undefined;
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name === 'surrogate-key') continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name === 'surrogate-key' || name === 'x-request-id' || name === 'traceparent') continue;
     out[name] = value;
   }
   return out;
