@@ -38,6 +38,9 @@ securityContext:
   readOnlyRootFilesystem: true
 tmp:
   sizeLimit: 64Mi
+# Secrets mounted read-only as files (one file per key) at mountPath: a changed Secret reaches the
+# Pod without a restart (e.g. a DatabaseCredential's credentials.json, read on each new connection).
+secretFiles: []
 serviceAccount:
   create: true
   name: ""

@@ -93,10 +93,22 @@ spec:
       volumeMounts:
         - name: tmp
           mountPath: /tmp
+        {{- range $i, $f := $v.secretFiles }}
+        - name: secret-file-{{ $i }}
+          mountPath: {{ $f.mountPath }}
+          readOnly: true
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir:
         sizeLimit: {{ $v.tmp.sizeLimit }}
+    {{- range $i, $f := $v.secretFiles }}
+    - name: secret-file-{{ $i }}
+      secret:
+        secretName: {{ $f.secret }}
+        optional: {{ $f.optional | default false }}
+        defaultMode: 0444
+    {{- end }}
   {{- if $v.topologySpread.enabled }}
   topologySpreadConstraints:
     {{- range $key, $policy := dict "topology.kubernetes.io/zone" $v.topologySpread.zone "kubernetes.io/hostname" $v.topologySpread.hostname }}
