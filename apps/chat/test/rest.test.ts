@@ -91,6 +91,18 @@ describe('messages', () => {
     expect(older.body.messages.map((m: { seq: number }) => m.seq)).toEqual([7, 6, 5, 4, 3]);
   });
 
+  it('when the same clientId is posted many times at once, then it is one message and the next one takes the next number (a raced resend leaves no hole)', async () => {
+    const id = await room();
+    for (let round = 0; round < 3; round++) {
+      const posted = await Promise.all(Array.from({ length: 8 }, () => alice(url, 'POST', `/v1/rooms/${id}/messages`, { clientId: `same-${round}`, body: 'once' })));
+      expect(new Set(posted.map((p) => p.body.message.seq)).size).toBe(1);
+    }
+    const next = await alice(url, 'POST', `/v1/rooms/${id}/messages`, { clientId: 'after', body: 'next' });
+    expect(next.body.message.seq).toBe(4);
+    const history = await alice(url, 'GET', `/v1/rooms/${id}/messages?after=0&limit=10`);
+    expect(history.body.messages.map((m: { seq: number }) => m.seq)).toEqual([1, 2, 3, 4]);
+  });
+
   it('when a message is edited or deleted, then only its sender edits it, an admin may delete it, and it keeps its number', async () => {
     const id = await room('public');
     await bob(url, 'POST', `/v1/rooms/${id}/join`);

@@ -36,6 +36,15 @@ export interface PostInput {
 
 const sameAttachments = (a: Attachment[], b: Attachment[]) => JSON.stringify(a) === JSON.stringify(b);
 
+/** Thrown inside the posting transaction to roll back the number it took: a racing resend of the same clientId committed first. */
+class ResendRaced extends Error {
+  readonly earlier: Message;
+  constructor(earlier: Message) {
+    super('a resend of the same clientId committed first');
+    this.earlier = earlier;
+  }
+}
+
 /** Posts a message; `created` is false when the clientId named a message already posted (its first answer again). */
 export async function postMessage(deps: MessageDeps, tenant: string, sender: string, roomId: string, input: PostInput): Promise<{ message: Message; created: boolean }> {
   const attachments = input.attachments ?? [];
@@ -45,10 +54,14 @@ export async function postMessage(deps: MessageDeps, tenant: string, sender: str
     if (earlier) return { message: earlier, created: false };
     // Locks the room row until COMMIT: a second sender waits here, so numbers commit in order and a rollback leaves no hole.
     const seq = (await nextSeq(tx, roomId))!;
-    // A resend racing the first send waited on the room lock above: look again now that the first committed.
+    // A resend racing the first send waited on the room lock above: look again now that the first committed,
+    // and roll back (a COMMIT here would keep the number taken without a message: a hole every cursor stops at).
     const raced = await findMessageByClientId(tx, roomId, sender, input.clientId);
-    if (raced) return { message: raced, created: false };
+    if (raced) throw new ResendRaced(raced);
     return { message: await insertMessage(tx, { roomId, seq, id: randomUUID(), senderSub: sender, clientId: input.clientId, body: input.body, attachments }), created: true };
+  }).catch((err: unknown) => {
+    if (err instanceof ResendRaced) return { message: err.earlier, created: false };
+    throw err;
   });
   if (!result.created && (result.message.deletedAt === null && (result.message.body !== input.body || !sameAttachments(result.message.attachments, attachments)))) {
     throw chatError('CHAT_CLIENT_ID_REUSED', `clientId ${input.clientId} names another message (seq ${result.message.seq})`, { seq: result.message.seq });
