@@ -85,10 +85,11 @@ REVOKE ALL ON FUNCTION ${quoteIdent(schema)}.enable_tenant_rls(text[]) FROM PUBL
  * once-per-statement form; a no-op when none is left. Run by migrate() after
  * the schema's migrations, under the migration lock. ALTER POLICY locks its
  * table (ACCESS EXCLUSIVE) for the catalog change only, once per table; a
- * `lock_timeout` keeps a busy table from stalling the migration: the refresh
- * is then left for the next run (the caller logs it).
+ * `lock_timeout` (2 s, as the zero-downtime runner's DDL) keeps a busy table
+ * from stalling the migration and the queries queued behind the lock: the
+ * refresh is then left for the next run (the caller logs it).
  */
-export function refreshTenantPoliciesSql(schema: string, lockTimeoutMs = 5_000): string {
+export function refreshTenantPoliciesSql(schema: string, lockTimeoutMs = 2_000): string {
   const pairs = BARE_POLICIES.map((b) => `(${quoteLiteral(b.policy)}, ${quoteLiteral(b.printed)}, ${quoteLiteral(b.qual)})`).join(', ');
   return `DO $refresh$
 DECLARE
