@@ -30,6 +30,11 @@
  * process.cpuUsage, median over blocks of the wrapped/unwrapped ratio. The
  * end-to-end proxy vs proxy+breaker difference (~1 µs in ~60) is below what
  * the box's noise lets autocannon resolve; this one isolates it.
+ * BENCH_RATE (req/s offered in each measured run, autocannon's overallRate;
+ * 0, the default, is as fast as each target answers): at one rate every
+ * target is measured at the same throughput, so CPU per request does not
+ * move with what share of a crowded CPU a target happened to get (a
+ * starved process pays more per request: fewer requests per wake-up).
  * BENCH_CONNECTIONS (10), BENCH_DURATION_S (5), BENCH_WARMUP_REQUESTS (20000),
  * BENCH_ROUNDS (5), BENCH_TARGETS (comma list, default all),
  * BENCH_BREAKER_BLOCKS (40 blocks of 2000 calls per variant; 0 skips it),
@@ -412,6 +417,7 @@ interface Result { round: number; target: Target; rps: number; cpuUs: number; re
 export default async function run(): Promise<void> {
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
   const durationS = Number(process.env.BENCH_DURATION_S ?? 5);
+  const offeredRate = Number(process.env.BENCH_RATE ?? 0);
   const warmupRequests = Number(process.env.BENCH_WARMUP_REQUESTS ?? 20_000);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   const breakerBlocks = Number(process.env.BENCH_BREAKER_BLOCKS ?? 40);
@@ -428,7 +434,7 @@ export default async function run(): Promise<void> {
   const redisUrl = privateRedis?.url ?? process.env.BULWARK_REDIS_URL ?? process.env.REDIS_URL ?? '';
   const env = { BENCH_UPSTREAM: new URL(upstream.url).origin, BENCH_JWKS: jwksUrl, BULWARK_REDIS_URL: redisUrl };
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  console.log(`gateway bench: GET small JSON, ${connections} connections, ${process.env.BENCH_FRESH_SERVERS === '1' ? `fresh servers per round, ${warmupRequests} warm-up requests` : `persistent servers, ${warmupRequests} warm-up requests once + ${process.env.BENCH_ROUND_WARMUP_REQUESTS ?? 2000} per round`} + ${durationS}s, ${rounds} rounds, load average ${load}, ${pinning ? 'servers on CPU 0, upstream + autocannon on CPU 1' : 'no taskset'}; Redis: ${privateRedis ? `private, CPU ${REDIS_CPU}` : redisUrl || 'none'}`);
+  console.log(`gateway bench: GET small JSON, ${connections} connections, ${process.env.BENCH_FRESH_SERVERS === '1' ? `fresh servers per round, ${warmupRequests} warm-up requests` : `persistent servers, ${warmupRequests} warm-up requests once + ${process.env.BENCH_ROUND_WARMUP_REQUESTS ?? 2000} per round`} + ${durationS}s${offeredRate > 0 ? ` at ${offeredRate} req/s offered` : ''}, ${rounds} rounds, load average ${load}, ${pinning ? 'servers on CPU 0, upstream + autocannon on CPU 1' : 'no taskset'}; Redis: ${privateRedis ? `private, CPU ${REDIS_CPU}` : redisUrl || 'none'}`);
   const results: Result[] = [];
   // Persistent servers (default): every target starts and warms up once, then
   // each round re-warms it briefly and measures it; BENCH_FRESH_SERVERS=1
@@ -455,7 +461,7 @@ export default async function run(): Promise<void> {
           const redisBefore = privateRedis ? preciseCpuSecondsOf(privateRedis.pid) : 0;
           const upstreamBefore = preciseCpuSecondsOf(upstream.child.pid!);
           const generatorBefore = process.cpuUsage();
-          const r = await autocannon({ ...opts, duration: durationS });
+          const r = await autocannon({ ...opts, duration: durationS, ...(offeredRate > 0 ? { overallRate: offeredRate } : {}) });
           const generator = process.cpuUsage(generatorBefore);
           if (r.errors + r.non2xx > 0) console.log(`${target} round ${round}: ${r.errors} errors, status codes ${JSON.stringify(r.statusCodeStats)}`);
           const perRequest = (seconds: number): number => (seconds * 1e6) / r.requests.total;
