@@ -2,12 +2,28 @@
  * The PostgreSQL side of a DatabaseCredential, through an admin connection
  * (a role with CREATEROLE): the NOLOGIN group role and the two login roles
  * in it, a new password for one of them, and a login check with it before
- * any Secret names it.
+ * any Secret names it. Passwords are sent as SCRAM-SHA-256 verifiers
+ * computed here, so the clear password never reaches the server (nor its
+ * statement log).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 const ident = (s: string) => pg.escapeIdentifier(s);
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802 /
+ * RFC 7677, PostgreSQL's `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`);
+ * `ALTER ROLE … PASSWORD '<verifier>'` stores it as it is. Passwords here
+ * are ASCII (base64url), so SASLprep leaves them unchanged.
+ */
+export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = 4096): string {
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
 
 /** 32 random bytes, base64url: 256 bits, no characters a URL or a shell would mangle. */
 export function newPassword(): string {
@@ -37,7 +53,7 @@ export async function ensureRoles(adminUrl: string, group: string, logins: reado
       const exists = async (role: string) => ((await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rowCount ?? 0) > 0;
       if (!(await exists(group))) await c.query(`CREATE ROLE ${ident(group)} NOLOGIN`);
       for (const role of logins) {
-        if (!(await exists(role))) await c.query(`CREATE ROLE ${ident(role)} LOGIN INHERIT NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB PASSWORD ${pg.escapeLiteral(newPassword())} IN ROLE ${ident(group)}`);
+        if (!(await exists(role))) await c.query(`CREATE ROLE ${ident(role)} LOGIN INHERIT NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB PASSWORD ${pg.escapeLiteral(scramVerifier(newPassword()))} IN ROLE ${ident(group)}`);
         else await c.query(`GRANT ${ident(group)} TO ${ident(role)}`);
       }
       await c.query('COMMIT');
@@ -49,7 +65,7 @@ export async function ensureRoles(adminUrl: string, group: string, logins: reado
 }
 
 export async function setPassword(adminUrl: string, role: string, password: string): Promise<void> {
-  await withAdmin(adminUrl, (c) => c.query(`ALTER ROLE ${ident(role)} PASSWORD ${pg.escapeLiteral(password)}`));
+  await withAdmin(adminUrl, (c) => c.query(`ALTER ROLE ${ident(role)} PASSWORD ${pg.escapeLiteral(scramVerifier(password))}`));
 }
 
 /** Logs in as `role` with `password` at the admin URL's server and database; throws if refused. */
