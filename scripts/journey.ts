@@ -18,6 +18,7 @@ import { call as send, waitFor } from '@bulwark/test-support';
 import { sendAPageView } from './journey/analytics.ts';
 import { auditTheLogin } from './journey/audit.ts';
 import { chatInARoom } from './journey/chat.ts';
+import { publishAndServeAnArticle } from './journey/content.ts';
 import { editDocument } from './journey/collab.ts';
 import { flagGatedStep } from './journey/flags.ts';
 import { uploadAFile } from './journey/files.ts';
@@ -252,5 +253,6 @@ export async function runJourney(urls: PlatformUrls, step: (s: Step) => void = (
   await chatInARoom(urls, token, step);
   await sendAPageView(urls, token, `/orders/${orderId}`, step);
   await storeAndReadASecret(urls, { customer: token, admin: demo.admin }, step);
+  await publishAndServeAnArticle(urls, token, step);
   return { orderId, paymentId, email };
 }
