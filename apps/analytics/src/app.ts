@@ -17,7 +17,7 @@ import { registerRoutes } from './http/routes.ts';
 import { LiveFeeds } from './http/stream-routes.ts';
 import { createAnalyticsMetrics } from './metrics.ts';
 import { createWriter, type Writer } from './ingest/writer.ts';
-import { ensurePartitions } from './store/event-store.ts';
+import { dropPartitionsBefore, ensurePartitions } from './store/event-store.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
@@ -37,6 +37,7 @@ export interface AnalyticsApp {
 }
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 export function createAnalyticsApp(options: AnalyticsAppOptions): AnalyticsApp {
   const { config } = options;
@@ -104,9 +105,16 @@ export function createAnalyticsApp(options: AnalyticsAppOptions): AnalyticsApp {
   service.onDrain(() => liveFeeds.endAll());
 
   // One day more than accepted on each side: a client's clock near midnight still finds its day.
+  // Raw days past RAW_RETENTION_DAYS go in the same pass; their hourly rollups stay.
   const createPartitions = async (): Promise<void> => {
-    const created = await ensurePartitions(ownerPool, new Date(), config.ACCEPT_PAST_DAYS + 1, config.PARTITION_DAYS_AHEAD);
+    const now = new Date();
+    const created = await ensurePartitions(ownerPool, now, config.ACCEPT_PAST_DAYS + 1, config.PARTITION_DAYS_AHEAD);
     if (created > 0) service.log.info({ created }, 'daily event partitions created');
+    if (config.RAW_RETENTION_DAYS > 0) {
+      const keepDays = Math.max(config.RAW_RETENTION_DAYS, config.ACCEPT_PAST_DAYS + 2);
+      const dropped = await dropPartitionsBefore(ownerPool, new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS - keepDays * DAY_MS));
+      if (dropped.length > 0) service.log.info({ dropped, keepDays }, 'raw event days past retention dropped (their rollups stay)');
+    }
   };
 
   async function prepare(): Promise<void> {

@@ -23,6 +23,7 @@ export const analyticsConfigSchema = baseConfigSchema.extend({
   WRITER_MAX_BYTES: z.coerce.number().int().positive().default(4 * 1_048_576).describe('Largest fetch per partition; bounds one written batch.'),
   ACCEPT_PAST_DAYS: z.coerce.number().int().min(0).max(60).default(7).describe('Oldest occurredAt accepted, in days before now (partitions exist that far back).'),
   ACCEPT_FUTURE_MS: z.coerce.number().int().min(0).default(300_000).describe('Clock skew allowed for occurredAt ahead of now.'),
+  RAW_RETENTION_DAYS: z.coerce.number().int().min(0).default(0).describe('Days of raw events kept: older day partitions are dropped (checked hourly and at start); their hourly rollups stay, so hour/day series still answer. 0 keeps every day. Raised to ACCEPT_PAST_DAYS + 2 if lower (a day still accepting events is never dropped).'),
   PARTITION_DAYS_AHEAD: z.coerce.number().int().min(1).max(30).default(3).describe('Daily partitions created ahead of today (checked hourly and at start).'),
   RETENTION_MAX_COHORTS: z.coerce.number().int().positive().default(400).describe('Most cohorts (days or weeks) one retention query may span.'),
   EXPORT_FETCH_ROWS: z.coerce.number().int().min(10).max(50_000).default(1_000).describe('Rows per FETCH of the export cursor (one write to the client each; the next waits for it to drain).'),

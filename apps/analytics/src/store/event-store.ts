@@ -29,6 +29,25 @@ export async function ensurePartitions(owner: DbPool, now: Date, daysBack: numbe
   return created;
 }
 
+/** Day partitions (`events_pYYYYMMDD`) among `names` whose whole day lies before `cutoff` (pure). */
+export function partitionsBefore(names: readonly string[], cutoff: Date): string[] {
+  return names.filter((name) => {
+    const m = /^events_p(\d{4})(\d{2})(\d{2})$/.exec(name);
+    return m !== null && Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + DAY_MS <= cutoff.getTime();
+  });
+}
+
+/** Drops the raw day partitions wholly before `cutoff` (owner pool); the rollups stay. Returns the names dropped. */
+export async function dropPartitionsBefore(owner: DbPool, cutoff: Date): Promise<string[]> {
+  const { rows } = await owner.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = to_regclass('events')`,
+  );
+  const old = partitionsBefore(rows.map((r) => r.name), cutoff);
+  for (const name of old) await owner.query(`DROP TABLE IF EXISTS ${name}`);
+  return old;
+}
+
 /**
  * Inserts a batch (any tenants: run in the system context) and, in the same
  * statement, adds the rows that were new to their hourly rollups (a duplicate
