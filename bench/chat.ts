@@ -6,10 +6,12 @@
  *    processes, against one chat instance (each connection authenticated
  *    with an ES256 token, announced in presence, renewed by heartbeats) and
  *    against a bare `ws` echo server (same ws options) in the same run.
- *    Prints the server's RSS growth per connection (VmRSS from /proc after
- *    the connections are open and GC settled, minus before), the ratio
- *    chat/bare, and CPU % of each server over BENCH_IDLE_SECONDS of idle
- *    heartbeats (protocol pings and presence renewals).
+ *    Prints the server's RSS growth per connection (VmRSS from /proc) over
+ *    the whole range (all open minus idle: what the table reports) and over
+ *    the second half (a slope that garbage returned by the GC can make tiny
+ *    or negative), the ratios chat/bare, and CPU % of each server over
+ *    BENCH_IDLE_SECONDS of idle heartbeats (protocol pings and presence
+ *    renewals). Live heap by type: bench/chat-heap.ts.
  * 2. Fan-out: a room of BENCH_MEMBERS (default 200; the issue's is 1,000)
  *    members spread over 2 chat instances, each member a connection in a
  *    client process; one sender posts BENCH_RATE messages/s (default 20)
