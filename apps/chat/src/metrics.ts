@@ -7,10 +7,10 @@ export function createChatMetrics(registry: Registry) {
     refused: new Counter({ name: 'chat_connections_closed_total', help: 'Connections closed by the server, by close code (auth refusals, rate limit, slow consumer, drain).', labelNames: ['code'], registers: [registry] }),
     framesIn: new Counter({ name: 'chat_frames_received_total', help: 'Client frames received, by type (bad: not a protocol frame; limited: refused by the rate limit).', labelNames: ['type'], registers: [registry] }),
     messages: new Counter({ name: 'chat_messages_posted_total', help: 'Messages posted (committed with a sequence number) through this instance.', registers: [registry] }),
-    delivered: new Counter({ name: 'chat_frames_sent_total', help: 'Room event frames written to connections, by event type.', labelNames: ['type'], registers: [registry] }),
+    delivered: new Counter({ name: 'chat_frames_sent_total', help: "Room events handed to this instance's subscribed connections (one frame each; a blocked sender's message goes out as a hidden frame, a user's own typing is dropped), by event type.", labelNames: ['type'], registers: [registry] }),
     deliveryLatency: new Histogram({
       name: 'chat_delivery_seconds',
-      help: "From the publishing instance's publish to this instance writing the frame (both clocks: one node, or NTP-synchronised nodes).",
+      help: "From the publishing instance's publish to this instance writing the event's frame to the last of its local recipients, once per event and instance (both clocks: one node, or NTP-synchronised nodes).",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
