@@ -163,8 +163,9 @@ export function unreadyPods(): string[] {
 export async function ensurePlatform(timeoutMs = 10 * 60_000): Promise<void> {
   const charts = await preparePlatform();
   importImages(charts.map(imageRef));
-  // A rebuilt image keeps its tag (`:dev`): the image id in the Pod template rolls the Pods onto it.
-  for (const chart of charts) helmInstall(chart, [], [`podAnnotations.bulwark\\.dev/image-id=${imageId(imageRef(chart)) ?? ''}`]);
+  // A rebuilt image keeps its tag (`:dev`): the image id in the Pod template rolls the Pods onto it. Helm 4 applies
+  // server-side: --force-conflicts takes back the fields another manager wrote (`tilt ci -f Tiltfile.real-node`).
+  for (const chart of charts) helmInstall(chart, [], [`podAnnotations.bulwark\\.dev/image-id=${imageId(imageRef(chart)) ?? ''}`], ['--force-conflicts']);
   let waiting: string[] = [];
   await waitFor(
     'every platform Pod Ready on the real node',
