@@ -12,7 +12,7 @@ import { runJourney, type Step } from '../journey.ts';
 
 // What a new user does (issue 25): a real `git clone`, `npm run up` in it, the journey through the
 // gateway only, `npm run down`. Honest about what it skips: the clone shares this checkout's
-// installed node_modules and Node (ensure-deps sees the same lock and installs nothing, as it would
+// installed node_modules (the root one and each workspace's own) and Node (ensure-deps sees the same lock and installs nothing, as it would
 // after a first install) and the running PostgreSQL, Redis, Kafka, Prometheus and mail sink (as
 // `up` reuses servers that answer). Everything else is the clone's own: its scripts, its apps on
 // moved ports (BULWARK_APP_PORT_OFFSET), its generated secrets, a database of its own on the
@@ -68,6 +68,13 @@ describe('first run of a fresh clone', () => {
   it('when a new user clones, runs npm run up and takes the journey through the gateway, then every step answers as it should', async () => {
     execFileSync('git', ['clone', '--quiet', repoRoot, clone]);
     fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(clone, 'node_modules'));
+    // npm installs a workspace's own version of a package beside it when the hoisted one does not fit (apps/edge's lru-cache 11 vs 5 at the root).
+    for (const group of ['apps', 'packages', 'operators']) {
+      for (const name of fs.readdirSync(path.join(repoRoot, group))) {
+        const nested = path.join(repoRoot, group, name, 'node_modules');
+        if (fs.existsSync(nested) && fs.existsSync(path.join(clone, group, name))) fs.symlinkSync(nested, path.join(clone, group, name, 'node_modules'));
+      }
+    }
     fs.mkdirSync(path.join(clone, '.local'));
     if (fs.existsSync(path.join(repoRoot, '.local', 'node'))) fs.symlinkSync(path.join(repoRoot, '.local', 'node'), path.join(clone, '.local', 'node'));
 
