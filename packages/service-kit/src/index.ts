@@ -5,7 +5,7 @@ export type { Dependency } from './health.ts';
 export type { RouteDefinition, RouteSpec, RouteRegistrar, RouteContext, RouteResult, ResponseSchemas, ValidationIssue } from './routes.ts';
 export type { HttpMethod } from './route-table.ts';
 export { UNMATCHED_ROUTE } from './route-table.ts';
-export { OPENAPI_CONTRACT, contractOf, type OpenApiDocument, type OperationContract, type HeaderParameter, type ResponseHeader } from './openapi.ts';
+export { OPENAPI_CONTRACT, contractOf, isJsonType, JSON_LINES, type OpenApiDocument, type OperationContract, type HeaderParameter, type ResponseHeader } from './openapi.ts';
 export { propagationHeaders } from './tracing.ts';
 export { markRoute } from './http-pipeline.ts';
 export { assertSafeInput } from './input-guard.ts';

@@ -42,6 +42,14 @@ describe('buildOpenApiDocument', () => {
     expect(() => buildOpenApiDocument({ title: 't', version: '1' }, [route({ errors: ['NO_SUCH_CODE'] })])).toThrow(/POST \/things\/:id: error code NO_SUCH_CODE is not registered/);
   });
 
+  it('when a route streams its successes in other media types, then produces documents each: JSON lines with the record schema, text as a string', () => {
+    const doc = buildOpenApiDocument({ title: 't', version: '1' }, [route({ produces: ['application/x-ndjson', 'text/csv'] })]);
+    const content = (doc.paths['/things/{id}']!.post as Op).responses['201']!.content!;
+    expect(Object.keys(content)).toEqual(['application/x-ndjson', 'text/csv']);
+    expect(content['application/x-ndjson']!.schema).toMatchObject({ type: 'object', properties: { id: { type: 'string' } } });
+    expect(content['text/csv']!.schema).toEqual({ type: 'string' });
+  });
+
   it('when a route reads its body itself, then rawBody documents it', () => {
     const doc = buildOpenApiDocument({ title: 't', version: '1' }, [route({ rawBody: { schema: z.object({ type: z.string() }) } })]);
     expect((doc.paths['/things/{id}']!.post as Op).requestBody!.content['application/json']!.schema).toMatchObject({ type: 'object' });

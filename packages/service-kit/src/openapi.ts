@@ -167,7 +167,11 @@ function operation(components: SchemaComponents, route: RouteDefinition): Record
   const responses: Record<string, unknown> = {};
   for (const [status, schema] of Object.entries(route.responses)) {
     const response: Record<string, unknown> = { description: describeSuccess(Number(status), schema) };
-    if (schema) response.content = { 'application/json': { schema: components.convert(schema, 'output', schemaHint(operationId, `Response${status}`)) } };
+    if (schema) {
+      const converted = components.convert(schema, 'output', schemaHint(operationId, `Response${status}`));
+      const types = route.produces ?? ['application/json'];
+      response.content = Object.fromEntries(types.map((type) => [type, { schema: isJsonType(type) || JSON_LINES.has(type) ? converted : { type: 'string' } }]));
+    }
     if (Object.keys(responseHeaders).length > 0) {
       response.headers = Object.fromEntries(Object.entries(responseHeaders).map(([name, h]) => [name, { description: h.description, schema: h.schema ?? { type: 'string' } }]));
     }
@@ -215,4 +219,12 @@ export function buildOpenApiDocument(info: { title: string; version: string }, r
     (paths[path] ??= {})[route.method.toLowerCase()] = operation(components, everyRoute.length > 0 ? { ...route, errors: [...(route.errors ?? []), ...everyRoute] } : route);
   }
   return { openapi: '3.1.0', info, paths, components: { schemas: components.schemas } };
+}
+
+/** Media types whose body is one JSON value per line: the response schema describes each line. */
+export const JSON_LINES: ReadonlySet<string> = new Set(['application/x-ndjson', 'application/jsonl', 'application/ndjson']);
+
+/** `application/json` and the `+json` structured-syntax types. */
+export function isJsonType(type: string): boolean {
+  return type === 'application/json' || type.endsWith('+json');
 }

@@ -73,6 +73,14 @@ export interface RouteSpec<
    */
   rawBody?: { schema: z.ZodType; contentType?: string };
   /**
+   * Media types the success bodies are served as (default
+   * `application/json`), for a handler or middleware that streams them
+   * itself. A JSON-lines type (`application/x-ndjson`, `application/jsonl`)
+   * is documented with the response schema as the schema of each line; any
+   * other non-JSON type (e.g. `text/csv`) as a string.
+   */
+  produces?: readonly string[];
+  /**
    * Express handlers run after the request is parsed and validated, before
    * `handler` (e.g. an Idempotency-Key middleware). One may answer the
    * request itself instead of calling next(); `next(err)` is a problem.

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { nearValid, serializeJson, valid, type Schema, type SchemaContext } from './json-schema-arbitrary.ts';
+import { isJsonType, JSON_LINES } from '@bulwark/service-kit';
 
 // ajv-formats is CommonJS with a default export.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
@@ -256,15 +257,19 @@ export class ContractChecker {
     if (mediaTypes.length === 0) return text.length === 0 || request.method === 'HEAD' ? undefined : violation('a body where the document declares none');
     const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
     if (!mediaTypes.includes(type)) return violation(`content-type ${type || '(none)'} is not documented for ${res.status} (${mediaTypes.join(', ')})`);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return violation('the body is not JSON');
-    }
+    const jsonLines = JSON_LINES.has(type);
+    if (!jsonLines && !isJsonType(type)) return undefined; // a text format (CSV): documented as a string, nothing more to check
     const validate = this.#validator(`/${operation.pointer.slice(1)}/responses/${res.status}/content/${escapePointer(type)}/schema`);
-    if (!validate(json)) return violation(`the body breaks its schema: ${this.#ajv.errorsText(validate.errors)}`);
-    if (res.status < 300) this.#harvest(json);
+    for (const value of jsonLines ? text.split('\n').filter((line) => line.length > 0) : [text]) {
+      let json: unknown;
+      try {
+        json = JSON.parse(value);
+      } catch {
+        return violation(jsonLines ? 'a line of the body is not JSON' : 'the body is not JSON');
+      }
+      if (!validate(json)) return violation(`the body breaks its schema: ${this.#ajv.errorsText(validate.errors)}`);
+      if (res.status < 300) this.#harvest(json);
+    }
     return undefined;
   }
 

@@ -96,6 +96,7 @@ export function registerStreamRoutes(r: RouteRegistrar, deps: { pool: DbPool; ex
     query: ExportQuery,
     headers: TENANT_HEADERS,
     middleware: [requireTenant, streamExport],
+    produces: ['application/x-ndjson', 'text/csv'],
     responses: { 200: ExportRow.describe('format=ndjson: one such object per line; format=csv: one row per event with these columns (props as JSON).') },
     handler: () => {
       throw new Error('the export middleware answers this route');
