@@ -15,16 +15,14 @@
  * ratios edge ÷ nginx is printed (≥ 1 is better for throughput, ≤ 1 for TTFB).
  * The client is this Node process (undici), the same for both.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { freePort, startService, type Service } from '@bulwark/test-support';
+import { startService, type Service } from '@bulwark/test-support';
 import { measureClosedLoop } from './lib/closed-loop.ts';
+import { startNginx } from './lib/gateway-peers.ts';
 import { zipfPicker } from './lib/zipf.ts';
 
 const OBJECTS = Number(process.env.BENCH_OBJECTS ?? 1_000);
@@ -60,57 +58,12 @@ async function startOrigin(): Promise<{ url: string; count: (prefix: string) => 
 
 /** nginx with proxy_cache (one worker, a cache lock so concurrent misses collapse as at the edge). */
 async function startNginxCache(origin: string): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(tmpdir(), 'bench-edge-nginx-'));
-  const u = new URL(origin);
-  const conf = path.join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log stderr warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=edge:64m max_size=1g inactive=1h use_temp_path=off;
-  upstream u { server ${u.hostname}:${u.port}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${port};
-    keepalive_requests 1000000;
-    location / {
-      proxy_pass http://u;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_cache edge;
-      proxy_cache_lock on;
-      proxy_cache_key $host$request_uri;
-      add_header X-Cache $upstream_cache_status;
-    }
-  }
-}
-`,
-  );
-  const child = spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode} (apt-get install -y nginx-light)`);
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (up) return { child, url: `http://127.0.0.1:${port}` };
-    if (attempt >= 100) throw new Error(`nginx did not listen on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const { child, port } = await startNginx(origin, undefined, {
+    keepalive: 64,
+    http: (dir) => `  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=edge:64m max_size=1g inactive=1h use_temp_path=off;`,
+    location: ['proxy_cache edge;', 'proxy_cache_lock on;', 'proxy_cache_key $host$request_uri;', 'add_header X-Cache $upstream_cache_status;'].map((l) => `      ${l}`).join('\n'),
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
 }
 
 /** Closed-loop GETs of the paths `pathOf(i)`; time to the response head per request. */

@@ -81,8 +81,15 @@ export async function servePeerGateway(upstreamOrigin: string, jwksUrl: string, 
   return address.port;
 }
 
-/** nginx in the foreground (one process, pinned with taskset to `cpu` when given) proxying to `upstreamOrigin`. */
-export async function startNginx(upstreamOrigin: string, cpu: string | undefined): Promise<{ child: ChildProcess; port: number }> {
+/** What a caller adds to the reverse proxy: lines in `http` (given the run's directory) and in `location /`, and the upstream's idle connections. */
+export interface NginxExtras {
+  http?: (dir: string) => string;
+  location?: string;
+  keepalive?: number;
+}
+
+/** nginx in the foreground (one process, pinned with taskset to `cpu` when given) proxying to `upstreamOrigin`; `extras` make it a cache (the edge bench). */
+export async function startNginx(upstreamOrigin: string, cpu: string | undefined, extras: NginxExtras = {}): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-nginx-'));
   const upstream = new URL(upstreamOrigin);
@@ -102,7 +109,8 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream u { server ${upstream.hostname}:${upstream.port}; keepalive 128; }
+${extras.http?.(dir) ?? ''}
+  upstream u { server ${upstream.hostname}:${upstream.port}; keepalive ${extras.keepalive ?? 128}; }
   server {
     listen 127.0.0.1:${port};
     keepalive_requests 1000000;
@@ -110,6 +118,7 @@ http {
       proxy_pass http://u;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+${extras.location ?? ''}
     }
   }
 }
