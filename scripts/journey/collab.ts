@@ -33,7 +33,12 @@ export async function editDocument(urls: PlatformUrls, customer: string, step: (
     text.insert(text.length, 'the back door');
     text.format(0, 5, { bold: true });
     // Stored means acknowledged: the REST read answers from the log, whichever instance took the edit.
-    await waitFor(async () => ((await send(urls.gateway, 'GET', `/v1/documents/${id}`, undefined, auth)).body as { text?: string }).text === 'Leave at the back door', 'the typed text stored', 15_000, 100).catch(() => undefined); // judged below
+    // Both edits (the insert and the bold) before the socket closes: one closed right after the insert may not have sent the format yet.
+    const stored = async () => {
+      const body = (await send(urls.gateway, 'GET', `/v1/documents/${id}`, undefined, auth)).body as { text?: string; delta?: { attributes?: Record<string, unknown> }[] };
+      return body.text === 'Leave at the back door' && body.delta?.[0]?.attributes?.bold === true;
+    };
+    await waitFor(stored, 'the typed text and its format stored', 15_000, 100).catch(() => undefined); // judged below
   } finally {
     provider.destroy();
     doc.destroy();
