@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { Kafka, logLevel } from 'kafkajs';
-import { kafkaBrokers as brokers, suffix } from '@bulwark/test-support';
+import { deleteTopics, kafkaBrokers as brokers, readTopic, suffix } from '@bulwark/test-support';
 import { call, key, setupInventory, type TestInventory } from './support.ts';
 
 let env: TestInventory;
@@ -11,41 +10,19 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await env.cleanup();
-  const admin = new Kafka({ brokers: brokers(), clientId: 'inventory-test-cleanup', logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin.disconnect();
+  await deleteTopics(topic);
 });
 
-interface Seen {
-  type: string;
-  key: string;
-  data: { reservationId: string; orderId: string; reason: string | null; restocked: boolean; items: unknown[] };
+interface SeenData {
+  reservationId: string;
+  orderId: string;
+  reason: string | null;
+  restocked: boolean;
+  items: unknown[];
 }
 
 /** Reads the topic from the beginning until `count` messages arrived. */
-async function readEvents(count: number): Promise<Seen[]> {
-  const kafka = new Kafka({ brokers: brokers(), clientId: 'inventory-test-reader', logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `reader-${suffix()}`, sessionTimeout: 6_000, rebalanceTimeout: 5_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const seen: Seen[] = [];
-  const done = new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        seen.push({ type: String(message.headers?.ce_type), key: String(message.key), data: JSON.parse(String(message.value)) as Seen['data'] });
-        if (seen.length >= count) resolve();
-      },
-    });
-  });
-  const deadline = new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`saw ${seen.length} of ${count} events: ${JSON.stringify(seen)}`)), 45_000).unref());
-  try {
-    await Promise.race([done, deadline]);
-  } finally {
-    await consumer.disconnect();
-  }
-  return seen;
-}
+const readEvents = (count: number) => readTopic<SeenData>(topic, count, { clientId: 'inventory-test-reader' });
 
 describe('inventory events', () => {
   it('when reservations are held, confirmed, released and expired, then one event per committed transition reaches Kafka, keyed by order', async () => {

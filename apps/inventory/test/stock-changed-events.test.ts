@@ -7,8 +7,7 @@
  * without a tenant is published too (stock is shared by every tenant).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Kafka, logLevel } from 'kafkajs';
-import { kafkaBrokers, readTopic, suffix, TEST_TENANT } from '@bulwark/test-support';
+import { deleteTopics, kafkaBrokers, readTopic, suffix, TEST_TENANT } from '@bulwark/test-support';
 import { call, key, setupInventory, type TestInventory } from './support.ts';
 
 const ADMIN = { 'x-auth-sub': 'admin-1', 'x-auth-roles': 'admin' };
@@ -23,10 +22,7 @@ describe('stock-changed events', () => {
   });
   afterAll(async () => {
     await env?.cleanup();
-    const admin = new Kafka({ brokers: kafkaBrokers(), clientId: 'inventory-test-cleanup', logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTopics(topic);
   });
 
   it('when stock is adjusted (restocked, refused, replayed, without a tenant), then one stock-changed event per committed adjustment reaches Kafka, keyed by SKU, with the level after it', async () => {
